@@ -1,0 +1,57 @@
+"""hpo_core: hyperparameter optimization with a compiled core and a columnar history.
+
+Example:
+    >>> import hpo_core
+    >>> def objective(trial):
+    ...     x = trial.suggest_float("x", -10, 10)
+    ...     return (x - 2) ** 2
+    >>> study = hpo_core.create_study(storage="sqlite:///example.db", study_name="demo",
+    ...                               load_if_exists=True)  # doctest: +SKIP
+    >>> study.optimize(objective, n_trials=50)  # doctest: +SKIP
+"""
+
+from hpo_core import distributions, exceptions, logging, pruners, samplers, storages, trial
+from hpo_core.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    SearchSpace,
+)
+from hpo_core.exceptions import TrialPruned
+from hpo_core.study import (
+    Study,
+    TrialBatch,
+    create_study,
+    delete_study,
+    get_all_study_summaries,
+    load_study,
+)
+from hpo_core.trial import FrozenTrial, StudyDirection, Trial, TrialState, create_trial
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CategoricalDistribution",
+    "FloatDistribution",
+    "FrozenTrial",
+    "IntDistribution",
+    "SearchSpace",
+    "Study",
+    "StudyDirection",
+    "Trial",
+    "TrialBatch",
+    "TrialPruned",
+    "TrialState",
+    "create_study",
+    "create_trial",
+    "delete_study",
+    "distributions",
+    "exceptions",
+    "get_all_study_summaries",
+    "load_study",
+    "logging",
+    "pruners",
+    "samplers",
+    "storages",
+    "trial",
+]

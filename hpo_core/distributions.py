@@ -1,0 +1,523 @@
+"""Parameter distributions and the array form of a search space.
+
+A distribution maps between a parameter's *external* value (what the objective sees:
+``0.01``, ``32``, ``"adam"``) and its *internal* value, a float64 stored in the
+columnar history:
+
+* ``FloatDistribution`` and ``IntDistribution``: internal == external (as a float).
+* ``CategoricalDistribution``: internal == the index of the choice.
+
+``SearchSpace`` fixes an order over named distributions and precomputes the arrays
+samplers need to map the unit cube ``[0, 1)^d`` to internal values (log-scale
+parameters are uniform in log space, stepped ones snap to their grid).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Union
+
+import numpy as np
+
+from hpo_core._validation import format_error
+
+__all__ = [
+    "BaseDistribution",
+    "FloatDistribution",
+    "IntDistribution",
+    "CategoricalDistribution",
+    "CategoricalChoiceType",
+    "SearchSpace",
+    "distribution_to_json",
+    "json_to_distribution",
+    "check_distribution_compatibility",
+]
+
+CategoricalChoiceType = Union[None, bool, int, float, str]
+
+# Kind codes used in SearchSpace arrays.
+KIND_FLOAT = 0
+KIND_INT = 1
+KIND_CATEGORICAL = 2
+
+
+class BaseDistribution:
+    """Common interface of parameter distributions (immutable, hashable)."""
+
+    __slots__ = ("_key",)
+    _key: tuple[Any, ...]
+
+    def to_internal_repr(self, value: Any) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_external_repr(self, internal: float) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def contains(self, internal: float) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def single(self) -> bool:  # pragma: no cover - abstract
+        """Whether the distribution has exactly one possible value."""
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self._key == other._key  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._key))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if hasattr(self, "_key"):
+            raise AttributeError(f"{type(self).__name__} is immutable")
+        object.__setattr__(self, name, value)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (json_to_distribution, (distribution_to_json(self),))
+
+
+def _check_number(owner: str, name: str, value: Any, *, integer: bool) -> None:
+    kind = "an int" if integer else "a finite number"
+    if isinstance(value, bool) or not isinstance(
+        value, numbers.Integral if integer else numbers.Real
+    ):
+        raise TypeError(format_error(name, kind, value, owner=owner))
+    if not integer and not math.isfinite(float(value)):
+        raise ValueError(format_error(name, kind, value, owner=owner))
+
+
+def _check_bounds(owner: str, low: float, high: float, log: bool, step: Any) -> None:
+    if low > high:
+        raise ValueError(
+            f"{owner}: `low` must be <= `high`, but got low={low!r} and high={high!r}."
+        )
+    if not isinstance(log, bool):
+        raise TypeError(format_error("log", "a bool", log, owner=owner))
+    if log and low <= 0:
+        raise ValueError(format_error("low", "> 0 when log=True", low, owner=owner))
+    if log and step is not None and not (owner == "IntDistribution" and step == 1):
+        raise ValueError(
+            f"{owner}: `step` and `log` cannot be used together, but got step={step!r} "
+            "and log=True."
+        )
+
+
+class FloatDistribution(BaseDistribution):
+    """A float in ``[low, high]``, optionally log-uniform or on a grid of ``step``.
+
+    When ``step`` is given, ``high`` is lowered to the last grid point
+    ``low + k * step <= high``.
+    """
+
+    __slots__ = ("low", "high", "log", "step")
+    low: float
+    high: float
+    log: bool
+    step: float | None
+
+    def __init__(self, low: float, high: float, *, log: bool = False, step: float | None = None):
+        owner = "FloatDistribution"
+        _check_number(owner, "low", low, integer=False)
+        _check_number(owner, "high", high, integer=False)
+        if step is not None:
+            _check_number(owner, "step", step, integer=False)
+            if step <= 0:
+                raise ValueError(format_error("step", "a number > 0 or None", step, owner=owner))
+        _check_bounds(owner, float(low), float(high), log, step)
+        low, high = float(low), float(high)
+        if step is not None:
+            step = float(step)
+            # Snap high down to the grid; the epsilon absorbs representation error
+            # (0.3 / 0.1 == 2.9999999999999996).
+            k = math.floor((high - low) / step + 1e-9)
+            high = low + k * step
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+        object.__setattr__(self, "log", log)
+        object.__setattr__(self, "step", step)
+        object.__setattr__(self, "_key", (low, high, log, step))
+
+    def to_internal_repr(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(format_error("value", "a real number", value, owner="FloatDistribution"))
+        v = float(value)
+        if math.isnan(v):
+            raise ValueError(format_error("value", "a number, not NaN", value, owner="FloatDistribution"))
+        return v
+
+    def to_external_repr(self, internal: float) -> float:
+        return float(internal)
+
+    def contains(self, internal: float) -> bool:
+        v = float(internal)
+        if not (self.low <= v <= self.high):
+            return False
+        if self.step is not None:
+            k = (v - self.low) / self.step
+            return abs(k - round(k)) < 1e-8
+        return True
+
+    def single(self) -> bool:
+        if self.step is not None:
+            return self.high - self.low < self.step
+        return self.low == self.high
+
+    def __repr__(self) -> str:
+        return f"FloatDistribution(low={self.low!r}, high={self.high!r}, log={self.log!r}, step={self.step!r})"
+
+
+class IntDistribution(BaseDistribution):
+    """An int in ``[low, high]`` on a grid of ``step``, optionally log-uniform.
+
+    ``high`` is lowered to the last grid point ``low + k * step <= high``.
+    """
+
+    __slots__ = ("low", "high", "log", "step")
+    low: int
+    high: int
+    log: bool
+    step: int
+
+    def __init__(self, low: int, high: int, *, log: bool = False, step: int = 1):
+        owner = "IntDistribution"
+        _check_number(owner, "low", low, integer=True)
+        _check_number(owner, "high", high, integer=True)
+        _check_number(owner, "step", step, integer=True)
+        if step <= 0:
+            raise ValueError(format_error("step", "an int >= 1", step, owner=owner))
+        _check_bounds(owner, low, high, log, None if step == 1 else step)
+        low, high, step = int(low), int(high), int(step)
+        high = low + ((high - low) // step) * step
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+        object.__setattr__(self, "log", log)
+        object.__setattr__(self, "step", step)
+        object.__setattr__(self, "_key", (low, high, log, step))
+
+    def to_internal_repr(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(format_error("value", "an int", value, owner="IntDistribution"))
+        v = float(value)
+        if math.isnan(v) or v != math.floor(v):
+            raise ValueError(format_error("value", "an integral number", value, owner="IntDistribution"))
+        return v
+
+    def to_external_repr(self, internal: float) -> int:
+        return int(round(internal))
+
+    def contains(self, internal: float) -> bool:
+        v = float(internal)
+        return self.low <= v <= self.high and (v - self.low) % self.step == 0
+
+    def single(self) -> bool:
+        return self.low == self.high
+
+    def __repr__(self) -> str:
+        return f"IntDistribution(low={self.low!r}, high={self.high!r}, log={self.log!r}, step={self.step!r})"
+
+
+def _choice_key(c: Any) -> tuple[str, Any]:
+    # Distinguish 1, 1.0 and True, which compare equal in Python.
+    return (type(c).__name__, c)
+
+
+class CategoricalDistribution(BaseDistribution):
+    """One of a fixed sequence of ``choices`` (None, bool, int, float or str)."""
+
+    __slots__ = ("choices", "_index")
+    choices: tuple[CategoricalChoiceType, ...]
+    _index: dict[tuple[str, Any], int]
+
+    def __init__(self, choices: Sequence[CategoricalChoiceType]):
+        owner = "CategoricalDistribution"
+        if isinstance(choices, (str, bytes)) or not isinstance(choices, Sequence):
+            raise TypeError(format_error("choices", "a non-empty sequence", choices, owner=owner))
+        if len(choices) == 0:
+            raise ValueError(format_error("choices", "a non-empty sequence", choices, owner=owner))
+        index: dict[tuple[str, Any], int] = {}
+        for i, c in enumerate(choices):
+            if c is not None and not isinstance(c, (bool, int, float, str)):
+                raise TypeError(
+                    format_error(
+                        f"choices[{i}]", "None, bool, int, float or str", c, owner=owner
+                    )
+                )
+            if isinstance(c, float) and math.isnan(c):
+                raise ValueError(format_error(f"choices[{i}]", "not NaN", c, owner=owner))
+            key = _choice_key(c)
+            if key in index:
+                raise ValueError(format_error("choices", "a sequence without duplicates", tuple(choices), owner=owner))
+            index[key] = i
+        object.__setattr__(self, "choices", tuple(choices))
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_key", tuple(_choice_key(c) for c in choices))
+
+    def to_internal_repr(self, value: Any) -> float:
+        try:
+            return float(self._index[_choice_key(value)])
+        except (KeyError, TypeError):
+            raise ValueError(
+                format_error("value", f"one of {list(self.choices)!r}", value, owner="CategoricalDistribution")
+            ) from None
+
+    def to_external_repr(self, internal: float) -> CategoricalChoiceType:
+        return self.choices[int(internal)]
+
+    def contains(self, internal: float) -> bool:
+        i = int(internal)
+        return i == internal and 0 <= i < len(self.choices)
+
+    def single(self) -> bool:
+        return len(self.choices) == 1
+
+    def __repr__(self) -> str:
+        return f"CategoricalDistribution(choices={self.choices!r})"
+
+
+def distribution_to_json(dist: BaseDistribution) -> str:
+    """Serialize a distribution to a JSON string (storage format, stable)."""
+    if isinstance(dist, FloatDistribution):
+        attrs: dict[str, Any] = {"low": dist.low, "high": dist.high, "log": dist.log, "step": dist.step}
+    elif isinstance(dist, IntDistribution):
+        attrs = {"low": dist.low, "high": dist.high, "log": dist.log, "step": dist.step}
+    elif isinstance(dist, CategoricalDistribution):
+        attrs = {"choices": list(dist.choices)}
+    else:
+        raise TypeError(format_error("dist", "an hpo_core distribution", dist))
+    return json.dumps({"name": type(dist).__name__, "attributes": attrs}, sort_keys=True)
+
+
+def json_to_distribution(text: str) -> BaseDistribution:
+    """Inverse of :func:`distribution_to_json`."""
+    d = json.loads(text)
+    name, attrs = d["name"], d["attributes"]
+    if name == "FloatDistribution":
+        return FloatDistribution(attrs["low"], attrs["high"], log=attrs["log"], step=attrs["step"])
+    if name == "IntDistribution":
+        return IntDistribution(attrs["low"], attrs["high"], log=attrs["log"], step=attrs["step"])
+    if name == "CategoricalDistribution":
+        return CategoricalDistribution(attrs["choices"])
+    raise ValueError(format_error("name", "a known distribution name", name))
+
+
+def check_distribution_compatibility(name: str, old: BaseDistribution, new: BaseDistribution) -> None:
+    """Raise ValueError if a parameter's two distributions cannot share one column.
+
+    The same parameter may change its range between trials (the history stores the
+    internal value with each trial's own distribution), but not its kind, its log
+    flag or, for categoricals, its choices.
+    """
+    if old == new:
+        return
+    if type(old) is not type(new):
+        raise ValueError(
+            f"Parameter `{name}` was suggested as {old!r} before and now as {new!r}; "
+            "a parameter name must keep one kind (float, int or categorical)."
+        )
+    if isinstance(old, CategoricalDistribution):
+        raise ValueError(
+            f"Parameter `{name}` was suggested with choices {list(old.choices)!r} before and now "
+            f"with {list(new.choices)!r}; categorical choices of a parameter cannot change."
+        )
+    if old.log != new.log:  # type: ignore[attr-defined]
+        raise ValueError(
+            f"Parameter `{name}` was suggested with log={old.log!r} before and now with "  # type: ignore[attr-defined]
+            f"log={new.log!r}; the log flag of a parameter cannot change."  # type: ignore[attr-defined]
+        )
+
+
+class SearchSpace(Mapping[str, BaseDistribution]):
+    """An ordered, immutable mapping ``name -> distribution`` with its array form.
+
+    Arrays (all of shape ``(d,)``):
+        kinds: 0 float, 1 int, 2 categorical.
+        lo, hi: the box in the *transformed* space the unit cube maps to: log-space for
+            log parameters, widened by half a step for stepped ones so that every grid
+            point gets an equal share, ``[0, n_choices)`` for categoricals.
+        is_log, step (0.0 where none), low, high (internal bounds), n_choices.
+
+    Example:
+        >>> space = SearchSpace({"lr": FloatDistribution(1e-4, 1e-1, log=True),
+        ...                      "layers": IntDistribution(1, 4)})
+        >>> X = space.from_unit(np.array([[0.5, 0.99]]))
+        >>> space.to_external(X[0])["layers"]
+        4
+    """
+
+    __slots__ = (
+        "_dists", "names", "kinds", "lo", "hi", "is_log", "step", "low", "high",
+        "n_choices", "_hash", "_all_float", "_any_discrete", "_converters",
+    )
+
+    def __init__(self, distributions: Mapping[str, BaseDistribution]):
+        if isinstance(distributions, SearchSpace):
+            distributions = distributions._dists
+        if not isinstance(distributions, Mapping):
+            raise TypeError(format_error("distributions", "a mapping of name -> distribution", distributions))
+        dists: dict[str, BaseDistribution] = {}
+        for name, dist in distributions.items():
+            if not isinstance(name, str):
+                raise TypeError(format_error("parameter name", "a str", name))
+            if not isinstance(dist, BaseDistribution):
+                raise TypeError(format_error(f"distributions[{name!r}]", "an hpo_core distribution", dist))
+            dists[name] = dist
+        self._dists = dists
+        self.names = tuple(dists)
+        d = len(dists)
+        self.kinds = np.empty(d, dtype=np.int8)
+        self.lo = np.empty(d)
+        self.hi = np.empty(d)
+        self.is_log = np.zeros(d, dtype=bool)
+        self.step = np.zeros(d)
+        self.low = np.empty(d)
+        self.high = np.empty(d)
+        self.n_choices = np.zeros(d, dtype=np.int64)
+        converters = []
+        for j, dist in enumerate(dists.values()):
+            if isinstance(dist, CategoricalDistribution):
+                n = len(dist.choices)
+                self.kinds[j] = KIND_CATEGORICAL
+                self.lo[j], self.hi[j] = 0.0, float(n)
+                self.low[j], self.high[j] = 0.0, float(n - 1)
+                self.n_choices[j] = n
+                converters.append(dist.choices.__getitem__)
+                continue
+            is_int = isinstance(dist, IntDistribution)
+            self.kinds[j] = KIND_INT if is_int else KIND_FLOAT
+            low, high = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
+            step = float(dist.step) if dist.step is not None else 0.0  # type: ignore[attr-defined]
+            self.low[j], self.high[j], self.step[j] = low, high, step
+            self.is_log[j] = dist.log  # type: ignore[attr-defined]
+            half = 0.5 * step
+            if dist.log:  # type: ignore[attr-defined]
+                # Ints on a log scale: widen by half a unit so 1 and `high` are as
+                # likely as their neighbours in log space.
+                lo_, hi_ = (low - half, high + half) if is_int else (low, high)
+                self.lo[j], self.hi[j] = math.log(lo_), math.log(hi_)
+            else:
+                self.lo[j], self.hi[j] = low - half, high + half
+            converters.append(int if is_int else float)
+        self._converters = tuple(converters)
+        self._all_float = bool(np.all(self.kinds == KIND_FLOAT))
+        self._any_discrete = bool(np.any((self.kinds != KIND_FLOAT) | (self.step > 0)))
+        self._hash = hash(tuple(dists.items()))
+
+    # Mapping protocol -------------------------------------------------------------
+    def __getitem__(self, name: str) -> BaseDistribution:
+        return self._dists[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if isinstance(other, SearchSpace):
+            return self._hash == other._hash and list(self._dists.items()) == list(other._dists.items())
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"SearchSpace({self._dists!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SearchSpace, (dict(self._dists),))
+
+    # Array maps ----------------------------------------------------------------------
+    def from_unit(self, U: np.ndarray) -> np.ndarray:
+        """Map points of the unit cube to internal values.
+
+        Args:
+            U: (n, d) array in [0, 1).
+
+        Returns:
+            (n, d) float64 internal values, each inside its distribution.
+        """
+        X = self.lo + U * (self.hi - self.lo)
+        if self.is_log.any():
+            X[:, self.is_log] = np.exp(X[:, self.is_log])
+        if self._any_discrete:
+            X = self.snap(X)
+        else:
+            # exp(log(high)) can exceed high by an ulp.
+            np.clip(X, self.low, self.high, out=X)
+        return X
+
+    def snap(self, X: np.ndarray) -> np.ndarray:
+        """Round continuous internal values to the grid of stepped, int and categorical
+        parameters and clip everything into bounds. X: (n, d); returns a new array."""
+        X = np.array(X, dtype=np.float64, copy=True)
+        cat = self.kinds == KIND_CATEGORICAL
+        stepped = (self.step > 0) & ~cat
+        if stepped.any():
+            low, step = self.low[stepped], self.step[stepped]
+            X[:, stepped] = low + np.round((X[:, stepped] - low) / step) * step
+        if cat.any():
+            X[:, cat] = np.floor(X[:, cat])
+        np.clip(X, self.low, self.high, out=X)
+        return X
+
+    def to_unit(self, X: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`from_unit` for the continuous part: (n, d) -> (n, d) in [0, 1].
+
+        Grid points and categories map to the centre of their cell.
+        """
+        X = np.array(X, dtype=np.float64, copy=True)
+        if self.is_log.any():
+            X[:, self.is_log] = np.log(X[:, self.is_log])
+        cat = self.kinds == KIND_CATEGORICAL
+        X[:, cat] += 0.5
+        return (X - self.lo) / (self.hi - self.lo)
+
+    def to_external(self, row: Sequence[float] | np.ndarray) -> dict[str, Any]:
+        """Convert one internal row (d,) to ``{name: external value}``."""
+        values = row.tolist() if isinstance(row, np.ndarray) else list(row)
+        if self._all_float:
+            return dict(zip(self.names, values))
+        return {n: c(int(round(v)) if c is not float else v) for n, c, v in zip(self.names, self._converters, values)}
+
+    def external_rows(self, X: np.ndarray) -> list[list[Any]]:
+        """Convert (n, d) internal values to n lists of external values (in name order)."""
+        if self._all_float:
+            return X.tolist()  # type: ignore[no-any-return]
+        cols: list[list[Any]] = []
+        for j, conv in enumerate(self._converters):
+            col = X[:, j]
+            if conv is float:
+                cols.append(col.tolist())
+            else:
+                cols.append([conv(i) for i in np.rint(col).astype(np.int64).tolist()])
+        return [list(r) for r in zip(*cols)]
+
+    def contains_row(self, row: np.ndarray) -> bool:
+        """Whether every internal value of ``row`` (d,) lies inside its distribution."""
+        return all(dist.contains(v) for dist, v in zip(self._dists.values(), row.tolist()))
+
+
+def unit_to_internal(dist: BaseDistribution, u: float) -> float:
+    """Map one ``u`` in [0, 1) to an internal value of ``dist`` (scalar, pure Python).
+
+    The scalar twin of :meth:`SearchSpace.from_unit`, for per-parameter sampling where
+    building arrays would cost more than the arithmetic.
+    """
+    if isinstance(dist, CategoricalDistribution):
+        return float(min(int(u * len(dist.choices)), len(dist.choices) - 1))
+    low, high = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
+    step = dist.step  # type: ignore[attr-defined]
+    is_int = isinstance(dist, IntDistribution)
+    half = 0.5 * step if step is not None else 0.0
+    if dist.log:  # type: ignore[attr-defined]
+        lo_, hi_ = (low - half, high + half) if is_int else (low, high)
+        v = math.exp(math.log(lo_) + u * (math.log(hi_) - math.log(lo_)))
+    else:
+        v = (low - half) + u * ((high + half) - (low - half))
+    if step is not None:
+        v = low + round((v - low) / step) * step
+    return min(max(v, low), high)

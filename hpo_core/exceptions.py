@@ -1,0 +1,54 @@
+"""Exceptions and warnings raised by hpo_core."""
+
+from __future__ import annotations
+
+__all__ = [
+    "HpoError",
+    "TrialPruned",
+    "StorageError",
+    "DuplicatedStudyError",
+    "StudyNotFoundError",
+    "UpdateFinishedTrialError",
+    "HpoWarning",
+    "ExperimentalWarning",
+    "FailedTrialWarning",
+]
+
+
+class HpoError(Exception):
+    """Base class for hpo_core errors."""
+
+
+class TrialPruned(HpoError):
+    """Raised by an objective to stop a trial early; the trial is marked PRUNED."""
+
+
+class StorageError(HpoError):
+    """A storage could not complete an operation (after retries where they apply)."""
+
+
+class DuplicatedStudyError(HpoError, ValueError):
+    """A study with the requested name already exists."""
+
+
+class StudyNotFoundError(HpoError, KeyError):
+    """No study with the requested name or id exists in the storage."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UpdateFinishedTrialError(HpoError, RuntimeError):
+    """A finished trial (COMPLETE, PRUNED or FAIL) cannot be modified."""
+
+
+class HpoWarning(UserWarning):
+    """Base class for hpo_core warnings."""
+
+
+class ExperimentalWarning(HpoWarning):
+    """The feature works but its interface may still change."""
+
+
+class FailedTrialWarning(HpoWarning):
+    """A trial was marked FAIL; the message says why."""

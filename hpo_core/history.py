@@ -1,0 +1,368 @@
+"""The columnar trial history: what samplers and pruners read.
+
+Notation (``n`` trials known, ``p`` parameter columns, ``m`` objectives):
+
+* ``states``: (n,) int8, a :class:`TrialState` code; -1 marks a row whose trial is not
+  known yet (a storage syncing from a database fills rows as they arrive).
+* ``values``: (n, m) float64, NaN unless COMPLETE.
+* ``X``: (n, p) float64, Fortran order so that each parameter is a contiguous column
+  of *internal* values (see ``distributions``); NaN where a trial lacks the parameter.
+* ``codes``: (n, p) int16, index into ``param_dists[j]`` of the distribution the trial
+  used for parameter ``j`` (-1 where absent). A parameter may change its range between
+  trials; the code says which range each value was drawn from.
+* ``t_start``, ``t_complete``: (n,) POSIX seconds, NaN where unset.
+* intermediate values: an append-only log ``(iv_rows, iv_steps, iv_values)`` plus a
+  per-trial dict for ``FrozenTrial``.
+
+Rows are indexed by trial number. Appends are amortized O(1) (capacities double), and
+no method loops in Python over all rows. The owner (a storage) serializes writers;
+readers may read concurrently, since arrays are only replaced, never shrunk.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from hpo_core.distributions import (
+    BaseDistribution,
+    SearchSpace,
+    check_distribution_compatibility,
+)
+from hpo_core.trial._frozen import FrozenTrial
+from hpo_core.trial._state import TrialState
+
+__all__ = ["History"]
+
+_UNKNOWN = -1
+_NOT_IN_SPACE = -1
+_UNDECIDED = -2
+
+
+def _grow(a: np.ndarray, n_rows: int, fill: Any) -> np.ndarray:
+    new = np.full((n_rows,) + a.shape[1:], fill, dtype=a.dtype, order="F" if a.ndim == 2 else "C")
+    new[: a.shape[0]] = a
+    return new
+
+
+class History:
+    """Columnar record of one study's trials; row ``i`` holds trial number ``i``."""
+
+    def __init__(self, n_objectives: int, *, capacity: int = 64, param_capacity: int = 8):
+        self.n_objectives = n_objectives
+        self.n = 0
+        cap, pcap = capacity, param_capacity
+        self.states = np.full(cap, _UNKNOWN, dtype=np.int8)
+        self.values = np.full((cap, n_objectives), np.nan)
+        self.trial_ids = np.full(cap, -1, dtype=np.int64)
+        self.t_start = np.full(cap, np.nan)
+        self.t_complete = np.full(cap, np.nan)
+        self.X = np.full((cap, pcap), np.nan, order="F")
+        self.codes = np.full((cap, pcap), -1, dtype=np.int16, order="F")
+        self.param_names: list[str] = []
+        self.param_index: dict[str, int] = {}
+        self.param_dists: list[list[BaseDistribution]] = []
+        self._dist_codes: list[dict[BaseDistribution, int]] = []
+        self.user_attrs: list[dict[str, Any] | None] = [None] * cap
+        self.system_attrs: list[dict[str, Any] | None] = [None] * cap
+        self.intermediate: list[dict[int, float] | None] = [None] * cap
+        self._iv = (np.empty(64, np.int64), np.empty(64, np.int64), np.empty(64))
+        self.n_iv = 0
+        self.state_counts = [0] * 5
+        self.version = 0
+        self.best_row = -1  # single objective: row of the best COMPLETE value
+        self._best_value = float("nan")
+        self._sign = 1.0
+        self._space_cache: dict[SearchSpace, tuple[Any, np.ndarray]] = {}
+        # Incremental intersection search space over COMPLETE trials.
+        self._new_complete: list[int] = []
+        self._isect = np.full(pcap, _UNDECIDED, dtype=np.int16)
+        self._any_complete = False
+
+    # ------------------------------------------------------------------ growth
+    def _ensure_rows(self, n_rows: int) -> None:
+        cap = self.states.shape[0]
+        if n_rows <= cap:
+            return
+        new_cap = max(n_rows, 2 * cap)
+        self.states = _grow(self.states, new_cap, _UNKNOWN)
+        self.values = _grow(self.values, new_cap, np.nan)
+        self.trial_ids = _grow(self.trial_ids, new_cap, -1)
+        self.t_start = _grow(self.t_start, new_cap, np.nan)
+        self.t_complete = _grow(self.t_complete, new_cap, np.nan)
+        self.X = _grow(self.X, new_cap, np.nan)
+        self.codes = _grow(self.codes, new_cap, -1)
+        extra = [None] * (new_cap - cap)
+        self.user_attrs.extend(extra)
+        self.system_attrs.extend(extra)
+        self.intermediate.extend(extra)
+
+    def _ensure_cols(self, n_cols: int) -> None:
+        pcap = self.X.shape[1]
+        if n_cols <= pcap:
+            return
+        new = max(n_cols, 2 * pcap)
+        X = np.full((self.X.shape[0], new), np.nan, order="F")
+        X[:, :pcap] = self.X
+        codes = np.full((self.codes.shape[0], new), -1, dtype=np.int16, order="F")
+        codes[:, :pcap] = self.codes
+        isect = np.full(new, _NOT_IN_SPACE if self._any_complete else _UNDECIDED, dtype=np.int16)
+        isect[:pcap] = self._isect
+        self.X, self.codes, self._isect = X, codes, isect
+
+    # ------------------------------------------------------------------ writes
+    def set_direction_sign(self, sign: float) -> None:
+        """+1 to minimize, -1 to maximize (single objective best tracking)."""
+        self._sign = sign
+
+    def add_row(self, number: int, trial_id: int, state: int, t_start: float) -> int:
+        """Create (or overwrite) row ``number``; rows in between stay unknown (-1)."""
+        self._ensure_rows(number + 1)
+        if number >= self.n:
+            self.n = number + 1
+        old = self.states[number]
+        if old >= 0:
+            self.state_counts[old] -= 1
+        self.states[number] = state
+        self.state_counts[state] += 1
+        self.trial_ids[number] = trial_id
+        self.t_start[number] = t_start
+        self.version += 1
+        return number
+
+    def add_rows(self, n_new: int, first_trial_id: int, state: int, t_start: float) -> np.ndarray:
+        """Append ``n_new`` rows at once; returns their numbers (n_new,)."""
+        start = self.n
+        self._ensure_rows(start + n_new)
+        stop = start + n_new
+        self.states[start:stop] = state
+        self.trial_ids[start:stop] = np.arange(first_trial_id, first_trial_id + n_new)
+        self.t_start[start:stop] = t_start
+        self.state_counts[state] += n_new
+        self.n = stop
+        self.version += 1
+        return np.arange(start, stop)
+
+    def set_params_block(self, rows: np.ndarray, space: SearchSpace, X: np.ndarray) -> None:
+        """Write internal values X (n, d) of ``space`` into ``rows`` (n,)."""
+        index, codes = self._space_columns(space)
+        if isinstance(index, slice):
+            self.X[rows, index] = X
+            self.codes[rows, index] = codes
+        else:
+            self.X[np.ix_(rows, index)] = X
+            self.codes[np.ix_(rows, index)] = codes
+        self.version += 1
+
+    def set_states_block(
+        self, rows: np.ndarray, state: int, values: np.ndarray | None, t_complete: float
+    ) -> None:
+        """Finish ``rows`` (n,) with one ``state`` and ``values`` (n, m) at once."""
+        old = self.states[rows]
+        for s, c in zip(*np.unique(old[old >= 0], return_counts=True)):
+            self.state_counts[int(s)] -= int(c)
+        self.states[rows] = state
+        self.state_counts[state] += len(rows)
+        if values is not None:
+            self.values[rows] = values
+        self.t_complete[rows] = t_complete
+        if state == TrialState.COMPLETE and len(rows):
+            self._new_complete.extend(rows.tolist())
+            if self.n_objectives == 1:
+                signed = self._sign * self.values[rows, 0]
+                k = int(np.argmin(signed))
+                b = self.best_row
+                if b < 0 or signed[k] < self._sign * self._best_value:
+                    self.best_row = int(rows[k])
+                    self._best_value = float(self.values[self.best_row, 0])
+        self.version += 1
+
+    def column(self, name: str, dist: BaseDistribution, *, check: bool = True) -> tuple[int, int]:
+        """Return ``(column, distribution code)`` for ``name``, adding either if new.
+
+        Raises:
+            ValueError: if ``check`` and ``dist`` is incompatible with the parameter's
+                earlier ones (storages reading back what was already accepted pass
+                ``check=False``).
+        """
+        j = self.param_index.get(name)
+        if j is None:
+            j = len(self.param_names)
+            self._ensure_cols(j + 1)
+            self.param_names.append(name)
+            self.param_index[name] = j
+            self.param_dists.append([])
+            self._dist_codes.append({})
+        codes = self._dist_codes[j]
+        code = codes.get(dist)
+        if code is None:
+            dists = self.param_dists[j]
+            if dists and check:
+                check_distribution_compatibility(name, dists[-1], dist)
+            code = len(dists)
+            dists.append(dist)
+            codes[dist] = code
+        return j, code
+
+    def set_param(
+        self, row: int, name: str, dist: BaseDistribution, internal: float, *, check: bool = True
+    ) -> None:
+        j, code = self.column(name, dist, check=check)
+        self.X[row, j] = internal
+        self.codes[row, j] = code
+        self.version += 1
+
+    def _space_columns(self, space: SearchSpace) -> tuple[Any, np.ndarray]:
+        cached = self._space_cache.get(space)
+        if cached is None:
+            pairs = [self.column(name, space[name]) for name in space.names]
+            cols = np.array([p[0] for p in pairs], dtype=np.intp)
+            codes = np.array([p[1] for p in pairs], dtype=np.int16)
+            # A contiguous run of columns is written with a (faster) basic slice.
+            if len(cols) and np.array_equal(cols, np.arange(cols[0], cols[0] + len(cols))):
+                index: Any = slice(int(cols[0]), int(cols[0]) + len(cols))
+            else:
+                index = cols
+            cached = (index, codes)
+            if len(self._space_cache) > 256:
+                self._space_cache.clear()
+            self._space_cache[space] = cached
+        return cached
+
+    def set_params(self, row: int, space: SearchSpace, internal: np.ndarray) -> None:
+        """Write a whole row of internal values (d,) for the parameters of ``space``."""
+        index, codes = self._space_columns(space)
+        self.X[row, index] = internal
+        self.codes[row, index] = codes
+        self.version += 1
+
+    def set_state(
+        self,
+        row: int,
+        state: int,
+        values: Sequence[float] | None = None,
+        t_complete: float | None = None,
+    ) -> None:
+        old = self.states[row]
+        if old >= 0:
+            self.state_counts[old] -= 1
+        self.states[row] = state
+        self.state_counts[state] += 1
+        if t_complete is not None:
+            self.t_complete[row] = t_complete
+        if values is not None:
+            if self.n_objectives == 1:
+                v = values[0]
+                self.values[row, 0] = v
+            else:
+                self.values[row] = values
+        if state == 1:  # COMPLETE
+            self._new_complete.append(row)
+            if self.n_objectives == 1:
+                b = self.best_row
+                if b < 0 or self._sign * v < self._sign * self._best_value:
+                    self.best_row = row
+                    self._best_value = v
+        self.version += 1
+
+    def set_attr(self, row: int, kind: str, key: str, value: Any) -> None:
+        store = self.user_attrs if kind == "user" else self.system_attrs
+        d = store[row]
+        if d is None:
+            d = store[row] = {}
+        d[key] = value
+        self.version += 1
+
+    def add_intermediate(self, row: int, step: int, value: float) -> None:
+        d = self.intermediate[row]
+        if d is None:
+            d = self.intermediate[row] = {}
+        d[step] = value
+        k = self.n_iv
+        if k == self._iv[0].shape[0]:
+            self._iv = tuple(np.concatenate([a, np.empty_like(a)]) for a in self._iv)  # type: ignore[assignment]
+        self._iv[0][k], self._iv[1][k], self._iv[2][k] = row, step, value
+        self.n_iv = k + 1
+        self.version += 1
+
+    # ------------------------------------------------------------------ reads
+    def rows(self, states: Iterable[int] | None = None) -> np.ndarray:
+        """Row indices (trial numbers) whose state is in ``states`` (all known if None)."""
+        s = self.states[: self.n]
+        if states is None:
+            return np.flatnonzero(s >= 0)
+        states = list(states)
+        if len(states) == 1:
+            return np.flatnonzero(s == states[0])
+        return np.flatnonzero(np.isin(s, states))
+
+    def count(self, state: int) -> int:
+        return self.state_counts[state]
+
+    def param_column(self, name: str) -> np.ndarray:
+        """Internal values of ``name`` for rows ``[0, n)`` (a view; NaN where absent)."""
+        return self.X[: self.n, self.param_index[name]]
+
+    def intermediate_log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(rows, steps, values)`` of every reported intermediate value (views)."""
+        k = self.n_iv
+        return self._iv[0][:k], self._iv[1][:k], self._iv[2][:k]
+
+    def intersection_search_space(self) -> SearchSpace:
+        """Parameters present, with one distribution, in every COMPLETE trial.
+
+        Incremental: only trials completed since the last call are examined.
+        """
+        if self._new_complete:
+            rows = np.asarray(self._new_complete, dtype=np.intp)
+            self._new_complete = []
+            p = len(self.param_names)
+            C = self.codes[rows, :p]
+            first = C[0]
+            same = (C == first).all(axis=0) & (first >= 0)
+            cur = self._isect[:p]
+            keep = same & ((cur == _UNDECIDED) | (cur == first))
+            self._isect[:p] = np.where(keep, first, _NOT_IN_SPACE)
+            self._isect[p:] = _NOT_IN_SPACE
+            self._any_complete = True
+        cols = np.flatnonzero(self._isect[: len(self.param_names)] >= 0)
+        return SearchSpace(
+            {self.param_names[j]: self.param_dists[j][self._isect[j]] for j in cols.tolist()}
+        )
+
+    def frozen(self, row: int) -> FrozenTrial:
+        """Build the :class:`FrozenTrial` of row ``row``."""
+        state = TrialState(int(self.states[row]))
+        p = len(self.param_names)
+        code_row = self.codes[row, :p]
+        params: dict[str, Any] = {}
+        dists: dict[str, BaseDistribution] = {}
+        for j in np.flatnonzero(code_row >= 0).tolist():
+            name = self.param_names[j]
+            dist = self.param_dists[j][code_row[j]]
+            params[name] = dist.to_external_repr(float(self.X[row, j]))
+            dists[name] = dist
+        values = self.values[row].tolist() if state == TrialState.COMPLETE else None
+        ts, tc = self.t_start[row], self.t_complete[row]
+        return FrozenTrial(
+            number=row,
+            state=state,
+            values=values,
+            params=params,
+            distributions=dists,
+            user_attrs=dict(self.user_attrs[row] or {}),
+            system_attrs=dict(self.system_attrs[row] or {}),
+            intermediate_values=dict(self.intermediate[row] or {}),
+            datetime_start=None if ts != ts else datetime.datetime.fromtimestamp(ts),
+            datetime_complete=None if tc != tc else datetime.datetime.fromtimestamp(tc),
+            trial_id=int(self.trial_ids[row]),
+        )
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the array columns (not the per-trial attribute dicts)."""
+        arrays = [self.states, self.values, self.trial_ids, self.t_start, self.t_complete,
+                  self.X, self.codes, *self._iv]
+        return int(sum(a.nbytes for a in arrays))

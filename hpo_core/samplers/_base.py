@@ -1,0 +1,90 @@
+"""The sampler interface.
+
+A sampler proposes parameter values. Two entry points:
+
+* **joint** sampling over a :class:`~hpo_core.distributions.SearchSpace`:
+  :meth:`BaseSampler.infer_relative_search_space` names the parameters a sampler
+  models together (for model-based samplers, those shared by the finished trials);
+  :meth:`BaseSampler.sample_joint` returns their internal values as one array.
+  ``Study.ask(fixed_distributions=...)`` also goes through ``sample_joint``.
+* **independent** sampling of one parameter (:meth:`BaseSampler.sample_independent`),
+  for parameters outside the joint space (conditional ones, first trials).
+
+Samplers read the study through ``study._history()`` (the columnar history, RUNNING
+trials included, so batches and parallel workers can be taken into account) and never
+see a storage.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hpo_core.distributions import BaseDistribution, SearchSpace
+from hpo_core.trial._state import TrialState
+
+if TYPE_CHECKING:
+    from hpo_core.study import Study
+    from hpo_core.trial import Trial
+
+__all__ = ["BaseSampler", "EMPTY_SPACE"]
+
+EMPTY_SPACE = SearchSpace({})
+
+
+class BaseSampler(abc.ABC):
+    """Base class of samplers."""
+
+    def infer_relative_search_space(self, study: Study, trial: Trial) -> SearchSpace:
+        """Parameters to sample jointly for ``trial`` (default: none)."""
+        return EMPTY_SPACE
+
+    def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
+        """Sample every parameter of ``space`` for ``trial``.
+
+        Returns:
+            (d,) float64 internal values, in the order of ``space.names``.
+
+        The default samples each parameter with :meth:`sample_independent`.
+        """
+        out = np.empty(len(space))
+        for j, (name, dist) in enumerate(space.items()):
+            out[j] = dist.to_internal_repr(self.sample_independent(study, trial, name, dist))
+        return out
+
+    def sample_joint_batch(self, study: Study, numbers: np.ndarray, space: SearchSpace) -> np.ndarray:
+        """Sample ``space`` for ``len(numbers)`` new trials at once: (n, d) internal values.
+
+        Only samplers whose proposals do not depend on one another in a batch implement
+        this (random, quasi-random); the study otherwise asks one trial at a time so
+        that each proposal sees the earlier ones as RUNNING.
+        """
+        raise NotImplementedError
+
+    @abc.abstractmethod
+    def sample_independent(
+        self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
+    ) -> Any:
+        """Sample one parameter; returns its external value."""
+
+    def before_trial(self, study: Study, trial: Trial) -> None:
+        """Called when ``trial`` starts, before any parameter is sampled."""
+
+    def after_trial(
+        self, study: Study, trial: Trial, state: TrialState, values: list[float] | None
+    ) -> None:
+        """Called when ``trial`` finishes (before its state is stored)."""
+
+    def reseed_rng(self) -> None:
+        """Draw a fresh seed (used when copies of a sampler run in several processes)."""
+
+    #: False when :meth:`sample_joint` ignores its ``trial`` argument and
+    #: :meth:`before_trial` does nothing, so the study may sample before creating the
+    #: trial and write both in one storage call.
+    _joint_uses_trial: bool = True
+
+    @property
+    def has_batch(self) -> bool:
+        return type(self).sample_joint_batch is not BaseSampler.sample_joint_batch

@@ -1,0 +1,272 @@
+"""The storage interface.
+
+A storage holds studies and their trials. Every write is atomic. Reads that samplers
+need go through :meth:`BaseStorage.get_history`, which returns the study's columnar
+:class:`~hpo_core.history.History`, brought up to date incrementally (only trials that
+are new or were unfinished at the last read are fetched again: a finished trial never
+changes).
+
+Worker liveness: each running trial records its owner as ``host:pid:start`` (see
+:func:`worker_id`) and, when heartbeats are on, the time of its last heartbeat.
+:meth:`BaseStorage.fail_stale_trials` marks FAIL the RUNNING trials whose owner
+process on this host is gone, and those whose heartbeat is older than the grace
+period.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime
+import os
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hpo_core.distributions import BaseDistribution, SearchSpace
+from hpo_core.history import History
+from hpo_core.trial._frozen import FrozenTrial
+from hpo_core.trial._state import StudyDirection, TrialState
+
+__all__ = ["BaseStorage", "FrozenStudy", "worker_id", "is_local_worker_dead"]
+
+
+@dataclass
+class FrozenStudy:
+    """Summary of a study in a storage (``get_all_study_summaries``)."""
+
+    study_name: str
+    study_id: int
+    directions: list[StudyDirection]
+    n_trials: int
+    user_attrs: dict[str, Any] = field(default_factory=dict)
+    system_attrs: dict[str, Any] = field(default_factory=dict)
+    datetime_start: datetime.datetime | None = None
+    best_trial: FrozenTrial | None = None
+
+    @property
+    def direction(self) -> StudyDirection:
+        if len(self.directions) != 1:
+            raise RuntimeError("This study has several objectives; use `directions`.")
+        return self.directions[0]
+
+
+def _process_start_time(pid: int) -> str | None:
+    """Start time of ``pid`` in clock ticks since boot (Linux), to tell a reused pid apart."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces; fields resume after the last ')'.
+    rest = data[data.rfind(b")") + 2 :].split()
+    return rest[19].decode() if len(rest) > 19 else None
+
+
+_WORKER_ID: tuple[int, str] | None = None
+
+
+def worker_id() -> str:
+    """``"host:pid:start"`` identifying this process (recomputed after a fork)."""
+    global _WORKER_ID
+    pid = os.getpid()
+    if _WORKER_ID is None or _WORKER_ID[0] != pid:
+        _WORKER_ID = (pid, f"{socket.gethostname()}:{pid}:{_process_start_time(pid) or '?'}")
+    return _WORKER_ID[1]
+
+
+def is_local_worker_dead(owner: str | None) -> bool:
+    """True if ``owner`` names a process on this host that no longer exists.
+
+    Owners on other hosts, and unparsable owners, are never declared dead here; the
+    heartbeat handles those.
+    """
+    if not owner:
+        return False
+    try:
+        host, pid_s, start = owner.rsplit(":", 2)
+        pid = int(pid_s)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return False
+    if pid == os.getpid():
+        return start != "?" and start != (_process_start_time(pid) or "?")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass
+    actual = _process_start_time(pid)
+    if actual is None:
+        # /proc is unavailable; trust the signal probe.
+        return False
+    return start != "?" and actual != start
+
+
+class BaseStorage(abc.ABC):
+    """Abstract storage. Implementations must be safe to call from several threads."""
+
+    #: Seconds between heartbeats of a running trial; None turns heartbeats off.
+    heartbeat_interval: float | None = None
+    #: A RUNNING trial whose last heartbeat is older than this many seconds is stale.
+    grace_period: float | None = None
+
+    # --------------------------------------------------------------- studies
+    @abc.abstractmethod
+    def create_new_study(
+        self, directions: Sequence[StudyDirection], study_name: str | None = None
+    ) -> int:
+        """Create a study and return its id.
+
+        Raises:
+            DuplicatedStudyError: if ``study_name`` is taken.
+        """
+
+    @abc.abstractmethod
+    def delete_study(self, study_id: int) -> None: ...
+
+    @abc.abstractmethod
+    def set_study_attr(self, study_id: int, kind: str, key: str, value: Any) -> None:
+        """Set a ``"user"`` or ``"system"`` attribute (JSON-serializable value)."""
+
+    @abc.abstractmethod
+    def get_study_attrs(self, study_id: int, kind: str) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    def get_study_id_from_name(self, study_name: str) -> int:
+        """Raises StudyNotFoundError if absent."""
+
+    @abc.abstractmethod
+    def get_study_name_from_id(self, study_id: int) -> str: ...
+
+    @abc.abstractmethod
+    def get_study_directions(self, study_id: int) -> list[StudyDirection]: ...
+
+    @abc.abstractmethod
+    def get_all_studies(self) -> list[FrozenStudy]: ...
+
+    # --------------------------------------------------------------- trials
+    @abc.abstractmethod
+    def create_new_trial(
+        self,
+        study_id: int,
+        template: FrozenTrial | None = None,
+        *,
+        space: SearchSpace | None = None,
+        internal: np.ndarray | None = None,
+    ) -> tuple[int, int]:
+        """Create a trial atomically and return ``(trial_id, number)``.
+
+        Without ``template`` the trial is RUNNING, owned by this process; ``space`` and
+        ``internal`` (d,) optionally set its parameters in the same transaction. With a
+        ``template`` its state, values, params, attributes and intermediate values are
+        copied (``add_trial``, ``enqueue_trial`` with state WAITING).
+        """
+
+    def create_new_trials(self, study_id: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Create ``n`` RUNNING trials; returns ``(trial_ids, numbers)``, each (n,) int64.
+
+        Storages override this with one transaction; the default loops.
+        """
+        pairs = [self.create_new_trial(study_id) for _ in range(n)]
+        ids = np.array([p[0] for p in pairs], dtype=np.int64)
+        numbers = np.array([p[1] for p in pairs], dtype=np.int64)
+        return ids, numbers
+
+    def set_trials_params(self, trial_ids: np.ndarray, space: SearchSpace, X: np.ndarray) -> None:
+        """Set the parameters of ``space`` for many trials: X (n, d) internal values."""
+        for tid, row in zip(trial_ids.tolist(), X):
+            self.set_trial_params(tid, space, row)
+
+    def set_trials_state_values(
+        self, trial_ids: np.ndarray, state: TrialState, values: np.ndarray | None
+    ) -> None:
+        """Finish many RUNNING trials with one state; values (n, m) or None.
+
+        Raises UpdateFinishedTrialError (and changes nothing) if any is finished.
+        """
+        for k, tid in enumerate(trial_ids.tolist()):
+            self.set_trial_state_values(tid, state, None if values is None else values[k].tolist())
+
+    def has_waiting(self, study_id: int) -> bool:
+        """Whether a WAITING trial may exist (True when unsure: ``claim`` decides)."""
+        return True
+
+    @abc.abstractmethod
+    def claim_waiting_trial(self, study_id: int) -> tuple[int, int] | None:
+        """Atomically turn the oldest WAITING trial into RUNNING, owned by this process.
+
+        Returns ``(trial_id, number)``, or None when no trial waits. Two workers never
+        claim the same trial.
+        """
+
+    @abc.abstractmethod
+    def set_trial_param(
+        self, trial_id: int, name: str, internal: float, dist: BaseDistribution
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def set_trial_params(self, trial_id: int, space: SearchSpace, internal: np.ndarray) -> None:
+        """Set all parameters of ``space`` to ``internal`` (d,) in one transaction."""
+
+    @abc.abstractmethod
+    def set_trial_state_values(
+        self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
+    ) -> bool:
+        """Finish (or change the state of) a trial atomically.
+
+        Returns False if the trial is not RUNNING or WAITING any more (another worker
+        got there first). Raises UpdateFinishedTrialError if it is finished.
+        """
+
+    @abc.abstractmethod
+    def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None: ...
+
+    @abc.abstractmethod
+    def set_trial_attr(self, trial_id: int, kind: str, key: str, value: Any) -> None: ...
+
+    @abc.abstractmethod
+    def get_trial(self, trial_id: int) -> FrozenTrial: ...
+
+    @abc.abstractmethod
+    def get_trial_id_from_number(self, study_id: int, number: int) -> int: ...
+
+    @abc.abstractmethod
+    def get_history(self, study_id: int) -> History:
+        """The study's columnar history, synced with the storage (incrementally)."""
+
+    def get_all_trials(
+        self, study_id: int, *, states: Iterable[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        """All trials of the study in number order, optionally filtered by state."""
+        h = self.get_history(study_id)
+        rows = h.rows(None if states is None else [int(s) for s in states])
+        return [h.frozen(r) for r in rows.tolist()]
+
+    def get_n_trials(self, study_id: int, states: Sequence[TrialState] | None = None) -> int:
+        h = self.get_history(study_id)
+        if states is None:
+            return int(sum(h.state_counts))
+        return int(sum(h.state_counts[int(s)] for s in states))
+
+    @abc.abstractmethod
+    def reserve(self, study_id: int, key: str) -> bool:
+        """Atomically claim ``key`` for this study; False if anyone claimed it before.
+
+        Samplers use it to hand out work exactly once across workers (grid points).
+        """
+
+    # --------------------------------------------------------------- liveness
+    def record_heartbeat(self, trial_id: int) -> None:  # noqa: B027 - optional
+        """Record that the owner of a RUNNING trial is alive (no-op without heartbeats)."""
+
+    @abc.abstractmethod
+    def fail_stale_trials(self, study_id: int) -> list[int]:
+        """Mark FAIL the RUNNING trials whose owner is gone; return their numbers."""
+
+    def close(self) -> None:  # noqa: B027 - optional
+        """Release connections and files."""

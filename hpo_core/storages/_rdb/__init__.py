@@ -1,0 +1,3 @@
+from hpo_core.storages._rdb._storage import RDBStorage
+
+__all__ = ["RDBStorage"]

@@ -1,0 +1,140 @@
+"""Module-level study functions: create, load, delete, list."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from hpo_core._validation import check_bool, format_error
+from hpo_core.exceptions import DuplicatedStudyError
+from hpo_core.pruners import BasePruner
+from hpo_core.samplers import BaseSampler
+from hpo_core.storages import BaseStorage, FrozenStudy, get_storage
+from hpo_core.study._study import Study
+from hpo_core.trial import StudyDirection
+
+__all__ = ["create_study", "load_study", "delete_study", "get_all_study_summaries"]
+
+_logger = logging.getLogger("hpo_core")
+
+
+def _direction(d: Any, name: str) -> StudyDirection:
+    if isinstance(d, StudyDirection):
+        return d
+    if isinstance(d, str) and d.lower() in ("minimize", "maximize"):
+        return StudyDirection.MINIMIZE if d.lower() == "minimize" else StudyDirection.MAXIMIZE
+    raise ValueError(format_error(name, "'minimize', 'maximize' or a StudyDirection", d))
+
+
+def _check_components(sampler: Any, pruner: Any) -> None:
+    if sampler is not None and not isinstance(sampler, BaseSampler):
+        raise TypeError(format_error("sampler", "an hpo_core BaseSampler or None", sampler))
+    if pruner is not None and not isinstance(pruner, BasePruner):
+        raise TypeError(format_error("pruner", "an hpo_core BasePruner or None", pruner))
+
+
+def create_study(
+    *,
+    storage: str | BaseStorage | None = None,
+    sampler: BaseSampler | None = None,
+    pruner: BasePruner | None = None,
+    study_name: str | None = None,
+    direction: str | StudyDirection | None = None,
+    load_if_exists: bool = False,
+    directions: Sequence[str | StudyDirection] | None = None,
+) -> Study:
+    """Create a study (or load it, with ``load_if_exists``).
+
+    Args:
+        storage: None (in memory), a URL (``"sqlite:///study.db"``,
+            ``"postgresql://user@host/db"``) or a storage object.
+        sampler: Defaults to :class:`~hpo_core.samplers.RandomSampler`.
+        pruner: Defaults to :class:`~hpo_core.pruners.NopPruner`.
+        study_name: Unique name in the storage; generated when None.
+        direction: ``"minimize"`` (default) or ``"maximize"``.
+        load_if_exists: Load an existing study of that name instead of raising.
+        directions: One direction per objective (multi-objective studies).
+
+    When an existing study is loaded, trials left RUNNING by processes of this host
+    that no longer exist (or whose heartbeat expired) are marked FAIL first.
+    """
+    if direction is not None and directions is not None:
+        raise ValueError("Give `direction` or `directions`, not both.")
+    if directions is None:
+        dirs = [_direction(direction or "minimize", "direction")]
+    else:
+        if isinstance(directions, (str, bytes)) or not isinstance(directions, Sequence) or not directions:
+            raise ValueError(format_error("directions", "a non-empty sequence of directions", directions))
+        dirs = [_direction(d, f"directions[{i}]") for i, d in enumerate(directions)]
+    if study_name is not None and not isinstance(study_name, str):
+        raise TypeError(format_error("study_name", "a str or None", study_name))
+    check_bool("load_if_exists", load_if_exists)
+    _check_components(sampler, pruner)
+    storage_obj = get_storage(storage)
+    try:
+        study_id = storage_obj.create_new_study(dirs, study_name)
+    except DuplicatedStudyError:
+        if not load_if_exists:
+            raise
+        assert study_name is not None
+        existing = storage_obj.get_study_directions(storage_obj.get_study_id_from_name(study_name))
+        if existing != dirs:
+            raise ValueError(
+                f"Study {study_name!r} exists with directions {existing!r}, but "
+                f"{dirs!r} were requested."
+            ) from None
+        _logger.info("Using the existing study %r.", study_name)
+        return _load(study_name, storage_obj, sampler, pruner)
+    name = storage_obj.get_study_name_from_id(study_id)
+    return Study(name, storage_obj, sampler, pruner)
+
+
+def _load(name: str, storage: BaseStorage, sampler: Any, pruner: Any) -> Study:
+    study = Study(name, storage, sampler, pruner)
+    failed = storage.fail_stale_trials(study._study_id)
+    if failed:
+        _logger.warning(
+            "Study %r: trials %s were left RUNNING by workers that are gone; marked FAIL.",
+            name, failed,
+        )
+    return study
+
+
+def load_study(
+    *,
+    study_name: str | None,
+    storage: str | BaseStorage,
+    sampler: BaseSampler | None = None,
+    pruner: BasePruner | None = None,
+) -> Study:
+    """Load an existing study. ``study_name=None`` works when the storage holds one study.
+
+    Raises:
+        StudyNotFoundError: no such study.
+    """
+    _check_components(sampler, pruner)
+    storage_obj = get_storage(storage)
+    if study_name is None:
+        names = [s.study_name for s in storage_obj.get_all_studies()]
+        if len(names) != 1:
+            raise ValueError(
+                format_error("study_name", "given when the storage does not hold exactly one study", None)
+                + f" The storage holds {len(names)}: {names[:10]!r}."
+            )
+        study_name = names[0]
+    storage_obj.get_study_id_from_name(study_name)  # raises StudyNotFoundError
+    return _load(study_name, storage_obj, sampler, pruner)
+
+
+def delete_study(*, study_name: str, storage: str | BaseStorage) -> None:
+    """Delete a study and all its trials."""
+    storage_obj = get_storage(storage)
+    storage_obj.delete_study(storage_obj.get_study_id_from_name(study_name))
+
+
+def get_all_study_summaries(storage: str | BaseStorage) -> list[FrozenStudy]:
+    """One :class:`~hpo_core.storages.FrozenStudy` per study in ``storage``."""
+    return get_storage(storage).get_all_studies()
+
+

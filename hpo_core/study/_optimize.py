@@ -1,0 +1,235 @@
+"""The ``Study.optimize`` loop: threads, timeouts, callbacks, failures, heartbeats."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from hpo_core._validation import check_bool, check_callable, check_int, check_real, format_error
+from hpo_core.exceptions import FailedTrialWarning, TrialPruned
+from hpo_core.trial import FrozenTrial, Trial, TrialState
+
+if TYPE_CHECKING:
+    from hpo_core.study._study import Study
+
+__all__ = ["optimize"]
+
+_logger = logging.getLogger("hpo_core")
+
+
+class _Budget:
+    """Shared across threads: how many trials may still start, and until when."""
+
+    def __init__(self, n_trials: int | None, timeout: float | None):
+        self._lock = threading.Lock()
+        self._left = n_trials
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+        self.done = 0
+
+    def take(self, study: Study) -> bool:
+        with self._lock:
+            if study._stop_flag:
+                return False
+            if self._deadline is not None and time.monotonic() >= self._deadline:
+                return False
+            if self._left is not None:
+                if self._left <= 0:
+                    return False
+                self._left -= 1
+            return True
+
+
+class _Heartbeat:
+    """One thread per ``optimize`` call: heartbeats for the trials this process runs,
+    and, every interval, the check for trials of dead workers."""
+
+    def __init__(self, study: Study):
+        self._study = study
+        self._interval = study._storage.heartbeat_interval
+        self._running: set[int] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Heartbeat:
+        if self._interval is not None:
+            self._thread = threading.Thread(target=self._run, name="hpo_core-heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def add(self, trial_id: int) -> None:
+        if self._interval is not None:
+            self._study._storage.record_heartbeat(trial_id)
+            with self._lock:
+                self._running.add(trial_id)
+
+    def remove(self, trial_id: int) -> None:
+        with self._lock:
+            self._running.discard(trial_id)
+
+    def _run(self) -> None:
+        assert self._interval is not None
+        storage = self._study._storage
+        while not self._stop.wait(self._interval):
+            with self._lock:
+                running = list(self._running)
+            try:
+                for tid in running:
+                    storage.record_heartbeat(tid)
+                storage.fail_stale_trials(self._study._study_id)
+            except Exception:  # noqa: BLE001 - a failed heartbeat must not kill the study
+                _logger.warning("Heartbeat failed:\n%s", traceback.format_exc())
+
+
+def _check_args(
+    func: Any, n_trials: Any, timeout: Any, n_jobs: Any, catch: Any, callbacks: Any,
+    gc_after_trial: Any, show_progress_bar: Any,
+) -> tuple[tuple[type[BaseException], ...], list[Callable[..., None]], int]:
+    check_callable("func", func)
+    check_int("n_trials", n_trials, low=0, allow_none=True)
+    check_real("timeout", timeout, low=0.0, allow_none=True)
+    check_int("n_jobs", n_jobs)
+    if n_jobs == 0 or n_jobs < -1:
+        raise ValueError(format_error("n_jobs", "an int >= 1, or -1 for one per CPU", n_jobs))
+    if n_jobs == -1:
+        n_jobs = os.cpu_count() or 1
+    if isinstance(catch, type):
+        catch = (catch,)
+    try:
+        catch = tuple(catch)
+    except TypeError:
+        raise TypeError(format_error("catch", "an exception class or a tuple of them", catch)) from None
+    for c in catch:
+        if not (isinstance(c, type) and issubclass(c, BaseException)):
+            raise TypeError(format_error("catch", "an exception class or a tuple of them", catch))
+    cbs = list(callbacks or [])
+    for i, cb in enumerate(cbs):
+        check_callable(f"callbacks[{i}]", cb)
+    check_bool("gc_after_trial", gc_after_trial)
+    check_bool("show_progress_bar", show_progress_bar)
+    return catch, cbs, n_jobs
+
+
+def optimize(
+    study: Study,
+    func: Callable[[Trial], Any],
+    *,
+    n_trials: int | None,
+    timeout: float | None,
+    n_jobs: int,
+    catch: Iterable[type[Exception]] | type[Exception],
+    callbacks: Iterable[Callable[[Study, FrozenTrial], None]] | None,
+    gc_after_trial: bool,
+    show_progress_bar: bool,
+) -> None:
+    catch_t, cbs, n_jobs = _check_args(
+        func, n_trials, timeout, n_jobs, catch, callbacks, gc_after_trial, show_progress_bar
+    )
+    study._stop_flag = False
+    failed = study._storage.fail_stale_trials(study._study_id)
+    if failed:
+        _logger.warning("Marked FAIL the trials %s, whose workers are gone.", failed)
+    budget = _Budget(n_trials, timeout)
+    bar = None
+    if show_progress_bar:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_trials, desc="trials")
+    with _Heartbeat(study) as heartbeat:
+
+        def worker() -> None:
+            while budget.take(study):
+                frozen = _run_trial(study, func, catch_t, heartbeat)
+                if bar is not None:
+                    bar.update(1)
+                for cb in cbs:
+                    cb(study, frozen)
+                if gc_after_trial:
+                    gc.collect()
+
+        try:
+            if n_jobs == 1:
+                worker()
+            else:
+                with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+                    futures = [pool.submit(worker) for _ in range(n_jobs)]
+                    try:
+                        for f in futures:
+                            f.result()
+                    except BaseException:
+                        study.stop()  # let the other threads finish their trial and end
+                        raise
+        finally:
+            if bar is not None:
+                bar.close()
+
+
+def _run_trial(
+    study: Study,
+    func: Callable[[Trial], Any],
+    catch: tuple[type[BaseException], ...],
+    heartbeat: _Heartbeat,
+) -> FrozenTrial:
+    trial = study.ask()
+    heartbeat.add(trial._trial_id)
+    state = TrialState.FAIL
+    values: Any = None
+    error: BaseException | None = None
+    try:
+        values = func(trial)
+        state = TrialState.COMPLETE
+    except TrialPruned:
+        state = TrialState.PRUNED
+    except BaseException as e:  # noqa: BLE001 - every failure is recorded, then handled below
+        error = e
+        tb = traceback.format_exc()
+        try:
+            trial.set_system_attr("fail_reason", tb)
+        except Exception:  # noqa: BLE001
+            pass
+        if isinstance(e, Exception):
+            warnings.warn(
+                f"Trial {trial.number} failed with {type(e).__name__}: {e}",
+                FailedTrialWarning,
+                stacklevel=3,
+            )
+    finally:
+        heartbeat.remove(trial._trial_id)
+        if state == TrialState.COMPLETE:
+            study.tell(trial, values)
+        else:
+            study.tell(trial, state=state)
+    frozen = study._storage.get_trial(trial._trial_id)
+    _log_trial(study, frozen)
+    if error is not None and not isinstance(error, catch):
+        raise error
+    return frozen
+
+
+def _log_trial(study: Study, frozen: FrozenTrial) -> None:
+    if not _logger.isEnabledFor(logging.INFO):
+        return
+    if frozen.state == TrialState.COMPLETE:
+        msg = f"Trial {frozen.number} finished with value(s) {frozen.values} and parameters {frozen.params}."
+        if len(study.directions) == 1:
+            try:
+                best = study.best_trial
+                msg += f" Best is trial {best.number} with value {best.value}."
+            except ValueError:
+                pass
+        _logger.info(msg)
+    else:
+        _logger.info("Trial %d finished as %s.", frozen.number, frozen.state.name)

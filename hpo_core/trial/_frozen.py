@@ -1,0 +1,158 @@
+"""FrozenTrial: an immutable snapshot of a trial, as users and analysis code see it."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hpo_core._validation import format_error
+from hpo_core.distributions import BaseDistribution, check_distribution_compatibility
+from hpo_core.trial._state import TrialState
+
+__all__ = ["FrozenTrial", "create_trial"]
+
+
+class FrozenTrial:
+    """A finished or running trial's record.
+
+    Attributes:
+        number: 0-based index of the trial within its study.
+        state: :class:`TrialState`.
+        values: objective values (None unless COMPLETE).
+        params: ``{name: external value}``; ``distributions``: ``{name: distribution}``.
+        user_attrs, system_attrs: JSON-serializable attributes.
+        intermediate_values: ``{step: value}`` reported with ``Trial.report``.
+        datetime_start, datetime_complete: ``datetime.datetime`` or None.
+        trial_id: the storage's id of the trial.
+    """
+
+    __slots__ = (
+        "number", "state", "values", "params", "distributions", "user_attrs",
+        "system_attrs", "intermediate_values", "datetime_start", "datetime_complete",
+        "trial_id",
+    )
+
+    def __init__(
+        self,
+        number: int,
+        state: TrialState,
+        values: Sequence[float] | None,
+        params: dict[str, Any],
+        distributions: dict[str, BaseDistribution],
+        user_attrs: dict[str, Any],
+        system_attrs: dict[str, Any],
+        intermediate_values: dict[int, float],
+        datetime_start: datetime.datetime | None,
+        datetime_complete: datetime.datetime | None,
+        trial_id: int,
+    ):
+        self.number = number
+        self.state = TrialState(state)
+        self.values = list(values) if values is not None else None
+        self.params = params
+        self.distributions = distributions
+        self.user_attrs = user_attrs
+        self.system_attrs = system_attrs
+        self.intermediate_values = intermediate_values
+        self.datetime_start = datetime_start
+        self.datetime_complete = datetime_complete
+        self.trial_id = trial_id
+
+    @property
+    def value(self) -> float | None:
+        """The single objective value; raises for multi-objective trials."""
+        if self.values is None:
+            return None
+        if len(self.values) != 1:
+            raise RuntimeError(
+                "FrozenTrial.value is for single-objective trials; this trial has "
+                f"{len(self.values)} values, use FrozenTrial.values."
+            )
+        return self.values[0]
+
+    @property
+    def duration(self) -> datetime.timedelta | None:
+        if self.datetime_start is None or self.datetime_complete is None:
+            return None
+        return self.datetime_complete - self.datetime_start
+
+    @property
+    def last_step(self) -> int | None:
+        return max(self.intermediate_values) if self.intermediate_values else None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FrozenTrial):
+            return NotImplemented
+        return all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
+
+    def __repr__(self) -> str:
+        return (
+            f"FrozenTrial(number={self.number}, state={self.state!r}, values={self.values!r}, "
+            f"params={self.params!r})"
+        )
+
+    def _validate(self) -> None:
+        if set(self.params) != set(self.distributions):
+            raise ValueError(
+                "`params` and `distributions` must have the same keys, but got "
+                f"{sorted(self.params)!r} and {sorted(self.distributions)!r}."
+            )
+        for name, value in self.params.items():
+            dist = self.distributions[name]
+            if not dist.contains(dist.to_internal_repr(value)):
+                raise ValueError(format_error(f"params[{name!r}]", f"inside {dist!r}", value))
+        if self.state == TrialState.COMPLETE:
+            if self.values is None:
+                raise ValueError("A COMPLETE trial needs `values`, but got None.")
+            for v in self.values:
+                if not isinstance(v, (int, float)) or math.isnan(v):
+                    raise ValueError(format_error("values", "numbers other than NaN", self.values))
+        elif self.values is not None and self.state != TrialState.COMPLETE:
+            raise ValueError(
+                f"Only COMPLETE trials have `values`, but got values={self.values!r} for "
+                f"state={self.state!r}."
+            )
+
+
+def create_trial(
+    *,
+    state: TrialState = TrialState.COMPLETE,
+    value: float | None = None,
+    values: Sequence[float] | None = None,
+    params: Mapping[str, Any] | None = None,
+    distributions: Mapping[str, BaseDistribution] | None = None,
+    user_attrs: Mapping[str, Any] | None = None,
+    system_attrs: Mapping[str, Any] | None = None,
+    intermediate_values: Mapping[int, float] | None = None,
+) -> FrozenTrial:
+    """Build a trial to pass to ``Study.add_trial`` (warm starts, imported results).
+
+    Raises:
+        ValueError: if both ``value`` and ``values`` are given, params lie outside their
+            distributions, or a COMPLETE trial has no value.
+    """
+    if value is not None and values is not None:
+        raise ValueError("Give `value` or `values`, not both.")
+    if value is not None:
+        values = [value]
+    now = datetime.datetime.now()
+    dists = dict(distributions or {})
+    for name in dists:
+        check_distribution_compatibility(name, dists[name], dists[name])
+    trial = FrozenTrial(
+        number=-1,
+        state=state,
+        values=[float(v) for v in values] if values is not None else None,
+        params=dict(params or {}),
+        distributions=dists,
+        user_attrs=dict(user_attrs or {}),
+        system_attrs=dict(system_attrs or {}),
+        intermediate_values={int(k): float(v) for k, v in (intermediate_values or {}).items()},
+        datetime_start=now if state != TrialState.WAITING else None,
+        datetime_complete=now if TrialState(state).is_finished() else None,
+        trial_id=-1,
+    )
+    trial._validate()
+    return trial

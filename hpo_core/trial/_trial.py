@@ -1,0 +1,251 @@
+"""Trial: the object an objective receives; ``suggest_*`` is define-by-run."""
+
+from __future__ import annotations
+
+import datetime
+import numbers
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hpo_core._validation import format_error
+from hpo_core.distributions import (
+    BaseDistribution,
+    CategoricalChoiceType,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    SearchSpace,
+)
+from hpo_core.exceptions import HpoWarning
+
+if TYPE_CHECKING:
+    from hpo_core.study import Study
+
+__all__ = ["Trial"]
+
+
+class Trial:
+    """A running trial. Created by ``Study.ask`` or ``Study.optimize``; not by users.
+
+    Example:
+        >>> import hpo_core
+        >>> study = hpo_core.create_study()
+        >>> trial = study.ask()
+        >>> x = trial.suggest_float("x", -10, 10)
+        >>> study.tell(trial, (x - 2) ** 2)
+    """
+
+    __slots__ = (
+        "study", "_trial_id", "number", "_space", "_row", "_params", "_dists",
+        "_relative", "_relative_space", "_fixed", "_user_attrs", "_iv",
+    )
+
+    def __init__(
+        self,
+        study: Study,
+        trial_id: int,
+        number: int,
+        *,
+        space: SearchSpace | None = None,
+        row: list[Any] | None = None,
+    ):
+        self.study = study
+        self._trial_id = trial_id
+        self.number = number
+        # Parameters set at ask time from fixed distributions, kept as (space, row) and
+        # turned into dicts only when read: the tight ask/tell loop never builds them.
+        self._space = space
+        self._row = row
+        self._params: dict[str, Any] | None = None if space is not None else {}
+        self._dists: dict[str, BaseDistribution] | None = None if space is not None else {}
+        self._relative: dict[str, Any] | None = None
+        self._relative_space: SearchSpace | None = None
+        self._fixed: dict[str, Any] | None = None  # from enqueue_trial
+        self._user_attrs: dict[str, Any] | None = None
+        self._iv: dict[int, float] | None = None
+
+    # ------------------------------------------------------------------ params
+    def _materialize(self) -> None:
+        space, row = self._space, self._row
+        assert space is not None and row is not None
+        self._params = dict(zip(space.names, row))
+        self._dists = dict(space.items())
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """``{name: value}`` of the parameters suggested so far (a copy)."""
+        if self._params is None:
+            self._materialize()
+        return dict(self._params)  # type: ignore[arg-type]
+
+    @property
+    def distributions(self) -> dict[str, BaseDistribution]:
+        if self._dists is None:
+            self._materialize()
+        return dict(self._dists)  # type: ignore[arg-type]
+
+    @property
+    def trial_id(self) -> int:
+        return self._trial_id
+
+    def suggest_float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float:
+        """Suggest a float in ``[low, high]``, uniform or log-uniform, optionally stepped.
+
+        Raises:
+            ValueError: if ``low > high``, ``log`` with ``low <= 0``, ``step <= 0``, both
+                ``step`` and ``log``, or ``name`` was suggested with another distribution.
+        """
+        return self._suggest(name, FloatDistribution(low, high, log=log, step=step))  # type: ignore[no-any-return]
+
+    def suggest_int(
+        self, name: str, low: int, high: int, *, step: int = 1, log: bool = False
+    ) -> int:
+        """Suggest an int in ``[low, high]`` on a grid of ``step``, optionally log-uniform."""
+        return self._suggest(name, IntDistribution(low, high, log=log, step=step))  # type: ignore[no-any-return]
+
+    def suggest_categorical(
+        self, name: str, choices: Sequence[CategoricalChoiceType]
+    ) -> CategoricalChoiceType:
+        """Suggest one of ``choices`` (None, bool, int, float or str)."""
+        return self._suggest(name, CategoricalDistribution(choices))
+
+    def _suggest(self, name: str, dist: BaseDistribution) -> Any:
+        if not isinstance(name, str):
+            raise TypeError(format_error("name", "a str", name))
+        if self._params is None:
+            self._materialize()
+        params, dists = self._params, self._dists
+        assert params is not None and dists is not None
+        if name in params:
+            old = dists[name]
+            if old == dist:
+                return params[name]
+            internal = old.to_internal_repr(params[name])
+            if type(old) is type(dist) and dist.contains(internal):
+                # A fixed distribution (ask) and a compatible suggest: keep the value.
+                return params[name]
+            raise ValueError(
+                f"Parameter `{name}` was already suggested in trial {self.number} as {old!r} "
+                f"with value {params[name]!r}; it cannot be suggested again as {dist!r}."
+            )
+        study = self.study
+        value: Any = None
+        found = False
+        if self._fixed is not None and name in self._fixed:
+            value = self._fixed[name]
+            try:
+                internal = dist.to_internal_repr(value)
+                found = dist.contains(internal)
+            except (TypeError, ValueError):
+                found = False
+            if not found:
+                warnings.warn(
+                    f"Enqueued value {value!r} of `{name}` lies outside {dist!r}; "
+                    "sampling it instead.",
+                    HpoWarning,
+                    stacklevel=3,
+                )
+        if not found and dist.single():
+            internal = float(dist.low) if not isinstance(dist, CategoricalDistribution) else 0.0  # type: ignore[attr-defined]
+            found = True
+        if not found:
+            rel = self._relative
+            if rel is None:
+                rel = self._sample_relative()
+            rs = self._relative_space
+            if name in rel and rs is not None and rs[name] == dist:
+                internal = float(rel[name])
+            else:
+                value = study.sampler.sample_independent(study, self, name, dist)
+                internal = dist.to_internal_repr(value)
+        study._storage.set_trial_param(self._trial_id, name, internal, dist)
+        value = dist.to_external_repr(internal)
+        params[name] = value
+        dists[name] = dist
+        return value
+
+    def _sample_relative(self) -> dict[str, float]:
+        study = self.study
+        space = study.sampler.infer_relative_search_space(study, self)
+        self._relative_space = space
+        rel: dict[str, float] = {}
+        if len(space):
+            X = study.sampler.sample_joint(study, self, space)
+            rel = dict(zip(space.names, np.asarray(X, dtype=float).tolist()))
+        self._relative = rel
+        return rel
+
+    # --------------------------------------------------------------- pruning
+    def report(self, value: float, step: int) -> None:
+        """Report an intermediate objective ``value`` at ``step`` (for pruners).
+
+        A second report for the same step is ignored with a warning.
+
+        Raises:
+            TypeError: if ``step`` is not an int or ``value`` is not a number.
+            ValueError: if ``step`` is negative.
+        """
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+            raise TypeError(format_error("step", "an int >= 0", step))
+        if step < 0:
+            raise ValueError(format_error("step", "an int >= 0", step))
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(format_error("value", "a number", value))
+        if len(self.study.directions) > 1:
+            raise NotImplementedError("Trial.report is for single-objective studies.")
+        iv = self._iv
+        if iv is None:
+            iv = self._iv = {}
+        if step in iv:
+            warnings.warn(
+                f"Trial {self.number} already reported a value at step {step}; "
+                f"ignoring {value!r}.",
+                HpoWarning,
+                stacklevel=2,
+            )
+            return
+        self.study._storage.set_trial_intermediate_value(self._trial_id, int(step), float(value))
+        iv[int(step)] = float(value)
+
+    def should_prune(self) -> bool:
+        """Ask the study's pruner whether this trial should stop (raise TrialPruned)."""
+        if len(self.study.directions) > 1:
+            raise NotImplementedError("Trial.should_prune is for single-objective studies.")
+        return bool(self.study.pruner.prune(self.study, self))
+
+    @property
+    def intermediate_values(self) -> dict[int, float]:
+        """``{step: value}`` reported so far by this trial."""
+        return dict(self._iv or {})
+
+    # --------------------------------------------------------------- attributes
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Attach a JSON-serializable ``value`` to this trial under ``key``."""
+        if not isinstance(key, str):
+            raise TypeError(format_error("key", "a str", key))
+        self.study._storage.set_trial_attr(self._trial_id, "user", key, value)
+        if self._user_attrs is None:
+            self._user_attrs = {}
+        self._user_attrs[key] = value
+
+    def set_system_attr(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError(format_error("key", "a str", key))
+        self.study._storage.set_trial_attr(self._trial_id, "system", key, value)
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return dict(self._user_attrs or {})
+
+    @property
+    def datetime_start(self) -> datetime.datetime | None:
+        return self.study._storage.get_trial(self._trial_id).datetime_start
+
+    def __repr__(self) -> str:
+        return f"Trial(number={self.number})"
+

@@ -77,6 +77,11 @@ class BaseSampler(abc.ABC):
     ) -> None:
         """Called when ``trial`` finishes (before its state is stored)."""
 
+    def is_exhausted(self, study: Study) -> bool:
+        """True when the sampler has nothing left to propose (``optimize`` then stops
+        before creating another trial). Finite samplers (grid) override this."""
+        return False
+
     def reseed_rng(self) -> None:
         """Draw a fresh seed (used when copies of a sampler run in several processes)."""
 

@@ -72,16 +72,18 @@ class GridSampler(BaseSampler):
         self._cursor = 0
         self._exhausted = False
         self._lock = threading.Lock()
+        self._local = threading.local()  # a point claimed by is_exhausted, per thread
         self._fallback = RandomSampler(seed)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        del state["_lock"]
+        del state["_lock"], state["_local"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     def grid_point(self, grid_id: int) -> dict[str, Any]:
         """The parameters of grid point ``grid_id`` (0 <= grid_id < n_grid)."""
@@ -101,8 +103,20 @@ class GridSampler(BaseSampler):
             self._exhausted = True
             return None
 
-    def before_trial(self, study: Study, trial: Trial) -> None:
+    def is_exhausted(self, study: Study) -> bool:
+        # Claim the next point now, so that a worker finding the grid done stops
+        # without creating a trial; before_trial then uses the claimed point.
+        if getattr(self._local, "pending", None) is not None:
+            return False
         gid = self._claim(study)
+        self._local.pending = gid
+        return gid is None
+
+    def before_trial(self, study: Study, trial: Trial) -> None:
+        gid = getattr(self._local, "pending", None)
+        self._local.pending = None
+        if gid is None:
+            gid = self._claim(study)
         if gid is None:
             study.stop()
             gid = int(np.random.default_rng().integers(self.n_grid))

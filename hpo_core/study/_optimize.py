@@ -152,6 +152,9 @@ def optimize(
 
         def worker() -> None:
             while budget.take(study):
+                if study.sampler.is_exhausted(study):
+                    study.stop()
+                    break
                 frozen = _run_trial(study, func, catch_t, heartbeat)
                 if bar is not None:
                     bar.update(1)

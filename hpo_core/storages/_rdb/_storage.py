@@ -492,7 +492,8 @@ class RDBStorage(BaseStorage):
         vals = [None] * len(ids) if values is None else [_dumps(r, "values") for r in np.asarray(values).tolist()]
 
         def fn(conn: Connection) -> None:
-            stmt = t.update().where((t.c.trial_id == sa.bindparam("tid")) & t.c.state.in_(_UNFINISHED)).values(
+            unfinished = (t.c.state == _RUNNING) | (t.c.state == _WAITING)  # executemany: no IN
+            stmt = t.update().where((t.c.trial_id == sa.bindparam("tid")) & unfinished).values(
                 state=int(state), values_json=sa.bindparam("vals"), t_complete=now)
             res = conn.execute(stmt, [{"tid": i, "vals": v} for i, v in zip(ids, vals)])
             if res.rowcount != len(ids):

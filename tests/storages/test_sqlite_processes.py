@@ -1,0 +1,142 @@
+"""Real processes on one real SQLite file: kill-and-resume, hung workers, four writers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import hpo_core
+from hpo_core.storages import RDBStorage
+from hpo_core.trial import TrialState
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _spawn(code: str, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"worker exited early: {proc.communicate()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("worker never reached the marked trial")
+        time.sleep(0.02)
+
+
+HANGING_WORKER = """
+    import sys, time, pathlib, logging
+    import hpo_core
+    hpo_core.logging.set_verbosity(logging.WARNING)
+    url, marker, hb = sys.argv[1], pathlib.Path(sys.argv[2]), float(sys.argv[3])
+    storage = hpo_core.storages.RDBStorage(url, heartbeat_interval=hb)
+    study = hpo_core.create_study(storage=storage, study_name="s", load_if_exists=True)
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 7:
+            marker.write_text("in trial 7")
+            time.sleep(600)
+        return x
+    study.optimize(objective, n_trials=20)
+"""
+
+
+@pytest.mark.slow
+def test_sqlite_kill_and_resume_marks_running_trial_failed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kill.db'}"
+    marker = tmp_path / "marker"
+    proc = _spawn(HANGING_WORKER, url, str(marker), "60")
+    _wait_for(marker, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    study = hpo_core.create_study(storage=url, study_name="s", load_if_exists=True)
+    trials = study.trials
+    assert [t.state for t in trials[:7]] == [TrialState.COMPLETE] * 7
+    assert all(t.params["x"] == t.value for t in trials[:7])
+    assert trials[7].state == TrialState.FAIL  # failed at once: its process is gone
+    assert "is gone" in trials[7].system_attrs["fail_reason"]
+    assert len(trials) == 8
+
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=5)
+    states = [t.state for t in study.trials]
+    assert len(states) == 13 and states.count(TrialState.COMPLETE) == 12
+
+
+@pytest.mark.slow
+def test_sqlite_hung_worker_failed_by_heartbeat(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hung.db'}"
+    marker = tmp_path / "marker"
+    proc = _spawn(HANGING_WORKER, url, str(marker), "0.2")
+    try:
+        _wait_for(marker, proc)
+        proc.send_signal(signal.SIGSTOP)  # alive but silent: only the heartbeat can tell
+        storage = RDBStorage(url, heartbeat_interval=0.2, grace_period=1.0)
+        study = hpo_core.load_study(study_name="s", storage=storage)
+        assert study.trials[7].state == TrialState.RUNNING  # its process still exists
+        time.sleep(1.5)
+        assert storage.fail_stale_trials(study._study_id) == [7]
+        trial = study.trials[7]
+        assert trial.state == TrialState.FAIL
+        assert "heartbeat" in trial.system_attrs["fail_reason"]
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+FOUR_WORKER = """
+    import sys, logging
+    import hpo_core
+    hpo_core.logging.set_verbosity(logging.WARNING)
+    url, kind = sys.argv[1], sys.argv[2]
+    if kind == "grid":
+        sampler = hpo_core.samplers.GridSampler({"a": list(range(6)), "b": list(range(10))})
+        n = 100
+    else:
+        sampler = hpo_core.samplers.RandomSampler()
+        n = 50
+    study = hpo_core.create_study(storage=url, study_name="shared", load_if_exists=True, sampler=sampler)
+    def objective(trial):
+        a = trial.suggest_int("a", 0, 5)
+        b = trial.suggest_int("b", 0, 9)
+        trial.set_user_attr("worker", sys.argv[3])
+        return a * 10 + b
+    study.optimize(objective, n_trials=n)
+    print("done")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["random", "grid"])
+def test_sqlite_four_processes_lose_and_duplicate_nothing(tmp_path: Path, kind: str) -> None:
+    url = f"sqlite:///{tmp_path / 'four.db'}"
+    hpo_core.create_study(storage=url, study_name="shared")
+    procs = [_spawn(FOUR_WORKER, url, kind, str(k)) for k in range(4)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outputs):
+        assert p.returncode == 0, err
+        assert "locked" not in err.lower(), err
+        assert out.strip() == "done"
+    trials = hpo_core.load_study(study_name="shared", storage=url).trials
+    expected = 200 if kind == "random" else 60
+    assert [t.number for t in trials] == list(range(expected))
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    assert all(t.value == t.params["a"] * 10 + t.params["b"] for t in trials)
+    assert len({t.user_attrs["worker"] for t in trials}) > 1  # the work was shared
+    if kind == "grid":
+        points = {(t.params["a"], t.params["b"]) for t in trials}
+        assert len(points) == 60  # every grid point exactly once

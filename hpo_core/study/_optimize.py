@@ -211,7 +211,12 @@ def _run_trial(
             )
     finally:
         heartbeat.remove(trial._trial_id)
-        if state == TrialState.COMPLETE:
+        if state == TrialState.COMPLETE and values is None:
+            reason = "the objective returned None instead of a value"
+            warnings.warn(f"Trial {trial.number} is marked FAIL: {reason}.", FailedTrialWarning, stacklevel=3)
+            trial.set_system_attr("fail_reason", reason)
+            study.tell(trial, state=TrialState.FAIL)
+        elif state == TrialState.COMPLETE:
             study.tell(trial, values)
         else:
             study.tell(trial, state=state)

@@ -7,6 +7,8 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from hpo_core.trial._state import TrialState
 
 __all__ = ["check_values"]
@@ -19,21 +21,21 @@ def check_values(values: Any, n_objectives: int) -> tuple[list[float] | None, st
         ``(values, None)`` when usable, else ``(None, reason)``: the trial is then
         marked FAIL and ``reason`` is the warning text.
     """
+    bad_type = (
+        f"the objective must return a number or a sequence of {n_objectives} numbers, "
+        f"but returned {values!r}"
+    )
     if isinstance(values, numbers.Real) and not isinstance(values, bool):
         seq: Sequence[Any] = (values,)
-    elif isinstance(values, Sequence) and not isinstance(values, (str, bytes)):
+    elif values is None or isinstance(values, (str, bytes, bool)):
+        return None, bad_type
+    elif isinstance(values, Sequence):
         seq = values
-    else:
-        try:  # NumPy arrays and 0-d arrays
-            seq = [float(v) for v in values]  # type: ignore[union-attr]
-        except TypeError:
-            try:
-                seq = (float(values),)
-            except (TypeError, ValueError):
-                return None, (
-                    f"the objective must return a number or a sequence of {n_objectives} "
-                    f"numbers, but returned {values!r}"
-                )
+    else:  # NumPy arrays (0-d included), tensors with __float__, ...
+        try:
+            seq = np.asarray(values, dtype=np.float64).reshape(-1).tolist()
+        except (TypeError, ValueError):
+            return None, bad_type
     if len(seq) != n_objectives:
         return None, (
             f"the study has {n_objectives} objective(s) but {len(seq)} value(s) were "

@@ -47,8 +47,9 @@ KIND_CATEGORICAL = 2
 class BaseDistribution:
     """Common interface of parameter distributions (immutable, hashable)."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_hash", "_key")
     _key: tuple[Any, ...]
+    _hash: int
 
     def to_internal_repr(self, value: Any) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -64,10 +65,14 @@ class BaseDistribution:
         raise NotImplementedError
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self._key == other._key  # type: ignore[attr-defined]
+        return self is other or (type(self) is type(other) and self._key == other._key)  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self._key))
+        return self._hash
+
+    def _freeze(self, key: tuple[Any, ...]) -> None:
+        object.__setattr__(self, "_key", key)
+        object.__setattr__(self, "_hash", hash((type(self).__name__, key)))
 
     def __setattr__(self, name: str, value: Any) -> None:
         if hasattr(self, "_key"):
@@ -137,9 +142,11 @@ class FloatDistribution(BaseDistribution):
         object.__setattr__(self, "high", high)
         object.__setattr__(self, "log", log)
         object.__setattr__(self, "step", step)
-        object.__setattr__(self, "_key", (low, high, log, step))
+        self._freeze((low, high, log, step))
 
     def to_internal_repr(self, value: Any) -> float:
+        if type(value) is float and value == value:  # fast path: a float, not NaN
+            return value
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(format_error("value", "a real number", value, owner="FloatDistribution"))
         v = float(value)
@@ -194,9 +201,11 @@ class IntDistribution(BaseDistribution):
         object.__setattr__(self, "high", high)
         object.__setattr__(self, "log", log)
         object.__setattr__(self, "step", step)
-        object.__setattr__(self, "_key", (low, high, log, step))
+        self._freeze((low, high, log, step))
 
     def to_internal_repr(self, value: Any) -> float:
+        if type(value) is int:
+            return float(value)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(format_error("value", "an int", value, owner="IntDistribution"))
         v = float(value)
@@ -252,7 +261,7 @@ class CategoricalDistribution(BaseDistribution):
             index[key] = i
         object.__setattr__(self, "choices", tuple(choices))
         object.__setattr__(self, "_index", index)
-        object.__setattr__(self, "_key", tuple(_choice_key(c) for c in choices))
+        self._freeze(tuple(_choice_key(c) for c in choices))
 
     def to_internal_repr(self, value: Any) -> float:
         try:

@@ -77,6 +77,9 @@ class History:
         self._best_value = float("nan")
         self._sign = 1.0
         self._space_cache: dict[SearchSpace, tuple[Any, np.ndarray]] = {}
+        # name -> (distribution object, column, code) of the last lookup, for the
+        # common case of the same suggest call in every trial.
+        self._last_col: dict[str, tuple[BaseDistribution, int, int]] = {}
         # Incremental intersection search space over COMPLETE trials.
         self._new_complete: list[int] = []
         self._isect = np.full(pcap, _UNDECIDED, dtype=np.int16)
@@ -188,6 +191,9 @@ class History:
                 earlier ones (storages reading back what was already accepted pass
                 ``check=False``).
         """
+        last = self._last_col.get(name)
+        if last is not None and last[0] is dist:
+            return last[1], last[2]
         j = self.param_index.get(name)
         if j is None:
             j = len(self.param_names)
@@ -205,6 +211,7 @@ class History:
             code = len(dists)
             dists.append(dist)
             codes[dist] = code
+        self._last_col[name] = (dist, j, code)
         return j, code
 
     def set_param(

@@ -27,6 +27,31 @@ if TYPE_CHECKING:
 __all__ = ["Trial"]
 
 
+def _cached(factory: Any) -> Any:
+    """Memoize distribution construction: the same suggest call in every trial then
+    reuses one validated, hashed object. Unhashable or mixed-type arguments (1 vs 1.0
+    vs True compare equal) bypass the cache."""
+    cache: dict[tuple[Any, ...], BaseDistribution] = {}
+
+    def get(*args: Any) -> BaseDistribution:
+        key = (*args, *map(type, args))
+        try:
+            return cache[key]
+        except KeyError:
+            dist = factory(*args)
+            if len(cache) < 4096:
+                cache[key] = dist
+            return dist
+        except TypeError:
+            return factory(*args)  # type: ignore[no-any-return]
+
+    return get
+
+
+_float_dist = _cached(lambda low, high, log, step: FloatDistribution(low, high, log=log, step=step))
+_int_dist = _cached(lambda low, high, log, step: IntDistribution(low, high, log=log, step=step))
+
+
 class Trial:
     """A running trial. Created by ``Study.ask`` or ``Study.optimize``; not by users.
 
@@ -100,13 +125,13 @@ class Trial:
             ValueError: if ``low > high``, ``log`` with ``low <= 0``, ``step <= 0``, both
                 ``step`` and ``log``, or ``name`` was suggested with another distribution.
         """
-        return self._suggest(name, FloatDistribution(low, high, log=log, step=step))  # type: ignore[no-any-return]
+        return self._suggest(name, _float_dist(low, high, log, step))  # type: ignore[no-any-return]
 
     def suggest_int(
         self, name: str, low: int, high: int, *, step: int = 1, log: bool = False
     ) -> int:
         """Suggest an int in ``[low, high]`` on a grid of ``step``, optionally log-uniform."""
-        return self._suggest(name, IntDistribution(low, high, log=log, step=step))  # type: ignore[no-any-return]
+        return self._suggest(name, _int_dist(low, high, log, step))  # type: ignore[no-any-return]
 
     def suggest_categorical(
         self, name: str, choices: Sequence[CategoricalChoiceType]
@@ -115,7 +140,7 @@ class Trial:
         return self._suggest(name, CategoricalDistribution(choices))
 
     def _suggest(self, name: str, dist: BaseDistribution) -> Any:
-        if not isinstance(name, str):
+        if type(name) is not str and not isinstance(name, str):
             raise TypeError(format_error("name", "a str", name))
         if self._params is None:
             self._materialize()

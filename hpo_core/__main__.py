@@ -52,7 +52,7 @@ def demo(storage: str, study_name: str, n_trials: int, seed: int | None) -> hpo_
     X, y = _make_data()
 
     def objective(trial: hpo_core.Trial) -> float:
-        kind = trial.suggest_categorical("kernel", ["rbf", "laplacian", "poly"])
+        kind = str(trial.suggest_categorical("kernel", ["rbf", "laplacian", "poly"]))
         alpha = trial.suggest_float("alpha", 1e-6, 10.0, log=True)
         gamma = trial.suggest_float("gamma", 1e-3, 10.0, log=True)
         degree = trial.suggest_int("degree", 2, 5) if kind == "poly" else 2

@@ -63,9 +63,10 @@ def check_int(
         allowed += " or None"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(format_error(name, allowed, value, owner=owner))
-    if (low is not None and value < low) or (high is not None and value > high):
+    v = int(value)
+    if (low is not None and v < low) or (high is not None and v > high):
         raise ValueError(format_error(name, allowed, value, owner=owner))
-    return int(value)
+    return v
 
 
 def check_real(

@@ -325,7 +325,7 @@ def check_distribution_compatibility(name: str, old: BaseDistribution, new: Base
             f"Parameter `{name}` was suggested as {old!r} before and now as {new!r}; "
             "a parameter name must keep one kind (float, int or categorical)."
         )
-    if isinstance(old, CategoricalDistribution):
+    if isinstance(old, CategoricalDistribution) and isinstance(new, CategoricalDistribution):
         raise ValueError(
             f"Parameter `{name}` was suggested with choices {list(old.choices)!r} before and now "
             f"with {list(new.choices)!r}; categorical choices of a parameter cannot change."
@@ -362,7 +362,7 @@ class SearchSpace(Mapping[str, BaseDistribution]):
 
     def __init__(self, distributions: Mapping[str, BaseDistribution]):
         if isinstance(distributions, SearchSpace):
-            distributions = distributions._dists
+            distributions = dict(distributions.items())
         if not isinstance(distributions, Mapping):
             raise TypeError(format_error("distributions", "a mapping of name -> distribution", distributions))
         dists: dict[str, BaseDistribution] = {}
@@ -383,7 +383,7 @@ class SearchSpace(Mapping[str, BaseDistribution]):
         self.low = np.empty(d)
         self.high = np.empty(d)
         self.n_choices = np.zeros(d, dtype=np.int64)
-        converters = []
+        converters: list[Any] = []
         for j, dist in enumerate(dists.values()):
             if isinstance(dist, CategoricalDistribution):
                 n = len(dist.choices)

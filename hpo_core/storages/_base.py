@@ -215,7 +215,7 @@ class BaseStorage(abc.ABC):
 
     @abc.abstractmethod
     def set_trial_state_values(
-        self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
+        self, trial_id: int, state: TrialState | int, values: Sequence[float] | None = None
     ) -> bool:
         """Finish (or change the state of) a trial atomically.
 

@@ -253,7 +253,7 @@ class InMemoryStorage(BaseStorage):
             study.history.set_params(number, space, internal)
 
     def set_trial_state_values(
-        self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
+        self, trial_id: int, state: TrialState | int, values: Sequence[float] | None = None
     ) -> bool:
         study, number = self._trials[trial_id]
         with self._lock:
@@ -261,10 +261,10 @@ class InMemoryStorage(BaseStorage):
             old = h.states[number]
             if old != _RUNNING and old != _WAITING:
                 self._check_unfinished(h, number)
-            state = int(state)
-            if state == _RUNNING and old == _RUNNING:
+            code = int(state)
+            if code == _RUNNING and old == _RUNNING:
                 return False
-            h.set_state(number, state, values, time.time() if state != _RUNNING and state != _WAITING else None)
+            h.set_state(number, code, values, time.time() if code != _RUNNING and code != _WAITING else None)
             return True
 
     def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None:

@@ -184,7 +184,7 @@ class Study:
             return []
         signs = np.array([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in self._directions])
         values = np.ascontiguousarray(h.values[rows] * signs)
-        front = rows[np.asarray(kernels.is_pareto_front(values), dtype=bool)]
+        front = rows[np.asarray(kernels.is_pareto_front(values), dtype=np.bool_)]
         return [h.frozen(r) for r in front.tolist()]
 
     # --------------------------------------------------------------- ask

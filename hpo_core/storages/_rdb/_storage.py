@@ -58,6 +58,13 @@ def _dumps(value: Any, what: str) -> str:
         raise TypeError(format_error(what, "JSON-serializable", value)) from e
 
 
+def _inserted_id(result: Any) -> int:
+    """The autoincrement primary key of a single-row INSERT."""
+    key = result.inserted_primary_key
+    assert key is not None  # single-row inserts always report it
+    return int(key[0])
+
+
 class _Cache:
     """A study's history as last read, and what must be read again."""
 
@@ -103,7 +110,7 @@ class RDBStorage(BaseStorage):
         if grace_period is None and heartbeat_interval is not None:
             grace_period = 2.0 * heartbeat_interval
         self.grace_period = check_real("grace_period", grace_period, low=0.0, low_open=True, allow_none=True, owner="RDBStorage")
-        self._busy_timeout = check_real("busy_timeout", busy_timeout, low=0.0, owner="RDBStorage")
+        self._busy_timeout: float = check_real("busy_timeout", busy_timeout, low=0.0, owner="RDBStorage")  # type: ignore[assignment]
         self.url = url
         self._engine_kwargs = dict(engine_kwargs or {})
         self._setup()
@@ -218,7 +225,7 @@ class RDBStorage(BaseStorage):
 
         def fn(conn: Connection) -> int:
             res = conn.execute(S.studies.insert().values(study_name=name, directions=dirs, next_number=0, created_at=time.time()))
-            return int(res.inserted_primary_key[0])
+            return _inserted_id(res)
 
         try:
             return self._write(fn)
@@ -325,7 +332,7 @@ class RDBStorage(BaseStorage):
         res = conn.execute(t.update().where(t.c.study_id == study_id).values(next_number=t.c.next_number + n))
         if res.rowcount == 0:
             raise StudyNotFoundError(f"No study with study_id={study_id!r} in this storage.")
-        return int(conn.execute(sa.select(t.c.next_number).where(t.c.study_id == study_id)).scalar()) - n
+        return int(conn.execute(sa.select(t.c.next_number).where(t.c.study_id == study_id)).scalar_one()) - n
 
     def create_new_trial(
         self,
@@ -343,7 +350,7 @@ class RDBStorage(BaseStorage):
             if template is None:
                 res = conn.execute(S.trials.insert().values(
                     study_id=study_id, number=number, state=_RUNNING, t_start=now, owner=owner))
-                tid = int(res.inserted_primary_key[0])
+                tid = _inserted_id(res)
                 if space is not None and len(space):
                     self._insert_params(conn, [tid], space, np.asarray(internal)[None, :])
                 return tid, number
@@ -360,7 +367,7 @@ class RDBStorage(BaseStorage):
             t_complete=t.datetime_complete.timestamp() if t.datetime_complete else None,
             owner=worker_id() if state == _RUNNING else None,
         ))
-        tid = int(res.inserted_primary_key[0])
+        tid = _inserted_id(res)
         if t.params:
             conn.execute(S.trial_params.insert(), [
                 {"trial_id": tid, "name": k, "value": t.distributions[k].to_internal_repr(v),
@@ -466,18 +473,18 @@ class RDBStorage(BaseStorage):
         self._write(lambda conn: self._insert_params(conn, trial_ids.tolist(), space, X))
 
     def set_trial_state_values(
-        self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
+        self, trial_id: int, state: TrialState | int, values: Sequence[float] | None = None
     ) -> bool:
         t = S.trials
-        state = int(state)
+        code = int(state)
         vals = _dumps(list(values), "values") if values is not None else None
-        finished = state not in _UNFINISHED
+        finished = code not in _UNFINISHED
 
         def fn(conn: Connection) -> bool:
-            upd: dict[str, Any] = {"state": state, "values_json": vals}
+            upd: dict[str, Any] = {"state": code, "values_json": vals}
             if finished:
                 upd["t_complete"] = time.time()
-            cond = t.c.state == _WAITING if state == _RUNNING else t.c.state.in_(_UNFINISHED)
+            cond = t.c.state == _WAITING if code == _RUNNING else t.c.state.in_(_UNFINISHED)
             if conn.execute(t.update().where((t.c.trial_id == trial_id) & cond).values(**upd)).rowcount == 1:
                 return True
             self._guard_unfinished(conn, trial_id)
@@ -576,7 +583,7 @@ class RDBStorage(BaseStorage):
                     cond = cond | number_col.in_(pending[k : k + _IN_CHUNK])
                 return (t.c.study_id == study_id) & cond
 
-            def read(conn: Connection) -> tuple[list[Any], ...]:
+            def read(conn: Connection) -> tuple[Any, ...]:
                 trial_rows = conn.execute(sa.select(
                     t.c.trial_id, t.c.number, t.c.state, t.c.values_json, t.c.t_start, t.c.t_complete
                 ).where(selector(t.c.number)).order_by(t.c.number)).all()

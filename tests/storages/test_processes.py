@@ -140,3 +140,17 @@ def test_sqlite_four_processes_lose_and_duplicate_nothing(tmp_path: Path, kind: 
     if kind == "grid":
         points = {(t.params["a"], t.params["b"]) for t in trials}
         assert len(points) == 60  # every grid point exactly once
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_postgres_four_processes_lose_and_duplicate_nothing(postgres_url: str) -> None:
+    hpo_core.create_study(storage=postgres_url, study_name="shared")
+    procs = [_spawn(FOUR_WORKER, postgres_url, "grid", str(k)) for k in range(4)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for p, (_, err) in zip(procs, outputs):
+        assert p.returncode == 0, err
+    trials = hpo_core.load_study(study_name="shared", storage=postgres_url).trials
+    assert [t.number for t in trials] == list(range(60))
+    assert len({(t.params["a"], t.params["b"]) for t in trials}) == 60
+    assert all(t.state == TrialState.COMPLETE for t in trials)

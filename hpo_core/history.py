@@ -123,12 +123,14 @@ class History:
 
     def add_row(self, number: int, trial_id: int, state: int, t_start: float) -> int:
         """Create (or overwrite) row ``number``; rows in between stay unknown (-1)."""
-        self._ensure_rows(number + 1)
         if number >= self.n:
-            self.n = number + 1
-        old = self.states[number]
-        if old >= 0:
-            self.state_counts[old] -= 1
+            if number >= self.states.shape[0]:
+                self._ensure_rows(number + 1)
+            self.n = number + 1  # rows at or past n are unknown: nothing to uncount
+        else:
+            old = self.states[number]
+            if old >= 0:
+                self.state_counts[old] -= 1
         self.states[number] = state
         self.state_counts[state] += 1
         self.trial_ids[number] = trial_id

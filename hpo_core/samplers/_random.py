@@ -46,16 +46,18 @@ class RandomSampler(BaseSampler):
         self._lock = threading.Lock()
         self._block_space: SearchSpace | None = None
         self._block: np.ndarray = np.empty((0, 0))
-        self._block_pos = 0
+        self._block_rows: list[np.ndarray] = []
+        self._block_pos = _BLOCK
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        del state["_lock"]
+        del state["_lock"], state["_block_rows"]  # views of _block, rebuilt on load
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        self._block_rows = list(self._block)
 
     def reseed_rng(self) -> None:
         with self._lock:
@@ -71,13 +73,14 @@ class RandomSampler(BaseSampler):
 
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
         with self._lock:
-            if self._block_space is not space or self._block_pos >= self._block.shape[0]:
+            pos = self._block_pos
+            if self._block_space is not space or pos >= _BLOCK:
                 self._block = space.from_unit(self._rng.random((_BLOCK, len(space))))
+                self._block_rows = list(self._block)  # row views, split once per block
                 self._block_space = space
-                self._block_pos = 0
-            row = self._block[self._block_pos]
-            self._block_pos += 1
-            return row
+                pos = 0
+            self._block_pos = pos + 1
+            return self._block_rows[pos]
 
     def sample_joint_batch(self, study: Study, numbers: np.ndarray, space: SearchSpace) -> np.ndarray:
         with self._lock:

@@ -47,7 +47,7 @@ class InMemoryStorage(BaseStorage):
     """
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self._studies: dict[int, _Study] = {}
         self._name_to_id: dict[str, int] = {}
         self._next_study_id = 0
@@ -61,7 +61,7 @@ class InMemoryStorage(BaseStorage):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
 
     # --------------------------------------------------------------- studies
     def _study(self, study_id: int) -> _Study:

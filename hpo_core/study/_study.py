@@ -263,7 +263,7 @@ class Study:
             storage.set_trial_params(trial_id, space, X)
             trial._space = space
             trial._row = X.tolist() if space._all_float else space.external_rows(X[None])[0]
-            trial._params = trial._dists = None
+            trial._params = trial._dists = None  # rebuilt from (space, row) when read
         return trial
 
     def _has_waiting(self) -> bool:

@@ -63,17 +63,21 @@ class Trial:
         >>> study.tell(trial, (x - 2) ** 2)
     """
 
-    __slots__ = (
-        "study", "_trial_id", "number", "_space", "_row", "_params", "_dists",
-        "_relative", "_relative_space", "_fixed", "_user_attrs", "_iv",
-    )
+    # Optional state lives in class-level defaults and is set on the instance only when
+    # used: a trial of the tight ask/tell loop assigns five attributes and no more.
+    _params: dict[str, Any] | None = None
+    _dists: dict[str, BaseDistribution] | None = None
+    _relative: dict[str, Any] | None = None
+    _relative_space: SearchSpace | None = None
+    _fixed: dict[str, Any] | None = None  # from enqueue_trial or a grid point
+    _user_attrs: dict[str, Any] | None = None
+    _iv: dict[int, float] | None = None
 
     def __init__(
         self,
         study: Study,
         trial_id: int,
         number: int,
-        *,
         space: SearchSpace | None = None,
         row: list[Any] | None = None,
     ):
@@ -84,27 +88,27 @@ class Trial:
         # turned into dicts only when read: the tight ask/tell loop never builds them.
         self._space = space
         self._row = row
-        self._params: dict[str, Any] | None = None if space is not None else {}
-        self._dists: dict[str, BaseDistribution] | None = None if space is not None else {}
-        self._relative: dict[str, Any] | None = None
-        self._relative_space: SearchSpace | None = None
-        self._fixed: dict[str, Any] | None = None  # from enqueue_trial
-        self._user_attrs: dict[str, Any] | None = None
-        self._iv: dict[int, float] | None = None
 
     # ------------------------------------------------------------------ params
     def _materialize(self) -> None:
         space, row = self._space, self._row
-        assert space is not None and row is not None
-        self._params = dict(zip(space.names, row))
-        self._dists = dict(space.items())
+        if space is None or row is None:
+            self._params, self._dists = {}, {}
+        else:
+            self._params = dict(zip(space.names, row))
+            self._dists = dict(space.items())
 
     @property
     def params(self) -> dict[str, Any]:
         """``{name: value}`` of the parameters suggested so far (a copy)."""
-        if self._params is None:
+        params = self._params
+        if params is None:
+            space = self._space
+            if space is not None and self._row is not None:
+                return dict(zip(space.names, self._row))  # a fresh dict: no copy needed
             self._materialize()
-        return dict(self._params)  # type: ignore[arg-type]
+            params = self._params
+        return dict(params)  # type: ignore[arg-type]
 
     @property
     def distributions(self) -> dict[str, BaseDistribution]:

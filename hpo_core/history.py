@@ -22,6 +22,7 @@ readers may read concurrently, since arrays are only replaced, never shrunk.
 from __future__ import annotations
 
 import datetime
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -61,7 +62,10 @@ class History:
         self.t_start = np.full(cap, np.nan)
         self.t_complete = np.full(cap, np.nan)
         self.X = np.full((cap, pcap), np.nan, order="F")
-        self.codes = np.full((cap, pcap), -1, dtype=np.int16, order="F")
+        self._codes = np.full((cap, pcap), -1, dtype=np.int16, order="F")
+        # Code writes of set_params wait here and are applied in runs (see _flush_codes).
+        self._pending_codes: list[tuple[int, Any, np.ndarray]] = []
+        self._pending_lock = threading.Lock()  # readers flush while writers append
         self.param_names: list[str] = []
         self.param_index: dict[str, int] = {}
         self.param_dists: list[list[BaseDistribution]] = []
@@ -85,6 +89,16 @@ class History:
         self._isect = np.full(pcap, _UNDECIDED, dtype=np.int16)
         self._any_complete = False
 
+    def __getstate__(self) -> dict[str, Any]:
+        self._flush_codes()
+        state = self.__dict__.copy()
+        del state["_pending_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._pending_lock = threading.Lock()
+
     # ------------------------------------------------------------------ growth
     def _ensure_rows(self, n_rows: int) -> None:
         cap = self.states.shape[0]
@@ -97,7 +111,7 @@ class History:
         self.t_start = _grow(self.t_start, new_cap, np.nan)
         self.t_complete = _grow(self.t_complete, new_cap, np.nan)
         self.X = _grow(self.X, new_cap, np.nan)
-        self.codes = _grow(self.codes, new_cap, -1)
+        self._codes = _grow(self._codes, new_cap, -1)
         extra = [None] * (new_cap - cap)
         self.user_attrs.extend(extra)
         self.system_attrs.extend(extra)
@@ -110,11 +124,11 @@ class History:
         new = max(n_cols, 2 * pcap)
         X = np.full((self.X.shape[0], new), np.nan, order="F")
         X[:, :pcap] = self.X
-        codes = np.full((self.codes.shape[0], new), -1, dtype=np.int16, order="F")
-        codes[:, :pcap] = self.codes
+        codes = np.full((self._codes.shape[0], new), -1, dtype=np.int16, order="F")
+        codes[:, :pcap] = self._codes
         isect = np.full(new, _NOT_IN_SPACE if self._any_complete else _UNDECIDED, dtype=np.int16)
         isect[:pcap] = self._isect
-        self.X, self.codes, self._isect = X, codes, isect
+        self.X, self._codes, self._isect = X, codes, isect
 
     # ------------------------------------------------------------------ writes
     def set_direction_sign(self, sign: float) -> None:
@@ -154,12 +168,13 @@ class History:
     def set_params_block(self, rows: np.ndarray, space: SearchSpace, X: np.ndarray) -> None:
         """Write internal values X (n, d) of ``space`` into ``rows`` (n,)."""
         index, codes = self._space_columns(space)
+        self._flush_codes()
         if isinstance(index, slice):
             self.X[rows, index] = X
-            self.codes[rows, index] = codes
+            self._codes[rows, index] = codes
         else:
             self.X[np.ix_(rows, index)] = X
-            self.codes[np.ix_(rows, index)] = codes
+            self._codes[np.ix_(rows, index)] = codes
         self.version += 1
 
     def set_states_block(
@@ -221,7 +236,9 @@ class History:
     ) -> None:
         j, code = self.column(name, dist, check=check)
         self.X[row, j] = internal
-        self.codes[row, j] = code
+        if self._pending_codes:
+            self._flush_codes()
+        self._codes[row, j] = code
         self.version += 1
 
     def _space_columns(self, space: SearchSpace) -> tuple[Any, np.ndarray]:
@@ -245,8 +262,45 @@ class History:
         """Write a whole row of internal values (d,) for the parameters of ``space``."""
         index, codes = self._space_columns(space)
         self.X[row, index] = internal
-        self.codes[row, index] = codes
+        with self._pending_lock:
+            pending = self._pending_codes
+            pending.append((row, index, codes))
+            if len(pending) >= 1024:
+                self._flush_codes_locked()
         self.version += 1
+
+    def _flush_codes(self) -> None:
+        """Apply pending code writes; consecutive rows of one space become one write.
+
+        The tight ask/tell loop writes a row of codes per trial; deferring them turns
+        ~1,000 small writes into a few block writes.
+        """
+        if self._pending_codes:
+            with self._pending_lock:
+                self._flush_codes_locked()
+
+    def _flush_codes_locked(self) -> None:
+        pending = self._pending_codes
+        if not pending:
+            return
+        self._pending_codes = []
+        codes_arr = self._codes
+        start, index, codes = pending[0]
+        prev = start
+        for row, idx, c in pending[1:]:
+            if idx is index and row == prev + 1:
+                prev = row
+                continue
+            codes_arr[start : prev + 1, index] = codes
+            start = prev = row
+            index, codes = idx, c
+        codes_arr[start : prev + 1, index] = codes
+
+    @property
+    def codes(self) -> np.ndarray:
+        """(capacity, p) int16 distribution codes (see the module docstring)."""
+        self._flush_codes()
+        return self._codes
 
     def set_state(
         self,

@@ -10,7 +10,15 @@ Example:
     >>> study.optimize(objective, n_trials=50)  # doctest: +SKIP
 """
 
-from hpo_core import distributions, exceptions, logging, pruners, samplers, storages, trial
+from hpo_core import (
+    distributions,
+    exceptions,
+    logging,
+    pruners,
+    samplers,
+    storages,
+    trial,
+)
 from hpo_core.distributions import (
     CategoricalDistribution,
     FloatDistribution,

@@ -12,7 +12,11 @@ from typing import Any
 import numpy as np
 
 from hpo_core.distributions import BaseDistribution, SearchSpace
-from hpo_core.exceptions import DuplicatedStudyError, StudyNotFoundError, UpdateFinishedTrialError
+from hpo_core.exceptions import (
+    DuplicatedStudyError,
+    StudyNotFoundError,
+    UpdateFinishedTrialError,
+)
 from hpo_core.history import History
 from hpo_core.storages._base import BaseStorage, FrozenStudy
 from hpo_core.trial._frozen import FrozenTrial

@@ -1,6 +1,11 @@
 """Studies: ask/tell, optimize, and the module-level study functions."""
 
-from hpo_core.study._api import create_study, delete_study, get_all_study_summaries, load_study
+from hpo_core.study._api import (
+    create_study,
+    delete_study,
+    get_all_study_summaries,
+    load_study,
+)
 from hpo_core.study._study import Study, TrialBatch
 
 __all__ = [

@@ -13,7 +13,13 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from hpo_core._validation import check_bool, check_callable, check_int, check_real, format_error
+from hpo_core._validation import (
+    check_bool,
+    check_callable,
+    check_int,
+    check_real,
+    format_error,
+)
 from hpo_core.exceptions import FailedTrialWarning, TrialPruned
 from hpo_core.trial import FrozenTrial, Trial, TrialState
 

@@ -9,8 +9,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hpo_core.distributions import CategoricalDistribution, FloatDistribution, IntDistribution, SearchSpace
-from hpo_core.exceptions import DuplicatedStudyError, StudyNotFoundError, UpdateFinishedTrialError
+from hpo_core.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    SearchSpace,
+)
+from hpo_core.exceptions import (
+    DuplicatedStudyError,
+    StudyNotFoundError,
+    UpdateFinishedTrialError,
+)
 from hpo_core.storages import BaseStorage
 from hpo_core.trial import StudyDirection, TrialState, create_trial
 

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 import hpo_core
-from hpo_core import CategoricalDistribution, FloatDistribution, IntDistribution, SearchSpace, TrialState
+from hpo_core import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    SearchSpace,
+    TrialState,
+)
 from hpo_core.exceptions import FailedTrialWarning, HpoWarning, UpdateFinishedTrialError
 
 DISTS = {"x": FloatDistribution(-1, 1), "n": IntDistribution(1, 64, log=True), "c": CategoricalDistribution(["a", "b"])}

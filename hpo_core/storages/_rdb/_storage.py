@@ -28,7 +28,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hpo_core._validation import check_real, format_error
-from hpo_core.distributions import BaseDistribution, SearchSpace, distribution_to_json, json_to_distribution
+from hpo_core.distributions import (
+    BaseDistribution,
+    SearchSpace,
+    distribution_to_json,
+    json_to_distribution,
+)
 from hpo_core.exceptions import (
     DuplicatedStudyError,
     StorageError,
@@ -36,7 +41,12 @@ from hpo_core.exceptions import (
     UpdateFinishedTrialError,
 )
 from hpo_core.history import History
-from hpo_core.storages._base import BaseStorage, FrozenStudy, is_local_worker_dead, worker_id
+from hpo_core.storages._base import (
+    BaseStorage,
+    FrozenStudy,
+    is_local_worker_dead,
+    worker_id,
+)
 from hpo_core.storages._rdb import _schema as S
 from hpo_core.trial._frozen import FrozenTrial
 from hpo_core.trial._state import StudyDirection, TrialState

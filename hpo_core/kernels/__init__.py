@@ -1,0 +1,216 @@
+"""Pure array kernels behind the samplers, with interchangeable backends.
+
+Every backend implements the same functions with the same signatures; the NumPy
+reference (``_reference.py``) is the specification and the fallback that always works.
+
+Backends, in order of automatic preference:
+
+* ``"cext"``: the optional C++ extension ``_hpo_core_ext`` (nanobind; releases the GIL).
+* ``"numba"``: ``@njit(cache=True)`` versions (numba is a core dependency).
+* ``"jax"``: ``jax.jit`` versions with x64 enabled (``pip install 'hpo_core[jax]'``).
+* ``"numpy"``: the vectorised reference.
+
+The default backend is, in order: the ``HPO_CORE_BACKEND`` environment variable, else the
+first available of the list above. It is resolved on the first kernel call and cached.
+Importing this package imports no backend; numba, jax and the extension load on first use.
+The functions here dispatch to the default backend; their arguments, shapes and accuracy
+are documented on the reference implementations in ``hpo_core.kernels._reference``.
+
+Example:
+    >>> import numpy as np
+    >>> from hpo_core import kernels
+    >>> kernels.nondominated_rank(np.array([[1.0, 2.0], [2.0, 1.0], [2.0, 2.0]]))
+    array([0, 0, 1])
+    >>> kernels.get_backend("numpy").is_pareto_front(np.array([[1.0], [0.0]]))
+    array([False,  True])
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from types import ModuleType
+
+import numpy as np
+
+from hpo_core._validation import check_choice
+
+__all__ = [
+    "BACKENDS",
+    "available_backends",
+    "backend_name",
+    "get_backend",
+    "is_pareto_front",
+    "log_pdf_categorical_mixture",
+    "log_pdf_truncnorm_mixture",
+    "log_pmf_discrete_truncnorm_mixture",
+    "nondominated_rank",
+    "sample_truncnorm_mixture",
+]
+
+_logger = logging.getLogger(__name__)
+
+BACKENDS: tuple[str, ...] = ("cext", "numba", "jax", "numpy")
+_ENV_VAR = "HPO_CORE_BACKEND"
+_MODULES = {
+    "cext": "hpo_core.kernels._cext",
+    "numba": "hpo_core.kernels._numba",
+    "jax": "hpo_core.kernels._jax",
+    "numpy": "hpo_core.kernels._reference",
+}
+_INSTALL_HINTS = {
+    "cext": (
+        "reinstall with the C++ extension: pip install . (needs a C++17 compiler and "
+        "cmake); set HPO_CORE_BUILD_EXT=ON"
+    ),
+    "numba": "install numba: pip install numba (a core dependency of hpo_core)",
+    "jax": "install the extra: pip install 'hpo_core[jax]'",
+    "numpy": "",
+}
+
+_loaded: dict[str, ModuleType | None] = {}
+_default: ModuleType | None = None
+_default_name: str | None = None
+
+
+def _load(name: str) -> ModuleType | None:
+    """Import backend ``name`` once; None (and a debug line) when it is unavailable."""
+    if name not in _loaded:
+        module: ModuleType | None
+        try:
+            module = importlib.import_module(_MODULES[name])
+            if not getattr(module, "AVAILABLE", True):
+                _logger.debug("kernel backend %r unavailable: %s", name, module.UNAVAILABLE_REASON)
+                module = None
+        except ImportError as e:
+            _logger.debug("kernel backend %r unavailable: %s", name, e)
+            module = None
+        _loaded[name] = module
+    return _loaded[name]
+
+
+def get_backend(backend: str | None = None) -> ModuleType:
+    """Return the module implementing the kernels for ``backend``.
+
+    Args:
+        backend: One of ``"cext"``, ``"numba"``, ``"jax"``, ``"numpy"``; None picks the
+            ``HPO_CORE_BACKEND`` environment variable if set, else the first available.
+
+    Returns:
+        A module exposing every kernel of this package with the same signatures.
+
+    Raises:
+        ValueError: ``backend`` (or the environment variable) names no backend.
+        ImportError: The requested backend is not installed; the message says how to
+            install it.
+    """
+    if backend is None:
+        backend = os.environ.get(_ENV_VAR) or None
+        if backend is not None:
+            return _require(check_choice(_ENV_VAR, backend, BACKENDS))
+        for name in BACKENDS:
+            module = _load(name)
+            if module is not None:
+                return module
+        raise AssertionError("the numpy backend is always available")  # pragma: no cover
+    return _require(check_choice("backend", backend, BACKENDS))
+
+
+def _require(name: str) -> ModuleType:
+    module = _load(name)
+    if module is None:
+        module_name = _MODULES[name]
+        raise ImportError(
+            f"The kernel backend {name!r} is not available ({module_name} could not be "
+            f"loaded); {_INSTALL_HINTS[name]}."
+        )
+    return module
+
+
+def available_backends() -> list[str]:
+    """Names of the backends that can be loaded here, in order of preference."""
+    return [name for name in BACKENDS if _load(name) is not None]
+
+
+def _default_backend() -> ModuleType:
+    global _default, _default_name
+    if _default is None:
+        _default = get_backend()
+        _default_name = _default.BACKEND_NAME
+        _logger.debug("kernel backend: %s", _default_name)
+    return _default
+
+
+def backend_name() -> str:
+    """Name of the default backend used by the module-level kernel functions."""
+    _default_backend()
+    assert _default_name is not None
+    return _default_name
+
+
+def _reset_default() -> None:
+    """Forget the cached default backend (tests change ``HPO_CORE_BACKEND``)."""
+    global _default, _default_name
+    _default = None
+    _default_name = None
+
+
+def log_pdf_truncnorm_mixture(
+    x: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    log_weights: np.ndarray,
+    low: float,
+    high: float,
+) -> np.ndarray:
+    """Log density of a mixture of normals, each truncated to [low, high]."""
+    return _default_backend().log_pdf_truncnorm_mixture(x, mus, sigmas, log_weights, low, high)  # type: ignore[no-any-return]
+
+
+def log_pmf_discrete_truncnorm_mixture(
+    x: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    log_weights: np.ndarray,
+    low: float,
+    high: float,
+    step: float,
+) -> np.ndarray:
+    """Log probability mass of a mixture of normals discretised on a grid with spacing step."""
+    return _default_backend().log_pmf_discrete_truncnorm_mixture(  # type: ignore[no-any-return]
+        x, mus, sigmas, log_weights, low, high, step
+    )
+
+
+def sample_truncnorm_mixture(
+    u_component: np.ndarray,
+    u_value: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    weights: np.ndarray,
+    low: float,
+    high: float,
+) -> np.ndarray:
+    """Draw from a mixture of truncated normals by inverse CDF of pre-drawn uniforms."""
+    return _default_backend().sample_truncnorm_mixture(  # type: ignore[no-any-return]
+        u_component, u_value, mus, sigmas, weights, low, high
+    )
+
+
+def log_pdf_categorical_mixture(
+    x: np.ndarray, log_weights: np.ndarray, log_probs: np.ndarray
+) -> np.ndarray:
+    """Log probability of categories under a mixture of categorical distributions."""
+    return _default_backend().log_pdf_categorical_mixture(x, log_weights, log_probs)  # type: ignore[no-any-return]
+
+
+def nondominated_rank(values: np.ndarray) -> np.ndarray:
+    """Non-dominated sorting rank of each point for minimisation."""
+    return _default_backend().nondominated_rank(values)  # type: ignore[no-any-return]
+
+
+def is_pareto_front(values: np.ndarray) -> np.ndarray:
+    """Whether each point is on the Pareto front (non-dominated) for minimisation."""
+    return _default_backend().is_pareto_front(values)  # type: ignore[no-any-return]
+

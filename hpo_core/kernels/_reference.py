@@ -1,0 +1,351 @@
+"""NumPy reference kernels: the specification every compiled backend is checked against.
+
+Notation:
+    n            number of evaluation points; ``x: (n,)``.
+    k            number of mixture components; ``mus, sigmas, log_weights: (k,)``.
+    c            number of categories; ``log_probs: (k, c)``.
+    m            number of objectives; ``values: (n, m)``, all minimised.
+    mu_j, s_j    mean and standard deviation of component j (``s_j > 0``).
+    w_j          weight of component j; ``log_weights = log w`` with logsumexp 0.
+    L, H         truncation bounds ``low < high``; either may be infinite.
+    a_j, b_j     standardised bounds ``(L - mu_j) / s_j`` and ``(H - mu_j) / s_j``.
+    Z_j          ``Phi(b_j) - Phi(a_j)``, the mass of component j inside [L, H].
+    phi, Phi     standard normal density and CDF; ``log_ndtr = log Phi``.
+    delta        grid step of a discrete parameter (``step``).
+
+All kernels are pure: arrays and scalars in, a new array out, no RNG and no global
+state. They trust their input (shapes, ``sigmas > 0``, ``low < high``); the public
+callers validate once at the boundary. Inputs are converted to C-contiguous float64.
+
+Numerical approach (shared by every backend): masses are handled in log space with
+``log_ndtr`` and always computed in the *left* tail, where it is accurate, by using the
+symmetry ``Phi(b) - Phi(a) = Phi(-a) - Phi(-b)`` (as scipy's ``truncnorm`` and optuna's
+``_truncnorm`` do). A component far outside [L, H] therefore keeps a finite ``log Z``
+even when ``Z`` underflows to 0 in linear space. (n, k) temporaries are built in row
+blocks, so memory stays O(k) rows of a few MB whatever n is.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterator
+
+import numpy as np
+from scipy.special import log_ndtr, ndtr, ndtri_exp
+
+__all__ = [
+    "is_pareto_front",
+    "log_pdf_categorical_mixture",
+    "log_pdf_truncnorm_mixture",
+    "log_pmf_discrete_truncnorm_mixture",
+    "nondominated_rank",
+    "sample_truncnorm_mixture",
+]
+
+BACKEND_NAME = "numpy"
+AVAILABLE = True
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+# Rows of an (n, k) temporary are processed in blocks of about this many elements so
+# that n=1000 x k=100000 needs a few megabytes, not gigabytes.
+_BLOCK_ELEMENTS = 1 << 16
+
+
+def _f64(a: object) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _row_blocks(n: int, k: int) -> Iterator[slice]:
+    rows = max(1, _BLOCK_ELEMENTS // max(k, 1))
+    for start in range(0, n, rows):
+        yield slice(start, min(start + rows, n))
+
+
+def _log_diff(log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray:
+    """log(exp(log_p) - exp(log_q)) for ``log_p >= log_q``, elementwise."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = log_q - log_p  # <= 0
+        # log(1 - e^d): log(-expm1(d)) is exact near d = 0 (nearly equal masses),
+        # log1p(-exp(d)) far from it; switch at -ln 2 (Maechler 2012, "log1mexp").
+        log1mexp = np.where(d > -math.log(2.0), np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
+        out = log_p + log1mexp
+    # Both masses zero even in log space (d is NaN): their difference is zero too.
+    return np.where(log_p == -np.inf, -np.inf, out)
+
+
+def _log_gauss_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """log(Phi(b) - Phi(a)) for ``a <= b``, elementwise, accurate in both tails."""
+    a, b = np.broadcast_arrays(a, b)
+    out = np.empty(a.shape)
+    left = b <= 0  # interval in the left tail: a difference of log_ndtr is accurate
+    right = a > 0  # interval in the right tail: mirror it into the left tail
+    central = ~(left | right)
+    out[left] = _log_diff(log_ndtr(b[left]), log_ndtr(a[left]))
+    out[right] = _log_diff(log_ndtr(-a[right]), log_ndtr(-b[right]))
+    # a <= 0 < b: the mass is at least Phi(b) - 1/2 > 0; subtracting the two small tails
+    # from 1 avoids the cancellation Phi(b) - Phi(a) suffers as the mass approaches 1.
+    out[central] = np.log1p(-ndtr(a[central]) - ndtr(-b[central]))
+    return out
+
+
+def _logsumexp_rows(t: np.ndarray) -> np.ndarray:
+    """logsumexp over axis 1 of ``t: (n, k)``; -inf for k == 0 or an all -inf row."""
+    t_max = np.max(t, axis=1, initial=-np.inf)
+    # Shift by the row maximum so the largest term is exp(0) = 1 (no overflow); an
+    # all -inf row is shifted by 0 instead of -inf to avoid inf - inf = NaN.
+    shift = np.where(np.isfinite(t_max), t_max, 0.0)
+    with np.errstate(divide="ignore"):
+        return shift + np.log(np.sum(np.exp(t - shift[:, None]), axis=1))
+
+
+def log_pdf_truncnorm_mixture(
+    x: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    log_weights: np.ndarray,
+    low: float,
+    high: float,
+) -> np.ndarray:
+    """Log density of a mixture of normals, each truncated to [low, high].
+
+    ``log sum_j w_j phi((x - mu_j) / s_j) / (s_j Z_j)``.
+
+    Args:
+        x: Evaluation points, shape (n,).
+        mus: Component means, shape (k,).
+        sigmas: Component standard deviations, shape (k,), all > 0.
+        log_weights: Log mixture weights, shape (k,), assumed normalised
+            (logsumexp(log_weights) == 0); they are not renormalised here.
+        low: Lower bound, may be -inf.
+        high: Upper bound (> low), may be +inf.
+
+    Returns:
+        Log densities, shape (n,). -inf for points outside [low, high] and for k == 0.
+        Accurate to a few ulp of the log value while |a_j|, |b_j| and |x - mu_j| / s_j
+        stay below ~1e150 (beyond, squares overflow); a component whose mass
+        underflows even in log space (log Z_j == -inf) contributes nothing.
+    """
+    x, mus, sigmas, log_weights = _f64(x), _f64(mus), _f64(sigmas), _f64(log_weights)
+    log_z = _log_gauss_mass((low - mus) / sigmas, (high - mus) / sigmas)
+    with np.errstate(invalid="ignore"):
+        log_coef = log_weights - np.log(sigmas) - log_z - _LOG_SQRT_2PI
+    log_coef = np.where(log_z == -np.inf, -np.inf, log_coef)
+    out = np.empty(len(x))
+    for rows in _row_blocks(len(x), len(mus)):
+        z = (x[rows, None] - mus) / sigmas
+        out[rows] = _logsumexp_rows(log_coef - 0.5 * z * z)
+    out[(x < low) | (x > high)] = -np.inf
+    return out
+
+
+def log_pmf_discrete_truncnorm_mixture(
+    x: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    log_weights: np.ndarray,
+    low: float,
+    high: float,
+    step: float,
+) -> np.ndarray:
+    """Log probability mass of a mixture of normals discretised on a grid with spacing step.
+
+    Point x gets ``sum_j w_j [Phi((x + step/2 - mu_j) / s_j) - Phi((x - step/2 - mu_j) / s_j)]
+    / Z_j`` where Z_j is the mass of component j on [low - step/2, high + step/2], so
+    the masses of the grid points low, low + step, ..., high sum to 1.
+
+    Args:
+        x: Grid points, shape (n,), assumed to lie on the grid low + i * step.
+        mus: Component means, shape (k,).
+        sigmas: Component standard deviations, shape (k,), all > 0.
+        log_weights: Log mixture weights, shape (k,), assumed normalised.
+        low: Smallest grid point (finite).
+        high: Largest grid point (>= low, finite).
+        step: Grid spacing, > 0.
+
+    Returns:
+        Log masses, shape (n,). -inf for points outside [low, high] and for k == 0.
+        Every term is a log-space difference of log_ndtr, so bins far in a tail keep
+        a finite log mass.
+    """
+    x, mus, sigmas, log_weights = _f64(x), _f64(mus), _f64(sigmas), _f64(log_weights)
+    half = 0.5 * step
+    log_z = _log_gauss_mass((low - half - mus) / sigmas, (high + half - mus) / sigmas)
+    with np.errstate(invalid="ignore"):
+        log_coef = np.where(log_z == -np.inf, -np.inf, log_weights - log_z)
+    out = np.empty(len(x))
+    for rows in _row_blocks(len(x), len(mus)):
+        lo = (x[rows, None] - half - mus) / sigmas
+        hi = (x[rows, None] + half - mus) / sigmas
+        out[rows] = _logsumexp_rows(log_coef + _log_gauss_mass(lo, hi))
+    out[(x < low) | (x > high)] = -np.inf
+    return out
+
+
+def _ppf_std_truncnorm(q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Inverse CDF of the standard normal truncated to [a, b], elementwise."""
+    log_mass = _log_gauss_mass(a, b)
+    with np.errstate(divide="ignore"):
+        # a < 0: F^-1(q) = Phi^-1(Phi(a) + q Z), in log space. a >= 0: mirror,
+        # F^-1(q) = -Phi^-1(Phi(-b) + (1 - q) Z). Either way only a left-tail (small,
+        # exactly representable in log space) probability is inverted, by ndtri_exp.
+        left = ndtri_exp(np.logaddexp(log_ndtr(a), np.log(q) + log_mass))
+        right = -ndtri_exp(np.logaddexp(log_ndtr(-b), np.log1p(-q) + log_mass))
+    return np.where(a < 0, left, right)
+
+
+def sample_truncnorm_mixture(
+    u_component: np.ndarray,
+    u_value: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    weights: np.ndarray,
+    low: float,
+    high: float,
+) -> np.ndarray:
+    """Draw from a mixture of truncated normals by inverse CDF of pre-drawn uniforms.
+
+    Sample i takes component ``j = #{l : C_l <= u_component[i]}`` (capped at k - 1)
+    where ``C = cumsum(weights) / sum(weights)``, then returns
+    ``mu_j + s_j F_j^-1(u_value[i])`` with ``F_j`` the CDF of the standard normal
+    truncated to [a_j, b_j]. There is no RNG inside: equal uniforms give equal samples.
+
+    Args:
+        u_component: Uniforms in [0, 1) choosing the component, shape (n,).
+        u_value: Uniforms in (0, 1) for the inverse CDF, shape (n,).
+        mus: Component means, shape (k,), k >= 1.
+        sigmas: Component standard deviations, shape (k,), all > 0.
+        weights: Non-negative weights with a positive sum, shape (k,); they are
+            normalised here.
+        low: Lower bound, may be -inf.
+        high: Upper bound (> low), may be +inf.
+
+    Returns:
+        Samples, shape (n,), always inside [low, high] (clipped against rounding),
+        also for components far outside the bounds. All NaN when k == 0.
+    """
+    u_component, u_value = _f64(u_component), _f64(u_value)
+    mus, sigmas, weights = _f64(mus), _f64(sigmas), _f64(weights)
+    n, k = len(u_component), len(mus)
+    if k == 0:
+        return np.full(n, np.nan)
+    cum = np.cumsum(weights)  # sequential sums, which the compiled loops reproduce
+    cum /= cum[-1]
+    j = np.minimum(np.searchsorted(cum, u_component, side="right"), k - 1)
+    mu, s = mus[j], sigmas[j]
+    x = mu + s * _ppf_std_truncnorm(u_value, (low - mu) / s, (high - mu) / s)
+    return np.clip(x, low, high)
+
+
+def log_pdf_categorical_mixture(
+    x: np.ndarray, log_weights: np.ndarray, log_probs: np.ndarray
+) -> np.ndarray:
+    """Log probability of categories under a mixture of categorical distributions.
+
+    ``log sum_j w_j p_j[x_i]``.
+
+    Args:
+        x: Category indices stored as float64, shape (n,), integers in [0, c).
+        log_weights: Log mixture weights, shape (k,), assumed normalised.
+        log_probs: Log category probabilities per component, shape (k, c).
+
+    Returns:
+        Log probabilities, shape (n,). -inf for k == 0; NaN for an index outside [0, c).
+    """
+    x, log_weights, log_probs = _f64(x), _f64(log_weights), _f64(log_probs)
+    k, c = log_probs.shape
+    idx = x.astype(np.intp)  # truncation towards zero, as the compiled backends cast
+    valid = (idx >= 0) & (idx < c)
+    idx = np.where(valid, idx, 0)
+    out = np.full(len(x), np.nan)
+    if c == 0:
+        return out
+    for rows in _row_blocks(len(x), k):
+        out[rows] = _logsumexp_rows(log_weights + log_probs[:, idx[rows]].T)
+    out[~valid] = np.nan
+    return out
+
+
+def _unique_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows in lexicographic order and the inverse map, shape (n,)."""
+    uniq, inverse = np.unique(values, axis=0, return_inverse=True)
+    return uniq, inverse.reshape(-1)
+
+
+def nondominated_rank(values: np.ndarray) -> np.ndarray:
+    """Non-dominated sorting rank of each point for minimisation.
+
+    Rank 0 is the Pareto front, rank 1 the front once rank 0 is removed, and so on;
+    equivalently ``rank(p) = 1 + max(rank(q) for q dominating p)`` (0 when none does).
+    q dominates p when ``q <= p`` in every objective and ``q < p`` in at least one.
+
+    Args:
+        values: Objective values, shape (n, m), NaN-free, all to be minimised.
+
+    Returns:
+        Ranks, int64, shape (n,). Duplicated points share a rank.
+        O(n log n) for m <= 2; O(n^2 m) in the worst case otherwise.
+    """
+    values = _f64(values)
+    n, m = values.shape
+    if n == 0 or m == 0:
+        return np.zeros(n, dtype=np.int64)
+    # Deduplicating first means no two remaining points are equal, and the lexicographic
+    # order of np.unique puts every dominator before the points it dominates.
+    uniq, inverse = _unique_rows(values)
+    if m == 1:
+        return inverse.astype(np.int64)
+    rank = np.zeros(len(uniq), dtype=np.int64)
+    if m == 2:
+        # Sweep in (f1, f2) order. Earlier points have f1 <= p's, so front r dominates p
+        # iff its latest member has f2 <= p's; those f2 values do not decrease with r,
+        # so the rank is found by bisection (Jensen 2003, O(n log n)).
+        last_f2: list[float] = []
+        for i, f2 in enumerate(uniq[:, 1].tolist()):
+            r = bisect.bisect_right(last_f2, f2)
+            if r == len(last_f2):
+                last_f2.append(f2)
+            else:
+                last_f2[r] = f2
+            rank[i] = r
+        return rank[inverse]
+    for i in range(1, len(uniq)):
+        dominators = np.all(uniq[:i] <= uniq[i], axis=1)  # distinct: one is strict
+        if dominators.any():
+            rank[i] = rank[:i][dominators].max() + 1
+    return rank[inverse]
+
+
+def is_pareto_front(values: np.ndarray) -> np.ndarray:
+    """Whether each point is on the Pareto front (non-dominated) for minimisation.
+
+    Same as ``nondominated_rank(values) == 0`` but cheaper.
+
+    Args:
+        values: Objective values, shape (n, m), NaN-free, all to be minimised.
+
+    Returns:
+        Booleans, shape (n,). Duplicates of a front point are on the front.
+        O(n log n) for m <= 2; O(n f m) otherwise, f the front size.
+    """
+    values = _f64(values)
+    n, m = values.shape
+    if n == 0 or m == 0:
+        return np.ones(n, dtype=np.bool_)
+    uniq, inverse = _unique_rows(values)
+    if m == 1:
+        return inverse == 0
+    if m == 2:
+        # Distinct points in (f1, f2) order: p is dominated iff an earlier point has
+        # f2 <= p's, i.e. iff p's f2 is not a new strict running minimum.
+        prev_min = np.minimum.accumulate(np.concatenate(([np.inf], uniq[:-1, 1])))
+        return (uniq[:, 1] < prev_min)[inverse]
+    on_front = np.zeros(len(uniq), dtype=np.bool_)
+    front: list[np.ndarray] = []
+    for i, p in enumerate(uniq):
+        # Checking front members suffices: a dominated point is dominated by some
+        # front member (transitivity), and front members come earlier in this order.
+        if not front or not np.all(np.asarray(front) <= p, axis=1).any():
+            on_front[i] = True
+            front.append(p)
+    return on_front[inverse]

@@ -1,0 +1,557 @@
+"""Numba backend: the reference kernels as compiled loops (``@njit(cache=True)``).
+
+Single-threaded by design (no ``parallel=True``), so the kernels never fight BLAS or a
+study's worker threads for cores; they are compiled with ``nogil=True``, so threads
+calling them do run concurrently. ``fastmath`` is off and indices are ``intp``.
+Mixture kernels stream over the components, so memory is O(k), not O(n k).
+
+SciPy's special functions cannot be called from compiled code, so the scalar ones are
+written here: ``log_ndtr`` (erfc, plus the asymptotic series of erfcx far in the left
+tail), Cephes ``ndtri`` and ``ndtri_exp`` (the same algorithms SciPy uses). The tests
+pin every kernel to the reference at ``rtol=1e-10``.
+
+Every ``math.log``/``log1p`` argument is guarded so the module also runs as plain
+Python under ``NUMBA_DISABLE_JIT=1`` (where ``math.log(0.0)`` raises).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "is_pareto_front",
+    "log_pdf_categorical_mixture",
+    "log_pdf_truncnorm_mixture",
+    "log_pmf_discrete_truncnorm_mixture",
+    "nondominated_rank",
+    "sample_truncnorm_mixture",
+]
+
+BACKEND_NAME = "numba"
+AVAILABLE = True
+
+_jit = njit(cache=True, nogil=True, error_model="numpy")
+
+_INF = math.inf
+_LN2 = math.log(2.0)
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_SQRT1_2 = math.sqrt(0.5)
+_LOG_2_SQRT_PI = math.log(2.0 * math.sqrt(math.pi))
+_S2PI = 2.50662827463100050242e0  # sqrt(2 pi)
+_EXP_M2 = 0.13533528323661269189  # exp(-2)
+_LOG1P_M_EXP_M2 = math.log1p(-_EXP_M2)
+
+# Cephes ndtri coefficients (Moshier, Cephes Math Library 2.8), highest degree first.
+# P0/Q0: |y - 0.5| <= 3/8; P1/Q1: z = sqrt(-2 log y) in [2, 8); P2/Q2: z >= 8.
+_P0 = np.array([-5.99633501014107895267e1, 9.80010754185999661536e1, -5.66762857469070293439e1,
+                1.39312609387279679503e1, -1.23916583867381258016e0])
+_Q0 = np.array([1.95448858338141759834e0, 4.67627912898881538453e0, 8.63602421390890590575e1,
+                -2.25462687854119370527e2, 2.00260212380060660359e2, -8.20372256168333339912e1,
+                1.59056225126211695515e1, -1.18331621121330003142e0])
+_P1 = np.array([4.05544892305962419923e0, 3.15251094599893866154e1, 5.71628192246421288162e1,
+                4.40805073893200834700e1, 1.46849561928858024014e1, 2.18663306850790267539e0,
+                -1.40256079171354495875e-1, -3.50424626827848203418e-2, -8.57456785154685413611e-4])
+_Q1 = np.array([1.57799883256466749731e1, 4.53907635128879210584e1, 4.13172038254672030440e1,
+                1.50425385692907503408e1, 2.50464946208309415979e0, -1.42182922854787788574e-1,
+                -3.80806407691578277194e-2, -9.33259480895457427372e-4])
+_P2 = np.array([3.23774891776946035970e0, 6.91522889068984211695e0, 3.93881025292474443415e0,
+                1.33303460815807542389e0, 2.01485389549179081538e-1, 1.23716634817820021358e-2,
+                3.01581553508235416007e-4, 2.65806974686737550832e-6, 6.23974539184983293730e-9])
+_Q2 = np.array([6.02427039364742014255e0, 3.67983563856160859403e0, 1.37702099489081330271e0,
+                2.16236993594496635890e-1, 1.34204006088543189037e-2, 3.28014464682127739104e-4,
+                2.89247864745380683936e-6, 6.79019408009981274425e-9])
+
+
+# --- scalar special functions ------------------------------------------------------
+
+
+@_jit
+def _polevl(x: float, coef: np.ndarray) -> float:
+    acc = 0.0
+    for c in coef:
+        acc = acc * x + c
+    return acc
+
+
+@_jit
+def _p1evl(x: float, coef: np.ndarray) -> float:
+    """Polynomial with an implicit leading coefficient 1."""
+    acc = 1.0
+    for c in coef:
+        acc = acc * x + c
+    return acc
+
+
+@_jit
+def _ndtri(y0: float) -> float:
+    """Phi^-1(y0) (Cephes ndtri); -inf for y0 <= 0, +inf for y0 >= 1."""
+    if y0 <= 0.0:
+        return -_INF
+    if y0 >= 1.0:
+        return _INF
+    negate = True
+    y = y0
+    if y > 1.0 - _EXP_M2:  # upper tail: work with the (exact) complement
+        y = 1.0 - y
+        negate = False
+    if y > _EXP_M2:
+        y -= 0.5
+        y2 = y * y
+        return (y + y * (y2 * _polevl(y2, _P0) / _p1evl(y2, _Q0))) * _S2PI
+    x = math.sqrt(-2.0 * math.log(y))
+    return _ndtri_tail(x) if negate else -_ndtri_tail(x)
+
+
+@_jit
+def _ndtri_tail(x: float) -> float:
+    """-Phi^-1(y) for y < exp(-2), given x = sqrt(-2 log y) (Cephes' tail expansion)."""
+    x0 = x - math.log(x) / x
+    z = 1.0 / x
+    if x < 8.0:
+        x1 = z * _polevl(z, _P1) / _p1evl(z, _Q1)
+    else:
+        x1 = z * _polevl(z, _P2) / _p1evl(z, _Q2)
+    return x1 - x0
+
+
+@_jit
+def _ndtri_exp(y: float) -> float:
+    """Phi^-1(exp(y)) for y <= 0, accurate for y down to -1.8e308 (as scipy's)."""
+    if y == -_INF:
+        return -_INF
+    if y < -2.0:
+        # Feed log y straight into the tail expansion: exp(y) may underflow.
+        x = math.sqrt(-2.0 * y) if y >= -0.5 * 1.7976931348623157e308 else math.sqrt(2.0) * math.sqrt(-y)
+        return _ndtri_tail(x)
+    if y > _LOG1P_M_EXP_M2:
+        return -_ndtri(-math.expm1(y))  # 1 - exp(y) without cancellation
+    return _ndtri(math.exp(y))
+
+
+@_jit
+def _log_ndtr(x: float) -> float:
+    """log Phi(x), accurate (a few ulp) for every x."""
+    t = x * _SQRT1_2
+    if x >= -1.0:
+        return math.log1p(-0.5 * math.erfc(t))  # Phi(x) >= 0.16: log1p of the small tail
+    if x >= -35.0:
+        return math.log(0.5 * math.erfc(-t))  # erfc(24.7) ~ 1e-267, still a normal double
+    if x == -_INF:
+        return -_INF
+    # x < -35: Phi(x) = erfcx(y) exp(-y^2) / 2 with y = -x/sqrt(2) > 24.7 and the
+    # asymptotic series erfcx(y) = (1 + sum_n (-1)^n (2n-1)!! / (2y^2)^n) / (y sqrt(pi));
+    # ten terms leave a relative error below 1e-25 for y > 24.7.
+    y = -t
+    inv = 0.5 / y / y
+    term = 1.0
+    s = 0.0
+    for n in range(1, 11):
+        term *= -(2.0 * n - 1.0) * inv
+        s += term
+    return -y * y - (math.log(y) + _LOG_2_SQRT_PI) + math.log1p(s)
+
+
+@_jit
+def _ndtr(x: float) -> float:
+    return 0.5 * math.erfc(-x * _SQRT1_2)
+
+
+@_jit
+def _log_diff(log_p: float, log_q: float) -> float:
+    """log(exp(log_p) - exp(log_q)) for log_p >= log_q."""
+    if log_p == -_INF:
+        return -_INF
+    d = log_q - log_p
+    if d == 0.0:
+        return -_INF
+    if d > -_LN2:  # log1mexp: expm1 keeps nearly equal masses exact
+        return log_p + math.log(-math.expm1(d))
+    return log_p + math.log1p(-math.exp(d))
+
+
+@_jit
+def _log_gauss_mass(a: float, b: float) -> float:
+    """log(Phi(b) - Phi(a)) for a <= b, always evaluated in the left tail."""
+    if b <= 0.0:
+        return _log_diff(_log_ndtr(b), _log_ndtr(a))
+    if a > 0.0:  # right tail: Phi(b) - Phi(a) = Phi(-a) - Phi(-b)
+        return _log_diff(_log_ndtr(-a), _log_ndtr(-b))
+    # a <= 0 < b: 1 minus two small tails, no cancellation as the mass nears 1.
+    return math.log1p(-_ndtr(a) - _ndtr(-b))
+
+
+@_jit
+def _logaddexp(x: float, y: float) -> float:
+    """log(exp(x) + exp(y)), as numpy.logaddexp."""
+    if x == y:
+        return x + _LN2  # also covers x == y == -inf
+    d = x - y
+    if d > 0.0:
+        return x + math.log1p(math.exp(-d))
+    return y + math.log1p(math.exp(d))
+
+
+@_jit
+def _ppf_std_truncnorm(q: float, a: float, b: float) -> float:
+    """Inverse CDF of the standard normal truncated to [a, b]."""
+    log_mass = _log_gauss_mass(a, b)
+    if a < 0.0:  # Phi^-1(Phi(a) + q Z): a left-tail probability
+        log_q = math.log(q) if q > 0.0 else -_INF
+        return _ndtri_exp(_logaddexp(_log_ndtr(a), log_q + log_mass))
+    # Mirror: -Phi^-1(Phi(-b) + (1 - q) Z), again a left-tail probability.
+    log_1mq = math.log1p(-q) if q < 1.0 else -_INF
+    return -_ndtri_exp(_logaddexp(_log_ndtr(-b), log_1mq + log_mass))
+
+
+@_jit
+def _logsumexp(t: np.ndarray, t_max: float) -> float:
+    """log sum exp(t) given t_max = max(t); -inf when every term is -inf."""
+    if t_max == -_INF:
+        return -_INF
+    acc = 0.0
+    for j in range(t.shape[0]):
+        acc += math.exp(t[j] - t_max)  # shifted: the largest term is exp(0) = 1
+    return t_max + math.log(acc)
+
+
+# --- mixture kernels ---------------------------------------------------------------
+
+
+@_jit
+def _log_pdf_truncnorm(x, mus, sigmas, log_weights, low, high):  # type: ignore[no-untyped-def]
+    n, k = x.shape[0], mus.shape[0]
+    log_coef = np.empty(k)
+    for j in range(k):
+        s = sigmas[j]
+        log_z = _log_gauss_mass((low - mus[j]) / s, (high - mus[j]) / s)
+        if log_z == -_INF:  # no mass even in log space: the component contributes nothing
+            log_coef[j] = -_INF
+        else:
+            log_coef[j] = log_weights[j] - math.log(s) - log_z - _LOG_SQRT_2PI
+    out = np.empty(n)
+    t = np.empty(k)
+    for i in range(n):
+        xi = x[i]
+        if xi < low or xi > high:
+            out[i] = -_INF
+            continue
+        t_max = -_INF
+        for j in range(k):
+            z = (xi - mus[j]) / sigmas[j]
+            t[j] = log_coef[j] - 0.5 * z * z
+            t_max = max(t_max, t[j])
+        out[i] = _logsumexp(t, t_max)
+    return out
+
+
+@_jit
+def _log_pmf_discrete_truncnorm(x, mus, sigmas, log_weights, low, high, step):  # type: ignore[no-untyped-def]
+    n, k = x.shape[0], mus.shape[0]
+    half = 0.5 * step
+    log_coef = np.empty(k)
+    for j in range(k):
+        s = sigmas[j]
+        log_z = _log_gauss_mass((low - half - mus[j]) / s, (high + half - mus[j]) / s)
+        log_coef[j] = -_INF if log_z == -_INF else log_weights[j] - log_z
+    out = np.empty(n)
+    t = np.empty(k)
+    for i in range(n):
+        xi = x[i]
+        if xi < low or xi > high:
+            out[i] = -_INF
+            continue
+        t_max = -_INF
+        for j in range(k):
+            lo = (xi - half - mus[j]) / sigmas[j]
+            hi = (xi + half - mus[j]) / sigmas[j]
+            t[j] = log_coef[j] + _log_gauss_mass(lo, hi)
+            t_max = max(t_max, t[j])
+        out[i] = _logsumexp(t, t_max)
+    return out
+
+
+@_jit
+def _sample_truncnorm(u_component, u_value, mus, sigmas, weights, low, high):  # type: ignore[no-untyped-def]
+    n, k = u_component.shape[0], mus.shape[0]
+    out = np.empty(n)
+    if k == 0:
+        out[:] = np.nan
+        return out
+    cum = np.empty(k)
+    acc = 0.0
+    for j in range(k):  # sequential sums, as numpy.cumsum
+        acc += weights[j]
+        cum[j] = acc
+    for j in range(k):
+        cum[j] /= acc
+    for i in range(n):
+        u = u_component[i]
+        lo, hi = 0, k  # count of cum <= u (numpy.searchsorted side="right")
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if cum[mid] <= u:
+                lo = mid + 1
+            else:
+                hi = mid
+        j = min(lo, k - 1)
+        mu, s = mus[j], sigmas[j]
+        v = mu + s * _ppf_std_truncnorm(u_value[i], (low - mu) / s, (high - mu) / s)
+        out[i] = low if v < low else (high if v > high else v)
+    return out
+
+
+@_jit
+def _log_pdf_categorical(x, log_weights, log_probs):  # type: ignore[no-untyped-def]
+    n = x.shape[0]
+    k, c = log_probs.shape
+    out = np.empty(n)
+    for i in range(n):
+        xi = x[i]
+        if not (xi > -1.0 and xi < c):  # index int(xi) (truncated) outside [0, c)
+            out[i] = np.nan
+            continue
+        idx = int(xi)
+        t_max = -_INF
+        for j in range(k):
+            t_max = max(t_max, log_weights[j] + log_probs[j, idx])
+        if t_max == -_INF:
+            out[i] = -_INF
+            continue
+        acc = 0.0
+        for j in range(k):
+            acc += math.exp(log_weights[j] + log_probs[j, idx] - t_max)
+        out[i] = t_max + math.log(acc)
+    return out
+
+
+# --- Pareto kernels ----------------------------------------------------------------
+
+
+@_jit
+def _lex_order(values):  # type: ignore[no-untyped-def]
+    """Indices sorting the rows lexicographically (stable sorts, last column first)."""
+    n, m = values.shape
+    order = np.arange(n)
+    keys = np.empty(n)
+    for col in range(m - 1, -1, -1):
+        for i in range(n):
+            keys[i] = values[order[i], col]
+        order = order[np.argsort(keys, kind="mergesort")]
+    return order
+
+
+@_jit
+def _dominates(values, q, p):  # type: ignore[no-untyped-def]
+    """Whether row q dominates row p (<= everywhere, < somewhere)."""
+    strict = False
+    for col in range(values.shape[1]):
+        if values[q, col] > values[p, col]:
+            return False
+        if values[q, col] < values[p, col]:
+            strict = True
+    return strict
+
+
+@_jit
+def _rank_1d(values):  # type: ignore[no-untyped-def]
+    n = values.shape[0]
+    rank = np.zeros(n, dtype=np.int64)
+    order = np.argsort(values[:, 0], kind="mergesort")
+    r = 0
+    for i in range(1, n):
+        if values[order[i], 0] > values[order[i - 1], 0]:
+            r += 1
+        rank[order[i]] = r
+    return rank
+
+
+@_jit
+def _rank_2d(values):  # type: ignore[no-untyped-def]
+    # Jensen (2003) sweep in (f1, f2) order. Front r dominates p iff its latest member
+    # does, i.e. iff that member's key (f2, f1) is lexicographically below p's; these
+    # keys increase with r, so p's rank is a binary search over the fronts.
+    n = values.shape[0]
+    rank = np.zeros(n, dtype=np.int64)
+    last1 = np.empty(n)
+    last2 = np.empty(n)
+    n_fronts = 0
+    for p in _lex_order(values):
+        p1, p2 = values[p, 0], values[p, 1]
+        lo, hi = 0, n_fronts
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if last2[mid] < p2 or (last2[mid] == p2 and last1[mid] < p1):
+                lo = mid + 1
+            else:
+                hi = mid
+        rank[p] = lo
+        last1[lo], last2[lo] = p1, p2
+        n_fronts = max(n_fronts, lo + 1)
+    return rank
+
+
+@_jit
+def _rank_nd(values):  # type: ignore[no-untyped-def]
+    # ENS-BS (Zhang et al. 2015): in lexicographic order every dominator of p is already
+    # ranked; if front r holds a dominator of p so does every front below r, so p's
+    # rank is a binary search over fronts. Fronts are linked lists (head, nxt).
+    n = values.shape[0]
+    rank = np.zeros(n, dtype=np.int64)
+    head = np.full(n, -1, dtype=np.intp)
+    nxt = np.full(n, -1, dtype=np.intp)
+    n_fronts = 0
+    for p in _lex_order(values):
+        lo, hi = 0, n_fronts
+        while lo < hi:
+            mid = (lo + hi) // 2
+            q = head[mid]
+            while q >= 0 and not _dominates(values, q, p):
+                q = nxt[q]
+            if q >= 0:
+                lo = mid + 1
+            else:
+                hi = mid
+        rank[p] = lo
+        nxt[p] = head[lo]
+        head[lo] = p
+        n_fronts = max(n_fronts, lo + 1)
+    return rank
+
+
+@_jit
+def _nondominated_rank(values):  # type: ignore[no-untyped-def]
+    n, m = values.shape
+    if n == 0 or m == 0:
+        return np.zeros(n, dtype=np.int64)
+    if m == 1:
+        return _rank_1d(values)
+    if m == 2:
+        return _rank_2d(values)
+    return _rank_nd(values)
+
+
+@_jit
+def _is_pareto_front(values):  # type: ignore[no-untyped-def]
+    n, m = values.shape
+    on_front = np.zeros(n, dtype=np.bool_)
+    if n == 0 or m == 0:
+        on_front[:] = True
+        return on_front
+    if m == 1:
+        best = values[:, 0].min()
+        for i in range(n):
+            on_front[i] = values[i, 0] == best
+        return on_front
+    order = _lex_order(values)
+    if m == 2:
+        # Earlier points have f1 <= p's; one dominates p iff its key (f2, f1) is below
+        # p's, so compare with the running minimum key.
+        b1, b2 = _INF, _INF
+        for p in order:
+            p1, p2 = values[p, 0], values[p, 1]
+            if not (b2 < p2 or (b2 == p2 and b1 < p1)):
+                on_front[p] = True
+                b1, b2 = p1, p2
+        return on_front
+    front = np.empty(n, dtype=np.intp)
+    size = 0
+    for p in order:
+        # A dominated point is dominated by a front member, which comes earlier.
+        dominated = False
+        for f in range(size):
+            if _dominates(values, front[f], p):
+                dominated = True
+                break
+        if not dominated:
+            on_front[p] = True
+            front[size] = p
+            size += 1
+    return on_front
+
+
+# --- public wrappers: convert once, then call the compiled code --------------------
+
+
+def _f64(a: object) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def log_pdf_truncnorm_mixture(
+    x: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    log_weights: np.ndarray,
+    low: float,
+    high: float,
+) -> np.ndarray:
+    """Log density of a mixture of normals, each truncated to [low, high].
+
+    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.log_pdf_truncnorm_mixture`.
+    """
+    return _log_pdf_truncnorm(_f64(x), _f64(mus), _f64(sigmas), _f64(log_weights), float(low), float(high))  # type: ignore[no-any-return]
+
+
+def log_pmf_discrete_truncnorm_mixture(
+    x: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    log_weights: np.ndarray,
+    low: float,
+    high: float,
+    step: float,
+) -> np.ndarray:
+    """Log probability mass of a mixture of normals discretised on a grid with spacing step.
+
+    Arguments, shapes and accuracy as
+    :func:`hpo_core.kernels._reference.log_pmf_discrete_truncnorm_mixture`.
+    """
+    return _log_pmf_discrete_truncnorm(  # type: ignore[no-any-return]
+        _f64(x), _f64(mus), _f64(sigmas), _f64(log_weights), float(low), float(high), float(step)
+    )
+
+
+def sample_truncnorm_mixture(
+    u_component: np.ndarray,
+    u_value: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    weights: np.ndarray,
+    low: float,
+    high: float,
+) -> np.ndarray:
+    """Draw from a mixture of truncated normals by inverse CDF of pre-drawn uniforms.
+
+    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.sample_truncnorm_mixture`.
+    """
+    return _sample_truncnorm(  # type: ignore[no-any-return]
+        _f64(u_component), _f64(u_value), _f64(mus), _f64(sigmas), _f64(weights), float(low), float(high)
+    )
+
+
+def log_pdf_categorical_mixture(
+    x: np.ndarray, log_weights: np.ndarray, log_probs: np.ndarray
+) -> np.ndarray:
+    """Log probability of categories under a mixture of categorical distributions.
+
+    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.log_pdf_categorical_mixture`.
+    """
+    return _log_pdf_categorical(_f64(x), _f64(log_weights), _f64(log_probs))  # type: ignore[no-any-return]
+
+
+def nondominated_rank(values: np.ndarray) -> np.ndarray:
+    """Non-dominated sorting rank of each point for minimisation.
+
+    Arguments, shapes and complexity as :func:`hpo_core.kernels._reference.nondominated_rank`.
+    """
+    return _nondominated_rank(_f64(values))  # type: ignore[no-any-return]
+
+
+def is_pareto_front(values: np.ndarray) -> np.ndarray:
+    """Whether each point is on the Pareto front (non-dominated) for minimisation.
+
+    Arguments, shapes and complexity as :func:`hpo_core.kernels._reference.is_pareto_front`.
+    """
+    return _is_pareto_front(_f64(values))  # type: ignore[no-any-return]

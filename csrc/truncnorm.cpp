@@ -22,18 +22,35 @@ double logsumexp(const std::vector<double>& t, double t_max) {
 
 }  // namespace
 
+namespace {
+
+// Per component over [low, high]: G_j (log_zs), c_j, and bound_j with c_j = (bound_j - mu_j) / s_j.
+void component_shifts(const double* mus, const double* sigmas, std::size_t k, double low,
+                      double high, std::vector<double>& log_zs, std::vector<double>& c,
+                      std::vector<double>& bound) {
+  for (std::size_t j = 0; j < k; ++j) {
+    const double s = sigmas[j];
+    const double a = (low - mus[j]) / s, b = (high - mus[j]) / s;
+    log_zs[j] = special::log_gauss_mass_scaled(a, b, (high - low) / s);
+    c[j] = special::shift(a, b);
+    bound[j] = b <= 0.0 ? high : (a > 0.0 ? low : mus[j]);
+  }
+}
+
+}  // namespace
+
 void log_pdf_truncnorm_mixture(const double* x, std::size_t n, const double* mus,
                                const double* sigmas, const double* log_weights,
                                std::size_t k, double low, double high, double* out) {
-  // Per-component constant log(w_j / (s_j Z_j sqrt(2 pi))), with log Z_j from the
-  // left-tail formula so a component far outside [low, high] keeps a finite value.
-  std::vector<double> log_coef(k), t(k);
+  // log Z_j = G_j - c_j^2/2 and z^2 - c_j^2 = (z - c_j)(z + c_j) with z - c_j from
+  // x - bound_j: a component far outside [low, high] (tiny Z_j, or tiny s_j) does not
+  // cancel two huge terms.
+  std::vector<double> log_coef(k), c(k), bound(k), t(k);
+  component_shifts(mus, sigmas, k, low, high, log_coef, c, bound);
   for (std::size_t j = 0; j < k; ++j) {
-    const double s = sigmas[j];
-    const double log_z = special::log_gauss_mass((low - mus[j]) / s, (high - mus[j]) / s);
     // No mass even in log space: the component contributes nothing.
-    log_coef[j] = log_z == -kInf ? -kInf
-                                 : log_weights[j] - std::log(s) - log_z - special::kLogSqrt2Pi;
+    if (log_coef[j] != -kInf)
+      log_coef[j] = log_weights[j] - std::log(sigmas[j]) - log_coef[j] - special::kLogSqrt2Pi;
   }
   for (std::size_t i = 0; i < n; ++i) {
     const double xi = x[i];
@@ -43,8 +60,8 @@ void log_pdf_truncnorm_mixture(const double* x, std::size_t n, const double* mus
     }
     double t_max = -kInf;
     for (std::size_t j = 0; j < k; ++j) {
-      const double z = (xi - mus[j]) / sigmas[j];
-      t[j] = log_coef[j] - 0.5 * z * z;
+      const double s = sigmas[j];
+      t[j] = log_coef[j] - 0.5 * ((xi - bound[j]) / s) * ((xi - mus[j]) / s + c[j]);
       t_max = std::max(t_max, t[j]);
     }
     out[i] = logsumexp(t, t_max);
@@ -55,26 +72,27 @@ void log_pmf_discrete_truncnorm_mixture(const double* x, std::size_t n, const do
                                         const double* sigmas, const double* log_weights,
                                         std::size_t k, double low, double high, double step,
                                         double* out) {
+  // log(bin mass / Z_j) = G_bin - G_j - (c_bin - c_j)(c_bin + c_j) / 2, as in the pdf.
   const double half = 0.5 * step;
-  std::vector<double> log_coef(k), t(k);
-  for (std::size_t j = 0; j < k; ++j) {
-    const double s = sigmas[j];
-    const double log_z =
-        special::log_gauss_mass((low - half - mus[j]) / s, (high + half - mus[j]) / s);
-    log_coef[j] = log_z == -kInf ? -kInf : log_weights[j] - log_z;
-  }
+  std::vector<double> log_coef(k), c(k), bound(k), t(k);
+  component_shifts(mus, sigmas, k, low - half, high + half, log_coef, c, bound);
+  for (std::size_t j = 0; j < k; ++j)
+    log_coef[j] = log_coef[j] == -kInf ? -kInf : log_weights[j] - log_coef[j];
   for (std::size_t i = 0; i < n; ++i) {
     const double xi = x[i];
     if (xi < low || xi > high) {
       out[i] = -kInf;
       continue;
     }
+    const double x_lo = xi - half, x_hi = xi + half;
     double t_max = -kInf;
     for (std::size_t j = 0; j < k; ++j) {
-      // Bin mass as a log-space difference of log_ndtr: finite far in the tails.
-      const double lo = (xi - half - mus[j]) / sigmas[j];
-      const double hi = (xi + half - mus[j]) / sigmas[j];
-      t[j] = log_coef[j] + special::log_gauss_mass(lo, hi);
+      const double mu = mus[j], s = sigmas[j];
+      const double lo = (x_lo - mu) / s, hi = (x_hi - mu) / s;
+      const double bin_bound = hi <= 0.0 ? x_hi : (lo > 0.0 ? x_lo : mu);
+      const double log_bin = special::log_gauss_mass_scaled(lo, hi, (x_hi - x_lo) / s);
+      t[j] = log_coef[j] + log_bin -
+             0.5 * ((bin_bound - bound[j]) / s) * (special::shift(lo, hi) + c[j]);
       t_max = std::max(t_max, t[j]);
     }
     out[i] = logsumexp(t, t_max);

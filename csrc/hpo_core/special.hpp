@@ -5,6 +5,7 @@
 // Cephes ndtri and SciPy's ndtri_exp. Plain C++17, no Python.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -104,43 +105,94 @@ inline double ndtri_exp(double y) {
   return ndtri(std::exp(y));
 }
 
-// log Phi(x), accurate to a few ulp for every x.
-inline double log_ndtr(double x) {
-  const double t = x * kSqrt1_2;
-  if (x >= -1.0) return std::log1p(-0.5 * std::erfc(t));  // Phi(x) >= 0.16
-  if (x >= -35.0) return std::log(0.5 * std::erfc(-t));   // erfc(24.7) ~ 1e-267: normal
-  if (x == -kInf) return -kInf;
-  // x < -35: Phi(x) = erfcx(y) exp(-y^2) / 2 with y = -x/sqrt(2) > 24.7 and the
-  // asymptotic series erfcx(y) = (1 + sum_n (-1)^n (2n-1)!! / (2y^2)^n) / (y sqrt(pi));
-  // ten terms leave a relative error below 1e-25 for y > 24.7.
-  const double y = -t;
+// log(erfcx(y) / 2) for y > 24.7 by the asymptotic series
+// erfcx(y) = (1 + sum_n (-1)^n (2n-1)!! / (2y^2)^n) / (y sqrt(pi)); ten terms leave a
+// relative error below 1e-25 there.
+inline double log_half_erfcx_series(double y) {
   const double inv = 0.5 / y / y;
   double term = 1.0, s = 0.0;
   for (int n = 1; n <= 10; ++n) {
     term *= -(2.0 * n - 1.0) * inv;
     s += term;
   }
-  return -y * y - (std::log(y) + kLog2SqrtPi) + std::log1p(s);
+  return std::log1p(s) - (std::log(y) + kLog2SqrtPi);
+}
+
+// log Phi(x), accurate to a few ulp for every x.
+inline double log_ndtr(double x) {
+  const double t = x * kSqrt1_2;
+  if (x >= -1.0) return std::log1p(-0.5 * std::erfc(t));  // Phi(x) >= 0.16
+  if (x >= -35.0) return std::log(0.5 * std::erfc(-t));   // erfc(24.7) ~ 1e-267: normal
+  if (x == -kInf) return -kInf;
+  return -t * t + log_half_erfcx_series(-t);  // Phi(x) = erfcx(-t) exp(-t^2) / 2
 }
 
 inline double ndtr(double x) { return 0.5 * std::erfc(-x * kSqrt1_2); }
 
-// log(exp(log_p) - exp(log_q)) for log_p >= log_q.
-inline double log_diff(double log_p, double log_q) {
-  if (log_p == -kInf) return -kInf;
-  const double d = log_q - log_p;
-  if (d == 0.0) return -kInf;
-  // log(1 - e^d): expm1 keeps nearly equal masses exact (Maechler 2012, log1mexp).
-  if (d > -kLn2) return log_p + std::log(-std::expm1(d));
-  return log_p + std::log1p(-std::exp(d));
+// g(x) = log Phi(x) + x^2/2 for x <= 0, without cancelling the two large terms.
+inline double log_ndtr_scaled(double x) {
+  if (x >= -1.0) return log_ndtr(x) + 0.5 * x * x;  // both terms O(1)
+  if (x == -kInf) return -kInf;
+  const double y = -x * kSqrt1_2;  // Phi(x) = erfcx(y) exp(-y^2) / 2: g = log(erfcx(y) / 2)
+  if (y > 25.0) return log_half_erfcx_series(y);
+  // erfcx(y) = erfc(y) exp(y^2) with y^2 = hi + lo (Dekker), so exp(lo) = 1 + lo. y_hi is
+  // y truncated to 26 significant bits, which makes y_hi^2 and 2 y_hi y_lo exact products
+  // (and, unlike Veltkamp's split, cannot be disturbed by FMA contraction).
+  const double hi = y * y;
+  int e = 0;
+  const double m = std::frexp(y, &e);
+  const double y_hi = std::ldexp(std::floor(m * 67108864.0), e - 26);
+  const double y_lo = y - y_hi;
+  const double lo = ((y_hi * y_hi - hi) + 2.0 * y_hi * y_lo) + y_lo * y_lo;
+  return std::log(0.5 * std::erfc(y) * std::exp(hi) * (1.0 + lo));
 }
 
-// log(Phi(b) - Phi(a)) for a <= b, always evaluated in the left tail.
+// log(1 - exp(d)) for d <= 0: expm1 near 0, log1p(-exp) below -ln 2 (Maechler 2012).
+inline double log1mexp(double d) {
+  if (d == 0.0) return -kInf;
+  if (d > -kLn2) return std::log(-std::expm1(d));
+  return std::log1p(-std::exp(d));
+}
+
+// c: b if b <= 0, a if a > 0, else 0 (the point of [a, b] nearest 0).
+inline double shift(double a, double b) { return b <= 0.0 ? b : (a > 0.0 ? a : 0.0); }
+
+// log(Phi(b) - Phi(a)) + b^2/2 for a <= b <= 0.
+inline double scaled_left(double a, double b, double width) {
+  const double g_b = log_ndtr_scaled(b);
+  if (a == -kInf) return g_b;
+  // d = log Phi(a) - log Phi(b) with the difference of squares as width * (a + b).
+  const double d = log_ndtr_scaled(a) - g_b + 0.5 * width * (a + b);
+  return g_b + log1mexp(std::min(d, 0.0));
+}
+
+constexpr double kNarrow = 1e-3;  // see _reference._NARROW
+
+// G = log(Phi(b) - Phi(a)) + c^2/2 with c = shift(a, b), for a <= b and width = b - a
+// (computed by the caller from unstandardised differences). G stays O(log |c|) when
+// the mass underflows; kernels add -c^2/2 only where it cancels exactly.
+inline double log_gauss_mass_scaled(double a, double b, double width) {
+  if (width > 0.0 && width < kNarrow) {
+    const double m = 0.5 * (a + b);
+    if (width * std::max(1.0, std::fabs(m)) < kNarrow) {
+      // Midpoint expansion w phi(m) (1 + (m^2 - 1) w^2 / 24); m - c is exact.
+      const double m_minus_c = b <= 0.0 ? -0.5 * width : (a > 0.0 ? 0.5 * width : m);
+      return std::log(width) - kLogSqrt2Pi - 0.5 * m_minus_c * (m + shift(a, b)) +
+             std::log1p((m * m - 1.0) * width * width / 24.0);
+    }
+  }
+  if (b <= 0.0) return scaled_left(a, b, width);
+  if (a > 0.0) return scaled_left(-b, -a, width);  // Phi(b) - Phi(a) = Phi(-a) - Phi(-b)
+  // a <= 0 < b: above 1/2, 1 minus two small tails; below, half a sum of two erf >= 0.
+  const double tails = ndtr(a) + ndtr(-b);
+  if (tails < 0.5) return std::log1p(-tails);
+  return std::log(0.5 * (std::erf(b * kSqrt1_2) + std::erf(-a * kSqrt1_2)));
+}
+
+// log(Phi(b) - Phi(a)) for a <= b.
 inline double log_gauss_mass(double a, double b) {
-  if (b <= 0.0) return log_diff(log_ndtr(b), log_ndtr(a));
-  if (a > 0.0) return log_diff(log_ndtr(-a), log_ndtr(-b));  // Phi(-a) - Phi(-b)
-  // a <= 0 < b: 1 minus two small tails, no cancellation as the mass nears 1.
-  return std::log1p(-ndtr(a) - ndtr(-b));
+  const double c = shift(a, b);
+  return log_gauss_mass_scaled(a, b, b - a) - 0.5 * c * c;
 }
 
 // log(exp(x) + exp(y)), as numpy.logaddexp.

@@ -43,6 +43,7 @@ _LOG_2_SQRT_PI = math.log(2.0 * math.sqrt(math.pi))
 _S2PI = 2.50662827463100050242e0  # sqrt(2 pi)
 _EXP_M2 = 0.13533528323661269189  # exp(-2)
 _LOG1P_M_EXP_M2 = math.log1p(-_EXP_M2)
+_NARROW = 1e-3  # see _reference._NARROW
 
 # Cephes ndtri coefficients (Moshier, Cephes Math Library 2.8), highest degree first.
 # P0/Q0: |y - 0.5| <= 3/8; P1/Q1: z = sqrt(-2 log y) in [2, 8); P2/Q2: z >= 8.
@@ -132,6 +133,20 @@ def _ndtri_exp(y: float) -> float:
 
 
 @_jit
+def _log_half_erfcx_series(y: float) -> float:
+    """log(erfcx(y) / 2) for y > 24.7 by the asymptotic series
+    erfcx(y) = (1 + sum_n (-1)^n (2n-1)!! / (2y^2)^n) / (y sqrt(pi)); ten terms leave a
+    relative error below 1e-25 there."""
+    inv = 0.5 / y / y
+    term = 1.0
+    s = 0.0
+    for n in range(1, 11):
+        term *= -(2.0 * n - 1.0) * inv
+        s += term
+    return math.log1p(s) - (math.log(y) + _LOG_2_SQRT_PI)
+
+
+@_jit
 def _log_ndtr(x: float) -> float:
     """log Phi(x), accurate (a few ulp) for every x."""
     t = x * _SQRT1_2
@@ -141,17 +156,34 @@ def _log_ndtr(x: float) -> float:
         return math.log(0.5 * math.erfc(-t))  # erfc(24.7) ~ 1e-267, still a normal double
     if x == -_INF:
         return -_INF
-    # x < -35: Phi(x) = erfcx(y) exp(-y^2) / 2 with y = -x/sqrt(2) > 24.7 and the
-    # asymptotic series erfcx(y) = (1 + sum_n (-1)^n (2n-1)!! / (2y^2)^n) / (y sqrt(pi));
-    # ten terms leave a relative error below 1e-25 for y > 24.7.
-    y = -t
-    inv = 0.5 / y / y
-    term = 1.0
-    s = 0.0
-    for n in range(1, 11):
-        term *= -(2.0 * n - 1.0) * inv
-        s += term
-    return -y * y - (math.log(y) + _LOG_2_SQRT_PI) + math.log1p(s)
+    return -t * t + _log_half_erfcx_series(-t)  # Phi(x) = erfcx(-t) exp(-t^2) / 2
+
+
+@_jit
+def _square_split(y: float) -> tuple[float, float]:
+    """(hi, lo) with hi = fl(y^2) and hi + lo = y^2 to ~1e-32 relative (Dekker)."""
+    hi = y * y
+    # y_hi: y truncated to 26 significant bits (exact, unlike Veltkamp's split it cannot
+    # be disturbed by FMA contraction); then y_hi^2 and 2 y_hi y_lo are exact products.
+    m, e = math.frexp(y)
+    y_hi = math.ldexp(math.floor(m * 67108864.0), e - 26)
+    y_lo = y - y_hi
+    return hi, ((y_hi * y_hi - hi) + 2.0 * y_hi * y_lo) + y_lo * y_lo
+
+
+@_jit
+def _log_ndtr_scaled(x: float) -> float:
+    """g(x) = log Phi(x) + x^2/2 for x <= 0, without cancelling the two large terms."""
+    if x >= -1.0:
+        return _log_ndtr(x) + 0.5 * x * x  # both terms O(1)
+    if x == -_INF:
+        return -_INF
+    y = -x * _SQRT1_2  # Phi(x) = erfcx(y) exp(-y^2) / 2, so g = log(erfcx(y) / 2)
+    if y > 25.0:
+        return _log_half_erfcx_series(y)
+    # erfcx(y) = erfc(y) exp(y^2); y^2 = hi + lo exactly enough that exp(lo) = 1 + lo.
+    hi, lo = _square_split(y)
+    return math.log(0.5 * math.erfc(y) * math.exp(hi) * (1.0 + lo))
 
 
 @_jit
@@ -160,27 +192,63 @@ def _ndtr(x: float) -> float:
 
 
 @_jit
-def _log_diff(log_p: float, log_q: float) -> float:
-    """log(exp(log_p) - exp(log_q)) for log_p >= log_q."""
-    if log_p == -_INF:
-        return -_INF
-    d = log_q - log_p
+def _log1mexp(d: float) -> float:
+    """log(1 - exp(d)) for d <= 0; expm1 near 0, log1p(-exp) below -ln 2 (Maechler 2012)."""
     if d == 0.0:
         return -_INF
-    if d > -_LN2:  # log1mexp: expm1 keeps nearly equal masses exact
-        return log_p + math.log(-math.expm1(d))
-    return log_p + math.log1p(-math.exp(d))
+    if d > -_LN2:
+        return math.log(-math.expm1(d))
+    return math.log1p(-math.exp(d))
+
+
+@_jit
+def _shift(a: float, b: float) -> float:
+    """c: b if b <= 0, a if a > 0, else 0 (the point of [a, b] nearest 0)."""
+    if b <= 0.0:
+        return b
+    if a > 0.0:
+        return a
+    return 0.0
+
+
+@_jit
+def _scaled_left(a: float, b: float, width: float) -> float:
+    """log(Phi(b) - Phi(a)) + b^2/2 for a <= b <= 0."""
+    g_b = _log_ndtr_scaled(b)
+    if a == -_INF:
+        return g_b
+    # d = log Phi(a) - log Phi(b) with the difference of squares as width * (a + b).
+    d = _log_ndtr_scaled(a) - g_b + 0.5 * width * (a + b)
+    return g_b + _log1mexp(min(d, 0.0))
+
+
+@_jit
+def _log_gauss_mass_scaled(a: float, b: float, width: float) -> float:
+    """log(Phi(b) - Phi(a)) + c^2/2 with c = _shift(a, b), for a <= b and width = b - a."""
+    m = 0.5 * (a + b) if 0.0 < width < _NARROW else 0.0  # a, b finite here
+    if 0.0 < width < _NARROW and width * max(1.0, abs(m)) < _NARROW:
+        # Midpoint expansion w phi(m) (1 + (m^2 - 1) w^2 / 24); m - c is exact.
+        m_minus_c = -0.5 * width if b <= 0.0 else (0.5 * width if a > 0.0 else m)
+        return (
+            math.log(width) - _LOG_SQRT_2PI - 0.5 * m_minus_c * (m + _shift(a, b))
+            + math.log1p((m * m - 1.0) * width * width / 24.0)
+        )
+    if b <= 0.0:
+        return _scaled_left(a, b, width)
+    if a > 0.0:  # right tail: Phi(b) - Phi(a) = Phi(-a) - Phi(-b)
+        return _scaled_left(-b, -a, width)
+    # a <= 0 < b: above 1/2, 1 minus two small tails; below, half a sum of two erf >= 0.
+    tails = _ndtr(a) + _ndtr(-b)
+    if tails < 0.5:
+        return math.log1p(-tails)
+    return math.log(0.5 * (math.erf(b * _SQRT1_2) + math.erf(-a * _SQRT1_2)))
 
 
 @_jit
 def _log_gauss_mass(a: float, b: float) -> float:
-    """log(Phi(b) - Phi(a)) for a <= b, always evaluated in the left tail."""
-    if b <= 0.0:
-        return _log_diff(_log_ndtr(b), _log_ndtr(a))
-    if a > 0.0:  # right tail: Phi(b) - Phi(a) = Phi(-a) - Phi(-b)
-        return _log_diff(_log_ndtr(-a), _log_ndtr(-b))
-    # a <= 0 < b: 1 minus two small tails, no cancellation as the mass nears 1.
-    return math.log1p(-_ndtr(a) - _ndtr(-b))
+    """log(Phi(b) - Phi(a)) for a <= b."""
+    c = _shift(a, b)
+    return _log_gauss_mass_scaled(a, b, b - a) - 0.5 * c * c
 
 
 @_jit
@@ -221,16 +289,28 @@ def _logsumexp(t: np.ndarray, t_max: float) -> float:
 
 
 @_jit
-def _log_pdf_truncnorm(x, mus, sigmas, log_weights, low, high):  # type: ignore[no-untyped-def]
-    n, k = x.shape[0], mus.shape[0]
-    log_coef = np.empty(k)
-    for j in range(k):
+def _component_shifts(mus, sigmas, low, high, log_zs, c, bound):  # type: ignore[no-untyped-def]
+    """Fill log_zs (G_j), c (c_j) and bound (c_j = (bound_j - mu_j) / s_j) over [low, high]."""
+    for j in range(mus.shape[0]):
         s = sigmas[j]
-        log_z = _log_gauss_mass((low - mus[j]) / s, (high - mus[j]) / s)
-        if log_z == -_INF:  # no mass even in log space: the component contributes nothing
+        a, b = (low - mus[j]) / s, (high - mus[j]) / s
+        log_zs[j] = _log_gauss_mass_scaled(a, b, (high - low) / s)
+        c[j] = _shift(a, b)
+        bound[j] = high if b <= 0.0 else (low if a > 0.0 else mus[j])
+
+
+@_jit
+def _log_pdf_truncnorm(x, mus, sigmas, log_weights, low, high):  # type: ignore[no-untyped-def]
+    # log Z_j = G_j - c_j^2/2 and z^2 - c_j^2 = (z - c_j)(z + c_j), z - c_j computed from
+    # x - bound_j: no cancellation of two huge terms for components far outside.
+    n, k = x.shape[0], mus.shape[0]
+    log_coef, c, bound = np.empty(k), np.empty(k), np.empty(k)
+    _component_shifts(mus, sigmas, low, high, log_coef, c, bound)
+    for j in range(k):
+        if log_coef[j] == -_INF:  # no mass even in log space: contributes nothing
             log_coef[j] = -_INF
         else:
-            log_coef[j] = log_weights[j] - math.log(s) - log_z - _LOG_SQRT_2PI
+            log_coef[j] = log_weights[j] - math.log(sigmas[j]) - log_coef[j] - _LOG_SQRT_2PI
     out = np.empty(n)
     t = np.empty(k)
     for i in range(n):
@@ -240,8 +320,8 @@ def _log_pdf_truncnorm(x, mus, sigmas, log_weights, low, high):  # type: ignore[
             continue
         t_max = -_INF
         for j in range(k):
-            z = (xi - mus[j]) / sigmas[j]
-            t[j] = log_coef[j] - 0.5 * z * z
+            s = sigmas[j]
+            t[j] = log_coef[j] - 0.5 * ((xi - bound[j]) / s) * ((xi - mus[j]) / s + c[j])
             t_max = max(t_max, t[j])
         out[i] = _logsumexp(t, t_max)
     return out
@@ -249,13 +329,13 @@ def _log_pdf_truncnorm(x, mus, sigmas, log_weights, low, high):  # type: ignore[
 
 @_jit
 def _log_pmf_discrete_truncnorm(x, mus, sigmas, log_weights, low, high, step):  # type: ignore[no-untyped-def]
+    # log(bin mass / Z_j) = G_bin - G_j - (c_bin - c_j)(c_bin + c_j) / 2, as in the pdf.
     n, k = x.shape[0], mus.shape[0]
     half = 0.5 * step
-    log_coef = np.empty(k)
+    log_coef, c, bound = np.empty(k), np.empty(k), np.empty(k)
+    _component_shifts(mus, sigmas, low - half, high + half, log_coef, c, bound)
     for j in range(k):
-        s = sigmas[j]
-        log_z = _log_gauss_mass((low - half - mus[j]) / s, (high + half - mus[j]) / s)
-        log_coef[j] = -_INF if log_z == -_INF else log_weights[j] - log_z
+        log_coef[j] = -_INF if log_coef[j] == -_INF else log_weights[j] - log_coef[j]
     out = np.empty(n)
     t = np.empty(k)
     for i in range(n):
@@ -263,11 +343,14 @@ def _log_pmf_discrete_truncnorm(x, mus, sigmas, log_weights, low, high, step):  
         if xi < low or xi > high:
             out[i] = -_INF
             continue
+        x_lo, x_hi = xi - half, xi + half
         t_max = -_INF
         for j in range(k):
-            lo = (xi - half - mus[j]) / sigmas[j]
-            hi = (xi + half - mus[j]) / sigmas[j]
-            t[j] = log_coef[j] + _log_gauss_mass(lo, hi)
+            mu, s = mus[j], sigmas[j]
+            lo, hi = (x_lo - mu) / s, (x_hi - mu) / s
+            bin_bound = x_hi if hi <= 0.0 else (x_lo if lo > 0.0 else mu)
+            log_bin = _log_gauss_mass_scaled(lo, hi, (x_hi - x_lo) / s)
+            t[j] = log_coef[j] + log_bin - 0.5 * ((bin_bound - bound[j]) / s) * (_shift(lo, hi) + c[j])
             t_max = max(t_max, t[j])
         out[i] = _logsumexp(t, t_max)
     return out

@@ -32,7 +32,7 @@ import math
 from collections.abc import Iterator
 
 import numpy as np
-from scipy.special import log_ndtr, ndtr, ndtri_exp
+from scipy.special import erf, erfcx, log_ndtr, ndtr, ndtri_exp
 
 __all__ = [
     "is_pareto_front",
@@ -47,6 +47,10 @@ BACKEND_NAME = "numpy"
 AVAILABLE = True
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_SQRT1_2 = math.sqrt(0.5)
+# Intervals with width * max(1, |midpoint|) below this use a midpoint expansion, whose
+# first omitted term is then below 1e-15 relative; differences of Phi lose digits there.
+_NARROW = 1e-3
 # Rows of an (n, k) temporary are processed in blocks of about this many elements so
 # that n=1000 x k=100000 needs a few megabytes, not gigabytes.
 _BLOCK_ELEMENTS = 1 << 16
@@ -62,31 +66,80 @@ def _row_blocks(n: int, k: int) -> Iterator[slice]:
         yield slice(start, min(start + rows, n))
 
 
-def _log_diff(log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray:
-    """log(exp(log_p) - exp(log_q)) for ``log_p >= log_q``, elementwise."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d = log_q - log_p  # <= 0
-        # log(1 - e^d): log(-expm1(d)) is exact near d = 0 (nearly equal masses),
-        # log1p(-exp(d)) far from it; switch at -ln 2 (Maechler 2012, "log1mexp").
-        log1mexp = np.where(d > -math.log(2.0), np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
-        out = log_p + log1mexp
-    # Both masses zero even in log space (d is NaN): their difference is zero too.
-    return np.where(log_p == -np.inf, -np.inf, out)
+def _log1mexp(d: np.ndarray) -> np.ndarray:
+    """log(1 - exp(d)) for d <= 0, elementwise; -inf at d == 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # expm1 is exact near d = 0 (nearly equal masses), log1p(-exp) far from it;
+        # switch at -ln 2 (Maechler 2012, "Accurately computing log(1 - exp(-|a|))").
+        return np.where(d > -math.log(2.0), np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
+
+
+def _log_ndtr_scaled(x: np.ndarray) -> np.ndarray:
+    """g(x) = log Phi(x) + x^2/2 for x <= 0, without cancelling the two large terms."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        near = log_ndtr(x) + 0.5 * x * x  # x >= -1: both terms are O(1)
+        # x < -1: Phi(x) = erfcx(-x/sqrt 2) exp(-x^2/2) / 2, so g needs no exp(-x^2/2).
+        far = np.log(0.5 * erfcx(-x * _SQRT1_2))
+    return np.where(x >= -1.0, near, far)
+
+
+def _shift(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """c: the point of [a, b] nearest 0 when 0 is outside it (b if b <= 0, a if a > 0), else 0."""
+    return np.where(b <= 0, b, np.where(a > 0, a, 0.0))
+
+
+def _scaled_left(a: np.ndarray, b: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """log(Phi(b) - Phi(a)) + b^2/2 for a <= b <= 0 (left tail)."""
+    g_b = _log_ndtr_scaled(b)
+    with np.errstate(invalid="ignore"):
+        # d = log Phi(a) - log Phi(b) = g(a) - g(b) - (a^2 - b^2)/2, with the difference
+        # of squares as width * (a + b): no O(b^2) terms that would cancel. Rounding may
+        # push d above 0 for a tiny width; clamp to 0 (zero mass) rather than NaN.
+        d = _log_ndtr_scaled(a) - g_b + 0.5 * width * (a + b)
+    d = np.where(a == -np.inf, -np.inf, np.minimum(d, 0.0))
+    return g_b + _log1mexp(d)  # type: ignore[no-any-return]
+
+
+def _log_gauss_mass_scaled(a: np.ndarray, b: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """G = log(Phi(b) - Phi(a)) + c^2/2, c = _shift(a, b), for a <= b; width = b - a.
+
+    The caller passes ``width`` computed from unstandardised differences (e.g.
+    ``(high - low) / sigma``), which is more accurate than ``b - a`` when both are large.
+    G is O(log |c|) even when the mass underflows: it is the well-conditioned part of
+    ``log Z``, and kernels add ``-c^2/2`` only in combinations where it cancels exactly.
+    """
+    a, b, width = np.broadcast_arrays(a, b, width)
+    c = _shift(a, b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        m = 0.5 * (a + b)  # NaN for (-inf, inf), which is never narrow
+        narrow = (width > 0) & (width * np.maximum(1.0, np.abs(m)) < _NARROW)
+    left = ~narrow & (b <= 0)  # difference of left-tail log_ndtr values is accurate
+    right = ~narrow & (a > 0)  # mirror into the left tail: Phi(-a) - Phi(-b)
+    central = ~(narrow | left | right)
+    out = np.empty(a.shape)
+    # Narrow interval: Phi(b) - Phi(a) = w phi(m) (1 + (m^2 - 1) w^2 / 24 + O(w^4 m^4)),
+    # and -m^2/2 + c^2/2 = -(m - c)(m + c)/2 with m - c = -w/2, w/2 or m exactly.
+    w, mm, cc = width[narrow], m[narrow], c[narrow]
+    m_minus_c = np.where(b[narrow] <= 0, -0.5 * w, np.where(a[narrow] > 0, 0.5 * w, mm))
+    out[narrow] = (
+        np.log(w) - _LOG_SQRT_2PI - 0.5 * m_minus_c * (mm + cc) + np.log1p((mm * mm - 1.0) * w * w / 24.0)
+    )
+    out[left] = _scaled_left(a[left], b[left], width[left])
+    out[right] = _scaled_left(-b[right], -a[right], width[right])
+    # a <= 0 < b: a mass above 1/2 is 1 minus two small tails (accurate as it nears 1);
+    # a smaller one is half the sum of two non-negative erf terms (no cancellation).
+    ac, bc = a[central], b[central]
+    tails = ndtr(ac) + ndtr(-bc)
+    with np.errstate(divide="ignore"):
+        small_mass = np.log(0.5 * (erf(bc * _SQRT1_2) + erf(-ac * _SQRT1_2)))
+    out[central] = np.where(tails < 0.5, np.log1p(-tails), small_mass)
+    return out
 
 
 def _log_gauss_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """log(Phi(b) - Phi(a)) for ``a <= b``, elementwise, accurate in both tails."""
-    a, b = np.broadcast_arrays(a, b)
-    out = np.empty(a.shape)
-    left = b <= 0  # interval in the left tail: a difference of log_ndtr is accurate
-    right = a > 0  # interval in the right tail: mirror it into the left tail
-    central = ~(left | right)
-    out[left] = _log_diff(log_ndtr(b[left]), log_ndtr(a[left]))
-    out[right] = _log_diff(log_ndtr(-a[right]), log_ndtr(-b[right]))
-    # a <= 0 < b: the mass is at least Phi(b) - 1/2 > 0; subtracting the two small tails
-    # from 1 avoids the cancellation Phi(b) - Phi(a) suffers as the mass approaches 1.
-    out[central] = np.log1p(-ndtr(a[central]) - ndtr(-b[central]))
-    return out
+    """log(Phi(b) - Phi(a)) for a <= b, elementwise, accurate in both tails."""
+    c = _shift(a, b)
+    return _log_gauss_mass_scaled(a, b, b - a) - 0.5 * c * c  # type: ignore[no-any-return]
 
 
 def _logsumexp_rows(t: np.ndarray) -> np.ndarray:
@@ -122,19 +175,26 @@ def log_pdf_truncnorm_mixture(
 
     Returns:
         Log densities, shape (n,). -inf for points outside [low, high] and for k == 0.
-        Accurate to a few ulp of the log value while |a_j|, |b_j| and |x - mu_j| / s_j
-        stay below ~1e150 (beyond, squares overflow); a component whose mass
-        underflows even in log space (log Z_j == -inf) contributes nothing.
+        Accurate to ~1e-14 relative (or absolute, near 0), also for components far
+        outside the bounds or with tiny sigmas, while |a_j|, |b_j| and
+        |x - mu_j| / s_j stay below ~1e150 (beyond, squares overflow); a component
+        whose mass underflows even in log space contributes nothing.
     """
     x, mus, sigmas, log_weights = _f64(x), _f64(mus), _f64(sigmas), _f64(log_weights)
-    log_z = _log_gauss_mass((low - mus) / sigmas, (high - mus) / sigmas)
+    a, b = (low - mus) / sigmas, (high - mus) / sigmas
+    # -z^2/2 - log Z_j cancels to O(log) size at the bounds of a component far outside
+    # [low, high] (tiny Z_j). So log Z_j = G_j - c_j^2/2 (G_j is well-conditioned) and
+    # z^2 - c_j^2 = (z - c_j)(z + c_j), with z - c_j = (x - bound_j) / s_j unrounded.
+    log_zs = _log_gauss_mass_scaled(a, b, (high - low) / sigmas)
+    c = _shift(a, b)
+    bound = np.where(b <= 0, high, np.where(a > 0, low, mus))  # c = (bound - mu) / s
     with np.errstate(invalid="ignore"):
-        log_coef = log_weights - np.log(sigmas) - log_z - _LOG_SQRT_2PI
-    log_coef = np.where(log_z == -np.inf, -np.inf, log_coef)
+        log_coef = log_weights - np.log(sigmas) - log_zs - _LOG_SQRT_2PI
+    log_coef = np.where(log_zs == -np.inf, -np.inf, log_coef)
     out = np.empty(len(x))
     for rows in _row_blocks(len(x), len(mus)):
-        z = (x[rows, None] - mus) / sigmas
-        out[rows] = _logsumexp_rows(log_coef - 0.5 * z * z)
+        xr = x[rows, None]
+        out[rows] = _logsumexp_rows(log_coef - 0.5 * ((xr - bound) / sigmas) * ((xr - mus) / sigmas + c))
     out[(x < low) | (x > high)] = -np.inf
     return out
 
@@ -165,19 +225,30 @@ def log_pmf_discrete_truncnorm_mixture(
 
     Returns:
         Log masses, shape (n,). -inf for points outside [low, high] and for k == 0.
-        Every term is a log-space difference of log_ndtr, so bins far in a tail keep
-        a finite log mass.
+        Masses are log-space differences of log_ndtr (or a midpoint expansion for bins
+        much narrower than sigma), so bins far in a tail keep an accurate finite log
+        mass; accuracy as for log_pdf_truncnorm_mixture.
     """
     x, mus, sigmas, log_weights = _f64(x), _f64(mus), _f64(sigmas), _f64(log_weights)
     half = 0.5 * step
-    log_z = _log_gauss_mass((low - half - mus) / sigmas, (high + half - mus) / sigmas)
+    z_low, z_high = low - half, high + half
+    a, b = (z_low - mus) / sigmas, (z_high - mus) / sigmas
+    # As in log_pdf_truncnorm_mixture: log(bin mass / Z_j) = G_bin - G_j - (c_bin^2 - c_j^2)/2
+    # with the difference of squares factored, so bins of a component far outside
+    # the range, or with a tiny sigma, do not cancel two huge log masses.
+    log_zs = _log_gauss_mass_scaled(a, b, (z_high - z_low) / sigmas)
+    c = _shift(a, b)
+    bound = np.where(b <= 0, z_high, np.where(a > 0, z_low, mus))
     with np.errstate(invalid="ignore"):
-        log_coef = np.where(log_z == -np.inf, -np.inf, log_weights - log_z)
+        log_coef = np.where(log_zs == -np.inf, -np.inf, log_weights - log_zs)
     out = np.empty(len(x))
     for rows in _row_blocks(len(x), len(mus)):
-        lo = (x[rows, None] - half - mus) / sigmas
-        hi = (x[rows, None] + half - mus) / sigmas
-        out[rows] = _logsumexp_rows(log_coef + _log_gauss_mass(lo, hi))
+        x_lo, x_hi = x[rows, None] - half, x[rows, None] + half
+        lo, hi = (x_lo - mus) / sigmas, (x_hi - mus) / sigmas
+        bin_c = _shift(lo, hi)
+        bin_bound = np.where(hi <= 0, x_hi, np.where(lo > 0, x_lo, mus))
+        log_bin = _log_gauss_mass_scaled(lo, hi, (x_hi - x_lo) / sigmas)
+        out[rows] = _logsumexp_rows(log_coef + log_bin - 0.5 * ((bin_bound - bound) / sigmas) * (bin_c + c))
     out[(x < low) | (x > high)] = -np.inf
     return out
 

@@ -194,7 +194,8 @@ def log_pdf_truncnorm_mixture(
     out = np.empty(len(x))
     for rows in _row_blocks(len(x), len(mus)):
         xr = x[rows, None]
-        out[rows] = _logsumexp_rows(log_coef - 0.5 * ((xr - bound) / sigmas) * ((xr - mus) / sigmas + c))
+        with np.errstate(over="ignore", invalid="ignore"):  # only at x outside, reset below
+            out[rows] = _logsumexp_rows(log_coef - 0.5 * ((xr - bound) / sigmas) * ((xr - mus) / sigmas + c))
     out[(x < low) | (x > high)] = -np.inf
     return out
 
@@ -247,8 +248,10 @@ def log_pmf_discrete_truncnorm_mixture(
         lo, hi = (x_lo - mus) / sigmas, (x_hi - mus) / sigmas
         bin_c = _shift(lo, hi)
         bin_bound = np.where(hi <= 0, x_hi, np.where(lo > 0, x_lo, mus))
-        log_bin = _log_gauss_mass_scaled(lo, hi, (x_hi - x_lo) / sigmas)
-        out[rows] = _logsumexp_rows(log_coef + log_bin - 0.5 * ((bin_bound - bound) / sigmas) * (bin_c + c))
+        with np.errstate(over="ignore", invalid="ignore"):  # only at x outside, reset below
+            log_bin = _log_gauss_mass_scaled(lo, hi, (x_hi - x_lo) / sigmas)
+            t = log_coef + log_bin - 0.5 * ((bin_bound - bound) / sigmas) * (bin_c + c)
+        out[rows] = _logsumexp_rows(t)
     out[(x < low) | (x > high)] = -np.inf
     return out
 

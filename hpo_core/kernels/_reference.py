@@ -328,9 +328,8 @@ def log_pdf_categorical_mixture(
     """
     x, log_weights, log_probs = _f64(x), _f64(log_weights), _f64(log_probs)
     k, c = log_probs.shape
-    idx = x.astype(np.intp)  # truncation towards zero, as the compiled backends cast
-    valid = (idx >= 0) & (idx < c)
-    idx = np.where(valid, idx, 0)
+    valid = (x > -1.0) & (x < c)  # int(x), truncated towards zero, lies in [0, c)
+    idx = np.where(valid, x, 0.0).astype(np.intp)
     out = np.full(len(x), np.nan)
     if c == 0:
         return out

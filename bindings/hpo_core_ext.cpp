@@ -1,8 +1,9 @@
 // nanobind module _hpo_core_ext: thin bindings over the plain C++ kernels in csrc/.
 //
-// The ndarray types fix dtype (float64), ndim, C contiguity and the CPU device, so a
-// wrong array fails here with a TypeError instead of being misread; lengths that must
-// agree are checked (ValueError). Results are new NumPy arrays. The GIL is released
+// The ndarray types fix dtype (float64), ndim, C contiguity and the CPU device, and the
+// array arguments are .noconvert(), so a wrong array fails here with a TypeError instead
+// of being silently copied (hpo_core.kernels._cext converts once, on purpose); lengths
+// that must agree are checked (ValueError). Results are new NumPy arrays. The GIL is released
 // while a kernel runs, so Python threads calling kernels run in parallel.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
@@ -127,19 +128,19 @@ NB_MODULE(_hpo_core_ext, m) {
   // _cext.py compares this with the value it was written for and ignores a stale build.
   m.attr("ABI_VERSION") = hpo_core::kAbiVersion;
 
-  m.def("log_pdf_truncnorm_mixture", &log_pdf_truncnorm_mixture, "x"_a, "mus"_a, "sigmas"_a,
-        "log_weights"_a, "low"_a, "high"_a,
+  m.def("log_pdf_truncnorm_mixture", &log_pdf_truncnorm_mixture, "x"_a.noconvert(), "mus"_a.noconvert(), "sigmas"_a.noconvert(),
+        "log_weights"_a.noconvert(), "low"_a, "high"_a,
         "Log density of a mixture of normals, each truncated to [low, high].");
-  m.def("log_pmf_discrete_truncnorm_mixture", &log_pmf_discrete_truncnorm_mixture, "x"_a,
-        "mus"_a, "sigmas"_a, "log_weights"_a, "low"_a, "high"_a, "step"_a,
+  m.def("log_pmf_discrete_truncnorm_mixture", &log_pmf_discrete_truncnorm_mixture, "x"_a.noconvert(),
+        "mus"_a.noconvert(), "sigmas"_a.noconvert(), "log_weights"_a.noconvert(), "low"_a, "high"_a, "step"_a,
         "Log probability mass of a mixture of normals discretised on a grid with spacing step.");
-  m.def("sample_truncnorm_mixture", &sample_truncnorm_mixture, "u_component"_a, "u_value"_a,
-        "mus"_a, "sigmas"_a, "weights"_a, "low"_a, "high"_a,
+  m.def("sample_truncnorm_mixture", &sample_truncnorm_mixture, "u_component"_a.noconvert(), "u_value"_a.noconvert(),
+        "mus"_a.noconvert(), "sigmas"_a.noconvert(), "weights"_a.noconvert(), "low"_a, "high"_a,
         "Draw from a mixture of truncated normals by inverse CDF of pre-drawn uniforms.");
-  m.def("log_pdf_categorical_mixture", &log_pdf_categorical_mixture, "x"_a, "log_weights"_a,
-        "log_probs"_a, "Log probability of categories under a mixture of categorical distributions.");
-  m.def("nondominated_rank", &nondominated_rank, "values"_a,
+  m.def("log_pdf_categorical_mixture", &log_pdf_categorical_mixture, "x"_a.noconvert(), "log_weights"_a.noconvert(),
+        "log_probs"_a.noconvert(), "Log probability of categories under a mixture of categorical distributions.");
+  m.def("nondominated_rank", &nondominated_rank, "values"_a.noconvert(),
         "Non-dominated sorting rank of each point for minimisation.");
-  m.def("is_pareto_front", &is_pareto_front, "values"_a,
+  m.def("is_pareto_front", &is_pareto_front, "values"_a.noconvert(),
         "Whether each point is on the Pareto front (non-dominated) for minimisation.");
 }

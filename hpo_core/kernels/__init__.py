@@ -70,6 +70,7 @@ _INSTALL_HINTS = {
 }
 
 _loaded: dict[str, ModuleType | None] = {}
+_load_errors: dict[str, BaseException] = {}
 _default: ModuleType | None = None
 _default_name: str | None = None
 
@@ -77,15 +78,19 @@ _default_name: str | None = None
 def _load(name: str) -> ModuleType | None:
     """Import backend ``name`` once; None (and a debug line) when it is unavailable."""
     if name not in _loaded:
-        module: ModuleType | None
+        module: ModuleType | None = None
         try:
             module = importlib.import_module(_MODULES[name])
+        except Exception as e:  # noqa: BLE001 - a broken optional backend must not break hpo_core
+            # Not only ImportError: e.g. a jax or numba built against another NumPy can
+            # fail with RuntimeError or AttributeError while importing.
+            _load_errors[name] = e
+            _logger.debug("kernel backend %r unavailable: %r", name, e)
+        else:
             if not getattr(module, "AVAILABLE", True):
+                _load_errors[name] = ImportError(module.UNAVAILABLE_REASON)
                 _logger.debug("kernel backend %r unavailable: %s", name, module.UNAVAILABLE_REASON)
                 module = None
-        except ImportError as e:
-            _logger.debug("kernel backend %r unavailable: %s", name, e)
-            module = None
         _loaded[name] = module
     return _loaded[name]
 
@@ -120,11 +125,10 @@ def get_backend(backend: str | None = None) -> ModuleType:
 def _require(name: str) -> ModuleType:
     module = _load(name)
     if module is None:
-        module_name = _MODULES[name]
+        cause = _load_errors.get(name)
         raise ImportError(
-            f"The kernel backend {name!r} is not available ({module_name} could not be "
-            f"loaded); {_INSTALL_HINTS[name]}."
-        )
+            f"The kernel backend {name!r} is not available ({cause}); {_INSTALL_HINTS[name]}."
+        ) from cause
     return module
 
 

@@ -30,23 +30,22 @@ BACKEND_NAME = "cext"
 # Must equal hpo_core::kAbiVersion in csrc/hpo_core/kernels.hpp.
 _EXPECTED_ABI = 1
 
-_ext: ModuleType | None
-try:
-    import _hpo_core_ext as _ext
-except ImportError as e:
-    _ext = None
-    UNAVAILABLE_REASON = f"the C++ extension _hpo_core_ext is not built ({e})"
-else:
-    _abi = getattr(_ext, "ABI_VERSION", None)
-    if _abi != _EXPECTED_ABI:
-        UNAVAILABLE_REASON = (
-            f"the C++ extension at {_ext.__file__} is stale (ABI_VERSION {_abi!r}, "
+def _import_extension() -> tuple[ModuleType | None, str]:
+    """The extension module, or None and the reason it cannot be used."""
+    try:
+        import _hpo_core_ext as ext
+    except ImportError as e:
+        return None, f"the C++ extension _hpo_core_ext is not built ({e})"
+    abi = getattr(ext, "ABI_VERSION", None)
+    if abi != _EXPECTED_ABI:
+        return None, (
+            f"the C++ extension at {getattr(ext, '__file__', '?')} is stale (ABI_VERSION {abi!r}, "
             f"expected {_EXPECTED_ABI}); rebuild it"
         )
-        _ext = None
-    else:
-        UNAVAILABLE_REASON = ""
+    return ext, ""
 
+
+_ext, UNAVAILABLE_REASON = _import_extension()
 AVAILABLE = _ext is not None
 
 

@@ -28,6 +28,7 @@ KERNELS = [
 def fresh_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     """Forget which backends loaded, so a test can make one unimportable."""
     monkeypatch.setattr(kernels, "_loaded", {})
+    monkeypatch.setattr(kernels, "_load_errors", {})
     kernels._reset_default()
     yield
     kernels._reset_default()

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest

@@ -255,10 +255,10 @@ def _sample_truncnorm(u_component, u_value, mus, sigmas, weights, low, high):  #
 @jax.jit
 def _log_pdf_categorical(x, log_weights, log_probs):  # type: ignore[no-untyped-def]
     c = log_probs.shape[1]
+    table = _logsumexp_rows(log_weights + log_probs.T)  # one value per category
     valid = (x > -1.0) & (x < c)  # int(x) truncated toward zero lies in [0, c)
     idx = jnp.where(valid, x, 0.0).astype(jnp.int64)
-    out = _logsumexp_rows(log_weights + log_probs[:, idx].T)
-    return jnp.where(valid, out, jnp.nan)
+    return jnp.where(valid, table[idx], jnp.nan)
 
 
 def _dominated_by(v: Array, p: Array) -> Array:

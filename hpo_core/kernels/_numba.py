@@ -390,23 +390,25 @@ def _sample_truncnorm(u_component, u_value, mus, sigmas, weights, low, high):  #
 def _log_pdf_categorical(x, log_weights, log_probs):  # type: ignore[no-untyped-def]
     n = x.shape[0]
     k, c = log_probs.shape
+    # One logsumexp over components per category (rows of log_probs are contiguous),
+    # summed in component order, as the reference does.
+    t_max = np.full(c, -_INF)
+    for j in range(k):
+        for cat in range(c):
+            t_max[cat] = max(t_max[cat], log_weights[j] + log_probs[j, cat])
+    acc = np.zeros(c)
+    for j in range(k):
+        for cat in range(c):
+            if t_max[cat] != -_INF:
+                acc[cat] += math.exp(log_weights[j] + log_probs[j, cat] - t_max[cat])
     out = np.empty(n)
     for i in range(n):
         xi = x[i]
         if not (xi > -1.0 and xi < c):  # index int(xi) (truncated) outside [0, c)
             out[i] = np.nan
             continue
-        idx = int(xi)
-        t_max = -_INF
-        for j in range(k):
-            t_max = max(t_max, log_weights[j] + log_probs[j, idx])
-        if t_max == -_INF:
-            out[i] = -_INF
-            continue
-        acc = 0.0
-        for j in range(k):
-            acc += math.exp(log_weights[j] + log_probs[j, idx] - t_max)
-        out[i] = t_max + math.log(acc)
+        cat = int(xi)
+        out[i] = -_INF if t_max[cat] == -_INF else t_max[cat] + math.log(acc[cat])
     return out
 
 

@@ -325,18 +325,15 @@ def log_pdf_categorical_mixture(
 
     Returns:
         Log probabilities, shape (n,). -inf for k == 0; NaN for an index outside [0, c).
+        O(k c + n): the c per-category values are computed once.
     """
     x, log_weights, log_probs = _f64(x), _f64(log_weights), _f64(log_probs)
-    k, c = log_probs.shape
+    c = log_probs.shape[1]
+    # Only c distinct values exist: one logsumexp over the components per category.
+    table = _logsumexp_rows(log_weights + log_probs.T)  # (c,)
     valid = (x > -1.0) & (x < c)  # int(x), truncated towards zero, lies in [0, c)
     idx = np.where(valid, x, 0.0).astype(np.intp)
-    out = np.full(len(x), np.nan)
-    if c == 0:
-        return out
-    for rows in _row_blocks(len(x), k):
-        out[rows] = _logsumexp_rows(log_weights + log_probs[:, idx[rows]].T)
-    out[~valid] = np.nan
-    return out
+    return np.where(valid, table[idx] if c else np.nan, np.nan)
 
 
 def _unique_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,199 @@
+"""Smoke tests of the TPE benchmark scripts (benchmarks/quality.py, benchmarks/overhead_tpe.py).
+
+Tiny configurations only (one problem, one seed, a few trials). The libraries compared
+against are not in the ``test`` extra, so each test skips, saying which, where one is
+missing (``pip install -e '.[benchmark,quality]'`` installs them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _needs(*modules: str) -> None:
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (pip install -e '.[benchmark,quality]')")
+
+
+def _load(name: str) -> Any:
+    """Import ``benchmarks/<name>.py`` (the scripts import their siblings by plain name)."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    return importlib.import_module(name)
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def _assert_ranks(result: dict[str, Any], specs: list[str]) -> None:
+    k = len(specs)
+    for row in result["problems"].values():
+        for key in ("rank", "rank_half"):
+            ranks = sorted(row["samplers"][s][key] for s in specs)
+            assert all(1 <= r <= k for r in ranks)
+            assert sum(ranks) == pytest.approx(k * (k + 1) / 2)  # average ranks for ties
+            if len(set(ranks)) == k:
+                assert ranks == list(range(1, k + 1))
+
+
+def test_quality_bbob_regret_table(tmp_path: Path) -> None:
+    _needs("cocoex", "optuna", "scipy")
+    quality = _load("quality")
+    specs = ["hpo_random", "optuna_random", "hpo_qmc"]
+    out = tmp_path / "q.json"
+    data = quality.run_all(specs, ["bbob_f01_d2"], [0], 12, out, log=_quiet)
+    assert sorted(data["runs"]) == sorted(quality.run_key(s, "bbob_f01_d2", 0, 12) for s in specs)
+    for rec in data["runs"].values():
+        best = [rec["best"][str(c)] for c in quality.checkpoints(12)]
+        assert all(b >= 0 for b in best)
+        assert best == sorted(best, reverse=True)  # best-so-far never gets worse
+
+    result = quality.analyse(data, specs, 12)
+    assert list(result["problems"]) == ["bbob_f01_d2"]
+    row = result["problems"]["bbob_f01_d2"]
+    assert row["reference"] == 0.0 and row["seeds"] == [0]
+    for s in specs:
+        r = row["samplers"][s]
+        assert r["median_regret"] >= 0 and r["median_regret_half"] >= r["median_regret"]
+        assert r["sampler_s"] <= r["wall_s"]
+    _assert_ranks(result, specs)
+    assert set(result["groups"]) == {"bbob", "all"}
+    assert np.mean([result["groups"]["bbob"]["samplers"][s]["mean_rank"] for s in specs]) == pytest.approx(2.0)
+
+    # Each run at its own budget (--summary): the same here, since every run has 12 trials.
+    own_budget = quality.analyse(data, specs, None)
+    assert own_budget["problems"] == result["problems"]
+
+    table = quality.regret_table(result, "bbob").splitlines()
+    assert len(table) == 3 and table[2].startswith("| bbob_f01_d2 | 1 |")
+    assert all(f"`{s}`" in quality.summary_table(result) for s in specs)
+
+
+def test_quality_resumes_from_cache(tmp_path: Path) -> None:
+    _needs("cocoex", "scipy")
+    quality = _load("quality")
+    out = tmp_path / "q.json"
+    first = quality.run_all(["hpo_random"], ["bbob_f02_d2"], [0], 5, out, log=_quiet)
+    messages: list[str] = []
+    second = quality.run_all(["hpo_random"], ["bbob_f02_d2"], [0], 5, out, log=messages.append)
+    assert messages == [f"0 runs to do, 1 cached in {out}"]
+    assert second["runs"] == first["runs"] == quality.load_results(out)["runs"]
+
+
+def test_quality_sklearn_task_against_best_found(tmp_path: Path) -> None:
+    _needs("sklearn", "optuna", "scipy")
+    quality = _load("quality")
+    specs = ["hpo_random", "optuna_random"]
+    data = quality.run_all(specs, ["enet_diabetes"], [0], 4, tmp_path / "q.json", log=_quiet)
+    result = quality.analyse(data, specs, 4)
+    row = result["problems"]["enet_diabetes"]
+    assert row["group"] == "sklearn"
+    assert row["reference"] == min(r["best"]["4"] for r in data["runs"].values())
+    regrets = [row["samplers"][s]["median_regret"] for s in specs]
+    assert min(regrets) == 0.0 and all(r >= 0 for r in regrets)
+    _assert_ranks(result, specs)
+    assert "| enet_diabetes | 1 |" in quality.regret_table(result, "sklearn")
+
+
+def test_quality_hyperopt_space_matches_objective() -> None:
+    _needs("hyperopt", "sklearn")
+    problems = _load("_problems")
+    from hyperopt.pyll.stochastic import sample
+
+    rng = np.random.default_rng(0)
+    for problem in problems.sklearn_problems(["svc_digits", "enet_diabetes", "hgb_breast_cancer"]):
+        space = problem.hyperopt_space()
+        for _ in range(20):
+            params = problems.flatten(sample(space, rng=rng))
+            trial = problems.DictTrial(params)
+            # Suggest like the objective does, without fitting a model: a wrong name or a value
+            # outside the suggested range raises inside DictTrial.
+            if problem.name == "svc_digits":
+                kernel = trial.suggest_categorical("kernel", ["rbf", "poly", "sigmoid"])
+                if kernel == "poly":
+                    trial.suggest_int("degree", 2, 5)
+                if kernel != "rbf":
+                    trial.suggest_float("coef0", -1.0, 1.0)
+                trial.suggest_float("C", 1e-3, 1e3, log=True)
+                trial.suggest_float("gamma", 1e-4, 10.0, log=True)
+                assert set(trial.used) == set(params)
+            elif problem.name == "hgb_breast_cancer":
+                trial.suggest_int("max_bins", 15, 255, step=16)
+                trial.suggest_int("max_leaf_nodes", 4, 128, log=True)
+                trial.suggest_int("min_samples_leaf", 2, 64, log=True)
+            else:
+                trial.suggest_float("l1_ratio", 0.0, 1.0, step=0.05)
+                trial.suggest_int("poly_degree", 1, 3)
+
+
+def test_quality_parse_sampler_options() -> None:
+    _needs("scipy")
+    quality = _load("quality")
+    assert quality.parse_sampler("hpo_tpe:n_ei_candidates=64:multivariate=True:gamma_mode=x") == (
+        "hpo_tpe", {"n_ei_candidates": 64, "multivariate": True, "gamma_mode": "x"})
+    with pytest.raises(ValueError, match="unknown sampler"):
+        quality.parse_sampler("tpe")
+    with pytest.raises(ValueError, match="key=value"):
+        quality.parse_sampler("hpo_tpe:64")
+
+
+def _overhead_args(overhead: Any, paths: list[str]) -> argparse.Namespace:
+    return overhead.parse_args(["--sampler", "random", "--sizes", "15,40", "--window", "10",
+                                "--paths", ",".join(paths), "--skip-cold"])
+
+
+def test_overhead_tpe_cells(tmp_path: Path) -> None:
+    overhead = _load("overhead_tpe")
+    paths = ["hpo_dbr", "hpo_space"]
+    paths += [p for p, m in (("optuna", "optuna"), ("rustuna", "rustuna")) if importlib.util.find_spec(m)]
+    args = _overhead_args(overhead, paths)
+    cells = overhead.run_cells(args, _quiet)
+    assert [(c.path, c.size) for c in cells] == [(p, s) for s in (15, 40) for p in paths]
+    for c in cells:
+        assert c.error is None and c.skipped is None
+        assert len(c.times_ns) == 10 and min(c.times_ns) > 0
+        assert 0 < c.median_us <= c.p90_us
+    text = overhead.tables(cells, [], args)
+    for p in paths:
+        assert f"| {overhead.LABELS[p]} |" in text
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# Benchmarks\n\nkept\n")
+    common = _load("_common")
+    common.write_section(readme, overhead.MARKER, "first")
+    common.write_section(readme, overhead.MARKER, "second")
+    content = readme.read_text()
+    assert "kept" in content and "second" in content and "first" not in content
+    assert content.count(f"<!-- {overhead.MARKER}:start -->") == 1
+
+
+def test_overhead_tpe_skips_slow_cells() -> None:
+    overhead = _load("overhead_tpe")
+    args = _overhead_args(overhead, ["hpo_space"])
+    args.ask_limit = 0.0  # every probe is "too slow"
+    cells = overhead.run_cells(args, _quiet)
+    assert cells[0].skipped and cells[0].skipped.startswith("skipped (one ask+tell took")
+    assert len(cells[0].times_ns) == 1  # the probe only
+    assert cells[1].skipped  # the larger size is not even prefilled
+    assert "skipped" in overhead.tables(cells, [], args)
+
+
+def test_overhead_tpe_random_params_fit_the_space() -> None:
+    overhead = _load("overhead_tpe")
+    import hpo_core
+
+    dists = overhead.distributions(hpo_core)
+    for params in overhead.random_params(200, seed=0):
+        hpo_core.create_trial(params=params, distributions=dists, value=overhead.objective(params))

@@ -41,6 +41,8 @@ __all__ = [
     "available_backends",
     "backend_name",
     "get_backend",
+    "hypervolume",
+    "hypervolume_contributions",
     "is_pareto_front",
     "log_pdf_categorical_mixture",
     "log_pdf_truncnorm_mixture",
@@ -217,4 +219,14 @@ def nondominated_rank(values: np.ndarray) -> np.ndarray:
 def is_pareto_front(values: np.ndarray) -> np.ndarray:
     """Whether each point is on the Pareto front (non-dominated) for minimisation."""
     return _default_backend().is_pareto_front(values)  # type: ignore[no-any-return]
+
+
+def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
+    """Hypervolume dominated by points and bounded by the reference point, for minimisation."""
+    return float(_default_backend().hypervolume(points, ref))
+
+
+def hypervolume_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Exclusive hypervolume contribution of each point, for minimisation."""
+    return _default_backend().hypervolume_contributions(points, ref)  # type: ignore[no-any-return]
 

@@ -18,6 +18,8 @@ from types import ModuleType
 import numpy as np
 
 __all__ = [
+    "hypervolume",
+    "hypervolume_contributions",
     "is_pareto_front",
     "log_pdf_categorical_mixture",
     "log_pdf_truncnorm_mixture",
@@ -137,3 +139,29 @@ def is_pareto_front(values: np.ndarray) -> np.ndarray:
     Arguments, shapes and complexity as :func:`hpo_core.kernels._reference.is_pareto_front`.
     """
     return _get_ext().is_pareto_front(_f64(values))  # type: ignore[no-any-return]
+
+
+# --- hypervolume kernels: no C++ version; the Numba kernels serve this backend -----
+# (The sweeps are compiled by Numba already; a C++ port has not been measured to help.) The results are therefore those of the Numba backend.
+
+
+def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
+    """Hypervolume dominated by points and bounded by the reference point, for minimisation.
+
+    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume`; runs
+    :func:`hpo_core.kernels._numba.hypervolume`.
+    """
+    from hpo_core.kernels import _numba
+
+    return _numba.hypervolume(points, ref)
+
+
+def hypervolume_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Exclusive hypervolume contribution of each point, for minimisation.
+
+    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume_contributions`;
+    runs :func:`hpo_core.kernels._numba.hypervolume_contributions`.
+    """
+    from hpo_core.kernels import _numba
+
+    return _numba.hypervolume_contributions(points, ref)

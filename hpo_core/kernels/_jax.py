@@ -30,6 +30,8 @@ from jax import lax  # noqa: E402
 from jax.scipy.special import erf, erfc, ndtri  # noqa: E402
 
 __all__ = [
+    "hypervolume",
+    "hypervolume_contributions",
     "is_pareto_front",
     "log_pdf_categorical_mixture",
     "log_pdf_truncnorm_mixture",
@@ -404,3 +406,29 @@ def is_pareto_front(values: np.ndarray) -> np.ndarray:
     if values.shape[0] == 0 or values.shape[1] == 0:
         return np.ones(values.shape[0], dtype=np.bool_)
     return np.asarray(_is_pareto_front(values))
+
+
+# --- hypervolume kernels: no JAX version; the Numba kernels serve this backend -----
+# (Data-dependent sweeps and front updates do not fit jax.jit's static shapes.) The results are therefore those of the Numba backend.
+
+
+def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
+    """Hypervolume dominated by points and bounded by the reference point, for minimisation.
+
+    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume`; runs
+    :func:`hpo_core.kernels._numba.hypervolume`.
+    """
+    from hpo_core.kernels import _numba
+
+    return _numba.hypervolume(points, ref)
+
+
+def hypervolume_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Exclusive hypervolume contribution of each point, for minimisation.
+
+    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume_contributions`;
+    runs :func:`hpo_core.kernels._numba.hypervolume_contributions`.
+    """
+    from hpo_core.kernels import _numba
+
+    return _numba.hypervolume_contributions(points, ref)

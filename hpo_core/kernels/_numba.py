@@ -21,7 +21,11 @@ import math
 import numpy as np
 from numba import njit
 
+from hpo_core.kernels import _reference
+
 __all__ = [
+    "hypervolume",
+    "hypervolume_contributions",
     "is_pareto_front",
     "log_pdf_categorical_mixture",
     "log_pdf_truncnorm_mixture",
@@ -640,3 +644,266 @@ def is_pareto_front(values: np.ndarray) -> np.ndarray:
     Arguments, shapes and complexity as :func:`hpo_core.kernels._reference.is_pareto_front`.
     """
     return _is_pareto_front(_f64(values))  # type: ignore[no-any-return]
+
+# --- hypervolume kernels -------------------------------------------------------------
+# Same notation and results as the reference (``_reference.hypervolume``); m >= 5 is
+# delegated to the reference's WFG recursion from the Python wrappers.
+
+
+@_jit
+def _hv_inside(points, ref):  # type: ignore[no-untyped-def]
+    """The rows that strictly dominate ref (non-empty box), as a new array."""
+    n, m = points.shape
+    keep = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        keep[i] = True
+        for j in range(m):
+            if not points[i, j] < ref[j]:
+                keep[i] = False
+                break
+    return points[keep]
+
+
+@_jit
+def _all_finite(a):  # type: ignore[no-untyped-def]
+    for v in a.ravel():
+        if not math.isfinite(v):
+            return False
+    return True
+
+
+@_jit
+def _hv_2d(q, ref):  # type: ignore[no-untyped-def]
+    # Sweep in (f1, f2) order: a new running minimum of f2 adds a strip (see reference).
+    total = 0.0
+    y_min = ref[1]
+    for p in _lex_order(q):
+        if q[p, 1] < y_min:
+            total += (ref[0] - q[p, 0]) * (y_min - q[p, 1])
+            y_min = q[p, 1]
+    return total
+
+
+@_jit
+def _hv_3d(q, ref):  # type: ignore[no-untyped-def]
+    # Dimension sweep over f3: after inserting the points with f3 <= z_i, the slab
+    # [z_i, z_{i+1}) adds area_2d * (z_{i+1} - z_i). The 2-D front is kept sorted by
+    # x (increasing) with y strictly decreasing; O(n f) for a 2-D front of size f.
+    n = q.shape[0]
+    order = np.argsort(q[:, 2], kind="mergesort")
+    fx = np.empty(n)
+    fy = np.empty(n)
+    f = 0
+    total = 0.0
+    area = 0.0
+    for t in range(n):
+        p = order[t]
+        x, y = q[p, 0], q[p, 1]
+        lo, hi = 0, f  # j = number of front points with fx < x
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if fx[mid] < x:
+                lo = mid + 1
+            else:
+                hi = mid
+        j = lo
+        dominated = (j > 0 and fy[j - 1] <= y) or (j < f and fx[j] == x and fy[j] <= y)
+        if not dominated:
+            end = j  # front points from j on with y >= y are dominated by (x, y)
+            while end < f and fy[end] >= y:
+                end += 1
+            shift = 1 - (end - j)
+            if shift > 0:
+                for s in range(f - 1, end - 1, -1):
+                    fx[s + shift], fy[s + shift] = fx[s], fy[s]
+            elif shift < 0:
+                for s in range(end, f):
+                    fx[s + shift], fy[s + shift] = fx[s], fy[s]
+            fx[j], fy[j] = x, y
+            f += shift
+            area = 0.0
+            for s in range(f):
+                x_next = fx[s + 1] if s + 1 < f else ref[0]
+                area += (x_next - fx[s]) * (ref[1] - fy[s])
+        z_next = q[order[t + 1], 2] if t + 1 < n else ref[2]
+        total += area * (z_next - q[p, 2])
+    return total
+
+
+@_jit
+def _hv_4d(q, ref):  # type: ignore[no-untyped-def]
+    # Slabs over f4, each the 3-D volume of the points below it: O(n^2 f).
+    n = q.shape[0]
+    order = np.argsort(q[:, 3], kind="mergesort")
+    ref3 = ref[:3].copy()
+    total = 0.0
+    for t in range(n):
+        z_next = q[order[t + 1], 3] if t + 1 < n else ref[3]
+        dz = z_next - q[order[t], 3]
+        if dz > 0.0:
+            prefix = np.empty((t + 1, 3))
+            for s in range(t + 1):
+                for c in range(3):
+                    prefix[s, c] = q[order[s], c]
+            total += _hv_3d(prefix, ref3) * dz
+    return total
+
+
+@_jit
+def _hv_low(q, ref):  # type: ignore[no-untyped-def]
+    """HV of points (m <= 4) that all strictly dominate ref."""
+    n, m = q.shape
+    if n == 0:
+        return 0.0
+    if not (_all_finite(q) and _all_finite(ref)):
+        return _INF
+    if m == 1:
+        return ref[0] - q[:, 0].min()
+    if m == 2:
+        return _hv_2d(q, ref)
+    if m == 3:
+        return _hv_3d(q, ref)
+    return _hv_4d(q, ref)
+
+
+@_jit
+def _hypervolume(points, ref):  # type: ignore[no-untyped-def]
+    return _hv_low(_hv_inside(points, ref), ref)
+
+
+@_jit
+def _contributions_2d(q, ref):  # type: ignore[no-untyped-def]
+    # Closed form of the reference (_reference._contributions_2d) in two passes over
+    # the (f1, f2) order: find the front and each point's owner f_i, then sweep the
+    # dominated points of every rectangle R_i.
+    n = q.shape[0]
+    order = _lex_order(q)
+    is_front = np.zeros(n, dtype=np.bool_)  # by position in order
+    owner = np.empty(n, dtype=np.intp)  # front id of the first copy / latest front point
+    fx = np.empty(n)
+    fy = np.empty(n)
+    fcount = np.zeros(n, dtype=np.intp)
+    f = 0
+    y_min = _INF
+    for t in range(n):
+        p = order[t]
+        if t > 0 and q[p, 0] == q[order[t - 1], 0] and q[p, 1] == q[order[t - 1], 1]:
+            is_front[t] = is_front[t - 1]
+            owner[t] = owner[t - 1]
+            if is_front[t]:
+                fcount[owner[t]] += 1
+            continue
+        if q[p, 1] < y_min:
+            fx[f], fy[f], fcount[f] = q[p, 0], q[p, 1], 1
+            is_front[t] = True
+            y_min = q[p, 1]
+            f += 1
+        owner[t] = f - 1
+    contrib = np.empty(f)
+    y_run = np.empty(f)  # running minimum of f2 inside R_i, starting at y_{i-1}
+    for i in range(f):
+        x_next = fx[i + 1] if i + 1 < f else ref[0]
+        y_prev = fy[i - 1] if i > 0 else ref[1]
+        contrib[i] = (x_next - fx[i]) * (y_prev - fy[i])
+        y_run[i] = y_prev
+    for t in range(n):
+        if not is_front[t]:
+            i = owner[t]
+            y = q[order[t], 1]
+            if y < y_run[i]:
+                x_next = fx[i + 1] if i + 1 < f else ref[0]
+                contrib[i] -= (x_next - q[order[t], 0]) * (y_run[i] - y)
+                y_run[i] = y
+    out = np.zeros(n)
+    for t in range(n):
+        if is_front[t] and fcount[owner[t]] == 1:
+            out[order[t]] = contrib[owner[t]]
+    return out
+
+
+@_jit
+def _contributions_by_limit(q, ref):  # type: ignore[no-untyped-def]
+    # contribution_i = vol(p_i) - HV({max(p_i, p_j) : j != i}); 0 when weakly dominated.
+    n, m = q.shape
+    out = np.zeros(n)
+    finite = _all_finite(q) and _all_finite(ref)
+    limit = np.empty((max(n - 1, 0), m))
+    for i in range(n):
+        covered = False
+        for j in range(n):
+            if j != i:
+                covered = True
+                for c in range(m):
+                    if q[j, c] > q[i, c]:
+                        covered = False
+                        break
+                if covered:
+                    break
+        if covered:
+            continue
+        if not finite:
+            out[i] = _INF
+            continue
+        box = 1.0
+        for c in range(m):
+            box *= ref[c] - q[i, c]
+        s = 0
+        for j in range(n):
+            if j != i:
+                for c in range(m):
+                    limit[s, c] = max(q[j, c], q[i, c])
+                s += 1
+        out[i] = box - _hv_low(limit, ref)
+    return out
+
+
+@_jit
+def _hypervolume_contributions(points, ref):  # type: ignore[no-untyped-def]
+    n, m = points.shape
+    out = np.zeros(n)
+    inside = np.empty(n, dtype=np.intp)
+    k = 0
+    for i in range(n):
+        ok = True
+        for c in range(m):
+            if not points[i, c] < ref[c]:
+                ok = False
+                break
+        if ok:
+            inside[k] = i
+            k += 1
+    inside = inside[:k]
+    q = points[inside]
+    if m == 2 and _all_finite(q) and _all_finite(ref):
+        contrib = _contributions_2d(q, ref)
+    else:
+        contrib = _contributions_by_limit(q, ref)
+    for s in range(k):
+        out[inside[s]] = contrib[s]
+    return out
+
+
+def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
+    """Hypervolume dominated by points and bounded by the reference point, for minimisation.
+
+    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume`. Compiled
+    for m <= 4 (m = 3: O(n f) dimension sweep, f the largest 2-D front; m = 4: slabs
+    over f4, O(n^2 f)); m >= 5 runs the reference's WFG recursion.
+    """
+    points, ref = _f64(points), _f64(ref)
+    if points.shape[1] >= 5:
+        return _reference.hypervolume(points, ref)
+    return float(_hypervolume(points, ref))
+
+
+def hypervolume_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Exclusive hypervolume contribution of each point, for minimisation.
+
+    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume_contributions`.
+    m = 2: O(n log n); m = 3, 4: one limited-set hypervolume per point; m >= 5 runs
+    the reference.
+    """
+    points, ref = _f64(points), _f64(ref)
+    if points.shape[1] >= 5:
+        return _reference.hypervolume_contributions(points, ref)
+    return _hypervolume_contributions(points, ref)  # type: ignore[no-any-return]

@@ -35,6 +35,8 @@ import numpy as np
 from scipy.special import erf, erfcx, log_ndtr, ndtr, ndtri_exp
 
 __all__ = [
+    "hypervolume",
+    "hypervolume_contributions",
     "is_pareto_front",
     "log_pdf_categorical_mixture",
     "log_pdf_truncnorm_mixture",
@@ -419,3 +421,151 @@ def is_pareto_front(values: np.ndarray) -> np.ndarray:
             on_front[i] = True
             front.append(p)
     return on_front[inverse]
+
+# --- hypervolume kernels -------------------------------------------------------------
+#
+# Notation: ``points: (n, m)`` minimised, ``ref: (m,)`` the reference point r. HV(S) is
+# the Lebesgue measure of the union of the boxes [p, r] over p in S; a point that does
+# not strictly dominate r (p_j >= r_j for some j) has an empty box and is dropped first.
+
+
+def _hv_inputs(points: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points whose box [p, r] is non-empty, and r, as float64."""
+    points, ref = _f64(points), _f64(ref)
+    return points[np.all(points < ref, axis=1)], ref
+
+
+def _hv_2d(points: np.ndarray, ref: np.ndarray) -> float:
+    """HV of points (n, 2) inside the box of ref: a sweep in (f1, f2) order, O(n log n)."""
+    order = np.lexsort((points[:, 1], points[:, 0]))
+    x, y = points[order, 0], points[order, 1]
+    # A point whose f2 is a new running minimum adds the strip [y, previous minimum) x [x, r1).
+    prev_min = np.minimum.accumulate(np.concatenate(([ref[1]], y[:-1])))
+    return float(np.sum((ref[0] - x) * np.maximum(prev_min - y, 0.0)))
+
+
+def _hv_3d(points: np.ndarray, ref: np.ndarray) -> float:
+    """HV of points (n, 3) inside the box of ref: slabs between sorted f3 values, O(n^2 log n)."""
+    order = np.argsort(points[:, 2], kind="stable")
+    z = np.append(points[order, 2], ref[2])
+    return float(sum(_hv_2d(points[order[: i + 1], :2], ref[:2]) * (z[i + 1] - z[i]) for i in range(len(order))))
+
+
+def _hv_wfg(points: np.ndarray, ref: np.ndarray) -> float:
+    """HV of points (n, m) inside the box of ref by the WFG recursion (While et al. 2012).
+
+    HV(p_1..p_n) = sum_i [vol(p_i) - HV(limit_i)], limit_i = {max(p_i, p_j) : j > i}
+    (eq. (2)-(4) of "A Fast Way of Calculating Exact Hypervolumes", IEEE TEC 16(1)); the
+    sum telescopes, and each limit set is reduced to its distinct non-dominated rows.
+    """
+    n, m = points.shape
+    if n == 0:
+        return 0.0
+    if m == 2:
+        return _hv_2d(points, ref)
+    if m == 3:
+        return _hv_3d(points, ref)
+    # Worst-first in f1 keeps the limit sets small (WFG sorts for the same reason).
+    points = points[np.argsort(-points[:, 0], kind="stable")]
+    total = 0.0
+    for i in range(n):
+        limit = np.unique(np.maximum(points[i + 1 :], points[i]), axis=0)
+        total += float(np.prod(ref - points[i])) - _hv_wfg(limit[is_pareto_front(limit)], ref)
+    return total
+
+
+def _hv_any(points: np.ndarray, ref: np.ndarray) -> float:
+    """HV of points that all strictly dominate ref; +inf when a box is unbounded."""
+    n, m = points.shape
+    if n == 0:
+        return 0.0
+    if not (np.isfinite(ref).all() and np.isfinite(points).all()):
+        return math.inf  # some p_j = -inf or r_j = +inf: that box has infinite volume
+    if m == 1:
+        return float(ref[0] - points[:, 0].min())
+    return _hv_wfg(points, ref)
+
+
+def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
+    """Hypervolume dominated by points and bounded by the reference point, for minimisation.
+
+    Args:
+        points: Objective values, shape (n, m), NaN-free, all minimised. Points that do
+            not strictly dominate ``ref`` (some ``p_j >= r_j``) add nothing.
+        ref: Reference point, shape (m,), NaN-free.
+
+    Returns:
+        The volume of the union of the boxes [p, ref]; 0.0 when no point dominates ref,
+        +inf when a box is unbounded (``p_j = -inf`` or ``r_j = +inf``). Exact up to
+        rounding: relative error about n * 1e-16 for finite inputs. m = 2: O(n log n);
+        m = 3: O(n^2 log n); m >= 4: the WFG recursion, exponential in m in the worst case.
+    """
+    points, ref = _hv_inputs(points, ref)
+    return _hv_any(points, ref)
+
+
+def hypervolume_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Exclusive hypervolume contribution of each point, for minimisation.
+
+    ``contribution[i] = HV(points) - HV(points without row i)``.
+
+    Args:
+        points: Objective values, shape (n, m), NaN-free, all minimised.
+        ref: Reference point, shape (m,), NaN-free.
+
+    Returns:
+        Contributions, float64, shape (n,), all >= 0. Zero for a point outside the box
+        of ``ref``, for a dominated point and for every copy of a duplicated point (the
+        other copy still covers its box). When a box is unbounded (``p_j = -inf`` or
+        ``r_j = +inf``) every point inside that is not weakly dominated gets +inf
+        (unbounded contributions are not resolved). The absolute error is about 1e-16
+        times the largest box volume. m = 2: closed form after sorting, O(n log n);
+        m >= 3: ``vol(p_i) - HV({max(p_i, p_j) : j != i})`` per point.
+    """
+    points, ref = _f64(points), _f64(ref)
+    n, m = points.shape
+    out = np.zeros(n)
+    inside = np.flatnonzero(np.all(points < ref, axis=1))
+    p = points[inside]
+    finite = bool(np.isfinite(p).all() and np.isfinite(ref).all())
+    if m == 2 and finite:
+        out[inside] = _contributions_2d(p, ref)
+        return out
+    for i in range(len(p)):
+        others = np.delete(p, i, axis=0)
+        if np.all(others <= p[i], axis=1).any():
+            continue  # weakly dominated (a copy included): the others cover its box
+        if not finite:
+            out[inside[i]] = math.inf
+            continue
+        limit = np.maximum(others, p[i])  # the part of the others' union inside [p_i, r]
+        out[inside[i]] = float(np.prod(ref - p[i])) - _hv_any(limit, ref)
+    return out
+
+
+def _contributions_2d(p: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Contributions for m = 2 (finite points inside the box of ref), O(n log n).
+
+    In (f1, f2) order the front points f_1..f_F have increasing x and decreasing y, and
+    f_i alone covers the rectangle R_i = [x_i, x_{i+1}) x [y_i, y_{i-1}) (x_{F+1} = r_1,
+    y_0 = r_2). Removing f_i uncovers R_i minus what the dominated points inside R_i
+    cover, so contribution_i = area(R_i) - HV(points in R_i, corner (x_{i+1}, y_{i-1})).
+    """
+    uniq, inverse = _unique_rows(p)  # lexicographic order
+    counts = np.bincount(inverse, minlength=len(uniq))
+    on_front = is_pareto_front(uniq)
+    x, y = uniq[on_front, 0], uniq[on_front, 1]
+    x_next = np.append(x[1:], ref[0])
+    y_prev = np.concatenate(([ref[1]], y[:-1]))
+    contrib = (x_next - x) * (y_prev - y)
+    rest = uniq[~on_front]
+    # The front point with the largest x <= x_q has the smallest y among those and so
+    # dominates q; q lies in its R_i iff y_q < y_{i-1} (else f_{i-1} dominates q too).
+    owner = np.searchsorted(x, rest[:, 0], side="right") - 1
+    in_rect = rest[:, 1] < y_prev[owner]
+    for i in np.unique(owner[in_rect]):
+        corner = np.array([x_next[i], y_prev[i]])
+        contrib[i] -= _hv_2d(rest[in_rect & (owner == i)], corner)
+    out = np.zeros(len(uniq))
+    out[on_front] = np.where(counts[on_front] == 1, contrib, 0.0)  # a copy covers R_i
+    return out[inverse]

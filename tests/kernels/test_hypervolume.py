@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import inspect
+import itertools
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from hpo_core import kernels
+from hpo_core.kernels import _reference
+
+HV_KERNELS = ["hypervolume", "hypervolume_contributions"]
+
+
+def _grid_hv(points: np.ndarray, ref: np.ndarray) -> float:
+    """Count the unit cells covered by some box [p, ref] (integer points and ref)."""
+    points = points[np.all(points < ref, axis=1)]
+    if len(points) == 0:
+        return 0.0
+    lo = points.min(axis=0).astype(int)
+    cells = np.array(list(itertools.product(*[range(lo[j], int(ref[j])) for j in range(len(ref))])), dtype=float)
+    covered = np.zeros(len(cells), dtype=bool)
+    for p in points:
+        covered |= np.all(cells >= p, axis=1)
+    return float(covered.sum())
+
+
+def _inclusion_exclusion_hv(points: np.ndarray, ref: np.ndarray) -> float:
+    """HV = sum over non-empty subsets of (-1)^(|S|+1) vol(box of the componentwise max)."""
+    points = points[np.all(points < ref, axis=1)]
+    total = 0.0
+    for size in range(1, len(points) + 1):
+        for subset in itertools.combinations(range(len(points)), size):
+            total += (-1) ** (size + 1) * float(np.prod(ref - points[list(subset)].max(axis=0)))
+    return total
+
+
+def _integer_points(rng: np.random.Generator, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    # Coordinates 0..5 with ref 5: duplicates, ties and points on the box boundary.
+    return rng.integers(0, 6, (n, m)).astype(float), np.full(m, 5.0)
+
+
+@pytest.mark.parametrize("name", HV_KERNELS)
+def test_hypervolume_backends_share_signature_and_summary(backend: ModuleType, name: str) -> None:
+    ref, fn = getattr(_reference, name), getattr(backend, name)
+    assert list(inspect.signature(fn).parameters) == list(inspect.signature(ref).parameters)
+    summary = ref.__doc__.strip().splitlines()[0]
+    assert fn.__doc__.strip().splitlines()[0] == summary
+    assert getattr(kernels, name).__doc__.strip().splitlines()[0] == summary
+    assert name in kernels.__all__
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5])
+def test_hypervolume_matches_grid_count(backend: ModuleType, m: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(10):
+        points, ref = _integer_points(rng, int(rng.integers(0, 10)), m)
+        assert backend.hypervolume(points, ref) == pytest.approx(_grid_hv(points, ref), abs=1e-9)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5])
+def test_hypervolume_contributions_match_leave_one_out_grid_count(backend: ModuleType, m: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(10):
+        points, ref = _integer_points(rng, int(rng.integers(0, 10)), m)
+        total = _grid_hv(points, ref)
+        expected = [total - _grid_hv(np.delete(points, i, axis=0), ref) for i in range(len(points))]
+        contrib = backend.hypervolume_contributions(points, ref)
+        assert contrib.dtype == np.float64 and contrib.shape == (len(points),)
+        np.testing.assert_allclose(contrib, expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("m", [2, 3, 4])
+def test_hypervolume_matches_inclusion_exclusion(backend: ModuleType, m: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(-1.0, 1.2, (9, m))  # some outside the box of ref
+    ref = np.ones(m)
+    np.testing.assert_allclose(backend.hypervolume(points, ref), _inclusion_exclusion_hv(points, ref), rtol=1e-12)
+
+
+@pytest.mark.parametrize(("m", "n"), [(2, 3000), (3, 600), (4, 40)])
+def test_hypervolume_matches_reference(backend: ModuleType, m: int, n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    points = rng.normal(size=(n, m))
+    ref = np.full(m, 2.0)
+    np.testing.assert_allclose(backend.hypervolume(points, ref), _reference.hypervolume(points, ref), rtol=1e-10)
+
+
+@pytest.mark.parametrize(("m", "n"), [(2, 3000), (3, 300), (4, 30)])
+def test_hypervolume_contributions_match_reference(backend: ModuleType, m: int, n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    points = np.round(rng.normal(size=(n, m)), 2)  # with ties and duplicates
+    ref = np.full(m, 2.0)
+    expected = _reference.hypervolume_contributions(points, ref)
+    # A contribution is vol(box) - HV(rest inside it): its rounding error is absolute,
+    # about 1e-16 of the largest box volume (< 4^m here), not relative to itself.
+    np.testing.assert_allclose(backend.hypervolume_contributions(points, ref), expected, rtol=1e-10, atol=1e-12)
+    assert np.count_nonzero(expected) > 0
+
+
+def test_hypervolume_contributions_on_a_spherical_front(backend: ModuleType) -> None:
+    # Every point non-dominated: the m >= 3 path does one limited HV per point.
+    rng = np.random.default_rng(3)
+    x = rng.random((200, 3))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ref = np.full(3, 1.1)
+    expected = _reference.hypervolume_contributions(x, ref)
+    assert np.all(expected > 0)
+    np.testing.assert_allclose(backend.hypervolume_contributions(x, ref), expected, rtol=1e-8, atol=1e-14)
+    assert expected.sum() < _reference.hypervolume(x, ref)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 4])
+def test_hypervolume_empty_single_and_outside(backend: ModuleType, m: int) -> None:
+    ref = np.ones(m)
+    assert backend.hypervolume(np.empty((0, m)), ref) == 0.0
+    assert backend.hypervolume_contributions(np.empty((0, m)), ref).shape == (0,)
+    point = np.full((1, m), 0.5)
+    assert backend.hypervolume(point, ref) == pytest.approx(0.5**m, rel=1e-15)
+    np.testing.assert_allclose(backend.hypervolume_contributions(point, ref), [0.5**m], rtol=1e-15)
+    outside = np.array([np.full(m, 2.0), np.ones(m), np.r_[1.0, np.zeros(m - 1)]])  # equal to ref counts as outside
+    assert backend.hypervolume(outside, ref) == 0.0
+    np.testing.assert_array_equal(backend.hypervolume_contributions(outside, ref), np.zeros(3))
+
+
+@pytest.mark.parametrize("m", [2, 3, 4])
+def test_hypervolume_duplicates_add_nothing_and_contribute_zero(backend: ModuleType, m: int) -> None:
+    rng = np.random.default_rng(7)
+    points = rng.random((6, m))
+    ref = np.full(m, 1.5)
+    doubled = np.vstack([points, points[:2]])
+    assert backend.hypervolume(doubled, ref) == pytest.approx(backend.hypervolume(points, ref), rel=1e-12)
+    contrib = backend.hypervolume_contributions(doubled, ref)
+    assert contrib[0] == contrib[1] == contrib[6] == contrib[7] == 0.0
+
+
+@pytest.mark.parametrize("m", [2, 3])
+def test_hypervolume_unbounded_box_is_inf(backend: ModuleType, m: int) -> None:
+    points = np.array([np.zeros(m), np.r_[-np.inf, np.ones(m - 1)]])
+    assert backend.hypervolume(points, np.full(m, 2.0)) == np.inf
+    assert backend.hypervolume(np.zeros((1, m)), np.r_[np.inf, np.ones(m - 1)]) == np.inf
+    # +inf coordinates are outside any finite box and change nothing.
+    with_inf = np.array([np.zeros(m), np.full(m, np.inf)])
+    assert backend.hypervolume(with_inf, np.ones(m)) == 1.0
+    np.testing.assert_array_equal(backend.hypervolume_contributions(with_inf, np.ones(m)), [1.0, 0.0])
+    contrib = backend.hypervolume_contributions(np.array([[0.0] * m, [1.0] * m]), np.r_[np.inf, np.full(m - 1, 2.0)])
+    np.testing.assert_array_equal(contrib, [np.inf, 0.0])
+
+
+@pytest.mark.parametrize("m", [2, 3, 4])
+def test_hypervolume_matches_optuna(m: int, seed: int) -> None:
+    hv_module = pytest.importorskip("optuna._hypervolume", reason="optuna is an optional cross-check")
+    rng = np.random.default_rng(seed)
+    points = rng.normal(size=(50, m))
+    ref = np.full(m, 1.5)
+    inside = points[np.all(points < ref, axis=1)]  # optuna rejects points outside the box
+    expected = hv_module.compute_hypervolume(inside, ref)
+    np.testing.assert_allclose(_reference.hypervolume(points, ref), expected, rtol=1e-12)
+    np.testing.assert_allclose(kernels.hypervolume(points, ref), expected, rtol=1e-12)

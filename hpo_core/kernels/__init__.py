@@ -16,6 +16,11 @@ Importing this package imports no backend; numba, jax and the extension load on 
 The functions here dispatch to the default backend; their arguments, shapes and accuracy
 are documented on the reference implementations in ``hpo_core.kernels._reference``.
 
+A backend need not implement every kernel: a kernel it lacks (e.g. the product-mixture
+kernels of TPE, implemented in NumPy and Numba only) is taken from the next available
+backend in the order above that has it, so the NumPy reference always answers
+(:func:`kernel_backend_name` says which backend serves a kernel).
+
 Example:
     >>> import numpy as np
     >>> from hpo_core import kernels
@@ -41,13 +46,16 @@ __all__ = [
     "available_backends",
     "backend_name",
     "get_backend",
+    "kernel_backend_name",
     "hypervolume",
     "hypervolume_contributions",
     "is_pareto_front",
     "log_pdf_categorical_mixture",
+    "log_pdf_product_mixture",
     "log_pdf_truncnorm_mixture",
     "log_pmf_discrete_truncnorm_mixture",
     "nondominated_rank",
+    "sample_product_mixture",
     "sample_truncnorm_mixture",
 ]
 
@@ -160,6 +168,7 @@ def _reset_default() -> None:
     global _default, _default_name
     _default = None
     _default_name = None
+    _kernel_cache.clear()
 
 
 def log_pdf_truncnorm_mixture(
@@ -230,3 +239,68 @@ def hypervolume_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray
     """Exclusive hypervolume contribution of each point, for minimisation."""
     return _default_backend().hypervolume_contributions(points, ref)  # type: ignore[no-any-return]
 
+
+
+_kernel_cache: dict[tuple[str, str], ModuleType] = {}
+
+
+def _kernel_module(kernel: str) -> ModuleType:
+    """The default backend if it implements ``kernel``, else the next available that does."""
+    default = _default_backend()
+    key = (default.BACKEND_NAME, kernel)
+    module = _kernel_cache.get(key)
+    if module is None:
+        module = default
+        if not hasattr(default, kernel):
+            start = BACKENDS.index(default.BACKEND_NAME)
+            for name in BACKENDS[start + 1 :]:
+                candidate = _load(name)
+                if candidate is not None and hasattr(candidate, kernel):
+                    module = candidate
+                    break
+            _logger.debug("kernel %s: %s lacks it, using %s", kernel, default.BACKEND_NAME, module.BACKEND_NAME)
+        _kernel_cache[key] = module
+    return module
+
+
+def kernel_backend_name(kernel: str) -> str:
+    """Name of the backend that serves ``kernel`` through the module-level functions."""
+    return str(_kernel_module(kernel).BACKEND_NAME)
+
+
+def log_pdf_product_mixture(
+    X_low: np.ndarray,
+    X_high: np.ndarray,
+    discrete: np.ndarray,
+    C: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    log_weights: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    cat_log_probs: np.ndarray,
+    cat_offsets: np.ndarray,
+) -> np.ndarray:
+    """Log density of a mixture of product kernels over numeric and categorical dimensions."""
+    return _kernel_module("log_pdf_product_mixture").log_pdf_product_mixture(  # type: ignore[no-any-return]
+        X_low, X_high, discrete, C, mus, sigmas, log_weights, low, high, cat_log_probs, cat_offsets
+    )
+
+
+def sample_product_mixture(
+    u_component: np.ndarray,
+    U: np.ndarray,
+    UC: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    weights: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    cat_probs: np.ndarray,
+    cat_offsets: np.ndarray,
+    cat_sizes: np.ndarray,
+) -> np.ndarray:
+    """Draw from a mixture of product kernels by inverse CDFs of pre-drawn uniforms."""
+    return _kernel_module("sample_product_mixture").sample_product_mixture(  # type: ignore[no-any-return]
+        u_component, U, UC, mus, sigmas, weights, low, high, cat_probs, cat_offsets, cat_sizes
+    )

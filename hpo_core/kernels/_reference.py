@@ -40,8 +40,10 @@ __all__ = [
     "is_pareto_front",
     "log_pdf_categorical_mixture",
     "log_pdf_truncnorm_mixture",
+    "log_pdf_product_mixture",
     "log_pmf_discrete_truncnorm_mixture",
     "nondominated_rank",
+    "sample_product_mixture",
     "sample_truncnorm_mixture",
 ]
 
@@ -421,6 +423,174 @@ def is_pareto_front(values: np.ndarray) -> np.ndarray:
             on_front[i] = True
             front.append(p)
     return on_front[inverse]
+
+
+# --- product mixtures (joint TPE) ----------------------------------------------------
+#
+# Notation (in addition to the module's):
+#     dn, dc       numbers of numeric and categorical dimensions.
+#     mus, sigmas  (k, dn) per-(component, dimension) means and standard deviations, in
+#                  the transformed space (log space for log parameters).
+#     low, high    (dn,) truncation bounds of each numeric dimension (finite).
+#     X_low, X_high (n, dn): for a continuous dimension both hold the point x; for a
+#                  discrete one they are the bin edges [x - step/2, x + step/2]
+#                  (transformed), and the kernel integrates over the bin.
+#     C            (n, dc) category indices (as float64).
+#     cat_log_probs (k, sum c) log probabilities, dimension t in columns
+#                  [cat_offsets[t], cat_offsets[t] + c_t).
+#
+# Component j's density is the product over dimensions of its truncated normals (or bin
+# masses) and categorical probabilities; the mixture is weighted by w.
+
+
+def _product_component_terms(
+    X_low: np.ndarray,
+    X_high: np.ndarray,
+    discrete: np.ndarray,
+    C: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    log_weights: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    cat_log_probs: np.ndarray,
+    cat_offsets: np.ndarray,
+) -> np.ndarray:
+    """(n, k) log of w_j times component j's density at each point."""
+    n, k = X_low.shape[0], mus.shape[0]
+    log_zs = _log_gauss_mass((low - mus) / sigmas, (high - mus) / sigmas)  # (k, dn)
+    cont = ~discrete
+    const = log_weights - np.sum(log_zs, axis=1) - np.sum(
+        np.log(sigmas[:, cont]) + _LOG_SQRT_2PI, axis=1
+    )
+    out = np.broadcast_to(const, (n, k)).copy()
+    if cont.any():
+        z = (X_low[:, None, cont] - mus[None, :, cont]) / sigmas[None, :, cont]
+        out -= 0.5 * np.sum(z * z, axis=2)
+    if discrete.any():
+        m, s = mus[None, :, discrete], sigmas[None, :, discrete]
+        a = (X_low[:, None, discrete] - m) / s
+        b = (X_high[:, None, discrete] - m) / s
+        out += np.sum(_log_gauss_mass(a, b), axis=2)
+    if C.shape[1]:
+        cols = (C.astype(np.intp) + cat_offsets)  # (n, dc)
+        out += np.sum(cat_log_probs.T[cols], axis=1)  # (n, dc, k) -> (n, k)
+    return out  # type: ignore[no-any-return]
+
+
+def log_pdf_product_mixture(
+    X_low: np.ndarray,
+    X_high: np.ndarray,
+    discrete: np.ndarray,
+    C: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    log_weights: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    cat_log_probs: np.ndarray,
+    cat_offsets: np.ndarray,
+) -> np.ndarray:
+    """Log density of a mixture of product kernels over numeric and categorical dimensions.
+
+    ``log sum_j w_j prod_d f_jd(x_d) prod_t p_jt[c_t]`` where ``f_jd`` is the normal
+    ``(mus[j, d], sigmas[j, d])`` truncated to ``[low[d], high[d]]``: its density at
+    ``X_low[i, d]`` for a continuous dimension, its mass on ``[X_low[i, d], X_high[i, d]]``
+    for a discrete one (see the notation block above). This is the TPE acquisition's
+    ``log l(x)`` and ``log g(x)`` in one call.
+
+    Args:
+        X_low: (n, dn) points (continuous dims) or lower bin edges (discrete dims).
+        X_high: (n, dn) upper bin edges (equal to X_low in continuous dims).
+        discrete: (dn,) bool, which numeric dimensions are discrete.
+        C: (n, dc) category indices, integers in [0, c_t).
+        mus: (k, dn) component means, inside [low, high].
+        sigmas: (k, dn) component standard deviations, > 0.
+        log_weights: (k,) log mixture weights, normalised (-inf allowed for weight 0).
+        low: (dn,) finite lower bounds.
+        high: (dn,) finite upper bounds, > low.
+        cat_log_probs: (k, sum_t c_t) log category probabilities per component.
+        cat_offsets: (dc,) intp, first column of each categorical dimension.
+
+    Returns:
+        (n,) log densities (masses times densities for mixed spaces); -inf for k == 0.
+        With means inside the bounds (as TPE's are), accurate to ~1e-14 relative.
+    """
+    X_low, X_high, C = _f64(X_low), _f64(X_high), _f64(C)
+    mus, sigmas, log_weights = _f64(mus), _f64(sigmas), _f64(log_weights)
+    low, high, cat_log_probs = _f64(low), _f64(high), _f64(cat_log_probs)
+    discrete = np.asarray(discrete, dtype=np.bool_)
+    cat_offsets = np.asarray(cat_offsets, dtype=np.intp)
+    n, k = X_low.shape[0], mus.shape[0]
+    out = np.empty(n)
+    dim = max(1, X_low.shape[1] + C.shape[1])
+    for rows in _row_blocks(n, k * dim):
+        t = _product_component_terms(
+            X_low[rows], X_high[rows], discrete, C[rows], mus, sigmas, log_weights,
+            low, high, cat_log_probs, cat_offsets,
+        )
+        out[rows] = _logsumexp_rows(t)
+    return out
+
+
+def sample_product_mixture(
+    u_component: np.ndarray,
+    U: np.ndarray,
+    UC: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    weights: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    cat_probs: np.ndarray,
+    cat_offsets: np.ndarray,
+    cat_sizes: np.ndarray,
+) -> np.ndarray:
+    """Draw from a mixture of product kernels by inverse CDFs of pre-drawn uniforms.
+
+    Sample i takes component ``j = #{l : C_l <= u_component[i]}`` (capped at k - 1),
+    ``C = cumsum(weights) / sum(weights)``; numeric dimension d is then
+    ``mus[j, d] + sigmas[j, d] F^-1(U[i, d])`` (F the standard normal CDF truncated to
+    the standardised ``[low[d], high[d]]``, as :func:`sample_truncnorm_mixture`) and
+    categorical dimension t is the first category whose cumulative probability in row j
+    exceeds ``UC[i, t]``. No RNG inside.
+
+    Args:
+        u_component: (n,) uniforms in [0, 1) choosing the component.
+        U: (n, dn) uniforms in (0, 1) for the numeric dimensions.
+        UC: (n, dc) uniforms in [0, 1) for the categorical dimensions.
+        mus, sigmas: (k, dn) as in :func:`log_pdf_product_mixture`; k >= 1.
+        weights: (k,) non-negative weights with a positive sum.
+        low, high: (dn,) finite bounds, low < high.
+        cat_probs: (k, sum_t c_t) category probabilities (rows of each block sum to 1).
+        cat_offsets: (dc,) intp first column of each categorical dimension.
+        cat_sizes: (dc,) intp number of categories of each.
+
+    Returns:
+        (n, dn + dc): numeric samples (transformed space, inside [low, high]) followed by
+        category indices as float64.
+    """
+    u_component, U, UC = _f64(u_component), _f64(U), _f64(UC)
+    mus, sigmas, weights = _f64(mus), _f64(sigmas), _f64(weights)
+    low, high, cat_probs = _f64(low), _f64(high), _f64(cat_probs)
+    cat_offsets = np.asarray(cat_offsets, dtype=np.intp)
+    cat_sizes = np.asarray(cat_sizes, dtype=np.intp)
+    n, k = len(u_component), mus.shape[0]
+    dn, dc = mus.shape[1], len(cat_offsets)
+    out = np.empty((n, dn + dc))
+    cum = np.cumsum(weights)
+    cum /= cum[-1]
+    j = np.minimum(np.searchsorted(cum, u_component, side="right"), k - 1)
+    mu, s = mus[j], sigmas[j]  # (n, dn)
+    x = mu + s * _ppf_std_truncnorm(U, (low - mu) / s, (high - mu) / s)
+    out[:, :dn] = np.clip(x, low, high)
+    for t in range(dc):
+        start, size = cat_offsets[t], cat_sizes[t]
+        cdf = np.cumsum(cat_probs[j, start : start + size], axis=1)
+        idx = np.sum(cdf <= UC[:, t : t + 1], axis=1)
+        out[:, dn + t] = np.minimum(idx, size - 1)
+    return out
+
 
 # --- hypervolume kernels -------------------------------------------------------------
 #

@@ -1,0 +1,208 @@
+"""Parzen estimators of TPE as arrays, and the acquisition over candidates.
+
+Notation:
+    d            parameters of the (joint) search space; dn numeric, dc categorical.
+    n            observations of one group (good or bad); k = n + 1 components (the
+                 last one is the prior).
+    T            (n, dn) observations in the *transformed* space: log space for log
+                 parameters, the value itself otherwise.
+    lo, hi       (dn,) bounds of the transformed space (``SearchSpace.lo / hi``): for
+                 stepped and int parameters they are widened by step/2 so that every grid
+                 point owns a bin [x - step/2, x + step/2] (log-transformed for log ints).
+
+Estimator (Optuna 5's, see ``optuna/samplers/_tpe/parzen_estimator.py``): one kernel per
+observation plus a prior kernel (mean (lo + hi)/2, sigma hi - lo, weight
+``prior_weight``); numeric bandwidths are the larger distance to the neighbouring
+observation in each dimension (the bounds count as neighbours when
+``consider_endpoints``), clipped to ``[(hi - lo) / min(100, k + 1), hi - lo]`` ("magic
+clip"). A categorical kernel puts ``1 + prior_weight / k`` on the observed category and
+``prior_weight / k`` elsewhere, normalised; the prior row is uniform.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from hpo_core import kernels
+from hpo_core.distributions import KIND_CATEGORICAL, SearchSpace
+
+__all__ = ["SpaceArrays", "Parzen", "space_arrays", "build_parzen", "sample_candidates", "acquisition"]
+
+
+class SpaceArrays(NamedTuple):
+    """Per-space constants, computed once per search space."""
+
+    num: np.ndarray  # (dn,) intp, columns of numeric parameters in the space
+    cat: np.ndarray  # (dc,) intp, columns of categorical parameters
+    lo: np.ndarray  # (dn,) transformed bounds
+    hi: np.ndarray
+    is_log: np.ndarray  # (dn,) bool
+    discrete: np.ndarray  # (dn,) bool: step > 0 (ints and stepped floats)
+    step: np.ndarray  # (dn,) 0.0 where continuous
+    low: np.ndarray  # (dn,) internal bounds (for snapping)
+    high: np.ndarray
+    cat_sizes: np.ndarray  # (dc,) intp
+    cat_offsets: np.ndarray  # (dc,) intp
+
+
+def space_arrays(space: SearchSpace) -> SpaceArrays:
+    """The arrays TPE needs for ``space``."""
+    cat_mask = space.kinds == KIND_CATEGORICAL
+    num = np.flatnonzero(~cat_mask)
+    cat = np.flatnonzero(cat_mask)
+    sizes = space.n_choices[cat].astype(np.intp)
+    offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.intp) if len(cat) else np.empty(0, np.intp)
+    return SpaceArrays(
+        num, cat, space.lo[num].copy(), space.hi[num].copy(), space.is_log[num].copy(),
+        space.step[num] > 0, space.step[num].copy(), space.low[num].copy(), space.high[num].copy(),
+        sizes, offsets,
+    )
+
+
+class Parzen(NamedTuple):
+    """A mixture of product kernels (k components)."""
+
+    mus: np.ndarray  # (k, dn)
+    sigmas: np.ndarray  # (k, dn)
+    weights: np.ndarray  # (k,) normalised
+    cat_probs: np.ndarray  # (k, sum c)
+
+
+def transform(sa: SpaceArrays, X: np.ndarray) -> np.ndarray:
+    """Internal numeric values (n, dn) -> transformed space (log where ``is_log``)."""
+    T = np.array(X, dtype=np.float64)
+    if sa.is_log.any():
+        T[:, sa.is_log] = np.log(T[:, sa.is_log])
+    return T
+
+
+def _sigmas(T: np.ndarray, lo: np.ndarray, hi: np.ndarray, consider_endpoints: bool,
+            magic_clip: bool) -> np.ndarray:
+    """Neighbour-distance bandwidths of every observation, all dimensions at once."""
+    n, dn = T.shape
+    order = np.argsort(T, axis=0, kind="stable")
+    S = np.take_along_axis(T, order, axis=0)
+    padded = np.concatenate((lo[None], S, hi[None]), axis=0)  # (n + 2, dn)
+    gaps = np.diff(padded, axis=0)  # (n + 1, dn)
+    sorted_sig = np.maximum(gaps[:-1], gaps[1:])
+    if not consider_endpoints and n >= 2:
+        # The extreme observations ignore the bound: only their inner neighbour counts.
+        sorted_sig[0] = padded[2] - padded[1]
+        sorted_sig[-1] = padded[-2] - padded[-3]
+    sig = np.empty_like(sorted_sig)
+    np.put_along_axis(sig, order, sorted_sig, axis=0)
+    width = hi - lo
+    # Magic clip (Bergstra et al. 2011's "magic_clip"): no kernel narrower than the
+    # range over min(100, k + 1), so early estimators are not spiky.
+    min_sig = width / min(100.0, n + 2.0) if magic_clip else np.full(dn, 1e-12)
+    return np.clip(sig, min_sig, width)
+
+
+def build_parzen(
+    sa: SpaceArrays,
+    T: np.ndarray,
+    C: np.ndarray,
+    weights: np.ndarray,
+    *,
+    prior_weight: float,
+    consider_endpoints: bool,
+    magic_clip: bool,
+) -> Parzen:
+    """The estimator of one group.
+
+    Args:
+        sa: Space arrays.
+        T: (n, dn) transformed numeric observations, inside [lo, hi].
+        C: (n, dc) category indices.
+        weights: (n,) non-negative observation weights (before the prior is added).
+    """
+    n = T.shape[0]
+    mid, width = 0.5 * (sa.lo + sa.hi), sa.hi - sa.lo
+    if n == 0:
+        mus, sig, w = mid[None], width[None], np.ones(1)
+    else:
+        mus = np.concatenate((T, mid[None]), axis=0)
+        sig = np.concatenate((_sigmas(T, sa.lo, sa.hi, consider_endpoints, magic_clip), width[None]), axis=0)
+        w = np.append(weights, prior_weight)
+    w = w / w.sum()
+    k = len(w)
+    total = int(sa.cat_sizes.sum())
+    if total:
+        fill = prior_weight / k if n else 1.0
+        P = np.full((k, total), fill)
+        if n:
+            cols = C.astype(np.intp) + sa.cat_offsets  # (n, dc)
+            P[np.arange(n)[:, None], cols] += 1.0
+        # Each categorical block of a row sums to its fill * c (+ 1 for an observation).
+        sums = fill * sa.cat_sizes + (np.arange(k) < n)[:, None]  # (k, dc)
+        sums = np.where(sums > 0, sums, 1.0)
+        P /= np.repeat(sums, sa.cat_sizes, axis=1)
+    else:
+        P = np.empty((k, 0))
+    return Parzen(np.ascontiguousarray(mus), np.ascontiguousarray(sig), w, P)
+
+
+def sample_candidates(sa: SpaceArrays, good: Parzen, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Draw ``n`` candidates from ``good``: (n, dn + dc) transformed numeric, then category."""
+    dn, dc = len(sa.num), len(sa.cat)
+    u = rng.random((n, 1 + dn + dc))
+    with np.errstate(divide="ignore"):
+        return kernels.sample_product_mixture(
+            u[:, 0], np.maximum(u[:, 1 : 1 + dn], 1e-300), u[:, 1 + dn :], good.mus, good.sigmas,
+            good.weights, sa.lo, sa.hi, good.cat_probs, sa.cat_offsets, sa.cat_sizes,
+        )
+
+
+def to_internal(sa: SpaceArrays, S: np.ndarray, d: int) -> np.ndarray:
+    """Transformed samples (n, dn + dc) -> internal values (n, d) in space order, snapped."""
+    dn = len(sa.num)
+    V = S[:, :dn]
+    if sa.is_log.any():
+        V[:, sa.is_log] = np.exp(V[:, sa.is_log])
+    if sa.discrete.any():
+        low, step = sa.low[sa.discrete], sa.step[sa.discrete]
+        V[:, sa.discrete] = low + np.round((V[:, sa.discrete] - low) / step) * step
+    np.clip(V, sa.low, sa.high, out=V)
+    out = np.empty((S.shape[0], d))
+    out[:, sa.num] = V
+    out[:, sa.cat] = S[:, dn:]
+    return out
+
+
+def bins(sa: SpaceArrays, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Internal values (n, d) -> (X_low, X_high, C) for ``log_pdf_product_mixture``."""
+    V = X[:, sa.num]
+    half = 0.5 * sa.step
+    L, H = V - half, V + half
+    if sa.is_log.any():
+        L[:, sa.is_log] = np.log(L[:, sa.is_log])
+        H[:, sa.is_log] = np.log(H[:, sa.is_log])
+    return L, H, X[:, sa.cat]
+
+
+def log_pdf(sa: SpaceArrays, est: Parzen, XL: np.ndarray, XH: np.ndarray, C: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        log_w = np.log(est.weights)
+        log_p = np.log(est.cat_probs)
+    return kernels.log_pdf_product_mixture(
+        XL, XH, sa.discrete, C, est.mus, est.sigmas, log_w, sa.lo, sa.hi, log_p, sa.cat_offsets
+    )
+
+
+def acquisition(sa: SpaceArrays, good: Parzen, bad: Parzen, X: np.ndarray) -> np.ndarray:
+    """``log l(x) - log g(x)`` at internal candidates X (n, d)."""
+    XL, XH, C = bins(sa, X)
+    return log_pdf(sa, good, XL, XH, C) - log_pdf(sa, bad, XL, XH, C)
+
+
+def systematic_resample(weights: np.ndarray, size: int, u: float) -> np.ndarray:
+    """Indices of ``size`` draws by systematic resampling (Kitagawa 1996): draw i takes the
+    observation whose cumulative weight passes ``(i + u) / size``. Each observation is
+    drawn ``size * w_i / sum(w)`` times in expectation, so a uniform mixture of the drawn
+    kernels is an unbiased estimate of the weighted mixture."""
+    cum = np.cumsum(weights)
+    points = (np.arange(size) + u) * (cum[-1] / size)
+    return np.minimum(np.searchsorted(cum, points, side="right"), len(weights) - 1)
+

@@ -1,0 +1,439 @@
+"""TPESampler: the adapter between the study's columnar history and the Parzen math."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+
+from hpo_core._validation import check_bool, check_callable, check_int, check_real, format_error
+from hpo_core.distributions import BaseDistribution, SearchSpace, unit_to_internal
+from hpo_core.samplers._base import EMPTY_SPACE, BaseSampler
+from hpo_core.samplers.tpe import _parzen
+from hpo_core.samplers.tpe._observations import split_single_objective
+from hpo_core.trial._state import StudyDirection, TrialState
+
+if TYPE_CHECKING:
+    from hpo_core.history import History
+    from hpo_core.study import Study
+    from hpo_core.trial import FrozenTrial, Trial
+
+__all__ = ["TPESampler", "default_gamma", "default_weights"]
+
+_COMPLETE, _PRUNED, _RUNNING = 1, 2, 0
+CONSTRAINTS_KEY = "constraints"
+
+
+def default_gamma(n: int) -> int:
+    """Size of the good group for ``n`` finished trials: ``min(ceil(0.1 n), 25)`` (Optuna)."""
+    return min(math.ceil(0.1 * n), 25)
+
+
+def default_gamma_multi_objective(n: int) -> int:
+    """``ceil(0.1 n)`` (Optuna's multi-objective default)."""
+    return math.ceil(0.1 * n)
+
+
+def default_weights(n: int) -> np.ndarray:
+    """Recency weights of ``n`` observations in trial order (Optuna): 1 for the last 25,
+    a linear ramp from ``1/n`` up to 1 before them."""
+    if n < 25:
+        return np.ones(n)
+    return np.concatenate((np.linspace(1.0 / n, 1.0, num=n - 25), np.ones(25)))
+
+
+class _Groups:
+    """Incremental group decomposition: parameters that always co-occur share a key.
+
+    Each finished row adds a fixed pseudo-random 64-bit key to the signature of every
+    parameter it has (wrapping sums are order-free), so two parameters have equal
+    signatures iff they were present in the same rows (up to a 2^-64 collision).
+    """
+
+    def __init__(self) -> None:
+        self.sig = np.zeros(0, dtype=np.uint64)
+        self.seen = np.zeros(0, dtype=np.bool_)
+
+    def update(self, h: History, finished: np.ndarray) -> list[np.ndarray]:
+        n, p = len(finished), len(h.param_names)
+        if len(self.sig) < p:
+            self.sig = np.concatenate((self.sig, np.zeros(p - len(self.sig), np.uint64)))
+        if len(self.seen) < n:
+            self.seen = np.concatenate((self.seen, np.zeros(n - len(self.seen), np.bool_)))
+        new = np.flatnonzero(finished & ~self.seen[:n])
+        if len(new):
+            self.seen[new] = True
+            keys = (new.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+            keys ^= keys >> np.uint64(29)
+            present = ~np.isnan(h.X[new, :p])  # (r, p)
+            with np.errstate(over="ignore"):
+                self.sig[:p] += (present * keys[:, None]).sum(axis=0, dtype=np.uint64)
+        sig = self.sig[:p]
+        groups = []
+        for s in np.unique(sig[sig != 0]):
+            groups.append(np.flatnonzero(sig == s))
+        return groups
+
+
+class TPESampler(BaseSampler):
+    """Tree-structured Parzen Estimator (Bergstra et al. 2011; Optuna 5's variant).
+
+    Finished trials are split into a good group (the best ``gamma(n)``) and a bad one;
+    each becomes a Parzen estimator ``l(x)`` / ``g(x)`` (a mixture of truncated-normal,
+    discretised-normal and categorical kernels, plus a prior kernel); the sampler draws
+    ``n_ei_candidates`` points from ``l`` and returns the one maximising
+    ``log l(x) - log g(x)``. Log parameters are modelled in log space; ints and stepped
+    floats with bins ``[x - step/2, x + step/2]``.
+
+    Args:
+        n_startup_trials: Random trials before TPE starts (finished trials counted).
+        n_ei_candidates: Candidates drawn from ``l(x)`` per proposal.
+        gamma: ``gamma(n) -> int`` size of the good group for ``n`` finished trials;
+            default ``min(ceil(0.1 n), 25)`` (``ceil(0.1 n)`` with several objectives).
+        weights: ``weights(n) -> (n,)`` weights of the bad group's observations in
+            trial order; default: the last 25 weigh 1, older ones ramp down to ``1/n``.
+        prior_weight: Weight of the prior kernel (uniform-ish over the space).
+        consider_endpoints: Let the bounds act as neighbours when setting bandwidths.
+        consider_magic_clip: Floor bandwidths at ``range / min(100, k + 1)``.
+        multivariate: Joint (product-kernel) estimators over the parameters sampled
+            together; ``None`` (default) is Optuna 5's rule: joint for one objective,
+            per-parameter for several. ``False``: each parameter on its own.
+        group: Decompose conditional spaces into groups of parameters that always
+            co-occur and model each group jointly (never mixing parameters that do not
+            co-occur). Needs ``multivariate`` not False.
+        constant_liar: Count RUNNING trials (with their sampled parameters) in the bad
+            group, so parallel workers and ``ask(n=...)`` batches spread out.
+        constraints_func: ``f(FrozenTrial) -> sequence of floats`` (``<= 0`` feasible),
+            called when a trial finishes; the values are stored in the trial's system
+            attribute ``"constraints"`` (other workers read them from there) and the
+            split prefers feasible trials.
+        max_bad_components: Above this many bad observations the bad estimator is
+            built from a systematic resample of this many of them (proportional to
+            their weights: an unbiased estimate of the mixture, used to keep the cost of
+            100,000-trial studies bounded). Exact at or below it.
+        seed: Seed of the generator; equal seeds give equal proposals.
+
+    Example:
+        >>> import hpo_core
+        >>> sampler = hpo_core.samplers.TPESampler(seed=0)
+        >>> study = hpo_core.create_study(sampler=sampler)
+        >>> study.optimize(lambda t: (t.suggest_float("x", -5, 5) - 2) ** 2, n_trials=30)
+        >>> abs(study.best_params["x"] - 2) < 1.0
+        True
+    """
+
+    def __init__(
+        self,
+        *,
+        n_startup_trials: int = 10,
+        n_ei_candidates: int = 24,
+        gamma: Callable[[int], int] | None = None,
+        weights: Callable[[int], np.ndarray] | None = None,
+        prior_weight: float = 1.0,
+        consider_endpoints: bool = False,
+        consider_magic_clip: bool = True,
+        multivariate: bool | None = None,
+        group: bool = False,
+        constant_liar: bool = True,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+        max_bad_components: int = 4096,
+        seed: int | None = None,
+    ):
+        owner = "TPESampler"
+        self._n_startup_trials = cast(int, check_int("n_startup_trials", n_startup_trials, low=0, owner=owner))
+        self._n_ei_candidates = cast(int, check_int("n_ei_candidates", n_ei_candidates, low=1, owner=owner))
+        self._gamma = check_callable("gamma", gamma, allow_none=True, owner=owner)
+        self._weights = check_callable("weights", weights, allow_none=True, owner=owner) or default_weights
+        self._prior_weight = cast(float, check_real("prior_weight", prior_weight, low=0.0, low_open=True, owner=owner))
+        self._consider_endpoints = check_bool("consider_endpoints", consider_endpoints, owner=owner)
+        self._magic_clip = check_bool("consider_magic_clip", consider_magic_clip, owner=owner)
+        if multivariate is not None:
+            check_bool("multivariate", multivariate, owner=owner)
+        self._multivariate = multivariate
+        self._group = check_bool("group", group, owner=owner)
+        if group and multivariate is False:
+            raise ValueError(format_error("group", "False when multivariate=False", group, owner=owner))
+        self._constant_liar = check_bool("constant_liar", constant_liar, owner=owner)
+        self._constraints_func = check_callable("constraints_func", constraints_func, allow_none=True, owner=owner)
+        self._max_bad = cast(int, check_int("max_bad_components", max_bad_components, low=2, owner=owner))
+        check_int("seed", seed, low=0, allow_none=True, owner=owner)
+        self._rng = np.random.default_rng(seed)
+        self._lock = threading.Lock()
+        self._space_cache: dict[SearchSpace, tuple[_parzen.SpaceArrays, Any]] = {}
+        self._filtered: dict[SearchSpace, SearchSpace] = {}
+        self._single_spaces: dict[tuple[str, BaseDistribution], SearchSpace] = {}
+        self._groups = _Groups()
+        # Per-row caches filled incrementally (never a rescan of the history in Python).
+        self._violation = np.zeros(0)
+        self._violation_known = np.zeros(0, dtype=np.bool_)
+        self._last_step = np.zeros(0, dtype=np.int64)
+        self._last_value = np.zeros(0)
+        self._iv_seen = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_space_cache"] = {}
+        state["_filtered"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def reseed_rng(self) -> None:
+        with self._lock:
+            self._rng = np.random.default_rng()
+
+    # ------------------------------------------------------------------ spaces
+    def _is_multivariate(self, study: Study) -> bool:
+        if self._multivariate is not None:
+            return self._multivariate
+        return self._group or len(study.directions) == 1
+
+    def infer_relative_search_space(self, study: Study, trial: Trial) -> SearchSpace:
+        if not self._is_multivariate(study):
+            return EMPTY_SPACE
+        h = study._history()
+        if not self._group:
+            return self._without_single(h.intersection_search_space())
+        # Group mode: every parameter with one distribution so far; sample_joint models
+        # each co-occurrence group separately.
+        space = {
+            name: dists[0]
+            for name, dists in zip(h.param_names, h.param_dists)
+            if len(dists) == 1
+        }
+        return self._without_single(SearchSpace(space))
+
+    def _without_single(self, space: SearchSpace) -> SearchSpace:
+        """``space`` less its one-valued distributions (the trial sets those itself)."""
+        cached = self._filtered.get(space)
+        if cached is None:
+            if any(dist.single() for dist in space.values()):
+                cached = SearchSpace({n: d for n, d in space.items() if not d.single()})
+            else:
+                cached = space
+            if len(self._filtered) > 64:
+                self._filtered.clear()
+            self._filtered[space] = cached
+        return cached
+
+    def _arrays(self, space: SearchSpace, h: History) -> tuple[_parzen.SpaceArrays, np.ndarray]:
+        cached = self._space_cache.get(space)
+        if cached is None:
+            cols = np.array([h.param_index[name] for name in space.names], dtype=np.intp)
+            cached = (_parzen.space_arrays(space), cols)
+            if len(self._space_cache) > 64:
+                self._space_cache.clear()
+            self._space_cache[space] = cached
+        return cached  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ sampling
+    def sample_independent(
+        self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
+    ) -> Any:
+        h = study._history()
+        with self._lock:
+            if self._n_finished(h) < self._n_startup_trials or name not in h.param_index:
+                u = float(self._rng.random())
+                return distribution.to_external_repr(unit_to_internal(distribution, u))
+            key = (name, distribution)
+            space = self._single_spaces.get(key)
+            if space is None:
+                space = self._single_spaces[key] = SearchSpace({name: distribution})
+            x = self._sample_space(study, h, trial, space)
+        return distribution.to_external_repr(float(x[0]))
+
+    def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
+        h = study._history()
+        with self._lock:
+            if self._n_finished(h) < self._n_startup_trials or not all(n in h.param_index for n in space.names):
+                return space.from_unit(self._rng.random((1, len(space))))[0]
+            if self._group:
+                return self._sample_groups(study, h, trial, space)
+            if self._is_multivariate(study):
+                return self._sample_space(study, h, trial, space)
+            out = np.empty(len(space))
+            for j, (name, dist) in enumerate(space.items()):
+                out[j] = self._sample_space(study, h, trial, SearchSpace({name: dist}))[0]
+            return out
+
+    def _sample_groups(self, study: Study, h: History, trial: Trial, space: SearchSpace) -> np.ndarray:
+        st = h.states[: h.n]
+        groups = self._groups.update(h, (st == _COMPLETE) | (st == _PRUNED))
+        out = space.from_unit(self._rng.random((1, len(space))))[0]
+        pos = {h.param_index[name]: j for j, name in enumerate(space.names)}
+        for cols in groups:
+            idx = [pos[c] for c in cols.tolist() if c in pos]
+            if not idx:
+                continue
+            sub = SearchSpace({space.names[j]: space[space.names[j]] for j in idx})
+            out[idx] = self._sample_space(study, h, trial, sub)
+        return out
+
+    @staticmethod
+    def _n_finished(h: History) -> int:
+        return h.count(_COMPLETE) + h.count(_PRUNED)
+
+    def _sample_space(self, study: Study, h: History, trial: Trial | None, space: SearchSpace) -> np.ndarray:
+        """One TPE proposal for ``space``: (d,) internal values. Caller holds the lock."""
+        sa, cols = self._arrays(space, h)
+        n = h.n
+        st = h.states[:n]
+        X = h.X
+        # Rows with every parameter of the space (COMPLETE rows of the intersection space
+        # always have them; the check matters for PRUNED/RUNNING/conditional rows).
+        present = ~np.isnan(X[:n, cols[0]])
+        for c in cols[1:].tolist():
+            present &= ~np.isnan(X[:n, c])
+        states = np.where(present, st, -1)
+        if trial is not None and trial.number < n:
+            states[trial.number] = -1
+        below = self._split(study, h, states)
+        usable = (states == _COMPLETE) | (states == _PRUNED)
+        if self._constant_liar:
+            usable |= states == _RUNNING
+        above = usable & ~below
+        rows_below = np.flatnonzero(below)
+        rows_above = np.flatnonzero(above)
+        w_below = np.ones(len(rows_below)) if len(study.directions) > 1 else self._weights_of(len(rows_below))
+        w_above = self._weights_of(len(rows_above))
+        if len(rows_above) > self._max_bad:
+            # Approximation above the cap (documented in the class docstring).
+            pick = _parzen.systematic_resample(w_above, self._max_bad, float(self._rng.random()))
+            rows_above, w_above = rows_above[pick], np.ones(self._max_bad)
+        good = self._estimator(sa, X, cols, rows_below, w_below)
+        bad = self._estimator(sa, X, cols, rows_above, w_above)
+        S = _parzen.sample_candidates(sa, good, self._rng, self._n_ei_candidates)
+        cand = _parzen.to_internal(sa, S, len(space))
+        acq = _parzen.acquisition(sa, good, bad, cand)
+        return cand[int(np.argmax(acq))]
+
+    def _weights_of(self, n: int) -> np.ndarray:
+        w = np.asarray(self._weights(n), dtype=np.float64)[:n]
+        if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0) or (n and w.sum() <= 0):
+            raise ValueError(
+                format_error("weights(n)", f"{n} finite non-negative values with a positive sum", w,
+                             owner="TPESampler")
+            )
+        return w
+
+    def _estimator(self, sa: _parzen.SpaceArrays, X: np.ndarray, cols: np.ndarray,
+                   rows: np.ndarray, w: np.ndarray) -> _parzen.Parzen:
+        V = X[np.ix_(rows, cols)] if len(rows) else np.empty((0, len(cols)))
+        T = _parzen.transform(sa, V[:, sa.num])
+        np.clip(T, sa.lo, sa.hi, out=T)  # values drawn under an older, wider range
+        C = V[:, sa.cat]
+        return _parzen.build_parzen(
+            sa, T, C, w, prior_weight=self._prior_weight,
+            consider_endpoints=self._consider_endpoints, magic_clip=self._magic_clip,
+        )
+
+    # ------------------------------------------------------------------ split
+    def _split(self, study: Study, h: History, states: np.ndarray) -> np.ndarray:
+        n = len(states)
+        n_fin = int(np.count_nonzero((states == _COMPLETE) | (states == _PRUNED)))
+        multi = len(study.directions) > 1
+        gamma = self._gamma or (default_gamma_multi_objective if multi else default_gamma)
+        n_below = gamma(n_fin)
+        if isinstance(n_below, bool) or not isinstance(n_below, (int, np.integer)) or not 0 <= n_below <= n_fin:
+            raise ValueError(
+                f"TPESampler: `gamma(n)` must return an int in [0, n], but got {n_below!r} for n={n_fin}."
+            )
+        violation = self._violations(h, states) if self._constraints_func is not None else None
+        if multi:
+            return self._split_multi(study, h, states, int(n_below), violation)
+        sign = -1.0 if study.directions[0] == StudyDirection.MAXIMIZE else 1.0
+        score = sign * h.values[:n, 0]
+        has_pruned = bool(np.any(states == _PRUNED))
+        if has_pruned:
+            self._update_intermediate(h)
+        return split_single_objective(
+            states, score, int(n_below), violation=violation,
+            last_step=self._last_step[:n] if has_pruned else None,
+            last_value=sign * self._last_value[:n] if has_pruned else None,
+        )
+
+    def _split_multi(self, study: Study, h: History, states: np.ndarray, n_below: int,
+                     violation: np.ndarray | None) -> np.ndarray:
+        from hpo_core.samplers.tpe._split import split_below_above
+
+        n = len(states)
+        signs = np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions])
+        below = np.zeros(n, dtype=np.bool_)
+        rows = np.flatnonzero(states == _COMPLETE)
+        k = min(n_below, len(rows))
+        if k:
+            values = h.values[rows] * signs
+            viol = violation[rows] if violation is not None else None
+            below[rows[split_below_above(values, k, violations=viol)]] = True
+        left = n_below - k
+        if left > 0:  # PRUNED rows in trial order (multi-objective trials report nothing)
+            below[np.flatnonzero(states == _PRUNED)[:left]] = True
+        return below
+
+    def _grow(self, n: int) -> None:
+        cap = len(self._violation)
+        if n > cap:
+            new = max(n, 2 * cap, 64)
+            self._violation = np.concatenate((self._violation, np.full(new - cap, np.nan)))
+            self._violation_known = np.concatenate((self._violation_known, np.zeros(new - cap, np.bool_)))
+            self._last_step = np.concatenate((self._last_step, np.full(new - cap, -1, np.int64)))
+            self._last_value = np.concatenate((self._last_value, np.full(new - cap, np.nan)))
+
+    def _violations(self, h: History, states: np.ndarray) -> np.ndarray:
+        """(n,) total violations; rows finished since the last call are read once from
+        their system attributes (other workers' trials included)."""
+        n = len(states)
+        self._grow(n)
+        finished = (states == _COMPLETE) | (states == _PRUNED)
+        for row in np.flatnonzero(finished & ~self._violation_known[:n]).tolist():
+            attrs = h.system_attrs[row] or {}
+            values = attrs.get(CONSTRAINTS_KEY)
+            if values is not None:
+                self._violation[row] = _total_violation(values)
+                self._violation_known[row] = True
+        return self._violation[:n]
+
+    def _update_intermediate(self, h: History) -> None:
+        rows, steps, values = h.intermediate_log()
+        self._grow(h.n)
+        new = slice(self._iv_seen, len(rows))
+        self._iv_seen = len(rows)
+        r, s, v = rows[new], steps[new], values[new]
+        if len(r) == 0:
+            return
+        order = np.lexsort((s, r))  # last entry per row holds its largest step
+        r, s, v = r[order], s[order], v[order]
+        last = np.append(r[1:] != r[:-1], True)
+        r, s, v = r[last], s[last], v[last]
+        newer = s >= self._last_step[r]
+        self._last_step[r[newer]] = s[newer]
+        self._last_value[r[newer]] = v[newer]
+
+    # ------------------------------------------------------------------ hooks
+    def after_trial(
+        self, study: Study, trial: Trial, state: TrialState, values: list[float] | None
+    ) -> None:
+        func = self._constraints_func
+        if func is None or state not in (TrialState.COMPLETE, TrialState.PRUNED):
+            return
+        frozen = study._history().frozen(trial.number)
+        constraints = [float(c) for c in func(frozen)]
+        study._storage.set_trial_attr(trial.trial_id, "system", CONSTRAINTS_KEY, constraints)
+        with self._lock:
+            self._grow(trial.number + 1)
+            self._violation[trial.number] = _total_violation(constraints)
+            self._violation_known[trial.number] = True
+
+
+def _total_violation(values: Sequence[float]) -> float:
+    """Sum of the positive constraint values; NaN (infeasible) if any value is NaN."""
+    arr = np.asarray(values, dtype=np.float64)
+    if np.isnan(arr).any():
+        return math.nan
+    return float(np.sum(np.maximum(arr, 0.0)))

@@ -1,0 +1,161 @@
+"""log_pdf_product_mixture and sample_product_mixture: backends vs reference vs SciPy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from hpo_core import kernels
+
+Case = dict[str, Any]
+
+
+@pytest.fixture
+def pbackend(backend: ModuleType) -> ModuleType:
+    """Backends implementing the product kernels (cext and jax fall back, tested below)."""
+    if not hasattr(backend, "log_pdf_product_mixture"):
+        pytest.skip(f"{backend.BACKEND_NAME} has no product kernels; the dispatcher falls back")
+    return backend
+
+
+def _make(rng: np.random.Generator, *, n: int = 7, k: int = 5, disc: tuple[bool, ...] = (False, True, False),
+          sizes: tuple[int, ...] = (3, 2), sigma: tuple[float, float] = (0.05, 2.0)) -> Case:
+    dn = len(disc)
+    low = np.array([-1.0, -0.5, 0.0][:dn])
+    high = np.array([2.0, 10.5, 3.0][:dn])
+    mus = low + rng.random((k, dn)) * (high - low)
+    sigmas = rng.uniform(*sigma, size=(k, dn)) * (high - low)
+    w = rng.random(k) + 0.1
+    discrete = np.array(disc, dtype=bool)
+    X = low + rng.random((n, dn)) * (high - low)
+    XL, XH = X.copy(), X.copy()
+    # Discrete dims: bins of width 1 around integer centres inside [low + 1/2, high - 1/2].
+    centres = np.clip(np.round(X[:, discrete]), low[discrete] + 0.5, high[discrete] - 0.5)
+    XL[:, discrete], XH[:, discrete] = centres - 0.5, centres + 0.5
+    sizes_a = np.array(sizes, dtype=np.intp)
+    offsets = np.concatenate(([0], np.cumsum(sizes_a)[:-1])).astype(np.intp) if len(sizes) else np.empty(0, np.intp)
+    probs = np.hstack([rng.dirichlet(np.ones(c), size=k) for c in sizes]) if sizes else np.empty((k, 0))
+    C = np.stack([rng.integers(0, c, n) for c in sizes], axis=1).astype(float) if sizes else np.empty((n, 0))
+    return dict(XL=XL, XH=XH, discrete=discrete, C=C, mus=mus, sigmas=sigmas, w=w / w.sum(), low=low,
+                high=high, probs=probs, offsets=offsets, sizes=sizes_a)
+
+
+CASES: dict[str, Callable[[np.random.Generator], Case]] = {
+    "typical": lambda rng: _make(rng),
+    "one_component": lambda rng: _make(rng, k=1),
+    "many_components": lambda rng: _make(rng, k=300, n=11),
+    "tiny_sigma": lambda rng: _make(rng, sigma=(1e-9, 1e-6)),
+    "wide_sigma": lambda rng: _make(rng, sigma=(5.0, 50.0)),
+    "no_categorical": lambda rng: _make(rng, sizes=()),
+    "only_categorical": lambda rng: _make(rng, disc=()),
+    "only_discrete": lambda rng: _make(rng, disc=(True,)),
+}
+
+
+def _log_pdf(module: ModuleType, c: Case) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return module.log_pdf_product_mixture(  # type: ignore[no-any-return]
+            c["XL"], c["XH"], c["discrete"], c["C"], c["mus"], c["sigmas"], np.log(c["w"]),
+            c["low"], c["high"], np.log(c["probs"]), c["offsets"],
+        )
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_log_pdf_product_mixture_matches_reference(
+    pbackend: ModuleType, reference: ModuleType, assert_same: Any, case: str, seed: int
+) -> None:
+    c = CASES[case](np.random.default_rng(seed))
+    assert_same(_log_pdf(pbackend, c), _log_pdf(reference, c))
+
+
+def test_log_pdf_product_mixture_identical_points(pbackend: ModuleType, reference: ModuleType, assert_same: Any) -> None:
+    c = _make(np.random.default_rng(0), k=6)
+    c["mus"][:] = c["mus"][0]  # every component at one point
+    c["XL"][:] = c["XH"][:] = c["mus"][0]
+    c["XL"][:, 1], c["XH"][:, 1] = 2.5, 3.5
+    assert_same(_log_pdf(pbackend, c), _log_pdf(reference, c))
+
+
+def test_log_pdf_product_mixture_reference_matches_scipy(reference: ModuleType) -> None:
+    c = _make(np.random.default_rng(4))
+    total = np.zeros(len(c["XL"]))
+    for j in range(len(c["w"])):
+        term = np.full(len(c["XL"]), c["w"][j])
+        for d in range(len(c["low"])):
+            mu, s = c["mus"][j, d], c["sigmas"][j, d]
+            a, b = (c["low"][d] - mu) / s, (c["high"][d] - mu) / s
+            dist = stats.truncnorm(a, b, loc=mu, scale=s)
+            if c["discrete"][d]:
+                term *= dist.cdf(c["XH"][:, d]) - dist.cdf(c["XL"][:, d])
+            else:
+                term *= dist.pdf(c["XL"][:, d])
+        for t, off in enumerate(c["offsets"]):
+            term *= c["probs"][j, off + c["C"][:, t].astype(int)]
+        total += term
+    np.testing.assert_allclose(_log_pdf(reference, c), np.log(total), rtol=1e-10)
+
+
+def test_log_pdf_product_mixture_zero_weight_component(pbackend: ModuleType, reference: ModuleType,
+                                                       assert_same: Any) -> None:
+    c = _make(np.random.default_rng(1))
+    c["w"][0] = 0.0
+    c["w"] /= c["w"].sum()
+    assert_same(_log_pdf(pbackend, c), _log_pdf(reference, c))
+
+
+def _sample(module: ModuleType, c: Case, u: np.ndarray, U: np.ndarray, UC: np.ndarray) -> np.ndarray:
+    return module.sample_product_mixture(  # type: ignore[no-any-return]
+        u, U, UC, c["mus"], c["sigmas"], c["w"], c["low"], c["high"], c["probs"], c["offsets"], c["sizes"]
+    )
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_sample_product_mixture_matches_reference(
+    pbackend: ModuleType, reference: ModuleType, assert_same: Any, case: str, seed: int
+) -> None:
+    c = CASES[case](np.random.default_rng(seed))
+    rng = np.random.default_rng(seed + 10)
+    n = 50
+    u, U, UC = rng.random(n), rng.random((n, len(c["low"]))), rng.random((n, len(c["sizes"])))
+    got = _sample(pbackend, c, u, U, UC)
+    assert_same(got, _sample(reference, c, u, U, UC))
+    dn = len(c["low"])
+    assert np.all((got[:, :dn] >= c["low"]) & (got[:, :dn] <= c["high"]))
+    assert np.all((got[:, dn:] >= 0) & (got[:, dn:] < c["sizes"]))
+
+
+def test_sample_product_mixture_reference_matches_scipy_marginal(reference: ModuleType) -> None:
+    c = _make(np.random.default_rng(2), k=1)
+    rng = np.random.default_rng(0)
+    n = 4000
+    out = _sample(reference, c, rng.random(n), rng.random((n, 3)), rng.random((n, 2)))
+    mu, s = c["mus"][0, 0], c["sigmas"][0, 0]
+    dist = stats.truncnorm((c["low"][0] - mu) / s, (c["high"][0] - mu) / s, loc=mu, scale=s)
+    assert stats.kstest(out[:, 0], dist.cdf).pvalue > 1e-3
+    freq = np.bincount(out[:, 3].astype(int), minlength=3) / n
+    np.testing.assert_allclose(freq, c["probs"][0, :3], atol=0.05)
+
+
+def test_product_kernels_fall_back_for_backends_without_them(reset_default_backend: None,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # JAX and the C++ extension do not implement the product kernels: the dispatcher
+    # takes them from the next backend that does (Numba, then NumPy).
+    for name in kernels.available_backends():
+        monkeypatch.setenv("HPO_CORE_BACKEND", name)
+        kernels._reset_default()
+        served = kernels.kernel_backend_name("log_pdf_product_mixture")
+        assert hasattr(kernels.get_backend(served), "log_pdf_product_mixture")
+        if hasattr(kernels.get_backend(name), "log_pdf_product_mixture"):
+            assert served == name
+        c = _make(np.random.default_rng(0))
+        with np.errstate(divide="ignore"):
+            out = kernels.log_pdf_product_mixture(
+                c["XL"], c["XH"], c["discrete"], c["C"], c["mus"], c["sigmas"], np.log(c["w"]),
+                c["low"], c["high"], np.log(c["probs"]), c["offsets"],
+            )
+        assert np.all(np.isfinite(out))

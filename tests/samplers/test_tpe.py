@@ -1,0 +1,272 @@
+from __future__ import annotations
+
+import math
+import pickle
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+
+import hpo_core
+from hpo_core.distributions import CategoricalDistribution, FloatDistribution, IntDistribution, SearchSpace
+from hpo_core.samplers import RandomSampler, TPESampler
+from hpo_core.samplers.tpe import _parzen
+from hpo_core.testing import SamplerContract
+from hpo_core.trial import Trial, TrialState
+
+
+class TestTPESamplerContract(SamplerContract):
+    def make_sampler(self, seed: int) -> TPESampler:
+        return TPESampler(seed=seed, n_startup_trials=5)
+
+
+def _sphere(trial: Trial) -> float:
+    x = trial.suggest_float("x", -5.0, 5.0)
+    y = trial.suggest_float("y", -5.0, 5.0)
+    return (x - 1.0) ** 2 + (y + 2.0) ** 2
+
+
+def _best(sampler: Any, objective: Any, n_trials: int, **kwargs: Any) -> float:
+    study = hpo_core.create_study(sampler=sampler, **kwargs)
+    study.optimize(objective, n_trials=n_trials)
+    return study.best_value
+
+
+def test_tpe_beats_random_at_the_median_over_seeds() -> None:
+    tpe = [_best(TPESampler(seed=s), _sphere, 60) for s in range(7)]
+    rnd = [_best(RandomSampler(seed=s), _sphere, 60) for s in range(7)]
+    assert np.median(tpe) < 0.5 * np.median(rnd)
+
+
+@pytest.mark.parametrize("multivariate", [True, False])
+def test_tpe_univariate_and_multivariate_converge(multivariate: bool) -> None:
+    values = [_best(TPESampler(seed=s, multivariate=multivariate), _sphere, 60) for s in range(3)]
+    assert np.median(values) < 0.5
+
+
+def test_tpe_every_distribution_kind_stays_inside() -> None:
+    dists = {
+        "float": FloatDistribution(-3.0, 5.0),
+        "log": FloatDistribution(1e-5, 1e2, log=True),
+        "step": FloatDistribution(0.0, 1.0, step=0.25),
+        "int": IntDistribution(-4, 9),
+        "log_int": IntDistribution(1, 1000, log=True),
+        "int_step": IntDistribution(0, 20, step=5),
+        "cat": CategoricalDistribution([None, True, 3, 2.5, "s"]),
+    }
+    study = hpo_core.create_study(sampler=TPESampler(seed=0, n_startup_trials=3))
+    seen: dict[str, set[Any]] = {name: set() for name in dists}
+    for _ in range(40):
+        trial = study.ask()
+        value = 0.0
+        for name, dist in dists.items():
+            v = trial._suggest(name, dist)
+            assert dist.contains(dist.to_internal_repr(v)), (name, v)
+            seen[name].add(v if name != "cat" else repr(v))
+            value += float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
+        study.tell(trial, value)
+    assert len(seen["cat"]) >= 3 and len(seen["step"]) >= 3 and len(seen["int_step"]) >= 3
+
+
+def test_tpe_finds_the_best_category_and_int() -> None:
+    def objective(trial: Trial) -> float:
+        c = trial.suggest_categorical("c", ["a", "b", "c", "d", "e"])
+        n = trial.suggest_int("n", 1, 1000, log=True)
+        return (0.0 if c == "d" else 1.0) + abs(math.log(n) - math.log(30))
+
+    study = hpo_core.create_study(sampler=TPESampler(seed=0))
+    study.optimize(objective, n_trials=60)
+    late = [t.params["c"] for t in study.trials[-20:]]
+    assert late.count("d") >= 7  # random: 4 expected
+    assert study.best_value < 0.3
+
+
+def test_tpe_reproducible_sequence_with_seed() -> None:
+    def params(seed: int) -> list[dict[str, Any]]:
+        study = hpo_core.create_study(sampler=TPESampler(seed=seed))
+        study.optimize(_sphere, n_trials=25)
+        return [t.params for t in study.trials]
+
+    assert params(3) == params(3)
+    assert params(3) != params(4)
+
+
+def test_tpe_pickle_round_trip_continues_after_startup() -> None:
+    study = hpo_core.create_study(sampler=TPESampler(seed=0))
+    study.optimize(_sphere, n_trials=15)
+    clone = pickle.loads(pickle.dumps(study.sampler))
+    trial_a = study.ask()
+    a = (trial_a.suggest_float("x", -5.0, 5.0), trial_a.suggest_float("y", -5.0, 5.0))
+    study.tell(trial_a, state=TrialState.FAIL)  # FAIL trials are ignored
+    study.sampler = clone
+    trial_b = study.ask()
+    b = (trial_b.suggest_float("x", -5.0, 5.0), trial_b.suggest_float("y", -5.0, 5.0))
+    assert a == b
+
+
+def _min_pairwise(points: np.ndarray) -> float:
+    d = np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1))
+    return float(d[np.triu_indices(len(points), 1)].min())
+
+
+def test_tpe_batch_of_eight_is_diverse_with_constant_liar() -> None:
+    space = SearchSpace({"x": FloatDistribution(-5.0, 5.0), "y": FloatDistribution(-5.0, 5.0)})
+    spread = {}
+    for liar in (True, False):
+        dists = []
+        for seed in range(4):
+            study = hpo_core.create_study(sampler=TPESampler(seed=seed, constant_liar=liar))
+            for _ in range(30):
+                t = study.ask(space)
+                study.tell(t, (t.params["x"] - 1) ** 2 + (t.params["y"] + 2) ** 2)
+            batch = study.ask(space, n=8)
+            dists.append(_min_pairwise(np.array([[t.params["x"], t.params["y"]] for t in batch])))
+        spread[liar] = float(np.median(dists))
+    assert spread[True] > 2.0 * spread[False]
+
+
+def test_tpe_group_never_mixes_parameters_that_do_not_co_occur() -> None:
+    def objective(trial: Trial) -> float:
+        kind = trial.suggest_categorical("kind", ["a", "b"])
+        if kind == "a":
+            return (trial.suggest_float("a1", 0, 1) - 0.3) ** 2 + trial.suggest_float("a2", 0, 1)
+        return trial.suggest_int("b1", 0, 10) / 10 + 0.2
+
+    sampler = TPESampler(seed=0, group=True, multivariate=True)
+    seen_groups: list[set[str]] = []
+    original = sampler._sample_space
+
+    def spy(study: Any, h: Any, trial: Any, space: SearchSpace) -> np.ndarray:
+        seen_groups.append(set(space.names))
+        return original(study, h, trial, space)
+
+    sampler._sample_space = spy  # type: ignore[method-assign]
+    study = hpo_core.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=40)
+    allowed = [{"kind"}, {"a1", "a2"}, {"b1"}]
+    assert seen_groups and all(g in allowed for g in seen_groups)
+    assert {"a1", "a2"} in seen_groups and {"b1"} in seen_groups
+    for t in study.trials:
+        assert ("a1" in t.params) == (t.params["kind"] == "a")
+        assert ("b1" in t.params) == (t.params["kind"] == "b")
+
+
+def test_tpe_conditional_parameters_sampled_independently_without_group() -> None:
+    def objective(trial: Trial) -> float:
+        if trial.suggest_categorical("kind", ["a", "b"]) == "a":
+            return trial.suggest_float("a1", 0, 1)
+        return 0.5 + trial.suggest_float("b1", 0, 1)
+
+    study = hpo_core.create_study(sampler=TPESampler(seed=0))
+    study.optimize(objective, n_trials=40)
+    assert study.best_value < 0.1
+
+
+def test_tpe_constraints_prefer_feasible_trials() -> None:
+    def objective(trial: Trial) -> float:
+        x = trial.suggest_float("x", -5.0, 5.0)
+        y = trial.suggest_float("y", -5.0, 5.0)
+        trial.set_user_attr("c", 1.0 - x)  # feasible iff x >= 1
+        return x**2 + y**2
+
+    def constraints(frozen: Any) -> list[float]:
+        return [frozen.user_attrs["c"]]
+
+    feasible = {}
+    for func in (constraints, None):
+        study = hpo_core.create_study(sampler=TPESampler(seed=0, constraints_func=func))
+        study.optimize(objective, n_trials=60)
+        feasible[func is None] = sum(t.params["x"] >= 1.0 for t in study.trials[-20:])
+        if func is not None:
+            assert all(t.system_attrs["constraints"] == [1.0 - t.params["x"]] for t in study.trials)
+    # The unconstrained optimum x = 0 is infeasible: without constraints late trials
+    # cluster there; with them most late trials are feasible (random: 8 of 20).
+    assert feasible[False] >= 12 and feasible[False] >= feasible[True] + 5
+
+
+def test_tpe_pruned_trials_rank_after_complete_by_last_value() -> None:
+    study = hpo_core.create_study(sampler=TPESampler(seed=0, n_startup_trials=5))
+    for i in range(30):
+        trial = study.ask()
+        x = trial.suggest_float("x", 0.0, 1.0)
+        trial.report(x, 0)
+        if i % 3 == 0:
+            study.tell(trial, state=TrialState.PRUNED)
+        else:
+            study.tell(trial, x)
+    assert study.best_value < 0.1
+
+
+def test_tpe_maximize() -> None:
+    best = _best(TPESampler(seed=0), lambda t: -_sphere(t), 60, direction="maximize")
+    assert best > -0.5
+
+
+def test_tpe_threads_on_one_study() -> None:
+    study = hpo_core.create_study(sampler=TPESampler(seed=0))
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for _ in range(15):
+                t = study.ask()
+                study.tell(t, _sphere(t))
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(study.trials) == 60 and all(t.state == TrialState.COMPLETE for t in study.trials)
+
+
+def test_tpe_bad_mixture_cap_exact_below_and_close_above() -> None:
+    def run(cap: int) -> list[dict[str, Any]]:
+        study = hpo_core.create_study(sampler=TPESampler(seed=0, max_bad_components=cap))
+        study.optimize(_sphere, n_trials=40)
+        return [t.params for t in study.trials]
+
+    # 40 trials: at most 39 bad observations, so a cap of 40 changes nothing.
+    assert run(40) == run(10_000)
+    study = hpo_core.create_study(sampler=TPESampler(seed=0, max_bad_components=8))
+    study.optimize(_sphere, n_trials=60)
+    assert study.best_value < 1.0
+
+
+def test_tpe_systematic_resample_is_proportional() -> None:
+    w = np.array([1.0, 3.0, 0.0, 4.0])
+    idx = _parzen.systematic_resample(w, 8, 0.5)
+    np.testing.assert_array_equal(np.bincount(idx, minlength=4), [1, 3, 0, 4])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"n_startup_trials": -1}, "n_startup_trials"),
+        ({"n_ei_candidates": 0}, "n_ei_candidates"),
+        ({"gamma": 3}, "gamma"),
+        ({"weights": "x"}, "weights"),
+        ({"prior_weight": 0.0}, "prior_weight"),
+        ({"consider_endpoints": 1}, "consider_endpoints"),
+        ({"consider_magic_clip": None}, "consider_magic_clip"),
+        ({"multivariate": "yes"}, "multivariate"),
+        ({"group": True, "multivariate": False}, "group"),
+        ({"constant_liar": 0}, "constant_liar"),
+        ({"constraints_func": 1}, "constraints_func"),
+        ({"max_bad_components": 1}, "max_bad_components"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_tpe_bad_argument_rejected_with_its_name(kwargs: dict[str, Any], name: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=f"`{name}`"):
+        TPESampler(**kwargs)
+
+
+def test_tpe_bad_gamma_result_rejected_with_message() -> None:
+    study = hpo_core.create_study(sampler=TPESampler(seed=0, gamma=lambda n: n + 5, n_startup_trials=2))
+    with pytest.raises(ValueError, match="gamma"):
+        study.optimize(_sphere, n_trials=5)

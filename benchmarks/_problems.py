@@ -1,13 +1,15 @@
 """Benchmark problems for ``quality.py``: COCO BBOB functions and model-tuning tasks.
 
-Every problem is written once, define-by-run: ``problem.objective(trial)`` calls
-``trial.suggest_float/int/categorical`` (the API hpo_core and Optuna share) and returns
-the value to minimise. hyperopt has no define-by-run API, so each problem also builds
-the equivalent hyperopt space (``problem.hyperopt_space()``, with ``hp.choice`` for
-conditional parameters); the sample hyperopt draws is flattened and replayed through
-the same objective by :class:`DictTrial`, which also checks that every suggested name
-exists in the sample and lies inside the suggested range, so the two spaces cannot
-drift apart silently.
+Every problem is written once, define-by-run, in two parts: ``problem.suggest(trial)``
+calls ``trial.suggest_float/int/categorical`` (the API hpo_core and Optuna share) and
+returns the parameters, and ``problem.make(seed)`` returns ``evaluate(params)``, the value
+to minimise. The objective is ``evaluate(suggest(trial))``; the split lets the benchmark
+time the evaluation alone (with define-by-run, sampling happens inside ``suggest_*``).
+hyperopt has no define-by-run API, so each problem also builds the equivalent hyperopt
+space (``problem.hyperopt_space()``, with ``hp.choice`` for conditional parameters); the
+sample hyperopt draws is flattened and replayed through the same ``suggest`` by
+:class:`DictTrial`, which checks that every suggested name exists in the sample and lies
+inside the suggested range, so the two spaces cannot drift apart silently.
 
 Problems:
 
@@ -47,9 +49,10 @@ class Problem:
     Attributes:
         name: Unique id, used as a key in the results file.
         group: ``"bbob"`` or ``"sklearn"`` (the mean ranks are reported per group).
-        make: ``make(seed) -> objective``; the objective takes a trial-like object
-            (``suggest_*``) and returns the value to minimise. Built per seed because the
-            BBOB instance depends on it; built lazily so data loading happens in the worker.
+        suggest: ``suggest(trial) -> params``: the define-by-run search space.
+        make: ``make(seed) -> evaluate``; ``evaluate(params)`` returns the value to
+            minimise. Built per seed because the BBOB instance depends on it; built
+            lazily so data loading happens in the worker.
         hyperopt_space: Builds the equivalent hyperopt space (nested dicts allowed).
         f_opt: The known optimum of the objective (0 for BBOB, whose objective is
             already ``f - f_opt``), or None when unknown.
@@ -58,11 +61,17 @@ class Problem:
 
     name: str
     group: str
-    make: Callable[[int], Callable[[Any], float]]
+    suggest: Callable[[Any], dict[str, Any]]
+    make: Callable[[int], Callable[[dict[str, Any]], float]]
     hyperopt_space: Callable[[], Any]
     f_opt: float | None
     description: str = ""
     tags: dict[str, Any] = field(default_factory=dict)
+
+    def objective(self, seed: int) -> Callable[[Any], float]:
+        """The define-by-run objective ``trial -> value`` for ``seed``."""
+        evaluate, suggest = self.make(seed), self.suggest
+        return lambda trial: evaluate(suggest(trial))
 
 
 class DictTrial:
@@ -125,25 +134,27 @@ def _bbob(function: int, dim: int) -> Problem:
     low, high = BBOB_BOX
     names = [f"x{i}" for i in range(dim)]
 
-    def make(seed: int) -> Callable[[Any], float]:
+    def suggest(trial: Any) -> dict[str, Any]:
+        return {n: trial.suggest_float(n, low, high) for n in names}
+
+    def make(seed: int) -> Callable[[dict[str, Any]], float]:
         import cocoex
 
         fn = cocoex.BareProblem("bbob", function, dim, seed + 1)
         f_opt = float(fn.best_value())
 
-        def objective(trial: Any) -> float:
-            x = np.array([trial.suggest_float(n, low, high) for n in names])
+        def evaluate(params: dict[str, Any]) -> float:
             # Clamp at 0: f(x) - f_opt is >= 0 up to rounding in the last bits.
-            return max(float(fn(x)) - f_opt, 0.0)
+            return max(float(fn(np.array([params[n] for n in names]))) - f_opt, 0.0)
 
-        return objective
+        return evaluate
 
     def space() -> Any:
         from hyperopt import hp
 
         return {n: hp.uniform(n, low, high) for n in names}
 
-    return Problem(f"bbob_f{function:02d}_d{dim}", "bbob", make, space, 0.0,
+    return Problem(f"bbob_f{function:02d}_d{dim}", "bbob", suggest, make, space, 0.0,
                    f"BBOB f{function} in {dim}-D, instance seed+1, box [-5, 5]^{dim}",
                    {"function": function, "dim": dim})
 
@@ -166,27 +177,30 @@ def _split(X: np.ndarray, y: np.ndarray, *, stratify: bool) -> tuple[np.ndarray,
 
 
 def _hgb_breast_cancer() -> Problem:
-    def make(seed: int) -> Callable[[Any], float]:
+    def suggest(trial: Any) -> dict[str, Any]:
+        return {
+            "learning_rate": trial.suggest_float("learning_rate", 1e-3, 1.0, log=True),
+            "max_depth": trial.suggest_int("max_depth", 2, 12),
+            "max_leaf_nodes": trial.suggest_int("max_leaf_nodes", 4, 128, log=True),
+            "l2_regularization": trial.suggest_float("l2_regularization", 1e-6, 10.0, log=True),
+            "max_bins": trial.suggest_int("max_bins", 15, 255, step=16),
+            "min_samples_leaf": trial.suggest_int("min_samples_leaf", 2, 64, log=True),
+        }
+
+    def make(seed: int) -> Callable[[dict[str, Any]], float]:
         from sklearn.datasets import load_breast_cancer
         from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.metrics import log_loss
 
         Xtr, Xva, ytr, yva = _split(*load_breast_cancer(return_X_y=True), stratify=True)
 
-        def objective(trial: Any) -> float:
-            model = HistGradientBoostingClassifier(
-                learning_rate=trial.suggest_float("learning_rate", 1e-3, 1.0, log=True),
-                max_depth=trial.suggest_int("max_depth", 2, 12),
-                max_leaf_nodes=trial.suggest_int("max_leaf_nodes", 4, 128, log=True),
-                l2_regularization=trial.suggest_float("l2_regularization", 1e-6, 10.0, log=True),
-                max_bins=trial.suggest_int("max_bins", 15, 255, step=16),
-                min_samples_leaf=trial.suggest_int("min_samples_leaf", 2, 64, log=True),
-                max_iter=30, early_stopping=False, random_state=0,
-            )
+        def evaluate(params: dict[str, Any]) -> float:
+            model = HistGradientBoostingClassifier(**params, max_iter=30, early_stopping=False,
+                                                   random_state=0)
             model.fit(Xtr, ytr)
             return float(log_loss(yva, model.predict_proba(Xva)))
 
-        return objective
+        return evaluate
 
     def space() -> Any:
         from hyperopt import hp
@@ -201,35 +215,35 @@ def _hgb_breast_cancer() -> Problem:
             "min_samples_leaf": hp.qloguniform("min_samples_leaf", math.log(2), math.log(64), 1),
         }
 
-    return Problem("hgb_breast_cancer", "sklearn", make, space, None,
+    return Problem("hgb_breast_cancer", "sklearn", suggest, make, space, None,
                    "HistGradientBoostingClassifier (30 iterations) on breast_cancer, 6 params "
                    "(log float, int, log int, int step); validation log loss")
 
 
 def _svc_digits() -> Problem:
-    def make(seed: int) -> Callable[[Any], float]:
+    def suggest(trial: Any) -> dict[str, Any]:
+        kernel = trial.suggest_categorical("kernel", ["rbf", "poly", "sigmoid"])
+        params: dict[str, Any] = {"kernel": kernel}
+        if kernel == "poly":
+            params["degree"] = trial.suggest_int("degree", 2, 5)
+        if kernel in ("poly", "sigmoid"):
+            params["coef0"] = trial.suggest_float("coef0", -1.0, 1.0)
+        params["C"] = trial.suggest_float("C", 1e-3, 1e3, log=True)
+        params["gamma"] = trial.suggest_float("gamma", 1e-4, 10.0, log=True)
+        return params
+
+    def make(seed: int) -> Callable[[dict[str, Any]], float]:
         from sklearn.datasets import load_digits
         from sklearn.svm import SVC
 
         X, y = load_digits(return_X_y=True)
         Xtr, Xva, ytr, yva = _split(X / 16.0, y, stratify=True)
 
-        def objective(trial: Any) -> float:
-            kernel = trial.suggest_categorical("kernel", ["rbf", "poly", "sigmoid"])
-            kwargs: dict[str, Any] = {}
-            if kernel == "poly":
-                kwargs["degree"] = trial.suggest_int("degree", 2, 5)
-            if kernel in ("poly", "sigmoid"):
-                kwargs["coef0"] = trial.suggest_float("coef0", -1.0, 1.0)
-            model = SVC(
-                C=trial.suggest_float("C", 1e-3, 1e3, log=True),
-                gamma=trial.suggest_float("gamma", 1e-4, 10.0, log=True),
-                kernel=kernel, **kwargs,
-            )
-            model.fit(Xtr, ytr)
+        def evaluate(params: dict[str, Any]) -> float:
+            model = SVC(**params).fit(Xtr, ytr)
             return float(1.0 - model.score(Xva, yva))
 
-        return objective
+        return evaluate
 
     def space() -> Any:
         from hyperopt import hp
@@ -245,13 +259,21 @@ def _svc_digits() -> Problem:
             "gamma": hp.loguniform("gamma", math.log(1e-4), math.log(10.0)),
         }
 
-    return Problem("svc_digits", "sklearn", make, space, None,
+    return Problem("svc_digits", "sklearn", suggest, make, space, None,
                    "SVC on digits: C, gamma (log), kernel {rbf, poly, sigmoid} with conditional "
                    "degree (poly) and coef0 (poly, sigmoid); validation error rate")
 
 
 def _enet_diabetes() -> Problem:
-    def make(seed: int) -> Callable[[Any], float]:
+    def suggest(trial: Any) -> dict[str, Any]:
+        return {
+            "scaler": trial.suggest_categorical("scaler", ["standard", "quantile"]),
+            "poly_degree": trial.suggest_int("poly_degree", 1, 3),
+            "alpha": trial.suggest_float("alpha", 1e-5, 10.0, log=True),
+            "l1_ratio": trial.suggest_float("l1_ratio", 0.0, 1.0, step=0.05),
+        }
+
+    def make(seed: int) -> Callable[[dict[str, Any]], float]:
         from sklearn.datasets import load_diabetes
         from sklearn.linear_model import ElasticNet
         from sklearn.pipeline import make_pipeline
@@ -260,23 +282,19 @@ def _enet_diabetes() -> Problem:
         Xtr, Xva, ytr, yva = _split(*load_diabetes(return_X_y=True), stratify=False)
         var = float(np.var(yva))
 
-        def objective(trial: Any) -> float:
-            scaler = trial.suggest_categorical("scaler", ["standard", "quantile"])
-            degree = trial.suggest_int("poly_degree", 1, 3)
-            steps: list[Any] = [StandardScaler() if scaler == "standard"
+        def evaluate(params: dict[str, Any]) -> float:
+            degree = params["poly_degree"]
+            steps: list[Any] = [StandardScaler() if params["scaler"] == "standard"
                                 else QuantileTransformer(n_quantiles=100, random_state=0)]
             if degree > 1:
                 steps += [PolynomialFeatures(degree, include_bias=False), StandardScaler()]
-            steps.append(ElasticNet(
-                alpha=trial.suggest_float("alpha", 1e-5, 10.0, log=True),
-                l1_ratio=trial.suggest_float("l1_ratio", 0.0, 1.0, step=0.05),
-                max_iter=2000, tol=1e-3,
-            ))
+            steps.append(ElasticNet(alpha=params["alpha"], l1_ratio=params["l1_ratio"],
+                                    max_iter=2000, tol=1e-3))
             model = make_pipeline(*steps).fit(Xtr, ytr)
             # 1 - R^2 on the validation split: mean squared error / variance.
             return float(np.mean((model.predict(Xva) - yva) ** 2) / var)
 
-        return objective
+        return evaluate
 
     def space() -> Any:
         from hyperopt import hp
@@ -288,13 +306,22 @@ def _enet_diabetes() -> Problem:
             "l1_ratio": hp.quniform("l1_ratio", 0.0, 1.0, 0.05),
         }
 
-    return Problem("enet_diabetes", "sklearn", make, space, None,
+    return Problem("enet_diabetes", "sklearn", suggest, make, space, None,
                    "ElasticNet on diabetes with scaler (categorical) and polynomial degree (int); "
                    "validation MSE / variance (1 - R^2)")
 
 
 def _mlp_digits() -> Problem:
-    def make(seed: int) -> Callable[[Any], float]:
+    def suggest(trial: Any) -> dict[str, Any]:
+        n_layers = trial.suggest_int("n_layers", 1, 3)
+        return {
+            "widths": [trial.suggest_int(f"width_{i}", 16, 256, log=True) for i in range(n_layers)],
+            "dropout": trial.suggest_float("dropout", 0.0, 0.5),
+            "lr": trial.suggest_float("lr", 1e-4, 1e-1, log=True),
+            "optimizer": trial.suggest_categorical("optimizer", ["adam", "sgd"]),
+        }
+
+    def make(seed: int) -> Callable[[dict[str, Any]], float]:
         import torch
         from sklearn.datasets import load_digits
 
@@ -305,12 +332,9 @@ def _mlp_digits() -> Problem:
         ytr_t, yva_t = torch.from_numpy(ytr).long(), torch.from_numpy(yva).long()
         n_epochs, batch = 10, 128
 
-        def objective(trial: Any) -> float:
-            n_layers = trial.suggest_int("n_layers", 1, 3)
-            widths = [trial.suggest_int(f"width_{i}", 16, 256, log=True) for i in range(n_layers)]
-            dropout = trial.suggest_float("dropout", 0.0, 0.5)
-            lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
-            optimizer = trial.suggest_categorical("optimizer", ["adam", "sgd"])
+        def evaluate(params: dict[str, Any]) -> float:
+            widths, dropout, lr = params["widths"], params["dropout"], params["lr"]
+            optimizer = params["optimizer"]
             # Weights and batch order are fixed (seed 0): the loss depends on the
             # hyperparameters only, so the samplers are compared on one function.
             g = torch.Generator().manual_seed(0)
@@ -338,7 +362,7 @@ def _mlp_digits() -> Problem:
             # A diverged run (NaN or huge loss) counts as the loss of a uniform guess.
             return loss if math.isfinite(loss) and loss < math.log(10) else math.log(10)
 
-        return objective
+        return evaluate
 
     def space() -> Any:
         from hyperopt import hp
@@ -359,7 +383,7 @@ def _mlp_digits() -> Problem:
             "optimizer": hp.choice("optimizer", ["adam", "sgd"]),
         }
 
-    return Problem("mlp_digits", "sklearn", make, space, None,
+    return Problem("mlp_digits", "sklearn", suggest, make, space, None,
                    "PyTorch MLP (CPU, 10 epochs) on digits: n_layers with conditional log-int "
                    "widths, dropout, lr (log), optimizer {adam, sgd}; validation cross-entropy")
 

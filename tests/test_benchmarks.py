@@ -108,34 +108,20 @@ def test_quality_sklearn_task_against_best_found(tmp_path: Path) -> None:
 
 
 def test_quality_hyperopt_space_matches_objective() -> None:
-    _needs("hyperopt", "sklearn")
+    _needs("hyperopt")
     problems = _load("_problems")
     from hyperopt.pyll.stochastic import sample
 
     rng = np.random.default_rng(0)
-    for problem in problems.sklearn_problems(["svc_digits", "enet_diabetes", "hgb_breast_cancer"]):
+    for problem in problems.sklearn_problems() + problems.bbob_problems([3], [1]):
         space = problem.hyperopt_space()
         for _ in range(20):
             params = problems.flatten(sample(space, rng=rng))
             trial = problems.DictTrial(params)
-            # Suggest like the objective does, without fitting a model: a wrong name or a value
-            # outside the suggested range raises inside DictTrial.
-            if problem.name == "svc_digits":
-                kernel = trial.suggest_categorical("kernel", ["rbf", "poly", "sigmoid"])
-                if kernel == "poly":
-                    trial.suggest_int("degree", 2, 5)
-                if kernel != "rbf":
-                    trial.suggest_float("coef0", -1.0, 1.0)
-                trial.suggest_float("C", 1e-3, 1e3, log=True)
-                trial.suggest_float("gamma", 1e-4, 10.0, log=True)
-                assert set(trial.used) == set(params)
-            elif problem.name == "hgb_breast_cancer":
-                trial.suggest_int("max_bins", 15, 255, step=16)
-                trial.suggest_int("max_leaf_nodes", 4, 128, log=True)
-                trial.suggest_int("min_samples_leaf", 2, 64, log=True)
-            else:
-                trial.suggest_float("l1_ratio", 0.0, 1.0, step=0.05)
-                trial.suggest_int("poly_degree", 1, 3)
+            # A wrong name or a value outside the suggested range raises inside DictTrial.
+            suggested = problem.suggest(trial)
+            assert set(trial.used) == set(params)  # no parameter of the sample is left over
+            assert suggested
 
 
 def test_quality_parse_sampler_options() -> None:

@@ -22,6 +22,8 @@ NaN objective values rank after +inf (m = 1) or are treated as +inf (m >= 2).
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 
 from hpo_core import kernels
@@ -128,25 +130,125 @@ def _select_multi_objective(values: np.ndarray, k: int) -> np.ndarray:
     return np.flatnonzero(chosen)
 
 
-def _solve_hssp(points: np.ndarray, k: int) -> np.ndarray:
-    """Indices of k mutually non-dominated points chosen greedily to maximise the HV.
+def _reference_point(values: np.ndarray) -> np.ndarray:
+    """Optuna 5's reference point for HSSP and MOTPE weights: the worst point pushed out.
 
-    Placeholder until the hypervolume kernels land: lexicographic order, ties by index.
+    ``r_j = max(1.1 w_j, 0.9 w_j)`` with ``w = max(values, axis=0)``, i.e. 10% of |w_j|
+    beyond the worst value whatever its sign, and ``r_j = EPS`` where ``w_j = 0``
+    (``optuna.samplers._tpe.sampler._get_reference_point``). Every row then strictly
+    dominates r, so every distinct non-dominated row has a positive contribution.
     """
-    order = np.lexsort(points.T[::-1])
-    return np.sort(order[:k])
+    worst = values.max(axis=0)
+    with np.errstate(over="ignore"):  # |w_j| near the float max: r_j = inf, handled by callers
+        ref = np.maximum(1.1 * worst, 0.9 * worst)
+    ref[ref == 0.0] = _EPS
+    return ref
+
+
+def _solve_hssp(points: np.ndarray, k: int) -> np.ndarray:
+    """Indices of k of the mutually non-dominated points, chosen greedily for HV.
+
+    Greedy hypervolume subset selection (a (1 - 1/e)-approximation; Guerreiro et al.,
+    "Greedy Hypervolume Subset Selection in Low Dimensions", Evol. Comput. 24(3), 2016):
+    repeatedly add the point with the largest HV gain w.r.t. :func:`_reference_point`,
+    ties to the earliest in lexicographic order (then by index), so copies of a chosen
+    point (gain 0) come last. When some coordinate is infinite the HV is not finite and
+    the first k points in lexicographic order are taken instead (as Optuna does).
+    Assumes ``0 < k < len(points)`` and m >= 2.
+    """
+    order = np.lexsort(points.T[::-1])  # stable: equal rows keep index order
+    sorted_points = points[order]
+    ref = _reference_point(points)
+    if not (np.isfinite(sorted_points).all() and np.isfinite(ref).all()):
+        return np.sort(order[:k])
+    if points.shape[1] == 2:
+        chosen = _hssp_2d(sorted_points, ref, k)
+    else:
+        chosen = _hssp_lazy(sorted_points, ref, k)
+    return np.sort(order[chosen])
+
+
+def _hssp_2d(points: np.ndarray, ref: np.ndarray, k: int) -> np.ndarray:
+    """Greedy HSSP for m = 2 on a lexicographically sorted front, O(k s).
+
+    In this order x increases and y decreases, so the gain of candidate j is the box
+    from (x_j, y_j) to (x of the nearest chosen point after j, y of the nearest chosen
+    point before j), each defaulting to ref; choosing i shrinks the first corner of the
+    candidates before i and the second of those after it.
+    """
+    s = len(points)
+    x_right = np.full(s, ref[0])
+    y_up = np.full(s, ref[1])
+    gain = np.empty(s)
+    is_chosen = np.zeros(s, dtype=np.bool_)
+    chosen = np.empty(k, dtype=np.intp)
+    for t in range(k):
+        np.multiply(x_right - points[:, 0], y_up - points[:, 1], out=gain)
+        gain[is_chosen] = -1.0
+        i = int(np.argmax(gain))  # first maximum: earliest in the order
+        chosen[t] = i
+        is_chosen[i] = True
+        np.minimum(x_right[:i], points[i, 0], out=x_right[:i])
+        np.minimum(y_up[i + 1 :], points[i, 1], out=y_up[i + 1 :])
+    return chosen
+
+
+def _hssp_lazy(points: np.ndarray, ref: np.ndarray, k: int) -> np.ndarray:
+    """Greedy HSSP for m >= 3 with lazy gain updates (submodularity), any order.
+
+    The gain of j given the chosen set S, vol(p_j) - HV({max(p_j, q) : q in S}), never
+    grows as S grows, so a stale gain is an upper bound: the candidate on top of a heap
+    of bounds is re-evaluated and chosen once its fresh gain still tops the heap (Minoux's
+    lazy greedy). Ties go to the earlier point, exactly as in the plain greedy.
+    """
+    heap = [(-float(v), j, 0) for j, v in enumerate(np.prod(ref - points, axis=1))]
+    heapq.heapify(heap)
+    chosen: list[int] = []
+    while len(chosen) < k:
+        neg_gain, j, stamp = heapq.heappop(heap)
+        if stamp == len(chosen):
+            chosen.append(j)
+            continue
+        selected = points[chosen]
+        if np.all(selected <= points[j], axis=1).any():
+            gain = 0.0  # a copy (or a dominator) is chosen: nothing left to add
+        else:
+            gain = float(np.prod(ref - points[j])) - kernels.hypervolume(np.maximum(selected, points[j]), ref)
+        heapq.heappush(heap, (-gain, j, len(chosen)))
+    return np.asarray(chosen, dtype=np.intp)
 
 
 def weights_below_multi_objective(values_below: np.ndarray) -> np.ndarray:
     """Weights of the below trials from their exclusive hypervolume contributions.
 
-    Placeholder until the hypervolume kernels land: all ones.
+    MOTPE's weighting (Ozaki et al., "Multiobjective Tree-Structured Parzen Estimator",
+    JAIR 75, 2022, Sec. 4.2; Optuna 3.x-4.x ``_calculate_weights_below_for_multi_objective``;
+    Optuna 5.0 uses uniform weights): ``w_i = clip(c_i / max(c), EPS, 1)`` with ``c_i``
+    the exclusive HV contribution of row i w.r.t. the reference point of
+    :func:`_reference_point`. Dominated rows and copies have ``c_i = 0`` and get EPS.
+
+    Rows with a NaN or +inf value (placeholders) get EPS and are left out of the
+    contributions. If a value is -inf the contributions are unbounded and every weight
+    is 1 (as Optuna does when the hypervolume is infinite).
 
     Args:
-        values_below: Objective values of the below group, shape (n_below, m), minimised.
+        values_below: Objective values of the below group, shape (n_below, m), all
+            minimised.
 
     Returns:
-        Positive weights, shape (n_below,).
+        Weights in [EPS, 1], shape (n_below,); ones when n_below <= 1 or m == 1.
     """
     values_below = _check_values(values_below)
-    return np.ones(values_below.shape[0])
+    n, m = values_below.shape
+    if n <= 1 or m == 1 or np.isneginf(values_below).any():
+        return np.ones(n)
+    usable = np.all(np.isfinite(values_below), axis=1)
+    weights = np.full(n, _EPS)
+    if usable.any():
+        points = values_below[usable]
+        ref = _reference_point(points)
+        if not np.isfinite(ref).all():  # 1.1 * worst overflowed
+            return np.ones(n)
+        contrib = kernels.hypervolume_contributions(points, ref)
+        weights[usable] = np.clip(contrib / max(float(contrib.max()), _EPS), _EPS, 1.0)
+    return weights

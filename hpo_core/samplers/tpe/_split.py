@@ -31,6 +31,8 @@ from hpo_core._validation import check_int, format_error
 
 __all__ = ["split_below_above", "weights_below_multi_objective"]
 
+# Fronts peeled with is_pareto_front before one full non-dominated sort (m >= 3).
+_MAX_PEELS = 4
 # Floor of the MOTPE weights and stand-in for a zero reference coordinate (Optuna's EPS).
 _EPS = 1e-12
 
@@ -117,17 +119,37 @@ def _select_multi_objective(values: np.ndarray, k: int) -> np.ndarray:
     Assumes ``0 < k < len(values)`` and m >= 2.
     """
     values = np.where(np.isnan(values), np.inf, values)
-    rank = kernels.nondominated_rank(values)
-    cum = np.cumsum(np.bincount(rank))
+    better, candidates = _boundary_rank(values, k)
+    need = k - better.size
+    if need < candidates.size:
+        candidates = candidates[_solve_hssp(values[candidates], need)]
+    return np.sort(np.concatenate((better, candidates)))
+
+
+def _boundary_rank(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indices of ranks below the boundary rank, indices of the boundary rank).
+
+    The boundary rank is the first whose cumulative size reaches k. For m >= 3 a full
+    non-dominated sort costs up to O(n^2) while the first front costs O(n log n + n f),
+    so up to ``_MAX_PEELS`` fronts are peeled one by one (the common case: k is a few
+    dozen and the first front holds them); the rest is ranked in one call.
+    """
+    remaining = np.arange(len(values))
+    better: list[np.ndarray] = []
+    n_better = 0
+    for _ in range(_MAX_PEELS if values.shape[1] >= 3 else 0):
+        on_front = kernels.is_pareto_front(values[remaining])
+        front = remaining[on_front]
+        if n_better + front.size >= k:
+            return np.concatenate([*better, np.empty(0, dtype=np.intp)]), front
+        better.append(front)
+        n_better += front.size
+        remaining = remaining[~on_front]
+    rank = kernels.nondominated_rank(values[remaining])
+    cum = n_better + np.cumsum(np.bincount(rank))
     boundary = int(np.searchsorted(cum, k))  # first rank whose cumulative count reaches k
-    chosen = rank < boundary
-    need = k - int(chosen.sum())
-    candidates = np.flatnonzero(rank == boundary)
-    if need == candidates.size:
-        chosen[candidates] = True
-    else:
-        chosen[candidates[_solve_hssp(values[candidates], need)]] = True
-    return np.flatnonzero(chosen)
+    better.append(remaining[rank < boundary])
+    return np.concatenate(better), remaining[rank == boundary]
 
 
 def _reference_point(values: np.ndarray) -> np.ndarray:

@@ -44,6 +44,7 @@ from hpo_core._validation import check_choice
 __all__ = [
     "BACKENDS",
     "available_backends",
+    "categorical_kernel_table",
     "backend_name",
     "get_backend",
     "kernel_backend_name",
@@ -55,6 +56,7 @@ __all__ = [
     "log_pdf_truncnorm_mixture",
     "log_pmf_discrete_truncnorm_mixture",
     "nondominated_rank",
+    "parzen_bandwidths",
     "sample_product_mixture",
     "sample_truncnorm_mixture",
 ]
@@ -303,4 +305,22 @@ def sample_product_mixture(
     """Draw from a mixture of product kernels by inverse CDFs of pre-drawn uniforms."""
     return _kernel_module("sample_product_mixture").sample_product_mixture(  # type: ignore[no-any-return]
         u_component, U, UC, mus, sigmas, weights, low, high, cat_probs, cat_offsets, cat_sizes
+    )
+
+
+def parzen_bandwidths(
+    T: np.ndarray, low: np.ndarray, high: np.ndarray, consider_endpoints: bool, magic_clip: bool
+) -> np.ndarray:
+    """Neighbour-distance bandwidths of TPE's Parzen estimator, every dimension at once."""
+    return _kernel_module("parzen_bandwidths").parzen_bandwidths(  # type: ignore[no-any-return]
+        T, low, high, consider_endpoints, magic_clip
+    )
+
+
+def categorical_kernel_table(
+    C: np.ndarray, sizes: np.ndarray, offsets: np.ndarray, prior_weight: float
+) -> np.ndarray:
+    """Category probabilities of TPE's categorical kernels plus a uniform prior row."""
+    return _kernel_module("categorical_kernel_table").categorical_kernel_table(  # type: ignore[no-any-return]
+        C, sizes, offsets, prior_weight
     )

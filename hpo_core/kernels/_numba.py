@@ -32,6 +32,7 @@ __all__ = [
     "log_pdf_product_mixture",
     "log_pmf_discrete_truncnorm_mixture",
     "nondominated_rank",
+    "parzen_bandwidths",
     "sample_product_mixture",
     "sample_truncnorm_mixture",
 ]
@@ -711,6 +712,50 @@ def _sample_product(u_component, U, UC, mus, sigmas, weights, low, high, cat_pro
     return out
 
 
+@_jit
+def _parzen_bandwidths(T, low, high, consider_endpoints, magic_clip):  # type: ignore[no-untyped-def]
+    n, dn = T.shape
+    out = np.empty((n, dn))
+    for d in range(dn):
+        col = T[:, d].copy()
+        order = np.argsort(col, kind="mergesort")  # stable, as the reference
+        width = high[d] - low[d]
+        floor = width / min(100.0, n + 2.0) if magic_clip else 1e-12
+        for r in range(n):
+            left = low[d] if r == 0 else col[order[r - 1]]
+            right = high[d] if r == n - 1 else col[order[r + 1]]
+            x = col[order[r]]
+            if not consider_endpoints and n >= 2 and r == 0:
+                s = right - x
+            elif not consider_endpoints and n >= 2 and r == n - 1:
+                s = x - left
+            else:
+                s = max(x - left, right - x)
+            out[order[r], d] = min(max(s, floor), width)
+    return out
+
+
+@_jit
+def _categorical_kernel_table(C, sizes, offsets, prior_weight):  # type: ignore[no-untyped-def]
+    n, dc = C.shape
+    k = n + 1
+    total = 0
+    for t in range(dc):
+        total += sizes[t]
+    fill = prior_weight / k if n else 1.0
+    P = np.empty((k, total))
+    for t in range(dc):
+        obs_norm = 1.0 / (fill * sizes[t] + 1.0)
+        prior_norm = 1.0 / (fill * sizes[t])
+        for i in range(k):
+            norm = obs_norm if i < n else prior_norm
+            for c in range(sizes[t]):
+                P[i, offsets[t] + c] = fill * norm
+            if i < n:
+                P[i, offsets[t] + np.intp(C[i, t])] = (fill + 1.0) * norm
+    return P
+
+
 # --- public wrappers: convert once, then call the compiled code --------------------
 
 
@@ -876,10 +921,11 @@ def _all_finite(a):  # type: ignore[no-untyped-def]
 
 @_jit
 def _hv_2d(q, ref):  # type: ignore[no-untyped-def]
-    # Sweep in (f1, f2) order: a new running minimum of f2 adds a strip (see reference).
+    # Sweep in f1 order: a new running minimum of f2 adds a strip (see reference). Ties
+    # in f1 need no f2 order: their strips have the same width and add up to one strip.
     total = 0.0
     y_min = ref[1]
-    for p in _lex_order(q):
+    for p in np.argsort(q[:, 0]):
         if q[p, 1] < y_min:
             total += (ref[0] - q[p, 0]) * (y_min - q[p, 1])
             y_min = q[p, 1]
@@ -1109,3 +1155,28 @@ def hypervolume_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray
     if points.shape[1] >= 5:
         return _reference.hypervolume_contributions(points, ref)
     return _hypervolume_contributions(points, ref)  # type: ignore[no-any-return]
+
+
+def parzen_bandwidths(
+    T: np.ndarray, low: np.ndarray, high: np.ndarray, consider_endpoints: bool, magic_clip: bool
+) -> np.ndarray:
+    """Neighbour-distance bandwidths of TPE's Parzen estimator, every dimension at once.
+
+    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.parzen_bandwidths`.
+    """
+    return _parzen_bandwidths(  # type: ignore[no-any-return]
+        _f64(T), _f64(low), _f64(high), bool(consider_endpoints), bool(magic_clip)
+    )
+
+
+def categorical_kernel_table(
+    C: np.ndarray, sizes: np.ndarray, offsets: np.ndarray, prior_weight: float
+) -> np.ndarray:
+    """Category probabilities of TPE's categorical kernels plus a uniform prior row.
+
+    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.categorical_kernel_table`.
+    """
+    return _categorical_kernel_table(  # type: ignore[no-any-return]
+        _f64(C), np.ascontiguousarray(sizes, dtype=np.intp), np.ascontiguousarray(offsets, dtype=np.intp),
+        float(prior_weight),
+    )

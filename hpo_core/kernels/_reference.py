@@ -43,6 +43,7 @@ __all__ = [
     "log_pdf_product_mixture",
     "log_pmf_discrete_truncnorm_mixture",
     "nondominated_rank",
+    "parzen_bandwidths",
     "sample_product_mixture",
     "sample_truncnorm_mixture",
 ]
@@ -739,3 +740,73 @@ def _contributions_2d(p: np.ndarray, ref: np.ndarray) -> np.ndarray:
     out = np.zeros(len(uniq))
     out[on_front] = np.where(counts[on_front] == 1, contrib, 0.0)  # a copy covers R_i
     return out[inverse]
+
+
+def parzen_bandwidths(
+    T: np.ndarray, low: np.ndarray, high: np.ndarray, consider_endpoints: bool, magic_clip: bool
+) -> np.ndarray:
+    """Neighbour-distance bandwidths of TPE's Parzen estimator, every dimension at once.
+
+    For observation i in dimension d, the larger of the distances to its neighbours in
+    sorted order, with ``low[d]`` and ``high[d]`` as the outer neighbours (when
+    ``consider_endpoints`` is False and n >= 2 the extreme observations use only their
+    inner neighbour), clipped to ``[(high - low) / min(100, n + 2), high - low]``
+    (the "magic clip", Bergstra et al. 2011; floor 1e-12 without it). As Optuna 5's
+    ``_ParzenEstimator._calculate_numerical_distributions``.
+
+    Args:
+        T: (n, dn) observations inside [low, high] (transformed space).
+        low, high: (dn,) finite bounds, low < high.
+        consider_endpoints: Whether the bounds count for the extreme observations.
+        magic_clip: Whether to floor the bandwidths at the range / min(100, n + 2).
+
+    Returns:
+        (n, dn) bandwidths, > 0. Ties in T are broken by position (stable order).
+    """
+    T, low, high = _f64(T), _f64(low), _f64(high)
+    n, dn = T.shape
+    if n == 0:
+        return np.empty((0, dn))
+    order = np.argsort(T, axis=0, kind="stable")
+    S = np.take_along_axis(T, order, axis=0)
+    padded = np.concatenate((low[None], S, high[None]), axis=0)  # (n + 2, dn)
+    gaps = np.diff(padded, axis=0)  # (n + 1, dn)
+    sorted_sig = np.maximum(gaps[:-1], gaps[1:])
+    if not consider_endpoints and n >= 2:
+        sorted_sig[0] = padded[2] - padded[1]
+        sorted_sig[-1] = padded[-2] - padded[-3]
+    sig = np.empty_like(sorted_sig)
+    np.put_along_axis(sig, order, sorted_sig, axis=0)
+    width = high - low
+    min_sig = width / min(100.0, n + 2.0) if magic_clip else np.full(dn, 1e-12)
+    return np.clip(sig, min_sig, width)  # type: ignore[no-any-return]
+
+
+def categorical_kernel_table(
+    C: np.ndarray, sizes: np.ndarray, offsets: np.ndarray, prior_weight: float
+) -> np.ndarray:
+    """Category probabilities of TPE's categorical kernels plus a uniform prior row.
+
+    Row i < n puts ``1 + prior_weight / k`` on the observed category ``C[i, t]`` and
+    ``prior_weight / k`` on the others of dimension t, normalised within the dimension
+    (k = n + 1 components); row n (the prior) is uniform. As Optuna 5's categorical
+    kernel. With n == 0 the table is the uniform row alone.
+
+    Args:
+        C: (n, dc) observed category indices (float64 integers in [0, sizes[t])).
+        sizes: (dc,) intp category counts; offsets: (dc,) intp first column of each.
+        prior_weight: > 0.
+
+    Returns:
+        (n + 1, sum(sizes)) probabilities; each dimension's block of a row sums to 1.
+    """
+    C = _f64(C)
+    sizes = np.asarray(sizes, dtype=np.intp)
+    offsets = np.asarray(offsets, dtype=np.intp)
+    n, k = C.shape[0], C.shape[0] + 1
+    fill = prior_weight / k if n else 1.0
+    P = np.full((k, int(sizes.sum())), fill)
+    if n and len(sizes):
+        P[np.arange(n)[:, None], C.astype(np.intp) + offsets] += 1.0
+    sums = fill * sizes + (np.arange(k) < n)[:, None]  # (k, dc)
+    return P / np.repeat(sums, sizes, axis=1)  # type: ignore[no-any-return]

@@ -159,3 +159,53 @@ def test_product_kernels_fall_back_for_backends_without_them(reset_default_backe
                 c["low"], c["high"], np.log(c["probs"]), c["offsets"],
             )
         assert np.all(np.isfinite(out))
+
+
+@pytest.fixture
+def bbackend(backend: ModuleType) -> ModuleType:
+    if not hasattr(backend, "parzen_bandwidths"):
+        pytest.skip(f"{backend.BACKEND_NAME} has no TPE estimator kernels; the dispatcher falls back")
+    return backend
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 50])
+@pytest.mark.parametrize("endpoints", [True, False])
+@pytest.mark.parametrize("clip", [True, False])
+def test_parzen_bandwidths_matches_reference(bbackend: ModuleType, reference: ModuleType, assert_same: Any,
+                                             n: int, endpoints: bool, clip: bool) -> None:
+    rng = np.random.default_rng(n)
+    low, high = np.array([0.0, -3.0, 1.0]), np.array([1.0, 5.0, 2.0])
+    T = low + rng.random((n, 3)) * (high - low)
+    if n >= 3:
+        T[1] = T[0]  # identical points: a zero gap, clipped up
+    assert_same(bbackend.parzen_bandwidths(T, low, high, endpoints, clip),
+                reference.parzen_bandwidths(T, low, high, endpoints, clip))
+
+
+def test_parzen_bandwidths_reference_by_hand(reference: ModuleType) -> None:
+    T = np.array([[0.5], [0.1], [0.2]])
+    got = reference.parzen_bandwidths(T, np.zeros(1), np.ones(1), True, False)
+    # sorted 0.1, 0.2, 0.5 with bounds 0 and 1: max(0.1, 0.1), max(0.1, 0.3), max(0.3, 0.5)
+    np.testing.assert_allclose(got[:, 0], [0.5, 0.1, 0.3])
+    got = reference.parzen_bandwidths(T, np.zeros(1), np.ones(1), False, True)
+    # without endpoints the extremes use the inner gap; floor 1 / min(100, 5) = 0.2
+    np.testing.assert_allclose(got[:, 0], [0.3, 0.2, 0.3])
+
+
+@pytest.mark.parametrize("n", [0, 1, 6])
+def test_categorical_kernel_table_matches_reference(bbackend: ModuleType, reference: ModuleType,
+                                                    assert_same: Any, n: int) -> None:
+    rng = np.random.default_rng(n)
+    sizes = np.array([3, 1, 4], dtype=np.intp)
+    offsets = np.array([0, 3, 4], dtype=np.intp)
+    C = np.stack([rng.integers(0, c, n) for c in sizes], axis=1).astype(float)
+    got = bbackend.categorical_kernel_table(C, sizes, offsets, 1.5)
+    assert_same(got, reference.categorical_kernel_table(C, sizes, offsets, 1.5))
+    for t, off in enumerate(offsets):
+        np.testing.assert_allclose(got[:, off : off + sizes[t]].sum(axis=1), 1.0)
+
+
+def test_categorical_kernel_table_reference_by_hand(reference: ModuleType) -> None:
+    P = reference.categorical_kernel_table(np.array([[1.0]]), np.array([2]), np.array([0]), 1.0)
+    # k = 2 kernels: the observation gets 1 + 1/2 on category 1 and 1/2 elsewhere.
+    np.testing.assert_allclose(P, [[0.25, 0.75], [0.5, 0.5]])

@@ -270,3 +270,47 @@ def test_tpe_bad_gamma_result_rejected_with_message() -> None:
     study = hpo_core.create_study(sampler=TPESampler(seed=0, gamma=lambda n: n + 5, n_startup_trials=2))
     with pytest.raises(ValueError, match="gamma"):
         study.optimize(_sphere, n_trials=5)
+
+
+def _hv_2d(points: np.ndarray, ref: np.ndarray) -> float:
+    pts = points[np.all(points < ref, axis=1)]
+    pts = pts[np.argsort(pts[:, 0])]
+    hv, best_f2 = 0.0, ref[1]
+    for f1, f2 in pts:
+        if f2 < best_f2:
+            hv += (ref[0] - f1) * (best_f2 - f2)
+            best_f2 = f2
+    return hv
+
+
+def _two_objectives(trial: Trial) -> tuple[float, float]:
+    x = trial.suggest_float("x", 0.0, 1.0)
+    y = trial.suggest_float("y", 0.0, 1.0)
+    z = trial.suggest_int("z", 0, 10)
+    g = 1.0 + (y - 0.5) ** 2 + z / 10
+    return x * g, (1.0 - np.sqrt(x)) * g
+
+
+@pytest.mark.parametrize("multivariate", [None, True])
+def test_tpe_multi_objective_beats_random_in_hypervolume(multivariate: bool | None) -> None:
+    ref = np.array([1.5, 1.5])
+
+    def hv(sampler: Any) -> float:
+        study = hpo_core.create_study(sampler=sampler, directions=["minimize", "minimize"])
+        study.optimize(_two_objectives, n_trials=60)
+        for t in study.trials:
+            assert 0.0 <= t.params["x"] <= 1.0 and t.params["z"] in range(11)
+        return _hv_2d(np.array([t.values for t in study.trials]), ref)
+
+    tpe = [hv(TPESampler(seed=s, multivariate=multivariate)) for s in range(5)]
+    rnd = [hv(RandomSampler(seed=s)) for s in range(5)]
+    assert np.median(tpe) > np.median(rnd)
+
+
+def test_tpe_multi_objective_with_maximize_and_constraints_runs() -> None:
+    study = hpo_core.create_study(
+        sampler=TPESampler(seed=0, constraints_func=lambda t: [t.params["x"] - 0.8]),
+        directions=["minimize", "maximize"],
+    )
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)), n_trials=30)
+    assert len(study.best_trials) >= 1

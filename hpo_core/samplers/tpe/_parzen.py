@@ -67,37 +67,17 @@ class Parzen(NamedTuple):
     mus: np.ndarray  # (k, dn)
     sigmas: np.ndarray  # (k, dn)
     weights: np.ndarray  # (k,) normalised
+    log_weights: np.ndarray  # (k,)
     cat_probs: np.ndarray  # (k, sum c)
+    cat_log_probs: np.ndarray  # (k, sum c)
 
 
 def transform(sa: SpaceArrays, X: np.ndarray) -> np.ndarray:
     """Internal numeric values (n, dn) -> transformed space (log where ``is_log``)."""
-    T = np.array(X, dtype=np.float64)
     if sa.is_log.any():
-        T[:, sa.is_log] = np.log(T[:, sa.is_log])
-    return T
-
-
-def _sigmas(T: np.ndarray, lo: np.ndarray, hi: np.ndarray, consider_endpoints: bool,
-            magic_clip: bool) -> np.ndarray:
-    """Neighbour-distance bandwidths of every observation, all dimensions at once."""
-    n, dn = T.shape
-    order = np.argsort(T, axis=0, kind="stable")
-    S = np.take_along_axis(T, order, axis=0)
-    padded = np.concatenate((lo[None], S, hi[None]), axis=0)  # (n + 2, dn)
-    gaps = np.diff(padded, axis=0)  # (n + 1, dn)
-    sorted_sig = np.maximum(gaps[:-1], gaps[1:])
-    if not consider_endpoints and n >= 2:
-        # The extreme observations ignore the bound: only their inner neighbour counts.
-        sorted_sig[0] = padded[2] - padded[1]
-        sorted_sig[-1] = padded[-2] - padded[-3]
-    sig = np.empty_like(sorted_sig)
-    np.put_along_axis(sig, order, sorted_sig, axis=0)
-    width = hi - lo
-    # Magic clip (Bergstra et al. 2011's "magic_clip"): no kernel narrower than the
-    # range over min(100, k + 1), so early estimators are not spiky.
-    min_sig = width / min(100.0, n + 2.0) if magic_clip else np.full(dn, 1e-12)
-    return np.clip(sig, min_sig, width)
+        X = X.copy()
+        X[:, sa.is_log] = np.log(X[:, sa.is_log])
+    return X
 
 
 def build_parzen(
@@ -110,7 +90,7 @@ def build_parzen(
     consider_endpoints: bool,
     magic_clip: bool,
 ) -> Parzen:
-    """The estimator of one group.
+    """The estimator of one group (a few array operations and two kernel calls).
 
     Args:
         sa: Space arrays.
@@ -120,28 +100,15 @@ def build_parzen(
     """
     n = T.shape[0]
     mid, width = 0.5 * (sa.lo + sa.hi), sa.hi - sa.lo
-    if n == 0:
-        mus, sig, w = mid[None], width[None], np.ones(1)
-    else:
-        mus = np.concatenate((T, mid[None]), axis=0)
-        sig = np.concatenate((_sigmas(T, sa.lo, sa.hi, consider_endpoints, magic_clip), width[None]), axis=0)
-        w = np.append(weights, prior_weight)
-    w = w / w.sum()
-    k = len(w)
-    total = int(sa.cat_sizes.sum())
-    if total:
-        fill = prior_weight / k if n else 1.0
-        P = np.full((k, total), fill)
-        if n:
-            cols = C.astype(np.intp) + sa.cat_offsets  # (n, dc)
-            P[np.arange(n)[:, None], cols] += 1.0
-        # Each categorical block of a row sums to its fill * c (+ 1 for an observation).
-        sums = fill * sa.cat_sizes + (np.arange(k) < n)[:, None]  # (k, dc)
-        sums = np.where(sums > 0, sums, 1.0)
-        P /= np.repeat(sums, sa.cat_sizes, axis=1)
-    else:
-        P = np.empty((k, 0))
-    return Parzen(np.ascontiguousarray(mus), np.ascontiguousarray(sig), w, P)
+    mus = np.concatenate((T, mid[None]), axis=0)
+    sig = np.concatenate(
+        (kernels.parzen_bandwidths(T, sa.lo, sa.hi, consider_endpoints, magic_clip), width[None]), axis=0
+    )
+    w = np.append(weights, prior_weight if n else 1.0)
+    w /= w.sum()
+    P = kernels.categorical_kernel_table(C, sa.cat_sizes, sa.cat_offsets, prior_weight)
+    with np.errstate(divide="ignore"):
+        return Parzen(mus, sig, w, np.log(w), P, np.log(P))
 
 
 def sample_candidates(sa: SpaceArrays, good: Parzen, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -183,11 +150,9 @@ def bins(sa: SpaceArrays, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def log_pdf(sa: SpaceArrays, est: Parzen, XL: np.ndarray, XH: np.ndarray, C: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        log_w = np.log(est.weights)
-        log_p = np.log(est.cat_probs)
     return kernels.log_pdf_product_mixture(
-        XL, XH, sa.discrete, C, est.mus, est.sigmas, log_w, sa.lo, sa.hi, log_p, sa.cat_offsets
+        XL, XH, sa.discrete, C, est.mus, est.sigmas, est.log_weights, sa.lo, sa.hi,
+        est.cat_log_probs, sa.cat_offsets,
     )
 
 

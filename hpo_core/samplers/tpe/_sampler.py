@@ -110,10 +110,15 @@ class TPESampler(BaseSampler):
             called when a trial finishes; the values are stored in the trial's system
             attribute ``"constraints"`` (other workers read them from there) and the
             split prefers feasible trials.
-        max_bad_components: Above this many bad observations the bad estimator is
-            built from a systematic resample of this many of them (proportional to
-            their weights: an unbiased estimate of the mixture, used to keep the cost of
-            100,000-trial studies bounded). Exact at or below it.
+        max_bad_components: Above this many bad observations (default 1,024, i.e.
+            from about 1,050 finished trials on) the bad estimator ``g`` is built from
+            a systematic resample of this many of them, drawn proportionally to their
+            weights (an unbiased estimate of the weighted mixture; bandwidths then come
+            from neighbours within the resample). This bounds the per-ask cost of
+            100,000-trial studies; at or below the cap the estimator is exact. The
+            kernels also skip, exactly, components that cannot change the result at
+            float64 precision, but TPE's bandwidths (at least range/100 per
+            dimension) leave too many near a candidate for that alone to bound the cost.
         seed: Seed of the generator; equal seeds give equal proposals.
 
     Example:
@@ -139,7 +144,7 @@ class TPESampler(BaseSampler):
         group: bool = False,
         constant_liar: bool = True,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
-        max_bad_components: int = 4096,
+        max_bad_components: int = 1024,
         seed: int | None = None,
     ):
         owner = "TPESampler"
@@ -256,7 +261,7 @@ class TPESampler(BaseSampler):
             if self._group:
                 return self._sample_groups(study, h, trial, space)
             if self._is_multivariate(study):
-                return self._sample_space(study, h, trial, space)
+                return self._sample_space(study, h, trial, space, complete_has_all=True)
             out = np.empty(len(space))
             for j, (name, dist) in enumerate(space.items()):
                 out[j] = self._sample_space(study, h, trial, SearchSpace({name: dist}))[0]
@@ -279,18 +284,20 @@ class TPESampler(BaseSampler):
     def _n_finished(h: History) -> int:
         return h.count(_COMPLETE) + h.count(_PRUNED)
 
-    def _sample_space(self, study: Study, h: History, trial: Trial | None, space: SearchSpace) -> np.ndarray:
+    def _sample_space(self, study: Study, h: History, trial: Trial | None, space: SearchSpace,
+                      complete_has_all: bool = False) -> np.ndarray:
         """One TPE proposal for ``space``: (d,) internal values. Caller holds the lock."""
         sa, cols = self._arrays(space, h)
         n = h.n
-        st = h.states[:n]
         X = h.X
-        # Rows with every parameter of the space (COMPLETE rows of the intersection space
-        # always have them; the check matters for PRUNED/RUNNING/conditional rows).
-        present = ~np.isnan(X[:n, cols[0]])
-        for c in cols[1:].tolist():
-            present &= ~np.isnan(X[:n, c])
-        states = np.where(present, st, -1)
+        states = h.states[:n].copy()
+        # Only rows with every parameter of the space are observations. COMPLETE rows of
+        # the intersection space have them all, so only the other rows (RUNNING, PRUNED:
+        # usually few) are checked there; elsewhere (groups, single parameters) all are.
+        check = np.flatnonzero(states != _COMPLETE) if complete_has_all else np.arange(n)
+        if len(check):
+            absent = np.isnan(X[check[:, None], cols]).any(axis=1)
+            states[check[absent]] = -1
         if trial is not None and trial.number < n:
             states[trial.number] = -1
         below = self._split(study, h, states)

@@ -108,3 +108,36 @@ def test_bench_is_pareto_front(benchmark: Any, backend: str, m: int) -> None:
     mod = _module(backend)
     values = np.random.default_rng(4).normal(size=(10_000, m))
     _run(benchmark, lambda: mod.is_pareto_front(values), True)
+
+
+# Hypervolume: "normal" is n standard-normal points (a small front, most points
+# dominated); "front" is n points on the positive unit sphere, all non-dominated (the
+# worst case of the 3-D sweep and of one-limited-HV-per-point contributions).
+HV_SIZES = {"m2-normal-10000": (2, 10_000, "normal"), "m3-normal-1000": (3, 1_000, "normal"),
+            "m3-front-1000": (3, 1_000, "front")}
+HVC_SIZES = {"m2-normal-10000": (2, 10_000, "normal"), "m2-front-10000": (2, 10_000, "front"),
+             "m3-front-200": (3, 200, "front")}
+
+
+def _hv_points(m: int, n: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    if kind == "normal":
+        return rng.normal(size=(n, m)), np.full(m, 2.0)
+    x = np.abs(rng.normal(size=(n, m)))
+    return x / np.linalg.norm(x, axis=1, keepdims=True), np.full(m, 1.1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("size", list(HV_SIZES))
+def test_bench_hypervolume(benchmark: Any, backend: str, size: str) -> None:
+    mod = _module(backend)
+    points, ref = _hv_points(*HV_SIZES[size])
+    _run(benchmark, lambda: mod.hypervolume(points, ref), True)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("size", list(HVC_SIZES))
+def test_bench_hypervolume_contributions(benchmark: Any, backend: str, size: str) -> None:
+    mod = _module(backend)
+    points, ref = _hv_points(*HVC_SIZES[size])
+    _run(benchmark, lambda: mod.hypervolume_contributions(points, ref), True)

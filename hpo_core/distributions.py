@@ -116,11 +116,12 @@ class FloatDistribution(BaseDistribution):
     ``low + k * step <= high``.
     """
 
-    __slots__ = ("low", "high", "log", "step")
+    __slots__ = ("low", "high", "log", "step", "_span")
     low: float
     high: float
     log: bool
     step: float | None
+    _span: float | None  # high - low for a plain linear range (the unit_to_internal fast path)
 
     def __init__(self, low: float, high: float, *, log: bool = False, step: float | None = None):
         owner = "FloatDistribution"
@@ -142,6 +143,7 @@ class FloatDistribution(BaseDistribution):
         object.__setattr__(self, "high", high)
         object.__setattr__(self, "log", log)
         object.__setattr__(self, "step", step)
+        object.__setattr__(self, "_span", high - low if not log and step is None else None)
         self._freeze((low, high, log, step))
 
     def to_internal_repr(self, value: Any) -> float:
@@ -516,6 +518,9 @@ def unit_to_internal(dist: BaseDistribution, u: float) -> float:
     The scalar twin of :meth:`SearchSpace.from_unit`, for per-parameter sampling where
     building arrays would cost more than the arithmetic.
     """
+    span = getattr(dist, "_span", None)
+    if span is not None:  # a linear float range without a step
+        return min(dist.low + u * span, dist.high)  # type: ignore[attr-defined,no-any-return]
     if isinstance(dist, CategoricalDistribution):
         return float(min(int(u * len(dist.choices)), len(dist.choices) - 1))
     low, high = float(dist.low), float(dist.high)  # type: ignore[attr-defined]

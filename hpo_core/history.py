@@ -49,6 +49,11 @@ def _grow(a: np.ndarray, n_rows: int, fill: Any) -> np.ndarray:
     return new
 
 
+def _view(a: np.ndarray) -> Any:
+    """A writable memoryview of a contiguous 1-D array (typed Any for the scalar writes)."""
+    return memoryview(a)  # type: ignore[arg-type]
+
+
 class History:
     """Columnar record of one study's trials; row ``i`` holds trial number ``i``."""
 
@@ -61,10 +66,11 @@ class History:
         self.trial_ids = np.full(cap, -1, dtype=np.int64)
         self.t_start = np.full(cap, np.nan)
         self.t_complete = np.full(cap, np.nan)
-        self.X = np.full((cap, pcap), np.nan, order="F")
+        self._X = np.full((cap, pcap), np.nan, order="F")
         self._codes = np.full((cap, pcap), -1, dtype=np.int16, order="F")
-        # Code writes of set_params wait here and are applied in runs (see _flush_codes).
-        self._pending_codes: list[tuple[int, Any, np.ndarray]] = []
+        # Row writes of set_params (values and codes) wait here and are applied in runs
+        # (see _flush_codes); reading X or codes applies them first.
+        self._pending_codes: list[tuple[int, Any, np.ndarray, np.ndarray]] = []
         self._pending_lock = threading.Lock()  # readers flush while writers append
         self.param_names: list[str] = []
         self.param_index: dict[str, int] = {}
@@ -81,6 +87,7 @@ class History:
         self._best_value = float("nan")
         self._sign = 1.0
         self._space_cache: dict[SearchSpace, tuple[Any, np.ndarray]] = {}
+        self._last_space: tuple[SearchSpace | None, Any] = (None, None)
         # name -> (distribution object, column, code) of the last lookup, for the
         # common case of the same suggest call in every trial.
         self._last_col: dict[str, tuple[BaseDistribution, int, int]] = {}
@@ -89,15 +96,37 @@ class History:
         self._isect = np.full(pcap, _UNDECIDED, dtype=np.int16)
         self._any_complete = False
 
+        self._make_views()
+
+    def _make_views(self) -> None:
+        # Scalar reads and writes through memoryviews cost about a third of NumPy's
+        # item access; the per-trial paths (add_row, set_state) use them.
+        self._mv_states = _view(self.states)
+        self._mv_trial_ids = _view(self.trial_ids)
+        self._mv_t_start = _view(self.t_start)
+        self._mv_t_complete = _view(self.t_complete)
+        # (capacity, 1) is both C- and F-contiguous, so reshape(-1) is a view.
+        self._mv_values = _view(self.values.reshape(-1)) if self.n_objectives == 1 else None
+
     def __getstate__(self) -> dict[str, Any]:
         self._flush_codes()
         state = self.__dict__.copy()
         del state["_pending_lock"]
+        for k in [k for k in state if k.startswith("_mv_")]:
+            del state[k]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._pending_lock = threading.Lock()
+        self._make_views()
+
+    @property
+    def X(self) -> np.ndarray:
+        """(capacity, p) float64 internal values, Fortran order (see the module docstring)."""
+        if self._pending_codes:
+            self._flush_codes()
+        return self._X
 
     # ------------------------------------------------------------------ growth
     def _ensure_rows(self, n_rows: int) -> None:
@@ -110,25 +139,28 @@ class History:
         self.trial_ids = _grow(self.trial_ids, new_cap, -1)
         self.t_start = _grow(self.t_start, new_cap, np.nan)
         self.t_complete = _grow(self.t_complete, new_cap, np.nan)
-        self.X = _grow(self.X, new_cap, np.nan)
+        self._flush_codes()
+        self._X = _grow(self._X, new_cap, np.nan)
         self._codes = _grow(self._codes, new_cap, -1)
         extra = [None] * (new_cap - cap)
         self.user_attrs.extend(extra)
         self.system_attrs.extend(extra)
         self.intermediate.extend(extra)
+        self._make_views()
 
     def _ensure_cols(self, n_cols: int) -> None:
-        pcap = self.X.shape[1]
+        pcap = self._X.shape[1]
         if n_cols <= pcap:
             return
+        self._flush_codes()
         new = max(n_cols, 2 * pcap)
-        X = np.full((self.X.shape[0], new), np.nan, order="F")
-        X[:, :pcap] = self.X
+        X = np.full((self._X.shape[0], new), np.nan, order="F")
+        X[:, :pcap] = self._X
         codes = np.full((self._codes.shape[0], new), -1, dtype=np.int16, order="F")
         codes[:, :pcap] = self._codes
         isect = np.full(new, _NOT_IN_SPACE if self._any_complete else _UNDECIDED, dtype=np.int16)
         isect[:pcap] = self._isect
-        self.X, self._codes, self._isect = X, codes, isect
+        self._X, self._codes, self._isect = X, codes, isect
 
     # ------------------------------------------------------------------ writes
     def set_direction_sign(self, sign: float) -> None:
@@ -142,13 +174,13 @@ class History:
                 self._ensure_rows(number + 1)
             self.n = number + 1  # rows at or past n are unknown: nothing to uncount
         else:
-            old = self.states[number]
+            old = self._mv_states[number]
             if old >= 0:
                 self.state_counts[old] -= 1
-        self.states[number] = state
+        self._mv_states[number] = state
         self.state_counts[state] += 1
-        self.trial_ids[number] = trial_id
-        self.t_start[number] = t_start
+        self._mv_trial_ids[number] = trial_id
+        self._mv_t_start[number] = t_start
         self.version += 1
         return number
 
@@ -170,10 +202,10 @@ class History:
         index, codes = self._space_columns(space)
         self._flush_codes()
         if isinstance(index, slice):
-            self.X[rows, index] = X
+            self._X[rows, index] = X
             self._codes[rows, index] = codes
         else:
-            self.X[np.ix_(rows, index)] = X
+            self._X[np.ix_(rows, index)] = X
             self._codes[np.ix_(rows, index)] = codes
         self.version += 1
 
@@ -235,13 +267,16 @@ class History:
         self, row: int, name: str, dist: BaseDistribution, internal: float, *, check: bool = True
     ) -> None:
         j, code = self.column(name, dist, check=check)
-        self.X[row, j] = internal
         if self._pending_codes:
             self._flush_codes()
+        self._X[row, j] = internal
         self._codes[row, j] = code
         self.version += 1
 
     def _space_columns(self, space: SearchSpace) -> tuple[Any, np.ndarray]:
+        last = self._last_space
+        if last[0] is space:  # the same space object as the previous write
+            return last[1]  # type: ignore[no-any-return]
         cached = self._space_cache.get(space)
         if cached is None:
             pairs = [self.column(name, space[name]) for name in space.names]
@@ -256,24 +291,28 @@ class History:
             if len(self._space_cache) > 256:
                 self._space_cache.clear()
             self._space_cache[space] = cached
+        self._last_space = (space, cached)
         return cached
 
     def set_params(self, row: int, space: SearchSpace, internal: np.ndarray) -> None:
-        """Write a whole row of internal values (d,) for the parameters of ``space``."""
+        """Write a whole row of internal values (d,) for the parameters of ``space``.
+
+        The write is deferred (see :meth:`_flush_codes`): ``internal`` is kept, not
+        copied, and must not be changed by the caller afterwards.
+        """
         index, codes = self._space_columns(space)
-        self.X[row, index] = internal
         with self._pending_lock:
             pending = self._pending_codes
-            pending.append((row, index, codes))
+            pending.append((row, index, codes, internal))
             if len(pending) >= 1024:
                 self._flush_codes_locked()
         self.version += 1
 
     def _flush_codes(self) -> None:
-        """Apply pending code writes; consecutive rows of one space become one write.
+        """Apply pending row writes; consecutive rows of one space become one write.
 
-        The tight ask/tell loop writes a row of codes per trial; deferring them turns
-        ~1,000 small writes into a few block writes.
+        The tight ask/tell loop writes a row of values and codes per trial; deferring
+        them turns ~1,000 small writes into a few block writes.
         """
         if self._pending_codes:
             with self._pending_lock:
@@ -284,17 +323,20 @@ class History:
         if not pending:
             return
         self._pending_codes = []
-        codes_arr = self._codes
-        start, index, codes = pending[0]
-        prev = start
-        for row, idx, c in pending[1:]:
-            if idx is index and row == prev + 1:
-                prev = row
-                continue
+        codes_arr, X = self._codes, self._X
+        start, index, codes, _ = pending[0]
+        prev, first = start, 0
+        for k in range(1, len(pending) + 1):
+            if k < len(pending):
+                row, idx, c, _ = pending[k]
+                if idx is index and row == prev + 1:
+                    prev = row
+                    continue
             codes_arr[start : prev + 1, index] = codes
-            start = prev = row
-            index, codes = idx, c
-        codes_arr[start : prev + 1, index] = codes
+            X[start : prev + 1, index] = [p[3] for p in pending[first:k]]
+            if k < len(pending):
+                start = prev = row
+                index, codes, first = idx, c, k
 
     @property
     def codes(self) -> np.ndarray:
@@ -309,17 +351,19 @@ class History:
         values: Sequence[float] | None = None,
         t_complete: float | None = None,
     ) -> None:
-        old = self.states[row]
+        mv = self._mv_states
+        old = mv[row]
         if old >= 0:
             self.state_counts[old] -= 1
-        self.states[row] = state
+        mv[row] = state
         self.state_counts[state] += 1
         if t_complete is not None:
-            self.t_complete[row] = t_complete
+            self._mv_t_complete[row] = t_complete
         if values is not None:
-            if self.n_objectives == 1:
+            mv_values = self._mv_values
+            if mv_values is not None:
                 v = values[0]
-                self.values[row, 0] = v
+                mv_values[row] = v
             else:
                 self.values[row] = values
         if state == 1:  # COMPLETE
@@ -427,5 +471,5 @@ class History:
     def memory_bytes(self) -> int:
         """Bytes held by the array columns (not the per-trial attribute dicts)."""
         arrays = [self.states, self.values, self.trial_ids, self.t_start, self.t_complete,
-                  self.X, self.codes, *self._iv]
+                  self._X, self.codes, *self._iv]
         return int(sum(a.nbytes for a in arrays))

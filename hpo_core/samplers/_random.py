@@ -48,6 +48,9 @@ class RandomSampler(BaseSampler):
         self._block: np.ndarray = np.empty((0, 0))
         self._block_rows: list[np.ndarray] = []
         self._block_pos = _BLOCK
+        # Uniforms for per-parameter (define-by-run) sampling, drawn _BLOCK at a time
+        # and consumed from the end of the list.
+        self._u: list[float] = []
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -63,12 +66,16 @@ class RandomSampler(BaseSampler):
         with self._lock:
             self._rng = np.random.default_rng()
             self._block_space = None
+            self._u = []
 
     def sample_independent(
         self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
     ) -> Any:
         with self._lock:
-            u = float(self._rng.random())
+            us = self._u
+            if not us:
+                us = self._u = self._rng.random(_BLOCK).tolist()
+            u = us.pop()
         return distribution.to_external_repr(unit_to_internal(distribution, u))
 
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:

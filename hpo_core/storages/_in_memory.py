@@ -235,7 +235,7 @@ class InMemoryStorage(BaseStorage):
             raise KeyError(f"No trial with trial_id={trial_id!r} in this storage.") from None
 
     def _check_unfinished(self, h: History, number: int) -> None:
-        state = h.states[number]
+        state = h._mv_states[number]
         if state != _RUNNING and state != _WAITING:
             raise UpdateFinishedTrialError(
                 f"Trial {number} is already finished ({TrialState(int(state)).name}) and "
@@ -262,7 +262,7 @@ class InMemoryStorage(BaseStorage):
         study, number = self._trials[trial_id]
         with self._lock:
             h = study.history
-            old = h.states[number]
+            old = h._mv_states[number]
             if old != _RUNNING and old != _WAITING:
                 self._check_unfinished(h, number)
             code = int(state)

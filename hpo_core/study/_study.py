@@ -84,7 +84,7 @@ class Study:
         self.sampler = sampler if sampler is not None else RandomSampler()
         self.pruner = pruner if pruner is not None else NopPruner()
         self._stop_flag = False
-        self._space_cache: tuple[Any, tuple[Any, ...], tuple[Any, ...], SearchSpace] | None = None
+        self._space_cache: tuple[Any, dict[str, Any], SearchSpace] | None = None
         self._thread_local = threading.local()
 
     # --------------------------------------------------------------- basics
@@ -189,23 +189,20 @@ class Study:
 
     # --------------------------------------------------------------- ask
     def _as_space(self, fixed: Mapping[str, BaseDistribution] | SearchSpace) -> SearchSpace:
-        if isinstance(fixed, SearchSpace):
+        if type(fixed) is SearchSpace:
             return fixed
         cached = self._space_cache
-        # Reuse the SearchSpace built for the same dict as long as its keys and
-        # distribution objects are the very same (a cheap identity check).
-        # (Tuple equality compares identical objects without calling __eq__.)
-        if (
-            cached is not None
-            and cached[0] is fixed
-            and cached[2] == tuple(fixed.values())
-            and cached[1] == tuple(fixed)
-        ):
-            return cached[3]
+        # Reuse the SearchSpace built for an equal dict. Dict equality runs in C and
+        # compares identical distribution objects without calling __eq__; a dict that
+        # was changed in place since (other keys or distributions) gets a new space.
+        if cached is not None and cached[0] is fixed and fixed == cached[1]:
+            return cached[2]
+        if isinstance(fixed, SearchSpace):
+            return fixed
         if not isinstance(fixed, Mapping):
             raise TypeError(format_error("fixed_distributions", "a mapping name -> distribution", fixed))
         space = SearchSpace(fixed)
-        self._space_cache = (fixed, tuple(fixed), tuple(fixed.values()), space)
+        self._space_cache = (fixed, dict(fixed), space)
         return space
 
     def ask(

@@ -421,14 +421,15 @@ def tables(cells: list[Cell], cold: list[dict[str, Any]], args: argparse.Namespa
 
     if cold:
         out += ["", "#### Cold start: fresh process, 100 prefilled trials", "",
-                "| library / path | backend | compile cache | import + study | first ask+tell | "
+                "| library / path | `HPO_CORE_BACKEND` (`backend_name()`) | compile cache | import + study | first ask+tell | "
                 "second ask+tell | whole process |", "|---|---|---|---|---|---|---|"]
         for r in cold:
             if "error" in r:
                 out.append(f"| {LABELS[r['path']]} | {r['env'] or 'default'} | {r['cache']} | "
                            f"error: {r['error']} | | | |")
                 continue
-            backend = r.get("backend") or "—"
+            backend = "—" if not r.get("backend") else (
+                f"{r['env'].get('HPO_CORE_BACKEND', 'unset')} ({r['backend']})")
             out.append(f"| {LABELS[r['path']]} | {backend} | {r['cache']} | {r['import_s']:.2f} s | "
                        f"{r['first_s'] * 1e3:,.1f} ms | {r['second_s'] * 1e3:,.1f} ms | "
                        f"{r['process_s']:.2f} s |")
@@ -450,7 +451,8 @@ def report(cells: list[Cell], cold: list[dict[str, Any]], args: argparse.Namespa
         "created, divided by its trials (rough: allocator slack). Cold start: a new Python process "
         "imports the library, prefills 100 trials and times its first two ask+tell pairs; for "
         "hpo_core `NUMBA_CACHE_DIR` points to an empty directory (cold), then the same directory "
-        "again (warm)."
+        "again (warm); `backend_name()` is the default kernel backend, and kernels it lacks fall "
+        "back to Numba."
     )
     return "\n".join([f"Command: `{command}`", "",
                       _common.machine_info(("optuna", "rustuna")), "", method, "",

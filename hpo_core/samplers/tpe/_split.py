@@ -61,6 +61,13 @@ def split_below_above(
         Boolean mask, shape (n,), with exactly ``min(n_below, n)`` True entries. The
         result depends only on the arguments (ties are broken by index).
 
+    Cost: m = 1, O(n) (a partition, no sort). m >= 2: the non-dominated fronts up to the
+    boundary (``kernels.is_pareto_front`` peels for m >= 3, else one
+    ``kernels.nondominated_rank``), then greedy HSSP on the boundary rank only: O(k s)
+    for m = 2, lazily re-evaluated ``kernels.hypervolume`` calls for m >= 3 (s the
+    boundary rank's size). The reference point of the HSSP is Optuna 5's, computed on the
+    boundary rank (see ``_reference_point``).
+
     Raises:
         TypeError: ``n_below`` is not an int.
         ValueError: ``n_below`` is negative or the shapes do not match.

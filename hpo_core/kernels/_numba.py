@@ -633,6 +633,7 @@ def _log_pdf_product(X_low, X_high, discrete, C, mus, sigmas, log_weights, low, 
     # bound of the max), so far components never reach the erfc-based bins.
     cut = 42.0 + math.log(max(k, 1))
     cheap = np.empty(k)
+    inv_s = 1.0 / sigmas  # (k, dn): the (n, k) loops multiply instead of divide
     out = np.empty(n)
     for i in range(n):
         best, j_best = -_INF, -1
@@ -643,7 +644,7 @@ def _log_pdf_product(X_low, X_high, discrete, C, mus, sigmas, log_weights, low, 
                     t += cat_log_probs[j, cat_offsets[q] + np.intp(C[i, q])]
                 for d in range(dn):
                     if not discrete[d]:
-                        z = (X_low[i, d] - mus[j, d]) / sigmas[j, d]
+                        z = (X_low[i, d] - mus[j, d]) * inv_s[j, d]
                         t -= 0.5 * z * z
             cheap[j] = t
             if t > best:
@@ -663,8 +664,8 @@ def _log_pdf_product(X_low, X_high, discrete, C, mus, sigmas, log_weights, low, 
                 continue
             for d in range(dn):
                 if discrete[d]:
-                    s = sigmas[j, d]
-                    t += _log_bin_mass((X_low[i, d] - mus[j, d]) / s, (X_high[i, d] - mus[j, d]) / s)
+                    s = inv_s[j, d]
+                    t += _log_bin_mass((X_low[i, d] - mus[j, d]) * s, (X_high[i, d] - mus[j, d]) * s)
                     if t < t_max - cut:
                         break
             if t == -_INF or t < t_max - cut:

@@ -314,3 +314,11 @@ def test_tpe_multi_objective_with_maximize_and_constraints_runs() -> None:
     )
     study.optimize(lambda t: (t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)), n_trials=30)
     assert len(study.best_trials) >= 1
+
+
+@pytest.mark.parametrize("n", [0, 1, 24, 25, 26, 27, 1000])
+def test_tpe_fast_default_weights_equal_default_weights(n: int) -> None:
+    from hpo_core.samplers.tpe import default_weights
+    from hpo_core.samplers.tpe._sampler import _default_weights_fast
+
+    np.testing.assert_allclose(_default_weights_fast(n), default_weights(n), rtol=1e-14)

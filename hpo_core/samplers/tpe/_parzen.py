@@ -28,7 +28,8 @@ import numpy as np
 from hpo_core import kernels
 from hpo_core.distributions import KIND_CATEGORICAL, SearchSpace
 
-__all__ = ["SpaceArrays", "Parzen", "space_arrays", "build_parzen", "sample_candidates", "acquisition"]
+__all__ = ["SpaceArrays", "Parzen", "space_arrays", "build_parzen", "sample_candidates", "acquisition",
+           "systematic_resample"]
 
 
 class SpaceArrays(NamedTuple):
@@ -45,6 +46,8 @@ class SpaceArrays(NamedTuple):
     high: np.ndarray
     cat_sizes: np.ndarray  # (dc,) intp
     cat_offsets: np.ndarray  # (dc,) intp
+    any_log: bool
+    any_discrete: bool
 
 
 def space_arrays(space: SearchSpace) -> SpaceArrays:
@@ -57,7 +60,7 @@ def space_arrays(space: SearchSpace) -> SpaceArrays:
     return SpaceArrays(
         num, cat, space.lo[num].copy(), space.hi[num].copy(), space.is_log[num].copy(),
         space.step[num] > 0, space.step[num].copy(), space.low[num].copy(), space.high[num].copy(),
-        sizes, offsets,
+        sizes, offsets, bool(space.is_log[num].any()), bool((space.step[num] > 0).any()),
     )
 
 
@@ -70,14 +73,6 @@ class Parzen(NamedTuple):
     log_weights: np.ndarray  # (k,)
     cat_probs: np.ndarray  # (k, sum c)
     cat_log_probs: np.ndarray  # (k, sum c)
-
-
-def transform(sa: SpaceArrays, X: np.ndarray) -> np.ndarray:
-    """Internal numeric values (n, dn) -> transformed space (log where ``is_log``)."""
-    if sa.is_log.any():
-        X = X.copy()
-        X[:, sa.is_log] = np.log(X[:, sa.is_log])
-    return X
 
 
 def build_parzen(
@@ -126,9 +121,9 @@ def to_internal(sa: SpaceArrays, S: np.ndarray, d: int) -> np.ndarray:
     """Transformed samples (n, dn + dc) -> internal values (n, d) in space order, snapped."""
     dn = len(sa.num)
     V = S[:, :dn]
-    if sa.is_log.any():
+    if sa.any_log:
         V[:, sa.is_log] = np.exp(V[:, sa.is_log])
-    if sa.discrete.any():
+    if sa.any_discrete:
         low, step = sa.low[sa.discrete], sa.step[sa.discrete]
         V[:, sa.discrete] = low + np.round((V[:, sa.discrete] - low) / step) * step
     np.clip(V, sa.low, sa.high, out=V)
@@ -143,7 +138,7 @@ def bins(sa: SpaceArrays, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     V = X[:, sa.num]
     half = 0.5 * sa.step
     L, H = V - half, V + half
-    if sa.is_log.any():
+    if sa.any_log:
         L[:, sa.is_log] = np.log(L[:, sa.is_log])
         H[:, sa.is_log] = np.log(H[:, sa.is_log])
     return L, H, X[:, sa.cat]

@@ -321,6 +321,8 @@ class TPESampler(BaseSampler):
         return cand[int(np.argmax(acq))]
 
     def _weights_of(self, n: int) -> np.ndarray:
+        if self._weights is default_weights:
+            return _default_weights_fast(n)
         w = np.asarray(self._weights(n), dtype=np.float64)[:n]
         if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0) or (n and w.sum() <= 0):
             raise ValueError(
@@ -331,10 +333,12 @@ class TPESampler(BaseSampler):
 
     def _estimator(self, sa: _parzen.SpaceArrays, X: np.ndarray, cols: np.ndarray,
                    rows: np.ndarray, w: np.ndarray) -> _parzen.Parzen:
-        V = X[np.ix_(rows, cols)] if len(rows) else np.empty((0, len(cols)))
-        T = _parzen.transform(sa, V[:, sa.num])
+        r = rows[:, None]
+        T = X[r, cols[sa.num]] if len(sa.num) else np.empty((len(rows), 0))
+        if sa.any_log:
+            T[:, sa.is_log] = np.log(T[:, sa.is_log])
         np.clip(T, sa.lo, sa.hi, out=T)  # values drawn under an older, wider range
-        C = V[:, sa.cat]
+        C = X[r, cols[sa.cat]] if len(sa.cat) else np.empty((len(rows), 0))
         return _parzen.build_parzen(
             sa, T, C, w, prior_weight=self._prior_weight,
             consider_endpoints=self._consider_endpoints, magic_clip=self._magic_clip,
@@ -436,6 +440,18 @@ class TPESampler(BaseSampler):
             self._grow(trial.number + 1)
             self._violation[trial.number] = _total_violation(constraints)
             self._violation_known[trial.number] = True
+
+
+def _default_weights_fast(n: int) -> np.ndarray:
+    """:func:`default_weights` without ``linspace``/``concatenate`` (the per-ask path)."""
+    w = np.ones(n)
+    m = n - 25
+    if m == 1:
+        w[0] = 1.0 / n
+    elif m > 1:
+        start = 1.0 / n
+        w[:m] = start + np.arange(m) * ((1.0 - start) / (m - 1))
+    return w
 
 
 def _total_violation(values: Sequence[float]) -> float:

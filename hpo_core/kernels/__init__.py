@@ -59,6 +59,7 @@ __all__ = [
     "parzen_bandwidths",
     "sample_product_mixture",
     "sample_truncnorm_mixture",
+    "tpe_best_candidate",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -323,4 +324,25 @@ def categorical_kernel_table(
     """Category probabilities of TPE's categorical kernels plus a uniform prior row."""
     return _kernel_module("categorical_kernel_table").categorical_kernel_table(  # type: ignore[no-any-return]
         C, sizes, offsets, prior_weight
+    )
+
+
+def tpe_best_candidate(
+    u_component: np.ndarray,
+    U: np.ndarray,
+    UC: np.ndarray,
+    good: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    bad: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    low: np.ndarray,
+    high: np.ndarray,
+    is_log: np.ndarray,
+    step: np.ndarray,
+    grid_low: np.ndarray,
+    grid_high: np.ndarray,
+    cat_offsets: np.ndarray,
+    cat_sizes: np.ndarray,
+) -> np.ndarray:
+    """TPE's proposal: the candidate drawn from ``good`` with the largest ``log l - log g``."""
+    return _kernel_module("tpe_best_candidate").tpe_best_candidate(  # type: ignore[no-any-return]
+        u_component, U, UC, good, bad, low, high, is_log, step, grid_low, grid_high, cat_offsets, cat_sizes
     )

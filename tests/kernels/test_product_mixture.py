@@ -209,3 +209,24 @@ def test_categorical_kernel_table_reference_by_hand(reference: ModuleType) -> No
     P = reference.categorical_kernel_table(np.array([[1.0]]), np.array([2]), np.array([0]), 1.0)
     # k = 2 kernels: the observation gets 1 + 1/2 on category 1 and 1/2 elsewhere.
     np.testing.assert_allclose(P, [[0.25, 0.75], [0.5, 0.5]])
+
+
+@pytest.mark.parametrize("case", ["typical", "many_components", "no_categorical", "only_categorical"])
+def test_tpe_best_candidate_matches_reference(bbackend: ModuleType, reference: ModuleType, assert_same: Any,
+                                             case: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    g, b = CASES[case](rng), CASES[case](rng)
+    dn = len(g["low"])
+    # Parameter space behind the transformed bounds: dim 0 continuous, dim 1 an int grid
+    # (bins of 1 inside [low, high]), dim 2 log-scale over [e^0, e^3].
+    is_log = np.array([False, False, True][:dn])
+    step = np.array([0.0, 1.0, 0.0][:dn])
+    grid_low = np.where(is_log, np.exp(g["low"]), g["low"] + 0.5 * step)
+    grid_high = np.where(is_log, np.exp(g["high"]), g["high"] - 0.5 * step)
+    n = 24
+    u, U, UC = rng.random(n), rng.random((n, dn)), rng.random((n, len(g["sizes"])))
+    args = (u, U, UC, (g["mus"], g["sigmas"], g["w"], g["probs"]), (b["mus"], b["sigmas"], b["w"], b["probs"]),
+            g["low"], g["high"], is_log, step, grid_low, grid_high, g["offsets"], g["sizes"])
+    got = bbackend.tpe_best_candidate(*args)
+    assert_same(got, reference.tpe_best_candidate(*args))
+    assert np.all((got[:dn] >= grid_low) & (got[:dn] <= grid_high))

@@ -28,8 +28,7 @@ import numpy as np
 from hpo_core import kernels
 from hpo_core.distributions import KIND_CATEGORICAL, SearchSpace
 
-__all__ = ["SpaceArrays", "Parzen", "space_arrays", "build_parzen", "sample_candidates", "acquisition",
-           "systematic_resample"]
+__all__ = ["SpaceArrays", "Parzen", "space_arrays", "build_parzen", "propose", "systematic_resample"]
 
 
 class SpaceArrays(NamedTuple):
@@ -70,9 +69,7 @@ class Parzen(NamedTuple):
     mus: np.ndarray  # (k, dn)
     sigmas: np.ndarray  # (k, dn)
     weights: np.ndarray  # (k,) normalised
-    log_weights: np.ndarray  # (k,)
     cat_probs: np.ndarray  # (k, sum c)
-    cat_log_probs: np.ndarray  # (k, sum c)
 
 
 def build_parzen(
@@ -102,59 +99,23 @@ def build_parzen(
     w = np.append(weights, prior_weight if n else 1.0)
     w /= w.sum()
     P = kernels.categorical_kernel_table(C, sa.cat_sizes, sa.cat_offsets, prior_weight)
-    with np.errstate(divide="ignore"):
-        return Parzen(mus, sig, w, np.log(w), P, np.log(P))
+    return Parzen(mus, sig, w, P)
 
 
-def sample_candidates(sa: SpaceArrays, good: Parzen, rng: np.random.Generator, n: int) -> np.ndarray:
-    """Draw ``n`` candidates from ``good``: (n, dn + dc) transformed numeric, then category."""
-    dn, dc = len(sa.num), len(sa.cat)
-    u = rng.random((n, 1 + dn + dc))
-    with np.errstate(divide="ignore"):
-        return kernels.sample_product_mixture(
-            u[:, 0], np.maximum(u[:, 1 : 1 + dn], 1e-300), u[:, 1 + dn :], good.mus, good.sigmas,
-            good.weights, sa.lo, sa.hi, good.cat_probs, sa.cat_offsets, sa.cat_sizes,
-        )
-
-
-def to_internal(sa: SpaceArrays, S: np.ndarray, d: int) -> np.ndarray:
-    """Transformed samples (n, dn + dc) -> internal values (n, d) in space order, snapped."""
+def propose(sa: SpaceArrays, good: Parzen, bad: Parzen, rng: np.random.Generator,
+            n_candidates: int, d: int) -> np.ndarray:
+    """Draw ``n_candidates`` from ``good``; return the best by ``log l - log g``: (d,)
+    internal values in space order (one kernel call)."""
     dn = len(sa.num)
-    V = S[:, :dn]
-    if sa.any_log:
-        V[:, sa.is_log] = np.exp(V[:, sa.is_log])
-    if sa.any_discrete:
-        low, step = sa.low[sa.discrete], sa.step[sa.discrete]
-        V[:, sa.discrete] = low + np.round((V[:, sa.discrete] - low) / step) * step
-    np.clip(V, sa.low, sa.high, out=V)
-    out = np.empty((S.shape[0], d))
-    out[:, sa.num] = V
-    out[:, sa.cat] = S[:, dn:]
-    return out
-
-
-def bins(sa: SpaceArrays, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Internal values (n, d) -> (X_low, X_high, C) for ``log_pdf_product_mixture``."""
-    V = X[:, sa.num]
-    half = 0.5 * sa.step
-    L, H = V - half, V + half
-    if sa.any_log:
-        L[:, sa.is_log] = np.log(L[:, sa.is_log])
-        H[:, sa.is_log] = np.log(H[:, sa.is_log])
-    return L, H, X[:, sa.cat]
-
-
-def log_pdf(sa: SpaceArrays, est: Parzen, XL: np.ndarray, XH: np.ndarray, C: np.ndarray) -> np.ndarray:
-    return kernels.log_pdf_product_mixture(
-        XL, XH, sa.discrete, C, est.mus, est.sigmas, est.log_weights, sa.lo, sa.hi,
-        est.cat_log_probs, sa.cat_offsets,
+    u = rng.random((n_candidates, 1 + dn + len(sa.cat)))
+    r = kernels.tpe_best_candidate(
+        u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], good, bad, sa.lo, sa.hi, sa.is_log, sa.step,
+        sa.low, sa.high, sa.cat_offsets, sa.cat_sizes,
     )
-
-
-def acquisition(sa: SpaceArrays, good: Parzen, bad: Parzen, X: np.ndarray) -> np.ndarray:
-    """``log l(x) - log g(x)`` at internal candidates X (n, d)."""
-    XL, XH, C = bins(sa, X)
-    return log_pdf(sa, good, XL, XH, C) - log_pdf(sa, bad, XL, XH, C)
+    out = np.empty(d)
+    out[sa.num] = r[:dn]
+    out[sa.cat] = r[dn:]
+    return out
 
 
 def systematic_resample(weights: np.ndarray, size: int, u: float) -> np.ndarray:

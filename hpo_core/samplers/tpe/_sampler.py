@@ -315,10 +315,7 @@ class TPESampler(BaseSampler):
             rows_above, w_above = rows_above[pick], np.ones(self._max_bad)
         good = self._estimator(sa, X, cols, rows_below, w_below)
         bad = self._estimator(sa, X, cols, rows_above, w_above)
-        S = _parzen.sample_candidates(sa, good, self._rng, self._n_ei_candidates)
-        cand = _parzen.to_internal(sa, S, len(space))
-        acq = _parzen.acquisition(sa, good, bad, cand)
-        return cand[int(np.argmax(acq))]
+        return _parzen.propose(sa, good, bad, self._rng, self._n_ei_candidates, len(space))
 
     def _weights_of(self, n: int) -> np.ndarray:
         if self._weights is default_weights:

@@ -715,12 +715,12 @@ def _sample_product(u_component, U, UC, mus, sigmas, weights, low, high, cat_pro
 
 
 @_jit
-def _parzen_bandwidths(T, low, high, consider_endpoints, magic_clip):  # type: ignore[no-untyped-def]
+def _parzen_bandwidths(T, orders, low, high, consider_endpoints, magic_clip):  # type: ignore[no-untyped-def]
     n, dn = T.shape
     out = np.empty((n, dn))
     for d in range(dn):
-        col = T[:, d].copy()
-        order = np.argsort(col, kind="mergesort")  # stable, as the reference
+        col = T[:, d]
+        order = orders[:, d]
         width = high[d] - low[d]
         floor = width / min(100.0, n + 2.0) if magic_clip else 1e-12
         for r in range(n):
@@ -1199,8 +1199,11 @@ def parzen_bandwidths(
 
     Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.parzen_bandwidths`.
     """
+    T = _f64(T)
+    # NumPy's stable sort (radix/timsort) is several times faster than Numba's mergesort.
+    orders = np.ascontiguousarray(np.argsort(T, axis=0, kind="stable"), dtype=np.intp)
     return _parzen_bandwidths(  # type: ignore[no-any-return]
-        _f64(T), _f64(low), _f64(high), bool(consider_endpoints), bool(magic_clip)
+        T, orders, _f64(low), _f64(high), bool(consider_endpoints), bool(magic_clip)
     )
 
 

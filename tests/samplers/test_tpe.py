@@ -322,3 +322,17 @@ def test_tpe_fast_default_weights_equal_default_weights(n: int) -> None:
     from hpo_core.samplers.tpe._sampler import _default_weights_fast
 
     np.testing.assert_allclose(_default_weights_fast(n), default_weights(n), rtol=1e-14)
+
+
+def test_tpe_split_hint_gives_the_same_good_group() -> None:
+    from hpo_core.samplers.tpe._observations import split_single_objective
+
+    rng = np.random.default_rng(0)
+    states = rng.choice(np.array([0, 1, 1, 1, 2, 3], dtype=np.int8), size=500)
+    score = rng.random(500)
+    kw: dict[str, Any] = {"violation": None, "last_step": None, "last_value": None}
+    exact = split_single_objective(states, score, 25, **kw)
+    assert exact.sum() == 25
+    worst = score[exact].max()
+    for hint in (worst, worst + 0.1, 0.01, np.inf):  # 0.01: too few rows, falls back
+        np.testing.assert_array_equal(split_single_objective(states, score, 25, hint=hint, **kw), exact)

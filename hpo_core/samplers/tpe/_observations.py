@@ -21,6 +21,7 @@ import numpy as np
 __all__ = ["split_single_objective", "take_smallest"]
 
 _COMPLETE, _PRUNED = 1, 2
+rows_none = np.empty(0, dtype=np.intp)
 
 
 def take_smallest(rows: np.ndarray, keys: np.ndarray, count: int) -> np.ndarray:
@@ -40,6 +41,7 @@ def split_single_objective(
     violation: np.ndarray | None,
     last_step: np.ndarray | None,
     last_value: np.ndarray | None,
+    hint: float = np.inf,
 ) -> np.ndarray:
     """(n,) bool mask of the ``n_below`` best finished rows (fewer if fewer finished).
 
@@ -47,6 +49,11 @@ def split_single_objective(
         states, score, violation: see the module notation; score is NaN-free on
             COMPLETE rows.
         n_below: Size of the good group, >= 0.
+        hint: A score at or above the ``n_below``-th best (e.g. the worst good score of
+            the previous call: scores of finished trials never change). Only rows at or
+            below it are ranked when there are at least ``n_below`` of them, so the
+            partial sort touches a handful of rows instead of all; the result is the
+            same set (up to ties).
         last_step, last_value: intermediate values of PRUNED rows (None: no PRUNED rows
             are ranked by them; they then rank in trial-number order).
     """
@@ -58,7 +65,9 @@ def split_single_objective(
         infeasible = (complete | pruned) & ~feasible
         complete &= feasible
         pruned &= feasible
-    rows = np.flatnonzero(complete)
+    rows = np.flatnonzero(complete & (score <= hint)) if hint < np.inf else rows_none
+    if rows is rows_none or len(rows) < n_below:
+        rows = np.flatnonzero(complete)
     chosen = take_smallest(rows, score[rows], n_below)
     below[chosen] = True
     left = n_below - len(chosen)

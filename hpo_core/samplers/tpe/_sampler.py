@@ -177,6 +177,7 @@ class TPESampler(BaseSampler):
         self._last_step = np.zeros(0, dtype=np.int64)
         self._last_value = np.zeros(0)
         self._iv_seen = 0
+        self._hint = np.inf  # see split_single_objective
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -301,9 +302,8 @@ class TPESampler(BaseSampler):
         if trial is not None and trial.number < n:
             states[trial.number] = -1
         below = self._split(study, h, states)
-        usable = (states == _COMPLETE) | (states == _PRUNED)
-        if self._constant_liar:
-            usable |= states == _RUNNING
+        # RUNNING = 0, COMPLETE = 1, PRUNED = 2: usable rows are one range of codes.
+        usable = (states >= (_RUNNING if self._constant_liar else _COMPLETE)) & (states <= _PRUNED)
         above = usable & ~below
         rows_below = np.flatnonzero(below)
         rows_above = np.flatnonzero(above)
@@ -344,7 +344,7 @@ class TPESampler(BaseSampler):
     # ------------------------------------------------------------------ split
     def _split(self, study: Study, h: History, states: np.ndarray) -> np.ndarray:
         n = len(states)
-        n_fin = int(np.count_nonzero((states == _COMPLETE) | (states == _PRUNED)))
+        n_fin = int(np.count_nonzero((states >= _COMPLETE) & (states <= _PRUNED)))
         multi = len(study.directions) > 1
         gamma = self._gamma or (default_gamma_multi_objective if multi else default_gamma)
         n_below = gamma(n_fin)
@@ -355,16 +355,23 @@ class TPESampler(BaseSampler):
         violation = self._violations(h, states) if self._constraints_func is not None else None
         if multi:
             return self._split_multi(study, h, states, int(n_below), violation)
-        sign = -1.0 if study.directions[0] == StudyDirection.MAXIMIZE else 1.0
-        score = sign * h.values[:n, 0]
-        has_pruned = bool(np.any(states == _PRUNED))
+        maximize = study.directions[0] == StudyDirection.MAXIMIZE
+        sign = -1.0 if maximize else 1.0
+        score = -h.values[:n, 0] if maximize else h.values[:n, 0]
+        has_pruned = h.count(_PRUNED) > 0
         if has_pruned:
             self._update_intermediate(h)
-        return split_single_objective(
+        below = split_single_objective(
             states, score, int(n_below), violation=violation,
             last_step=self._last_step[:n] if has_pruned else None,
             last_value=sign * self._last_value[:n] if has_pruned else None,
+            hint=self._hint if violation is None else np.inf,
         )
+        if violation is None and n_below:
+            good = score[below & (states == _COMPLETE)]
+            # The worst good score bounds the next call's good group from above.
+            self._hint = float(good.max()) if len(good) == n_below else np.inf
+        return below
 
     def _split_multi(self, study: Study, h: History, states: np.ndarray, n_below: int,
                      violation: np.ndarray | None) -> np.ndarray:

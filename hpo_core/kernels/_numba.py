@@ -627,29 +627,45 @@ def _log_pdf_product(X_low, X_high, discrete, C, mus, sigmas, log_weights, low, 
     n, dn = X_low.shape
     k, dc = mus.shape[0], C.shape[1]
     const = _product_constants(discrete, mus, sigmas, log_weights, low, high)
+    inv_s = 1.0 / sigmas  # (k, dn): the (n, k) loops multiply instead of divide
+    # Pass 1, component-major so the inner loop runs over contiguous candidates (and
+    # vectorises): cheap[j, i] = the categorical and continuous part of term (i, j).
+    XT = np.ascontiguousarray(X_low.T)  # (dn, n)
+    CT = np.empty((dc, n), dtype=np.intp)
+    for q in range(dc):
+        for i in range(n):
+            CT[q, i] = cat_offsets[q] + np.intp(C[i, q])
+    cheap = np.empty((k, n))
+    for j in range(k):
+        row = cheap[j]
+        c0 = const[j]
+        for i in range(n):
+            row[i] = c0
+        if c0 == -_INF:
+            continue
+        for q in range(dc):
+            for i in range(n):
+                row[i] += cat_log_probs[j, CT[q, i]]
+        for d in range(dn):
+            if not discrete[d]:
+                m, w = mus[j, d], inv_s[j, d]
+                x = XT[d]
+                for i in range(n):
+                    z = (x[i] - m) * w
+                    row[i] -= 0.5 * z * z
+    # Pass 2, per candidate: add the (erfc-based) bin masses only where they can matter.
     # Exact cut-off: the bin factors still to add are <= 0 in log space, so a partial
     # sum below (max - cut) bounds the whole term, and the k such terms together change
     # the sum by less than k e^-cut = e^-42 relative, below float64 resolution. The
     # bound used is the full term of the component with the largest cheap part (a lower
-    # bound of the max), so far components never reach the erfc-based bins.
+    # bound of the max), so far components never reach the bins.
     cut = 42.0 + math.log(max(k, 1))
-    cheap = np.empty(k)
-    inv_s = 1.0 / sigmas  # (k, dn): the (n, k) loops multiply instead of divide
     out = np.empty(n)
     for i in range(n):
         best, j_best = -_INF, -1
         for j in range(k):
-            t = const[j]
-            if t > -_INF:
-                for q in range(dc):
-                    t += cat_log_probs[j, cat_offsets[q] + np.intp(C[i, q])]
-                for d in range(dn):
-                    if not discrete[d]:
-                        z = (X_low[i, d] - mus[j, d]) * inv_s[j, d]
-                        t -= 0.5 * z * z
-            cheap[j] = t
-            if t > best:
-                best, j_best = t, j
+            if cheap[j, i] > best:
+                best, j_best = cheap[j, i], j
         if j_best < 0:
             out[i] = -_INF
             continue
@@ -660,13 +676,13 @@ def _log_pdf_product(X_low, X_high, discrete, C, mus, sigmas, log_weights, low, 
             j = j_best if jj < 0 else jj
             if jj == j_best:
                 continue
-            t = cheap[j]
+            t = cheap[j, i]
             if t == -_INF or t < t_max - cut:
                 continue
             for d in range(dn):
                 if discrete[d]:
-                    s = inv_s[j, d]
-                    t += _log_bin_mass((X_low[i, d] - mus[j, d]) * s, (X_high[i, d] - mus[j, d]) * s)
+                    w = inv_s[j, d]
+                    t += _log_bin_mass((X_low[i, d] - mus[j, d]) * w, (X_high[i, d] - mus[j, d]) * w)
                     if t < t_max - cut:
                         break
             if t == -_INF or t < t_max - cut:

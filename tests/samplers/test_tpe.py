@@ -203,6 +203,13 @@ def test_tpe_maximize() -> None:
     assert best > -0.5
 
 
+def test_tpe_optimize_with_four_jobs() -> None:
+    study = hpo_core.create_study(sampler=TPESampler(seed=0))
+    study.optimize(_sphere, n_trials=60, n_jobs=4)
+    assert len(study.trials) == 60 and all(t.state == TrialState.COMPLETE for t in study.trials)
+    assert study.best_value < 2.0
+
+
 def test_tpe_threads_on_one_study() -> None:
     study = hpo_core.create_study(sampler=TPESampler(seed=0))
     errors: list[BaseException] = []

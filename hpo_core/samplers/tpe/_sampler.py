@@ -1,4 +1,11 @@
-"""TPESampler: the adapter between the study's columnar history and the Parzen math."""
+"""TPESampler: the adapter between the study's columnar history and the Parzen math.
+
+Per proposal: a few NumPy operations over the history's columns (masks of usable rows,
+the good/bad split, column gathers), two estimator builds (``_parzen.build_parzen``:
+two small kernels each) and one compiled call that draws the candidates and returns the
+best (``kernels.tpe_best_candidate``). Nothing loops in Python over trials; constraint
+values and intermediate values are cached per trial number and filled incrementally.
+"""
 
 from __future__ import annotations
 
@@ -120,6 +127,15 @@ class TPESampler(BaseSampler):
             float64 precision, but TPE's bandwidths (at least range/100 per
             dimension) leave too many near a candidate for that alone to bound the cost.
         seed: Seed of the generator; equal seeds give equal proposals.
+
+    Defaults are Optuna 5.0's (``optuna/samplers/_tpe``): ``n_startup_trials=10``,
+    ``n_ei_candidates=24``, gamma ``min(ceil(0.1 n), 25)``, the recency ramp, prior
+    weight 1, magic clip on, endpoints off, constant liar on, joint estimators for a
+    single objective and per-parameter ones for several (good trials then weigh 1 each,
+    as in Optuna 5). PRUNED trials rank after COMPLETE ones by (last step, last
+    intermediate value); infeasible ones after both by total violation; FAIL trials are
+    ignored. Multi-objective splits use ``_split.split_below_above`` (non-domination
+    rank, hypervolume tie-break).
 
     Example:
         >>> import hpo_core

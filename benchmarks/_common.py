@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import functools
+import hashlib
 import importlib.metadata
 import os
 import platform
@@ -23,16 +25,28 @@ def version(dist: str) -> str:
         return "not installed"
 
 
+@functools.lru_cache(maxsize=None)
 def git_rev() -> str:
-    """Short commit of the working tree, flagged when hpo_core/ has uncommitted changes."""
+    """Short commit of the working tree, flagged when hpo_core/ has uncommitted changes.
+
+    Cached: the first call in a process names the code that process runs (call it
+    when hpo_core is imported; the tree may move on while a long run goes). With
+    uncommitted changes the name ends with a hash of ``git diff HEAD -- hpo_core``,
+    so runs from the same snapshot carry the same name.
+    """
     try:
         rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "hpo_core"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        diff = subprocess.run(["git", "-C", str(ROOT), "diff", "HEAD", "--", "hpo_core"],
+                              capture_output=True, check=True).stdout
+        untracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--others", "--exclude-standard",
+                                    "--", "hpo_core"], capture_output=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return rev + (" + uncommitted changes in hpo_core/" if dirty else "")
+    if not diff and not untracked:
+        return rev
+    digest = hashlib.sha1(diff + untracked).hexdigest()[:8]
+    return f"{rev} + uncommitted changes in hpo_core/ (diff {digest})"
 
 
 def cpu_name() -> str:

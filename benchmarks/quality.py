@@ -211,6 +211,7 @@ def run_one(spec: str, problem_name: str, seed: int, n_trials: int) -> dict[str,
     try:
         evaluate = problem.make(seed)
         if spec not in _WARMED:
+            _common.git_rev()  # the code this process runs (cached), before the tree moves on
             _warm_up(kind, kwargs)
             _WARMED.add(spec)
         t1 = time.perf_counter()
@@ -262,15 +263,21 @@ def save_results(path: Path, data: dict[str, Any]) -> None:
 
 
 def run_all(specs: Sequence[str], problems: Sequence[str], seeds: Sequence[int], n_trials: int,
-            out: Path, *, workers: int = 1, fresh: bool = False,
+            out: Path, *, workers: int = 1, fresh: bool = False, rerun: Sequence[str] = (),
             log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> dict[str, Any]:
     """Run every missing (sampler, problem, seed) and cache each record in ``out`` as it ends.
 
     Tasks are ordered problem, seed, sampler, so an interrupted run leaves complete
     comparisons (all samplers on a problem and seed) rather than one sampler everywhere.
+    The cached runs of the samplers in ``rerun`` (on these problems and seeds) are
+    dropped and run again, e.g. after a change to hpo_core's TPE.
     """
     data = {"runs": {}} if fresh else load_results(out)
     runs = data["runs"]
+    for spec in rerun:
+        for p in problems:
+            for seed in seeds:
+                runs.pop(run_key(spec, p, seed, n_trials), None)
     todo = [(s, p, seed) for p in problems for seed in seeds for s in specs
             if run_key(s, p, seed, n_trials) not in runs]
     log(f"{len(todo)} runs to do, {len(problems) * len(seeds) * len(specs) - len(todo)} cached in {out}")
@@ -498,6 +505,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="results JSON (cache); default benchmarks/results/quality_<suite>.json")
     p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     p.add_argument("--fresh", action="store_true", help="ignore the cached runs in --out (overwrites it)")
+    p.add_argument("--rerun", default="",
+                   help="comma-separated samplers (as in --samplers) whose cached runs are dropped and "
+                   "run again, e.g. hpo_tpe after a change to it")
     p.add_argument("--report-only", action="store_true", help="do not run anything; report the cache")
     p.add_argument("--summary", type=Path, nargs="+", default=None, metavar="JSON",
                    help="report the union of these results files, each run at its own budget "
@@ -522,6 +532,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.function_list = _int_list(args.functions)
     except ValueError as e:
         p.error(str(e))
+    args.rerun_list = [s.strip() for s in args.rerun.split(",") if s.strip()]
+    if not set(args.rerun_list) <= set(args.specs):
+        p.error("--rerun names a sampler that is not in --samplers")
     if len(set(args.specs)) != len(args.specs):
         p.error("--samplers lists a sampler twice")
     return args
@@ -548,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
             data = load_results(args.out)
         else:
             data = run_all(args.specs, names, args.seed_list, args.trials, args.out,
-                           workers=args.workers, fresh=args.fresh)
+                           workers=args.workers, fresh=args.fresh, rerun=args.rerun_list)
         data = {"runs": {k: r for k, r in data["runs"].items() if r["problem"] in set(names)}}
         marker = f"quality-{args.suite}"
     result = analyse(data, args.specs, None if args.summary else args.trials, args.seed_list)

@@ -90,6 +90,9 @@ def test_quality_resumes_from_cache(tmp_path: Path) -> None:
     second = quality.run_all(["hpo_random"], ["bbob_f02_d2"], [0], 5, out, log=messages.append)
     assert messages == [f"0 runs to do, 1 cached in {out}"]
     assert second["runs"] == first["runs"] == quality.load_results(out)["runs"]
+    messages.clear()
+    quality.run_all(["hpo_random"], ["bbob_f02_d2"], [0], 5, out, rerun=["hpo_random"], log=messages.append)
+    assert messages[0] == f"1 runs to do, 0 cached in {out}"
 
 
 def test_quality_sklearn_task_against_best_found(tmp_path: Path) -> None:

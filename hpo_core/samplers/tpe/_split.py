@@ -22,8 +22,6 @@ NaN objective values rank after +inf (m = 1) or are treated as +inf (m >= 2).
 
 from __future__ import annotations
 
-import heapq
-
 import numpy as np
 
 from hpo_core import kernels
@@ -226,24 +224,31 @@ def _hssp_lazy(points: np.ndarray, ref: np.ndarray, k: int) -> np.ndarray:
     """Greedy HSSP for m >= 3 with lazy gain updates (submodularity), any order.
 
     The gain of j given the chosen set S, vol(p_j) - HV({max(p_j, q) : q in S}), never
-    grows as S grows, so a stale gain is an upper bound: the candidate on top of a heap
-    of bounds is re-evaluated and chosen once its fresh gain still tops the heap (Minoux's
-    lazy greedy). Ties go to the earlier point, exactly as in the plain greedy.
+    grows as S grows, so stale gains are upper bounds, and so is the gain given only the
+    latest chosen point c, vol(p_j) - vol(max(p_j, c)), which is cheap for all j at once
+    (Optuna's ``_lazy_contribs_update`` uses both bounds). The candidate with the largest
+    bound is re-evaluated and chosen once its fresh gain is still the largest (Minoux's
+    lazy greedy); ties go to the earlier point, exactly as in the plain greedy.
     """
-    heap = [(-float(v), j, 0) for j, v in enumerate(np.prod(ref - points, axis=1))]
-    heapq.heapify(heap)
+    box = np.prod(ref - points, axis=1)
+    bound = box.copy()
+    fresh = np.ones(len(points), dtype=np.bool_)  # bound is the exact gain for the chosen set
     chosen: list[int] = []
     while len(chosen) < k:
-        neg_gain, j, stamp = heapq.heappop(heap)
-        if stamp == len(chosen):
+        j = int(np.argmax(bound))  # first maximum: earliest in the order
+        if fresh[j]:
             chosen.append(j)
+            bound[j] = -np.inf
+            pair = box - np.prod(ref - np.maximum(points, points[j]), axis=1)
+            np.minimum(bound, pair, out=bound)
+            fresh[:] = False
             continue
         selected = points[chosen]
         if np.all(selected <= points[j], axis=1).any():
-            gain = 0.0  # a copy (or a dominator) is chosen: nothing left to add
+            bound[j] = 0.0  # a copy is chosen: nothing left to add
         else:
-            gain = float(np.prod(ref - points[j])) - kernels.hypervolume(np.maximum(selected, points[j]), ref)
-        heapq.heappush(heap, (-gain, j, len(chosen)))
+            bound[j] = box[j] - kernels.hypervolume(np.maximum(selected, points[j]), ref)
+        fresh[j] = True
     return np.asarray(chosen, dtype=np.intp)
 
 

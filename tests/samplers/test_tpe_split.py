@@ -209,9 +209,10 @@ def test_split_below_above_multi_objective_large(seed: int) -> None:
     assert mask.sum() == 2_500
 
 
-def test_weights_below_multi_objective_from_contributions(seed: int) -> None:
+@pytest.mark.parametrize("m", [2, 3])
+def test_weights_below_multi_objective_from_contributions(m: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
-    values = np.round(rng.normal(size=(30, 3)), 1)
+    values = np.round(rng.normal(size=(30, m)), 1)
     ref = _optuna_ref(values)
     total = _reference.hypervolume(values, ref)
     contrib = np.array([total - _reference.hypervolume(np.delete(values, i, 0), ref) for i in range(30)])

@@ -273,6 +273,7 @@ def test_tpe_bad_argument_rejected_with_its_name(kwargs: dict[str, Any], name: s
         TPESampler(**kwargs)
 
 
+@pytest.mark.filterwarnings("ignore::hpo_core.exceptions.FailedTrialWarning")
 def test_tpe_bad_gamma_result_rejected_with_message() -> None:
     study = hpo_core.create_study(sampler=TPESampler(seed=0, gamma=lambda n: n + 5, n_startup_trials=2))
     with pytest.raises(ValueError, match="gamma"):

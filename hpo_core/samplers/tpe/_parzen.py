@@ -96,7 +96,9 @@ def build_parzen(
     sig = np.concatenate(
         (kernels.parzen_bandwidths(T, sa.lo, sa.hi, consider_endpoints, magic_clip), width[None]), axis=0
     )
-    w = np.append(weights, prior_weight if n else 1.0)
+    w = np.empty(n + 1)
+    w[:n] = weights
+    w[n] = prior_weight if n else 1.0
     w /= w.sum()
     P = kernels.categorical_kernel_table(C, sa.cat_sizes, sa.cat_offsets, prior_weight)
     return Parzen(mus, sig, w, P)

@@ -183,7 +183,7 @@ class TPESampler(BaseSampler):
         check_int("seed", seed, low=0, allow_none=True, owner=owner)
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
-        self._space_cache: dict[SearchSpace, tuple[_parzen.SpaceArrays, Any]] = {}
+        self._space_cache: dict[SearchSpace, tuple[_parzen.SpaceArrays, Any, Any, Any]] = {}
         self._filtered: dict[SearchSpace, SearchSpace] = {}
         self._single_spaces: dict[tuple[str, BaseDistribution], SearchSpace] = {}
         self._groups = _Groups()
@@ -244,11 +244,13 @@ class TPESampler(BaseSampler):
             self._filtered[space] = cached
         return cached
 
-    def _arrays(self, space: SearchSpace, h: History) -> tuple[_parzen.SpaceArrays, np.ndarray]:
+    def _arrays(self, space: SearchSpace, h: History) -> tuple[_parzen.SpaceArrays, np.ndarray, np.ndarray, np.ndarray]:
+        """Space arrays and the history columns of the space, its numeric and categorical parameters."""
         cached = self._space_cache.get(space)
         if cached is None:
             cols = np.array([h.param_index[name] for name in space.names], dtype=np.intp)
-            cached = (_parzen.space_arrays(space), cols)
+            sa = _parzen.space_arrays(space)
+            cached = (sa, cols, cols[sa.num], cols[sa.cat])
             if len(self._space_cache) > 64:
                 self._space_cache.clear()
             self._space_cache[space] = cached
@@ -304,7 +306,7 @@ class TPESampler(BaseSampler):
     def _sample_space(self, study: Study, h: History, trial: Trial | None, space: SearchSpace,
                       complete_has_all: bool = False) -> np.ndarray:
         """One TPE proposal for ``space``: (d,) internal values. Caller holds the lock."""
-        sa, cols = self._arrays(space, h)
+        sa, cols, cols_num, cols_cat = self._arrays(space, h)
         n = h.n
         X = h.X
         states = h.states[:n].copy()
@@ -329,8 +331,8 @@ class TPESampler(BaseSampler):
             # Approximation above the cap (documented in the class docstring).
             pick = _parzen.systematic_resample(w_above, self._max_bad, float(self._rng.random()))
             rows_above, w_above = rows_above[pick], np.ones(self._max_bad)
-        good = self._estimator(sa, X, cols, rows_below, w_below)
-        bad = self._estimator(sa, X, cols, rows_above, w_above)
+        good = self._estimator(sa, X, cols_num, cols_cat, rows_below, w_below)
+        bad = self._estimator(sa, X, cols_num, cols_cat, rows_above, w_above)
         return _parzen.propose(sa, good, bad, self._rng, self._n_ei_candidates, len(space))
 
     def _weights_of(self, n: int) -> np.ndarray:
@@ -344,14 +346,14 @@ class TPESampler(BaseSampler):
             )
         return w
 
-    def _estimator(self, sa: _parzen.SpaceArrays, X: np.ndarray, cols: np.ndarray,
-                   rows: np.ndarray, w: np.ndarray) -> _parzen.Parzen:
+    def _estimator(self, sa: _parzen.SpaceArrays, X: np.ndarray, cols_num: np.ndarray,
+                   cols_cat: np.ndarray, rows: np.ndarray, w: np.ndarray) -> _parzen.Parzen:
         r = rows[:, None]
-        T = X[r, cols[sa.num]] if len(sa.num) else np.empty((len(rows), 0))
+        T = X[r, cols_num] if len(cols_num) else np.empty((len(rows), 0))
         if sa.any_log:
             T[:, sa.is_log] = np.log(T[:, sa.is_log])
         np.clip(T, sa.lo, sa.hi, out=T)  # values drawn under an older, wider range
-        C = X[r, cols[sa.cat]] if len(sa.cat) else np.empty((len(rows), 0))
+        C = X[r, cols_cat] if len(cols_cat) else np.empty((len(rows), 0))
         return _parzen.build_parzen(
             sa, T, C, w, prior_weight=self._prior_weight,
             consider_endpoints=self._consider_endpoints, magic_clip=self._magic_clip,

@@ -99,10 +99,17 @@ def test_sqlite_hung_worker_failed_by_heartbeat(tmp_path: Path) -> None:
 
 
 FOUR_WORKER = """
-    import sys, logging
+    import sys, logging, pathlib, time
     import hpo_core
     hpo_core.logging.set_verbosity(logging.WARNING)
     url, kind = sys.argv[1], sys.argv[2]
+    # A start barrier: every worker waits until all four have imported, so that on a
+    # loaded machine one worker cannot finish the study before the others start.
+    barrier = pathlib.Path(sys.argv[4])
+    (barrier / sys.argv[3]).touch()
+    deadline = time.monotonic() + 120
+    while len(list(barrier.iterdir())) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
     if kind == "grid":
         sampler = hpo_core.samplers.GridSampler({"a": list(range(6)), "b": list(range(10))})
         n = 100
@@ -125,7 +132,9 @@ FOUR_WORKER = """
 def test_sqlite_four_processes_lose_and_duplicate_nothing(tmp_path: Path, kind: str) -> None:
     url = f"sqlite:///{tmp_path / 'four.db'}"
     hpo_core.create_study(storage=url, study_name="shared")
-    procs = [_spawn(FOUR_WORKER, url, kind, str(k)) for k in range(4)]
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    procs = [_spawn(FOUR_WORKER, url, kind, str(k), str(barrier)) for k in range(4)]
     outputs = [p.communicate(timeout=300) for p in procs]
     for p, (out, err) in zip(procs, outputs):
         assert p.returncode == 0, err
@@ -144,9 +153,11 @@ def test_sqlite_four_processes_lose_and_duplicate_nothing(tmp_path: Path, kind: 
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_postgres_four_processes_lose_and_duplicate_nothing(postgres_url: str) -> None:
+def test_postgres_four_processes_lose_and_duplicate_nothing(postgres_url: str, tmp_path: Path) -> None:
     hpo_core.create_study(storage=postgres_url, study_name="shared")
-    procs = [_spawn(FOUR_WORKER, postgres_url, "grid", str(k)) for k in range(4)]
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    procs = [_spawn(FOUR_WORKER, postgres_url, "grid", str(k), str(barrier)) for k in range(4)]
     outputs = [p.communicate(timeout=300) for p in procs]
     for p, (_, err) in zip(procs, outputs):
         assert p.returncode == 0, err

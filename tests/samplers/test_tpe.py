@@ -344,3 +344,18 @@ def test_tpe_split_hint_gives_the_same_good_group() -> None:
     worst = score[exact].max()
     for hint in (worst, worst + 0.1, 0.01, np.inf):  # 0.01: too few rows, falls back
         np.testing.assert_array_equal(split_single_objective(states, score, 25, hint=hint, **kw), exact)
+
+
+def test_tpe_fixed_space_with_single_values_and_new_parameters() -> None:
+    study = hpo_core.create_study(sampler=TPESampler(seed=0, n_startup_trials=3))
+    space_a = SearchSpace({"x": FloatDistribution(0.0, 1.0), "one": FloatDistribution(2.0, 2.0)})
+    for _ in range(8):
+        t = study.ask(space_a)
+        assert t.params["one"] == 2.0 and 0.0 <= t.params["x"] <= 1.0
+        study.tell(t, t.params["x"])
+    # "y" exists only in later trials: the earlier COMPLETE rows lack it.
+    space_b = SearchSpace({"x": FloatDistribution(0.0, 1.0), "y": IntDistribution(0, 4)})
+    for _ in range(8):
+        t = study.ask(space_b)
+        assert 0.0 <= t.params["x"] <= 1.0 and t.params["y"] in range(5)
+        study.tell(t, t.params["x"] + t.params["y"])

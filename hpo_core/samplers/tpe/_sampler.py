@@ -194,6 +194,7 @@ class TPESampler(BaseSampler):
         self._last_value = np.zeros(0)
         self._iv_seen = 0
         self._hint = np.inf  # see split_single_objective
+        self._last_inferred: SearchSpace | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -221,7 +222,9 @@ class TPESampler(BaseSampler):
             return EMPTY_SPACE
         h = study._history()
         if not self._group:
-            return self._without_single(h.intersection_search_space())
+            inferred = self._without_single(h.intersection_search_space())
+            self._last_inferred = inferred
+            return inferred
         # Group mode: every parameter with one distribution so far; sample_joint models
         # each co-occurrence group separately.
         space = {
@@ -277,14 +280,33 @@ class TPESampler(BaseSampler):
         with self._lock:
             if self._n_finished(h) < self._n_startup_trials or not all(n in h.param_index for n in space.names):
                 return space.from_unit(self._rng.random((1, len(space))))[0]
-            if self._group:
-                return self._sample_groups(study, h, trial, space)
-            if self._is_multivariate(study):
-                return self._sample_space(study, h, trial, space, complete_has_all=True)
-            out = np.empty(len(space))
-            for j, (name, dist) in enumerate(space.items()):
-                out[j] = self._sample_space(study, h, trial, SearchSpace({name: dist}))[0]
-            return out
+            sub = self._without_single(space)
+            if sub is not space:  # e.g. ask(fixed_distributions) with a one-valued entry
+                out = space.from_unit(np.zeros((1, len(space))))[0]  # the single values
+                if len(sub):
+                    out[[space.names.index(name) for name in sub.names]] = self._sample_joint_locked(
+                        study, h, trial, sub
+                    )
+                return out
+            return self._sample_joint_locked(study, h, trial, space)
+
+    def _sample_joint_locked(self, study: Study, h: History, trial: Trial, space: SearchSpace) -> np.ndarray:
+        if self._group:
+            return self._sample_groups(study, h, trial, space)
+        if self._is_multivariate(study):
+            return self._sample_space(study, h, trial, space, complete_has_all=self._within_intersection(h, space))
+        out = np.empty(len(space))
+        for j, (name, dist) in enumerate(space.items()):
+            out[j] = self._sample_space(study, h, trial, SearchSpace({name: dist}))[0]
+        return out
+
+    def _within_intersection(self, h: History, space: SearchSpace) -> bool:
+        """Whether every COMPLETE trial has every parameter of ``space`` (with its
+        distribution): true for the inferred space; checked for a space given to ask()."""
+        if space is self._last_inferred:
+            return True
+        isect = h.intersection_search_space()
+        return all(isect.get(name) == dist for name, dist in space.items())
 
     def _sample_groups(self, study: Study, h: History, trial: Trial, space: SearchSpace) -> np.ndarray:
         st = h.states[: h.n]

@@ -231,7 +231,7 @@ def run_one(spec: str, problem_name: str, seed: int, n_trials: int) -> dict[str,
     best = np.minimum.accumulate(np.array(values, dtype=float))
     record.update(
         best={str(c): float(best[c - 1]) for c in checkpoints(n_trials)},
-        wall_s=wall, objective_s=objective_s, setup_s=t1 - t0,
+        wall_s=round(wall, 4), objective_s=round(objective_s, 4), setup_s=round(t1 - t0, 4),
         git=_common.git_rev(),
         finished=f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M:%S UTC}",
     )
@@ -257,8 +257,14 @@ def save_results(path: Path, data: dict[str, Any]) -> None:
     """Write atomically (temporary file + rename) so an interrupt never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
+    # One run per line: compact, and a rerun shows up as a readable diff.
+    lines = [f"{json.dumps(k)}: {json.dumps(r, sort_keys=True)}" for k, r in sorted(data["runs"].items())]
+    rest = {k: v for k, v in data.items() if k != "runs"}
     with open(tmp, "w") as f:
-        json.dump(data, f, indent=0, sort_keys=True)
+        f.write('{"runs": {\n' + ",\n".join(lines) + "\n}")
+        for k, v in sorted(rest.items()):
+            f.write(f",\n{json.dumps(k)}: {json.dumps(v, sort_keys=True)}")
+        f.write("}\n")
     os.replace(tmp, path)
 
 

@@ -11,6 +11,7 @@ snapshot transaction.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -56,6 +57,9 @@ __all__ = ["RDBStorage"]
 _logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# Distributions are immutable and hashable: their JSON text is computed once.
+_dist_json = functools.lru_cache(maxsize=4096)(distribution_to_json)
+
 _RUNNING, _WAITING, _FAIL = int(TrialState.RUNNING), int(TrialState.WAITING), int(TrialState.FAIL)
 _UNFINISHED = (_RUNNING, _WAITING)
 _IN_CHUNK = 500
@@ -66,6 +70,34 @@ def _dumps(value: Any, what: str) -> str:
         return json.dumps(value)
     except (TypeError, ValueError) as e:
         raise TypeError(format_error(what, "JSON-serializable", value)) from e
+
+
+class _Statements(dict):  # type: ignore[type-arg]
+    """Hot-path statements, built once with bind parameters (built on first use).
+
+    Building a SQLAlchemy expression and its cache key costs more than executing it on
+    SQLite; the per-trial writes reuse these objects.
+    """
+
+    def __missing__(self, key: str) -> Any:
+        t, st = S.trials, S.studies
+        b = sa.bindparam
+        built = {
+            "bump_number": st.update().where(st.c.study_id == b("sid"))
+            .values(next_number=st.c.next_number + b("n")),
+            "next_number": sa.select(st.c.next_number).where(st.c.study_id == b("sid")),
+            "insert_trial": t.insert(),
+            "any_waiting": sa.select(t.c.trial_id)
+            .where((t.c.study_id == b("sid")) & (t.c.state == _WAITING)).limit(1),
+            "finish_trial": t.update()
+            .where((t.c.trial_id == b("tid")) & t.c.state.in_(_UNFINISHED))
+            .values(state=b("state"), values_json=b("vals"), t_complete=b("t_complete")),
+        }[key]
+        self[key] = built
+        return built
+
+
+_STMT = _Statements()
 
 
 def _inserted_id(result: Any) -> int:
@@ -338,11 +370,10 @@ class RDBStorage(BaseStorage):
     def _allocate_numbers(conn: Connection, study_id: int, n: int) -> int:
         """Reserve ``n`` consecutive trial numbers; returns the first. The UPDATE locks
         the study row until commit, so numbers commit in order."""
-        t = S.studies
-        res = conn.execute(t.update().where(t.c.study_id == study_id).values(next_number=t.c.next_number + n))
+        res = conn.execute(_STMT["bump_number"], {"sid": study_id, "n": n})
         if res.rowcount == 0:
             raise StudyNotFoundError(f"No study with study_id={study_id!r} in this storage.")
-        return int(conn.execute(sa.select(t.c.next_number).where(t.c.study_id == study_id)).scalar_one()) - n
+        return int(conn.execute(_STMT["next_number"], {"sid": study_id}).scalar_one()) - n
 
     def create_new_trial(
         self,
@@ -358,8 +389,8 @@ class RDBStorage(BaseStorage):
         def fn(conn: Connection) -> tuple[int, int]:
             number = self._allocate_numbers(conn, study_id, 1)
             if template is None:
-                res = conn.execute(S.trials.insert().values(
-                    study_id=study_id, number=number, state=_RUNNING, t_start=now, owner=owner))
+                res = conn.execute(_STMT["insert_trial"], {
+                    "study_id": study_id, "number": number, "state": _RUNNING, "t_start": now, "owner": owner})
                 tid = _inserted_id(res)
                 if space is not None and len(space):
                     self._insert_params(conn, [tid], space, np.asarray(internal)[None, :])
@@ -381,7 +412,7 @@ class RDBStorage(BaseStorage):
         if t.params:
             conn.execute(S.trial_params.insert(), [
                 {"trial_id": tid, "name": k, "value": t.distributions[k].to_internal_repr(v),
-                 "distribution": distribution_to_json(t.distributions[k])}
+                 "distribution": _dist_json(t.distributions[k])}
                 for k, v in t.params.items()])
         attrs = [{"trial_id": tid, "kind": kind, "key": k, "value_json": _dumps(v, f"{kind}_attrs[{k!r}]")}
                  for kind, d in (("user", t.user_attrs), ("system", t.system_attrs)) for k, v in d.items()]
@@ -394,7 +425,7 @@ class RDBStorage(BaseStorage):
         return tid
 
     def _insert_params(self, conn: Connection, trial_ids: Sequence[int], space: SearchSpace, X: np.ndarray) -> None:
-        dists = [distribution_to_json(d) for d in space.values()]
+        dists = [_dist_json(d) for d in space.values()]
         names = space.names
         rows = [
             {"trial_id": tid, "name": names[j], "value": v, "distribution": dists[j]}
@@ -420,9 +451,7 @@ class RDBStorage(BaseStorage):
         return self._write(fn)
 
     def has_waiting(self, study_id: int) -> bool:
-        t = S.trials
-        return self._read(lambda c: c.execute(sa.select(t.c.trial_id).where(
-            (t.c.study_id == study_id) & (t.c.state == _WAITING)).limit(1)).first()) is not None
+        return self._read(lambda c: c.execute(_STMT["any_waiting"], {"sid": study_id}).first()) is not None
 
     def claim_waiting_trial(self, study_id: int) -> tuple[int, int] | None:
         t = S.trials
@@ -464,7 +493,7 @@ class RDBStorage(BaseStorage):
 
     def set_trial_param(self, trial_id: int, name: str, internal: float, dist: BaseDistribution) -> None:
         self._check_compatible(trial_id, name, dist)
-        text = distribution_to_json(dist)
+        text = _dist_json(dist)
 
         def fn(conn: Connection) -> None:
             self._guard_unfinished(conn, trial_id)
@@ -491,11 +520,14 @@ class RDBStorage(BaseStorage):
         finished = code not in _UNFINISHED
 
         def fn(conn: Connection) -> bool:
-            upd: dict[str, Any] = {"state": code, "values_json": vals}
             if finished:
-                upd["t_complete"] = time.time()
-            cond = t.c.state == _WAITING if code == _RUNNING else t.c.state.in_(_UNFINISHED)
-            if conn.execute(t.update().where((t.c.trial_id == trial_id) & cond).values(**upd)).rowcount == 1:
+                res = conn.execute(_STMT["finish_trial"], {
+                    "tid": trial_id, "state": code, "vals": vals, "t_complete": time.time()})
+            else:  # RUNNING claims a WAITING trial
+                cond = t.c.state == _WAITING if code == _RUNNING else t.c.state.in_(_UNFINISHED)
+                res = conn.execute(t.update().where((t.c.trial_id == trial_id) & cond)
+                                   .values(state=code, values_json=vals))
+            if res.rowcount == 1:
                 return True
             self._guard_unfinished(conn, trial_id)
             return False

@@ -95,6 +95,8 @@ class History:
         self._new_complete: list[int] = []
         self._isect = np.full(pcap, _UNDECIDED, dtype=np.int16)
         self._any_complete = False
+        # The SearchSpace object of the intersection, reused while it is unchanged.
+        self._isect_space: SearchSpace | None = None
 
         self._make_views()
 
@@ -118,6 +120,7 @@ class History:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_isect_space", None)  # pickled before the cache existed
         self._pending_lock = threading.Lock()
         self._make_views()
 
@@ -421,7 +424,9 @@ class History:
     def intersection_search_space(self) -> SearchSpace:
         """Parameters present, with one distribution, in every COMPLETE trial.
 
-        Incremental: only trials completed since the last call are examined.
+        Incremental: only trials completed since the last call are examined. The same
+        :class:`SearchSpace` object is returned while the intersection is unchanged (so
+        callers may cache per space object); a new one after it changes.
         """
         if self._new_complete:
             rows = np.asarray(self._new_complete, dtype=np.intp)
@@ -429,16 +434,25 @@ class History:
             p = len(self.param_names)
             C = self.codes[rows, :p]
             first = C[0]
-            same = (C == first).all(axis=0) & (first >= 0)
+            same = (C == first).all(axis=0) & (first >= 0) if len(rows) > 1 else first >= 0
             cur = self._isect[:p]
             keep = same & ((cur == _UNDECIDED) | (cur == first))
-            self._isect[:p] = np.where(keep, first, _NOT_IN_SPACE)
+            new = np.where(keep, first, _NOT_IN_SPACE)
+            if not np.array_equal(new, cur):
+                self._isect[:p] = new
+                self._isect_space = None
+            # Columns past p (not yet named) join after a COMPLETE trial: never in it.
             self._isect[p:] = _NOT_IN_SPACE
             self._any_complete = True
-        cols = np.flatnonzero(self._isect[: len(self.param_names)] >= 0)
-        return SearchSpace(
-            {self.param_names[j]: self.param_dists[j][self._isect[j]] for j in cols.tolist()}
-        )
+        space = self._isect_space
+        if space is None:
+            # New columns enter the intersection only through a COMPLETE trial (they
+            # start undecided or out), so the cached space stays valid until then.
+            cols = np.flatnonzero(self._isect[: len(self.param_names)] >= 0)
+            space = self._isect_space = SearchSpace(
+                {self.param_names[j]: self.param_dists[j][self._isect[j]] for j in cols.tolist()}
+            )
+        return space
 
     def frozen(self, row: int) -> FrozenTrial:
         """Build the :class:`FrozenTrial` of row ``row``."""

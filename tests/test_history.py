@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -40,6 +42,32 @@ def test_history_intersection_is_incremental() -> None:
     h.set_state(4, TrialState.COMPLETE, [0.0])
     assert list(h.intersection_search_space()) == []
 
+
+
+def test_history_intersection_object_reused_while_unchanged() -> None:
+    h = History(1)
+    first = h.intersection_search_space()
+    assert len(first) == 0 and h.intersection_search_space() is first
+    spaces = []
+    for k in range(3):
+        h.add_row(k, k, TrialState.RUNNING, 0.0)
+        h.set_param(k, "a", F, 0.5)
+        h.set_param(k, "b", F, 0.5)
+        h.set_state(k, TrialState.COMPLETE, [0.0])
+        spaces.append(h.intersection_search_space())
+    assert list(spaces[0]) == ["a", "b"] and spaces[0] is not first
+    assert spaces[1] is spaces[0] and spaces[2] is spaces[0]
+    # A RUNNING trial with a new parameter, then one that completes without `b`.
+    h.add_row(3, 3, TrialState.RUNNING, 0.0)
+    h.set_param(3, "c", F, 0.5)
+    assert h.intersection_search_space() is spaces[0]
+    h.set_param(3, "a", F, 0.5)
+    h.set_state(3, TrialState.COMPLETE, [0.0])
+    changed = h.intersection_search_space()
+    assert list(changed) == ["a"] and changed is not spaces[0]
+    assert h.intersection_search_space() is changed
+    # The cache survives pickling as a plain equal value.
+    assert pickle.loads(pickle.dumps(h)).intersection_search_space() == changed
 
 def test_history_rejects_incompatible_distribution() -> None:
     h = History(1)

@@ -50,6 +50,25 @@ def _cached(factory: Any) -> Any:
 
 _float_dist = _cached(lambda low, high, log, step: FloatDistribution(low, high, log=log, step=step))
 _int_dist = _cached(lambda low, high, log, step: IntDistribution(low, high, log=log, step=step))
+_categorical_cache: dict[tuple[Any, ...], CategoricalDistribution] = {}
+
+
+def _categorical_dist(choices: Sequence[CategoricalChoiceType]) -> CategoricalDistribution:
+    """Memoized ``CategoricalDistribution(choices)`` for list and tuple ``choices``, keyed
+    by the choices and their types (1, 1.0 and True are different choices). Other
+    sequences, and choices that fail validation, go to the constructor every time."""
+    if type(choices) is not list and type(choices) is not tuple:
+        return CategoricalDistribution(choices)
+    key = (*choices, *map(type, choices))
+    try:
+        return _categorical_cache[key]
+    except KeyError:
+        dist = CategoricalDistribution(choices)
+        if len(_categorical_cache) < 4096:
+            _categorical_cache[key] = dist
+        return dist
+    except TypeError:  # an unhashable choice: the constructor says what is wrong
+        return CategoricalDistribution(choices)
 
 
 class Trial:
@@ -141,7 +160,7 @@ class Trial:
         self, name: str, choices: Sequence[CategoricalChoiceType]
     ) -> CategoricalChoiceType:
         """Suggest one of ``choices`` (None, bool, int, float or str)."""
-        return self._suggest(name, CategoricalDistribution(choices))
+        return self._suggest(name, _categorical_dist(choices))
 
     def _suggest(self, name: str, dist: BaseDistribution) -> Any:
         if type(name) is not str and not isinstance(name, str):

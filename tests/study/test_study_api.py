@@ -169,3 +169,18 @@ def test_study_user_attrs_must_be_json(tmp_path: Path) -> None:
         study.set_user_attr("k", object())
     with pytest.raises(TypeError, match="key"):
         study.set_user_attr(1, "v")  # type: ignore[arg-type]
+
+
+def test_suggest_categorical_reuses_distribution_and_keeps_choice_types() -> None:
+    study = hpo_core.create_study()
+    t1, t2 = study.ask(), study.ask()
+    t1.suggest_categorical("c", ["a", "b"])
+    t2.suggest_categorical("c", ["a", "b"])
+    assert t1.distributions["c"] is t2.distributions["c"]
+    # 1, 1.0 and True compare equal but are different choices.
+    values = [study.ask().suggest_categorical(f"v{k}", [choice]) for k, choice in enumerate([1, 1.0, True])]
+    assert [type(v) for v in values] == [int, float, bool]
+    with pytest.raises(ValueError, match="choices"):
+        study.ask().suggest_categorical("bad", [float("nan")])
+    with pytest.raises(TypeError, match="choices"):
+        study.ask().suggest_categorical("bad", ["a", ["list"]])

@@ -47,6 +47,10 @@ class SpaceArrays(NamedTuple):
     cat_offsets: np.ndarray  # (dc,) intp
     any_log: bool
     any_discrete: bool
+    prior_mu: np.ndarray  # (1, dn) (lo + hi) / 2: the prior kernel's row of ``mus``
+    prior_sigma: np.ndarray  # (1, dn) hi - lo: its row of ``sigmas``
+    log_pos: np.ndarray  # (n_log,) intp, positions of the log parameters among ``num``
+    order: np.ndarray  # (d,) intp, space positions in the order of ``num`` then ``cat``
 
 
 def space_arrays(space: SearchSpace) -> SpaceArrays:
@@ -56,10 +60,12 @@ def space_arrays(space: SearchSpace) -> SpaceArrays:
     cat = np.flatnonzero(cat_mask)
     sizes = space.n_choices[cat].astype(np.intp)
     offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.intp) if len(cat) else np.empty(0, np.intp)
+    lo, hi, is_log = space.lo[num].copy(), space.hi[num].copy(), space.is_log[num].copy()
     return SpaceArrays(
-        num, cat, space.lo[num].copy(), space.hi[num].copy(), space.is_log[num].copy(),
+        num, cat, lo, hi, is_log,
         space.step[num] > 0, space.step[num].copy(), space.low[num].copy(), space.high[num].copy(),
-        sizes, offsets, bool(space.is_log[num].any()), bool((space.step[num] > 0).any()),
+        sizes, offsets, bool(is_log.any()), bool((space.step[num] > 0).any()),
+        (0.5 * (lo + hi))[None], (hi - lo)[None], np.flatnonzero(is_log), np.concatenate((num, cat)),
     )
 
 
@@ -91,10 +97,9 @@ def build_parzen(
         weights: (n,) non-negative observation weights (before the prior is added).
     """
     n = T.shape[0]
-    mid, width = 0.5 * (sa.lo + sa.hi), sa.hi - sa.lo
-    mus = np.concatenate((T, mid[None]), axis=0)
+    mus = np.concatenate((T, sa.prior_mu))
     sig = np.concatenate(
-        (kernels.parzen_bandwidths(T, sa.lo, sa.hi, consider_endpoints, magic_clip), width[None]), axis=0
+        (kernels.parzen_bandwidths(T, sa.lo, sa.hi, consider_endpoints, magic_clip), sa.prior_sigma)
     )
     w = np.empty(n + 1)
     w[:n] = weights
@@ -115,8 +120,7 @@ def propose(sa: SpaceArrays, good: Parzen, bad: Parzen, rng: np.random.Generator
         sa.low, sa.high, sa.cat_offsets, sa.cat_sizes,
     )
     out = np.empty(d)
-    out[sa.num] = r[:dn]
-    out[sa.cat] = r[dn:]
+    out[sa.order] = r  # r lists the numeric dimensions first
     return out
 
 

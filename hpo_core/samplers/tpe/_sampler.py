@@ -248,12 +248,17 @@ class TPESampler(BaseSampler):
         return cached
 
     def _arrays(self, space: SearchSpace, h: History) -> tuple[_parzen.SpaceArrays, np.ndarray, np.ndarray, np.ndarray]:
-        """Space arrays and the history columns of the space, its numeric and categorical parameters."""
+        """Space arrays; the history columns of the space, numeric parameters first
+        (``sa.order``); and the (d,) bounds the gathered values are clipped to in that
+        order (transformed space; categoricals unbounded)."""
         cached = self._space_cache.get(space)
         if cached is None:
             cols = np.array([h.param_index[name] for name in space.names], dtype=np.intp)
             sa = _parzen.space_arrays(space)
-            cached = (sa, cols, cols[sa.num], cols[sa.cat])
+            n_cat = len(sa.cat)
+            lo = np.concatenate((sa.lo, np.full(n_cat, -np.inf)))
+            hi = np.concatenate((sa.hi, np.full(n_cat, np.inf)))
+            cached = (sa, cols[sa.order], lo, hi)
             if len(self._space_cache) > 64:
                 self._space_cache.clear()
             self._space_cache[space] = cached
@@ -328,7 +333,7 @@ class TPESampler(BaseSampler):
     def _sample_space(self, study: Study, h: History, trial: Trial | None, space: SearchSpace,
                       complete_has_all: bool = False) -> np.ndarray:
         """One TPE proposal for ``space``: (d,) internal values. Caller holds the lock."""
-        sa, cols, cols_num, cols_cat = self._arrays(space, h)
+        sa, cols, lo, hi = self._arrays(space, h)
         n = h.n
         X = h.X
         states = h.states[:n].copy()
@@ -353,8 +358,16 @@ class TPESampler(BaseSampler):
             # Approximation above the cap (documented in the class docstring).
             pick = _parzen.systematic_resample(w_above, self._max_bad, float(self._rng.random()))
             rows_above, w_above = rows_above[pick], np.ones(self._max_bad)
-        good = self._estimator(sa, X, cols_num, cols_cat, rows_below, w_below)
-        bad = self._estimator(sa, X, cols_num, cols_cat, rows_above, w_above)
+        # Both groups in one gather: rows below then above, numeric columns first.
+        nb, dn = len(rows_below), len(sa.num)
+        G = X[np.concatenate((rows_below, rows_above))[:, None], cols]
+        if sa.any_log:
+            G[:, sa.log_pos] = np.log(G[:, sa.log_pos])
+        # Values drawn under an older, wider range are clipped into this one.
+        np.maximum(G, lo, out=G)
+        np.minimum(G, hi, out=G)
+        good = self._estimator(sa, G[:nb, :dn], G[:nb, dn:], w_below)
+        bad = self._estimator(sa, G[nb:, :dn], G[nb:, dn:], w_above)
         return _parzen.propose(sa, good, bad, self._rng, self._n_ei_candidates, len(space))
 
     def _weights_of(self, n: int) -> np.ndarray:
@@ -368,14 +381,9 @@ class TPESampler(BaseSampler):
             )
         return w
 
-    def _estimator(self, sa: _parzen.SpaceArrays, X: np.ndarray, cols_num: np.ndarray,
-                   cols_cat: np.ndarray, rows: np.ndarray, w: np.ndarray) -> _parzen.Parzen:
-        r = rows[:, None]
-        T = X[r, cols_num] if len(cols_num) else np.empty((len(rows), 0))
-        if sa.any_log:
-            T[:, sa.is_log] = np.log(T[:, sa.is_log])
-        np.clip(T, sa.lo, sa.hi, out=T)  # values drawn under an older, wider range
-        C = X[r, cols_cat] if len(cols_cat) else np.empty((len(rows), 0))
+    def _estimator(self, sa: _parzen.SpaceArrays, T: np.ndarray, C: np.ndarray, w: np.ndarray) -> _parzen.Parzen:
+        """The Parzen estimator of one group: T (n, dn) transformed numeric values inside
+        the bounds, C (n, dc) category indices, w (n,) observation weights."""
         return _parzen.build_parzen(
             sa, T, C, w, prior_weight=self._prior_weight,
             consider_endpoints=self._consider_endpoints, magic_clip=self._magic_clip,

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "hpo_core/kernels.hpp"
 
@@ -21,8 +22,11 @@ namespace {
 
 using Vec = nb::ndarray<const double, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using Mat = nb::ndarray<const double, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
+using BoolVec = nb::ndarray<const bool, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using IdxVec = nb::ndarray<const std::int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 template <class T>
 using Out = nb::ndarray<nb::numpy, T, nb::ndim<1>>;
+using Out2 = nb::ndarray<nb::numpy, double, nb::ndim<2>>;
 
 // A new 1-d NumPy array of n elements owned by a capsule; *data points at its buffer.
 template <class T>
@@ -31,6 +35,15 @@ Out<T> new_array(std::size_t n, T** data) {
   nb::capsule owner(buf, [](void* p) noexcept { delete[] static_cast<T*>(p); });
   *data = buf;
   return Out<T>(buf, {n}, owner);
+}
+
+// A new (rows, cols) float64 NumPy array owned by a capsule; *data points at its buffer.
+Out2 new_matrix(std::size_t rows, std::size_t cols, double** data) {
+  const std::size_t size = rows * cols;
+  double* buf = new double[size > 0 ? size : 1];
+  nb::capsule owner(buf, [](void* p) noexcept { delete[] static_cast<double*>(p); });
+  *data = buf;
+  return Out2(buf, {rows, cols}, owner);
 }
 
 void check_len(const char* name, std::size_t got, const char* ref_name, std::size_t want) {
@@ -121,6 +134,191 @@ Out<bool> is_pareto_front(Mat values) {
   return result;
 }
 
+
+// --- product mixtures (joint TPE) -------------------------------------------------------
+// Index arrays are int64 (numpy intp on 64-bit platforms). Category indices and column
+// ranges are checked here, so a bad index is a ValueError, never an out-of-bounds read.
+
+using Index = std::ptrdiff_t;
+
+void check_shape2(const char* name, const Mat& a, std::size_t rows, std::size_t cols) {
+  if (a.shape(0) != rows || a.shape(1) != cols)
+    throw std::invalid_argument(std::string("`") + name + "` must have shape (" +
+                                std::to_string(rows) + ", " + std::to_string(cols) +
+                                "), but got (" + std::to_string(a.shape(0)) + ", " +
+                                std::to_string(a.shape(1)) + ").");
+}
+
+[[noreturn]] void bad_category(const char* name, std::size_t t) {
+  throw std::invalid_argument(std::string("`") + name + "` holds a category index outside its " +
+                              "dimension's range in column " + std::to_string(t) + ".");
+}
+
+// Every C[i, t] is an integer-valued index in [0, limit[t]).
+void check_categories(const char* name, const Mat& C, const std::vector<Index>& limit) {
+  const std::size_t n = C.shape(0), dc = C.shape(1);
+  const double* c = C.data();
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t t = 0; t < dc; ++t) {
+      const double v = c[i * dc + t];
+      if (!(v >= 0.0 && v < static_cast<double>(limit[t]))) bad_category(name, t);
+    }
+}
+
+// Mixture (mus, sigmas, weights, cat_probs) of k components over space's dimensions.
+hpo_core::ProductMixture mixture(const char* owner, const Mat& mus, const Mat& sigmas,
+                                 const Vec& weights, const Mat& cat_probs,
+                                 const hpo_core::ProductSpace& sp) {
+  const std::size_t k = mus.shape(0);
+  const std::string o(owner);
+  check_shape2((o + "mus").c_str(), mus, k, static_cast<std::size_t>(sp.dn));
+  check_shape2((o + "sigmas").c_str(), sigmas, k, static_cast<std::size_t>(sp.dn));
+  check_len((o + "weights").c_str(), weights.shape(0), (o + "mus").c_str(), k);
+  check_shape2((o + "cat_probs").c_str(), cat_probs, k, static_cast<std::size_t>(sp.n_cols));
+  return {static_cast<Index>(k), mus.data(), sigmas.data(), weights.data(), cat_probs.data()};
+}
+
+// Space of dn numeric dims (low, high) and the categorical columns; sizes may be absent.
+hpo_core::ProductSpace space(const Vec& low, const Vec& high, const IdxVec& offsets,
+                             const IdxVec* sizes, std::size_t n_cols) {
+  const std::size_t dn = low.shape(0), dc = offsets.shape(0);
+  check_len("high", high.shape(0), "low", dn);
+  if (sizes != nullptr) {
+    check_len("cat_sizes", sizes->shape(0), "cat_offsets", dc);
+    for (std::size_t t = 0; t < dc; ++t) {
+      const std::int64_t off = offsets.data()[t], size = sizes->data()[t];
+      if (off < 0 || size < 1 || off + size > static_cast<std::int64_t>(n_cols))
+        throw std::invalid_argument("`cat_offsets` and `cat_sizes` must describe column ranges "
+                                    "inside the " + std::to_string(n_cols) +
+                                    " category columns, but dimension " + std::to_string(t) +
+                                    " does not.");
+    }
+  }
+  return {static_cast<Index>(dn), static_cast<Index>(dc), static_cast<Index>(n_cols),
+          low.data(), high.data(), offsets.data(), sizes ? sizes->data() : nullptr};
+}
+
+Out<double> log_pdf_product_mixture(Mat X_low, Mat X_high, BoolVec discrete, Mat C, Mat mus,
+                                    Mat sigmas, Vec log_weights, Vec low, Vec high,
+                                    Mat cat_log_probs, IdxVec cat_offsets) {
+  const std::size_t n = X_low.shape(0), dn = X_low.shape(1), dc = C.shape(1);
+  const std::size_t n_cols = cat_log_probs.shape(1);
+  check_shape2("X_high", X_high, n, dn);
+  check_len("discrete", discrete.shape(0), "low", dn);
+  check_len("low", low.shape(0), "X_low's columns", dn);
+  check_shape2("C", C, n, dc);
+  check_len("cat_offsets", cat_offsets.shape(0), "C's columns", dc);
+  const hpo_core::ProductSpace sp = space(low, high, cat_offsets, nullptr, n_cols);
+  const hpo_core::ProductMixture mix = mixture("", mus, sigmas, log_weights, cat_log_probs, sp);
+  std::vector<Index> limit(dc);
+  for (std::size_t t = 0; t < dc; ++t) {
+    const std::int64_t off = cat_offsets.data()[t];
+    if (off < 0 || off >= static_cast<std::int64_t>(n_cols)) bad_category("cat_offsets", t);
+    limit[t] = static_cast<Index>(n_cols) - static_cast<Index>(off);
+  }
+  check_categories("C", C, limit);
+  double* out = nullptr;
+  Out<double> result = new_array<double>(n, &out);
+  {
+    nb::gil_scoped_release release;
+    hpo_core::log_pdf_product_mixture(X_low.data(), X_high.data(), discrete.data(), C.data(),
+                                      static_cast<Index>(n), sp, mix, out);
+  }
+  return result;
+}
+
+void check_uniforms(const Vec& u_component, const Mat& U, const Mat& UC,
+                    const hpo_core::ProductSpace& sp) {
+  const std::size_t n = u_component.shape(0);
+  check_shape2("U", U, n, static_cast<std::size_t>(sp.dn));
+  check_shape2("UC", UC, n, static_cast<std::size_t>(sp.dc));
+}
+
+Out2 sample_product_mixture(Vec u_component, Mat U, Mat UC, Mat mus, Mat sigmas, Vec weights,
+                            Vec low, Vec high, Mat cat_probs, IdxVec cat_offsets,
+                            IdxVec cat_sizes) {
+  const hpo_core::ProductSpace sp = space(low, high, cat_offsets, &cat_sizes, cat_probs.shape(1));
+  const hpo_core::ProductMixture mix = mixture("", mus, sigmas, weights, cat_probs, sp);
+  if (mix.k < 1) throw std::invalid_argument("`mus` must have at least one row, but got 0.");
+  check_uniforms(u_component, U, UC, sp);
+  const std::size_t n = u_component.shape(0);
+  double* out = nullptr;
+  Out2 result = new_matrix(n, static_cast<std::size_t>(sp.dn + sp.dc), &out);
+  {
+    nb::gil_scoped_release release;
+    hpo_core::sample_product_mixture(u_component.data(), U.data(), UC.data(),
+                                     static_cast<Index>(n), sp, mix, out);
+  }
+  return result;
+}
+
+Out2 parzen_bandwidths(Mat T, Vec low, Vec high, bool consider_endpoints, bool magic_clip) {
+  const std::size_t n = T.shape(0), dn = T.shape(1);
+  check_len("low", low.shape(0), "T's columns", dn);
+  check_len("high", high.shape(0), "T's columns", dn);
+  double* out = nullptr;
+  Out2 result = new_matrix(n, dn, &out);
+  {
+    nb::gil_scoped_release release;
+    hpo_core::parzen_bandwidths(T.data(), static_cast<Index>(n), static_cast<Index>(dn),
+                                low.data(), high.data(), consider_endpoints, magic_clip, out);
+  }
+  return result;
+}
+
+Out2 categorical_kernel_table(Mat C, IdxVec sizes, IdxVec offsets, double prior_weight) {
+  const std::size_t n = C.shape(0), dc = C.shape(1);
+  check_len("sizes", sizes.shape(0), "C's columns", dc);
+  check_len("offsets", offsets.shape(0), "C's columns", dc);
+  std::int64_t total = 0;
+  std::vector<Index> limit(dc);
+  for (std::size_t t = 0; t < dc; ++t) {
+    if (sizes.data()[t] < 1) bad_category("sizes", t);
+    total += sizes.data()[t];
+    limit[t] = static_cast<Index>(sizes.data()[t]);
+  }
+  for (std::size_t t = 0; t < dc; ++t)
+    if (offsets.data()[t] < 0 || offsets.data()[t] + sizes.data()[t] > total)
+      bad_category("offsets", t);
+  check_categories("C", C, limit);
+  double* out = nullptr;
+  Out2 result = new_matrix(n + 1, static_cast<std::size_t>(total), &out);
+  {
+    nb::gil_scoped_release release;
+    hpo_core::categorical_kernel_table(C.data(), static_cast<Index>(n), static_cast<Index>(dc),
+                                       sizes.data(), offsets.data(), prior_weight, out);
+  }
+  return result;
+}
+
+Out<double> tpe_best_candidate(Vec u_component, Mat U, Mat UC, Mat g_mus, Mat g_sigmas,
+                               Vec g_weights, Mat g_cat_probs, Mat b_mus, Mat b_sigmas,
+                               Vec b_weights, Mat b_cat_probs, Vec low, Vec high, BoolVec is_log,
+                               Vec step, Vec grid_low, Vec grid_high, IdxVec cat_offsets,
+                               IdxVec cat_sizes) {
+  const hpo_core::ProductSpace sp =
+      space(low, high, cat_offsets, &cat_sizes, g_cat_probs.shape(1));
+  const hpo_core::ProductMixture good = mixture("good ", g_mus, g_sigmas, g_weights, g_cat_probs, sp);
+  const hpo_core::ProductMixture bad = mixture("bad ", b_mus, b_sigmas, b_weights, b_cat_probs, sp);
+  if (good.k < 1) throw std::invalid_argument("`good mus` must have at least one row, but got 0.");
+  check_uniforms(u_component, U, UC, sp);
+  const std::size_t n = u_component.shape(0), dn = static_cast<std::size_t>(sp.dn);
+  if (n < 1) throw std::invalid_argument("`u_component` must hold at least one candidate, but got 0.");
+  check_len("is_log", is_log.shape(0), "low", dn);
+  check_len("step", step.shape(0), "low", dn);
+  check_len("grid_low", grid_low.shape(0), "low", dn);
+  check_len("grid_high", grid_high.shape(0), "low", dn);
+  double* out = nullptr;
+  Out<double> result = new_array<double>(dn + static_cast<std::size_t>(sp.dc), &out);
+  {
+    nb::gil_scoped_release release;
+    hpo_core::tpe_best_candidate(u_component.data(), U.data(), UC.data(), static_cast<Index>(n),
+                                 sp, good, bad, is_log.data(), step.data(), grid_low.data(),
+                                 grid_high.data(), out);
+  }
+  return result;
+}
+
 }  // namespace
 
 NB_MODULE(_hpo_core_ext, m) {
@@ -143,4 +341,28 @@ NB_MODULE(_hpo_core_ext, m) {
         "Non-dominated sorting rank of each point for minimisation.");
   m.def("is_pareto_front", &is_pareto_front, "values"_a.noconvert(),
         "Whether each point is on the Pareto front (non-dominated) for minimisation.");
+  m.def("log_pdf_product_mixture", &log_pdf_product_mixture, "X_low"_a.noconvert(),
+        "X_high"_a.noconvert(), "discrete"_a.noconvert(), "C"_a.noconvert(), "mus"_a.noconvert(),
+        "sigmas"_a.noconvert(), "log_weights"_a.noconvert(), "low"_a.noconvert(),
+        "high"_a.noconvert(), "cat_log_probs"_a.noconvert(), "cat_offsets"_a.noconvert(),
+        "Log density of a mixture of product kernels over numeric and categorical dimensions.");
+  m.def("sample_product_mixture", &sample_product_mixture, "u_component"_a.noconvert(),
+        "U"_a.noconvert(), "UC"_a.noconvert(), "mus"_a.noconvert(), "sigmas"_a.noconvert(),
+        "weights"_a.noconvert(), "low"_a.noconvert(), "high"_a.noconvert(),
+        "cat_probs"_a.noconvert(), "cat_offsets"_a.noconvert(), "cat_sizes"_a.noconvert(),
+        "Draw from a mixture of product kernels by inverse CDFs of pre-drawn uniforms.");
+  m.def("parzen_bandwidths", &parzen_bandwidths, "T"_a.noconvert(), "low"_a.noconvert(),
+        "high"_a.noconvert(), "consider_endpoints"_a, "magic_clip"_a,
+        "Neighbour-distance bandwidths of TPE's Parzen estimator, every dimension at once.");
+  m.def("categorical_kernel_table", &categorical_kernel_table, "C"_a.noconvert(),
+        "sizes"_a.noconvert(), "offsets"_a.noconvert(), "prior_weight"_a,
+        "Category probabilities of TPE's categorical kernels plus a uniform prior row.");
+  m.def("tpe_best_candidate", &tpe_best_candidate, "u_component"_a.noconvert(), "U"_a.noconvert(),
+        "UC"_a.noconvert(), "g_mus"_a.noconvert(), "g_sigmas"_a.noconvert(),
+        "g_weights"_a.noconvert(), "g_cat_probs"_a.noconvert(), "b_mus"_a.noconvert(),
+        "b_sigmas"_a.noconvert(), "b_weights"_a.noconvert(), "b_cat_probs"_a.noconvert(),
+        "low"_a.noconvert(), "high"_a.noconvert(), "is_log"_a.noconvert(), "step"_a.noconvert(),
+        "grid_low"_a.noconvert(), "grid_high"_a.noconvert(), "cat_offsets"_a.noconvert(),
+        "cat_sizes"_a.noconvert(),
+        "TPE's proposal: the candidate drawn from ``good`` with the largest ``log l - log g``.");
 }

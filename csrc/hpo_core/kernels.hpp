@@ -14,7 +14,7 @@
 namespace hpo_core {
 
 // Bumped whenever a signature or a result changes; _cext.py refuses other values.
-constexpr int kAbiVersion = 1;
+constexpr int kAbiVersion = 2;
 
 // out[i] = log sum_j w_j phi((x_i - mu_j)/s_j) / (s_j Z_j); -inf outside [low, high].
 void log_pdf_truncnorm_mixture(const double* x, std::size_t n, const double* mus,
@@ -43,5 +43,57 @@ void nondominated_rank(const double* values, std::size_t n, std::size_t m, std::
 
 // out[i] = whether row i is non-dominated (minimisation).
 void is_pareto_front(const double* values, std::size_t n, std::size_t m, bool* out);
+
+// --- product mixtures (joint TPE); see the notation block of _reference.py ------------
+// Row-major arrays; indices are std::ptrdiff_t, index arrays int64 (numpy intp).
+
+// The numeric and categorical dimensions shared by a TPE proposal's two mixtures.
+struct ProductSpace {
+  std::ptrdiff_t dn = 0;                   // numeric dimensions
+  std::ptrdiff_t dc = 0;                   // categorical dimensions
+  std::ptrdiff_t n_cols = 0;               // sum of the category counts
+  const double* low = nullptr;             // (dn,) finite transformed bounds, low < high
+  const double* high = nullptr;            // (dn,)
+  const std::int64_t* cat_offsets = nullptr;  // (dc,) first column of each dimension
+  const std::int64_t* cat_sizes = nullptr;    // (dc,) category counts (sampling only)
+};
+
+// k product kernels. `weights` / `cat_probs` hold logs where a function says so.
+struct ProductMixture {
+  std::ptrdiff_t k = 0;
+  const double* mus = nullptr;        // (k, dn), inside [low, high]
+  const double* sigmas = nullptr;     // (k, dn), > 0
+  const double* weights = nullptr;    // (k,)
+  const double* cat_probs = nullptr;  // (k, n_cols)
+};
+
+// out[i] = log sum_j w_j prod_d f_jd prod_t p_jt[C[i, t]] (mixture in log form), (n,).
+// X_low, X_high: (n, dn); discrete: (dn,); C: (n, dc) category indices in range.
+// Components more than 42 + log k below a lower bound of the max are skipped.
+void log_pdf_product_mixture(const double* X_low, const double* X_high, const bool* discrete,
+                             const double* C, std::ptrdiff_t n, const ProductSpace& space,
+                             const ProductMixture& log_mixture, double* out);
+
+// Inverse-CDF samples (n, dn + dc) of the mixture (linear weights/probs, k >= 1).
+void sample_product_mixture(const double* u_component, const double* U, const double* UC,
+                            std::ptrdiff_t n, const ProductSpace& space,
+                            const ProductMixture& mixture, double* out);
+
+// Neighbour-distance bandwidths (n, dn) of the observations T (n, dn).
+void parzen_bandwidths(const double* T, std::ptrdiff_t n, std::ptrdiff_t dn, const double* low,
+                       const double* high, bool consider_endpoints, bool magic_clip,
+                       double* out);
+
+// Categorical kernel table (n + 1, sum sizes) of the observed indices C (n, dc).
+void categorical_kernel_table(const double* C, std::ptrdiff_t n, std::ptrdiff_t dc,
+                              const std::int64_t* sizes, const std::int64_t* offsets,
+                              double prior_weight, double* out);
+
+// TPE's proposal (dn + dc,): the candidate drawn from good maximising log l - log g
+// (linear weights/probs in both mixtures; n >= 1, good.k >= 1).
+void tpe_best_candidate(const double* u_component, const double* U, const double* UC,
+                        std::ptrdiff_t n, const ProductSpace& space, const ProductMixture& good,
+                        const ProductMixture& bad, const bool* is_log, const double* step,
+                        const double* grid_low, const double* grid_high, double* out);
 
 }  // namespace hpo_core

@@ -17,7 +17,7 @@ The functions here dispatch to the default backend; their arguments, shapes and 
 are documented on the reference implementations in ``hpo_core.kernels._reference``.
 
 A backend need not implement every kernel: a kernel it lacks (e.g. the product-mixture
-kernels of TPE, implemented in NumPy and Numba only) is taken from the next available
+kernels of TPE, which JAX does not implement) is taken from the next available
 backend in the order above that has it, so the NumPy reference always answers
 (:func:`kernel_backend_name` says which backend serves a kernel).
 

@@ -18,19 +18,25 @@ from types import ModuleType
 import numpy as np
 
 __all__ = [
+    "categorical_kernel_table",
     "hypervolume",
     "hypervolume_contributions",
     "is_pareto_front",
     "log_pdf_categorical_mixture",
+    "log_pdf_product_mixture",
     "log_pdf_truncnorm_mixture",
     "log_pmf_discrete_truncnorm_mixture",
     "nondominated_rank",
+    "parzen_bandwidths",
+    "sample_product_mixture",
     "sample_truncnorm_mixture",
+    "tpe_best_candidate",
 ]
 
 BACKEND_NAME = "cext"
 # Must equal hpo_core::kAbiVersion in csrc/hpo_core/kernels.hpp.
-_EXPECTED_ABI = 1
+_EXPECTED_ABI = 2
+
 
 def _import_extension() -> tuple[ModuleType | None, str]:
     """The extension module, or None and the reason it cannot be used."""
@@ -53,6 +59,14 @@ AVAILABLE = _ext is not None
 
 def _f64(a: object) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _i64(a: object) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.int64)  # numpy intp on 64-bit platforms
+
+
+def _bool(a: object) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.bool_)
 
 
 def _get_ext() -> ModuleType:
@@ -139,6 +153,114 @@ def is_pareto_front(values: np.ndarray) -> np.ndarray:
     Arguments, shapes and complexity as :func:`hpo_core.kernels._reference.is_pareto_front`.
     """
     return _get_ext().is_pareto_front(_f64(values))  # type: ignore[no-any-return]
+
+
+# --- product mixtures (joint TPE) ------------------------------------------------------
+# The C++ loops are those of the Numba backend (same fast paths and cut-offs). The
+# bindings also check category indices and column ranges (ValueError), so a bad index
+# never reads out of bounds.
+
+
+def log_pdf_product_mixture(
+    X_low: np.ndarray,
+    X_high: np.ndarray,
+    discrete: np.ndarray,
+    C: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    log_weights: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    cat_log_probs: np.ndarray,
+    cat_offsets: np.ndarray,
+) -> np.ndarray:
+    """Log density of a mixture of product kernels over numeric and categorical dimensions.
+
+    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.log_pdf_product_mixture`.
+    Components whose partial log term falls more than ``42 + log k`` below a lower bound of
+    the maximum term are skipped (together below float64 resolution of the result), as in
+    :func:`hpo_core.kernels._numba.log_pdf_product_mixture`.
+    """
+    return _get_ext().log_pdf_product_mixture(  # type: ignore[no-any-return]
+        _f64(X_low), _f64(X_high), _bool(discrete), _f64(C), _f64(mus), _f64(sigmas),
+        _f64(log_weights), _f64(low), _f64(high), _f64(cat_log_probs), _i64(cat_offsets),
+    )
+
+
+def sample_product_mixture(
+    u_component: np.ndarray,
+    U: np.ndarray,
+    UC: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    weights: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    cat_probs: np.ndarray,
+    cat_offsets: np.ndarray,
+    cat_sizes: np.ndarray,
+) -> np.ndarray:
+    """Draw from a mixture of product kernels by inverse CDFs of pre-drawn uniforms.
+
+    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.sample_product_mixture`.
+    """
+    return _get_ext().sample_product_mixture(  # type: ignore[no-any-return]
+        _f64(u_component), _f64(U), _f64(UC), _f64(mus), _f64(sigmas), _f64(weights),
+        _f64(low), _f64(high), _f64(cat_probs), _i64(cat_offsets), _i64(cat_sizes),
+    )
+
+
+def parzen_bandwidths(
+    T: np.ndarray, low: np.ndarray, high: np.ndarray, consider_endpoints: bool, magic_clip: bool
+) -> np.ndarray:
+    """Neighbour-distance bandwidths of TPE's Parzen estimator, every dimension at once.
+
+    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.parzen_bandwidths`.
+    """
+    return _get_ext().parzen_bandwidths(  # type: ignore[no-any-return]
+        _f64(T), _f64(low), _f64(high), bool(consider_endpoints), bool(magic_clip)
+    )
+
+
+def categorical_kernel_table(
+    C: np.ndarray, sizes: np.ndarray, offsets: np.ndarray, prior_weight: float
+) -> np.ndarray:
+    """Category probabilities of TPE's categorical kernels plus a uniform prior row.
+
+    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.categorical_kernel_table`.
+    """
+    return _get_ext().categorical_kernel_table(  # type: ignore[no-any-return]
+        _f64(C), _i64(sizes), _i64(offsets), float(prior_weight)
+    )
+
+
+def tpe_best_candidate(
+    u_component: np.ndarray,
+    U: np.ndarray,
+    UC: np.ndarray,
+    good: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    bad: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    low: np.ndarray,
+    high: np.ndarray,
+    is_log: np.ndarray,
+    step: np.ndarray,
+    grid_low: np.ndarray,
+    grid_high: np.ndarray,
+    cat_offsets: np.ndarray,
+    cat_sizes: np.ndarray,
+) -> np.ndarray:
+    """TPE's proposal: the candidate drawn from ``good`` with the largest ``log l - log g``.
+
+    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.tpe_best_candidate`;
+    one C++ call (sampling, snapping and both densities), with the GIL released.
+    """
+    return _get_ext().tpe_best_candidate(  # type: ignore[no-any-return]
+        _f64(u_component), _f64(U), _f64(UC),
+        _f64(good[0]), _f64(good[1]), _f64(good[2]), _f64(good[3]),
+        _f64(bad[0]), _f64(bad[1]), _f64(bad[2]), _f64(bad[3]),
+        _f64(low), _f64(high), _bool(is_log), _f64(step), _f64(grid_low), _f64(grid_high),
+        _i64(cat_offsets), _i64(cat_sizes),
+    )
 
 
 # --- hypervolume kernels: no C++ version; the Numba kernels serve this backend -----

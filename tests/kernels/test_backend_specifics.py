@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -88,3 +91,47 @@ def test_extension_from_threads_gives_same_results(ext) -> None:  # type: ignore
     assert len(results) == 4
     for r in results:
         np.testing.assert_array_equal(r, expected)
+
+
+@pytest.mark.cext
+def test_extension_product_kernels_check_indices_at_the_boundary(ext) -> None:  # type: ignore[no-untyped-def]
+    # A category index outside its dimension would read past the table: ValueError instead.
+    X = np.zeros((3, 1))
+    mus, sig, lw = np.zeros((2, 1)), np.ones((2, 1)), np.log([0.5, 0.5])
+    lo, hi, off = np.array([-1.0]), np.array([1.0]), np.array([0], dtype=np.int64)
+    probs = np.log(np.full((2, 2), 0.5))
+    with pytest.raises(ValueError, match="C"):
+        ext.log_pdf_product_mixture(X, X, np.zeros(1, bool), np.array([[0.0], [2.0], [1.0]]), mus, sig, lw,
+                                    lo, hi, probs, off)
+    with pytest.raises(TypeError):  # intp offsets as int32
+        ext.log_pdf_product_mixture(X, X, np.zeros(1, bool), np.zeros((3, 1)), mus, sig, lw, lo, hi, probs,
+                                    off.astype(np.int32))
+    with pytest.raises(ValueError, match="cat_sizes"):
+        ext.sample_product_mixture(np.zeros(3), X, np.zeros((3, 1)), mus, sig, np.ones(2), lo, hi,
+                                   np.exp(probs), off, np.array([3], dtype=np.int64))
+    with pytest.raises(ValueError, match="C"):
+        ext.categorical_kernel_table(np.array([[2.0]]), np.array([2], dtype=np.int64), off, 1.0)
+
+
+_TPE_WITHOUT_NUMBA = """
+import sys
+import hpo_core
+from hpo_core import kernels
+study = hpo_core.create_study(sampler=hpo_core.samplers.TPESampler(seed=0, n_startup_trials=3))
+for _ in range(5):
+    t = study.ask()
+    study.tell(t, t.suggest_float("x", 0.0, 1.0) + t.suggest_int("n", 1, 9)
+               + len(t.suggest_categorical("c", ["a", "bb"])))
+served = {k: kernels.kernel_backend_name(k) for k in
+          ("tpe_best_candidate", "parzen_bandwidths", "categorical_kernel_table")}
+assert set(served.values()) == {"cext"}, served
+assert "numba" not in sys.modules, "the TPE path imported numba"
+"""
+
+
+@pytest.mark.cext
+def test_tpe_on_the_extension_needs_no_numba(ext) -> None:  # type: ignore[no-untyped-def]
+    # The point of the C++ TPE kernels: a fresh process's first proposals skip Numba's
+    # import and cache load (about a second).
+    env = {k: v for k, v in os.environ.items() if k != "HPO_CORE_BACKEND"}
+    subprocess.run([sys.executable, "-c", _TPE_WITHOUT_NUMBA], check=True, env=env, timeout=120)

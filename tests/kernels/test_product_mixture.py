@@ -17,7 +17,7 @@ Case = dict[str, Any]
 
 @pytest.fixture
 def pbackend(backend: ModuleType) -> ModuleType:
-    """Backends implementing the product kernels (cext and jax fall back, tested below)."""
+    """Backends implementing the product kernels (jax falls back, tested below)."""
     if not hasattr(backend, "log_pdf_product_mixture"):
         pytest.skip(f"{backend.BACKEND_NAME} has no product kernels; the dispatcher falls back")
     return backend
@@ -143,8 +143,8 @@ def test_sample_product_mixture_reference_matches_scipy_marginal(reference: Modu
 
 def test_product_kernels_fall_back_for_backends_without_them(reset_default_backend: None,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    # JAX and the C++ extension do not implement the product kernels: the dispatcher
-    # takes them from the next backend that does (Numba, then NumPy).
+    # JAX does not implement the product kernels: the dispatcher takes them from the
+    # next backend in BACKENDS order that does (NumPy, for JAX).
     for name in kernels.available_backends():
         monkeypatch.setenv("HPO_CORE_BACKEND", name)
         kernels._reset_default()

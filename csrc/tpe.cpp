@@ -1,0 +1,313 @@
+// Product-mixture (joint TPE) kernels; see hpo_core/kernels/_reference.py for the spec.
+//
+// The same loops, fast paths and cut-offs as hpo_core/kernels/_numba.py, so the two
+// compiled backends agree to rounding; the tests pin both to the reference at 1e-10.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <memory>
+#include <numeric>
+#include <vector>
+
+#include "hpo_core/kernels.hpp"
+#include "hpo_core/special.hpp"
+
+namespace hpo_core {
+namespace {
+
+using special::kInf;
+using special::kSqrt1_2;
+using Index = std::ptrdiff_t;
+
+// (k,) log w_j - sum_d log Z_jd - sum_{d continuous} (log s_jd + log sqrt(2 pi)).
+std::vector<double> product_constants(const bool* discrete, const ProductSpace& sp,
+                                      const ProductMixture& mix) {
+  std::vector<double> out(static_cast<std::size_t>(mix.k));
+  for (Index j = 0; j < mix.k; ++j) {
+    double acc = mix.weights[j];
+    for (Index d = 0; d < sp.dn; ++d) {
+      const double s = mix.sigmas[j * sp.dn + d], mu = mix.mus[j * sp.dn + d];
+      const double a = (sp.low[d] - mu) / s, b = (sp.high[d] - mu) / s;
+      if (a <= 0.0 && 0.0 <= b) {
+        // Mean inside the bounds (always, for TPE): Z = 1 - Phi(a) - Phi(-b). A tail
+        // beyond 9 sigma (< 1.2e-19) is dropped: log Z changes by less than that
+        // absolutely, and most components of g need no erfc at all.
+        double tails = 0.0;
+        if (a > -9.0) tails += 0.5 * std::erfc(-a * kSqrt1_2);
+        if (b < 9.0) tails += 0.5 * std::erfc(b * kSqrt1_2);
+        acc -= tails < 0.5 ? std::log1p(-tails) : special::log_gauss_mass(a, b);
+      } else {
+        acc -= special::log_gauss_mass(a, b);
+      }
+      if (!discrete[d]) acc -= std::log(s) + special::kLogSqrt2Pi;
+    }
+    out[static_cast<std::size_t>(j)] = acc;
+  }
+  return out;
+}
+
+// log(Phi(b) - Phi(a)) for a < b. Fast path for bins neither narrow nor far in a tail:
+// the difference of the two tails on the side of 0 where both are <= 1/2 (or 1 minus
+// both when [a, b] straddles 0). With b - a >= 1e-3 the larger tail is at most ~1e3
+// times the difference, so the relative error stays below ~1e-13; |a|, |b| < 37 keeps
+// erfc from underflowing. Otherwise the log-space special::log_gauss_mass.
+double log_bin_mass(double a, double b) {
+  if (b - a >= 1e-3 && a > -37.0 && b < 37.0) {
+    double mass;
+    if (a >= 0.0)
+      mass = 0.5 * (std::erfc(a * kSqrt1_2) - std::erfc(b * kSqrt1_2));
+    else if (b <= 0.0)
+      mass = 0.5 * (std::erfc(-b * kSqrt1_2) - std::erfc(-a * kSqrt1_2));
+    else
+      mass = 1.0 - 0.5 * (std::erfc(-a * kSqrt1_2) + std::erfc(b * kSqrt1_2));
+    if (mass > 1e-300) return std::log(mass);
+  }
+  return special::log_gauss_mass(a, b);
+}
+
+// cheap[j * n + i]: constant, categorical and continuous part of term (i, j), component-
+// major so the inner loops run over contiguous candidates and vectorise.
+void cheap_terms(const double* X_low, const bool* discrete, const double* C, Index n,
+                 const ProductSpace& sp, const ProductMixture& mix,
+                 const std::vector<double>& inv_s, std::vector<double>& cheap) {
+  const std::vector<double> constant = product_constants(discrete, sp, mix);
+  std::vector<double> XT(static_cast<std::size_t>(sp.dn * n));  // (dn, n)
+  for (Index i = 0; i < n; ++i)
+    for (Index d = 0; d < sp.dn; ++d) XT[d * n + i] = X_low[i * sp.dn + d];
+  std::vector<Index> CT(static_cast<std::size_t>(sp.dc * n));  // (dc, n) table columns
+  for (Index q = 0; q < sp.dc; ++q)
+    for (Index i = 0; i < n; ++i)
+      CT[q * n + i] = static_cast<Index>(sp.cat_offsets[q]) + static_cast<Index>(C[i * sp.dc + q]);
+  for (Index j = 0; j < mix.k; ++j) {
+    double* row = cheap.data() + j * n;
+    const double c0 = constant[static_cast<std::size_t>(j)];
+    std::fill(row, row + n, c0);
+    if (c0 == -kInf) continue;
+    const double* lp = mix.cat_probs + j * sp.n_cols;
+    for (Index q = 0; q < sp.dc; ++q) {
+      const Index* cols = CT.data() + q * n;
+      for (Index i = 0; i < n; ++i) row[i] += lp[cols[i]];
+    }
+    for (Index d = 0; d < sp.dn; ++d) {
+      if (discrete[d]) continue;
+      const double m = mix.mus[j * sp.dn + d], w = inv_s[j * sp.dn + d];
+      const double* x = XT.data() + d * n;
+      for (Index i = 0; i < n; ++i) {
+        const double z = (x[i] - m) * w;
+        row[i] -= 0.5 * z * z;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void log_pdf_product_mixture(const double* X_low, const double* X_high, const bool* discrete,
+                             const double* C, Index n, const ProductSpace& sp,
+                             const ProductMixture& mix, double* out) {
+  const Index k = mix.k, dn = sp.dn;
+  std::vector<double> inv_s(static_cast<std::size_t>(k * dn));  // multiply, not divide
+  for (Index e = 0; e < k * dn; ++e) inv_s[e] = 1.0 / mix.sigmas[e];
+  std::vector<double> cheap(static_cast<std::size_t>(k * n));
+  cheap_terms(X_low, discrete, C, n, sp, mix, inv_s, cheap);
+  // Per candidate, add the (erfc-based) bin masses only where they can matter. Exact
+  // cut-off: the bin factors still to add are <= 0 in log space, so a partial sum below
+  // (max - cut) bounds the whole term, and k such terms together change the sum by
+  // less than k e^-cut = e^-42 relative, below float64 resolution. The bound used is
+  // the full term of the component with the largest cheap part (a lower bound of the
+  // max), which is therefore taken first. As _numba._log_pdf_product.
+  const double cut = 42.0 + std::log(static_cast<double>(std::max<Index>(k, 1)));
+  for (Index i = 0; i < n; ++i) {
+    double best = -kInf;
+    Index j_best = -1;
+    for (Index j = 0; j < k; ++j) {
+      if (cheap[j * n + i] > best) {
+        best = cheap[j * n + i];
+        j_best = j;
+      }
+    }
+    if (j_best < 0) {
+      out[i] = -kInf;
+      continue;
+    }
+    double t_max = -kInf, acc = 0.0;  // acc: sum of exp(term - t_max) over kept terms
+    for (Index jj = -1; jj < k; ++jj) {
+      const Index j = jj < 0 ? j_best : jj;
+      if (jj == j_best) continue;
+      double t = cheap[j * n + i];
+      if (t == -kInf || t < t_max - cut) continue;
+      for (Index d = 0; d < dn; ++d) {
+        if (!discrete[d]) continue;
+        const double w = inv_s[j * dn + d], mu = mix.mus[j * dn + d];
+        t += log_bin_mass((X_low[i * dn + d] - mu) * w, (X_high[i * dn + d] - mu) * w);
+        if (t < t_max - cut) break;
+      }
+      if (t == -kInf || t < t_max - cut) continue;
+      if (t > t_max) {  // online logsumexp: rescale what was accumulated
+        acc = t_max > -kInf ? acc * std::exp(t_max - t) + 1.0 : 1.0;
+        t_max = t;
+      } else {
+        acc += std::exp(t - t_max);
+      }
+    }
+    out[i] = t_max > -kInf ? t_max + std::log(acc) : -kInf;
+  }
+}
+
+void sample_product_mixture(const double* u_component, const double* U, const double* UC,
+                            Index n, const ProductSpace& sp, const ProductMixture& mix,
+                            double* out) {
+  const Index k = mix.k, dn = sp.dn, dc = sp.dc, width = dn + dc;
+  // Sequential cumulative sums divided by the total, exactly as numpy.cumsum and /=.
+  std::vector<double> cum(static_cast<std::size_t>(k));
+  double total = 0.0;
+  for (Index j = 0; j < k; ++j) cum[static_cast<std::size_t>(j)] = total += mix.weights[j];
+  for (double& c : cum) c /= total;
+  for (Index i = 0; i < n; ++i) {
+    // Number of cum <= u (numpy.searchsorted side="right"), capped at k - 1.
+    const Index idx = std::upper_bound(cum.begin(), cum.end(), u_component[i]) - cum.begin();
+    const Index j = std::min(idx, k - 1);
+    double* row = out + i * width;
+    for (Index d = 0; d < dn; ++d) {
+      const double mu = mix.mus[j * dn + d], s = mix.sigmas[j * dn + d];
+      const double a = (sp.low[d] - mu) / s, b = (sp.high[d] - mu) / s;
+      const double u = U[i * dn + d];
+      // Invert in linear space while the target probability is central (its rounding
+      // error then moves z by < 1e-14); the tails take the log-space route.
+      const double pa = special::ndtr(a);
+      const double p = pa + u * (special::ndtr(b) - pa);
+      const double z = (0.02 < p && p < 0.98) ? special::ndtri(p)
+                                              : special::ppf_std_truncnorm(u, a, b);
+      row[d] = std::min(std::max(mu + s * z, sp.low[d]), sp.high[d]);
+    }
+    for (Index q = 0; q < dc; ++q) {
+      const double* probs = mix.cat_probs + j * sp.n_cols + sp.cat_offsets[q];
+      const Index size = static_cast<Index>(sp.cat_sizes[q]);
+      double cdf = 0.0;
+      Index chosen = 0;  // categories whose cumulative probability is <= u
+      for (Index c = 0; c < size; ++c) {
+        cdf += probs[c];
+        if (cdf <= UC[i * dc + q]) ++chosen;
+      }
+      row[dn + q] = static_cast<double>(std::min(chosen, size - 1));
+    }
+  }
+}
+
+void parzen_bandwidths(const double* T, Index n, Index dn, const double* low, const double* high,
+                       bool consider_endpoints, bool magic_clip, double* out) {
+  std::vector<Index> order(static_cast<std::size_t>(n));
+  for (Index d = 0; d < dn; ++d) {
+    std::iota(order.begin(), order.end(), Index{0});
+    // Stable: ties keep their positions, as numpy.argsort(kind="stable").
+    std::stable_sort(order.begin(), order.end(),
+                     [T, dn, d](Index p, Index q) { return T[p * dn + d] < T[q * dn + d]; });
+    const double width = high[d] - low[d];
+    const double floor =
+        magic_clip ? width / std::min(100.0, static_cast<double>(n) + 2.0) : 1e-12;
+    for (Index r = 0; r < n; ++r) {
+      const double x = T[order[r] * dn + d];
+      const double left = r == 0 ? low[d] : T[order[r - 1] * dn + d];
+      const double right = r == n - 1 ? high[d] : T[order[r + 1] * dn + d];
+      double s;
+      if (!consider_endpoints && n >= 2 && r == 0)
+        s = right - x;  // the extremes use only their inner neighbour
+      else if (!consider_endpoints && n >= 2 && r == n - 1)
+        s = x - left;
+      else
+        s = std::max(x - left, right - x);
+      out[order[r] * dn + d] = std::min(std::max(s, floor), width);
+    }
+  }
+}
+
+void categorical_kernel_table(const double* C, Index n, Index dc, const std::int64_t* sizes,
+                              const std::int64_t* offsets, double prior_weight, double* out) {
+  const Index k = n + 1;
+  Index total = 0;
+  for (Index t = 0; t < dc; ++t) total += static_cast<Index>(sizes[t]);
+  const double fill = n ? prior_weight / static_cast<double>(k) : 1.0;
+  for (Index t = 0; t < dc; ++t) {
+    const Index size = static_cast<Index>(sizes[t]);
+    const double obs_norm = 1.0 / (fill * static_cast<double>(size) + 1.0);
+    const double prior_norm = 1.0 / (fill * static_cast<double>(size));
+    for (Index i = 0; i < k; ++i) {
+      double* block = out + i * total + offsets[t];
+      const double norm = i < n ? obs_norm : prior_norm;
+      std::fill(block, block + size, fill * norm);
+      if (i < n) block[static_cast<Index>(C[i * dc + t])] = (fill + 1.0) * norm;
+    }
+  }
+}
+
+namespace {
+
+// Log weights and log category probabilities of a mixture (the density kernel's form).
+struct LogMixture {
+  std::vector<double> log_weights, log_probs;
+  ProductMixture view;
+  LogMixture(const ProductMixture& mix, Index n_cols)
+      : log_weights(static_cast<std::size_t>(mix.k)),
+        log_probs(static_cast<std::size_t>(mix.k * n_cols)),
+        view(mix) {
+    for (Index j = 0; j < mix.k; ++j) log_weights[j] = std::log(mix.weights[j]);
+    for (Index e = 0; e < mix.k * n_cols; ++e) log_probs[e] = std::log(mix.cat_probs[e]);
+    view.weights = log_weights.data();
+    view.cat_probs = log_probs.data();
+  }
+};
+
+}  // namespace
+
+void tpe_best_candidate(const double* u_component, const double* U, const double* UC, Index n,
+                        const ProductSpace& sp, const ProductMixture& good,
+                        const ProductMixture& bad, const bool* is_log, const double* step,
+                        const double* grid_low, const double* grid_high, double* out) {
+  const Index dn = sp.dn, dc = sp.dc, width = dn + dc;
+  std::vector<double> S(static_cast<std::size_t>(n * width));
+  sample_product_mixture(u_component, U, UC, n, sp, good, S.data());
+  // Numeric samples back to parameter values (exp, snap to the grid, clip), and the
+  // (transformed) bin edges at which the densities are evaluated.
+  std::vector<double> XL(static_cast<std::size_t>(n * dn)), XH(XL.size());
+  std::vector<double> C(static_cast<std::size_t>(n * dc));
+  const std::unique_ptr<bool[]> discrete(new bool[static_cast<std::size_t>(std::max<Index>(dn, 1))]);
+  for (Index d = 0; d < dn; ++d) discrete[d] = step[d] > 0.0;
+  for (Index i = 0; i < n; ++i) {
+    double* row = S.data() + i * width;
+    for (Index d = 0; d < dn; ++d) {
+      double v = row[d];
+      if (is_log[d]) v = std::exp(v);
+      // nearbyint rounds half to even in the default mode, as numpy.round / rint.
+      if (discrete[d]) v = grid_low[d] + std::nearbyint((v - grid_low[d]) / step[d]) * step[d];
+      v = std::min(std::max(v, grid_low[d]), grid_high[d]);
+      row[d] = v;
+      const double half = 0.5 * step[d];
+      double lo = v - half, hi = v + half;
+      if (is_log[d]) {
+        lo = std::log(lo);
+        hi = std::log(hi);
+      }
+      XL[i * dn + d] = lo;
+      XH[i * dn + d] = hi;
+    }
+    for (Index q = 0; q < dc; ++q) C[i * dc + q] = row[dn + q];
+  }
+  std::vector<double> acq(static_cast<std::size_t>(n)), log_g(static_cast<std::size_t>(n));
+  log_pdf_product_mixture(XL.data(), XH.data(), discrete.get(), C.data(), n, sp,
+                          LogMixture(good, sp.n_cols).view, acq.data());
+  log_pdf_product_mixture(XL.data(), XH.data(), discrete.get(), C.data(), n, sp,
+                          LogMixture(bad, sp.n_cols).view, log_g.data());
+  // The first maximum, a NaN counting as the maximum (as numpy.argmax).
+  Index best = 0;
+  for (Index i = 0; i < n; ++i) {
+    acq[i] -= log_g[i];
+    if (std::isnan(acq[i])) {
+      if (!std::isnan(acq[best])) best = i;
+      break;
+    }
+    if (acq[i] > acq[best]) best = i;
+  }
+  std::copy(S.data() + best * width, S.data() + (best + 1) * width, out);
+}
+
+}  // namespace hpo_core

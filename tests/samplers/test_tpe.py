@@ -359,3 +359,25 @@ def test_tpe_fixed_space_with_single_values_and_new_parameters() -> None:
         t = study.ask(space_b)
         assert 0.0 <= t.params["x"] <= 1.0 and t.params["y"] in range(5)
         study.tell(t, t.params["x"] + t.params["y"])
+
+
+@pytest.mark.parametrize("n", [1, 2, 25, 26, 27, 100, 1025, 1100, 5000, 100_000])
+def test_systematic_resample_ramp_matches_explicit_weights(n: int) -> None:
+    from hpo_core.samplers.tpe._sampler import default_weights
+
+    rng = np.random.default_rng(n)
+    for size in (1, 7, 1024):
+        for u in [0.0, *rng.random(4)]:
+            expected = _parzen.systematic_resample(default_weights(n), size, float(u))
+            np.testing.assert_array_equal(_parzen.systematic_resample_ramp(n, 25, size, float(u)), expected)
+
+
+def test_tpe_bad_group_resampled_above_the_cap_with_custom_weights() -> None:
+    # Custom weights take the explicit resample; the default ones the closed form.
+    study = hpo_core.create_study(sampler=TPESampler(seed=0, max_bad_components=8, weights=np.ones))
+    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=40)
+    default = hpo_core.create_study(sampler=TPESampler(seed=0, max_bad_components=8))
+    default.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=40)
+    for s in (study, default):
+        assert all(0.0 <= t.params["x"] <= 1.0 for t in s.trials)
+        assert s.best_value < 0.2

@@ -341,23 +341,33 @@ class TPESampler(BaseSampler):
         # the intersection space have them all, so only the other rows (RUNNING, PRUNED:
         # usually few) are checked there; elsewhere (groups, single parameters) all are.
         check = np.flatnonzero(states != _COMPLETE) if complete_has_all else np.arange(n)
+        # Finished rows left out do not count for gamma(n).
+        n_fin = h.count(_COMPLETE) + h.count(_PRUNED)
         if len(check):
-            absent = np.isnan(X[check[:, None], cols]).any(axis=1)
-            states[check[absent]] = -1
+            out = check[np.isnan(X[check[:, None], cols]).any(axis=1)]
+            if len(out):
+                code = states[out]
+                n_fin -= int(np.count_nonzero((code >= _COMPLETE) & (code <= _PRUNED)))
+                states[out] = -1
         if trial is not None and trial.number < n:
+            n_fin -= int(_COMPLETE <= states[trial.number] <= _PRUNED)
             states[trial.number] = -1
-        below = self._split(study, h, states)
+        rows_below = self._split(study, h, states, n_fin)
+        states[rows_below] = -1
         # RUNNING = 0, COMPLETE = 1, PRUNED = 2: usable rows are one range of codes.
-        usable = (states >= (_RUNNING if self._constant_liar else _COMPLETE)) & (states <= _PRUNED)
-        above = usable & ~below
-        rows_below = np.flatnonzero(below)
-        rows_above = np.flatnonzero(above)
+        low_code = _RUNNING if self._constant_liar else _COMPLETE
+        rows_above = np.flatnonzero((states >= low_code) & (states <= _PRUNED))
         w_below = np.ones(len(rows_below)) if len(study.directions) > 1 else self._weights_of(len(rows_below))
-        w_above = self._weights_of(len(rows_above))
         if len(rows_above) > self._max_bad:
             # Approximation above the cap (documented in the class docstring).
-            pick = _parzen.systematic_resample(w_above, self._max_bad, float(self._rng.random()))
+            u = float(self._rng.random())
+            if self._weights is default_weights:  # the same draws without the O(n) weights
+                pick = _parzen.systematic_resample_ramp(len(rows_above), 25, self._max_bad, u)
+            else:
+                pick = _parzen.systematic_resample(self._weights_of(len(rows_above)), self._max_bad, u)
             rows_above, w_above = rows_above[pick], np.ones(self._max_bad)
+        else:
+            w_above = self._weights_of(len(rows_above))
         # Both groups in one gather: rows below then above, numeric columns first.
         nb, dn = len(rows_below), len(sa.num)
         G = X[np.concatenate((rows_below, rows_above))[:, None], cols]
@@ -390,9 +400,9 @@ class TPESampler(BaseSampler):
         )
 
     # ------------------------------------------------------------------ split
-    def _split(self, study: Study, h: History, states: np.ndarray) -> np.ndarray:
+    def _split(self, study: Study, h: History, states: np.ndarray, n_fin: int) -> np.ndarray:
+        """Rows of the good group, ascending; ``n_fin``: finished rows in ``states``."""
         n = len(states)
-        n_fin = int(np.count_nonzero((states >= _COMPLETE) & (states <= _PRUNED)))
         multi = len(study.directions) > 1
         gamma = self._gamma or (default_gamma_multi_objective if multi else default_gamma)
         n_below = gamma(n_fin)
@@ -402,7 +412,7 @@ class TPESampler(BaseSampler):
             )
         violation = self._violations(h, states) if self._constraints_func is not None else None
         if multi:
-            return self._split_multi(study, h, states, int(n_below), violation)
+            return np.flatnonzero(self._split_multi(study, h, states, int(n_below), violation))
         maximize = study.directions[0] == StudyDirection.MAXIMIZE
         sign = -1.0 if maximize else 1.0
         score = -h.values[:n, 0] if maximize else h.values[:n, 0]
@@ -415,11 +425,12 @@ class TPESampler(BaseSampler):
             last_value=sign * self._last_value[:n] if has_pruned else None,
             hint=self._hint if violation is None else np.inf,
         )
+        rows = np.flatnonzero(below)
         if violation is None and n_below:
-            good = score[below & (states == _COMPLETE)]
+            good = score[rows[states[rows] == _COMPLETE]]
             # The worst good score bounds the next call's good group from above.
             self._hint = float(good.max()) if len(good) == n_below else np.inf
-        return below
+        return rows
 
     def _split_multi(self, study: Study, h: History, states: np.ndarray, n_below: int,
                      violation: np.ndarray | None) -> np.ndarray:

@@ -20,7 +20,7 @@ from hpo_core._validation import check_bool, check_callable, check_int, check_re
 from hpo_core.distributions import BaseDistribution, SearchSpace, unit_to_internal
 from hpo_core.samplers._base import EMPTY_SPACE, BaseSampler
 from hpo_core.samplers.tpe import _parzen
-from hpo_core.samplers.tpe._observations import split_single_objective
+from hpo_core.samplers.tpe._observations import good_rows_single_objective
 from hpo_core.trial._state import StudyDirection, TrialState
 
 if TYPE_CHECKING:
@@ -354,9 +354,12 @@ class TPESampler(BaseSampler):
             states[trial.number] = -1
         rows_below = self._split(study, h, states, n_fin)
         states[rows_below] = -1
-        # RUNNING = 0, COMPLETE = 1, PRUNED = 2: usable rows are one range of codes.
-        low_code = _RUNNING if self._constant_liar else _COMPLETE
-        rows_above = np.flatnonzero((states >= low_code) & (states <= _PRUNED))
+        # RUNNING = 0, COMPLETE = 1, PRUNED = 2: usable rows are one range of codes, so
+        # one unsigned compare finds them (-1, left out, wraps to 255).
+        codes = states.view(np.uint8)
+        if not self._constant_liar:
+            codes = codes - np.uint8(_COMPLETE)  # RUNNING wraps to 255 too
+        rows_above = np.flatnonzero(codes <= np.uint8(_PRUNED - (0 if self._constant_liar else _COMPLETE)))
         w_below = np.ones(len(rows_below)) if len(study.directions) > 1 else self._weights_of(len(rows_below))
         if len(rows_above) > self._max_bad:
             # Approximation above the cap (documented in the class docstring).
@@ -419,13 +422,12 @@ class TPESampler(BaseSampler):
         has_pruned = h.count(_PRUNED) > 0
         if has_pruned:
             self._update_intermediate(h)
-        below = split_single_objective(
+        rows = good_rows_single_objective(
             states, score, int(n_below), violation=violation,
             last_step=self._last_step[:n] if has_pruned else None,
             last_value=sign * self._last_value[:n] if has_pruned else None,
             hint=self._hint if violation is None else np.inf,
         )
-        rows = np.flatnonzero(below)
         if violation is None and n_below:
             good = score[rows[states[rows] == _COMPLETE]]
             # The worst good score bounds the next call's good group from above.

@@ -319,6 +319,37 @@ Out<double> tpe_best_candidate(Vec u_component, Mat U, Mat UC, Mat g_mus, Mat g_
   return result;
 }
 
+
+// --- hypervolume (m <= 4; _cext.py sends m >= 5 to the reference) ---------------------
+
+void check_hv(const Mat& points, const Vec& ref) {
+  const std::size_t m = points.shape(1);
+  check_len("ref", ref.shape(0), "points' columns", m);
+  if (m < 1 || m > 4)
+    throw std::invalid_argument("`points` must have between 1 and 4 columns, but got " +
+                                std::to_string(m) + ".");
+}
+
+double hypervolume(Mat points, Vec ref) {
+  check_hv(points, ref);
+  nb::gil_scoped_release release;
+  return hpo_core::hypervolume(points.data(), static_cast<Index>(points.shape(0)),
+                               static_cast<Index>(points.shape(1)), ref.data());
+}
+
+Out<double> hypervolume_contributions(Mat points, Vec ref) {
+  check_hv(points, ref);
+  const std::size_t n = points.shape(0);
+  double* out = nullptr;
+  Out<double> result = new_array<double>(n, &out);
+  {
+    nb::gil_scoped_release release;
+    hpo_core::hypervolume_contributions(points.data(), static_cast<Index>(n),
+                                        static_cast<Index>(points.shape(1)), ref.data(), out);
+  }
+  return result;
+}
+
 }  // namespace
 
 NB_MODULE(_hpo_core_ext, m) {
@@ -365,4 +396,8 @@ NB_MODULE(_hpo_core_ext, m) {
         "grid_low"_a.noconvert(), "grid_high"_a.noconvert(), "cat_offsets"_a.noconvert(),
         "cat_sizes"_a.noconvert(),
         "TPE's proposal: the candidate drawn from ``good`` with the largest ``log l - log g``.");
+  m.def("hypervolume", &hypervolume, "points"_a.noconvert(), "ref"_a.noconvert(),
+        "Hypervolume dominated by points and bounded by the reference point, for minimisation.");
+  m.def("hypervolume_contributions", &hypervolume_contributions, "points"_a.noconvert(),
+        "ref"_a.noconvert(), "Exclusive hypervolume contribution of each point, for minimisation.");
 }

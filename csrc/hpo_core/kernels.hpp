@@ -44,6 +44,14 @@ void nondominated_rank(const double* values, std::size_t n, std::size_t m, std::
 // out[i] = whether row i is non-dominated (minimisation).
 void is_pareto_front(const double* values, std::size_t n, std::size_t m, bool* out);
 
+// Hypervolume of the rows of points (n, m), 1 <= m <= 4, bounded by ref (m,), minimised;
+// +inf when a box is unbounded. (m >= 5 is left to the Python reference's WFG recursion.)
+double hypervolume(const double* points, std::ptrdiff_t n, std::ptrdiff_t m, const double* ref);
+
+// out[i] = exclusive hypervolume contribution of row i (n,), 1 <= m <= 4.
+void hypervolume_contributions(const double* points, std::ptrdiff_t n, std::ptrdiff_t m,
+                               const double* ref, double* out);
+
 // --- product mixtures (joint TPE); see the notation block of _reference.py ------------
 // Row-major arrays; indices are std::ptrdiff_t, index arrays int64 (numpy intp).
 

@@ -263,27 +263,36 @@ def tpe_best_candidate(
     )
 
 
-# --- hypervolume kernels: no C++ version; the Numba kernels serve this backend -----
-# (The sweeps are compiled by Numba already; a C++ port has not been measured to help.) The results are therefore those of the Numba backend.
+# --- hypervolume kernels --------------------------------------------------------------
+# C++ for m <= 4 (the algorithms of the Numba backend); m >= 5 runs the reference's WFG
+# recursion, as the Numba backend does.
 
 
 def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
     """Hypervolume dominated by points and bounded by the reference point, for minimisation.
 
-    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume`; runs
-    :func:`hpo_core.kernels._numba.hypervolume`.
+    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume`. Compiled
+    for m <= 4 (m = 3: O(n f) dimension sweep, f the largest 2-D front; m = 4: slabs
+    over f4, O(n^2 f)); m >= 5 runs the reference's WFG recursion.
     """
-    from hpo_core.kernels import _numba
+    points, ref = _f64(points), _f64(ref)
+    if points.ndim != 2 or not 1 <= points.shape[1] <= 4:
+        from hpo_core.kernels import _reference
 
-    return _numba.hypervolume(points, ref)
+        return _reference.hypervolume(points, ref)
+    return float(_get_ext().hypervolume(points, ref))
 
 
 def hypervolume_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Exclusive hypervolume contribution of each point, for minimisation.
 
-    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume_contributions`;
-    runs :func:`hpo_core.kernels._numba.hypervolume_contributions`.
+    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume_contributions`.
+    m = 2: O(n log n); m = 3, 4: one limited-set hypervolume per point; m >= 5 runs
+    the reference.
     """
-    from hpo_core.kernels import _numba
+    points, ref = _f64(points), _f64(ref)
+    if points.ndim != 2 or not 1 <= points.shape[1] <= 4:
+        from hpo_core.kernels import _reference
 
-    return _numba.hypervolume_contributions(points, ref)
+        return _reference.hypervolume_contributions(points, ref)
+    return _get_ext().hypervolume_contributions(points, ref)  # type: ignore[no-any-return]

@@ -24,6 +24,7 @@ from numba import njit
 from hpo_core.kernels import _reference
 
 __all__ = [
+    "categorical_kernel_table",
     "hypervolume",
     "hypervolume_contributions",
     "is_pareto_front",

@@ -35,6 +35,7 @@ import numpy as np
 from scipy.special import erf, erfcx, log_ndtr, ndtr, ndtri_exp
 
 __all__ = [
+    "categorical_kernel_table",
     "hypervolume",
     "hypervolume_contributions",
     "is_pareto_front",

@@ -230,3 +230,37 @@ def test_tpe_best_candidate_matches_reference(bbackend: ModuleType, reference: M
     got = bbackend.tpe_best_candidate(*args)
     assert_same(got, reference.tpe_best_candidate(*args))
     assert np.all((got[:dn] >= grid_low) & (got[:dn] <= grid_high))
+
+
+TPE_KERNELS = ["log_pdf_product_mixture", "sample_product_mixture", "parzen_bandwidths",
+               "categorical_kernel_table", "tpe_best_candidate"]
+
+
+@pytest.mark.parametrize("name", TPE_KERNELS)
+def test_tpe_kernels_share_signature_and_summary(pbackend: ModuleType, reference: ModuleType, name: str) -> None:
+    import inspect
+
+    ref, fn = getattr(reference, name), getattr(pbackend, name)
+    assert list(inspect.signature(fn).parameters) == list(inspect.signature(ref).parameters)
+    summary = ref.__doc__.strip().splitlines()[0]
+    assert fn.__doc__.strip().splitlines()[0] == summary
+    assert getattr(kernels, name).__doc__.strip().splitlines()[0] == summary
+    assert name in kernels.__all__ and name in pbackend.__all__
+
+
+def test_tpe_best_candidate_single_candidate_and_zero_weight(pbackend: ModuleType, reference: ModuleType,
+                                                             assert_same: Any) -> None:
+    # n = 1 candidate; a bad component of weight 0 (log -inf) contributes nothing.
+    rng = np.random.default_rng(3)
+    g, b = _make(rng, k=4), _make(rng, k=6)
+    b["w"][2] = 0.0
+    b["w"] /= b["w"].sum()
+    is_log, step = np.array([False, False, True]), np.array([0.0, 1.0, 0.0])
+    grid_low = np.where(is_log, np.exp(g["low"]), g["low"] + 0.5 * step)
+    grid_high = np.where(is_log, np.exp(g["high"]), g["high"] - 0.5 * step)
+    for n in (1, 5):
+        u, U, UC = rng.random(n), rng.random((n, 3)), rng.random((n, 2))
+        args = (u, U, UC, (g["mus"], g["sigmas"], g["w"], g["probs"]), (b["mus"], b["sigmas"], b["w"], b["probs"]),
+                g["low"], g["high"], is_log, step, grid_low, grid_high, g["offsets"], g["sizes"])
+        with np.errstate(divide="ignore"):
+            assert_same(pbackend.tpe_best_candidate(*args), reference.tpe_best_candidate(*args))

@@ -95,8 +95,10 @@ class History:
         self._new_complete: list[int] = []
         self._isect = np.full(pcap, _UNDECIDED, dtype=np.int16)
         self._any_complete = False
-        # The SearchSpace object of the intersection, reused while it is unchanged.
+        # The SearchSpace object of the intersection, reused while it is unchanged, with
+        # its columns and their distribution codes.
         self._isect_space: SearchSpace | None = None
+        self._isect_cols = np.empty(0, dtype=np.intp)
 
         self._make_views()
 
@@ -121,6 +123,7 @@ class History:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("_isect_space", None)  # pickled before the cache existed
+        self.__dict__.setdefault("_isect_cols", np.empty(0, dtype=np.intp))
         self._pending_lock = threading.Lock()
         self._make_views()
 
@@ -431,6 +434,15 @@ class History:
         if self._new_complete:
             rows = np.asarray(self._new_complete, dtype=np.intp)
             self._new_complete = []
+            cols = self._isect_cols
+            if (
+                self._any_complete
+                and self._isect_space is not None
+                and (self.codes[rows[:, None], cols] == self._isect[cols]).all()
+            ):
+                # After the first COMPLETE trial only columns of the space can change
+                # (the others are out for good): every new row has them all, unchanged.
+                return self._isect_space
             p = len(self.param_names)
             C = self.codes[rows, :p]
             first = C[0]
@@ -452,6 +464,7 @@ class History:
             space = self._isect_space = SearchSpace(
                 {self.param_names[j]: self.param_dists[j][self._isect[j]] for j in cols.tolist()}
             )
+            self._isect_cols = cols
         return space
 
     def frozen(self, row: int) -> FrozenTrial:

@@ -66,8 +66,13 @@ def test_history_intersection_object_reused_while_unchanged() -> None:
     changed = h.intersection_search_space()
     assert list(changed) == ["a"] and changed is not spaces[0]
     assert h.intersection_search_space() is changed
+    # Same name, another range: `a` leaves the intersection.
+    h.add_row(4, 4, TrialState.RUNNING, 0.0)
+    h.set_param(4, "a", FloatDistribution(0.0, 2.0), 0.5)
+    h.set_state(4, TrialState.COMPLETE, [0.0])
+    assert len(h.intersection_search_space()) == 0
     # The cache survives pickling as a plain equal value.
-    assert pickle.loads(pickle.dumps(h)).intersection_search_space() == changed
+    assert pickle.loads(pickle.dumps(h)).intersection_search_space() == h.intersection_search_space()
 
 def test_history_rejects_incompatible_distribution() -> None:
     h = History(1)

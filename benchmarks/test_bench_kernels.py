@@ -162,8 +162,8 @@ def _tpe_space() -> dict[str, np.ndarray]:
     step = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 5.0])
     grid_low = np.array([0.0, 1e-3, -5.0, 1.0, 0.0, 0.0, 1.0, 0.0])
     grid_high = np.array([1.0, 1.0, 5.0, 100.0, 1.0, 1.0, 20.0, 100.0])
-    low = np.where(is_log, np.log(grid_low), grid_low - 0.5 * step)
-    high = np.where(is_log, np.log(grid_high), grid_high + 0.5 * step)
+    low = np.where(is_log, np.log(np.where(is_log, grid_low, 1.0)), grid_low - 0.5 * step)
+    high = np.where(is_log, np.log(np.where(is_log, grid_high, 1.0)), grid_high + 0.5 * step)
     sizes = np.array([3, 10], dtype=np.intp)
     offsets = np.array([0, 3], dtype=np.intp)
     return dict(is_log=is_log, step=step, grid_low=grid_low, grid_high=grid_high, low=low, high=high,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <vector>
@@ -65,6 +66,62 @@ double log_bin_mass(double a, double b) {
   return special::log_gauss_mass(a, b);
 }
 
+// Log bin masses log(Phi(b) - Phi(a)) per (discrete dimension, component, distinct bin),
+// computed on first use. Candidates snapped to a grid share bins, so this saves most
+// erfc calls of TPE's proposals without changing a result: equal bins give equal
+// inputs. Used while the table stays small (kMaxEntries); otherwise nothing is cached.
+class BinCache {
+ public:
+  static constexpr Index kMaxEntries = Index{1} << 18;  // 2 MB of doubles
+
+  BinCache(const double* X_low, const double* X_high, const bool* discrete, Index n, Index dn,
+           Index k)
+      : n_(n), dims_(static_cast<std::size_t>(dn), -1) {
+    for (Index e = 0; e < n * dn; ++e)
+      if (std::isnan(X_low[e]) || std::isnan(X_high[e])) return;  // no order: no cache
+    std::vector<Index> order(static_cast<std::size_t>(n));
+    for (Index d = 0; d < dn; ++d) {
+      if (!discrete[d]) continue;
+      const auto lo = [=](Index p) { return X_low[p * dn + d]; };
+      const auto hi = [=](Index p) { return X_high[p * dn + d]; };
+      std::iota(order.begin(), order.end(), Index{0});
+      std::sort(order.begin(), order.end(), [&](Index p, Index q) {
+        return lo(p) < lo(q) || (lo(p) == lo(q) && hi(p) < hi(q));
+      });
+      const Index q = static_cast<Index>(bases_.size());
+      dims_[static_cast<std::size_t>(d)] = q;
+      bin_of_.resize(static_cast<std::size_t>((q + 1) * n));
+      Index bins = 0;  // distinct (lo, hi) pairs so far
+      for (Index r = 0; r < n; ++r) {
+        const Index p = order[r];
+        if (r == 0 || lo(p) != lo(order[r - 1]) || hi(p) != hi(order[r - 1])) ++bins;
+        bin_of_[q * n + p] = bins - 1;
+      }
+      bases_.push_back(entries_);
+      n_bins_.push_back(bins);
+      entries_ += k * bins;
+    }
+    if (entries_ <= kMaxEntries)
+      values_.assign(static_cast<std::size_t>(entries_), std::numeric_limits<double>::quiet_NaN());
+  }
+
+  // log_bin_mass(a, b) of candidate i, component j, discrete dimension d.
+  double get(Index i, Index j, Index d, double a, double b) {
+    if (values_.empty()) return log_bin_mass(a, b);
+    const Index q = dims_[static_cast<std::size_t>(d)];
+    double& slot = values_[static_cast<std::size_t>(bases_[q] + j * n_bins_[q] + bin_of_[q * n_ + i])];
+    if (std::isnan(slot)) slot = log_bin_mass(a, b);  // NaN: not computed yet
+    return slot;
+  }
+
+ private:
+  Index n_;
+  Index entries_ = 0;
+  std::vector<Index> dims_;  // table number of each discrete dimension, -1 otherwise
+  std::vector<Index> bases_, n_bins_, bin_of_;
+  std::vector<double> values_;
+};
+
 // cheap[j * n + i]: constant, categorical and continuous part of term (i, j), component-
 // major so the inner loops run over contiguous candidates and vectorise.
 void cheap_terms(const double* X_low, const bool* discrete, const double* C, Index n,
@@ -117,6 +174,7 @@ void log_pdf_product_mixture(const double* X_low, const double* X_high, const bo
   // the full term of the component with the largest cheap part (a lower bound of the
   // max), which is therefore taken first. As _numba._log_pdf_product.
   const double cut = 42.0 + std::log(static_cast<double>(std::max<Index>(k, 1)));
+  BinCache bins(X_low, X_high, discrete, n, dn, k);
   for (Index i = 0; i < n; ++i) {
     double best = -kInf;
     Index j_best = -1;
@@ -139,7 +197,7 @@ void log_pdf_product_mixture(const double* X_low, const double* X_high, const bo
       for (Index d = 0; d < dn; ++d) {
         if (!discrete[d]) continue;
         const double w = inv_s[j * dn + d], mu = mix.mus[j * dn + d];
-        t += log_bin_mass((X_low[i * dn + d] - mu) * w, (X_high[i * dn + d] - mu) * w);
+        t += bins.get(i, j, d, (X_low[i * dn + d] - mu) * w, (X_high[i * dn + d] - mu) * w);
         if (t < t_max - cut) break;
       }
       if (t == -kInf || t < t_max - cut) continue;

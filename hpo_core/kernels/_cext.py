@@ -156,9 +156,11 @@ def is_pareto_front(values: np.ndarray) -> np.ndarray:
 
 
 # --- product mixtures (joint TPE) ------------------------------------------------------
-# The C++ loops are those of the Numba backend (same fast paths and cut-offs). The
-# bindings also check category indices and column ranges (ValueError), so a bad index
-# never reads out of bounds.
+# The C++ loops are those of the Numba backend (same fast paths and cut-offs), plus one
+# exact saving: candidates in the same bin of a discrete dimension share its log bin
+# masses (computed once per component and distinct bin). The bindings also check
+# category indices and column ranges (ValueError), so a bad index never reads out of
+# bounds.
 
 
 def log_pdf_product_mixture(

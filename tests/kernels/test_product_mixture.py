@@ -264,3 +264,16 @@ def test_tpe_best_candidate_single_candidate_and_zero_weight(pbackend: ModuleTyp
                 g["low"], g["high"], is_log, step, grid_low, grid_high, g["offsets"], g["sizes"])
         with np.errstate(divide="ignore"):
             assert_same(pbackend.tpe_best_candidate(*args), reference.tpe_best_candidate(*args))
+
+
+def test_log_pdf_product_mixture_candidates_sharing_bins(pbackend: ModuleType, reference: ModuleType,
+                                                         assert_same: Any) -> None:
+    # Snapped candidates repeat bins of the discrete dimensions (the C++ kernel computes
+    # each (component, bin) mass once): every copy must get the same value.
+    c = _make(np.random.default_rng(5), n=6, k=40, disc=(True, True, False))
+    for key in ("XL", "XH", "C"):
+        c[key] = np.concatenate((c[key], c[key][::-1], c[key][:2]))
+    c["XL"][:, 2] = c["XL"][::-1, 2].copy()  # continuous dim differs between copies
+    c["XH"][:, 2] = c["XL"][:, 2]
+    got = _log_pdf(pbackend, c)
+    assert_same(got, _log_pdf(reference, c))

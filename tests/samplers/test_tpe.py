@@ -381,3 +381,24 @@ def test_tpe_bad_group_resampled_above_the_cap_with_custom_weights() -> None:
     for s in (study, default):
         assert all(0.0 <= t.params["x"] <= 1.0 for t in s.trials)
         assert s.best_value < 0.2
+
+
+def test_tpe_fixed_space_rechecked_after_the_intersection_shrinks(monkeypatch: pytest.MonkeyPatch) -> None:
+    build = _parzen.build_parzen
+
+    def finite_build(sa: Any, T: np.ndarray, *args: Any, **kwargs: Any) -> Any:
+        assert np.isfinite(T).all()  # rows lacking `x` are no observations
+        return build(sa, T, *args, **kwargs)
+
+    monkeypatch.setattr(_parzen, "build_parzen", finite_build)
+    study = hpo_core.create_study(sampler=TPESampler(seed=0, n_startup_trials=2))
+    space = SearchSpace({"x": FloatDistribution(0.0, 1.0)})
+    for _ in range(5):
+        t = study.ask(space)
+        study.tell(t, t.params["x"])
+    t = study.ask()  # a COMPLETE trial without `x`: `x` leaves the intersection
+    study.tell(t, t.suggest_float("z", 0.0, 1.0))
+    for _ in range(5):
+        t = study.ask(space)
+        assert 0.0 <= t.params["x"] <= 1.0
+        study.tell(t, t.params["x"])

@@ -194,17 +194,19 @@ class TPESampler(BaseSampler):
         self._last_value = np.zeros(0)
         self._iv_seen = 0
         self._hint = np.inf  # see split_single_objective
-        self._last_inferred: SearchSpace | None = None
+        self._last_within: tuple[Any, Any, bool] = (None, None, False)  # see _within_intersection
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_lock"]
         state["_space_cache"] = {}
         state["_filtered"] = {}
+        state["_last_within"] = (None, None, False)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_last_within", (None, None, False))  # older pickles
         self._lock = threading.Lock()
 
     def reseed_rng(self) -> None:
@@ -222,9 +224,7 @@ class TPESampler(BaseSampler):
             return EMPTY_SPACE
         h = study._history()
         if not self._group:
-            inferred = self._without_single(h.intersection_search_space())
-            self._last_inferred = inferred
-            return inferred
+            return self._without_single(h.intersection_search_space())
         # Group mode: every parameter with one distribution so far; sample_joint models
         # each co-occurrence group separately.
         space = {
@@ -307,11 +307,15 @@ class TPESampler(BaseSampler):
 
     def _within_intersection(self, h: History, space: SearchSpace) -> bool:
         """Whether every COMPLETE trial has every parameter of ``space`` (with its
-        distribution): true for the inferred space; checked for a space given to ask()."""
-        if space is self._last_inferred:
-            return True
-        isect = h.intersection_search_space()
-        return all(isect.get(name) == dist for name, dist in space.items())
+        distribution). Checked once per (space, intersection) pair: a space inferred
+        earlier, or given to ask(), may have left the intersection since."""
+        isect = h.intersection_search_space()  # the same object while unchanged
+        last = self._last_within
+        if last[0] is space and last[1] is isect:
+            return last[2]
+        within = all(isect.get(name) == dist for name, dist in space.items())
+        self._last_within = (space, isect, within)
+        return within
 
     def _sample_groups(self, study: Study, h: History, trial: Trial, space: SearchSpace) -> np.ndarray:
         st = h.states[: h.n]

@@ -432,8 +432,9 @@ class History:
         callers may cache per space object); a new one after it changes.
         """
         if self._new_complete:
-            rows = np.asarray(self._new_complete, dtype=np.intp)
-            self._new_complete = []
+            # Swap first: a row appended by a writer meanwhile lands in the new list.
+            taken, self._new_complete = self._new_complete, []
+            rows = np.asarray(taken, dtype=np.intp)
             cols = self._isect_cols
             if (
                 self._any_complete

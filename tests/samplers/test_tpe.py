@@ -402,3 +402,19 @@ def test_tpe_fixed_space_rechecked_after_the_intersection_shrinks(monkeypatch: p
         t = study.ask(space)
         assert 0.0 <= t.params["x"] <= 1.0
         study.tell(t, t.params["x"])
+
+
+def test_tpe_per_parameter_and_group_spaces_built_once() -> None:
+    def objective(t: Trial) -> float:
+        x = t.suggest_float("x", 0.0, 1.0)
+        if t.suggest_categorical("branch", ["a", "b"]) == "a":
+            return x + t.suggest_int("n", 0, 9)
+        return x
+
+    for kwargs in ({"multivariate": False}, {"group": True}):
+        sampler = TPESampler(seed=0, n_startup_trials=3, **kwargs)  # type: ignore[arg-type]
+        hpo_core.create_study(sampler=sampler).optimize(objective, n_trials=30)
+        # One SearchSpace (and one set of cached arrays) per parameter or group, not per ask.
+        n_spaces = len(sampler._single_spaces) + len(sampler._group_spaces)
+        assert 1 <= n_spaces <= 3
+        assert len(sampler._space_cache) <= 4

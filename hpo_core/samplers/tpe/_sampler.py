@@ -185,6 +185,7 @@ class TPESampler(BaseSampler):
         self._lock = threading.Lock()
         self._space_cache: dict[SearchSpace, tuple[_parzen.SpaceArrays, Any, Any, Any]] = {}
         self._filtered: dict[SearchSpace, SearchSpace] = {}
+        self._group_spaces: dict[tuple[SearchSpace, tuple[int, ...]], SearchSpace] = {}
         self._single_spaces: dict[tuple[str, BaseDistribution], SearchSpace] = {}
         self._groups = _Groups()
         # Per-row caches filled incrementally (never a rescan of the history in Python).
@@ -201,12 +202,14 @@ class TPESampler(BaseSampler):
         del state["_lock"]
         state["_space_cache"] = {}
         state["_filtered"] = {}
+        state["_group_spaces"] = {}
         state["_last_within"] = (None, None, False)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("_last_within", (None, None, False))  # older pickles
+        self.__dict__.setdefault("_group_spaces", {})
         self._lock = threading.Lock()
 
     def reseed_rng(self) -> None:
@@ -273,11 +276,7 @@ class TPESampler(BaseSampler):
             if self._n_finished(h) < self._n_startup_trials or name not in h.param_index:
                 u = float(self._rng.random())
                 return distribution.to_external_repr(unit_to_internal(distribution, u))
-            key = (name, distribution)
-            space = self._single_spaces.get(key)
-            if space is None:
-                space = self._single_spaces[key] = SearchSpace({name: distribution})
-            x = self._sample_space(study, h, trial, space)
+            x = self._sample_space(study, h, trial, self._single_space(name, distribution))
         return distribution.to_external_repr(float(x[0]))
 
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
@@ -302,8 +301,18 @@ class TPESampler(BaseSampler):
             return self._sample_space(study, h, trial, space, complete_has_all=self._within_intersection(h, space))
         out = np.empty(len(space))
         for j, (name, dist) in enumerate(space.items()):
-            out[j] = self._sample_space(study, h, trial, SearchSpace({name: dist}))[0]
+            out[j] = self._sample_space(study, h, trial, self._single_space(name, dist))[0]
         return out
+
+    def _single_space(self, name: str, dist: BaseDistribution) -> SearchSpace:
+        """The one-parameter space of ``name``, one object per (name, distribution)."""
+        key = (name, dist)
+        space = self._single_spaces.get(key)
+        if space is None:
+            if len(self._single_spaces) > 1024:
+                self._single_spaces.clear()
+            space = self._single_spaces[key] = SearchSpace({name: dist})
+        return space
 
     def _within_intersection(self, h: History, space: SearchSpace) -> bool:
         """Whether every COMPLETE trial has every parameter of ``space`` (with its
@@ -326,7 +335,12 @@ class TPESampler(BaseSampler):
             idx = [pos[c] for c in cols.tolist() if c in pos]
             if not idx:
                 continue
-            sub = SearchSpace({space.names[j]: space[space.names[j]] for j in idx})
+            key = (space, tuple(idx))
+            sub = self._group_spaces.get(key)
+            if sub is None:
+                if len(self._group_spaces) > 256:
+                    self._group_spaces.clear()
+                sub = self._group_spaces[key] = SearchSpace({space.names[j]: space[space.names[j]] for j in idx})
             out[idx] = self._sample_space(study, h, trial, sub)
         return out
 

@@ -372,12 +372,14 @@ class TPESampler(BaseSampler):
             states[trial.number] = -1
         rows_below = self._split(study, h, states, n_fin)
         states[rows_below] = -1
-        # RUNNING = 0, COMPLETE = 1, PRUNED = 2: usable rows are one range of codes, so
-        # one unsigned compare finds them (-1, left out, wraps to 255).
+        # Usable rows: RUNNING (constant liar) = 0, COMPLETE = 1, PRUNED = 2, one range of
+        # codes. As uint8 the left-out code -1 is 255, so one unsigned compare finds them.
         codes = states.view(np.uint8)
-        if not self._constant_liar:
-            codes = codes - np.uint8(_COMPLETE)  # RUNNING wraps to 255 too
-        rows_above = np.flatnonzero(codes <= np.uint8(_PRUNED - (0 if self._constant_liar else _COMPLETE)))
+        if self._constant_liar:
+            usable = codes <= _PRUNED
+        else:
+            usable = (codes - np.uint8(_COMPLETE)) <= _PRUNED - _COMPLETE  # RUNNING wraps to 255
+        rows_above = np.flatnonzero(usable)
         w_below = np.ones(len(rows_below)) if len(study.directions) > 1 else self._weights_of(len(rows_below))
         if len(rows_above) > self._max_bad:
             # Approximation above the cap (documented in the class docstring).

@@ -8,6 +8,7 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -256,6 +257,11 @@ Out2 parzen_bandwidths(Mat T, Vec low, Vec high, bool consider_endpoints, bool m
   const std::size_t n = T.shape(0), dn = T.shape(1);
   check_len("low", low.shape(0), "T's columns", dn);
   check_len("high", high.shape(0), "T's columns", dn);
+  // The kernel sorts each column; NaN has no place in that order.
+  for (std::size_t e = 0; e < n * dn; ++e)
+    if (std::isnan(T.data()[e]))
+      throw std::invalid_argument("`T` must be NaN-free, but got NaN in column " +
+                                  std::to_string(e % dn) + ".");
   double* out = nullptr;
   Out2 result = new_matrix(n, dn, &out);
   {

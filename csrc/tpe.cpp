@@ -8,6 +8,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include "hpo_core/kernels.hpp"
@@ -254,19 +255,19 @@ void sample_product_mixture(const double* u_component, const double* U, const do
 
 void parzen_bandwidths(const double* T, Index n, Index dn, const double* low, const double* high,
                        bool consider_endpoints, bool magic_clip, double* out) {
-  std::vector<Index> order(static_cast<std::size_t>(n));
+  // (value, row) pairs sorted lexicographically: ties keep their row order, as
+  // numpy.argsort(kind="stable"), and the sort reads contiguous pairs.
+  std::vector<std::pair<double, Index>> sorted(static_cast<std::size_t>(n));
   for (Index d = 0; d < dn; ++d) {
-    std::iota(order.begin(), order.end(), Index{0});
-    // Stable: ties keep their positions, as numpy.argsort(kind="stable").
-    std::stable_sort(order.begin(), order.end(),
-                     [T, dn, d](Index p, Index q) { return T[p * dn + d] < T[q * dn + d]; });
+    for (Index i = 0; i < n; ++i) sorted[i] = {T[i * dn + d], i};
+    std::sort(sorted.begin(), sorted.end());
     const double width = high[d] - low[d];
     const double floor =
         magic_clip ? width / std::min(100.0, static_cast<double>(n) + 2.0) : 1e-12;
     for (Index r = 0; r < n; ++r) {
-      const double x = T[order[r] * dn + d];
-      const double left = r == 0 ? low[d] : T[order[r - 1] * dn + d];
-      const double right = r == n - 1 ? high[d] : T[order[r + 1] * dn + d];
+      const double x = sorted[r].first;
+      const double left = r == 0 ? low[d] : sorted[r - 1].first;
+      const double right = r == n - 1 ? high[d] : sorted[r + 1].first;
       double s;
       if (!consider_endpoints && n >= 2 && r == 0)
         s = right - x;  // the extremes use only their inner neighbour
@@ -274,7 +275,7 @@ void parzen_bandwidths(const double* T, Index n, Index dn, const double* low, co
         s = x - left;
       else
         s = std::max(x - left, right - x);
-      out[order[r] * dn + d] = std::min(std::max(s, floor), width);
+      out[sorted[r].second * dn + d] = std::min(std::max(s, floor), width);
     }
   }
 }

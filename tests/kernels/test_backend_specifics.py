@@ -111,6 +111,8 @@ def test_extension_product_kernels_check_indices_at_the_boundary(ext) -> None:  
                                    np.exp(probs), off, np.array([3], dtype=np.int64))
     with pytest.raises(ValueError, match="C"):
         ext.categorical_kernel_table(np.array([[2.0]]), np.array([2], dtype=np.int64), off, 1.0)
+    with pytest.raises(ValueError, match="NaN"):
+        ext.parzen_bandwidths(np.array([[0.5], [np.nan]]), np.zeros(1), np.ones(1), True, True)
 
 
 _TPE_WITHOUT_NUMBA = """

@@ -418,3 +418,30 @@ def test_tpe_per_parameter_and_group_spaces_built_once() -> None:
         n_spaces = len(sampler._single_spaces) + len(sampler._group_spaces)
         assert 1 <= n_spaces <= 3
         assert len(sampler._space_cache) <= 4
+
+
+@pytest.mark.parametrize("constant_liar", [True, False])
+def test_tpe_resampled_bad_group_skips_unusable_rows(constant_liar: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    build = _parzen.build_parzen
+    sizes: list[int] = []
+    failed: set[float] = set()
+
+    def checked_build(sa: Any, T: np.ndarray, *args: Any, **kwargs: Any) -> Any:
+        assert np.isfinite(T).all()  # the asking trial's own row never enters
+        assert not failed.intersection(T.ravel().tolist())  # nor do FAIL rows
+        sizes.append(len(T))
+        return build(sa, T, *args, **kwargs)
+
+    monkeypatch.setattr(_parzen, "build_parzen", checked_build)
+    study = hpo_core.create_study(sampler=TPESampler(seed=0, max_bad_components=8, constant_liar=constant_liar))
+    for k in range(30):
+        batch = [study.ask() for _ in range(3)]  # RUNNING rows while the others sample
+        for j, t in enumerate(batch):
+            x = t.suggest_float("x", -3.0, 3.0)
+            if (3 * k + j) % 5 == 0:
+                failed.add(x)
+                study.tell(t, state=TrialState.FAIL)
+            else:
+                study.tell(t, (x - 1.0) ** 2)
+    assert max(sizes) == 8  # the cap: the bad group was resampled
+    assert study.best_value < 0.5

@@ -373,24 +373,30 @@ class TPESampler(BaseSampler):
         rows_below = self._split(study, h, states, n_fin)
         states[rows_below] = -1
         # Usable rows: RUNNING (constant liar) = 0, COMPLETE = 1, PRUNED = 2, one range of
-        # codes. As uint8 the left-out code -1 is 255, so one unsigned compare finds them.
+        # codes. As uint8 the left-out code -1 is 255, so one unsigned compare finds the
+        # others (usually few: the good group, FAIL, WAITING, rows left out).
         codes = states.view(np.uint8)
         if self._constant_liar:
-            usable = codes <= _PRUNED
+            off = codes > _PRUNED
         else:
-            usable = (codes - np.uint8(_COMPLETE)) <= _PRUNED - _COMPLETE  # RUNNING wraps to 255
-        rows_above = np.flatnonzero(usable)
+            off = (codes - np.uint8(_COMPLETE)) > _PRUNED - _COMPLETE  # RUNNING wraps to 255
+        rows_off = np.flatnonzero(off)
+        n_above = n - len(rows_off)
         w_below = np.ones(len(rows_below)) if len(study.directions) > 1 else self._weights_of(len(rows_below))
-        if len(rows_above) > self._max_bad:
+        if n_above > self._max_bad:
             # Approximation above the cap (documented in the class docstring).
             u = float(self._rng.random())
             if self._weights is default_weights:  # the same draws without the O(n) weights
-                pick = _parzen.systematic_resample_ramp(len(rows_above), 25, self._max_bad, u)
+                pick = _parzen.systematic_resample_ramp(n_above, 25, self._max_bad, u)
             else:
-                pick = _parzen.systematic_resample(self._weights_of(len(rows_above)), self._max_bad, u)
-            rows_above, w_above = rows_above[pick], np.ones(self._max_bad)
+                pick = _parzen.systematic_resample(self._weights_of(n_above), self._max_bad, u)
+            # The k-th usable row is k plus the rows left off before it; rows_off[j] - j
+            # usable rows precede the j-th of those (never building all n usable rows).
+            rows_above = pick + np.searchsorted(rows_off - np.arange(len(rows_off)), pick, side="right")
+            w_above = np.ones(self._max_bad)
         else:
-            w_above = self._weights_of(len(rows_above))
+            rows_above = np.flatnonzero(~off)
+            w_above = self._weights_of(n_above)
         # Both groups in one gather: rows below then above, numeric columns first.
         nb, dn = len(rows_below), len(sa.num)
         G = X[np.concatenate((rows_below, rows_above))[:, None], cols]

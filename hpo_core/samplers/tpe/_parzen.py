@@ -137,7 +137,6 @@ def systematic_resample(weights: np.ndarray, size: int, u: float) -> np.ndarray:
     return np.minimum(np.searchsorted(cum, points, side="right"), len(weights) - 1)
 
 
-
 def systematic_resample_ramp(n: int, n_flat: int, size: int, u: float) -> np.ndarray:
     """:func:`systematic_resample` of the recency weights of ``n`` observations without
     building them: weight ``1/n + j (1 - 1/n) / (m - 1)`` for ``j < m = n - n_flat`` (a

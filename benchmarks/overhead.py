@@ -18,16 +18,12 @@ Run with the repository on ``PYTHONPATH`` (or ``pip install -e '.[benchmark]'``)
 from __future__ import annotations
 
 import argparse
-import datetime
 import gc
 import importlib
 import importlib.metadata
 import logging
 import os
-import platform
-import re
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,9 +34,12 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common  # noqa: E402  (shared machine info and README sections)
+
 N_PARAMS = 10
 README = Path(__file__).with_name("README.md")
-START, END = "<!-- overhead:start -->", "<!-- overhead:end -->"
 DICT_REF = "hpo_core `ask(dict)`"
 DBR_REF = "hpo_core define-by-run"
 _RUSTUNA_NOTE = ("rustuna's `ask()` takes no fixed distributions, so it is timed define-by-run "
@@ -542,59 +541,10 @@ def memory_table(rows: list[Row]) -> str:
 
 
 # ----------------------------------------------------------------------------- machine
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        mod = sys.modules.get(dist)
-        return getattr(mod, "__version__", "not installed") if mod else "not installed"
-
-
-def _git_rev() -> str:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "hpo_core"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return rev + (" + uncommitted changes in hpo_core/" if dirty else "")
-
-
-def _cpu_name() -> str:
-    name = platform.processor()
-    if not name or name == platform.machine():
-        try:
-            with open("/proc/cpuinfo") as f:
-                m = re.search(r"^model name\s*:\s*(.+)$", f.read(), re.M)
-            name = m.group(1).strip() if m else name
-        except OSError:
-            pass
-    return name or "unknown"
-
-
 def machine_info() -> str:
     import sqlite3
 
-    import hpo_core
-
-    versions = {
-        "hpo_core": f"{getattr(hpo_core, '__version__', _version('hpo_core'))} (git {_git_rev()})",
-        "numpy": np.__version__,
-        "optuna": _version("optuna"),
-        "rustuna": _version("rustuna"),
-        "sqlalchemy": _version("sqlalchemy"),
-        "SQLite library": sqlite3.sqlite_version,
-    }
-    lines = [
-        f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}",
-        f"- CPU: {_cpu_name()} ({platform.machine()}), `os.cpu_count()` = {os.cpu_count()}",
-        f"- OS: {platform.platform()}",
-        f"- Python: {platform.python_implementation()} {platform.python_version()}",
-        "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
-    ]
-    return "\n".join(lines)
+    return _common.machine_info(("optuna", "rustuna", "sqlalchemy")) + f"\n- SQLite library: {sqlite3.sqlite_version}"
 
 
 # ----------------------------------------------------------------------------- report
@@ -636,14 +586,7 @@ def report(args: argparse.Namespace, command: str, memory: tuple[list[Row], list
 
 def write_readme(path: Path, body: str) -> None:
     """Replace the text between the overhead markers in ``path`` (append the section if absent)."""
-    section = f"{START}\n{body}{END}"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    _common.write_section(path, "overhead", body)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

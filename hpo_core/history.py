@@ -72,6 +72,7 @@ class History:
         # (see _flush_codes); reading X or codes applies them first.
         self._pending_codes: list[tuple[int, Any, np.ndarray, np.ndarray]] = []
         self._pending_lock = threading.Lock()  # readers flush while writers append
+        self._isect_lock = threading.Lock()  # sampler threads update the intersection
         self.param_names: list[str] = []
         self.param_index: dict[str, int] = {}
         self.param_dists: list[list[BaseDistribution]] = []
@@ -116,6 +117,7 @@ class History:
         self._flush_codes()
         state = self.__dict__.copy()
         del state["_pending_lock"]
+        state.pop("_isect_lock", None)
         for k in [k for k in state if k.startswith("_mv_")]:
             del state[k]
         return state
@@ -125,6 +127,7 @@ class History:
         self.__dict__.setdefault("_isect_space", None)  # pickled before the cache existed
         self.__dict__.setdefault("_isect_cols", np.empty(0, dtype=np.intp))
         self._pending_lock = threading.Lock()
+        self._isect_lock = threading.Lock()
         self._make_views()
 
     @property
@@ -429,8 +432,12 @@ class History:
 
         Incremental: only trials completed since the last call are examined. The same
         :class:`SearchSpace` object is returned while the intersection is unchanged (so
-        callers may cache per space object); a new one after it changes.
+        callers may cache per space object); a new one after it changes. Thread-safe.
         """
+        with self._isect_lock:
+            return self._intersection_locked()
+
+    def _intersection_locked(self) -> SearchSpace:
         if self._new_complete:
             # Swap first: a row appended by a writer meanwhile lands in the new list.
             taken, self._new_complete = self._new_complete, []

@@ -121,6 +121,7 @@ FOUR_WORKER = """
         a = trial.suggest_int("a", 0, 5)
         b = trial.suggest_int("b", 0, 9)
         trial.set_user_attr("worker", sys.argv[3])
+        time.sleep(0.01)  # a trial takes a moment, so that no worker can take them all
         return a * 10 + b
     study.optimize(objective, n_trials=n)
     print("done")

@@ -366,19 +366,27 @@ def _log_pmf_discrete_truncnorm(x, mus, sigmas, log_weights, low, high, step):  
 
 
 @_jit
+def _normalized_cumsum(weights):  # type: ignore[no-untyped-def]
+    """cumsum(weights) / sum(weights), with numpy.cumsum's sequential sums."""
+    k = weights.shape[0]
+    cum = np.empty(k)
+    acc = 0.0
+    for j in range(k):
+        acc += weights[j]
+        cum[j] = acc
+    for j in range(k):
+        cum[j] /= acc
+    return cum
+
+
+@_jit
 def _sample_truncnorm(u_component, u_value, mus, sigmas, weights, low, high):  # type: ignore[no-untyped-def]
     n, k = u_component.shape[0], mus.shape[0]
     out = np.empty(n)
     if k == 0:
         out[:] = np.nan
         return out
-    cum = np.empty(k)
-    acc = 0.0
-    for j in range(k):  # sequential sums, as numpy.cumsum
-        acc += weights[j]
-        cum[j] = acc
-    for j in range(k):
-        cum[j] /= acc
+    cum = _normalized_cumsum(weights)
     for i in range(n):
         u = u_component[i]
         lo, hi = 0, k  # count of cum <= u (numpy.searchsorted side="right")
@@ -703,13 +711,7 @@ def _sample_product(u_component, U, UC, mus, sigmas, weights, low, high, cat_pro
     n = u_component.shape[0]
     k, dn = mus.shape
     dc = cat_offsets.shape[0]
-    cum = np.empty(k)
-    acc = 0.0
-    for j in range(k):  # sequential sums, as numpy.cumsum
-        acc += weights[j]
-        cum[j] = acc
-    for j in range(k):
-        cum[j] /= acc
+    cum = _normalized_cumsum(weights)
     out = np.empty((n, dn + dc))
     for i in range(n):
         j = np.intp(np.searchsorted(cum, u_component[i], side="right"))

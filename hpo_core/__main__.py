@@ -62,7 +62,7 @@ def demo(storage: str, study_name: str, n_trials: int, seed: int | None) -> hpo_
         storage=storage,
         study_name=study_name,
         load_if_exists=True,
-        sampler=hpo_core.samplers.RandomSampler(seed=seed),
+        sampler=hpo_core.samplers.TPESampler(seed=seed),
     )
     before = len(study.trials)
     start = time.perf_counter()

@@ -445,3 +445,27 @@ def test_tpe_resampled_bad_group_skips_unusable_rows(constant_liar: bool, monkey
                 study.tell(t, (x - 1.0) ** 2)
     assert max(sizes) == 8  # the cap: the bad group was resampled
     assert study.best_value < 0.5
+
+
+def test_tpe_threads_on_sqlite_with_conditional_space(tmp_path: Any) -> None:
+    # Four threads share one study on a SQLite file: TPE reads the history the RDB
+    # storage syncs, the grouped estimators see conditional parameters appear and vanish,
+    # and RUNNING trials of the other threads enter the bad group (constant liar).
+    url = f"sqlite:///{tmp_path / 'tpe.db'}"
+    study = hpo_core.create_study(storage=url, sampler=TPESampler(seed=0, group=True, n_startup_trials=5))
+
+    def objective(trial: Trial) -> float:
+        kind = trial.suggest_categorical("kind", ["a", "b"])
+        x = trial.suggest_float("x", -5.0, 5.0)
+        if kind == "a":
+            return x * x + trial.suggest_float("a_only", 0.0, 1.0)
+        return (x - 1.0) ** 2 + trial.suggest_int("b_only", 1, 10, log=True)
+
+    study.optimize(objective, n_trials=48, n_jobs=4)
+    trials = hpo_core.load_study(study_name=study.study_name, storage=url).trials
+    assert [t.number for t in trials] == list(range(48))
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    for t in trials:  # conditional parameters never mix
+        assert ("a_only" in t.params) == (t.params["kind"] == "a")
+        assert ("b_only" in t.params) == (t.params["kind"] == "b")
+    assert study.best_value < 1.0

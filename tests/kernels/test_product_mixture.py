@@ -182,6 +182,22 @@ def test_parzen_bandwidths_matches_reference(bbackend: ModuleType, reference: Mo
                 reference.parzen_bandwidths(T, low, high, endpoints, clip))
 
 
+@pytest.mark.parametrize("n", [255, 256, 1500])
+def test_parzen_bandwidths_large_n_ties_and_signed_zeros(bbackend: ModuleType, reference: ModuleType,
+                                                        n: int) -> None:
+    # Large n takes the C++ radix-sort path: the order of tied values (rounded columns,
+    # -0.0 next to 0.0) must be the stable one of the reference, bit for bit.
+    rng = np.random.default_rng(n)
+    low, high = np.array([0.0, 0.0, -0.5]), np.array([1.0, 1.0, 0.5])
+    T = rng.random((n, 3))
+    T[:, 1] = np.round(T[:, 1] * 10) / 10
+    T[:, 2] -= 0.5
+    T[:6, 2] = [-0.0, 0.0, -0.0, 0.0, 0.0, -0.0]
+    for endpoints in (True, False):
+        got = bbackend.parzen_bandwidths(T, low, high, endpoints, True)
+        assert np.array_equal(got, reference.parzen_bandwidths(T, low, high, endpoints, True))
+
+
 def test_parzen_bandwidths_reference_by_hand(reference: ModuleType) -> None:
     T = np.array([[0.5], [0.1], [0.2]])
     got = reference.parzen_bandwidths(T, np.zeros(1), np.ones(1), True, False)

@@ -27,20 +27,31 @@ if TYPE_CHECKING:
 __all__ = ["Trial"]
 
 
-def _cached(factory: Any) -> Any:
+def _typed_key(*args: Any) -> tuple[Any, ...]:
+    """The arguments and their types: 1, 1.0 and True compare equal but are different."""
+    return (*args, *map(type, args))
+
+
+def _choices_key(choices: Any) -> tuple[Any, ...]:
+    if type(choices) is not list and type(choices) is not tuple:
+        raise TypeError  # other sequences: not memoized
+    return _typed_key(*choices)
+
+
+def _cached(factory: Any, key: Any = _typed_key) -> Any:
     """Memoize distribution construction: the same suggest call in every trial then
-    reuses one validated, hashed object. Unhashable or mixed-type arguments (1 vs 1.0
-    vs True compare equal) bypass the cache."""
+    reuses one validated, hashed object. Arguments without a (hashable) key bypass the
+    cache, and so do those the constructor rejects: it then says what is wrong."""
     cache: dict[tuple[Any, ...], BaseDistribution] = {}
 
     def get(*args: Any) -> BaseDistribution:
-        key = (*args, *map(type, args))
         try:
-            return cache[key]
+            k = key(*args)
+            return cache[k]
         except KeyError:
             dist = factory(*args)
             if len(cache) < 4096:
-                cache[key] = dist
+                cache[k] = dist
             return dist
         except TypeError:
             return factory(*args)  # type: ignore[no-any-return]
@@ -50,25 +61,7 @@ def _cached(factory: Any) -> Any:
 
 _float_dist = _cached(lambda low, high, log, step: FloatDistribution(low, high, log=log, step=step))
 _int_dist = _cached(lambda low, high, log, step: IntDistribution(low, high, log=log, step=step))
-_categorical_cache: dict[tuple[Any, ...], CategoricalDistribution] = {}
-
-
-def _categorical_dist(choices: Sequence[CategoricalChoiceType]) -> CategoricalDistribution:
-    """Memoized ``CategoricalDistribution(choices)`` for list and tuple ``choices``, keyed
-    by the choices and their types (1, 1.0 and True are different choices). Other
-    sequences, and choices that fail validation, go to the constructor every time."""
-    if type(choices) is not list and type(choices) is not tuple:
-        return CategoricalDistribution(choices)
-    key = (*choices, *map(type, choices))
-    try:
-        return _categorical_cache[key]
-    except KeyError:
-        dist = CategoricalDistribution(choices)
-        if len(_categorical_cache) < 4096:
-            _categorical_cache[key] = dist
-        return dist
-    except TypeError:  # an unhashable choice: the constructor says what is wrong
-        return CategoricalDistribution(choices)
+_categorical_dist = _cached(CategoricalDistribution, key=_choices_key)
 
 
 class Trial:

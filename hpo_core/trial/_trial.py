@@ -35,6 +35,8 @@ def _typed_key(*args: Any) -> tuple[Any, ...]:
 def _choices_key(choices: Any) -> tuple[Any, ...]:
     if type(choices) is not list and type(choices) is not tuple:
         raise TypeError  # other sequences: not memoized
+    if any(type(c) is float and c == 0.0 for c in choices):
+        raise TypeError  # -0.0 == 0.0 as keys, but they are different choices
     return _typed_key(*choices)
 
 

@@ -325,11 +325,11 @@ def test_tpe_multi_objective_with_maximize_and_constraints_runs() -> None:
 
 
 @pytest.mark.parametrize("n", [0, 1, 24, 25, 26, 27, 1000])
-def test_tpe_fast_default_weights_equal_default_weights(n: int) -> None:
+def test_tpe_default_weights_equal_optuna_formula(n: int) -> None:
     from hpo_core.samplers.tpe import default_weights
-    from hpo_core.samplers.tpe._sampler import _default_weights_fast
 
-    np.testing.assert_allclose(_default_weights_fast(n), default_weights(n), rtol=1e-14)
+    expected = np.ones(n) if n < 25 else np.concatenate((np.linspace(1.0 / n, 1.0, num=n - 25), np.ones(25)))
+    np.testing.assert_allclose(default_weights(n), expected, rtol=1e-14)
 
 
 def test_tpe_split_hint_gives_the_same_good_group() -> None:
@@ -469,3 +469,22 @@ def test_tpe_threads_on_sqlite_with_conditional_space(tmp_path: Any) -> None:
         assert ("a_only" in t.params) == (t.params["kind"] == "a")
         assert ("b_only" in t.params) == (t.params["kind"] == "b")
     assert study.best_value < 1.0
+
+
+def test_tpe_weights_of_the_wrong_length_are_rejected() -> None:
+    sampler = TPESampler(seed=0, n_startup_trials=2, weights=lambda n: np.ones(n + 5))
+    study = hpo_core.create_study(sampler=sampler)
+    for _ in range(2):
+        t = study.ask()
+        study.tell(t, t.suggest_float("x", 0, 1))
+    t = study.ask()
+    with pytest.raises(ValueError, match=r"weights\(n\)"):
+        t.suggest_float("x", 0, 1)
+
+
+def test_tpe_constraints_func_returning_a_non_sequence_is_named() -> None:
+    study = hpo_core.create_study(sampler=TPESampler(seed=0, constraints_func=lambda t: 3))
+    t = study.ask()
+    t.suggest_float("x", 0, 1)
+    with pytest.raises(TypeError, match=r"constraints_func\(trial\)"):
+        study.tell(t, 1.0)

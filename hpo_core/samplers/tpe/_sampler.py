@@ -21,6 +21,7 @@ from hpo_core.distributions import BaseDistribution, SearchSpace, unit_to_intern
 from hpo_core.samplers._base import EMPTY_SPACE, BaseSampler
 from hpo_core.samplers.tpe import _parzen
 from hpo_core.samplers.tpe._observations import good_rows_single_objective
+from hpo_core.samplers.tpe._split import split_below_above
 from hpo_core.trial._state import StudyDirection, TrialState
 
 if TYPE_CHECKING:
@@ -46,10 +47,16 @@ def default_gamma_multi_objective(n: int) -> int:
 
 def default_weights(n: int) -> np.ndarray:
     """Recency weights of ``n`` observations in trial order (Optuna): 1 for the last 25,
-    a linear ramp from ``1/n`` up to 1 before them."""
-    if n < 25:
-        return np.ones(n)
-    return np.concatenate((np.linspace(1.0 / n, 1.0, num=n - 25), np.ones(25)))
+    a linear ramp from ``1/n`` up to 1 before them (``linspace(1/n, 1, n - 25)``, built
+    without ``linspace``/``concatenate``: this runs on every ask)."""
+    w = np.ones(n)
+    m = n - 25
+    if m == 1:
+        w[0] = 1.0 / n
+    elif m > 1:
+        start = 1.0 / n
+        w[:m] = start + np.arange(m) * ((1.0 - start) / (m - 1))
+    return w
 
 
 class _Groups:
@@ -410,9 +417,9 @@ class TPESampler(BaseSampler):
         return _parzen.propose(sa, good, bad, self._rng, self._n_ei_candidates, len(space))
 
     def _weights_of(self, n: int) -> np.ndarray:
+        w = np.asarray(self._weights(n), dtype=np.float64)
         if self._weights is default_weights:
-            return _default_weights_fast(n)
-        w = np.asarray(self._weights(n), dtype=np.float64)[:n]
+            return w
         if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0) or (n and w.sum() <= 0):
             raise ValueError(
                 format_error("weights(n)", f"{n} finite non-negative values with a positive sum", w,
@@ -462,8 +469,6 @@ class TPESampler(BaseSampler):
 
     def _split_multi(self, study: Study, h: History, states: np.ndarray, n_below: int,
                      violation: np.ndarray | None) -> np.ndarray:
-        from hpo_core.samplers.tpe._split import split_below_above
-
         n = len(states)
         signs = np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions])
         below = np.zeros(n, dtype=np.bool_)
@@ -496,9 +501,10 @@ class TPESampler(BaseSampler):
         for row in np.flatnonzero(finished & ~self._violation_known[:n]).tolist():
             attrs = h.system_attrs[row] or {}
             values = attrs.get(CONSTRAINTS_KEY)
-            if values is not None:
-                self._violation[row] = _total_violation(values)
-                self._violation_known[row] = True
+            # after_trial stores the attribute before the state, so a finished row
+            # without it never gets one: it stays infeasible (NaN) and is not read again.
+            self._violation[row] = math.nan if values is None else _total_violation(values)
+            self._violation_known[row] = True
         return self._violation[:n]
 
     def _update_intermediate(self, h: History) -> None:
@@ -525,24 +531,17 @@ class TPESampler(BaseSampler):
         if func is None or state not in (TrialState.COMPLETE, TrialState.PRUNED):
             return
         frozen = study._history().frozen(trial.number)
-        constraints = [float(c) for c in func(frozen)]
+        result = func(frozen)
+        try:
+            constraints = [float(c) for c in result]
+        except (TypeError, ValueError) as e:
+            raise TypeError(format_error("constraints_func(trial)", "a sequence of numbers", result,
+                                         owner="TPESampler")) from e
         study._storage.set_trial_attr(trial.trial_id, "system", CONSTRAINTS_KEY, constraints)
         with self._lock:
             self._grow(trial.number + 1)
             self._violation[trial.number] = _total_violation(constraints)
             self._violation_known[trial.number] = True
-
-
-def _default_weights_fast(n: int) -> np.ndarray:
-    """:func:`default_weights` without ``linspace``/``concatenate`` (the per-ask path)."""
-    w = np.ones(n)
-    m = n - 25
-    if m == 1:
-        w[0] = 1.0 / n
-    elif m > 1:
-        start = 1.0 / n
-        w[:m] = start + np.arange(m) * ((1.0 - start) / (m - 1))
-    return w
 
 
 def _total_violation(values: Sequence[float]) -> float:

@@ -39,7 +39,7 @@ from types import ModuleType
 
 import numpy as np
 
-from hpo_core._validation import check_choice
+from hpo_core._validation import check_choice, format_error
 
 __all__ = [
     "BACKENDS",
@@ -233,13 +233,37 @@ def is_pareto_front(values: np.ndarray) -> np.ndarray:
     return _default_backend().is_pareto_front(values)  # type: ignore[no-any-return]
 
 
+# The compiled kernels index arrays without bounds checks, so the module-level functions
+# check the index-like arguments a caller could get wrong (cheap O(n) tests) before a
+# bad value reads out of bounds in Numba.
+
+
+def _check_points_ref(points: np.ndarray, ref: np.ndarray) -> None:
+    points, ref = np.asarray(points), np.asarray(ref)
+    if points.ndim != 2 or ref.shape != (points.shape[1],):
+        raise ValueError(format_error("points, ref", "arrays of shapes (n, m) and (m,)",
+                                      f"shapes {points.shape} and {ref.shape}"))
+
+
+def _check_categories(C: np.ndarray, offsets: np.ndarray, limits: np.ndarray) -> None:
+    """0 <= C[:, t] and offsets[t] + C[:, t] < limits[t] for every categorical column t."""
+    C, offsets = np.asarray(C, dtype=np.float64), np.asarray(offsets)
+    if C.ndim != 2 or offsets.shape != (C.shape[1],):
+        raise ValueError(format_error("C, offsets", "arrays of shapes (n, dc) and (dc,)",
+                                      f"shapes {C.shape} and {offsets.shape}"))
+    if C.size and ((C < 0).any() or (C + offsets >= limits).any() or (C != np.floor(C)).any()):
+        raise ValueError(format_error("C", "category indices in [0, size of their column)", C))
+
+
 def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
     """Hypervolume dominated by points and bounded by the reference point, for minimisation."""
+    _check_points_ref(points, ref)
     return float(_default_backend().hypervolume(points, ref))
 
 
 def hypervolume_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Exclusive hypervolume contribution of each point, for minimisation."""
+    _check_points_ref(points, ref)
     return _default_backend().hypervolume_contributions(points, ref)  # type: ignore[no-any-return]
 
 
@@ -285,6 +309,7 @@ def log_pdf_product_mixture(
     cat_offsets: np.ndarray,
 ) -> np.ndarray:
     """Log density of a mixture of product kernels over numeric and categorical dimensions."""
+    _check_categories(C, cat_offsets, np.asarray(cat_log_probs).shape[-1])
     return _kernel_module("log_pdf_product_mixture").log_pdf_product_mixture(  # type: ignore[no-any-return]
         X_low, X_high, discrete, C, mus, sigmas, log_weights, low, high, cat_log_probs, cat_offsets
     )
@@ -304,6 +329,9 @@ def sample_product_mixture(
     cat_sizes: np.ndarray,
 ) -> np.ndarray:
     """Draw from a mixture of product kernels by inverse CDFs of pre-drawn uniforms."""
+    if len(mus) < 1 or len(weights) != len(mus):
+        raise ValueError(format_error("weights", f"one weight per component of `mus` (at least one), {len(mus)}",
+                                      f"{len(weights)} weights"))
     return _kernel_module("sample_product_mixture").sample_product_mixture(  # type: ignore[no-any-return]
         u_component, U, UC, mus, sigmas, weights, low, high, cat_probs, cat_offsets, cat_sizes
     )
@@ -322,6 +350,7 @@ def categorical_kernel_table(
     C: np.ndarray, sizes: np.ndarray, offsets: np.ndarray, prior_weight: float
 ) -> np.ndarray:
     """Category probabilities of TPE's categorical kernels plus a uniform prior row."""
+    _check_categories(C, np.zeros(len(sizes), dtype=np.int64), np.asarray(sizes))
     return _kernel_module("categorical_kernel_table").categorical_kernel_table(  # type: ignore[no-any-return]
         C, sizes, offsets, prior_weight
     )

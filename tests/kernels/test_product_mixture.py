@@ -293,3 +293,29 @@ def test_log_pdf_product_mixture_candidates_sharing_bins(pbackend: ModuleType, r
     c["XH"][:, 2] = c["XL"][:, 2]
     got = _log_pdf(pbackend, c)
     assert_same(got, _log_pdf(reference, c))
+
+
+def test_module_functions_reject_out_of_range_indices() -> None:
+    # The compiled kernels do not check bounds; the module-level functions do.
+    from hpo_core import kernels
+
+    with pytest.raises(ValueError, match="C"):
+        kernels.categorical_kernel_table(np.array([[0.0], [3.0]]), np.array([3]), np.array([0]), 1.0)
+    with pytest.raises(ValueError, match="C"):
+        kernels.categorical_kernel_table(np.array([[-1.0]]), np.array([3]), np.array([0]), 1.0)
+    with pytest.raises(ValueError, match="C"):
+        kernels.log_pdf_product_mixture(
+            np.empty((2, 0)), np.empty((2, 0)), np.empty(0, dtype=bool), np.array([[5.0], [1e7]]),
+            np.empty((1, 0)), np.empty((1, 0)), np.zeros(1), np.empty(0), np.empty(0),
+            np.zeros((1, 2)), np.array([0]),
+        )
+    with pytest.raises(ValueError, match="weights"):
+        kernels.sample_product_mixture(
+            np.zeros(1), np.zeros((1, 1)), np.zeros((1, 0)), np.zeros((0, 1)), np.ones((0, 1)),
+            np.ones(0), np.zeros(1), np.ones(1), np.zeros((0, 0)), np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+        )
+    with pytest.raises(ValueError, match="ref"):
+        kernels.hypervolume(np.ones((3, 2)), np.ones(1))
+    with pytest.raises(ValueError, match="ref"):
+        kernels.hypervolume_contributions(np.ones(3), np.ones(3))

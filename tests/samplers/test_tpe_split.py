@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hpo_core.kernels import _reference
-from hpo_core.samplers.tpe._split import split_below_above, weights_below_multi_objective
+from hpo_core.samplers.tpe._split import split_below_above
 
 
 def _stable_first(keys: np.ndarray, k: int) -> np.ndarray:
@@ -92,12 +92,6 @@ def test_split_below_above_rejects_bad_shapes() -> None:
 def test_split_below_above_large_single_objective_is_stable(seed: int) -> None:
     values = np.random.default_rng(seed).integers(0, 100, (100_000, 1)).astype(float)
     np.testing.assert_array_equal(split_below_above(values, 1234), _stable_first(values[:, 0], 1234))
-
-
-def test_weights_below_multi_objective_ones_for_trivial_cases() -> None:
-    np.testing.assert_array_equal(weights_below_multi_objective(np.empty((0, 2))), np.ones(0))
-    np.testing.assert_array_equal(weights_below_multi_objective(np.array([[1.0, 2.0]])), [1.0])
-    np.testing.assert_array_equal(weights_below_multi_objective(np.array([[1.0], [2.0]])), [1.0, 1.0])
 
 
 # --- multi-objective -------------------------------------------------------------------
@@ -207,26 +201,3 @@ def test_split_below_above_multi_objective_large(seed: int) -> None:
     values = np.random.default_rng(seed).normal(size=(100_000, 2))
     mask = split_below_above(values, 2_500)
     assert mask.sum() == 2_500
-
-
-@pytest.mark.parametrize("m", [2, 3])
-def test_weights_below_multi_objective_from_contributions(m: int, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    values = np.round(rng.normal(size=(30, m)), 1)
-    ref = _optuna_ref(values)
-    total = _reference.hypervolume(values, ref)
-    contrib = np.array([total - _reference.hypervolume(np.delete(values, i, 0), ref) for i in range(30)])
-    expected = np.clip(contrib / contrib.max(), 1e-12, 1.0)
-    weights = weights_below_multi_objective(values)
-    np.testing.assert_allclose(weights, expected, rtol=1e-9, atol=1e-12)
-    assert weights.max() == 1.0 and weights.min() > 0.0
-    dominated = _reference.nondominated_rank(values) > 0
-    np.testing.assert_array_equal(weights[dominated], 1e-12)
-
-
-def test_weights_below_multi_objective_non_finite_rows() -> None:
-    values = np.array([[0.0, 1.0], [1.0, 0.0], [np.inf, 0.0], [np.nan, np.nan]])
-    weights = weights_below_multi_objective(values)
-    np.testing.assert_allclose(weights[:2], [1.0, 1.0])
-    np.testing.assert_array_equal(weights[2:], [1e-12, 1e-12])
-    np.testing.assert_array_equal(weights_below_multi_objective(np.array([[-np.inf, 0.0], [0.0, 1.0]])), [1.0, 1.0])

@@ -27,11 +27,11 @@ import numpy as np
 from hpo_core import kernels
 from hpo_core._validation import check_int, format_error
 
-__all__ = ["split_below_above", "weights_below_multi_objective"]
+__all__ = ["split_below_above"]
 
 # Fronts peeled with is_pareto_front before one full non-dominated sort (m >= 3).
 _MAX_PEELS = 4
-# Floor of the MOTPE weights and stand-in for a zero reference coordinate (Optuna's EPS).
+# Stand-in for a zero coordinate of the HSSP reference point (Optuna's EPS).
 _EPS = 1e-12
 
 
@@ -158,7 +158,7 @@ def _boundary_rank(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _reference_point(values: np.ndarray) -> np.ndarray:
-    """Optuna 5's reference point for HSSP and MOTPE weights: the worst point pushed out.
+    """Optuna 5's reference point for HSSP: the worst point pushed out.
 
     ``r_j = max(1.1 w_j, 0.9 w_j)`` with ``w = max(values, axis=0)``, i.e. 10% of |w_j|
     beyond the worst value whatever its sign, and ``r_j = EPS`` where ``w_j = 0``
@@ -251,38 +251,3 @@ def _hssp_lazy(points: np.ndarray, ref: np.ndarray, k: int) -> np.ndarray:
         fresh[j] = True
     return np.asarray(chosen, dtype=np.intp)
 
-
-def weights_below_multi_objective(values_below: np.ndarray) -> np.ndarray:
-    """Weights of the below trials from their exclusive hypervolume contributions.
-
-    MOTPE's weighting (Ozaki et al., "Multiobjective Tree-Structured Parzen Estimator",
-    JAIR 75, 2022, Sec. 4.2; Optuna 3.x-4.x ``_calculate_weights_below_for_multi_objective``;
-    Optuna 5.0 uses uniform weights): ``w_i = clip(c_i / max(c), EPS, 1)`` with ``c_i``
-    the exclusive HV contribution of row i w.r.t. the reference point of
-    :func:`_reference_point`. Dominated rows and copies have ``c_i = 0`` and get EPS.
-
-    Rows with a NaN or +inf value (placeholders) get EPS and are left out of the
-    contributions. If a value is -inf the contributions are unbounded and every weight
-    is 1 (as Optuna does when the hypervolume is infinite).
-
-    Args:
-        values_below: Objective values of the below group, shape (n_below, m), all
-            minimised.
-
-    Returns:
-        Weights in [EPS, 1], shape (n_below,); ones when n_below <= 1 or m == 1.
-    """
-    values_below = _check_values(values_below)
-    n, m = values_below.shape
-    if n <= 1 or m == 1 or np.isneginf(values_below).any():
-        return np.ones(n)
-    usable = np.all(np.isfinite(values_below), axis=1)
-    weights = np.full(n, _EPS)
-    if usable.any():
-        points = values_below[usable]
-        ref = _reference_point(points)
-        if not np.isfinite(ref).all():  # 1.1 * worst overflowed
-            return np.ones(n)
-        contrib = kernels.hypervolume_contributions(points, ref)
-        weights[usable] = np.clip(contrib / max(float(contrib.max()), _EPS), _EPS, 1.0)
-    return weights

@@ -1,4 +1,4 @@
-"""Smoke tests of the TPE benchmark scripts (benchmarks/quality.py, benchmarks/overhead_tpe.py).
+"""Smoke tests of the TPE benchmark scripts (benchmarks/quality.py, quality_paired.py, overhead_tpe.py).
 
 Tiny configurations only (one problem, one seed, a few trials). The libraries compared
 against are not in the ``test`` extra, so each test skips, saying which, where one is
@@ -136,6 +136,37 @@ def test_quality_parse_sampler_options() -> None:
         quality.parse_sampler("tpe")
     with pytest.raises(ValueError, match="key=value"):
         quality.parse_sampler("hpo_tpe:64")
+
+
+def test_quality_paired_reads_the_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _needs("scipy")
+    quality = _load("quality")
+    paired = _load("quality_paired")
+    runs = {}
+    for seed in range(6):
+        for spec, shift in (("hpo_tpe", 0.0), ("optuna_tpe", 0.1 * (seed + 1))):
+            # "p_better": hpo_tpe lower on every seed; "p_tied": the same losses.
+            for problem, delta in (("p_better", shift), ("p_tied", 0.0)):
+                best = {str(c): 10.0 - c + seed + delta for c in quality.checkpoints(10)}
+                runs[quality.run_key(spec, problem, seed, 10)] = {
+                    "sampler": spec, "problem": problem, "group": "sklearn", "seed": seed,
+                    "n_trials": 10, "best": best}
+    runs.pop(quality.run_key("optuna_tpe", "p_better", 5, 10))  # seed 5 is not paired there
+    path = tmp_path / "q.json"
+    quality.save_results(path, {"runs": runs})
+
+    assert paired.main(["--results", str(path), "--trials", "10"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 + 2 * 2  # header, rule, two problems at 10 and at 5 trials
+    assert lines[2].startswith("| p_better | 10 | 5 | 5 | 0 | 0 | 2 | 2.3 | -0.3 | 0.062 | 0.125 |")
+    assert lines[3].startswith("| p_tied | 10 | 6 | 0 | 0 | 6 | 2.5 | 2.5 | +0 | 1.000 (all tied) | 1.000 |")
+    assert lines[4].startswith("| p_better | 5 | 5 | 5 | 0 | 0 | 7 | 7.3 |")
+
+    assert paired.sign_test(5, 0) == pytest.approx(2 / 32)
+    assert paired.sign_test(3, 3) == 1.0
+    assert paired.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    with pytest.raises(SystemExit):
+        paired.parse_args(["--budgets", "7"])  # not a checkpoint of 100 trials
 
 
 def _overhead_args(overhead: Any, paths: list[str]) -> argparse.Namespace:

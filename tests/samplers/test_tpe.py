@@ -333,17 +333,18 @@ def test_tpe_default_weights_equal_optuna_formula(n: int) -> None:
 
 
 def test_tpe_split_hint_gives_the_same_good_group() -> None:
-    from hpo_core.samplers.tpe._observations import split_single_objective
+    from hpo_core.samplers.tpe._observations import good_rows_single_objective
 
     rng = np.random.default_rng(0)
     states = rng.choice(np.array([0, 1, 1, 1, 2, 3], dtype=np.int8), size=500)
-    score = rng.random(500)
+    score = rng.integers(0, 40, 500).astype(float)  # ties at the boundary of the good group
     kw: dict[str, Any] = {"violation": None, "last_step": None, "last_value": None}
-    exact = split_single_objective(states, score, 25, **kw)
-    assert exact.sum() == 25
+    exact = good_rows_single_objective(states, score, 26, **kw)
+    complete = np.flatnonzero(states == 1)
+    np.testing.assert_array_equal(exact, np.sort(complete[np.argsort(score[complete], kind="stable")[:26]]))
     worst = score[exact].max()
-    for hint in (worst, worst + 0.1, 0.01, np.inf):  # 0.01: too few rows, falls back
-        np.testing.assert_array_equal(split_single_objective(states, score, 25, hint=hint, **kw), exact)
+    for hint in (worst, worst + 0.5, 0.0, np.inf):  # 0.0: too few rows, falls back
+        np.testing.assert_array_equal(good_rows_single_objective(states, score, 26, hint=hint, **kw), exact)
 
 
 def test_tpe_fixed_space_with_single_values_and_new_parameters() -> None:

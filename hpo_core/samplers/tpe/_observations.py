@@ -18,50 +18,34 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["good_rows_single_objective", "split_single_objective", "take_smallest"]
+__all__ = ["good_rows_single_objective", "take_smallest"]
 
 _COMPLETE, _PRUNED = 1, 2
 rows_none = np.empty(0, dtype=np.intp)
 
 
 def take_smallest(rows: np.ndarray, keys: np.ndarray, count: int) -> np.ndarray:
-    """The ``count`` rows with the smallest ``keys`` (ties: any), O(len) by partition."""
+    """The ``count`` rows with the smallest ``keys``, ascending; ties by position, NaN last.
+
+    The same rows as ``rows[np.argsort(keys, kind="stable")[:count]]`` (Optuna sorts
+    stably, so a tie goes to the earlier trial) without the O(n log n) sort: the
+    ``count``-th smallest key is found by ``np.partition``, then every smaller key and
+    the first equal ones in order are taken; O(len(rows)). Assumes ``rows`` ascending
+    and ``keys`` aligned with it.
+    """
     if count <= 0:
         return rows[:0]
     if count >= len(rows):
         return rows
-    return rows[np.argpartition(keys, count - 1)[:count]]
-
-
-def split_single_objective(
-    states: np.ndarray,
-    score: np.ndarray,
-    n_below: int,
-    *,
-    violation: np.ndarray | None,
-    last_step: np.ndarray | None,
-    last_value: np.ndarray | None,
-    hint: float = np.inf,
-) -> np.ndarray:
-    """(n,) bool mask of the ``n_below`` best finished rows (fewer if fewer finished).
-
-    Args:
-        states, score, violation: see the module notation; score is NaN-free on
-            COMPLETE rows.
-        n_below: Size of the good group, >= 0.
-        hint: A score at or above the ``n_below``-th best (e.g. the worst good score of
-            the previous call: scores of finished trials never change). Only rows at or
-            below it are ranked when there are at least ``n_below`` of them, so the
-            partial sort touches a handful of rows instead of all; the result is the
-            same set (up to ties).
-        last_step, last_value: intermediate values of PRUNED rows (None: no PRUNED rows
-            are ranked by them; they then rank in trial-number order).
-    """
-    below = np.zeros(len(states), dtype=np.bool_)
-    below[good_rows_single_objective(
-        states, score, n_below, violation=violation, last_step=last_step, last_value=last_value, hint=hint
-    )] = True
-    return below
+    kth = np.partition(keys, count - 1)[count - 1]  # partition sorts NaN last, like argsort
+    if np.isnan(kth):
+        chosen = ~np.isnan(keys)
+        ties = np.flatnonzero(~chosen)
+    else:
+        chosen = keys < kth
+        ties = np.flatnonzero(keys == kth)
+    chosen[ties[: count - int(chosen.sum())]] = True
+    return rows[chosen]
 
 
 def good_rows_single_objective(
@@ -74,17 +58,32 @@ def good_rows_single_objective(
     last_value: np.ndarray | None,
     hint: float = np.inf,
 ) -> np.ndarray:
-    """The rows of :func:`split_single_objective`'s mask, ascending.
+    """The ``n_below`` best finished rows (fewer if fewer finished), ascending.
 
-    With a finite ``hint``, no constraints and at least ``n_below`` COMPLETE rows scoring
-    at or below it (the usual case), this costs two passes over the n rows (a compare
-    and its ``flatnonzero``); the ranking then touches only those few rows.
+    Ties go to the earlier row (trial number), as in Optuna's stable sort.
+
+    Args:
+        states, score, violation: See the module notation; score is NaN-free on
+            COMPLETE rows (a NaN would rank after every number).
+        n_below: Size of the good group, >= 0.
+        last_step, last_value: Intermediate values of PRUNED rows (None: PRUNED rows are
+            not ranked by them and come in trial-number order).
+        hint: A score at or above the ``n_below``-th best (e.g. the worst good score of
+            the previous call: scores of finished trials never change). Only rows at or
+            below it are ranked when there are at least ``n_below`` of them; every row
+            tied with the ``n_below``-th best is among them, so the result is the same.
+
+    Returns:
+        Row indices, ascending. With a finite ``hint``, no constraints and at least
+        ``n_below`` COMPLETE rows scoring at or below it (the usual case), this costs two
+        passes over the n rows (a compare and its ``flatnonzero``); the ranking then
+        touches only those few rows.
     """
     if violation is None and hint < np.inf and n_below > 0:
         rows = np.flatnonzero(score <= hint)  # NaN scores (unfinished rows) compare False
         rows = rows[states[rows] == _COMPLETE]
         if len(rows) >= n_below:
-            return np.sort(take_smallest(rows, score[rows], n_below))
+            return take_smallest(rows, score[rows], n_below)
     below = np.zeros(len(states), dtype=np.bool_)
     complete = states == _COMPLETE
     pruned = states == _PRUNED
@@ -110,6 +109,5 @@ def good_rows_single_objective(
         left -= min(left, len(rows))
     if left > 0 and violation is not None:
         rows = np.flatnonzero(infeasible)
-        keys = np.where(np.isnan(violation[rows]), np.inf, violation[rows])
-        below[take_smallest(rows, keys, left)] = True
+        below[take_smallest(rows, violation[rows], left)] = True  # NaN: after every number
     return np.flatnonzero(below)

@@ -26,6 +26,7 @@ import numpy as np
 
 from hpo_core import kernels
 from hpo_core._validation import check_int, format_error
+from hpo_core.samplers.tpe._observations import _COMPLETE, good_rows_single_objective, take_smallest
 
 __all__ = ["split_below_above"]
 
@@ -59,6 +60,10 @@ def split_below_above(
         Boolean mask, shape (n,), with exactly ``min(n_below, n)`` True entries. The
         result depends only on the arguments (ties are broken by index).
 
+    For m = 1 this is the sampler's single-objective split
+    (:func:`hpo_core.samplers.tpe._observations.good_rows_single_objective`, every row
+    COMPLETE).
+
     Cost: m = 1, O(n) (a partition, no sort). m >= 2: the non-dominated fronts up to the
     boundary (``kernels.is_pareto_front`` peels for m >= 3, else one
     ``kernels.nondominated_rank``), then greedy HSSP on the boundary rank only: O(k s)
@@ -75,13 +80,20 @@ def split_below_above(
     checked = check_int("n_below", n_below, low=0)
     assert checked is not None
     k = min(checked, n)
-    if violations is None:
-        feasible = np.ones(n, dtype=np.bool_)
-    else:
+    if violations is not None:
         violations = np.asarray(violations, dtype=np.float64)
         if violations.shape != (n,):
             raise ValueError(format_error("violations", f"an array of shape ({n},)", violations.shape))
-        feasible = violations <= 0.0  # NaN compares False: infeasible
+    if m == 1:
+        # The sampler's single-objective order, every row COMPLETE: one implementation.
+        rows = good_rows_single_objective(
+            np.full(n, _COMPLETE, dtype=np.int8), values[:, 0], k,
+            violation=violations, last_step=None, last_value=None,
+        )
+        mask = np.zeros(n, dtype=np.bool_)
+        mask[rows] = True
+        return mask
+    feasible = np.ones(n, dtype=np.bool_) if violations is None else violations <= 0.0  # NaN: infeasible
     mask = np.zeros(n, dtype=np.bool_)
     if k == 0:
         return mask
@@ -89,33 +101,13 @@ def split_below_above(
     k_feasible = min(k, feasible_idx.size)
     if k_feasible == feasible_idx.size:
         mask[feasible_idx] = True
-    elif m == 1:
-        mask[feasible_idx[_k_smallest(values[feasible_idx, 0], k_feasible)]] = True
     else:
         mask[feasible_idx[_select_multi_objective(values[feasible_idx], k_feasible)]] = True
     if k > k_feasible:
         assert violations is not None
         infeasible_idx = np.flatnonzero(~feasible)
-        mask[infeasible_idx[_k_smallest(violations[infeasible_idx], k - k_feasible)]] = True
+        mask[take_smallest(infeasible_idx, violations[infeasible_idx], k - k_feasible)] = True
     return mask
-
-
-def _k_smallest(keys: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k smallest keys, ties by index, NaN after every number; O(n).
-
-    Same set as ``np.argsort(keys, kind="stable")[:k]`` without the O(n log n) sort:
-    the k-th smallest key is found by ``np.partition``, then every smaller key and the
-    first equal ones in index order are taken. Assumes ``0 < k < len(keys)``.
-    """
-    kth = np.partition(keys, k - 1)[k - 1]  # partition sorts NaN last, like argsort
-    if np.isnan(kth):
-        chosen = ~np.isnan(keys)
-        ties = np.flatnonzero(~chosen)
-    else:
-        chosen = keys < kth
-        ties = np.flatnonzero(keys == kth)
-    chosen[ties[: k - int(chosen.sum())]] = True
-    return np.flatnonzero(chosen)
 
 
 def _select_multi_objective(values: np.ndarray, k: int) -> np.ndarray:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import sys
 from types import ModuleType
 
 import numpy as np
@@ -158,3 +159,45 @@ def test_hypervolume_matches_optuna(m: int, seed: int) -> None:
     expected = hv_module.compute_hypervolume(inside, ref)
     np.testing.assert_allclose(_reference.hypervolume(points, ref), expected, rtol=1e-12)
     np.testing.assert_allclose(kernels.hypervolume(points, ref), expected, rtol=1e-12)
+
+
+def _jax_backend() -> ModuleType:
+    if "jax" not in kernels.available_backends():
+        pytest.skip("jax is not installed (pip install 'hpo_core[jax]')")
+    return kernels.get_backend("jax")
+
+
+@pytest.mark.jax
+@pytest.mark.parametrize("m", [2, 3, 4])
+def test_hypervolume_jax_is_served_by_the_reference(m: int, seed: int) -> None:
+    # JAX has no hypervolume kernels: like the dispatcher's per-kernel fallback, its
+    # wrappers take the next backend after JAX in BACKENDS that has them, the reference.
+    jax_backend = _jax_backend()
+    points = np.round(np.random.default_rng(seed).normal(size=(40, m)), 1)
+    ref = np.full(m, 1.5)
+    assert jax_backend.hypervolume(points, ref) == _reference.hypervolume(points, ref)
+    np.testing.assert_array_equal(
+        jax_backend.hypervolume_contributions(points, ref), _reference.hypervolume_contributions(points, ref)
+    )
+
+
+@pytest.mark.jax
+def test_hypervolume_jax_works_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
+    jax_backend = _jax_backend()
+    # Make the Numba backend unimportable: a fresh loader, `import numba` raising, and no
+    # cached submodule for `from hpo_core.kernels import _numba` to find.
+    monkeypatch.setattr(kernels, "_loaded", {})
+    monkeypatch.setattr(kernels, "_load_errors", {})
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.setitem(sys.modules, "hpo_core.kernels._numba", None)
+    monkeypatch.delattr(kernels, "_numba", raising=False)
+    kernels._reset_default()
+    try:
+        assert "numba" not in kernels.available_backends()
+        points, ref = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 2.0], [2.0, 2.0, 0.0]]), np.full(3, 3.0)
+        assert jax_backend.hypervolume(points, ref) == _reference.hypervolume(points, ref) == 10.0
+        np.testing.assert_array_equal(
+            jax_backend.hypervolume_contributions(points, ref), _reference.hypervolume_contributions(points, ref)
+        )
+    finally:
+        kernels._reset_default()

@@ -8,6 +8,7 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -326,6 +327,51 @@ Out<double> tpe_best_candidate(Vec u_component, Mat U, Mat UC, Mat g_mus, Mat g_
 }
 
 
+using AnyMat = nb::ndarray<const double, nb::ndim<2>, nb::device::cpu>;  // any strides
+
+Out<double> tpe_propose(AnyMat X, IdxVec rows, std::int64_t n_below, IdxVec cols, Vec weights,
+                        Mat u, Vec low, Vec high, BoolVec is_log, Vec step, Vec grid_low,
+                        Vec grid_high, IdxVec cat_offsets, IdxVec cat_sizes, double prior_weight,
+                        bool consider_endpoints, bool magic_clip) {
+  const std::size_t dn = low.shape(0), dc = cat_offsets.shape(0), n_rows = rows.shape(0);
+  std::size_t n_cols = 0;
+  for (std::size_t t = 0; t < cat_sizes.shape(0); ++t)
+    n_cols += static_cast<std::size_t>(std::max<std::int64_t>(cat_sizes.data()[t], 0));
+  const hpo_core::ProductSpace sp = space(low, high, cat_offsets, &cat_sizes, n_cols);
+  check_len("cols", cols.shape(0), "low and cat_offsets together", dn + dc);
+  check_len("weights", weights.shape(0), "rows", n_rows);
+  check_len("is_log", is_log.shape(0), "low", dn);
+  check_len("step", step.shape(0), "low", dn);
+  check_len("grid_low", grid_low.shape(0), "low", dn);
+  check_len("grid_high", grid_high.shape(0), "low", dn);
+  if (n_below < 0 || static_cast<std::size_t>(n_below) > n_rows)
+    throw std::invalid_argument("`n_below` must be in [0, " + std::to_string(n_rows) +
+                                "] (the number of rows), but got " + std::to_string(n_below) + ".");
+  if (u.shape(0) < 1 || u.shape(1) != 1 + dn + dc)
+    throw std::invalid_argument("`u` must have shape (n_candidates >= 1, " +
+                                std::to_string(1 + dn + dc) + "), but got (" +
+                                std::to_string(u.shape(0)) + ", " + std::to_string(u.shape(1)) + ").");
+  for (std::size_t i = 0; i < n_rows; ++i)
+    if (rows.data()[i] < 0 || static_cast<std::size_t>(rows.data()[i]) >= X.shape(0))
+      throw std::invalid_argument("`rows` must index rows of `X` (" + std::to_string(X.shape(0)) +
+                                  "), but got " + std::to_string(rows.data()[i]) + ".");
+  for (std::size_t j = 0; j < dn + dc; ++j)
+    if (cols.data()[j] < 0 || static_cast<std::size_t>(cols.data()[j]) >= X.shape(1))
+      throw std::invalid_argument("`cols` must index columns of `X` (" + std::to_string(X.shape(1)) +
+                                  "), but got " + std::to_string(cols.data()[j]) + ".");
+  double* out = nullptr;
+  Out<double> result = new_array<double>(dn + dc, &out);
+  {
+    nb::gil_scoped_release release;
+    hpo_core::tpe_propose(X.data(), static_cast<Index>(X.stride(0)), static_cast<Index>(X.stride(1)),
+                          rows.data(), static_cast<Index>(n_rows), static_cast<Index>(n_below),
+                          cols.data(), weights.data(), u.data(), static_cast<Index>(u.shape(0)), sp,
+                          is_log.data(), step.data(), grid_low.data(), grid_high.data(), prior_weight,
+                          consider_endpoints, magic_clip, out);
+  }
+  return result;
+}
+
 // --- hypervolume (m <= 4; _cext.py sends m >= 5 to the reference) ---------------------
 
 void check_hv(const Mat& points, const Vec& ref) {
@@ -402,6 +448,12 @@ NB_MODULE(_hpo_core_ext, m) {
         "grid_low"_a.noconvert(), "grid_high"_a.noconvert(), "cat_offsets"_a.noconvert(),
         "cat_sizes"_a.noconvert(),
         "TPE's proposal: the candidate drawn from ``good`` with the largest ``log l - log g``.");
+  m.def("tpe_propose", &tpe_propose, "X"_a.noconvert(), "rows"_a.noconvert(), "n_below"_a,
+        "cols"_a.noconvert(), "weights"_a.noconvert(), "u"_a.noconvert(), "low"_a.noconvert(),
+        "high"_a.noconvert(), "is_log"_a.noconvert(), "step"_a.noconvert(),
+        "grid_low"_a.noconvert(), "grid_high"_a.noconvert(), "cat_offsets"_a.noconvert(),
+        "cat_sizes"_a.noconvert(), "prior_weight"_a, "consider_endpoints"_a, "magic_clip"_a,
+        "TPE's whole proposal from the history's columns, in one call.");
   m.def("hypervolume", &hypervolume, "points"_a.noconvert(), "ref"_a.noconvert(),
         "Hypervolume dominated by points and bounded by the reference point, for minimisation.");
   m.def("hypervolume_contributions", &hypervolume_contributions, "points"_a.noconvert(),

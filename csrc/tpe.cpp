@@ -10,6 +10,8 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -435,6 +437,90 @@ void tpe_best_candidate(const double* u_component, const double* U, const double
     if (acq[i] > acq[best]) best = i;
   }
   std::copy(S.data() + best * width, S.data() + (best + 1) * width, out);
+}
+
+}  // namespace hpo_core
+
+namespace hpo_core {
+namespace {
+
+// One group's Parzen estimator: its m observations plus the prior component.
+struct Estimator {
+  std::vector<double> mus, sigmas, weights, cat_probs;
+  ProductMixture view;
+
+  Estimator(const double* T, const double* C, const double* w, Index m, const ProductSpace& sp,
+            double prior_weight, bool consider_endpoints, bool magic_clip)
+      : mus(static_cast<std::size_t>((m + 1) * sp.dn)),
+        sigmas(mus.size()),
+        weights(static_cast<std::size_t>(m + 1)),
+        cat_probs(static_cast<std::size_t>((m + 1) * sp.n_cols)) {
+    const Index dn = sp.dn;
+    std::copy(T, T + m * dn, mus.begin());
+    parzen_bandwidths(T, m, dn, sp.low, sp.high, consider_endpoints, magic_clip, sigmas.data());
+    for (Index d = 0; d < dn; ++d) {
+      mus[static_cast<std::size_t>(m * dn + d)] = 0.5 * (sp.low[d] + sp.high[d]);
+      sigmas[static_cast<std::size_t>(m * dn + d)] = sp.high[d] - sp.low[d];
+    }
+    std::copy(w, w + m, weights.begin());
+    weights[static_cast<std::size_t>(m)] = m > 0 ? prior_weight : 1.0;
+    double total = 0.0;
+    for (const double x : weights) total += x;
+    for (double& x : weights) x /= total;
+    categorical_kernel_table(C, m, sp.dc, sp.cat_sizes, sp.cat_offsets, prior_weight,
+                             cat_probs.data());
+    view.k = m + 1;
+    view.mus = mus.data();
+    view.sigmas = sigmas.data();
+    view.weights = weights.data();
+    view.cat_probs = cat_probs.data();
+  }
+};
+
+}  // namespace
+
+void tpe_propose(const double* X, Index x_stride_row, Index x_stride_col, const std::int64_t* rows,
+                 Index n_rows, Index n_below, const std::int64_t* cols, const double* weights,
+                 const double* u, Index n_candidates, const ProductSpace& sp, const bool* is_log,
+                 const double* step, const double* grid_low, const double* grid_high,
+                 double prior_weight, bool consider_endpoints, bool magic_clip, double* out) {
+  const Index dn = sp.dn, dc = sp.dc;
+  // Gather: numeric values logged where is_log and clipped into the bounds (values drawn
+  // under an older, wider range); category indices checked.
+  std::vector<double> T(static_cast<std::size_t>(n_rows * dn)), C(static_cast<std::size_t>(n_rows * dc));
+  for (Index i = 0; i < n_rows; ++i) {
+    const double* x = X + rows[i] * x_stride_row;
+    for (Index d = 0; d < dn; ++d) {
+      double v = x[cols[d] * x_stride_col];
+      if (is_log[d]) v = std::log(v);
+      T[static_cast<std::size_t>(i * dn + d)] = std::min(std::max(v, sp.low[d]), sp.high[d]);
+    }
+    for (Index q = 0; q < dc; ++q) {
+      const double c = x[cols[dn + q] * x_stride_col];
+      if (!(c >= 0.0 && c < static_cast<double>(sp.cat_sizes[q]) && c == std::floor(c)))
+        throw std::invalid_argument(
+            "`X` must hold category indices in [0, size) in its categorical columns, but got " +
+            std::to_string(c) + ".");
+      C[static_cast<std::size_t>(i * dc + q)] = c;
+    }
+  }
+  const Index n_above = n_rows - n_below;
+  const Estimator good(T.data(), C.data(), weights, n_below, sp, prior_weight, consider_endpoints,
+                       magic_clip);
+  const Estimator bad(T.data() + n_below * dn, C.data() + n_below * dc, weights + n_below, n_above,
+                      sp, prior_weight, consider_endpoints, magic_clip);
+  // The uniforms' three blocks as the contiguous arrays tpe_best_candidate takes.
+  const Index width = 1 + dn + dc;
+  std::vector<double> u_component(static_cast<std::size_t>(n_candidates)),
+      U(static_cast<std::size_t>(n_candidates * dn)), UC(static_cast<std::size_t>(n_candidates * dc));
+  for (Index i = 0; i < n_candidates; ++i) {
+    const double* row = u + i * width;
+    u_component[static_cast<std::size_t>(i)] = row[0];
+    std::copy(row + 1, row + 1 + dn, U.begin() + i * dn);
+    std::copy(row + 1 + dn, row + width, UC.begin() + i * dc);
+  }
+  tpe_best_candidate(u_component.data(), U.data(), UC.data(), n_candidates, sp, good.view,
+                     bad.view, is_log, step, grid_low, grid_high, out);
 }
 
 }  // namespace hpo_core

@@ -14,7 +14,7 @@
 namespace hpo_core {
 
 // Bumped whenever a signature or a result changes; _cext.py refuses other values.
-constexpr int kAbiVersion = 2;
+constexpr int kAbiVersion = 3;
 
 // out[i] = log sum_j w_j phi((x_i - mu_j)/s_j) / (s_j Z_j); -inf outside [low, high].
 void log_pdf_truncnorm_mixture(const double* x, std::size_t n, const double* mus,
@@ -103,5 +103,17 @@ void tpe_best_candidate(const double* u_component, const double* U, const double
                         std::ptrdiff_t n, const ProductSpace& space, const ProductMixture& good,
                         const ProductMixture& bad, const bool* is_log, const double* step,
                         const double* grid_low, const double* grid_high, double* out);
+
+// TPE's whole proposal from the history (dn + dc,): gathers rows x cols of X (strides in
+// elements; numeric columns first, logged where is_log and clipped into [low, high]),
+// builds the good (rows[:n_below]) and bad (the rest) Parzen estimators with their prior
+// components and runs tpe_best_candidate on the uniforms u (n_candidates, 1 + dn + dc).
+// Throws std::invalid_argument when a categorical value is not an index below its size.
+void tpe_propose(const double* X, std::ptrdiff_t x_stride_row, std::ptrdiff_t x_stride_col,
+                 const std::int64_t* rows, std::ptrdiff_t n_rows, std::ptrdiff_t n_below,
+                 const std::int64_t* cols, const double* weights, const double* u,
+                 std::ptrdiff_t n_candidates, const ProductSpace& space, const bool* is_log,
+                 const double* step, const double* grid_low, const double* grid_high,
+                 double prior_weight, bool consider_endpoints, bool magic_clip, double* out);
 
 }  // namespace hpo_core

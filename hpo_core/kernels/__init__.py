@@ -60,6 +60,7 @@ __all__ = [
     "sample_product_mixture",
     "sample_truncnorm_mixture",
     "tpe_best_candidate",
+    "tpe_propose",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -374,4 +375,30 @@ def tpe_best_candidate(
     """TPE's proposal: the candidate drawn from ``good`` with the largest ``log l - log g``."""
     return _kernel_module("tpe_best_candidate").tpe_best_candidate(  # type: ignore[no-any-return]
         u_component, U, UC, good, bad, low, high, is_log, step, grid_low, grid_high, cat_offsets, cat_sizes
+    )
+
+
+def tpe_propose(
+    X: np.ndarray,
+    rows: np.ndarray,
+    n_below: int,
+    cols: np.ndarray,
+    weights: np.ndarray,
+    u: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    is_log: np.ndarray,
+    step: np.ndarray,
+    grid_low: np.ndarray,
+    grid_high: np.ndarray,
+    cat_offsets: np.ndarray,
+    cat_sizes: np.ndarray,
+    prior_weight: float,
+    consider_endpoints: bool,
+    magic_clip: bool,
+) -> np.ndarray:
+    """TPE's whole proposal from the history's columns, in one call."""
+    return _kernel_module("tpe_propose").tpe_propose(  # type: ignore[no-any-return]
+        X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
+        cat_sizes, prior_weight, consider_endpoints, magic_clip,
     )

@@ -31,11 +31,12 @@ __all__ = [
     "sample_product_mixture",
     "sample_truncnorm_mixture",
     "tpe_best_candidate",
+    "tpe_propose",
 ]
 
 BACKEND_NAME = "cext"
 # Must equal hpo_core::kAbiVersion in csrc/hpo_core/kernels.hpp.
-_EXPECTED_ABI = 2
+_EXPECTED_ABI = 3
 
 
 def _import_extension() -> tuple[ModuleType | None, str]:
@@ -264,6 +265,39 @@ def tpe_best_candidate(
         _i64(cat_offsets), _i64(cat_sizes),
     )
 
+
+
+def tpe_propose(
+    X: np.ndarray,
+    rows: np.ndarray,
+    n_below: int,
+    cols: np.ndarray,
+    weights: np.ndarray,
+    u: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    is_log: np.ndarray,
+    step: np.ndarray,
+    grid_low: np.ndarray,
+    grid_high: np.ndarray,
+    cat_offsets: np.ndarray,
+    cat_sizes: np.ndarray,
+    prior_weight: float,
+    consider_endpoints: bool,
+    magic_clip: bool,
+) -> np.ndarray:
+    """TPE's whole proposal from the history's columns, in one call.
+
+    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.tpe_propose`.
+    ``X`` is read in place whatever its strides (the history's Fortran-order matrix is
+    not copied); gathering, both estimators, sampling and scoring run in one C++ call
+    with the GIL released.
+    """
+    return _get_ext().tpe_propose(  # type: ignore[no-any-return]
+        np.asarray(X, dtype=np.float64), _i64(rows), int(n_below), _i64(cols), _f64(weights), _f64(u),
+        _f64(low), _f64(high), _bool(is_log), _f64(step), _f64(grid_low), _f64(grid_high),
+        _i64(cat_offsets), _i64(cat_sizes), float(prior_weight), bool(consider_endpoints), bool(magic_clip),
+    )
 
 # --- hypervolume kernels --------------------------------------------------------------
 # C++ for m <= 4 (the algorithms of the Numba backend); m >= 5 runs the reference's WFG

@@ -37,6 +37,7 @@ __all__ = [
     "sample_product_mixture",
     "sample_truncnorm_mixture",
     "tpe_best_candidate",
+    "tpe_propose",
 ]
 
 BACKEND_NAME = "numba"
@@ -818,6 +819,60 @@ def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_pr
     return S[np.argmax(acq)].copy()
 
 
+
+@_jit
+def _tpe_estimator(T, C, w, low, high, sizes, offsets, prior_weight, consider_endpoints, magic_clip):  # type: ignore[no-untyped-def]
+    """One group's Parzen estimator (observations plus the prior component), as
+    _reference.tpe_propose builds it."""
+    m, dn = T.shape
+    orders = np.empty((m, dn), dtype=np.intp)
+    for d in range(dn):
+        orders[:, d] = np.argsort(T[:, d], kind="mergesort")  # stable, as the reference
+    mus = np.empty((m + 1, dn))
+    sigmas = np.empty((m + 1, dn))
+    mus[:m] = T
+    sigmas[:m] = _parzen_bandwidths(T, orders, low, high, consider_endpoints, magic_clip)
+    for d in range(dn):
+        mus[m, d] = 0.5 * (low[d] + high[d])
+        sigmas[m, d] = high[d] - low[d]
+    weights = np.empty(m + 1)
+    weights[:m] = w
+    weights[m] = prior_weight if m > 0 else 1.0
+    weights /= weights.sum()
+    return mus, sigmas, weights, _categorical_kernel_table(C, sizes, offsets, prior_weight)
+
+
+@_jit
+def _tpe_propose(X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high,  # type: ignore[no-untyped-def]
+                 cat_offsets, cat_sizes, prior_weight, consider_endpoints, magic_clip):
+    """(candidate, bad): bad is NaN, or the first categorical value that is no index."""
+    n, dn, dc = rows.shape[0], low.shape[0], cat_sizes.shape[0]
+    T = np.empty((n, dn))
+    C = np.empty((n, dc))
+    bad = np.nan
+    for i in range(n):
+        r = rows[i]
+        for d in range(dn):
+            v = X[r, cols[d]]
+            if is_log[d]:
+                v = math.log(v)
+            T[i, d] = min(max(v, low[d]), high[d])
+        for q in range(dc):
+            c = X[r, cols[dn + q]]
+            if not (c >= 0.0 and c < cat_sizes[q] and c == math.floor(c)):
+                return np.empty(0), c
+            C[i, q] = c
+    g_mus, g_sigmas, g_w, g_p = _tpe_estimator(T[:n_below], C[:n_below], weights[:n_below], low, high,
+                                               cat_sizes, cat_offsets, prior_weight, consider_endpoints,
+                                               magic_clip)
+    b_mus, b_sigmas, b_w, b_p = _tpe_estimator(T[n_below:], C[n_below:], weights[n_below:], low, high,
+                                               cat_sizes, cat_offsets, prior_weight, consider_endpoints,
+                                               magic_clip)
+    out = _tpe_best_candidate(np.ascontiguousarray(u[:, 0]), np.ascontiguousarray(u[:, 1 : 1 + dn]),
+                              np.ascontiguousarray(u[:, 1 + dn :]), g_mus, g_sigmas, g_w, g_p, b_mus, b_sigmas,
+                              b_w, b_p, low, high, is_log, step, grid_low, grid_high, cat_offsets, cat_sizes)
+    return out, bad
+
 # --- public wrappers: convert once, then call the compiled code --------------------
 
 
@@ -1275,3 +1330,46 @@ def tpe_best_candidate(
         _f64(grid_low), _f64(grid_high),
         np.ascontiguousarray(cat_offsets, dtype=np.intp), np.ascontiguousarray(cat_sizes, dtype=np.intp),
     )
+
+
+
+def tpe_propose(
+    X: np.ndarray,
+    rows: np.ndarray,
+    n_below: int,
+    cols: np.ndarray,
+    weights: np.ndarray,
+    u: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    is_log: np.ndarray,
+    step: np.ndarray,
+    grid_low: np.ndarray,
+    grid_high: np.ndarray,
+    cat_offsets: np.ndarray,
+    cat_sizes: np.ndarray,
+    prior_weight: float,
+    consider_endpoints: bool,
+    magic_clip: bool,
+) -> np.ndarray:
+    """TPE's whole proposal from the history's columns, in one call.
+
+    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.tpe_propose`;
+    ``X`` is read in place (any layout), everything else runs in one compiled call.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    rows = np.ascontiguousarray(rows, dtype=np.intp)
+    cols = np.ascontiguousarray(cols, dtype=np.intp)
+    if len(rows) and (rows.min() < 0 or rows.max() >= X.shape[0]):
+        raise ValueError(f"`rows` must index rows of `X` ({X.shape[0]}), but got {rows.min()}..{rows.max()}.")
+    if len(cols) and (cols.min() < 0 or cols.max() >= X.shape[1]):
+        raise ValueError(f"`cols` must index columns of `X` ({X.shape[1]}), but got {cols.min()}..{cols.max()}.")
+    out, bad = _tpe_propose(
+        X, rows, int(n_below), cols, _f64(weights), _f64(u), _f64(low), _f64(high),
+        np.ascontiguousarray(is_log, dtype=np.bool_), _f64(step), _f64(grid_low), _f64(grid_high),
+        np.ascontiguousarray(cat_offsets, dtype=np.intp), np.ascontiguousarray(cat_sizes, dtype=np.intp),
+        float(prior_weight), bool(consider_endpoints), bool(magic_clip),
+    )
+    if not np.isnan(bad) or len(out) == 0:
+        raise ValueError(f"`X` must hold category indices in [0, size) in its categorical columns, but got {bad!r}.")
+    return out  # type: ignore[no-any-return]

@@ -48,6 +48,7 @@ __all__ = [
     "sample_product_mixture",
     "sample_truncnorm_mixture",
     "tpe_best_candidate",
+    "tpe_propose",
 ]
 
 BACKEND_NAME = "numpy"
@@ -875,3 +876,109 @@ def tpe_best_candidate(
     )
     best = int(np.argmax(acq))
     return np.concatenate((V[best], C[best]))
+
+
+def _tpe_gather(
+    X: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    is_log: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    cat_sizes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The observations of TPE's estimators, gathered from the history's columns.
+
+    Args:
+        X: (N, P) internal parameter values (any memory layout).
+        rows: (n,) intp rows to take; cols: (dn + dc,) intp columns, numeric then categorical.
+        is_log: (dn,) bool; the numeric values of those columns are logged.
+        low, high: (dn,) transformed bounds the numeric values are clipped to (values drawn
+            under an older, wider range).
+        cat_sizes: (dc,) category counts; categorical values must be indices below them.
+
+    Returns:
+        ``T`` (n, dn) transformed numeric values and ``C`` (n, dc) category indices.
+
+    Raises:
+        ValueError: a row or column out of range, or a categorical value that is not an
+            index in ``[0, size)`` (NaN included).
+    """
+    X, low, high = np.asarray(X, dtype=np.float64), _f64(low), _f64(high)
+    rows, cols = np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp)
+    if len(rows) and (rows.min() < 0 or rows.max() >= X.shape[0]):
+        raise ValueError(f"`rows` must index rows of `X` ({X.shape[0]}), but got {rows.min()}..{rows.max()}.")
+    if len(cols) and (cols.min() < 0 or cols.max() >= X.shape[1]):
+        raise ValueError(f"`cols` must index columns of `X` ({X.shape[1]}), but got {cols.min()}..{cols.max()}.")
+    dn = len(low)
+    G = X[rows[:, None], cols]
+    T, C = G[:, :dn], np.ascontiguousarray(G[:, dn:])
+    is_log = np.asarray(is_log, dtype=np.bool_)
+    T[:, is_log] = np.log(T[:, is_log])
+    T = np.ascontiguousarray(np.clip(T, low, high))
+    sizes = np.asarray(cat_sizes, dtype=np.float64)
+    ok = (C >= 0) & (C < sizes) & (C == np.floor(C))
+    if not ok.all():
+        raise ValueError(f"`X` must hold category indices in [0, size) in its categorical columns, but got "
+                         f"{C[~ok][0]!r}.")
+    return T, C
+
+
+def tpe_propose(
+    X: np.ndarray,
+    rows: np.ndarray,
+    n_below: int,
+    cols: np.ndarray,
+    weights: np.ndarray,
+    u: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    is_log: np.ndarray,
+    step: np.ndarray,
+    grid_low: np.ndarray,
+    grid_high: np.ndarray,
+    cat_offsets: np.ndarray,
+    cat_sizes: np.ndarray,
+    prior_weight: float,
+    consider_endpoints: bool,
+    magic_clip: bool,
+) -> np.ndarray:
+    """TPE's whole proposal from the history's columns, in one call.
+
+    The good observations are ``rows[:n_below]``, the bad ones ``rows[n_below:]``
+    (:func:`_tpe_gather`). Each group becomes a Parzen estimator: its observations plus
+    the prior component (mean ``(low + high) / 2``, sigma ``high - low``, weight
+    ``prior_weight``, or 1 alone when the group is empty), bandwidths by
+    :func:`parzen_bandwidths`, category tables by :func:`categorical_kernel_table` and
+    the weights normalised. Then :func:`tpe_best_candidate` with the uniforms ``u``.
+
+    Args:
+        X, rows, cols: as :func:`_tpe_gather`; n_below: size of the good group.
+        weights: (len(rows),) non-negative observation weights (before the prior), good
+            then bad.
+        u: (n_candidates, 1 + dn + dc) uniforms: the component draw, the numeric ones,
+            the categorical ones; n_candidates >= 1.
+        low, high, is_log, step, grid_low, grid_high, cat_offsets, cat_sizes: as
+            :func:`tpe_best_candidate`.
+        prior_weight, consider_endpoints, magic_clip: the estimator's options (> 0 /
+            :func:`parzen_bandwidths`).
+
+    Returns:
+        (dn + dc,) the chosen candidate: numeric parameter values, then category indices.
+    """
+    low, high, u, weights = _f64(low), _f64(high), _f64(u), _f64(weights)
+    dn = len(low)
+    sizes = np.asarray(cat_sizes, dtype=np.intp)
+    offsets = np.asarray(cat_offsets, dtype=np.intp)
+    T, C = _tpe_gather(X, rows, cols, is_log, low, high, sizes)
+    mixtures = []
+    for part in (slice(0, n_below), slice(n_below, len(T))):
+        Tg, Cg, wg = T[part], C[part], weights[part]
+        n = len(Tg)
+        mus = np.concatenate((Tg, (0.5 * (low + high))[None]))
+        sigmas = np.concatenate((parzen_bandwidths(Tg, low, high, consider_endpoints, magic_clip),
+                                 (high - low)[None]))
+        w = np.append(wg, prior_weight if n else 1.0)
+        mixtures.append((mus, sigmas, w / w.sum(), categorical_kernel_table(Cg, sizes, offsets, prior_weight)))
+    return tpe_best_candidate(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], mixtures[0], mixtures[1], low, high,
+                              is_log, step, grid_low, grid_high, offsets, sizes)

@@ -125,7 +125,7 @@ for _ in range(5):
     study.tell(t, t.suggest_float("x", 0.0, 1.0) + t.suggest_int("n", 1, 9)
                + len(t.suggest_categorical("c", ["a", "bb"])))
 served = {k: kernels.kernel_backend_name(k) for k in
-          ("tpe_best_candidate", "parzen_bandwidths", "categorical_kernel_table")}
+          ("tpe_propose", "tpe_best_candidate", "parzen_bandwidths", "categorical_kernel_table")}
 assert set(served.values()) == {"cext"}, served
 assert "numba" not in sys.modules, "the TPE path imported numba"
 """

@@ -249,8 +249,125 @@ def test_tpe_best_candidate_matches_reference(bbackend: ModuleType, reference: M
 
 
 TPE_KERNELS = ["log_pdf_product_mixture", "sample_product_mixture", "parzen_bandwidths",
-               "categorical_kernel_table", "tpe_best_candidate"]
+               "categorical_kernel_table", "tpe_best_candidate", "tpe_propose"]
 
+
+
+def _history(rng: np.random.Generator, n: int, order: str = "F") -> dict[str, Any]:
+    """A history matrix and the arguments of tpe_propose for its 5 columns: float in
+    [-1, 2], log float in [1e-3, 1] (column 3), int 0..10 (column 0), categoricals of
+    sizes 3 and 4; a spare column (2) the space does not use."""
+    X = np.empty((n + 3, 6), order=order)  # more rows than used, like the history's capacity
+    X[:, 0] = rng.integers(0, 11, n + 3)
+    X[:, 1] = rng.uniform(-1.0, 2.0, n + 3)
+    X[:, 2] = np.nan
+    X[:, 3] = np.exp(rng.uniform(np.log(1e-3), 0.0, n + 3))
+    X[:, 4] = rng.integers(0, 3, n + 3)
+    X[:, 5] = rng.integers(0, 4, n + 3)
+    return dict(
+        X=X, cols=np.array([1, 3, 0, 4, 5]), low=np.array([-1.0, np.log(1e-3), -0.5]),
+        high=np.array([2.0, 0.0, 10.5]), is_log=np.array([False, True, False]), step=np.array([0.0, 0.0, 1.0]),
+        grid_low=np.array([-1.0, 1e-3, 0.0]), grid_high=np.array([2.0, 1.0, 10.0]),
+        offsets=np.array([0, 3], dtype=np.intp), sizes=np.array([3, 4], dtype=np.intp),
+    )
+
+
+def _propose(module: ModuleType, h: dict[str, Any], rows: np.ndarray, n_below: int, weights: np.ndarray,
+             u: np.ndarray, **options: Any) -> np.ndarray:
+    opts = dict(prior_weight=1.0, consider_endpoints=False, magic_clip=True) | options
+    return module.tpe_propose(h["X"], rows, n_below, h["cols"], weights, u, h["low"], h["high"], h["is_log"],
+                              h["step"], h["grid_low"], h["grid_high"], h["offsets"], h["sizes"],
+                              opts["prior_weight"], opts["consider_endpoints"], opts["magic_clip"])
+
+
+@pytest.mark.parametrize(("n_rows", "n_below", "order", "options"), [
+    (30, 5, "F", {}),
+    (30, 5, "C", {}),
+    (12, 0, "F", {}),  # no good observation: l is the prior alone
+    (6, 6, "F", {}),  # no bad observation: g is the prior alone
+    (1, 1, "F", {}),
+    (25, 3, "F", {"prior_weight": 0.3, "consider_endpoints": True, "magic_clip": False}),
+])
+def test_tpe_propose_matches_reference(bbackend: ModuleType, reference: ModuleType, assert_same: Any,
+                                       n_rows: int, n_below: int, order: str, options: dict[str, Any],
+                                       seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    h = _history(rng, n_rows, order)
+    rows = rng.permutation(n_rows + 3)[:n_rows]
+    weights = rng.uniform(0.1, 1.0, n_rows)
+    u = rng.random((24, 6))
+    got = _propose(bbackend, h, rows, n_below, weights, u, **options)
+    assert_same(got, _propose(reference, h, rows, n_below, weights, u, **options))
+    assert np.all((got[:3] >= h["grid_low"]) & (got[:3] <= h["grid_high"]))
+    assert got[2] == round(got[2]) and got[3] in (0, 1, 2) and got[4] in (0, 1, 2, 3)
+
+
+def test_tpe_propose_is_tpe_best_candidate_of_the_estimators(reference: ModuleType, assert_same: Any) -> None:
+    # The reference by hand: both estimators written out (prior row last, weights
+    # normalised with the prior weight, log for the log column) give the same proposal.
+    rng = np.random.default_rng(7)
+    h = _history(rng, 20)
+    rows = np.arange(20)
+    weights = rng.uniform(0.5, 1.0, 20)
+    u = rng.random((8, 6))
+    G = h["X"][rows[:, None], h["cols"]]
+    T = G[:, :3].copy()
+    T[:, 1] = np.log(T[:, 1])
+    C = G[:, 3:]
+    mixtures = []
+    for part in (slice(0, 4), slice(4, 20)):
+        n = len(T[part])
+        mus = np.vstack((T[part], 0.5 * (h["low"] + h["high"])))
+        sig = np.vstack((reference.parzen_bandwidths(T[part], h["low"], h["high"], False, True), h["high"] - h["low"]))
+        w = np.append(weights[part], 1.0)
+        mixtures.append((mus, sig, w / w.sum(), reference.categorical_kernel_table(C[part], h["sizes"], h["offsets"], 1.0)))
+        assert len(mus) == n + 1
+    expected = reference.tpe_best_candidate(u[:, 0], u[:, 1:4], u[:, 4:], mixtures[0], mixtures[1], h["low"],
+                                            h["high"], h["is_log"], h["step"], h["grid_low"], h["grid_high"],
+                                            h["offsets"], h["sizes"])
+    assert_same(_propose(reference, h, rows, 4, weights, u), expected)
+
+
+def test_tpe_propose_clips_values_from_a_wider_range(bbackend: ModuleType, reference: ModuleType,
+                                                      assert_same: Any) -> None:
+    # A value drawn under an older, wider range is clipped into the bounds before the
+    # estimators are built (the same proposal as with the clipped value).
+    rng = np.random.default_rng(11)
+    h = _history(rng, 10)
+    rows, weights, u = np.arange(10), np.ones(10), rng.random((24, 6))
+    clipped = _propose(bbackend, h, rows, 2, weights, u)
+    h["X"][0, 1], h["X"][1, 1] = 2.0, -1.0
+    expected = _propose(bbackend, h, rows, 2, weights, u)
+    h["X"][0, 1], h["X"][1, 1] = 7.0, -9.0
+    assert_same(_propose(bbackend, h, rows, 2, weights, u), expected)
+    assert_same(expected, _propose(reference, h, rows, 2, weights, u))
+    assert clipped.shape == (5,)
+
+
+@pytest.mark.parametrize(("where", "value", "match"), [
+    ("category", 3.0, "category indices"),
+    ("category", 1.5, "category indices"),
+    ("category", np.nan, "category indices"),
+    ("row", 99, "rows"),
+    ("row", -1, "rows"),
+    ("col", 6, "cols"),
+])
+def test_tpe_propose_rejects_bad_input(backend: ModuleType, where: str, value: float, match: str) -> None:
+    # Every backend (the dispatcher's fallback included) checks what its compiled code
+    # would otherwise read out of bounds.
+    rng = np.random.default_rng(2)
+    h = _history(rng, 8)
+    rows = np.arange(8)
+    if where == "category":
+        h["X"][3, 4] = value
+    elif where == "row":
+        rows[2] = int(value)
+    else:
+        h["cols"] = h["cols"].copy()
+        h["cols"][0] = int(value)
+    module = backend if hasattr(backend, "tpe_propose") else kernels
+    with pytest.raises((ValueError, IndexError), match=match):
+        _propose(module, h, rows, 2, np.ones(8), rng.random((4, 6)))
 
 @pytest.mark.parametrize("name", TPE_KERNELS)
 def test_tpe_kernels_share_signature_and_summary(pbackend: ModuleType, reference: ModuleType, name: str) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import hpo_core
+from hpo_core import kernels
 from hpo_core.distributions import CategoricalDistribution, FloatDistribution, IntDistribution, SearchSpace
 from hpo_core.samplers import RandomSampler, TPESampler
 from hpo_core.samplers.tpe import _parzen
@@ -385,13 +386,13 @@ def test_tpe_bad_group_resampled_above_the_cap_with_custom_weights() -> None:
 
 
 def test_tpe_fixed_space_rechecked_after_the_intersection_shrinks(monkeypatch: pytest.MonkeyPatch) -> None:
-    build = _parzen.build_parzen
+    propose = kernels.tpe_propose
 
-    def finite_build(sa: Any, T: np.ndarray, *args: Any, **kwargs: Any) -> Any:
-        assert np.isfinite(T).all()  # rows lacking `x` are no observations
-        return build(sa, T, *args, **kwargs)
+    def finite_propose(X: np.ndarray, rows: np.ndarray, n_below: int, cols: np.ndarray, *args: Any) -> Any:
+        assert np.isfinite(X[rows[:, None], cols]).all()  # rows lacking `x` are no observations
+        return propose(X, rows, n_below, cols, *args)
 
-    monkeypatch.setattr(_parzen, "build_parzen", finite_build)
+    monkeypatch.setattr(kernels, "tpe_propose", finite_propose)
     study = hpo_core.create_study(sampler=TPESampler(seed=0, n_startup_trials=2))
     space = SearchSpace({"x": FloatDistribution(0.0, 1.0)})
     for _ in range(5):
@@ -423,17 +424,18 @@ def test_tpe_per_parameter_and_group_spaces_built_once() -> None:
 
 @pytest.mark.parametrize("constant_liar", [True, False])
 def test_tpe_resampled_bad_group_skips_unusable_rows(constant_liar: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    build = _parzen.build_parzen
+    propose = kernels.tpe_propose
     sizes: list[int] = []
     failed: set[float] = set()
 
-    def checked_build(sa: Any, T: np.ndarray, *args: Any, **kwargs: Any) -> Any:
-        assert np.isfinite(T).all()  # the asking trial's own row never enters
-        assert not failed.intersection(T.ravel().tolist())  # nor do FAIL rows
-        sizes.append(len(T))
-        return build(sa, T, *args, **kwargs)
+    def checked_propose(X: np.ndarray, rows: np.ndarray, n_below: int, cols: np.ndarray, *args: Any) -> Any:
+        G = X[rows[:, None], cols]
+        assert np.isfinite(G).all()  # the asking trial's own row never enters
+        assert not failed.intersection(G.ravel().tolist())  # nor do FAIL rows
+        sizes.append(len(rows) - n_below)  # the bad group
+        return propose(X, rows, n_below, cols, *args)
 
-    monkeypatch.setattr(_parzen, "build_parzen", checked_build)
+    monkeypatch.setattr(kernels, "tpe_propose", checked_propose)
     study = hpo_core.create_study(sampler=TPESampler(seed=0, max_bad_components=8, constant_liar=constant_liar))
     for k in range(30):
         batch = [study.ask() for _ in range(3)]  # RUNNING rows while the others sample

@@ -1,4 +1,4 @@
-"""Parzen estimators of TPE as arrays, and the acquisition over candidates.
+"""TPE's per-space arrays and the resampling of large bad groups.
 
 Notation:
     d            parameters of the (joint) search space; dn numeric, dc categorical.
@@ -25,34 +25,25 @@ from typing import NamedTuple
 
 import numpy as np
 
-from hpo_core import kernels
 from hpo_core.distributions import KIND_CATEGORICAL, SearchSpace
 
-__all__ = [
-    "SpaceArrays", "Parzen", "space_arrays", "build_parzen", "propose", "systematic_resample",
-    "systematic_resample_ramp",
-]
+__all__ = ["SpaceArrays", "space_arrays", "systematic_resample", "systematic_resample_ramp"]
 
 
 class SpaceArrays(NamedTuple):
-    """Per-space constants, computed once per search space."""
+    """Per-space constants, computed once per search space (the arguments of
+    ``kernels.tpe_propose`` that depend on the space alone)."""
 
-    num: np.ndarray  # (dn,) intp, columns of numeric parameters in the space
-    cat: np.ndarray  # (dc,) intp, columns of categorical parameters
+    num: np.ndarray  # (dn,) intp, positions of the numeric parameters in the space
+    cat: np.ndarray  # (dc,) intp, positions of the categorical parameters
     lo: np.ndarray  # (dn,) transformed bounds
     hi: np.ndarray
     is_log: np.ndarray  # (dn,) bool
-    discrete: np.ndarray  # (dn,) bool: step > 0 (ints and stepped floats)
     step: np.ndarray  # (dn,) 0.0 where continuous
     low: np.ndarray  # (dn,) internal bounds (for snapping)
     high: np.ndarray
     cat_sizes: np.ndarray  # (dc,) intp
     cat_offsets: np.ndarray  # (dc,) intp
-    any_log: bool
-    any_discrete: bool
-    prior_mu: np.ndarray  # (1, dn) (lo + hi) / 2: the prior kernel's row of ``mus``
-    prior_sigma: np.ndarray  # (1, dn) hi - lo: its row of ``sigmas``
-    log_pos: np.ndarray  # (n_log,) intp, positions of the log parameters among ``num``
     order: np.ndarray  # (d,) intp, space positions in the order of ``num`` then ``cat``
 
 
@@ -63,68 +54,10 @@ def space_arrays(space: SearchSpace) -> SpaceArrays:
     cat = np.flatnonzero(cat_mask)
     sizes = space.n_choices[cat].astype(np.intp)
     offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.intp) if len(cat) else np.empty(0, np.intp)
-    lo, hi, is_log = space.lo[num].copy(), space.hi[num].copy(), space.is_log[num].copy()
     return SpaceArrays(
-        num, cat, lo, hi, is_log,
-        space.step[num] > 0, space.step[num].copy(), space.low[num].copy(), space.high[num].copy(),
-        sizes, offsets, bool(is_log.any()), bool((space.step[num] > 0).any()),
-        (0.5 * (lo + hi))[None], (hi - lo)[None], np.flatnonzero(is_log), np.concatenate((num, cat)),
+        num, cat, space.lo[num].copy(), space.hi[num].copy(), space.is_log[num].copy(), space.step[num].copy(),
+        space.low[num].copy(), space.high[num].copy(), sizes, offsets, np.concatenate((num, cat)),
     )
-
-
-class Parzen(NamedTuple):
-    """A mixture of product kernels (k components)."""
-
-    mus: np.ndarray  # (k, dn)
-    sigmas: np.ndarray  # (k, dn)
-    weights: np.ndarray  # (k,) normalised
-    cat_probs: np.ndarray  # (k, sum c)
-
-
-def build_parzen(
-    sa: SpaceArrays,
-    T: np.ndarray,
-    C: np.ndarray,
-    weights: np.ndarray,
-    *,
-    prior_weight: float,
-    consider_endpoints: bool,
-    magic_clip: bool,
-) -> Parzen:
-    """The estimator of one group (a few array operations and two kernel calls).
-
-    Args:
-        sa: Space arrays.
-        T: (n, dn) transformed numeric observations, inside [lo, hi].
-        C: (n, dc) category indices.
-        weights: (n,) non-negative observation weights (before the prior is added).
-    """
-    n = T.shape[0]
-    mus = np.concatenate((T, sa.prior_mu))
-    sig = np.concatenate(
-        (kernels.parzen_bandwidths(T, sa.lo, sa.hi, consider_endpoints, magic_clip), sa.prior_sigma)
-    )
-    w = np.empty(n + 1)
-    w[:n] = weights
-    w[n] = prior_weight if n else 1.0
-    w /= w.sum()
-    P = kernels.categorical_kernel_table(C, sa.cat_sizes, sa.cat_offsets, prior_weight)
-    return Parzen(mus, sig, w, P)
-
-
-def propose(sa: SpaceArrays, good: Parzen, bad: Parzen, rng: np.random.Generator,
-            n_candidates: int, d: int) -> np.ndarray:
-    """Draw ``n_candidates`` from ``good``; return the best by ``log l - log g``: (d,)
-    internal values in space order (one kernel call)."""
-    dn = len(sa.num)
-    u = rng.random((n_candidates, 1 + dn + len(sa.cat)))
-    r = kernels.tpe_best_candidate(
-        u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], good, bad, sa.lo, sa.hi, sa.is_log, sa.step,
-        sa.low, sa.high, sa.cat_offsets, sa.cat_sizes,
-    )
-    out = np.empty(d)
-    out[sa.order] = r  # r lists the numeric dimensions first
-    return out
 
 
 def systematic_resample(weights: np.ndarray, size: int, u: float) -> np.ndarray:

@@ -1,10 +1,11 @@
 """TPESampler: the adapter between the study's columnar history and the Parzen math.
 
-Per proposal: a few NumPy operations over the history's columns (masks of usable rows,
-the good/bad split, column gathers), two estimator builds (``_parzen.build_parzen``:
-two small kernels each) and one compiled call that draws the candidates and returns the
-best (``kernels.tpe_best_candidate``). Nothing loops in Python over trials; constraint
-values and intermediate values are cached per trial number and filled incrementally.
+Per proposal: a few NumPy operations over the history's columns (the masks of usable
+rows and the good/bad split, as row numbers) and one compiled call,
+``kernels.tpe_propose``, that gathers those rows from the history's matrix in place,
+builds both Parzen estimators, draws the candidates and returns the best. Nothing loops
+in Python over trials; constraint values and intermediate values are cached per trial
+number and filled incrementally.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from hpo_core import kernels
 from hpo_core._validation import check_bool, check_callable, check_int, check_real, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace, unit_to_internal
 from hpo_core.samplers._base import EMPTY_SPACE, BaseSampler
@@ -190,7 +192,7 @@ class TPESampler(BaseSampler):
         check_int("seed", seed, low=0, allow_none=True, owner=owner)
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
-        self._space_cache: dict[SearchSpace, tuple[_parzen.SpaceArrays, Any, Any, Any]] = {}
+        self._space_cache: dict[SearchSpace, tuple[_parzen.SpaceArrays, np.ndarray]] = {}
         self._filtered: dict[SearchSpace, SearchSpace] = {}
         self._group_spaces: dict[tuple[SearchSpace, tuple[int, ...]], SearchSpace] = {}
         self._single_spaces: dict[tuple[str, BaseDistribution], SearchSpace] = {}
@@ -257,22 +259,18 @@ class TPESampler(BaseSampler):
             self._filtered[space] = cached
         return cached
 
-    def _arrays(self, space: SearchSpace, h: History) -> tuple[_parzen.SpaceArrays, np.ndarray, np.ndarray, np.ndarray]:
-        """Space arrays; the history columns of the space, numeric parameters first
-        (``sa.order``); and the (d,) bounds the gathered values are clipped to in that
-        order (transformed space; categoricals unbounded)."""
+    def _arrays(self, space: SearchSpace, h: History) -> tuple[_parzen.SpaceArrays, np.ndarray]:
+        """Space arrays and the history columns of the space, numeric parameters first
+        (``sa.order``)."""
         cached = self._space_cache.get(space)
         if cached is None:
             cols = np.array([h.param_index[name] for name in space.names], dtype=np.intp)
             sa = _parzen.space_arrays(space)
-            n_cat = len(sa.cat)
-            lo = np.concatenate((sa.lo, np.full(n_cat, -np.inf)))
-            hi = np.concatenate((sa.hi, np.full(n_cat, np.inf)))
-            cached = (sa, cols[sa.order], lo, hi)
+            cached = (sa, cols[sa.order])
             if len(self._space_cache) > 64:
                 self._space_cache.clear()
             self._space_cache[space] = cached
-        return cached  # type: ignore[return-value]
+        return cached
 
     # ------------------------------------------------------------------ sampling
     def sample_independent(
@@ -358,7 +356,7 @@ class TPESampler(BaseSampler):
     def _sample_space(self, study: Study, h: History, trial: Trial | None, space: SearchSpace,
                       complete_has_all: bool = False) -> np.ndarray:
         """One TPE proposal for ``space``: (d,) internal values. Caller holds the lock."""
-        sa, cols, lo, hi = self._arrays(space, h)
+        sa, cols = self._arrays(space, h)
         n = h.n
         X = h.X
         states = h.states[:n].copy()
@@ -404,17 +402,18 @@ class TPESampler(BaseSampler):
         else:
             rows_above = np.flatnonzero(~off)
             w_above = self._weights_of(n_above)
-        # Both groups in one gather: rows below then above, numeric columns first.
-        nb, dn = len(rows_below), len(sa.num)
-        G = X[np.concatenate((rows_below, rows_above))[:, None], cols]
-        if sa.any_log:
-            G[:, sa.log_pos] = np.log(G[:, sa.log_pos])
-        # Values drawn under an older, wider range are clipped into this one.
-        np.maximum(G, lo, out=G)
-        np.minimum(G, hi, out=G)
-        good = self._estimator(sa, G[:nb, :dn], G[:nb, dn:], w_below)
-        bad = self._estimator(sa, G[nb:, :dn], G[nb:, dn:], w_above)
-        return _parzen.propose(sa, good, bad, self._rng, self._n_ei_candidates, len(space))
+        # One compiled call: gather (rows below, then above; log where the parameter is;
+        # values drawn under an older, wider range clipped into this one), both Parzen
+        # estimators, the candidates drawn from l and the best by log l - log g.
+        u = self._rng.random((self._n_ei_candidates, 1 + len(sa.num) + len(sa.cat)))
+        r = kernels.tpe_propose(
+            X, np.concatenate((rows_below, rows_above)), len(rows_below), cols,
+            np.concatenate((w_below, w_above)), u, sa.lo, sa.hi, sa.is_log, sa.step, sa.low, sa.high,
+            sa.cat_offsets, sa.cat_sizes, self._prior_weight, self._consider_endpoints, self._magic_clip,
+        )
+        out = np.empty(len(space))
+        out[sa.order] = r  # r lists the numeric dimensions first
+        return out
 
     def _weights_of(self, n: int) -> np.ndarray:
         w = np.asarray(self._weights(n), dtype=np.float64)
@@ -426,14 +425,6 @@ class TPESampler(BaseSampler):
                              owner="TPESampler")
             )
         return w
-
-    def _estimator(self, sa: _parzen.SpaceArrays, T: np.ndarray, C: np.ndarray, w: np.ndarray) -> _parzen.Parzen:
-        """The Parzen estimator of one group: T (n, dn) transformed numeric values inside
-        the bounds, C (n, dc) category indices, w (n,) observation weights."""
-        return _parzen.build_parzen(
-            sa, T, C, w, prior_weight=self._prior_weight,
-            consider_endpoints=self._consider_endpoints, magic_clip=self._magic_clip,
-        )
 
     # ------------------------------------------------------------------ split
     def _split(self, study: Study, h: History, states: np.ndarray, n_fin: int) -> np.ndarray:

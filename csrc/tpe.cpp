@@ -31,23 +31,34 @@ std::vector<double> product_constants(const bool* discrete, const ProductSpace& 
   std::vector<double> out(static_cast<std::size_t>(mix.k));
   for (Index j = 0; j < mix.k; ++j) {
     double acc = mix.weights[j];
+    double prod = 1.0;  // product of the continuous sigmas not yet logged
     for (Index d = 0; d < sp.dn; ++d) {
       const double s = mix.sigmas[j * sp.dn + d], mu = mix.mus[j * sp.dn + d];
       const double a = (sp.low[d] - mu) / s, b = (sp.high[d] - mu) / s;
       if (a <= 0.0 && 0.0 <= b) {
         // Mean inside the bounds (always, for TPE): Z = 1 - Phi(a) - Phi(-b). A tail
         // beyond 9 sigma (< 1.2e-19) is dropped: log Z changes by less than that
-        // absolutely, and most components of g need no erfc at all.
+        // absolutely, and most components of g need no erfc (nor log1p) at all.
         double tails = 0.0;
         if (a > -9.0) tails += 0.5 * std::erfc(-a * kSqrt1_2);
         if (b < 9.0) tails += 0.5 * std::erfc(b * kSqrt1_2);
-        acc -= tails < 0.5 ? std::log1p(-tails) : special::log_gauss_mass(a, b);
+        if (tails > 0.0) acc -= tails < 0.5 ? std::log1p(-tails) : special::log_gauss_mass(a, b);
       } else {
         acc -= special::log_gauss_mass(a, b);
       }
-      if (!discrete[d]) acc -= std::log(s) + special::kLogSqrt2Pi;
+      if (!discrete[d]) {
+        // One log per component instead of one per dimension: the sigmas are multiplied
+        // while the product stays far from overflow and underflow (relative rounding
+        // of the product ~ dn * 1e-16, i.e. that much absolute error in its log).
+        acc -= special::kLogSqrt2Pi;
+        prod *= s;
+        if (prod < 1e-150 || prod > 1e150) {
+          acc -= std::log(prod);
+          prod = 1.0;
+        }
+      }
     }
-    out[static_cast<std::size_t>(j)] = acc;
+    out[static_cast<std::size_t>(j)] = acc - std::log(prod);
   }
   return out;
 }
@@ -106,17 +117,25 @@ class BinCache {
       n_bins_.push_back(bins);
       entries_ += k * bins;
     }
-    if (entries_ <= kMaxEntries)
-      values_.assign(static_cast<std::size_t>(entries_), std::numeric_limits<double>::quiet_NaN());
+    if (entries_ > 0 && entries_ <= kMaxEntries) {
+      // Uninitialised values and one "computed" bit per entry: clearing the bits is
+      // 64 times less memory traffic than filling the table with a sentinel.
+      values_.reset(new double[static_cast<std::size_t>(entries_)]);
+      known_.assign(static_cast<std::size_t>((entries_ + 63) / 64), 0);
+    }
   }
 
   // log_bin_mass(a, b) of candidate i, component j, discrete dimension d.
   double get(Index i, Index j, Index d, double a, double b) {
-    if (values_.empty()) return log_bin_mass(a, b);
+    if (!values_) return log_bin_mass(a, b);
     const Index q = dims_[static_cast<std::size_t>(d)];
-    double& slot = values_[static_cast<std::size_t>(bases_[q] + j * n_bins_[q] + bin_of_[q * n_ + i])];
-    if (std::isnan(slot)) slot = log_bin_mass(a, b);  // NaN: not computed yet
-    return slot;
+    const auto e = static_cast<std::size_t>(bases_[q] + j * n_bins_[q] + bin_of_[q * n_ + i]);
+    const std::uint64_t bit = std::uint64_t{1} << (e & 63);
+    if (!(known_[e >> 6] & bit)) {
+      values_[e] = log_bin_mass(a, b);
+      known_[e >> 6] |= bit;
+    }
+    return values_[e];
   }
 
  private:
@@ -124,7 +143,8 @@ class BinCache {
   Index entries_ = 0;
   std::vector<Index> dims_;  // table number of each discrete dimension, -1 otherwise
   std::vector<Index> bases_, n_bins_, bin_of_;
-  std::vector<double> values_;
+  std::unique_ptr<double[]> values_;
+  std::vector<std::uint64_t> known_;
 };
 
 // cheap[j * n + i]: constant, categorical and continuous part of term (i, j), component-
@@ -259,78 +279,79 @@ void sample_product_mixture(const double* u_component, const double* U, const do
 
 namespace {
 
-// Order-preserving map of a non-NaN double to an unsigned key: flip every bit of a
-// negative, only the sign bit of a positive. -0.0 is first turned into +0.0 so that it
-// ties with 0.0, as in a comparison sort.
-inline std::uint64_t sort_key(double x) {
-  x += 0.0;  // -0.0 + 0.0 == +0.0
-  std::uint64_t u;
-  std::memcpy(&u, &x, sizeof u);
-  return (u & (std::uint64_t{1} << 63)) ? ~u : u | (std::uint64_t{1} << 63);
-}
-
-// Sorts rows[0..n) by their keys, stably (LSD radix, 8-bit digits). A pass whose digit
-// is the same for every key is skipped (values of one dimension often share their sign
-// and exponent byte), so a sort is at most 8 branch-free passes over n pairs instead of
-// n log n unpredictable comparisons (std::sort of (value, row) pairs, kept below
-// kRadixFrom where the two cost about the same).
-void radix_sort(std::vector<std::uint64_t>& keys, std::vector<Index>& rows,
-                std::vector<std::uint64_t>& keys_tmp, std::vector<Index>& rows_tmp) {
-  const std::size_t n = keys.size();
-  std::size_t count[256];
-  for (int shift = 0; shift < 64; shift += 8) {
-    std::fill(count, count + 256, std::size_t{0});
-    for (std::size_t i = 0; i < n; ++i) ++count[(keys[i] >> shift) & 0xFF];
-    if (count[(keys[0] >> shift) & 0xFF] == n) continue;  // one digit value: nothing moves
-    std::size_t pos = 0;
-    for (std::size_t& c : count) {
-      const std::size_t t = c;
-      c = pos;
-      pos += t;
+// Sorts idx[0..m) by x[idx[.]] ascending, ties in the order given (stable insertion).
+inline void insertion_sort(Index* idx, Index m, const double* x, Index stride) {
+  for (Index r = 1; r < m; ++r) {
+    const Index p = idx[r];
+    const double v = x[p * stride];
+    Index q = r;
+    while (q > 0 && x[idx[q - 1] * stride] > v) {
+      idx[q] = idx[q - 1];
+      --q;
     }
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t slot = count[(keys[i] >> shift) & 0xFF]++;
-      keys_tmp[slot] = keys[i];
-      rows_tmp[slot] = rows[i];
-    }
-    keys.swap(keys_tmp);
-    rows.swap(rows_tmp);
+    idx[q] = p;
   }
 }
+
+// order[0..n): the rows of the strided column x (x[i * stride]) in ascending order of
+// value, ties in row order (numpy.argsort(kind="stable")). The values lie in [lo, hi]
+// (others are put in the end buckets, still sorted correctly): a counting sort into n
+// equal-width buckets in row order, then a stable sort inside each bucket (insertion;
+// std::stable_sort for a crowded one). Expected O(n) for values spread over the range,
+// O(n log n) at worst (all in one bucket), against a radix sort's 8 passes.
+class BucketSorter {
+ public:
+  void sort(const double* x, Index stride, Index n, double lo, double hi, Index* order) {
+    if (n <= 32) {
+      for (Index i = 0; i < n; ++i) order[i] = i;
+      insertion_sort(order, n, x, stride);
+      return;
+    }
+    const auto un = static_cast<std::size_t>(n);
+    start_.assign(un + 1, 0);
+    bucket_.resize(un);
+    const double scale = hi > lo ? static_cast<double>(n) / (hi - lo) : 0.0;
+    for (Index i = 0; i < n; ++i) {
+      const double t = (x[i * stride] - lo) * scale;
+      // NaN-safe clamp into [0, n - 1] (t >= 0 is false for NaN).
+      const Index b = t >= 0.0 ? (t < static_cast<double>(n) ? static_cast<Index>(t) : n - 1) : 0;
+      bucket_[static_cast<std::size_t>(i)] = b;
+      ++start_[static_cast<std::size_t>(b) + 1];
+    }
+    for (std::size_t b = 0; b < un; ++b) start_[b + 1] += start_[b];
+    fill_.assign(start_.begin(), start_.end() - 1);
+    for (Index i = 0; i < n; ++i) order[fill_[static_cast<std::size_t>(bucket_[static_cast<std::size_t>(i)])]++] = i;
+    for (std::size_t b = 0; b < un; ++b) {
+      Index* first = order + start_[b];
+      const Index m = start_[b + 1] - start_[b];
+      if (m <= 1) continue;
+      if (m <= 32) {
+        insertion_sort(first, m, x, stride);
+      } else {
+        std::stable_sort(first, first + m,
+                         [=](Index p, Index q) { return x[p * stride] < x[q * stride]; });
+      }
+    }
+  }
+
+ private:
+  std::vector<Index> start_, fill_, bucket_;
+};
 
 }  // namespace
 
 void parzen_bandwidths(const double* T, Index n, Index dn, const double* low, const double* high,
                        bool consider_endpoints, bool magic_clip, double* out) {
-  // Rows in ascending order of value, ties in row order (numpy.argsort(kind="stable")):
-  // (value, row) pairs sorted lexicographically for small n, a stable radix sort of
-  // the values for large n.
-  constexpr Index kRadixFrom = 256;
+  // Rows in ascending order of value, ties in row order (numpy.argsort(kind="stable")).
   const auto un = static_cast<std::size_t>(n);
-  std::vector<std::pair<double, Index>> pairs(n < kRadixFrom ? un : 0);
-  std::vector<std::uint64_t> keys(n < kRadixFrom ? 0 : un), keys_tmp(keys.size());
-  std::vector<Index> rows(keys.size()), rows_tmp(keys.size());
+  BucketSorter sorter;
   std::vector<double> sorted(un);
   std::vector<Index> order(un);
+  std::vector<double> column(un);
   for (Index d = 0; d < dn; ++d) {
-    if (n < kRadixFrom) {
-      for (Index i = 0; i < n; ++i) pairs[i] = {T[i * dn + d], i};
-      std::sort(pairs.begin(), pairs.end());
-      for (Index r = 0; r < n; ++r) {
-        sorted[r] = pairs[r].first;
-        order[r] = pairs[r].second;
-      }
-    } else {
-      for (Index i = 0; i < n; ++i) {
-        keys[i] = sort_key(T[i * dn + d]);
-        rows[i] = i;
-      }
-      radix_sort(keys, rows, keys_tmp, rows_tmp);
-      for (Index r = 0; r < n; ++r) {
-        order[r] = rows[r];
-        sorted[r] = T[rows[r] * dn + d];
-      }
-    }
+    for (Index i = 0; i < n; ++i) column[static_cast<std::size_t>(i)] = T[i * dn + d];
+    sorter.sort(column.data(), 1, n, low[d], high[d], order.data());
+    for (Index r = 0; r < n; ++r) sorted[r] = column[static_cast<std::size_t>(order[r])];
     const double width = high[d] - low[d];
     const double floor =
         magic_clip ? width / std::min(100.0, static_cast<double>(n) + 2.0) : 1e-12;
@@ -388,10 +409,15 @@ struct LogMixture {
 
 }  // namespace
 
-void tpe_best_candidate(const double* u_component, const double* U, const double* UC, Index n,
-                        const ProductSpace& sp, const ProductMixture& good,
-                        const ProductMixture& bad, const bool* is_log, const double* step,
-                        const double* grid_low, const double* grid_high, double* out) {
+namespace {
+
+// tpe_best_candidate on mixtures whose log forms are given too (good_log, bad_log:
+// log weights and log category probabilities; good's linear form draws the candidates).
+void best_candidate(const double* u_component, const double* U, const double* UC, Index n,
+                    const ProductSpace& sp, const ProductMixture& good,
+                    const ProductMixture& good_log, const ProductMixture& bad_log,
+                    const bool* is_log, const double* step, const double* grid_low,
+                    const double* grid_high, double* out) {
   const Index dn = sp.dn, dc = sp.dc, width = dn + dc;
   std::vector<double> S(static_cast<std::size_t>(n * width));
   sample_product_mixture(u_component, U, UC, n, sp, good, S.data());
@@ -422,10 +448,8 @@ void tpe_best_candidate(const double* u_component, const double* U, const double
     for (Index q = 0; q < dc; ++q) C[i * dc + q] = row[dn + q];
   }
   std::vector<double> acq(static_cast<std::size_t>(n)), log_g(static_cast<std::size_t>(n));
-  log_pdf_product_mixture(XL.data(), XH.data(), discrete.get(), C.data(), n, sp,
-                          LogMixture(good, sp.n_cols).view, acq.data());
-  log_pdf_product_mixture(XL.data(), XH.data(), discrete.get(), C.data(), n, sp,
-                          LogMixture(bad, sp.n_cols).view, log_g.data());
+  log_pdf_product_mixture(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, good_log, acq.data());
+  log_pdf_product_mixture(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, bad_log, log_g.data());
   // The first maximum, a NaN counting as the maximum (as numpy.argmax).
   Index best = 0;
   for (Index i = 0; i < n; ++i) {
@@ -439,23 +463,38 @@ void tpe_best_candidate(const double* u_component, const double* U, const double
   std::copy(S.data() + best * width, S.data() + (best + 1) * width, out);
 }
 
+}  // namespace
+
+void tpe_best_candidate(const double* u_component, const double* U, const double* UC, Index n,
+                        const ProductSpace& sp, const ProductMixture& good,
+                        const ProductMixture& bad, const bool* is_log, const double* step,
+                        const double* grid_low, const double* grid_high, double* out) {
+  const LogMixture good_log(good, sp.n_cols), bad_log(bad, sp.n_cols);
+  best_candidate(u_component, U, UC, n, sp, good, good_log.view, bad_log.view, is_log, step,
+                 grid_low, grid_high, out);
+}
+
 }  // namespace hpo_core
 
 namespace hpo_core {
 namespace {
 
-// One group's Parzen estimator: its m observations plus the prior component.
+// One group's Parzen estimator: its m observations plus the prior component, in linear
+// form (weights, category probabilities: `view`) where `linear`, and in log form
+// (`log_view`). The category table's log is built from the two values each row block
+// takes (categorical_kernel_table's), not by k * sum(sizes) calls to log.
 struct Estimator {
-  std::vector<double> mus, sigmas, weights, cat_probs;
-  ProductMixture view;
+  std::vector<double> mus, sigmas, weights, cat_probs, log_weights, log_cat_probs;
+  ProductMixture view, log_view;
 
   Estimator(const double* T, const double* C, const double* w, Index m, const ProductSpace& sp,
-            double prior_weight, bool consider_endpoints, bool magic_clip)
+            double prior_weight, bool consider_endpoints, bool magic_clip, bool linear)
       : mus(static_cast<std::size_t>((m + 1) * sp.dn)),
         sigmas(mus.size()),
         weights(static_cast<std::size_t>(m + 1)),
-        cat_probs(static_cast<std::size_t>((m + 1) * sp.n_cols)) {
-    const Index dn = sp.dn;
+        log_weights(weights.size()),
+        log_cat_probs(static_cast<std::size_t>((m + 1) * sp.n_cols)) {
+    const Index dn = sp.dn, k = m + 1;
     std::copy(T, T + m * dn, mus.begin());
     parzen_bandwidths(T, m, dn, sp.low, sp.high, consider_endpoints, magic_clip, sigmas.data());
     for (Index d = 0; d < dn; ++d) {
@@ -466,14 +505,32 @@ struct Estimator {
     weights[static_cast<std::size_t>(m)] = m > 0 ? prior_weight : 1.0;
     double total = 0.0;
     for (const double x : weights) total += x;
-    for (double& x : weights) x /= total;
-    categorical_kernel_table(C, m, sp.dc, sp.cat_sizes, sp.cat_offsets, prior_weight,
-                             cat_probs.data());
-    view.k = m + 1;
-    view.mus = mus.data();
-    view.sigmas = sigmas.data();
-    view.weights = weights.data();
-    view.cat_probs = cat_probs.data();
+    for (std::size_t j = 0; j < weights.size(); ++j) {
+      weights[j] /= total;
+      log_weights[j] = std::log(weights[j]);
+    }
+    if (linear) {
+      cat_probs.resize(log_cat_probs.size());
+      categorical_kernel_table(C, m, sp.dc, sp.cat_sizes, sp.cat_offsets, prior_weight,
+                               cat_probs.data());
+    }
+    // As categorical_kernel_table: fill * norm everywhere, (fill + 1) * norm on the
+    // observed category; the prior row uniform.
+    const double fill = m > 0 ? prior_weight / static_cast<double>(k) : 1.0;
+    for (Index q = 0; q < sp.dc; ++q) {
+      const Index size = static_cast<Index>(sp.cat_sizes[q]), off = static_cast<Index>(sp.cat_offsets[q]);
+      const double obs_norm = 1.0 / (fill * static_cast<double>(size) + 1.0);
+      const double prior_norm = 1.0 / (fill * static_cast<double>(size));
+      const double log_other = std::log(fill * obs_norm), log_own = std::log((fill + 1.0) * obs_norm);
+      const double log_prior = std::log(fill * prior_norm);
+      for (Index i = 0; i < k; ++i) {
+        double* block = log_cat_probs.data() + i * sp.n_cols + off;
+        std::fill(block, block + size, i < m ? log_other : log_prior);
+        if (i < m) block[static_cast<Index>(C[i * sp.dc + q])] = log_own;
+      }
+    }
+    view = {k, mus.data(), sigmas.data(), weights.data(), cat_probs.data()};
+    log_view = {k, mus.data(), sigmas.data(), log_weights.data(), log_cat_probs.data()};
   }
 };
 
@@ -506,9 +563,9 @@ void tpe_propose(const double* X, Index x_stride_row, Index x_stride_col, const 
   }
   const Index n_above = n_rows - n_below;
   const Estimator good(T.data(), C.data(), weights, n_below, sp, prior_weight, consider_endpoints,
-                       magic_clip);
+                       magic_clip, true);
   const Estimator bad(T.data() + n_below * dn, C.data() + n_below * dc, weights + n_below, n_above,
-                      sp, prior_weight, consider_endpoints, magic_clip);
+                      sp, prior_weight, consider_endpoints, magic_clip, false);
   // The uniforms' three blocks as the contiguous arrays tpe_best_candidate takes.
   const Index width = 1 + dn + dc;
   std::vector<double> u_component(static_cast<std::size_t>(n_candidates)),
@@ -519,8 +576,8 @@ void tpe_propose(const double* X, Index x_stride_row, Index x_stride_col, const 
     std::copy(row + 1, row + 1 + dn, U.begin() + i * dn);
     std::copy(row + 1 + dn, row + width, UC.begin() + i * dc);
   }
-  tpe_best_candidate(u_component.data(), U.data(), UC.data(), n_candidates, sp, good.view,
-                     bad.view, is_log, step, grid_low, grid_high, out);
+  best_candidate(u_component.data(), U.data(), UC.data(), n_candidates, sp, good.view,
+                 good.log_view, bad.log_view, is_log, step, grid_low, grid_high, out);
 }
 
 }  // namespace hpo_core

@@ -203,7 +203,7 @@ class TPESampler(BaseSampler):
         self._last_step = np.zeros(0, dtype=np.int64)
         self._last_value = np.zeros(0)
         self._iv_seen = 0
-        self._hint = np.inf  # see split_single_objective
+        self._hint = np.inf  # see good_rows_single_objective
         self._last_within: tuple[Any, Any, bool] = (None, None, False)  # see _within_intersection
 
     def __getstate__(self) -> dict[str, Any]:

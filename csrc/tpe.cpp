@@ -184,48 +184,102 @@ void cheap_terms(const double* X_low, const bool* discrete, const double* C, Ind
 
 }  // namespace
 
-void log_pdf_product_mixture(const double* X_low, const double* X_high, const bool* discrete,
-                             const double* C, Index n, const ProductSpace& sp,
-                             const ProductMixture& mix, double* out) {
-  const Index k = mix.k, dn = sp.dn;
-  std::vector<double> inv_s(static_cast<std::size_t>(k * dn));  // multiply, not divide
-  for (Index e = 0; e < k * dn; ++e) inv_s[e] = 1.0 / mix.sigmas[e];
-  std::vector<double> cheap(static_cast<std::size_t>(k * n));
-  cheap_terms(X_low, discrete, C, n, sp, mix, inv_s, cheap);
-  // Per candidate, add the (erfc-based) bin masses only where they can matter. Exact
-  // cut-off: the bin factors still to add are <= 0 in log space, so a partial sum below
-  // (max - cut) bounds the whole term, and k such terms together change the sum by
-  // less than k e^-cut = e^-42 relative, below float64 resolution. The bound used is
-  // the full term of the component with the largest cheap part (a lower bound of the
-  // max), which is therefore taken first. As _numba._log_pdf_product.
-  const double cut = 42.0 + std::log(static_cast<double>(std::max<Index>(k, 1)));
-  BinCache bins(X_low, X_high, discrete, n, dn, k);
-  for (Index i = 0; i < n; ++i) {
-    double best = -kInf;
-    Index j_best = -1;
-    for (Index j = 0; j < k; ++j) {
-      if (cheap[j * n + i] > best) {
-        best = cheap[j * n + i];
-        j_best = j;
+namespace {
+
+// log(x) for x > 0 within about 0.01: the exponent and a quadratic in the mantissa,
+// no libm call. For choices between components only, never for a result.
+inline double coarse_log(double x) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  const auto e = static_cast<double>(static_cast<int>((bits >> 52) & 0x7FF) - 1023);
+  bits = (bits & ((std::uint64_t{1} << 52) - 1)) | (std::uint64_t{1023} << 52);
+  double m;
+  std::memcpy(&m, &bits, sizeof m);  // in [1, 2)
+  const double t = m - 1.0;
+  return 0.6931471805599453 * (e + t * (1.3466 - 0.3466 * t));
+}
+
+// The log terms log(w_j f_j(x_i)) of one mixture at n points, evaluated lazily: the
+// cheap part of every term (constant, categorical and continuous dimensions) up front,
+// the (erfc-based) bin masses of discrete dimensions only where they can matter.
+class MixtureTerms {
+ public:
+  MixtureTerms(const double* X_low, const double* X_high, const bool* discrete, const double* C,
+               Index n, const ProductSpace& sp, const ProductMixture& mix)
+      : X_low_(X_low), X_high_(X_high), discrete_(discrete), n_(n), dn_(sp.dn), mix_(mix),
+        inv_s_(static_cast<std::size_t>(mix.k * sp.dn)),
+        cheap_(static_cast<std::size_t>(mix.k * n)),
+        j_best_(static_cast<std::size_t>(n), -1),
+        // Exact cut-off: the bin factors still to add are <= 0 in log space, so a partial
+        // sum below (max - cut) bounds the whole term, and k such terms together change
+        // the sum by less than k e^-cut = e^-42 relative, below float64 resolution.
+        cut_(42.0 + std::log(static_cast<double>(std::max<Index>(mix.k, 1)))),
+        bins_(X_low, X_high, discrete, n, sp.dn, mix.k) {
+    const Index k = mix.k;
+    for (Index e = 0; e < k * dn_; ++e) inv_s_[e] = 1.0 / mix.sigmas[e];  // multiply, not divide
+    cheap_terms(X_low, discrete, C, n, sp, mix, inv_s_, cheap_);
+    // Per point, the component whose term is probably the largest: the cheap part plus
+    // an estimate of each bin's log mass (the density at the bin's midpoint times its
+    // width, at most 1), with a coarse log of the sigma. Only the choice depends on the
+    // estimate: any component's exact term is a lower bound of the largest, which is
+    // all the cut-off and lower_bound need; a good choice makes both tight.
+    std::vector<Index> disc_dims;
+    for (Index d = 0; d < dn_; ++d)
+      if (discrete[d]) disc_dims.push_back(d);
+    const auto nd = static_cast<Index>(disc_dims.size());
+    std::vector<double> mid(static_cast<std::size_t>(nd * n)), log_width(mid.size());
+    for (Index q = 0; q < nd; ++q) {
+      const Index d = disc_dims[static_cast<std::size_t>(q)];
+      for (Index i = 0; i < n; ++i) {
+        mid[static_cast<std::size_t>(q * n + i)] = 0.5 * (X_low[i * dn_ + d] + X_high[i * dn_ + d]);
+        log_width[static_cast<std::size_t>(q * n + i)] =
+            std::log(X_high[i * dn_ + d] - X_low[i * dn_ + d]) - special::kLogSqrt2Pi;
       }
     }
-    if (j_best < 0) {
-      out[i] = -kInf;
-      continue;
+    std::vector<double> best(static_cast<std::size_t>(n), -kInf), est(static_cast<std::size_t>(n));
+    for (Index j = 0; j < k; ++j) {
+      const double* row = cheap_.data() + j * n;
+      std::copy(row, row + n, est.begin());
+      for (Index q = 0; q < nd; ++q) {
+        const Index d = disc_dims[static_cast<std::size_t>(q)];
+        const double mu = mix.mus[j * dn_ + d], w = inv_s_[static_cast<std::size_t>(j * dn_ + d)];
+        const double log_w = -coarse_log(mix.sigmas[j * dn_ + d]);
+        const double* m = mid.data() + q * n;
+        const double* lw = log_width.data() + q * n;
+        for (Index i = 0; i < n; ++i) {
+          const double z = (m[i] - mu) * w;
+          est[static_cast<std::size_t>(i)] += std::min(0.0, lw[i] + log_w - 0.5 * z * z);
+        }
+      }
+      for (Index i = 0; i < n; ++i) {
+        const auto ui = static_cast<std::size_t>(i);
+        if (row[i] == -kInf) continue;
+        if (j_best_[ui] < 0 || est[ui] > best[ui]) {
+          best[ui] = est[ui];
+          j_best_[ui] = j;
+        }
+      }
     }
+  }
+
+  // A lower bound of log_density(i): the exact term of the chosen component, summed as
+  // log_density sums it (so never above its result).
+  double lower_bound(Index i) {
+    const Index j = j_best_[static_cast<std::size_t>(i)];
+    return j < 0 ? -kInf : term(i, j, -kInf);
+  }
+
+  // log sum_j exp(term(i, j)), skipping (exactly) the terms more than cut below the
+  // largest; the bound used is the term of the chosen component, taken first.
+  double log_density(Index i) {
+    const Index j_best = j_best_[static_cast<std::size_t>(i)];
+    if (j_best < 0) return -kInf;
     double t_max = -kInf, acc = 0.0;  // acc: sum of exp(term - t_max) over kept terms
-    for (Index jj = -1; jj < k; ++jj) {
+    for (Index jj = -1; jj < mix_.k; ++jj) {
       const Index j = jj < 0 ? j_best : jj;
       if (jj == j_best) continue;
-      double t = cheap[j * n + i];
-      if (t == -kInf || t < t_max - cut) continue;
-      for (Index d = 0; d < dn; ++d) {
-        if (!discrete[d]) continue;
-        const double w = inv_s[j * dn + d], mu = mix.mus[j * dn + d];
-        t += bins.get(i, j, d, (X_low[i * dn + d] - mu) * w, (X_high[i * dn + d] - mu) * w);
-        if (t < t_max - cut) break;
-      }
-      if (t == -kInf || t < t_max - cut) continue;
+      const double t = term(i, j, t_max - cut_);
+      if (t == -kInf || t < t_max - cut_) continue;
       if (t > t_max) {  // online logsumexp: rescale what was accumulated
         acc = t_max > -kInf ? acc * std::exp(t_max - t) + 1.0 : 1.0;
         t_max = t;
@@ -233,8 +287,42 @@ void log_pdf_product_mixture(const double* X_low, const double* X_high, const bo
         acc += std::exp(t - t_max);
       }
     }
-    out[i] = t_max > -kInf ? t_max + std::log(acc) : -kInf;
+    return t_max > -kInf ? t_max + std::log(acc) : -kInf;
   }
+
+ private:
+  // Term (i, j): the cheap part plus the bin masses, in dimension order; stops early
+  // (with a value below floor) once the partial sum is below floor.
+  double term(Index i, Index j, double floor) {
+    double t = cheap_[static_cast<std::size_t>(j * n_ + i)];
+    if (t == -kInf || t < floor) return t;
+    for (Index d = 0; d < dn_; ++d) {
+      if (!discrete_[d]) continue;
+      const double w = inv_s_[static_cast<std::size_t>(j * dn_ + d)], mu = mix_.mus[j * dn_ + d];
+      t += bins_.get(i, j, d, (X_low_[i * dn_ + d] - mu) * w, (X_high_[i * dn_ + d] - mu) * w);
+      if (t < floor) break;
+    }
+    return t;
+  }
+
+  const double *X_low_, *X_high_;
+  const bool* discrete_;
+  Index n_, dn_;
+  const ProductMixture& mix_;
+  std::vector<double> inv_s_, cheap_;
+  std::vector<Index> j_best_;
+  double cut_;
+  BinCache bins_;
+};
+
+}  // namespace
+
+void log_pdf_product_mixture(const double* X_low, const double* X_high, const bool* discrete,
+                             const double* C, Index n, const ProductSpace& sp,
+                             const ProductMixture& mix, double* out) {
+  // As _numba._log_pdf_product.
+  MixtureTerms terms(X_low, X_high, discrete, C, n, sp, mix);
+  for (Index i = 0; i < n; ++i) out[i] = terms.log_density(i);
 }
 
 void sample_product_mixture(const double* u_component, const double* U, const double* UC,
@@ -447,18 +535,57 @@ void best_candidate(const double* u_component, const double* U, const double* UC
     }
     for (Index q = 0; q < dc; ++q) C[i * dc + q] = row[dn + q];
   }
-  std::vector<double> acq(static_cast<std::size_t>(n)), log_g(static_cast<std::size_t>(n));
-  log_pdf_product_mixture(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, good_log, acq.data());
-  log_pdf_product_mixture(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, bad_log, log_g.data());
-  // The first maximum, a NaN counting as the maximum (as numpy.argmax).
-  Index best = 0;
+  std::vector<double> log_l(static_cast<std::size_t>(n));
+  log_pdf_product_mixture(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, good_log, log_l.data());
+  // log g exactly only where it can decide: a lower bound of log g (one term of the
+  // mixture, summed as log_density sums it) gives an upper bound of log l - log g, and
+  // a candidate whose bound is below the best value found so far cannot be the first
+  // maximum (rounding is monotonic, so the computed value stays below the computed
+  // bound). Candidates are visited by decreasing bound; g is usually dominated by one
+  // term near a candidate while the candidates' values spread over several nats, so
+  // typically one or two of them need the full sum. The result is numpy.argmax's over
+  // the full values: the first maximum, a NaN counting as the maximum.
+  MixtureTerms bad_terms(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, bad_log);
+  std::vector<double> bound(static_cast<std::size_t>(n));
+  std::vector<Index> order(static_cast<std::size_t>(n));
+  bool any_nan = false;
   for (Index i = 0; i < n; ++i) {
-    acq[i] -= log_g[i];
-    if (std::isnan(acq[i])) {
-      if (!std::isnan(acq[best])) best = i;
-      break;
+    bound[i] = log_l[i] - bad_terms.lower_bound(i);
+    any_nan = any_nan || std::isnan(bound[i]);
+    order[i] = i;
+  }
+  Index best = -1;
+  double best_acq = -kInf;
+  if (any_nan) {  // no bounds to trust: every value, in index order
+    for (Index i = 0; i < n; ++i) {
+      const double acq = log_l[i] - bad_terms.log_density(i);
+      if (std::isnan(acq)) {
+        if (best < 0 || !std::isnan(best_acq)) best = i;
+        break;
+      }
+      if (best < 0 || acq > best_acq) {
+        best = i;
+        best_acq = acq;
+      }
     }
-    if (acq[i] > acq[best]) best = i;
+  } else {
+    std::stable_sort(order.begin(), order.end(), [&](Index p, Index q) { return bound[p] > bound[q]; });
+    for (const Index i : order) {
+      if (best >= 0 && bound[i] < best_acq) break;  // every later bound is lower still
+      const double acq = log_l[i] - bad_terms.log_density(i);
+      if (std::isnan(acq)) {  // NaN counts as the maximum: the first NaN in index order
+        if (!std::isnan(best_acq) || i < best) {
+          best = i;
+          best_acq = acq;
+        }
+        continue;
+      }
+      if (std::isnan(best_acq) && best >= 0) continue;
+      if (best < 0 || acq > best_acq || (acq == best_acq && i < best)) {
+        best = i;
+        best_acq = acq;
+      }
+    }
   }
   std::copy(S.data() + best * width, S.data() + (best + 1) * width, out);
 }

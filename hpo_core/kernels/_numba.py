@@ -597,10 +597,10 @@ def _product_constants(discrete, mus, sigmas, log_weights, low, high):  # type: 
                     tails += 0.5 * math.erfc(-a * _SQRT1_2)
                 if b < 9.0:
                     tails += 0.5 * math.erfc(b * _SQRT1_2)
-                if tails < 0.5:
-                    acc -= math.log1p(-tails)
-                else:
+                if tails >= 0.5:
                     acc -= _log_gauss_mass(a, b)
+                elif tails > 0.0:
+                    acc -= math.log1p(-tails)
             else:
                 acc -= _log_gauss_mass(a, b)
             if not discrete[d]:
@@ -632,20 +632,30 @@ def _log_bin_mass(a: float, b: float) -> float:
 
 
 @_jit
-def _log_pdf_product(X_low, X_high, discrete, C, mus, sigmas, log_weights, low, high,  # type: ignore[no-untyped-def]
-                     cat_log_probs, cat_offsets):
+def _product_terms(X_low, X_high, discrete, C, mus, sigmas, log_weights, low, high,  # type: ignore[no-untyped-def]
+                   cat_log_probs, cat_offsets):
+    """(cheap, inv_s, j_best): cheap[j, i] the constant, categorical and continuous part of
+    term (i, j) (its bins still to add, each <= 0), inv_s = 1 / sigmas, and per point the
+    component whose full term is probably the largest (by the cheap part plus an
+    estimate of the bins: midpoint density times width, at most 1; -1 where every term
+    is -inf). Any component's exact term is a lower bound of the largest; a good choice
+    makes the cut-off and the lower bounds tight."""
     n, dn = X_low.shape
     k, dc = mus.shape[0], C.shape[1]
     const = _product_constants(discrete, mus, sigmas, log_weights, low, high)
     inv_s = 1.0 / sigmas  # (k, dn): the (n, k) loops multiply instead of divide
-    # Pass 1, component-major so the inner loop runs over contiguous candidates (and
-    # vectorises): cheap[j, i] = the categorical and continuous part of term (i, j).
+    # Component-major so the inner loops run over contiguous candidates (and vectorise).
     XT = np.ascontiguousarray(X_low.T)  # (dn, n)
+    MID = np.ascontiguousarray((0.5 * (X_low + X_high)).T)
+    LW = np.log(np.ascontiguousarray((X_high - X_low).T)) - _LOG_SQRT_2PI
     CT = np.empty((dc, n), dtype=np.intp)
     for q in range(dc):
         for i in range(n):
             CT[q, i] = cat_offsets[q] + np.intp(C[i, q])
     cheap = np.empty((k, n))
+    est = np.empty(n)
+    best = np.full(n, -_INF)
+    j_best = np.full(n, -1, dtype=np.intp)
     for j in range(k):
         row = cheap[j]
         c0 = const[j]
@@ -663,46 +673,75 @@ def _log_pdf_product(X_low, X_high, discrete, C, mus, sigmas, log_weights, low, 
                 for i in range(n):
                     z = (x[i] - m) * w
                     row[i] -= 0.5 * z * z
-    # Pass 2, per candidate: add the (erfc-based) bin masses only where they can matter.
-    # Exact cut-off: the bin factors still to add are <= 0 in log space, so a partial
-    # sum below (max - cut) bounds the whole term, and the k such terms together change
-    # the sum by less than k e^-cut = e^-42 relative, below float64 resolution. The
-    # bound used is the full term of the component with the largest cheap part (a lower
-    # bound of the max), so far components never reach the bins.
+        for i in range(n):
+            est[i] = row[i]
+        for d in range(dn):
+            if discrete[d]:
+                m, w = mus[j, d], inv_s[j, d]
+                log_w = -math.log(sigmas[j, d])  # (C++ uses a coarse log; a choice only)
+                for i in range(n):
+                    z = (MID[d, i] - m) * w
+                    est[i] += min(0.0, LW[d, i] + log_w - 0.5 * z * z)
+        for i in range(n):
+            if row[i] != -_INF and (j_best[i] < 0 or est[i] > best[i]):
+                best[i] = est[i]
+                j_best[i] = j
+    return cheap, inv_s, j_best
+
+
+@_jit
+def _term(i, j, floor, cheap, inv_s, X_low, X_high, discrete, mus):  # type: ignore[no-untyped-def]
+    """Term (i, j): the cheap part plus the bin masses in dimension order, stopping early
+    (with a value below floor) once the partial sum is below floor."""
+    t = cheap[j, i]
+    if t == -_INF or t < floor:
+        return t
+    for d in range(X_low.shape[1]):
+        if discrete[d]:
+            w = inv_s[j, d]
+            t += _log_bin_mass((X_low[i, d] - mus[j, d]) * w, (X_high[i, d] - mus[j, d]) * w)
+            if t < floor:
+                break
+    return t
+
+
+@_jit
+def _log_density(i, cheap, inv_s, j_best, X_low, X_high, discrete, mus):  # type: ignore[no-untyped-def]
+    """log sum_j exp(term(i, j)). Exact cut-off: the bin factors still to add are <= 0 in
+    log space, so a partial sum below (max - cut) bounds the whole term, and the k such
+    terms together change the sum by less than k e^-cut = e^-42 relative, below float64
+    resolution. The bound is the term of the chosen component, taken first."""
+    k = cheap.shape[0]
+    jb = j_best[i]
+    if jb < 0:
+        return -_INF
     cut = 42.0 + math.log(max(k, 1))
+    t_max = -_INF
+    acc = 0.0  # sum of exp(term - t_max) over the terms kept so far
+    for jj in range(-1, k):
+        j = jb if jj < 0 else jj
+        if jj == jb:
+            continue
+        t = _term(i, j, t_max - cut, cheap, inv_s, X_low, X_high, discrete, mus)
+        if t == -_INF or t < t_max - cut:
+            continue
+        if t > t_max:  # online logsumexp: rescale what was accumulated
+            acc = acc * math.exp(t_max - t) + 1.0 if t_max > -_INF else 1.0
+            t_max = t
+        else:
+            acc += math.exp(t - t_max)
+    return t_max + math.log(acc) if t_max > -_INF else -_INF
+
+
+@_jit
+def _log_pdf_product(X_low, X_high, discrete, C, mus, sigmas, log_weights, low, high,  # type: ignore[no-untyped-def]
+                     cat_log_probs, cat_offsets):
+    cheap, inv_s, j_best = _product_terms(X_low, X_high, discrete, C, mus, sigmas, log_weights, low, high,
+                                          cat_log_probs, cat_offsets)
+    n = X_low.shape[0]
     out = np.empty(n)
     for i in range(n):
-        best, j_best = -_INF, -1
-        for j in range(k):
-            if cheap[j, i] > best:
-                best, j_best = cheap[j, i], j
-        if j_best < 0:
-            out[i] = -_INF
-            continue
-        t_max = -_INF
-        acc = 0.0  # sum of exp(term - t_max) over the terms kept so far
-        for jj in range(-1, k):
-            # The best cheap component first: its full term sets the cut-off bound.
-            j = j_best if jj < 0 else jj
-            if jj == j_best:
-                continue
-            t = cheap[j, i]
-            if t == -_INF or t < t_max - cut:
-                continue
-            for d in range(dn):
-                if discrete[d]:
-                    w = inv_s[j, d]
-                    t += _log_bin_mass((X_low[i, d] - mus[j, d]) * w, (X_high[i, d] - mus[j, d]) * w)
-                    if t < t_max - cut:
-                        break
-            if t == -_INF or t < t_max - cut:
-                continue
-            if t > t_max:  # online logsumexp: rescale what was accumulated
-                acc = acc * math.exp(t_max - t) + 1.0 if t_max > -_INF else 1.0
-                t_max = t
-            else:
-                acc += math.exp(t - t_max)
-        out[i] = t_max + math.log(acc) if t_max > -_INF else -_INF
+        out[i] = _log_density(i, cheap, inv_s, j_best, X_low, X_high, discrete, mus)
     return out
 
 
@@ -812,11 +851,39 @@ def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_pr
                 lo_, hi_ = math.log(lo_), math.log(hi_)
             XL[i, d], XH[i, d] = lo_, hi_
     C = np.ascontiguousarray(S[:, dn:])
-    acq = _log_pdf_product(XL, XH, discrete, C, g_mus, g_sigmas, np.log(g_weights), low, high,
-                           np.log(g_cat_probs), cat_offsets)
-    acq -= _log_pdf_product(XL, XH, discrete, C, b_mus, b_sigmas, np.log(b_weights), low, high,
-                            np.log(b_cat_probs), cat_offsets)
-    return S[np.argmax(acq)].copy()
+    log_l = _log_pdf_product(XL, XH, discrete, C, g_mus, g_sigmas, np.log(g_weights), low, high,
+                             np.log(g_cat_probs), cat_offsets)
+    # log g exactly only where it can decide (as csrc/tpe.cpp): log l minus one exact term
+    # of g bounds log l - log g from above (rounding is monotonic), so a candidate whose
+    # bound is below the best value so far cannot be the first maximum. Candidates are
+    # visited by decreasing bound; the result is numpy.argmax's over the full values.
+    cheap, inv_s, j_best = _product_terms(XL, XH, discrete, C, b_mus, b_sigmas, np.log(b_weights), low, high,
+                                          np.log(b_cat_probs), cat_offsets)
+    bound = np.empty(n)
+    for i in range(n):
+        jb = j_best[i]
+        lb = -_INF if jb < 0 else _term(i, jb, -_INF, cheap, inv_s, XL, XH, discrete, b_mus)
+        bound[i] = log_l[i] - lb
+    if np.isnan(bound).any():  # no bounds to trust: every value
+        acq = np.empty(n)
+        for i in range(n):
+            acq[i] = log_l[i] - _log_density(i, cheap, inv_s, j_best, XL, XH, discrete, b_mus)
+        return S[np.argmax(acq)].copy()
+    order = np.argsort(-bound, kind="mergesort")
+    best, best_acq = -1, -_INF
+    for i in order:
+        if best >= 0 and bound[i] < best_acq:
+            break  # every later bound is lower still
+        acq_i = log_l[i] - _log_density(i, cheap, inv_s, j_best, XL, XH, discrete, b_mus)
+        if np.isnan(acq_i):  # NaN counts as the maximum: the first NaN in index order
+            if not np.isnan(best_acq) or i < best:
+                best, best_acq = i, acq_i
+            continue
+        if best >= 0 and np.isnan(best_acq):
+            continue
+        if best < 0 or acq_i > best_acq or (acq_i == best_acq and i < best):
+            best, best_acq = i, acq_i
+    return S[best].copy()
 
 
 

@@ -144,7 +144,10 @@ class TPESampler(BaseSampler):
     as in Optuna 5). PRUNED trials rank after COMPLETE ones by (last step, last
     intermediate value); infeasible ones after both by total violation; FAIL trials are
     ignored. Multi-objective splits use ``_split.split_below_above`` (non-domination
-    rank, hypervolume tie-break).
+    rank, hypervolume tie-break). As in Optuna, the split ranks every finished trial
+    (``gamma`` counts them all) once per ask; each parameter, group or joint space then
+    builds its estimators from the good and bad trials that have all its parameters, so
+    per-parameter and grouped proposals share one split.
 
     Example:
         >>> import hpo_core
@@ -205,6 +208,7 @@ class TPESampler(BaseSampler):
         self._iv_seen = 0
         self._hint = np.inf  # see good_rows_single_objective
         self._last_within: tuple[Any, Any, bool] = (None, None, False)  # see _within_intersection
+        self._ask_split: tuple[Any, np.ndarray, np.ndarray] | None = None  # see _split_for_ask
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -213,12 +217,14 @@ class TPESampler(BaseSampler):
         state["_filtered"] = {}
         state["_group_spaces"] = {}
         state["_last_within"] = (None, None, False)
+        state["_ask_split"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("_last_within", (None, None, False))  # older pickles
         self.__dict__.setdefault("_group_spaces", {})
+        self.__dict__.setdefault("_ask_split", None)
         self._lock = threading.Lock()
 
     def reseed_rng(self) -> None:
@@ -353,32 +359,47 @@ class TPESampler(BaseSampler):
     def _n_finished(h: History) -> int:
         return h.count(_COMPLETE) + h.count(_PRUNED)
 
+    def _split_for_ask(self, study: Study, h: History, trial: Trial | None) -> tuple[np.ndarray, np.ndarray]:
+        """The good/bad split of this ask: (states with the good rows and the asking
+        trial's own row marked -1, good rows ascending). As Optuna's: every finished trial
+        takes part and gamma counts them all; each space then keeps the rows that have
+        all its parameters. Computed once per ask and history state, so per-parameter
+        and grouped proposals share it."""
+        n = h.n
+        key = (id(h), trial.number if trial is not None else -1, n, tuple(h.state_counts))
+        cached = self._ask_split
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
+        states = h.states[:n].copy()
+        n_fin = h.count(_COMPLETE) + h.count(_PRUNED)
+        if trial is not None and trial.number < n:
+            n_fin -= int(_COMPLETE <= states[trial.number] <= _PRUNED)
+            states[trial.number] = -1
+        rows_below = self._split(study, h, states, n_fin)
+        states[rows_below] = -1
+        self._ask_split = (key, states, rows_below)
+        return states, rows_below
+
     def _sample_space(self, study: Study, h: History, trial: Trial | None, space: SearchSpace,
                       complete_has_all: bool = False) -> np.ndarray:
         """One TPE proposal for ``space``: (d,) internal values. Caller holds the lock."""
         sa, cols = self._arrays(space, h)
         n = h.n
         X = h.X
-        states = h.states[:n].copy()
+        states, rows_below = self._split_for_ask(study, h, trial)
         # Only rows with every parameter of the space are observations. COMPLETE rows of
         # the intersection space have them all, so only the other rows (RUNNING, PRUNED:
         # usually few) are checked there; elsewhere (groups, single parameters) all are.
         check = np.flatnonzero(states != _COMPLETE) if complete_has_all else np.arange(n)
-        # Finished rows left out do not count for gamma(n).
-        n_fin = h.count(_COMPLETE) + h.count(_PRUNED)
         if len(check):
             out = check[np.isnan(X[check[:, None], cols]).any(axis=1)]
             if len(out):
-                code = states[out]
-                n_fin -= int(np.count_nonzero((code >= _COMPLETE) & (code <= _PRUNED)))
+                states = states.copy()
                 states[out] = -1
-        if trial is not None and trial.number < n:
-            n_fin -= int(_COMPLETE <= states[trial.number] <= _PRUNED)
-            states[trial.number] = -1
-        rows_below = self._split(study, h, states, n_fin)
-        states[rows_below] = -1
-        # Usable rows: RUNNING (constant liar) = 0, COMPLETE = 1, PRUNED = 2, one range of
-        # codes. As uint8 the left-out code -1 is 255, so one unsigned compare finds the
+        if len(rows_below):  # good rows lacking a parameter of the space
+            rows_below = rows_below[~np.isnan(X[rows_below[:, None], cols]).any(axis=1)]
+        # Usable bad rows: RUNNING (constant liar) = 0, COMPLETE = 1, PRUNED = 2, one range
+        # of codes. As uint8 the left-out code -1 is 255, so one unsigned compare finds the
         # others (usually few: the good group, FAIL, WAITING, rows left out).
         codes = states.view(np.uint8)
         if self._constant_liar:

@@ -17,9 +17,10 @@ The functions here dispatch to the default backend; their arguments, shapes and 
 are documented on the reference implementations in ``hpo_core.kernels._reference``.
 
 A backend need not implement every kernel: a kernel it lacks (e.g. the product-mixture
-kernels of TPE, which JAX does not implement) is taken from the next available
-backend in the order above that has it, so the NumPy reference always answers
-(:func:`kernel_backend_name` says which backend serves a kernel).
+and hypervolume kernels, which JAX does not implement) is taken from the first available
+backend in the order above that has it, i.e. the fastest one here, so the NumPy
+reference answers only when nothing compiled is available (:func:`kernel_backend_name`
+says which backend serves a kernel).
 
 Example:
     >>> import numpy as np
@@ -259,13 +260,15 @@ def _check_categories(C: np.ndarray, offsets: np.ndarray, limits: np.ndarray) ->
 def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
     """Hypervolume dominated by points and bounded by the reference point, for minimisation."""
     _check_points_ref(points, ref)
-    return float(_default_backend().hypervolume(points, ref))
+    return float(_kernel_module("hypervolume").hypervolume(points, ref))
 
 
 def hypervolume_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Exclusive hypervolume contribution of each point, for minimisation."""
     _check_points_ref(points, ref)
-    return _default_backend().hypervolume_contributions(points, ref)  # type: ignore[no-any-return]
+    return _kernel_module("hypervolume_contributions").hypervolume_contributions(  # type: ignore[no-any-return]
+        points, ref
+    )
 
 
 
@@ -273,16 +276,16 @@ _kernel_cache: dict[tuple[str, str], ModuleType] = {}
 
 
 def _kernel_module(kernel: str) -> ModuleType:
-    """The default backend if it implements ``kernel``, else the next available that does."""
+    """The default backend if it implements ``kernel``, else the first available backend
+    in ``BACKENDS`` order (the fastest) that does."""
     default = _default_backend()
     key = (default.BACKEND_NAME, kernel)
     module = _kernel_cache.get(key)
     if module is None:
         module = default
         if not hasattr(default, kernel):
-            start = BACKENDS.index(default.BACKEND_NAME)
-            for name in BACKENDS[start + 1 :]:
-                candidate = _load(name)
+            for name in BACKENDS:
+                candidate = _load(name) if name != default.BACKEND_NAME else None
                 if candidate is not None and hasattr(candidate, kernel):
                     module = candidate
                     break

@@ -13,14 +13,14 @@ stay finite or be discarded.
 
 The Pareto kernels are O(n^2 m) loops (``lax.fori_loop``): JAX has no efficient
 data-dependent sweep, so prefer another backend for them at large n. The hypervolume
-kernels have no JAX version: their wrappers call the next backend in
-``kernels.BACKENDS`` that implements them, as the dispatcher does for a missing kernel.
+and product-mixture kernels have no JAX version (data-dependent sweeps and cut-offs do
+not fit ``jax.jit``'s static shapes): the dispatcher serves them from the fastest
+available backend that has them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -35,8 +35,6 @@ from jax import lax  # noqa: E402
 from jax.scipy.special import erf, erfc, ndtri  # noqa: E402
 
 __all__ = [
-    "hypervolume",
-    "hypervolume_contributions",
     "is_pareto_front",
     "log_pdf_categorical_mixture",
     "log_pdf_truncnorm_mixture",
@@ -411,39 +409,3 @@ def is_pareto_front(values: np.ndarray) -> np.ndarray:
     if values.shape[0] == 0 or values.shape[1] == 0:
         return np.ones(values.shape[0], dtype=np.bool_)
     return np.asarray(_is_pareto_front(values))
-
-
-# --- hypervolume kernels: no JAX version ------------------------------------------------
-# Data-dependent sweeps and front updates do not fit jax.jit's static shapes. The wrappers
-# below answer as the dispatcher does for a kernel a backend lacks (``_kernel_module``):
-# from the next available backend after this one in ``BACKENDS`` that implements it,
-# which is the NumPy reference today (Numba and the extension come before JAX, so they
-# never serve here, and a missing or JIT-disabled Numba changes nothing).
-
-
-def _fallback(kernel: str) -> Callable[..., Any]:
-    """``kernel`` of the first available backend after JAX in ``kernels.BACKENDS`` having it."""
-    for name in kernels.BACKENDS[kernels.BACKENDS.index(BACKEND_NAME) + 1 :]:
-        module = kernels._load(name)
-        if module is not None and hasattr(module, kernel):
-            return getattr(module, kernel)  # type: ignore[no-any-return]
-    raise AssertionError(f"no backend after {BACKEND_NAME} implements {kernel}")  # pragma: no cover
-
-
-def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
-    """Hypervolume dominated by points and bounded by the reference point, for minimisation.
-
-    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume`; computed
-    by the next available backend after JAX that implements it (see :func:`_fallback`).
-    """
-    return float(_fallback("hypervolume")(points, ref))
-
-
-def hypervolume_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Exclusive hypervolume contribution of each point, for minimisation.
-
-    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume_contributions`;
-    computed by the next available backend after JAX that implements it (see
-    :func:`_fallback`).
-    """
-    return np.asarray(_fallback("hypervolume_contributions")(points, ref))

@@ -144,7 +144,7 @@ def test_sample_product_mixture_reference_matches_scipy_marginal(reference: Modu
 def test_product_kernels_fall_back_for_backends_without_them(reset_default_backend: None,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     # JAX does not implement the product kernels: the dispatcher takes them from the
-    # next backend in BACKENDS order that does (NumPy, for JAX).
+    # first available backend in BACKENDS order that does (the fastest one).
     for name in kernels.available_backends():
         monkeypatch.setenv("HPO_CORE_BACKEND", name)
         kernels._reset_default()

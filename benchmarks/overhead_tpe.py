@@ -463,8 +463,8 @@ def report(cells: list[Cell], cold: list[dict[str, Any]], args: argparse.Namespa
         "created, divided by its trials (rough: allocator slack). Cold start: a new Python process "
         "imports the library, prefills 100 trials and times its first two ask+tell pairs; for "
         "hpo_core `NUMBA_CACHE_DIR` points to an empty directory (cold), then the same directory "
-        "again (warm); `backend_name()` is the default kernel backend, and kernels it lacks fall "
-        "back to Numba."
+        "again (warm); `backend_name()` is the default kernel backend, and a kernel it lacks comes "
+        "from the fastest available backend that has it."
     )
     return "\n".join([f"Command: `{command}`", "",
                       _common.machine_info(("optuna", "rustuna")), "", method, "",

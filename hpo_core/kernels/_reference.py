@@ -23,6 +23,10 @@ symmetry ``Phi(b) - Phi(a) = Phi(-a) - Phi(-b)`` (as scipy's ``truncnorm`` and o
 ``_truncnorm`` do). A component far outside [L, H] therefore keeps a finite ``log Z``
 even when ``Z`` underflows to 0 in linear space. (n, k) temporaries are built in row
 blocks, so memory stays O(k) rows of a few MB whatever n is.
+
+The Gaussian-process kernels (``matern52``, ``gp_log_marginal_likelihood``,
+``gp_posterior``, ``log_ei``) are written in ``_reference_gp.py``, with their own
+notation, and re-exported here.
 """
 
 from __future__ import annotations
@@ -34,15 +38,22 @@ from collections.abc import Iterator
 import numpy as np
 from scipy.special import erf, erfcx, log_ndtr, ndtr, ndtri_exp
 
+# The Gaussian-process kernels live in their own module (notation block there).
+from hpo_core.kernels._reference_gp import gp_log_marginal_likelihood, gp_posterior, log_ei, matern52
+
 __all__ = [
     "categorical_kernel_table",
+    "gp_log_marginal_likelihood",
+    "gp_posterior",
     "hypervolume",
     "hypervolume_contributions",
     "is_pareto_front",
+    "log_ei",
     "log_pdf_categorical_mixture",
     "log_pdf_truncnorm_mixture",
     "log_pdf_product_mixture",
     "log_pmf_discrete_truncnorm_mixture",
+    "matern52",
     "nondominated_rank",
     "parzen_bandwidths",
     "sample_product_mixture",

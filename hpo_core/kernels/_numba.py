@@ -12,6 +12,8 @@ pin every kernel to the reference at ``rtol=1e-10``.
 
 Every ``math.log``/``log1p`` argument is guarded so the module also runs as plain
 Python under ``NUMBA_DISABLE_JIT=1`` (where ``math.log(0.0)`` raises).
+
+The Gaussian-process kernels are compiled in ``_numba_gp.py`` and re-exported here.
 """
 
 from __future__ import annotations
@@ -22,16 +24,21 @@ import numpy as np
 from numba import njit
 
 from hpo_core.kernels import _reference
+from hpo_core.kernels._numba_gp import gp_log_marginal_likelihood, gp_posterior, log_ei, matern52
 
 __all__ = [
     "categorical_kernel_table",
+    "gp_log_marginal_likelihood",
+    "gp_posterior",
     "hypervolume",
     "hypervolume_contributions",
     "is_pareto_front",
+    "log_ei",
     "log_pdf_categorical_mixture",
     "log_pdf_truncnorm_mixture",
     "log_pdf_product_mixture",
     "log_pmf_discrete_truncnorm_mixture",
+    "matern52",
     "nondominated_rank",
     "parzen_bandwidths",
     "sample_product_mixture",

@@ -1,4 +1,10 @@
-"""Samplers propose parameter values for new trials."""
+"""Samplers propose parameter values for new trials.
+
+``GPSampler`` is imported on first use (it pulls in SciPy's optimisers), so that
+``import hpo_core`` stays fast for studies that never use it.
+"""
+
+from typing import Any
 
 from hpo_core.samplers._base import BaseSampler
 from hpo_core.samplers._grid import GridSampler
@@ -6,4 +12,12 @@ from hpo_core.samplers._qmc import QMCSampler
 from hpo_core.samplers._random import RandomSampler
 from hpo_core.samplers.tpe import TPESampler
 
-__all__ = ["BaseSampler", "GridSampler", "QMCSampler", "RandomSampler", "TPESampler"]
+__all__ = ["BaseSampler", "GPSampler", "GridSampler", "QMCSampler", "RandomSampler", "TPESampler"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "GPSampler":
+        from hpo_core.samplers.gp import GPSampler
+
+        return GPSampler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

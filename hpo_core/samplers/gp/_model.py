@@ -1,0 +1,191 @@
+"""The Gaussian-process model of GPSampler: output warping, hyperparameter fit, posterior.
+
+Notation:
+    n, d         observations and dimensions.
+    X            (n, d) inputs: numeric parameters in the unit cube (log space where the
+                 parameter is log), categorical ones as category indices.
+    is_cat       (d,) bool, which dimensions are categorical (a Hamming distance).
+    y            (n,) warped, standardised outputs, to be *maximised* (the sampler
+                 flips the sign of minimised objectives before warping).
+    theta        (d + 2,) log inverse squared lengthscales, log amplitude, log noise
+                 variance: the kernel ``amplitude * matern52 + noise * I``.
+    L, alpha     lower Cholesky factor of K and ``K^-1 y``.
+
+The math lives in ``hpo_core.kernels`` (``matern52``, ``gp_log_marginal_likelihood``,
+``gp_posterior``); this module adds the priors, bounds, jitter and warping around it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+
+from hpo_core import kernels
+
+__all__ = ["GPModel", "fit_model", "warp_outputs", "default_theta", "condition_on_pending"]
+
+# Bounds of theta. Inverse squared lengthscales in [1e-3, 1e4]: a lengthscale from about
+# 0.01 (1 % of the unit range) to 30 (a dimension with no effect). Amplitude in
+# [1e-2, 1e2] on standardised outputs. Noise variance from 1e-6 (1e-9 for a
+# deterministic objective) to 1: above that the data are pure noise.
+_LOG_INV_SQ_LS = (math.log(1e-3), math.log(1e4))
+_LOG_AMP = (math.log(1e-2), math.log(1e2))
+_LOG_NOISE_MAX = 0.0
+_NOISE_MIN = 1e-6
+_NOISE_MIN_DETERMINISTIC = 1e-9
+# Jitter added to the diagonal, relative to the amplitude, when the Cholesky of K fails
+# (duplicated points with tiny noise): escalated tenfold up to 1e-3.
+_JITTER_START = 1e-10
+
+
+class GPModel(NamedTuple):
+    """A fitted GP: training inputs and outputs, hyperparameters and the factorisation."""
+
+    X: np.ndarray
+    y: np.ndarray
+    is_cat: np.ndarray
+    theta: np.ndarray
+    L: np.ndarray
+    alpha: np.ndarray
+
+    def posterior(self, Xq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(mean, var, dmean, dvar)`` of the latent function at Xq (m, d); gradients
+        (m, d) with respect to Xq, zero in categorical dimensions."""
+        return kernels.gp_posterior(Xq, self.X, self.is_cat, self.theta, self.L, self.alpha)  # type: ignore[no-any-return]
+
+
+def warp_outputs(values: np.ndarray) -> np.ndarray:
+    """Robust standardisation of objective values to be maximised: (n,) -> (n,).
+
+    Non-finite values (a diverged run returning inf) become the worst finite value. The
+    values are centred on their median and scaled by a robust spread (the interquartile
+    range / 1.349, the standard deviation if that is 0, else 1); then the bad tail below
+    -2 is compressed logarithmically (``-2 - log1p(-2 - z)``), which keeps the order but
+    stops a few huge losses from flattening the rest of the surface; finally the result
+    is standardised to mean 0, standard deviation 1. The map is monotone, so the best
+    observation stays the best.
+    """
+    v = np.asarray(values, dtype=np.float64).copy()
+    finite = np.isfinite(v)
+    if not finite.all():
+        worst = v[finite].min() if finite.any() else 0.0
+        v[~finite] = np.where(v[~finite] > 0, v[finite].max() if finite.any() else 0.0, worst)
+    q25, q50, q75 = np.percentile(v, [25.0, 50.0, 75.0])
+    scale = (q75 - q25) / 1.349
+    if not scale > 0:
+        scale = float(v.std())
+    if not scale > 0:
+        scale = 1.0
+    z = (v - q50) / scale
+    tail = z < -2.0
+    z[tail] = -2.0 - np.log1p(-2.0 - z[tail])
+    sd = z.std()
+    return (z - z.mean()) / (sd if sd > 0 else 1.0)  # type: ignore[no-any-return]
+
+
+def default_theta(d: int) -> np.ndarray:
+    """Starting hyperparameters: lengthscale 0.5 in every dimension, amplitude 1, noise 1e-2."""
+    return np.concatenate((np.full(d, math.log(4.0)), [0.0, math.log(1e-2)]))
+
+
+def _log_prior(theta: np.ndarray) -> tuple[float, np.ndarray]:
+    """Log density (up to a constant) and gradient of the hyperparameter prior.
+
+    Gamma(2, 0.5) on each inverse squared lengthscale (mode 2: lengthscale ~0.7; it keeps
+    unused dimensions from collapsing to tiny lengthscales), Gamma(2, 1) on the amplitude
+    and Gamma(1.1, 30) on the noise variance (mode ~3e-3), all expressed in log space
+    (the log-Jacobian is included, so the density is that of theta).
+    """
+    d = len(theta) - 2
+    grad = np.zeros_like(theta)
+    total = 0.0
+    for idx, shape, rate in ((slice(0, d), 2.0, 0.5), (slice(d, d + 1), 2.0, 1.0), (slice(d + 1, d + 2), 1.1, 30.0)):
+        t = theta[idx]
+        # log Gamma(x; a, b) + log x (Jacobian) with x = e^t: a t - b e^t
+        total += float(np.sum(shape * t - rate * np.exp(t)))
+        grad[idx] = shape - rate * np.exp(t)
+    return total, grad
+
+
+def _bounds(d: int, deterministic: bool) -> list[tuple[float, float]]:
+    noise_min = _NOISE_MIN_DETERMINISTIC if deterministic else _NOISE_MIN
+    return [_LOG_INV_SQ_LS] * d + [_LOG_AMP, (math.log(noise_min), _LOG_NOISE_MAX)]
+
+
+def fit_theta(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta0: np.ndarray, *,
+              deterministic: bool = False, max_iter: int = 200) -> np.ndarray:
+    """MAP hyperparameters by L-BFGS-B with analytic gradients, started at theta0.
+
+    Returns theta0 (clipped into the bounds) if no step improves the posterior, e.g.
+    when every evaluation fails to factorise.
+    """
+    bounds = _bounds(X.shape[1], deterministic)
+    lo = np.array([b[0] for b in bounds])
+    hi = np.array([b[1] for b in bounds])
+    start = np.clip(theta0, lo, hi)
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        lml, grad = kernels.gp_log_marginal_likelihood(X, y, is_cat, theta)
+        lp, gp = _log_prior(theta)
+        value = -(lml + lp)
+        if not np.isfinite(value):
+            return 1e300, np.zeros_like(theta)
+        return float(value), -(grad + gp)
+
+    res = scipy.optimize.minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                                  options={"maxiter": max_iter})
+    theta = np.clip(res.x, lo, hi)
+    return theta if objective(theta)[0] <= objective(start)[0] else start
+
+
+def factorize(X: np.ndarray, is_cat: np.ndarray, theta: np.ndarray) -> np.ndarray | None:
+    """Lower Cholesky factor of K = amplitude * matern52 + noise * I, with jitter escalated
+    tenfold from 1e-10 to 1e-3 of the amplitude when K is not numerically positive
+    definite; None if even that fails."""
+    d = X.shape[1]
+    amp, noise = math.exp(theta[d]), math.exp(theta[d + 1])
+    K = amp * kernels.matern52(X, X, np.exp(theta[:d]), is_cat)
+    diag = np.diag_indices_from(K)
+    base = K[diag] + noise
+    for jitter in [0.0] + [_JITTER_START * amp * 10.0**i for i in range(8)]:  # up to 1e-3 amp
+        K[diag] = base + jitter
+        try:
+            return np.asarray(scipy.linalg.cholesky(K, lower=True, check_finite=False))
+        except np.linalg.LinAlgError:
+            continue
+    return None
+
+
+def fit_model(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta0: np.ndarray, *,
+              deterministic: bool = False, fit_subset: np.ndarray | None = None,
+              max_iter: int = 200) -> GPModel | None:
+    """Fit the hyperparameters (on ``fit_subset`` rows if given) and factorise K on all
+    rows; None when K cannot be factorised even with jitter (the caller falls back)."""
+    Xf, yf = (X, y) if fit_subset is None else (X[fit_subset], y[fit_subset])
+    theta = fit_theta(Xf, yf, is_cat, theta0, deterministic=deterministic, max_iter=max_iter)
+    L = factorize(X, is_cat, theta)
+    if L is None:
+        return None
+    alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
+    return GPModel(X, y, is_cat, theta, L, alpha)
+
+
+def condition_on_pending(model: GPModel, Xp: np.ndarray) -> GPModel:
+    """The model with pending points Xp (p, d) added at their posterior mean ("kriging
+    believer"): the mean is unchanged, the variance at and near them shrinks, so a batch
+    and parallel workers spread out. Hyperparameters are kept; None-safe: if the enlarged
+    K cannot be factorised, the model is returned unchanged."""
+    if len(Xp) == 0:
+        return model
+    mean = model.posterior(Xp)[0]
+    X = np.concatenate((model.X, Xp))
+    y = np.concatenate((model.y, mean))
+    L = factorize(X, model.is_cat, model.theta)
+    if L is None:
+        return model
+    alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
+    return GPModel(X, y, model.is_cat, model.theta, L, alpha)

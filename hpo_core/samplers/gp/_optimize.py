@@ -1,0 +1,144 @@
+"""Maximisation of GPSampler's acquisition over a mixed space.
+
+Model coordinates (see ``SpaceCoords``): numeric parameters in the unit cube of
+``SearchSpace.to_unit`` (log space where log), categorical ones as category indices.
+
+1. Candidates: a scrambled Sobol set over the numeric dimensions (uniform categories),
+   plus Gaussian perturbations of the best observed points; every candidate is snapped
+   to the parameter grid, so ints and steps are evaluated exactly where they can land.
+2. The best ``n_starts`` candidates start a local search: L-BFGS-B with analytic
+   gradients over the continuous dimensions (discrete and categorical ones fixed), then
+   a coordinate search over the discrete ones (grid neighbours within two steps, every
+   category of a categorical with at most 32 choices), repeated while it improves.
+3. The best point found is returned, on the grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import scipy.optimize
+from scipy.stats import qmc
+
+from hpo_core.distributions import KIND_CATEGORICAL, SearchSpace
+
+__all__ = ["SpaceCoords", "maximize"]
+
+Acquisition = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # (m, d) -> value, grad
+
+
+class SpaceCoords:
+    """Maps between a space's internal values and the model's coordinates."""
+
+    def __init__(self, space: SearchSpace):
+        self.space = space
+        self.is_cat = space.kinds == KIND_CATEGORICAL
+        self.num = np.flatnonzero(~self.is_cat)
+        self.cat = np.flatnonzero(self.is_cat)
+        self.discrete = (space.step > 0) & ~self.is_cat  # ints and stepped floats
+        self.continuous = np.flatnonzero(~self.is_cat & ~self.discrete)
+        self.n_choices = space.n_choices
+
+    def to_model(self, X: np.ndarray) -> np.ndarray:
+        """(n, d) internal values -> model coordinates."""
+        out = np.empty_like(X, dtype=np.float64)
+        if len(self.num):
+            out[:, self.num] = self.space.to_unit(X)[:, self.num]
+        out[:, self.cat] = X[:, self.cat]
+        return out
+
+    def to_internal(self, Z: np.ndarray) -> np.ndarray:
+        """(n, d) model coordinates -> internal values on the grid."""
+        U = np.clip(Z, 0.0, 1.0)
+        U[:, self.cat] = (np.floor(Z[:, self.cat]) + 0.5) / self.n_choices[self.cat]
+        return self.space.from_unit(np.minimum(U, np.nextafter(1.0, 0.0)))
+
+    def snap(self, Z: np.ndarray) -> np.ndarray:
+        """Model coordinates of the grid points nearest to Z."""
+        return self.to_model(self.to_internal(Z))
+
+
+def _candidates(coords: SpaceCoords, rng: np.random.Generator, n: int, incumbents: np.ndarray) -> np.ndarray:
+    d = len(coords.is_cat)
+    Z = np.empty((n, d))
+    n_num = len(coords.num)
+    if n_num:
+        sobol = qmc.Sobol(n_num, scramble=True, seed=rng)
+        Z[:, coords.num] = sobol.random(n)
+    for j in coords.cat:
+        Z[:, j] = rng.integers(0, coords.n_choices[j], n)
+    if len(incumbents):  # local perturbations of the best points (a quarter of the set)
+        k = n // 4
+        base = incumbents[rng.integers(0, len(incumbents), k)]
+        local = base.copy()
+        local[:, coords.num] += rng.normal(0.0, 0.05, (k, n_num))
+        Z = np.concatenate((Z, local))
+    return coords.snap(Z)
+
+
+def _local_continuous(acq: Acquisition, z: np.ndarray, cont: np.ndarray, max_iter: int) -> tuple[np.ndarray, float]:
+    def negative(x: np.ndarray) -> tuple[float, np.ndarray]:
+        zz = z.copy()
+        zz[cont] = x
+        value, grad = acq(zz[None])
+        return -float(value[0]), -grad[0, cont]
+
+    res = scipy.optimize.minimize(negative, z[cont], jac=True, method="L-BFGS-B",
+                                  bounds=[(0.0, 1.0)] * len(cont), options={"maxiter": max_iter})
+    out = z.copy()
+    out[cont] = np.clip(res.x, 0.0, 1.0)
+    return out, -float(res.fun)
+
+
+def _neighbours(coords: SpaceCoords, z: np.ndarray) -> np.ndarray:
+    """Grid neighbours of z (one coordinate changed), as model coordinates."""
+    space = coords.space
+    x = coords.to_internal(z[None])[0]
+    rows = []
+    for j in np.flatnonzero(coords.discrete):
+        for k in (-2, -1, 1, 2):
+            v = x[j] + k * space.step[j]
+            if space.low[j] <= v <= space.high[j]:
+                row = x.copy()
+                row[j] = v
+                rows.append(row)
+    for j in coords.cat:
+        if coords.n_choices[j] <= 32:
+            for c in range(int(coords.n_choices[j])):
+                if c != x[j]:
+                    row = x.copy()
+                    row[j] = c
+                    rows.append(row)
+    if not rows:
+        return np.empty((0, len(z)))
+    return coords.to_model(np.array(rows))
+
+
+def maximize(acq: Acquisition, coords: SpaceCoords, rng: np.random.Generator, *, incumbents: np.ndarray,
+             n_candidates: int = 2048, n_starts: int = 10, max_iter: int = 50, max_rounds: int = 3) -> np.ndarray:
+    """The model coordinates (d,) of the best point found for the acquisition."""
+    Z = _candidates(coords, rng, n_candidates, incumbents)
+    values = acq(Z)[0]
+    values = np.where(np.isnan(values), -np.inf, values)
+    best_z, best_v = Z[int(np.argmax(values))], float(np.max(values))
+    cont = coords.continuous
+    for i in np.argsort(-values, kind="stable")[:n_starts]:
+        z, v = Z[i], float(values[i])
+        for _ in range(max_rounds):
+            improved = False
+            if len(cont):
+                z_new, v_new = _local_continuous(acq, z, cont, max_iter)
+                if v_new > v:
+                    z, v = z_new, v_new
+            nb = _neighbours(coords, z)
+            if len(nb):
+                nv = acq(nb)[0]
+                k = int(np.argmax(np.where(np.isnan(nv), -np.inf, nv)))
+                if nv[k] > v:
+                    z, v, improved = nb[k], float(nv[k]), True
+            if not improved:
+                break
+        if v > best_v:
+            best_z, best_v = z, v
+    return best_z

@@ -1,0 +1,252 @@
+from __future__ import annotations
+
+import math
+import pickle
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+
+import hpo_core
+from hpo_core.distributions import CategoricalDistribution, FloatDistribution, IntDistribution, SearchSpace
+from hpo_core.samplers import RandomSampler
+from hpo_core.samplers.gp import GPSampler
+from hpo_core.samplers.gp import _acquisition, _model, _optimize
+from hpo_core.testing import SamplerContract
+from hpo_core.trial import Trial, TrialState
+
+
+class TestGPSamplerContract(SamplerContract):
+    def make_sampler(self, seed: int) -> GPSampler:
+        return GPSampler(seed=seed, n_startup_trials=4, n_candidates=128, n_starts=2)
+
+
+def _mixed(trial: Trial) -> float:
+    x = trial.suggest_float("x", -5.0, 5.0)
+    lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
+    n = trial.suggest_int("n", 0, 20)
+    c = trial.suggest_categorical("c", ["a", "b", "c"])
+    return (x - 1.3) ** 2 + (math.log10(lr) + 2.0) ** 2 + 0.05 * (n - 7) ** 2 + (c != "b")
+
+
+def _fast(seed: int, **kwargs: Any) -> GPSampler:
+    return GPSampler(seed=seed, n_candidates=256, n_starts=3, **kwargs)
+
+
+def test_gp_beats_random_on_a_mixed_space_at_the_median_over_seeds() -> None:
+    gp, rnd = [], []
+    for seed in range(5):
+        s = hpo_core.create_study(sampler=_fast(seed))
+        s.optimize(_mixed, n_trials=30)
+        gp.append(s.best_value)
+        r = hpo_core.create_study(sampler=RandomSampler(seed=seed))
+        r.optimize(_mixed, n_trials=30)
+        rnd.append(r.best_value)
+    assert np.median(gp) < 0.5 * np.median(rnd)
+    assert np.median(gp) < 0.3
+
+
+def test_gp_ints_and_categories_land_on_their_grid() -> None:
+    study = hpo_core.create_study(sampler=_fast(0, n_startup_trials=5))
+    study.optimize(_mixed, n_trials=15)
+    for t in study.trials:
+        assert isinstance(t.params["n"], int) and 0 <= t.params["n"] <= 20
+        assert t.params["c"] in ("a", "b", "c")
+        assert 1e-4 <= t.params["lr"] <= 1.0
+
+
+def test_gp_reproducible_with_a_seed() -> None:
+    runs = []
+    for _ in range(2):
+        s = hpo_core.create_study(sampler=_fast(3, n_startup_trials=4))
+        s.optimize(_mixed, n_trials=10)
+        runs.append([t.params for t in s.trials])
+    assert runs[0] == runs[1]
+
+
+def test_gp_batch_of_eight_is_diverse() -> None:
+    # RUNNING trials are pending points (kriging believer): the batch must not repeat
+    # a point, and should spread over the space rather than pile onto the incumbent.
+    study = hpo_core.create_study(sampler=_fast(1, n_startup_trials=6))
+    space = SearchSpace({"x": FloatDistribution(-5.0, 5.0), "y": FloatDistribution(-5.0, 5.0)})
+    for _ in range(12):
+        t = study.ask(space)
+        study.tell(t, (t.params["x"] - 1.0) ** 2 + (t.params["y"] + 2.0) ** 2)
+    batch = study.ask(space, n=8)
+    pts = np.array([[t.params["x"], t.params["y"]] for t in batch])
+    dist = np.sqrt(((pts[:, None] - pts[None]) ** 2).sum(-1))
+    assert dist[np.triu_indices(8, 1)].min() > 1e-3  # no duplicates
+    assert np.median(dist[np.triu_indices(8, 1)]) > 0.1
+
+
+def test_gp_handles_ill_conditioned_histories() -> None:
+    # Duplicated points, a constant objective, huge outliers and inf: no crash, and every
+    # proposal stays inside the space.
+    space = {"x": FloatDistribution(0.0, 1.0), "k": IntDistribution(1, 3)}
+    cases = {
+        "duplicates": lambda i: ({"x": 0.5, "k": 2}, 1.0 + 0.0 * i),
+        "constant": lambda i: ({"x": (i % 7) / 7, "k": 1 + i % 3}, 3.0),
+        "outliers": lambda i: ({"x": (i % 7) / 7, "k": 1 + i % 3}, 1e12 if i % 4 == 0 else float(i % 5)),
+        "inf": lambda i: ({"x": (i % 7) / 7, "k": 1 + i % 3}, math.inf if i % 3 == 0 else float(i)),
+    }
+    for name, make in cases.items():
+        study = hpo_core.create_study(sampler=_fast(0, n_startup_trials=3))
+        for i in range(12):
+            params, value = make(i)
+            study.add_trial(hpo_core.create_trial(params=params, distributions=space, value=value))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in range(3):
+                t = study.ask(SearchSpace(space))
+                assert 0.0 <= t.params["x"] <= 1.0 and t.params["k"] in (1, 2, 3), name
+                study.tell(t, 1.0)
+
+
+def test_gp_failed_and_nan_trials_do_not_stop_the_study() -> None:
+    study = hpo_core.create_study(sampler=_fast(0, n_startup_trials=3))
+
+    def objective(t: Trial) -> float:
+        x = t.suggest_float("x", -1.0, 1.0)
+        if t.number % 4 == 3:
+            return math.nan
+        return x * x
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(objective, n_trials=12)
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.FAIL) == 3 and states.count(TrialState.COMPLETE) == 9
+
+
+def test_gp_conditional_parameters_sampled_outside_the_joint_space() -> None:
+    def objective(t: Trial) -> float:
+        x = t.suggest_float("x", 0.0, 1.0)
+        if t.suggest_categorical("kind", ["a", "b"]) == "a":
+            return x + t.suggest_float("extra", 0.0, 1.0)
+        return x
+
+    study = hpo_core.create_study(sampler=_fast(0, n_startup_trials=4))
+    study.optimize(objective, n_trials=12)
+    assert all(0.0 <= t.params.get("extra", 0.5) <= 1.0 for t in study.trials)
+
+
+def test_gp_maximize_direction() -> None:
+    study = hpo_core.create_study(direction="maximize", sampler=_fast(0, n_startup_trials=5))
+    study.optimize(lambda t: -((t.suggest_float("x", -3.0, 3.0) - 2.0) ** 2), n_trials=20)
+    assert abs(study.best_params["x"] - 2.0) < 0.2
+
+
+@pytest.mark.parametrize("acq", ["ucb", "pi"])
+def test_gp_other_acquisitions_optimize(acq: str) -> None:
+    study = hpo_core.create_study(sampler=_fast(0, acquisition=acq, n_startup_trials=5))
+    study.optimize(lambda t: (t.suggest_float("x", -3.0, 3.0) - 1.0) ** 2, n_trials=20)
+    assert study.best_value < 0.05
+
+
+def test_gp_pickle_round_trip_continues_the_stream() -> None:
+    a = _fast(5, n_startup_trials=3)
+    b = pickle.loads(pickle.dumps(a))
+    results = []
+    for sampler in (a, b):
+        s = hpo_core.create_study(sampler=sampler)
+        s.optimize(lambda t: t.suggest_float("x", 0.0, 1.0) ** 2, n_trials=6)
+        results.append([t.params["x"] for t in s.trials])
+    assert results[0] == results[1]
+
+
+def test_gp_rejects_multiple_objectives_by_name() -> None:
+    study = hpo_core.create_study(directions=["minimize", "minimize"], sampler=_fast(0, n_startup_trials=0))
+    space = SearchSpace({"x": FloatDistribution(0.0, 1.0)})
+    study.add_trial(hpo_core.create_trial(params={"x": 0.1}, distributions=dict(space), values=[1.0, 2.0]))
+    study.add_trial(hpo_core.create_trial(params={"x": 0.2}, distributions=dict(space), values=[2.0, 1.0]))
+    with pytest.raises(ValueError, match="directions"):
+        study.ask(space)
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [
+    ({"n_startup_trials": -1}, "n_startup_trials"),
+    ({"acquisition": "ei"}, "acquisition"),
+    ({"beta": 0.0}, "beta"),
+    ({"deterministic_objective": 1}, "deterministic_objective"),
+    ({"n_candidates": 0}, "n_candidates"),
+    ({"n_starts": -1}, "n_starts"),
+    ({"max_fit_trials": 1}, "max_fit_trials"),
+    ({"max_exact_trials": 1}, "max_exact_trials"),
+    ({"seed": -3}, "seed"),
+])
+def test_gp_rejects_bad_arguments_by_name(kwargs: dict[str, Any], name: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=name):
+        GPSampler(**kwargs)
+
+
+def test_gp_trust_region_and_fit_subset_kick_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Beyond max_exact_trials the posterior uses the nearest trials to the best one and
+    # the hyperparameters are fit on at most max_fit_trials.
+    sizes: list[tuple[int, int]] = []
+    fit = _model.fit_model
+
+    def spy(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta0: np.ndarray, **kw: Any) -> Any:
+        sub = kw.get("fit_subset")
+        sizes.append((len(X), len(X) if sub is None else len(sub)))
+        return fit(X, y, is_cat, theta0, **kw)
+
+    monkeypatch.setattr(_model, "fit_model", spy)
+    study = hpo_core.create_study(sampler=_fast(0, max_exact_trials=20, max_fit_trials=8))
+    dists = {"x": FloatDistribution(0.0, 1.0)}
+    rng = np.random.default_rng(0)
+    for x in rng.random(40):
+        study.add_trial(hpo_core.create_trial(params={"x": float(x)}, distributions=dists, value=float((x - 0.3) ** 2)))
+    t = study.ask(SearchSpace(dists))
+    assert sizes[-1] == (20, 8)
+    assert 0.0 <= t.params["x"] <= 1.0
+
+
+def test_gp_warp_outputs_is_monotone_and_tames_outliers() -> None:
+    v = np.array([0.0, 1.0, 2.0, 3.0, -1e9, np.nan, -np.inf])
+    y = _model.warp_outputs(v)
+    assert np.all(np.isfinite(y))
+    finite = np.argsort(v[:5])
+    assert np.all(np.diff(y[:5][finite]) > 0)  # order kept
+    assert y[4] > -10.0  # the huge loss is compressed (log tail)
+    assert y[6] == y[:5].min()  # -inf (a diverged run) is the worst finite value
+
+
+def test_gp_factorize_escalates_jitter_for_duplicates() -> None:
+    X = np.zeros((5, 1))
+    theta = np.array([0.0, 0.0, np.log(1e-12)])
+    L = _model.factorize(X, np.zeros(1, dtype=bool), theta)
+    assert L is not None and np.all(np.isfinite(L))
+
+
+@pytest.mark.parametrize("kind", _acquisition.ACQUISITIONS)
+def test_gp_acquisition_gradient_matches_finite_differences(kind: str) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.random((12, 2))
+    y = np.sin(6 * X[:, 0]) + X[:, 1]
+    y = (y - y.mean()) / y.std()
+    is_cat = np.zeros(2, dtype=bool)
+    model = _model.fit_model(X, y, is_cat, _model.default_theta(2))
+    assert model is not None
+    best = float(y.max())
+
+    def f(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _acquisition.acquisition(kind, *model.posterior(Z), best=best, beta=2.0)
+
+    Z = rng.random((4, 2)) * 0.8 + 0.1
+    _, grad = f(Z)
+    eps = 1e-6
+    for j in range(2):
+        dz = np.zeros(2)
+        dz[j] = eps
+        fd = (f(Z + dz)[0] - f(Z - dz)[0]) / (2 * eps)
+        np.testing.assert_allclose(grad[:, j], fd, rtol=1e-4, atol=1e-6)
+
+
+def test_gp_space_coords_round_trip_on_the_grid() -> None:
+    space = SearchSpace({"x": FloatDistribution(0.0, 1.0), "n": IntDistribution(1, 64, log=True),
+                         "s": FloatDistribution(0.0, 1.0, step=0.25), "c": CategoricalDistribution(["a", "b", "c"])})
+    coords = _optimize.SpaceCoords(space)
+    X = space.from_unit(np.random.default_rng(0).random((50, 4)))
+    np.testing.assert_allclose(coords.to_internal(coords.to_model(X)), X)
+    assert set(coords.continuous.tolist()) == {0}

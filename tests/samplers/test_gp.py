@@ -250,3 +250,43 @@ def test_gp_space_coords_round_trip_on_the_grid() -> None:
     X = space.from_unit(np.random.default_rng(0).random((50, 4)))
     np.testing.assert_allclose(coords.to_internal(coords.to_model(X)), X)
     assert set(coords.continuous.tolist()) == {0}
+
+
+def test_gp_model_posterior_equals_the_kernel() -> None:
+    # GPModel.posterior (matrix products, K^-1 once) is kernels.gp_posterior.
+    from hpo_core import kernels
+
+    rng = np.random.default_rng(4)
+    X = np.column_stack((rng.random(30), rng.random(30), rng.integers(0, 4, 30)))
+    is_cat = np.array([False, False, True])
+    y = rng.normal(size=30)
+    theta = np.array([np.log(3.0), np.log(0.5), np.log(2.0), 0.3, np.log(1e-3)])
+    L = _model.factorize(X, is_cat, theta)
+    assert L is not None
+    alpha = np.linalg.solve(L.T, np.linalg.solve(L, y))
+    model = _model.GPModel(X, y, is_cat, theta, L, alpha)
+    Xq = np.column_stack((rng.random(7), rng.random(7), rng.integers(0, 5, 7)))
+    Xq[0] = X[3]  # at a training point
+    got = model.posterior(Xq)
+    want = kernels.gp_posterior(Xq, X, is_cat, theta, L, alpha)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-7, atol=1e-9)
+
+
+def test_gp_model_likelihood_and_kernel_matrix_equal_the_kernels() -> None:
+    from hpo_core import kernels
+
+    rng = np.random.default_rng(6)
+    X = np.column_stack((rng.random(25), rng.random(25), rng.integers(0, 3, 25)))
+    X[5] = X[2]  # a duplicate
+    is_cat = np.array([False, False, True])
+    y = rng.normal(size=25)
+    for theta in (np.array([1.0, -0.5, 0.2, 0.1, np.log(1e-2)]), np.array([5.0, 3.0, -2.0, 1.0, np.log(1e-5)])):
+        got = _model.log_marginal_likelihood(X, y, is_cat, theta)
+        want = kernels.gp_log_marginal_likelihood(X, y, is_cat, theta)
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-9)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-6, atol=1e-8 * np.abs(want[1]).max())
+        k, _ = _model._matern(_model.sq_dists(X, X, np.exp(theta[:3]), is_cat))
+        np.testing.assert_allclose(k, kernels.matern52(X, X, np.exp(theta[:3]), is_cat), rtol=1e-9, atol=1e-12)
+    bad = np.array([0.0, 0.0, 0.0, 0.0, np.log(1e-30)])  # duplicates, no noise: not PD
+    assert _model.log_marginal_likelihood(X, y, is_cat, bad)[0] == -np.inf

@@ -22,9 +22,9 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.lapack
 import scipy.optimize
 
-from hpo_core import kernels
 
 __all__ = ["GPModel", "fit_model", "warp_outputs", "default_theta", "condition_on_pending"]
 
@@ -42,20 +42,130 @@ _NOISE_MIN_DETERMINISTIC = 1e-9
 _JITTER_START = 1e-10
 
 
-class GPModel(NamedTuple):
-    """A fitted GP: training inputs and outputs, hyperparameters and the factorisation."""
+_SQRT5 = math.sqrt(5.0)
+_VAR_FLOOR = 1e-12  # relative to the amplitude, as kernels.gp_posterior
 
-    X: np.ndarray
-    y: np.ndarray
-    is_cat: np.ndarray
-    theta: np.ndarray
-    L: np.ndarray
-    alpha: np.ndarray
+
+def sq_dists(X1: np.ndarray, X2: np.ndarray, rho: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
+    """(n1, n2) scaled squared distances r^2 of ``kernels.matern52`` by matrix products:
+    |a|^2 + |b|^2 - 2 a.b over lengthscale-scaled continuous coordinates, clipped at 0
+    (rounding ~1e-16 |a|^2, far below what moves a fit or an acquisition), plus rho_j
+    where categorical dimension j differs."""
+    c = np.flatnonzero(~is_cat)
+    w = np.sqrt(rho[c])
+    A, B = X1[:, c] * w, X2[:, c] * w
+    r2 = (A * A).sum(axis=1)[:, None] + (B * B).sum(axis=1)[None, :] - 2.0 * (A @ B.T)
+    np.maximum(r2, 0.0, out=r2)
+    for j in np.flatnonzero(is_cat):
+        r2 += rho[j] * (X1[:, j][:, None] != X2[:, j][None, :])
+    return r2
+
+
+def _matern(r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit-amplitude Matern-5/2 values and slopes d k / d(r^2) at r^2."""
+    r = np.sqrt(r2)
+    e = np.exp(-_SQRT5 * r)
+    return (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * e, (-5.0 / 6.0) * (1.0 + _SQRT5 * r) * e
+
+
+def log_marginal_likelihood(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray,
+                            theta: np.ndarray) -> tuple[float, np.ndarray]:
+    """``kernels.gp_log_marginal_likelihood`` (the tests pin them together) with LAPACK:
+    one Cholesky (dpotrf), K^-1 from it (dpotri), the gradient 0.5 tr(W dK/dtheta) with
+    W = alpha alpha^T - K^-1 as elementwise products: O(n^3 / 3 + n^2 d), no Python
+    loop over pairs. (-inf, zeros) when K is not numerically positive definite."""
+    n, d = X.shape
+    rho, amp, noise = np.exp(theta[:d]), math.exp(theta[d]), math.exp(theta[d + 1])
+    k, slope = _matern(sq_dists(X, X, rho, is_cat))
+    K = amp * k
+    K[np.diag_indices_from(K)] += noise
+    if not np.isfinite(K).all():
+        return -math.inf, np.zeros(d + 2)
+    L, info = scipy.linalg.lapack.dpotrf(K, lower=1, clean=1)
+    if info != 0:
+        return -math.inf, np.zeros(d + 2)
+    alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
+    Kinv, info = scipy.linalg.lapack.dpotri(L, lower=1)
+    if info != 0:
+        return -math.inf, np.zeros(d + 2)
+    Kinv = np.tril(Kinv) + np.tril(Kinv, -1).T
+    value = -0.5 * float(y @ alpha) - float(np.log(np.diag(L)).sum()) - 0.5 * n * math.log(2.0 * math.pi)
+    W = np.outer(alpha, alpha) - Kinv
+    grad = np.empty(d + 2)
+    WS = W * (amp * slope)
+    for j in range(d):  # dK/dlog rho_j = amp * slope * rho_j * delta_j
+        if is_cat[j]:
+            delta = (X[:, j][:, None] != X[:, j][None, :]).astype(np.float64)
+        else:
+            diff = X[:, j][:, None] - X[:, j][None, :]
+            delta = diff * diff
+        grad[j] = 0.5 * rho[j] * float(np.einsum("ij,ij->", WS, delta))
+    grad[d] = 0.5 * float(np.einsum("ij,ij->", W, K)) - 0.5 * noise * float(np.trace(W))  # dK/dlog amp = amp k
+    grad[d + 1] = 0.5 * noise * float(np.trace(W))
+    return value, grad
+
+
+class GPModel:
+    """A fitted GP: training inputs and outputs, hyperparameters and the factorisation.
+
+    ``posterior`` is ``kernels.gp_posterior`` (the tests pin them together) written with
+    matrix products: the continuous part of the squared distances by the expansion
+    |a|^2 + |b|^2 - 2 a.b of lengthscale-scaled coordinates (clipped at 0; its rounding,
+    ~1e-16 |a|^2, is far below what moves an acquisition), the categorical part by
+    comparison, and the variance with K^-1 computed once per model. An acquisition evaluates the posterior
+    thousands of times per proposal (a candidate set, then one point per L-BFGS-B step),
+    so each call is a few BLAS products: O(m n (n + d)) for m points.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta: np.ndarray, L: np.ndarray,
+                 alpha: np.ndarray):
+        self.X, self.y, self.is_cat, self.theta, self.L, self.alpha = X, y, is_cat, theta, L, alpha
+        d = X.shape[1]
+        self._rho = np.exp(theta[:d])
+        self._amp = math.exp(theta[d])
+        self._cont = np.flatnonzero(~is_cat)
+        self._cat = np.flatnonzero(is_cat)
+        self._Kinv: np.ndarray | None = None
+        self._Zc = X[:, self._cont] * np.sqrt(self._rho[self._cont])  # scaled continuous coordinates
+        self._zc2 = (self._Zc * self._Zc).sum(axis=1)
 
     def posterior(self, Xq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(mean, var, dmean, dvar)`` of the latent function at Xq (m, d); gradients
         (m, d) with respect to Xq, zero in categorical dimensions."""
-        return kernels.gp_posterior(Xq, self.X, self.is_cat, self.theta, self.L, self.alpha)  # type: ignore[no-any-return]
+        if self._Kinv is None:
+            Kinv, _ = scipy.linalg.lapack.dpotri(self.L, lower=1)
+            self._Kinv = np.tril(Kinv) + np.tril(Kinv, -1).T
+        k, slope = _matern(self._r2(Xq))
+        k *= self._amp
+        slope *= self._amp  # dk / d(r^2)
+        mean = k @ self.alpha
+        B = k @ self._Kinv  # (K^-1 k_q)^T
+        var = self._amp - np.einsum("ij,ij->i", B, k)
+        floor = _VAR_FLOOR * self._amp
+        clipped = var < floor
+        var = np.where(clipped, floor, var)
+        m, d = Xq.shape
+        dmean = np.zeros((m, d))
+        dvar = np.zeros((m, d))
+        c = self._cont
+        if len(c):
+            # d r^2 / d xq_p = 2 rho_p (xq_p - x_p) for continuous p.
+            Sa = slope * self.alpha[None, :]
+            dmean[:, c] = 2.0 * self._rho[c] * (Xq[:, c] * Sa.sum(axis=1)[:, None] - Sa @ self.X[:, c])
+            SB = slope * B
+            dvar[:, c] = -4.0 * self._rho[c] * (Xq[:, c] * SB.sum(axis=1)[:, None] - SB @ self.X[:, c])
+            dvar[clipped] = 0.0
+        return mean, var, dmean, dvar
+
+    def _r2(self, Xq: np.ndarray) -> np.ndarray:
+        """(m, n) squared scaled distances r^2 from the queries to the training points."""
+        c = self._cont
+        Zq = Xq[:, c] * np.sqrt(self._rho[c])
+        r2 = (Zq * Zq).sum(axis=1)[:, None] + self._zc2[None, :] - 2.0 * (Zq @ self._Zc.T)
+        np.maximum(r2, 0.0, out=r2)
+        for j in self._cat:  # Hamming: rho_j where the categories differ
+            r2 += self._rho[j] * (Xq[:, j][:, None] != self.X[:, j][None, :])
+        return r2
 
 
 def warp_outputs(values: np.ndarray) -> np.ndarray:
@@ -129,7 +239,7 @@ def fit_theta(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta0: np.ndarr
     start = np.clip(theta0, lo, hi)
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        lml, grad = kernels.gp_log_marginal_likelihood(X, y, is_cat, theta)
+        lml, grad = log_marginal_likelihood(X, y, is_cat, theta)
         lp, gp = _log_prior(theta)
         value = -(lml + lp)
         if not np.isfinite(value):
@@ -148,7 +258,7 @@ def factorize(X: np.ndarray, is_cat: np.ndarray, theta: np.ndarray) -> np.ndarra
     definite; None if even that fails."""
     d = X.shape[1]
     amp, noise = math.exp(theta[d]), math.exp(theta[d + 1])
-    K = amp * kernels.matern52(X, X, np.exp(theta[:d]), is_cat)
+    K = amp * _matern(sq_dists(X, X, np.exp(theta[:d]), is_cat))[0]
     diag = np.diag_indices_from(K)
     base = K[diag] + noise
     for jitter in [0.0] + [_JITTER_START * amp * 10.0**i for i in range(8)]:  # up to 1e-3 amp

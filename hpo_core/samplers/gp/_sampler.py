@@ -53,11 +53,12 @@ class GPSampler(BaseSampler):
     conditioned on them at their posterior mean (kriging believer), which removes the
     variance there, so a batch does not repeat a point.
 
-    Scale: the hyperparameters are fit on at most ``max_fit_trials`` trials (the best
-    quarter of them and a random sample of the rest); the posterior uses every trial up
-    to ``max_exact_trials``, and beyond that a local model of the ``max_exact_trials``
-    trials nearest to the best one (in lengthscale-scaled distance: a trust region), so
-    an ask costs O(max_exact_trials^3) however long the study runs.
+    Scale: the hyperparameters are fit on at most ``max_fit_trials`` (256) trials (the
+    best quarter of them and a random sample of the rest); the posterior uses every
+    trial up to ``max_exact_trials`` (512), and beyond that a local model of the
+    ``max_exact_trials`` trials nearest to the best one (in lengthscale-scaled distance:
+    a trust region, as TuRBO's), so an ask costs O(max_exact_trials^3) however long the
+    study runs; past about 270 trials in the model the candidate set shrinks with n^2.
 
     Parameters outside the joint space (conditional ones) are sampled uniformly at random.
 
@@ -91,7 +92,7 @@ class GPSampler(BaseSampler):
         n_candidates: int = 2048,
         n_starts: int = 10,
         max_fit_trials: int = 256,
-        max_exact_trials: int = 1024,
+        max_exact_trials: int = 512,
         seed: int | None = None,
     ):
         owner = "GPSampler"
@@ -199,7 +200,10 @@ class GPSampler(BaseSampler):
             return acquisition(kind, *model.posterior(Z), best=best, beta=beta)
 
         incumbents = X[np.argsort(-y, kind="stable")[: min(5, len(y))]]
-        z = _optimize.maximize(acq, coords, self._rng, incumbents=incumbents, n_candidates=self._n_candidates,
+        # Each candidate costs O(n^2) (the posterior variance): past a few hundred trials
+        # the candidate set shrinks to keep about 1.5e8 flops, never below 256.
+        n_cand = min(self._n_candidates, max(256, int(1.5e8 / (len(X) ** 2))))
+        z = _optimize.maximize(acq, coords, self._rng, incumbents=incumbents, n_candidates=n_cand,
                                n_starts=self._n_starts)
         x = coords.to_internal(z[None])[0]
         if not math.isfinite(float(x.sum())):  # defensive: never hand back NaN

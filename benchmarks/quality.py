@@ -11,6 +11,8 @@ constructor, e.g. ``hpo_tpe:n_ei_candidates=64:multivariate=True``):
 
 - ``hpo_tpe``, ``hpo_random``, ``hpo_qmc``: hpo_core's TPESampler, RandomSampler, QMCSampler.
 - ``optuna_tpe``, ``optuna_random``: Optuna's TPESampler (default settings) and RandomSampler.
+- ``hpo_gp``, ``optuna_gp``: hpo_core's and Optuna's GPSampler (default settings; Optuna's
+  needs PyTorch).
 - ``hyperopt_tpe``, ``hyperopt_random``: hyperopt's ``tpe.suggest`` and ``rand.suggest``
   through ``fmin`` (``rstate=np.random.default_rng(seed)``).
 
@@ -51,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 import _problems  # noqa: E402
 
-SAMPLERS = ("hpo_tpe", "hpo_random", "hpo_qmc", "optuna_tpe", "optuna_random",
+SAMPLERS = ("hpo_tpe", "hpo_gp", "hpo_random", "hpo_qmc", "optuna_tpe", "optuna_gp", "optuna_random",
             "hyperopt_tpe", "hyperopt_random")
 DEFAULT_SAMPLERS = "hpo_tpe,optuna_tpe,hyperopt_tpe,hpo_random"
 # Regrets below COCO's final target count as equal when ranking (a solved problem).
@@ -115,6 +117,8 @@ def _run_hpo(kind: str, kwargs: dict[str, Any], problem: _problems.Problem, eval
         except ImportError as e:
             raise RuntimeError("hpo_core.samplers.TPESampler is not available in this checkout") from e
         sampler: Any = TPESampler(seed=seed, **kwargs)
+    elif kind == "hpo_gp":
+        sampler = hpo_core.samplers.GPSampler(seed=seed, **kwargs)
     elif kind == "hpo_random":
         sampler = hpo_core.samplers.RandomSampler(seed=seed, **kwargs)
     else:
@@ -129,7 +133,8 @@ def _run_optuna(kind: str, kwargs: dict[str, Any], problem: _problems.Problem, e
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    cls = optuna.samplers.TPESampler if kind == "optuna_tpe" else optuna.samplers.RandomSampler
+    cls = {"optuna_tpe": optuna.samplers.TPESampler, "optuna_gp": optuna.samplers.GPSampler}.get(
+        kind, optuna.samplers.RandomSampler)
     study = optuna.create_study(sampler=cls(seed=seed, **kwargs))
     return _ask_tell_loop(study, problem, evaluate, n_trials)
 

@@ -272,11 +272,12 @@ def factorize(X: np.ndarray, is_cat: np.ndarray, theta: np.ndarray) -> np.ndarra
 
 def fit_model(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta0: np.ndarray, *,
               deterministic: bool = False, fit_subset: np.ndarray | None = None,
-              max_iter: int = 200) -> GPModel | None:
-    """Fit the hyperparameters (on ``fit_subset`` rows if given) and factorise K on all
-    rows; None when K cannot be factorised even with jitter (the caller falls back)."""
+              max_iter: int = 200, refit: bool = True) -> GPModel | None:
+    """Fit the hyperparameters (on ``fit_subset`` rows if given; kept at theta0 when not
+    ``refit``) and factorise K on all rows; None when K cannot be factorised even with
+    jitter (the caller falls back)."""
     Xf, yf = (X, y) if fit_subset is None else (X[fit_subset], y[fit_subset])
-    theta = fit_theta(Xf, yf, is_cat, theta0, deterministic=deterministic, max_iter=max_iter)
+    theta = fit_theta(Xf, yf, is_cat, theta0, deterministic=deterministic, max_iter=max_iter) if refit else theta0
     L = factorize(X, is_cat, theta)
     if L is None:
         return None

@@ -29,9 +29,28 @@ if TYPE_CHECKING:
     from hpo_core.study import Study
     from hpo_core.trial import Trial
 
-__all__ = ["BaseSampler", "EMPTY_SPACE"]
+__all__ = ["BaseSampler", "CONSTRAINTS_KEY", "EMPTY_SPACE", "store_constraints"]
 
 EMPTY_SPACE = SearchSpace({})
+# System attribute holding a finished trial's constraint values (``<= 0`` feasible), written
+# by samplers with a ``constraints_func`` when the trial finishes, read by every worker.
+CONSTRAINTS_KEY = "constraints"
+
+
+def store_constraints(study: Study, trial: Trial, func: Any, owner: str) -> list[float]:
+    """Call ``func(FrozenTrial)`` for a finishing trial, check that it returned a sequence
+    of numbers (TypeError naming ``constraints_func(trial)`` otherwise) and store the values
+    in the trial's system attribute :data:`CONSTRAINTS_KEY`."""
+    from hpo_core._validation import format_error
+
+    frozen = study._history().frozen(trial.number)
+    result = func(frozen)
+    try:
+        constraints = [float(c) for c in result]
+    except (TypeError, ValueError) as e:
+        raise TypeError(format_error("constraints_func(trial)", "a sequence of numbers", result, owner=owner)) from e
+    study._storage.set_trial_attr(trial.trial_id, "system", CONSTRAINTS_KEY, constraints)
+    return constraints
 
 
 class BaseSampler(abc.ABC):

@@ -290,3 +290,64 @@ def test_gp_model_likelihood_and_kernel_matrix_equal_the_kernels() -> None:
         np.testing.assert_allclose(k, kernels.matern52(X, X, np.exp(theta[:3]), is_cat), rtol=1e-9, atol=1e-12)
     bad = np.array([0.0, 0.0, 0.0, 0.0, np.log(1e-30)])  # duplicates, no noise: not PD
     assert _model.log_marginal_likelihood(X, y, is_cat, bad)[0] == -np.inf
+
+
+def _constrained(t: Trial) -> float:
+    x = t.suggest_float("x", -2.0, 2.0)
+    y = t.suggest_float("y", -2.0, 2.0)
+    return (x - 1.0) ** 2 + (y - 1.0) ** 2
+
+
+def _constraint(frozen: Any) -> list[float]:
+    return [frozen.params["x"] + frozen.params["y"] - 1.0]  # feasible: x + y <= 1
+
+
+def test_gp_constraints_steer_to_the_feasible_optimum() -> None:
+    # Unconstrained optimum (1, 1) is infeasible; the constrained one is (0.5, 0.5), value 0.5.
+    bests = []
+    for seed in range(3):
+        study = hpo_core.create_study(sampler=_fast(seed, constraints_func=_constraint))
+        study.optimize(_constrained, n_trials=30)
+        feasible = [t for t in study.trials if t.system_attrs["constraints"][0] <= 0.0]
+        bests.append(min(t.value for t in feasible))
+        late = study.trials[-10:]
+        assert sum(t.system_attrs["constraints"][0] <= 0.0 for t in late) >= 6
+    assert np.median(bests) < 0.6
+
+
+def test_gp_constraints_with_no_feasible_trial_yet_seek_feasibility() -> None:
+    # Feasible only in a corner (x + y <= -2.5): the startup trials are all infeasible.
+    def corner(frozen: Any) -> list[float]:
+        return [frozen.params["x"] + frozen.params["y"] + 2.5]
+
+    study = hpo_core.create_study(sampler=_fast(0, constraints_func=corner, n_startup_trials=5))
+    dists = {"x": FloatDistribution(-2.0, 2.0), "y": FloatDistribution(-2.0, 2.0)}
+    for x, y in [(0.0, 0.0), (1.0, 1.0), (1.5, -0.5), (-1.0, 1.0), (0.5, 1.5)]:
+        study.enqueue_trial({"x": x, "y": y})
+    study.optimize(_constrained, n_trials=20)
+    assert any(t.system_attrs["constraints"][0] <= 0.0 for t in study.trials[5:])
+
+
+def test_gp_constraints_func_result_must_be_numbers() -> None:
+    study = hpo_core.create_study(sampler=_fast(0, constraints_func=lambda t: "bad"))
+    with pytest.raises(TypeError, match="constraints_func"):
+        study.optimize(_constrained, n_trials=1, catch=())
+
+
+def test_gp_log_feasibility_gradient_matches_finite_differences() -> None:
+    rng = np.random.default_rng(1)
+    X = rng.random((10, 2))
+    c = X[:, 0] - X[:, 1]
+    model = _model.fit_model(X, (c - c.mean()) / c.std(), np.zeros(2, dtype=bool), _model.default_theta(2))
+    assert model is not None
+
+    def f(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _acquisition.log_feasibility(*model.posterior(Z), threshold=-0.3)
+
+    Z = rng.random((5, 2)) * 0.8 + 0.1
+    _, grad = f(Z)
+    eps = 1e-6
+    for j in range(2):
+        dz = np.zeros(2)
+        dz[j] = eps
+        np.testing.assert_allclose(grad[:, j], (f(Z + dz)[0] - f(Z - dz)[0]) / (2 * eps), rtol=1e-4, atol=1e-6)

@@ -18,7 +18,7 @@ from scipy.special import log_ndtr
 
 from hpo_core import kernels
 
-__all__ = ["ACQUISITIONS", "acquisition"]
+__all__ = ["ACQUISITIONS", "acquisition", "log_feasibility"]
 
 ACQUISITIONS = ("logei", "ucb", "pi")
 
@@ -45,3 +45,17 @@ def acquisition(kind: str, mean: np.ndarray, var: np.ndarray, dmean: np.ndarray,
         value = log_ndtr(z)
         return value, np.exp(log_phi - value)[:, None] * dz
     raise ValueError(f"unknown acquisition {kind!r}")  # validated by GPSampler
+
+
+def log_feasibility(mean: np.ndarray, var: np.ndarray, dmean: np.ndarray, dvar: np.ndarray, *,
+                    threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """log P(c(x) <= threshold) under a constraint's posterior, and its gradient:
+    ``log Phi(z)`` with ``z = (threshold - mean) / s`` (log_ndtr: accurate deep in the
+    lower tail, where a nearly infeasible region still has a usable gradient)."""
+    s = np.sqrt(var)
+    ds = dvar / (2.0 * s)[:, None]
+    z = (threshold - mean) / s
+    dz = (-dmean - z[:, None] * ds) / s[:, None]
+    value = log_ndtr(z)
+    log_phi = -0.5 * z * z - 0.5 * np.log(2.0 * np.pi)
+    return value, np.exp(log_phi - value)[:, None] * dz

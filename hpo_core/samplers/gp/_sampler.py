@@ -15,18 +15,20 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from hpo_core._validation import check_bool, check_choice, check_int, check_real, format_error
+from hpo_core._validation import check_bool, check_callable, check_choice, check_int, check_real, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace, unit_to_internal
 from hpo_core.exceptions import HpoWarning
-from hpo_core.samplers._base import EMPTY_SPACE, BaseSampler
+from hpo_core.samplers._base import CONSTRAINTS_KEY, EMPTY_SPACE, BaseSampler, store_constraints
 from hpo_core.samplers.gp import _model, _optimize
-from hpo_core.samplers.gp._acquisition import ACQUISITIONS, acquisition
-from hpo_core.trial._state import StudyDirection
+from hpo_core.samplers.gp._acquisition import ACQUISITIONS, acquisition, log_feasibility
+from hpo_core.trial._state import StudyDirection, TrialState
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from hpo_core.history import History
     from hpo_core.study import Study
-    from hpo_core.trial import Trial
+    from hpo_core.trial import FrozenTrial, Trial
 
 __all__ = ["GPSampler"]
 
@@ -62,6 +64,12 @@ class GPSampler(BaseSampler):
     a trust region, as TuRBO's), so an ask costs O(max_exact_trials^3) however long the
     study runs; past about 270 trials in the model the candidate set shrinks with n^2.
 
+    Constraints (``constraints_func``, values ``<= 0`` feasible, stored on each finished
+    trial as TPESampler stores them): one GP per constraint, and the acquisition gains the
+    log probability that every constraint holds (constrained LogEI, Gardner et al. 2014);
+    the incumbent is the best feasible trial, and while no trial is feasible the sampler
+    maximises the probability of feasibility alone.
+
     Parameters outside the joint space (conditional ones) are sampled uniformly at random.
 
     Args:
@@ -73,6 +81,8 @@ class GPSampler(BaseSampler):
         n_starts: Local searches per proposal.
         max_fit_trials: Trials the hyperparameters are fit on, at most.
         max_exact_trials: Trials the posterior uses, at most (a trust region beyond).
+        constraints_func: ``f(FrozenTrial) -> sequence of floats`` (``<= 0`` feasible),
+            called when a trial finishes.
         seed: Seed of the generator; equal seeds give equal proposals.
 
     Example:
@@ -95,6 +105,7 @@ class GPSampler(BaseSampler):
         n_starts: int = 10,
         max_fit_trials: int = 256,
         max_exact_trials: int = 512,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
         seed: int | None = None,
     ):
         owner = "GPSampler"
@@ -106,11 +117,15 @@ class GPSampler(BaseSampler):
         self._n_starts = cast(int, check_int("n_starts", n_starts, low=0, owner=owner))
         self._max_fit = cast(int, check_int("max_fit_trials", max_fit_trials, low=2, owner=owner))
         self._max_exact = cast(int, check_int("max_exact_trials", max_exact_trials, low=2, owner=owner))
+        self._constraints_func = check_callable("constraints_func", constraints_func, allow_none=True, owner=owner)
         check_int("seed", seed, low=0, allow_none=True, owner=owner)
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
         self._theta: dict[SearchSpace, np.ndarray] = {}  # warm starts per space
         self._fit_n: dict[SearchSpace, int] = {}  # trials at the last hyperparameter fit
+        self._theta_c: dict[tuple[SearchSpace, int], np.ndarray] = {}  # constraint models' warm starts
+        self._cvals = np.zeros((0, 0))  # constraint values per row (NaN: none), filled once per row
+        self._c_known = np.zeros(0, dtype=np.bool_)
         self._coords: dict[SearchSpace, _optimize.SpaceCoords] = {}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -122,6 +137,9 @@ class GPSampler(BaseSampler):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("_fit_n", {})
+        self.__dict__.setdefault("_theta_c", {})
+        self.__dict__.setdefault("_cvals", np.zeros((0, 0)))
+        self.__dict__.setdefault("_c_known", np.zeros(0, dtype=np.bool_))
         self._lock = threading.Lock()
 
     def reseed_rng(self) -> None:
@@ -173,6 +191,7 @@ class GPSampler(BaseSampler):
         coords = self._coords_of(space)
         X = coords.to_model(h.X[rows[:, None], cols])
         y = _model.warp_outputs(sign * h.values[rows, 0])
+        C = self._constraints_of(h, rows) if self._constraints_func is not None else None
         d = len(space)
         theta0 = self._theta.get(space, _model.default_theta(d))
         n = len(rows)
@@ -181,6 +200,7 @@ class GPSampler(BaseSampler):
             dist = ((scaled - scaled[int(np.argmax(y))]) ** 2).sum(axis=1)
             keep = np.sort(np.argpartition(dist, self._max_exact - 1)[: self._max_exact])
             X, y = X[keep], y[keep]
+            C = C[keep] if C is not None else None
             n = len(keep)
         fit_subset = None
         if n > self._max_fit:  # the best quarter and a random sample of the rest
@@ -204,14 +224,28 @@ class GPSampler(BaseSampler):
             return space.from_unit(self._rng.random((1, d)))[0]
         self._theta[space] = model.theta
         best = float(y.max())
+        feasible = np.ones(len(y), dtype=np.bool_)
+        constraint_models: list[tuple[_model.GPModel, float]] = []
+        if C is not None:
+            feasible = np.all(C <= 0.0, axis=1)  # NaN (no values) counts as infeasible
+            best = float(y[feasible].max()) if feasible.any() else math.nan
+            constraint_models = self._constraint_models(space, X, C, coords, refit)
         if len(pending):
             model = _model.condition_on_pending(model, coords.to_model(h.X[pending[:, None], cols]))
         kind, beta = self._acquisition, self._beta
 
         def acq(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return acquisition(kind, *model.posterior(Z), best=best, beta=beta)
+            if math.isnan(best):  # nothing feasible yet: the probability of feasibility alone
+                value, grad = np.zeros(len(Z)), np.zeros(Z.shape)
+            else:
+                value, grad = acquisition(kind, *model.posterior(Z), best=best, beta=beta)
+            for cmodel, threshold in constraint_models:
+                v, g = log_feasibility(*cmodel.posterior(Z), threshold=threshold)
+                value, grad = value + v, grad + g
+            return value, grad
 
-        incumbents = X[np.argsort(-y, kind="stable")[: min(5, len(y))]]
+        ranked = np.argsort(-np.where(feasible, y, y - 1e6), kind="stable")
+        incumbents = X[ranked[: min(5, len(y))]]
         # Each candidate costs O(n^2) (the posterior variance): past a few hundred trials
         # the candidate set shrinks to keep about 1.5e8 flops, never below 256.
         n_cand = min(self._n_candidates, max(256, int(1.5e8 / (len(X) ** 2))))
@@ -221,3 +255,55 @@ class GPSampler(BaseSampler):
         if not math.isfinite(float(x.sum())):  # defensive: never hand back NaN
             return space.from_unit(self._rng.random((1, d)))[0]
         return x
+
+    # ------------------------------------------------------------------ constraints
+    def _constraints_of(self, h: History, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), k) constraint values of the rows (NaN where a trial has none); each
+        finished row's system attribute is read once, other workers' trials included."""
+        n = h.n
+        if len(self._c_known) < n:
+            grow = max(n, 2 * len(self._c_known), 64) - len(self._c_known)
+            self._c_known = np.concatenate((self._c_known, np.zeros(grow, dtype=np.bool_)))
+            self._cvals = np.concatenate((self._cvals, np.full((grow, self._cvals.shape[1]), np.nan)))
+        for row in rows[~self._c_known[rows]].tolist():
+            values = (h.system_attrs[row] or {}).get(CONSTRAINTS_KEY)
+            if values is not None:
+                k = len(values)
+                if k > self._cvals.shape[1]:
+                    extra = np.full((len(self._cvals), k - self._cvals.shape[1]), np.nan)
+                    self._cvals = np.concatenate((self._cvals, extra), axis=1)
+                self._cvals[row, :k] = values
+            # A finished row gets its values before its state is stored (after_trial), so
+            # one without them never gets any: it stays NaN (infeasible), read once.
+            self._c_known[row] = True
+        return self._cvals[rows]
+
+    def _constraint_models(self, space: SearchSpace, X: np.ndarray, C: np.ndarray,
+                           coords: _optimize.SpaceCoords, refit: bool) -> list[tuple[_model.GPModel, float]]:
+        """One GP per constraint on the rows that have its value (standardised), with the
+        standardised feasibility threshold; constraints with fewer than 2 values or whose
+        kernel matrix cannot be factorised are left out."""
+        out = []
+        for j in range(C.shape[1]):
+            ok = np.isfinite(C[:, j])
+            if ok.sum() < 2:
+                continue
+            c = C[ok, j]
+            mu, sd = float(c.mean()), float(c.std())
+            sd = sd if sd > 0 else 1.0
+            key = (space, j)
+            theta0 = self._theta_c.get(key, _model.default_theta(X.shape[1]))
+            fit_subset = None
+            if ok.sum() > self._max_fit:
+                fit_subset = np.sort(self._rng.choice(int(ok.sum()), self._max_fit, replace=False))
+            cm = _model.fit_model(X[ok], (c - mu) / sd, coords.is_cat, theta0, deterministic=self._deterministic,
+                                  fit_subset=fit_subset, refit=refit or key not in self._theta_c)
+            if cm is None:
+                continue
+            self._theta_c[key] = cm.theta
+            out.append((cm, -mu / sd))
+        return out
+
+    def after_trial(self, study: Study, trial: Trial, state: TrialState, values: list[float] | None) -> None:
+        if self._constraints_func is not None and state in (TrialState.COMPLETE, TrialState.PRUNED):
+            store_constraints(study, trial, self._constraints_func, "GPSampler")

@@ -20,7 +20,7 @@ import numpy as np
 from hpo_core import kernels
 from hpo_core._validation import check_bool, check_callable, check_int, check_real, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace, unit_to_internal
-from hpo_core.samplers._base import EMPTY_SPACE, BaseSampler
+from hpo_core.samplers._base import CONSTRAINTS_KEY, EMPTY_SPACE, BaseSampler, store_constraints
 from hpo_core.samplers.tpe import _parzen
 from hpo_core.samplers.tpe._observations import good_rows_single_objective
 from hpo_core.samplers.tpe._split import split_below_above
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["TPESampler", "default_gamma", "default_weights"]
 
 _COMPLETE, _PRUNED, _RUNNING = 1, 2, 0
-CONSTRAINTS_KEY = "constraints"
 
 
 def default_gamma(n: int) -> int:
@@ -542,14 +541,7 @@ class TPESampler(BaseSampler):
         func = self._constraints_func
         if func is None or state not in (TrialState.COMPLETE, TrialState.PRUNED):
             return
-        frozen = study._history().frozen(trial.number)
-        result = func(frozen)
-        try:
-            constraints = [float(c) for c in result]
-        except (TypeError, ValueError) as e:
-            raise TypeError(format_error("constraints_func(trial)", "a sequence of numbers", result,
-                                         owner="TPESampler")) from e
-        study._storage.set_trial_attr(trial.trial_id, "system", CONSTRAINTS_KEY, constraints)
+        constraints = store_constraints(study, trial, func, "TPESampler")
         with self._lock:
             self._grow(trial.number + 1)
             self._violation[trial.number] = _total_violation(constraints)

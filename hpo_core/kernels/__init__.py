@@ -18,7 +18,7 @@ are documented on the reference implementations in ``hpo_core.kernels._reference
 
 A backend need not implement every kernel: a kernel it lacks (e.g. the product-mixture
 and hypervolume kernels, which JAX does not implement, or the Gaussian-process kernels,
-which only Numba and NumPy do) is taken from the first available backend in the order
+which the extension does not) is taken from the first available backend in the order
 above that has it, i.e. the fastest one here, so the NumPy reference answers only when
 nothing compiled is available (:func:`kernel_backend_name` says which backend serves a
 kernel).

@@ -33,7 +33,7 @@ H_XQ, FD_TOL_XQ = 1e-5, 1e-6
 
 @pytest.fixture
 def gpbackend(backend: ModuleType) -> ModuleType:
-    """Backends implementing the GP kernels (cext and jax do not; the dispatcher falls back)."""
+    """Backends implementing the GP kernels (cext does not; the dispatcher falls back)."""
     if not hasattr(backend, "gp_posterior"):
         pytest.skip(f"{backend.BACKEND_NAME} has no GP kernels; the dispatcher falls back")
     return backend
@@ -319,7 +319,7 @@ def test_log_ei_limits(gpbackend: ModuleType) -> None:
 
 def test_gp_kernels_fall_back_for_backends_without_them(reset_default_backend: None,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    # cext and jax do not implement the GP kernels: the dispatcher takes them from the
+    # cext does not implement the GP kernels: the dispatcher takes them from the
     # first available backend in BACKENDS order that does (numba where it is installed).
     c = _make(np.random.default_rng(0), d=3, n_cat=1)
     for name in kernels.available_backends():

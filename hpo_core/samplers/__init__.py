@@ -1,7 +1,8 @@
 """Samplers propose parameter values for new trials.
 
-``GPSampler`` is imported on first use (it pulls in SciPy's optimisers), so that
-``import hpo_core`` stays fast for studies that never use it.
+``GPSampler`` and ``AutoSampler`` (which holds a GPSampler) are imported on first use
+(they pull in SciPy's optimisers), so that ``import hpo_core`` stays fast for studies
+that never use them.
 """
 
 from typing import Any
@@ -12,7 +13,9 @@ from hpo_core.samplers._qmc import QMCSampler
 from hpo_core.samplers._random import RandomSampler
 from hpo_core.samplers.tpe import TPESampler
 
-__all__ = ["BaseSampler", "GPSampler", "GridSampler", "QMCSampler", "RandomSampler", "TPESampler"]
+__all__ = [
+    "AutoSampler", "BaseSampler", "GPSampler", "GridSampler", "QMCSampler", "RandomSampler", "TPESampler",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,4 +23,8 @@ def __getattr__(name: str) -> Any:
         from hpo_core.samplers.gp import GPSampler
 
         return GPSampler
+    if name == "AutoSampler":
+        from hpo_core.samplers._auto import AutoSampler
+
+        return AutoSampler
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

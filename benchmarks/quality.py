@@ -13,6 +13,7 @@ constructor, e.g. ``hpo_tpe:n_ei_candidates=64:multivariate=True``):
 - ``optuna_tpe``, ``optuna_random``: Optuna's TPESampler (default settings) and RandomSampler.
 - ``hpo_gp``, ``optuna_gp``: hpo_core's and Optuna's GPSampler (default settings; Optuna's
   needs PyTorch).
+- ``hpo_auto``: hpo_core's AutoSampler (GP or TPE per trial, default settings).
 - ``hyperopt_tpe``, ``hyperopt_random``: hyperopt's ``tpe.suggest`` and ``rand.suggest``
   through ``fmin`` (``rstate=np.random.default_rng(seed)``).
 
@@ -53,8 +54,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 import _problems  # noqa: E402
 
-SAMPLERS = ("hpo_tpe", "hpo_gp", "hpo_random", "hpo_qmc", "optuna_tpe", "optuna_gp", "optuna_random",
-            "hyperopt_tpe", "hyperopt_random")
+SAMPLERS = ("hpo_tpe", "hpo_gp", "hpo_auto", "hpo_random", "hpo_qmc", "optuna_tpe", "optuna_gp",
+            "optuna_random", "hyperopt_tpe", "hyperopt_random")
 DEFAULT_SAMPLERS = "hpo_tpe,optuna_tpe,hyperopt_tpe,hpo_random"
 # Regrets below COCO's final target count as equal when ranking (a solved problem).
 REGRET_FLOOR = 1e-8
@@ -119,6 +120,8 @@ def _run_hpo(kind: str, kwargs: dict[str, Any], problem: _problems.Problem, eval
         sampler: Any = TPESampler(seed=seed, **kwargs)
     elif kind == "hpo_gp":
         sampler = hpo_core.samplers.GPSampler(seed=seed, **kwargs)
+    elif kind == "hpo_auto":
+        sampler = hpo_core.samplers.AutoSampler(seed=seed, **kwargs)
     elif kind == "hpo_random":
         sampler = hpo_core.samplers.RandomSampler(seed=seed, **kwargs)
     else:

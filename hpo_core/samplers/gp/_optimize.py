@@ -7,9 +7,11 @@ Model coordinates (see ``SpaceCoords``): numeric parameters in the unit cube of
    plus Gaussian perturbations of the best observed points; every candidate is snapped
    to the parameter grid, so ints and steps are evaluated exactly where they can land.
 2. The best ``n_starts`` candidates start a local search: L-BFGS-B with analytic
-   gradients over the continuous dimensions (discrete and categorical ones fixed), then
-   a coordinate search over the discrete ones (grid neighbours within two steps, every
-   category of a categorical with at most 32 choices), repeated while it improves.
+   gradients over the continuous dimensions (discrete and categorical ones fixed; all
+   starts in one batched run, at most 50 iterations), then a coordinate search over the
+   discrete ones (grid neighbours within two steps, every category of a categorical with
+   at most 32 choices); a start that moved on the grid is optimised again, up to three
+   rounds.
 3. The best point found is returned, on the grid.
 """
 
@@ -126,7 +128,7 @@ def _neighbours(coords: SpaceCoords, z: np.ndarray) -> np.ndarray:
 
 
 def maximize(acq: Acquisition, coords: SpaceCoords, rng: np.random.Generator, *, incumbents: np.ndarray,
-             n_candidates: int = 2048, n_starts: int = 10, max_iter: int = 100, max_rounds: int = 3) -> np.ndarray:
+             n_candidates: int = 2048, n_starts: int = 10, max_iter: int = 50, max_rounds: int = 3) -> np.ndarray:
     """The model coordinates (d,) of the best point found for the acquisition."""
     Z = _candidates(coords, rng, n_candidates, incumbents)
     values = acq(Z)[0]
@@ -138,20 +140,23 @@ def maximize(acq: Acquisition, coords: SpaceCoords, rng: np.random.Generator, *,
     starts = np.argsort(-values, kind="stable")[:n_starts]
     S, V = Z[starts].copy(), values[starts].copy()
     cont = coords.continuous
+    active = np.arange(len(S))  # starts whose continuous part is to be (re)optimised
     for _ in range(max_rounds):
-        if len(cont):
-            S_new, V_new = _local_continuous(acq, S, cont, max_iter)
-            better = V_new > V
-            S[better], V[better] = S_new[better], V_new[better]
-        improved = False
+        if len(cont) and len(active):
+            S_new, V_new = _local_continuous(acq, S[active], cont, max_iter)
+            better = V_new > V[active]
+            S[active[better]], V[active[better]] = S_new[better], V_new[better]
+        moved = []
         for i in range(len(S)):
             nb = _neighbours(coords, S[i])
             if len(nb):
                 nv = acq(nb)[0]
                 k = int(np.argmax(np.where(np.isnan(nv), -np.inf, nv)))
                 if nv[k] > V[i]:
-                    S[i], V[i], improved = nb[k], nv[k], True
-        if not improved:
+                    S[i], V[i] = nb[k], nv[k]
+                    moved.append(i)
+        if not moved:
             break
+        active = np.array(moved, dtype=np.intp)  # only a start that moved on the grid can improve
     i = int(np.argmax(V))
     return S[i] if V[i] > best_v else best_z

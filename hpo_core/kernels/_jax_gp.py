@@ -163,12 +163,15 @@ def _gp_posterior(Xqc, Xqk, Xc, Xk, real, theta, L, alpha):  # type: ignore[no-u
     var = jnp.maximum(var, _VAR_FLOOR * a)
     beta = solve_triangular(L, V, lower=True, trans="T")  # K^-1 k_q^T, (n, m)
     # d k_q[q, i] / d Xq[q, j] = c[q, i] rho_j (Xq[q, j] - X[i, j]) with c = 2 a dk/d(r^2),
-    # for the continuous j only; (dc, m, n) differences, fused into row sums.
+    # for the continuous j only. Both sums over i in one variadic reduce: XLA turns a
+    # plain sum of products into a dot and materialises the (dc, m, n) differences
+    # (168 MB at m = 2048, n = 1024, dc = 10, and 3x slower); this reads them on the fly.
     c = (2.0 * a * slope) * real
     diff = Xqc.T[:, :, None] - Xc.T[:, None, :]
+    sum_m, sum_v = lax.reduce(((c * alpha)[None] * diff, (c * beta.T)[None] * diff), (0.0, 0.0),
+                              lambda u, v: (u[0] + v[0], u[1] + v[1]), (2,))
     rho_c = rho[:dc, None]
-    dmean = (rho_c * jnp.sum((c * alpha)[None] * diff, axis=2)).T
-    dvar = (-2.0 * rho_c * jnp.sum((c * beta.T)[None] * diff, axis=2)).T
+    dmean, dvar = (rho_c * sum_m).T, (-2.0 * rho_c * sum_v).T
     return mean, var, dmean, jnp.where(clipped[:, None], 0.0, dvar)
 
 

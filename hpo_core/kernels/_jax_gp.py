@@ -257,7 +257,8 @@ def matern52(
     X1, X2, rho = _f64(X1), _f64(X2), _f64(inv_sq_lengthscales)
     cont, cat, _ = _columns(is_categorical)
     n1, n2 = len(X1), len(X2)
-    out = _matern52(*_split(X1, _bucket(n1), cont, cat), *_split(X2, _bucket(n2), cont, cat), rho[cont], rho[cat])
+    X1s, X2s = _split(X1, _bucket(n1), cont, cat), _split(X2, _bucket(n2), cont, cat)
+    out = _matern52(*X1s, *X2s, rho[cont], rho[cat])
     return np.asarray(out)[:n1, :n2].copy()
 
 

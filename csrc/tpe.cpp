@@ -51,10 +51,14 @@ std::vector<double> product_constants(const bool* discrete, const ProductSpace& 
         // while the product stays far from overflow and underflow (relative rounding
         // of the product ~ dn * 1e-16, i.e. that much absolute error in its log).
         acc -= special::kLogSqrt2Pi;
-        prod *= s;
-        if (prod < 1e-150 || prod > 1e150) {
-          acc -= std::log(prod);
-          prod = 1.0;
+        if (s < 1e-100 || s > 1e100) {
+          acc -= std::log(s);  // an extreme sigma alone could push the product out of range
+        } else {
+          prod *= s;
+          if (prod < 1e-150 || prod > 1e150) {
+            acc -= std::log(prod);
+            prod = 1.0;
+          }
         }
       }
     }

@@ -406,6 +406,19 @@ def tpe_propose(
     magic_clip: bool,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call."""
+    # The compiled kernels index without bounds checks: every shape is checked here (the
+    # backends check rows, columns and category indices against X themselves).
+    dn, dc, n_rows = np.shape(low)[0], np.shape(cat_offsets)[0], np.shape(rows)[0]
+    if np.ndim(u) != 2 or np.shape(u)[0] < 1 or np.shape(u)[1] != 1 + dn + dc:
+        raise ValueError(format_error("u", f"an array of shape (n_candidates >= 1, {1 + dn + dc})",
+                                      f"shape {np.shape(u)}"))
+    if not 0 <= int(n_below) <= n_rows:
+        raise ValueError(format_error("n_below", f"an int in [0, {n_rows}] (the number of rows)", n_below))
+    for name, arr, want in (("weights", weights, n_rows), ("cols", cols, dn + dc), ("high", high, dn),
+                            ("is_log", is_log, dn), ("step", step, dn), ("grid_low", grid_low, dn),
+                            ("grid_high", grid_high, dn), ("cat_sizes", cat_sizes, dc)):
+        if np.shape(arr) != (want,):
+            raise ValueError(format_error(name, f"an array of shape ({want},)", f"shape {np.shape(arr)}"))
     return _kernel_module("tpe_propose").tpe_propose(  # type: ignore[no-any-return]
         X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
         cat_sizes, prior_weight, consider_endpoints, magic_clip,

@@ -29,8 +29,6 @@ from typing import Any
 import jax
 import numpy as np
 
-from hpo_core import kernels  # the dispatcher; loaded before any backend module
-
 jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402

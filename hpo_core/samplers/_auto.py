@@ -48,8 +48,8 @@ class AutoSampler(BaseSampler):
 
     1. **Several objectives -> TPE.** :class:`GPSampler` models one objective.
     2. **At least** ``max_gp_trials`` **COMPLETE trials -> TPE** (default 1,000). The GP
-       is the more sample-efficient of the two on small budgets (BBOB dimensions 2 and 5,
-       100 trials: mean rank 1.71 against TPE's 2.38 among four samplers, see
+       is the more sample-efficient of the two on small budgets (BBOB, 72 problems,
+       100 trials: mean rank 1.59 against TPE's 2.38 among four samplers, see
        ``benchmarks/README.md``), but costs about 35 ms per ask at 100 trials and
        100-165 ms at 1,000 (10 parameters), against under 1 ms for TPE; by 1,000 trials
        the sampler has spent a minute or two in the GP, and the GP has been a local model

@@ -436,3 +436,26 @@ def test_module_functions_reject_out_of_range_indices() -> None:
         kernels.hypervolume(np.ones((3, 2)), np.ones(1))
     with pytest.raises(ValueError, match="ref"):
         kernels.hypervolume_contributions(np.ones(3), np.ones(3))
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    (lambda a: a.update(u=a["u"][:, :3]), "u"),
+    (lambda a: a.update(u=a["u"][:0]), "u"),
+    (lambda a: a.update(n_below=-1), "n_below"),
+    (lambda a: a.update(n_below=99), "n_below"),
+    (lambda a: a.update(weights=a["weights"][:-1]), "weights"),
+    (lambda a: a.update(cols=a["cols"][:-1]), "cols"),
+    (lambda a: a.update(step=a["step"][:-1]), "step"),
+])
+def test_tpe_propose_dispatcher_checks_shapes(change: Any, match: str) -> None:
+    # The module-level function checks every shape before any backend reads the arrays
+    # (the Numba backend would read past a too-narrow `u`).
+    rng = np.random.default_rng(3)
+    h = _history(rng, 8)
+    args = dict(rows=np.arange(8), n_below=2, weights=np.ones(8), u=rng.random((4, 6)), cols=h["cols"],
+                step=h["step"])
+    change(args)
+    with pytest.raises(ValueError, match=match):
+        kernels.tpe_propose(h["X"], args["rows"], args["n_below"], args["cols"], args["weights"], args["u"],
+                            h["low"], h["high"], h["is_log"], args["step"], h["grid_low"], h["grid_high"],
+                            h["offsets"], h["sizes"], 1.0, False, True)

@@ -351,3 +351,17 @@ def test_gp_log_feasibility_gradient_matches_finite_differences() -> None:
         dz = np.zeros(2)
         dz[j] = eps
         np.testing.assert_allclose(grad[:, j], (f(Z + dz)[0] - f(Z - dz)[0]) / (2 * eps), rtol=1e-4, atol=1e-6)
+
+
+def test_gp_sampler_reused_for_another_study_forgets_the_first() -> None:
+    # Per-row caches (constraint values) belong to one history: a second study on the
+    # same sampler must read its own trials' values, not the first study's rows.
+    sampler = _fast(0, n_startup_trials=3, constraints_func=lambda t: [t.params["x"] - 10.0])
+    a = hpo_core.create_study(sampler=sampler)
+    a.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=6)  # all feasible (x - 10 < 0)
+    sampler._constraints_func = lambda t: [t.params["x"] + 10.0]  # now every trial infeasible
+    b = hpo_core.create_study(sampler=sampler)
+    b.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=6)
+    h = b._history()
+    rows = np.arange(h.n)
+    assert np.all(sampler._constraints_of(h, rows)[:, 0] > 0.0)

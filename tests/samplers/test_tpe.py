@@ -491,3 +491,28 @@ def test_tpe_constraints_func_returning_a_non_sequence_is_named() -> None:
     t.suggest_float("x", 0, 1)
     with pytest.raises(TypeError, match=r"constraints_func\(trial\)"):
         study.tell(t, 1.0)
+
+
+def test_tpe_sampler_reused_for_another_study_forgets_the_first() -> None:
+    # The split cache belongs to one history: a second study of the same size, minimising
+    # the opposite objective, gets its own good group.
+    sampler = TPESampler(seed=0, n_startup_trials=5)
+    good_x = []
+    for sign in (1.0, -1.0):
+        study = hpo_core.create_study(sampler=sampler)
+        for x in np.linspace(0.0, 1.0, 10):
+            study.enqueue_trial({"x": float(x)})
+        study.optimize(lambda t: sign * t.suggest_float("x", 0.0, 1.0), n_trials=10)
+        study.ask().suggest_float("x", 0.0, 1.0)  # an 11th trial: the split of this study
+        assert sampler._ask_split is not None
+        good_x.append(study._history().X[sampler._ask_split[2], 0].mean())
+    assert good_x[0] < 0.5 < good_x[1]
+
+
+def test_tpe_sampler_reused_for_another_study_reads_its_own_constraints() -> None:
+    sampler = TPESampler(seed=0, n_startup_trials=3, constraints_func=lambda t: [t.params["x"] - 10.0])
+    hpo_core.create_study(sampler=sampler).optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=6)
+    assert np.all(sampler._violation[:6] == 0.0)  # feasible
+    sampler._constraints_func = lambda t: [t.params["x"] + 10.0]  # every trial infeasible
+    hpo_core.create_study(sampler=sampler).optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=6)
+    assert np.all(sampler._violation[:5] > 0.0)  # the second study's values, not the first's

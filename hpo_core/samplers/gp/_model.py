@@ -11,8 +11,12 @@ Notation:
                  variance: the kernel ``amplitude * matern52 + noise * I``.
     L, alpha     lower Cholesky factor of K and ``K^-1 y``.
 
-The math lives in ``hpo_core.kernels`` (``matern52``, ``gp_log_marginal_likelihood``,
-``gp_posterior``); this module adds the priors, bounds, jitter and warping around it.
+The specification of the math is in ``hpo_core.kernels`` (``matern52``,
+``gp_log_marginal_likelihood``, ``gp_posterior``: NumPy reference, Numba, JAX). This
+module runs the same formulas as BLAS/LAPACK products (``sq_dists``,
+``log_marginal_likelihood``, ``GPModel.posterior``), which is what makes an ask fast at
+hundreds of trials; tests pin them to the kernels. It adds the priors, bounds, jitter and
+warping around them.
 """
 
 from __future__ import annotations
@@ -171,7 +175,8 @@ class GPModel:
 def warp_outputs(values: np.ndarray) -> np.ndarray:
     """Robust standardisation of objective values to be maximised: (n,) -> (n,).
 
-    Non-finite values (a diverged run returning inf) become the worst finite value. The
+    Non-finite values: -inf and NaN (a diverged run, after the sign flip) become the worst
+    finite value, +inf the best one. The
     values are centred on their median and scaled by a robust spread (the interquartile
     range / 1.349, the standard deviation if that is 0, else 1); then the bad tail below
     -2 is compressed logarithmically (``-2 - log1p(-2 - z)``), which keeps the order but

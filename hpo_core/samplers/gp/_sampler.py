@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 import warnings
 from typing import TYPE_CHECKING, Any, cast
 
@@ -34,6 +35,7 @@ __all__ = ["GPSampler"]
 
 _RUNNING, _COMPLETE = 0, 1
 _REFIT_FROM, _REFIT_GROWTH = 300, 0.05
+_MAX_PENDING = 128
 
 
 class GPSampler(BaseSampler):
@@ -62,7 +64,7 @@ class GPSampler(BaseSampler):
     trial up to ``max_exact_trials`` (512), and beyond that a local model of the
     ``max_exact_trials`` trials nearest to the best one (in lengthscale-scaled distance:
     a trust region, as TuRBO's), so an ask costs O(max_exact_trials^3) however long the
-    study runs; past about 270 trials in the model the candidate set shrinks with n^2.
+    study runs (the model is conditioned on at most the 128 most recent RUNNING trials); past about 270 trials in the model the candidate set shrinks with n^2.
 
     Constraints (``constraints_func``, values ``<= 0`` feasible, stored on each finished
     trial as TPESampler stores them): one GP per constraint, and the acquisition gains the
@@ -121,26 +123,37 @@ class GPSampler(BaseSampler):
         check_int("seed", seed, low=0, allow_none=True, owner=owner)
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
+        self._coords: dict[SearchSpace, _optimize.SpaceCoords] = {}
+        self._history_ref: weakref.ref[History] | None = None
+        self._reset_history_caches()
+
+    def _reset_history_caches(self) -> None:
+        """Forget everything cached about one study's history (see _bind)."""
         self._theta: dict[SearchSpace, np.ndarray] = {}  # warm starts per space
         self._fit_n: dict[SearchSpace, int] = {}  # trials at the last hyperparameter fit
         self._theta_c: dict[tuple[SearchSpace, int], np.ndarray] = {}  # constraint models' warm starts
         self._cvals = np.zeros((0, 0))  # constraint values per row (NaN: none), filled once per row
         self._c_known = np.zeros(0, dtype=np.bool_)
-        self._coords: dict[SearchSpace, _optimize.SpaceCoords] = {}
+
+    def _bind(self, h: History) -> None:
+        """Tie the per-history caches to ``h``: a sampler reused for another study (or a
+        history rebuilt by its storage) starts them afresh. Caller holds the lock."""
+        ref = self._history_ref
+        if ref is None or ref() is not h:
+            self._reset_history_caches()
+            self._history_ref = weakref.ref(h)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_lock"]
         state["_coords"] = {}
+        state["_history_ref"] = None  # the caches are rebuilt for whatever study loads it
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.__dict__.setdefault("_fit_n", {})
-        self.__dict__.setdefault("_theta_c", {})
-        self.__dict__.setdefault("_cvals", np.zeros((0, 0)))
-        self.__dict__.setdefault("_c_known", np.zeros(0, dtype=np.bool_))
         self._lock = threading.Lock()
+        self._reset_history_caches()
 
     def reseed_rng(self) -> None:
         with self._lock:
@@ -164,6 +177,7 @@ class GPSampler(BaseSampler):
                                           [d.name for d in study.directions], owner="GPSampler"))
         h = study._history()
         with self._lock:
+            self._bind(h)
             cols = np.array([h.param_index.get(name, -1) for name in space.names], dtype=np.intp)
             if (cols < 0).any():
                 return space.from_unit(self._rng.random((1, len(space))))[0]
@@ -196,8 +210,8 @@ class GPSampler(BaseSampler):
         theta0 = self._theta.get(space, _model.default_theta(d))
         n = len(rows)
         if n > self._max_exact:  # trust region: the trials nearest to the best one
-            scaled = X * np.sqrt(np.exp(theta0[:d]))
-            dist = ((scaled - scaled[int(np.argmax(y))]) ** 2).sum(axis=1)
+            # The model's own r^2 (Hamming for categoricals) to the best trial.
+            dist = _model.sq_dists(X, X[[int(np.argmax(y))]], np.exp(theta0[:d]), coords.is_cat)[:, 0]
             keep = np.sort(np.argpartition(dist, self._max_exact - 1)[: self._max_exact])
             X, y = X[keep], y[keep]
             C = C[keep] if C is not None else None
@@ -231,7 +245,10 @@ class GPSampler(BaseSampler):
             best = float(y[feasible].max()) if feasible.any() else math.nan
             constraint_models = self._constraint_models(space, X, C, coords, refit)
         if len(pending):
-            model = _model.condition_on_pending(model, coords.to_model(h.X[pending[:, None], cols]))
+            # At most _MAX_PENDING (the most recent) RUNNING trials, so that a huge batch
+            # or many workers keep an ask at O(max_exact_trials^3).
+            recent = pending[-_MAX_PENDING:]
+            model = _model.condition_on_pending(model, coords.to_model(h.X[recent[:, None], cols]))
         kind, beta = self._acquisition, self._beta
 
         def acq(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

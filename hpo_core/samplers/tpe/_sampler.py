@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -194,10 +195,15 @@ class TPESampler(BaseSampler):
         check_int("seed", seed, low=0, allow_none=True, owner=owner)
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
-        self._space_cache: dict[SearchSpace, tuple[_parzen.SpaceArrays, np.ndarray]] = {}
         self._filtered: dict[SearchSpace, SearchSpace] = {}
         self._group_spaces: dict[tuple[SearchSpace, tuple[int, ...]], SearchSpace] = {}
         self._single_spaces: dict[tuple[str, BaseDistribution], SearchSpace] = {}
+        self._history_ref: weakref.ref[History] | None = None
+        self._reset_history_caches()
+
+    def _reset_history_caches(self) -> None:
+        """Forget everything cached about one study's history (see _bind)."""
+        self._space_cache: dict[SearchSpace, tuple[_parzen.SpaceArrays, np.ndarray]] = {}
         self._groups = _Groups()
         # Per-row caches filled incrementally (never a rescan of the history in Python).
         self._violation = np.zeros(0)
@@ -209,22 +215,25 @@ class TPESampler(BaseSampler):
         self._last_within: tuple[Any, Any, bool] = (None, None, False)  # see _within_intersection
         self._ask_split: tuple[Any, np.ndarray, np.ndarray] | None = None  # see _split_for_ask
 
+    def _bind(self, h: History) -> None:
+        """Tie the per-history caches to ``h``: a sampler reused for another study (or a
+        history rebuilt by its storage) starts them afresh. Caller holds the lock."""
+        ref = self._history_ref
+        if ref is None or ref() is not h:
+            self._reset_history_caches()
+            self._history_ref = weakref.ref(h)
+
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_lock"]
-        state["_space_cache"] = {}
-        state["_filtered"] = {}
-        state["_group_spaces"] = {}
-        state["_last_within"] = (None, None, False)
-        state["_ask_split"] = None
+        state["_history_ref"] = None  # the caches are rebuilt for whatever study loads it
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.__dict__.setdefault("_last_within", (None, None, False))  # older pickles
-        self.__dict__.setdefault("_group_spaces", {})
-        self.__dict__.setdefault("_ask_split", None)
         self._lock = threading.Lock()
+        if self._history_ref is None:
+            self._reset_history_caches()
 
     def reseed_rng(self) -> None:
         with self._lock:
@@ -283,6 +292,7 @@ class TPESampler(BaseSampler):
     ) -> Any:
         h = study._history()
         with self._lock:
+            self._bind(h)
             if self._n_finished(h) < self._n_startup_trials or name not in h.param_index:
                 u = float(self._rng.random())
                 return distribution.to_external_repr(unit_to_internal(distribution, u))
@@ -292,6 +302,7 @@ class TPESampler(BaseSampler):
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
         h = study._history()
         with self._lock:
+            self._bind(h)
             if self._n_finished(h) < self._n_startup_trials or not all(n in h.param_index for n in space.names):
                 return space.from_unit(self._rng.random((1, len(space))))[0]
             sub = self._without_single(space)
@@ -365,7 +376,7 @@ class TPESampler(BaseSampler):
         all its parameters. Computed once per ask and history state, so per-parameter
         and grouped proposals share it."""
         n = h.n
-        key = (id(h), trial.number if trial is not None else -1, n, tuple(h.state_counts))
+        key = (trial.number if trial is not None else -1, n, tuple(h.state_counts))  # h: see _bind
         cached = self._ask_split
         if cached is not None and cached[0] == key:
             return cached[1], cached[2]
@@ -543,6 +554,7 @@ class TPESampler(BaseSampler):
             return
         constraints = store_constraints(study, trial, func, "TPESampler")
         with self._lock:
+            self._bind(study._history())
             self._grow(trial.number + 1)
             self._violation[trial.number] = _total_violation(constraints)
             self._violation_known[trial.number] = True

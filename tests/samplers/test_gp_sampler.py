@@ -155,11 +155,11 @@ def test_gp_pickle_round_trip_continues_the_stream() -> None:
     assert results[0] == results[1]
 
 
-def test_gp_rejects_multiple_objectives_by_name() -> None:
-    study = hpo_core.create_study(directions=["minimize", "minimize"], sampler=_fast(0, n_startup_trials=0))
+def test_gp_rejects_more_than_three_objectives_by_name() -> None:
+    study = hpo_core.create_study(directions=["minimize"] * 4, sampler=_fast(0, n_startup_trials=0))
     space = SearchSpace({"x": FloatDistribution(0.0, 1.0)})
-    study.add_trial(hpo_core.create_trial(params={"x": 0.1}, distributions=dict(space), values=[1.0, 2.0]))
-    study.add_trial(hpo_core.create_trial(params={"x": 0.2}, distributions=dict(space), values=[2.0, 1.0]))
+    study.add_trial(hpo_core.create_trial(params={"x": 0.1}, distributions=dict(space), values=[1.0, 2.0, 3.0, 4.0]))
+    study.add_trial(hpo_core.create_trial(params={"x": 0.2}, distributions=dict(space), values=[2.0, 1.0, 3.0, 4.0]))
     with pytest.raises(ValueError, match="directions"):
         study.ask(space)
 
@@ -365,3 +365,63 @@ def test_gp_sampler_reused_for_another_study_forgets_the_first() -> None:
     h = b._history()
     rows = np.arange(h.n)
     assert np.all(sampler._constraints_of(h, rows)[:, 0] > 0.0)
+
+
+def _zdt1(t: Trial) -> tuple[float, float]:
+    x = [t.suggest_float(f"x{i}", 0.0, 1.0) for i in range(4)]
+    g = 1.0 + 9.0 * sum(x[1:]) / 3.0
+    return x[0], g * (1.0 - math.sqrt(x[0] / g))
+
+
+def test_gp_two_objectives_beat_random_on_hypervolume() -> None:
+    from hpo_core import kernels
+
+    ref = np.array([1.1, 11.0])
+    hv = {"gp": [], "random": []}
+    for seed in range(3):
+        for name, sampler in (("gp", _fast(seed)), ("random", RandomSampler(seed=seed))):
+            study = hpo_core.create_study(directions=["minimize", "minimize"], sampler=sampler)
+            study.optimize(_zdt1, n_trials=30)
+            hv[name].append(kernels.hypervolume(np.array([t.values for t in study.trials]), ref))
+    assert np.median(hv["gp"]) > np.median(hv["random"]) + 0.5
+
+
+def test_gp_three_objectives_and_a_maximised_one_run() -> None:
+    def objective(t: Trial) -> tuple[float, float, float]:
+        x, y = t.suggest_float("x", 0.0, 1.0), t.suggest_int("k", 0, 4)
+        return x, (1.0 - x) ** 2 + 0.1 * y, -x * y  # the last maximised
+
+    study = hpo_core.create_study(directions=["minimize", "minimize", "maximize"], sampler=_fast(0, n_startup_trials=4))
+    study.optimize(objective, n_trials=10)
+    assert len(study.best_trials) >= 2
+    assert all(t.params["k"] in range(5) for t in study.trials)
+
+
+@pytest.mark.parametrize("M", [2, 3])
+def test_gp_log_ehvi_matches_monte_carlo_and_its_gradient_finite_differences(M: int) -> None:
+    from hpo_core.samplers.gp import _ehvi
+
+    rng = np.random.default_rng(M)
+    Y = rng.normal(size=(12, M))
+    lows, highs = _ehvi.improvement_cells(_ehvi.pareto_front(Y), Y.min(axis=0) - 0.5)
+    mean, var = rng.normal(size=(3, M)) * 0.7, rng.uniform(0.05, 0.5, size=(3, M))
+    value, _ = _ehvi.log_ehvi(mean, var, np.zeros((3, M, 1)), np.zeros((3, M, 1)), lows, highs)
+    for i in range(3):
+        S = mean[i] + np.sqrt(var[i]) * rng.normal(size=(200_000, M))
+        hvi = sum(np.prod(np.maximum(0.0, np.minimum(h, S) - lo), axis=1) for lo, h in zip(lows, highs))
+        se = hvi.std() / np.sqrt(len(S))
+        assert abs(np.exp(value[i]) - hvi.mean()) < 5 * se + 1e-12
+    A, B = rng.normal(size=(M, 2)), rng.normal(size=(M, 2)) * 0.1
+
+    def f(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mu, v = (A @ x)[None], (0.2 + (B @ x) ** 2)[None]
+        return _ehvi.log_ehvi(mu, v, A[None], (2.0 * (B @ x)[:, None] * B)[None], lows, highs)
+
+    x = rng.normal(size=2)
+    grad = f(x)[1][0]
+    eps = 1e-6
+    fd = [(f(x + eps * e)[0][0] - f(x - eps * e)[0][0]) / (2 * eps) for e in np.eye(2)]
+    np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-8)
+    deep, g = _ehvi.log_ehvi(np.full((1, M), -30.0), np.full((1, M), 0.01), np.ones((1, M, 1)),
+                             np.zeros((1, M, 1)), lows, highs)
+    assert np.isfinite(deep[0]) and np.isfinite(g).all() and g[0, 0] > 0  # LogEHVI far in the tail

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from hpo_core import kernels
 from hpo_core._validation import check_bool, check_callable, check_choice, check_int, check_real, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace, unit_to_internal
 from hpo_core.exceptions import HpoWarning
 from hpo_core.samplers._base import CONSTRAINTS_KEY, EMPTY_SPACE, BaseSampler, store_constraints
-from hpo_core.samplers.gp import _model, _optimize
+from hpo_core.samplers.gp import _ehvi, _model, _optimize
 from hpo_core.samplers.gp._acquisition import ACQUISITIONS, acquisition, log_feasibility
 from hpo_core.trial._state import StudyDirection, TrialState
 
@@ -39,7 +40,7 @@ _MAX_PENDING = 128
 
 
 class GPSampler(BaseSampler):
-    """Gaussian-process Bayesian optimisation (one objective).
+    """Gaussian-process Bayesian optimisation (one to three objectives).
 
     The model: an ARD Matern-5/2 kernel on the unit cube (log space for log parameters; a
     Hamming distance for categoricals), outputs standardised robustly with the bad tail
@@ -65,6 +66,12 @@ class GPSampler(BaseSampler):
     ``max_exact_trials`` trials nearest to the best one (in lengthscale-scaled distance:
     a trust region, as TuRBO's), so an ask costs O(max_exact_trials^3) however long the
     study runs (the model is conditioned on at most the 128 most recent RUNNING trials); past about 270 trials in the model the candidate set shrinks with n^2.
+
+    Two or three objectives: one GP per objective (each warped on its own) and log expected
+    hypervolume improvement over the Pareto front of the feasible trials (``_ehvi``: exact
+    box decomposition and closed-form expectations in log space), the reference point 10 %
+    of each objective's range below its worst value; past ``max_exact_trials`` the models
+    keep the front's trials and a random sample of the rest.
 
     Constraints (``constraints_func``, values ``<= 0`` feasible, stored on each finished
     trial as TPESampler stores them): one GP per constraint, and the acquisition gains the
@@ -172,8 +179,8 @@ class GPSampler(BaseSampler):
         return distribution.to_external_repr(unit_to_internal(distribution, u))
 
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
-        if len(study.directions) > 1:
-            raise ValueError(format_error("study.directions", "a single objective (GPSampler models one)",
+        if len(study.directions) > 3:
+            raise ValueError(format_error("study.directions", "one to three objectives (LogEHVI beyond one)",
                                           [d.name for d in study.directions], owner="GPSampler"))
         h = study._history()
         with self._lock:
@@ -188,8 +195,10 @@ class GPSampler(BaseSampler):
                 return space.from_unit(self._rng.random((1, len(space))))[0]
             pending = np.flatnonzero(st == _RUNNING)
             pending = pending[(pending != trial.number) & ~np.isnan(h.X[pending[:, None], cols]).any(axis=1)]
-            sign = -1.0 if study.directions[0] == StudyDirection.MINIMIZE else 1.0
-            return self._propose(h, space, cols, rows, pending, sign)
+            signs = np.array([-1.0 if d == StudyDirection.MINIMIZE else 1.0 for d in study.directions])
+            if len(signs) > 1:
+                return self._propose_multi(h, space, cols, rows, pending, signs)
+            return self._propose(h, space, cols, rows, pending, float(signs[0]))
 
     # ------------------------------------------------------------------ proposal
     def _coords_of(self, space: SearchSpace) -> _optimize.SpaceCoords:
@@ -270,6 +279,78 @@ class GPSampler(BaseSampler):
                                n_starts=self._n_starts)
         x = coords.to_internal(z[None])[0]
         if not math.isfinite(float(x.sum())):  # defensive: never hand back NaN
+            return space.from_unit(self._rng.random((1, d)))[0]
+        return x
+
+    def _propose_multi(self, h: History, space: SearchSpace, cols: np.ndarray, rows: np.ndarray,
+                       pending: np.ndarray, signs: np.ndarray) -> np.ndarray:
+        """One LogEHVI proposal for 2-3 objectives: a GP per objective (outputs warped one
+        by one, so each is maximised), the Pareto front of the feasible trials, the
+        reference point 10 % of each objective's range below its worst value."""
+        coords = self._coords_of(space)
+        d, M = len(space), len(signs)
+        values = h.values[rows, :M] * signs
+        finite = np.isfinite(values).all(axis=1)
+        rows, values = rows[finite], values[finite]
+        if len(rows) < 2:
+            return space.from_unit(self._rng.random((1, d)))[0]
+        X = coords.to_model(h.X[rows[:, None], cols])
+        Y = np.column_stack([_model.warp_outputs(values[:, j]) for j in range(M)])
+        C = self._constraints_of(h, rows) if self._constraints_func is not None else None
+        if len(rows) > self._max_exact:  # the front's trials and a random sample of the rest
+            on_front = np.flatnonzero(kernels.is_pareto_front(-Y))[: self._max_exact]
+            others = np.setdiff1d(np.arange(len(rows)), on_front)
+            extra = self._rng.choice(others, self._max_exact - len(on_front), replace=False)
+            keep = np.sort(np.concatenate((on_front, extra)))
+            X, Y = X[keep], Y[keep]
+            C = C[keep] if C is not None else None
+        refit = len(rows) < _REFIT_FROM or len(rows) >= self._fit_n.get(space, 0) * (1.0 + _REFIT_GROWTH)
+        models = []
+        for j in range(M):
+            key = (space, -1 - j)  # warm starts of the objectives' models, next to the constraints'
+            theta0 = self._theta_c.get(key, _model.default_theta(d))
+            fit_subset = None
+            if len(X) > self._max_fit:
+                fit_subset = np.sort(self._rng.choice(len(X), self._max_fit, replace=False))
+            model = _model.fit_model(X, Y[:, j], coords.is_cat, theta0, deterministic=self._deterministic,
+                                     fit_subset=fit_subset, refit=refit or key not in self._theta_c)
+            if model is None:
+                warnings.warn("GPSampler: the kernel matrix could not be factorised even with jitter; this "
+                              "proposal is random.", HpoWarning, stacklevel=3)
+                return space.from_unit(self._rng.random((1, d)))[0]
+            self._theta_c[key] = model.theta
+            models.append(model)
+        if refit:
+            self._fit_n[space] = len(rows)
+        feasible = np.ones(len(Y), dtype=np.bool_)
+        constraint_models: list[tuple[_model.GPModel, float]] = []
+        if C is not None:
+            feasible = np.all(C <= 0.0, axis=1)
+            constraint_models = self._constraint_models(space, X, C, coords, refit)
+        ref = Y.min(axis=0) - 0.1 * np.maximum(Y.max(axis=0) - Y.min(axis=0), 1e-9)
+        front = _ehvi.pareto_front(Y[feasible]) if feasible.any() else np.empty((0, M))
+        lows, highs = _ehvi.improvement_cells(front, ref)
+        if len(pending):
+            Xp = coords.to_model(h.X[pending[-_MAX_PENDING:, None], cols])
+            models = [_model.condition_on_pending(mdl, Xp) for mdl in models]
+
+        def acq(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            post = [mdl.posterior(Z) for mdl in models]
+            value, grad = _ehvi.log_ehvi(np.column_stack([p[0] for p in post]), np.column_stack([p[1] for p in post]),
+                                         np.stack([p[2] for p in post], axis=1), np.stack([p[3] for p in post], axis=1),
+                                         lows, highs)
+            for cmodel, threshold in constraint_models:
+                v, g = log_feasibility(*cmodel.posterior(Z), threshold=threshold)
+                value, grad = value + v, grad + g
+            return value, grad
+
+        on_front = np.flatnonzero(feasible & kernels.is_pareto_front(-Y))
+        incumbents = X[on_front[: 5]] if len(on_front) else X[:0]
+        n_cand = min(self._n_candidates, max(256, int(1.5e8 / (M * len(X) ** 2))))
+        z = _optimize.maximize(acq, coords, self._rng, incumbents=incumbents, n_candidates=n_cand,
+                               n_starts=self._n_starts)
+        x = coords.to_internal(z[None])[0]
+        if not math.isfinite(float(x.sum())):
             return space.from_unit(self._rng.random((1, d)))[0]
         return x
 

@@ -1,4 +1,4 @@
-"""Smoke tests of the TPE benchmark scripts (benchmarks/quality.py, quality_paired.py, overhead_tpe.py).
+"""Smoke tests of the benchmark scripts (quality.py, quality_paired.py, quality_mo.py, overhead_tpe.py, overhead_gp.py).
 
 Tiny configurations only (one problem, one seed, a few trials). The libraries compared
 against are not in the ``test`` extra, so each test skips, saying which, where one is
@@ -217,3 +217,18 @@ def test_overhead_tpe_random_params_fit_the_space() -> None:
     dists = overhead.distributions(hpo_core)
     for params in overhead.random_params(200, seed=0):
         hpo_core.create_trial(params=params, distributions=dists, value=overhead.objective(params))
+
+
+def test_quality_mo_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    # hpo_core only: one seed, a few trials past the GP's start-up.
+    _load("quality_mo").main(["--dims", "2", "--trials", "12", "--seeds", "1"])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| `hpo_")]
+    assert [r.split("|")[1].strip() for r in rows] == ["`hpo_gp`", "`hpo_tpe`", "`hpo_random`"]
+    assert all(0.0 < float(r.split("|")[2]) < 1.1 * 11.0 for r in rows)
+
+
+def test_overhead_gp_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    _load("overhead_gp").main(["--sizes", "12", "--paths", "hpo", "--window", "1"])
+    out = capsys.readouterr().out
+    assert "| hpo_core `GPSampler` |" in out and "ms" in out

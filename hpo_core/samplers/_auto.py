@@ -52,7 +52,7 @@ class AutoSampler(BaseSampler):
        is the more sample-efficient of the two on small budgets (BBOB, 72 problems,
        100 trials: mean rank 1.59 against TPE's 2.38 among four samplers, see
        ``benchmarks/README.md``), but costs about 35 ms per ask at 100 trials and
-       100-165 ms at 1,000 (10 parameters), against under 1 ms for TPE; by 1,000 trials
+       80-100 ms at 1,000 (10 parameters), against under 1 ms for TPE; by 1,000 trials
        the sampler has spent a minute or two in the GP, and the GP has been a local model
        (its trust region of 512 trials) for half the study. A study that long is either
        cheap to evaluate, where TPE's asks keep the sampler from dominating, or has a big

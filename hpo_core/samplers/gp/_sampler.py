@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["GPSampler"]
 
 _RUNNING, _COMPLETE = 0, 1
-_REFIT_FROM, _REFIT_GROWTH = 300, 0.05
+_REFIT_FROM, _REFIT_GROWTH = 100, 0.05
 _MAX_PENDING = 128
 
 
@@ -46,7 +46,7 @@ class GPSampler(BaseSampler):
     Hamming distance for categoricals), outputs standardised robustly with the bad tail
     compressed (``_model.warp_outputs``: diverged runs and huge losses do not flatten the
     surface), noise inferred, hyperparameters fit by MAP with gamma priors and analytic
-    gradients (L-BFGS-B), warm-started from the previous ask; refit at every ask up to 300
+    gradients (L-BFGS-B), warm-started from the previous ask; refit at every ask up to 100
     trials, then whenever the study has grown by 5 % since the last fit. The Cholesky
     factorisation escalates jitter when the kernel matrix is ill-conditioned; if it still
     fails, that proposal is random and an ``HpoWarning`` says so.

@@ -18,6 +18,7 @@ see a storage.
 from __future__ import annotations
 
 import abc
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,10 +27,11 @@ from hpo_core.distributions import BaseDistribution, SearchSpace
 from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:
+    from hpo_core.history import History
     from hpo_core.study import Study
     from hpo_core.trial import Trial
 
-__all__ = ["BaseSampler", "CONSTRAINTS_KEY", "EMPTY_SPACE", "store_constraints"]
+__all__ = ["BaseSampler", "CONSTRAINTS_KEY", "EMPTY_SPACE", "HistoryBound", "store_constraints"]
 
 EMPTY_SPACE = SearchSpace({})
 # System attribute holding a finished trial's constraint values (``<= 0`` feasible), written
@@ -112,3 +114,25 @@ class BaseSampler(abc.ABC):
     @property
     def has_batch(self) -> bool:
         return type(self).sample_joint_batch is not BaseSampler.sample_joint_batch
+
+
+class HistoryBound:
+    """Mixin for samplers that cache facts about one study's history (per-row values read
+    once, warm starts, the split of the current ask).
+
+    :meth:`_bind` ties those caches to a history by a weak reference: a sampler reused
+    for another study, or a history rebuilt by its storage, calls
+    ``_reset_history_caches`` (which the sampler implements) and starts afresh. Call it,
+    holding the sampler's lock, before the caches are read. Pickles drop the reference.
+    """
+
+    _history_ref: weakref.ref[History] | None = None
+
+    def _reset_history_caches(self) -> None:  # pragma: no cover - implemented by samplers
+        raise NotImplementedError
+
+    def _bind(self, h: History) -> None:
+        ref = self._history_ref
+        if ref is None or ref() is not h:
+            self._reset_history_caches()
+            self._history_ref = weakref.ref(h)

@@ -113,10 +113,8 @@ class GPModel:
     """A fitted GP: training inputs and outputs, hyperparameters and the factorisation.
 
     ``posterior`` is ``kernels.gp_posterior`` (the tests pin them together) written with
-    matrix products: the continuous part of the squared distances by the expansion
-    |a|^2 + |b|^2 - 2 a.b of lengthscale-scaled coordinates (clipped at 0; its rounding,
-    ~1e-16 |a|^2, is far below what moves an acquisition), the categorical part by
-    comparison, and the variance with K^-1 computed once per model. An acquisition evaluates the posterior
+    matrix products: the squared distances by :func:`sq_dists` and the variance with K^-1
+    computed once per model. An acquisition evaluates the posterior
     thousands of times per proposal (a candidate set, then one point per L-BFGS-B step),
     so each call is a few BLAS products: O(m n (n + d)) for m points.
     """
@@ -128,10 +126,7 @@ class GPModel:
         self._rho = np.exp(theta[:d])
         self._amp = math.exp(theta[d])
         self._cont = np.flatnonzero(~is_cat)
-        self._cat = np.flatnonzero(is_cat)
         self._Kinv: np.ndarray | None = None
-        self._Zc = X[:, self._cont] * np.sqrt(self._rho[self._cont])  # scaled continuous coordinates
-        self._zc2 = (self._Zc * self._Zc).sum(axis=1)
 
     def posterior(self, Xq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(mean, var, dmean, dvar)`` of the latent function at Xq (m, d); gradients
@@ -139,7 +134,7 @@ class GPModel:
         if self._Kinv is None:
             Kinv, _ = scipy.linalg.lapack.dpotri(self.L, lower=1)
             self._Kinv = np.tril(Kinv) + np.tril(Kinv, -1).T
-        k, slope = _matern(self._r2(Xq))
+        k, slope = _matern(sq_dists(Xq, self.X, self._rho, self.is_cat))
         k *= self._amp
         slope *= self._amp  # dk / d(r^2)
         mean = k @ self.alpha
@@ -160,16 +155,6 @@ class GPModel:
             dvar[:, c] = -4.0 * self._rho[c] * (Xq[:, c] * SB.sum(axis=1)[:, None] - SB @ self.X[:, c])
             dvar[clipped] = 0.0
         return mean, var, dmean, dvar
-
-    def _r2(self, Xq: np.ndarray) -> np.ndarray:
-        """(m, n) squared scaled distances r^2 from the queries to the training points."""
-        c = self._cont
-        Zq = Xq[:, c] * np.sqrt(self._rho[c])
-        r2 = (Zq * Zq).sum(axis=1)[:, None] + self._zc2[None, :] - 2.0 * (Zq @ self._Zc.T)
-        np.maximum(r2, 0.0, out=r2)
-        for j in self._cat:  # Hamming: rho_j where the categories differ
-            r2 += self._rho[j] * (Xq[:, j][:, None] != self.X[:, j][None, :])
-        return r2
 
 
 def warp_outputs(values: np.ndarray) -> np.ndarray:

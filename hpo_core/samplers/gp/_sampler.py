@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import threading
-import weakref
 import warnings
 from typing import TYPE_CHECKING, Any, cast
 
@@ -20,7 +19,7 @@ from hpo_core import kernels
 from hpo_core._validation import check_bool, check_callable, check_choice, check_int, check_real, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace, unit_to_internal
 from hpo_core.exceptions import HpoWarning
-from hpo_core.samplers._base import CONSTRAINTS_KEY, EMPTY_SPACE, BaseSampler, store_constraints
+from hpo_core.samplers._base import CONSTRAINTS_KEY, EMPTY_SPACE, BaseSampler, HistoryBound, store_constraints
 from hpo_core.samplers.gp import _ehvi, _model, _optimize
 from hpo_core.samplers.gp._acquisition import ACQUISITIONS, acquisition, log_feasibility
 from hpo_core.trial._state import StudyDirection, TrialState
@@ -39,7 +38,7 @@ _REFIT_FROM, _REFIT_GROWTH = 100, 0.05
 _MAX_PENDING = 128
 
 
-class GPSampler(BaseSampler):
+class GPSampler(HistoryBound, BaseSampler):
     """Gaussian-process Bayesian optimisation (one to three objectives).
 
     The model: an ARD Matern-5/2 kernel on the unit cube (log space for log parameters; a
@@ -131,24 +130,15 @@ class GPSampler(BaseSampler):
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
         self._coords: dict[SearchSpace, _optimize.SpaceCoords] = {}
-        self._history_ref: weakref.ref[History] | None = None
         self._reset_history_caches()
 
     def _reset_history_caches(self) -> None:
-        """Forget everything cached about one study's history (see _bind)."""
+        """Forget everything cached about one study's history (see HistoryBound)."""
         self._theta: dict[SearchSpace, np.ndarray] = {}  # warm starts per space
         self._fit_n: dict[SearchSpace, int] = {}  # trials at the last hyperparameter fit
         self._theta_c: dict[tuple[SearchSpace, int], np.ndarray] = {}  # constraint models' warm starts
         self._cvals = np.zeros((0, 0))  # constraint values per row (NaN: none), filled once per row
         self._c_known = np.zeros(0, dtype=np.bool_)
-
-    def _bind(self, h: History) -> None:
-        """Tie the per-history caches to ``h``: a sampler reused for another study (or a
-        history rebuilt by its storage) starts them afresh. Caller holds the lock."""
-        ref = self._history_ref
-        if ref is None or ref() is not h:
-            self._reset_history_caches()
-            self._history_ref = weakref.ref(h)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -187,12 +177,12 @@ class GPSampler(BaseSampler):
             self._bind(h)
             cols = np.array([h.param_index.get(name, -1) for name in space.names], dtype=np.intp)
             if (cols < 0).any():
-                return space.from_unit(self._rng.random((1, len(space))))[0]
+                return self._random_point(space)
             st = h.states[: h.n]
             rows = np.flatnonzero(st == _COMPLETE)
             rows = rows[~np.isnan(h.X[rows[:, None], cols]).any(axis=1)]
             if len(rows) < max(self._n_startup_trials, 2):
-                return space.from_unit(self._rng.random((1, len(space))))[0]
+                return self._random_point(space)
             pending = np.flatnonzero(st == _RUNNING)
             pending = pending[(pending != trial.number) & ~np.isnan(h.X[pending[:, None], cols]).any(axis=1)]
             signs = np.array([-1.0 if d == StudyDirection.MINIMIZE else 1.0 for d in study.directions])
@@ -201,6 +191,10 @@ class GPSampler(BaseSampler):
             return self._propose(h, space, cols, rows, pending, float(signs[0]))
 
     # ------------------------------------------------------------------ proposal
+    def _random_point(self, space: SearchSpace) -> np.ndarray:
+        """A uniform random point of ``space`` (startup trials and fallbacks)."""
+        return space.from_unit(self._rng.random((1, len(space))))[0]
+
     def _coords_of(self, space: SearchSpace) -> _optimize.SpaceCoords:
         coords = self._coords.get(space)
         if coords is None:
@@ -244,7 +238,7 @@ class GPSampler(BaseSampler):
         if model is None:
             warnings.warn("GPSampler: the kernel matrix could not be factorised even with jitter; this "
                           "proposal is random.", HpoWarning, stacklevel=2)
-            return space.from_unit(self._rng.random((1, d)))[0]
+            return self._random_point(space)
         self._theta[space] = model.theta
         best = float(y.max())
         feasible = np.ones(len(y), dtype=np.bool_)
@@ -279,7 +273,7 @@ class GPSampler(BaseSampler):
                                n_starts=self._n_starts)
         x = coords.to_internal(z[None])[0]
         if not math.isfinite(float(x.sum())):  # defensive: never hand back NaN
-            return space.from_unit(self._rng.random((1, d)))[0]
+            return self._random_point(space)
         return x
 
     def _propose_multi(self, h: History, space: SearchSpace, cols: np.ndarray, rows: np.ndarray,
@@ -293,7 +287,7 @@ class GPSampler(BaseSampler):
         finite = np.isfinite(values).all(axis=1)
         rows, values = rows[finite], values[finite]
         if len(rows) < 2:
-            return space.from_unit(self._rng.random((1, d)))[0]
+            return self._random_point(space)
         X = coords.to_model(h.X[rows[:, None], cols])
         Y = np.column_stack([_model.warp_outputs(values[:, j]) for j in range(M)])
         C = self._constraints_of(h, rows) if self._constraints_func is not None else None
@@ -317,7 +311,7 @@ class GPSampler(BaseSampler):
             if model is None:
                 warnings.warn("GPSampler: the kernel matrix could not be factorised even with jitter; this "
                               "proposal is random.", HpoWarning, stacklevel=3)
-                return space.from_unit(self._rng.random((1, d)))[0]
+                return self._random_point(space)
             self._theta_c[key] = model.theta
             models.append(model)
         if refit:
@@ -351,7 +345,7 @@ class GPSampler(BaseSampler):
                                n_starts=self._n_starts)
         x = coords.to_internal(z[None])[0]
         if not math.isfinite(float(x.sum())):
-            return space.from_unit(self._rng.random((1, d)))[0]
+            return self._random_point(space)
         return x
 
     # ------------------------------------------------------------------ constraints

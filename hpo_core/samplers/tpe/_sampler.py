@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import threading
-import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -21,7 +20,7 @@ import numpy as np
 from hpo_core import kernels
 from hpo_core._validation import check_bool, check_callable, check_int, check_real, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace, unit_to_internal
-from hpo_core.samplers._base import CONSTRAINTS_KEY, EMPTY_SPACE, BaseSampler, store_constraints
+from hpo_core.samplers._base import CONSTRAINTS_KEY, EMPTY_SPACE, BaseSampler, HistoryBound, store_constraints
 from hpo_core.samplers.tpe import _parzen
 from hpo_core.samplers.tpe._observations import good_rows_single_objective
 from hpo_core.samplers.tpe._split import split_below_above
@@ -94,7 +93,7 @@ class _Groups:
         return groups
 
 
-class TPESampler(BaseSampler):
+class TPESampler(HistoryBound, BaseSampler):
     """Tree-structured Parzen Estimator (Bergstra et al. 2011; Optuna 5's variant).
 
     Finished trials are split into a good group (the best ``gamma(n)``) and a bad one;
@@ -198,11 +197,10 @@ class TPESampler(BaseSampler):
         self._filtered: dict[SearchSpace, SearchSpace] = {}
         self._group_spaces: dict[tuple[SearchSpace, tuple[int, ...]], SearchSpace] = {}
         self._single_spaces: dict[tuple[str, BaseDistribution], SearchSpace] = {}
-        self._history_ref: weakref.ref[History] | None = None
         self._reset_history_caches()
 
     def _reset_history_caches(self) -> None:
-        """Forget everything cached about one study's history (see _bind)."""
+        """Forget everything cached about one study's history (see HistoryBound)."""
         self._space_cache: dict[SearchSpace, tuple[_parzen.SpaceArrays, np.ndarray]] = {}
         self._groups = _Groups()
         # Per-row caches filled incrementally (never a rescan of the history in Python).
@@ -214,14 +212,6 @@ class TPESampler(BaseSampler):
         self._hint = np.inf  # see good_rows_single_objective
         self._last_within: tuple[Any, Any, bool] = (None, None, False)  # see _within_intersection
         self._ask_split: tuple[Any, np.ndarray, np.ndarray] | None = None  # see _split_for_ask
-
-    def _bind(self, h: History) -> None:
-        """Tie the per-history caches to ``h``: a sampler reused for another study (or a
-        history rebuilt by its storage) starts them afresh. Caller holds the lock."""
-        ref = self._history_ref
-        if ref is None or ref() is not h:
-            self._reset_history_caches()
-            self._history_ref = weakref.ref(h)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

@@ -11,11 +11,17 @@ longer than ``--ask-limit`` seconds stops there (its one timing is reported).
 ``--long N`` also runs a real N-trial hpo_core GP study (every trial after the startup
 ones proposed by the GP) and reports the per-ask time in windows along the way.
 
+``--backend NAME`` runs hpo_core's GP math on that kernel backend (``GPSampler(backend=...)``:
+``jax``, ``numba`` or ``numpy``; default: NumPy/SciPy BLAS). JAX compiles once per padded
+shape, so the first pairs of a cell include compilation: compare the ranges, not only
+the medians.
+
 Usage::
 
     python benchmarks/overhead_gp.py                       # 100, 300, 1000
     python benchmarks/overhead_gp.py --sizes 100 --window 3 --paths hpo
     python benchmarks/overhead_gp.py --long 5000 --paths hpo
+    python benchmarks/overhead_gp.py --sizes 100,300 --paths hpo --backend jax
 """
 
 from __future__ import annotations
@@ -36,13 +42,14 @@ PATHS = ("hpo", "optuna")
 LABELS = {"hpo": "hpo_core `GPSampler`", "optuna": "Optuna `GPSampler`"}
 
 
-def make_study(path: str) -> tuple[Any, Any, Any]:
-    """(add(params, value), step(), n_trials()) of a fresh study of ``path`` (seed 0)."""
+def make_study(path: str, backend: str | None = None) -> tuple[Any, Any, Any]:
+    """(add(params, value), step(), n_trials()) of a fresh study of ``path`` (seed 0);
+    ``backend`` is hpo_core's ``GPSampler(backend=...)`` (Optuna ignores it)."""
     if path == "hpo":
         import hpo_core
         from hpo_core.samplers import GPSampler
 
-        study = hpo_core.create_study(sampler=GPSampler(seed=0))
+        study = hpo_core.create_study(sampler=GPSampler(seed=0, backend=backend))
         dists = o.distributions(hpo_core)
         space = hpo_core.SearchSpace(dists)
 
@@ -72,8 +79,9 @@ def make_study(path: str) -> tuple[Any, Any, Any]:
     raise ValueError(f"unknown path {path!r}; choose from {PATHS}")
 
 
-def measure(path: str, size: int, window: int, ask_limit: float) -> list[float]:
-    add, step, _ = make_study(path)
+def measure(path: str, size: int, window: int, ask_limit: float,
+            backend: str | None = None) -> list[float]:
+    add, step, _ = make_study(path, backend)
     for p in o.random_params(size, seed=1):
         add(p, o.objective(p))
     times = []
@@ -86,9 +94,9 @@ def measure(path: str, size: int, window: int, ask_limit: float) -> list[float]:
     return times
 
 
-def long_study(n_trials: int, log: Any) -> list[tuple[int, float, float]]:
+def long_study(n_trials: int, log: Any, backend: str | None = None) -> list[tuple[int, float, float]]:
     """Per-ask time of a real hpo_core GP study: (trial, median ms, max ms) per window."""
-    add, step, n_now = make_study("hpo")
+    add, step, n_now = make_study("hpo", backend)
     marks = sorted({m for m in (100, 300, 1000, 2000, 3000, 5000, 10000, n_trials) if m <= n_trials})
     out, times = [], []
     for i in range(n_trials):
@@ -109,17 +117,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--window", type=int, default=5, help="timed ask+tell pairs per cell (default 5)")
     parser.add_argument("--ask-limit", type=float, default=60.0, help="stop a cell after a slower pair (s)")
     parser.add_argument("--long", type=int, default=0, help="also run a real hpo_core study of this many trials")
+    parser.add_argument("--backend", default=None, choices=("jax", "numba", "numpy"),
+                        help="kernel backend of hpo_core's GP math (default: NumPy/SciPy BLAS)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     paths = [p for p in args.paths.split(",") if p]
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+
+    def label(path: str) -> str:
+        return LABELS[path] + (f" (backend {args.backend!r})" if path == "hpo" and args.backend else "")
+
     results: dict[tuple[str, int], list[float]] = {}
     for size in sizes:
         for path in paths:
-            results[path, size] = measure(path, size, args.window, args.ask_limit)
-            log(f"  {LABELS[path]} @ {size:,}: median {1e3 * np.median(results[path, size]):,.1f} ms")
+            results[path, size] = measure(path, size, args.window, args.ask_limit, args.backend)
+            log(f"  {label(path)} @ {size:,}: median {1e3 * np.median(results[path, size]):,.1f} ms")
     lines = [f"Command: `python benchmarks/overhead_gp.py {' '.join(argv or sys.argv[1:])}`".rstrip(), "",
-             _common.machine_info(["scipy", "optuna", "torch"]), "",
+             _common.machine_info(["scipy", "optuna", "torch"] + (["jax"] if args.backend == "jax" else [])),
+             "",
              "| library | " + " | ".join(f"N = {s:,}" for s in sizes) + " |",
              "|---|" + "---|" * len(sizes)]
     for path in paths:
@@ -127,14 +142,15 @@ def main(argv: list[str] | None = None) -> None:
         for s in sizes:
             t = 1e3 * np.array(results[path, s])
             cells.append(f"{np.median(t):,.1f} ms ({t.min():,.0f}-{t.max():,.0f}, n={len(t)})")
-        lines.append(f"| {LABELS[path]} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label(path)} | " + " | ".join(cells) + " |")
     if set(paths) >= {"hpo", "optuna"}:
         ratios = [np.median(results["optuna", s]) / np.median(results["hpo", s]) for s in sizes]
         lines.append("| Optuna / hpo_core | " + " | ".join(f"{r:,.1f}x" for r in ratios) + " |")
     if args.long:
         lines += ["", f"Real hpo_core GP study of {args.long:,} trials, ms per ask+tell over the last 20 "
                   "trials before each count (median, max):", ""]
-        lines += [f"- {n:,}: {med:,.1f} ms (max {mx:,.1f})" for n, med, mx in long_study(args.long, log)]
+        lines += [f"- {n:,}: {med:,.1f} ms (max {mx:,.1f})"
+                  for n, med, mx in long_study(args.long, log, args.backend)]
     print("\n".join(lines))
 
 

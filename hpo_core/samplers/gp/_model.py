@@ -17,17 +17,26 @@ module runs the same formulas as BLAS/LAPACK products (``sq_dists``,
 ``log_marginal_likelihood``, ``GPModel.posterior``), which is what makes an ask fast at
 hundreds of trials; tests pin them to the kernels. It adds the priors, bounds, jitter and
 warping around them.
+
+Backends. ``fit_theta``, ``fit_model`` and ``GPModel`` take ``kernel_module``: None (the
+default) is the BLAS path above; a kernel backend module (``kernels.get_backend(name)``)
+computes the likelihood and the posterior with its ``gp_log_marginal_likelihood`` and
+``gp_posterior`` instead. The Cholesky factorisation with jitter (``factorize``) always
+runs here, on the host, and L and alpha are handed to the backend.
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from types import ModuleType
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.linalg
 import scipy.linalg.lapack
 import scipy.optimize
+
+from hpo_core import kernels
 
 
 __all__ = ["GPModel", "fit_model", "warp_outputs", "default_theta", "condition_on_pending"]
@@ -116,21 +125,40 @@ class GPModel:
     matrix products: the squared distances by :func:`sq_dists` and the variance with K^-1
     computed once per model. An acquisition evaluates the posterior
     thousands of times per proposal (a candidate set, then one point per L-BFGS-B step),
-    so each call is a few BLAS products: O(m n (n + d)) for m points.
+    so each call is a few BLAS products: O(m n (n + d)) for m points. With a
+    ``kernel_module`` (a backend of ``hpo_core.kernels``), ``posterior`` is that backend's
+    ``gp_posterior`` on L and alpha instead. The model pickles: the module is stored by
+    its backend name and imported again on unpickling.
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta: np.ndarray, L: np.ndarray,
-                 alpha: np.ndarray):
+                 alpha: np.ndarray, *, kernel_module: ModuleType | None = None):
         self.X, self.y, self.is_cat, self.theta, self.L, self.alpha = X, y, is_cat, theta, L, alpha
+        self.kernel_module = kernel_module
         d = X.shape[1]
         self._rho = np.exp(theta[:d])
         self._amp = math.exp(theta[d])
         self._cont = np.flatnonzero(~is_cat)
         self._Kinv: np.ndarray | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        module = state.pop("kernel_module")  # a module does not pickle: keep its name
+        state["_backend_name"] = None if module is None else module.BACKEND_NAME
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        name = state.pop("_backend_name", None)
+        self.__dict__.update(state)
+        self.kernel_module = None if name is None else kernels.get_backend(name)
+
     def posterior(self, Xq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(mean, var, dmean, dvar)`` of the latent function at Xq (m, d); gradients
         (m, d) with respect to Xq, zero in categorical dimensions."""
+        if self.kernel_module is not None:
+            return self.kernel_module.gp_posterior(  # type: ignore[no-any-return]
+                Xq, self.X, self.is_cat, self.theta, self.L, self.alpha)
         if self._Kinv is None:
             Kinv, _ = scipy.linalg.lapack.dpotri(self.L, lower=1)
             self._Kinv = np.tril(Kinv) + np.tril(Kinv, -1).T
@@ -217,19 +245,22 @@ def _bounds(d: int, deterministic: bool) -> list[tuple[float, float]]:
 
 
 def fit_theta(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta0: np.ndarray, *,
-              deterministic: bool = False, max_iter: int = 200) -> np.ndarray:
+              deterministic: bool = False, max_iter: int = 200,
+              kernel_module: ModuleType | None = None) -> np.ndarray:
     """MAP hyperparameters by L-BFGS-B with analytic gradients, started at theta0.
 
-    Returns theta0 (clipped into the bounds) if no step improves the posterior, e.g.
-    when every evaluation fails to factorise.
+    The likelihood is :func:`log_marginal_likelihood` (BLAS), or ``kernel_module``'s
+    ``gp_log_marginal_likelihood`` when given. Returns theta0 (clipped into the bounds)
+    if no step improves the posterior, e.g. when every evaluation fails to factorise.
     """
+    lml_of = log_marginal_likelihood if kernel_module is None else kernel_module.gp_log_marginal_likelihood
     bounds = _bounds(X.shape[1], deterministic)
     lo = np.array([b[0] for b in bounds])
     hi = np.array([b[1] for b in bounds])
     start = np.clip(theta0, lo, hi)
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        lml, grad = log_marginal_likelihood(X, y, is_cat, theta)
+        lml, grad = lml_of(X, y, is_cat, theta)
         lp, gp = _log_prior(theta)
         value = -(lml + lp)
         if not np.isfinite(value):
@@ -262,24 +293,26 @@ def factorize(X: np.ndarray, is_cat: np.ndarray, theta: np.ndarray) -> np.ndarra
 
 def fit_model(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta0: np.ndarray, *,
               deterministic: bool = False, fit_subset: np.ndarray | None = None,
-              max_iter: int = 200, refit: bool = True) -> GPModel | None:
+              max_iter: int = 200, refit: bool = True,
+              kernel_module: ModuleType | None = None) -> GPModel | None:
     """Fit the hyperparameters (on ``fit_subset`` rows if given; kept at theta0 when not
     ``refit``) and factorise K on all rows; None when K cannot be factorised even with
-    jitter (the caller falls back)."""
+    jitter (the caller falls back). ``kernel_module``: see :func:`fit_theta`, :class:`GPModel`."""
     Xf, yf = (X, y) if fit_subset is None else (X[fit_subset], y[fit_subset])
-    theta = fit_theta(Xf, yf, is_cat, theta0, deterministic=deterministic, max_iter=max_iter) if refit else theta0
+    theta = fit_theta(Xf, yf, is_cat, theta0, deterministic=deterministic, max_iter=max_iter,
+                      kernel_module=kernel_module) if refit else theta0
     L = factorize(X, is_cat, theta)
     if L is None:
         return None
     alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
-    return GPModel(X, y, is_cat, theta, L, alpha)
+    return GPModel(X, y, is_cat, theta, L, alpha, kernel_module=kernel_module)
 
 
 def condition_on_pending(model: GPModel, Xp: np.ndarray) -> GPModel:
     """The model with pending points Xp (p, d) added at their posterior mean ("kriging
     believer"): the mean is unchanged, the variance at and near them shrinks, so a batch
-    and parallel workers spread out. Hyperparameters are kept; None-safe: if the enlarged
-    K cannot be factorised, the model is returned unchanged."""
+    and parallel workers spread out. Hyperparameters and kernel backend are kept;
+    None-safe: if the enlarged K cannot be factorised, the model is returned unchanged."""
     if len(Xp) == 0:
         return model
     mean = model.posterior(Xp)[0]
@@ -289,4 +322,4 @@ def condition_on_pending(model: GPModel, Xp: np.ndarray) -> GPModel:
     if L is None:
         return model
     alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
-    return GPModel(X, y, model.is_cat, model.theta, L, alpha)
+    return GPModel(X, y, model.is_cat, model.theta, L, alpha, kernel_module=model.kernel_module)

@@ -26,6 +26,7 @@ from hpo_core.trial._state import StudyDirection, TrialState
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from types import ModuleType
 
     from hpo_core.history import History
     from hpo_core.study import Study
@@ -36,6 +37,15 @@ __all__ = ["GPSampler"]
 _RUNNING, _COMPLETE = 0, 1
 _REFIT_FROM, _REFIT_GROWTH = 100, 0.05
 _MAX_PENDING = 128
+# Kernel backends that implement the GP kernels (the C++ extension does not); None is
+# _model's BLAS path.
+_GP_BACKENDS = (None, "jax", "numba", "numpy")
+
+
+def _kernel_module_of(backend: str | None) -> ModuleType | None:
+    """The kernel module of a validated backend name (None: the BLAS path); ImportError if
+    it is not installed."""
+    return None if backend is None else kernels.get_backend(backend)
 
 
 class GPSampler(HistoryBound, BaseSampler):
@@ -80,6 +90,17 @@ class GPSampler(HistoryBound, BaseSampler):
 
     Parameters outside the joint space (conditional ones) are sampled uniformly at random.
 
+    Backends: by default (``backend=None``) the likelihood and the posterior are NumPy/SciPy
+    BLAS and LAPACK products, the fastest choice on a CPU. ``backend="jax"``, ``"numba"``
+    or ``"numpy"`` compute them with that backend's ``hpo_core.kernels``
+    ``gp_log_marginal_likelihood`` (hyperparameter fit) and ``gp_posterior`` (acquisition,
+    pending points, constraint and multi-objective models alike); the Cholesky
+    factorisation with jitter stays on the host. ``"jax"`` is meant for accelerators
+    (GPU) and large studies: it compiles once per padded shape (row counts rounded up to a
+    power of two, then to a multiple of 64), so the first asks, and an ask whose row count
+    crosses a padding boundary, pay the compilation (about a second per shape). ``"numba"``
+    and ``"numpy"`` (the reference, slowest) are mainly for checking the other paths.
+
     Args:
         n_startup_trials: Random trials before the GP starts (COMPLETE trials counted).
         acquisition: ``"logei"`` (default), ``"ucb"`` or ``"pi"``.
@@ -91,7 +112,14 @@ class GPSampler(HistoryBound, BaseSampler):
         max_exact_trials: Trials the posterior uses, at most (a trust region beyond).
         constraints_func: ``f(FrozenTrial) -> sequence of floats`` (``<= 0`` feasible),
             called when a trial finishes.
+        backend: Kernel backend of the GP math: None (default: NumPy/SciPy BLAS),
+            ``"jax"``, ``"numba"`` or ``"numpy"`` (see above).
         seed: Seed of the generator; equal seeds give equal proposals.
+
+    Raises:
+        ValueError: An argument is out of range, e.g. ``backend`` names no GP backend.
+        ImportError: ``backend`` is not installed (e.g. ``"jax"`` without
+            ``pip install 'hpo_core[jax]'``).
 
     Example:
         >>> import hpo_core
@@ -114,6 +142,7 @@ class GPSampler(HistoryBound, BaseSampler):
         max_fit_trials: int = 256,
         max_exact_trials: int = 512,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+        backend: str | None = None,
         seed: int | None = None,
     ):
         owner = "GPSampler"
@@ -126,6 +155,9 @@ class GPSampler(HistoryBound, BaseSampler):
         self._max_fit = cast(int, check_int("max_fit_trials", max_fit_trials, low=2, owner=owner))
         self._max_exact = cast(int, check_int("max_exact_trials", max_exact_trials, low=2, owner=owner))
         self._constraints_func = check_callable("constraints_func", constraints_func, allow_none=True, owner=owner)
+        self._backend = check_choice("backend", backend, _GP_BACKENDS, owner=owner)
+        # Resolved now, so a missing backend raises ImportError here, not at the first GP ask.
+        self._kernel_module = _kernel_module_of(self._backend)
         check_int("seed", seed, low=0, allow_none=True, owner=owner)
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
@@ -145,10 +177,13 @@ class GPSampler(HistoryBound, BaseSampler):
         del state["_lock"]
         state["_coords"] = {}
         state["_history_ref"] = None  # the caches are rebuilt for whatever study loads it
+        state["_kernel_module"] = None  # a module does not pickle: resolved again from _backend
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._backend = state.get("_backend")  # None in a sampler pickled before backends existed
+        self._kernel_module = _kernel_module_of(self._backend)
         self._lock = threading.Lock()
         self._reset_history_caches()
 
@@ -232,7 +267,7 @@ class GPSampler(HistoryBound, BaseSampler):
         n_rows = len(rows)
         refit = space not in self._theta or n_rows < _REFIT_FROM or n_rows >= last * (1.0 + _REFIT_GROWTH)
         model = _model.fit_model(X, y, coords.is_cat, theta0, deterministic=self._deterministic,
-                                 fit_subset=fit_subset, refit=refit)
+                                 fit_subset=fit_subset, refit=refit, kernel_module=self._kernel_module)
         if refit:
             self._fit_n[space] = n_rows
         if model is None:
@@ -307,7 +342,8 @@ class GPSampler(HistoryBound, BaseSampler):
             if len(X) > self._max_fit:
                 fit_subset = np.sort(self._rng.choice(len(X), self._max_fit, replace=False))
             model = _model.fit_model(X, Y[:, j], coords.is_cat, theta0, deterministic=self._deterministic,
-                                     fit_subset=fit_subset, refit=refit or key not in self._theta_c)
+                                     fit_subset=fit_subset, refit=refit or key not in self._theta_c,
+                                     kernel_module=self._kernel_module)
             if model is None:
                 warnings.warn("GPSampler: the kernel matrix could not be factorised even with jitter; this "
                               "proposal is random.", HpoWarning, stacklevel=3)
@@ -389,7 +425,8 @@ class GPSampler(HistoryBound, BaseSampler):
             if ok.sum() > self._max_fit:
                 fit_subset = np.sort(self._rng.choice(int(ok.sum()), self._max_fit, replace=False))
             cm = _model.fit_model(X[ok], (c - mu) / sd, coords.is_cat, theta0, deterministic=self._deterministic,
-                                  fit_subset=fit_subset, refit=refit or key not in self._theta_c)
+                                  fit_subset=fit_subset, refit=refit or key not in self._theta_c,
+                                  kernel_module=self._kernel_module)
             if cm is None:
                 continue
             self._theta_c[key] = cm.theta

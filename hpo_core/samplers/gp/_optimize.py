@@ -10,8 +10,8 @@ Model coordinates (see ``SpaceCoords``): numeric parameters in the unit cube of
    gradients over the continuous dimensions (discrete and categorical ones fixed; all
    starts in one batched run, at most 50 iterations), then a coordinate search over the
    discrete ones (grid neighbours within two steps, every category of a categorical with
-   at most 32 choices); a start that moved on the grid is optimised again, up to three
-   rounds.
+   at most 32 choices, all starts' neighbours in one evaluation); a start that moved on
+   the grid and is among the best three is optimised again, up to three rounds.
 3. The best point found is returned, on the grid.
 """
 
@@ -26,6 +26,9 @@ from scipy.stats import qmc
 from hpo_core.distributions import KIND_CATEGORICAL, SearchSpace
 
 __all__ = ["SpaceCoords", "maximize"]
+
+# Starts optimised again after a grid move: the best few (by value after the move).
+_MAX_REFINED = 3
 
 Acquisition = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # (m, d) -> value, grad
 
@@ -146,17 +149,26 @@ def maximize(acq: Acquisition, coords: SpaceCoords, rng: np.random.Generator, *,
             S_new, V_new = _local_continuous(acq, S[active], cont, max_iter)
             better = V_new > V[active]
             S[active[better]], V[active[better]] = S_new[better], V_new[better]
-        moved = []
-        for i in range(len(S)):
-            nb = _neighbours(coords, S[i])
-            if len(nb):
-                nv = acq(nb)[0]
-                k = int(np.argmax(np.where(np.isnan(nv), -np.inf, nv)))
-                if nv[k] > V[i]:
-                    S[i], V[i] = nb[k], nv[k]
-                    moved.append(i)
-        if not moved:
+        # The grid neighbours of the active starts, evaluated in one call.
+        nbs = [_neighbours(coords, S[i]) for i in active]
+        counts = np.array([len(nb) for nb in nbs])
+        if not counts.any():
             break
-        active = np.array(moved, dtype=np.intp)  # only a start that moved on the grid can improve
+        nv = acq(np.concatenate(nbs))[0]
+        nv = np.where(np.isnan(nv), -np.inf, nv)
+        moved = []
+        for j, (lo, hi) in enumerate(zip(np.cumsum(counts) - counts, np.cumsum(counts))):
+            i = int(active[j])
+            if hi > lo:
+                k = lo + int(np.argmax(nv[lo:hi]))
+                if nv[k] > V[i]:
+                    S[i], V[i] = nbs[j][k - lo], nv[k]
+                    moved.append(i)
+        # Only a start that moved on the grid can improve (the others' neighbours were
+        # checked), and only the leading ones can change the answer: the rest stop here.
+        leading = V >= np.sort(V)[-min(_MAX_REFINED, len(V))]
+        active = np.array([i for i in moved if leading[i]], dtype=np.intp)
+        if not len(active):
+            break
     i = int(np.argmax(V))
     return S[i] if V[i] > best_v else best_z

@@ -398,6 +398,28 @@ def test_gp_three_objectives_and_a_maximised_one_run() -> None:
 
 
 @pytest.mark.parametrize("M", [2, 3])
+def test_gp_improvement_boxes_tile_exactly_the_hypervolume_gained(M: int) -> None:
+    from hpo_core import kernels
+    from hpo_core.samplers.gp import _ehvi
+
+    rng = np.random.default_rng(10 + M)
+    for case in range(60):
+        Y = rng.normal(size=(int(rng.integers(1, 30)), M))
+        if case % 3 == 0:
+            Y = np.round(Y, 1)  # ties between front points' coordinates
+        front, ref = _ehvi.pareto_front(Y), Y.min(axis=0) - 0.5
+        lows, highs = _ehvi.improvement_cells(front, ref)
+        assert np.all(lows < highs)
+        if M == 3 and len(front) >= 10:
+            assert len(lows) < (len(front) + 1) ** 2  # merged, not the (p + 1)^3 grid
+        for y in rng.normal(size=(5, M)) * 1.2:
+            gained = np.prod(np.maximum(0.0, np.minimum(highs, y) - lows), axis=1).sum()
+            # kernels.hypervolume minimises: negate the maximised values and the reference.
+            exact = kernels.hypervolume(-np.vstack([front, y]), -ref) - kernels.hypervolume(-front, -ref)
+            assert gained == pytest.approx(exact, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("M", [2, 3])
 def test_gp_log_ehvi_matches_monte_carlo_and_its_gradient_finite_differences(M: int) -> None:
     from hpo_core.samplers.gp import _ehvi
 

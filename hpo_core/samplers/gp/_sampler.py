@@ -376,7 +376,10 @@ class GPSampler(HistoryBound, BaseSampler):
 
         on_front = np.flatnonzero(feasible & kernels.is_pareto_front(-Y))
         incumbents = X[on_front[: 5]] if len(on_front) else X[:0]
-        n_cand = min(self._n_candidates, max(256, int(1.5e8 / (M * len(X) ** 2))))
+        # Each candidate costs O(M n^2) in the posteriors and O(boxes) in LogEHVI: the set
+        # shrinks past a few hundred trials or a thousand boxes (a large 3-objective
+        # front), never below 256.
+        n_cand = min(self._n_candidates, max(256, int(1.5e8 / (M * len(X) ** 2))), max(256, int(1e6 / max(len(lows), 1))))
         z = _optimize.maximize(acq, coords, self._rng, incumbents=incumbents, n_candidates=n_cand,
                                n_starts=self._n_starts)
         x = coords.to_internal(z[None])[0]

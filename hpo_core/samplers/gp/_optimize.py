@@ -11,7 +11,7 @@ Model coordinates (see ``SpaceCoords``): numeric parameters in the unit cube of
    starts in one batched run, at most 50 iterations), then a coordinate search over the
    discrete ones (grid neighbours within two steps, every category of a categorical with
    at most 32 choices, all starts' neighbours in one evaluation); a start that moved on
-   the grid and is among the best three is optimised again, up to three rounds.
+   the grid is optimised again, up to three rounds.
 3. The best point found is returned, on the grid.
 """
 
@@ -26,9 +26,6 @@ from scipy.stats import qmc
 from hpo_core.distributions import KIND_CATEGORICAL, SearchSpace
 
 __all__ = ["SpaceCoords", "maximize"]
-
-# Starts optimised again after a grid move: the best few (by value after the move).
-_MAX_REFINED = 3
 
 Acquisition = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # (m, d) -> value, grad
 
@@ -164,11 +161,11 @@ def maximize(acq: Acquisition, coords: SpaceCoords, rng: np.random.Generator, *,
                 if nv[k] > V[i]:
                     S[i], V[i] = nbs[j][k - lo], nv[k]
                     moved.append(i)
-        # Only a start that moved on the grid can improve (the others' neighbours were
-        # checked), and only the leading ones can change the answer: the rest stop here.
-        leading = V >= np.sort(V)[-min(_MAX_REFINED, len(V))]
-        active = np.array([i for i in moved if leading[i]], dtype=np.intp)
-        if not len(active):
+        if not moved:
             break
+        # Only a start that moved on the grid can improve: the others' neighbours were
+        # checked. (Refining only the best few moved starts was measured: 1.3x faster at
+        # 1,000 trials, but worse on a model-tuning task with four int parameters.)
+        active = np.array(moved, dtype=np.intp)
     i = int(np.argmax(V))
     return S[i] if V[i] > best_v else best_z

@@ -4,10 +4,10 @@ Notation:
     M            objectives (2 or 3), maximised, in the models' standardised outputs.
     P            (p, M) the Pareto front of the observations; r (M,) the reference point
                  (below every observation).
-    cells        the grid of the front's coordinates (plus r and +inf) splits [r, inf)^M
-                 into boxes [l, u]; the *improvement cells* are those no front point
-                 dominates (u <= p fails for every p). The hypervolume gained by adding a
-                 point y is then ``sum_cells prod_j max(0, min(u_j, y_j) - l_j)``.
+    cells        disjoint boxes [l, u] that tile the part of [r, inf)^M no front point
+                 dominates (``improvement_cells``: the grid of the front's coordinates,
+                 its undominated cells merged into columns). The hypervolume gained by
+                 adding a point y is then ``sum_cells prod_j max(0, min(u_j, y_j) - l_j)``.
 
 With independent Gaussian posteriors per objective, ``y_j ~ N(mu_j, s_j^2)``, each factor
 has a closed form: ``E[max(0, min(u, Y) - l)] = s (h(z_l) - h(z_u))`` with

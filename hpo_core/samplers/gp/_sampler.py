@@ -37,6 +37,7 @@ __all__ = ["GPSampler"]
 _RUNNING, _COMPLETE = 0, 1
 _REFIT_FROM, _REFIT_GROWTH = 100, 0.05
 _MAX_PENDING = 128
+_MAX_FRONT_INCUMBENTS = 32  # front points whose perturbations join LogEHVI's candidates
 # Kernel backends that implement the GP kernels (the C++ extension does not); None is
 # _model's BLAS path.
 _GP_BACKENDS = (None, "jax", "numba", "numpy")
@@ -375,7 +376,11 @@ class GPSampler(HistoryBound, BaseSampler):
             return value, grad
 
         on_front = np.flatnonzero(feasible & kernels.is_pareto_front(-Y))
-        incumbents = X[on_front[: 5]] if len(on_front) else X[:0]
+        # Perturbations of front points, drawn anew at each ask (a random subset when the
+        # front is large), so the candidates cover the whole front, not its first points.
+        if len(on_front) > _MAX_FRONT_INCUMBENTS:
+            on_front = self._rng.choice(on_front, _MAX_FRONT_INCUMBENTS, replace=False)
+        incumbents = X[on_front]
         # Each candidate costs O(M n^2) in the posteriors and O(boxes) in LogEHVI: the set
         # shrinks past a few hundred trials or a thousand boxes (a large 3-objective
         # front), never below 256.

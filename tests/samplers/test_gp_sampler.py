@@ -397,6 +397,21 @@ def test_gp_three_objectives_and_a_maximised_one_run() -> None:
     assert all(t.params["k"] in range(5) for t in study.trials)
 
 
+def test_gp_posterior_without_gradients_gives_the_same_values() -> None:
+    rng = np.random.default_rng(5)
+    X = np.column_stack((rng.random((40, 3)), rng.integers(0, 3, 40)))
+    is_cat = np.array([False, False, False, True])
+    y = np.sin(5.0 * X[:, 0]) + X[:, 1] - 0.4 * X[:, 3]
+    model = _model.fit_model(X, (y - y.mean()) / y.std(), is_cat, _model.default_theta(4))
+    Xq = np.column_stack((rng.random((25, 3)), rng.integers(0, 3, 25)))
+    Xq[0] = X[3]  # at a training point: the variance floor
+    full, values_only = model.posterior(Xq), model.posterior(Xq, grad=False)
+    np.testing.assert_array_equal(values_only[0], full[0])
+    np.testing.assert_array_equal(values_only[1], full[1])
+    assert not values_only[2].any() and not values_only[3].any()
+    assert full[2][:, :3].any() and full[3][:, :3].any()
+
+
 @pytest.mark.parametrize("M", [2, 3])
 def test_gp_improvement_boxes_tile_exactly_the_hypervolume_gained(M: int) -> None:
     from hpo_core import kernels

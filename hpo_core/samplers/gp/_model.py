@@ -139,7 +139,13 @@ class GPModel:
         self._rho = np.exp(theta[:d])
         self._amp = math.exp(theta[d])
         self._cont = np.flatnonzero(~is_cat)
+        self._cat = np.flatnonzero(is_cat)
         self._Kinv: np.ndarray | None = None
+        # The training side of sq_dists, computed once per model: lengthscale-scaled
+        # continuous coordinates and their squared norms.
+        self._w = np.sqrt(self._rho[self._cont])
+        self._Xs = X[:, self._cont] * self._w
+        self._Xs_sq = (self._Xs * self._Xs).sum(axis=1)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -153,33 +159,53 @@ class GPModel:
         self.__dict__.update(state)
         self.kernel_module = None if name is None else kernels.get_backend(name)
 
-    def posterior(self, Xq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def posterior(self, Xq: np.ndarray, *,
+                  grad: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(mean, var, dmean, dvar)`` of the latent function at Xq (m, d); gradients
-        (m, d) with respect to Xq, zero in categorical dimensions."""
+        (m, d) with respect to Xq, zero in categorical dimensions. ``grad=False`` skips
+        the gradients (returned as zeros): a candidate set needs only the values."""
         if self.kernel_module is not None:
             return self.kernel_module.gp_posterior(  # type: ignore[no-any-return]
                 Xq, self.X, self.is_cat, self.theta, self.L, self.alpha)
         if self._Kinv is None:
             Kinv, _ = scipy.linalg.lapack.dpotri(self.L, lower=1)
             self._Kinv = np.tril(Kinv) + np.tril(Kinv, -1).T
-        k, slope = _matern(sq_dists(Xq, self.X, self._rho, self.is_cat))
-        k *= self._amp
-        slope *= self._amp  # dk / d(r^2)
+        c, amp = self._cont, self._amp
+        # sq_dists(Xq, X) with the training side cached.
+        A = Xq[:, c] * self._w
+        r2 = A @ self._Xs.T
+        r2 *= -2.0
+        r2 += (A * A).sum(axis=1)[:, None]
+        r2 += self._Xs_sq[None, :]
+        np.maximum(r2, 0.0, out=r2)
+        for j in self._cat:
+            r2 += self._rho[j] * (Xq[:, j][:, None] != self.X[:, j][None, :])
+        r = np.sqrt(r2)
+        e = np.exp(-_SQRT5 * r)
+        r *= _SQRT5
+        r += 1.0  # 1 + sqrt5 r
+        k = r2 * (5.0 / 3.0)
+        k += r
+        k *= e
+        k *= amp  # amp * matern52(r2)
         mean = k @ self.alpha
         B = k @ self._Kinv  # (K^-1 k_q)^T
-        var = self._amp - np.einsum("ij,ij->i", B, k)
-        floor = _VAR_FLOOR * self._amp
+        var = amp - np.einsum("ij,ij->i", B, k)
+        floor = _VAR_FLOOR * amp
         clipped = var < floor
         var = np.where(clipped, floor, var)
         m, d = Xq.shape
         dmean = np.zeros((m, d))
         dvar = np.zeros((m, d))
-        c = self._cont
-        if len(c):
+        if grad and len(c):
+            slope = r  # dk / d(r^2) = -(5/6) amp (1 + sqrt5 r) e, in place of r
+            slope *= e
+            slope *= (-5.0 / 6.0) * amp
             # d r^2 / d xq_p = 2 rho_p (xq_p - x_p) for continuous p.
             Sa = slope * self.alpha[None, :]
             dmean[:, c] = 2.0 * self._rho[c] * (Xq[:, c] * Sa.sum(axis=1)[:, None] - Sa @ self.X[:, c])
-            SB = slope * B
+            SB = B
+            SB *= slope
             dvar[:, c] = -4.0 * self._rho[c] * (Xq[:, c] * SB.sum(axis=1)[:, None] - SB @ self.X[:, c])
             dvar[clipped] = 0.0
         return mean, var, dmean, dvar

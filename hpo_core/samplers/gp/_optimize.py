@@ -27,7 +27,8 @@ from hpo_core.distributions import KIND_CATEGORICAL, SearchSpace
 
 __all__ = ["SpaceCoords", "maximize"]
 
-Acquisition = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # (m, d) -> value, grad
+# acq(Z (m, d), grad) -> value (m,), gradient (m, d) (zeros when grad is False: values only)
+Acquisition = Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray]]
 
 
 class SpaceCoords:
@@ -89,7 +90,7 @@ def _local_continuous(acq: Acquisition, Z: np.ndarray, cont: np.ndarray, max_ite
     def negative(x: np.ndarray) -> tuple[float, np.ndarray]:
         ZZ = Z.copy()
         ZZ[:, cont] = x.reshape(s, c)
-        value, grad = acq(ZZ)
+        value, grad = acq(ZZ, True)
         value = np.where(np.isfinite(value), value, -1e300)
         return -float(value.sum()), -np.nan_to_num(grad[:, cont]).ravel()
 
@@ -100,7 +101,7 @@ def _local_continuous(acq: Acquisition, Z: np.ndarray, cont: np.ndarray, max_ite
                                   options={"maxiter": max_iter, "ftol": 1e-7})
     out = Z.copy()
     out[:, cont] = np.clip(res.x.reshape(s, c), 0.0, 1.0)
-    return out, acq(out)[0]
+    return out, acq(out, False)[0]
 
 
 def _neighbours(coords: SpaceCoords, z: np.ndarray) -> np.ndarray:
@@ -131,7 +132,7 @@ def maximize(acq: Acquisition, coords: SpaceCoords, rng: np.random.Generator, *,
              n_candidates: int = 2048, n_starts: int = 10, max_iter: int = 50, max_rounds: int = 3) -> np.ndarray:
     """The model coordinates (d,) of the best point found for the acquisition."""
     Z = _candidates(coords, rng, n_candidates, incumbents)
-    values = acq(Z)[0]
+    values = acq(Z, False)[0]
     values = np.where(np.isnan(values), -np.inf, values)
     best = int(np.argmax(values))
     best_z, best_v = Z[best], float(values[best])
@@ -151,7 +152,7 @@ def maximize(acq: Acquisition, coords: SpaceCoords, rng: np.random.Generator, *,
         counts = np.array([len(nb) for nb in nbs])
         if not counts.any():
             break
-        nv = acq(np.concatenate(nbs))[0]
+        nv = acq(np.concatenate(nbs), False)[0]
         nv = np.where(np.isnan(nv), -np.inf, nv)
         moved = []
         for j, (lo, hi) in enumerate(zip(np.cumsum(counts) - counts, np.cumsum(counts))):

@@ -290,15 +290,15 @@ class GPSampler(HistoryBound, BaseSampler):
             model = _model.condition_on_pending(model, coords.to_model(h.X[recent[:, None], cols]))
         kind, beta = self._acquisition, self._beta
 
-        def acq(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def acq(Z: np.ndarray, grad: bool = True) -> tuple[np.ndarray, np.ndarray]:
             if math.isnan(best):  # nothing feasible yet: the probability of feasibility alone
-                value, grad = np.zeros(len(Z)), np.zeros(Z.shape)
+                value, gradient = np.zeros(len(Z)), np.zeros(Z.shape)
             else:
-                value, grad = acquisition(kind, *model.posterior(Z), best=best, beta=beta)
+                value, gradient = acquisition(kind, *model.posterior(Z, grad=grad), best=best, beta=beta)
             for cmodel, threshold in constraint_models:
-                v, g = log_feasibility(*cmodel.posterior(Z), threshold=threshold)
-                value, grad = value + v, grad + g
-            return value, grad
+                v, g = log_feasibility(*cmodel.posterior(Z, grad=grad), threshold=threshold)
+                value, gradient = value + v, gradient + g
+            return value, gradient
 
         ranked = np.argsort(-np.where(feasible, y, y - 1e6), kind="stable")
         incumbents = X[ranked[: min(5, len(y))]]
@@ -365,15 +365,15 @@ class GPSampler(HistoryBound, BaseSampler):
             Xp = coords.to_model(h.X[pending[-_MAX_PENDING:, None], cols])
             models = [_model.condition_on_pending(mdl, Xp) for mdl in models]
 
-        def acq(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            post = [mdl.posterior(Z) for mdl in models]
-            value, grad = _ehvi.log_ehvi(np.column_stack([p[0] for p in post]), np.column_stack([p[1] for p in post]),
-                                         np.stack([p[2] for p in post], axis=1), np.stack([p[3] for p in post], axis=1),
-                                         lows, highs)
+        def acq(Z: np.ndarray, grad: bool = True) -> tuple[np.ndarray, np.ndarray]:
+            post = [mdl.posterior(Z, grad=grad) for mdl in models]
+            value, gradient = _ehvi.log_ehvi(
+                np.column_stack([p[0] for p in post]), np.column_stack([p[1] for p in post]),
+                np.stack([p[2] for p in post], axis=1), np.stack([p[3] for p in post], axis=1), lows, highs)
             for cmodel, threshold in constraint_models:
-                v, g = log_feasibility(*cmodel.posterior(Z), threshold=threshold)
-                value, grad = value + v, grad + g
-            return value, grad
+                v, g = log_feasibility(*cmodel.posterior(Z, grad=grad), threshold=threshold)
+                value, gradient = value + v, gradient + g
+            return value, gradient
 
         on_front = np.flatnonzero(feasible & kernels.is_pareto_front(-Y))
         # Perturbations of front points, drawn anew at each ask (a random subset when the

@@ -79,8 +79,9 @@ class GPSampler(HistoryBound, BaseSampler):
 
     Two or three objectives: one GP per objective (each warped on its own) and log expected
     hypervolume improvement over the Pareto front of the feasible trials (``_ehvi``: exact
-    box decomposition and closed-form expectations in log space), the reference point 10 %
-    of each objective's range below its worst value; past ``max_exact_trials`` the models
+    box decomposition and closed-form expectations in log space), the reference point
+    halfway between 10 % of each objective's range below its worst value and 10 % below
+    the front's worst value; past ``max_exact_trials`` the models
     keep the front's trials and a random sample of the rest.
 
     Constraints (``constraints_func``, values ``<= 0`` feasible, stored on each finished
@@ -315,8 +316,8 @@ class GPSampler(HistoryBound, BaseSampler):
     def _propose_multi(self, h: History, space: SearchSpace, cols: np.ndarray, rows: np.ndarray,
                        pending: np.ndarray, signs: np.ndarray) -> np.ndarray:
         """One LogEHVI proposal for 2-3 objectives: a GP per objective (outputs warped one
-        by one, so each is maximised), the Pareto front of the feasible trials, the
-        reference point 10 % of each objective's range below its worst value."""
+        by one, so each is maximised), the Pareto front of the feasible trials and a
+        reference point below it (see the comment where it is set)."""
         coords = self._coords_of(space)
         d, M = len(space), len(signs)
         values = h.values[rows, :M] * signs
@@ -358,8 +359,16 @@ class GPSampler(HistoryBound, BaseSampler):
         if C is not None:
             feasible = np.all(C <= 0.0, axis=1)
             constraint_models = self._constraint_models(space, X, C, coords, refit)
-        ref = Y.min(axis=0) - 0.1 * np.maximum(Y.max(axis=0) - Y.min(axis=0), 1e-9)
         front = _ehvi.pareto_front(Y[feasible]) if feasible.any() else np.empty((0, M))
+        # The reference point: halfway between 10 % of each objective's range below its
+        # worst value and 10 % of its magnitude below the front's worst value (the nadir).
+        # The first alone rewards stretching the front's ends far into values nobody wants
+        # (DTLZ2's hypervolume suffers), the second alone never rewards the ends (ZDT1's).
+        far = Y.min(axis=0) - 0.1 * np.maximum(Y.max(axis=0) - Y.min(axis=0), 1e-9)
+        ref = far
+        if len(front):
+            nadir = front.min(axis=0)
+            ref = 0.5 * (far + nadir - 0.1 * np.maximum(np.abs(nadir), 1e-9))
         lows, highs = _ehvi.improvement_cells(front, ref)
         if len(pending):
             Xp = coords.to_model(h.X[pending[-_MAX_PENDING:, None], cols])

@@ -38,6 +38,10 @@ _RUNNING, _COMPLETE = 0, 1
 _REFIT_FROM, _REFIT_GROWTH = 100, 0.05
 _MAX_PENDING = 128
 _MAX_FRONT_INCUMBENTS = 32  # front points whose perturbations join LogEHVI's candidates
+# Candidates x model rows^2 per acquisition search. 7.5e7 (was 1.5e8): 800-trial BBOB studies
+# (d = 10, 6 functions, 2 seeds) were no worse (6 better, 5 worse) and a prefilled
+# 1,000-trial ask about 25 % faster; below about 190 trials the 2,048 candidates are kept.
+_CANDIDATE_BUDGET = 7.5e7
 # Kernel backends that implement the GP kernels (the C++ extension does not); None is
 # _model's BLAS path.
 _GP_BACKENDS = (None, "jax", "numba", "numpy")
@@ -75,7 +79,7 @@ class GPSampler(HistoryBound, BaseSampler):
     trial up to ``max_exact_trials`` (512), and beyond that a local model of the
     ``max_exact_trials`` trials nearest to the best one (in lengthscale-scaled distance:
     a trust region, as TuRBO's), so an ask costs O(max_exact_trials^3) however long the
-    study runs (the model is conditioned on at most the 128 most recent RUNNING trials); past about 270 trials in the model the candidate set shrinks with n^2.
+    study runs (the model is conditioned on at most the 128 most recent RUNNING trials); past about 190 trials in the model the candidate set shrinks with n^2.
 
     Two or three objectives: one GP per objective (each warped on its own) and log expected
     hypervolume improvement over the Pareto front of the feasible trials (``_ehvi``: exact
@@ -303,9 +307,9 @@ class GPSampler(HistoryBound, BaseSampler):
 
         ranked = np.argsort(-np.where(feasible, y, y - 1e6), kind="stable")
         incumbents = X[ranked[: min(5, len(y))]]
-        # Each candidate costs O(n^2) (the posterior variance): past a few hundred trials
-        # the candidate set shrinks to keep about 1.5e8 flops, never below 256.
-        n_cand = min(self._n_candidates, max(256, int(1.5e8 / (len(X) ** 2))))
+        # Each candidate costs O(n^2) (the posterior variance): past about 190 trials in
+        # the model the candidate set shrinks to _CANDIDATE_BUDGET / n^2, never below 256.
+        n_cand = min(self._n_candidates, max(256, int(_CANDIDATE_BUDGET / (len(X) ** 2))))
         z = _optimize.maximize(acq, coords, self._rng, incumbents=incumbents, n_candidates=n_cand,
                                n_starts=self._n_starts)
         x = coords.to_internal(z[None])[0]
@@ -393,7 +397,8 @@ class GPSampler(HistoryBound, BaseSampler):
         # Each candidate costs O(M n^2) in the posteriors and O(boxes) in LogEHVI: the set
         # shrinks past a few hundred trials or a thousand boxes (a large 3-objective
         # front), never below 256.
-        n_cand = min(self._n_candidates, max(256, int(1.5e8 / (M * len(X) ** 2))), max(256, int(1e6 / max(len(lows), 1))))
+        n_cand = min(self._n_candidates, max(256, int(_CANDIDATE_BUDGET / (M * len(X) ** 2))),
+                     max(256, int(1e6 / max(len(lows), 1))))
         z = _optimize.maximize(acq, coords, self._rng, incumbents=incumbents, n_candidates=n_cand,
                                n_starts=self._n_starts)
         x = coords.to_internal(z[None])[0]

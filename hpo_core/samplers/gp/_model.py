@@ -74,11 +74,22 @@ def sq_dists(X1: np.ndarray, X2: np.ndarray, rho: np.ndarray, is_cat: np.ndarray
     return r2
 
 
-def _matern(r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unit-amplitude Matern-5/2 values and slopes d k / d(r^2) at r^2."""
+def _matern(r2: np.ndarray, *, slope: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Unit-amplitude Matern-5/2 values and slopes d k / d(r^2) at r^2 (None when not
+    ``slope``), with as few temporaries as the formula allows: the posterior calls this
+    on (candidates x trials) matrices."""
     r = np.sqrt(r2)
     e = np.exp(-_SQRT5 * r)
-    return (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * e, (-5.0 / 6.0) * (1.0 + _SQRT5 * r) * e
+    r *= _SQRT5
+    r += 1.0  # 1 + sqrt5 r
+    k = r2 * (5.0 / 3.0)
+    k += r
+    k *= e
+    if not slope:
+        return k, None
+    r *= e
+    r *= -5.0 / 6.0
+    return k, r
 
 
 def log_marginal_likelihood(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray,
@@ -90,6 +101,7 @@ def log_marginal_likelihood(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray,
     n, d = X.shape
     rho, amp, noise = np.exp(theta[:d]), math.exp(theta[d]), math.exp(theta[d + 1])
     k, slope = _matern(sq_dists(X, X, rho, is_cat))
+    assert slope is not None
     K = amp * k
     K[np.diag_indices_from(K)] += noise
     if not np.isfinite(K).all():
@@ -171,23 +183,8 @@ class GPModel:
             Kinv, _ = scipy.linalg.lapack.dpotri(self.L, lower=1)
             self._Kinv = np.tril(Kinv) + np.tril(Kinv, -1).T
         c, amp = self._cont, self._amp
-        # sq_dists(Xq, X) with the training side cached.
-        A = Xq[:, c] * self._w
-        r2 = A @ self._Xs.T
-        r2 *= -2.0
-        r2 += (A * A).sum(axis=1)[:, None]
-        r2 += self._Xs_sq[None, :]
-        np.maximum(r2, 0.0, out=r2)
-        for j in self._cat:
-            r2 += self._rho[j] * (Xq[:, j][:, None] != self.X[:, j][None, :])
-        r = np.sqrt(r2)
-        e = np.exp(-_SQRT5 * r)
-        r *= _SQRT5
-        r += 1.0  # 1 + sqrt5 r
-        k = r2 * (5.0 / 3.0)
-        k += r
-        k *= e
-        k *= amp  # amp * matern52(r2)
+        k, slope = _matern(self._r2(Xq), slope=grad)
+        k *= amp
         mean = k @ self.alpha
         B = k @ self._Kinv  # (K^-1 k_q)^T
         var = amp - np.einsum("ij,ij->i", B, k)
@@ -197,10 +194,8 @@ class GPModel:
         m, d = Xq.shape
         dmean = np.zeros((m, d))
         dvar = np.zeros((m, d))
-        if grad and len(c):
-            slope = r  # dk / d(r^2) = -(5/6) amp (1 + sqrt5 r) e, in place of r
-            slope *= e
-            slope *= (-5.0 / 6.0) * amp
+        if slope is not None and len(c):
+            slope *= amp  # dk / d(r^2)
             # d r^2 / d xq_p = 2 rho_p (xq_p - x_p) for continuous p.
             Sa = slope * self.alpha[None, :]
             dmean[:, c] = 2.0 * self._rho[c] * (Xq[:, c] * Sa.sum(axis=1)[:, None] - Sa @ self.X[:, c])
@@ -209,6 +204,19 @@ class GPModel:
             dvar[:, c] = -4.0 * self._rho[c] * (Xq[:, c] * SB.sum(axis=1)[:, None] - SB @ self.X[:, c])
             dvar[clipped] = 0.0
         return mean, var, dmean, dvar
+
+    def _r2(self, Xq: np.ndarray) -> np.ndarray:
+        """(m, n) scaled squared distances r^2 from the queries to the training points:
+        :func:`sq_dists` with the training side cached."""
+        A = Xq[:, self._cont] * self._w
+        r2 = A @ self._Xs.T
+        r2 *= -2.0
+        r2 += (A * A).sum(axis=1)[:, None]
+        r2 += self._Xs_sq[None, :]
+        np.maximum(r2, 0.0, out=r2)
+        for j in self._cat:  # Hamming: rho_j where the categories differ
+            r2 += self._rho[j] * (Xq[:, j][:, None] != self.X[:, j][None, :])
+        return r2
 
 
 def warp_outputs(values: np.ndarray) -> np.ndarray:
@@ -305,7 +313,7 @@ def factorize(X: np.ndarray, is_cat: np.ndarray, theta: np.ndarray) -> np.ndarra
     definite; None if even that fails."""
     d = X.shape[1]
     amp, noise = math.exp(theta[d]), math.exp(theta[d + 1])
-    K = amp * _matern(sq_dists(X, X, np.exp(theta[:d]), is_cat))[0]
+    K = amp * _matern(sq_dists(X, X, np.exp(theta[:d]), is_cat), slope=False)[0]
     diag = np.diag_indices_from(K)
     base = K[diag] + noise
     for jitter in [0.0] + [_JITTER_START * amp * 10.0**i for i in range(8)]:  # up to 1e-3 amp

@@ -19,14 +19,13 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from hpo_core._validation import check_real, format_error
 from hpo_core.distributions import (
@@ -49,6 +48,7 @@ from hpo_core.storages._base import (
     worker_id,
 )
 from hpo_core.storages._rdb import _schema as S
+from hpo_core.storages._rdb._engine import Database
 from hpo_core.trial._frozen import FrozenTrial
 from hpo_core.trial._state import StudyDirection, TrialState
 
@@ -159,17 +159,15 @@ class RDBStorage(BaseStorage):
 
     # ------------------------------------------------------------ connection
     def _setup(self) -> None:
-        self._is_sqlite = self.url.startswith("sqlite")
-        self._engine = self._create_engine()
+        self._db = Database(self.url, self._engine_kwargs, self._busy_timeout)
+        self._is_sqlite = self._db.is_sqlite
+        self._engine = self._db.engine
+        self._write = self._db.write
+        self._read = self._db.read
         self._caches: dict[int, _Cache] = {}
         self._caches_lock = threading.Lock()
         self._dist_cache: dict[str, BaseDistribution] = {}
-        self._init_schema()
-        os.register_at_fork(after_in_child=self._after_fork) if hasattr(os, "register_at_fork") else None
-
-    def _after_fork(self) -> None:
-        # Connections must not be shared with the parent process.
-        self._engine.dispose(close=False)
+        os.register_at_fork(after_in_child=self._db.after_fork) if hasattr(os, "register_at_fork") else None
 
     def __getstate__(self) -> dict[str, Any]:
         return {
@@ -182,81 +180,8 @@ class RDBStorage(BaseStorage):
         self.__dict__.update(state)
         self._setup()
 
-    def _create_engine(self) -> Engine:
-        kwargs = dict(self._engine_kwargs)
-        if self._is_sqlite:
-            connect_args = dict(kwargs.pop("connect_args", {}))
-            connect_args.setdefault("timeout", self._busy_timeout)
-            connect_args.setdefault("check_same_thread", False)
-            engine = sa.create_engine(self.url, connect_args=connect_args, **kwargs)
-            busy_ms = int(self._busy_timeout * 1000)
-
-            @event.listens_for(engine, "connect")
-            def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-                # Take transaction control from the driver: we emit BEGIN ourselves.
-                dbapi_conn.isolation_level = None
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                # NORMAL in WAL mode: a crash of the process loses nothing committed;
-                # only a power loss may drop the last transactions.
-                cur.execute("PRAGMA synchronous=NORMAL")
-                cur.execute(f"PRAGMA busy_timeout={busy_ms}")
-                cur.execute("PRAGMA foreign_keys=ON")
-                cur.close()
-
-            @event.listens_for(engine, "begin")
-            def _on_begin(conn: Connection) -> None:
-                write = conn.get_execution_options().get("hpo_write", False)
-                conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-            return engine
-        kwargs.setdefault("pool_pre_ping", True)
-        return sa.create_engine(self.url, **kwargs)
-
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn`` in one write transaction, retrying transient lock errors."""
-        delay = 0.01
-        deadline = time.monotonic() + max(self._busy_timeout, 1.0)
-        while True:
-            try:
-                with self._engine.connect().execution_options(hpo_write=True) as conn:
-                    with conn.begin():
-                        return fn(conn)
-            except OperationalError as e:
-                msg = str(e).lower()
-                transient = any(s in msg for s in ("locked", "busy", "deadlock", "could not serialize"))
-                if not transient or time.monotonic() > deadline:
-                    raise StorageError(f"Database write failed: {e}") from e
-                _logger.debug("Retrying a write after a transient error: %s", e)
-                time.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 1.0)
-
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        with self._engine.connect() as conn:
-            with conn.begin():
-                return fn(conn)
-
-    def _init_schema(self) -> None:
-        def init(conn: Connection) -> None:
-            S.metadata.create_all(conn, checkfirst=True)
-            row = conn.execute(sa.select(sa.func.max(S.version_table.c.schema_version))).scalar()
-            if row is None:
-                conn.execute(S.version_table.insert().values(schema_version=S.SCHEMA_VERSION))
-            elif row > S.SCHEMA_VERSION:
-                raise StorageError(
-                    f"The database at {self.url!r} has schema version {row}, newer than this "
-                    f"hpo_core understands ({S.SCHEMA_VERSION}); upgrade hpo_core."
-                )
-
-        try:
-            self._write(init)
-        except StorageError as e:
-            if isinstance(e.__cause__, IntegrityError):  # a concurrent process created it
-                return
-            raise
-
     def close(self) -> None:
-        self._engine.dispose()
+        self._db.close()
 
     # --------------------------------------------------------------- studies
     def create_new_study(

@@ -23,9 +23,6 @@ BACKENDS = [
 ]
 
 MIXTURE_SIZES = {"24x1000": (24, 1_000), "1000x100000": (1_000, 100_000)}
-# The discrete kernel evaluates two Gaussian masses per (point, component): ~10x the
-# continuous one, so its heavy case is 1000 x 10000.
-PMF_SIZES = {"24x1000": (24, 1_000), "1000x10000": (1_000, 10_000)}
 
 
 def _module(name: str) -> Any:
@@ -54,19 +51,6 @@ def test_bench_log_pdf_truncnorm_mixture(benchmark: Any, backend: str, size: str
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("size", list(PMF_SIZES))
-def test_bench_log_pmf_discrete_truncnorm_mixture(benchmark: Any, backend: str, size: str) -> None:
-    mod = _module(backend)
-    x, mus, sigmas, lw = _mixture(*PMF_SIZES[size])
-    x, mus, sigmas = np.round(100 * x), 100 * mus, 100 * sigmas  # integers in [0, 100]
-    _run(
-        benchmark,
-        lambda: mod.log_pmf_discrete_truncnorm_mixture(x, mus, sigmas, lw, 0.0, 100.0, 1.0),
-        size != "24x1000",
-    )
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("size", list(MIXTURE_SIZES))
 def test_bench_sample_truncnorm_mixture(benchmark: Any, backend: str, size: str) -> None:
     mod = _module(backend)
@@ -79,19 +63,6 @@ def test_bench_sample_truncnorm_mixture(benchmark: Any, backend: str, size: str)
         lambda: mod.sample_truncnorm_mixture(u_component, u_value, mus, sigmas, weights, 0.0, 1.0),
         size != "24x1000",
     )
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("size", list(MIXTURE_SIZES))
-def test_bench_log_pdf_categorical_mixture(benchmark: Any, backend: str, size: str) -> None:
-    mod = _module(backend)
-    n, k = MIXTURE_SIZES[size]
-    rng = np.random.default_rng(2)
-    c = 10
-    x = rng.integers(0, c, n).astype(np.float64)
-    log_probs = np.log(rng.dirichlet(np.ones(c), size=k))
-    lw = np.full(k, -np.log(k))
-    _run(benchmark, lambda: mod.log_pdf_categorical_mixture(x, lw, log_probs), size != "24x1000")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -112,11 +83,9 @@ def test_bench_is_pareto_front(benchmark: Any, backend: str, m: int) -> None:
 
 # Hypervolume: "normal" is n standard-normal points (a small front, most points
 # dominated); "front" is n points on the positive unit sphere, all non-dominated (the
-# worst case of the 3-D sweep and of one-limited-HV-per-point contributions).
+# worst case of the 3-D sweep).
 HV_SIZES = {"m2-normal-10000": (2, 10_000, "normal"), "m3-normal-1000": (3, 1_000, "normal"),
             "m3-front-1000": (3, 1_000, "front")}
-HVC_SIZES = {"m2-normal-10000": (2, 10_000, "normal"), "m2-front-10000": (2, 10_000, "front"),
-             "m3-front-200": (3, 200, "front")}
 
 
 def _hv_points(m: int, n: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -133,14 +102,6 @@ def test_bench_hypervolume(benchmark: Any, backend: str, size: str) -> None:
     mod = _module(backend)
     points, ref = _hv_points(*HV_SIZES[size])
     _run(benchmark, lambda: mod.hypervolume(points, ref), True)
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("size", list(HVC_SIZES))
-def test_bench_hypervolume_contributions(benchmark: Any, backend: str, size: str) -> None:
-    mod = _module(backend)
-    points, ref = _hv_points(*HVC_SIZES[size])
-    _run(benchmark, lambda: mod.hypervolume_contributions(points, ref), True)
 
 
 # TPE's product-mixture kernels (numpy, numba, cext; jax lacks them). A 10-parameter

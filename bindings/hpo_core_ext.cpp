@@ -70,21 +70,6 @@ Out<double> log_pdf_truncnorm_mixture(Vec x, Vec mus, Vec sigmas, Vec log_weight
   return result;
 }
 
-Out<double> log_pmf_discrete_truncnorm_mixture(Vec x, Vec mus, Vec sigmas, Vec log_weights,
-                                               double low, double high, double step) {
-  const std::size_t n = x.shape(0), k = mus.shape(0);
-  check_len("sigmas", sigmas.shape(0), "mus", k);
-  check_len("log_weights", log_weights.shape(0), "mus", k);
-  double* out = nullptr;
-  Out<double> result = new_array<double>(n, &out);
-  {
-    nb::gil_scoped_release release;
-    hpo_core::log_pmf_discrete_truncnorm_mixture(x.data(), n, mus.data(), sigmas.data(),
-                                                 log_weights.data(), k, low, high, step, out);
-  }
-  return result;
-}
-
 Out<double> sample_truncnorm_mixture(Vec u_component, Vec u_value, Vec mus, Vec sigmas,
                                      Vec weights, double low, double high) {
   const std::size_t n = u_component.shape(0), k = mus.shape(0);
@@ -97,19 +82,6 @@ Out<double> sample_truncnorm_mixture(Vec u_component, Vec u_value, Vec mus, Vec 
     nb::gil_scoped_release release;
     hpo_core::sample_truncnorm_mixture(u_component.data(), u_value.data(), n, mus.data(),
                                        sigmas.data(), weights.data(), k, low, high, out);
-  }
-  return result;
-}
-
-Out<double> log_pdf_categorical_mixture(Vec x, Vec log_weights, Mat log_probs) {
-  const std::size_t n = x.shape(0), k = log_probs.shape(0), c = log_probs.shape(1);
-  check_len("log_weights", log_weights.shape(0), "log_probs", k);
-  double* out = nullptr;
-  Out<double> result = new_array<double>(n, &out);
-  {
-    nb::gil_scoped_release release;
-    hpo_core::log_pdf_categorical_mixture(x.data(), n, log_weights.data(), log_probs.data(),
-                                          k, c, out);
   }
   return result;
 }
@@ -389,19 +361,6 @@ double hypervolume(Mat points, Vec ref) {
                                static_cast<Index>(points.shape(1)), ref.data());
 }
 
-Out<double> hypervolume_contributions(Mat points, Vec ref) {
-  check_hv(points, ref);
-  const std::size_t n = points.shape(0);
-  double* out = nullptr;
-  Out<double> result = new_array<double>(n, &out);
-  {
-    nb::gil_scoped_release release;
-    hpo_core::hypervolume_contributions(points.data(), static_cast<Index>(n),
-                                        static_cast<Index>(points.shape(1)), ref.data(), out);
-  }
-  return result;
-}
-
 }  // namespace
 
 NB_MODULE(_hpo_core_ext, m) {
@@ -412,14 +371,9 @@ NB_MODULE(_hpo_core_ext, m) {
   m.def("log_pdf_truncnorm_mixture", &log_pdf_truncnorm_mixture, "x"_a.noconvert(), "mus"_a.noconvert(), "sigmas"_a.noconvert(),
         "log_weights"_a.noconvert(), "low"_a, "high"_a,
         "Log density of a mixture of normals, each truncated to [low, high].");
-  m.def("log_pmf_discrete_truncnorm_mixture", &log_pmf_discrete_truncnorm_mixture, "x"_a.noconvert(),
-        "mus"_a.noconvert(), "sigmas"_a.noconvert(), "log_weights"_a.noconvert(), "low"_a, "high"_a, "step"_a,
-        "Log probability mass of a mixture of normals discretised on a grid with spacing step.");
   m.def("sample_truncnorm_mixture", &sample_truncnorm_mixture, "u_component"_a.noconvert(), "u_value"_a.noconvert(),
         "mus"_a.noconvert(), "sigmas"_a.noconvert(), "weights"_a.noconvert(), "low"_a, "high"_a,
         "Draw from a mixture of truncated normals by inverse CDF of pre-drawn uniforms.");
-  m.def("log_pdf_categorical_mixture", &log_pdf_categorical_mixture, "x"_a.noconvert(), "log_weights"_a.noconvert(),
-        "log_probs"_a.noconvert(), "Log probability of categories under a mixture of categorical distributions.");
   m.def("nondominated_rank", &nondominated_rank, "values"_a.noconvert(),
         "Non-dominated sorting rank of each point for minimisation.");
   m.def("is_pareto_front", &is_pareto_front, "values"_a.noconvert(),
@@ -456,6 +410,4 @@ NB_MODULE(_hpo_core_ext, m) {
         "TPE's whole proposal from the history's columns, in one call.");
   m.def("hypervolume", &hypervolume, "points"_a.noconvert(), "ref"_a.noconvert(),
         "Hypervolume dominated by points and bounded by the reference point, for minimisation.");
-  m.def("hypervolume_contributions", &hypervolume_contributions, "points"_a.noconvert(),
-        "ref"_a.noconvert(), "Exclusive hypervolume contribution of each point, for minimisation.");
 }

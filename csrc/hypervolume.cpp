@@ -1,7 +1,7 @@
 // Hypervolume kernels for m <= 4 objectives; see hpo_core/kernels/_reference.py for the
 // spec. The algorithms are those of hpo_core/kernels/_numba.py: a sweep for m = 2, a
-// dimension sweep over f3 with a sorted 2-D front for m = 3 (O(n f)), slabs over f4 for
-// m = 4, the closed form of the m = 2 contributions and vol(p_i) - HV(limit set) above.
+// dimension sweep over f3 with a sorted 2-D front for m = 3 (O(n f)) and slabs over f4
+// for m = 4.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -127,109 +127,12 @@ std::vector<double> inside_rows(const double* points, Index n, Index m, const do
   return q;
 }
 
-// Closed form of _reference._contributions_2d (finite points inside the box) in two
-// passes over the (f1, f2) order: find the front and each point's owner f_i, then sweep
-// the dominated points of every rectangle R_i.
-void contributions_2d(const double* q, Index n, const double* ref, double* out) {
-  std::vector<Index> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), Index{0});
-  std::stable_sort(order.begin(), order.end(), [q](Index a, Index b) {
-    return q[a * 2] < q[b * 2] || (q[a * 2] == q[b * 2] && q[a * 2 + 1] < q[b * 2 + 1]);
-  });
-  std::vector<char> is_front(static_cast<std::size_t>(n), 0);  // by position in order
-  std::vector<Index> owner(static_cast<std::size_t>(n)), fcount(static_cast<std::size_t>(n), 0);
-  std::vector<double> fx(static_cast<std::size_t>(n)), fy(static_cast<std::size_t>(n));
-  Index f = 0;
-  double y_min = kInf;
-  for (Index t = 0; t < n; ++t) {
-    const Index p = order[t];
-    if (t > 0 && q[p * 2] == q[order[t - 1] * 2] && q[p * 2 + 1] == q[order[t - 1] * 2 + 1]) {
-      is_front[t] = is_front[t - 1];  // a copy: same owner; copies cover each other
-      owner[t] = owner[t - 1];
-      if (is_front[t]) ++fcount[owner[t]];
-      continue;
-    }
-    if (q[p * 2 + 1] < y_min) {
-      fx[f] = q[p * 2];
-      fy[f] = y_min = q[p * 2 + 1];
-      fcount[f] = 1;
-      is_front[t] = 1;
-      ++f;
-    }
-    owner[t] = f - 1;
-  }
-  std::vector<double> contrib(static_cast<std::size_t>(f)), y_run(contrib.size());
-  for (Index i = 0; i < f; ++i) {
-    const double x_next = i + 1 < f ? fx[i + 1] : ref[0];
-    const double y_prev = i > 0 ? fy[i - 1] : ref[1];
-    contrib[i] = (x_next - fx[i]) * (y_prev - fy[i]);
-    y_run[i] = y_prev;  // running minimum of f2 inside R_i
-  }
-  for (Index t = 0; t < n; ++t) {
-    if (is_front[t]) continue;
-    const Index i = owner[t];
-    const double y = q[order[t] * 2 + 1];
-    if (y < y_run[i]) {
-      const double x_next = i + 1 < f ? fx[i + 1] : ref[0];
-      contrib[i] -= (x_next - q[order[t] * 2]) * (y_run[i] - y);
-      y_run[i] = y;
-    }
-  }
-  std::fill(out, out + n, 0.0);
-  for (Index t = 0; t < n; ++t)
-    if (is_front[t] && fcount[owner[t]] == 1) out[order[t]] = contrib[owner[t]];
-}
-
-// contribution_i = vol(p_i) - HV({max(p_i, p_j) : j != i}); 0 when weakly dominated.
-void contributions_by_limit(const double* q, Index n, Index m, const double* ref, double* out) {
-  const bool finite = all_finite(q, n * m) && all_finite(ref, m);
-  std::vector<double> limit(static_cast<std::size_t>(std::max<Index>(n - 1, 0) * m));
-  for (Index i = 0; i < n; ++i) {
-    out[i] = 0.0;
-    const double* p = q + i * m;
-    bool covered = false;
-    for (Index j = 0; j < n && !covered; ++j) {
-      if (j == i) continue;
-      covered = true;
-      for (Index c = 0; c < m && covered; ++c) covered = q[j * m + c] <= p[c];
-    }
-    if (covered) continue;
-    if (!finite) {
-      out[i] = kInf;
-      continue;
-    }
-    double box = 1.0;
-    for (Index c = 0; c < m; ++c) box *= ref[c] - p[c];
-    Index s = 0;
-    for (Index j = 0; j < n; ++j) {
-      if (j == i) continue;
-      for (Index c = 0; c < m; ++c) limit[s * m + c] = std::max(q[j * m + c], p[c]);
-      ++s;
-    }
-    out[i] = box - hv_low(limit.data(), n - 1, m, ref);
-  }
-}
-
 }  // namespace
 
 double hypervolume(const double* points, Index n, Index m, const double* ref) {
   std::vector<Index> index;
   const std::vector<double> q = inside_rows(points, n, m, ref, index);
   return hv_low(q.data(), static_cast<Index>(index.size()), m, ref);
-}
-
-void hypervolume_contributions(const double* points, Index n, Index m, const double* ref,
-                               double* out) {
-  std::vector<Index> index;
-  const std::vector<double> q = inside_rows(points, n, m, ref, index);
-  const Index k = static_cast<Index>(index.size());
-  std::vector<double> contrib(static_cast<std::size_t>(k));
-  if (m == 2 && all_finite(q.data(), k * m) && all_finite(ref, m))
-    contributions_2d(q.data(), k, ref, contrib.data());
-  else
-    contributions_by_limit(q.data(), k, m, ref, contrib.data());
-  std::fill(out, out + n, 0.0);
-  for (Index s = 0; s < k; ++s) out[index[s]] = contrib[s];
 }
 
 }  // namespace hpo_core

@@ -69,37 +69,6 @@ void log_pdf_truncnorm_mixture(const double* x, std::size_t n, const double* mus
   }
 }
 
-void log_pmf_discrete_truncnorm_mixture(const double* x, std::size_t n, const double* mus,
-                                        const double* sigmas, const double* log_weights,
-                                        std::size_t k, double low, double high, double step,
-                                        double* out) {
-  // log(bin mass / Z_j) = G_bin - G_j - (c_bin - c_j)(c_bin + c_j) / 2, as in the pdf.
-  const double half = 0.5 * step;
-  std::vector<double> log_coef(k), c(k), bound(k), t(k);
-  component_shifts(mus, sigmas, k, low - half, high + half, log_coef, c, bound);
-  for (std::size_t j = 0; j < k; ++j)
-    log_coef[j] = log_coef[j] == -kInf ? -kInf : log_weights[j] - log_coef[j];
-  for (std::size_t i = 0; i < n; ++i) {
-    const double xi = x[i];
-    if (xi < low || xi > high) {
-      out[i] = -kInf;
-      continue;
-    }
-    const double x_lo = xi - half, x_hi = xi + half;
-    double t_max = -kInf;
-    for (std::size_t j = 0; j < k; ++j) {
-      const double mu = mus[j], s = sigmas[j];
-      const double lo = (x_lo - mu) / s, hi = (x_hi - mu) / s;
-      const double bin_bound = hi <= 0.0 ? x_hi : (lo > 0.0 ? x_lo : mu);
-      const double log_bin = special::log_gauss_mass_scaled(lo, hi, (x_hi - x_lo) / s);
-      t[j] = log_coef[j] + log_bin -
-             0.5 * ((bin_bound - bound[j]) / s) * (special::shift(lo, hi) + c[j]);
-      t_max = std::max(t_max, t[j]);
-    }
-    out[i] = logsumexp(t, t_max);
-  }
-}
-
 void sample_truncnorm_mixture(const double* u_component, const double* u_value,
                               std::size_t n, const double* mus, const double* sigmas,
                               const double* weights, std::size_t k, double low, double high,

@@ -21,22 +21,11 @@ void log_pdf_truncnorm_mixture(const double* x, std::size_t n, const double* mus
                                const double* sigmas, const double* log_weights,
                                std::size_t k, double low, double high, double* out);
 
-// Grid masses of the mixture discretised with spacing step; -inf outside [low, high].
-void log_pmf_discrete_truncnorm_mixture(const double* x, std::size_t n, const double* mus,
-                                        const double* sigmas, const double* log_weights,
-                                        std::size_t k, double low, double high, double step,
-                                        double* out);
-
 // Inverse-CDF samples from pre-drawn uniforms; every output inside [low, high].
 void sample_truncnorm_mixture(const double* u_component, const double* u_value,
                               std::size_t n, const double* mus, const double* sigmas,
                               const double* weights, std::size_t k, double low, double high,
                               double* out);
-
-// out[i] = log sum_j w_j p_j[x_i], log_probs row-major (k, c); NaN for a bad index.
-void log_pdf_categorical_mixture(const double* x, std::size_t n, const double* log_weights,
-                                 const double* log_probs, std::size_t k, std::size_t c,
-                                 double* out);
 
 // Non-dominated sorting ranks (0 = Pareto front) of the rows of values (n, m).
 void nondominated_rank(const double* values, std::size_t n, std::size_t m, std::int64_t* out);
@@ -47,10 +36,6 @@ void is_pareto_front(const double* values, std::size_t n, std::size_t m, bool* o
 // Hypervolume of the rows of points (n, m), 1 <= m <= 4, bounded by ref (m,), minimised;
 // +inf when a box is unbounded. (m >= 5 is left to the Python reference's WFG recursion.)
 double hypervolume(const double* points, std::ptrdiff_t n, std::ptrdiff_t m, const double* ref);
-
-// out[i] = exclusive hypervolume contribution of row i (n,), 1 <= m <= 4.
-void hypervolume_contributions(const double* points, std::ptrdiff_t n, std::ptrdiff_t m,
-                               const double* ref, double* out);
 
 // --- product mixtures (joint TPE); see the notation block of _reference.py ------------
 // Row-major arrays; indices are std::ptrdiff_t, index arrays int64 (numpy intp).

@@ -53,13 +53,10 @@ __all__ = [
     "gp_posterior",
     "kernel_backend_name",
     "hypervolume",
-    "hypervolume_contributions",
     "is_pareto_front",
     "log_ei",
-    "log_pdf_categorical_mixture",
     "log_pdf_product_mixture",
     "log_pdf_truncnorm_mixture",
-    "log_pmf_discrete_truncnorm_mixture",
     "matern52",
     "nondominated_rank",
     "parzen_bandwidths",
@@ -193,21 +190,6 @@ def log_pdf_truncnorm_mixture(
     return _default_backend().log_pdf_truncnorm_mixture(x, mus, sigmas, log_weights, low, high)  # type: ignore[no-any-return]
 
 
-def log_pmf_discrete_truncnorm_mixture(
-    x: np.ndarray,
-    mus: np.ndarray,
-    sigmas: np.ndarray,
-    log_weights: np.ndarray,
-    low: float,
-    high: float,
-    step: float,
-) -> np.ndarray:
-    """Log probability mass of a mixture of normals discretised on a grid with spacing step."""
-    return _default_backend().log_pmf_discrete_truncnorm_mixture(  # type: ignore[no-any-return]
-        x, mus, sigmas, log_weights, low, high, step
-    )
-
-
 def sample_truncnorm_mixture(
     u_component: np.ndarray,
     u_value: np.ndarray,
@@ -221,13 +203,6 @@ def sample_truncnorm_mixture(
     return _default_backend().sample_truncnorm_mixture(  # type: ignore[no-any-return]
         u_component, u_value, mus, sigmas, weights, low, high
     )
-
-
-def log_pdf_categorical_mixture(
-    x: np.ndarray, log_weights: np.ndarray, log_probs: np.ndarray
-) -> np.ndarray:
-    """Log probability of categories under a mixture of categorical distributions."""
-    return _default_backend().log_pdf_categorical_mixture(x, log_weights, log_probs)  # type: ignore[no-any-return]
 
 
 def nondominated_rank(values: np.ndarray) -> np.ndarray:
@@ -266,15 +241,6 @@ def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
     """Hypervolume dominated by points and bounded by the reference point, for minimisation."""
     _check_points_ref(points, ref)
     return float(_kernel_module("hypervolume").hypervolume(points, ref))
-
-
-def hypervolume_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Exclusive hypervolume contribution of each point, for minimisation."""
-    _check_points_ref(points, ref)
-    return _kernel_module("hypervolume_contributions").hypervolume_contributions(  # type: ignore[no-any-return]
-        points, ref
-    )
-
 
 
 _kernel_cache: dict[tuple[str, str], ModuleType] = {}

@@ -20,12 +20,9 @@ import numpy as np
 __all__ = [
     "categorical_kernel_table",
     "hypervolume",
-    "hypervolume_contributions",
     "is_pareto_front",
-    "log_pdf_categorical_mixture",
     "log_pdf_product_mixture",
     "log_pdf_truncnorm_mixture",
-    "log_pmf_discrete_truncnorm_mixture",
     "nondominated_rank",
     "parzen_bandwidths",
     "sample_product_mixture",
@@ -93,25 +90,6 @@ def log_pdf_truncnorm_mixture(
     )
 
 
-def log_pmf_discrete_truncnorm_mixture(
-    x: np.ndarray,
-    mus: np.ndarray,
-    sigmas: np.ndarray,
-    log_weights: np.ndarray,
-    low: float,
-    high: float,
-    step: float,
-) -> np.ndarray:
-    """Log probability mass of a mixture of normals discretised on a grid with spacing step.
-
-    Arguments, shapes and accuracy as
-    :func:`hpo_core.kernels._reference.log_pmf_discrete_truncnorm_mixture`.
-    """
-    return _get_ext().log_pmf_discrete_truncnorm_mixture(  # type: ignore[no-any-return]
-        _f64(x), _f64(mus), _f64(sigmas), _f64(log_weights), float(low), float(high), float(step)
-    )
-
-
 def sample_truncnorm_mixture(
     u_component: np.ndarray,
     u_value: np.ndarray,
@@ -128,16 +106,6 @@ def sample_truncnorm_mixture(
     return _get_ext().sample_truncnorm_mixture(  # type: ignore[no-any-return]
         _f64(u_component), _f64(u_value), _f64(mus), _f64(sigmas), _f64(weights), float(low), float(high)
     )
-
-
-def log_pdf_categorical_mixture(
-    x: np.ndarray, log_weights: np.ndarray, log_probs: np.ndarray
-) -> np.ndarray:
-    """Log probability of categories under a mixture of categorical distributions.
-
-    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.log_pdf_categorical_mixture`.
-    """
-    return _get_ext().log_pdf_categorical_mixture(_f64(x), _f64(log_weights), _f64(log_probs))  # type: ignore[no-any-return]
 
 
 def nondominated_rank(values: np.ndarray) -> np.ndarray:
@@ -266,7 +234,6 @@ def tpe_best_candidate(
     )
 
 
-
 def tpe_propose(
     X: np.ndarray,
     rows: np.ndarray,
@@ -318,17 +285,3 @@ def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
         return _reference.hypervolume(points, ref)
     return float(_get_ext().hypervolume(points, ref))
 
-
-def hypervolume_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Exclusive hypervolume contribution of each point, for minimisation.
-
-    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume_contributions`.
-    m = 2: O(n log n); m = 3, 4: one limited-set hypervolume per point; m >= 5 runs
-    the reference.
-    """
-    points, ref = _f64(points), _f64(ref)
-    if points.ndim != 2 or not 1 <= points.shape[1] <= 4:
-        from hpo_core.kernels import _reference
-
-        return _reference.hypervolume_contributions(points, ref)
-    return _get_ext().hypervolume_contributions(points, ref)  # type: ignore[no-any-return]

@@ -42,9 +42,7 @@ __all__ = [
     "gp_posterior",
     "is_pareto_front",
     "log_ei",
-    "log_pdf_categorical_mixture",
     "log_pdf_truncnorm_mixture",
-    "log_pmf_discrete_truncnorm_mixture",
     "matern52",
     "nondominated_rank",
     "sample_truncnorm_mixture",
@@ -198,12 +196,6 @@ def _row_batch(k: int) -> int:
     return max(1, (1 << 16) // max(k, 1))
 
 
-def _logsumexp_rows(t: Array) -> Array:
-    t_max = jnp.max(t, axis=1)
-    shift = jnp.where(jnp.isfinite(t_max), t_max, 0.0)  # an all -inf row stays -inf
-    return shift + jnp.log(jnp.sum(jnp.exp(t - shift[:, None]), axis=1))
-
-
 def _component_shifts(mus: Array, sigmas: Array, low: Array, high: Array) -> tuple[Array, Array, Array]:
     """(G_j, c_j, bound_j) over [low, high], with c_j = (bound_j - mu_j) / s_j."""
     a, b = (low - mus) / sigmas, (high - mus) / sigmas
@@ -232,24 +224,6 @@ def _log_pdf_truncnorm(x, mus, sigmas, log_weights, low, high):  # type: ignore[
 
 
 @jax.jit
-def _log_pmf_discrete_truncnorm(x, mus, sigmas, log_weights, low, high, step):  # type: ignore[no-untyped-def]
-    # log(bin mass / Z_j) = G_bin - G_j - (c_bin - c_j)(c_bin + c_j) / 2; see _reference.py.
-    half = 0.5 * step
-    log_zs, c, bound = _component_shifts(mus, sigmas, low - half, high + half)
-    log_coef = jnp.where(log_zs == -jnp.inf, -jnp.inf, log_weights - log_zs)
-
-    def row(xi):  # type: ignore[no-untyped-def]
-        x_lo, x_hi = xi - half, xi + half
-        lo, hi = (x_lo - mus) / sigmas, (x_hi - mus) / sigmas
-        bin_bound = jnp.where(hi <= 0.0, x_hi, jnp.where(lo > 0.0, x_lo, mus))
-        log_bin = _log_gauss_mass_scaled(lo, hi, (x_hi - x_lo) / sigmas)
-        return _logsumexp(log_coef + log_bin - 0.5 * ((bin_bound - bound) / sigmas) * (_shift(lo, hi) + c))
-
-    out = lax.map(row, x, batch_size=_row_batch(mus.shape[0]))
-    return jnp.where((x < low) | (x > high), -jnp.inf, out)
-
-
-@jax.jit
 def _sample_truncnorm(u_component, u_value, mus, sigmas, weights, low, high):  # type: ignore[no-untyped-def]
     cum = jnp.cumsum(weights)
     cum = cum / cum[-1]
@@ -262,15 +236,6 @@ def _sample_truncnorm(u_component, u_value, mus, sigmas, weights, low, high):  #
     left = _ndtri_exp(jnp.logaddexp(_log_ndtr(a), jnp.log(u_value) + log_mass))
     right = -_ndtri_exp(jnp.logaddexp(_log_ndtr(-b), jnp.log1p(-u_value) + log_mass))
     return jnp.clip(mu + s * jnp.where(a < 0.0, left, right), low, high)
-
-
-@jax.jit
-def _log_pdf_categorical(x, log_weights, log_probs):  # type: ignore[no-untyped-def]
-    c = log_probs.shape[1]
-    table = _logsumexp_rows(log_weights + log_probs.T)  # one value per category
-    valid = (x > -1.0) & (x < c)  # int(x) truncated toward zero lies in [0, c)
-    idx = jnp.where(valid, x, 0.0).astype(jnp.int64)
-    return jnp.where(valid, table[idx], jnp.nan)
 
 
 def _dominated_by(v: Array, p: Array) -> Array:
@@ -331,30 +296,6 @@ def log_pdf_truncnorm_mixture(
     return np.asarray(_log_pdf_truncnorm(x, _f64(mus), _f64(sigmas), _f64(log_weights), float(low), float(high)))
 
 
-def log_pmf_discrete_truncnorm_mixture(
-    x: np.ndarray,
-    mus: np.ndarray,
-    sigmas: np.ndarray,
-    log_weights: np.ndarray,
-    low: float,
-    high: float,
-    step: float,
-) -> np.ndarray:
-    """Log probability mass of a mixture of normals discretised on a grid with spacing step.
-
-    Arguments, shapes and accuracy as
-    :func:`hpo_core.kernels._reference.log_pmf_discrete_truncnorm_mixture`.
-    """
-    x = _f64(x)
-    if len(mus) == 0:
-        return np.full(len(x), -np.inf)
-    return np.asarray(
-        _log_pmf_discrete_truncnorm(
-            x, _f64(mus), _f64(sigmas), _f64(log_weights), float(low), float(high), float(step)
-        )
-    )
-
-
 def sample_truncnorm_mixture(
     u_component: np.ndarray,
     u_value: np.ndarray,
@@ -376,22 +317,6 @@ def sample_truncnorm_mixture(
             u_component, _f64(u_value), _f64(mus), _f64(sigmas), _f64(weights), float(low), float(high)
         )
     )
-
-
-def log_pdf_categorical_mixture(
-    x: np.ndarray, log_weights: np.ndarray, log_probs: np.ndarray
-) -> np.ndarray:
-    """Log probability of categories under a mixture of categorical distributions.
-
-    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.log_pdf_categorical_mixture`.
-    """
-    x, log_probs = _f64(x), _f64(log_probs)
-    k, c = log_probs.shape
-    if c == 0:
-        return np.full(len(x), np.nan)
-    if k == 0:
-        return np.where((x > -1.0) & (x < c), -np.inf, np.nan)
-    return np.asarray(_log_pdf_categorical(x, _f64(log_weights), log_probs))
 
 
 def nondominated_rank(values: np.ndarray) -> np.ndarray:

@@ -31,13 +31,10 @@ __all__ = [
     "gp_log_marginal_likelihood",
     "gp_posterior",
     "hypervolume",
-    "hypervolume_contributions",
     "is_pareto_front",
     "log_ei",
-    "log_pdf_categorical_mixture",
     "log_pdf_truncnorm_mixture",
     "log_pdf_product_mixture",
-    "log_pmf_discrete_truncnorm_mixture",
     "matern52",
     "nondominated_rank",
     "parzen_bandwidths",
@@ -345,35 +342,6 @@ def _log_pdf_truncnorm(x, mus, sigmas, log_weights, low, high):  # type: ignore[
 
 
 @_jit
-def _log_pmf_discrete_truncnorm(x, mus, sigmas, log_weights, low, high, step):  # type: ignore[no-untyped-def]
-    # log(bin mass / Z_j) = G_bin - G_j - (c_bin - c_j)(c_bin + c_j) / 2, as in the pdf.
-    n, k = x.shape[0], mus.shape[0]
-    half = 0.5 * step
-    log_coef, c, bound = np.empty(k), np.empty(k), np.empty(k)
-    _component_shifts(mus, sigmas, low - half, high + half, log_coef, c, bound)
-    for j in range(k):
-        log_coef[j] = -_INF if log_coef[j] == -_INF else log_weights[j] - log_coef[j]
-    out = np.empty(n)
-    t = np.empty(k)
-    for i in range(n):
-        xi = x[i]
-        if xi < low or xi > high:
-            out[i] = -_INF
-            continue
-        x_lo, x_hi = xi - half, xi + half
-        t_max = -_INF
-        for j in range(k):
-            mu, s = mus[j], sigmas[j]
-            lo, hi = (x_lo - mu) / s, (x_hi - mu) / s
-            bin_bound = x_hi if hi <= 0.0 else (x_lo if lo > 0.0 else mu)
-            log_bin = _log_gauss_mass_scaled(lo, hi, (x_hi - x_lo) / s)
-            t[j] = log_coef[j] + log_bin - 0.5 * ((bin_bound - bound[j]) / s) * (_shift(lo, hi) + c[j])
-            t_max = max(t_max, t[j])
-        out[i] = _logsumexp(t, t_max)
-    return out
-
-
-@_jit
 def _normalized_cumsum(weights):  # type: ignore[no-untyped-def]
     """cumsum(weights) / sum(weights), with numpy.cumsum's sequential sums."""
     k = weights.shape[0]
@@ -408,32 +376,6 @@ def _sample_truncnorm(u_component, u_value, mus, sigmas, weights, low, high):  #
         mu, s = mus[j], sigmas[j]
         v = mu + s * _ppf_std_truncnorm(u_value[i], (low - mu) / s, (high - mu) / s)
         out[i] = low if v < low else (high if v > high else v)
-    return out
-
-
-@_jit
-def _log_pdf_categorical(x, log_weights, log_probs):  # type: ignore[no-untyped-def]
-    n = x.shape[0]
-    k, c = log_probs.shape
-    # One logsumexp over components per category (rows of log_probs are contiguous),
-    # summed in component order, as the reference does.
-    t_max = np.full(c, -_INF)
-    for j in range(k):
-        for cat in range(c):
-            t_max[cat] = max(t_max[cat], log_weights[j] + log_probs[j, cat])
-    acc = np.zeros(c)
-    for j in range(k):
-        for cat in range(c):
-            if t_max[cat] != -_INF:
-                acc[cat] += math.exp(log_weights[j] + log_probs[j, cat] - t_max[cat])
-    out = np.empty(n)
-    for i in range(n):
-        xi = x[i]
-        if not (xi > -1.0 and xi < c):  # index int(xi) (truncated) outside [0, c)
-            out[i] = np.nan
-            continue
-        cat = int(xi)
-        out[i] = -_INF if t_max[cat] == -_INF else t_max[cat] + math.log(acc[cat])
     return out
 
 
@@ -893,7 +835,6 @@ def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_pr
     return S[best].copy()
 
 
-
 @_jit
 def _tpe_estimator(T, C, w, low, high, sizes, offsets, prior_weight, consider_endpoints, magic_clip):  # type: ignore[no-untyped-def]
     """One group's Parzen estimator (observations plus the prior component), as
@@ -969,25 +910,6 @@ def log_pdf_truncnorm_mixture(
     return _log_pdf_truncnorm(_f64(x), _f64(mus), _f64(sigmas), _f64(log_weights), float(low), float(high))  # type: ignore[no-any-return]
 
 
-def log_pmf_discrete_truncnorm_mixture(
-    x: np.ndarray,
-    mus: np.ndarray,
-    sigmas: np.ndarray,
-    log_weights: np.ndarray,
-    low: float,
-    high: float,
-    step: float,
-) -> np.ndarray:
-    """Log probability mass of a mixture of normals discretised on a grid with spacing step.
-
-    Arguments, shapes and accuracy as
-    :func:`hpo_core.kernels._reference.log_pmf_discrete_truncnorm_mixture`.
-    """
-    return _log_pmf_discrete_truncnorm(  # type: ignore[no-any-return]
-        _f64(x), _f64(mus), _f64(sigmas), _f64(log_weights), float(low), float(high), float(step)
-    )
-
-
 def sample_truncnorm_mixture(
     u_component: np.ndarray,
     u_value: np.ndarray,
@@ -1004,16 +926,6 @@ def sample_truncnorm_mixture(
     return _sample_truncnorm(  # type: ignore[no-any-return]
         _f64(u_component), _f64(u_value), _f64(mus), _f64(sigmas), _f64(weights), float(low), float(high)
     )
-
-
-def log_pdf_categorical_mixture(
-    x: np.ndarray, log_weights: np.ndarray, log_probs: np.ndarray
-) -> np.ndarray:
-    """Log probability of categories under a mixture of categorical distributions.
-
-    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.log_pdf_categorical_mixture`.
-    """
-    return _log_pdf_categorical(_f64(x), _f64(log_weights), _f64(log_probs))  # type: ignore[no-any-return]
 
 
 def nondominated_rank(values: np.ndarray) -> np.ndarray:
@@ -1210,118 +1122,6 @@ def _hypervolume(points, ref):  # type: ignore[no-untyped-def]
     return _hv_low(_hv_inside(points, ref), ref)
 
 
-@_jit
-def _contributions_2d(q, ref):  # type: ignore[no-untyped-def]
-    # Closed form of the reference (_reference._contributions_2d) in two passes over
-    # the (f1, f2) order: find the front and each point's owner f_i, then sweep the
-    # dominated points of every rectangle R_i.
-    n = q.shape[0]
-    order = _lex_order(q)
-    is_front = np.zeros(n, dtype=np.bool_)  # by position in order
-    owner = np.empty(n, dtype=np.intp)  # front id of the first copy / latest front point
-    fx = np.empty(n)
-    fy = np.empty(n)
-    fcount = np.zeros(n, dtype=np.intp)
-    f = 0
-    y_min = _INF
-    for t in range(n):
-        p = order[t]
-        if t > 0 and q[p, 0] == q[order[t - 1], 0] and q[p, 1] == q[order[t - 1], 1]:
-            is_front[t] = is_front[t - 1]
-            owner[t] = owner[t - 1]
-            if is_front[t]:
-                fcount[owner[t]] += 1
-            continue
-        if q[p, 1] < y_min:
-            fx[f], fy[f], fcount[f] = q[p, 0], q[p, 1], 1
-            is_front[t] = True
-            y_min = q[p, 1]
-            f += 1
-        owner[t] = f - 1
-    contrib = np.empty(f)
-    y_run = np.empty(f)  # running minimum of f2 inside R_i, starting at y_{i-1}
-    for i in range(f):
-        x_next = fx[i + 1] if i + 1 < f else ref[0]
-        y_prev = fy[i - 1] if i > 0 else ref[1]
-        contrib[i] = (x_next - fx[i]) * (y_prev - fy[i])
-        y_run[i] = y_prev
-    for t in range(n):
-        if not is_front[t]:
-            i = owner[t]
-            y = q[order[t], 1]
-            if y < y_run[i]:
-                x_next = fx[i + 1] if i + 1 < f else ref[0]
-                contrib[i] -= (x_next - q[order[t], 0]) * (y_run[i] - y)
-                y_run[i] = y
-    out = np.zeros(n)
-    for t in range(n):
-        if is_front[t] and fcount[owner[t]] == 1:
-            out[order[t]] = contrib[owner[t]]
-    return out
-
-
-@_jit
-def _contributions_by_limit(q, ref):  # type: ignore[no-untyped-def]
-    # contribution_i = vol(p_i) - HV({max(p_i, p_j) : j != i}); 0 when weakly dominated.
-    n, m = q.shape
-    out = np.zeros(n)
-    finite = _all_finite(q) and _all_finite(ref)
-    limit = np.empty((max(n - 1, 0), m))
-    for i in range(n):
-        covered = False
-        for j in range(n):
-            if j != i:
-                covered = True
-                for c in range(m):
-                    if q[j, c] > q[i, c]:
-                        covered = False
-                        break
-                if covered:
-                    break
-        if covered:
-            continue
-        if not finite:
-            out[i] = _INF
-            continue
-        box = 1.0
-        for c in range(m):
-            box *= ref[c] - q[i, c]
-        s = 0
-        for j in range(n):
-            if j != i:
-                for c in range(m):
-                    limit[s, c] = max(q[j, c], q[i, c])
-                s += 1
-        out[i] = box - _hv_low(limit, ref)
-    return out
-
-
-@_jit
-def _hypervolume_contributions(points, ref):  # type: ignore[no-untyped-def]
-    n, m = points.shape
-    out = np.zeros(n)
-    inside = np.empty(n, dtype=np.intp)
-    k = 0
-    for i in range(n):
-        ok = True
-        for c in range(m):
-            if not points[i, c] < ref[c]:
-                ok = False
-                break
-        if ok:
-            inside[k] = i
-            k += 1
-    inside = inside[:k]
-    q = points[inside]
-    if m == 2 and _all_finite(q) and _all_finite(ref):
-        contrib = _contributions_2d(q, ref)
-    else:
-        contrib = _contributions_by_limit(q, ref)
-    for s in range(k):
-        out[inside[s]] = contrib[s]
-    return out
-
-
 def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
     """Hypervolume dominated by points and bounded by the reference point, for minimisation.
 
@@ -1333,19 +1133,6 @@ def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
     if points.shape[1] >= 5:
         return _reference.hypervolume(points, ref)
     return float(_hypervolume(points, ref))
-
-
-def hypervolume_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Exclusive hypervolume contribution of each point, for minimisation.
-
-    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume_contributions`.
-    m = 2: O(n log n); m = 3, 4: one limited-set hypervolume per point; m >= 5 runs
-    the reference.
-    """
-    points, ref = _f64(points), _f64(ref)
-    if points.shape[1] >= 5:
-        return _reference.hypervolume_contributions(points, ref)
-    return _hypervolume_contributions(points, ref)  # type: ignore[no-any-return]
 
 
 def parzen_bandwidths(
@@ -1404,7 +1191,6 @@ def tpe_best_candidate(
         _f64(grid_low), _f64(grid_high),
         np.ascontiguousarray(cat_offsets, dtype=np.intp), np.ascontiguousarray(cat_sizes, dtype=np.intp),
     )
-
 
 
 def tpe_propose(

@@ -46,13 +46,10 @@ __all__ = [
     "gp_log_marginal_likelihood",
     "gp_posterior",
     "hypervolume",
-    "hypervolume_contributions",
     "is_pareto_front",
     "log_ei",
-    "log_pdf_categorical_mixture",
     "log_pdf_truncnorm_mixture",
     "log_pdf_product_mixture",
-    "log_pmf_discrete_truncnorm_mixture",
     "matern52",
     "nondominated_rank",
     "parzen_bandwidths",
@@ -219,62 +216,6 @@ def log_pdf_truncnorm_mixture(
     return out
 
 
-def log_pmf_discrete_truncnorm_mixture(
-    x: np.ndarray,
-    mus: np.ndarray,
-    sigmas: np.ndarray,
-    log_weights: np.ndarray,
-    low: float,
-    high: float,
-    step: float,
-) -> np.ndarray:
-    """Log probability mass of a mixture of normals discretised on a grid with spacing step.
-
-    Point x gets ``sum_j w_j [Phi((x + step/2 - mu_j) / s_j) - Phi((x - step/2 - mu_j) / s_j)]
-    / Z_j`` where Z_j is the mass of component j on [low - step/2, high + step/2], so
-    the masses of the grid points low, low + step, ..., high sum to 1.
-
-    Args:
-        x: Grid points, shape (n,), assumed to lie on the grid low + i * step.
-        mus: Component means, shape (k,).
-        sigmas: Component standard deviations, shape (k,), all > 0.
-        log_weights: Log mixture weights, shape (k,), assumed normalised.
-        low: Smallest grid point (finite).
-        high: Largest grid point (>= low, finite).
-        step: Grid spacing, > 0.
-
-    Returns:
-        Log masses, shape (n,). -inf for points outside [low, high] and for k == 0.
-        Masses are log-space differences of log_ndtr (or a midpoint expansion for bins
-        much narrower than sigma), so bins far in a tail keep an accurate finite log
-        mass; accuracy as for log_pdf_truncnorm_mixture.
-    """
-    x, mus, sigmas, log_weights = _f64(x), _f64(mus), _f64(sigmas), _f64(log_weights)
-    half = 0.5 * step
-    z_low, z_high = low - half, high + half
-    a, b = (z_low - mus) / sigmas, (z_high - mus) / sigmas
-    # As in log_pdf_truncnorm_mixture: log(bin mass / Z_j) = G_bin - G_j - (c_bin^2 - c_j^2)/2
-    # with the difference of squares factored, so bins of a component far outside
-    # the range, or with a tiny sigma, do not cancel two huge log masses.
-    log_zs = _log_gauss_mass_scaled(a, b, (z_high - z_low) / sigmas)
-    c = _shift(a, b)
-    bound = np.where(b <= 0, z_high, np.where(a > 0, z_low, mus))
-    with np.errstate(invalid="ignore"):
-        log_coef = np.where(log_zs == -np.inf, -np.inf, log_weights - log_zs)
-    out = np.empty(len(x))
-    for rows in _row_blocks(len(x), len(mus)):
-        x_lo, x_hi = x[rows, None] - half, x[rows, None] + half
-        lo, hi = (x_lo - mus) / sigmas, (x_hi - mus) / sigmas
-        bin_c = _shift(lo, hi)
-        bin_bound = np.where(hi <= 0, x_hi, np.where(lo > 0, x_lo, mus))
-        with np.errstate(over="ignore", invalid="ignore"):  # only at x outside, reset below
-            log_bin = _log_gauss_mass_scaled(lo, hi, (x_hi - x_lo) / sigmas)
-            t = log_coef + log_bin - 0.5 * ((bin_bound - bound) / sigmas) * (bin_c + c)
-        out[rows] = _logsumexp_rows(t)
-    out[(x < low) | (x > high)] = -np.inf
-    return out
-
-
 def _ppf_std_truncnorm(q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Inverse CDF of the standard normal truncated to [a, b], elementwise."""
     log_mass = _log_gauss_mass(a, b)
@@ -328,31 +269,6 @@ def sample_truncnorm_mixture(
     mu, s = mus[j], sigmas[j]
     x = mu + s * _ppf_std_truncnorm(u_value, (low - mu) / s, (high - mu) / s)
     return np.clip(x, low, high)
-
-
-def log_pdf_categorical_mixture(
-    x: np.ndarray, log_weights: np.ndarray, log_probs: np.ndarray
-) -> np.ndarray:
-    """Log probability of categories under a mixture of categorical distributions.
-
-    ``log sum_j w_j p_j[x_i]``.
-
-    Args:
-        x: Category indices stored as float64, shape (n,), integers in [0, c).
-        log_weights: Log mixture weights, shape (k,), assumed normalised.
-        log_probs: Log category probabilities per component, shape (k, c).
-
-    Returns:
-        Log probabilities, shape (n,). -inf for k == 0; NaN for an index outside [0, c).
-        O(k c + n): the c per-category values are computed once.
-    """
-    x, log_weights, log_probs = _f64(x), _f64(log_weights), _f64(log_probs)
-    c = log_probs.shape[1]
-    # Only c distinct values exist: one logsumexp over the components per category.
-    table = _logsumexp_rows(log_weights + log_probs.T)  # (c,)
-    valid = (x > -1.0) & (x < c)  # int(x), truncated towards zero, lies in [0, c)
-    idx = np.where(valid, x, 0.0).astype(np.intp)
-    return np.where(valid, table[idx] if c else np.nan, np.nan)
 
 
 def _unique_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -687,73 +603,6 @@ def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
     """
     points, ref = _hv_inputs(points, ref)
     return _hv_any(points, ref)
-
-
-def hypervolume_contributions(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Exclusive hypervolume contribution of each point, for minimisation.
-
-    ``contribution[i] = HV(points) - HV(points without row i)``.
-
-    Args:
-        points: Objective values, shape (n, m), NaN-free, all minimised.
-        ref: Reference point, shape (m,), NaN-free.
-
-    Returns:
-        Contributions, float64, shape (n,), all >= 0. Zero for a point outside the box
-        of ``ref``, for a dominated point and for every copy of a duplicated point (the
-        other copy still covers its box). When a box is unbounded (``p_j = -inf`` or
-        ``r_j = +inf``) every point inside that is not weakly dominated gets +inf
-        (unbounded contributions are not resolved). The absolute error is about 1e-16
-        times the largest box volume. m = 2: closed form after sorting, O(n log n);
-        m >= 3: ``vol(p_i) - HV({max(p_i, p_j) : j != i})`` per point.
-    """
-    points, ref = _f64(points), _f64(ref)
-    n, m = points.shape
-    out = np.zeros(n)
-    inside = np.flatnonzero(np.all(points < ref, axis=1))
-    p = points[inside]
-    finite = bool(np.isfinite(p).all() and np.isfinite(ref).all())
-    if m == 2 and finite:
-        out[inside] = _contributions_2d(p, ref)
-        return out
-    for i in range(len(p)):
-        others = np.delete(p, i, axis=0)
-        if np.all(others <= p[i], axis=1).any():
-            continue  # weakly dominated (a copy included): the others cover its box
-        if not finite:
-            out[inside[i]] = math.inf
-            continue
-        limit = np.maximum(others, p[i])  # the part of the others' union inside [p_i, r]
-        out[inside[i]] = float(np.prod(ref - p[i])) - _hv_any(limit, ref)
-    return out
-
-
-def _contributions_2d(p: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Contributions for m = 2 (finite points inside the box of ref), O(n log n).
-
-    In (f1, f2) order the front points f_1..f_F have increasing x and decreasing y, and
-    f_i alone covers the rectangle R_i = [x_i, x_{i+1}) x [y_i, y_{i-1}) (x_{F+1} = r_1,
-    y_0 = r_2). Removing f_i uncovers R_i minus what the dominated points inside R_i
-    cover, so contribution_i = area(R_i) - HV(points in R_i, corner (x_{i+1}, y_{i-1})).
-    """
-    uniq, inverse = _unique_rows(p)  # lexicographic order
-    counts = np.bincount(inverse, minlength=len(uniq))
-    on_front = is_pareto_front(uniq)
-    x, y = uniq[on_front, 0], uniq[on_front, 1]
-    x_next = np.append(x[1:], ref[0])
-    y_prev = np.concatenate(([ref[1]], y[:-1]))
-    contrib = (x_next - x) * (y_prev - y)
-    rest = uniq[~on_front]
-    # The front point with the largest x <= x_q has the smallest y among those and so
-    # dominates q; q lies in its R_i iff y_q < y_{i-1} (else f_{i-1} dominates q too).
-    owner = np.searchsorted(x, rest[:, 0], side="right") - 1
-    in_rect = rest[:, 1] < y_prev[owner]
-    for i in np.unique(owner[in_rect]):
-        corner = np.array([x_next[i], y_prev[i]])
-        contrib[i] -= _hv_2d(rest[in_rect & (owner == i)], corner)
-    out = np.zeros(len(uniq))
-    out[on_front] = np.where(counts[on_front] == 1, contrib, 0.0)  # a copy covers R_i
-    return out[inverse]
 
 
 def parzen_bandwidths(

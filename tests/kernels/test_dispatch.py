@@ -16,9 +16,7 @@ from hpo_core.kernels import _reference
 
 KERNELS = [
     "log_pdf_truncnorm_mixture",
-    "log_pmf_discrete_truncnorm_mixture",
     "sample_truncnorm_mixture",
-    "log_pdf_categorical_mixture",
     "nondominated_rank",
     "is_pareto_front",
 ]

@@ -11,7 +11,7 @@ import pytest
 from hpo_core import kernels
 from hpo_core.kernels import _reference
 
-HV_KERNELS = ["hypervolume", "hypervolume_contributions"]
+HV_KERNELS = ["hypervolume"]
 
 
 def _grid_hv(points: np.ndarray, ref: np.ndarray) -> float:
@@ -68,18 +68,6 @@ def test_hypervolume_matches_grid_count(hvbackend: ModuleType, m: int, seed: int
         assert hvbackend.hypervolume(points, ref) == pytest.approx(_grid_hv(points, ref), abs=1e-9)
 
 
-@pytest.mark.parametrize("m", [1, 2, 3, 4, 5])
-def test_hypervolume_contributions_match_leave_one_out_grid_count(hvbackend: ModuleType, m: int, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    for _ in range(10):
-        points, ref = _integer_points(rng, int(rng.integers(0, 10)), m)
-        total = _grid_hv(points, ref)
-        expected = [total - _grid_hv(np.delete(points, i, axis=0), ref) for i in range(len(points))]
-        contrib = hvbackend.hypervolume_contributions(points, ref)
-        assert contrib.dtype == np.float64 and contrib.shape == (len(points),)
-        np.testing.assert_allclose(contrib, expected, atol=1e-9)
-
-
 @pytest.mark.parametrize("m", [2, 3, 4])
 def test_hypervolume_matches_inclusion_exclusion(hvbackend: ModuleType, m: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -96,52 +84,23 @@ def test_hypervolume_matches_reference(hvbackend: ModuleType, m: int, n: int, se
     np.testing.assert_allclose(hvbackend.hypervolume(points, ref), _reference.hypervolume(points, ref), rtol=1e-10)
 
 
-@pytest.mark.parametrize(("m", "n"), [(2, 3000), (3, 300), (4, 30)])
-def test_hypervolume_contributions_match_reference(hvbackend: ModuleType, m: int, n: int, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    points = np.round(rng.normal(size=(n, m)), 2)  # with ties and duplicates
-    ref = np.full(m, 2.0)
-    expected = _reference.hypervolume_contributions(points, ref)
-    # A contribution is vol(box) - HV(rest inside it): its rounding error is absolute,
-    # about 1e-16 of the largest box volume (< 4^m here), not relative to itself.
-    np.testing.assert_allclose(hvbackend.hypervolume_contributions(points, ref), expected, rtol=1e-10, atol=1e-12)
-    assert np.count_nonzero(expected) > 0
-
-
-def test_hypervolume_contributions_on_a_spherical_front(hvbackend: ModuleType) -> None:
-    # Every point non-dominated: the m >= 3 path does one limited HV per point.
-    rng = np.random.default_rng(3)
-    x = rng.random((200, 3))
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    ref = np.full(3, 1.1)
-    expected = _reference.hypervolume_contributions(x, ref)
-    assert np.all(expected > 0)
-    np.testing.assert_allclose(hvbackend.hypervolume_contributions(x, ref), expected, rtol=1e-8, atol=1e-14)
-    assert expected.sum() < _reference.hypervolume(x, ref)
-
-
 @pytest.mark.parametrize("m", [1, 2, 3, 4])
 def test_hypervolume_empty_single_and_outside(hvbackend: ModuleType, m: int) -> None:
     ref = np.ones(m)
     assert hvbackend.hypervolume(np.empty((0, m)), ref) == 0.0
-    assert hvbackend.hypervolume_contributions(np.empty((0, m)), ref).shape == (0,)
     point = np.full((1, m), 0.5)
     assert hvbackend.hypervolume(point, ref) == pytest.approx(0.5**m, rel=1e-15)
-    np.testing.assert_allclose(hvbackend.hypervolume_contributions(point, ref), [0.5**m], rtol=1e-15)
     outside = np.array([np.full(m, 2.0), np.ones(m), np.r_[1.0, np.zeros(m - 1)]])  # equal to ref counts as outside
     assert hvbackend.hypervolume(outside, ref) == 0.0
-    np.testing.assert_array_equal(hvbackend.hypervolume_contributions(outside, ref), np.zeros(3))
 
 
 @pytest.mark.parametrize("m", [2, 3, 4])
-def test_hypervolume_duplicates_add_nothing_and_contribute_zero(hvbackend: ModuleType, m: int) -> None:
+def test_hypervolume_duplicates_add_nothing(hvbackend: ModuleType, m: int) -> None:
     rng = np.random.default_rng(7)
     points = rng.random((6, m))
     ref = np.full(m, 1.5)
     doubled = np.vstack([points, points[:2]])
     assert hvbackend.hypervolume(doubled, ref) == pytest.approx(hvbackend.hypervolume(points, ref), rel=1e-12)
-    contrib = hvbackend.hypervolume_contributions(doubled, ref)
-    assert contrib[0] == contrib[1] == contrib[6] == contrib[7] == 0.0
 
 
 @pytest.mark.parametrize("m", [2, 3])
@@ -152,9 +111,6 @@ def test_hypervolume_unbounded_box_is_inf(hvbackend: ModuleType, m: int) -> None
     # +inf coordinates are outside any finite box and change nothing.
     with_inf = np.array([np.zeros(m), np.full(m, np.inf)])
     assert hvbackend.hypervolume(with_inf, np.ones(m)) == 1.0
-    np.testing.assert_array_equal(hvbackend.hypervolume_contributions(with_inf, np.ones(m)), [1.0, 0.0])
-    contrib = hvbackend.hypervolume_contributions(np.array([[0.0] * m, [1.0] * m]), np.r_[np.inf, np.full(m - 1, 2.0)])
-    np.testing.assert_array_equal(contrib, [np.inf, 0.0])
 
 
 @pytest.mark.parametrize("m", [2, 3, 4])
@@ -187,8 +143,6 @@ def test_hypervolume_with_jax_default_is_served_by_the_fastest_backend(
     points = np.round(np.random.default_rng(seed).normal(size=(40, m)), 1)
     ref = np.full(m, 1.5)
     np.testing.assert_allclose(kernels.hypervolume(points, ref), _reference.hypervolume(points, ref), rtol=1e-12)
-    np.testing.assert_allclose(kernels.hypervolume_contributions(points, ref),
-                               _reference.hypervolume_contributions(points, ref), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.jax
@@ -210,8 +164,5 @@ def test_hypervolume_with_jax_default_works_without_numba(monkeypatch: pytest.Mo
         assert kernels.kernel_backend_name("hypervolume") != "numba"
         points, ref = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 2.0], [2.0, 2.0, 0.0]]), np.full(3, 3.0)
         assert kernels.hypervolume(points, ref) == _reference.hypervolume(points, ref) == 10.0
-        np.testing.assert_array_equal(
-            kernels.hypervolume_contributions(points, ref), _reference.hypervolume_contributions(points, ref)
-        )
     finally:
         kernels._reset_default()

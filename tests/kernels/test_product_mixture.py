@@ -435,7 +435,7 @@ def test_module_functions_reject_out_of_range_indices() -> None:
     with pytest.raises(ValueError, match="ref"):
         kernels.hypervolume(np.ones((3, 2)), np.ones(1))
     with pytest.raises(ValueError, match="ref"):
-        kernels.hypervolume_contributions(np.ones(3), np.ones(3))
+        kernels.hypervolume(np.ones(3), np.ones(3))
 
 
 @pytest.mark.parametrize(("change", "match"), [

@@ -1,5 +1,10 @@
+"""Database servers for the storage tests: a fresh, empty schema (PostgreSQL) or
+database (MySQL/MariaDB) per test, dropped afterwards. Tests skip, saying why, when the
+driver is missing or no server answers."""
+
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -7,10 +12,22 @@ from collections.abc import Iterator
 import pytest
 
 POSTGRES_URL = os.environ.get("HPO_CORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+MYSQL_URL = os.environ.get("HPO_CORE_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 
 
+def _shown(url: str) -> str:
+    """The URL without its password, for skip reasons."""
+    import sqlalchemy as sa
+
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<unparsable URL>"
+
+
+@functools.lru_cache(maxsize=None)
 def postgres_reason() -> str | None:
-    """Why PostgreSQL tests cannot run here, or None when they can."""
+    """Why PostgreSQL tests cannot run here, or None when they can (asked once per run)."""
     try:
         import psycopg
     except ImportError:
@@ -18,7 +35,27 @@ def postgres_reason() -> str | None:
     try:
         psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
     except Exception as e:  # noqa: BLE001
-        return f"no PostgreSQL server reachable at {POSTGRES_URL} ({type(e).__name__}: {str(e).strip()[:120]})"
+        return f"no PostgreSQL server reachable at {_shown(POSTGRES_URL)} ({type(e).__name__}: {str(e).strip()[:120]})"
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def mysql_reason() -> str | None:
+    """Why MySQL/MariaDB tests cannot run here, or None when they can (asked once per run)."""
+    try:
+        import pymysql  # noqa: F401
+    except ImportError:
+        return "PyMySQL is not installed (pip install 'hpo_core[mysql]')"
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(MYSQL_URL, connect_args={"connect_timeout": 3}, poolclass=sa.pool.NullPool)
+    try:
+        engine.connect().close()
+    except Exception as e:  # noqa: BLE001
+        msg = str(getattr(e, "orig", e)).strip()[:120]
+        return f"no MySQL/MariaDB server reachable at {_shown(MYSQL_URL)} ({type(e).__name__}: {msg}); set HPO_CORE_TEST_MYSQL_URL"
+    finally:
+        engine.dispose()
     return None
 
 
@@ -40,4 +77,29 @@ def postgres_url() -> Iterator[str]:
     finally:
         with engine.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        engine.dispose()
+
+
+@pytest.fixture
+def mysql_url() -> Iterator[str]:
+    """A fresh, empty MySQL/MariaDB database (utf8mb4) for one test (dropped afterwards).
+
+    In MySQL a schema is a database: each test gets its own, like the PostgreSQL
+    fixture's schema, so tests never see each other's tables.
+    """
+    reason = mysql_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    import sqlalchemy as sa
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(MYSQL_URL, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+    url = sa.engine.make_url(MYSQL_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
         engine.dispose()

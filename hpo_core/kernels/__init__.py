@@ -1,7 +1,8 @@
 """Pure array kernels behind the samplers, with interchangeable backends.
 
-Every backend implements the same functions with the same signatures; the NumPy
-reference (``_reference.py``) is the specification and the fallback that always works.
+Every backend implements its kernels with the same names, signatures and docstring
+summaries; the NumPy reference (``_reference.py``) is the specification, implements every
+kernel and is the fallback that always works.
 
 Backends, in order of automatic preference:
 
@@ -10,18 +11,20 @@ Backends, in order of automatic preference:
 * ``"jax"``: ``jax.jit`` versions with x64 enabled (``pip install 'hpo_core[jax]'``).
 * ``"numpy"``: the vectorised reference.
 
-The default backend is, in order: the ``HPO_CORE_BACKEND`` environment variable, else the
-first available of the list above. It is resolved on the first kernel call and cached.
-Importing this package imports no backend; numba, jax and the extension load on first use.
-The functions here dispatch to the default backend; their arguments, shapes and accuracy
-are documented on the reference implementations in ``hpo_core.kernels._reference``.
+One path picks the module that runs a kernel (:func:`_kernel_module`): the backend is an
+explicit ``backend=`` argument (:func:`get_backend`, :func:`kernel_backend_name`), else
+the ``HPO_CORE_BACKEND`` environment variable, else the first available of the list
+above; the default is resolved on first use and cached. A backend need not implement
+every kernel: a kernel it lacks (the product-mixture and hypervolume kernels in JAX, the
+Gaussian-process kernels in the extension) comes from the first available backend in the
+order above that has it, i.e. the fastest one here, so the NumPy reference answers only
+when nothing compiled is available (:func:`kernel_backend_name` says which backend serves
+a kernel). A requested backend that is missing raises ``ImportError`` naming the extra to
+install; the automatic choice and the fallback are silent apart from a debug log line.
 
-A backend need not implement every kernel: a kernel it lacks (e.g. the product-mixture
-and hypervolume kernels, which JAX does not implement, or the Gaussian-process kernels,
-which the extension does not) is taken from the first available backend in the order
-above that has it, i.e. the fastest one here, so the NumPy reference answers only when
-nothing compiled is available (:func:`kernel_backend_name` says which backend serves a
-kernel).
+Importing this package imports no backend; numba, jax and the extension load on first use.
+The functions here dispatch as above; their arguments, shapes and accuracy are
+documented on the reference implementations in ``hpo_core.kernels._reference``.
 
 Example:
     >>> import numpy as np
@@ -88,8 +91,10 @@ _INSTALL_HINTS = {
 
 _loaded: dict[str, ModuleType | None] = {}
 _load_errors: dict[str, BaseException] = {}
-_default: ModuleType | None = None
+# The default backend's name (environment variable or first available), once resolved.
 _default_name: str | None = None
+# (requested backend, None for the default; kernel) -> the module that serves the kernel.
+_kernel_cache: dict[tuple[str | None, str], ModuleType] = {}
 
 
 def _load(name: str) -> ModuleType | None:
@@ -112,34 +117,8 @@ def _load(name: str) -> ModuleType | None:
     return _loaded[name]
 
 
-def get_backend(backend: str | None = None) -> ModuleType:
-    """Return the module implementing the kernels for ``backend``.
-
-    Args:
-        backend: One of ``"cext"``, ``"numba"``, ``"jax"``, ``"numpy"``; None picks the
-            ``HPO_CORE_BACKEND`` environment variable if set, else the first available.
-
-    Returns:
-        A module exposing every kernel of this package with the same signatures.
-
-    Raises:
-        ValueError: ``backend`` (or the environment variable) names no backend.
-        ImportError: The requested backend is not installed; the message says how to
-            install it.
-    """
-    if backend is None:
-        backend = os.environ.get(_ENV_VAR) or None
-        if backend is not None:
-            return _require(check_choice(_ENV_VAR, backend, BACKENDS))
-        for name in BACKENDS:
-            module = _load(name)
-            if module is not None:
-                return module
-        raise AssertionError("the numpy backend is always available")  # pragma: no cover
-    return _require(check_choice("backend", backend, BACKENDS))
-
-
 def _require(name: str) -> ModuleType:
+    """Backend ``name``, which was asked for by name: ImportError with a hint if missing."""
     module = _load(name)
     if module is None:
         cause = _load_errors.get(name)
@@ -154,26 +133,65 @@ def available_backends() -> list[str]:
     return [name for name in BACKENDS if _load(name) is not None]
 
 
-def _default_backend() -> ModuleType:
-    global _default, _default_name
-    if _default is None:
-        _default = get_backend()
-        _default_name = _default.BACKEND_NAME
+def get_backend(backend: str | None = None) -> ModuleType:
+    """Return the module implementing the kernels for ``backend``.
+
+    Args:
+        backend: One of ``"cext"``, ``"numba"``, ``"jax"``, ``"numpy"``; None picks the
+            default: the ``HPO_CORE_BACKEND`` environment variable if set, else the first
+            available (resolved once, then cached).
+
+    Returns:
+        The backend module. Its kernels have the reference's signatures; it may lack
+        some (the module-level functions of this package fall back for those).
+
+    Raises:
+        ValueError: ``backend`` (or the environment variable) names no backend.
+        ImportError: The requested backend is not installed; the message says how to
+            install it.
+    """
+    global _default_name
+    if backend is not None:
+        return _require(check_choice("backend", backend, BACKENDS))
+    if _default_name is None:
+        env = os.environ.get(_ENV_VAR) or None
+        if env is not None:
+            module = _require(check_choice(_ENV_VAR, env, BACKENDS))
+        else:  # the reference always loads, so some backend does
+            module = next(m for m in map(_load, BACKENDS) if m is not None)
+        _default_name = str(module.BACKEND_NAME)
         _logger.debug("kernel backend: %s", _default_name)
-    return _default
+    return _require(_default_name)
+
+
+def _kernel_module(kernel: str, backend: str | None = None) -> ModuleType:
+    """The module that runs ``kernel``: :func:`get_backend` ``(backend)`` if it implements
+    it, else the first available backend in ``BACKENDS`` order (the fastest) that does."""
+    key = (backend, kernel)
+    module = _kernel_cache.get(key)
+    if module is None:
+        chosen = get_backend(backend)
+        module = chosen
+        if not hasattr(chosen, kernel):
+            module = next(m for m in map(_load, BACKENDS) if m is not None and hasattr(m, kernel))
+            _logger.debug("kernel %s: %s lacks it, using %s", kernel, chosen.BACKEND_NAME, module.BACKEND_NAME)
+        _kernel_cache[key] = module
+    return module
 
 
 def backend_name() -> str:
-    """Name of the default backend used by the module-level kernel functions."""
-    _default_backend()
-    assert _default_name is not None
-    return _default_name
+    """Name of the default backend (environment variable, else the first available)."""
+    return str(get_backend().BACKEND_NAME)
+
+
+def kernel_backend_name(kernel: str, backend: str | None = None) -> str:
+    """Name of the backend that runs ``kernel`` when ``backend`` (None: the default) is chosen."""
+    return str(_kernel_module(kernel, backend).BACKEND_NAME)
 
 
 def _reset_default() -> None:
-    """Forget the cached default backend (tests change ``HPO_CORE_BACKEND``)."""
-    global _default, _default_name
-    _default = None
+    """Forget the resolved default backend and kernel choices (tests change ``HPO_CORE_BACKEND``)."""
+    global _default_name
     _default_name = None
     _kernel_cache.clear()
 
@@ -187,7 +205,9 @@ def log_pdf_truncnorm_mixture(
     high: float,
 ) -> np.ndarray:
     """Log density of a mixture of normals, each truncated to [low, high]."""
-    return _default_backend().log_pdf_truncnorm_mixture(x, mus, sigmas, log_weights, low, high)  # type: ignore[no-any-return]
+    return _kernel_module("log_pdf_truncnorm_mixture").log_pdf_truncnorm_mixture(  # type: ignore[no-any-return]
+        x, mus, sigmas, log_weights, low, high
+    )
 
 
 def sample_truncnorm_mixture(
@@ -200,19 +220,19 @@ def sample_truncnorm_mixture(
     high: float,
 ) -> np.ndarray:
     """Draw from a mixture of truncated normals by inverse CDF of pre-drawn uniforms."""
-    return _default_backend().sample_truncnorm_mixture(  # type: ignore[no-any-return]
+    return _kernel_module("sample_truncnorm_mixture").sample_truncnorm_mixture(  # type: ignore[no-any-return]
         u_component, u_value, mus, sigmas, weights, low, high
     )
 
 
 def nondominated_rank(values: np.ndarray) -> np.ndarray:
     """Non-dominated sorting rank of each point for minimisation."""
-    return _default_backend().nondominated_rank(values)  # type: ignore[no-any-return]
+    return _kernel_module("nondominated_rank").nondominated_rank(values)  # type: ignore[no-any-return]
 
 
 def is_pareto_front(values: np.ndarray) -> np.ndarray:
     """Whether each point is on the Pareto front (non-dominated) for minimisation."""
-    return _default_backend().is_pareto_front(values)  # type: ignore[no-any-return]
+    return _kernel_module("is_pareto_front").is_pareto_front(values)  # type: ignore[no-any-return]
 
 
 # The compiled kernels index arrays without bounds checks, so the module-level functions
@@ -241,33 +261,6 @@ def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
     """Hypervolume dominated by points and bounded by the reference point, for minimisation."""
     _check_points_ref(points, ref)
     return float(_kernel_module("hypervolume").hypervolume(points, ref))
-
-
-_kernel_cache: dict[tuple[str, str], ModuleType] = {}
-
-
-def _kernel_module(kernel: str) -> ModuleType:
-    """The default backend if it implements ``kernel``, else the first available backend
-    in ``BACKENDS`` order (the fastest) that does."""
-    default = _default_backend()
-    key = (default.BACKEND_NAME, kernel)
-    module = _kernel_cache.get(key)
-    if module is None:
-        module = default
-        if not hasattr(default, kernel):
-            for name in BACKENDS:
-                candidate = _load(name) if name != default.BACKEND_NAME else None
-                if candidate is not None and hasattr(candidate, kernel):
-                    module = candidate
-                    break
-            _logger.debug("kernel %s: %s lacks it, using %s", kernel, default.BACKEND_NAME, module.BACKEND_NAME)
-        _kernel_cache[key] = module
-    return module
-
-
-def kernel_backend_name(kernel: str) -> str:
-    """Name of the backend that serves ``kernel`` through the module-level functions."""
-    return str(_kernel_module(kernel).BACKEND_NAME)
 
 
 def log_pdf_product_mixture(

@@ -164,3 +164,40 @@ def test_import_loads_no_optional_backend() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _served_by(kernel: str, chosen: str) -> str:
+    """The backend that should run ``kernel`` when ``chosen`` is picked."""
+    if hasattr(kernels.get_backend(chosen), kernel):
+        return chosen
+    return next(b for b in kernels.available_backends() if hasattr(kernels.get_backend(b), kernel))
+
+
+@pytest.mark.parametrize("kernel", ["nondominated_rank", "hypervolume", "tpe_propose", "matern52"])
+def test_kernel_backend_name_explicit_backend_falls_back_to_the_fastest(kernel: str,
+                                                                       reset_default_backend: None) -> None:
+    for name in kernels.available_backends():
+        assert kernels.kernel_backend_name(kernel, name) == _served_by(kernel, name)
+
+
+def test_default_backend_is_resolved_once_for_every_kernel(monkeypatch: pytest.MonkeyPatch,
+                                                           reset_default_backend: None) -> None:
+    monkeypatch.setenv("HPO_CORE_BACKEND", "numpy")
+    assert kernels.backend_name() == "numpy"
+    assert kernels.get_backend() is _reference
+    monkeypatch.setenv("HPO_CORE_BACKEND", "jax")  # cached: changes nothing until a reset
+    assert kernels.backend_name() == "numpy"
+    assert kernels.kernel_backend_name("hypervolume") == "numpy"
+    kernels._reset_default()
+    monkeypatch.setenv("HPO_CORE_BACKEND", "numba")
+    if "numba" in kernels.available_backends():
+        assert kernels.backend_name() == "numba"
+        assert kernels.kernel_backend_name("hypervolume") == "numba"
+
+
+def test_env_var_naming_a_missing_backend_raises_import_error(monkeypatch: pytest.MonkeyPatch,
+                                                              fresh_loader: None) -> None:
+    _hide_module(monkeypatch, "jax", "hpo_core.kernels._jax")
+    monkeypatch.setenv("HPO_CORE_BACKEND", "jax")
+    with pytest.raises(ImportError, match=r"hpo_core\[jax\]"):
+        kernels.nondominated_rank(np.zeros((2, 2)))

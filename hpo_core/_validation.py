@@ -12,17 +12,27 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
+import sys
 from collections.abc import Callable, Collection
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
+
+import numpy as np
 
 __all__ = [
+    "as_real",
     "check_bool",
     "check_choice",
     "check_int",
     "check_real",
     "check_callable",
+    "for_param",
     "format_error",
+    "param_error",
 ]
+
+_E = TypeVar("_E", TypeError, ValueError)
 
 
 def _prefix(owner: str | None) -> str:
@@ -91,7 +101,10 @@ def check_real(
         allowed += " or None"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(format_error(name, allowed, value, owner=owner))
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond the float64 range (10**400)
+        raise ValueError(format_error(name, allowed, value, owner=owner)) from None
     if math.isnan(v) or (not allow_inf and math.isinf(v)):
         raise ValueError(format_error(name, allowed, value, owner=owner))
     if low is not None and (v < low or (low_open and v == low)):
@@ -132,3 +145,127 @@ def check_callable(
         allowed = "callable" + (" or None" if allow_none else "")
         raise TypeError(format_error(name, allowed, value, owner=owner))
     return value  # type: ignore[no-any-return]
+
+
+_REAL_ALLOWED = "a real number (a Python, NumPy or PyTorch scalar, or a one-element array or tensor)"
+
+
+def as_real(value: Any, name: str, *, owner: str | None = None) -> float:
+    """Convert a real scalar to a Python float, the way ``float(value)`` would.
+
+    Accepts Python ints and floats, NumPy integer and floating scalars, and arrays or
+    tensors with exactly one element (NumPy, PyTorch -- ``requires_grad`` and CUDA
+    tensors included --, JAX ...), plus other objects with ``__float__`` (``Decimal``).
+    NaN and infinities are returned as they are: the caller decides whether they are
+    acceptable (``Trial.report`` stores a NaN, ``tell`` fails the trial).
+
+    Raises:
+        TypeError: for bools (also NumPy and PyTorch ones), strings, complex numbers,
+            arrays or tensors of other than one element, and objects without a float value.
+        ValueError: for an int too large for float64 (``10**400``).
+    """
+    if type(value) is float:
+        return value
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise TypeError(format_error(name, _REAL_ALLOWED, value, owner=owner))
+    if isinstance(value, numbers.Real):  # int, NumPy integer and floating scalars, Fraction
+        try:
+            return float(value)
+        except OverflowError:
+            raise ValueError(
+                format_error(name, "a real number in the float64 range", value, owner=owner)
+            ) from None
+    torch = sys.modules.get("torch")  # a tensor implies torch is imported already
+    if torch is not None and isinstance(value, torch.Tensor):
+        if value.numel() != 1 or value.dtype == torch.bool or value.is_complex():
+            raise TypeError(format_error(name, _REAL_ALLOWED, value, owner=owner))
+        # detach(): float() on a tensor that requires grad works but warns.
+        return float(value.detach())
+    if isinstance(value, (np.ndarray, np.generic)):
+        if value.size != 1 or value.dtype.kind not in "iufO":
+            raise TypeError(format_error(name, _REAL_ALLOWED, value, owner=owner))
+        # A NumPy scalar, or the element of an object array (float() of an array with
+        # ndim > 0 is deprecated).
+        return as_real(value.reshape(-1)[0], name, owner=owner)
+    # Other array types (JAX, CuPy) and scalars with __float__ (Decimal).
+    kind = getattr(getattr(value, "dtype", None), "kind", "f")
+    if getattr(value, "size", 1) != 1 or kind not in "iuf":
+        raise TypeError(format_error(name, _REAL_ALLOWED, value, owner=owner))
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(
+            format_error(name, "a real number in the float64 range", value, owner=owner)
+        ) from None
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(format_error(name, _REAL_ALLOWED, value, owner=owner)) from None
+
+
+# "FloatDistribution: `low` must be ..." -> owner "FloatDistribution", rest "`low` must be ...".
+_OWNER_PREFIX = re.compile(r"([A-Za-z_][\w.]*): ")
+
+
+def param_error(error: _E, param: str, *, owner: str | None = None) -> _E:
+    """Return a copy of a validation error whose message names the hyperparameter.
+
+    For ``Trial.suggest_*``, whose distribution constructors name the argument
+    (``low``) but cannot know the hyperparameter (``"lr"``)::
+
+        FloatDistribution: `low` must be > 0 when log=True, but got 0.0.
+        -> Trial.suggest_float for parameter `lr`: `low` must be > 0 when log=True, but got 0.0.
+
+    Args:
+        error: a ``TypeError`` or ``ValueError`` in this module's format.
+        param: the hyperparameter's name.
+        owner: replaces the owner prefix of the message ("FloatDistribution"); kept
+            when None.
+
+    Returns:
+        An exception of the same type; raise it ``from error``.
+    """
+    msg = str(error)
+    m = _OWNER_PREFIX.match(msg)
+    rest = msg[m.end():] if m else msg
+    who = owner or (m.group(1) if m else None)
+    head = f"{who} for parameter `{param}`" if who else f"Parameter `{param}`"
+    try:
+        return type(error)(f"{head}: {rest}")
+    except Exception:  # an exception class with another constructor signature
+        return (ValueError if isinstance(error, ValueError) else TypeError)(f"{head}: {rest}")  # type: ignore[return-value]
+
+
+class _ForParam:
+    __slots__ = ("param", "owner")
+
+    def __init__(self, param: str, owner: str | None):
+        self.param = param
+        self.owner = owner
+
+    def __enter__(self) -> _ForParam:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, TypeError):
+            raise param_error(exc, self.param, owner=self.owner) from exc
+        if isinstance(exc, ValueError):
+            raise param_error(exc, self.param, owner=self.owner) from exc
+
+
+def for_param(param: str, *, owner: str | None = None) -> _ForParam:
+    """Context manager: a TypeError or ValueError raised inside is re-raised by
+    :func:`param_error` with ``param`` (and ``owner``) in its message.
+
+    Example:
+        >>> from hpo_core.distributions import FloatDistribution
+        >>> with for_param("lr", owner="Trial.suggest_float"):
+        ...     FloatDistribution(0.0, 1.0, log=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: Trial.suggest_float for parameter `lr`: `low` must be > 0 when log=True, but got 0.0.
+    """
+    return _ForParam(param, owner)

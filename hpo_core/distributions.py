@@ -4,7 +4,8 @@ A distribution maps between a parameter's *external* value (what the objective s
 ``0.01``, ``32``, ``"adam"``) and its *internal* value, a float64 stored in the
 columnar history:
 
-* ``FloatDistribution`` and ``IntDistribution``: internal == external (as a float).
+* ``FloatDistribution`` and ``IntDistribution``: internal == external (as a float);
+  int bounds stay within +-2**53, where that is exact (see ``_MAX_EXACT_INT``).
 * ``CategoricalDistribution``: internal == the index of the choice.
 
 ``SearchSpace`` fixes an order over named distributions and precomputes the arrays
@@ -14,15 +15,19 @@ parameters are uniform in log space, stepped ones snap to their grid).
 
 from __future__ import annotations
 
+import decimal
 import json
 import math
 import numbers
+import sys
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Union
 
 import numpy as np
 
 from hpo_core._validation import format_error
+from hpo_core.exceptions import HpoWarning
 
 __all__ = [
     "BaseDistribution",
@@ -83,14 +88,51 @@ class BaseDistribution:
         return (json_to_distribution, (distribution_to_json(self),))
 
 
-def _check_number(owner: str, name: str, value: Any, *, integer: bool) -> None:
-    kind = "an int" if integer else "a finite number"
-    if isinstance(value, bool) or not isinstance(
-        value, numbers.Integral if integer else numbers.Real
-    ):
-        raise TypeError(format_error(name, kind, value, owner=owner))
-    if not integer and not math.isfinite(float(value)):
-        raise ValueError(format_error(name, kind, value, owner=owner))
+# Exactness limits of the float64 internal representation.
+#
+# Ints: every int in [-2**53, 2**53] is a float64, and a sum or difference of two
+# of them that lands in that range is computed exactly. IntDistribution therefore takes
+# bounds (and steps) in that range and, with a step > 1, a span ``high - low`` of at
+# most 2**53, so that ``low + k * step`` -- the grid point every sampler computes in
+# float64 -- is exact. Beyond 2**53, float64 ints are 2, 4, ... apart: a value could
+# not be stored exactly, and sampled values would leave the range or the step grid.
+_MAX_EXACT_INT = 2**53
+_INT_RANGE = f"an int in the range [{-_MAX_EXACT_INT}, {_MAX_EXACT_INT}] (exact in float64)"
+# Floats: a stepped range has at most 2**53 steps, so the grid index k is an exact
+# float64 int (and Decimal arithmetic on it stays within 28 digits).
+_MAX_STEPS = 2**53
+_FLOAT_RANGE = f"a finite number in the float64 range [{-sys.float_info.max!r}, {sys.float_info.max!r}]"
+# Rounding allowance of a float grid point, relative to |low| + |value|: computing
+# ``low + k * step`` costs up to about 2 ulps, and recomputing k from the result at
+# most about as much again; 2**-49 is 16 units of roundoff (2**-53), 4x margin. It
+# matters only when the step is below ~1e-7 of the magnitude of the values, where
+# Optuna's 1e-8 tolerance on k no longer covers the rounding.
+_GRID_ROUNDING = 2.0**-49
+_DECIMAL = decimal.Context(prec=28)  # Optuna's (the default) context, not the caller's
+
+
+def _check_float(owner: str, name: str, value: Any) -> float:
+    """Check that ``value`` is a real number (not a bool) that is a finite float64."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(format_error(name, "a finite number", value, owner=owner))
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond the float64 range (10**400)
+        raise ValueError(format_error(name, _FLOAT_RANGE, value, owner=owner)) from None
+    if not math.isfinite(v):
+        raise ValueError(format_error(name, _FLOAT_RANGE, value, owner=owner))
+    return v
+
+
+def _check_exact_int(owner: str, name: str, value: Any, *, low: int = -_MAX_EXACT_INT) -> int:
+    """Check that ``value`` is an int (not a bool) in ``[low, 2**53]``."""
+    allowed = _INT_RANGE if low == -_MAX_EXACT_INT else f"an int in the range [{low}, {_MAX_EXACT_INT}]"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(format_error(name, allowed, value, owner=owner))
+    v = int(value)
+    if not low <= v <= _MAX_EXACT_INT:
+        raise ValueError(format_error(name, allowed, value, owner=owner))
+    return v
 
 
 def _check_bounds(owner: str, low: float, high: float, log: bool, step: Any) -> None:
@@ -109,11 +151,58 @@ def _check_bounds(owner: str, low: float, high: float, log: bool, step: Any) -> 
         )
 
 
+def _warn_high_replaced(low: Any, high: Any, step: Any, new_high: Any, stacklevel: int) -> None:
+    # Optuna's text (distributions._adjust_discrete_uniform_high), as an HpoWarning.
+    warnings.warn(
+        f"The distribution is specified by [{low}, {high}] and step={step}, but the range "
+        f"is not divisible by `step`. It will be replaced with [{low}, {new_high}].",
+        HpoWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
+def _float_grid_point(low: float, step: float, v: float) -> float:
+    """The float64 grid point ``low + k * step`` nearest to ``v``, as samplers compute it."""
+    return low + round((v - low) / step) * step
+
+
+def _near_float_grid(low: float, step: float, v: float) -> bool:
+    """Whether ``v`` is a grid point up to float64 rounding (see ``_GRID_ROUNDING``)."""
+    return abs(v - _float_grid_point(low, step, v)) <= _GRID_ROUNDING * (abs(low) + abs(v))
+
+
+def _adjust_float_high(low: float, high: float, step: float) -> float:
+    """Lower ``high`` to the last grid point ``low + k * step <= high`` (Optuna's rule).
+
+    Divisibility is decided in decimal on the shortest reprs, as Optuna does, so that
+    ``[0, 0.3]`` with ``step=0.1`` keeps ``high=0.3`` although ``0.3 / 0.1 < 3`` in
+    binary. A ``high`` that is already a grid point up to float64 rounding is kept too:
+    that is what this function returns, so a distribution rebuilt from its own ``high``
+    (JSON, pickle) is the same distribution, without a second warning.
+    """
+    d_low, d_high, d_step = (decimal.Decimal(repr(x)) for x in (low, high, step))
+    d_range = _DECIMAL.subtract(d_high, d_low)
+    if _DECIMAL.remainder(d_range, d_step) == 0 or _near_float_grid(low, step, high):
+        return high
+    # At most 2**53 steps (checked by the caller): the quotient fits the 28 digits.
+    k = _DECIMAL.divide_int(d_range, d_step)
+    new_high = float(_DECIMAL.add(_DECIMAL.multiply(k, d_step), d_low))
+    _warn_high_replaced(low, high, step, new_high, 3)
+    return new_high
+
+
 class FloatDistribution(BaseDistribution):
     """A float in ``[low, high]``, optionally log-uniform or on a grid of ``step``.
 
-    When ``step`` is given, ``high`` is lowered to the last grid point
-    ``low + k * step <= high``.
+    When ``step`` is given and ``high - low`` is not a multiple of it, ``high`` is
+    lowered to the last grid point ``low + k * step <= high`` with an ``HpoWarning``
+    (Optuna warns the same way).
+
+    Bounds must be finite float64 values (and, without ``log``, so must ``high - low``);
+    a stepped range has at most 2**53 steps. ``contains`` accepts a value within 1e-8
+    steps of a grid point, as Optuna does, or within float64 rounding of it: with steps
+    far below the magnitude of the values the grid points are not float64 numbers, and
+    every value this distribution's rounding produces must still be contained.
     """
 
     __slots__ = ("low", "high", "log", "step", "_span")
@@ -125,20 +214,34 @@ class FloatDistribution(BaseDistribution):
 
     def __init__(self, low: float, high: float, *, log: bool = False, step: float | None = None):
         owner = "FloatDistribution"
-        _check_number(owner, "low", low, integer=False)
-        _check_number(owner, "high", high, integer=False)
+        low = _check_float(owner, "low", low)
+        high = _check_float(owner, "high", high)
         if step is not None:
-            _check_number(owner, "step", step, integer=False)
-            if step <= 0:
+            if isinstance(step, bool) or not isinstance(step, numbers.Real):
+                raise TypeError(format_error("step", "a number > 0 or None", step, owner=owner))
+            if not step > 0:  # NaN included
                 raise ValueError(format_error("step", "a number > 0 or None", step, owner=owner))
-        _check_bounds(owner, float(low), float(high), log, step)
-        low, high = float(low), float(high)
+            step = _check_float(owner, "step", step)
+        _check_bounds(owner, low, high, log, step)
+        if not log and math.isinf(high - low):
+            # Samplers map [0, 1) to low + u * (high - low).
+            raise ValueError(
+                f"{owner}: `high - low` must be at most {sys.float_info.max!r} (the float64 "
+                f"range), but got low={low!r} and high={high!r}."
+            )
         if step is not None:
-            step = float(step)
-            # Snap high down to the grid; the epsilon absorbs representation error
-            # (0.3 / 0.1 == 2.9999999999999996).
-            k = math.floor((high - low) / step + 1e-9)
-            high = low + k * step
+            if (high - low) / step > _MAX_STEPS:
+                min_step = (high - low) / _MAX_STEPS
+                raise ValueError(
+                    format_error(
+                        "step",
+                        f"a number in the range [{min_step!r}, inf) for low={low!r} and "
+                        f"high={high!r} (at most 2**53 steps)",
+                        step,
+                        owner=owner,
+                    )
+                )
+            high = _adjust_float_high(low, high, step)
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", high)
         object.__setattr__(self, "log", log)
@@ -151,7 +254,10 @@ class FloatDistribution(BaseDistribution):
             return value
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(format_error("value", "a real number", value, owner="FloatDistribution"))
-        v = float(value)
+        try:
+            v = float(value)
+        except OverflowError:
+            raise ValueError(format_error("value", _FLOAT_RANGE, value, owner="FloatDistribution")) from None
         if math.isnan(v):
             raise ValueError(format_error("value", "a number, not NaN", value, owner="FloatDistribution"))
         return v
@@ -163,9 +269,11 @@ class FloatDistribution(BaseDistribution):
         v = float(internal)
         if not (self.low <= v <= self.high):
             return False
-        if self.step is not None:
-            k = (v - self.low) / self.step
-            return abs(k - round(k)) < 1e-8
+        step = self.step
+        if step is not None:
+            k = (v - self.low) / step
+            # Optuna's tolerance, then float64 rounding for steps too fine for it.
+            return abs(k - round(k)) < 1e-8 or _near_float_grid(self.low, step, v)
         return True
 
     def single(self) -> bool:
@@ -180,7 +288,14 @@ class FloatDistribution(BaseDistribution):
 class IntDistribution(BaseDistribution):
     """An int in ``[low, high]`` on a grid of ``step``, optionally log-uniform.
 
-    ``high`` is lowered to the last grid point ``low + k * step <= high``.
+    When ``high - low`` is not a multiple of ``step``, ``high`` is lowered to the last
+    grid point ``low + k * step <= high`` with an ``HpoWarning`` (as in Optuna).
+
+    Values are stored as float64, so bounds and step must lie in ``[-2**53, 2**53]``
+    and, with ``step > 1``, ``high - low <= 2**53``: every grid point is then exact.
+    (Optuna accepts larger ints but rounds them through float64, so that sampled
+    values can fall off the step grid or outside ``[low, high]``; here such a range
+    fails at construction with a ValueError instead.)
     """
 
     __slots__ = ("low", "high", "log", "step")
@@ -191,25 +306,34 @@ class IntDistribution(BaseDistribution):
 
     def __init__(self, low: int, high: int, *, log: bool = False, step: int = 1):
         owner = "IntDistribution"
-        _check_number(owner, "low", low, integer=True)
-        _check_number(owner, "high", high, integer=True)
-        _check_number(owner, "step", step, integer=True)
-        if step <= 0:
-            raise ValueError(format_error("step", "an int >= 1", step, owner=owner))
+        low = _check_exact_int(owner, "low", low)
+        high = _check_exact_int(owner, "high", high)
+        step = _check_exact_int(owner, "step", step, low=1)
         _check_bounds(owner, low, high, log, None if step == 1 else step)
-        low, high, step = int(low), int(high), int(step)
-        high = low + ((high - low) // step) * step
+        if step > 1 and high - low > _MAX_EXACT_INT:
+            raise ValueError(
+                f"{owner}: `high - low` must be at most 2**53 = {_MAX_EXACT_INT} when step > 1 "
+                f"(grid points exact in float64), but got low={low!r} and high={high!r}."
+            )
+        new_high = low + ((high - low) // step) * step
+        if new_high != high:
+            _warn_high_replaced(low, high, step, new_high, 2)
         object.__setattr__(self, "low", low)
-        object.__setattr__(self, "high", high)
+        object.__setattr__(self, "high", new_high)
         object.__setattr__(self, "log", log)
         object.__setattr__(self, "step", step)
-        self._freeze((low, high, log, step))
+        self._freeze((low, new_high, log, step))
 
     def to_internal_repr(self, value: Any) -> float:
-        if type(value) is int:
+        if type(value) is int and -_MAX_EXACT_INT <= value <= _MAX_EXACT_INT:
             return float(value)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(format_error("value", "an int", value, owner="IntDistribution"))
+        if isinstance(value, numbers.Integral):
+            # float(2**53 + 1) == 2**53: refuse to store another value than the one given.
+            if not -_MAX_EXACT_INT <= int(value) <= _MAX_EXACT_INT:
+                raise ValueError(format_error("value", _INT_RANGE, value, owner="IntDistribution"))
+            return float(int(value))
         v = float(value)
         if math.isnan(v) or v != math.floor(v):
             raise ValueError(format_error("value", "an integral number", value, owner="IntDistribution"))
@@ -220,7 +344,9 @@ class IntDistribution(BaseDistribution):
 
     def contains(self, internal: float) -> bool:
         v = float(internal)
-        return self.low <= v <= self.high and (v - self.low) % self.step == 0
+        if not (self.low <= v <= self.high and v.is_integer()):
+            return False
+        return (int(v) - self.low) % self.step == 0  # exact, in int arithmetic
 
     def single(self) -> bool:
         return self.low == self.high
@@ -533,5 +659,10 @@ def unit_to_internal(dist: BaseDistribution, u: float) -> float:
     else:
         v = (low - half) + u * ((high + half) - (low - half))
     if step is not None:
-        v = low + round((v - low) / step) * step
+        if is_int:
+            # In int arithmetic: k clipped to the grid, low + k * step exact.
+            n = (dist.high - dist.low) // step  # type: ignore[attr-defined]
+            k = min(max(round((v - low) / step), 0), n)
+            return float(dist.low + k * step)  # type: ignore[attr-defined]
+        v = _float_grid_point(low, step, v)
     return min(max(v, low), high)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from hpo_core.distributions import (
     json_to_distribution,
     unit_to_internal,
 )
+from hpo_core.exceptions import HpoWarning
 
 ALL = [
     FloatDistribution(-1.5, 2.0),
@@ -22,7 +24,7 @@ ALL = [
     FloatDistribution(0.0, 1.0, step=0.1),
     IntDistribution(-3, 7),
     IntDistribution(1, 512, log=True),
-    IntDistribution(0, 100, step=7),
+    IntDistribution(0, 98, step=7),
     CategoricalDistribution([None, True, 1, 1.0, "a"]),
 ]
 
@@ -64,8 +66,10 @@ def test_distribution_json_and_pickle_round_trip(dist) -> None:
 
 
 def test_distribution_step_snaps_high_down() -> None:
-    assert IntDistribution(0, 10, step=3).high == 9
-    assert FloatDistribution(0.0, 1.0, step=0.3).high == pytest.approx(0.9)
+    with pytest.warns(HpoWarning):
+        assert IntDistribution(0, 10, step=3).high == 9
+    with pytest.warns(HpoWarning):
+        assert FloatDistribution(0.0, 1.0, step=0.3).high == pytest.approx(0.9)
 
 
 def test_categorical_distinguishes_equal_python_values() -> None:
@@ -137,3 +141,177 @@ def test_unit_to_internal_matches_search_space(dist) -> None:
     vec = space.from_unit(us[:, None])[:, 0]
     scalar = np.array([unit_to_internal(dist, float(u)) for u in us])
     np.testing.assert_allclose(scalar, vec, rtol=1e-12)
+
+
+# --- ints are exact: bounds within +-2**53 (float64 ints) ----------------------------
+
+MAX_EXACT = 2**53
+
+
+@pytest.mark.parametrize(
+    "low, high, step, match",
+    [
+        (0, MAX_EXACT + 1, 1, "`high` must be an int in the range \\[-9007199254740992, 9007199254740992\\]"),
+        (2**62, 2**62 + 10, 1, "`low` must be an int in the range"),
+        (-(2**63), 0, 1, "`low` must be an int in the range"),
+        (0, 2**63 - 1, 1, "`high` must be"),
+        (0, 10**400, 1, "`high` must be"),
+        (0, 5, 10**400, "`step` must be an int in the range \\[1, 9007199254740992\\]"),
+        (-MAX_EXACT, MAX_EXACT, 3, "`high - low` must be at most 2\\*\\*53"),
+    ],
+    ids=["2**53+1", "2**62", "-2**63", "2**63-1", "10**400", "step=10**400", "span>2**53"],
+)
+def test_int_distribution_rejects_ranges_float64_cannot_hold(low, high, step, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        IntDistribution(low, high, step=step)
+
+
+def test_int_distribution_to_internal_repr_rejects_inexact_ints() -> None:
+    dist = IntDistribution(0, MAX_EXACT)
+    assert dist.to_internal_repr(MAX_EXACT) == float(MAX_EXACT)
+    assert dist.to_internal_repr(np.int64(MAX_EXACT)) == float(MAX_EXACT)
+    with pytest.raises(ValueError, match="value"):
+        dist.to_internal_repr(MAX_EXACT + 1)  # float() would make it 2**53, inside
+    with pytest.raises(ValueError, match="value"):
+        dist.to_internal_repr(np.int64(2**62 + 1))
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        IntDistribution(MAX_EXACT - 28, MAX_EXACT, step=7),
+        IntDistribution(-MAX_EXACT, -MAX_EXACT + 21, step=3),
+        IntDistribution(-MAX_EXACT, MAX_EXACT),
+        IntDistribution(0, 8190 * 2**40, step=3 * 2**40),
+        IntDistribution(1, MAX_EXACT, log=True),
+    ],
+    ids=repr,
+)
+def test_int_distribution_samples_exactly_at_the_limits(dist, seed: int) -> None:
+    U = np.random.default_rng(seed).random((1000, 1))
+    U[0], U[1] = 0.0, np.nextafter(1.0, 0.0)
+    X = SearchSpace({"n": dist}).from_unit(U)[:, 0]
+    scalar = [unit_to_internal(dist, float(u)) for u in U[:, 0]]
+    for internal in [*X.tolist(), *scalar]:
+        assert dist.contains(internal)
+        n = dist.to_external_repr(internal)
+        assert dist.low <= n <= dist.high and (n - dist.low) % dist.step == 0, n
+    assert unit_to_internal(dist, 0.0) == dist.low
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_suggest_int_near_2_53_stays_on_grid(sampler: str) -> None:
+    import hpo_core
+
+    make = {"random": hpo_core.samplers.RandomSampler, "tpe": hpo_core.samplers.TPESampler}[sampler]
+    study = hpo_core.create_study(sampler=make(seed=0))
+    low, high = MAX_EXACT - 3 * 40, MAX_EXACT
+    for _ in range(30):
+        trial = study.ask()
+        n = trial.suggest_int("n", low, high, step=3)
+        assert low <= n <= high and (n - low) % 3 == 0, n
+        study.tell(trial, float(n - low))
+    with pytest.raises(ValueError, match="`high`"):
+        study.ask().suggest_int("m", 0, 2**60)
+
+
+def test_int_distribution_contains_is_exact() -> None:
+    dist = IntDistribution(MAX_EXACT - 6, MAX_EXACT, step=3)
+    assert dist.contains(float(MAX_EXACT - 3))
+    assert not dist.contains(float(MAX_EXACT - 2))
+    assert not dist.contains(float(MAX_EXACT - 5))
+
+
+# --- floats: the step grid ---------------------------------------------------------
+
+
+def test_float_distribution_warns_when_step_does_not_divide_range() -> None:
+    with pytest.warns(HpoWarning, match=r"not divisible by `step`. It will be replaced with \[0.0, 0.9\]"):
+        dist = FloatDistribution(0.0, 1.0, step=0.3)
+    assert dist.high == 0.9  # Optuna's value: decimal 3 * 0.3, not 0.8999999999999999
+
+
+def test_int_distribution_warns_when_step_does_not_divide_range() -> None:
+    with pytest.warns(HpoWarning, match=r"\[0, 10\] and step=3.*replaced with \[0, 9\]"):
+        IntDistribution(0, 10, step=3)
+
+
+@pytest.mark.parametrize(
+    "low, high, step",
+    [(0.0, 0.3, 0.1), (0.0, 1.0, 0.1), (-1.0, 1.0, 0.25), (1e-3, 1.0, 1e-3), (0.5, 0.5, 0.1), (0.0, 1.0, 0.1 / 3)],
+)
+def test_float_distribution_divisible_range_does_not_warn(low, high, step) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert FloatDistribution(low, high, step=step).high == high
+
+
+@pytest.mark.parametrize(
+    "low, high, step",
+    [(0.0, 1.0, 0.3), (1.0, 2.0, 1e-12 * 3), (1e6, 1e6 + 1.0, 7e-10), (-7.3, 1e3, 0.0123), (0.1, 0.7, 0.2)],
+)
+def test_float_distribution_rebuilt_from_its_high_is_the_same(low, high, step) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HpoWarning)
+        dist = FloatDistribution(low, high, step=step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no second warning, no second adjustment
+        assert json_to_distribution(distribution_to_json(dist)) == dist
+        assert pickle.loads(pickle.dumps(dist)) == dist
+        assert FloatDistribution(dist.low, dist.high, step=dist.step) == dist
+
+
+FINE_STEPS = [
+    FloatDistribution(1.0, 2.0, step=1e-12),
+    FloatDistribution(1e6, 1e6 + 1.0, step=1e-9),
+    FloatDistribution(-1.0, 1.0, step=2.0**-50),
+    FloatDistribution(-3e3, 5e3, step=1e-12),
+    FloatDistribution(123.456, 124.0, step=1e-13),
+]
+
+
+@pytest.mark.parametrize("dist", FINE_STEPS, ids=repr)
+def test_float_distribution_fine_step_samples_are_contained(dist, seed: int) -> None:
+    U = np.random.default_rng(seed).random((2000, 1))
+    U[0], U[1] = 0.0, np.nextafter(1.0, 0.0)
+    X = SearchSpace({"x": dist}).from_unit(U)[:, 0]
+    assert all(dist.contains(v) for v in X.tolist())
+    assert all(dist.contains(unit_to_internal(dist, float(u))) for u in U[:, 0])
+    assert dist.contains(dist.low) and dist.contains(dist.high)
+
+
+def test_float_distribution_contains_still_rejects_off_grid() -> None:
+    dist = FloatDistribution(1.0, 2.0, step=1e-6)
+    assert dist.contains(1.0 + 3 * 1e-6)
+    assert not dist.contains(1.0 + 3.5 * 1e-6)
+    assert FloatDistribution(0.0, 1.0, step=0.1).contains(0.3)  # Optuna's 1e-8 tolerance
+
+
+# --- floats: float64 range -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"low": 0, "high": 10**400}, r"`high` must be a finite number in the float64 range \[.*\], but got 1000"),
+        ({"low": -(10**400), "high": 0}, r"`low` must be a finite number in the float64 range"),
+        ({"low": 0, "high": 10, "step": 5e-324}, r"`step` must be a number in the range \[1.1102230246251565e-15, inf\).*but got 5e-324"),
+        ({"low": 0, "high": 1, "step": 10**400}, r"`step` must be a finite number in the float64 range"),
+        ({"low": 0, "high": 1, "step": float("nan")}, r"`step` must be a number > 0"),
+        ({"low": 0, "high": 1, "step": float("inf")}, r"`step` must be a finite number"),
+        ({"low": -1e308, "high": 1e308}, r"`high - low` must be at most"),
+    ],
+)
+def test_float_distribution_out_of_float64_range_is_value_error(kwargs, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        FloatDistribution(**kwargs)
+
+
+def test_float_distribution_to_internal_repr_huge_int_is_value_error() -> None:
+    with pytest.raises(ValueError, match="value"):
+        FloatDistribution(0, 1).to_internal_repr(10**400)
+
+
+def test_float_distribution_subnormal_step_on_subnormal_range() -> None:
+    dist = FloatDistribution(0.0, 1e-320, step=5e-324)  # 2,024 steps: fine
+    assert dist.contains(5e-324 * 7)

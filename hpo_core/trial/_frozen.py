@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from hpo_core._validation import format_error
-from hpo_core.distributions import BaseDistribution, check_distribution_compatibility
+from hpo_core._validation import as_real, check_int, format_error
+from hpo_core.distributions import BaseDistribution
 from hpo_core.trial._state import TrialState
 
 __all__ = ["FrozenTrial", "create_trial"]
@@ -101,7 +101,11 @@ class FrozenTrial:
             )
         for name, value in self.params.items():
             dist = self.distributions[name]
-            if not dist.contains(dist.to_internal_repr(value)):
+            try:
+                internal = dist.to_internal_repr(value)
+            except (TypeError, ValueError) as e:
+                raise type(e)(format_error(f"params[{name!r}]", f"a value of {dist!r}", value)) from e
+            if not dist.contains(internal):
                 raise ValueError(format_error(f"params[{name!r}]", f"inside {dist!r}", value))
         if self.state == TrialState.COMPLETE:
             if self.values is None:
@@ -114,6 +118,46 @@ class FrozenTrial:
                 f"Only COMPLETE trials have `values`, but got values={self.values!r} for "
                 f"state={self.state!r}."
             )
+
+
+def _check_mapping(name: str, value: Any, allowed: str) -> dict[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(format_error(name, f"{allowed} or None", value))
+    return dict(value)
+
+
+def _check_values(value: Any, values: Any) -> list[float] | None:
+    if value is not None and values is not None:
+        raise ValueError("Give `value` or `values`, not both.")
+    if value is not None:
+        return [as_real(value, "value")]
+    if values is None:
+        return None
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise TypeError(format_error("values", "a sequence of numbers or None", values))
+    return [as_real(v, f"values[{i}]") for i, v in enumerate(values)]
+
+
+def _check_distributions(distributions: Any) -> dict[str, BaseDistribution]:
+    dists = _check_mapping("distributions", distributions, "a mapping name -> distribution")
+    for name, dist in dists.items():
+        if not isinstance(name, str):
+            raise TypeError(format_error("distributions", "a mapping with str keys", distributions))
+        if not isinstance(dist, BaseDistribution):
+            raise TypeError(format_error(f"distributions[{name!r}]", "an hpo_core distribution", dist))
+    return dists
+
+
+def _check_intermediate_values(intermediate_values: Any) -> dict[int, float]:
+    ivs = _check_mapping("intermediate_values", intermediate_values, "a mapping step -> value")
+    out: dict[int, float] = {}
+    for key, v in ivs.items():
+        # The rules of Trial.report: steps are ints >= 0, values any real number (NaN too).
+        step = int(check_int("intermediate_values step", key, low=0))  # type: ignore[arg-type]
+        out[step] = as_real(v, f"intermediate_values[{step}]")
+    return out
 
 
 def create_trial(
@@ -130,28 +174,34 @@ def create_trial(
     """Build a trial to pass to ``Study.add_trial`` (warm starts, imported results).
 
     Raises:
+        TypeError: if an argument has the wrong type (``params`` not a mapping, a value
+            not a number, an intermediate step not an int, ...); the message names it.
         ValueError: if both ``value`` and ``values`` are given, params lie outside their
-            distributions, or a COMPLETE trial has no value.
+            distributions, a COMPLETE trial has no value, or an intermediate step is
+            negative.
     """
-    if value is not None and values is not None:
-        raise ValueError("Give `value` or `values`, not both.")
-    if value is not None:
-        values = [value]
+    vals = _check_values(value, values)
+    params_ = _check_mapping("params", params, "a mapping name -> value")
+    dists = _check_distributions(distributions)
+    user = _check_mapping("user_attrs", user_attrs, "a mapping")
+    system = _check_mapping("system_attrs", system_attrs, "a mapping")
+    ivs = _check_intermediate_values(intermediate_values)
+    try:
+        state = TrialState(state)
+    except ValueError:
+        raise ValueError(format_error("state", "a TrialState", state)) from None
     now = datetime.datetime.now()
-    dists = dict(distributions or {})
-    for name in dists:
-        check_distribution_compatibility(name, dists[name], dists[name])
     trial = FrozenTrial(
         number=-1,
         state=state,
-        values=[float(v) for v in values] if values is not None else None,
-        params=dict(params or {}),
+        values=vals,
+        params=params_,
         distributions=dists,
-        user_attrs=dict(user_attrs or {}),
-        system_attrs=dict(system_attrs or {}),
-        intermediate_values={int(k): float(v) for k, v in (intermediate_values or {}).items()},
+        user_attrs=user,
+        system_attrs=system,
+        intermediate_values=ivs,
         datetime_start=now if state != TrialState.WAITING else None,
-        datetime_complete=now if TrialState(state).is_finished() else None,
+        datetime_complete=now if state.is_finished() else None,
         trial_id=-1,
     )
     trial._validate()

@@ -428,18 +428,20 @@ def gp_posterior(
     X: np.ndarray,
     is_categorical: np.ndarray,
     theta: np.ndarray,
-    L: np.ndarray,
+    K_inv: np.ndarray,
     alpha: np.ndarray,
+    *,
+    grad: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Posterior mean and variance of the latent GP at query points, and their gradients."""
     _check_gp_shapes(X, is_categorical, theta=theta)
     _check_gp_shapes(Xq, is_categorical, name="Xq")
     n = len(X)
-    if np.shape(L) != (n, n) or np.shape(alpha) != (n,):
-        raise ValueError(format_error("L, alpha", f"arrays of shapes (n, n) and (n,) with n = {n}",
-                                      f"shapes {np.shape(L)} and {np.shape(alpha)}"))
+    if np.shape(K_inv) != (n, n) or np.shape(alpha) != (n,):
+        raise ValueError(format_error("K_inv, alpha", f"arrays of shapes (n, n) and (n,) with n = {n}",
+                                      f"shapes {np.shape(K_inv)} and {np.shape(alpha)}"))
     return _kernel_module("gp_posterior").gp_posterior(  # type: ignore[no-any-return]
-        Xq, X, is_categorical, theta, L, alpha
+        Xq, X, is_categorical, theta, K_inv, alpha, grad=grad
     )
 
 

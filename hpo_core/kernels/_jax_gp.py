@@ -21,9 +21,10 @@ The padding is exact, not approximate:
   cut off the result;
 * padded observations are masked: their covariance with every other point is exactly
   0, their own variance 1 and their y 0, so K and L are block diagonal with an
-  identity block, the padded entries of alpha, ``L^-1 k_q^T`` and ``K^-1 k_q^T`` are
-  exactly 0, and every sum over observations only adds exact zeros (the gradient sums
-  mask the identity block of ``K^-1`` out). The real rows see the same arithmetic
+  identity block and the padded entries of alpha are exactly 0 (the likelihood's
+  gradient sums mask the identity block of ``K^-1`` out); the posterior's ``K^-1`` is
+  padded with zeros, so the padded entries of ``k_q K^-1`` are exactly 0 too, and every
+  sum over observations only adds exact zeros. The real rows see the same arithmetic
   as without padding, up to the order in which BLAS sums.
 
 The loops over dimensions are unrolled (one fused (n1, n2) pass each), so compilation
@@ -34,9 +35,10 @@ Non-positive-definite K. JAX's Cholesky does not raise on failure (it is the LAP
 ``gp_log_marginal_likelihood`` checks the diagonal of L (and K for overflow) and
 selects ``(-inf, zeros)`` with ``jnp.where``.
 
-Threads: XLA may split a fused loop over its CPU thread pool, and the Cholesky
-factorisation and triangular solves are LAPACK/BLAS calls (SciPy's, through jaxlib)
-that use the BLAS threads: limit both where many of these run in parallel.
+Threads: XLA may split a fused loop over its CPU thread pool (which threadpoolctl does
+not control), and the Cholesky factorisation and triangular solves are LAPACK/BLAS
+calls (SciPy's, through jaxlib) that use the BLAS threads, which GPSampler limits
+during an ask.
 
 ``log_ei`` evaluates all three branches of the reference on every entry and selects
 with ``jnp.where``; each branch gets a clamped copy of z so it stays finite where it is
@@ -57,7 +59,7 @@ jax.config.update("jax_enable_x64", True)  # as _jax; repeated so this module st
 
 import jax.numpy as jnp  # noqa: E402
 from jax import lax  # noqa: E402
-from jax.scipy.linalg import cho_solve, solve_triangular  # noqa: E402
+from jax.scipy.linalg import cho_solve  # noqa: E402
 from jax.scipy.special import erfc, erfcx  # noqa: E402
 
 __all__ = ["gp_log_marginal_likelihood", "gp_posterior", "log_ei", "matern52"]
@@ -150,25 +152,24 @@ def _gp_log_marginal_likelihood(Xc, Xk, y, real, theta):  # type: ignore[no-unty
 
 
 @jax.jit
-def _gp_posterior(Xqc, Xqk, Xc, Xk, real, theta, L, alpha):  # type: ignore[no-untyped-def]
-    # Padded observations: k_q = 0 there, L has an identity block, alpha is 0.
+def _gp_posterior(Xqc, Xqk, Xc, Xk, real, theta, K_inv, alpha):  # type: ignore[no-untyped-def]
+    # Padded observations: k_q = 0 there, and K_inv and alpha are 0 on the padded rows.
     dc, d = Xc.shape[1], Xc.shape[1] + Xk.shape[1]
     rho, a = jnp.exp(theta[:d]), jnp.exp(theta[d])
     k, slope = _matern52_and_slope(_sq_dist(Xqc, Xc, Xqk, Xk, rho[:dc], rho[dc:]))
     kq = (a * k) * real  # (m, n)
     mean = kq @ alpha
-    V = solve_triangular(L, kq.T, lower=True)  # L^-1 k_q^T, (n, m)
-    var = a - jnp.sum(V * V, axis=0)
+    B = kq @ K_inv  # k_q K^-1 = (K^-1 k_q^T)^T, (m, n)
+    var = a - jnp.sum(B * kq, axis=1)
     clipped = var < _VAR_FLOOR * a
     var = jnp.maximum(var, _VAR_FLOOR * a)
-    beta = solve_triangular(L, V, lower=True, trans="T")  # K^-1 k_q^T, (n, m)
     # d k_q[q, i] / d Xq[q, j] = c[q, i] rho_j (Xq[q, j] - X[i, j]) with c = 2 a dk/d(r^2),
     # for the continuous j only. Both sums over i in one variadic reduce: XLA turns a
     # plain sum of products into a dot and materialises the (dc, m, n) differences
     # (168 MB at m = 2048, n = 1024, dc = 10, and 3x slower); this reads them on the fly.
     c = (2.0 * a * slope) * real
     diff = Xqc.T[:, :, None] - Xc.T[:, None, :]
-    sum_m, sum_v = lax.reduce(((c * alpha)[None] * diff, (c * beta.T)[None] * diff), (0.0, 0.0),
+    sum_m, sum_v = lax.reduce(((c * alpha)[None] * diff, (c * B)[None] * diff), (0.0, 0.0),
                               lambda u, v: (u[0] + v[0], u[1] + v[1]), (2,))
     rho_c = rho[:dc, None]
     dmean, dvar = (rho_c * sum_m).T, (-2.0 * rho_c * sum_v).T
@@ -288,24 +289,29 @@ def gp_posterior(
     X: np.ndarray,
     is_categorical: np.ndarray,
     theta: np.ndarray,
-    L: np.ndarray,
+    K_inv: np.ndarray,
     alpha: np.ndarray,
+    *,
+    grad: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Posterior mean and variance of the latent GP at query points, and their gradients.
 
     Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.gp_posterior`.
+    One compiled function serves both values of ``grad`` (a second one per padded shape
+    would double the compilations); ``grad=False`` only zeroes the gradients.
     """
     Xq, X, theta = _f64(Xq), _f64(X), _f64(theta)
     (m, d), n, rows = Xq.shape, len(X), _bucket(len(X))
     cont, cat, order = _columns(is_categorical)
-    Lp = np.eye(rows)  # the identity block of the padded rows; the upper triangle is not read
-    Lp[:n, :n] = np.tril(_f64(L))
+    K_inv_p = np.zeros((rows, rows))  # 0 on the padded rows and columns: exact (see the module docstring)
+    K_inv_p[:n, :n] = _f64(K_inv)
     mean, var, dmean_c, dvar_c = _gp_posterior(
         *_split(Xq, _bucket(m), cont, cat), *_split(X, rows, cont, cat), _real(n, rows),
-        np.concatenate([theta[:d][order], theta[d:]]), Lp, _pad_rows(_f64(alpha), rows),
+        np.concatenate([theta[:d][order], theta[d:]]), K_inv_p, _pad_rows(_f64(alpha), rows),
     )
     dmean, dvar = np.zeros((m, d)), np.zeros((m, d))  # 0 in the categorical dimensions
-    dmean[:, cont], dvar[:, cont] = np.asarray(dmean_c)[:m], np.asarray(dvar_c)[:m]
+    if grad:
+        dmean[:, cont], dvar[:, cont] = np.asarray(dmean_c)[:m], np.asarray(dvar_c)[:m]
     return _cut(mean, m), _cut(var, m), dmean, dvar
 
 

@@ -2,11 +2,12 @@
 
 Notation, arguments and accuracy are those of ``_reference_gp``; the tests pin every
 kernel here to it at ``rtol=1e-10``. Kernel matrices are built by explicit loops over
-pairs of points (the symmetric K only over i < j). The Cholesky factorisation is
-``np.linalg.cholesky`` (LAPACK ``potrf`` through SciPy, which may use BLAS threads:
-limit them with threadpoolctl where many of these run in parallel); the triangular
-solves and K^-1 are plain O(n^2 m) and O(n^3) loops. Compiled like ``_numba``
-(``cache=True, nogil=True``, fastmath off, ``intp`` indices).
+pairs of points (the symmetric K only over i < j), with exact differences rather than
+the reference's expanded r^2. The Cholesky factorisation is ``np.linalg.cholesky``
+(LAPACK ``potrf`` through SciPy, which may use BLAS threads: GPSampler limits them
+during an ask); the triangular solves, K^-1 and the posterior's ``k_q K^-1`` are plain
+loops. Compiled like ``_numba`` (``cache=True, nogil=True``, fastmath off, ``intp``
+indices).
 
 This module is self-contained (it imports nothing from ``_numba``) because ``_numba``
 imports it: its one scalar helper shared in spirit with ``_numba``, the exact split
@@ -188,26 +189,29 @@ def _gp_log_marginal_likelihood(X, y, is_cat, theta):  # type: ignore[no-untyped
 
 
 @_jit
-def _gp_posterior(Xq, X, is_cat, theta, L, alpha):  # type: ignore[no-untyped-def]
+def _gp_posterior(Xq, X, is_cat, theta, K_inv, alpha, grad):  # type: ignore[no-untyped-def]
     m, d = Xq.shape
     n = X.shape[0]
     rho = np.exp(theta[:d])
     a = np.exp(theta[d])
-    kqT = np.empty((n, m))  # k_q^T, the right-hand side of the solves
+    kq = np.empty((m, n))
     slope = np.empty((m, n))
     mean = np.zeros(m)
     for q in range(m):
         for i in range(n):
             kqi, sqi = _matern52_and_slope(_sq_dist(Xq[q], X[i], rho, is_cat))
-            kqT[i, q] = a * kqi
+            kq[q, i] = a * kqi
             slope[q, i] = a * sqi
             mean[q] += a * kqi * alpha[i]
-    V = _solve_lower(L, kqT)
+    B = np.zeros((m, n))  # k_q K^-1, i.e. (K^-1 k_q^T)^T; rows of K^-1 are contiguous
     var = np.full(m, a)
-    for i in range(n):
-        for q in range(m):
-            var[q] -= V[i, q] * V[i, q]
-    beta = _solve_lower_t(L, V)  # K^-1 k_q^T, (n, m)
+    for q in range(m):
+        for i in range(n):
+            c = kq[q, i]
+            for j in range(n):
+                B[q, j] += c * K_inv[i, j]
+        for i in range(n):
+            var[q] -= B[q, i] * kq[q, i]
     dmean = np.zeros((m, d))
     dvar = np.zeros((m, d))
     floor = _VAR_FLOOR * a
@@ -215,9 +219,11 @@ def _gp_posterior(Xq, X, is_cat, theta, L, alpha):  # type: ignore[no-untyped-de
         clipped = var[q] < floor
         if clipped:
             var[q] = floor
+        if not grad:
+            continue
         for i in range(n):
             c = 2.0 * slope[q, i]  # d k_q[q, i] / d Xq[q, p] = c rho_p (Xq[q, p] - X[i, p])
-            cm, cv = c * alpha[i], -2.0 * c * beta[i, q]
+            cm, cv = c * alpha[i], -2.0 * c * B[q, i]
             for p in range(d):
                 if not is_cat[p]:
                     diff = rho[p] * (Xq[q, p] - X[i, p])
@@ -313,15 +319,17 @@ def gp_posterior(
     X: np.ndarray,
     is_categorical: np.ndarray,
     theta: np.ndarray,
-    L: np.ndarray,
+    K_inv: np.ndarray,
     alpha: np.ndarray,
+    *,
+    grad: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Posterior mean and variance of the latent GP at query points, and their gradients.
 
     Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.gp_posterior`.
     """
     return _gp_posterior(  # type: ignore[no-any-return]
-        _f64(Xq), _f64(X), _bool(is_categorical), _f64(theta), _f64(L), _f64(alpha)
+        _f64(Xq), _f64(X), _bool(is_categorical), _f64(theta), _f64(K_inv), _f64(alpha), bool(grad)
     )
 
 

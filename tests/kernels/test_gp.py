@@ -67,17 +67,19 @@ CASES: dict[str, Callable[[np.random.Generator], Case]] = {
 
 
 def _factor(c: Case) -> tuple[np.ndarray, np.ndarray]:
-    """L and alpha = K^-1 y of the case's K, by SciPy."""
+    """K^-1 and alpha = K^-1 y of the case's K, by SciPy (Cholesky, then two solves)."""
     d = len(c["is_cat"])
     rho, a, s2 = np.exp(c["theta"][:d]), np.exp(c["theta"][d]), np.exp(c["theta"][d + 1])
     K = a * _reference.matern52(c["X"], c["X"], rho, c["is_cat"]) + s2 * np.eye(len(c["X"]))
     L = cholesky(K, lower=True)
-    return L, cho_solve((L, True), c["y"])
+    return cho_solve((L, True), np.eye(len(K))), cho_solve((L, True), c["y"])
 
 
-def _posterior(module: ModuleType, c: Case, Xq: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
-    L, alpha = _factor(c)
-    return module.gp_posterior(c["Xq"] if Xq is None else Xq, c["X"], c["is_cat"], c["theta"], L, alpha)  # type: ignore[no-any-return]
+def _posterior(module: ModuleType, c: Case, Xq: np.ndarray | None = None, *,
+               grad: bool = True) -> tuple[np.ndarray, ...]:
+    K_inv, alpha = _factor(c)
+    return module.gp_posterior(  # type: ignore[no-any-return]
+        c["Xq"] if Xq is None else Xq, c["X"], c["is_cat"], c["theta"], K_inv, alpha, grad=grad)
 
 
 def _sklearn_gp(c: Case) -> GaussianProcessRegressor:
@@ -132,7 +134,25 @@ def test_matern52_is_exactly_one_at_zero_distance(gpbackend: ModuleType) -> None
     X = np.array([[0.3, 1.0], [0.3 + 1e-12, 1.0], [1e-300, 2.0]])
     out = gpbackend.matern52(X, X, np.array([1e6, 1.0]), np.array([False, True]))
     assert np.all(np.diag(out) == 1.0) and np.all(np.isfinite(out))
-    assert out[0, 1] == pytest.approx(1.0, abs=1e-12)
+    # The reference expands r^2 = |u|^2 + |v|^2 - 2 u.v (u = sqrt(rho) x = 300 here): its
+    # documented absolute error 4e-16 (|u|^2 + |v|^2) = 7e-11 in r^2, 6e-11 in k. The
+    # compiled backends take the exact difference (r^2 = 1e-18).
+    assert out[0, 1] == pytest.approx(1.0, abs=1e-10)
+
+
+def test_matern52_reference_rounding_is_within_its_documented_bound(seed: int) -> None:
+    # Near-duplicate points, where the expanded r^2 cancels: |k - exact k| stays below
+    # 5/6 * 4e-16 (|u|^2 + |v|^2) (module docstring of _reference_gp, "Rounding").
+    rng = np.random.default_rng(seed)
+    X1 = rng.random((20, 10))
+    X2 = X1 + rng.normal(0.0, 1e-7, X1.shape)
+    rho = np.full(10, 1e4)  # the sampler's largest inverse squared lengthscale
+    got = _reference.matern52(X1, X2, rho, np.zeros(10, bool))
+    r2 = (((X1[:, None, :] - X2[None, :, :]) ** 2) * rho).sum(axis=2)
+    r = np.sqrt(r2)
+    exact = (1 + np.sqrt(5) * r + 5 / 3 * r2) * np.exp(-np.sqrt(5) * r)
+    bound = 5 / 6 * 4e-16 * ((rho * X1**2).sum(axis=1)[:, None] + (rho * X2**2).sum(axis=1)[None, :])
+    assert np.all(np.abs(got - exact) <= bound + 1e-15)
 
 
 # --- gp_log_marginal_likelihood ----------------------------------------------------------
@@ -223,6 +243,15 @@ def test_gp_posterior_matches_reference(gpbackend: ModuleType, assert_same: Any,
         # Each entry is a sum over the observations; one that cancels to ~0 keeps an error
         # relative to the array's largest entry (seen: 3e-13), hence the scaled atol.
         assert_same(got, expected, atol=RTOL * max(1.0, float(np.abs(expected).max(initial=0.0))))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_gp_posterior_without_gradients_gives_the_same_values(gpbackend: ModuleType, case: str, seed: int) -> None:
+    c = CASES[case](np.random.default_rng(seed))
+    full, values_only = _posterior(gpbackend, c), _posterior(gpbackend, c, grad=False)
+    np.testing.assert_array_equal(values_only[0], full[0])
+    np.testing.assert_array_equal(values_only[1], full[1])
+    assert values_only[2].shape == full[2].shape and not values_only[2].any() and not values_only[3].any()
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -338,7 +367,7 @@ def test_gp_kernels_fall_back_for_backends_without_them(reset_default_backend: N
 
 def test_gp_kernels_check_shapes(reset_default_backend: None) -> None:
     c = _make(np.random.default_rng(0))
-    L, alpha = _factor(c)
+    K_inv, alpha = _factor(c)
     with pytest.raises(ValueError, match="is_categorical"):
         kernels.matern52(c["X"], c["Xq"], np.ones(3), np.zeros(2, bool))
     with pytest.raises(ValueError, match="inv_sq_lengthscales"):
@@ -348,6 +377,8 @@ def test_gp_kernels_check_shapes(reset_default_backend: None) -> None:
     with pytest.raises(ValueError, match="`y`"):
         kernels.gp_log_marginal_likelihood(c["X"], c["y"][:-1], c["is_cat"], c["theta"])
     with pytest.raises(ValueError, match="Xq"):
-        kernels.gp_posterior(c["Xq"][:, :2], c["X"], c["is_cat"], c["theta"], L, alpha)
+        kernels.gp_posterior(c["Xq"][:, :2], c["X"], c["is_cat"], c["theta"], K_inv, alpha)
     with pytest.raises(ValueError, match="alpha"):
-        kernels.gp_posterior(c["Xq"], c["X"], c["is_cat"], c["theta"], L, alpha[:-1])
+        kernels.gp_posterior(c["Xq"], c["X"], c["is_cat"], c["theta"], K_inv, alpha[:-1])
+    with pytest.raises(ValueError, match="K_inv"):
+        kernels.gp_posterior(c["Xq"], c["X"], c["is_cat"], c["theta"], K_inv[:-1], alpha)

@@ -1,4 +1,4 @@
-"""GPSampler's ``backend``: the GP math on a kernel backend equals the default BLAS path."""
+"""GPSampler's ``backend``: the GP math on each kernel backend equals the default (the NumPy reference)."""
 
 from __future__ import annotations
 
@@ -48,33 +48,34 @@ def _mixed_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _assert_same_posterior(got: tuple[np.ndarray, ...], want: tuple[np.ndarray, ...]) -> None:
-    # rtol 1e-8, atol 1e-10 on O(1) values: the BLAS variance a - k K^-1 k^T and the
-    # kernels' a - ||L^-1 k^T||^2 round differently, with an absolute error of about
-    # cond(K) * a * 1e-16 (measured 1e-12 here), which is large relative to the variance
-    # at a training point (about the noise, 1e-3).
+    # rtol 1e-8, atol 1e-10 on O(1) values: the reference expands r^2 (an absolute error
+    # of about 1e-16 |sqrt(rho) x|^2), the compiled backends take exact differences and
+    # sum in another order, and the variance a - k_q K^-1 k_q^T keeps an absolute error of
+    # about cond(K) * a * 1e-16 (measured 1e-12 here), which is large relative to the
+    # variance at a training point (about the noise, 1e-3).
     for g, w, name in zip(got, want, ("mean", "var", "dmean", "dvar")):
         np.testing.assert_allclose(g, w, rtol=1e-8, atol=1e-10, err_msg=name)
 
 
-def test_gp_backend_posterior_equals_the_blas_path(backend: str) -> None:
+def test_gp_backend_posterior_equals_the_default_path(backend: str) -> None:
     module = kernels.get_backend(backend)
     X, y, is_cat = _mixed_data(40, seed=4)
     theta = np.array([math.log(3.0), math.log(0.5), math.log(2.0), 0.3, math.log(1e-3)])
-    blas = _model.fit_model(X, y, is_cat, theta, refit=False)
+    default = _model.fit_model(X, y, is_cat, theta, refit=False)
     model = _model.fit_model(X, y, is_cat, theta, refit=False, kernel_module=module)
-    assert blas is not None and model is not None and model.kernel_module is module
+    assert default is not None and model is not None and model.kernel_module is module
     rng = np.random.default_rng(5)
     Xq = np.column_stack((rng.random(50), rng.random(50), rng.integers(0, 4, 50)))
     Xq[0] = X[3]  # at a training point: the smallest variance
-    _assert_same_posterior(model.posterior(Xq), blas.posterior(Xq))
+    _assert_same_posterior(model.posterior(Xq), default.posterior(Xq))
     # Pending points keep the backend, and the conditioned posteriors agree too.
     Xp = Xq[40:43]
     pending = _model.condition_on_pending(model, Xp)
     assert pending.kernel_module is module
-    _assert_same_posterior(pending.posterior(Xq), _model.condition_on_pending(blas, Xp).posterior(Xq))
+    _assert_same_posterior(pending.posterior(Xq), _model.condition_on_pending(default, Xp).posterior(Xq))
 
 
-def test_gp_backend_fit_theta_equals_the_blas_path(backend: str) -> None:
+def test_gp_backend_fit_theta_equals_the_default_path(backend: str) -> None:
     module = kernels.get_backend(backend)
     X, y, is_cat = _mixed_data(40, seed=6)
     theta0 = _model.default_theta(3)
@@ -109,8 +110,8 @@ def _study_params(backend: str | None, n_trials: int) -> list[dict[str, Any]]:
     return [t.params for t in study.trials]
 
 
-def test_gp_backend_study_follows_the_blas_path(backend: str) -> None:
-    # The backends agree with BLAS to ~1e-12, but L-BFGS-B (hyperparameters and
+def test_gp_backend_study_follows_the_default_path(backend: str) -> None:
+    # The backends agree with the reference to ~1e-12, but L-BFGS-B (hyperparameters and
     # acquisition) turns that into proposals that differ by ~1e-8 and the difference
     # grows slowly along the study (measured: 4e-6 in x at trial 20). So the first 15
     # trials (10 of them GP proposals) are compared: ints and categories exactly, floats
@@ -128,8 +129,9 @@ def _constraint(trial: Any) -> list[float]:
 
 def test_gp_backend_serves_constraint_multi_objective_and_pending_models(monkeypatch: pytest.MonkeyPatch) -> None:
     # Every GPModel a 2-objective constrained study builds, pending-conditioned ones
-    # included, carries the backend, and the BLAS likelihood is never called.
-    module = kernels.get_backend("numpy")
+    # included, carries the backend, and the NumPy reference's GP kernels are never called.
+    module = _require("numba")
+    reference = kernels.get_backend("numpy")
     built: list[tuple[int, ModuleType | None]] = []  # (rows, backend) of every model
     init = _model.GPModel.__init__
 
@@ -137,12 +139,13 @@ def test_gp_backend_serves_constraint_multi_objective_and_pending_models(monkeyp
         init(self, *args, **kwargs)
         built.append((len(self.X), self.kernel_module))
 
-    def forbidden(*args: Any) -> None:
-        raise AssertionError("the BLAS likelihood was used")
+    def forbidden(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the NumPy reference was used")
 
     monkeypatch.setattr(_model.GPModel, "__init__", spy_init)
-    monkeypatch.setattr(_model, "log_marginal_likelihood", forbidden)
-    sampler = GPSampler(seed=1, backend="numpy", n_startup_trials=4, n_candidates=64, n_starts=1,
+    for name in ("matern52", "gp_log_marginal_likelihood", "gp_posterior"):
+        monkeypatch.setattr(reference, name, forbidden)
+    sampler = GPSampler(seed=1, backend="numba", n_startup_trials=4, n_candidates=64, n_starts=1,
                         constraints_func=_constraint)
     space = SearchSpace({"x": FloatDistribution(-5.0, 5.0), "y": FloatDistribution(-5.0, 5.0)})
     study = hpo_core.create_study(directions=["minimize", "minimize"], sampler=sampler)
@@ -155,6 +158,13 @@ def test_gp_backend_serves_constraint_multi_objective_and_pending_models(monkeyp
     # the pending trial (8 rows).
     assert sorted(rows for rows, _ in built) == [4] * 3 + [5] * 3 + [6] * 3 + [7] * 6 + [8] * 2
     assert all(k is module for _, k in built)
+
+
+def test_gp_default_backend_is_the_numpy_reference() -> None:
+    X, y, is_cat = _mixed_data(20, seed=3)
+    model = _model.fit_model(X, y, is_cat, _model.default_theta(3))
+    assert model is not None and model.kernel_module is kernels.get_backend("numpy")
+    assert GPSampler()._kernel_module is None  # resolved by _model to the reference
 
 
 def test_gp_sampler_rejects_an_unknown_backend() -> None:

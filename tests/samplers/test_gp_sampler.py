@@ -11,8 +11,7 @@ import pytest
 import hpo_core
 from hpo_core.distributions import CategoricalDistribution, FloatDistribution, IntDistribution, SearchSpace
 from hpo_core.samplers import RandomSampler
-from hpo_core.samplers.gp import GPSampler
-from hpo_core.samplers.gp import _acquisition, _model, _optimize
+from hpo_core.samplers.gp import GPSampler, _acquisition, _model, _optimize
 from hpo_core.testing import SamplerContract
 from hpo_core.trial import Trial, TrialState
 
@@ -252,8 +251,8 @@ def test_gp_space_coords_round_trip_on_the_grid() -> None:
     assert set(coords.continuous.tolist()) == {0}
 
 
-def test_gp_model_posterior_equals_the_kernel() -> None:
-    # GPModel.posterior (matrix products, K^-1 once) is kernels.gp_posterior.
+def test_gp_model_posterior_is_the_kernel_posterior() -> None:
+    # GPModel.posterior is kernels.gp_posterior with K^-1 and alpha from the model's factor.
     from hpo_core import kernels
 
     rng = np.random.default_rng(4)
@@ -265,15 +264,18 @@ def test_gp_model_posterior_equals_the_kernel() -> None:
     assert L is not None
     alpha = np.linalg.solve(L.T, np.linalg.solve(L, y))
     model = _model.GPModel(X, y, is_cat, theta, L, alpha)
+    np.testing.assert_allclose(model.K_inv @ (L @ L.T), np.eye(30), atol=1e-8)
     Xq = np.column_stack((rng.random(7), rng.random(7), rng.integers(0, 5, 7)))
     Xq[0] = X[3]  # at a training point
     got = model.posterior(Xq)
-    want = kernels.gp_posterior(Xq, X, is_cat, theta, L, alpha)
+    want = kernels.gp_posterior(Xq, X, is_cat, theta, np.linalg.inv(L @ L.T), alpha)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-7, atol=1e-9)
 
 
-def test_gp_model_likelihood_and_kernel_matrix_equal_the_kernels() -> None:
+def test_gp_model_factorizes_the_kernel_matrix() -> None:
+    # factorize's L L^T is a * kernels.matern52 + s2 I (no jitter needed here), and the
+    # fit maximises kernels.gp_log_marginal_likelihood plus the prior.
     from hpo_core import kernels
 
     rng = np.random.default_rng(6)
@@ -281,15 +283,34 @@ def test_gp_model_likelihood_and_kernel_matrix_equal_the_kernels() -> None:
     X[5] = X[2]  # a duplicate
     is_cat = np.array([False, False, True])
     y = rng.normal(size=25)
-    for theta in (np.array([1.0, -0.5, 0.2, 0.1, np.log(1e-2)]), np.array([5.0, 3.0, -2.0, 1.0, np.log(1e-5)])):
-        got = _model.log_marginal_likelihood(X, y, is_cat, theta)
-        want = kernels.gp_log_marginal_likelihood(X, y, is_cat, theta)
-        np.testing.assert_allclose(got[0], want[0], rtol=1e-9)
-        np.testing.assert_allclose(got[1], want[1], rtol=1e-6, atol=1e-8 * np.abs(want[1]).max())
-        k, _ = _model._matern(_model.sq_dists(X, X, np.exp(theta[:3]), is_cat))
-        np.testing.assert_allclose(k, kernels.matern52(X, X, np.exp(theta[:3]), is_cat), rtol=1e-9, atol=1e-12)
-    bad = np.array([0.0, 0.0, 0.0, 0.0, np.log(1e-30)])  # duplicates, no noise: not PD
-    assert _model.log_marginal_likelihood(X, y, is_cat, bad)[0] == -np.inf
+    theta = np.array([1.0, -0.5, 0.2, 0.1, np.log(1e-2)])
+    L = _model.factorize(X, is_cat, theta)
+    assert L is not None
+    K = np.exp(theta[3]) * kernels.matern52(X, X, np.exp(theta[:3]), is_cat) + 1e-2 * np.eye(25)
+    np.testing.assert_allclose(L @ L.T, K, rtol=1e-12, atol=1e-14)
+    fitted = _model.fit_theta(X, y, is_cat, theta)
+
+    def log_posterior(t: np.ndarray) -> float:
+        return kernels.gp_log_marginal_likelihood(X, y, is_cat, t)[0] + _model._log_prior(t)[0]
+
+    assert log_posterior(fitted) > log_posterior(theta)
+    for p in range(5):  # a local maximum inside the bounds, or at a bound
+        for step in (-1e-3, 1e-3):
+            t = fitted.copy()
+            t[p] += step
+            lo, hi = _model._bounds(3, False)[p]
+            if lo <= t[p] <= hi:
+                assert log_posterior(t) <= log_posterior(fitted) + 1e-6
+
+
+def test_gp_nearest_rows_follow_the_scaled_distance() -> None:
+    rng = np.random.default_rng(2)
+    X = np.column_stack((rng.random(40), rng.random(40), rng.integers(0, 3, 40)))
+    is_cat = np.array([False, False, True])
+    theta = np.array([np.log(4.0), np.log(0.25), np.log(2.0), 0.0, -4.0])
+    keep = _model.nearest_rows(X, X[7], is_cat, theta, 10)
+    r2 = 4.0 * (X[:, 0] - X[7, 0]) ** 2 + 0.25 * (X[:, 1] - X[7, 1]) ** 2 + 2.0 * (X[:, 2] != X[7, 2])
+    np.testing.assert_array_equal(keep, np.sort(np.argsort(r2, kind="stable")[:10]))
 
 
 def _constrained(t: Trial) -> float:
@@ -321,7 +342,6 @@ def test_gp_constraints_with_no_feasible_trial_yet_seek_feasibility() -> None:
         return [frozen.params["x"] + frozen.params["y"] + 2.5]
 
     study = hpo_core.create_study(sampler=_fast(0, constraints_func=corner, n_startup_trials=5))
-    dists = {"x": FloatDistribution(-2.0, 2.0), "y": FloatDistribution(-2.0, 2.0)}
     for x, y in [(0.0, 0.0), (1.0, 1.0), (1.5, -0.5), (-1.0, 1.0), (0.5, 1.5)]:
         study.enqueue_trial({"x": x, "y": y})
     study.optimize(_constrained, n_trials=20)

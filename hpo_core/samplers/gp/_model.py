@@ -9,27 +9,26 @@ Notation:
                  flips the sign of minimised objectives before warping).
     theta        (d + 2,) log inverse squared lengthscales, log amplitude, log noise
                  variance: the kernel ``amplitude * matern52 + noise * I``.
-    L, alpha     lower Cholesky factor of K and ``K^-1 y``.
+    L, alpha     lower Cholesky factor of K and ``K^-1 y``; K_inv is ``K^-1``.
 
-The specification of the math is in ``hpo_core.kernels`` (``matern52``,
-``gp_log_marginal_likelihood``, ``gp_posterior``: NumPy reference, Numba, JAX). This
-module runs the same formulas as BLAS/LAPACK products (``sq_dists``,
-``log_marginal_likelihood``, ``GPModel.posterior``), which is what makes an ask fast at
-hundreds of trials; tests pin them to the kernels. It adds the priors, bounds, jitter and
-warping around them.
+The GP math (the Matern-5/2 kernel, the log marginal likelihood and its gradient, the
+posterior and its gradients) is in ``hpo_core.kernels``: ``matern52``,
+``gp_log_marginal_likelihood`` and ``gp_posterior``. This module is the orchestration
+around them: the hyperparameter priors and bounds and the L-BFGS-B MAP fit, the
+Cholesky factorisation with escalating jitter, K^-1 computed once per model, the output
+warping and the conditioning on pending points.
 
-Backends. ``fit_theta``, ``fit_model`` and ``GPModel`` take ``kernel_module``: None (the
-default) is the BLAS path above; a kernel backend module (``kernels.get_backend(name)``)
-computes the likelihood and the posterior with its ``gp_log_marginal_likelihood`` and
-``gp_posterior`` instead. The Cholesky factorisation with jitter (``factorize``) always
-runs here, on the host, and L and alpha are handed to the backend.
+Backends. Every function takes ``kernel_module``, the backend of ``hpo_core.kernels``
+whose GP kernels it calls (``kernels.get_backend(name)``: ``"numpy"``, ``"numba"`` or
+``"jax"``); None is the NumPy reference (vectorised BLAS and LAPACK, the fastest on a
+CPU). The factorisation (SciPy's Cholesky) runs on the host whatever the backend.
 """
 
 from __future__ import annotations
 
 import math
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -38,8 +37,7 @@ import scipy.optimize
 
 from hpo_core import kernels
 
-
-__all__ = ["GPModel", "fit_model", "warp_outputs", "default_theta", "condition_on_pending"]
+__all__ = ["GPModel", "fit_model", "warp_outputs", "default_theta", "condition_on_pending", "nearest_rows"]
 
 # Bounds of theta. Inverse squared lengthscales in [1e-3, 1e4]: a lengthscale from about
 # 0.01 (1 % of the unit range) to 30 (a dimension with no effect). Amplitude in
@@ -55,168 +53,56 @@ _NOISE_MIN_DETERMINISTIC = 1e-9
 _JITTER_START = 1e-10
 
 
-_SQRT5 = math.sqrt(5.0)
-_VAR_FLOOR = 1e-12  # relative to the amplitude, as kernels.gp_posterior
-
-
-def sq_dists(X1: np.ndarray, X2: np.ndarray, rho: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
-    """(n1, n2) scaled squared distances r^2 of ``kernels.matern52`` by matrix products:
-    |a|^2 + |b|^2 - 2 a.b over lengthscale-scaled continuous coordinates, clipped at 0
-    (rounding ~1e-16 |a|^2, far below what moves a fit or an acquisition), plus rho_j
-    where categorical dimension j differs."""
-    c = np.flatnonzero(~is_cat)
-    w = np.sqrt(rho[c])
-    A, B = X1[:, c] * w, X2[:, c] * w
-    r2 = (A * A).sum(axis=1)[:, None] + (B * B).sum(axis=1)[None, :] - 2.0 * (A @ B.T)
-    np.maximum(r2, 0.0, out=r2)
-    for j in np.flatnonzero(is_cat):
-        r2 += rho[j] * (X1[:, j][:, None] != X2[:, j][None, :])
-    return r2
-
-
-def _matern(r2: np.ndarray, *, slope: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
-    """Unit-amplitude Matern-5/2 values and slopes d k / d(r^2) at r^2 (None when not
-    ``slope``), with as few temporaries as the formula allows: the posterior calls this
-    on (candidates x trials) matrices."""
-    r = np.sqrt(r2)
-    e = np.exp(-_SQRT5 * r)
-    r *= _SQRT5
-    r += 1.0  # 1 + sqrt5 r
-    k = r2 * (5.0 / 3.0)
-    k += r
-    k *= e
-    if not slope:
-        return k, None
-    r *= e
-    r *= -5.0 / 6.0
-    return k, r
-
-
-def log_marginal_likelihood(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray,
-                            theta: np.ndarray) -> tuple[float, np.ndarray]:
-    """``kernels.gp_log_marginal_likelihood`` (the tests pin them together) with LAPACK:
-    one Cholesky (dpotrf), K^-1 from it (dpotri), the gradient 0.5 tr(W dK/dtheta) with
-    W = alpha alpha^T - K^-1 as elementwise products: O(n^3 / 3 + n^2 d), no Python
-    loop over pairs. (-inf, zeros) when K is not numerically positive definite."""
-    n, d = X.shape
-    rho, amp, noise = np.exp(theta[:d]), math.exp(theta[d]), math.exp(theta[d + 1])
-    k, slope = _matern(sq_dists(X, X, rho, is_cat))
-    assert slope is not None
-    K = amp * k
-    K[np.diag_indices_from(K)] += noise
-    if not np.isfinite(K).all():
-        return -math.inf, np.zeros(d + 2)
-    L, info = scipy.linalg.lapack.dpotrf(K, lower=1, clean=1)
-    if info != 0:
-        return -math.inf, np.zeros(d + 2)
-    alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
-    Kinv, info = scipy.linalg.lapack.dpotri(L, lower=1)
-    if info != 0:
-        return -math.inf, np.zeros(d + 2)
-    Kinv = np.tril(Kinv) + np.tril(Kinv, -1).T
-    value = -0.5 * float(y @ alpha) - float(np.log(np.diag(L)).sum()) - 0.5 * n * math.log(2.0 * math.pi)
-    W = np.outer(alpha, alpha) - Kinv
-    grad = np.empty(d + 2)
-    WS = W * (amp * slope)
-    for j in range(d):  # dK/dlog rho_j = amp * slope * rho_j * delta_j
-        if is_cat[j]:
-            delta = (X[:, j][:, None] != X[:, j][None, :]).astype(np.float64)
-        else:
-            diff = X[:, j][:, None] - X[:, j][None, :]
-            delta = diff * diff
-        grad[j] = 0.5 * rho[j] * float(np.einsum("ij,ij->", WS, delta))
-    grad[d] = 0.5 * float(np.einsum("ij,ij->", W, K)) - 0.5 * noise * float(np.trace(W))  # dK/dlog amp = amp k
-    grad[d + 1] = 0.5 * noise * float(np.trace(W))
-    return value, grad
+def _gp_kernels(kernel_module: ModuleType | None) -> ModuleType:
+    """The backend whose GP kernels are called: ``kernel_module``, or the NumPy reference."""
+    return kernel_module if kernel_module is not None else kernels.get_backend("numpy")
 
 
 class GPModel:
     """A fitted GP: training inputs and outputs, hyperparameters and the factorisation.
 
-    ``posterior`` is ``kernels.gp_posterior`` (the tests pin them together) written with
-    matrix products: the squared distances by :func:`sq_dists` and the variance with K^-1
-    computed once per model. An acquisition evaluates the posterior
-    thousands of times per proposal (a candidate set, then one point per L-BFGS-B step),
-    so each call is a few BLAS products: O(m n (n + d)) for m points. With a
-    ``kernel_module`` (a backend of ``hpo_core.kernels``), ``posterior`` is that backend's
-    ``gp_posterior`` on L and alpha instead. The model pickles: the module is stored by
-    its backend name and imported again on unpickling.
+    ``posterior`` is the backend's ``gp_posterior`` (the NumPy reference by default) with
+    K^-1 computed once per model from L (LAPACK ``potri``, on the first call): an
+    acquisition evaluates the posterior thousands of times per proposal (a candidate
+    set, then one batch of points per L-BFGS-B step), so each call is a few BLAS
+    products, O(m n (n + d)) for m points. The model pickles: the backend is stored by
+    name and imported again on unpickling.
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta: np.ndarray, L: np.ndarray,
                  alpha: np.ndarray, *, kernel_module: ModuleType | None = None):
         self.X, self.y, self.is_cat, self.theta, self.L, self.alpha = X, y, is_cat, theta, L, alpha
-        self.kernel_module = kernel_module
-        d = X.shape[1]
-        self._rho = np.exp(theta[:d])
-        self._amp = math.exp(theta[d])
-        self._cont = np.flatnonzero(~is_cat)
-        self._cat = np.flatnonzero(is_cat)
-        self._Kinv: np.ndarray | None = None
-        # The training side of sq_dists, computed once per model: lengthscale-scaled
-        # continuous coordinates and their squared norms.
-        self._w = np.sqrt(self._rho[self._cont])
-        self._Xs = X[:, self._cont] * self._w
-        self._Xs_sq = (self._Xs * self._Xs).sum(axis=1)
+        self.kernel_module = _gp_kernels(kernel_module)
+        self._K_inv: np.ndarray | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         module = state.pop("kernel_module")  # a module does not pickle: keep its name
-        state["_backend_name"] = None if module is None else module.BACKEND_NAME
+        state["_backend_name"] = module.BACKEND_NAME
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state = dict(state)
-        name = state.pop("_backend_name", None)
+        name = state.pop("_backend_name", None)  # None: pickled before every model had one
+        state.setdefault("_K_inv", None)
         self.__dict__.update(state)
-        self.kernel_module = None if name is None else kernels.get_backend(name)
+        self.kernel_module = _gp_kernels(None if name is None else kernels.get_backend(name))
+
+    @property
+    def K_inv(self) -> np.ndarray:
+        """``K^-1`` (n, n), from L by LAPACK ``potri`` on first use, then cached."""
+        if self._K_inv is None:
+            lower, _ = scipy.linalg.lapack.dpotri(self.L, lower=1)  # fills the lower triangle only
+            self._K_inv = np.tril(lower) + np.tril(lower, -1).T
+        return self._K_inv
 
     def posterior(self, Xq: np.ndarray, *,
                   grad: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(mean, var, dmean, dvar)`` of the latent function at Xq (m, d); gradients
         (m, d) with respect to Xq, zero in categorical dimensions. ``grad=False`` skips
         the gradients (returned as zeros): a candidate set needs only the values."""
-        if self.kernel_module is not None:
-            return self.kernel_module.gp_posterior(  # type: ignore[no-any-return]
-                Xq, self.X, self.is_cat, self.theta, self.L, self.alpha)
-        if self._Kinv is None:
-            Kinv, _ = scipy.linalg.lapack.dpotri(self.L, lower=1)
-            self._Kinv = np.tril(Kinv) + np.tril(Kinv, -1).T
-        c, amp = self._cont, self._amp
-        k, slope = _matern(self._r2(Xq), slope=grad)
-        k *= amp
-        mean = k @ self.alpha
-        B = k @ self._Kinv  # (K^-1 k_q)^T
-        var = amp - np.einsum("ij,ij->i", B, k)
-        floor = _VAR_FLOOR * amp
-        clipped = var < floor
-        var = np.where(clipped, floor, var)
-        m, d = Xq.shape
-        dmean = np.zeros((m, d))
-        dvar = np.zeros((m, d))
-        if slope is not None and len(c):
-            slope *= amp  # dk / d(r^2)
-            # d r^2 / d xq_p = 2 rho_p (xq_p - x_p) for continuous p.
-            Sa = slope * self.alpha[None, :]
-            dmean[:, c] = 2.0 * self._rho[c] * (Xq[:, c] * Sa.sum(axis=1)[:, None] - Sa @ self.X[:, c])
-            SB = B
-            SB *= slope
-            dvar[:, c] = -4.0 * self._rho[c] * (Xq[:, c] * SB.sum(axis=1)[:, None] - SB @ self.X[:, c])
-            dvar[clipped] = 0.0
-        return mean, var, dmean, dvar
-
-    def _r2(self, Xq: np.ndarray) -> np.ndarray:
-        """(m, n) scaled squared distances r^2 from the queries to the training points:
-        :func:`sq_dists` with the training side cached."""
-        A = Xq[:, self._cont] * self._w
-        r2 = A @ self._Xs.T
-        r2 *= -2.0
-        r2 += (A * A).sum(axis=1)[:, None]
-        r2 += self._Xs_sq[None, :]
-        np.maximum(r2, 0.0, out=r2)
-        for j in self._cat:  # Hamming: rho_j where the categories differ
-            r2 += self._rho[j] * (Xq[:, j][:, None] != self.X[:, j][None, :])
-        return r2
+        return self.kernel_module.gp_posterior(  # type: ignore[no-any-return]
+            Xq, self.X, self.is_cat, self.theta, self.K_inv, self.alpha, grad=grad)
 
 
 def warp_outputs(values: np.ndarray) -> np.ndarray:
@@ -283,11 +169,11 @@ def fit_theta(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta0: np.ndarr
               kernel_module: ModuleType | None = None) -> np.ndarray:
     """MAP hyperparameters by L-BFGS-B with analytic gradients, started at theta0.
 
-    The likelihood is :func:`log_marginal_likelihood` (BLAS), or ``kernel_module``'s
-    ``gp_log_marginal_likelihood`` when given. Returns theta0 (clipped into the bounds)
-    if no step improves the posterior, e.g. when every evaluation fails to factorise.
+    The likelihood is the backend's ``gp_log_marginal_likelihood`` (the NumPy reference
+    when ``kernel_module`` is None). Returns theta0 (clipped into the bounds) if no step
+    improves the posterior, e.g. when every evaluation fails to factorise.
     """
-    lml_of = log_marginal_likelihood if kernel_module is None else kernel_module.gp_log_marginal_likelihood
+    lml_of = _gp_kernels(kernel_module).gp_log_marginal_likelihood
     bounds = _bounds(X.shape[1], deterministic)
     lo = np.array([b[0] for b in bounds])
     hi = np.array([b[1] for b in bounds])
@@ -307,13 +193,14 @@ def fit_theta(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta0: np.ndarr
     return theta if objective(theta)[0] <= objective(start)[0] else start
 
 
-def factorize(X: np.ndarray, is_cat: np.ndarray, theta: np.ndarray) -> np.ndarray | None:
-    """Lower Cholesky factor of K = amplitude * matern52 + noise * I, with jitter escalated
-    tenfold from 1e-10 to 1e-3 of the amplitude when K is not numerically positive
-    definite; None if even that fails."""
+def factorize(X: np.ndarray, is_cat: np.ndarray, theta: np.ndarray, *,
+              kernel_module: ModuleType | None = None) -> np.ndarray | None:
+    """Lower Cholesky factor of K = amplitude * matern52 + noise * I (the backend's
+    ``matern52``), with jitter escalated tenfold from 1e-10 to 1e-3 of the amplitude when
+    K is not numerically positive definite; None if even that fails."""
     d = X.shape[1]
     amp, noise = math.exp(theta[d]), math.exp(theta[d + 1])
-    K = amp * _matern(sq_dists(X, X, np.exp(theta[:d]), is_cat), slope=False)[0]
+    K = amp * _gp_kernels(kernel_module).matern52(X, X, np.exp(theta[:d]), is_cat)
     diag = np.diag_indices_from(K)
     base = K[diag] + noise
     for jitter in [0.0] + [_JITTER_START * amp * 10.0**i for i in range(8)]:  # up to 1e-3 amp
@@ -331,11 +218,11 @@ def fit_model(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta0: np.ndarr
               kernel_module: ModuleType | None = None) -> GPModel | None:
     """Fit the hyperparameters (on ``fit_subset`` rows if given; kept at theta0 when not
     ``refit``) and factorise K on all rows; None when K cannot be factorised even with
-    jitter (the caller falls back). ``kernel_module``: see :func:`fit_theta`, :class:`GPModel`."""
+    jitter (the caller falls back). ``kernel_module``: see the module docstring."""
     Xf, yf = (X, y) if fit_subset is None else (X[fit_subset], y[fit_subset])
     theta = fit_theta(Xf, yf, is_cat, theta0, deterministic=deterministic, max_iter=max_iter,
                       kernel_module=kernel_module) if refit else theta0
-    L = factorize(X, is_cat, theta)
+    L = factorize(X, is_cat, theta, kernel_module=kernel_module)
     if L is None:
         return None
     alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
@@ -349,11 +236,23 @@ def condition_on_pending(model: GPModel, Xp: np.ndarray) -> GPModel:
     None-safe: if the enlarged K cannot be factorised, the model is returned unchanged."""
     if len(Xp) == 0:
         return model
-    mean = model.posterior(Xp)[0]
+    mean = model.posterior(Xp, grad=False)[0]
     X = np.concatenate((model.X, Xp))
     y = np.concatenate((model.y, mean))
-    L = factorize(X, model.is_cat, model.theta)
+    L = factorize(X, model.is_cat, model.theta, kernel_module=model.kernel_module)
     if L is None:
         return model
     alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
     return GPModel(X, y, model.is_cat, model.theta, L, alpha, kernel_module=model.kernel_module)
+
+
+def nearest_rows(X: np.ndarray, center: np.ndarray, is_cat: np.ndarray, theta: np.ndarray, count: int, *,
+                 kernel_module: ModuleType | None = None) -> np.ndarray:
+    """Sorted indices of the ``count`` rows of X (n, d) nearest to ``center`` (d,) in the
+    kernel's lengthscale-scaled distance r (Hamming for categoricals), i.e. with the
+    largest unit-amplitude prior covariance ``matern52`` with it (k decreases with r).
+    Ties, e.g. rows so far away that k underflows to 0 (r > ~330 lengthscales), go to
+    the lower index."""
+    d = X.shape[1]
+    k = _gp_kernels(kernel_module).matern52(X, center[None, :], np.exp(theta[:d]), is_cat)[:, 0]
+    return np.sort(np.argsort(-k, kind="stable")[:count])

@@ -43,13 +43,13 @@ _MAX_FRONT_INCUMBENTS = 32  # front points whose perturbations join LogEHVI's ca
 # 1,000-trial ask about 25 % faster; below about 190 trials the 2,048 candidates are kept.
 _CANDIDATE_BUDGET = 7.5e7
 # Kernel backends that implement the GP kernels (the C++ extension does not); None is
-# _model's BLAS path.
+# the NumPy reference, as "numpy".
 _GP_BACKENDS = (None, "jax", "numba", "numpy")
 
 
 def _kernel_module_of(backend: str | None) -> ModuleType | None:
-    """The kernel module of a validated backend name (None: the BLAS path); ImportError if
-    it is not installed."""
+    """The kernel module of a validated backend name (None: _model's default, the NumPy
+    reference); ImportError if it is not installed."""
     return None if backend is None else kernels.get_backend(backend)
 
 
@@ -96,16 +96,17 @@ class GPSampler(HistoryBound, BaseSampler):
 
     Parameters outside the joint space (conditional ones) are sampled uniformly at random.
 
-    Backends: by default (``backend=None``) the likelihood and the posterior are NumPy/SciPy
-    BLAS and LAPACK products, the fastest choice on a CPU. ``backend="jax"``, ``"numba"``
-    or ``"numpy"`` compute them with that backend's ``hpo_core.kernels``
+    Backends: the GP math is ``hpo_core.kernels``' ``matern52``,
     ``gp_log_marginal_likelihood`` (hyperparameter fit) and ``gp_posterior`` (acquisition,
-    pending points, constraint and multi-objective models alike); the Cholesky
-    factorisation with jitter stays on the host. ``"jax"`` is meant for accelerators
-    (GPU) and large studies: it compiles once per padded shape (row counts rounded up to a
-    power of two, then to a multiple of 64), so the first asks, and an ask whose row count
-    crosses a padding boundary, pay the compilation (about a second per shape). ``"numba"``
-    and ``"numpy"`` (the reference, slowest) are mainly for checking the other paths.
+    pending points, constraint and multi-objective models alike) of one backend. By
+    default (``backend=None``, the same as ``"numpy"``) that is the NumPy reference,
+    written as BLAS and LAPACK products: the fastest choice on a CPU. ``backend="numba"``
+    or ``"jax"`` runs the compiled versions instead (the tests pin them to the
+    reference); the Cholesky factorisation with jitter stays on the host. ``"jax"`` is
+    meant for accelerators (GPU) and large studies: it compiles once per padded shape (row
+    counts rounded up to a power of two, then to a multiple of 64), so the first asks, and
+    an ask whose row count crosses a padding boundary, pay the compilation (about a second
+    per shape). ``"numba"`` is mainly for checking the other paths.
 
     Args:
         n_startup_trials: Random trials before the GP starts (COMPLETE trials counted).
@@ -118,8 +119,8 @@ class GPSampler(HistoryBound, BaseSampler):
         max_exact_trials: Trials the posterior uses, at most (a trust region beyond).
         constraints_func: ``f(FrozenTrial) -> sequence of floats`` (``<= 0`` feasible),
             called when a trial finishes.
-        backend: Kernel backend of the GP math: None (default: NumPy/SciPy BLAS),
-            ``"jax"``, ``"numba"`` or ``"numpy"`` (see above).
+        backend: Kernel backend of the GP math: None (default) or ``"numpy"`` (the
+            NumPy/SciPy BLAS reference), ``"numba"`` or ``"jax"`` (see above).
         seed: Seed of the generator; equal seeds give equal proposals.
 
     Raises:
@@ -254,9 +255,9 @@ class GPSampler(HistoryBound, BaseSampler):
         theta0 = self._theta.get(space, _model.default_theta(d))
         n = len(rows)
         if n > self._max_exact:  # trust region: the trials nearest to the best one
-            # The model's own r^2 (Hamming for categoricals) to the best trial.
-            dist = _model.sq_dists(X, X[[int(np.argmax(y))]], np.exp(theta0[:d]), coords.is_cat)[:, 0]
-            keep = np.sort(np.argpartition(dist, self._max_exact - 1)[: self._max_exact])
+            # In the model's own distance (Hamming for categoricals), with the warm-start theta.
+            keep = _model.nearest_rows(X, X[int(np.argmax(y))], coords.is_cat, theta0, self._max_exact,
+                                       kernel_module=self._kernel_module)
             X, y = X[keep], y[keep]
             C = C[keep] if C is not None else None
             n = len(keep)

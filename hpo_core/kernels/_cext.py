@@ -280,8 +280,8 @@ def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
     """
     points, ref = _f64(points), _f64(ref)
     if points.ndim != 2 or not 1 <= points.shape[1] <= 4:
-        from hpo_core.kernels import _reference
+        from hpo_core.kernels import _reference_pareto
 
-        return _reference.hypervolume(points, ref)
+        return _reference_pareto.hypervolume(points, ref)
     return float(_get_ext().hypervolume(points, ref))
 

@@ -1,7 +1,7 @@
-// Hypervolume kernels for m <= 4 objectives; see hpo_core/kernels/_reference.py for the
-// spec. The algorithms are those of hpo_core/kernels/_numba.py: a sweep for m = 2, a
-// dimension sweep over f3 with a sorted 2-D front for m = 3 (O(n f)) and slabs over f4
-// for m = 4.
+// Hypervolume kernels for m <= 4 objectives; see hpo_core/kernels/_reference_pareto.py for
+// the spec. The algorithms are those of hpo_core/kernels/_numba_pareto.py: a sweep for
+// m = 2, a dimension sweep over f3 with a sorted 2-D front for m = 3 (O(n f)) and slabs
+// over f4 for m = 4.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>

@@ -1,4 +1,4 @@
-// Non-dominated sorting; see hpo_core/kernels/_reference.py for the spec.
+// Non-dominated sorting; see hpo_core/kernels/_reference_pareto.py for the spec.
 #include <algorithm>
 #include <limits>
 #include <numeric>

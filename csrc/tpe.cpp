@@ -1,6 +1,6 @@
-// Product-mixture (joint TPE) kernels; see hpo_core/kernels/_reference.py for the spec.
+// Product-mixture (joint TPE) kernels; see hpo_core/kernels/_reference_tpe.py for the spec.
 //
-// The same loops, fast paths and cut-offs as hpo_core/kernels/_numba.py, so the two
+// The same loops, fast paths and cut-offs as hpo_core/kernels/_numba_tpe.py, so the two
 // compiled backends agree to rounding; the tests pin both to the reference at 1e-10.
 #include <algorithm>
 #include <cmath>
@@ -324,7 +324,7 @@ class MixtureTerms {
 void log_pdf_product_mixture(const double* X_low, const double* X_high, const bool* discrete,
                              const double* C, Index n, const ProductSpace& sp,
                              const ProductMixture& mix, double* out) {
-  // As _numba._log_pdf_product.
+  // As _numba_tpe._log_pdf_product.
   MixtureTerms terms(X_low, X_high, discrete, C, n, sp, mix);
   for (Index i = 0; i < n; ++i) out[i] = terms.log_density(i);
 }

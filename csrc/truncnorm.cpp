@@ -1,4 +1,4 @@
-// Truncated-normal mixture kernels; see hpo_core/kernels/_reference.py for the spec.
+// Truncated-normal mixture kernels; see hpo_core/kernels/_reference_truncnorm.py for the spec.
 #include <algorithm>
 #include <cmath>
 #include <limits>

@@ -37,7 +37,7 @@ void is_pareto_front(const double* values, std::size_t n, std::size_t m, bool* o
 // +inf when a box is unbounded. (m >= 5 is left to the Python reference's WFG recursion.)
 double hypervolume(const double* points, std::ptrdiff_t n, std::ptrdiff_t m, const double* ref);
 
-// --- product mixtures (joint TPE); see the notation block of _reference.py ------------
+// --- product mixtures (joint TPE); see the notation block of _reference_tpe.py --------
 // Row-major arrays; indices are std::ptrdiff_t, index arrays int64 (numpy intp).
 
 // The numeric and categorical dimensions shared by a TPE proposal's two mixtures.

@@ -1,6 +1,6 @@
 // Scalar special functions of the standard normal distribution, in log space.
 //
-// Same algorithms as hpo_core/kernels/_numba.py (and as SciPy, which the reference
+// Same algorithms as hpo_core/kernels/_numba_truncnorm.py (and as SciPy, which the reference
 // calls): log_ndtr from erfc plus the asymptotic erfcx series far in the left tail,
 // Cephes ndtri and SciPy's ndtri_exp. Plain C++17, no Python.
 #pragma once
@@ -166,7 +166,7 @@ inline double scaled_left(double a, double b, double width) {
   return g_b + log1mexp(std::min(d, 0.0));
 }
 
-constexpr double kNarrow = 1e-3;  // see _reference._NARROW
+constexpr double kNarrow = 1e-3;  // see _reference_truncnorm._NARROW
 
 // G = log(Phi(b) - Phi(a)) + c^2/2 with c = shift(a, b), for a <= b and width = b - a
 // (computed by the caller from unstandardised differences). G stays O(log |c|) when

@@ -57,9 +57,9 @@ _SQRT1_2 = math.sqrt(0.5)
 _LOG_2_SQRT_PI = math.log(2.0 * math.sqrt(math.pi))
 _EXP_M2 = 0.13533528323661269189  # exp(-2)
 _DBL_MAX = float(np.finfo(np.float64).max)
-_NARROW = 1e-3  # see _reference._NARROW
+_NARROW = 1e-3  # see _reference_truncnorm._NARROW
 
-# Cephes ndtri tail coefficients (highest degree first); see _numba.py.
+# Cephes ndtri tail coefficients (highest degree first); see _numba_truncnorm.py.
 _P1 = (4.05544892305962419923e0, 3.15251094599893866154e1, 5.71628192246421288162e1,
        4.40805073893200834700e1, 1.46849561928858024014e1, 2.18663306850790267539e0,
        -1.40256079171354495875e-1, -3.50424626827848203418e-2, -8.57456785154685413611e-4)
@@ -102,7 +102,7 @@ def _ndtri_exp(y: Array) -> Array:
 
 
 def _log_half_erfcx_series(y: Array) -> Array:
-    """log(erfcx(y) / 2) for y > 24.7 (asymptotic series, ten terms; see _numba.py)."""
+    """log(erfcx(y) / 2) for y > 24.7 (asymptotic series, ten terms; see _numba_truncnorm.py)."""
     inv = 0.5 / y / y
     term = jnp.ones_like(y)
     s = jnp.zeros_like(y)
@@ -212,7 +212,7 @@ def _logsumexp(t: Array) -> Array:
 
 @jax.jit
 def _log_pdf_truncnorm(x, mus, sigmas, log_weights, low, high):  # type: ignore[no-untyped-def]
-    # log Z_j = G_j - c_j^2/2 and z^2 - c_j^2 = (z - c_j)(z + c_j); see _reference.py.
+    # log Z_j = G_j - c_j^2/2 and z^2 - c_j^2 = (z - c_j)(z + c_j); see _reference_truncnorm.py.
     log_zs, c, bound = _component_shifts(mus, sigmas, low, high)
     log_coef = jnp.where(log_zs == -jnp.inf, -jnp.inf, log_weights - jnp.log(sigmas) - log_zs - _LOG_SQRT_2PI)
 

@@ -223,11 +223,13 @@ class StepIndex:
     ``last_at_or_before`` is vectorised over rows: two gathers a row where trials share
     a step schedule, else binary lifting over each row's sorted steps, O(q log L).
 
-    Measured (``benchmarks/steps.py``: 10,000 trials x 100 steps, 1,000,000 reports,
-    medians, one shared 2-core machine, noisy): ``add`` 2.5-3.7 us (Python dict-of-dicts
-    about 0.3 us); ``at_step`` 1.5 us, plus keeping COMPLETE trials 27 us (target 50);
-    ``last_at_or_before`` of 10,000 rows 0.12 ms on a shared schedule, 0.46-0.71 ms on
-    per-trial schedules; memory 104 bytes per report.
+    Measured (``benchmarks/steps.py`` at 45218e3: 10,000 trials x 100 steps, 1,000,000
+    reports, medians; a 2-core machine shared with other jobs, so ranges over runs):
+    ``add`` 1.4-3.7 us (a dict-of-dicts insert: 0.3-0.4 us); ``at_step`` 1.5 us, plus
+    keeping the COMPLETE trials 26-30 us (target 50); ``last_at_or_before`` of 10,000 rows
+    0.12-0.18 ms on a shared schedule or at ``2**63 - 1``, 0.45-0.83 ms on per-trial
+    schedules (four or more 10,000-element gathers: a compiled kernel would be faster);
+    pickle round trip 80 ms; memory 104 bytes per report.
 
     Trusts its input: the storage boundary validates rows (int >= 0), steps
     (``0 <= s < 2**63``) and values (a float when ``m == 1``, else ``m`` floats); a value

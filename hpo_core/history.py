@@ -11,23 +11,32 @@ Notation (``n`` trials known, ``p`` parameter columns, ``m`` objectives):
   used for parameter ``j`` (-1 where absent). A parameter may change its range between
   trials; the code says which range each value was drawn from.
 * ``t_start``, ``t_complete``: (n,) POSIX seconds, NaN where unset.
-* intermediate values: an append-only log ``(iv_rows, iv_steps, iv_values)`` plus a
-  per-trial dict for ``FrozenTrial``.
+* ``steps``: the intermediate values, a :class:`~hpo_core._step_index.StepIndex`
+  (the values at a step come out as arrays; vector reports hold ``m`` values).
+* ``numeric[key]``: (n, w) float64 typed per-trial columns kept from the system
+  attributes named in :data:`NUMERIC_ATTRS` (constraint values, a generation, a
+  bracket), NaN where unset, so samplers and pruners never parse attribute dicts.
 
 Rows are indexed by trial number. Appends are amortized O(1) (capacities double), and
-no method loops in Python over all rows. The owner (a storage) serializes writers;
-readers may read concurrently, since arrays are only replaced, never shrunk.
+no method loops in Python over all rows. The owner (a storage) serializes writers, and
+only the storages' one writer (:mod:`hpo_core.storages._writer`) calls the methods that
+change a history; readers may read concurrently, since arrays are only replaced, never
+shrunk. A batch of changes applied between :meth:`History.begin` and
+:meth:`History.commit` is undone by :meth:`History.rollback` (an exception or Ctrl-C
+while a storage syncs leaves the history as it was).
 """
 
 from __future__ import annotations
 
 import datetime
+import math
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from hpo_core._step_index import StepIndex
 from hpo_core.distributions import (
     BaseDistribution,
     SearchSpace,
@@ -36,11 +45,21 @@ from hpo_core.distributions import (
 from hpo_core.trial._frozen import FrozenTrial
 from hpo_core.trial._state import TrialState
 
-__all__ = ["History"]
+__all__ = ["History", "NUMERIC_ATTRS"]
+
+#: System attributes that the history also keeps as typed float columns (``numeric``).
+NUMERIC_ATTRS = frozenset({"constraints", "generation", "bracket"})
 
 _UNKNOWN = -1
 _NOT_IN_SPACE = -1
 _UNDECIDED = -2
+
+
+# Per-row arrays and the fill of their unset rows.
+_ROW_ARRAYS = (
+    ("states", _UNKNOWN), ("values", np.nan), ("trial_ids", -1), ("t_start", np.nan),
+    ("t_complete", np.nan), ("_X", np.nan), ("_codes", -1),
+)
 
 
 def _grow(a: np.ndarray, n_rows: int, fill: Any) -> np.ndarray:
@@ -79,9 +98,11 @@ class History:
         self._dist_codes: list[dict[BaseDistribution, int]] = []
         self.user_attrs: list[dict[str, Any] | None] = [None] * cap
         self.system_attrs: list[dict[str, Any] | None] = [None] * cap
-        self.intermediate: list[dict[int, float] | None] = [None] * cap
-        self._iv = (np.empty(64, np.int64), np.empty(64, np.int64), np.empty(64))
-        self.n_iv = 0
+        self.steps = StepIndex(n_objectives)
+        self.numeric: dict[str, np.ndarray] = {}
+        # Row snapshots of the batch being applied (see begin/rollback); None outside.
+        self._undo: dict[int, tuple[Any, ...] | None] | None = None
+        self._undo_global: tuple[Any, ...] = ()
         self.state_counts = [0] * 5
         self.version = 0
         self.best_row = -1  # single objective: row of the best COMPLETE value
@@ -143,18 +164,16 @@ class History:
         if n_rows <= cap:
             return
         new_cap = max(n_rows, 2 * cap)
-        self.states = _grow(self.states, new_cap, _UNKNOWN)
-        self.values = _grow(self.values, new_cap, np.nan)
-        self.trial_ids = _grow(self.trial_ids, new_cap, -1)
-        self.t_start = _grow(self.t_start, new_cap, np.nan)
-        self.t_complete = _grow(self.t_complete, new_cap, np.nan)
         self._flush_codes()
-        self._X = _grow(self._X, new_cap, np.nan)
-        self._codes = _grow(self._codes, new_cap, -1)
+        # Every new array is allocated before any is swapped in: a MemoryError leaves
+        # the history as it was.
+        grown = [_grow(getattr(self, name), new_cap, fill) for name, fill in _ROW_ARRAYS]
+        numeric = {key: _grow(col, new_cap, np.nan) for key, col in self.numeric.items()}
         extra = [None] * (new_cap - cap)
-        self.user_attrs.extend(extra)
-        self.system_attrs.extend(extra)
-        self.intermediate.extend(extra)
+        user_attrs, system_attrs = self.user_attrs + extra, self.system_attrs + extra
+        for (name, _), arr in zip(_ROW_ARRAYS, grown):
+            setattr(self, name, arr)
+        self.numeric, self.user_attrs, self.system_attrs = numeric, user_attrs, system_attrs
         self._make_views()
 
     def _ensure_cols(self, n_cols: int) -> None:
@@ -171,6 +190,76 @@ class History:
         isect[:pcap] = self._isect
         self._X, self._codes, self._isect = X, codes, isect
 
+    # ------------------------------------------------------------------ batches
+    def begin(self) -> None:
+        """Start a batch: every row changed until :meth:`commit` is snapshotted first,
+        so that :meth:`rollback` restores it. Holds the intersection lock meanwhile (a
+        sampler never sees half a batch through the intersection search space)."""
+        self._isect_lock.acquire()
+        self._flush_codes()
+        self._undo = {}
+        self._undo_global = (
+            self.n, list(self.state_counts), self.best_row, self._best_value,
+            len(self._new_complete), self.steps.mark(),
+        )
+
+    def commit(self) -> None:
+        """End the batch, keeping its changes."""
+        self._undo = None
+        self._isect_lock.release()
+
+    def rollback(self) -> None:
+        """End the batch, restoring every row it changed (new rows become unknown).
+
+        Columns and distributions first named in the batch stay (they are only names).
+        """
+        undo, self._undo = self._undo, None
+        try:
+            assert undo is not None  # internal: rollback only inside begin/commit
+            self._flush_codes()
+            for row, snap in undo.items():
+                if snap is None:
+                    for name, fill in _ROW_ARRAYS:
+                        getattr(self, name)[row] = fill
+                    self.user_attrs[row] = self.system_attrs[row] = None
+                    for col in self.numeric.values():
+                        col[row] = np.nan
+                    continue
+                state, values, tid, ts, tc, x, codes, ua, sa, num = snap
+                self.states[row], self.values[row], self.trial_ids[row] = state, values, tid
+                self.t_start[row], self.t_complete[row] = ts, tc
+                self._X[row, : len(x)], self._codes[row, : len(codes)] = x, codes
+                self.user_attrs[row], self.system_attrs[row] = ua, sa
+                for key, v in num.items():
+                    self.numeric[key][row] = v
+            n, counts, best_row, best_value, n_new, mark = self._undo_global
+            self.n, self.state_counts = n, counts
+            self.best_row, self._best_value = best_row, best_value
+            del self._new_complete[n_new:]
+            self.steps.rollback(mark)
+            self.version += 1
+        finally:
+            self._isect_lock.release()
+
+    def _touch(self, row: int) -> None:
+        """Snapshot ``row`` once per batch, before its first change."""
+        undo = self._undo
+        if undo is None or row in undo:
+            return
+        self._ensure_rows(row + 1)
+        if row >= self._undo_global[0]:
+            undo[row] = None  # a new row: rollback blanks it
+            return
+        self._flush_codes()
+        ua, sa = self.user_attrs[row], self.system_attrs[row]
+        undo[row] = (
+            int(self.states[row]), self.values[row].copy(), int(self.trial_ids[row]),
+            float(self.t_start[row]), float(self.t_complete[row]),
+            self._X[row].copy(), self._codes[row].copy(),
+            None if ua is None else dict(ua), None if sa is None else dict(sa),
+            {key: col[row].copy() for key, col in self.numeric.items()},
+        )
+
     # ------------------------------------------------------------------ writes
     def set_direction_sign(self, sign: float) -> None:
         """+1 to minimize, -1 to maximize (single objective best tracking)."""
@@ -178,6 +267,8 @@ class History:
 
     def add_row(self, number: int, trial_id: int, state: int, t_start: float) -> int:
         """Create (or overwrite) row ``number``; rows in between stay unknown (-1)."""
+        if self._undo is not None:
+            self._touch(number)
         if number >= self.n:
             if number >= self.states.shape[0]:
                 self._ensure_rows(number + 1)
@@ -198,6 +289,9 @@ class History:
         start = self.n
         self._ensure_rows(start + n_new)
         stop = start + n_new
+        if self._undo is not None:
+            for row in range(start, stop):
+                self._touch(row)
         self.states[start:stop] = state
         self.trial_ids[start:stop] = np.arange(first_trial_id, first_trial_id + n_new)
         self.t_start[start:stop] = t_start
@@ -209,6 +303,9 @@ class History:
     def set_params_block(self, rows: np.ndarray, space: SearchSpace, X: np.ndarray) -> None:
         """Write internal values X (n, d) of ``space`` into ``rows`` (n,)."""
         index, codes = self._space_columns(space)
+        if self._undo is not None:
+            for row in rows.tolist():
+                self._touch(row)
         self._flush_codes()
         if isinstance(index, slice):
             self._X[rows, index] = X
@@ -222,6 +319,9 @@ class History:
         self, rows: np.ndarray, state: int, values: np.ndarray | None, t_complete: float
     ) -> None:
         """Finish ``rows`` (n,) with one ``state`` and ``values`` (n, m) at once."""
+        if self._undo is not None:
+            for row in rows.tolist():
+                self._touch(row)
         old = self.states[rows]
         for s, c in zip(*np.unique(old[old >= 0], return_counts=True)):
             self.state_counts[int(s)] -= int(c)
@@ -276,6 +376,8 @@ class History:
         self, row: int, name: str, dist: BaseDistribution, internal: float, *, check: bool = True
     ) -> None:
         j, code = self.column(name, dist, check=check)
+        if self._undo is not None:
+            self._touch(row)
         if self._pending_codes:
             self._flush_codes()
         self._X[row, j] = internal
@@ -310,6 +412,8 @@ class History:
         copied, and must not be changed by the caller afterwards.
         """
         index, codes = self._space_columns(space)
+        if self._undo is not None:
+            self._touch(row)
         with self._pending_lock:
             pending = self._pending_codes
             pending.append((row, index, codes, internal))
@@ -360,6 +464,15 @@ class History:
         values: Sequence[float] | None = None,
         t_complete: float | None = None,
     ) -> None:
+        """Set the state of ``row`` (and its values (m,) and end time, when given).
+
+        A COMPLETE row without values (a storage row written by another program) keeps
+        NaN values and never becomes the best row.
+        """
+        if self._undo is not None:
+            self._touch(row)
+        if state == 1 and values is None:
+            values = [math.nan] * self.n_objectives
         mv = self._mv_states
         old = mv[row]
         if old >= 0:
@@ -378,31 +491,59 @@ class History:
         if state == 1:  # COMPLETE
             self._new_complete.append(row)
             if self.n_objectives == 1:
+                v = self.values[row, 0]
                 b = self.best_row
-                if b < 0 or self._sign * v < self._sign * self._best_value:
+                if v == v and (b < 0 or self._sign * v < self._sign * self._best_value):
                     self.best_row = row
                     self._best_value = v
         self.version += 1
 
     def set_attr(self, row: int, kind: str, key: str, value: Any) -> None:
+        """Set a ``"user"`` or ``"system"`` attribute; a system attribute named in
+        :data:`NUMERIC_ATTRS` also fills its typed column (``numeric[key]``)."""
+        if self._undo is not None:
+            self._touch(row)
         store = self.user_attrs if kind == "user" else self.system_attrs
         d = store[row]
         if d is None:
             d = store[row] = {}
         d[key] = value
+        if kind == "system" and key in NUMERIC_ATTRS:
+            self._set_numeric(row, key, value)
         self.version += 1
 
-    def add_intermediate(self, row: int, step: int, value: float) -> None:
-        d = self.intermediate[row]
-        if d is None:
-            d = self.intermediate[row] = {}
-        d[step] = value
-        k = self.n_iv
-        if k == self._iv[0].shape[0]:
-            self._iv = tuple(np.concatenate([a, np.empty_like(a)]) for a in self._iv)  # type: ignore[assignment]
-        self._iv[0][k], self._iv[1][k], self._iv[2][k] = row, step, value
-        self.n_iv = k + 1
-        self.version += 1
+    def _set_numeric(self, row: int, key: str, value: Any) -> None:
+        try:
+            arr = np.asarray(value, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            return  # not numbers: only the attribute dict holds it
+        col = self.numeric.get(key)
+        if col is None or col.shape[1] < len(arr):
+            width = max(len(arr), 0 if col is None else col.shape[1])
+            new = np.full((self.states.shape[0], width), np.nan)
+            if col is not None:
+                new[:, : col.shape[1]] = col
+            if self._undo is not None:
+                for snap in self._undo.values():  # earlier snapshots lack the new column
+                    if snap is not None:
+                        snap[-1].setdefault(key, np.full(width, np.nan))
+            col = self.numeric[key] = new
+        col[row] = np.nan
+        col[row, : len(arr)] = arr
+
+    def numeric_column(self, key: str) -> np.ndarray | None:
+        """(n, w) float64 values of the system attribute ``key`` (NaN where unset), or
+        None if no trial set it. ``key`` must be in :data:`NUMERIC_ATTRS`."""
+        col = self.numeric.get(key)
+        return None if col is None else col[: self.n]
+
+    def add_intermediate(self, row: int, step: int, value: Any) -> bool:
+        """Record ``value`` (a float, or (m,) values) at ``step``; a second report of
+        the same step is ignored (returns False)."""
+        added = self.steps.add(row, step, value)
+        if added:
+            self.version += 1
+        return added
 
     # ------------------------------------------------------------------ reads
     def rows(self, states: Iterable[int] | None = None) -> np.ndarray:
@@ -421,11 +562,6 @@ class History:
     def param_column(self, name: str) -> np.ndarray:
         """Internal values of ``name`` for rows ``[0, n)`` (a view; NaN where absent)."""
         return self.X[: self.n, self.param_index[name]]
-
-    def intermediate_log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(rows, steps, values)`` of every reported intermediate value (views)."""
-        k = self.n_iv
-        return self._iv[0][:k], self._iv[1][:k], self._iv[2][:k]
 
     def intersection_search_space(self) -> SearchSpace:
         """Parameters present, with one distribution, in every COMPLETE trial.
@@ -497,7 +633,7 @@ class History:
             distributions=dists,
             user_attrs=dict(self.user_attrs[row] or {}),
             system_attrs=dict(self.system_attrs[row] or {}),
-            intermediate_values=dict(self.intermediate[row] or {}),
+            intermediate_values=self.steps.as_dict(row),
             datetime_start=None if ts != ts else datetime.datetime.fromtimestamp(ts),
             datetime_complete=None if tc != tc else datetime.datetime.fromtimestamp(tc),
             trial_id=int(self.trial_ids[row]),
@@ -506,5 +642,5 @@ class History:
     def memory_bytes(self) -> int:
         """Bytes held by the array columns (not the per-trial attribute dicts)."""
         arrays = [self.states, self.values, self.trial_ids, self.t_start, self.t_complete,
-                  self._X, self.codes, *self._iv]
-        return int(sum(a.nbytes for a in arrays))
+                  self._X, self.codes, *self.numeric.values()]
+        return int(sum(a.nbytes for a in arrays)) + self.steps.memory_bytes()

@@ -174,7 +174,7 @@ class AutoSampler(BaseSampler):
         """The sampler the rules pick for a trial starting now: ``"gp"`` or ``"tpe"``."""
         if len(study.directions) > 1:
             return TPE
-        h = study._history()
+        h = study.view.history
         n_complete = h.count(_COMPLETE)
         if self._max_gp_trials is not None and n_complete >= self._max_gp_trials:
             return TPE

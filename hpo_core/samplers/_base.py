@@ -10,9 +10,10 @@ A sampler proposes parameter values. Two entry points:
 * **independent** sampling of one parameter (:meth:`BaseSampler.sample_independent`),
   for parameters outside the joint space (conditional ones, first trials).
 
-Samplers read the study through ``study._history()`` (the columnar history, RUNNING
-trials included, so batches and parallel workers can be taken into account) and never
-see a storage.
+Samplers read the study through ``study.view``, a read-only
+:class:`~hpo_core._view.StudyView`: the columnar history (RUNNING trials included, so
+batches and parallel workers can be taken into account, synced once per ask), typed
+per-trial columns, attributes and ``reserve``. They never see a storage.
 """
 
 from __future__ import annotations
@@ -45,13 +46,13 @@ def store_constraints(study: Study, trial: Trial, func: Any, owner: str) -> list
     in the trial's system attribute :data:`CONSTRAINTS_KEY`."""
     from hpo_core._validation import format_error
 
-    frozen = study._history().frozen(trial.number)
+    frozen = study.view.sync().frozen(trial.number)
     result = func(frozen)
     try:
         constraints = [float(c) for c in result]
     except (TypeError, ValueError) as e:
         raise TypeError(format_error("constraints_func(trial)", "a sequence of numbers", result, owner=owner)) from e
-    study._storage.set_trial_attr(trial.trial_id, "system", CONSTRAINTS_KEY, constraints)
+    trial.set_system_attr(CONSTRAINTS_KEY, constraints)
     return constraints
 
 

@@ -98,7 +98,7 @@ class GridSampler(BaseSampler):
             while self._cursor < self.n_grid:
                 gid = int(self._order[self._cursor])
                 self._cursor += 1
-                if study._reserve(f"grid:{gid}"):
+                if study.view.reserve(f"grid:{gid}"):
                     return gid
             self._exhausted = True
             return None

@@ -80,13 +80,14 @@ class QMCSampler(BaseSampler):
         self._lock = threading.Lock()
 
     def _sequence_seed(self, study: Study) -> int:
-        seed = self._study_seed.get(study._study_id)
+        key = id(study.view)
+        seed = self._study_seed.get(key)
         if seed is None:
             stored = study.system_attrs.get(_SEED_ATTR)
             if stored is None:
                 stored = self._seed if self._seed is not None else int(np.random.default_rng().integers(2**31))
-                study._storage.set_study_attr(study._study_id, "system", _SEED_ATTR, stored)
-            seed = self._study_seed[study._study_id] = int(stored)
+                study.set_system_attr(_SEED_ATTR, stored)
+            seed = self._study_seed[key] = int(stored)
         return seed
 
     def _unit_points(self, seed: int, d: int, numbers: np.ndarray) -> np.ndarray:
@@ -119,7 +120,7 @@ class QMCSampler(BaseSampler):
         return out
 
     def infer_relative_search_space(self, study: Study, trial: Trial) -> SearchSpace:
-        space = study._history().intersection_search_space()
+        space = study.view.history.intersection_search_space()
         if not len(space):
             return EMPTY_SPACE
         return SearchSpace({n: d for n, d in space.items() if not d.single()})
@@ -136,7 +137,7 @@ class QMCSampler(BaseSampler):
     def sample_independent(
         self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
     ) -> Any:
-        if self._warn and study._history().count(1) > 0:
+        if self._warn and study.view.history.count(1) > 0:
             warnings.warn(
                 f"QMCSampler: `{name}` is not in the joint search space of trial "
                 f"{trial.number}; it is sampled at random.",

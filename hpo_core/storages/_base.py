@@ -1,10 +1,13 @@
 """The storage interface.
 
-A storage holds studies and their trials. Every write is atomic. Reads that samplers
+A storage holds studies and their trials. Every write is one operation (create a trial,
+set a parameter, report a step, set an attribute, finish with a state and values, ...),
+validated once here at the storage boundary and atomic. Reads that samplers and pruners
 need go through :meth:`BaseStorage.get_history`, which returns the study's columnar
-:class:`~hpo_core.history.History`, brought up to date incrementally (only trials that
-are new or were unfinished at the last read are fetched again: a finished trial never
-changes).
+:class:`~hpo_core.history.History`. A storage shared between processes brings it up to
+date by asking only for the changes after the last change it applied (a per-study
+change sequence) and applies them through the one writer
+(:func:`hpo_core.storages._writer.apply_changes`), atomically.
 
 Worker liveness: each running trial records its owner as ``host:pid:start`` (see
 :func:`worker_id`) and, when heartbeats are on, the time of its last heartbeat.
@@ -25,12 +28,78 @@ from typing import Any
 
 import numpy as np
 
+from hpo_core._validation import format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace
 from hpo_core.history import History
+from hpo_core.storages._checks import check_name, check_step, normalize_json, to_float
 from hpo_core.trial._frozen import FrozenTrial
 from hpo_core.trial._state import StudyDirection, TrialState
 
-__all__ = ["BaseStorage", "FrozenStudy", "worker_id", "is_local_worker_dead"]
+__all__ = [
+    "BaseStorage", "FrozenStudy", "check_attr", "check_finish", "check_report", "check_space", "worker_id",
+    "is_local_worker_dead",
+]
+
+
+def check_attr(kind: str, key: Any, value: Any) -> Any:
+    """Check an attribute write: ``kind``, the key (a name) and the value (the JSON
+    rule of :mod:`hpo_core.storages._checks`); returns the value as every storage gives
+    it back."""
+    if kind not in ("user", "system"):
+        raise ValueError(f"`kind` must be 'user' or 'system', but got {kind!r}.")
+    check_name(key, f"{kind}_attrs key")
+    return normalize_json(value, f"{kind}_attrs[{key!r}]")
+
+
+_CHECKED_SPACES: set[SearchSpace] = set()
+
+
+def check_space(space: SearchSpace) -> None:
+    """Check the parameter names of ``space`` (once per space: spaces are immutable)."""
+    if space in _CHECKED_SPACES:
+        return
+    for name in space.names:
+        check_name(name, "parameter name")
+    if len(_CHECKED_SPACES) > 1024:
+        _CHECKED_SPACES.clear()
+    _CHECKED_SPACES.add(space)
+
+
+def check_report(step: Any, value: Any, n_objectives: int) -> tuple[int, Any]:
+    """Check an intermediate value: ``(step, value)`` with value a float, or a list of
+    ``n_objectives`` floats (vector reports)."""
+    step = check_step(step)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        vals = [to_float(v, "value") for v in np.asarray(value, dtype=object).reshape(-1).tolist()]
+        if len(vals) != n_objectives:
+            raise ValueError(format_error("value", f"a number or {n_objectives} numbers", value))
+        return step, (vals[0] if n_objectives == 1 else vals)
+    return step, to_float(value, "value")
+
+_FINISHED = (int(TrialState.COMPLETE), int(TrialState.PRUNED), int(TrialState.FAIL))
+
+
+def check_finish(state: Any, values: Sequence[float] | None, n_objectives: int) -> None:
+    """Check a state change: a known state, and ``n_objectives`` values exactly when
+    COMPLETE.
+
+    Raises:
+        ValueError: naming ``state`` or ``values``.
+    """
+    try:
+        code = int(TrialState(int(state)))
+    except (TypeError, ValueError):
+        raise ValueError(f"`state` must be a TrialState, but got {state!r}.") from None
+    if code == int(TrialState.COMPLETE):
+        if values is None or len(values) != n_objectives:
+            raise ValueError(
+                f"`values` must hold {n_objectives} value(s) for a COMPLETE trial, but got {values!r}."
+            )
+    elif code not in _FINISHED and values is not None:
+        raise ValueError(f"`values` must be None for a {TrialState(code).name} trial, but got {values!r}.")
+    if values is not None:
+        for v in values:
+            to_float(v, "values")
 
 
 @dataclass
@@ -224,7 +293,11 @@ class BaseStorage(abc.ABC):
         """
 
     @abc.abstractmethod
-    def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None: ...
+    def set_trial_intermediate_value(self, trial_id: int, step: int, value: Any) -> None:
+        """Record ``value`` (a float, or one per objective) at ``step`` (0 <= step < 2**63).
+
+        A second report of the same step is ignored.
+        """
 
     @abc.abstractmethod
     def set_trial_attr(self, trial_id: int, kind: str, key: str, value: Any) -> None: ...
@@ -236,8 +309,13 @@ class BaseStorage(abc.ABC):
     def get_trial_id_from_number(self, study_id: int, number: int) -> int: ...
 
     @abc.abstractmethod
-    def get_history(self, study_id: int) -> History:
-        """The study's columnar history, synced with the storage (incrementally)."""
+    def get_history(self, study_id: int, *, sync: bool = True) -> History:
+        """The study's columnar history.
+
+        With ``sync`` (default) it is first brought up to date with the storage, by the
+        changes since the last sync only; without, it is returned as last synced (the
+        reads inside one ask or one pruning decision share one sync).
+        """
 
     def get_all_trials(
         self, study_id: int, *, states: Iterable[TrialState] | None = None

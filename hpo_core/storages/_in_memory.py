@@ -18,7 +18,16 @@ from hpo_core.exceptions import (
     UpdateFinishedTrialError,
 )
 from hpo_core.history import History
-from hpo_core.storages._base import BaseStorage, FrozenStudy
+from hpo_core.storages._base import (
+    BaseStorage,
+    FrozenStudy,
+    check_attr,
+    check_finish,
+    check_report,
+    check_space,
+)
+from hpo_core.storages._checks import check_name
+from hpo_core.storages._writer import apply_changes, changes_from_frozen
 from hpo_core.trial._frozen import FrozenTrial
 from hpo_core.trial._state import StudyDirection, TrialState
 
@@ -26,6 +35,7 @@ __all__ = ["InMemoryStorage"]
 
 _RUNNING = int(TrialState.RUNNING)
 _WAITING = int(TrialState.WAITING)
+_COMPLETE = int(TrialState.COMPLETE)
 
 
 class _Study:
@@ -81,6 +91,7 @@ class InMemoryStorage(BaseStorage):
             study_id = self._next_study_id
             if study_name is None:
                 study_name = f"no-name-{study_id}-{int(time.time() * 1e6)}"
+            check_name(study_name, "study_name")
             if study_name in self._name_to_id:
                 raise DuplicatedStudyError(f"A study named {study_name!r} already exists.")
             self._next_study_id += 1
@@ -96,7 +107,7 @@ class InMemoryStorage(BaseStorage):
 
     def set_study_attr(self, study_id: int, kind: str, key: str, value: Any) -> None:
         with self._lock:
-            self._study(study_id).attrs[kind][key] = copy.deepcopy(value)
+            self._study(study_id).attrs[kind][key] = check_attr(kind, key, value)
 
     def get_study_attrs(self, study_id: int, kind: str) -> dict[str, Any]:
         return copy.deepcopy(self._study(study_id).attrs[kind])
@@ -146,6 +157,8 @@ class InMemoryStorage(BaseStorage):
             number = h.n
             trial_id = len(self._trials)
             if template is None:
+                if space is not None:
+                    check_space(space)
                 h.add_row(number, trial_id, _RUNNING, time.time())
                 if space is not None:
                     h.set_params(number, space, internal)  # type: ignore[arg-type]
@@ -175,6 +188,7 @@ class InMemoryStorage(BaseStorage):
     def set_trials_params(self, trial_ids: np.ndarray, space: SearchSpace, X: np.ndarray) -> None:
         if not len(trial_ids):
             return
+        check_space(space)
         with self._lock:
             study, rows = self._rows_of(trial_ids)
             self._check_block_unfinished(study.history, rows)
@@ -198,20 +212,10 @@ class InMemoryStorage(BaseStorage):
 
     @staticmethod
     def _write_template(h: History, number: int, trial_id: int, t: FrozenTrial) -> None:
-        start = t.datetime_start.timestamp() if t.datetime_start else float("nan")
-        h.add_row(number, trial_id, _RUNNING if t.state != TrialState.WAITING else _WAITING, start)
-        for name, value in t.params.items():
-            dist = t.distributions[name]
-            h.set_param(number, name, dist, dist.to_internal_repr(value))
-        for k, v in t.user_attrs.items():
-            h.set_attr(number, "user", k, copy.deepcopy(v))
-        for k, v in t.system_attrs.items():
-            h.set_attr(number, "system", k, copy.deepcopy(v))
-        for step, v in sorted(t.intermediate_values.items()):
-            h.add_intermediate(number, step, v)
-        if t.state not in (TrialState.RUNNING, TrialState.WAITING):
-            done = t.datetime_complete.timestamp() if t.datetime_complete else time.time()
-            h.set_state(number, int(t.state), t.values, done)
+        changes = changes_from_frozen(number, trial_id, t, now=time.time())
+        changes.attrs = [(n, kind, k, check_attr(kind, k, v)) for n, kind, k, v in changes.attrs]
+        changes.reports = [(n, *check_report(step, v, h.n_objectives)) for n, step, v in changes.reports]
+        apply_changes(h, changes)
 
     def has_waiting(self, study_id: int) -> bool:
         return bool(self._study(study_id).waiting)
@@ -246,12 +250,15 @@ class InMemoryStorage(BaseStorage):
         self, trial_id: int, name: str, internal: float, dist: BaseDistribution
     ) -> None:
         study, number = self._locate(trial_id)
+        if name not in study.history.param_index:
+            check_name(name, "parameter name")
         with self._lock:
             self._check_unfinished(study.history, number)
             study.history.set_param(number, name, dist, internal)
 
     def set_trial_params(self, trial_id: int, space: SearchSpace, internal: np.ndarray) -> None:
         study, number = self._locate(trial_id)
+        check_space(space)
         with self._lock:
             self._check_unfinished(study.history, number)
             study.history.set_params(number, space, internal)
@@ -259,29 +266,33 @@ class InMemoryStorage(BaseStorage):
     def set_trial_state_values(
         self, trial_id: int, state: TrialState | int, values: Sequence[float] | None = None
     ) -> bool:
-        study, number = self._trials[trial_id]
+        study, number = self._locate(trial_id)
+        code = int(state)
+        if code != _COMPLETE or values is None:
+            check_finish(code, values, study.history.n_objectives)
         with self._lock:
             h = study.history
             old = h._mv_states[number]
             if old != _RUNNING and old != _WAITING:
                 self._check_unfinished(h, number)
-            code = int(state)
             if code == _RUNNING and old == _RUNNING:
                 return False
             h.set_state(number, code, values, time.time() if code != _RUNNING and code != _WAITING else None)
             return True
 
-    def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None:
+    def set_trial_intermediate_value(self, trial_id: int, step: int, value: Any) -> None:
         study, number = self._locate(trial_id)
+        step, value = check_report(step, value, study.history.n_objectives)
         with self._lock:
             self._check_unfinished(study.history, number)
             study.history.add_intermediate(number, step, value)
 
     def set_trial_attr(self, trial_id: int, kind: str, key: str, value: Any) -> None:
         study, number = self._locate(trial_id)
+        value = check_attr(kind, key, value)
         with self._lock:
             self._check_unfinished(study.history, number)
-            study.history.set_attr(number, kind, key, copy.deepcopy(value))
+            study.history.set_attr(number, kind, key, value)
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         study, number = self._locate(trial_id)
@@ -294,7 +305,7 @@ class InMemoryStorage(BaseStorage):
             raise KeyError(f"No trial number {number} in study {study_id}.")
         return int(h.trial_ids[number])
 
-    def get_history(self, study_id: int) -> History:
+    def get_history(self, study_id: int, *, sync: bool = True) -> History:
         return self._study(study_id).history
 
     def reserve(self, study_id: int, key: str) -> bool:

@@ -70,7 +70,7 @@ def trials_dataframe(study: Study, attrs: Sequence[str], multi_index: bool) -> p
             for k in keys:
                 cols[(a, k)] = [(store[r] or {}).get(k) for r in rows.tolist()]
         elif a == "intermediate_values":
-            cols[("intermediate_values", "")] = [dict(h.intermediate[r] or {}) for r in rows.tolist()]
+            cols[("intermediate_values", "")] = [h.steps.as_dict(r) for r in rows.tolist()]
         elif a == "state":
             names = np.array([s.name for s in TrialState], dtype=object)
             cols[("state", "")] = names[h.states[rows].astype(np.int64)]

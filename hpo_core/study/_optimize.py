@@ -20,7 +20,7 @@ from hpo_core._validation import (
     check_real,
     format_error,
 )
-from hpo_core.exceptions import FailedTrialWarning, TrialPruned
+from hpo_core.exceptions import FailedTrialWarning, TrialPruned, UpdateFinishedTrialError
 from hpo_core.trial import FrozenTrial, Trial, TrialState
 
 if TYPE_CHECKING:
@@ -217,20 +217,38 @@ def _run_trial(
             )
     finally:
         heartbeat.remove(trial._trial_id)
+        _finish(study, trial, state, values)
+    frozen = study._storage.get_trial(trial._trial_id)
+    _log_trial(study, frozen)
+    if error is not None and not isinstance(error, catch):
+        raise error
+    return frozen
+
+
+def _finish(study: Study, trial: Trial, state: TrialState, values: Any) -> None:
+    """Tell the trial's outcome. Whatever goes wrong in ``tell`` (a sampler's
+    ``after_trial``, a storage error), the trial still ends, as FAIL with the error in
+    its ``fail_reason`` attribute, before the error propagates."""
+    try:
         if state == TrialState.COMPLETE and values is None:
             reason = "the objective returned None instead of a value"
-            warnings.warn(f"Trial {trial.number} is marked FAIL: {reason}.", FailedTrialWarning, stacklevel=3)
+            warnings.warn(f"Trial {trial.number} is marked FAIL: {reason}.", FailedTrialWarning, stacklevel=4)
             trial.set_system_attr("fail_reason", reason)
             study.tell(trial, state=TrialState.FAIL)
         elif state == TrialState.COMPLETE:
             study.tell(trial, values)
         else:
             study.tell(trial, state=state)
-    frozen = study._storage.get_trial(trial._trial_id)
-    _log_trial(study, frozen)
-    if error is not None and not isinstance(error, catch):
-        raise error
-    return frozen
+    except BaseException as e:
+        try:
+            trial.set_system_attr("fail_reason", f"tell raised {type(e).__name__}: {e}")
+        except Exception:  # noqa: BLE001 - finished already, or the storage is down
+            pass
+        try:
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        except UpdateFinishedTrialError:
+            pass  # tell stored a state before it raised (a failing after_trial)
+        raise
 
 
 def _log_trial(study: Study, frozen: FrozenTrial) -> None:

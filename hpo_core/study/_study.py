@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hpo_core._validation import check_int, format_error
+from hpo_core._view import StudyView
 from hpo_core.distributions import BaseDistribution, SearchSpace
 from hpo_core.exceptions import FailedTrialWarning, UpdateFinishedTrialError
 from hpo_core.history import History
@@ -28,6 +29,8 @@ __all__ = ["Study", "TrialBatch"]
 _COMPLETE = TrialState.COMPLETE
 _COMPLETE_INT = int(TrialState.COMPLETE)
 _FIXED_PARAMS_ATTR = "fixed_params"
+# The most trials one ask(n=...) or ask_array creates: bounds the memory a typo can take.
+MAX_BATCH = 10_000_000
 
 
 @dataclass
@@ -84,6 +87,7 @@ class Study:
         self.sampler = sampler if sampler is not None else RandomSampler()
         self.pruner = pruner if pruner is not None else NopPruner()
         self._stop_flag = False
+        self._view = StudyView(storage, self._study_id, self._directions)
         self._space_cache: tuple[Any, dict[str, Any], SearchSpace] | None = None
         self._thread_local = threading.local()
 
@@ -102,11 +106,15 @@ class Study:
         return self._directions[0]
 
     def _history(self) -> History:
-        """The columnar history, synced with the storage (what samplers read)."""
+        """The columnar history, synced with the storage now (for the user's reads)."""
         return self._storage.get_history(self._study_id)
 
-    def _reserve(self, key: str) -> bool:
-        return self._storage.reserve(self._study_id, key)
+    @property
+    def view(self) -> StudyView:
+        """The read-only :class:`~hpo_core.StudyView` that samplers and pruners read:
+        the columnar history (synced once per ask or pruning decision), directions,
+        attributes and ``reserve``."""
+        return self._view
 
     @property
     def user_attrs(self) -> dict[str, Any]:
@@ -225,10 +233,11 @@ class Study:
         """
         space = None if fixed_distributions is None else self._as_space(fixed_distributions)
         if n is not None:
-            check_int("n", n, low=1)
+            check_int("n", n, low=1, high=MAX_BATCH)
             if space is not None and self.sampler.has_batch and not self._has_waiting():
                 return self._ask_batch(space, n)
             return [self.ask(space) for _ in range(n)]
+        self._view._stale = True  # the sampler's first read of this ask syncs
         storage = self._storage
         sampler = self.sampler
         waiting = self._has_waiting()
@@ -280,13 +289,11 @@ class Study:
         return X
 
     def _ask_batch(self, space: SearchSpace, n: int) -> list[Trial]:
-        batch = self.ask_array(space, n)
-        rows = space.external_rows(batch.params)
-        out = []
-        for tid, num, row in zip(batch.trial_ids.tolist(), batch.numbers.tolist(), rows):
-            t = Trial(self, tid, num, space=space, row=row)
-            out.append(t)
-        return out
+        return self._batch_trials(self.ask_array(space, n))
+
+    def _batch_trials(self, batch: TrialBatch) -> list[Trial]:
+        return [Trial(self, tid, num, space=batch.space, row=row) for tid, num, row in zip(
+            batch.trial_ids.tolist(), batch.numbers.tolist(), batch.space.external_rows(batch.params))]
 
     def ask_array(
         self, space: Mapping[str, BaseDistribution] | SearchSpace, n: int
@@ -298,14 +305,19 @@ class Study:
         others raise ``NotImplementedError``. Finish the batch with :meth:`tell_array`.
         """
         space = self._as_space(space)
-        check_int("n", n, low=1)
+        check_int("n", n, low=1, high=MAX_BATCH)
         if not self.sampler.has_batch:
             raise NotImplementedError(
                 f"{type(self.sampler).__name__} has no batch path; use study.ask(n=...) "
                 "to get a batch of trials one proposal at a time."
             )
+        self._view._stale = True
         ids, numbers = self._storage.create_new_trials(self._study_id, n)
-        X = self.sampler.sample_joint_batch(self, numbers, space)
+        sampler = self.sampler
+        if type(sampler).before_trial is not BaseSampler.before_trial:
+            for tid, num in zip(ids.tolist(), numbers.tolist()):
+                sampler.before_trial(self, Trial(self, tid, num))
+        X = sampler.sample_joint_batch(self, numbers, space)
         self._storage.set_trials_params(ids, space, X)
         return TrialBatch(numbers, ids, X, space)
 
@@ -324,6 +336,7 @@ class Study:
         state = check_state(state)
         n, m = len(batch), self._n_objectives
         if state != _COMPLETE:
+            self._after_batch(batch, np.full(n, int(state)), None)
             self._storage.set_trials_state_values(batch.trial_ids, state, None)
             return
         V = np.asarray(values, dtype=np.float64)
@@ -332,6 +345,7 @@ class Study:
         if V.shape != (n, m):
             raise ValueError(format_error("values", f"an array of shape ({n},) or ({n}, {m})", f"shape {V.shape}"))
         bad = np.isnan(V).any(axis=1)
+        self._after_batch(batch, np.where(bad, int(TrialState.FAIL), int(state)), V)
         if bad.any():
             warnings.warn(
                 f"{int(bad.sum())} of {n} trials in the batch returned NaN and are marked FAIL.",
@@ -342,6 +356,17 @@ class Study:
             self._storage.set_trials_state_values(batch.trial_ids[~bad], state, V[~bad])
         else:
             self._storage.set_trials_state_values(batch.trial_ids, state, V)
+
+    def _after_batch(self, batch: TrialBatch, states: np.ndarray, V: np.ndarray | None) -> None:
+        """The sampler's ``after_trial`` for each trial of a batch (skipped for samplers
+        that do not override it: the tight loop pays nothing)."""
+        sampler = self.sampler
+        if type(sampler).after_trial is BaseSampler.after_trial:
+            return
+        for k, trial in enumerate(self._batch_trials(batch)):
+            st = TrialState(int(states[k]))
+            vals = V[k].tolist() if V is not None and st == _COMPLETE else None
+            sampler.after_trial(self, trial, st, vals)
 
     # --------------------------------------------------------------- tell
     def tell(

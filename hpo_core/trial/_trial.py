@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hpo_core._validation import format_error
+from hpo_core._validation import as_real, format_error, param_error
 from hpo_core.distributions import (
     BaseDistribution,
     CategoricalChoiceType,
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Trial"]
 
+_MAX_STEP = 2**63 - 1  # steps are stored as 64-bit ints
+
 
 def _typed_key(*args: Any) -> tuple[Any, ...]:
     """The arguments and their types: 1, 1.0 and True compare equal but are different."""
@@ -38,6 +40,11 @@ def _choices_key(choices: Any) -> tuple[Any, ...]:
     if any(type(c) is float and c == 0.0 for c in choices):
         raise TypeError  # -0.0 == 0.0 as keys, but they are different choices
     return _typed_key(*choices)
+
+
+def _name(name: Any) -> str:
+    """``name`` as it reads in an error message (it may itself be the wrong type)."""
+    return name if isinstance(name, str) else repr(name)
 
 
 def _cached(factory: Any, key: Any = _typed_key) -> Any:
@@ -143,19 +150,31 @@ class Trial:
             ValueError: if ``low > high``, ``log`` with ``low <= 0``, ``step <= 0``, both
                 ``step`` and ``log``, or ``name`` was suggested with another distribution.
         """
-        return self._suggest(name, _float_dist(low, high, log, step))  # type: ignore[no-any-return]
+        try:
+            dist = _float_dist(low, high, log, step)
+        except (TypeError, ValueError) as e:
+            raise param_error(e, _name(name), owner="Trial.suggest_float") from e
+        return self._suggest(name, dist)  # type: ignore[no-any-return]
 
     def suggest_int(
         self, name: str, low: int, high: int, *, step: int = 1, log: bool = False
     ) -> int:
         """Suggest an int in ``[low, high]`` on a grid of ``step``, optionally log-uniform."""
-        return self._suggest(name, _int_dist(low, high, log, step))  # type: ignore[no-any-return]
+        try:
+            dist = _int_dist(low, high, log, step)
+        except (TypeError, ValueError) as e:
+            raise param_error(e, _name(name), owner="Trial.suggest_int") from e
+        return self._suggest(name, dist)  # type: ignore[no-any-return]
 
     def suggest_categorical(
         self, name: str, choices: Sequence[CategoricalChoiceType]
     ) -> CategoricalChoiceType:
         """Suggest one of ``choices`` (None, bool, int, float or str)."""
-        return self._suggest(name, _categorical_dist(choices))
+        try:
+            dist = _categorical_dist(choices)
+        except (TypeError, ValueError) as e:
+            raise param_error(e, _name(name), owner="Trial.suggest_categorical") from e
+        return self._suggest(name, dist)
 
     def _suggest(self, name: str, dist: BaseDistribution) -> Any:
         if type(name) is not str and not isinstance(name, str):
@@ -233,12 +252,11 @@ class Trial:
             TypeError: if ``step`` is not an int or ``value`` is not a number.
             ValueError: if ``step`` is negative.
         """
-        if isinstance(step, bool) or not isinstance(step, numbers.Integral):
-            raise TypeError(format_error("step", "an int >= 0", step))
-        if step < 0:
-            raise ValueError(format_error("step", "an int >= 0", step))
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(format_error("value", "a number", value))
+        if isinstance(step, (bool, np.bool_)) or not isinstance(step, numbers.Integral):
+            raise TypeError(format_error("step", "an int in the range [0, 2**63 - 1]", step, owner="Trial.report"))
+        if not 0 <= step <= _MAX_STEP:
+            raise ValueError(format_error("step", "an int in the range [0, 2**63 - 1]", step, owner="Trial.report"))
+        value = as_real(value, "value", owner="Trial.report")
         if len(self.study.directions) > 1:
             raise NotImplementedError("Trial.report is for single-objective studies.")
         iv = self._iv
@@ -252,14 +270,16 @@ class Trial:
                 stacklevel=2,
             )
             return
-        self.study._storage.set_trial_intermediate_value(self._trial_id, int(step), float(value))
-        iv[int(step)] = float(value)
+        self.study._storage.set_trial_intermediate_value(self._trial_id, int(step), value)
+        iv[int(step)] = value
 
     def should_prune(self) -> bool:
         """Ask the study's pruner whether this trial should stop (raise TrialPruned)."""
         if len(self.study.directions) > 1:
             raise NotImplementedError("Trial.should_prune is for single-objective studies.")
-        return bool(self.study.pruner.prune(self.study, self))
+        study = self.study
+        study._view._stale = True  # one sync for this decision, at the pruner's first read
+        return bool(study.pruner.prune(study, self))
 
     @property
     def intermediate_values(self) -> dict[int, float]:

@@ -505,14 +505,18 @@ def test_tpe_sampler_reused_for_another_study_forgets_the_first() -> None:
         study.optimize(lambda t: sign * t.suggest_float("x", 0.0, 1.0), n_trials=10)
         study.ask().suggest_float("x", 0.0, 1.0)  # an 11th trial: the split of this study
         assert sampler._ask_split is not None
-        good_x.append(study._history().X[sampler._ask_split[2], 0].mean())
+        good_x.append(study.view.history.X[sampler._ask_split[2], 0].mean())
     assert good_x[0] < 0.5 < good_x[1]
 
 
 def test_tpe_sampler_reused_for_another_study_reads_its_own_constraints() -> None:
     sampler = TPESampler(seed=0, n_startup_trials=3, constraints_func=lambda t: [t.params["x"] - 10.0])
-    hpo_core.create_study(sampler=sampler).optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=6)
-    assert np.all(sampler._violation[:6] == 0.0)  # feasible
+    first = hpo_core.create_study(sampler=sampler)
+    first.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=6)
+    h = first.view.history
+    assert np.all(sampler._violations(h, h.states[: h.n]) == 0.0)  # feasible
     sampler._constraints_func = lambda t: [t.params["x"] + 10.0]  # every trial infeasible
-    hpo_core.create_study(sampler=sampler).optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=6)
-    assert np.all(sampler._violation[:5] > 0.0)  # the second study's values, not the first's
+    second = hpo_core.create_study(sampler=sampler)
+    second.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=6)
+    h = second.view.history
+    assert np.all(sampler._violations(h, h.states[: h.n]) > 0.0)  # the second study's values

@@ -213,8 +213,8 @@ def test_report_and_should_prune() -> None:
         t.report(1.0, 1.5)  # type: ignore[arg-type]
     study.tell(t, 0.25)
     assert study.trials[0].intermediate_values == {0: 0.5, 1: 0.25}
-    _, steps, values = study._history().intermediate_log()
-    assert steps.tolist() == [0, 1] and values.tolist() == [0.5, 0.25]
+    steps, values = study.view.history.steps.of_row(0)
+    assert steps.tolist() == [0, 1] and values[:, 0].tolist() == [0.5, 0.25]
 
 
 def test_report_multi_objective_raises() -> None:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["TPESampler", "default_gamma", "default_weights"]
 
 _COMPLETE, _PRUNED, _RUNNING = 1, 2, 0
+_MAX_STEP = 2**63 - 1
 
 
 def default_gamma(n: int) -> int:
@@ -204,11 +205,6 @@ class TPESampler(HistoryBound, BaseSampler):
         self._space_cache: dict[SearchSpace, tuple[_parzen.SpaceArrays, np.ndarray]] = {}
         self._groups = _Groups()
         # Per-row caches filled incrementally (never a rescan of the history in Python).
-        self._violation = np.zeros(0)
-        self._violation_known = np.zeros(0, dtype=np.bool_)
-        self._last_step = np.zeros(0, dtype=np.int64)
-        self._last_value = np.zeros(0)
-        self._iv_seen = 0
         self._hint = np.inf  # see good_rows_single_objective
         self._last_within: tuple[Any, Any, bool] = (None, None, False)  # see _within_intersection
         self._ask_split: tuple[Any, np.ndarray, np.ndarray] | None = None  # see _split_for_ask
@@ -238,7 +234,7 @@ class TPESampler(HistoryBound, BaseSampler):
     def infer_relative_search_space(self, study: Study, trial: Trial) -> SearchSpace:
         if not self._is_multivariate(study):
             return EMPTY_SPACE
-        h = study._history()
+        h = study.view.history
         if not self._group:
             return self._without_single(h.intersection_search_space())
         # Group mode: every parameter with one distribution so far; sample_joint models
@@ -280,7 +276,7 @@ class TPESampler(HistoryBound, BaseSampler):
     def sample_independent(
         self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
     ) -> Any:
-        h = study._history()
+        h = study.view.history
         with self._lock:
             self._bind(h)
             if self._n_finished(h) < self._n_startup_trials or name not in h.param_index:
@@ -290,7 +286,7 @@ class TPESampler(HistoryBound, BaseSampler):
         return distribution.to_external_repr(float(x[0]))
 
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
-        h = study._history()
+        h = study.view.history
         with self._lock:
             self._bind(h)
             if self._n_finished(h) < self._n_startup_trials or not all(n in h.param_index for n in space.names):
@@ -465,12 +461,11 @@ class TPESampler(HistoryBound, BaseSampler):
         sign = -1.0 if maximize else 1.0
         score = -h.values[:n, 0] if maximize else h.values[:n, 0]
         has_pruned = h.count(_PRUNED) > 0
-        if has_pruned:
-            self._update_intermediate(h)
+        last_step, last_value = self._last_reports(h, states) if has_pruned else (None, None)
         rows = good_rows_single_objective(
             states, score, int(n_below), violation=violation,
-            last_step=self._last_step[:n] if has_pruned else None,
-            last_value=sign * self._last_value[:n] if has_pruned else None,
+            last_step=last_step,
+            last_value=sign * last_value if last_value is not None else None,
             hint=self._hint if violation is None else np.inf,
         )
         if violation is None and n_below:
@@ -495,45 +490,29 @@ class TPESampler(HistoryBound, BaseSampler):
             below[np.flatnonzero(states == _PRUNED)[:left]] = True
         return below
 
-    def _grow(self, n: int) -> None:
-        cap = len(self._violation)
-        if n > cap:
-            new = max(n, 2 * cap, 64)
-            self._violation = np.concatenate((self._violation, np.full(new - cap, np.nan)))
-            self._violation_known = np.concatenate((self._violation_known, np.zeros(new - cap, np.bool_)))
-            self._last_step = np.concatenate((self._last_step, np.full(new - cap, -1, np.int64)))
-            self._last_value = np.concatenate((self._last_value, np.full(new - cap, np.nan)))
-
-    def _violations(self, h: History, states: np.ndarray) -> np.ndarray:
-        """(n,) total violations; rows finished since the last call are read once from
-        their system attributes (other workers' trials included)."""
+    @staticmethod
+    def _violations(h: History, states: np.ndarray) -> np.ndarray:
+        """(n,) total violations from the history's constraint column; NaN (infeasible)
+        where a value is missing or NaN."""
         n = len(states)
-        self._grow(n)
-        finished = (states == _COMPLETE) | (states == _PRUNED)
-        for row in np.flatnonzero(finished & ~self._violation_known[:n]).tolist():
-            attrs = h.system_attrs[row] or {}
-            values = attrs.get(CONSTRAINTS_KEY)
-            # after_trial stores the attribute before the state, so a finished row
-            # without it never gets one: it stays infeasible (NaN) and is not read again.
-            self._violation[row] = math.nan if values is None else _total_violation(values)
-            self._violation_known[row] = True
-        return self._violation[:n]
+        C = h.numeric_column(CONSTRAINTS_KEY)
+        if C is None:
+            return np.full(n, np.nan)
+        C = C[:n]
+        out = np.maximum(C, 0.0).sum(axis=1)
+        out[np.isnan(C).any(axis=1)] = np.nan
+        return out
 
-    def _update_intermediate(self, h: History) -> None:
-        rows, steps, values = h.intermediate_log()
-        self._grow(h.n)
-        new = slice(self._iv_seen, len(rows))
-        self._iv_seen = len(rows)
-        r, s, v = rows[new], steps[new], values[new]
-        if len(r) == 0:
-            return
-        order = np.lexsort((s, r))  # last entry per row holds its largest step
-        r, s, v = r[order], s[order], v[order]
-        last = np.append(r[1:] != r[:-1], True)
-        r, s, v = r[last], s[last], v[last]
-        newer = s >= self._last_step[r]
-        self._last_step[r[newer]] = s[newer]
-        self._last_value[r[newer]] = v[newer]
+    @staticmethod
+    def _last_reports(h: History, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n,) last reported step (-1 where none) and its value, for PRUNED rows."""
+        n = len(states)
+        last_step, last_value = np.full(n, -1, dtype=np.int64), np.full(n, np.nan)
+        rows = np.flatnonzero(states == _PRUNED)
+        if len(rows):
+            steps, values = h.steps.last_at_or_before(_MAX_STEP, rows.astype(np.int64))
+            last_step[rows], last_value[rows] = steps, values[:, 0]
+        return last_step, last_value
 
     # ------------------------------------------------------------------ hooks
     def after_trial(
@@ -542,17 +521,4 @@ class TPESampler(HistoryBound, BaseSampler):
         func = self._constraints_func
         if func is None or state not in (TrialState.COMPLETE, TrialState.PRUNED):
             return
-        constraints = store_constraints(study, trial, func, "TPESampler")
-        with self._lock:
-            self._bind(study._history())
-            self._grow(trial.number + 1)
-            self._violation[trial.number] = _total_violation(constraints)
-            self._violation_known[trial.number] = True
-
-
-def _total_violation(values: Sequence[float]) -> float:
-    """Sum of the positive constraint values; NaN (infeasible) if any value is NaN."""
-    arr = np.asarray(values, dtype=np.float64)
-    if np.isnan(arr).any():
-        return math.nan
-    return float(np.sum(np.maximum(arr, 0.0)))
+        store_constraints(study, trial, func, "TPESampler")

@@ -1,12 +1,19 @@
-"""Tables of the RDB storage (SQLAlchemy Core), schema version 1.
+"""Tables of the RDB storage (SQLAlchemy Core), schema version 2.
 
 Times are POSIX seconds (FLOAT). Objective values are a JSON list (so +-inf survive
 every backend); parameter values are internal floats with their distribution's JSON.
+
+Change sequence (version 2): every write to a study takes the next number of the
+study's ``seq`` (an UPDATE that locks the study row until commit, so a study's writes
+commit in sequence order) and stamps it on each row it inserts or changes, together
+with the row's ``study_id``. A reader that has applied everything up to ``s`` asks each
+table only for rows with ``seq > s``: a sync costs what changed, not what is running.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Float,
     ForeignKey,
@@ -20,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -40,6 +47,8 @@ studies = Table(
     # numbers are dense and committed in order (incremental reads rely on it).
     Column("next_number", Integer, nullable=False, default=0),
     Column("created_at", Float, nullable=False),
+    # Number of the study's last write (see the module docstring).
+    Column("seq", BigInteger, nullable=False, default=0),
 )
 
 study_attrs = Table(
@@ -70,8 +79,10 @@ trials = Table(
     Column("t_complete", Float, nullable=True),
     Column("owner", String(256), nullable=True),
     Column("heartbeat", Float, nullable=True),
+    Column("seq", BigInteger, nullable=False, default=0),
     UniqueConstraint("study_id", "number", name="uq_hpo_trials_study_number"),
     Index("ix_hpo_trials_study_state", "study_id", "state"),
+    Index("ix_hpo_trials_study_seq", "study_id", "seq"),
 )
 
 trial_params = Table(
@@ -81,6 +92,9 @@ trial_params = Table(
     Column("name", String(512), primary_key=True),
     Column("value", Float, nullable=False),
     Column("distribution", Text, nullable=False),
+    Column("study_id", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Index("ix_hpo_trial_params_study_seq", "study_id", "seq"),
 )
 
 trial_attrs = Table(
@@ -90,13 +104,22 @@ trial_attrs = Table(
     Column("kind", String(8), primary_key=True),
     Column("key", String(512), primary_key=True),
     Column("value_json", Text, nullable=False),
+    Column("study_id", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Index("ix_hpo_trial_attrs_study_seq", "study_id", "seq"),
 )
 
 trial_intermediate = Table(
     "hpo_trial_intermediate",
     metadata,
     Column("trial_id", Integer, ForeignKey("hpo_trials.trial_id"), primary_key=True),
-    Column("step", Integer, primary_key=True, autoincrement=False),
-    # NULL encodes NaN (SQLite turns NaN into NULL anyway).
+    # 64-bit: a step counted in samples or tokens exceeds 2**31.
+    Column("step", BigInteger, primary_key=True, autoincrement=False),
+    # The first (or only) value; NULL encodes NaN (SQLite turns NaN into NULL anyway).
     Column("value", Float, nullable=True),
+    # A report of one value per objective: the JSON list of all of them (else NULL).
+    Column("values_json", Text, nullable=True),
+    Column("study_id", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Index("ix_hpo_trial_intermediate_study_seq", "study_id", "seq"),
 )

@@ -14,12 +14,11 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import math
 import os
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -31,8 +30,8 @@ from hpo_core._validation import check_real, format_error
 from hpo_core.distributions import (
     BaseDistribution,
     SearchSpace,
+    check_distribution_compatibility,
     distribution_to_json,
-    json_to_distribution,
 )
 from hpo_core.exceptions import (
     DuplicatedStudyError,
@@ -44,60 +43,39 @@ from hpo_core.history import History
 from hpo_core.storages._base import (
     BaseStorage,
     FrozenStudy,
+    check_attr,
+    check_finish,
+    check_report,
+    check_space,
     is_local_worker_dead,
     worker_id,
 )
+from hpo_core.storages._checks import check_name, decode_json, encode_json
 from hpo_core.storages._rdb import _schema as S
+from hpo_core.storages._rdb import _trials as T
 from hpo_core.storages._rdb._engine import Database
+from hpo_core.storages._rdb._pending import PendingParams
+from hpo_core.storages._rdb._sync import StudyCache, apply_rows, read_changes
 from hpo_core.trial._frozen import FrozenTrial
 from hpo_core.trial._state import StudyDirection, TrialState
 
 __all__ = ["RDBStorage"]
 
 _logger = logging.getLogger(__name__)
-T = TypeVar("T")
+T_ = TypeVar("T_")
 
 # Distributions are immutable and hashable: their JSON text is computed once.
 _dist_json = functools.lru_cache(maxsize=4096)(distribution_to_json)
 
 _RUNNING, _WAITING, _FAIL = int(TrialState.RUNNING), int(TrialState.WAITING), int(TrialState.FAIL)
 _UNFINISHED = (_RUNNING, _WAITING)
-_IN_CHUNK = 500
 
 
-def _dumps(value: Any, what: str) -> str:
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError) as e:
-        raise TypeError(format_error(what, "JSON-serializable", value)) from e
+_dumps = encode_json
 
 
-class _Statements(dict):  # type: ignore[type-arg]
-    """Hot-path statements, built once with bind parameters (built on first use).
-
-    Building a SQLAlchemy expression and its cache key costs more than executing it on
-    SQLite; the per-trial writes reuse these objects.
-    """
-
-    def __missing__(self, key: str) -> Any:
-        t, st = S.trials, S.studies
-        b = sa.bindparam
-        built = {
-            "bump_number": st.update().where(st.c.study_id == b("sid"))
-            .values(next_number=st.c.next_number + b("n")),
-            "next_number": sa.select(st.c.next_number).where(st.c.study_id == b("sid")),
-            "insert_trial": t.insert(),
-            "any_waiting": sa.select(t.c.trial_id)
-            .where((t.c.study_id == b("sid")) & (t.c.state == _WAITING)).limit(1),
-            "finish_trial": t.update()
-            .where((t.c.trial_id == b("tid")) & t.c.state.in_(_UNFINISHED))
-            .values(state=b("state"), values_json=b("vals"), t_complete=b("t_complete")),
-        }[key]
-        self[key] = built
-        return built
-
-
-_STMT = _Statements()
+_ANY_WAITING = sa.select(S.trials.c.trial_id).where(
+    (S.trials.c.study_id == sa.bindparam("sid")) & (S.trials.c.state == _WAITING)).limit(1)
 
 
 def _inserted_id(result: Any) -> int:
@@ -105,17 +83,6 @@ def _inserted_id(result: Any) -> int:
     key = result.inserted_primary_key
     assert key is not None  # single-row inserts always report it
     return int(key[0])
-
-
-class _Cache:
-    """A study's history as last read, and what must be read again."""
-
-    def __init__(self, n_objectives: int, sign: float):
-        self.history = History(n_objectives)
-        self.history.set_direction_sign(sign)
-        self.synced_upto = 0  # every number below this has been read at least once
-        self.unfinished: dict[int, int] = {}  # number -> trial_id, re-read each sync
-        self.lock = threading.Lock()
 
 
 class RDBStorage(BaseStorage):
@@ -130,6 +97,10 @@ class RDBStorage(BaseStorage):
         grace_period: A RUNNING trial whose last heartbeat is older than this is marked
             FAIL by the next worker that checks. Default ``2 * heartbeat_interval``.
         busy_timeout: Seconds a SQLite writer waits for the file lock (default 60).
+        flush_delay: Parameters set by ``suggest_*`` are written together with the
+            trial's next write (a report, an attribute, its end), before this process
+            reads the study again, and at the latest after this many seconds (default
+            0.1), so that other workers see a running trial's parameters.
 
     Example:
         >>> import hpo_core
@@ -145,6 +116,7 @@ class RDBStorage(BaseStorage):
         heartbeat_interval: float | None = 60.0,
         grace_period: float | None = None,
         busy_timeout: float = 60.0,
+        flush_delay: float = 0.1,
     ):
         if not isinstance(url, str) or "://" not in url:
             raise ValueError(format_error("url", "a database URL such as 'sqlite:///study.db'", url))
@@ -153,6 +125,7 @@ class RDBStorage(BaseStorage):
             grace_period = 2.0 * heartbeat_interval
         self.grace_period = check_real("grace_period", grace_period, low=0.0, low_open=True, allow_none=True, owner="RDBStorage")
         self._busy_timeout: float = check_real("busy_timeout", busy_timeout, low=0.0, owner="RDBStorage")  # type: ignore[assignment]
+        self.flush_delay: float = check_real("flush_delay", flush_delay, low=0.0, owner="RDBStorage")  # type: ignore[assignment]
         self.url = url
         self._engine_kwargs = dict(engine_kwargs or {})
         self._setup()
@@ -164,16 +137,33 @@ class RDBStorage(BaseStorage):
         self._engine = self._db.engine
         self._write = self._db.write
         self._read = self._db.read
-        self._caches: dict[int, _Cache] = {}
+        self._caches: dict[int, StudyCache] = {}
         self._caches_lock = threading.Lock()
-        self._dist_cache: dict[str, BaseDistribution] = {}
-        os.register_at_fork(after_in_child=self._db.after_fork) if hasattr(os, "register_at_fork") else None
+        self._dirs: dict[int, list[StudyDirection]] = {}
+        self._trial_loc: dict[int, tuple[int, int]] = {}  # trial_id -> (study_id, number)
+        self._finished: dict[int, int] = {}  # trial_id -> state, of trials finished here
+        self._pending = PendingParams(self._flush_pending, self.flush_delay)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        self._db.after_fork()
+        self._pending.after_fork()
+
+    def _read_snapshot(self, fn: Callable[[Connection], T_]) -> T_:
+        """Run ``fn`` in one transaction that sees one snapshot for all its statements
+        (PostgreSQL's default READ COMMITTED gives each statement its own)."""
+        if self._is_sqlite:
+            return self._read(fn)
+        with self._engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+            with conn.begin():
+                return fn(conn)
 
     def __getstate__(self) -> dict[str, Any]:
         return {
             "url": self.url, "_engine_kwargs": self._engine_kwargs,
             "heartbeat_interval": self.heartbeat_interval, "grace_period": self.grace_period,
-            "_busy_timeout": self._busy_timeout,
+            "_busy_timeout": self._busy_timeout, "flush_delay": self.flush_delay,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -181,6 +171,7 @@ class RDBStorage(BaseStorage):
         self._setup()
 
     def close(self) -> None:
+        self._pending.close()
         self._db.close()
 
     # --------------------------------------------------------------- studies
@@ -188,10 +179,12 @@ class RDBStorage(BaseStorage):
         self, directions: Sequence[StudyDirection], study_name: str | None = None
     ) -> int:
         name = study_name or f"no-name-{time.time_ns()}-{random.getrandbits(32):08x}"
+        check_name(name, "study_name")
         dirs = ",".join(str(int(d)) for d in directions)
 
         def fn(conn: Connection) -> int:
-            res = conn.execute(S.studies.insert().values(study_name=name, directions=dirs, next_number=0, created_at=time.time()))
+            res = conn.execute(S.studies.insert().values(
+                study_name=name, directions=dirs, next_number=0, created_at=time.time(), seq=0))
             return _inserted_id(res)
 
         try:
@@ -207,10 +200,8 @@ class RDBStorage(BaseStorage):
         self.get_study_name_from_id(study_id)
 
         def fn(conn: Connection) -> None:
-            ids = sa.select(S.trials.c.trial_id).where(S.trials.c.study_id == study_id)
-            for t in (S.trial_params, S.trial_attrs, S.trial_intermediate):
-                conn.execute(t.delete().where(t.c.trial_id.in_(ids)))
-            for t in (S.trials, S.study_attrs, S.reservations, S.studies):
+            for t in (S.trial_params, S.trial_attrs, S.trial_intermediate, S.trials, S.study_attrs,
+                      S.reservations, S.studies):
                 conn.execute(t.delete().where(t.c.study_id == study_id))
 
         self._write(fn)
@@ -218,7 +209,7 @@ class RDBStorage(BaseStorage):
             self._caches.pop(study_id, None)
 
     def set_study_attr(self, study_id: int, kind: str, key: str, value: Any) -> None:
-        text = _dumps(value, "value")
+        text = _dumps(check_attr(kind, key, value), f"{kind}_attrs[{key!r}]")
         self.get_study_name_from_id(study_id)
 
         def fn(conn: Connection) -> None:
@@ -232,7 +223,7 @@ class RDBStorage(BaseStorage):
     def get_study_attrs(self, study_id: int, kind: str) -> dict[str, Any]:
         t = S.study_attrs
         rows = self._read(lambda c: c.execute(sa.select(t.c.key, t.c.value_json).where((t.c.study_id == study_id) & (t.c.kind == kind))).all())
-        return {k: json.loads(v) for k, v in rows}
+        return {k: decode_json(v) for k, v in rows}
 
     def get_study_id_from_name(self, study_name: str) -> int:
         t = S.studies
@@ -291,14 +282,17 @@ class RDBStorage(BaseStorage):
             raise
 
     # --------------------------------------------------------------- trials
-    @staticmethod
-    def _allocate_numbers(conn: Connection, study_id: int, n: int) -> int:
-        """Reserve ``n`` consecutive trial numbers; returns the first. The UPDATE locks
-        the study row until commit, so numbers commit in order."""
-        res = conn.execute(_STMT["bump_number"], {"sid": study_id, "n": n})
-        if res.rowcount == 0:
-            raise StudyNotFoundError(f"No study with study_id={study_id!r} in this storage.")
-        return int(conn.execute(_STMT["next_number"], {"sid": study_id}).scalar_one()) - n
+    def _where(self, trial_id: int) -> tuple[int, int]:
+        """``(study_id, number)`` of a trial: known locally for trials this process
+        created or synced, read once otherwise."""
+        loc = self._trial_loc.get(trial_id)
+        if loc is None:
+            t = S.trials
+            row = self._read(lambda c: c.execute(sa.select(t.c.study_id, t.c.number).where(t.c.trial_id == trial_id)).first())
+            if row is None:
+                raise KeyError(f"No trial with trial_id={trial_id!r} in this storage.")
+            loc = self._trial_loc[trial_id] = (int(row[0]), int(row[1]))
+        return loc
 
     def create_new_trial(
         self,
@@ -310,293 +304,279 @@ class RDBStorage(BaseStorage):
     ) -> tuple[int, int]:
         now = time.time()
         owner = worker_id()
+        if space is not None:
+            check_space(space)
+        if template is not None:
+            for kind, d in (("user", template.user_attrs), ("system", template.system_attrs)):
+                for k, v in d.items():
+                    check_attr(kind, k, v)
+            for step, v in template.intermediate_values.items():
+                check_report(step, v, len(self._directions(study_id)))
 
         def fn(conn: Connection) -> tuple[int, int]:
-            number = self._allocate_numbers(conn, study_id, 1)
-            if template is None:
-                res = conn.execute(_STMT["insert_trial"], {
-                    "study_id": study_id, "number": number, "state": _RUNNING, "t_start": now, "owner": owner})
-                tid = _inserted_id(res)
-                if space is not None and len(space):
-                    self._insert_params(conn, [tid], space, np.asarray(internal)[None, :])
-                return tid, number
-            return self._insert_template(conn, study_id, number, template), number
+            number, seq = T.allocate_numbers(conn, study_id, 1)
+            if template is not None:
+                return T.insert_template(conn, study_id, number, seq, template, owner=owner, encode=_dumps), number
+            res = conn.execute(T.STMT["insert_trial"], {
+                "study_id": study_id, "number": number, "state": _RUNNING, "t_start": now, "owner": owner, "seq": seq})
+            key = res.inserted_primary_key
+            assert key is not None  # single-row inserts always report it
+            tid = int(key[0])
+            if space is not None and len(space):
+                T.insert_params(conn, study_id, seq, [tid], space, np.asarray(internal)[None, :])
+            return tid, number
 
-        return self._write(fn)
-
-    def _insert_template(self, conn: Connection, study_id: int, number: int, t: FrozenTrial) -> int:
-        state = int(t.state)
-        values = _dumps(list(t.values), "values") if t.values is not None else None
-        res = conn.execute(S.trials.insert().values(
-            study_id=study_id, number=number, state=state, values_json=values,
-            t_start=t.datetime_start.timestamp() if t.datetime_start else None,
-            t_complete=t.datetime_complete.timestamp() if t.datetime_complete else None,
-            owner=worker_id() if state == _RUNNING else None,
-        ))
-        tid = _inserted_id(res)
-        if t.params:
-            conn.execute(S.trial_params.insert(), [
-                {"trial_id": tid, "name": k, "value": t.distributions[k].to_internal_repr(v),
-                 "distribution": _dist_json(t.distributions[k])}
-                for k, v in t.params.items()])
-        attrs = [{"trial_id": tid, "kind": kind, "key": k, "value_json": _dumps(v, f"{kind}_attrs[{k!r}]")}
-                 for kind, d in (("user", t.user_attrs), ("system", t.system_attrs)) for k, v in d.items()]
-        if attrs:
-            conn.execute(S.trial_attrs.insert(), attrs)
-        if t.intermediate_values:
-            conn.execute(S.trial_intermediate.insert(), [
-                {"trial_id": tid, "step": s, "value": None if math.isnan(v) else v}
-                for s, v in t.intermediate_values.items()])
-        return tid
-
-    def _insert_params(self, conn: Connection, trial_ids: Sequence[int], space: SearchSpace, X: np.ndarray) -> None:
-        dists = [_dist_json(d) for d in space.values()]
-        names = space.names
-        rows = [
-            {"trial_id": tid, "name": names[j], "value": v, "distribution": dists[j]}
-            for tid, xrow in zip(trial_ids, X.tolist()) for j, v in enumerate(xrow)
-        ]
-        if rows:
-            conn.execute(S.trial_params.insert(), rows)
+        tid, number = self._write(fn)
+        self._trial_loc[tid] = (study_id, number)
+        return tid, number
 
     def create_new_trials(self, study_id: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         now, owner = time.time(), worker_id()
 
         def fn(conn: Connection) -> tuple[np.ndarray, np.ndarray]:
-            first = self._allocate_numbers(conn, study_id, n)
-            conn.execute(S.trials.insert(), [
-                {"study_id": study_id, "number": first + k, "state": _RUNNING, "t_start": now, "owner": owner}
-                for k in range(n)])
+            first, seq = T.allocate_numbers(conn, study_id, n)
+            for k in range(0, n, 20_000):
+                conn.execute(S.trials.insert(), [
+                    {"study_id": study_id, "number": first + j, "state": _RUNNING, "t_start": now, "owner": owner, "seq": seq}
+                    for j in range(k, min(n, k + 20_000))])
             t = S.trials
             rows = conn.execute(sa.select(t.c.trial_id, t.c.number).where(
                 (t.c.study_id == study_id) & (t.c.number >= first) & (t.c.number < first + n)
             ).order_by(t.c.number)).all()
             return (np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], dtype=np.int64))
 
-        return self._write(fn)
+        ids, numbers = self._write(fn)
+        self._trial_loc.update(zip(ids.tolist(), ((study_id, k) for k in numbers.tolist())))
+        return ids, numbers
 
     def has_waiting(self, study_id: int) -> bool:
-        return self._read(lambda c: c.execute(_STMT["any_waiting"], {"sid": study_id}).first()) is not None
+        return self._read(lambda c: c.execute(_ANY_WAITING, {"sid": study_id}).first()) is not None
 
     def claim_waiting_trial(self, study_id: int) -> tuple[int, int] | None:
         t = S.trials
         now, owner = time.time(), worker_id()
 
-        def fn(conn: Connection) -> tuple[int, int] | None | bool:
+        def fn(conn: Connection) -> tuple[int, int] | None:
+            seq = T.next_seq(conn, study_id)
             row = conn.execute(sa.select(t.c.trial_id, t.c.number).where(
                 (t.c.study_id == study_id) & (t.c.state == _WAITING)).order_by(t.c.number).limit(1)).first()
             if row is None:
                 return None
-            res = conn.execute(t.update().where((t.c.trial_id == row[0]) & (t.c.state == _WAITING))
-                               .values(state=_RUNNING, t_start=now, owner=owner))
-            return (int(row[0]), int(row[1])) if res.rowcount == 1 else False
+            # The study row is locked: no other worker claims this trial meanwhile.
+            conn.execute(t.update().where(t.c.trial_id == row[0]).values(state=_RUNNING, t_start=now, owner=owner, seq=seq))
+            return int(row[0]), int(row[1])
 
-        while True:
-            out = self._write(fn)
-            if out is not False:  # False: another worker claimed it first; try the next
-                return out  # type: ignore[return-value]
+        out = self._write(fn)
+        if out is not None:
+            self._trial_loc[out[0]] = (study_id, out[1])
+        return out
 
-    def _guard_unfinished(self, conn: Connection, trial_id: int) -> None:
-        t = S.trials
-        state = conn.execute(sa.select(t.c.state, t.c.number).where(t.c.trial_id == trial_id)).first()
-        if state is None:
-            raise KeyError(f"No trial with trial_id={trial_id!r} in this storage.")
-        if state[0] not in _UNFINISHED:
-            raise UpdateFinishedTrialError(
-                f"Trial {state[1]} is already finished ({TrialState(state[0]).name}) and cannot be changed.")
-
-    def _check_compatible(self, trial_id: int, name: str, dist: BaseDistribution) -> None:
-        # Against the last synced history of the trial's study (no extra query).
-        for cache in list(self._caches.values()):
+    def _check_compatible(self, study_id: int, name: str, dist: BaseDistribution) -> None:
+        # Against the last synced history of the trial's own study (no extra query).
+        cache = self._caches.get(study_id)
+        if cache is not None:
             h = cache.history
             j = h.param_index.get(name)
             if j is not None and h.param_dists[j]:
-                from hpo_core.distributions import check_distribution_compatibility
-
                 check_distribution_compatibility(name, h.param_dists[j][-1], dist)
-                return
+
+    def _trial_write(self, trial_id: int, fn: Callable[[Connection, int, int], T_]) -> T_:
+        """Run ``fn(conn, study_id, seq)`` after the unfinished check, in one transaction
+        that also writes the trial's waiting ``suggest_*`` parameters."""
+        sid, _ = self._where(trial_id)
+        rows = self._pending.pop(trial_id)
+
+        def tx(conn: Connection) -> T_:
+            seq = T.next_seq(conn, sid)
+            T.guard_unfinished(conn, trial_id)
+            T.insert_param_rows(conn, sid, seq, trial_id, rows)
+            return fn(conn, sid, seq)
+
+        try:
+            return self._write(tx)
+        except UpdateFinishedTrialError:
+            raise  # the trial is over: its waiting parameters go with it
+        except BaseException:
+            self._pending.restore(sid, trial_id, rows)
+            raise
+
+    def _flush_pending(self, study_id: int, per_trial: dict[int, list[tuple[str, float, str]]]) -> None:
+        def tx(conn: Connection) -> None:
+            seq = T.next_seq(conn, study_id)
+            for tid, rows in per_trial.items():
+                try:
+                    T.guard_unfinished(conn, tid)
+                except (KeyError, UpdateFinishedTrialError):
+                    continue  # finished meanwhile (e.g. failed as stale): nothing to add
+                T.insert_param_rows(conn, study_id, seq, tid, rows)
+
+        try:
+            self._write(tx)
+        except StudyNotFoundError:
+            pass  # the study was deleted: its running trials' parameters go with it
 
     def set_trial_param(self, trial_id: int, name: str, internal: float, dist: BaseDistribution) -> None:
-        self._check_compatible(trial_id, name, dist)
-        text = _dist_json(dist)
+        sid, number = self._where(trial_id)
+        self._check_local_unfinished(sid, trial_id, number)
+        cache = self._caches.get(sid)
+        if cache is None or name not in cache.history.param_index:
+            check_name(name, "parameter name")
+        self._check_compatible(sid, name, dist)
+        self._pending.add(sid, trial_id, (name, float(internal), T.dist_json(dist)))
 
-        def fn(conn: Connection) -> None:
-            self._guard_unfinished(conn, trial_id)
-            conn.execute(S.trial_params.insert().values(trial_id=trial_id, name=name, value=float(internal), distribution=text))
-
-        self._write(fn)
+    def _check_local_unfinished(self, study_id: int, trial_id: int, number: int) -> None:
+        """Raise UpdateFinishedTrialError if this process knows the trial is finished (it
+        finished it, or synced it finished). A trial another worker finished meanwhile
+        is caught when the waiting parameters are written: they are dropped then."""
+        state = self._finished.get(trial_id)
+        if state is None:
+            cache = self._caches.get(study_id)
+            if cache is not None and number < cache.history.n:
+                s = int(cache.history.states[number])
+                state = s if s not in T.UNFINISHED and s >= 0 else None
+        if state is not None:
+            raise UpdateFinishedTrialError(
+                f"Trial {number} is already finished ({TrialState(state).name}) and cannot be changed.")
 
     def set_trial_params(self, trial_id: int, space: SearchSpace, internal: np.ndarray) -> None:
-        def fn(conn: Connection) -> None:
-            self._guard_unfinished(conn, trial_id)
-            self._insert_params(conn, [trial_id], space, np.asarray(internal)[None, :])
-
-        self._write(fn)
+        check_space(space)
+        self._trial_write(trial_id, lambda conn, sid, seq: T.insert_params(
+            conn, sid, seq, [trial_id], space, np.asarray(internal)[None, :]))
 
     def set_trials_params(self, trial_ids: np.ndarray, space: SearchSpace, X: np.ndarray) -> None:
-        self._write(lambda conn: self._insert_params(conn, trial_ids.tolist(), space, X))
+        if not len(trial_ids):
+            return
+        check_space(space)
+        sid, _ = self._where(int(trial_ids[0]))
+
+        def tx(conn: Connection) -> None:
+            seq = T.next_seq(conn, sid)
+            T.insert_params(conn, sid, seq, trial_ids.tolist(), space, X)
+
+        self._write(tx)
 
     def set_trial_state_values(
         self, trial_id: int, state: TrialState | int, values: Sequence[float] | None = None
     ) -> bool:
         t = S.trials
         code = int(state)
-        vals = _dumps(list(values), "values") if values is not None else None
-        finished = code not in _UNFINISHED
+        sid, _ = self._where(trial_id)
+        check_finish(code, values, len(self._directions(sid)))
+        vals = _dumps([float(v) for v in values], "values") if values is not None else None
+        finished = code not in T.UNFINISHED
+        rows = self._pending.pop(trial_id)
 
-        def fn(conn: Connection) -> bool:
+        def tx(conn: Connection) -> bool:
+            seq = T.next_seq(conn, sid)
             if finished:
-                res = conn.execute(_STMT["finish_trial"], {
-                    "tid": trial_id, "state": code, "vals": vals, "t_complete": time.time()})
+                res = conn.execute(T.STMT["finish_trial"], {
+                    "tid": trial_id, "state": code, "vals": vals, "t_complete": time.time(), "seq": seq})
             else:  # RUNNING claims a WAITING trial
-                cond = t.c.state == _WAITING if code == _RUNNING else t.c.state.in_(_UNFINISHED)
+                cond = t.c.state == _WAITING if code == _RUNNING else t.c.state.in_(T.UNFINISHED)
                 res = conn.execute(t.update().where((t.c.trial_id == trial_id) & cond)
-                                   .values(state=code, values_json=vals))
-            if res.rowcount == 1:
-                return True
-            self._guard_unfinished(conn, trial_id)
-            return False
+                                   .values(state=code, values_json=vals, seq=seq))
+            if res.rowcount != 1:
+                T.guard_unfinished(conn, trial_id)
+                return False
+            T.insert_param_rows(conn, sid, seq, trial_id, rows)
+            return True
 
-        return self._write(fn)
+        try:
+            done = self._write(tx)
+            if done and finished:
+                self._finished[trial_id] = code
+                if len(self._finished) > 100_000:
+                    self._finished.clear()  # a cache: the database stays the judge
+            return done
+        except UpdateFinishedTrialError:
+            raise
+        except BaseException:
+            self._pending.restore(sid, trial_id, rows)
+            raise
 
     def set_trials_state_values(self, trial_ids: np.ndarray, state: TrialState, values: np.ndarray | None) -> None:
+        if not len(trial_ids):
+            return
         t = S.trials
         now = time.time()
         ids = trial_ids.tolist()
-        vals = [None] * len(ids) if values is None else [_dumps(r, "values") for r in np.asarray(values).tolist()]
+        sid, _ = self._where(ids[0])
+        vals = [None] * len(ids) if values is None else [_dumps(r, "values") for r in np.asarray(values, dtype=np.float64).tolist()]
 
-        def fn(conn: Connection) -> None:
+        def tx(conn: Connection) -> None:
+            seq = T.next_seq(conn, sid)
             unfinished = (t.c.state == _RUNNING) | (t.c.state == _WAITING)  # executemany: no IN
             stmt = t.update().where((t.c.trial_id == sa.bindparam("tid")) & unfinished).values(
-                state=int(state), values_json=sa.bindparam("vals"), t_complete=now)
+                state=int(state), values_json=sa.bindparam("vals"), t_complete=now, seq=seq)
             res = conn.execute(stmt, [{"tid": i, "vals": v} for i, v in zip(ids, vals)])
             if res.rowcount != len(ids):
                 for i in ids:
-                    self._guard_unfinished(conn, i)  # raises for the finished one: rolls back
+                    T.guard_unfinished(conn, i)  # raises for the finished one: rolls back
 
-        self._write(fn)
+        self._write(tx)
 
-    def set_trial_intermediate_value(self, trial_id: int, step: int, value: float) -> None:
-        def fn(conn: Connection) -> None:
-            self._guard_unfinished(conn, trial_id)
-            t = S.trial_intermediate
-            v = None if math.isnan(value) else value
-            if conn.execute(t.update().where((t.c.trial_id == trial_id) & (t.c.step == step)).values(value=v)).rowcount == 0:
-                conn.execute(t.insert().values(trial_id=trial_id, step=step, value=v))
-
-        self._write(fn)
+    def set_trial_intermediate_value(self, trial_id: int, step: int, value: Any) -> None:
+        sid, _ = self._where(trial_id)
+        step, value = check_report(step, value, len(self._directions(sid)))
+        self._trial_write(trial_id, lambda conn, sid, seq: T.report(conn, sid, seq, trial_id, step, value))
 
     def set_trial_attr(self, trial_id: int, kind: str, key: str, value: Any) -> None:
-        text = _dumps(value, "value")
-
-        def fn(conn: Connection) -> None:
-            self._guard_unfinished(conn, trial_id)
-            t = S.trial_attrs
-            where = (t.c.trial_id == trial_id) & (t.c.kind == kind) & (t.c.key == key)
-            if conn.execute(t.update().where(where).values(value_json=text)).rowcount == 0:
-                conn.execute(t.insert().values(trial_id=trial_id, kind=kind, key=key, value_json=text))
-
-        self._write(fn)
-
-    def _locate(self, trial_id: int) -> tuple[int, int]:
-        t = S.trials
-        row = self._read(lambda c: c.execute(sa.select(t.c.study_id, t.c.number).where(t.c.trial_id == trial_id)).first())
-        if row is None:
-            raise KeyError(f"No trial with trial_id={trial_id!r} in this storage.")
-        return int(row[0]), int(row[1])
+        text = _dumps(check_attr(kind, key, value), f"{kind}_attrs[{key!r}]")
+        self._trial_write(trial_id, lambda conn, sid, seq: T.set_attr(conn, sid, seq, trial_id, kind, key, text))
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
-        study_id, number = self._locate(trial_id)
+        study_id, number = self._where(trial_id)
         cache = self._sync(study_id)
         with cache.lock:
             return cache.history.frozen(number)
 
     def get_trial_id_from_number(self, study_id: int, number: int) -> int:
+        cache = self._caches.get(study_id)
+        if cache is not None and 0 <= number < cache.history.n and cache.history.trial_ids[number] >= 0:
+            return int(cache.history.trial_ids[number])
         t = S.trials
         tid = self._read(lambda c: c.execute(sa.select(t.c.trial_id).where((t.c.study_id == study_id) & (t.c.number == number))).scalar())
         if tid is None:
             raise KeyError(f"No trial number {number} in study {study_id}.")
+        self._trial_loc[int(tid)] = (study_id, number)
         return int(tid)
 
     # --------------------------------------------------------------- history sync
-    def _cache(self, study_id: int) -> _Cache:
+    def _directions(self, study_id: int) -> list[StudyDirection]:
+        dirs = self._dirs.get(study_id)
+        if dirs is None:
+            dirs = self._dirs[study_id] = self.get_study_directions(study_id)
+        return dirs
+
+    def _cache(self, study_id: int) -> StudyCache:
         cache = self._caches.get(study_id)
         if cache is None:
-            dirs = self.get_study_directions(study_id)
+            dirs = self._directions(study_id)
             with self._caches_lock:
                 cache = self._caches.get(study_id)
                 if cache is None:
                     sign = -1.0 if len(dirs) == 1 and dirs[0] == StudyDirection.MAXIMIZE else 1.0
-                    cache = self._caches[study_id] = _Cache(len(dirs), sign)
+                    cache = self._caches[study_id] = StudyCache(study_id, len(dirs), sign)
         return cache
 
-    def _dist(self, text: str) -> BaseDistribution:
-        d = self._dist_cache.get(text)
-        if d is None:
-            d = self._dist_cache[text] = json_to_distribution(text)
-        return d
-
-    def _sync(self, study_id: int) -> _Cache:
-        """Read trials that are new or were unfinished at the last read (one snapshot)."""
+    def _sync(self, study_id: int) -> StudyCache:
+        """Write this process's waiting parameters of the study, then read and apply
+        the study's changes since the last sync (one snapshot)."""
+        self._pending.flush_study(study_id)
         cache = self._cache(study_id)
         with cache.lock:
-            upto = cache.synced_upto
-            pending = list(cache.unfinished)
-            t = S.trials
-
-            def selector(number_col: Any) -> Any:
-                cond = number_col >= upto
-                for k in range(0, len(pending), _IN_CHUNK):
-                    cond = cond | number_col.in_(pending[k : k + _IN_CHUNK])
-                return (t.c.study_id == study_id) & cond
-
-            def read(conn: Connection) -> tuple[Any, ...]:
-                trial_rows = conn.execute(sa.select(
-                    t.c.trial_id, t.c.number, t.c.state, t.c.values_json, t.c.t_start, t.c.t_complete
-                ).where(selector(t.c.number)).order_by(t.c.number)).all()
-                if not trial_rows:
-                    return trial_rows, [], [], []
-                joined = []
-                for child, cols in (
-                    (S.trial_params, (S.trial_params.c.name, S.trial_params.c.value, S.trial_params.c.distribution)),
-                    (S.trial_attrs, (S.trial_attrs.c.kind, S.trial_attrs.c.key, S.trial_attrs.c.value_json)),
-                    (S.trial_intermediate, (S.trial_intermediate.c.step, S.trial_intermediate.c.value)),
-                ):
-                    q = sa.select(t.c.number, *cols).select_from(child.join(t, child.c.trial_id == t.c.trial_id)).where(selector(t.c.number))
-                    joined.append(conn.execute(q).all())
-                return (trial_rows, *joined)
-
-            trial_rows, params, attrs, ivs = self._read(read)
-            self._apply(cache, trial_rows, params, attrs, ivs)
+            seq, rows = self._read_snapshot(lambda conn: read_changes(conn, study_id, cache.seq))
+            if rows is not None:
+                apply_rows(cache, rows, decode_json)
+                for tid, number in cache.numbers.items():
+                    self._trial_loc.setdefault(tid, (study_id, number))
+            cache.seq = seq
         return cache
 
-    def _apply(self, cache: _Cache, trial_rows: list[Any], params: list[Any], attrs: list[Any], ivs: list[Any]) -> None:
-        h = cache.history
-        finished: list[tuple[int, int, Any, Any]] = []
-        for tid, number, state, values_json, t_start, t_complete in trial_rows:
-            h.add_row(number, tid, _RUNNING if state != _WAITING else _WAITING, np.nan if t_start is None else t_start)
-            if state in _UNFINISHED:
-                cache.unfinished[number] = tid
-            else:
-                cache.unfinished.pop(number, None)
-                finished.append((number, state, values_json, t_complete))
-            if number >= cache.synced_upto:
-                cache.synced_upto = number + 1
-        for number, name, value, dist_text in params:
-            h.set_param(number, name, self._dist(dist_text), value, check=False)
-        for number, kind, key, value_json in attrs:
-            h.set_attr(number, kind, key, json.loads(value_json))
-        for number, step, value in ivs:
-            d = h.intermediate[number]
-            if d is None or step not in d:
-                h.add_intermediate(number, step, float("nan") if value is None else value)
-        # States last, so a trial is COMPLETE in the history only with all its params.
-        for number, state, values_json, t_complete in finished:
-            values = json.loads(values_json) if values_json is not None else None
-            h.set_state(number, state, values, t_complete)
-
-    def get_history(self, study_id: int) -> History:
-        return self._sync(study_id).history
+    def get_history(self, study_id: int, *, sync: bool = True) -> History:
+        if sync:
+            return self._sync(study_id).history
+        return self._cache(study_id).history
 
     # --------------------------------------------------------------- liveness
     def record_heartbeat(self, trial_id: int) -> None:
@@ -617,11 +597,12 @@ class RDBStorage(BaseStorage):
         failed = []
         for tid, number, reason in stale:
             def fn(conn: Connection, tid: int = tid, reason: str = reason) -> bool:
-                res = conn.execute(t.update().where((t.c.trial_id == tid) & (t.c.state == _RUNNING)).values(state=_FAIL, t_complete=now))
+                seq = T.next_seq(conn, study_id)
+                res = conn.execute(t.update().where((t.c.trial_id == tid) & (t.c.state == _RUNNING))
+                                   .values(state=_FAIL, t_complete=now, seq=seq))
                 if res.rowcount != 1:
                     return False
-                conn.execute(S.trial_attrs.insert().values(trial_id=tid, kind="system", key="fail_reason",
-                                                           value_json=json.dumps(f"stale trial: {reason}")))
+                T.set_attr(conn, study_id, seq, tid, "system", "fail_reason", json.dumps(f"stale trial: {reason}"))
                 return True
 
             try:

@@ -92,8 +92,12 @@ class GPModel:
     def K_inv(self) -> np.ndarray:
         """``K^-1`` (n, n), from L by LAPACK ``potri`` on first use, then cached."""
         if self._K_inv is None:
-            lower, _ = scipy.linalg.lapack.dpotri(self.L, lower=1)  # fills the lower triangle only
-            self._K_inv = np.tril(lower) + np.tril(lower, -1).T
+            # potri fills the lower triangle and keeps L's strict upper one, which is 0
+            # (scipy.linalg.cholesky cleans it): one transposed sum makes K^-1 symmetric.
+            lower, _ = scipy.linalg.lapack.dpotri(self.L, lower=1)
+            K_inv = lower + lower.T
+            np.fill_diagonal(K_inv, lower.diagonal())
+            self._K_inv = K_inv
         return self._K_inv
 
     def posterior(self, Xq: np.ndarray, *,

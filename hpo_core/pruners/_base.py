@@ -15,9 +15,11 @@ __all__ = ["BasePruner", "NopPruner"]
 class BasePruner(abc.ABC):
     """Decides from reported intermediate values whether a trial should stop early.
 
-    Pruners read ``study._history()``: its intermediate-value log
-    (``History.intermediate_log()``) holds every ``trial.report`` of the study as
-    arrays, so a decision never loops over trial objects.
+    Pruners read ``study.view`` (a read-only :class:`~hpo_core._view.StudyView`, synced
+    once per decision): ``study.view.history.steps`` holds every ``trial.report`` of the
+    study indexed by step (``at_step(s)``: the trials that reached step ``s`` and their
+    values as arrays; ``last_at_or_before``), so a decision never loops over trial
+    objects.
     """
 
     @abc.abstractmethod

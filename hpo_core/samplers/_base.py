@@ -60,7 +60,8 @@ class BaseSampler(abc.ABC):
     """Base class of samplers."""
 
     def infer_relative_search_space(self, study: Study, trial: Trial) -> SearchSpace:
-        """Parameters to sample jointly for ``trial`` (default: none)."""
+        """Parameters to sample jointly for ``trial`` (default: none). A plain dict
+        ``{name: distribution}`` (as Optuna samplers return) is accepted too."""
         return EMPTY_SPACE
 
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
@@ -69,12 +70,31 @@ class BaseSampler(abc.ABC):
         Returns:
             (d,) float64 internal values, in the order of ``space.names``.
 
-        The default samples each parameter with :meth:`sample_independent`.
+        The default calls :meth:`sample_relative` when a subclass overrides it (a sampler
+        written against Optuna's ``BaseSampler``), and samples the parameters it leaves
+        out, or all of them otherwise, with :meth:`sample_independent`.
         """
+        relative: dict[str, Any] = {}
+        if type(self).sample_relative is not BaseSampler.sample_relative:
+            relative = dict(self.sample_relative(study, trial, dict(space.items())) or {})
         out = np.empty(len(space))
         for j, (name, dist) in enumerate(space.items()):
-            out[j] = dist.to_internal_repr(self.sample_independent(study, trial, name, dist))
+            value = relative[name] if name in relative else self.sample_independent(study, trial, name, dist)
+            out[j] = dist.to_internal_repr(value)
         return out
+
+    def sample_relative(
+        self, study: Study, trial: Trial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """Optuna's name for joint sampling: ``{name: external value}`` for the
+        parameters of ``search_space`` (those it leaves out are sampled with
+        :meth:`sample_independent`). Samplers written for Optuna override this; ours
+        override :meth:`sample_joint`, which this default calls."""
+        if not search_space:
+            return {}
+        space = search_space if isinstance(search_space, SearchSpace) else SearchSpace(dict(search_space))
+        X = np.asarray(self.sample_joint(study, trial, space), dtype=np.float64)
+        return dict(zip(space.names, space.external_rows(X[None])[0]))
 
     def sample_joint_batch(self, study: Study, numbers: np.ndarray, space: SearchSpace) -> np.ndarray:
         """Sample ``space`` for ``len(numbers)`` new trials at once: (n, d) internal values.

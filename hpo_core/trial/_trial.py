@@ -234,6 +234,8 @@ class Trial:
     def _sample_relative(self) -> dict[str, float]:
         study = self.study
         space = study.sampler.infer_relative_search_space(study, self)
+        if type(space) is not SearchSpace:  # an Optuna-style sampler returns a dict
+            space = SearchSpace(dict(space or {}))
         self._relative_space = space
         rel: dict[str, float] = {}
         if len(space):

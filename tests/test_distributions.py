@@ -315,3 +315,14 @@ def test_float_distribution_to_internal_repr_huge_int_is_value_error() -> None:
 def test_float_distribution_subnormal_step_on_subnormal_range() -> None:
     dist = FloatDistribution(0.0, 1e-320, step=5e-324)  # 2,024 steps: fine
     assert dist.contains(5e-324 * 7)
+
+
+def test_search_space_external_row_equals_external_rows() -> None:
+    space = SearchSpace({
+        "f": FloatDistribution(0.0, 1.0), "i": IntDistribution(-3, 7), "l": IntDistribution(1, 1024, log=True),
+        "c": CategoricalDistribution(["a", None, 3.5]), "s": FloatDistribution(0.0, 1.0, step=0.25),
+    })
+    rng = np.random.default_rng(0)
+    X = space.from_unit(rng.random((200, 5)))
+    X[:4, 1] = [-2.5, -1.5, 0.5, 1.5]  # exact halves round to even in both
+    assert [space.external_row(x) for x in X] == space.external_rows(X)

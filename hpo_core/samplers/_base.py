@@ -94,7 +94,7 @@ class BaseSampler(abc.ABC):
             return {}
         space = search_space if isinstance(search_space, SearchSpace) else SearchSpace(dict(search_space))
         X = np.asarray(self.sample_joint(study, trial, space), dtype=np.float64)
-        return dict(zip(space.names, space.external_rows(X[None])[0]))
+        return dict(zip(space.names, space.external_row(X)))
 
     def sample_joint_batch(self, study: Study, numbers: np.ndarray, space: SearchSpace) -> np.ndarray:
         """Sample ``space`` for ``len(numbers)`` new trials at once: (n, d) internal values.

@@ -248,7 +248,7 @@ class Study:
             trial_id, number = storage.create_new_trial(self._study_id, space=space, internal=X)
             trial = Trial(
                 self, trial_id, number, space=space,
-                row=X.tolist() if space._all_float else space.external_rows(X[None])[0],
+                row=space.external_row(X),
             )
             return trial
         claimed = storage.claim_waiting_trial(self._study_id) if waiting else None
@@ -268,7 +268,7 @@ class Study:
                 X = self._apply_fixed(trial._fixed, space, X)
             storage.set_trial_params(trial_id, space, X)
             trial._space = space
-            trial._row = X.tolist() if space._all_float else space.external_rows(X[None])[0]
+            trial._row = space.external_row(X)
             trial._params = trial._dists = None  # rebuilt from (space, row) when read
         return trial
 

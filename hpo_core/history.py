@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from hpo_core._history_undo import ROW_ARRAYS, Undo
+from hpo_core._intersection import Intersection
 from hpo_core._step_index import StepIndex
 from hpo_core.distributions import (
     BaseDistribution,
@@ -51,15 +53,9 @@ __all__ = ["History", "NUMERIC_ATTRS"]
 NUMERIC_ATTRS = frozenset({"constraints", "generation", "bracket"})
 
 _UNKNOWN = -1
-_NOT_IN_SPACE = -1
-_UNDECIDED = -2
 
 
-# Per-row arrays and the fill of their unset rows.
-_ROW_ARRAYS = (
-    ("states", _UNKNOWN), ("values", np.nan), ("trial_ids", -1), ("t_start", np.nan),
-    ("t_complete", np.nan), ("_X", np.nan), ("_codes", -1),
-)
+_ROW_ARRAYS = ROW_ARRAYS
 
 
 def _grow(a: np.ndarray, n_rows: int, fill: Any) -> np.ndarray:
@@ -91,7 +87,6 @@ class History:
         # (see _flush_codes); reading X or codes applies them first.
         self._pending_codes: list[tuple[int, Any, np.ndarray, np.ndarray]] = []
         self._pending_lock = threading.Lock()  # readers flush while writers append
-        self._isect_lock = threading.Lock()  # sampler threads update the intersection
         self.param_names: list[str] = []
         self.param_index: dict[str, int] = {}
         self.param_dists: list[list[BaseDistribution]] = []
@@ -101,8 +96,7 @@ class History:
         self.steps = StepIndex(n_objectives)
         self.numeric: dict[str, np.ndarray] = {}
         # Row snapshots of the batch being applied (see begin/rollback); None outside.
-        self._undo: dict[int, tuple[Any, ...] | None] | None = None
-        self._undo_global: tuple[Any, ...] = ()
+        self._undo: Undo | None = None  # the batch being applied (see begin/rollback)
         self.state_counts = [0] * 5
         self.version = 0
         self.best_row = -1  # single objective: row of the best COMPLETE value
@@ -113,14 +107,7 @@ class History:
         # name -> (distribution object, column, code) of the last lookup, for the
         # common case of the same suggest call in every trial.
         self._last_col: dict[str, tuple[BaseDistribution, int, int]] = {}
-        # Incremental intersection search space over COMPLETE trials.
-        self._new_complete: list[int] = []
-        self._isect = np.full(pcap, _UNDECIDED, dtype=np.int16)
-        self._any_complete = False
-        # The SearchSpace object of the intersection, reused while it is unchanged, with
-        # its columns and their distribution codes.
-        self._isect_space: SearchSpace | None = None
-        self._isect_cols = np.empty(0, dtype=np.intp)
+        self._isect = Intersection(pcap)  # incremental, over COMPLETE trials
 
         self._make_views()
 
@@ -138,17 +125,13 @@ class History:
         self._flush_codes()
         state = self.__dict__.copy()
         del state["_pending_lock"]
-        state.pop("_isect_lock", None)
         for k in [k for k in state if k.startswith("_mv_")]:
             del state[k]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.__dict__.setdefault("_isect_space", None)  # pickled before the cache existed
-        self.__dict__.setdefault("_isect_cols", np.empty(0, dtype=np.intp))
         self._pending_lock = threading.Lock()
-        self._isect_lock = threading.Lock()
         self._make_views()
 
     @property
@@ -186,27 +169,22 @@ class History:
         X[:, :pcap] = self._X
         codes = np.full((self._codes.shape[0], new), -1, dtype=np.int16, order="F")
         codes[:, :pcap] = self._codes
-        isect = np.full(new, _NOT_IN_SPACE if self._any_complete else _UNDECIDED, dtype=np.int16)
-        isect[:pcap] = self._isect
-        self._X, self._codes, self._isect = X, codes, isect
+        self._isect.grow(new)
+        self._X, self._codes = X, codes
 
     # ------------------------------------------------------------------ batches
     def begin(self) -> None:
         """Start a batch: every row changed until :meth:`commit` is snapshotted first,
         so that :meth:`rollback` restores it. Holds the intersection lock meanwhile (a
         sampler never sees half a batch through the intersection search space)."""
-        self._isect_lock.acquire()
+        self._isect.lock.acquire()
         self._flush_codes()
-        self._undo = {}
-        self._undo_global = (
-            self.n, list(self.state_counts), self.best_row, self._best_value,
-            len(self._new_complete), self.steps.mark(),
-        )
+        self._undo = Undo(self)
 
     def commit(self) -> None:
         """End the batch, keeping its changes."""
         self._undo = None
-        self._isect_lock.release()
+        self._isect.lock.release()
 
     def rollback(self) -> None:
         """End the batch, restoring every row it changed (new rows become unknown).
@@ -216,49 +194,14 @@ class History:
         undo, self._undo = self._undo, None
         try:
             assert undo is not None  # internal: rollback only inside begin/commit
-            self._flush_codes()
-            for row, snap in undo.items():
-                if snap is None:
-                    for name, fill in _ROW_ARRAYS:
-                        getattr(self, name)[row] = fill
-                    self.user_attrs[row] = self.system_attrs[row] = None
-                    for col in self.numeric.values():
-                        col[row] = np.nan
-                    continue
-                state, values, tid, ts, tc, x, codes, ua, sa, num = snap
-                self.states[row], self.values[row], self.trial_ids[row] = state, values, tid
-                self.t_start[row], self.t_complete[row] = ts, tc
-                self._X[row, : len(x)], self._codes[row, : len(codes)] = x, codes
-                self.user_attrs[row], self.system_attrs[row] = ua, sa
-                for key, v in num.items():
-                    self.numeric[key][row] = v
-            n, counts, best_row, best_value, n_new, mark = self._undo_global
-            self.n, self.state_counts = n, counts
-            self.best_row, self._best_value = best_row, best_value
-            del self._new_complete[n_new:]
-            self.steps.rollback(mark)
-            self.version += 1
+            undo.restore(self)
         finally:
-            self._isect_lock.release()
+            self._isect.lock.release()
 
     def _touch(self, row: int) -> None:
         """Snapshot ``row`` once per batch, before its first change."""
-        undo = self._undo
-        if undo is None or row in undo:
-            return
-        self._ensure_rows(row + 1)
-        if row >= self._undo_global[0]:
-            undo[row] = None  # a new row: rollback blanks it
-            return
-        self._flush_codes()
-        ua, sa = self.user_attrs[row], self.system_attrs[row]
-        undo[row] = (
-            int(self.states[row]), self.values[row].copy(), int(self.trial_ids[row]),
-            float(self.t_start[row]), float(self.t_complete[row]),
-            self._X[row].copy(), self._codes[row].copy(),
-            None if ua is None else dict(ua), None if sa is None else dict(sa),
-            {key: col[row].copy() for key, col in self.numeric.items()},
-        )
+        if self._undo is not None:
+            self._undo.save(self, row)
 
     # ------------------------------------------------------------------ writes
     def set_direction_sign(self, sign: float) -> None:
@@ -331,7 +274,7 @@ class History:
             self.values[rows] = values
         self.t_complete[rows] = t_complete
         if state == TrialState.COMPLETE and len(rows):
-            self._new_complete.extend(rows.tolist())
+            self._isect.new_complete.extend(rows.tolist())
             if self.n_objectives == 1:
                 signed = self._sign * self.values[rows, 0]
                 k = int(np.argmin(signed))
@@ -489,7 +432,7 @@ class History:
             else:
                 self.values[row] = values
         if state == 1:  # COMPLETE
-            self._new_complete.append(row)
+            self._isect.new_complete.append(row)
             if self.n_objectives == 1:
                 v = self.values[row, 0]
                 b = self.best_row
@@ -524,9 +467,7 @@ class History:
             if col is not None:
                 new[:, : col.shape[1]] = col
             if self._undo is not None:
-                for snap in self._undo.values():  # earlier snapshots lack the new column
-                    if snap is not None:
-                        snap[-1].setdefault(key, np.full(width, np.nan))
+                self._undo.add_column(key, width)
             col = self.numeric[key] = new
         col[row] = np.nan
         col[row, : len(arr)] = arr
@@ -570,46 +511,9 @@ class History:
         :class:`SearchSpace` object is returned while the intersection is unchanged (so
         callers may cache per space object); a new one after it changes. Thread-safe.
         """
-        with self._isect_lock:
-            return self._intersection_locked()
-
-    def _intersection_locked(self) -> SearchSpace:
-        if self._new_complete:
-            # Swap first: a row appended by a writer meanwhile lands in the new list.
-            taken, self._new_complete = self._new_complete, []
-            rows = np.asarray(taken, dtype=np.intp)
-            cols = self._isect_cols
-            if (
-                self._any_complete
-                and self._isect_space is not None
-                and (self.codes[rows[:, None], cols] == self._isect[cols]).all()
-            ):
-                # After the first COMPLETE trial only columns of the space can change
-                # (the others are out for good): every new row has them all, unchanged.
-                return self._isect_space
-            p = len(self.param_names)
-            C = self.codes[rows, :p]
-            first = C[0]
-            same = (C == first).all(axis=0) & (first >= 0) if len(rows) > 1 else first >= 0
-            cur = self._isect[:p]
-            keep = same & ((cur == _UNDECIDED) | (cur == first))
-            new = np.where(keep, first, _NOT_IN_SPACE)
-            if not np.array_equal(new, cur):
-                self._isect[:p] = new
-                self._isect_space = None
-            # Columns past p (not yet named) join after a COMPLETE trial: never in it.
-            self._isect[p:] = _NOT_IN_SPACE
-            self._any_complete = True
-        space = self._isect_space
-        if space is None:
-            # New columns enter the intersection only through a COMPLETE trial (they
-            # start undecided or out), so the cached space stays valid until then.
-            cols = np.flatnonzero(self._isect[: len(self.param_names)] >= 0)
-            space = self._isect_space = SearchSpace(
-                {self.param_names[j]: self.param_dists[j][self._isect[j]] for j in cols.tolist()}
-            )
-            self._isect_cols = cols
-        return space
+        isect = self._isect
+        with isect.lock:
+            return isect.query(self)
 
     def frozen(self, row: int) -> FrozenTrial:
         """Build the :class:`FrozenTrial` of row ``row``."""

@@ -28,6 +28,7 @@ __all__ = ["Study", "TrialBatch"]
 
 _COMPLETE = TrialState.COMPLETE
 _COMPLETE_INT = int(TrialState.COMPLETE)
+_WAITING = int(TrialState.WAITING)
 _FIXED_PARAMS_ATTR = "fixed_params"
 # The most trials one ask(n=...) or ask_array creates: bounds the memory a typo can take.
 MAX_BATCH = 10_000_000
@@ -237,7 +238,6 @@ class Study:
             if space is not None and self.sampler.has_batch and not self._has_waiting():
                 return self._ask_batch(space, n)
             return [self.ask(space) for _ in range(n)]
-        self._view._stale = True  # the sampler's first read of this ask syncs
         storage = self._storage
         sampler = self.sampler
         waiting = self._has_waiting()
@@ -273,7 +273,9 @@ class Study:
         return trial
 
     def _has_waiting(self) -> bool:
-        return self._storage.has_waiting(self._study_id)
+        """Sync the history (the one sync of this ask: the sampler reads it as it is
+        now) and say whether a WAITING trial may be claimed."""
+        return self._view.sync().state_counts[_WAITING] > 0
 
     @staticmethod
     def _apply_fixed(fixed: dict[str, Any], space: SearchSpace, X: np.ndarray) -> np.ndarray:

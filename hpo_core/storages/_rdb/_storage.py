@@ -567,8 +567,8 @@ class RDBStorage(BaseStorage):
         with cache.lock:
             seq, rows = self._read_snapshot(lambda conn: read_changes(conn, study_id, cache.seq))
             if rows is not None:
-                apply_rows(cache, rows, decode_json)
-                for tid, number in cache.numbers.items():
+                changed = apply_rows(cache, rows, decode_json)
+                for tid, number in changed.items():
                     self._trial_loc.setdefault(tid, (study_id, number))
             cache.seq = seq
         return cache

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+from collections import ChainMap
 from typing import Any
 
 import sqlalchemy as sa
@@ -98,14 +99,20 @@ def read_changes(conn: Connection, study_id: int, last: int) -> tuple[int, tuple
     return int(seq), rows
 
 
-def apply_rows(cache: StudyCache, rows: tuple[Any, ...], decode: Any) -> None:
+def apply_rows(cache: StudyCache, rows: tuple[Any, ...], decode: Any) -> dict[int, int]:
     """Turn the rows read by :func:`read_changes` into :class:`Changes` and apply them
-    to ``cache.history`` atomically. ``decode`` turns stored JSON text into a value."""
+    to ``cache.history`` atomically. ``decode`` turns stored JSON text into a value.
+
+    Returns:
+        ``{trial_id: number}`` of the trials changed by the batch.
+    """
     trial_rows, params, attrs, reports = rows
-    numbers = dict(cache.numbers)
+    new: dict[int, int] = {}
+    # Trials new in this batch first, then those seen before: no copy of the whole map.
+    numbers = ChainMap(new, cache.numbers)
     changes = Changes()
     for tid, number, state, values_json, t_start, t_complete in trial_rows:
-        numbers[tid] = number
+        new[tid] = number
         values = decode(values_json) if values_json is not None else None
         changes.trials.append((
             number, tid, state, values,
@@ -118,4 +125,5 @@ def apply_rows(cache: StudyCache, rows: tuple[Any, ...], decode: Any) -> None:
         for tid, step, v, vj in reports
     ]
     apply_changes(cache.history, changes)
-    cache.numbers = numbers
+    cache.numbers.update(new)
+    return new

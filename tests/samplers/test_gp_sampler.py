@@ -303,6 +303,58 @@ def test_gp_model_factorizes_the_kernel_matrix() -> None:
                 assert log_posterior(t) <= log_posterior(fitted) + 1e-6
 
 
+def _pending_case(p: int) -> tuple[_model.GPModel, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(8)
+    X = np.column_stack((rng.random(40), rng.random(40), rng.integers(0, 3, 40)))
+    y = np.sin(5.0 * X[:, 0]) + X[:, 1] - 0.3 * X[:, 2]
+    model = _model.fit_model(X, (y - y.mean()) / y.std(), np.array([False, False, True]),
+                             np.array([np.log(4.0), np.log(2.0), np.log(1.0), 0.2, np.log(1e-4)]), refit=False)
+    assert model is not None
+    Xp = np.column_stack((rng.random(p), rng.random(p), rng.integers(0, 3, p)))
+    Xp[0] = X[3]  # a pending point on top of an observation
+    Xq = np.column_stack((rng.random(30), rng.random(30), rng.integers(0, 3, 30)))
+    Xq[:p] = Xp + 1e-3 * (np.arange(3) < 2)
+    return model, Xp, Xq
+
+
+@pytest.mark.parametrize("p", [1, 4])
+def test_gp_condition_on_pending_equals_a_new_factorisation(p: int) -> None:
+    model, Xp, Xq = _pending_case(p)
+    cond = _model.condition_on_pending(model, Xp)
+    assert cond.L is None  # the block update of K^-1, not a new factorisation
+    X, mean = np.concatenate((model.X, Xp)), model.posterior(Xp)[0]
+    y = np.concatenate((model.y, mean))
+    L = _model.factorize(X, model.is_cat, model.theta)
+    assert L is not None
+    full = _model.GPModel(X, y, model.is_cat, model.theta, L, np.linalg.solve(L.T, np.linalg.solve(L, y)))
+    np.testing.assert_allclose(cond.K_inv, full.K_inv, rtol=1e-8, atol=1e-10 * np.abs(full.K_inv).max())
+    np.testing.assert_allclose(cond.alpha, full.alpha, rtol=1e-8, atol=1e-10 * np.abs(full.alpha).max())
+    for got, want in zip(cond.posterior(Xq), full.posterior(Xq)):
+        np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9)
+    np.testing.assert_array_equal(cond.alpha[40:], 0.0)  # kriging believer: the mean is unchanged
+    np.testing.assert_allclose(cond.posterior(Xq)[0], model.posterior(Xq)[0], rtol=1e-9, atol=1e-12)
+    # One noisy observation at a point of variance v leaves v s2 / (v + s2) <= min(v, s2) there.
+    assert np.all(cond.posterior(Xp)[1] <= np.minimum(model.posterior(Xp)[1], 1e-4) * (1 + 1e-6))
+
+
+def test_gp_condition_on_pending_falls_back_to_a_new_factorisation(monkeypatch: pytest.MonkeyPatch) -> None:
+    # When the Schur complement is not positive definite, K is factorised anew (with jitter).
+    import scipy.linalg
+
+    model, Xp, Xq = _pending_case(2)
+    cholesky = scipy.linalg.cholesky
+
+    def fail_small(a: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
+        if len(a) <= 2:
+            raise np.linalg.LinAlgError("not positive definite")
+        return cholesky(a, *args, **kwargs)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(scipy.linalg, "cholesky", fail_small)
+    cond = _model.condition_on_pending(model, Xp)
+    assert cond.L is not None and len(cond.X) == 42
+    np.testing.assert_allclose(cond.posterior(Xq)[0], model.posterior(Xq)[0], rtol=1e-7, atol=1e-9)
+
+
 def test_gp_nearest_rows_follow_the_scaled_distance() -> None:
     rng = np.random.default_rng(2)
     X = np.column_stack((rng.random(40), rng.random(40), rng.integers(0, 3, 40)))

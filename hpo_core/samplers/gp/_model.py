@@ -10,13 +10,14 @@ Notation:
     theta        (d + 2,) log inverse squared lengthscales, log amplitude, log noise
                  variance: the kernel ``amplitude * matern52 + noise * I``.
     L, alpha     lower Cholesky factor of K and ``K^-1 y``; K_inv is ``K^-1``.
+    Xp, p        pending points (p, d), conditioned on at their posterior mean.
 
 The GP math (the Matern-5/2 kernel, the log marginal likelihood and its gradient, the
 posterior and its gradients) is in ``hpo_core.kernels``: ``matern52``,
 ``gp_log_marginal_likelihood`` and ``gp_posterior``. This module is the orchestration
 around them: the hyperparameter priors and bounds and the L-BFGS-B MAP fit, the
 Cholesky factorisation with escalating jitter, K^-1 computed once per model, the output
-warping and the conditioning on pending points.
+warping and the conditioning on pending points (a block update of K^-1).
 
 Backends. Every function takes ``kernel_module``, the backend of ``hpo_core.kernels``
 whose GP kernels it calls (``kernels.get_backend(name)``: ``"numpy"``, ``"numba"`` or
@@ -36,6 +37,7 @@ import scipy.linalg.lapack
 import scipy.optimize
 
 from hpo_core import kernels
+from hpo_core._validation import format_error
 
 __all__ = ["GPModel", "fit_model", "warp_outputs", "default_theta", "condition_on_pending", "nearest_rows"]
 
@@ -69,11 +71,13 @@ class GPModel:
     name and imported again on unpickling.
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta: np.ndarray, L: np.ndarray,
-                 alpha: np.ndarray, *, kernel_module: ModuleType | None = None):
+    def __init__(self, X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta: np.ndarray, L: np.ndarray | None,
+                 alpha: np.ndarray, *, kernel_module: ModuleType | None = None, K_inv: np.ndarray | None = None):
+        if L is None and K_inv is None:
+            raise ValueError(format_error("L, K_inv", "at least one of them", (L, K_inv), owner="GPModel"))
         self.X, self.y, self.is_cat, self.theta, self.L, self.alpha = X, y, is_cat, theta, L, alpha
         self.kernel_module = _gp_kernels(kernel_module)
-        self._K_inv: np.ndarray | None = None
+        self._K_inv = K_inv
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -90,8 +94,9 @@ class GPModel:
 
     @property
     def K_inv(self) -> np.ndarray:
-        """``K^-1`` (n, n), from L by LAPACK ``potri`` on first use, then cached."""
+        """``K^-1`` (n, n): given, or from L by LAPACK ``potri`` on first use, then cached."""
         if self._K_inv is None:
+            assert self.L is not None
             # potri fills the lower triangle and keeps L's strict upper one, which is 0
             # (scipy.linalg.cholesky cleans it): one transposed sum makes K^-1 symmetric.
             lower, _ = scipy.linalg.lapack.dpotri(self.L, lower=1)
@@ -236,18 +241,50 @@ def fit_model(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta0: np.ndarr
 def condition_on_pending(model: GPModel, Xp: np.ndarray) -> GPModel:
     """The model with pending points Xp (p, d) added at their posterior mean ("kriging
     believer"): the mean is unchanged, the variance at and near them shrinks, so a batch
-    and parallel workers spread out. Hyperparameters and kernel backend are kept;
-    None-safe: if the enlarged K cannot be factorised, the model is returned unchanged."""
+    and parallel workers spread out. Hyperparameters and kernel backend are kept.
+
+    K^-1 of the enlarged matrix ``[[K, k], [k^T, c]]`` (``k = a k(X, Xp)``, ``c = a
+    k(Xp, Xp) + s2 I``) by blocks from the model's K^-1: with ``E = K^-1 k`` and the Schur
+    complement ``S = c - k^T E``, it is ``[[K^-1 + E S^-1 E^T, -E S^-1], [-S^-1 E^T,
+    S^-1]]``: O(n^2 p) instead of a new O((n + p)^3) factorisation and inverse (13 ms of
+    a 1,000-trial ask with one pending trial). And ``alpha`` is ``[alpha, 0]`` exactly:
+    the pending outputs are the posterior mean ``k^T alpha``, so ``E^T y`` equals them and
+    the update of alpha vanishes. When S is not numerically positive definite (a pending
+    point on top of an observation with tiny noise), K is factorised anew with jitter;
+    if even that fails, the model is returned unchanged.
+    """
     if len(Xp) == 0:
         return model
-    mean = model.posterior(Xp, grad=False)[0]
+    n, d = model.X.shape
+    theta, module = model.theta, model.kernel_module
+    rho, amp, noise = np.exp(theta[:d]), math.exp(theta[d]), math.exp(theta[d + 1])
     X = np.concatenate((model.X, Xp))
+    k = amp * module.matern52(model.X, Xp, rho, model.is_cat)  # (n, p)
+    c = amp * module.matern52(Xp, Xp, rho, model.is_cat)
+    c[np.diag_indices_from(c)] += noise
+    K_inv = model.K_inv
+    E = K_inv @ k
+    mean = k.T @ model.alpha  # the posterior mean at Xp
     y = np.concatenate((model.y, mean))
-    L = factorize(X, model.is_cat, model.theta, kernel_module=model.kernel_module)
-    if L is None:
-        return model
-    alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
-    return GPModel(X, y, model.is_cat, model.theta, L, alpha, kernel_module=model.kernel_module)
+    S = c - k.T @ E
+    try:
+        L_S = scipy.linalg.cholesky(0.5 * (S + S.T), lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        L = factorize(X, model.is_cat, theta, kernel_module=module)
+        if L is None:
+            return model
+        alpha = scipy.linalg.cho_solve((L, True), y, check_finite=False)
+        return GPModel(X, y, model.is_cat, theta, L, alpha, kernel_module=module)
+    S_inv = scipy.linalg.cho_solve((L_S, True), np.eye(len(Xp)), check_finite=False)
+    F = E @ S_inv  # (n, p)
+    big = np.empty((n + len(Xp), n + len(Xp)))
+    np.matmul(F, E.T, out=big[:n, :n])
+    big[:n, :n] += K_inv
+    big[:n, n:] = -F
+    big[n:, :n] = -F.T
+    big[n:, n:] = S_inv
+    alpha = np.concatenate((model.alpha, np.zeros(len(Xp))))
+    return GPModel(X, y, model.is_cat, theta, None, alpha, kernel_module=module, K_inv=big)
 
 
 def nearest_rows(X: np.ndarray, center: np.ndarray, is_cat: np.ndarray, theta: np.ndarray, count: int, *,

@@ -3,8 +3,9 @@
 Run with ``python -m pytest benchmarks/test_bench_kernels.py`` (``testpaths`` excludes
 benchmarks from the default run); compare backends with ``--benchmark-group-by=param:size``
 or ``--benchmark-columns=median``. Each case is warmed up once (Numba compile or cache
-load, JAX tracing) before timing. Sizes: TPE-like n=24 candidates against k=1000
-components, a heavy n=1000 x k=100000 case, and Pareto ranking of n=10000 points.
+load, JAX tracing) before timing. Sizes: Pareto ranking of n=10000 points, hypervolumes
+of up to 10000 points, and TPE's product-mixture kernels on a 10-parameter space
+(n=24 candidates against the components of 100 and 1000 trials).
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ BACKENDS = [
     for name in kernels.BACKENDS
 ]
 
-MIXTURE_SIZES = {"24x1000": (24, 1_000), "1000x100000": (1_000, 100_000)}
-
 
 def _module(name: str) -> Any:
     if name not in kernels.available_backends():
@@ -33,36 +32,6 @@ def _module(name: str) -> Any:
 
 def _run(benchmark: Any, fn: Callable[[], object], heavy: bool) -> None:
     benchmark.pedantic(fn, rounds=3 if heavy else 30, iterations=1, warmup_rounds=1)
-
-
-def _mixture(n: int, k: int) -> tuple[np.ndarray, ...]:
-    rng = np.random.default_rng(0)
-    x = rng.uniform(0.0, 1.0, n)
-    mus, sigmas = rng.uniform(0.0, 1.0, k), rng.uniform(0.01, 0.5, k)
-    return x, mus, sigmas, np.full(k, -np.log(k))
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("size", list(MIXTURE_SIZES))
-def test_bench_log_pdf_truncnorm_mixture(benchmark: Any, backend: str, size: str) -> None:
-    mod = _module(backend)
-    x, mus, sigmas, lw = _mixture(*MIXTURE_SIZES[size])
-    _run(benchmark, lambda: mod.log_pdf_truncnorm_mixture(x, mus, sigmas, lw, 0.0, 1.0), size != "24x1000")
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("size", list(MIXTURE_SIZES))
-def test_bench_sample_truncnorm_mixture(benchmark: Any, backend: str, size: str) -> None:
-    mod = _module(backend)
-    n, k = MIXTURE_SIZES[size]
-    _, mus, sigmas, lw = _mixture(n, k)
-    rng = np.random.default_rng(1)
-    u_component, u_value, weights = rng.random(n), rng.random(n), np.exp(lw)
-    _run(
-        benchmark,
-        lambda: mod.sample_truncnorm_mixture(u_component, u_value, mus, sigmas, weights, 0.0, 1.0),
-        size != "24x1000",
-    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

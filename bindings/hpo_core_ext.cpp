@@ -55,37 +55,6 @@ void check_len(const char* name, std::size_t got, const char* ref_name, std::siz
                                 std::to_string(got) + ".");
 }
 
-Out<double> log_pdf_truncnorm_mixture(Vec x, Vec mus, Vec sigmas, Vec log_weights,
-                                      double low, double high) {
-  const std::size_t n = x.shape(0), k = mus.shape(0);
-  check_len("sigmas", sigmas.shape(0), "mus", k);
-  check_len("log_weights", log_weights.shape(0), "mus", k);
-  double* out = nullptr;
-  Out<double> result = new_array<double>(n, &out);
-  {
-    nb::gil_scoped_release release;
-    hpo_core::log_pdf_truncnorm_mixture(x.data(), n, mus.data(), sigmas.data(),
-                                        log_weights.data(), k, low, high, out);
-  }
-  return result;
-}
-
-Out<double> sample_truncnorm_mixture(Vec u_component, Vec u_value, Vec mus, Vec sigmas,
-                                     Vec weights, double low, double high) {
-  const std::size_t n = u_component.shape(0), k = mus.shape(0);
-  check_len("u_value", u_value.shape(0), "u_component", n);
-  check_len("sigmas", sigmas.shape(0), "mus", k);
-  check_len("weights", weights.shape(0), "mus", k);
-  double* out = nullptr;
-  Out<double> result = new_array<double>(n, &out);
-  {
-    nb::gil_scoped_release release;
-    hpo_core::sample_truncnorm_mixture(u_component.data(), u_value.data(), n, mus.data(),
-                                       sigmas.data(), weights.data(), k, low, high, out);
-  }
-  return result;
-}
-
 Out<std::int64_t> nondominated_rank(Mat values) {
   const std::size_t n = values.shape(0), m = values.shape(1);
   std::int64_t* out = nullptr;
@@ -368,12 +337,6 @@ NB_MODULE(_hpo_core_ext, m) {
   // _cext.py compares this with the value it was written for and ignores a stale build.
   m.attr("ABI_VERSION") = hpo_core::kAbiVersion;
 
-  m.def("log_pdf_truncnorm_mixture", &log_pdf_truncnorm_mixture, "x"_a.noconvert(), "mus"_a.noconvert(), "sigmas"_a.noconvert(),
-        "log_weights"_a.noconvert(), "low"_a, "high"_a,
-        "Log density of a mixture of normals, each truncated to [low, high].");
-  m.def("sample_truncnorm_mixture", &sample_truncnorm_mixture, "u_component"_a.noconvert(), "u_value"_a.noconvert(),
-        "mus"_a.noconvert(), "sigmas"_a.noconvert(), "weights"_a.noconvert(), "low"_a, "high"_a,
-        "Draw from a mixture of truncated normals by inverse CDF of pre-drawn uniforms.");
   m.def("nondominated_rank", &nondominated_rank, "values"_a.noconvert(),
         "Non-dominated sorting rank of each point for minimisation.");
   m.def("is_pareto_front", &is_pareto_front, "values"_a.noconvert(),

@@ -169,8 +169,8 @@ inline double scaled_left(double a, double b, double width) {
 constexpr double kNarrow = 1e-3;  // see _reference_truncnorm._NARROW
 
 // G = log(Phi(b) - Phi(a)) + c^2/2 with c = shift(a, b), for a <= b and width = b - a
-// (computed by the caller from unstandardised differences). G stays O(log |c|) when
-// the mass underflows; kernels add -c^2/2 only where it cancels exactly.
+// (log_gauss_mass, its one caller, passes b - a). G stays O(log |c|) when the mass
+// underflows.
 inline double log_gauss_mass_scaled(double a, double b, double width) {
   if (width > 0.0 && width < kNarrow) {
     const double m = 0.5 * (a + b);

@@ -59,12 +59,10 @@ __all__ = [
     "is_pareto_front",
     "log_ei",
     "log_pdf_product_mixture",
-    "log_pdf_truncnorm_mixture",
     "matern52",
     "nondominated_rank",
     "parzen_bandwidths",
     "sample_product_mixture",
-    "sample_truncnorm_mixture",
     "tpe_best_candidate",
     "tpe_propose",
 ]
@@ -194,35 +192,6 @@ def _reset_default() -> None:
     global _default_name
     _default_name = None
     _kernel_cache.clear()
-
-
-def log_pdf_truncnorm_mixture(
-    x: np.ndarray,
-    mus: np.ndarray,
-    sigmas: np.ndarray,
-    log_weights: np.ndarray,
-    low: float,
-    high: float,
-) -> np.ndarray:
-    """Log density of a mixture of normals, each truncated to [low, high]."""
-    return _kernel_module("log_pdf_truncnorm_mixture").log_pdf_truncnorm_mixture(  # type: ignore[no-any-return]
-        x, mus, sigmas, log_weights, low, high
-    )
-
-
-def sample_truncnorm_mixture(
-    u_component: np.ndarray,
-    u_value: np.ndarray,
-    mus: np.ndarray,
-    sigmas: np.ndarray,
-    weights: np.ndarray,
-    low: float,
-    high: float,
-) -> np.ndarray:
-    """Draw from a mixture of truncated normals by inverse CDF of pre-drawn uniforms."""
-    return _kernel_module("sample_truncnorm_mixture").sample_truncnorm_mixture(  # type: ignore[no-any-return]
-        u_component, u_value, mus, sigmas, weights, low, high
-    )
 
 
 def nondominated_rank(values: np.ndarray) -> np.ndarray:

@@ -22,11 +22,9 @@ __all__ = [
     "hypervolume",
     "is_pareto_front",
     "log_pdf_product_mixture",
-    "log_pdf_truncnorm_mixture",
     "nondominated_rank",
     "parzen_bandwidths",
     "sample_product_mixture",
-    "sample_truncnorm_mixture",
     "tpe_best_candidate",
     "tpe_propose",
 ]
@@ -71,41 +69,6 @@ def _get_ext() -> ModuleType:
     if _ext is None:
         raise ImportError(UNAVAILABLE_REASON)
     return _ext
-
-
-def log_pdf_truncnorm_mixture(
-    x: np.ndarray,
-    mus: np.ndarray,
-    sigmas: np.ndarray,
-    log_weights: np.ndarray,
-    low: float,
-    high: float,
-) -> np.ndarray:
-    """Log density of a mixture of normals, each truncated to [low, high].
-
-    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.log_pdf_truncnorm_mixture`.
-    """
-    return _get_ext().log_pdf_truncnorm_mixture(  # type: ignore[no-any-return]
-        _f64(x), _f64(mus), _f64(sigmas), _f64(log_weights), float(low), float(high)
-    )
-
-
-def sample_truncnorm_mixture(
-    u_component: np.ndarray,
-    u_value: np.ndarray,
-    mus: np.ndarray,
-    sigmas: np.ndarray,
-    weights: np.ndarray,
-    low: float,
-    high: float,
-) -> np.ndarray:
-    """Draw from a mixture of truncated normals by inverse CDF of pre-drawn uniforms.
-
-    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.sample_truncnorm_mixture`.
-    """
-    return _get_ext().sample_truncnorm_mixture(  # type: ignore[no-any-return]
-        _f64(u_component), _f64(u_value), _f64(mus), _f64(sigmas), _f64(weights), float(low), float(high)
-    )
 
 
 def nondominated_rank(values: np.ndarray) -> np.ndarray:

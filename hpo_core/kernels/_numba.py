@@ -9,8 +9,8 @@ The ``"numba"`` backend module. The kernels are compiled by job, as the referenc
 written, and re-exported here:
 
 * ``_numba_truncnorm.py``: the scalar normal-distribution math (``log_ndtr``, Cephes
-  ``ndtri``, log-space Gaussian masses) and ``log_pdf_truncnorm_mixture``,
-  ``sample_truncnorm_mixture``;
+  ``ndtri``, log-space Gaussian masses) that ``_numba_tpe.py`` compiles in (no kernel
+  of its own);
 * ``_numba_tpe.py``: ``log_pdf_product_mixture``, ``sample_product_mixture``,
   ``parzen_bandwidths``, ``categorical_kernel_table``, ``tpe_best_candidate``,
   ``tpe_propose``;
@@ -35,7 +35,6 @@ from hpo_core.kernels._numba_tpe import (
     tpe_best_candidate,
     tpe_propose,
 )
-from hpo_core.kernels._numba_truncnorm import log_pdf_truncnorm_mixture, sample_truncnorm_mixture
 
 __all__ = [
     "categorical_kernel_table",
@@ -45,12 +44,10 @@ __all__ = [
     "is_pareto_front",
     "log_ei",
     "log_pdf_product_mixture",
-    "log_pdf_truncnorm_mixture",
     "matern52",
     "nondominated_rank",
     "parzen_bandwidths",
     "sample_product_mixture",
-    "sample_truncnorm_mixture",
     "tpe_best_candidate",
     "tpe_propose",
 ]

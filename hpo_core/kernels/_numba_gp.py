@@ -239,7 +239,7 @@ def _gp_posterior(Xq, X, is_cat, theta, K_inv, alpha, grad):  # type: ignore[no-
 @_jit
 def _erfcx(y: float) -> float:
     """erfc(y) exp(y^2) for 0 < y <= 8 to a few ulp: exp of y^2 split as hi + lo (Dekker;
-    as ``_numba._square_split``), since fl(y^2) alone would cost y^2 ulp."""
+    as ``_numba_truncnorm._square_split``), since fl(y^2) alone would cost y^2 ulp."""
     hi = y * y
     m, e = math.frexp(y)
     y_hi = math.ldexp(math.floor(m * 67108864.0), e - 26)  # y to 26 bits: exact products

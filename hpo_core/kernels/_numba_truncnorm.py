@@ -1,13 +1,13 @@
-"""Numba: the scalar normal-distribution math and the one-dimensional truncated-normal mixtures.
+"""Numba: the scalar normal-distribution math of TPE's product mixtures.
 
-Arguments, shapes and accuracy are those of ``_reference_truncnorm`` (notation there).
-SciPy's special functions cannot be called from compiled code, so the scalar ones are
-written here: ``log_ndtr`` (erfc, plus the asymptotic series of erfcx far in the left
-tail), Cephes ``ndtri`` and ``ndtri_exp`` (the same algorithms SciPy uses), and the
-log-space Gaussian masses of the reference. ``_numba_tpe`` compiles them into the
-product-mixture kernels. The tests pin them to SciPy and every kernel to the reference
-at ``rtol=1e-10``. Mixture kernels stream over the components, so memory is O(k), not
-O(n k).
+The scalar twins of ``_reference_truncnorm``'s helpers (notation there); this module
+defines no kernel. SciPy's special functions cannot be called from compiled code, so
+they are written here: ``log_ndtr`` (erfc, plus the asymptotic series of erfcx far in
+the left tail), Cephes ``ndtri`` and ``ndtri_exp`` (the same algorithms SciPy uses), and
+the log-space Gaussian masses of the reference. ``_numba_tpe`` compiles them into the
+product-mixture kernels. The tests pin the special functions to SciPy
+(``tests/kernels/test_backend_specifics.py``) and the product kernels to the reference
+at ``rtol=1e-10``.
 
 Every ``math.log``/``log1p`` argument is guarded so the module also runs as plain
 Python under ``NUMBA_DISABLE_JIT=1`` (where ``math.log(0.0)`` raises).
@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["log_pdf_truncnorm_mixture", "sample_truncnorm_mixture"]
+__all__: list[str] = []  # helpers only; the kernels that use them are in _numba_tpe.py
 
 _jit = njit(cache=True, nogil=True, error_model="numpy")
 
@@ -289,57 +289,7 @@ def _log_bin_mass(a: float, b: float) -> float:
     return _log_gauss_mass(a, b)
 
 
-@_jit
-def _logsumexp(t: np.ndarray, t_max: float) -> float:
-    """log sum exp(t) given t_max = max(t); -inf when every term is -inf."""
-    if t_max == -_INF:
-        return -_INF
-    acc = 0.0
-    for j in range(t.shape[0]):
-        acc += math.exp(t[j] - t_max)  # shifted: the largest term is exp(0) = 1
-    return t_max + math.log(acc)
-
-
-# --- one-dimensional mixtures -------------------------------------------------------
-
-
-@_jit
-def _component_shifts(mus, sigmas, low, high, log_zs, c, bound):  # type: ignore[no-untyped-def]
-    """Fill log_zs (G_j), c (c_j) and bound (c_j = (bound_j - mu_j) / s_j) over [low, high]."""
-    for j in range(mus.shape[0]):
-        s = sigmas[j]
-        a, b = (low - mus[j]) / s, (high - mus[j]) / s
-        log_zs[j] = _log_gauss_mass_scaled(a, b, (high - low) / s)
-        c[j] = _shift(a, b)
-        bound[j] = high if b <= 0.0 else (low if a > 0.0 else mus[j])
-
-
-@_jit
-def _log_pdf_truncnorm(x, mus, sigmas, log_weights, low, high):  # type: ignore[no-untyped-def]
-    # log Z_j = G_j - c_j^2/2 and z^2 - c_j^2 = (z - c_j)(z + c_j), z - c_j computed from
-    # x - bound_j: no cancellation of two huge terms for components far outside.
-    n, k = x.shape[0], mus.shape[0]
-    log_coef, c, bound = np.empty(k), np.empty(k), np.empty(k)
-    _component_shifts(mus, sigmas, low, high, log_coef, c, bound)
-    for j in range(k):
-        if log_coef[j] == -_INF:  # no mass even in log space: contributes nothing
-            log_coef[j] = -_INF
-        else:
-            log_coef[j] = log_weights[j] - math.log(sigmas[j]) - log_coef[j] - _LOG_SQRT_2PI
-    out = np.empty(n)
-    t = np.empty(k)
-    for i in range(n):
-        xi = x[i]
-        if xi < low or xi > high:
-            out[i] = -_INF
-            continue
-        t_max = -_INF
-        for j in range(k):
-            s = sigmas[j]
-            t[j] = log_coef[j] - 0.5 * ((xi - bound[j]) / s) * ((xi - mus[j]) / s + c[j])
-            t_max = max(t_max, t[j])
-        out[i] = _logsumexp(t, t_max)
-    return out
+# --- shared by the product-mixture kernels of _numba_tpe -----------------------------
 
 
 @_jit
@@ -356,65 +306,5 @@ def _normalized_cumsum(weights):  # type: ignore[no-untyped-def]
     return cum
 
 
-@_jit
-def _sample_truncnorm(u_component, u_value, mus, sigmas, weights, low, high):  # type: ignore[no-untyped-def]
-    n, k = u_component.shape[0], mus.shape[0]
-    out = np.empty(n)
-    if k == 0:
-        out[:] = np.nan
-        return out
-    cum = _normalized_cumsum(weights)
-    for i in range(n):
-        u = u_component[i]
-        lo, hi = 0, k  # count of cum <= u (numpy.searchsorted side="right")
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if cum[mid] <= u:
-                lo = mid + 1
-            else:
-                hi = mid
-        j = min(lo, k - 1)
-        mu, s = mus[j], sigmas[j]
-        v = mu + s * _ppf_std_truncnorm(u_value[i], (low - mu) / s, (high - mu) / s)
-        out[i] = low if v < low else (high if v > high else v)
-    return out
-
-
-# --- public wrappers: convert once, then call the compiled code --------------------
-
-
 def _f64(a: object) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float64)
-
-
-def log_pdf_truncnorm_mixture(
-    x: np.ndarray,
-    mus: np.ndarray,
-    sigmas: np.ndarray,
-    log_weights: np.ndarray,
-    low: float,
-    high: float,
-) -> np.ndarray:
-    """Log density of a mixture of normals, each truncated to [low, high].
-
-    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.log_pdf_truncnorm_mixture`.
-    """
-    return _log_pdf_truncnorm(_f64(x), _f64(mus), _f64(sigmas), _f64(log_weights), float(low), float(high))  # type: ignore[no-any-return]
-
-
-def sample_truncnorm_mixture(
-    u_component: np.ndarray,
-    u_value: np.ndarray,
-    mus: np.ndarray,
-    sigmas: np.ndarray,
-    weights: np.ndarray,
-    low: float,
-    high: float,
-) -> np.ndarray:
-    """Draw from a mixture of truncated normals by inverse CDF of pre-drawn uniforms.
-
-    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.sample_truncnorm_mixture`.
-    """
-    return _sample_truncnorm(  # type: ignore[no-any-return]
-        _f64(u_component), _f64(u_value), _f64(mus), _f64(sigmas), _f64(weights), float(low), float(high)
-    )

@@ -4,8 +4,8 @@ The ``"numpy"`` backend module: it implements every kernel of ``hpo_core.kernels
 is the fallback that always works. The kernels are written by job, each module with its
 own *Notation* block, and re-exported here:
 
-* ``_reference_truncnorm.py``: truncated-normal math and the one-dimensional mixtures
-  ``log_pdf_truncnorm_mixture`` and ``sample_truncnorm_mixture``;
+* ``_reference_truncnorm.py``: the truncated-normal math (log-space Gaussian masses, the
+  inverse CDF) of the product mixtures; it defines no kernel of its own;
 * ``_reference_tpe.py``: TPE's product mixtures, Parzen estimator and proposal
   (``log_pdf_product_mixture``, ``sample_product_mixture``, ``parzen_bandwidths``,
   ``categorical_kernel_table``, ``tpe_best_candidate``, ``tpe_propose``);
@@ -32,7 +32,6 @@ from hpo_core.kernels._reference_tpe import (
     tpe_best_candidate,
     tpe_propose,
 )
-from hpo_core.kernels._reference_truncnorm import log_pdf_truncnorm_mixture, sample_truncnorm_mixture
 
 __all__ = [
     "categorical_kernel_table",
@@ -42,12 +41,10 @@ __all__ = [
     "is_pareto_front",
     "log_ei",
     "log_pdf_product_mixture",
-    "log_pdf_truncnorm_mixture",
     "matern52",
     "nondominated_rank",
     "parzen_bandwidths",
     "sample_product_mixture",
-    "sample_truncnorm_mixture",
     "tpe_best_candidate",
     "tpe_propose",
 ]

@@ -1,29 +1,24 @@
-"""NumPy reference: truncated-normal math and the one-dimensional truncated-normal mixtures.
+"""NumPy reference: the truncated-normal math of TPE's product mixtures.
 
 Notation:
-    n            number of evaluation points; ``x: (n,)``.
-    k            number of mixture components; ``mus, sigmas, log_weights: (k,)``.
-    mu_j, s_j    mean and standard deviation of component j (``s_j > 0``).
-    w_j          weight of component j; ``log_weights = log w`` with logsumexp 0.
-    L, H         truncation bounds ``low < high``; either may be infinite.
-    a_j, b_j     standardised bounds ``(L - mu_j) / s_j`` and ``(H - mu_j) / s_j``.
-    Z_j          ``Phi(b_j) - Phi(a_j)``, the mass of component j inside [L, H].
+    mu, s        mean and standard deviation of a normal (``s > 0``).
+    L, H         truncation bounds ``L < H``; either may be infinite here (the product
+                 mixtures pass finite ones).
+    a, b         standardised bounds ``(L - mu) / s`` and ``(H - mu) / s``.
+    Z            ``Phi(b) - Phi(a)``, the mass of the normal inside [L, H].
     phi, Phi     standard normal density and CDF; ``log_ndtr = log Phi``.
 
-All kernels are pure: arrays and scalars in, a new array out, no RNG and no global
-state. They trust their input (shapes, ``sigmas > 0``, ``low < high``); the public
-callers validate once at the boundary. Inputs are converted to C-contiguous float64.
+This module defines no kernel: its helpers (``_log_gauss_mass``, ``_ppf_std_truncnorm``,
+``_logsumexp_rows``, ``_row_blocks``) are the truncated-normal math of the product
+mixtures in ``_reference_tpe.py``. They are pure, elementwise over arrays, and trust
+their input (``a <= b``, ``0 < q < 1``).
 
 Numerical approach (shared by every backend): masses are handled in log space with
 ``log_ndtr`` and always computed in the *left* tail, where it is accurate, by using the
 symmetry ``Phi(b) - Phi(a) = Phi(-a) - Phi(-b)`` (as scipy's ``truncnorm`` and optuna's
-``_truncnorm`` do). A component far outside [L, H] therefore keeps a finite ``log Z``
+``_truncnorm`` do). A normal far outside [L, H] therefore keeps a finite ``log Z``
 even when ``Z`` underflows to 0 in linear space. (n, k) temporaries are built in row
 blocks, so memory stays O(k) rows of a few MB whatever n is.
-
-The helpers (``_log_gauss_mass``, ``_ppf_std_truncnorm``, ``_logsumexp_rows``,
-``_row_blocks``) are also the truncated-normal math of the product mixtures in
-``_reference_tpe.py``.
 """
 
 from __future__ import annotations
@@ -34,7 +29,7 @@ from collections.abc import Iterator
 import numpy as np
 from scipy.special import erf, erfcx, log_ndtr, ndtr, ndtri_exp
 
-__all__ = ["log_pdf_truncnorm_mixture", "sample_truncnorm_mixture"]
+__all__: list[str] = []  # helpers only; the kernels that use them are in _reference_tpe.py
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _SQRT1_2 = math.sqrt(0.5)
@@ -93,10 +88,10 @@ def _scaled_left(a: np.ndarray, b: np.ndarray, width: np.ndarray) -> np.ndarray:
 def _log_gauss_mass_scaled(a: np.ndarray, b: np.ndarray, width: np.ndarray) -> np.ndarray:
     """G = log(Phi(b) - Phi(a)) + c^2/2, c = _shift(a, b), for a <= b; width = b - a.
 
-    The caller passes ``width`` computed from unstandardised differences (e.g.
-    ``(high - low) / sigma``), which is more accurate than ``b - a`` when both are large.
-    G is O(log |c|) even when the mass underflows: it is the well-conditioned part of
-    ``log Z``, and kernels add ``-c^2/2`` only in combinations where it cancels exactly.
+    ``width`` may be computed from unstandardised differences (e.g. ``(high - low) /
+    sigma``), which is more accurate than ``b - a`` when both are large;
+    :func:`_log_gauss_mass`, its one caller, passes ``b - a``. G is O(log |c|) even when
+    the mass underflows: it is the well-conditioned part of ``log Z``.
     """
     a, b, width = np.broadcast_arrays(a, b, width)
     c = _shift(a, b)
@@ -152,94 +147,3 @@ def _ppf_std_truncnorm(q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarra
         left = ndtri_exp(np.logaddexp(log_ndtr(a), np.log(q) + log_mass))
         right = -ndtri_exp(np.logaddexp(log_ndtr(-b), np.log1p(-q) + log_mass))
     return np.where(a < 0, left, right)
-
-
-def log_pdf_truncnorm_mixture(
-    x: np.ndarray,
-    mus: np.ndarray,
-    sigmas: np.ndarray,
-    log_weights: np.ndarray,
-    low: float,
-    high: float,
-) -> np.ndarray:
-    """Log density of a mixture of normals, each truncated to [low, high].
-
-    ``log sum_j w_j phi((x - mu_j) / s_j) / (s_j Z_j)``.
-
-    Args:
-        x: Evaluation points, shape (n,).
-        mus: Component means, shape (k,).
-        sigmas: Component standard deviations, shape (k,), all > 0.
-        log_weights: Log mixture weights, shape (k,), assumed normalised
-            (logsumexp(log_weights) == 0); they are not renormalised here.
-        low: Lower bound, may be -inf.
-        high: Upper bound (> low), may be +inf.
-
-    Returns:
-        Log densities, shape (n,). -inf for points outside [low, high] and for k == 0.
-        Accurate to ~1e-14 relative (or absolute, near 0), also for components far
-        outside the bounds or with tiny sigmas, while |a_j|, |b_j| and
-        |x - mu_j| / s_j stay below ~1e150 (beyond, squares overflow); a component
-        whose mass underflows even in log space contributes nothing.
-    """
-    x, mus, sigmas, log_weights = _f64(x), _f64(mus), _f64(sigmas), _f64(log_weights)
-    a, b = (low - mus) / sigmas, (high - mus) / sigmas
-    # -z^2/2 - log Z_j cancels to O(log) size at the bounds of a component far outside
-    # [low, high] (tiny Z_j). So log Z_j = G_j - c_j^2/2 (G_j is well-conditioned) and
-    # z^2 - c_j^2 = (z - c_j)(z + c_j), with z - c_j = (x - bound_j) / s_j unrounded.
-    log_zs = _log_gauss_mass_scaled(a, b, (high - low) / sigmas)
-    c = _shift(a, b)
-    bound = np.where(b <= 0, high, np.where(a > 0, low, mus))  # c = (bound - mu) / s
-    with np.errstate(invalid="ignore"):
-        log_coef = log_weights - np.log(sigmas) - log_zs - _LOG_SQRT_2PI
-    log_coef = np.where(log_zs == -np.inf, -np.inf, log_coef)
-    out = np.empty(len(x))
-    for rows in _row_blocks(len(x), len(mus)):
-        xr = x[rows, None]
-        with np.errstate(over="ignore", invalid="ignore"):  # only at x outside, reset below
-            out[rows] = _logsumexp_rows(log_coef - 0.5 * ((xr - bound) / sigmas) * ((xr - mus) / sigmas + c))
-    out[(x < low) | (x > high)] = -np.inf
-    return out
-
-
-def sample_truncnorm_mixture(
-    u_component: np.ndarray,
-    u_value: np.ndarray,
-    mus: np.ndarray,
-    sigmas: np.ndarray,
-    weights: np.ndarray,
-    low: float,
-    high: float,
-) -> np.ndarray:
-    """Draw from a mixture of truncated normals by inverse CDF of pre-drawn uniforms.
-
-    Sample i takes component ``j = #{l : C_l <= u_component[i]}`` (capped at k - 1)
-    where ``C = cumsum(weights) / sum(weights)``, then returns
-    ``mu_j + s_j F_j^-1(u_value[i])`` with ``F_j`` the CDF of the standard normal
-    truncated to [a_j, b_j]. There is no RNG inside: equal uniforms give equal samples.
-
-    Args:
-        u_component: Uniforms in [0, 1) choosing the component, shape (n,).
-        u_value: Uniforms in (0, 1) for the inverse CDF, shape (n,).
-        mus: Component means, shape (k,), k >= 1.
-        sigmas: Component standard deviations, shape (k,), all > 0.
-        weights: Non-negative weights with a positive sum, shape (k,); they are
-            normalised here.
-        low: Lower bound, may be -inf.
-        high: Upper bound (> low), may be +inf.
-
-    Returns:
-        Samples, shape (n,), always inside [low, high] (clipped against rounding),
-        also for components far outside the bounds. All NaN when k == 0.
-    """
-    u_component, u_value = _f64(u_component), _f64(u_value)
-    mus, sigmas, weights = _f64(mus), _f64(sigmas), _f64(weights)
-    n, k = len(u_component), len(mus)
-    if k == 0:
-        return np.full(n, np.nan)
-    cum = np.cumsum(weights)  # sequential sums, which the compiled loops reproduce
-    cum /= cum[-1]
-    j = np.minimum(np.searchsorted(cum, u_component, side="right"), k - 1)
-    mu, s = mus[j], sigmas[j]
-    x = mu + s * _ppf_std_truncnorm(u_value, (low - mu) / s, (high - mu) / s)
-    return np.clip(x, low, high)

@@ -53,18 +53,47 @@ def test_numba_ndtri_exp_matches_scipy(numba_special) -> None:  # type: ignore[n
     np.testing.assert_allclose(got, special.ndtri_exp(y), rtol=1e-13)
 
 
+def _product_args(n: int, k: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Arguments of the extension's log_pdf_product_mixture: one continuous dimension."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.0, 1.0, (n, 1))
+    return dict(X_low=x, X_high=x, discrete=np.zeros(1, bool), C=np.empty((n, 0)),
+                mus=rng.uniform(0.0, 1.0, (k, 1)), sigmas=rng.uniform(0.01, 1.0, (k, 1)),
+                log_weights=np.full(k, -np.log(k)), low=np.zeros(1), high=np.ones(1),
+                cat_log_probs=np.empty((k, 0)), cat_offsets=np.empty(0, np.int64))
+
+
 @pytest.mark.cext
-def test_extension_rejects_wrong_arrays_at_the_boundary(ext) -> None:  # type: ignore[no-untyped-def]
-    x = np.linspace(0.0, 1.0, 4)
-    ok = (np.ones(2), np.ones(2), np.log([0.5, 0.5]))
+@pytest.mark.parametrize(
+    "name, bad",
+    [
+        ("X_low", lambda a: a.astype(np.float32)),  # dtype
+        ("X_low", lambda a: np.repeat(a, 2, axis=0)[::2]),  # every other row: not C-contiguous
+        ("X_low", lambda a: a[:, 0]),  # ndim 1
+        ("log_weights", lambda a: np.repeat(a, 2)[::2]),  # a strided view
+        ("log_weights", lambda a: a.astype(np.float32)),
+        ("cat_offsets", lambda a: a.astype(np.int32)),  # intp as int32
+        ("discrete", lambda a: a.astype(np.uint8)),
+    ],
+)
+def test_extension_rejects_wrong_arrays_at_the_boundary(ext, name: str, bad) -> None:  # type: ignore[no-untyped-def]
+    # nb::ndarray fixes dtype, ndim and contiguity, and .noconvert() turns a mismatch
+    # into a TypeError instead of a silent copy (the _cext wrappers convert on purpose).
+    args = _product_args(4, 2)
+    ext.log_pdf_product_mixture(**args)  # the unchanged arguments are accepted
+    args[name] = bad(args[name])
     with pytest.raises(TypeError):
-        ext.log_pdf_truncnorm_mixture(x.astype(np.float32), *ok, 0.0, 1.0)
-    with pytest.raises(TypeError):
-        ext.log_pdf_truncnorm_mixture(np.linspace(0, 1, 8)[::2], *ok, 0.0, 1.0)  # not contiguous
+        ext.log_pdf_product_mixture(**args)
+
+
+@pytest.mark.cext
+def test_extension_checks_lengths_at_the_boundary(ext) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(TypeError):
         ext.nondominated_rank(np.zeros(3))  # ndim 1
+    args = _product_args(4, 2)
+    args["sigmas"] = np.ones((3, 1))
     with pytest.raises(ValueError, match="sigmas"):
-        ext.log_pdf_truncnorm_mixture(x, np.ones(2), np.ones(3), np.log([0.5, 0.5]), 0.0, 1.0)
+        ext.log_pdf_product_mixture(**args)
 
 
 @pytest.mark.cext
@@ -76,15 +105,13 @@ def test_extension_abi_version_matches(ext) -> None:  # type: ignore[no-untyped-
 
 @pytest.mark.cext
 def test_extension_from_threads_gives_same_results(ext) -> None:  # type: ignore[no-untyped-def]
-    cext = kernels.get_backend("cext")
-    rng = np.random.default_rng(0)
-    x, mus, sigmas = rng.uniform(0, 1, 200), rng.uniform(0, 1, 500), rng.uniform(0.01, 1, 500)
-    lw = np.log(np.full(500, 1 / 500))
-    expected = cext.log_pdf_truncnorm_mixture(x, mus, sigmas, lw, 0.0, 1.0)
+    # The kernel runs with the GIL released, on arrays the calling threads share.
+    args = _product_args(200, 500)
+    expected = ext.log_pdf_product_mixture(**args)
     results: list[np.ndarray] = []
 
     def work() -> None:
-        results.append(cext.log_pdf_truncnorm_mixture(x, mus, sigmas, lw, 0.0, 1.0))
+        results.append(ext.log_pdf_product_mixture(**args))
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for t in threads:

@@ -14,9 +14,8 @@ import pytest
 from hpo_core import kernels
 from hpo_core.kernels import _reference
 
+# The kernels every backend implements (the TPE kernels: test_product_mixture.py).
 KERNELS = [
-    "log_pdf_truncnorm_mixture",
-    "sample_truncnorm_mixture",
     "nondominated_rank",
     "is_pareto_front",
 ]
@@ -147,13 +146,11 @@ def test_automatic_fallback_is_silent_but_logged(monkeypatch: pytest.MonkeyPatch
 
 def test_module_level_functions_dispatch(reset_default_backend: None) -> None:
     rng = np.random.default_rng(0)
-    x, mus = rng.uniform(0, 1, 5), rng.uniform(0, 1, 3)
-    sigmas, lw = np.full(3, 0.2), np.log(np.full(3, 1 / 3))
-    np.testing.assert_allclose(
-        kernels.log_pdf_truncnorm_mixture(x, mus, sigmas, lw, 0.0, 1.0),
-        _reference.log_pdf_truncnorm_mixture(x, mus, sigmas, lw, 0.0, 1.0),
-        rtol=1e-10,
-    )
+    x, mus = rng.uniform(0, 1, (5, 1)), rng.uniform(0, 1, (3, 1))
+    args = (x, x, np.zeros(1, bool), np.empty((5, 0)), mus, np.full((3, 1), 0.2), np.log(np.full(3, 1 / 3)),
+            np.zeros(1), np.ones(1), np.empty((3, 0)), np.empty(0, np.intp))
+    np.testing.assert_allclose(kernels.log_pdf_product_mixture(*args), _reference.log_pdf_product_mixture(*args),
+                               rtol=1e-10)
     assert kernels.is_pareto_front(np.array([[1.0], [0.0]])).tolist() == [False, True]
 
 

@@ -22,6 +22,7 @@ from hpo_core.exceptions import HpoWarning
 from hpo_core.samplers._base import CONSTRAINTS_KEY, EMPTY_SPACE, BaseSampler, HistoryBound, store_constraints
 from hpo_core.samplers.gp import _ehvi, _model, _optimize
 from hpo_core.samplers.gp._acquisition import ACQUISITIONS, acquisition, log_feasibility
+from hpo_core.samplers.gp._threads import limited_threads
 from hpo_core.trial._state import StudyDirection, TrialState
 
 if TYPE_CHECKING:
@@ -108,6 +109,16 @@ class GPSampler(HistoryBound, BaseSampler):
     an ask whose row count crosses a padding boundary, pay the compilation (about a second
     per shape). ``"numba"`` is mainly for checking the other paths.
 
+    Threads: each proposal runs with at most ``n_blas_threads`` BLAS and OpenMP threads
+    (threadpoolctl; restored afterwards). The default 1 was the fastest measured on a
+    2-core machine idle, beside a busy process, under ``optimize(n_jobs=2)``, in two
+    worker processes and with ``max_exact_trials=2048`` (3x to 11x faster than
+    OpenBLAS's default of a thread per core; ``benchmarks/README.md``, GP section): an
+    ask's matrices are too small for OpenBLAS's spin-waiting threads to pay. More
+    threads may pay on a machine with many idle cores and a large ``max_exact_trials``
+    (not measured); None leaves the process's settings alone. The OpenBLAS limit is
+    process-wide while a proposal runs (see ``samplers/gp/_threads.py``).
+
     Args:
         n_startup_trials: Random trials before the GP starts (COMPLETE trials counted).
         acquisition: ``"logei"`` (default), ``"ucb"`` or ``"pi"``.
@@ -121,6 +132,7 @@ class GPSampler(HistoryBound, BaseSampler):
             called when a trial finishes.
         backend: Kernel backend of the GP math: None (default) or ``"numpy"`` (the
             NumPy/SciPy BLAS reference), ``"numba"`` or ``"jax"`` (see above).
+        n_blas_threads: BLAS/OpenMP threads during a proposal (see above); None: unchanged.
         seed: Seed of the generator; equal seeds give equal proposals.
 
     Raises:
@@ -150,6 +162,7 @@ class GPSampler(HistoryBound, BaseSampler):
         max_exact_trials: int = 512,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
         backend: str | None = None,
+        n_blas_threads: int | None = 1,
         seed: int | None = None,
     ):
         owner = "GPSampler"
@@ -165,6 +178,8 @@ class GPSampler(HistoryBound, BaseSampler):
         self._backend = check_choice("backend", backend, _GP_BACKENDS, owner=owner)
         # Resolved now, so a missing backend raises ImportError here, not at the first GP ask.
         self._kernel_module = _kernel_module_of(self._backend)
+        self._n_blas_threads = cast("int | None", check_int("n_blas_threads", n_blas_threads, low=1, allow_none=True,
+                                                            owner=owner))
         check_int("seed", seed, low=0, allow_none=True, owner=owner)
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
@@ -191,6 +206,7 @@ class GPSampler(HistoryBound, BaseSampler):
         self.__dict__.update(state)
         self._backend = state.get("_backend")  # None in a sampler pickled before backends existed
         self._kernel_module = _kernel_module_of(self._backend)
+        self._n_blas_threads = state.get("_n_blas_threads", 1)  # absent in a sampler pickled before it existed
         self._lock = threading.Lock()
         self._reset_history_caches()
 
@@ -228,9 +244,10 @@ class GPSampler(HistoryBound, BaseSampler):
             pending = np.flatnonzero(st == _RUNNING)
             pending = pending[(pending != trial.number) & ~np.isnan(h.X[pending[:, None], cols]).any(axis=1)]
             signs = np.array([-1.0 if d == StudyDirection.MINIMIZE else 1.0 for d in study.directions])
-            if len(signs) > 1:
-                return self._propose_multi(h, space, cols, rows, pending, signs)
-            return self._propose(h, space, cols, rows, pending, float(signs[0]))
+            with limited_threads(self._n_blas_threads):
+                if len(signs) > 1:
+                    return self._propose_multi(h, space, cols, rows, pending, signs)
+                return self._propose(h, space, cols, rows, pending, float(signs[0]))
 
     # ------------------------------------------------------------------ proposal
     def _random_point(self, space: SearchSpace) -> np.ndarray:

@@ -191,8 +191,6 @@ class GPSampler(HistoryBound, BaseSampler):
         self._theta: dict[SearchSpace, np.ndarray] = {}  # warm starts per space
         self._fit_n: dict[SearchSpace, int] = {}  # trials at the last hyperparameter fit
         self._theta_c: dict[tuple[SearchSpace, int], np.ndarray] = {}  # constraint models' warm starts
-        self._cvals = np.zeros((0, 0))  # constraint values per row (NaN: none), filled once per row
-        self._c_known = np.zeros(0, dtype=np.bool_)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -216,7 +214,7 @@ class GPSampler(HistoryBound, BaseSampler):
 
     # ------------------------------------------------------------------ spaces
     def infer_relative_search_space(self, study: Study, trial: Trial) -> SearchSpace:
-        space = study._history().intersection_search_space()
+        space = study.view.history.intersection_search_space()
         if any(dist.single() for dist in space.values()):
             space = SearchSpace({n: d for n, d in space.items() if not d.single()})
         return space if len(space) else EMPTY_SPACE
@@ -230,7 +228,7 @@ class GPSampler(HistoryBound, BaseSampler):
         if len(study.directions) > 3:
             raise ValueError(format_error("study.directions", "one to three objectives (LogEHVI beyond one)",
                                           [d.name for d in study.directions], owner="GPSampler"))
-        h = study._history()
+        h = study.view.history
         with self._lock:
             self._bind(h)
             cols = np.array([h.param_index.get(name, -1) for name in space.names], dtype=np.intp)
@@ -425,26 +423,12 @@ class GPSampler(HistoryBound, BaseSampler):
         return x
 
     # ------------------------------------------------------------------ constraints
-    def _constraints_of(self, h: History, rows: np.ndarray) -> np.ndarray:
-        """(len(rows), k) constraint values of the rows (NaN where a trial has none); each
-        finished row's system attribute is read once, other workers' trials included."""
-        n = h.n
-        if len(self._c_known) < n:
-            grow = max(n, 2 * len(self._c_known), 64) - len(self._c_known)
-            self._c_known = np.concatenate((self._c_known, np.zeros(grow, dtype=np.bool_)))
-            self._cvals = np.concatenate((self._cvals, np.full((grow, self._cvals.shape[1]), np.nan)))
-        for row in rows[~self._c_known[rows]].tolist():
-            values = (h.system_attrs[row] or {}).get(CONSTRAINTS_KEY)
-            if values is not None:
-                k = len(values)
-                if k > self._cvals.shape[1]:
-                    extra = np.full((len(self._cvals), k - self._cvals.shape[1]), np.nan)
-                    self._cvals = np.concatenate((self._cvals, extra), axis=1)
-                self._cvals[row, :k] = values
-            # A finished row gets its values before its state is stored (after_trial), so
-            # one without them never gets any: it stays NaN (infeasible), read once.
-            self._c_known[row] = True
-        return self._cvals[rows]
+    @staticmethod
+    def _constraints_of(h: History, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), k) constraint values of the rows, from the history's constraint
+        column (NaN where a trial has none)."""
+        C = h.numeric_column(CONSTRAINTS_KEY)
+        return np.zeros((len(rows), 0)) if C is None else C[rows]
 
     def _constraint_models(self, space: SearchSpace, X: np.ndarray, C: np.ndarray,
                            coords: _optimize.SpaceCoords, refit: bool) -> list[tuple[_model.GPModel, float]]:

@@ -17,12 +17,15 @@ Opening a database checks, before anything is written, that:
 - the database is empty (hpo_core creates its tables), or holds hpo_core's tables
   with a schema version this hpo_core can read. A SQLite file holding only another
   application's tables is refused rather than written into; hpo_core tables without
-  their version row are refused rather than re-stamped with a guessed version.
+  their version row are refused rather than re-stamped with a guessed version, and a
+  version newer than this hpo_core's is refused. An older version is upgraded in
+  place (:mod:`hpo_core.storages._rdb._migrate`).
 
-Schema creation is serialized across processes: by ``BEGIN IMMEDIATE`` on SQLite, an
-advisory transaction lock on PostgreSQL, and ``GET_LOCK`` on MySQL (where DDL commits
-implicitly, so the version row is written first and a creation cut short is
-completed by the next open).
+Schema creation and upgrades are serialized across processes: by ``BEGIN IMMEDIATE``
+on SQLite, an advisory transaction lock on PostgreSQL, and ``GET_LOCK`` on MySQL (where
+DDL commits implicitly, so the version row is written first and a creation cut short
+is completed by the next open; an upgrade stamps its version last and is completed
+likewise).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, Operationa
 from hpo_core._validation import format_error
 from hpo_core.exceptions import StorageError
 from hpo_core.storages._rdb import _schema as S
+from hpo_core.storages._rdb._migrate import upgrade
 
 __all__ = ["Database"]
 
@@ -202,7 +206,8 @@ class Database:
                 raise self._open_error(e) from e
 
     def _init_schema_in(self, conn: Connection) -> None:
-        """Check what the database holds and create what is missing (one transaction)."""
+        """Check what the database holds, upgrade an older schema and create what is
+        missing (one transaction, except for MySQL's implicit DDL commits)."""
         release = self._lock_schema(conn)
         try:
             insp = sa.inspect(conn)
@@ -229,6 +234,8 @@ class Database:
                     f"The database at {self.display_url!r} has schema version {version}, newer than "
                     f"this hpo_core understands ({S.SCHEMA_VERSION}); upgrade hpo_core."
                 )
+            elif version < S.SCHEMA_VERSION:
+                upgrade(conn, int(version), self._where())
             S.metadata.create_all(conn, checkfirst=True)
         finally:
             release()
@@ -243,7 +250,7 @@ class Database:
             if got != 1:
                 raise StorageError(
                     f"Timed out after {self.busy_timeout:g} s waiting for another process to "
-                    f"create hpo_core's tables in {self.display_url!r}."
+                    f"create or upgrade hpo_core's tables in {self.display_url!r}."
                 )
 
             def release() -> None:

@@ -126,15 +126,22 @@ def insert_param_rows(conn: Connection, study_id: int, seq: int, trial_id: int, 
 
 def report(conn: Connection, study_id: int, seq: int, trial_id: int, step: int, value: Any) -> None:
     """An intermediate value (a float, or one per objective); the first report of a step
-    wins."""
+    wins.
+
+    ``value`` holds the first (or only) value when it is finite, else NULL: MySQL float
+    columns take neither NaN nor +-inf. ``values_json`` holds the exact value(s), tagged
+    JSON, for a list and for a non-finite float (else NULL, the common case).
+    """
     if conn.execute(STMT["report_exists"], {"tid": trial_id, "step": step}).first() is not None:
         return
+    vj: str | None
     if isinstance(value, (list, tuple)):
         first, vj = value[0], encode_json(list(value), "value")
     else:
-        first, vj = value, None
+        first = value
+        vj = None if math.isfinite(value) else encode_json(value, "value")
     conn.execute(STMT["insert_report"], {
-        "trial_id": trial_id, "step": step, "value": None if math.isnan(first) else first,
+        "trial_id": trial_id, "step": step, "value": first if math.isfinite(first) else None,
         "values_json": vj, "study_id": study_id, "seq": seq})
 
 

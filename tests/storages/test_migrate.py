@@ -4,6 +4,7 @@ on SQLite, PostgreSQL and MySQL/MariaDB."""
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -357,3 +358,32 @@ def test_migrate_missing_version_row_still_refused(url: str, engine: sa.Engine) 
     with pytest.raises(StorageError, match="schema version is missing"):
         RDBStorage(url)
     assert "seq" not in {c["name"] for c in sa.inspect(engine).get_columns("hpo_trials")}
+
+
+def test_migrate_concurrent_opens_upgrade_once(url: str, engine: sa.Engine) -> None:
+    """Storages opening a version-1 database at once: one upgrades under the schema
+    lock, the others wait and find version 2."""
+    _write_v1(engine)
+    errors: list[BaseException] = []
+    storages: list[RDBStorage] = []
+
+    def open_one() -> None:
+        try:
+            storages.append(RDBStorage(url))
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        for s in storages:
+            _check_v1_trials(hpo_core.load_study(study_name="old", storage=s).trials)
+    finally:
+        for s in storages:
+            s.close()
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT schema_version FROM hpo_schema")).scalars().all() == [S.SCHEMA_VERSION]

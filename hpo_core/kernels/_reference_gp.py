@@ -41,9 +41,13 @@ factorisation with jitter that keeps K positive definite, and K^-1 from it, are 
 model's job (``hpo_core.samplers.gp._model``), not the kernels'.
 
 Memory. Every (m, n) and (n, n) temporary is written into a buffer the function already
-holds where NumPy allows (``out=``, ``where=``, in-place operators): a fresh array of a
-few MB costs page faults that, measured on a 2-core VM, took longer than the arithmetic
-(``np.exp(-c * r)`` on 357 x 512: 1.7 ms, against 0.16 ms for ``np.exp(t, out=...)``).
+holds where NumPy allows (``out=``, in-place operators), and the posterior works through
+the queries in blocks of 128 rows: a fresh array of a few MB costs page faults (more so
+in a thread other than the main one, whose malloc arena returns freed memory to the
+system sooner) that, measured on a 2-core VM, took longer than the arithmetic
+(``np.exp(-c * r)`` on 357 x 512: 1.7 ms, against 0.16 ms for ``np.exp(t, out=...)``; a
+posterior call on 357 points and 35 on 10, as in an acquisition search: 44 ms in one
+pass, 38 ms in blocks, with 1,386 page faults against 29).
 
 Rounding. The continuous part of r^2 is expanded as ``|u|^2 + |v|^2 - 2 u.v`` with
 ``u = sqrt(rho) x`` (one matrix product instead of d passes over (n1, n2) arrays), which
@@ -72,6 +76,8 @@ _SQRT1_2 = math.sqrt(0.5)
 # The posterior variance is clipped below at _VAR_FLOOR * a: rounding makes
 # a - k_q K^-1 k_q^T zero or slightly negative at (or very near) a training point.
 _VAR_FLOOR = 1e-12
+# The posterior's query rows per pass (see "Memory" above).
+_ROW_BLOCK = 128
 # log_ei: -z above _LOG_EI_SERIES_FROM uses _LOG_EI_SERIES_TERMS terms of the asymptotic
 # series of Mills' ratio; below it the erfcx form loses about log10(z^2) <= 2 digits.
 _LOG_EI_SERIES_FROM = 10.0
@@ -277,6 +283,22 @@ def gp_posterior(
     """
     Xq, X, theta, K_inv, alpha = _f64(Xq), _f64(X), _f64(theta), _f64(K_inv), _f64(alpha)
     is_categorical = np.asarray(is_categorical, dtype=np.bool_)
+    m, d = Xq.shape
+    if m <= _ROW_BLOCK:
+        return _posterior_rows(Xq, X, is_categorical, theta, K_inv, alpha, grad)
+    out = (np.empty(m), np.empty(m), np.empty((m, d)), np.empty((m, d)))
+    for start in range(0, m, _ROW_BLOCK):
+        rows = slice(start, start + _ROW_BLOCK)
+        for dest, part in zip(out, _posterior_rows(Xq[rows], X, is_categorical, theta, K_inv, alpha, grad)):
+            dest[rows] = part
+    return out
+
+
+def _posterior_rows(
+    Xq: np.ndarray, X: np.ndarray, is_categorical: np.ndarray, theta: np.ndarray, K_inv: np.ndarray,
+    alpha: np.ndarray, grad: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``gp_posterior`` on converted inputs, in one pass over the rows of Xq."""
     m, d = Xq.shape
     rho, a, _ = _unpack(theta, d)
     cont, cat = _columns(is_categorical)

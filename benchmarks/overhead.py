@@ -1,15 +1,25 @@
 """Per-trial ask+tell overhead of the random sampler versus trial count.
 
-Compares hpo_core with Optuna and rustuna on a 10-parameter space (10 floats in
-[0, 1], objective = sum of the parameters), in memory and on a SQLite file, in one
-run. Each library runs one study continuously; every ask+tell pair is timed with
-``time.perf_counter_ns`` and the table reports the median over a window of trials
-just before each checkpoint (100, 1,000, 10,000, ...).
+Compares hpo_core with Optuna and rustuna on a 10-parameter space, in memory and on a
+SQLite file, in one run. Two spaces (``--space``): ``uniform``, 10 floats in [0, 1]
+with objective = their sum (the default), and ``mixed``, the 10-parameter mixed space
+of ``overhead_tpe.py`` (floats, a log float, a stepped float, ints, a log int, a
+stepped int, two categoricals) with its trivial objective. Each library runs one
+study continuously; every ask+tell pair is timed with ``time.perf_counter_ns`` and
+the table reports the median over a window of trials just before each checkpoint
+(100, 1,000, 10,000, ...).
+
+On the mixed space every library other than hpo_core is timed define-by-run (Optuna
+too), and the report ends with the issue's targets: hpo_core define-by-run on SQLite
+at most 3 ms per trial and at least 10x below Optuna; hpo_core's in-memory
+``ask(fixed_distributions)`` + ``trial.params`` + ``tell`` at most 10 us per trial and
+below rustuna's define-by-run loop.
 
 Usage::
 
     python benchmarks/overhead.py                 # full size (100,000 trials in memory)
     python benchmarks/overhead.py --quick         # 10,000 trials in memory, 1,000 on SQLite
+    python benchmarks/overhead.py --space mixed   # the mixed space (and the targets)
     python benchmarks/overhead.py --write-readme  # also update benchmarks/README.md
 
 Run with the repository on ``PYTHONPATH`` (or ``pip install -e '.[benchmark]'``).
@@ -37,13 +47,47 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common  # noqa: E402  (shared machine info and README sections)
+import overhead_tpe  # noqa: E402  (the 10-parameter mixed space and its objective)
 
 N_PARAMS = 10
 README = Path(__file__).with_name("README.md")
 DICT_REF = "hpo_core `ask(dict)`"
 DBR_REF = "hpo_core define-by-run"
-_RUSTUNA_NOTE = ("rustuna's `ask()` takes no fixed distributions, so it is timed define-by-run "
-                 "(10 `suggest_float` calls); compare it with hpo_core define-by-run")
+MARKERS = {"uniform": "overhead", "mixed": "overhead-mixed"}
+# Targets of the mixed space (seconds per trial; ratios).
+TARGET_SQLITE_DBR_S = 3e-3
+TARGET_OPTUNA_RATIO = 10.0
+TARGET_MEMORY_S = 10e-6
+
+
+def _rustuna_note(args: argparse.Namespace) -> str:
+    calls = "`suggest_float`" if args.space == "uniform" else "`suggest_*`"
+    return ("rustuna's `ask()` takes no fixed distributions, so it is timed define-by-run "
+            f"(10 {calls} calls); compare it with hpo_core define-by-run")
+
+
+# ----------------------------------------------------------------------------- the spaces
+_MIXED = overhead_tpe.SPACE
+
+
+def dists_of(module: Any, space: str) -> dict[str, Any]:
+    """The distributions of ``space`` ("uniform" or "mixed") as ``module``'s classes."""
+    if space == "uniform":
+        return {f"x{i}": module.FloatDistribution(0.0, 1.0) for i in range(N_PARAMS)}
+    return overhead_tpe.distributions(module)
+
+
+def values_internal(names: list[str], X: np.ndarray, space: str) -> np.ndarray:
+    """(n,) objective values from internal parameter columns ``X (n, d)`` named ``names``.
+
+    The vectorised twin of ``sum(params.values())`` (uniform) and of
+    ``overhead_tpe.objective`` (mixed): a categorical's internal value is its index.
+    """
+    col = {name: X[:, j] for j, name in enumerate(names)}
+    if space == "uniform":
+        return X.sum(axis=1)
+    return (col["f_uniform"] ** 2 + col["f_extra0"] + col["f_extra1"] + col["i_uniform"] / 100.0
+            + (col["c_small"] == 0.0))
 
 
 # ----------------------------------------------------------------------------- results
@@ -116,7 +160,7 @@ def _time_loop(step: Callable[[], None], out: np.ndarray) -> None:
 
 def _measure(row: Row, make_step: Callable[[], tuple[Callable[[], None], Any]], n: int,
              warmup: int, checkpoints: list[int], args: argparse.Namespace,
-             check: Callable[[Any, int], str | None]) -> Any:
+             check: Callable[[Any, int, str], str | None]) -> Any:
     """Warm up on a throwaway study, then time ``n`` ask+tell pairs on a fresh one.
 
     The warm-up pays for imports, JIT compilation and first-call caches so that the
@@ -137,7 +181,7 @@ def _measure(row: Row, make_step: Callable[[], tuple[Callable[[], None], Any]], 
     row.medians = _per_trial_medians(ns, checkpoints, args)
     if rss0 is not None and rss1 is not None:
         row.rss_per_trial = (rss1 - rss0) / n
-    problem = check(study, n)
+    problem = check(study, n, args.space)
     if problem:
         row.error = f"sanity check failed: {problem}"
     return study
@@ -157,8 +201,13 @@ def _guard(row: Row, fn: Callable[[], None]) -> Row:
 
 
 # ----------------------------------------------------------------------------- sanity checks
-def _check_hpo(study: Any, n: int) -> str | None:
-    """Every trial COMPLETE and its value equal to the sum of its parameters."""
+def _objective(params: dict[str, Any], space: str) -> float:
+    return float(sum(params.values())) if space == "uniform" else overhead_tpe.objective(params)
+
+
+def _check_hpo(study: Any, n: int, space: str = "uniform") -> str | None:
+    """Every trial COMPLETE, its parameters inside their distributions and its value
+    equal to the objective of its parameters."""
     import hpo_core
 
     h = study._history()
@@ -166,33 +215,41 @@ def _check_hpo(study: Any, n: int) -> str | None:
         return f"history holds {h.n} trials, expected {n}"
     if not (h.states[:n] == int(hpo_core.TrialState.COMPLETE)).all():
         return "not every trial is COMPLETE"
-    cols = [h.param_index[f"x{i}"] for i in range(N_PARAMS)]
-    X = h.X[:n][:, cols]
-    if not ((X >= 0.0) & (X <= 1.0)).all():
+    dists = dists_of(hpo_core, space)
+    names = list(dists)
+    X = h.X[:n][:, [h.param_index[name] for name in names]]
+    if space == "uniform" and not ((X >= 0.0) & (X <= 1.0)).all():
         return "a parameter lies outside [0, 1]"
-    if not np.allclose(h.values[:n, 0], X.sum(axis=1), rtol=0, atol=1e-9):
-        return "a stored value differs from the sum of the trial's parameters"
+    if not np.isfinite(X).all():
+        return "a trial lacks a parameter"
+    if not np.allclose(h.values[:n, 0], values_internal(names, X, space), rtol=0, atol=1e-9):
+        return "a stored value differs from the objective of the trial's parameters"
+    for row in np.random.default_rng(0).integers(0, n, min(n, 50)).tolist():
+        params = h.frozen(row).params
+        for name, dist in dists.items():
+            if not dist.contains(dist.to_internal_repr(params[name])):
+                return f"trial {row}: {name}={params[name]!r} lies outside {dist!r}"
     if study.best_value != float(h.values[:n, 0].min()):
         return f"best_value {study.best_value!r} is not the minimum {h.values[:n, 0].min()!r}"
     return None
 
 
-def _check_other(study: Any, n: int) -> str | None:
+def _check_other(study: Any, n: int, space: str = "uniform") -> str | None:
     """Trial count and best trial consistent (Optuna and rustuna)."""
     trials = study.trials
     if len(trials) != n:
         return f"study holds {len(trials)} trials, expected {n}"
     best = study.best_trial
-    if abs(sum(best.params.values()) - best.value) > 1e-9:
-        return "best value differs from the sum of its parameters"
+    if abs(_objective(best.params, space) - best.value) > 1e-9:
+        return "best value differs from the objective of its parameters"
     return None
 
 
 # ----------------------------------------------------------------------------- hpo_core
-def _hpo_dists() -> dict[str, Any]:
+def _hpo_dists(space: str = "uniform") -> dict[str, Any]:
     import hpo_core
 
-    return {f"x{i}": hpo_core.FloatDistribution(0.0, 1.0) for i in range(N_PARAMS)}
+    return dists_of(hpo_core, space)
 
 
 def _hpo_study(seed: int, storage: str | None = None) -> Any:
@@ -214,15 +271,20 @@ def bench_hpo_fixed(label: str, n: int, checkpoints: list[int], args: argparse.N
 
     def make_step() -> tuple[Callable[[], None], Any]:
         study = _hpo_study(args.seed, storage())
-        dists = _hpo_dists()
+        dists = _hpo_dists(args.space)
         space = hpo_core.SearchSpace(dists) if use_space else dists
         ask, tell = study.ask, study.tell
+        objective = overhead_tpe.objective
 
         def step() -> None:
             t = ask(space)
             tell(t, sum(t.params.values()))
 
-        return step, study
+        def step_mixed() -> None:
+            t = ask(space)
+            tell(t, objective(t.params))
+
+        return (step if args.space == "uniform" else step_mixed), study
 
     def run() -> None:
         study = _measure(row, make_step, n, warmup, checkpoints, args, _check_hpo)
@@ -233,19 +295,24 @@ def bench_hpo_fixed(label: str, n: int, checkpoints: list[int], args: argparse.N
 
 def bench_hpo_define_by_run(label: str, n: int, checkpoints: list[int], args: argparse.Namespace,
                             *, storage: Callable[[], str | None] = lambda: None, warmup: int) -> Row:
-    """hpo_core ``study.ask()`` then 10 ``trial.suggest_float`` calls, then ``study.tell``."""
+    """hpo_core ``study.ask()`` then 10 ``trial.suggest_*`` calls, then ``study.tell``."""
     row = Row(label)
     names = [f"x{i}" for i in range(N_PARAMS)]
 
     def make_step() -> tuple[Callable[[], None], Any]:
         study = _hpo_study(args.seed, storage())
         ask, tell = study.ask, study.tell
+        objective, suggest_all = overhead_tpe.objective, overhead_tpe.suggest_all
 
         def step() -> None:
             t = ask()
             tell(t, sum([t.suggest_float(name, 0.0, 1.0) for name in names]))
 
-        return step, study
+        def step_mixed() -> None:
+            t = ask()
+            tell(t, objective(suggest_all(t)))
+
+        return (step if args.space == "uniform" else step_mixed), study
 
     def run() -> None:
         study = _measure(row, make_step, n, warmup, checkpoints, args, _check_hpo)
@@ -263,14 +330,15 @@ def bench_hpo_array(label: str, n: int, checkpoints: list[int], args: argparse.N
 
     def one_study(n_trials: int) -> tuple[Any, np.ndarray, np.ndarray]:
         study = _hpo_study(args.seed)
-        space = hpo_core.SearchSpace(_hpo_dists())
+        space = hpo_core.SearchSpace(_hpo_dists(args.space))
+        names = list(space.names)
         sizes = np.diff(np.r_[np.arange(0, n_trials, bs), n_trials])
         ns = np.zeros(len(sizes), dtype=np.int64)
         clock = time.perf_counter_ns
         for i, size in enumerate(sizes.tolist()):
             t0 = clock()
             b = study.ask_array(space, size)
-            study.tell_array(b, b.params.sum(axis=1))
+            study.tell_array(b, values_internal(names, b.params, args.space))
             ns[i] = clock() - t0
         return study, ns, sizes
 
@@ -287,7 +355,7 @@ def bench_hpo_array(label: str, n: int, checkpoints: list[int], args: argparse.N
         if rss0 is not None and rss1 is not None:
             row.rss_per_trial = (rss1 - rss0) / n
         row.history_per_trial = study._history().memory_bytes() / n
-        problem = _check_hpo(study, n)
+        problem = _check_hpo(study, n, args.space)
         if problem:
             row.error = f"sanity check failed: {problem}"
 
@@ -297,12 +365,14 @@ def bench_hpo_array(label: str, n: int, checkpoints: list[int], args: argparse.N
 # ----------------------------------------------------------------------------- Optuna, rustuna
 def bench_optuna(label: str, n: int, checkpoints: list[int], args: argparse.Namespace,
                  *, storage: Callable[[], str | None] = lambda: None, warmup: int) -> Row:
-    """Optuna ``study.ask(fixed_distributions)`` then ``study.tell``."""
+    """Optuna ``study.ask(fixed_distributions)`` then ``study.tell`` (uniform space), or
+    define-by-run: ``study.ask()``, 10 ``trial.suggest_*`` calls, ``study.tell`` (mixed)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     row = Row(label)
-    dists = {f"x{i}": optuna.distributions.FloatDistribution(0.0, 1.0) for i in range(N_PARAMS)}
+    dists = dists_of(optuna.distributions, "uniform")
+    objective, suggest_all = overhead_tpe.objective, overhead_tpe.suggest_all
 
     def make_step() -> tuple[Callable[[], None], Any]:
         sampler = optuna.samplers.RandomSampler(seed=args.seed)
@@ -313,14 +383,18 @@ def bench_optuna(label: str, n: int, checkpoints: list[int], args: argparse.Name
             t = ask(dists)
             tell(t, sum(t.params.values()))
 
-        return step, study
+        def step_mixed() -> None:
+            t = ask()
+            tell(t, objective(suggest_all(t)))
+
+        return (step if args.space == "uniform" else step_mixed), study
 
     return _guard(row, lambda: _measure(row, make_step, n, warmup, checkpoints, args, _check_other))
 
 
 def bench_rustuna(label: str, n: int, checkpoints: list[int], args: argparse.Namespace,
                   *, sqlite_path: Callable[[], str | None] = lambda: None, warmup: int) -> Row:
-    """rustuna ``study.ask()`` then 10 ``trial.suggest_float`` calls, then ``study.tell(number, v)``.
+    """rustuna ``study.ask()`` then 10 ``trial.suggest_*`` calls, then ``study.tell(number, v)``.
 
     rustuna's ``ask`` takes no fixed distributions, so define-by-run is its only path.
     """
@@ -328,6 +402,7 @@ def bench_rustuna(label: str, n: int, checkpoints: list[int], args: argparse.Nam
 
     row = Row(label)
     names = [f"x{i}" for i in range(N_PARAMS)]
+    objective, suggest_all = overhead_tpe.objective, overhead_tpe.suggest_all
 
     def make_step() -> tuple[Callable[[], None], Any]:
         path = sqlite_path()
@@ -340,7 +415,11 @@ def bench_rustuna(label: str, n: int, checkpoints: list[int], args: argparse.Nam
             t = ask()
             tell(t.number, sum([t.suggest_float(name, 0.0, 1.0) for name in names]))
 
-        return step, study
+        def step_mixed() -> None:
+            t = ask()
+            tell(t.number, objective(suggest_all(t)))
+
+        return (step if args.space == "uniform" else step_mixed), study
 
     return _guard(row, lambda: _measure(row, make_step, n, warmup, checkpoints, args, _check_other))
 
@@ -403,7 +482,7 @@ def _other_jobs(args: argparse.Namespace, n: int, cps: list[int], *, n_opt: int,
                 warmup: int) -> list[Job]:
     """Optuna and rustuna jobs (or a row saying the library is not installed)."""
     jobs: list[Job] = []
-    opt_label = "Optuna `ask(dict)`"
+    opt_label = "Optuna `ask(dict)`" if args.space == "uniform" else "Optuna define-by-run"
     if _have("optuna"):
         st = (lambda: None) if storage is None else storage("o", True)
         notes = [f"capped at {n_opt:,} trials (`{opt_flag}`)"] if n_opt < n else []
@@ -414,7 +493,7 @@ def _other_jobs(args: argparse.Namespace, n: int, cps: list[int], *, n_opt: int,
     rs_label = "rustuna define-by-run" + ("" if storage is None else " (`SQLite3Storage`)")
     if _have("rustuna"):
         path = (lambda: None) if storage is None else storage("r", False)
-        notes = [_RUSTUNA_NOTE] + ([f"capped at {n_rs:,} trials (`{rs_flag}`)"] if n_rs < n else [])
+        notes = [_rustuna_note(args)] + ([f"capped at {n_rs:,} trials (`{rs_flag}`)"] if n_rs < n else [])
         jobs.append((rs_label, lambda: bench_rustuna(rs_label, n_rs, cps, args, sqlite_path=path,
                                                      warmup=warmup), notes))
     else:
@@ -556,7 +635,7 @@ def report(args: argparse.Namespace, command: str, memory: tuple[list[Row], list
         "",
         machine_info(),
         "",
-        f"Random sampler (seed {args.seed}), 10 floats in [0, 1], objective = their sum. Each "
+        f"Random sampler (seed {args.seed}), {_space_text(args)} Each "
         "library runs one study continuously; every ask+tell pair is timed with "
         "`time.perf_counter_ns`, and a cell is the median over the last "
         f"{args.window_frac:.0%} of the trials before the checkpoint (at least "
@@ -581,19 +660,81 @@ def report(args: argparse.Namespace, command: str, memory: tuple[list[Row], list
                   "A fresh temporary database file per study, created through each library's own "
                   "SQLite storage (hpo_core and Optuna: `sqlite:///` URL; rustuna: "
                   "`rustuna.storages.SQLite3Storage`).", "", table(rows, cps, "ms")]
+    if args.space == "mixed":
+        parts += ["", "#### Targets (mixed space)", "", targets(memory, sqlite)]
     return "\n".join(parts) + "\n"
 
 
-def write_readme(path: Path, body: str) -> None:
-    """Replace the text between the overhead markers in ``path`` (append the section if absent)."""
-    _common.write_section(path, "overhead", body)
+def _space_text(args: argparse.Namespace) -> str:
+    if args.space == "uniform":
+        return "10 floats in [0, 1], objective = their sum."
+    return ("the 10-parameter mixed space of `overhead_tpe.py` (float, log float, float step 0.05, "
+            "int, log int, int step 5, categoricals of 3 and 10 strings, two more floats), "
+            "objective `overhead_tpe.objective` (a few arithmetic operations on five of them); "
+            "hpo_core `ask(dict)` reads `trial.params` for it; Optuna and rustuna are timed "
+            "define-by-run (10 `suggest_*` calls).")
+
+
+def _largest(row: Row | None, cap: int | None = None) -> tuple[int, float] | None:
+    """``(checkpoint, seconds)`` at the largest checkpoint of ``row`` (up to ``cap``)."""
+    if row is None or row.error or not row.medians:
+        return None
+    cps = [c for c in row.medians if cap is None or c <= cap]
+    return (max(cps), row.medians[max(cps)]) if cps else None
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def targets(memory: tuple[list[Row], list[int]] | None, sqlite: tuple[list[Row], list[int]] | None) -> str:
+    """The issue's targets on the mixed space, one line each, from this run's medians."""
+    lines = []
+    if sqlite is not None:
+        rows = {r.label: r for r in sqlite[0]}
+        dbr = rows.get(DBR_REF)
+        at = _largest(dbr)
+        if at is not None:
+            worst = max(dbr.medians.values())  # type: ignore[union-attr]
+            lines.append(f"- hpo_core define-by-run on SQLite: {at[1] * 1e3:.2f} ms per trial at {at[0]:,} "
+                         f"trials, at most {worst * 1e3:.2f} ms over the checkpoints (target at most "
+                         f"{TARGET_SQLITE_DBR_S * 1e3:g} ms: {_verdict(worst <= TARGET_SQLITE_DBR_S)}).")
+        opt = _largest(rows.get("Optuna define-by-run"))
+        if at is not None and opt is not None and opt[0] in dbr.medians:  # type: ignore[union-attr]
+            ratio = opt[1] / dbr.medians[opt[0]]  # type: ignore[union-attr]
+            lines.append(f"- Optuna define-by-run on SQLite / hpo_core define-by-run at {opt[0]:,} trials: "
+                         f"{ratio:.1f}x (target at least {TARGET_OPTUNA_RATIO:g}x: "
+                         f"{_verdict(ratio >= TARGET_OPTUNA_RATIO)}).")
+    if memory is not None:
+        rows = {r.label: r for r in memory[0]}
+        ref = rows.get(DICT_REF)
+        at = _largest(ref)
+        if at is not None:
+            lines.append(f"- hpo_core `ask(dict)` + `trial.params` + `tell` in memory: {at[1] * 1e6:.2f} µs per "
+                         f"trial at {at[0]:,} trials (target at most {TARGET_MEMORY_S * 1e6:g} µs: "
+                         f"{_verdict(at[1] <= TARGET_MEMORY_S)}).")
+        rs = _largest(rows.get("rustuna define-by-run"))
+        if at is not None and rs is not None and rs[0] in ref.medians:  # type: ignore[union-attr]
+            ratio = rs[1] / ref.medians[rs[0]]  # type: ignore[union-attr]
+            lines.append(f"- rustuna define-by-run / hpo_core `ask(dict)` in memory at {rs[0]:,} trials: "
+                         f"{ratio:.2f}x (target above 1: {_verdict(ratio > 1.0)}).")
+    return "\n".join(lines) if lines else "No target could be evaluated (a row is missing or failed)."
+
+
+def write_readme(path: Path, body: str, space: str = "uniform") -> None:
+    """Replace the text between the markers of ``space`` in ``path`` (append the section if absent)."""
+    _common.write_section(path, MARKERS[space], body)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description="Per-trial ask+tell overhead of the random sampler (10 float parameters) "
+        description="Per-trial ask+tell overhead of the random sampler (10 parameters) "
         "versus trial count: hpo_core, Optuna and rustuna, in memory and on SQLite.",
     )
+    p.add_argument("--space", choices=("uniform", "mixed"), default="uniform",
+                   help="uniform: 10 floats in [0, 1], objective = their sum (default); mixed: the "
+                   "10-parameter mixed space of overhead_tpe.py, Optuna and rustuna define-by-run, "
+                   "and the issue's targets at the end")
     p.add_argument("--max-trials", type=int, default=None,
                    help="in-memory trials per study (checkpoints 100, 1,000, ... up to it); "
                    "default 100,000, or 10,000 with --quick")
@@ -623,7 +764,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--skip-memory", action="store_true", help="skip the in-memory section")
     p.add_argument("--skip-sqlite", action="store_true", help="skip the SQLite section")
     p.add_argument("--write-readme", action="store_true",
-                   help=f"replace the marked section of {README.name} next to this script")
+                   help=f"replace the marked section of {README.name} next to this script "
+                   "(one section per --space)")
     args = p.parse_args(argv)
     if args.max_trials is None:
         args.max_trials = 10_000 if args.quick else 100_000
@@ -662,7 +804,7 @@ def main(argv: list[str] | None = None) -> int:
     body = report(args, command, memory, sqlite)
     print(body)
     if args.write_readme:
-        write_readme(README, body)
+        write_readme(README, body, args.space)
         print(f"Updated {README}", file=sys.stderr)
     return 0
 

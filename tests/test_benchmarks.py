@@ -232,3 +232,124 @@ def test_overhead_gp_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     _load("overhead_gp").main(["--sizes", "12", "--paths", "hpo", "--window", "1"])
     out = capsys.readouterr().out
     assert "| hpo_core `GPSampler` |" in out and "ms" in out
+
+
+def _overhead_small(space: str) -> list[str]:
+    return ["--space", space, "--max-trials", "60", "--sqlite-max-trials", "30", "--optuna-max-trials", "20",
+            "--optuna-sqlite-max-trials", "2", "--rustuna-sqlite-max-trials", "2", "--repeat", "1",
+            "--warmup", "5", "--sqlite-warmup", "1", "--batch-size", "20", "--min-window", "5"]
+
+
+@pytest.mark.parametrize("space", ["uniform", "mixed"])
+def test_overhead_smoke(space: str, capsys: pytest.CaptureFixture[str]) -> None:
+    overhead = _load("overhead")
+    # SQLite (Optuna's and rustuna's schema creation take seconds) on the mixed space only.
+    assert overhead.main(_overhead_small(space) + (["--skip-sqlite"] if space == "uniform" else [])) == 0
+    out = capsys.readouterr().out
+    hpo_rows = [line for line in out.splitlines() if line.startswith("| hpo_core")]
+    # Four paths in memory (table and memory table), two on SQLite; every one measured and checked.
+    assert len(hpo_rows) == 4 + 4 + (2 if space == "mixed" else 0)
+    assert not [r for r in hpo_rows if "error" in r or "sanity" in r]
+    assert ("#### SQLite file (ms per trial)" in out) == (space == "mixed")
+    optuna = "Optuna `ask(dict)`" if space == "uniform" else "Optuna define-by-run"
+    assert f"| {optuna} |" in out
+    assert ("#### Targets (mixed space)" in out) == (space == "mixed")
+    if space == "mixed":
+        assert "- hpo_core define-by-run on SQLite: " in out and "(target at most 3 ms: " in out
+        assert "- hpo_core `ask(dict)` + `trial.params` + `tell` in memory: " in out
+
+
+def test_overhead_mixed_values_match_objective() -> None:
+    overhead = _load("overhead")
+    tpe = _load("overhead_tpe")
+    import hpo_core
+
+    dists = overhead.dists_of(hpo_core, "mixed")
+    params = tpe.random_params(100, seed=3)
+    X = np.array([[d.to_internal_repr(p[name]) for name, d in dists.items()] for p in params])
+    expected = [tpe.objective(p) for p in params]
+    np.testing.assert_allclose(overhead.values_internal(list(dists), X, "mixed"), expected, rtol=0, atol=1e-12)
+
+
+def test_overhead_readme_section_per_space(tmp_path: Path) -> None:
+    overhead = _load("overhead")
+    readme = tmp_path / "README.md"
+    readme.write_text("# Benchmarks\n")
+    overhead.write_readme(readme, "uniform table", "uniform")
+    overhead.write_readme(readme, "mixed table", "mixed")
+    overhead.write_readme(readme, "mixed again", "mixed")
+    text = readme.read_text()
+    assert "uniform table" in text and "mixed again" in text and "mixed table" not in text
+
+
+def _sync_small(*extra: str) -> list[str]:
+    return ["--trials", "30", "--running", "0,3", "--steps", "2", "--tpe-sizes", "20,40", "--tpe-running", "3",
+            "--window", "4", "--rounds", "2", "--warmup", "1", "--sync-probes", "2", "--step-trials", "40",
+            "--step-count", "6", "--repeats", "10", *extra]
+
+
+def test_sync_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    sync = _load("sync")
+    # The holder process imports hpo_core and the benchmark script (a few seconds).
+    assert sync.main(_sync_small("--backends", "sqlite")) == 0
+    out = capsys.readouterr().out
+    assert "##### sqlite" in out
+    for label in ("0 RUNNING", "3 RUNNING"):
+        row = next(line for line in out.splitlines() if line.startswith(f"| {label} |"))
+        cells = [c.strip() for c in row.split("|")[1:-1]]
+        assert float(cells[1]) > 0 and cells[3] == "4" and float(cells[5]) > 0  # median, timed, sync µs
+    assert "Target: at 3 RUNNING within 1.5x of 0 RUNNING: " in out
+    tpe_rows = [line for line in out.splitlines() if line.startswith(("| 20 |", "| 40 |"))]
+    assert len(tpe_rows) == 2 and all(("met" in r or "missed" in r) and "Error" not in r for r in tpe_rows)
+    assert "| `study.view.history.steps.at_step(s) + keep COMPLETE (take)` |" in out
+    assert "Target: the read with keep COMPLETE at most 50 µs: " in out
+
+
+def test_sync_holder_creates_running_trials(tmp_path: Path) -> None:
+    sync = _load("sync")
+    import hpo_core
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    study = hpo_core.create_study(storage=url, study_name="held")
+    args = sync.parse_args(["--steps", "3"])
+    with sync.holder([(url, "held", 2)], args) as h:
+        assert h.n == 2
+        trials = study.get_trials(states=[hpo_core.TrialState.RUNNING])
+        assert len(trials) == 2
+        assert all(len(t.intermediate_values) == 3 and len(t.params) == 10 for t in trials)
+    assert h.proc is not None and h.proc.returncode == 0  # it exits when its stdin closes
+
+
+def test_sync_prefill_and_steps_study() -> None:
+    sync = _load("sync")
+    import hpo_core
+
+    study = hpo_core.create_study()
+    sync.prefill(study, 1500, seed=0)
+    assert sync.n_finished(study) == 1500
+    best = study.best_trial
+    assert best.value == pytest.approx(_load("overhead_tpe").objective(best.params))
+    steps_study, is_complete = sync.build_steps_study(20, 4, seed=0)
+    h = steps_study.view.history
+    rows, values = h.steps.at_step(2)
+    assert len(rows) == 20 and values.shape == (20, 1)
+    assert int(h.count(int(hpo_core.TrialState.COMPLETE))) == int(is_complete.sum())
+
+
+@pytest.mark.postgres
+def test_sync_postgres_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    sync = _load("sync")
+    url = sync.parse_args([]).postgres_url
+    problem = sync.postgres_problem(url)
+    if problem:
+        pytest.skip(f"PostgreSQL at {url} cannot be used: {problem}")
+    assert sync.main(_sync_small("--sections", "running", "--backends", "postgresql")) == 0
+    out = capsys.readouterr().out
+    assert "##### postgresql" in out and "Target: at 3 RUNNING within 1.5x of 0 RUNNING: " in out
+    import os
+
+    import hpo_core
+
+    left = [s.study_name for s in hpo_core.get_all_study_summaries(url)
+            if s.study_name.startswith(f"hpo_sync_bench_{os.getpid()}_")]
+    assert left == []  # the benchmark deletes its studies

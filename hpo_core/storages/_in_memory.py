@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from hpo_core._validation import format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace
 from hpo_core.exceptions import (
     DuplicatedStudyError,
@@ -66,7 +67,7 @@ class InMemoryStorage(BaseStorage):
         self._name_to_id: dict[str, int] = {}
         self._next_study_id = 0
         # trial_id -> (study, number); trial ids are global and dense.
-        self._trials: list[tuple[_Study, int]] = []
+        self._trials: list[tuple[_Study, int] | None] = []
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -104,6 +105,8 @@ class InMemoryStorage(BaseStorage):
             study = self._study(study_id)
             del self._name_to_id[study.name]
             del self._studies[study_id]
+            for tid in study.history.trial_ids[: study.history.n].tolist():
+                self._trials[tid] = None  # its trials are gone too (get_trial raises)
 
     def set_study_attr(self, study_id: int, kind: str, key: str, value: Any) -> None:
         with self._lock:
@@ -178,11 +181,11 @@ class InMemoryStorage(BaseStorage):
             return np.arange(first, first + n, dtype=np.int64), numbers
 
     def _rows_of(self, trial_ids: np.ndarray) -> tuple[_Study, np.ndarray]:
-        ids = trial_ids.tolist()
-        study = self._locate(ids[0])[0] if ids else None
-        rows = np.fromiter((self._locate(i)[1] for i in ids), dtype=np.int64, count=len(ids))
-        if any(self._trials[i][0] is not study for i in ids):
+        locs = [self._locate(i) for i in trial_ids.tolist()]
+        study = locs[0][0] if locs else None
+        if any(loc[0] is not study for loc in locs):
             raise ValueError("`trial_ids` must all belong to one study.")
+        rows = np.fromiter((loc[1] for loc in locs), dtype=np.int64, count=len(locs))
         return study, rows  # type: ignore[return-value]
 
     def set_trials_params(self, trial_ids: np.ndarray, space: SearchSpace, X: np.ndarray) -> None:
@@ -201,6 +204,11 @@ class InMemoryStorage(BaseStorage):
             return
         with self._lock:
             study, rows = self._rows_of(trial_ids)
+            m = study.history.n_objectives
+            if int(state) == _COMPLETE and (values is None or np.shape(values) != (len(rows), m)):
+                raise ValueError(format_error(
+                    "values", f"an array of shape ({len(rows)}, {m}) for COMPLETE trials",
+                    None if values is None else f"shape {np.shape(values)}"))
             self._check_block_unfinished(study.history, rows)
             study.history.set_states_block(rows, int(state), values, time.time())
 
@@ -234,9 +242,12 @@ class InMemoryStorage(BaseStorage):
 
     def _locate(self, trial_id: int) -> tuple[_Study, int]:
         try:
-            return self._trials[trial_id]
+            loc = self._trials[trial_id] if trial_id >= 0 else None  # -1 would index from the end
         except (IndexError, TypeError):
-            raise KeyError(f"No trial with trial_id={trial_id!r} in this storage.") from None
+            loc = None
+        if loc is None:  # unknown, or its study was deleted
+            raise KeyError(f"No trial with trial_id={trial_id!r} in this storage.")
+        return loc
 
     def _check_unfinished(self, h: History, number: int) -> None:
         state = h._mv_states[number]
@@ -268,8 +279,13 @@ class InMemoryStorage(BaseStorage):
     ) -> bool:
         study, number = self._locate(trial_id)
         code = int(state)
-        if code != _COMPLETE or values is None:
-            check_finish(code, values, study.history.n_objectives)
+        m = study.history.n_objectives
+        # Checked unless COMPLETE with m Python floats (tell's tight loop): a wrong count
+        # used to be broadcast into the row, an int beyond the float range stored as inf.
+        if code != _COMPLETE or values is None or len(values) != m or not all(type(v) is float for v in values):
+            check_finish(code, values, m)
+            if values is not None:
+                values = [float(v) for v in values]
         with self._lock:
             h = study.history
             old = h._mv_states[number]

@@ -229,6 +229,8 @@ def _finish(study: Study, trial: Trial, state: TrialState, values: Any) -> None:
     """Tell the trial's outcome. Whatever goes wrong in ``tell`` (a sampler's
     ``after_trial``, a storage error), the trial still ends, as FAIL with the error in
     its ``fail_reason`` attribute, before the error propagates."""
+    local = study._thread_local
+    local.fail_on_error = True  # a failing after_trial: tell leaves the state to us
     try:
         if state == TrialState.COMPLETE and values is None:
             reason = "the objective returned None instead of a value"
@@ -247,8 +249,10 @@ def _finish(study: Study, trial: Trial, state: TrialState, values: Any) -> None:
         try:
             study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
         except UpdateFinishedTrialError:
-            pass  # tell stored a state before it raised (a failing after_trial)
+            pass  # tell stored a state before it raised (a failing storage write)
         raise
+    finally:
+        local.fail_on_error = False
 
 
 def _log_trial(study: Study, frozen: FrozenTrial) -> None:

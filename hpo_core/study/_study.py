@@ -241,7 +241,8 @@ class Study:
         storage = self._storage
         sampler = self.sampler
         waiting = self._has_waiting()
-        if space is not None and not waiting and not sampler._joint_uses_trial and len(space):
+        if (space is not None and not waiting and not sampler._joint_uses_trial and len(space)
+                and type(sampler).before_trial is BaseSampler.before_trial):  # a subclass may add one
             # Fast path: the sampler ignores the trial when sampling jointly, so sample
             # first and create the trial with its parameters in one storage write.
             X = sampler.sample_joint(self, None, space)  # type: ignore[arg-type]
@@ -338,8 +339,10 @@ class Study:
         state = check_state(state)
         n, m = len(batch), self._n_objectives
         if state != _COMPLETE:
-            self._after_batch(batch, np.full(n, int(state)), None)
-            self._storage.set_trials_state_values(batch.trial_ids, state, None)
+            try:
+                self._after_batch(batch, np.full(n, int(state)), None)
+            finally:  # as in tell: a failing after_trial does not leave the batch RUNNING
+                self._storage.set_trials_state_values(batch.trial_ids, state, None)
             return
         V = np.asarray(values, dtype=np.float64)
         if V.ndim == 1 and m == 1:
@@ -347,12 +350,20 @@ class Study:
         if V.shape != (n, m):
             raise ValueError(format_error("values", f"an array of shape ({n},) or ({n}, {m})", f"shape {V.shape}"))
         bad = np.isnan(V).any(axis=1)
-        self._after_batch(batch, np.where(bad, int(TrialState.FAIL), int(state)), V)
+        try:
+            self._after_batch(batch, np.where(bad, int(TrialState.FAIL), int(state)), V)
+        finally:
+            self._store_batch(batch, state, V, bad)
+
+    def _store_batch(self, batch: TrialBatch, state: TrialState, V: np.ndarray, bad: Any) -> None:
+        """Store the end of a batch: FAIL where ``bad`` (n,) (a NaN value), else ``state``
+        with its row of V (n, m)."""
+        n = len(batch)
         if bad.any():
             warnings.warn(
                 f"{int(bad.sum())} of {n} trials in the batch returned NaN and are marked FAIL.",
                 FailedTrialWarning,
-                stacklevel=2,
+                stacklevel=3,  # the caller of tell_array
             )
             self._storage.set_trials_state_values(batch.trial_ids[bad], TrialState.FAIL, None)
             self._storage.set_trials_state_values(batch.trial_ids[~bad], state, V[~bad])
@@ -441,12 +452,21 @@ class Study:
             vals = None
         try:
             self.sampler.after_trial(self, trial, state, vals)
-        finally:
-            try:
-                self._storage.set_trial_state_values(trial_id, state, vals)
-            except UpdateFinishedTrialError:
-                if not skip_if_finished:
-                    raise
+        except BaseException:
+            if getattr(self._thread_local, "fail_on_error", False):
+                raise  # optimize ends the trial as FAIL, with the error as its fail_reason
+            self._store_state(trial_id, state, vals, skip_if_finished)
+            raise
+        self._store_state(trial_id, state, vals, skip_if_finished)
+
+    def _store_state(
+        self, trial_id: int, state: TrialState, vals: list[float] | None, skip_if_finished: bool
+    ) -> None:
+        try:
+            self._storage.set_trial_state_values(trial_id, state, vals)
+        except UpdateFinishedTrialError:
+            if not skip_if_finished:
+                raise
 
     def _trial_from_number(self, trial: Any) -> tuple[Trial, int]:
         if isinstance(trial, bool) or not isinstance(trial, (int, np.integer)):

@@ -11,6 +11,8 @@ from hpo_core.testing import StorageContract
 
 
 class TestInMemoryStorage(StorageContract):
+    persistent = False
+
     def make_storage(self) -> InMemoryStorage:
         return InMemoryStorage()
 

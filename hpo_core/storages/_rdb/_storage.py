@@ -448,10 +448,18 @@ class RDBStorage(BaseStorage):
             return
         check_space(space)
         sid, _ = self._where(int(trial_ids[0]))
+        ids = trial_ids.tolist()
+        t = S.trials
 
         def tx(conn: Connection) -> None:
             seq = T.next_seq(conn, sid)
-            T.insert_params(conn, sid, seq, trial_ids.tolist(), space, X)
+            # The batch's finished trials (if any), by one range query, not an IN list.
+            finished = set(conn.execute(sa.select(t.c.trial_id).where(
+                (t.c.study_id == sid) & t.c.trial_id.between(min(ids), max(ids)) & t.c.state.not_in(T.UNFINISHED)
+            )).scalars()).intersection(ids)
+            if finished:
+                T.guard_unfinished(conn, min(finished))  # raises: nothing is written
+            T.insert_params(conn, sid, seq, ids, space, X)
 
         self._write(tx)
 
@@ -501,7 +509,14 @@ class RDBStorage(BaseStorage):
         now = time.time()
         ids = trial_ids.tolist()
         sid, _ = self._where(ids[0])
+        m = len(self._directions(sid))
+        if int(state) == int(TrialState.COMPLETE) and (values is None or np.shape(values) != (len(ids), m)):
+            raise ValueError(format_error(
+                "values", f"an array of shape ({len(ids)}, {m}) for COMPLETE trials",
+                None if values is None else f"shape {np.shape(values)}"))
         vals = [None] * len(ids) if values is None else [_dumps(r, "values") for r in np.asarray(values, dtype=np.float64).tolist()]
+        # suggest_* parameters of the batch's trials still waiting: written with their end.
+        pending = {i: rows for i in ids if (rows := self._pending.pop(i))}
 
         def tx(conn: Connection) -> None:
             seq = T.next_seq(conn, sid)
@@ -512,8 +527,15 @@ class RDBStorage(BaseStorage):
             if res.rowcount != len(ids):
                 for i in ids:
                     T.guard_unfinished(conn, i)  # raises for the finished one: rolls back
+            for tid, rows in pending.items():
+                T.insert_param_rows(conn, sid, seq, tid, rows)
 
-        self._write(tx)
+        try:
+            self._write(tx)
+        except BaseException:
+            for tid, rows in pending.items():  # a finished trial's rows are dropped at the flush
+                self._pending.restore(sid, tid, rows)
+            raise
 
     def set_trial_intermediate_value(self, trial_id: int, step: int, value: Any) -> None:
         sid, _ = self._where(trial_id)

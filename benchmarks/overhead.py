@@ -620,10 +620,17 @@ def memory_table(rows: list[Row]) -> str:
 
 
 # ----------------------------------------------------------------------------- machine
-def machine_info() -> str:
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def machine_info(load_at_start: str | None = None) -> str:
     import sqlite3
 
-    return _common.machine_info(("optuna", "rustuna", "sqlalchemy")) + f"\n- SQLite library: {sqlite3.sqlite_version}"
+    load = "" if load_at_start is None else (
+        f"\n- Load average (1, 5, 15 min): {load_at_start} at the start, {_load()} at the end")
+    return (_common.machine_info(("optuna", "rustuna", "sqlalchemy"))
+            + f"\n- SQLite library: {sqlite3.sqlite_version}" + load)
 
 
 # ----------------------------------------------------------------------------- report
@@ -633,7 +640,7 @@ def report(args: argparse.Namespace, command: str, memory: tuple[list[Row], list
     parts = [
         f"Command: `{command}`",
         "",
-        machine_info(),
+        machine_info(getattr(args, "load_at_start", None)),
         "",
         f"Random sampler (seed {args.seed}), {_space_text(args)} Each "
         "library runs one study continuously; every ask+tell pair is timed with "
@@ -790,6 +797,7 @@ def main(argv: list[str] | None = None) -> int:
     import hpo_core
 
     hpo_core.logging.set_verbosity(logging.WARNING)
+    args.load_at_start = _load()
     command = shlex.join(["python", "benchmarks/overhead.py", *(sys.argv[1:] if argv is None else argv)])
     memory = sqlite = None
     if not args.skip_memory:

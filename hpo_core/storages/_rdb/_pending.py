@@ -40,6 +40,10 @@ class PendingParams:
         self._rows: dict[int, tuple[int, float, list[Row]]] = {}
         self._thread: threading.Thread | None = None
         self._closed = False
+        # Held from taking rows until they are committed, so that a reader flushing
+        # before it syncs waits for rows the background thread has taken but not yet
+        # written (read-your-writes).
+        self._writing = threading.Lock()
 
     def add(self, study_id: int, trial_id: int, row: Row) -> None:
         with self._lock:
@@ -70,13 +74,14 @@ class PendingParams:
 
     def flush_study(self, study_id: int | None = None) -> None:
         """Write every waiting row (of ``study_id``, or of all studies) now."""
-        if not self._rows:
+        if not self._rows and not self._writing.locked():
             return
-        with self._lock:
-            taken = {tid: e for tid, e in self._rows.items() if study_id is None or e[0] == study_id}
-            for tid in taken:
-                del self._rows[tid]
-        self._write(taken)
+        with self._writing:
+            with self._lock:
+                taken = {tid: e for tid, e in self._rows.items() if study_id is None or e[0] == study_id}
+                for tid in taken:
+                    del self._rows[tid]
+            self._write(taken)
 
     def _write(self, taken: dict[int, tuple[int, float, list[Row]]]) -> None:
         by_study: dict[int, dict[int, list[Row]]] = {}
@@ -106,13 +111,19 @@ class PendingParams:
                 if now - oldest < self.delay:
                     self._lock.wait(self.delay - (now - oldest))
                     continue
-                taken = {tid: e for tid, e in self._rows.items() if now - e[1] >= self.delay}
-                for tid in taken:
-                    del self._rows[tid]
-            try:
-                self._write(taken)
-            except Exception as e:  # noqa: BLE001 - the rows were put back; retried later
-                _logger.warning("Writing suggested parameters failed (retrying): %s", e)
+            with self._writing:
+                with self._lock:
+                    taken = {tid: e for tid, e in self._rows.items() if now - e[1] >= self.delay}
+                    for tid in taken:
+                        del self._rows[tid]
+                try:
+                    self._write(taken)
+                except Exception as e:  # noqa: BLE001 - the rows were put back; retried later
+                    _logger.warning("Writing suggested parameters failed (retrying): %s", e)
+                    failed = True
+                else:
+                    failed = False
+            if failed:
                 time.sleep(self.delay)
 
     def close(self) -> None:
@@ -127,6 +138,7 @@ class PendingParams:
     def after_fork(self) -> None:
         """In a forked child: the parent writes its own rows; the thread is not copied."""
         self._lock = threading.Condition()
+        self._writing = threading.Lock()
         self._rows = {}
         self._thread = None
 

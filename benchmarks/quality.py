@@ -7,15 +7,8 @@ BBOB functions, over the model-tuning tasks and over both. Problems are defined 
 define-by-run, in ``_problems.py``.
 
 Samplers (``--samplers``, comma-separated; options after a colon are passed to the
-constructor, e.g. ``hpo_tpe:n_ei_candidates=64:multivariate=True``):
-
-- ``hpo_tpe``, ``hpo_random``, ``hpo_qmc``: hpo_core's TPESampler, RandomSampler, QMCSampler.
-- ``optuna_tpe``, ``optuna_random``: Optuna's TPESampler (default settings) and RandomSampler.
-- ``hpo_gp``, ``optuna_gp``: hpo_core's and Optuna's GPSampler (default settings; Optuna's
-  needs PyTorch).
-- ``hpo_auto``: hpo_core's AutoSampler (GP or TPE per trial, default settings).
-- ``hyperopt_tpe``, ``hyperopt_random``: hyperopt's ``tpe.suggest`` and ``rand.suggest``
-  through ``fmin`` (``rstate=np.random.default_rng(seed)``).
+constructor, e.g. ``hpo_tpe:n_ei_candidates=64:multivariate=True``): hpo_core's, Optuna's,
+rustuna's and hyperopt's, listed in ``_runners.py``.
 
 Every sampler gets ``seed`` as its seed. Results are cached per (sampler, problem, seed,
 trials) in the ``--out`` JSON file, written after every run, so an interrupted run
@@ -35,7 +28,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import ast
 import concurrent.futures
 import datetime
 import json
@@ -53,155 +45,24 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 import _problems  # noqa: E402
+import _runners  # noqa: E402
 
-SAMPLERS = ("hpo_tpe", "hpo_gp", "hpo_auto", "hpo_random", "hpo_qmc", "optuna_tpe", "optuna_gp",
-            "optuna_random", "hyperopt_tpe", "hyperopt_random")
+SAMPLERS = _runners.SAMPLERS
+parse_sampler = _runners.parse_sampler
 DEFAULT_SAMPLERS = "hpo_tpe,optuna_tpe,hyperopt_tpe,hpo_random"
+# Budgets at which every run stores its best value (when it reaches them): the ranking's.
+RANKING_BUDGETS = (25, 50, 100, 200)
 # Regrets below COCO's final target count as equal when ranking (a solved problem).
 REGRET_FLOOR = 1e-8
 VERSION_DISTS = ("optuna", "hyperopt", "coco-experiment", "scikit-learn", "torch")
 
 
-# ----------------------------------------------------------------------------- samplers
-def parse_sampler(spec: str) -> tuple[str, dict[str, Any]]:
-    """``"hpo_tpe:n_ei_candidates=64:multivariate=True"`` -> ``("hpo_tpe", {...})``.
-
-    Option values are Python literals (``64``, ``True``, ``0.1``, ``None``); anything
-    else is kept as a string.
-    """
-    name, *opts = spec.split(":")
-    if name not in SAMPLERS:
-        raise ValueError(f"unknown sampler {name!r}; choose from {', '.join(SAMPLERS)}")
-    kwargs: dict[str, Any] = {}
-    for opt in opts:
-        key, sep, raw = opt.partition("=")
-        if not sep or not key:
-            raise ValueError(f"sampler option must be key=value, but got {opt!r} in {spec!r}")
-        try:
-            kwargs[key] = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            kwargs[key] = raw
-    if name.startswith("hyperopt") and kwargs:
-        raise ValueError(f"{name} takes no options, but got {spec!r}")
-    return name, kwargs
-
-
-Evaluate = Callable[[dict[str, Any]], float]
-
-
-def _ask_tell_loop(study: Any, problem: _problems.Problem, evaluate: Evaluate,
-                   n_trials: int) -> tuple[list[float], float]:
-    """Run ``n_trials`` ask -> suggest -> evaluate -> tell; return the values and the evaluation seconds.
-
-    Only ``evaluate`` is timed as "objective": with define-by-run, the sampler works
-    inside the ``suggest_*`` calls, which count as sampler time.
-    """
-    values, objective_s = [], 0.0
-    for _ in range(n_trials):
-        trial = study.ask()
-        params = problem.suggest(trial)
-        t0 = time.perf_counter()
-        value = float(evaluate(params))
-        objective_s += time.perf_counter() - t0
-        study.tell(trial, value)
-        values.append(value)
-    return values, objective_s
-
-
-def _run_hpo(kind: str, kwargs: dict[str, Any], problem: _problems.Problem, evaluate: Evaluate,
-             seed: int, n_trials: int) -> tuple[list[float], float]:
-    import hpo_core
-
-    if kind == "hpo_tpe":
-        try:
-            from hpo_core.samplers import TPESampler
-        except ImportError as e:
-            raise RuntimeError("hpo_core.samplers.TPESampler is not available in this checkout") from e
-        sampler: Any = TPESampler(seed=seed, **kwargs)
-    elif kind == "hpo_gp":
-        sampler = hpo_core.samplers.GPSampler(seed=seed, **kwargs)
-    elif kind == "hpo_auto":
-        sampler = hpo_core.samplers.AutoSampler(seed=seed, **kwargs)
-    elif kind == "hpo_random":
-        sampler = hpo_core.samplers.RandomSampler(seed=seed, **kwargs)
-    else:
-        kwargs = {"warn_independent_sampling": False, **kwargs}
-        sampler = hpo_core.samplers.QMCSampler(seed=seed, **kwargs)
-    study = hpo_core.create_study(sampler=sampler)
-    return _ask_tell_loop(study, problem, evaluate, n_trials)
-
-
-def _run_optuna(kind: str, kwargs: dict[str, Any], problem: _problems.Problem, evaluate: Evaluate,
-                seed: int, n_trials: int) -> tuple[list[float], float]:
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    cls = {"optuna_tpe": optuna.samplers.TPESampler, "optuna_gp": optuna.samplers.GPSampler}.get(
-        kind, optuna.samplers.RandomSampler)
-    study = optuna.create_study(sampler=cls(seed=seed, **kwargs))
-    return _ask_tell_loop(study, problem, evaluate, n_trials)
-
-
-def _run_hyperopt(kind: str, problem: _problems.Problem, evaluate: Evaluate, seed: int,
-                  n_trials: int) -> tuple[list[float], float]:
-    import hyperopt
-
-    objective_s = 0.0
-
-    def fn(sample: Any) -> float:
-        nonlocal objective_s
-        params = problem.suggest(_problems.DictTrial(_problems.flatten(sample)))
-        t0 = time.perf_counter()
-        value = float(evaluate(params))
-        objective_s += time.perf_counter() - t0
-        return value
-
-    trials = hyperopt.Trials()
-    algo = hyperopt.tpe.suggest if kind == "hyperopt_tpe" else hyperopt.rand.suggest
-    hyperopt.fmin(fn, problem.hyperopt_space(), algo=algo, max_evals=n_trials, trials=trials,
-                  rstate=np.random.default_rng(seed), show_progressbar=False, verbose=False)
-    return [float(v) for v in trials.losses()], objective_s
-
-
+# ----------------------------------------------------------------------------- runs
 def checkpoints(n_trials: int) -> list[int]:
-    """Trial counts at which the best-so-far value is stored: 10%, 25%, 50%, 100%."""
-    return sorted({max(1, n_trials * k // 20) for k in (2, 5, 10, 20)})
-
-
-def _limit_threads() -> None:
-    """One thread for BLAS/OpenMP/torch: runs must not compete (2-core machines, --workers)."""
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:
-        pass
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
-
-
-_WARMED: set[str] = set()
-
-
-def _warm_up(kind: str, kwargs: dict[str, Any]) -> None:
-    """A throwaway 25-trial study per sampler and process: imports, JIT compilation and
-    first-call caches are paid here, not by the first timed run."""
-    sphere = _problems.Problem(
-        "warm_up", "none", lambda t: {n: t.suggest_float(n, -1.0, 1.0) for n in ("x0", "x1")},
-        lambda seed: lambda p: p["x0"] ** 2 + p["x1"] ** 2, lambda: _sphere_space(), 0.0)
-    evaluate = sphere.make(0)
-    if kind.startswith("hpo_"):
-        _run_hpo(kind, kwargs, sphere, evaluate, 0, 25)
-    elif kind.startswith("optuna_"):
-        _run_optuna(kind, kwargs, sphere, evaluate, 0, 25)
-    else:
-        _run_hyperopt(kind, sphere, evaluate, 0, 25)
-
-
-def _sphere_space() -> Any:
-    from hyperopt import hp
-
-    return {n: hp.uniform(n, -1.0, 1.0) for n in ("x0", "x1")}
+    """Trial counts at which the best-so-far value is stored: 10%, 25%, 50%, 100% and the
+    ranking budgets 25, 50, 100, 200 that the run reaches."""
+    return sorted({max(1, n_trials * k // 20) for k in (2, 5, 10, 20)}
+                  | {b for b in RANKING_BUDGETS if b <= n_trials})
 
 
 def run_one(spec: str, problem_name: str, seed: int, n_trials: int) -> dict[str, Any]:
@@ -209,26 +70,19 @@ def run_one(spec: str, problem_name: str, seed: int, n_trials: int) -> dict[str,
 
     An exception becomes ``record["error"]`` (not cached as a result, retried next time).
     """
-    _limit_threads()
+    _runners.limit_threads()
     warnings.filterwarnings("ignore")  # convergence and experimental warnings from the tasks
-    kind, kwargs = parse_sampler(spec)
+    kind, kwargs = _runners.parse_sampler(spec)
     problem = _problems.problem_by_name(problem_name)
     record: dict[str, Any] = {"sampler": spec, "problem": problem_name, "group": problem.group,
                               "seed": seed, "n_trials": n_trials}
     t0 = time.perf_counter()
     try:
         evaluate = problem.make(seed)
-        if spec not in _WARMED:
-            _common.git_rev()  # the code this process runs (cached), before the tree moves on
-            _warm_up(kind, kwargs)
-            _WARMED.add(spec)
+        _common.git_rev()  # the code this process runs (cached), before the tree moves on
+        _runners.warm_up(spec)
         t1 = time.perf_counter()
-        if kind.startswith("hpo_"):
-            values, objective_s = _run_hpo(kind, kwargs, problem, evaluate, seed, n_trials)
-        elif kind.startswith("optuna_"):
-            values, objective_s = _run_optuna(kind, kwargs, problem, evaluate, seed, n_trials)
-        else:
-            values, objective_s = _run_hyperopt(kind, problem, evaluate, seed, n_trials)
+        values, objective_s = _runners.run_sampler(kind, kwargs, problem, evaluate, seed, n_trials)
     except Exception as e:  # noqa: BLE001 - one failed run must not stop the suite
         record["error"] = f"{type(e).__name__}: {e}"
         return record

@@ -353,3 +353,40 @@ def test_sync_postgres_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     left = [s.study_name for s in hpo_core.get_all_study_summaries(url)
             if s.study_name.startswith(f"hpo_sync_bench_{os.getpid()}_")]
     assert left == []  # the benchmark deletes its studies
+
+
+def test_ranking_per_suite_budget_and_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _needs("scipy")
+    quality = _load("quality")
+    ranking = _load("ranking")
+    runs = {}
+
+    def add(spec: str, problem: str, group: str, seed: int, n: int, offset: float) -> None:
+        best = {str(c): 100.0 - c + offset for c in quality.checkpoints(n)}
+        runs[quality.run_key(spec, problem, seed, n)] = {
+            "sampler": spec, "problem": problem, "group": group, "seed": seed, "n_trials": n, "best": best}
+
+    for seed in range(8):
+        for problem, group in (("enet_diabetes", "sklearn"), ("svc_digits", "sklearn"),
+                               ("bbob_f01_d5", "bbob")):
+            add("hpo_tpe", problem, group, seed, 200, 0.0)            # best on every seed
+            add("optuna_tpe", problem, group, seed, 200, 1.0 + seed)  # worse on every seed
+            add("hpo_gp", problem, group, seed, 100, 0.5)             # runs to 100 only
+    path = tmp_path / "q.json"
+    quality.save_results(path, {"runs": runs})
+
+    assert ranking.main([str(path), "--samplers", "hpo_tpe,optuna_tpe,hpo_gp",
+                         "--pairs", "hpo_tpe/optuna_tpe,hpo_gp/optuna_tpe"]) == 0
+    out = capsys.readouterr().out
+    assert "#### bbob_d5: mean rank" in out and "#### sklearn: mean rank" in out
+    # sklearn at 100 trials: hpo_tpe 1, hpo_gp 2, optuna_tpe 3 on both problems, 8 seeds each.
+    assert "| sampler | 25 (2; 8) | 50 (2; 8) | 100 (2; 8) | 200 (2; 8) |" in out
+    assert "| `hpo_tpe` | **1.00** | **1.00** | **1.00** | **1.00** |" in out
+    assert "| `hpo_gp` | 2.00 | 2.00 | 2.00 | - |" in out  # no run reaches 200
+    assert "| `optuna_tpe` | 3.00 | 3.00 | 3.00 | 2.00 |" in out
+    # Wilcoxon exact p for 8 of 8 seeds is 2/256; Holm over 2 problems keeps it < 0.05.
+    assert "| `hpo_tpe/optuna_tpe` | 200 | 2 | 2 | 0 | 16/0/0 | 1.00/2.00 |" in out
+    assert "| `hpo_gp/optuna_tpe` | 100 | 2 | 2 | 0 | 16/0/0 | 2.00/3.00 |" in out
+    assert "hpo_gp/optuna_tpe` | 200" not in out  # hpo_gp takes no part at 200
+    with pytest.raises(SystemExit):
+        ranking.parse_args([str(path), "--samplers", "hpo_tpe", "--pairs", "hpo_tpe"])

@@ -1,24 +1,28 @@
-"""Study: a set of trials optimizing one objective (or several)."""
+"""Study: a set of trials optimizing one objective (or several).
+
+The class holds the study's state, its attributes and the reads (trials, best trials);
+its other jobs live beside it and the methods delegate to them: starting trials in
+``_ask.py``, finishing them in ``_tell.py``, the ``optimize`` loop in ``_optimize.py``
+and the DataFrame in ``_dataframe.py``.
+"""
 
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hpo_core._validation import check_int, format_error
+from hpo_core._validation import format_error
 from hpo_core._view import StudyView
 from hpo_core.distributions import BaseDistribution, SearchSpace
-from hpo_core.exceptions import FailedTrialWarning, UpdateFinishedTrialError
 from hpo_core.history import History
 from hpo_core.pruners import BasePruner, NopPruner
 from hpo_core.samplers import BaseSampler, RandomSampler
 from hpo_core.storages import BaseStorage
-from hpo_core.study._tell import check_state, check_values
+from hpo_core.study import _ask, _tell
+from hpo_core.study._ask import FIXED_PARAMS_ATTR, TrialBatch
 from hpo_core.trial import FrozenTrial, StudyDirection, Trial, TrialState
 
 if TYPE_CHECKING:
@@ -27,37 +31,6 @@ if TYPE_CHECKING:
 __all__ = ["Study", "TrialBatch"]
 
 _COMPLETE = TrialState.COMPLETE
-_COMPLETE_INT = int(TrialState.COMPLETE)
-_WAITING = int(TrialState.WAITING)
-_FIXED_PARAMS_ATTR = "fixed_params"
-# The most trials one ask(n=...) or ask_array creates: bounds the memory a typo can take.
-MAX_BATCH = 10_000_000
-
-
-@dataclass
-class TrialBatch:
-    """Trials created by :meth:`Study.ask_array`.
-
-    Attributes:
-        numbers: (n,) int64 trial numbers.
-        trial_ids: (n,) int64 storage ids.
-        params: (n, d) float64 *internal* values in ``space.names`` order (the value
-            itself for float and int parameters, the choice index for categoricals).
-        space: the :class:`SearchSpace` sampled.
-    """
-
-    numbers: np.ndarray
-    trial_ids: np.ndarray
-    params: np.ndarray
-    space: SearchSpace
-
-    def __len__(self) -> int:
-        return len(self.numbers)
-
-    def to_dicts(self) -> list[dict[str, Any]]:
-        """The parameters as ``{name: external value}`` dicts, one per trial."""
-        names = self.space.names
-        return [dict(zip(names, r)) for r in self.space.external_rows(self.params)]
 
 
 class Study:
@@ -196,24 +169,7 @@ class Study:
         front = rows[np.asarray(kernels.is_pareto_front(values), dtype=np.bool_)]
         return [h.frozen(r) for r in front.tolist()]
 
-    # --------------------------------------------------------------- ask
-    def _as_space(self, fixed: Mapping[str, BaseDistribution] | SearchSpace) -> SearchSpace:
-        if type(fixed) is SearchSpace:
-            return fixed
-        cached = self._space_cache
-        # Reuse the SearchSpace built for an equal dict. Dict equality runs in C and
-        # compares identical distribution objects without calling __eq__; a dict that
-        # was changed in place since (other keys or distributions) gets a new space.
-        if cached is not None and cached[0] is fixed and fixed == cached[1]:
-            return cached[2]
-        if isinstance(fixed, SearchSpace):
-            return fixed
-        if not isinstance(fixed, Mapping):
-            raise TypeError(format_error("fixed_distributions", "a mapping name -> distribution", fixed))
-        space = SearchSpace(fixed)
-        self._space_cache = (fixed, dict(fixed), space)
-        return space
-
+    # --------------------------------------------------------------- ask (_ask.py)
     def ask(
         self,
         fixed_distributions: Mapping[str, BaseDistribution] | SearchSpace | None = None,
@@ -232,71 +188,7 @@ class Study:
         Returns:
             A :class:`Trial`, or a list of ``n`` trials.
         """
-        space = None if fixed_distributions is None else self._as_space(fixed_distributions)
-        if n is not None:
-            check_int("n", n, low=1, high=MAX_BATCH)
-            if space is not None and self.sampler.has_batch and not self._has_waiting():
-                return self._ask_batch(space, n)
-            return [self.ask(space) for _ in range(n)]
-        storage = self._storage
-        sampler = self.sampler
-        waiting = self._has_waiting()
-        if (space is not None and not waiting and not sampler._joint_uses_trial and len(space)
-                and type(sampler).before_trial is BaseSampler.before_trial):  # a subclass may add one
-            # Fast path: the sampler ignores the trial when sampling jointly, so sample
-            # first and create the trial with its parameters in one storage write.
-            X = sampler.sample_joint(self, None, space)  # type: ignore[arg-type]
-            trial_id, number = storage.create_new_trial(self._study_id, space=space, internal=X)
-            trial = Trial(
-                self, trial_id, number, space=space,
-                row=space.external_row(X),
-            )
-            return trial
-        claimed = storage.claim_waiting_trial(self._study_id) if waiting else None
-        if claimed is None:
-            trial_id, number = storage.create_new_trial(self._study_id)
-            trial = Trial(self, trial_id, number)
-        else:
-            trial_id, number = claimed
-            trial = Trial(self, trial_id, number)
-            fixed = storage.get_trial(trial_id).system_attrs.get(_FIXED_PARAMS_ATTR)
-            if fixed:
-                trial._fixed = dict(fixed)
-        self.sampler.before_trial(self, trial)
-        if space is not None and len(space):
-            X = self.sampler.sample_joint(self, trial, space)
-            if trial._fixed:
-                X = self._apply_fixed(trial._fixed, space, X)
-            storage.set_trial_params(trial_id, space, X)
-            trial._space = space
-            trial._row = space.external_row(X)
-            trial._params = trial._dists = None  # rebuilt from (space, row) when read
-        return trial
-
-    def _has_waiting(self) -> bool:
-        """Sync the history (the one sync of this ask: the sampler reads it as it is
-        now) and say whether a WAITING trial may be claimed."""
-        return self._view.sync().state_counts[_WAITING] > 0
-
-    @staticmethod
-    def _apply_fixed(fixed: dict[str, Any], space: SearchSpace, X: np.ndarray) -> np.ndarray:
-        X = np.array(X, dtype=float)
-        for j, (name, dist) in enumerate(space.items()):
-            if name in fixed:
-                try:
-                    internal = dist.to_internal_repr(fixed[name])
-                except (TypeError, ValueError):
-                    continue
-                if dist.contains(internal):
-                    X[j] = internal
-        return X
-
-    def _ask_batch(self, space: SearchSpace, n: int) -> list[Trial]:
-        return self._batch_trials(self.ask_array(space, n))
-
-    def _batch_trials(self, batch: TrialBatch) -> list[Trial]:
-        return [Trial(self, tid, num, space=batch.space, row=row) for tid, num, row in zip(
-            batch.trial_ids.tolist(), batch.numbers.tolist(), batch.space.external_rows(batch.params))]
+        return _ask.ask(self, fixed_distributions, n)
 
     def ask_array(
         self, space: Mapping[str, BaseDistribution] | SearchSpace, n: int
@@ -307,81 +199,9 @@ class Study:
         for the whole batch. Needs a sampler with a batch path (random, quasi-random);
         others raise ``NotImplementedError``. Finish the batch with :meth:`tell_array`.
         """
-        space = self._as_space(space)
-        check_int("n", n, low=1, high=MAX_BATCH)
-        if not self.sampler.has_batch:
-            raise NotImplementedError(
-                f"{type(self.sampler).__name__} has no batch path; use study.ask(n=...) "
-                "to get a batch of trials one proposal at a time."
-            )
-        self._view._stale = True
-        ids, numbers = self._storage.create_new_trials(self._study_id, n)
-        sampler = self.sampler
-        if type(sampler).before_trial is not BaseSampler.before_trial:
-            for tid, num in zip(ids.tolist(), numbers.tolist()):
-                sampler.before_trial(self, Trial(self, tid, num))
-        X = sampler.sample_joint_batch(self, numbers, space)
-        self._storage.set_trials_params(ids, space, X)
-        return TrialBatch(numbers, ids, X, space)
+        return _ask.ask_array(self, space, n)
 
-    def tell_array(
-        self,
-        batch: TrialBatch,
-        values: np.ndarray | Sequence[float],
-        *,
-        state: TrialState = TrialState.COMPLETE,
-    ) -> None:
-        """Finish the trials of ``batch`` with ``values`` (n,) or (n, n_objectives).
-
-        Trials whose row holds a NaN are marked FAIL (with one warning for the batch);
-        the others get ``state``.
-        """
-        state = check_state(state)
-        n, m = len(batch), self._n_objectives
-        if state != _COMPLETE:
-            try:
-                self._after_batch(batch, np.full(n, int(state)), None)
-            finally:  # as in tell: a failing after_trial does not leave the batch RUNNING
-                self._storage.set_trials_state_values(batch.trial_ids, state, None)
-            return
-        V = np.asarray(values, dtype=np.float64)
-        if V.ndim == 1 and m == 1:
-            V = V[:, None]
-        if V.shape != (n, m):
-            raise ValueError(format_error("values", f"an array of shape ({n},) or ({n}, {m})", f"shape {V.shape}"))
-        bad = np.isnan(V).any(axis=1)
-        try:
-            self._after_batch(batch, np.where(bad, int(TrialState.FAIL), int(state)), V)
-        finally:
-            self._store_batch(batch, state, V, bad)
-
-    def _store_batch(self, batch: TrialBatch, state: TrialState, V: np.ndarray, bad: Any) -> None:
-        """Store the end of a batch: FAIL where ``bad`` (n,) (a NaN value), else ``state``
-        with its row of V (n, m)."""
-        n = len(batch)
-        if bad.any():
-            warnings.warn(
-                f"{int(bad.sum())} of {n} trials in the batch returned NaN and are marked FAIL.",
-                FailedTrialWarning,
-                stacklevel=3,  # the caller of tell_array
-            )
-            self._storage.set_trials_state_values(batch.trial_ids[bad], TrialState.FAIL, None)
-            self._storage.set_trials_state_values(batch.trial_ids[~bad], state, V[~bad])
-        else:
-            self._storage.set_trials_state_values(batch.trial_ids, state, V)
-
-    def _after_batch(self, batch: TrialBatch, states: np.ndarray, V: np.ndarray | None) -> None:
-        """The sampler's ``after_trial`` for each trial of a batch (skipped for samplers
-        that do not override it: the tight loop pays nothing)."""
-        sampler = self.sampler
-        if type(sampler).after_trial is BaseSampler.after_trial:
-            return
-        for k, trial in enumerate(self._batch_trials(batch)):
-            st = TrialState(int(states[k]))
-            vals = V[k].tolist() if V is not None and st == _COMPLETE else None
-            sampler.after_trial(self, trial, st, vals)
-
-    # --------------------------------------------------------------- tell
+    # --------------------------------------------------------------- tell (_tell.py)
     def tell(
         self,
         trial: Trial | int,
@@ -406,76 +226,21 @@ class Study:
             UpdateFinishedTrialError: the trial is finished and ``skip_if_finished`` is
                 False.
         """
-        if type(trial) is Trial:
-            trial_id = trial._trial_id
-            if (
-                state is None
-                and type(values) is float
-                and values == values  # not NaN
-                and self._n_objectives == 1
-                and type(self.sampler).after_trial is BaseSampler.after_trial
-            ):
-                # Tight-loop path: nothing to validate further, nothing to notify.
-                try:
-                    self._storage.set_trial_state_values(trial_id, _COMPLETE_INT, (values,))
-                except UpdateFinishedTrialError:
-                    if not skip_if_finished:
-                        raise
-                return
-        else:
-            trial, trial_id = self._trial_from_number(trial)
-        if state is None:
-            state = _COMPLETE
-        elif state is not _COMPLETE:
-            state = check_state(state)
-        if state is _COMPLETE:
-            if type(values) is float and values == values and self._n_objectives == 1:
-                vals: list[float] | None = [values]
-            else:
-                if values is None:
-                    raise ValueError(
-                        "`values` must be given for a COMPLETE trial, but got None; pass "
-                        "state=TrialState.FAIL or TrialState.PRUNED otherwise."
-                    )
-                vals, reason = check_values(values, self._n_objectives)
-                if vals is None:
-                    warnings.warn(
-                        f"Trial {trial.number} is marked FAIL: {reason}.",
-                        FailedTrialWarning,
-                        stacklevel=2,
-                    )
-                    state = TrialState.FAIL
-                    self._storage.set_trial_attr(trial_id, "system", "fail_reason", reason)
-        else:
-            if values is not None and state == TrialState.FAIL:
-                raise ValueError(format_error("values", "None for a FAIL trial", values))
-            vals = None
-        try:
-            self.sampler.after_trial(self, trial, state, vals)
-        except BaseException:
-            if getattr(self._thread_local, "fail_on_error", False):
-                raise  # optimize ends the trial as FAIL, with the error as its fail_reason
-            self._store_state(trial_id, state, vals, skip_if_finished)
-            raise
-        self._store_state(trial_id, state, vals, skip_if_finished)
+        _tell.tell(self, trial, values, state, skip_if_finished)
 
-    def _store_state(
-        self, trial_id: int, state: TrialState, vals: list[float] | None, skip_if_finished: bool
+    def tell_array(
+        self,
+        batch: TrialBatch,
+        values: np.ndarray | Sequence[float],
+        *,
+        state: TrialState = TrialState.COMPLETE,
     ) -> None:
-        try:
-            self._storage.set_trial_state_values(trial_id, state, vals)
-        except UpdateFinishedTrialError:
-            if not skip_if_finished:
-                raise
+        """Finish the trials of ``batch`` with ``values`` (n,) or (n, n_objectives).
 
-    def _trial_from_number(self, trial: Any) -> tuple[Trial, int]:
-        if isinstance(trial, bool) or not isinstance(trial, (int, np.integer)):
-            raise TypeError(format_error("trial", "a Trial or a trial number (int)", trial))
-        try:
-            trial_id = self._storage.get_trial_id_from_number(self._study_id, int(trial))
-        except KeyError:
-            raise ValueError(format_error("trial", "the number of a trial of this study", trial)) from None
-        return Trial(self, trial_id, int(trial)), trial_id
+        Trials whose row holds a NaN are marked FAIL (with one warning for the batch);
+        the others get ``state``.
+        """
+        _tell.tell_array(self, batch, values, state)
 
     # --------------------------------------------------------------- optimize
     def optimize(
@@ -531,14 +296,14 @@ class Study:
         params = dict(params)
         if skip_if_exists:
             for t in self._storage.get_all_trials(self._study_id):
-                existing = t.params if t.state != TrialState.WAITING else t.system_attrs.get(_FIXED_PARAMS_ATTR, {})
+                existing = t.params if t.state != TrialState.WAITING else t.system_attrs.get(FIXED_PARAMS_ATTR, {})
                 if existing == params:
                     return
         from hpo_core.trial import create_trial
 
         template = create_trial(
             state=TrialState.WAITING,
-            system_attrs={_FIXED_PARAMS_ATTR: params},
+            system_attrs={FIXED_PARAMS_ATTR: params},
             user_attrs=user_attrs,
         )
         self._storage.create_new_trial(self._study_id, template)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import threading
 import warnings
 from typing import Any
 
@@ -534,3 +535,78 @@ def test_gp_log_ehvi_matches_monte_carlo_and_its_gradient_finite_differences(M: 
     deep, g = _ehvi.log_ehvi(np.full((1, M), -30.0), np.full((1, M), 0.01), np.ones((1, M, 1)),
                              np.zeros((1, M, 1)), lows, highs)
     assert np.isfinite(deep[0]) and np.isfinite(g).all() and g[0, 0] > 0  # LogEHVI far in the tail
+
+
+# ------------------------------------------------------------------ threads
+def _two_objectives_mixed(t: Trial) -> tuple[float, float]:
+    return _mixed(t), (t.params["x"] + 2.0) ** 2
+
+
+@pytest.mark.parametrize("case", ["single", "constrained", "two_objectives"])
+def test_gp_optimize_with_two_threads_completes_every_trial(case: str) -> None:
+    # optimize(n_jobs=2): both threads share the sampler (its caches, warm starts and
+    # generator) while their GP math runs outside its lock; every trial must complete
+    # with values of its distributions.
+    kwargs: dict[str, Any] = {"n_startup_trials": 4}
+    if case == "constrained":
+        kwargs["constraints_func"] = lambda t: [t.params["x"] - 1.0]
+    sampler = _fast(0, **kwargs)
+    directions = ["minimize", "minimize"] if case == "two_objectives" else ["minimize"]
+    study = hpo_core.create_study(directions=directions, sampler=sampler)
+    objective = _two_objectives_mixed if case == "two_objectives" else _mixed
+    study.optimize(objective, n_trials=20, n_jobs=2, catch=())
+    assert len(study.trials) == 20
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    for t in study.trials:
+        assert -5.0 <= t.params["x"] <= 5.0 and 1e-4 <= t.params["lr"] <= 1.0
+        assert t.params["n"] in range(21) and t.params["c"] in ("a", "b", "c")
+        assert t.values is not None and all(math.isfinite(v) for v in t.values)
+    assert sampler._theta  # the GP ran and its warm starts were recorded
+
+
+def test_gp_sampler_fits_and_maximises_outside_its_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    sampler = _fast(0, n_startup_trials=3, constraints_func=lambda t: [t.params["x"]])
+    held: list[bool] = []
+    fit, maximize = _model.fit_model, _optimize.maximize
+
+    def fit_spy(*args: Any, **kwargs: Any) -> Any:
+        held.append(sampler._lock.locked())
+        return fit(*args, **kwargs)
+
+    def maximize_spy(*args: Any, **kwargs: Any) -> Any:
+        held.append(sampler._lock.locked())
+        return maximize(*args, **kwargs)
+
+    monkeypatch.setattr(_model, "fit_model", fit_spy)
+    monkeypatch.setattr(_optimize, "maximize", maximize_spy)
+    study = hpo_core.create_study(sampler=sampler)
+    study.optimize(lambda t: t.suggest_float("x", -1.0, 1.0) ** 2, n_trials=6)
+    assert len(held) == 3 * 3 and not any(held)  # objective fit, constraint fit, maximize per GP ask
+
+
+def test_gp_two_threads_fit_at_the_same_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each thread's first fit waits for the other's: with the fit under the sampler's lock
+    # the second thread could never get there and the barrier would break (its timeout
+    # only guards against a hang).
+    sampler = _fast(0, n_startup_trials=3)
+    barrier = threading.Barrier(2, timeout=60)
+    met: list[bool] = []
+    fit = _model.fit_model
+
+    def meet(*args: Any, **kwargs: Any) -> Any:
+        if len(met) < 2:
+            try:
+                barrier.wait()
+                met.append(True)
+            except threading.BrokenBarrierError:
+                met.append(False)
+        return fit(*args, **kwargs)
+
+    study = hpo_core.create_study(sampler=sampler)
+    space = {"x": FloatDistribution(-1.0, 1.0)}
+    for x in (-0.9, -0.2, 0.4, 0.8):
+        study.add_trial(hpo_core.create_trial(params={"x": x}, distributions=space, value=x * x))
+    monkeypatch.setattr(_model, "fit_model", meet)
+    study.optimize(lambda t: t.suggest_float("x", -1.0, 1.0) ** 2, n_trials=2, n_jobs=2, catch=())
+    assert met == [True, True]
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)

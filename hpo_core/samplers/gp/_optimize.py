@@ -25,7 +25,7 @@ from scipy.stats import qmc
 
 from hpo_core.distributions import KIND_CATEGORICAL, SearchSpace
 
-__all__ = ["SpaceCoords", "maximize"]
+__all__ = ["SpaceCoords", "draw_candidates", "maximize"]
 
 # acq(Z (m, d), grad) -> value (m,), gradient (m, d) (zeros when grad is False: values only)
 Acquisition = Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray]]
@@ -62,7 +62,11 @@ class SpaceCoords:
         return self.to_model(self.to_internal(Z))
 
 
-def _candidates(coords: SpaceCoords, rng: np.random.Generator, n: int, incumbents: np.ndarray) -> np.ndarray:
+def draw_candidates(coords: SpaceCoords, rng: np.random.Generator, n: int, incumbents: np.ndarray) -> np.ndarray:
+    """The candidate set of step 1, snapped to the grid: (n + n // 4, d) model coordinates
+    when there are incumbents (k, d), (n, d) when k = 0. All of a proposal's randomness
+    is drawn here, so that ``maximize`` needs no generator (GPSampler draws under its
+    lock and maximises outside it)."""
     d = len(coords.is_cat)
     Z = np.empty((n, d))
     n_num = len(coords.num)
@@ -128,10 +132,10 @@ def _neighbours(coords: SpaceCoords, z: np.ndarray) -> np.ndarray:
     return coords.to_model(np.array(rows))
 
 
-def maximize(acq: Acquisition, coords: SpaceCoords, rng: np.random.Generator, *, incumbents: np.ndarray,
-             n_candidates: int = 2048, n_starts: int = 10, max_iter: int = 50, max_rounds: int = 3) -> np.ndarray:
-    """The model coordinates (d,) of the best point found for the acquisition."""
-    Z = _candidates(coords, rng, n_candidates, incumbents)
+def maximize(acq: Acquisition, coords: SpaceCoords, Z: np.ndarray, *, n_starts: int = 10, max_iter: int = 50,
+             max_rounds: int = 3) -> np.ndarray:
+    """The model coordinates (d,) of the best point found for the acquisition, from the
+    candidates Z (m >= 1, d) of ``draw_candidates`` (deterministic given Z)."""
     values = acq(Z, False)[0]
     values = np.where(np.isnan(values), -np.inf, values)
     best = int(np.argmax(values))

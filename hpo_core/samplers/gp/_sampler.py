@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 
@@ -20,8 +20,8 @@ from hpo_core._validation import check_bool, check_callable, check_choice, check
 from hpo_core.distributions import BaseDistribution, SearchSpace, unit_to_internal
 from hpo_core.exceptions import HpoWarning
 from hpo_core.samplers._base import CONSTRAINTS_KEY, EMPTY_SPACE, BaseSampler, HistoryBound, store_constraints
-from hpo_core.samplers.gp import _ehvi, _model, _optimize
-from hpo_core.samplers.gp._acquisition import ACQUISITIONS, acquisition, log_feasibility
+from hpo_core.samplers.gp import _ehvi, _model, _optimize, _proposal
+from hpo_core.samplers.gp._acquisition import ACQUISITIONS
 from hpo_core.samplers.gp._threads import limited_threads
 from hpo_core.trial._state import StudyDirection, TrialState
 
@@ -46,6 +46,14 @@ _CANDIDATE_BUDGET = 7.5e7
 # Kernel backends that implement the GP kernels (the C++ extension does not); None is
 # the NumPy reference, as "numpy".
 _GP_BACKENDS = (None, "jax", "numba", "numpy")
+
+
+class _Ask(NamedTuple):
+    """A prepared proposal and the warm-start keys of its models (``GPSampler._theta``):
+    the objectives' (space, -1 - j), then the constraints' (space, j)."""
+
+    plan: _proposal.Plan
+    keys: tuple[tuple[SearchSpace, int], ...]
 
 
 def _kernel_module_of(backend: str | None) -> ModuleType | None:
@@ -119,6 +127,14 @@ class GPSampler(HistoryBound, BaseSampler):
     (not measured); None leaves the process's settings alone. The OpenBLAS limit is
     process-wide while a proposal runs (see ``samplers/gp/_threads.py``).
 
+    Thread safety: one sampler may serve several threads (``optimize(n_jobs=k)``). A lock
+    covers the shared state (warm starts, refit schedule, coordinate cache, generator):
+    an ask prepares its arrays and draws its random numbers under it, fits and maximises
+    outside it (``_proposal.propose``), and records the fitted hyperparameters under it
+    again, so the GP math of two threads overlaps. A seeded single-threaded study draws
+    in a fixed order and is reproducible; under threads the order of the draws, and so
+    the trials, depends on the timing.
+
     Args:
         n_startup_trials: Random trials before the GP starts (COMPLETE trials counted).
         acquisition: ``"logei"`` (default), ``"ucb"`` or ``"pi"``.
@@ -188,9 +204,9 @@ class GPSampler(HistoryBound, BaseSampler):
 
     def _reset_history_caches(self) -> None:
         """Forget everything cached about one study's history (see HistoryBound)."""
-        self._theta: dict[SearchSpace, np.ndarray] = {}  # warm starts per space
-        self._fit_n: dict[SearchSpace, int] = {}  # trials at the last hyperparameter fit
-        self._theta_c: dict[tuple[SearchSpace, int], np.ndarray] = {}  # constraint models' warm starts
+        # Warm starts per (space, model): objective j at -1 - j, constraint j at j.
+        self._theta: dict[tuple[SearchSpace, int], np.ndarray] = {}
+        self._fit_n: dict[SearchSpace, int] = {}  # trials at the last (planned) hyperparameter fit
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -202,6 +218,7 @@ class GPSampler(HistoryBound, BaseSampler):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.pop("_theta_c", None)  # pickled when the constraints' warm starts had their own dict
         self._backend = state.get("_backend")  # None in a sampler pickled before backends existed
         self._kernel_module = _kernel_module_of(self._backend)
         self._n_blas_threads = state.get("_n_blas_threads", 1)  # absent in a sampler pickled before it existed
@@ -229,27 +246,23 @@ class GPSampler(HistoryBound, BaseSampler):
             raise ValueError(format_error("study.directions", "one to three objectives (LogEHVI beyond one)",
                                           [d.name for d in study.directions], owner="GPSampler"))
         h = study.view.history
+        signs = np.array([-1.0 if d == StudyDirection.MINIMIZE else 1.0 for d in study.directions])
+        # The lock covers what the asks of several threads share (the caches, the refit
+        # schedule, the generator's draws); the GP math runs outside it, so that two
+        # threads' proposals overlap (optimize(n_jobs=2)).
         with self._lock:
-            self._bind(h)
-            cols = np.array([h.param_index.get(name, -1) for name in space.names], dtype=np.intp)
-            if (cols < 0).any():
-                return self._random_point(space)
-            st = h.states[: h.n]
-            rows = np.flatnonzero(st == _COMPLETE)
-            rows = rows[~np.isnan(h.X[rows[:, None], cols]).any(axis=1)]
-            if len(rows) < max(self._n_startup_trials, 2):
-                return self._random_point(space)
-            pending = np.flatnonzero(st == _RUNNING)
-            pending = pending[(pending != trial.number) & ~np.isnan(h.X[pending[:, None], cols]).any(axis=1)]
-            signs = np.array([-1.0 if d == StudyDirection.MINIMIZE else 1.0 for d in study.directions])
-            with limited_threads(self._n_blas_threads):
-                if len(signs) > 1:
-                    return self._propose_multi(h, space, cols, rows, pending, signs)
-                return self._propose(h, space, cols, rows, pending, float(signs[0]))
+            ask = self._plan(h, space, trial.number, signs)
+        if isinstance(ask, np.ndarray):
+            return ask  # random: too few trials, or a parameter not in the history yet
+        with limited_threads(self._n_blas_threads):
+            outcome = _proposal.propose(ask.plan, deterministic=self._deterministic, kernel_module=self._kernel_module)
+        with self._lock:
+            return self._finish(h, space, ask, outcome)
 
     # ------------------------------------------------------------------ proposal
     def _random_point(self, space: SearchSpace) -> np.ndarray:
-        """A uniform random point of ``space`` (startup trials and fallbacks)."""
+        """A uniform random point of ``space`` (startup trials and fallbacks); call it
+        holding the lock."""
         return space.from_unit(self._rng.random((1, len(space))))[0]
 
     def _coords_of(self, space: SearchSpace) -> _optimize.SpaceCoords:
@@ -260,14 +273,65 @@ class GPSampler(HistoryBound, BaseSampler):
             coords = self._coords[space] = _optimize.SpaceCoords(space)
         return coords
 
-    def _propose(self, h: History, space: SearchSpace, cols: np.ndarray, rows: np.ndarray, pending: np.ndarray,
-                 sign: float) -> np.ndarray:
+    def _plan(self, h: History, space: SearchSpace, number: int, signs: np.ndarray) -> _Ask | np.ndarray:
+        """Holding the lock: the arrays, warm starts and random draws of one proposal, or
+        a random point when the GP has too little to go on."""
+        self._bind(h)
+        cols = np.array([h.param_index.get(name, -1) for name in space.names], dtype=np.intp)
+        if (cols < 0).any():
+            return self._random_point(space)
+        st = h.states[: h.n]
+        rows = np.flatnonzero(st == _COMPLETE)
+        rows = rows[~np.isnan(h.X[rows[:, None], cols]).any(axis=1)]
+        if len(rows) < max(self._n_startup_trials, 2):
+            return self._random_point(space)
+        pending = np.flatnonzero(st == _RUNNING)
+        pending = pending[(pending != number) & ~np.isnan(h.X[pending[:, None], cols]).any(axis=1)]
+        # At most _MAX_PENDING (the most recent) RUNNING trials, so that a huge batch or
+        # many workers keep an ask at O(max_exact_trials^3).
+        Xp = (self._coords_of(space).to_model(h.X[pending[-_MAX_PENDING:, None], cols]) if len(pending)
+              else np.empty((0, len(space))))
+        if len(signs) > 1:
+            return self._plan_multi(h, space, cols, rows, Xp, signs)
+        return self._plan_single(h, space, cols, rows, Xp, float(signs[0]))
+
+    def _finish(self, h: History, space: SearchSpace, ask: _Ask, outcome: _proposal.Outcome) -> np.ndarray:
+        """Holding the lock: keep the fitted hyperparameters as the next warm starts (unless
+        the sampler was bound to another history meanwhile) and turn the proposal into
+        internal values."""
+        if self._history_ref is not None and self._history_ref() is h:
+            n_obj = len(ask.plan.objectives)
+            fitted = [*zip(ask.keys[:n_obj], outcome.objective_thetas),
+                      *zip(ask.keys[n_obj:], outcome.constraint_thetas)]
+            self._theta.update({key: theta for key, theta in fitted if theta is not None})
+        if outcome.z is None:
+            warnings.warn("GPSampler: the kernel matrix could not be factorised even with jitter; this "
+                          "proposal is random.", HpoWarning, stacklevel=3)
+            return self._random_point(space)
+        x = ask.plan.coords.to_internal(outcome.z[None])[0]
+        if not math.isfinite(float(x.sum())):  # defensive: never hand back NaN
+            return self._random_point(space)
+        return x
+
+    def _refit_due(self, space: SearchSpace, n_rows: int, *, force: bool = False) -> bool:
+        """Refit at every ask while the study is small; past _REFIT_FROM trials, whenever it
+        has grown by _REFIT_GROWTH since the last fit (the MAP hyperparameters of 1,000 and
+        1,040 trials are all but equal, and the fit is a third of an ask there). A refit is
+        recorded when it is planned, not when it ends: a concurrent ask then keeps the
+        current warm start instead of fitting the same hyperparameters again."""
+        refit = force or n_rows < _REFIT_FROM or n_rows >= self._fit_n.get(space, 0) * (1.0 + _REFIT_GROWTH)
+        if refit:
+            self._fit_n[space] = n_rows
+        return refit
+
+    def _plan_single(self, h: History, space: SearchSpace, cols: np.ndarray, rows: np.ndarray, Xp: np.ndarray,
+                     sign: float) -> _Ask:
         coords = self._coords_of(space)
         X = coords.to_model(h.X[rows[:, None], cols])
         y = _model.warp_outputs(sign * h.values[rows, 0])
         C = self._constraints_of(h, rows) if self._constraints_func is not None else None
-        d = len(space)
-        theta0 = self._theta.get(space, _model.default_theta(d))
+        key = (space, -1)
+        theta0 = self._theta.get(key, _model.default_theta(len(space)))
         n = len(rows)
         if n > self._max_exact:  # trust region: the trials nearest to the best one
             # In the model's own distance (Hamming for categoricals), with the warm-start theta.
@@ -282,59 +346,27 @@ class GPSampler(HistoryBound, BaseSampler):
             order = np.argsort(-y, kind="stable")
             rest = self._rng.choice(order[n_best:], self._max_fit - n_best, replace=False)
             fit_subset = np.sort(np.concatenate((order[:n_best], rest)))
-        # Refit at every ask while the study is small; past _REFIT_FROM trials, whenever it
-        # has grown by _REFIT_GROWTH since the last fit (the MAP hyperparameters of 1,000
-        # and 1,040 trials are all but equal, and the fit is a third of an ask there).
-        last = self._fit_n.get(space, 0)
-        n_rows = len(rows)
-        refit = space not in self._theta or n_rows < _REFIT_FROM or n_rows >= last * (1.0 + _REFIT_GROWTH)
-        model = _model.fit_model(X, y, coords.is_cat, theta0, deterministic=self._deterministic,
-                                 fit_subset=fit_subset, refit=refit, kernel_module=self._kernel_module)
-        if refit:
-            self._fit_n[space] = n_rows
-        if model is None:
-            warnings.warn("GPSampler: the kernel matrix could not be factorised even with jitter; this "
-                          "proposal is random.", HpoWarning, stacklevel=2)
-            return self._random_point(space)
-        self._theta[space] = model.theta
+        refit = self._refit_due(space, len(rows), force=key not in self._theta)
+        objective = _proposal.ModelSpec(X, y, theta0, fit_subset, refit)
         best = float(y.max())
         feasible = np.ones(len(y), dtype=np.bool_)
-        constraint_models: list[tuple[_model.GPModel, float]] = []
+        constraints: tuple[tuple[tuple[SearchSpace, int], _proposal.ModelSpec], ...] = ()
         if C is not None:
             feasible = np.all(C <= 0.0, axis=1)  # NaN (no values) counts as infeasible
             best = float(y[feasible].max()) if feasible.any() else math.nan
-            constraint_models = self._constraint_models(space, X, C, coords, refit)
-        if len(pending):
-            # At most _MAX_PENDING (the most recent) RUNNING trials, so that a huge batch
-            # or many workers keep an ask at O(max_exact_trials^3).
-            recent = pending[-_MAX_PENDING:]
-            model = _model.condition_on_pending(model, coords.to_model(h.X[recent[:, None], cols]))
-        kind, beta = self._acquisition, self._beta
-
-        def acq(Z: np.ndarray, grad: bool = True) -> tuple[np.ndarray, np.ndarray]:
-            if math.isnan(best):  # nothing feasible yet: the probability of feasibility alone
-                value, gradient = np.zeros(len(Z)), np.zeros(Z.shape)
-            else:
-                value, gradient = acquisition(kind, *model.posterior(Z, grad=grad), best=best, beta=beta)
-            for cmodel, threshold in constraint_models:
-                v, g = log_feasibility(*cmodel.posterior(Z, grad=grad), threshold=threshold)
-                value, gradient = value + v, gradient + g
-            return value, gradient
-
+            constraints = self._constraint_specs(space, X, C, refit)
         ranked = np.argsort(-np.where(feasible, y, y - 1e6), kind="stable")
         incumbents = X[ranked[: min(5, len(y))]]
         # Each candidate costs O(n^2) (the posterior variance): past about 190 trials in
         # the model the candidate set shrinks to _CANDIDATE_BUDGET / n^2, never below 256.
         n_cand = min(self._n_candidates, max(256, int(_CANDIDATE_BUDGET / (len(X) ** 2))))
-        z = _optimize.maximize(acq, coords, self._rng, incumbents=incumbents, n_candidates=n_cand,
-                               n_starts=self._n_starts)
-        x = coords.to_internal(z[None])[0]
-        if not math.isfinite(float(x.sum())):  # defensive: never hand back NaN
-            return self._random_point(space)
-        return x
+        Z = _optimize.draw_candidates(coords, self._rng, n_cand, incumbents)
+        plan = _proposal.Plan(coords, (objective,), tuple(spec for _, spec in constraints), Xp, Z, self._n_starts,
+                              kind=self._acquisition, beta=self._beta, best=best)
+        return _Ask(plan, (key, *[k for k, _ in constraints]))
 
-    def _propose_multi(self, h: History, space: SearchSpace, cols: np.ndarray, rows: np.ndarray,
-                       pending: np.ndarray, signs: np.ndarray) -> np.ndarray:
+    def _plan_multi(self, h: History, space: SearchSpace, cols: np.ndarray, rows: np.ndarray, Xp: np.ndarray,
+                    signs: np.ndarray) -> _Ask | np.ndarray:
         """One LogEHVI proposal for 2-3 objectives: a GP per objective (outputs warped one
         by one, so each is maximised), the Pareto front of the feasible trials and a
         reference point below it (see the comment where it is set)."""
@@ -355,30 +387,21 @@ class GPSampler(HistoryBound, BaseSampler):
             keep = np.sort(np.concatenate((on_front, extra)))
             X, Y = X[keep], Y[keep]
             C = C[keep] if C is not None else None
-        refit = len(rows) < _REFIT_FROM or len(rows) >= self._fit_n.get(space, 0) * (1.0 + _REFIT_GROWTH)
-        models = []
+        refit = self._refit_due(space, len(rows))
+        keys, objectives = [], []
         for j in range(M):
-            key = (space, -1 - j)  # warm starts of the objectives' models, next to the constraints'
-            theta0 = self._theta_c.get(key, _model.default_theta(d))
+            key = (space, -1 - j)
             fit_subset = None
             if len(X) > self._max_fit:
                 fit_subset = np.sort(self._rng.choice(len(X), self._max_fit, replace=False))
-            model = _model.fit_model(X, Y[:, j], coords.is_cat, theta0, deterministic=self._deterministic,
-                                     fit_subset=fit_subset, refit=refit or key not in self._theta_c,
-                                     kernel_module=self._kernel_module)
-            if model is None:
-                warnings.warn("GPSampler: the kernel matrix could not be factorised even with jitter; this "
-                              "proposal is random.", HpoWarning, stacklevel=3)
-                return self._random_point(space)
-            self._theta_c[key] = model.theta
-            models.append(model)
-        if refit:
-            self._fit_n[space] = len(rows)
+            keys.append(key)
+            objectives.append(_proposal.ModelSpec(X, Y[:, j], self._theta.get(key, _model.default_theta(d)),
+                                                  fit_subset, refit or key not in self._theta))
         feasible = np.ones(len(Y), dtype=np.bool_)
-        constraint_models: list[tuple[_model.GPModel, float]] = []
+        constraints: tuple[tuple[tuple[SearchSpace, int], _proposal.ModelSpec], ...] = ()
         if C is not None:
             feasible = np.all(C <= 0.0, axis=1)
-            constraint_models = self._constraint_models(space, X, C, coords, refit)
+            constraints = self._constraint_specs(space, X, C, refit)
         front = _ehvi.pareto_front(Y[feasible]) if feasible.any() else np.empty((0, M))
         # The reference point: halfway between 10 % of each objective's range below its
         # worst value and 10 % of its magnitude below the front's worst value (the nadir).
@@ -390,37 +413,20 @@ class GPSampler(HistoryBound, BaseSampler):
             nadir = front.min(axis=0)
             ref = 0.5 * (far + nadir - 0.1 * np.maximum(np.abs(nadir), 1e-9))
         lows, highs = _ehvi.improvement_cells(front, ref)
-        if len(pending):
-            Xp = coords.to_model(h.X[pending[-_MAX_PENDING:, None], cols])
-            models = [_model.condition_on_pending(mdl, Xp) for mdl in models]
-
-        def acq(Z: np.ndarray, grad: bool = True) -> tuple[np.ndarray, np.ndarray]:
-            post = [mdl.posterior(Z, grad=grad) for mdl in models]
-            value, gradient = _ehvi.log_ehvi(
-                np.column_stack([p[0] for p in post]), np.column_stack([p[1] for p in post]),
-                np.stack([p[2] for p in post], axis=1), np.stack([p[3] for p in post], axis=1), lows, highs)
-            for cmodel, threshold in constraint_models:
-                v, g = log_feasibility(*cmodel.posterior(Z, grad=grad), threshold=threshold)
-                value, gradient = value + v, gradient + g
-            return value, gradient
-
         on_front = np.flatnonzero(feasible & kernels.is_pareto_front(-Y))
         # Perturbations of front points, drawn anew at each ask (a random subset when the
         # front is large), so the candidates cover the whole front, not its first points.
         if len(on_front) > _MAX_FRONT_INCUMBENTS:
             on_front = self._rng.choice(on_front, _MAX_FRONT_INCUMBENTS, replace=False)
-        incumbents = X[on_front]
         # Each candidate costs O(M n^2) in the posteriors and O(boxes) in LogEHVI: the set
         # shrinks past a few hundred trials or a thousand boxes (a large 3-objective
         # front), never below 256.
         n_cand = min(self._n_candidates, max(256, int(_CANDIDATE_BUDGET / (M * len(X) ** 2))),
                      max(256, int(1e6 / max(len(lows), 1))))
-        z = _optimize.maximize(acq, coords, self._rng, incumbents=incumbents, n_candidates=n_cand,
-                               n_starts=self._n_starts)
-        x = coords.to_internal(z[None])[0]
-        if not math.isfinite(float(x.sum())):
-            return self._random_point(space)
-        return x
+        Z = _optimize.draw_candidates(coords, self._rng, n_cand, X[on_front])
+        plan = _proposal.Plan(coords, tuple(objectives), tuple(spec for _, spec in constraints), Xp, Z,
+                              self._n_starts, cells=(lows, highs))
+        return _Ask(plan, (*keys, *[k for k, _ in constraints]))
 
     # ------------------------------------------------------------------ constraints
     @staticmethod
@@ -430,11 +436,12 @@ class GPSampler(HistoryBound, BaseSampler):
         C = h.numeric_column(CONSTRAINTS_KEY)
         return np.zeros((len(rows), 0)) if C is None else C[rows]
 
-    def _constraint_models(self, space: SearchSpace, X: np.ndarray, C: np.ndarray,
-                           coords: _optimize.SpaceCoords, refit: bool) -> list[tuple[_model.GPModel, float]]:
-        """One GP per constraint on the rows that have its value (standardised), with the
-        standardised feasibility threshold; constraints with fewer than 2 values or whose
-        kernel matrix cannot be factorised are left out."""
+    def _constraint_specs(self, space: SearchSpace, X: np.ndarray, C: np.ndarray,
+                          refit: bool) -> tuple[tuple[tuple[SearchSpace, int], _proposal.ModelSpec], ...]:
+        """One GP per constraint on the rows that have its value (standardised, with the
+        standardised feasibility threshold), with its warm-start key; constraints with
+        fewer than 2 values are left out (and, in ``_proposal``, those whose kernel
+        matrix cannot be factorised)."""
         out = []
         for j in range(C.shape[1]):
             ok = np.isfinite(C[:, j])
@@ -444,18 +451,13 @@ class GPSampler(HistoryBound, BaseSampler):
             mu, sd = float(c.mean()), float(c.std())
             sd = sd if sd > 0 else 1.0
             key = (space, j)
-            theta0 = self._theta_c.get(key, _model.default_theta(X.shape[1]))
             fit_subset = None
             if ok.sum() > self._max_fit:
                 fit_subset = np.sort(self._rng.choice(int(ok.sum()), self._max_fit, replace=False))
-            cm = _model.fit_model(X[ok], (c - mu) / sd, coords.is_cat, theta0, deterministic=self._deterministic,
-                                  fit_subset=fit_subset, refit=refit or key not in self._theta_c,
-                                  kernel_module=self._kernel_module)
-            if cm is None:
-                continue
-            self._theta_c[key] = cm.theta
-            out.append((cm, -mu / sd))
-        return out
+            spec = _proposal.ModelSpec(X[ok], (c - mu) / sd, self._theta.get(key, _model.default_theta(X.shape[1])),
+                                       fit_subset, refit or key not in self._theta, threshold=-mu / sd)
+            out.append((key, spec))
+        return tuple(out)
 
     def after_trial(self, study: Study, trial: Trial, state: TrialState, values: list[float] | None) -> None:
         if self._constraints_func is not None and state in (TrialState.COMPLETE, TrialState.PRUNED):

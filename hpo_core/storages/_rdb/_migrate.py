@@ -30,10 +30,24 @@ Version 1 to 2 (see the docstring of ``_schema``):
 - MySQL/MariaDB only: the column types of version 2 there (``DOUBLE`` floats,
   ``VARBINARY`` keys, ``LONGTEXT`` JSON) and utf8mb4 tables. Values already rounded
   by a 4-byte ``FLOAT`` column stay rounded.
+
+Version 2 to 3 (parameter order, see the docstring of ``_schema``):
+
+- ``hpo_trial_params`` gets the autoincrement primary key ``param_id``; its former
+  key ``(trial_id, name)`` becomes a unique constraint. PostgreSQL and MySQL/MariaDB
+  alter the table in one statement (the step is skipped where ``param_id`` exists, so
+  a MySQL upgrade cut short before the stamp completes); SQLite, which cannot change
+  a primary key, copies the rows into a new table. Existing rows are numbered in the
+  order the table holds them: insertion order on SQLite (its rowid) and, in practice,
+  PostgreSQL; name order within a trial on MySQL/MariaDB, which is the order version 2
+  read them back in there (and, since a study lists a trial's parameters in the order
+  they first appeared in the study, the order those names keep in later trials). SQLite drops parameter rows whose trial is gone (no study
+  read them; foreign keys were off when they were left behind).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 
@@ -166,4 +180,42 @@ def _create_missing_indexes(conn: Connection) -> None:
                 index.create(conn)
 
 
-_STEPS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
+# ----------------------------------------------------------------- version 2 -> 3
+def _v2_to_v3(conn: Connection) -> None:
+    p = S.trial_params
+    if "param_id" in {c["name"] for c in sa.inspect(conn).get_columns(p.name)}:
+        return  # MySQL: an upgrade cut short after the ALTER (DDL commits implicitly)
+    if conn.dialect.name == "sqlite":
+        _sqlite_rebuild_params(conn)
+        return
+    q = functools.partial(_quote, conn)
+    if conn.dialect.name == "postgresql":
+        # BIGSERIAL: a sequence owned by the column; the rewrite numbers existing rows.
+        pk = str(sa.inspect(conn).get_pk_constraint(p.name)["name"])
+        clauses = [f"DROP CONSTRAINT {q(pk)}", f"ADD COLUMN {q('param_id')} BIGSERIAL NOT NULL"]
+    else:  # MySQL/MariaDB; FIRST, as a new table has it. One statement: atomic.
+        clauses = ["DROP PRIMARY KEY", f"ADD COLUMN {q('param_id')} BIGINT NOT NULL AUTO_INCREMENT FIRST"]
+    unique = next(c for c in p.constraints if isinstance(c, sa.UniqueConstraint))
+    clauses += [
+        f"ADD PRIMARY KEY ({q('param_id')})",
+        f"ADD CONSTRAINT {q(str(unique.name))} UNIQUE ({', '.join(q(c.name) for c in unique.columns)})",
+    ]
+    _alter(conn, p, clauses)
+
+
+def _sqlite_rebuild_params(conn: Connection) -> None:
+    """Copy ``hpo_trial_params`` into a table of version 3, in rowid (insertion) order."""
+    p = S.trial_params
+    old = f"{p.name}_v2"
+    cols = ", ".join(_quote(conn, c.name) for c in p.columns if c.name != "param_id")
+    conn.exec_driver_sql(f"ALTER TABLE {_quote(conn, p.name)} RENAME TO {_quote(conn, old)}")
+    for index in p.indexes:  # index names are global in SQLite: the old table holds them
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {_quote(conn, str(index.name))}")
+    p.create(conn)
+    conn.exec_driver_sql(
+        f"INSERT INTO {_quote(conn, p.name)} ({cols}) SELECT {cols} FROM {_quote(conn, old)} "
+        f"WHERE trial_id IN (SELECT trial_id FROM {_quote(conn, S.trials.name)}) ORDER BY rowid")
+    conn.exec_driver_sql(f"DROP TABLE {_quote(conn, old)}")
+
+
+_STEPS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}

@@ -1,4 +1,4 @@
-"""Tables of the RDB storage (SQLAlchemy Core), schema version 2.
+"""Tables of the RDB storage (SQLAlchemy Core), schema version 3.
 
 Times are POSIX seconds (double precision). Objective values are a JSON list (so +-inf
 survive every backend); parameter values are internal floats with their distribution's
@@ -20,6 +20,15 @@ study's ``seq`` (an UPDATE that locks the study row until commit, so a study's w
 commit in sequence order) and stamps it on each row it inserts or changes, together
 with the row's ``study_id``. A reader that has applied everything up to ``s`` asks each
 table only for rows with ``seq > s``: a sync costs what changed, not what is running.
+
+Parameter order (version 3): the parameters that one write inserts share its number,
+and a sync must apply them in the order they were suggested (the history lists a
+study's parameters, and so ``trial.params``, in the order they first appeared).
+``hpo_trial_params`` has an autoincrement key, ``param_id``, which grows with insertion
+order within a transaction on every backend (SQLite's rowid, a PostgreSQL sequence,
+MySQL's AUTO_INCREMENT); a sync orders parameters by ``(seq, param_id)``. Ordering by
+``seq`` alone returned one write's parameters in whatever order the backend found them
+(name order on MySQL/MariaDB, whose table was clustered on ``(trial_id, name)``).
 """
 
 from __future__ import annotations
@@ -44,7 +53,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Dialect names of MySQL and MariaDB (``mysql://`` to a MariaDB server says "mysql").
 MYSQL_DIALECTS = ("mysql", "mariadb")
@@ -155,15 +164,22 @@ trials = Table(
     **_OPTS,
 )
 
+# 64-bit keys, except on SQLite, where only an INTEGER primary key is the rowid (an
+# autoincrementing 64-bit integer already).
+_ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
+
 trial_params = Table(
     "hpo_trial_params",
     metadata,
-    Column("trial_id", Integer, ForeignKey("hpo_trials.trial_id"), primary_key=True),
-    Column("name", Key(512), primary_key=True),
+    # Insertion order (see the module docstring); (trial_id, name) is unique.
+    Column("param_id", _ROW_ID, primary_key=True, autoincrement=True),
+    Column("trial_id", Integer, ForeignKey("hpo_trials.trial_id"), nullable=False),
+    Column("name", Key(512), nullable=False),
     Column("value", Double, nullable=False),
     Column("distribution", JSON_TEXT, nullable=False),
     Column("study_id", Integer, nullable=False),
     Column("seq", BigInteger, nullable=False),
+    UniqueConstraint("trial_id", "name", name="uq_hpo_trial_params_trial_name"),
     Index("ix_hpo_trial_params_study_seq", "study_id", "seq"),
     **_OPTS,
 )

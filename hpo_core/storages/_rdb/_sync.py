@@ -63,12 +63,14 @@ def _statements() -> dict[str, Any]:
         ).where((S.trials.c.study_id == b("sid")) & (S.trials.c.seq > b("last"))).order_by(S.trials.c.number),
     }
     p, a, iv = S.trial_params, S.trial_attrs, S.trial_intermediate
-    for key, table, cols in (
-        ("params", p, (p.c.trial_id, p.c.name, p.c.value, p.c.distribution)),
-        ("attrs", a, (a.c.trial_id, a.c.kind, a.c.key, a.c.value_json)),
-        ("reports", iv, (iv.c.trial_id, iv.c.step, iv.c.value, iv.c.values_json)),
+    for key, table, cols, order in (
+        # One write's parameters share its seq; param_id (insertion order) keeps each
+        # trial's parameters in suggestion order, the order of ``trial.params``.
+        ("params", p, (p.c.trial_id, p.c.name, p.c.value, p.c.distribution), (p.c.seq, p.c.param_id)),
+        ("attrs", a, (a.c.trial_id, a.c.kind, a.c.key, a.c.value_json), (a.c.seq,)),
+        ("reports", iv, (iv.c.trial_id, iv.c.step, iv.c.value, iv.c.values_json), (iv.c.seq,)),
     ):
-        out[key] = sa.select(*cols).where((table.c.study_id == b("sid")) & (table.c.seq > b("last"))).order_by(table.c.seq)
+        out[key] = sa.select(*cols).where((table.c.study_id == b("sid")) & (table.c.seq > b("last"))).order_by(*order)
     return out
 
 

@@ -23,6 +23,12 @@ Problems:
   (the data split does not depend on the seed, only the sampler does). Their optimum is
   unknown: ``f_opt`` is None and ``quality.py`` measures regret against the best value
   any sampler found on that problem in the results file.
+- group ``"discrete"`` (``DISCRETE_PROBLEMS``, defined in ``_discrete.py``): spaces of
+  ``suggest_int`` (step, log) and ``suggest_categorical`` only. ``tab_*``: scikit-learn models
+  evaluated once on every grid point by ``make_discrete_tables.py``, looked up in
+  ``data/<name>.npz``; ``f_opt`` is the table's minimum and the seed changes only the
+  sampler. ``syn_*``: synthetic functions with a known minimum on instance ``seed + 1``,
+  written as ``f - f_min`` (``f_opt`` 0, as for BBOB).
 
 The heavy imports (cocoex, scikit-learn, torch, hyperopt) happen inside the functions
 that need them, so ``import _problems`` is cheap and works without them.
@@ -30,11 +36,13 @@ that need them, so ``import _problems`` is cheap and works without them.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import _discrete
 import numpy as np
 
 BBOB_FUNCTIONS = tuple(range(1, 25))
@@ -48,7 +56,7 @@ class Problem:
 
     Attributes:
         name: Unique id, used as a key in the results file.
-        group: ``"bbob"`` or ``"sklearn"`` (the mean ranks are reported per group).
+        group: ``"bbob"``, ``"sklearn"`` or ``"discrete"`` (the mean ranks are reported per group).
         suggest: ``suggest(trial) -> params``: the define-by-run search space.
         make: ``make(seed) -> evaluate``; ``evaluate(params)`` returns the value to
             minimise. Built per seed because the BBOB instance depends on it; built
@@ -405,9 +413,52 @@ def sklearn_problems(names: Sequence[str] | None = None) -> list[Problem]:
     return [SKLEARN_PROBLEMS[n]() for n in names]
 
 
+# ----------------------------------------------------------------------------- discrete suite
+def _table_problem(name: str) -> Problem:
+    spec = _discrete.TABLES[name]
+    _, f_min, _ = _discrete.load_table(name)  # the table's minimum: the regret is exact
+    return Problem(name, "discrete", spec.space.suggest, lambda seed: _discrete.table_evaluate(name),
+                   spec.space.hyperopt, f_min, f"{spec.description} (table of {spec.space.size()})",
+                   {"kind": "table", "n_points": spec.space.size()})
+
+
+def _synthetic_problem(name: str) -> Problem:
+    spec = _discrete.SYNTHETIC[name]
+    return Problem(name, "discrete", spec.space.suggest,
+                   lambda seed: _discrete.synthetic_evaluate(name, seed), spec.space.hyperopt, 0.0,
+                   f"{spec.description}; instance seed+1", {"kind": "synthetic", "n_points": spec.space.size()})
+
+
+DISCRETE_PROBLEMS: dict[str, Callable[[], Problem]] = {
+    **{n: functools.partial(_table_problem, n) for n in _discrete.TABLES},
+    **{n: functools.partial(_synthetic_problem, n) for n in _discrete.SYNTHETIC},
+}
+
+
+def discrete_problems(names: Sequence[str] | None = None) -> list[Problem]:
+    """The discrete-space problems (all of them, or those named): tables, then synthetic."""
+    names = list(DISCRETE_PROBLEMS) if names is None else list(names)
+    for n in names:
+        if n not in DISCRETE_PROBLEMS:
+            raise ValueError(f"unknown discrete problem {n!r}; choose from {sorted(DISCRETE_PROBLEMS)}")
+    return [DISCRETE_PROBLEMS[n]() for n in names]
+
+
+def suite_problems(suite: str, names: Sequence[str] | None = None) -> list[Problem]:
+    """The problems of ``suite`` ``"sklearn"`` or ``"discrete"`` (all, or those named)."""
+    if suite == "sklearn":
+        return sklearn_problems(names)
+    if suite == "discrete":
+        return discrete_problems(names)
+    raise ValueError(f"suite must be 'sklearn' or 'discrete' (BBOB: bbob_problems), but got {suite!r}")
+
+
 def problem_by_name(name: str) -> Problem:
-    """The problem called ``name`` (``bbob_fXX_dD`` or a key of ``SKLEARN_PROBLEMS``)."""
+    """The problem called ``name`` (``bbob_fXX_dD`` or a key of ``SKLEARN_PROBLEMS`` or
+    ``DISCRETE_PROBLEMS``)."""
     if name.startswith("bbob_f"):
         f, d = name[len("bbob_f"):].split("_d")
         return _bbob(int(f), int(d))
+    if name in DISCRETE_PROBLEMS:
+        return DISCRETE_PROBLEMS[name]()
     return sklearn_problems([name])[0]

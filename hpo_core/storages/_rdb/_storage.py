@@ -1,6 +1,11 @@
 """Relational storage on SQLAlchemy Core: SQLite (the embedded default), PostgreSQL,
 MySQL through one code path.
 
+:class:`RDBStorage` opens the database (:class:`~hpo_core.storages._rdb._engine.Database`:
+transactions, retries, the schema check), holds the studies and their attributes, and
+keeps each study's history in a local cache brought up to date by a change-sequence
+sync (``_sync``). Its trial methods are in :mod:`~hpo_core.storages._rdb._trial_ops`.
+
 Transactions: every write is one transaction, retried on transient lock errors. On
 SQLite, writes open with ``BEGIN IMMEDIATE`` (the write lock is taken up front, so two
 writers never deadlock upgrading a read lock) and the file runs in WAL mode with a
@@ -11,9 +16,6 @@ snapshot transaction.
 
 from __future__ import annotations
 
-import functools
-import json
-import logging
 import os
 import random
 import threading
@@ -21,71 +23,29 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from hpo_core._validation import check_real, format_error
-from hpo_core.distributions import (
-    BaseDistribution,
-    SearchSpace,
-    check_distribution_compatibility,
-    distribution_to_json,
-)
-from hpo_core.exceptions import (
-    DuplicatedStudyError,
-    StorageError,
-    StudyNotFoundError,
-    UpdateFinishedTrialError,
-)
+from hpo_core.exceptions import DuplicatedStudyError, StorageError, StudyNotFoundError
 from hpo_core.history import History
-from hpo_core.storages._base import (
-    BaseStorage,
-    FrozenStudy,
-    check_attr,
-    check_finish,
-    check_report,
-    check_space,
-    is_local_worker_dead,
-    worker_id,
-)
+from hpo_core.storages._base import FrozenStudy, check_attr
 from hpo_core.storages._checks import check_name, decode_json, encode_json
 from hpo_core.storages._rdb import _schema as S
 from hpo_core.storages._rdb import _trials as T
 from hpo_core.storages._rdb._engine import Database
 from hpo_core.storages._rdb._pending import PendingParams
 from hpo_core.storages._rdb._sync import StudyCache, apply_rows, read_changes
-from hpo_core.trial._frozen import FrozenTrial
-from hpo_core.trial._state import StudyDirection, TrialState
+from hpo_core.storages._rdb._trial_ops import TrialOps
+from hpo_core.trial._state import StudyDirection
 
 __all__ = ["RDBStorage"]
 
-_logger = logging.getLogger(__name__)
 T_ = TypeVar("T_")
 
-# Distributions are immutable and hashable: their JSON text is computed once.
-_dist_json = functools.lru_cache(maxsize=4096)(distribution_to_json)
 
-_RUNNING, _WAITING, _FAIL = int(TrialState.RUNNING), int(TrialState.WAITING), int(TrialState.FAIL)
-_UNFINISHED = (_RUNNING, _WAITING)
-
-
-_dumps = encode_json
-
-
-_ANY_WAITING = sa.select(S.trials.c.trial_id).where(
-    (S.trials.c.study_id == sa.bindparam("sid")) & (S.trials.c.state == _WAITING)).limit(1)
-
-
-def _inserted_id(result: Any) -> int:
-    """The autoincrement primary key of a single-row INSERT."""
-    key = result.inserted_primary_key
-    assert key is not None  # single-row inserts always report it
-    return int(key[0])
-
-
-class RDBStorage(BaseStorage):
+class RDBStorage(TrialOps):
     """Storage in a relational database, by SQLAlchemy URL.
 
     Args:
@@ -133,15 +93,11 @@ class RDBStorage(BaseStorage):
     # ------------------------------------------------------------ connection
     def _setup(self) -> None:
         self._db = Database(self.url, self._engine_kwargs, self._busy_timeout)
-        self._is_sqlite = self._db.is_sqlite
-        self._engine = self._db.engine
-        self._write = self._db.write
-        self._read = self._db.read
-        self._caches: dict[int, StudyCache] = {}
+        self._caches = {}
         self._caches_lock = threading.Lock()
         self._dirs: dict[int, list[StudyDirection]] = {}
-        self._trial_loc: dict[int, tuple[int, int]] = {}  # trial_id -> (study_id, number)
-        self._finished: dict[int, int] = {}  # trial_id -> state, of trials finished here
+        self._trial_loc = {}
+        self._finished = {}
         self._pending = PendingParams(self._flush_pending, self.flush_delay)
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._after_fork)
@@ -153,9 +109,9 @@ class RDBStorage(BaseStorage):
     def _read_snapshot(self, fn: Callable[[Connection], T_]) -> T_:
         """Run ``fn`` in one transaction that sees one snapshot for all its statements
         (PostgreSQL's default READ COMMITTED gives each statement its own)."""
-        if self._is_sqlite:
-            return self._read(fn)
-        with self._engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        if self._db.is_sqlite:
+            return self._db.read(fn)
+        with self._db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
             with conn.begin():
                 return fn(conn)
 
@@ -185,10 +141,10 @@ class RDBStorage(BaseStorage):
         def fn(conn: Connection) -> int:
             res = conn.execute(S.studies.insert().values(
                 study_name=name, directions=dirs, next_number=0, created_at=time.time(), seq=0))
-            return _inserted_id(res)
+            return T.inserted_id(res)
 
         try:
-            return self._write(fn)
+            return self._db.write(fn)
         except IntegrityError:
             raise DuplicatedStudyError(f"A study named {name!r} already exists.") from None
         except StorageError as e:
@@ -204,12 +160,12 @@ class RDBStorage(BaseStorage):
                       S.reservations, S.studies):
                 conn.execute(t.delete().where(t.c.study_id == study_id))
 
-        self._write(fn)
+        self._db.write(fn)
         with self._caches_lock:
             self._caches.pop(study_id, None)
 
     def set_study_attr(self, study_id: int, kind: str, key: str, value: Any) -> None:
-        text = _dumps(check_attr(kind, key, value), f"{kind}_attrs[{key!r}]")
+        text = encode_json(check_attr(kind, key, value), f"{kind}_attrs[{key!r}]")
         self.get_study_name_from_id(study_id)
 
         def fn(conn: Connection) -> None:
@@ -218,23 +174,23 @@ class RDBStorage(BaseStorage):
             if conn.execute(t.update().where(where).values(value_json=text)).rowcount == 0:
                 conn.execute(t.insert().values(study_id=study_id, kind=kind, key=key, value_json=text))
 
-        self._write(fn)
+        self._db.write(fn)
 
     def get_study_attrs(self, study_id: int, kind: str) -> dict[str, Any]:
         t = S.study_attrs
-        rows = self._read(lambda c: c.execute(sa.select(t.c.key, t.c.value_json).where((t.c.study_id == study_id) & (t.c.kind == kind))).all())
+        rows = self._db.read(lambda c: c.execute(sa.select(t.c.key, t.c.value_json).where((t.c.study_id == study_id) & (t.c.kind == kind))).all())
         return {k: decode_json(v) for k, v in rows}
 
     def get_study_id_from_name(self, study_name: str) -> int:
         t = S.studies
-        sid = self._read(lambda c: c.execute(sa.select(t.c.study_id).where(t.c.study_name == study_name)).scalar())
+        sid = self._db.read(lambda c: c.execute(sa.select(t.c.study_id).where(t.c.study_name == study_name)).scalar())
         if sid is None:
             raise StudyNotFoundError(f"No study named {study_name!r} in {self.url!r}.")
         return int(sid)
 
     def _study_row(self, study_id: int) -> Any:
         t = S.studies
-        row = self._read(lambda c: c.execute(sa.select(t).where(t.c.study_id == study_id)).first())
+        row = self._db.read(lambda c: c.execute(sa.select(t).where(t.c.study_id == study_id)).first())
         if row is None:
             raise StudyNotFoundError(f"No study with study_id={study_id!r} in {self.url!r}.")
         return row
@@ -247,7 +203,7 @@ class RDBStorage(BaseStorage):
 
     def get_all_studies(self) -> list[FrozenStudy]:
         t = S.studies
-        rows = self._read(lambda c: c.execute(sa.select(t).order_by(t.c.study_id)).all())
+        rows = self._db.read(lambda c: c.execute(sa.select(t).order_by(t.c.study_id)).all())
         out = []
         for r in rows:
             h = self.get_history(r.study_id)
@@ -275,293 +231,11 @@ class RDBStorage(BaseStorage):
             return True
 
         try:
-            return self._write(fn)
+            return self._db.write(fn)
         except (IntegrityError, StorageError) as e:
             if isinstance(e, IntegrityError) or isinstance(e.__cause__, IntegrityError):
                 return False
             raise
-
-    # --------------------------------------------------------------- trials
-    def _where(self, trial_id: int) -> tuple[int, int]:
-        """``(study_id, number)`` of a trial: known locally for trials this process
-        created or synced, read once otherwise."""
-        loc = self._trial_loc.get(trial_id)
-        if loc is None:
-            t = S.trials
-            row = self._read(lambda c: c.execute(sa.select(t.c.study_id, t.c.number).where(t.c.trial_id == trial_id)).first())
-            if row is None:
-                raise KeyError(f"No trial with trial_id={trial_id!r} in this storage.")
-            loc = self._trial_loc[trial_id] = (int(row[0]), int(row[1]))
-        return loc
-
-    def create_new_trial(
-        self,
-        study_id: int,
-        template: FrozenTrial | None = None,
-        *,
-        space: SearchSpace | None = None,
-        internal: np.ndarray | None = None,
-    ) -> tuple[int, int]:
-        now = time.time()
-        owner = worker_id()
-        if space is not None:
-            check_space(space)
-        if template is not None:
-            for kind, d in (("user", template.user_attrs), ("system", template.system_attrs)):
-                for k, v in d.items():
-                    check_attr(kind, k, v)
-            for step, v in template.intermediate_values.items():
-                check_report(step, v, len(self._directions(study_id)))
-
-        def fn(conn: Connection) -> tuple[int, int]:
-            number, seq = T.allocate_numbers(conn, study_id, 1)
-            if template is not None:
-                return T.insert_template(conn, study_id, number, seq, template, owner=owner, encode=_dumps), number
-            res = conn.execute(T.STMT["insert_trial"], {
-                "study_id": study_id, "number": number, "state": _RUNNING, "t_start": now, "owner": owner, "seq": seq})
-            key = res.inserted_primary_key
-            assert key is not None  # single-row inserts always report it
-            tid = int(key[0])
-            if space is not None and len(space):
-                T.insert_params(conn, study_id, seq, [tid], space, np.asarray(internal)[None, :])
-            return tid, number
-
-        tid, number = self._write(fn)
-        self._trial_loc[tid] = (study_id, number)
-        return tid, number
-
-    def create_new_trials(self, study_id: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-        now, owner = time.time(), worker_id()
-
-        def fn(conn: Connection) -> tuple[np.ndarray, np.ndarray]:
-            first, seq = T.allocate_numbers(conn, study_id, n)
-            for k in range(0, n, 20_000):
-                conn.execute(S.trials.insert(), [
-                    {"study_id": study_id, "number": first + j, "state": _RUNNING, "t_start": now, "owner": owner, "seq": seq}
-                    for j in range(k, min(n, k + 20_000))])
-            t = S.trials
-            rows = conn.execute(sa.select(t.c.trial_id, t.c.number).where(
-                (t.c.study_id == study_id) & (t.c.number >= first) & (t.c.number < first + n)
-            ).order_by(t.c.number)).all()
-            return (np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], dtype=np.int64))
-
-        ids, numbers = self._write(fn)
-        self._trial_loc.update(zip(ids.tolist(), ((study_id, k) for k in numbers.tolist())))
-        return ids, numbers
-
-    def has_waiting(self, study_id: int) -> bool:
-        return self._read(lambda c: c.execute(_ANY_WAITING, {"sid": study_id}).first()) is not None
-
-    def claim_waiting_trial(self, study_id: int) -> tuple[int, int] | None:
-        t = S.trials
-        now, owner = time.time(), worker_id()
-
-        def fn(conn: Connection) -> tuple[int, int] | None:
-            seq = T.next_seq(conn, study_id)
-            row = conn.execute(sa.select(t.c.trial_id, t.c.number).where(
-                (t.c.study_id == study_id) & (t.c.state == _WAITING)).order_by(t.c.number).limit(1)).first()
-            if row is None:
-                return None
-            # The study row is locked: no other worker claims this trial meanwhile.
-            conn.execute(t.update().where(t.c.trial_id == row[0]).values(state=_RUNNING, t_start=now, owner=owner, seq=seq))
-            return int(row[0]), int(row[1])
-
-        out = self._write(fn)
-        if out is not None:
-            self._trial_loc[out[0]] = (study_id, out[1])
-        return out
-
-    def _check_compatible(self, study_id: int, name: str, dist: BaseDistribution) -> None:
-        # Against the last synced history of the trial's own study (no extra query).
-        cache = self._caches.get(study_id)
-        if cache is not None:
-            h = cache.history
-            j = h.param_index.get(name)
-            if j is not None and h.param_dists[j]:
-                check_distribution_compatibility(name, h.param_dists[j][-1], dist)
-
-    def _trial_write(self, trial_id: int, fn: Callable[[Connection, int, int], T_]) -> T_:
-        """Run ``fn(conn, study_id, seq)`` after the unfinished check, in one transaction
-        that also writes the trial's waiting ``suggest_*`` parameters."""
-        sid, _ = self._where(trial_id)
-        rows = self._pending.pop(trial_id)
-
-        def tx(conn: Connection) -> T_:
-            seq = T.next_seq(conn, sid)
-            T.guard_unfinished(conn, trial_id)
-            T.insert_param_rows(conn, sid, seq, trial_id, rows)
-            return fn(conn, sid, seq)
-
-        try:
-            return self._write(tx)
-        except UpdateFinishedTrialError:
-            raise  # the trial is over: its waiting parameters go with it
-        except BaseException:
-            self._pending.restore(sid, trial_id, rows)
-            raise
-
-    def _flush_pending(self, study_id: int, per_trial: dict[int, list[tuple[str, float, str]]]) -> None:
-        def tx(conn: Connection) -> None:
-            seq = T.next_seq(conn, study_id)
-            for tid, rows in per_trial.items():
-                try:
-                    T.guard_unfinished(conn, tid)
-                except (KeyError, UpdateFinishedTrialError):
-                    continue  # finished meanwhile (e.g. failed as stale): nothing to add
-                T.insert_param_rows(conn, study_id, seq, tid, rows)
-
-        try:
-            self._write(tx)
-        except StudyNotFoundError:
-            pass  # the study was deleted: its running trials' parameters go with it
-
-    def set_trial_param(self, trial_id: int, name: str, internal: float, dist: BaseDistribution) -> None:
-        sid, number = self._where(trial_id)
-        self._check_local_unfinished(sid, trial_id, number)
-        cache = self._caches.get(sid)
-        if cache is None or name not in cache.history.param_index:
-            check_name(name, "parameter name")
-        self._check_compatible(sid, name, dist)
-        self._pending.add(sid, trial_id, (name, float(internal), T.dist_json(dist)))
-
-    def _check_local_unfinished(self, study_id: int, trial_id: int, number: int) -> None:
-        """Raise UpdateFinishedTrialError if this process knows the trial is finished (it
-        finished it, or synced it finished). A trial another worker finished meanwhile
-        is caught when the waiting parameters are written: they are dropped then."""
-        state = self._finished.get(trial_id)
-        if state is None:
-            cache = self._caches.get(study_id)
-            if cache is not None and number < cache.history.n:
-                s = int(cache.history.states[number])
-                state = s if s not in T.UNFINISHED and s >= 0 else None
-        if state is not None:
-            raise UpdateFinishedTrialError(
-                f"Trial {number} is already finished ({TrialState(state).name}) and cannot be changed.")
-
-    def set_trial_params(self, trial_id: int, space: SearchSpace, internal: np.ndarray) -> None:
-        check_space(space)
-        self._trial_write(trial_id, lambda conn, sid, seq: T.insert_params(
-            conn, sid, seq, [trial_id], space, np.asarray(internal)[None, :]))
-
-    def set_trials_params(self, trial_ids: np.ndarray, space: SearchSpace, X: np.ndarray) -> None:
-        if not len(trial_ids):
-            return
-        check_space(space)
-        sid, _ = self._where(int(trial_ids[0]))
-        ids = trial_ids.tolist()
-        t = S.trials
-
-        def tx(conn: Connection) -> None:
-            seq = T.next_seq(conn, sid)
-            # The batch's finished trials (if any), by one range query, not an IN list.
-            finished = set(conn.execute(sa.select(t.c.trial_id).where(
-                (t.c.study_id == sid) & t.c.trial_id.between(min(ids), max(ids)) & t.c.state.not_in(T.UNFINISHED)
-            )).scalars()).intersection(ids)
-            if finished:
-                T.guard_unfinished(conn, min(finished))  # raises: nothing is written
-            T.insert_params(conn, sid, seq, ids, space, X)
-
-        self._write(tx)
-
-    def set_trial_state_values(
-        self, trial_id: int, state: TrialState | int, values: Sequence[float] | None = None
-    ) -> bool:
-        t = S.trials
-        code = int(state)
-        sid, _ = self._where(trial_id)
-        check_finish(code, values, len(self._directions(sid)))
-        vals = _dumps([float(v) for v in values], "values") if values is not None else None
-        finished = code not in T.UNFINISHED
-        rows = self._pending.pop(trial_id)
-
-        def tx(conn: Connection) -> bool:
-            seq = T.next_seq(conn, sid)
-            if finished:
-                res = conn.execute(T.STMT["finish_trial"], {
-                    "tid": trial_id, "state": code, "vals": vals, "t_complete": time.time(), "seq": seq})
-            else:  # RUNNING claims a WAITING trial
-                cond = t.c.state == _WAITING if code == _RUNNING else t.c.state.in_(T.UNFINISHED)
-                res = conn.execute(t.update().where((t.c.trial_id == trial_id) & cond)
-                                   .values(state=code, values_json=vals, seq=seq))
-            if res.rowcount != 1:
-                T.guard_unfinished(conn, trial_id)
-                return False
-            T.insert_param_rows(conn, sid, seq, trial_id, rows)
-            return True
-
-        try:
-            done = self._write(tx)
-            if done and finished:
-                self._finished[trial_id] = code
-                if len(self._finished) > 100_000:
-                    self._finished.clear()  # a cache: the database stays the judge
-            return done
-        except UpdateFinishedTrialError:
-            raise
-        except BaseException:
-            self._pending.restore(sid, trial_id, rows)
-            raise
-
-    def set_trials_state_values(self, trial_ids: np.ndarray, state: TrialState, values: np.ndarray | None) -> None:
-        if not len(trial_ids):
-            return
-        t = S.trials
-        now = time.time()
-        ids = trial_ids.tolist()
-        sid, _ = self._where(ids[0])
-        m = len(self._directions(sid))
-        if int(state) == int(TrialState.COMPLETE) and (values is None or np.shape(values) != (len(ids), m)):
-            raise ValueError(format_error(
-                "values", f"an array of shape ({len(ids)}, {m}) for COMPLETE trials",
-                None if values is None else f"shape {np.shape(values)}"))
-        vals = [None] * len(ids) if values is None else [_dumps(r, "values") for r in np.asarray(values, dtype=np.float64).tolist()]
-        # suggest_* parameters of the batch's trials still waiting: written with their end.
-        pending = {i: rows for i in ids if (rows := self._pending.pop(i))}
-
-        def tx(conn: Connection) -> None:
-            seq = T.next_seq(conn, sid)
-            unfinished = (t.c.state == _RUNNING) | (t.c.state == _WAITING)  # executemany: no IN
-            stmt = t.update().where((t.c.trial_id == sa.bindparam("tid")) & unfinished).values(
-                state=int(state), values_json=sa.bindparam("vals"), t_complete=now, seq=seq)
-            res = conn.execute(stmt, [{"tid": i, "vals": v} for i, v in zip(ids, vals)])
-            if res.rowcount != len(ids):
-                for i in ids:
-                    T.guard_unfinished(conn, i)  # raises for the finished one: rolls back
-            for tid, rows in pending.items():
-                T.insert_param_rows(conn, sid, seq, tid, rows)
-
-        try:
-            self._write(tx)
-        except BaseException:
-            for tid, rows in pending.items():  # a finished trial's rows are dropped at the flush
-                self._pending.restore(sid, tid, rows)
-            raise
-
-    def set_trial_intermediate_value(self, trial_id: int, step: int, value: Any) -> None:
-        sid, _ = self._where(trial_id)
-        step, value = check_report(step, value, len(self._directions(sid)))
-        self._trial_write(trial_id, lambda conn, sid, seq: T.report(conn, sid, seq, trial_id, step, value))
-
-    def set_trial_attr(self, trial_id: int, kind: str, key: str, value: Any) -> None:
-        text = _dumps(check_attr(kind, key, value), f"{kind}_attrs[{key!r}]")
-        self._trial_write(trial_id, lambda conn, sid, seq: T.set_attr(conn, sid, seq, trial_id, kind, key, text))
-
-    def get_trial(self, trial_id: int) -> FrozenTrial:
-        study_id, number = self._where(trial_id)
-        cache = self._sync(study_id)
-        with cache.lock:
-            return cache.history.frozen(number)
-
-    def get_trial_id_from_number(self, study_id: int, number: int) -> int:
-        cache = self._caches.get(study_id)
-        if cache is not None and 0 <= number < cache.history.n and cache.history.trial_ids[number] >= 0:
-            return int(cache.history.trial_ids[number])
-        t = S.trials
-        tid = self._read(lambda c: c.execute(sa.select(t.c.trial_id).where((t.c.study_id == study_id) & (t.c.number == number))).scalar())
-        if tid is None:
-            raise KeyError(f"No trial number {number} in study {study_id}.")
-        self._trial_loc[int(tid)] = (study_id, number)
-        return int(tid)
 
     # --------------------------------------------------------------- history sync
     def _directions(self, study_id: int) -> list[StudyDirection]:
@@ -599,37 +273,3 @@ class RDBStorage(BaseStorage):
         if sync:
             return self._sync(study_id).history
         return self._cache(study_id).history
-
-    # --------------------------------------------------------------- liveness
-    def record_heartbeat(self, trial_id: int) -> None:
-        t = S.trials
-        self._write(lambda c: c.execute(t.update().where((t.c.trial_id == trial_id) & (t.c.state == _RUNNING)).values(heartbeat=time.time())))
-
-    def fail_stale_trials(self, study_id: int) -> list[int]:
-        t = S.trials
-        rows = self._read(lambda c: c.execute(sa.select(t.c.trial_id, t.c.number, t.c.owner, t.c.heartbeat).where(
-            (t.c.study_id == study_id) & (t.c.state == _RUNNING))).all())
-        now = time.time()
-        stale: list[tuple[int, int, str]] = []
-        for tid, number, owner, beat in rows:
-            if is_local_worker_dead(owner):
-                stale.append((tid, number, f"its worker process {owner} is gone"))
-            elif beat is not None and self.grace_period is not None and now - beat > self.grace_period:
-                stale.append((tid, number, f"no heartbeat for {now - beat:.0f} s (grace period {self.grace_period:g} s)"))
-        failed = []
-        for tid, number, reason in stale:
-            def fn(conn: Connection, tid: int = tid, reason: str = reason) -> bool:
-                seq = T.next_seq(conn, study_id)
-                res = conn.execute(t.update().where((t.c.trial_id == tid) & (t.c.state == _RUNNING))
-                                   .values(state=_FAIL, t_complete=now, seq=seq))
-                if res.rowcount != 1:
-                    return False
-                T.set_attr(conn, study_id, seq, tid, "system", "fail_reason", json.dumps(f"stale trial: {reason}"))
-                return True
-
-            try:
-                if self._write(fn):
-                    failed.append(number)
-            except IntegrityError:  # a fail_reason was recorded already: state is what matters
-                pass
-        return failed

@@ -25,8 +25,8 @@ from hpo_core.trial._frozen import FrozenTrial
 from hpo_core.trial._state import TrialState
 
 __all__ = [
-    "allocate_numbers", "dist_json", "guard_unfinished", "insert_params", "insert_template",
-    "next_seq", "report", "set_attr",
+    "CHUNK", "allocate_numbers", "dist_json", "guard_unfinished", "insert_param_rows", "insert_params",
+    "insert_template", "inserted_id", "next_seq", "report", "set_attr",
 ]
 
 # Distributions are immutable and hashable: their JSON text is computed once.
@@ -35,7 +35,7 @@ dist_json = functools.lru_cache(maxsize=4096)(distribution_to_json)
 _RUNNING, _WAITING = int(TrialState.RUNNING), int(TrialState.WAITING)
 UNFINISHED = (_RUNNING, _WAITING)
 # Rows per INSERT statement: bounds the memory of one statement for large batches.
-_CHUNK = 20_000
+CHUNK = 20_000
 
 
 class _Statements(dict):  # type: ignore[type-arg]
@@ -69,6 +69,13 @@ class _Statements(dict):  # type: ignore[type-arg]
 
 
 STMT = _Statements()
+
+
+def inserted_id(result: Any) -> int:
+    """The autoincrement primary key of a single-row INSERT."""
+    key = result.inserted_primary_key
+    assert key is not None  # single-row inserts always report it
+    return int(key[0])
 
 
 def next_seq(conn: Connection, study_id: int) -> int:
@@ -112,8 +119,8 @@ def insert_params(
         {"trial_id": tid, "name": names[j], "value": v, "distribution": dists[j], "study_id": study_id, "seq": seq}
         for tid, xrow in zip(trial_ids, X.tolist()) for j, v in enumerate(xrow)
     ]
-    for k in range(0, len(rows), _CHUNK):
-        conn.execute(STMT["insert_param"], rows[k : k + _CHUNK])
+    for k in range(0, len(rows), CHUNK):
+        conn.execute(STMT["insert_param"], rows[k : k + CHUNK])
 
 
 def insert_param_rows(conn: Connection, study_id: int, seq: int, trial_id: int, rows: list[tuple[str, float, str]]) -> None:
@@ -167,9 +174,7 @@ def insert_template(
         t_complete=t.datetime_complete.timestamp() if t.datetime_complete else None,
         owner=owner if state == _RUNNING else None, seq=seq,
     ))
-    key = res.inserted_primary_key
-    assert key is not None  # single-row inserts always report it
-    tid = int(key[0])
+    tid = inserted_id(res)
     insert_param_rows(conn, study_id, seq, tid, [
         (k, t.distributions[k].to_internal_repr(v), dist_json(t.distributions[k])) for k, v in t.params.items()])
     for kind, d in (("user", t.user_attrs), ("system", t.system_attrs)):

@@ -213,3 +213,20 @@ def test_short_runs_of_every_discrete_problem(tmp_path: Path) -> None:
         assert row["reference"] == problems.problem_by_name(name).f_opt
         for s in specs:
             assert row["samplers"][s]["median_regret"] >= 0.0
+
+
+def test_quality_discrete_reports_three_budgets(tmp_path: Path) -> None:
+    _needs("scipy")
+    quality_discrete = _load("quality_discrete")
+    quality = _load("quality")
+    names, specs = ["syn_cat_large", "tab_knn_wine"], ["hpo_random", "hpo_tpe"]
+    data = quality.run_all(specs, names, [0, 1], 8, tmp_path / "q.json", log=lambda s: None)
+    result = quality_discrete.analyse(data, specs, names, 8, [0, 1])
+    assert quality_discrete.budgets(8) == [2, 4, 8]
+    for row in result["problems"].values():
+        for s in specs:
+            medians = [row["samplers"][s][b]["median"] for b in (2, 4, 8)]
+            assert medians == sorted(medians, reverse=True) and medians[-1] >= 0.0
+    assert set(result["summary"]) == {"tables", "synthetic", "all"}
+    text = quality_discrete.report(result, "cmd")
+    assert "| syn_cat_large | 2 | 0 |" in text and "mean rank all (2) @ 2 / 4 / 8" in text

@@ -19,6 +19,7 @@ Samplers:
 from __future__ import annotations
 
 import ast
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -142,7 +143,13 @@ def run_sampler(kind: str, kwargs: dict[str, Any], problem: _problems.Problem, e
 
 
 def limit_threads() -> None:
-    """One thread for BLAS/OpenMP/torch: runs must not compete (2-core machines, --workers)."""
+    """One thread for BLAS/OpenMP/torch: runs must not compete (2-core machines, --workers).
+
+    The environment variables cover the libraries not loaded yet (an OpenMP runtime reads
+    them when it starts); threadpoolctl limits the ones already loaded.
+    """
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
     try:
         from threadpoolctl import threadpool_limits
 

@@ -79,6 +79,7 @@ def run_one(spec: str, problem_name: str, seed: int, n_trials: int) -> dict[str,
     t0 = time.perf_counter()
     try:
         evaluate = problem.make(seed)
+        _runners.limit_threads()  # again: threadpoolctl limits only the libraries make() loaded
         _common.git_rev()  # the code this process runs (cached), before the tree moves on
         _runners.warm_up(spec)
         t1 = time.perf_counter()
@@ -244,6 +245,7 @@ def analyse(data: dict[str, Any], specs: Sequence[str], n_trials: int | None,
     groups: dict[str, dict[str, Any]] = {}
     for gname, members in (("bbob", [p for p, r in problems.items() if r["group"] == "bbob"]),
                            ("sklearn", [p for p, r in problems.items() if r["group"] == "sklearn"]),
+                           ("discrete", [p for p, r in problems.items() if r["group"] == "discrete"]),
                            ("all", list(problems))):
         if not members:
             continue
@@ -302,8 +304,8 @@ def regret_table(result: dict[str, Any], group: str) -> str:
 def summary_table(result: dict[str, Any]) -> str:
     """Markdown: mean ranks per group, wall time and sampler time per trial."""
     specs = result["specs"]
-    groups = [g for g in ("bbob", "sklearn", "all") if g in result["groups"]]
-    label = {"bbob": "BBOB", "sklearn": "model tuning", "all": "all"}
+    groups = [g for g in ("bbob", "sklearn", "discrete", "all") if g in result["groups"]]
+    label = {"bbob": "BBOB", "sklearn": "model tuning", "discrete": "discrete", "all": "all"}
     head = ("| sampler | " + " | ".join(
         f"mean rank {label[g]} ({result['groups'][g]['n_problems']}) @ {result['budget']}"
         for g in groups) + " | wall time (s) | sampler time / trial (ms) |")
@@ -339,7 +341,7 @@ def report(result: dict[str, Any], command: str, *, regret_tables: bool = True) 
         parts += ["", "hpo_core commit(s) of the cached hpo_core runs: "
                   + ", ".join(f"`{r}`" for r in result["git_revs"]) + "."]
     parts += ["", "#### Mean ranks", "", summary_table(result)]
-    for group, title in (("bbob", "BBOB"), ("sklearn", "Model tuning")):
+    for group, title in (("bbob", "BBOB"), ("sklearn", "Model tuning"), ("discrete", "Discrete")):
         if regret_tables and any(r["group"] == group for r in result["problems"].values()):
             parts += ["", f"#### {title}: median regret @ {result['budget']} [rank]", "",
                       regret_table(result, group)]
@@ -362,7 +364,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--samplers", default=DEFAULT_SAMPLERS,
                    help=f"comma-separated, options after colons (default {DEFAULT_SAMPLERS}); "
                    f"known: {', '.join(SAMPLERS)}")
-    p.add_argument("--suite", choices=("bbob", "sklearn"), default="bbob")
+    p.add_argument("--suite", choices=("bbob", "sklearn", "discrete"), default="bbob")
     p.add_argument("--dims", default="2,5,10", help="BBOB dimensions (default 2,5,10)")
     p.add_argument("--functions", default="1-24", help="BBOB functions (default 1-24)")
     p.add_argument("--problems", default=None,
@@ -412,7 +414,7 @@ def problem_names(args: argparse.Namespace) -> list[str]:
     if args.suite == "bbob":
         return [p.name for p in _problems.bbob_problems(args.dim_list, args.function_list)]
     names = None if args.problems is None else args.problems.split(",")
-    return [p.name for p in _problems.sklearn_problems(names)]
+    return [p.name for p in _problems.suite_problems(args.suite, names)]
 
 
 def main(argv: list[str] | None = None) -> int:

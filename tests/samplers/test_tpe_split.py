@@ -201,3 +201,20 @@ def test_split_below_above_multi_objective_large(seed: int) -> None:
     values = np.random.default_rng(seed).normal(size=(100_000, 2))
     mask = split_below_above(values, 2_500)
     assert mask.sum() == 2_500
+
+
+def test_split_below_above_fewer_distinct_points_than_needed_takes_copies_by_index() -> None:
+    # One front of two distinct points in four rows: both distinct points (first copies),
+    # then the remaining copies in row order, as Optuna 5's _solve_hssp.
+    values = np.array([[2.0, 1.0], [1.0, 2.0], [2.0, 1.0], [1.0, 2.0]])
+    assert split_below_above(values, 3).tolist() == [True, True, True, False]
+    values3 = np.array([[2.0, 1.0, 0.0], [1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [1.0, 2.0, 0.0]])
+    assert split_below_above(values3, 3).tolist() == [True, True, True, False]
+
+
+def test_split_below_above_copies_of_a_point_stand_for_its_first_copy() -> None:
+    # Three distinct points on one front, the middle one twice: choosing 2 of 4 rows picks
+    # distinct points (greedy HV), never a later copy of one already chosen.
+    values = np.array([[0.0, 3.0], [1.0, 1.0], [1.0, 1.0], [3.0, 0.0]])
+    mask = split_below_above(values, 2)
+    assert mask[1] and not mask[2]

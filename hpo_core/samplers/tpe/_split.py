@@ -170,21 +170,31 @@ def _solve_hssp(points: np.ndarray, k: int) -> np.ndarray:
     Greedy hypervolume subset selection (a (1 - 1/e)-approximation; Guerreiro et al.,
     "Greedy Hypervolume Subset Selection in Low Dimensions", Evol. Comput. 24(3), 2016):
     repeatedly add the point with the largest HV gain w.r.t. :func:`_reference_point`,
-    ties to the earliest in lexicographic order (then by index), so copies of a chosen
-    point (gain 0) come last. When some coordinate is infinite the HV is not finite and
-    the first k points in lexicographic order are taken instead (as Optuna does).
+    ties to the earliest in lexicographic order. As Optuna 5's ``_solve_hssp``, the greedy
+    runs on the distinct points (each stands for its first copy by index); when there are
+    fewer than k of them, every distinct point is taken and then the other copies in
+    index order. When some coordinate is infinite the HV is not finite and the first k
+    distinct points in lexicographic order are taken instead (as Optuna does).
     Assumes ``0 < k < len(points)`` and m >= 2.
     """
     order = np.lexsort(points.T[::-1])  # stable: equal rows keep index order
     sorted_points = points[order]
+    is_first = np.ones(len(points), dtype=np.bool_)  # first copy of each distinct point
+    is_first[1:] = np.any(sorted_points[1:] != sorted_points[:-1], axis=1)
+    if is_first.sum() < k:
+        chosen = np.zeros(len(points), dtype=np.bool_)
+        chosen[order[is_first]] = True
+        chosen[np.flatnonzero(~chosen)[: k - int(is_first.sum())]] = True
+        return np.flatnonzero(chosen)
+    order, sorted_points = order[is_first], sorted_points[is_first]
     ref = _reference_point(points)
     if not (np.isfinite(sorted_points).all() and np.isfinite(ref).all()):
         return np.sort(order[:k])
     if points.shape[1] == 2:
-        chosen = _hssp_2d(sorted_points, ref, k)
+        chosen_sorted = _hssp_2d(sorted_points, ref, k)
     else:
-        chosen = _hssp_lazy(sorted_points, ref, k)
-    return np.sort(order[chosen])
+        chosen_sorted = _hssp_lazy(sorted_points, ref, k)
+    return np.sort(order[chosen_sorted])
 
 
 def _hssp_2d(points: np.ndarray, ref: np.ndarray, k: int) -> np.ndarray:

@@ -472,12 +472,14 @@ void categorical_kernel_table(const double* C, Index n, Index dc, const std::int
   for (Index t = 0; t < dc; ++t) {
     const Index size = static_cast<Index>(sizes[t]);
     const double obs_norm = 1.0 / (fill * static_cast<double>(size) + 1.0);
-    const double prior_norm = 1.0 / (fill * static_cast<double>(size));
     for (Index i = 0; i < k; ++i) {
       double* block = out + i * total + offsets[t];
-      const double norm = i < n ? obs_norm : prior_norm;
-      std::fill(block, block + size, fill * norm);
-      if (i < n) block[static_cast<Index>(C[i * dc + t])] = (fill + 1.0) * norm;
+      if (i < n) {
+        std::fill(block, block + size, fill * obs_norm);
+        block[static_cast<Index>(C[i * dc + t])] = (fill + 1.0) * obs_norm;
+      } else {  // the prior row: uniform (also with prior_weight 0)
+        std::fill(block, block + size, 1.0 / static_cast<double>(size));
+      }
     }
   }
 }
@@ -646,14 +648,13 @@ struct Estimator {
                                cat_probs.data());
     }
     // As categorical_kernel_table: fill * norm everywhere, (fill + 1) * norm on the
-    // observed category; the prior row uniform.
+    // observed category; the prior row uniform (log 0 = -inf where prior_weight is 0).
     const double fill = m > 0 ? prior_weight / static_cast<double>(k) : 1.0;
     for (Index q = 0; q < sp.dc; ++q) {
       const Index size = static_cast<Index>(sp.cat_sizes[q]), off = static_cast<Index>(sp.cat_offsets[q]);
       const double obs_norm = 1.0 / (fill * static_cast<double>(size) + 1.0);
-      const double prior_norm = 1.0 / (fill * static_cast<double>(size));
       const double log_other = std::log(fill * obs_norm), log_own = std::log((fill + 1.0) * obs_norm);
-      const double log_prior = std::log(fill * prior_norm);
+      const double log_prior = std::log(1.0 / static_cast<double>(size));
       for (Index i = 0; i < k; ++i) {
         double* block = log_cat_probs.data() + i * sp.n_cols + off;
         std::fill(block, block + size, i < m ? log_other : log_prior);

@@ -262,13 +262,12 @@ def _categorical_kernel_table(C, sizes, offsets, prior_weight):  # type: ignore[
     P = np.empty((k, total))
     for t in range(dc):
         obs_norm = 1.0 / (fill * sizes[t] + 1.0)
-        prior_norm = 1.0 / (fill * sizes[t])
-        for i in range(k):
-            norm = obs_norm if i < n else prior_norm
+        for i in range(n):
             for c in range(sizes[t]):
-                P[i, offsets[t] + c] = fill * norm
-            if i < n:
-                P[i, offsets[t] + np.intp(C[i, t])] = (fill + 1.0) * norm
+                P[i, offsets[t] + c] = fill * obs_norm
+            P[i, offsets[t] + np.intp(C[i, t])] = (fill + 1.0) * obs_norm
+        for c in range(sizes[t]):  # the prior row: uniform (also with prior_weight 0)
+            P[n, offsets[t] + c] = 1.0 / sizes[t]
     return P
 
 

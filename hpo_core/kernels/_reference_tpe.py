@@ -213,7 +213,9 @@ def parzen_bandwidths(
         magic_clip: Whether to floor the bandwidths at the range / min(100, n + 2).
 
     Returns:
-        (n, dn) bandwidths, > 0. Ties in T are broken by position (stable order).
+        (n, dn) bandwidths, > 0. Ties in T are broken by position (stable order), where
+        Optuna uses NumPy's default (unstable) argsort: the same bandwidths, possibly given
+        to the tied observations in another order (``hpo_core/samplers/tpe/_parzen.py``).
     """
     T, low, high = _f64(T), _f64(low), _f64(high)
     n, dn = T.shape
@@ -242,12 +244,14 @@ def categorical_kernel_table(
     Row i < n puts ``1 + prior_weight / k`` on the observed category ``C[i, t]`` and
     ``prior_weight / k`` on the others of dimension t, normalised within the dimension
     (k = n + 1 components); row n (the prior) is uniform. As Optuna 5's categorical
-    kernel. With n == 0 the table is the uniform row alone.
+    kernel. With n == 0 the table is the uniform row alone. ``prior_weight == 0`` (no
+    prior) makes the observation rows one-hot; the prior row stays uniform (Optuna's is
+    zero there, which only matters where the prior's mixture weight, 0 then, does not).
 
     Args:
         C: (n, dc) observed category indices (float64 integers in [0, sizes[t])).
         sizes: (dc,) intp category counts; offsets: (dc,) intp first column of each.
-        prior_weight: > 0.
+        prior_weight: >= 0.
 
     Returns:
         (n + 1, sum(sizes)) probabilities; each dimension's block of a row sums to 1.
@@ -260,8 +264,9 @@ def categorical_kernel_table(
     P = np.full((k, int(sizes.sum())), fill)
     if n and len(sizes):
         P[np.arange(n)[:, None], C.astype(np.intp) + offsets] += 1.0
-    sums = fill * sizes + (np.arange(k) < n)[:, None]  # (k, dc)
-    return P / np.repeat(sums, sizes, axis=1)  # type: ignore[no-any-return]
+    P[:n] /= np.repeat(fill * sizes + 1.0, sizes)  # an observation row's block sums to fill * c + 1
+    P[n] = np.repeat(1.0 / sizes, sizes)  # the prior row (fill / (fill * c) but for rounding)
+    return P
 
 
 def tpe_best_candidate(
@@ -287,19 +292,65 @@ def tpe_best_candidate(
     clipped to ``[grid_low, grid_high]``), evaluates both mixtures there
     (:func:`log_pdf_product_mixture`: densities for continuous dimensions, masses of the
     bins ``[x - step/2, x + step/2]`` (log-transformed where ``is_log``) for discrete
-    ones) and returns the first candidate maximising the difference.
+    ones) and returns the first candidate maximising the difference (NumPy's argmax: a
+    NaN counts as the maximum; +inf where g is 0, e.g. without a prior).
 
     Args:
         u_component, U, UC: (n,), (n, dn), (n, dc) uniforms as in
             :func:`sample_product_mixture`; n >= 1.
         good: ``(mus, sigmas, weights, cat_probs)`` of l: (k, dn), (k, dn), (k,) normalised,
-            (k, sum c) with every block row summing to 1 and all entries > 0.
-        bad: the same for g (k' components; weights > 0).
+            (k, sum c) with every block row summing to 1 (zeros allowed, as the weights).
+        bad: the same for g (k' components).
         low, high: (dn,) transformed bounds; is_log: (dn,) bool; step: (dn,) (0: continuous).
         grid_low, grid_high: (dn,) parameter bounds; cat_offsets, cat_sizes: (dc,) intp.
 
     Returns:
         (dn + dc,) the chosen candidate: numeric parameter values, then category indices.
+    """
+    is_log = np.asarray(is_log, dtype=np.bool_)
+    step = _f64(step)
+    dn = len(low)
+    S = _tpe_candidates(u_component, U, UC, good, low, high, is_log, step, grid_low, grid_high, cat_offsets,
+                        cat_sizes)
+    V = S[:, :dn]
+    discrete = step > 0
+    half = 0.5 * step
+    XL, XH = V - half, V + half
+    XL[:, is_log], XH[:, is_log] = np.log(XL[:, is_log]), np.log(XH[:, is_log])
+    C = S[:, dn:]
+    with np.errstate(divide="ignore", invalid="ignore"):  # zero weights and probabilities (no prior)
+        acq = (
+            log_pdf_product_mixture(XL, XH, discrete, C, good[0], good[1], np.log(good[2]), low, high,
+                                    np.log(good[3]), cat_offsets)
+            - log_pdf_product_mixture(XL, XH, discrete, C, bad[0], bad[1], np.log(bad[2]), low, high,
+                                      np.log(bad[3]), cat_offsets)
+        )
+    return S[int(np.argmax(acq))].copy()
+
+
+def _tpe_candidates(
+    u_component: np.ndarray,
+    U: np.ndarray,
+    UC: np.ndarray,
+    good: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    low: np.ndarray,
+    high: np.ndarray,
+    is_log: np.ndarray,
+    step: np.ndarray,
+    grid_low: np.ndarray,
+    grid_high: np.ndarray,
+    cat_offsets: np.ndarray,
+    cat_sizes: np.ndarray,
+) -> np.ndarray:
+    """The candidates :func:`tpe_best_candidate` chooses from, as parameter values.
+
+    Draws from ``good`` (:func:`sample_product_mixture`), then ``exp`` where ``is_log``,
+    ``grid_low + round((v - grid_low) / step) * step`` where ``step > 0`` (NumPy's round:
+    half to even) and a clip to ``[grid_low, grid_high]``, as Optuna's
+    ``_MixtureOfProductDistribution.sample``. Arguments as :func:`tpe_best_candidate`.
+
+    Returns:
+        (n, dn + dc): numeric parameter values, then category indices (float64).
     """
     is_log = np.asarray(is_log, dtype=np.bool_)
     step, grid_low, grid_high = _f64(step), _f64(grid_low), _f64(grid_high)
@@ -313,18 +364,7 @@ def tpe_best_candidate(
         lo_d, st = grid_low[discrete], step[discrete]
         V[:, discrete] = lo_d + np.round((V[:, discrete] - lo_d) / st) * st
     np.clip(V, grid_low, grid_high, out=V)
-    half = 0.5 * step
-    XL, XH = V - half, V + half
-    XL[:, is_log], XH[:, is_log] = np.log(XL[:, is_log]), np.log(XH[:, is_log])
-    C = S[:, dn:]
-    acq = (
-        log_pdf_product_mixture(XL, XH, discrete, C, good[0], good[1], np.log(good[2]), low, high,
-                                np.log(good[3]), cat_offsets)
-        - log_pdf_product_mixture(XL, XH, discrete, C, bad[0], bad[1], np.log(bad[2]), low, high,
-                                  np.log(bad[3]), cat_offsets)
-    )
-    best = int(np.argmax(acq))
-    return np.concatenate((V[best], C[best]))
+    return S
 
 
 def _tpe_gather(
@@ -409,7 +449,7 @@ def tpe_propose(
             the categorical ones; n_candidates >= 1.
         low, high, is_log, step, grid_low, grid_high, cat_offsets, cat_sizes: as
             :func:`tpe_best_candidate`.
-        prior_weight, consider_endpoints, magic_clip: the estimator's options (> 0 /
+        prior_weight, consider_endpoints, magic_clip: the estimator's options (>= 0 /
             :func:`parzen_bandwidths`).
 
     Returns:
@@ -420,14 +460,44 @@ def tpe_propose(
     sizes = np.asarray(cat_sizes, dtype=np.intp)
     offsets = np.asarray(cat_offsets, dtype=np.intp)
     T, C = _tpe_gather(X, rows, cols, is_log, low, high, sizes)
-    mixtures = []
-    for part in (slice(0, n_below), slice(n_below, len(T))):
-        Tg, Cg, wg = T[part], C[part], weights[part]
-        n = len(Tg)
-        mus = np.concatenate((Tg, (0.5 * (low + high))[None]))
-        sigmas = np.concatenate((parzen_bandwidths(Tg, low, high, consider_endpoints, magic_clip),
-                                 (high - low)[None]))
-        w = np.append(wg, prior_weight if n else 1.0)
-        mixtures.append((mus, sigmas, w / w.sum(), categorical_kernel_table(Cg, sizes, offsets, prior_weight)))
-    return tpe_best_candidate(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], mixtures[0], mixtures[1], low, high,
+    good, bad = (
+        _tpe_estimator(T[part], C[part], weights[part], low, high, sizes, offsets, prior_weight,
+                       consider_endpoints, magic_clip)
+        for part in (slice(0, n_below), slice(n_below, len(T)))
+    )
+    return tpe_best_candidate(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], good, bad, low, high,
                               is_log, step, grid_low, grid_high, offsets, sizes)
+
+
+def _tpe_estimator(
+    T: np.ndarray,
+    C: np.ndarray,
+    weights: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    cat_sizes: np.ndarray,
+    cat_offsets: np.ndarray,
+    prior_weight: float,
+    consider_endpoints: bool,
+    magic_clip: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One group's Parzen estimator, as :func:`tpe_propose` builds it (Optuna 5's
+    ``_ParzenEstimator``).
+
+    Args:
+        T: (m, dn) transformed numeric observations inside [low, high]; C: (m, dc)
+            category indices; weights: (m,) non-negative, positive sum when m > 0.
+        low, high, cat_sizes, cat_offsets, prior_weight, consider_endpoints, magic_clip:
+            as :func:`tpe_propose`.
+
+    Returns:
+        ``(mus, sigmas, weights, cat_probs)`` of the m + 1 components (the last is the
+        prior: mean ``(low + high) / 2``, sigma ``high - low``, weight ``prior_weight``,
+        or 1 when m == 0), weights normalised.
+    """
+    low, high = _f64(low), _f64(high)
+    m = len(T)
+    mus = np.concatenate((T, (0.5 * (low + high))[None]))
+    sigmas = np.concatenate((parzen_bandwidths(T, low, high, consider_endpoints, magic_clip), (high - low)[None]))
+    w = np.append(_f64(weights), prior_weight if m else 1.0)
+    return mus, sigmas, w / w.sum(), categorical_kernel_table(C, cat_sizes, cat_offsets, prior_weight)

@@ -208,17 +208,24 @@ def test_parzen_bandwidths_reference_by_hand(reference: ModuleType) -> None:
     np.testing.assert_allclose(got[:, 0], [0.3, 0.2, 0.3])
 
 
+@pytest.mark.parametrize("prior_weight", [1.5, 0.0])
 @pytest.mark.parametrize("n", [0, 1, 6])
 def test_categorical_kernel_table_matches_reference(bbackend: ModuleType, reference: ModuleType,
-                                                    assert_same: Any, n: int) -> None:
+                                                    assert_same: Any, n: int, prior_weight: float) -> None:
     rng = np.random.default_rng(n)
     sizes = np.array([3, 1, 4], dtype=np.intp)
     offsets = np.array([0, 3, 4], dtype=np.intp)
     C = np.stack([rng.integers(0, c, n) for c in sizes], axis=1).astype(float)
-    got = bbackend.categorical_kernel_table(C, sizes, offsets, 1.5)
-    assert_same(got, reference.categorical_kernel_table(C, sizes, offsets, 1.5))
+    got = bbackend.categorical_kernel_table(C, sizes, offsets, prior_weight)
+    assert_same(got, reference.categorical_kernel_table(C, sizes, offsets, prior_weight))
     for t, off in enumerate(offsets):
         np.testing.assert_allclose(got[:, off : off + sizes[t]].sum(axis=1), 1.0)
+    np.testing.assert_allclose(got[n], np.repeat(1.0 / sizes, sizes))  # the prior row: uniform
+
+
+def test_categorical_kernel_table_without_prior_is_one_hot(reference: ModuleType) -> None:
+    P = reference.categorical_kernel_table(np.array([[1.0], [0.0]]), np.array([3]), np.array([0]), 0.0)
+    np.testing.assert_array_equal(P, [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]])
 
 
 def test_categorical_kernel_table_reference_by_hand(reference: ModuleType) -> None:
@@ -287,6 +294,8 @@ def _propose(module: ModuleType, h: dict[str, Any], rows: np.ndarray, n_below: i
     (6, 6, "F", {}),  # no bad observation: g is the prior alone
     (1, 1, "F", {}),
     (25, 3, "F", {"prior_weight": 0.3, "consider_endpoints": True, "magic_clip": False}),
+    (25, 3, "F", {"prior_weight": 0.0}),  # no prior: zero weights and category probabilities
+    (6, 6, "F", {"prior_weight": 0.0}),  # ... but g is the prior alone
 ])
 def test_tpe_propose_matches_reference(bbackend: ModuleType, reference: ModuleType, assert_same: Any,
                                        n_rows: int, n_below: int, order: str, options: dict[str, Any],

@@ -46,7 +46,9 @@ def test_tpe_univariate_and_multivariate_converge(multivariate: bool) -> None:
     assert np.median(values) < 0.5
 
 
-def test_tpe_every_distribution_kind_stays_inside() -> None:
+@pytest.mark.parametrize("prior_weight", [1.0, 0.0])
+@pytest.mark.parametrize("multivariate", [True, False])
+def test_tpe_every_distribution_kind_stays_inside(prior_weight: float, multivariate: bool) -> None:
     dists = {
         "float": FloatDistribution(-3.0, 5.0),
         "log": FloatDistribution(1e-5, 1e2, log=True),
@@ -56,7 +58,8 @@ def test_tpe_every_distribution_kind_stays_inside() -> None:
         "int_step": IntDistribution(0, 20, step=5),
         "cat": CategoricalDistribution([None, True, 3, 2.5, "s"]),
     }
-    study = hpo_core.create_study(sampler=TPESampler(seed=0, n_startup_trials=3))
+    sampler = TPESampler(seed=0, n_startup_trials=3, prior_weight=prior_weight, multivariate=multivariate)
+    study = hpo_core.create_study(sampler=sampler)
     seen: dict[str, set[Any]] = {name: set() for name in dists}
     for _ in range(40):
         trial = study.ask()
@@ -67,7 +70,9 @@ def test_tpe_every_distribution_kind_stays_inside() -> None:
             seen[name].add(v if name != "cat" else repr(v))
             value += float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
         study.tell(trial, value)
-    assert len(seen["cat"]) >= 3 and len(seen["step"]) >= 3 and len(seen["int_step"]) >= 3
+    if prior_weight > 0:  # without the prior, l proposes observed categories only
+        assert len(seen["cat"]) >= 3
+    assert len(seen["step"]) >= 3 and len(seen["int_step"]) >= 3
 
 
 def test_tpe_finds_the_best_category_and_int() -> None:
@@ -258,7 +263,7 @@ def test_tpe_systematic_resample_is_proportional() -> None:
         ({"n_ei_candidates": 0}, "n_ei_candidates"),
         ({"gamma": 3}, "gamma"),
         ({"weights": "x"}, "weights"),
-        ({"prior_weight": 0.0}, "prior_weight"),
+        ({"prior_weight": -0.5}, "prior_weight"),
         ({"consider_endpoints": 1}, "consider_endpoints"),
         ({"consider_magic_clip": None}, "consider_magic_clip"),
         ({"multivariate": "yes"}, "multivariate"),

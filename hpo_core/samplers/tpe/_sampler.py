@@ -111,7 +111,9 @@ class TPESampler(HistoryBound, BaseSampler):
             default ``min(ceil(0.1 n), 25)`` (``ceil(0.1 n)`` with several objectives).
         weights: ``weights(n) -> (n,)`` weights of the bad group's observations in
             trial order; default: the last 25 weigh 1, older ones ramp down to ``1/n``.
-        prior_weight: Weight of the prior kernel (uniform-ish over the space).
+        prior_weight: Weight of the prior kernel (uniform-ish over the space); 0 leaves it
+            out of the estimators that have observations (as Optuna 5, which has no
+            ``consider_prior`` any more).
         consider_endpoints: Let the bounds act as neighbours when setting bandwidths.
         consider_magic_clip: Floor bandwidths at ``range / min(100, k + 1)``.
         multivariate: Joint (product-kernel) estimators over the parameters sampled
@@ -147,7 +149,10 @@ class TPESampler(HistoryBound, BaseSampler):
     rank, hypervolume tie-break). As in Optuna, the split ranks every finished trial
     (``gamma`` counts them all) once per ask; each parameter, group or joint space then
     builds its estimators from the good and bad trials that have all its parameters, so
-    per-parameter and grouped proposals share one split.
+    per-parameter and grouped proposals share one split. The estimators are Optuna 5.0's
+    up to the order in which observations with equal values take their bandwidths (trial
+    order here; see ``hpo_core/samplers/tpe/_parzen.py``), pinned by
+    ``tests/samplers/test_tpe_optuna_parity.py``.
 
     Example:
         >>> import hpo_core
@@ -180,7 +185,7 @@ class TPESampler(HistoryBound, BaseSampler):
         self._n_ei_candidates = cast(int, check_int("n_ei_candidates", n_ei_candidates, low=1, owner=owner))
         self._gamma = check_callable("gamma", gamma, allow_none=True, owner=owner)
         self._weights = check_callable("weights", weights, allow_none=True, owner=owner) or default_weights
-        self._prior_weight = cast(float, check_real("prior_weight", prior_weight, low=0.0, low_open=True, owner=owner))
+        self._prior_weight = cast(float, check_real("prior_weight", prior_weight, low=0.0, owner=owner))
         self._consider_endpoints = check_bool("consider_endpoints", consider_endpoints, owner=owner)
         self._magic_clip = check_bool("consider_magic_clip", consider_magic_clip, owner=owner)
         if multivariate is not None:

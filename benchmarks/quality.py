@@ -29,14 +29,16 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import datetime
+import fcntl
 import json
 import os
 import shlex
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +133,18 @@ def save_results(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path``'s companion ``.lock`` file (processes that share a cache)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(path.suffix + ".lock"), "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def run_all(specs: Sequence[str], problems: Sequence[str], seeds: Sequence[int], n_trials: int,
             out: Path, *, workers: int = 1, fresh: bool = False, rerun: Sequence[str] = (),
             log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> dict[str, Any]:
@@ -143,10 +157,17 @@ def run_all(specs: Sequence[str], problems: Sequence[str], seeds: Sequence[int],
     """
     data = {"runs": {}} if fresh else load_results(out)
     runs = data["runs"]
-    for spec in rerun:
-        for p in problems:
-            for seed in seeds:
-                runs.pop(run_key(spec, p, seed, n_trials), None)
+    dropped = [run_key(spec, p, seed, n_trials) for spec in rerun for p in problems for seed in seeds]
+    for key in dropped:
+        runs.pop(key, None)
+    if rerun and not fresh:
+        with _locked(out):
+            disk = load_results(out)
+            for key in dropped:
+                disk["runs"].pop(key, None)
+            save_results(out, disk)
+    elif fresh:
+        save_results(out, data)
     todo = [(s, p, seed) for p in problems for seed in seeds for s in specs
             if run_key(s, p, seed, n_trials) not in runs]
     log(f"{len(todo)} runs to do, {len(problems) * len(seeds) * len(specs) - len(todo)} cached in {out}")
@@ -156,14 +177,20 @@ def run_all(specs: Sequence[str], problems: Sequence[str], seeds: Sequence[int],
         nonlocal done
         done += 1
         key = run_key(rec["sampler"], rec["problem"], rec["seed"], n_trials)
+        with _locked(out):
+            # Another process may write the same file (another suite's samplers, a rerun):
+            # merge this record into what is on disk now instead of overwriting it.
+            disk = load_results(out)
+            if "error" in rec:
+                disk.setdefault("errors", {})[key] = rec["error"]
+            else:
+                disk["runs"][key] = rec
+                disk.get("errors", {}).pop(key, None)
+            save_results(out, disk)
+        data.update(disk)
         if "error" in rec:
             log(f"[{done}/{len(todo)}] {key}: ERROR {rec['error']}")
-            data.setdefault("errors", {})[key] = rec["error"]
-            save_results(out, data)
             return
-        runs[key] = rec
-        data.get("errors", {}).pop(key, None)
-        save_results(out, data)
         log(f"[{done}/{len(todo)}] {key}: best {rec['best'][str(n_trials)]:.4g} "
             f"in {rec['wall_s']:.1f} s (objective {rec['objective_s']:.1f} s)")
 

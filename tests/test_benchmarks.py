@@ -390,3 +390,26 @@ def test_ranking_per_suite_budget_and_pair(tmp_path: Path, capsys: pytest.Captur
     assert "hpo_gp/optuna_tpe` | 200" not in out  # hpo_gp takes no part at 200
     with pytest.raises(SystemExit):
         ranking.parse_args([str(path), "--samplers", "hpo_tpe", "--pairs", "hpo_tpe"])
+
+
+def test_quality_cache_merges_writes_of_other_processes(tmp_path: Path) -> None:
+    quality = _load("quality")
+    out = tmp_path / "q.json"
+    other_key = quality.run_key("optuna_tpe", "bbob_f01_d2", 0, 5)
+    other = {"sampler": "optuna_tpe", "problem": "bbob_f01_d2", "group": "bbob", "seed": 0,
+             "n_trials": 5, "best": {"5": 1.0}}
+
+    def another_process_writes(message: str) -> None:
+        # After this run loaded the file, another process stores its own record.
+        if "runs to do" in message:
+            disk = quality.load_results(out)
+            disk["runs"][other_key] = other
+            quality.save_results(out, disk)
+
+    data = quality.run_all(["hpo_random"], ["bbob_f02_d2"], [0], 5, out, log=another_process_writes)
+    on_disk = quality.load_results(out)["runs"]
+    assert set(on_disk) == {other_key, quality.run_key("hpo_random", "bbob_f02_d2", 0, 5)}
+    assert on_disk[other_key] == other and set(data["runs"]) == set(on_disk)
+    # A rerun drops only its own keys on disk, never the other process's.
+    quality.run_all(["hpo_random"], ["bbob_f02_d2"], [0], 5, out, rerun=["hpo_random"], log=_quiet)
+    assert set(quality.load_results(out)["runs"]) == set(on_disk)

@@ -213,7 +213,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pairs", default=",".join(DEFAULT_PAIRS),
                    help="comma-separated a/b pairs for the paired tests")
     p.add_argument("--write-readme", action="store_true",
-                   help=f"write the tables into {_common.README.name} between quality-ranking markers")
+                   help=f"write the tables into {_common.README.name} between the --marker markers")
+    p.add_argument("--marker", default="quality-ranking",
+                   help="README section name (default quality-ranking)")
     args = p.parse_args(argv)
     args.specs = [s.strip() for s in args.samplers.split(",") if s.strip()]
     args.budget_list = [int(b) for b in args.budgets.split(",")]
@@ -236,8 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     body = report(analyse(runs, args.specs, args.budget_list, args.pair_list), args.specs, command)
     print(body)
     if args.write_readme:
-        _common.write_section(_common.README, "quality-ranking", body)
-        print(f"Updated {_common.README} (quality-ranking)", file=sys.stderr)
+        _common.write_section(_common.README, args.marker, body)
+        print(f"Updated {_common.README} ({args.marker})", file=sys.stderr)
     return 0
 
 

@@ -150,17 +150,32 @@ def default_theta(d: int) -> np.ndarray:
 
 
 def _log_prior(theta: np.ndarray) -> tuple[float, np.ndarray]:
-    """Log density (up to a constant) and gradient of the hyperparameter prior.
+    """Log density (up to a constant) and gradient of the hyperparameter prior, in theta.
 
-    Gamma(2, 0.5) on each inverse squared lengthscale (mode 2: lengthscale ~0.7; it keeps
-    unused dimensions from collapsing to tiny lengthscales), Gamma(2, 1) on the amplitude
-    and Gamma(1.1, 30) on the noise variance (mode ~3e-3), all expressed in log space
-    (the log-Jacobian is included, so the density is that of theta).
+    * Each log inverse squared lengthscale ``t = log rho``: ``-0.1 (e^-t + e^t) = -0.2
+      cosh(t)``, the prior of Optuna's GP (``optuna/_gp/prior.py``, there written in rho).
+      Its mode is lengthscale 1 and it is nearly flat from lengthscale 0.4 to 2.6 (within
+      0.5 of the mode), so a dimension the data do not use is free to grow a long
+      lengthscale and drop out of the model; beyond that it falls off steeply (about -1
+      at lengthscales 0.3 and 3, -10 at 0.1 and 10).
+    * Gamma(2, 1) on the amplitude a and Gamma(1.1, 30) on the noise variance s2, as
+      densities of their logs (the log-Jacobian ``t`` included: ``shape t - rate e^t``),
+      so their modes in theta are a = 2 and s2 = 1.1 / 30 ~ 0.037.
+
+    The lengthscale term replaced a Gamma(2, 0.5) density of log rho (mode rho = 4,
+    lengthscale 0.5), which at 15-25 trials held every lengthscale near 0.5-1, irrelevant
+    dimensions included (Optuna's prior lets them grow to 2-4 on the same data): the
+    acquisition then explored dimensions that do not matter, and hpo_core's GP trailed
+    Optuna's at 25 trials on model tuning (``benchmarks/README.md``, GP section, issue 11).
+    The noise term was kept: Optuna's (Gamma(1.1, 30) as a density of s2 itself, about
+    1e-3 on the same data) was worse on mlp_digits in that measurement.
     """
     d = len(theta) - 2
     grad = np.zeros_like(theta)
-    total = 0.0
-    for idx, shape, rate in ((slice(0, d), 2.0, 0.5), (slice(d, d + 1), 2.0, 1.0), (slice(d + 1, d + 2), 1.1, 30.0)):
+    t = theta[:d]
+    total = float(np.sum(-0.1 * np.exp(-t) - 0.1 * np.exp(t)))
+    grad[:d] = 0.1 * np.exp(-t) - 0.1 * np.exp(t)
+    for idx, shape, rate in ((slice(d, d + 1), 2.0, 1.0), (slice(d + 1, d + 2), 1.1, 30.0)):
         t = theta[idx]
         # log Gamma(x; a, b) + log x (Jacobian) with x = e^t: a t - b e^t
         total += float(np.sum(shape * t - rate * np.exp(t)))

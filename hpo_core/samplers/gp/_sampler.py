@@ -68,9 +68,11 @@ class GPSampler(HistoryBound, BaseSampler):
     The model: an ARD Matern-5/2 kernel on the unit cube (log space for log parameters; a
     Hamming distance for categoricals), outputs standardised robustly with the bad tail
     compressed (``_model.warp_outputs``: diverged runs and huge losses do not flatten the
-    surface), noise inferred, hyperparameters fit by MAP with gamma priors and analytic
-    gradients (L-BFGS-B), warm-started from the previous ask; refit at every ask up to 100
-    trials, then whenever the study has grown by 5 % since the last fit. The Cholesky
+    surface), noise inferred, hyperparameters fit by MAP with analytic gradients (L-BFGS-B;
+    Optuna's prior on the lengthscales, under which a dimension the data do not use grows a
+    long lengthscale and drops out, gamma priors on amplitude and noise: ``_model._log_prior``),
+    warm-started from the previous ask; refit at every ask up to 100 trials, then whenever
+    the study has grown by 5 % since the last fit. The Cholesky
     factorisation escalates jitter when the kernel matrix is ill-conditioned; if it still
     fails, that proposal is random and an ``HpoWarning`` says so.
 

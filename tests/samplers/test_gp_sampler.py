@@ -56,6 +56,50 @@ def test_gp_ints_and_categories_land_on_their_grid() -> None:
         assert 1e-4 <= t.params["lr"] <= 1.0
 
 
+def test_gp_does_not_repeat_a_configuration_in_a_discrete_space() -> None:
+    # 4 x 3 = 12 configurations, a deterministic objective: after the random startup the GP
+    # proposes an untried configuration while any remains, so 12 trials cover the grid
+    # whenever the two startup trials differ (they do for this seed).
+    def objective(trial: Trial) -> float:
+        n = trial.suggest_int("n", 0, 3)
+        c = trial.suggest_categorical("c", ["a", "b", "c"])
+        return (n - 2) ** 2 + 0.5 * (c != "b")
+
+    study = hpo_core.create_study(sampler=_fast(0, n_startup_trials=2))
+    study.optimize(objective, n_trials=12)
+    configs = [(t.params["n"], t.params["c"]) for t in study.trials]
+    assert configs[0] != configs[1]
+    assert len(set(configs)) == 12
+
+
+def test_gp_maximize_skips_taken_grid_points_only_in_discrete_spaces() -> None:
+    discrete = _optimize.SpaceCoords(SearchSpace({"n": IntDistribution(0, 9), "c": CategoricalDistribution(["a", "b"])}))
+    target = discrete.to_model(np.array([[4.0, 1.0]]))
+
+    def acq(Z: np.ndarray, grad: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        return -np.abs(Z - target).sum(axis=1), np.zeros(Z.shape)
+
+    Z = discrete.snap(np.random.default_rng(0).random((64, 2)) * [1.0, 2.0])
+    np.testing.assert_array_equal(_optimize.maximize(acq, discrete, Z), target[0])
+    taken = frozenset(_optimize.grid_keys(discrete, target))
+    z = _optimize.maximize(acq, discrete, Z, taken=taken)
+    assert _optimize.grid_keys(discrete, z[None])[0] not in taken  # the best untried point instead
+    assert abs(z - target[0]).sum() < 0.2
+    # Every point taken (an exhausted grid): the search still returns a point.
+    every = frozenset(_optimize.grid_keys(discrete, Z))
+    assert _optimize.maximize(acq, discrete, Z, taken=every).shape == (2,)
+    # With a continuous dimension ``taken`` is ignored (a repeat has measure zero there).
+    mixed = _optimize.SpaceCoords(SearchSpace({"x": FloatDistribution(0.0, 1.0), "n": IntDistribution(0, 9)}))
+    point = mixed.to_model(np.array([[0.5, 4.0]]))
+
+    def acq2(Z: np.ndarray, grad: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        return -((Z - point) ** 2).sum(axis=1), -2.0 * (Z - point) * np.array([1.0, 0.0])
+
+    Z2 = np.concatenate((point, mixed.snap(np.random.default_rng(1).random((32, 2)))))
+    z2 = _optimize.maximize(acq2, mixed, Z2, taken=frozenset(_optimize.grid_keys(mixed, point)))
+    np.testing.assert_allclose(z2, point[0])
+
+
 def test_gp_reproducible_with_a_seed() -> None:
     runs = []
     for _ in range(2):

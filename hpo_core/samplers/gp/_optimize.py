@@ -13,6 +13,13 @@ Model coordinates (see ``SpaceCoords``): numeric parameters in the unit cube of
    at most 32 choices, all starts' neighbours in one evaluation); a start that moved on
    the grid is optimised again, up to three rounds.
 3. The best point found is returned, on the grid.
+
+In a space without continuous parameters (ints, stepped floats and categoricals only) the
+configurations already evaluated or running (``taken``) are excluded from steps 1-3 while
+an untried candidate remains: there the acquisition often peaks on a known point (the
+GP's noise keeps some variance at the incumbent), and a repeat of a deterministic
+objective returns a known value. On the discrete suite the GP had repeated up to 40 % of
+its proposals on some tables (``benchmarks/README.md``, GP section, issue 11).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from scipy.stats import qmc
 
 from hpo_core.distributions import KIND_CATEGORICAL, SearchSpace
 
-__all__ = ["SpaceCoords", "draw_candidates", "maximize"]
+__all__ = ["SpaceCoords", "draw_candidates", "grid_keys", "maximize"]
 
 # acq(Z (m, d), grad) -> value (m,), gradient (m, d) (zeros when grad is False: values only)
 Acquisition = Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray]]
@@ -60,6 +67,21 @@ class SpaceCoords:
     def snap(self, Z: np.ndarray) -> np.ndarray:
         """Model coordinates of the grid points nearest to Z."""
         return self.to_model(self.to_internal(Z))
+
+
+def grid_keys(coords: SpaceCoords, Z: np.ndarray) -> list[bytes]:
+    """Hashable keys of the grid points of Z (m, d) (model coordinates): the bytes of their
+    internal values, recomputed by ``to_internal``, so a configuration reached by other
+    arithmetic (a neighbour ``x + step``, an enqueued value) gets the same key."""
+    return [row.tobytes() for row in np.ascontiguousarray(coords.to_internal(Z))]
+
+
+def _drop_taken(values: np.ndarray, coords: SpaceCoords, Z: np.ndarray, taken: frozenset[bytes]) -> np.ndarray:
+    """``values`` (m,) with -inf where the row of Z is a taken configuration."""
+    if not taken:
+        return values
+    hit = np.fromiter((key in taken for key in grid_keys(coords, Z)), dtype=np.bool_, count=len(Z))
+    return np.where(hit, -np.inf, values)
 
 
 def draw_candidates(coords: SpaceCoords, rng: np.random.Generator, n: int, incumbents: np.ndarray) -> np.ndarray:
@@ -133,11 +155,18 @@ def _neighbours(coords: SpaceCoords, z: np.ndarray) -> np.ndarray:
 
 
 def maximize(acq: Acquisition, coords: SpaceCoords, Z: np.ndarray, *, n_starts: int = 10, max_iter: int = 50,
-             max_rounds: int = 3) -> np.ndarray:
+             max_rounds: int = 3, taken: frozenset[bytes] = frozenset()) -> np.ndarray:
     """The model coordinates (d,) of the best point found for the acquisition, from the
-    candidates Z (m >= 1, d) of ``draw_candidates`` (deterministic given Z)."""
+    candidates Z (m >= 1, d) of ``draw_candidates`` (deterministic given Z).
+
+    ``taken``: ``grid_keys`` of configurations not to propose again; used only when the
+    space has no continuous dimension (every point searched is then a grid point), and
+    ignored when every candidate and neighbour is taken (a grid exhausted).
+    """
+    if len(coords.continuous):
+        taken = frozenset()
     values = acq(Z, False)[0]
-    values = np.where(np.isnan(values), -np.inf, values)
+    values = _drop_taken(np.where(np.isnan(values), -np.inf, values), coords, Z, taken)
     best = int(np.argmax(values))
     best_z, best_v = Z[best], float(values[best])
     if n_starts == 0:
@@ -156,8 +185,9 @@ def maximize(acq: Acquisition, coords: SpaceCoords, Z: np.ndarray, *, n_starts: 
         counts = np.array([len(nb) for nb in nbs])
         if not counts.any():
             break
-        nv = acq(np.concatenate(nbs), False)[0]
-        nv = np.where(np.isnan(nv), -np.inf, nv)
+        all_nbs = np.concatenate(nbs)
+        nv = acq(all_nbs, False)[0]
+        nv = _drop_taken(np.where(np.isnan(nv), -np.inf, nv), coords, all_nbs, taken)
         moved = []
         for j, (lo, hi) in enumerate(zip(np.cumsum(counts) - counts, np.cumsum(counts))):
             i = int(active[j])

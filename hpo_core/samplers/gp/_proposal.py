@@ -51,6 +51,8 @@ class Plan(NamedTuple):
     ``_ehvi.improvement_cells``); ``constraints`` are multiplied in as probabilities of
     feasibility. ``best`` is the best feasible warped value (single objective; NaN when
     no trial is feasible: the acquisition is then the probability of feasibility).
+    ``taken``: the ``_optimize.grid_keys`` of the finished and running trials, not to be
+    proposed again (filled only for a space without continuous parameters).
     """
 
     coords: _optimize.SpaceCoords
@@ -63,6 +65,7 @@ class Plan(NamedTuple):
     beta: float = 2.0
     best: float = math.nan
     cells: tuple[np.ndarray, np.ndarray] | None = None
+    taken: frozenset[bytes] = frozenset()
 
 
 class Outcome(NamedTuple):
@@ -116,5 +119,5 @@ def propose(plan: Plan, *, deterministic: bool, kernel_module: ModuleType | None
             value, gradient = value + v, gradient + g
         return value, gradient
 
-    z = _optimize.maximize(acq, plan.coords, plan.Z, n_starts=plan.n_starts)
+    z = _optimize.maximize(acq, plan.coords, plan.Z, n_starts=plan.n_starts, taken=plan.taken)
     return Outcome(z, thetas, [None if m is None else m.theta for m in fitted])

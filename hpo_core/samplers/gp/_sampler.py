@@ -330,6 +330,7 @@ class GPSampler(HistoryBound, BaseSampler):
                      sign: float) -> _Ask:
         coords = self._coords_of(space)
         X = coords.to_model(h.X[rows[:, None], cols])
+        taken = self._taken(coords, X, Xp)
         y = _model.warp_outputs(sign * h.values[rows, 0])
         C = self._constraints_of(h, rows) if self._constraints_func is not None else None
         key = (space, -1)
@@ -364,7 +365,7 @@ class GPSampler(HistoryBound, BaseSampler):
         n_cand = min(self._n_candidates, max(256, int(_CANDIDATE_BUDGET / (len(X) ** 2))))
         Z = _optimize.draw_candidates(coords, self._rng, n_cand, incumbents)
         plan = _proposal.Plan(coords, (objective,), tuple(spec for _, spec in constraints), Xp, Z, self._n_starts,
-                              kind=self._acquisition, beta=self._beta, best=best)
+                              kind=self._acquisition, beta=self._beta, best=best, taken=taken)
         return _Ask(plan, (key, *[k for k, _ in constraints]))
 
     def _plan_multi(self, h: History, space: SearchSpace, cols: np.ndarray, rows: np.ndarray, Xp: np.ndarray,
@@ -380,6 +381,7 @@ class GPSampler(HistoryBound, BaseSampler):
         if len(rows) < 2:
             return self._random_point(space)
         X = coords.to_model(h.X[rows[:, None], cols])
+        taken = self._taken(coords, X, Xp)
         Y = np.column_stack([_model.warp_outputs(values[:, j]) for j in range(M)])
         C = self._constraints_of(h, rows) if self._constraints_func is not None else None
         if len(rows) > self._max_exact:  # the front's trials and a random sample of the rest
@@ -427,8 +429,17 @@ class GPSampler(HistoryBound, BaseSampler):
                      max(256, int(1e6 / max(len(lows), 1))))
         Z = _optimize.draw_candidates(coords, self._rng, n_cand, X[on_front])
         plan = _proposal.Plan(coords, tuple(objectives), tuple(spec for _, spec in constraints), Xp, Z,
-                              self._n_starts, cells=(lows, highs))
+                              self._n_starts, cells=(lows, highs), taken=taken)
         return _Ask(plan, (*keys, *[k for k, _ in constraints]))
+
+    @staticmethod
+    def _taken(coords: _optimize.SpaceCoords, X: np.ndarray, Xp: np.ndarray) -> frozenset[bytes]:
+        """The grid keys of the finished trials X and the pending ones Xp (model
+        coordinates) in a space without continuous parameters, not to be proposed again
+        (``_optimize``'s module docstring says why); empty where there is a continuous one."""
+        if len(coords.continuous):
+            return frozenset()
+        return frozenset(_optimize.grid_keys(coords, np.concatenate((X, Xp))))
 
     # ------------------------------------------------------------------ constraints
     @staticmethod

@@ -28,6 +28,26 @@ from hpo_core.distributions import (
 __all__ = ["SearchSpace", "unit_to_internal"]
 
 
+def _row_converter(converters: Sequence[Any]) -> Any:
+    """A function from a list of internal values to the list of external values.
+
+    Generated once per space as one list display (``[v[0], round(v[1]), c2[round(v[2])]]``):
+    the per-trial ask converts a row with no loop, no per-column branch and no call
+    but ``round`` (which rounds half to even, like ``np.rint``, and returns an int).
+    Only column indices are written into the source; the choice tuples are bound by name.
+    """
+    items, env = [], {}
+    for j, conv in enumerate(converters):
+        if conv is float:
+            items.append(f"v[{j}]")
+        elif conv is int:
+            items.append(f"round(v[{j}])")
+        else:  # a categorical: the choices' tuple.__getitem__
+            env[f"c{j}"] = conv.__self__
+            items.append(f"c{j}[round(v[{j}])]")
+    return eval(f"lambda v: [{', '.join(items)}]", env)  # noqa: S307 (source built above)
+
+
 class SearchSpace(Mapping[str, BaseDistribution]):
     """An ordered, immutable mapping ``name -> distribution`` with its array form.
 
@@ -48,7 +68,7 @@ class SearchSpace(Mapping[str, BaseDistribution]):
 
     __slots__ = (
         "_dists", "names", "kinds", "lo", "hi", "is_log", "step", "low", "high",
-        "n_choices", "_hash", "_all_float", "_any_discrete", "_converters",
+        "n_choices", "_hash", "_all_float", "_any_discrete", "_converters", "_row_fn",
     )
 
     def __init__(self, distributions: Mapping[str, BaseDistribution]):
@@ -100,6 +120,7 @@ class SearchSpace(Mapping[str, BaseDistribution]):
                 self.lo[j], self.hi[j] = low - half, high + half
             converters.append(int if is_int else float)
         self._converters = tuple(converters)
+        self._row_fn = _row_converter(self._converters)
         self._all_float = bool(np.all(self.kinds == KIND_FLOAT))
         self._any_discrete = bool(np.any((self.kinds != KIND_FLOAT) | (self.step > 0)))
         self._hash = hash(tuple(dists.items()))
@@ -181,7 +202,7 @@ class SearchSpace(Mapping[str, BaseDistribution]):
         values = row.tolist() if isinstance(row, np.ndarray) else list(row)
         if self._all_float:
             return dict(zip(self.names, values))
-        return {n: c(int(round(v)) if c is not float else v) for n, c, v in zip(self.names, self._converters, values)}
+        return dict(zip(self.names, self._row_fn(values)))
 
     def external_row(self, x: np.ndarray) -> list[Any]:
         """Convert one internal row (d,) to its external values (in name order).
@@ -193,7 +214,7 @@ class SearchSpace(Mapping[str, BaseDistribution]):
         values = x.tolist()
         if self._all_float:
             return values  # type: ignore[no-any-return]
-        return [v if c is float else c(int(round(v))) for c, v in zip(self._converters, values)]
+        return self._row_fn(values)  # type: ignore[no-any-return]
 
     def external_rows(self, X: np.ndarray) -> list[list[Any]]:
         """Convert (n, d) internal values to n lists of external values (in name order)."""

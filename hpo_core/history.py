@@ -227,6 +227,34 @@ class History:
         self.version += 1
         return number
 
+    def append_row(self, trial_id: int, state: int, t_start: float,
+                   space: SearchSpace | None = None, internal: np.ndarray | None = None) -> int:
+        """Append row ``n`` (and its parameters, when ``space`` is given): :meth:`add_row`
+        then :meth:`set_params` in one call, for the per-trial ask. Returns its number."""
+        number = self.n
+        if self._undo is not None:  # inside a batch: the general path snapshots the row
+            self.add_row(number, trial_id, state, t_start)
+            if space is not None:
+                self.set_params(number, space, internal)  # type: ignore[arg-type]
+            return number
+        if number >= self.states.shape[0]:
+            self._ensure_rows(number + 1)
+        self.n = number + 1
+        self._mv_states[number] = state
+        self.state_counts[state] += 1
+        self._mv_trial_ids[number] = trial_id
+        self._mv_t_start[number] = t_start
+        if space is not None:
+            last = self._last_space
+            index, codes = last[1] if last[0] is space else self._space_columns(space)
+            with self._pending_lock:
+                pending = self._pending_codes
+                pending.append((number, index, codes, internal))  # type: ignore[arg-type]
+                if len(pending) >= 1024:
+                    self._flush_codes_locked()
+        self.version += 1
+        return number
+
     def add_rows(self, n_new: int, first_trial_id: int, state: int, t_start: float) -> np.ndarray:
         """Append ``n_new`` rows at once; returns their numbers (n_new,)."""
         start = self.n
@@ -439,6 +467,28 @@ class History:
                 if v == v and (b < 0 or self._sign * v < self._sign * self._best_value):
                     self.best_row = row
                     self._best_value = v
+        self.version += 1
+
+    def set_complete(self, row: int, value: float, t_complete: float) -> None:
+        """``set_state(row, COMPLETE, [value], t_complete)`` of a single-objective study in
+        fewer steps: the tell of the per-trial loop."""
+        if self._undo is not None or self._mv_values is None:
+            self.set_state(row, 1, [value], t_complete)
+            return
+        mv, counts = self._mv_states, self.state_counts
+        old = mv[row]
+        if old >= 0:
+            counts[old] -= 1
+        mv[row] = 1
+        counts[1] += 1
+        self._mv_t_complete[row] = t_complete
+        self._mv_values[row] = value
+        self._isect.new_complete.append(row)
+        if value == value:
+            b = self.best_row
+            if b < 0 or self._sign * value < self._sign * self._best_value:
+                self.best_row = row
+                self._best_value = value
         self.version += 1
 
     def set_attr(self, row: int, kind: str, key: str, value: Any) -> None:

@@ -54,15 +54,20 @@ def check_attr(kind: str, key: Any, value: Any) -> Any:
 _CHECKED_SPACES: set[SearchSpace] = set()
 
 
+_LAST_CHECKED: list[SearchSpace | None] = [None]  # the common case: the same space again
+
+
 def check_space(space: SearchSpace) -> None:
     """Check the parameter names of ``space`` (once per space: spaces are immutable)."""
-    if space in _CHECKED_SPACES:
+    if space is _LAST_CHECKED[0] or space in _CHECKED_SPACES:
+        _LAST_CHECKED[0] = space
         return
     for name in space.names:
         check_name(name, "parameter name")
     if len(_CHECKED_SPACES) > 1024:
         _CHECKED_SPACES.clear()
     _CHECKED_SPACES.add(space)
+    _LAST_CHECKED[0] = space
 
 
 def check_report(step: Any, value: Any, n_objectives: int) -> tuple[int, Any]:

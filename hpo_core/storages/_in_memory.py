@@ -157,15 +157,13 @@ class InMemoryStorage(BaseStorage):
         with self._lock:
             study = self._studies.get(study_id) or self._study(study_id)
             h = study.history
-            number = h.n
             trial_id = len(self._trials)
             if template is None:
                 if space is not None:
                     check_space(space)
-                h.add_row(number, trial_id, _RUNNING, time.time())
-                if space is not None:
-                    h.set_params(number, space, internal)  # type: ignore[arg-type]
+                number = h.append_row(trial_id, _RUNNING, time.time(), space, internal)
             else:
+                number = h.n
                 self._write_template(h, number, trial_id, template)
                 if template.state == TrialState.WAITING:
                     study.waiting.append(number)
@@ -278,16 +276,25 @@ class InMemoryStorage(BaseStorage):
         self, trial_id: int, state: TrialState | int, values: Sequence[float] | None = None
     ) -> bool:
         study, number = self._locate(trial_id)
+        h = study.history
+        if state == _COMPLETE and values is not None and len(values) == 1 and type(values[0]) is float \
+                and h.n_objectives == 1:
+            # tell's tight loop: one Python float for one objective, nothing to check.
+            with self._lock:
+                old = h._mv_states[number]
+                if old != _RUNNING and old != _WAITING:
+                    self._check_unfinished(h, number)
+                h.set_complete(number, values[0], time.time())
+            return True
         code = int(state)
-        m = study.history.n_objectives
-        # Checked unless COMPLETE with m Python floats (tell's tight loop): a wrong count
-        # used to be broadcast into the row, an int beyond the float range stored as inf.
+        m = h.n_objectives
+        # Checked unless COMPLETE with m Python floats: a wrong count used to be
+        # broadcast into the row, an int beyond the float range stored as inf.
         if code != _COMPLETE or values is None or len(values) != m or not all(type(v) is float for v in values):
             check_finish(code, values, m)
             if values is not None:
                 values = [float(v) for v in values]
         with self._lock:
-            h = study.history
             old = h._mv_states[number]
             if old != _RUNNING and old != _WAITING:
                 self._check_unfinished(h, number)

@@ -203,3 +203,39 @@ def test_rdb_non_finite_report_is_null_in_value_column(url: str, pair: tuple[RDB
     finally:
         engine.dispose()
     assert [tuple(r) for r in rows] == [(0, None, '{"$float":"-Infinity"}'), (1, 2.0, None)]
+
+
+# ------------------------------------------------------------------ own writes
+def _selects(storage: RDBStorage) -> list[str]:
+    """The SELECT statements ``storage`` sends from now on (SQLAlchemy's event hook)."""
+    seen: list[str] = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    sa.event.listen(storage._db.engine, "before_cursor_execute", on_execute)
+    return seen
+
+
+def test_rdb_sync_after_own_trial_reads_no_rows(pair: tuple[RDBStorage, RDBStorage]) -> None:
+    # This process's create and tell are applied as they commit: the sync before the
+    # next ask reads the study's change number and nothing else.
+    writer, reader = pair
+    sid = writer.create_new_study([MIN], "own")
+    writer.get_history(sid)
+    tid, number = writer.create_new_trial(sid)
+    writer.set_trial_param(tid, "x", 0.25, UNIT)
+    writer.set_trial_state_values(tid, TrialState.COMPLETE, [0.5])
+    selects = _selects(writer)
+    h = writer.get_history(sid)
+    assert len(selects) == 1 and "hpo_studies" in selects[0]
+    assert (h.n, h.best_row, h.values[number, 0]) == (1, number, 0.5)
+    assert writer.get_trial(tid).params == reader.get_trial(tid).params == {"x": 0.25}
+    # Another object's write in between: the next own write is not applied locally,
+    # and the sync reads both from the database.
+    reader.create_new_trial(sid)
+    tid2, _ = writer.create_new_trial(sid)
+    selects.clear()
+    h = writer.get_history(sid)
+    assert len(selects) > 1 and h.n == 3 and int(h.trial_ids[2]) == tid2

@@ -34,12 +34,12 @@ from hpo_core.storages._base import (
     is_local_worker_dead,
     worker_id,
 )
-from hpo_core.storages._checks import check_name, encode_json
+from hpo_core.storages._checks import check_name, decode_json, encode_json
 from hpo_core.storages._rdb import _schema as S
 from hpo_core.storages._rdb import _trials as T
 from hpo_core.storages._rdb._engine import Database
 from hpo_core.storages._rdb._pending import PendingParams
-from hpo_core.storages._rdb._sync import StudyCache
+from hpo_core.storages._rdb._sync import StudyCache, apply_own
 from hpo_core.trial._frozen import FrozenTrial
 from hpo_core.trial._state import StudyDirection, TrialState
 
@@ -105,20 +105,46 @@ class TrialOps(BaseStorage):
             for step, v in template.intermediate_values.items():
                 check_report(step, v, len(self._directions(study_id)))
 
-        def fn(conn: Connection) -> tuple[int, int]:
+        def fn(conn: Connection) -> tuple[int, int, int]:
             number, seq = T.allocate_numbers(conn, study_id, 1)
             if template is not None:
-                return T.insert_template(conn, study_id, number, seq, template, owner=owner, encode=encode_json), number
+                return T.insert_template(conn, study_id, number, seq, template, owner=owner, encode=encode_json), number, seq
             res = conn.execute(T.STMT["insert_trial"], {
                 "study_id": study_id, "number": number, "state": _RUNNING, "t_start": now, "owner": owner, "seq": seq})
             tid = T.inserted_id(res)
             if space is not None and len(space):
                 T.insert_params(conn, study_id, seq, [tid], space, np.asarray(internal)[None, :])
-            return tid, number
+            return tid, number, seq
 
-        tid, number = self._db.write(fn)
+        tid, number, seq = self._db.write(fn)
         self._trial_loc[tid] = (study_id, number)
+        if template is None:
+            params = [] if space is None else [
+                (tid, name, v, T.dist_json(d))
+                for (name, d), v in zip(space.items(), np.asarray(internal, dtype=float).tolist())]
+            self._apply_own(study_id, seq, [(tid, number, _RUNNING, None, now, None)], params)
         return tid, number
+
+    def _apply_own(self, study_id: int, seq: int, trials: list[tuple[Any, ...]],
+                   params: Sequence[tuple[int, str, float, str]]) -> None:
+        """Apply this process's committed change ``seq`` (trial rows and parameter rows,
+        as a sync reads them) to the local history when nothing came in between (see
+        :func:`~hpo_core.storages._rdb._sync.apply_own`)."""
+        cache = self._caches.get(study_id)
+        if cache is not None:
+            apply_own(cache, seq, (trials, params, (), ()), decode_json)
+
+    def _apply_own_finish(self, study_id: int, seq: int, trial_id: int, state: int, vals: str | None,
+                          t_complete: float, rows: list[tuple[str, float, str]]) -> None:
+        """:meth:`_apply_own` of a finished trial known to the local history (its start
+        time comes from there); a trial it does not know is left to the sync."""
+        cache = self._caches.get(study_id)
+        number = cache.numbers.get(trial_id) if cache is not None else None
+        if cache is None or number is None or cache.seq != seq - 1:
+            return
+        t_start = float(cache.history.t_start[number])
+        apply_own(cache, seq, ([(trial_id, number, state, vals, t_start, t_complete)],
+                               [(trial_id, name, v, d) for name, v, d in rows], (), ()), decode_json)
 
     def create_new_trials(self, study_id: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         now, owner = time.time(), worker_id()
@@ -264,11 +290,15 @@ class TrialOps(BaseStorage):
         finished = code not in T.UNFINISHED
         rows = self._pending.pop(trial_id)
 
+        now = time.time()
+        seqs: list[int] = []
+
         def tx(conn: Connection) -> bool:
             seq = T.next_seq(conn, sid)
+            seqs.append(seq)
             if finished:
                 res = conn.execute(T.STMT["finish_trial"], {
-                    "tid": trial_id, "state": code, "vals": vals, "t_complete": time.time(), "seq": seq})
+                    "tid": trial_id, "state": code, "vals": vals, "t_complete": now, "seq": seq})
             else:  # RUNNING claims a WAITING trial
                 cond = t.c.state == _WAITING if code == _RUNNING else t.c.state.in_(T.UNFINISHED)
                 res = conn.execute(t.update().where((t.c.trial_id == trial_id) & cond)
@@ -285,6 +315,7 @@ class TrialOps(BaseStorage):
                 self._finished[trial_id] = code
                 if len(self._finished) > 100_000:
                     self._finished.clear()  # a cache: the database stays the judge
+                self._apply_own_finish(sid, seqs[-1], trial_id, code, vals, now, rows)
             return done
         except UpdateFinishedTrialError:
             raise

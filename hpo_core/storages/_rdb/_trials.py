@@ -53,6 +53,13 @@ class _Statements(dict):  # type: ignore[type-arg]
             .values(next_number=st.c.next_number + b("n"), seq=st.c.seq + 1),
             "next_number": sa.select(st.c.next_number, st.c.seq).where(st.c.study_id == b("sid")),
             "bump_seq": st.update().where(st.c.study_id == b("sid")).values(seq=st.c.seq + 1),
+            # One round trip instead of two where the database has UPDATE ... RETURNING
+            # (PostgreSQL, SQLite >= 3.35; not MariaDB/MySQL).
+            "bump_number_returning": st.update().where(st.c.study_id == b("sid"))
+            .values(next_number=st.c.next_number + b("n"), seq=st.c.seq + 1)
+            .returning(st.c.next_number, st.c.seq),
+            "bump_seq_returning": st.update().where(st.c.study_id == b("sid"))
+            .values(seq=st.c.seq + 1).returning(st.c.seq),
             "seq": sa.select(st.c.seq).where(st.c.study_id == b("sid")),
             "insert_trial": t.insert(),
             "state": sa.select(t.c.state, t.c.number).where(t.c.trial_id == b("tid")),
@@ -80,6 +87,11 @@ def inserted_id(result: Any) -> int:
 
 def next_seq(conn: Connection, study_id: int) -> int:
     """Take the study's next change number (locks the study row until commit)."""
+    if conn.dialect.update_returning:
+        seq = conn.execute(STMT["bump_seq_returning"], {"sid": study_id}).scalar()
+        if seq is None:
+            raise StudyNotFoundError(f"No study with study_id={study_id!r} in this storage.")
+        return int(seq)
     if conn.execute(STMT["bump_seq"], {"sid": study_id}).rowcount == 0:
         raise StudyNotFoundError(f"No study with study_id={study_id!r} in this storage.")
     return int(conn.execute(STMT["seq"], {"sid": study_id}).scalar_one())
@@ -87,6 +99,11 @@ def next_seq(conn: Connection, study_id: int) -> int:
 
 def allocate_numbers(conn: Connection, study_id: int, n: int) -> tuple[int, int]:
     """Reserve ``n`` consecutive trial numbers; returns ``(first number, change number)``."""
+    if conn.dialect.update_returning:
+        row = conn.execute(STMT["bump_number_returning"], {"sid": study_id, "n": n}).first()
+        if row is None:
+            raise StudyNotFoundError(f"No study with study_id={study_id!r} in this storage.")
+        return int(row[0]) - n, int(row[1])
     if conn.execute(STMT["bump_number"], {"sid": study_id, "n": n}).rowcount == 0:
         raise StudyNotFoundError(f"No study with study_id={study_id!r} in this storage.")
     nxt, seq = conn.execute(STMT["next_number"], {"sid": study_id}).one()

@@ -135,6 +135,34 @@ class SyncContract(StorageContractBase):
         with pytest.raises(StudyNotFoundError):
             second.get_study_id_from_name("s")
 
+    def test_storage_own_writes_between_others_match_a_fresh_read(
+        self, storage: BaseStorage, second: BaseStorage
+    ) -> None:
+        # A storage may apply its own writes to its history as they commit (the RDB
+        # storage does when no other write came in between). Interleaved with another
+        # object's writes, before and after syncs, the history must always equal what
+        # a fresh object reads.
+        sid = storage.create_new_study([MIN], "s")
+        space = SearchSpace({"x": FloatDistribution(0.0, 1.0), "c": CategoricalDistribution(["a", "b"])})
+        X = space.from_unit(np.random.default_rng(2).random((12, 2)))
+        x = FloatDistribution(-1.0, 1.0)
+        for i in range(12):
+            writer = second if i % 3 == 2 else storage
+            if i % 2:
+                tid, _ = writer.create_new_trial(sid, space=space, internal=X[i])
+            else:
+                tid, _ = writer.create_new_trial(sid)
+                writer.set_trial_param(tid, "y", 0.5 - i / 24, x)
+            if i % 4 == 1:
+                storage.get_history(sid)  # a sync between the two writes of a trial
+            if i % 5 != 4:  # some stay RUNNING
+                writer.set_trial_state_values(tid, COMPLETE if i % 6 else PRUNED, [float(i % 7)] if i % 6 else None)
+            fresh = self.reopen(storage)
+            try:
+                assert history_record(storage.get_history(sid)) == history_record(fresh.get_history(sid)), i
+            finally:
+                fresh.close()
+
     # ----------------------------------------------------------- interrupted sync
     @pytest.mark.parametrize("method, k", [
         ("add_intermediate", 0), ("add_intermediate", 150), ("set_state", 1000), ("set_param", 1500),

@@ -28,24 +28,26 @@ from hpo_core.distributions import (
 __all__ = ["SearchSpace", "unit_to_internal"]
 
 
-def _row_converter(converters: Sequence[Any]) -> Any:
-    """A function from a list of internal values to the list of external values.
+_ROW_FNS: dict[tuple[str, ...], Any] = {}
 
-    Generated once per space as one list display (``[v[0], round(v[1]), c2[round(v[2])]]``):
-    the per-trial ask converts a row with no loop, no per-column branch and no call
-    but ``round`` (which rounds half to even, like ``np.rint``, and returns an int).
-    Only column indices are written into the source; the choice tuples are bound by name.
+
+def _row_converter(kinds: tuple[str, ...]) -> Any:
+    """``fn(v, c)``: the external values of a list ``v`` of internal ones, for columns of
+    ``kinds`` (``"f"`` float, ``"i"`` int, ``"c"`` categorical, whose choices are ``c[j]``).
+
+    One list display per column pattern (``[v[0], round(v[1]), c[2][round(v[2])]]``),
+    compiled once and shared by every space with that pattern: the per-trial ask converts a
+    row with no loop, no per-column branch and no call but ``round`` (which rounds half to
+    even, like ``np.rint``, and returns an int). Only column indices enter the source.
     """
-    items, env = [], {}
-    for j, conv in enumerate(converters):
-        if conv is float:
-            items.append(f"v[{j}]")
-        elif conv is int:
-            items.append(f"round(v[{j}])")
-        else:  # a categorical: the choices' tuple.__getitem__
-            env[f"c{j}"] = conv.__self__
-            items.append(f"c{j}[round(v[{j}])]")
-    return eval(f"lambda v: [{', '.join(items)}]", env)  # noqa: S307 (source built above)
+    fn = _ROW_FNS.get(kinds)
+    if fn is None:
+        items = [f"v[{j}]" if k == "f" else f"round(v[{j}])" if k == "i" else f"c[{j}][round(v[{j}])]"
+                 for j, k in enumerate(kinds)]
+        fn = eval(f"lambda v, c: [{', '.join(items)}]", {})  # noqa: S307 (source built above)
+        if len(_ROW_FNS) < 4096:
+            _ROW_FNS[kinds] = fn
+    return fn
 
 
 class SearchSpace(Mapping[str, BaseDistribution]):
@@ -68,7 +70,7 @@ class SearchSpace(Mapping[str, BaseDistribution]):
 
     __slots__ = (
         "_dists", "names", "kinds", "lo", "hi", "is_log", "step", "low", "high",
-        "n_choices", "_hash", "_all_float", "_any_discrete", "_converters", "_row_fn",
+        "n_choices", "_hash", "_all_float", "_any_discrete", "_converters", "_row_fn", "_choices",
     )
 
     def __init__(self, distributions: Mapping[str, BaseDistribution]):
@@ -120,7 +122,9 @@ class SearchSpace(Mapping[str, BaseDistribution]):
                 self.lo[j], self.hi[j] = low - half, high + half
             converters.append(int if is_int else float)
         self._converters = tuple(converters)
-        self._row_fn = _row_converter(self._converters)
+        self._choices = tuple(getattr(c, "__self__", None) for c in converters)  # categoricals' tuples
+        self._row_fn = _row_converter(tuple(
+            "f" if c is float else "i" if c is int else "c" for c in converters))
         self._all_float = bool(np.all(self.kinds == KIND_FLOAT))
         self._any_discrete = bool(np.any((self.kinds != KIND_FLOAT) | (self.step > 0)))
         self._hash = hash(tuple(dists.items()))
@@ -202,7 +206,7 @@ class SearchSpace(Mapping[str, BaseDistribution]):
         values = row.tolist() if isinstance(row, np.ndarray) else list(row)
         if self._all_float:
             return dict(zip(self.names, values))
-        return dict(zip(self.names, self._row_fn(values)))
+        return dict(zip(self.names, self._row_fn(values, self._choices)))
 
     def external_row(self, x: np.ndarray) -> list[Any]:
         """Convert one internal row (d,) to its external values (in name order).
@@ -214,7 +218,7 @@ class SearchSpace(Mapping[str, BaseDistribution]):
         values = x.tolist()
         if self._all_float:
             return values  # type: ignore[no-any-return]
-        return self._row_fn(values)  # type: ignore[no-any-return]
+        return self._row_fn(values, self._choices)  # type: ignore[no-any-return]
 
     def external_rows(self, X: np.ndarray) -> list[list[Any]]:
         """Convert (n, d) internal values to n lists of external values (in name order)."""

@@ -326,3 +326,14 @@ def test_search_space_external_row_equals_external_rows() -> None:
     X = space.from_unit(rng.random((200, 5)))
     X[:4, 1] = [-2.5, -1.5, 0.5, 1.5]  # exact halves round to even in both
     assert [space.external_row(x) for x in X] == space.external_rows(X)
+
+
+def test_search_space_rows_keep_each_spaces_choices() -> None:
+    # Spaces with the same column kinds share one compiled row converter; each must
+    # still return its own choices (1 and 1.0 are equal as keys, not as values).
+    ints = SearchSpace({"c": CategoricalDistribution([1, 2]), "i": IntDistribution(0, 9)})
+    floats = SearchSpace({"c": CategoricalDistribution([1.0, 2.0]), "i": IntDistribution(0, 9)})
+    x = np.array([1.0, 4.0])
+    assert ints.external_row(x) == [2, 4] and type(ints.external_row(x)[0]) is int
+    assert floats.external_row(x) == [2.0, 4] and type(floats.to_external(x)["c"]) is float
+    assert type(ints.to_external(x)["i"]) is int

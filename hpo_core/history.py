@@ -245,13 +245,7 @@ class History:
         self._mv_trial_ids[number] = trial_id
         self._mv_t_start[number] = t_start
         if space is not None:
-            last = self._last_space
-            index, codes = last[1] if last[0] is space else self._space_columns(space)
-            with self._pending_lock:
-                pending = self._pending_codes
-                pending.append((number, index, codes, internal))  # type: ignore[arg-type]
-                if len(pending) >= 1024:
-                    self._flush_codes_locked()
+            self._queue_row(number, space, internal)  # type: ignore[arg-type]
         self.version += 1
         return number
 
@@ -382,15 +376,19 @@ class History:
         The write is deferred (see :meth:`_flush_codes`): ``internal`` is kept, not
         copied, and must not be changed by the caller afterwards.
         """
-        index, codes = self._space_columns(space)
         if self._undo is not None:
             self._touch(row)
+        self._queue_row(row, space, internal)
+        self.version += 1
+
+    def _queue_row(self, row: int, space: SearchSpace, internal: np.ndarray) -> None:
+        """Queue the row write of :meth:`set_params` (applied in runs by _flush_codes)."""
+        index, codes = self._space_columns(space)
         with self._pending_lock:
             pending = self._pending_codes
             pending.append((row, index, codes, internal))
             if len(pending) >= 1024:
                 self._flush_codes_locked()
-        self.version += 1
 
     def _flush_codes(self) -> None:
         """Apply pending row writes; consecutive rows of one space become one write.

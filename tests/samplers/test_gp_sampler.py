@@ -292,7 +292,10 @@ def test_gp_acquisition_gradient_matches_finite_differences(kind: str) -> None:
     y = np.sin(6 * X[:, 0]) + X[:, 1]
     y = (y - y.mean()) / y.std()
     is_cat = np.zeros(2, dtype=bool)
-    model = _model.fit_model(X, y, is_cat, _model.default_theta(2))
+    # Fixed hyperparameters: what is checked is the acquisition's gradient, not the fit.
+    # The model fitted to these points (noise ~ 3e-3) curves so sharply at the test points
+    # that a central difference with eps 1e-6 is off by 3e-4 relative.
+    model = _model.fit_model(X, y, is_cat, _model.default_theta(2), refit=False)
     assert model is not None
     best = float(y.max())
 

@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from hpo_core import kernels
+from hpo_core.kernels import _reference_tpe
 
 Case = dict[str, Any]
 
@@ -309,6 +310,70 @@ def test_tpe_propose_matches_reference(bbackend: ModuleType, reference: ModuleTy
     assert_same(got, _propose(reference, h, rows, n_below, weights, u, **options))
     assert np.all((got[:3] >= h["grid_low"]) & (got[:3] <= h["grid_high"]))
     assert got[2] == round(got[2]) and got[3] in (0, 1, 2) and got[4] in (0, 1, 2, 3)
+
+
+def _mixed_history(rng: np.random.Generator, n: int) -> dict[str, Any]:
+    """A history of the 10-parameter mixed space of benchmarks/overhead_tpe.py: float in
+    [-5, 5], log float [1e-5, 1], float step 0.05 in [0, 1], int 0..100, log int 1..1024,
+    int 0..100 step 5, categoricals of 3 and 10, two floats in [0, 1]."""
+    X = np.column_stack([
+        rng.uniform(-5, 5, n), np.exp(rng.uniform(np.log(1e-5), 0, n)), np.round(rng.uniform(0, 20, n)) * 0.05,
+        rng.integers(0, 101, n), np.round(np.exp(rng.uniform(np.log(0.5), np.log(1024.5), n))).clip(1, 1024),
+        rng.integers(0, 21, n) * 5, rng.random(n), rng.random(n), rng.integers(0, 3, n), rng.integers(0, 10, n),
+    ])
+    is_log = np.array([False, True, False, False, True, False, False, False])
+    step = np.array([0.0, 0.0, 0.05, 1.0, 1.0, 5.0, 0.0, 0.0])
+    grid_low = np.array([-5, 1e-5, 0, 0, 1, 0, 0, 0.0])
+    grid_high = np.array([5, 1, 1, 100, 1024, 100, 1, 1.0])
+    low, high = grid_low - 0.5 * step, grid_high + 0.5 * step
+    low[is_log], high[is_log] = np.log(low[is_log]), np.log(high[is_log])
+    return dict(X=X, cols=np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), low=low, high=high, is_log=is_log, step=step,
+                grid_low=grid_low, grid_high=grid_high, offsets=np.array([0, 3], dtype=np.intp),
+                sizes=np.array([3, 10], dtype=np.intp))
+
+
+@pytest.mark.parametrize(("n_rows", "n_below", "n_candidates", "ranked"), [
+    (40, 4, 256, True),
+    (300, 25, 256, True),
+    (300, 25, 256, False),  # rows in random order: l and g alike, the bounds decide little
+    (1500, 25, 512, True),
+    (1500, 25, 64, False),
+    (200, 0, 256, True),  # l is the prior alone
+    (9, 9, 256, True),  # g is the prior alone
+])
+def test_tpe_propose_many_candidates_matches_reference(bbackend: ModuleType, reference: ModuleType,
+                                                       assert_same: Any, n_rows: int, n_below: int,
+                                                       n_candidates: int, ranked: bool, seed: int) -> None:
+    # The compiled search evaluates the densities at a few candidates, chosen by bounds;
+    # the reference evaluates every candidate. On TPE's own estimators, the proposal has
+    # the largest value, and is the reference's unless several candidates tie within
+    # rounding (where g is its prior alone, log l - log g is flat: (200, 0) below).
+    rng = np.random.default_rng(100 + seed)
+    h = _mixed_history(rng, n_rows)
+    X = h["X"]
+    loss = (X[:, 0] - 1.0) ** 2 + np.log10(X[:, 1]) ** 2 + 0.01 * np.abs(X[:, 3] - 30) + (X[:, 8] != 2)
+    rows = np.argsort(loss, kind="stable") if ranked else rng.permutation(n_rows)
+    weights = np.concatenate((np.ones(n_below), rng.uniform(0.2, 1.0, n_rows - n_below)))
+    u = rng.random((n_candidates, 11))
+    got = _propose(bbackend, h, rows, n_below, weights, u)
+    expected = _propose(reference, h, rows, n_below, weights, u)
+    # Every candidate's value log l - log g, by the reference.
+    T, C = _reference_tpe._tpe_gather(X, rows, h["cols"], h["is_log"], h["low"], h["high"], h["sizes"])
+    good, bad = (_reference_tpe._tpe_estimator(T[part], C[part], weights[part], h["low"], h["high"], h["sizes"],
+                                          h["offsets"], 1.0, False, True)
+                 for part in (slice(0, n_below), slice(n_below, n_rows)))
+    S = _reference_tpe._tpe_candidates(u[:, 0], u[:, 1:9], u[:, 9:], good, h["low"], h["high"], h["is_log"], h["step"],
+                                  h["grid_low"], h["grid_high"], h["offsets"], h["sizes"])
+    XL, XH = S[:, :8] - 0.5 * h["step"], S[:, :8] + 0.5 * h["step"]
+    XL[:, h["is_log"]], XH[:, h["is_log"]] = np.log(XL[:, h["is_log"]]), np.log(XH[:, h["is_log"]])
+    acq = np.subtract(*(reference.log_pdf_product_mixture(XL, XH, h["step"] > 0, S[:, 8:], m[0], m[1], np.log(m[2]),
+                                                          h["low"], h["high"], np.log(m[3]), h["offsets"])
+                        for m in (good, bad)))
+    chosen = np.flatnonzero(np.isclose(S, got, rtol=1e-9, atol=1e-12).all(axis=1))  # sampled to rounding
+    assert len(chosen) and np.isclose(acq[chosen].max(), acq.max(), rtol=1e-9, atol=0)
+    top2 = np.sort(acq)[-2:]
+    if top2[1] - top2[0] > 1e-9 * max(1.0, abs(top2[1])):  # no tie within rounding: the same point
+        assert_same(got, expected)
 
 
 def test_tpe_propose_is_tpe_best_candidate_of_the_estimators(reference: ModuleType, assert_same: Any) -> None:

@@ -1,8 +1,7 @@
-// Product-mixture (joint TPE) kernels: sampling, bandwidths, category tables and the
-// whole proposal; see hpo_core/kernels/_reference_tpe.py for the spec. Evaluating the
-// mixtures lives in tpe_terms.cpp. The same loops, fast paths and cut-offs as
-// hpo_core/kernels/_numba_tpe.py, so the two compiled backends agree to rounding; the
-// tests pin both to the reference at 1e-10.
+// Product-mixture (joint TPE) kernels; see hpo_core/kernels/_reference_tpe.py for the spec.
+//
+// The same loops, fast paths and cut-offs as hpo_core/kernels/_numba_tpe.py, so the two
+// compiled backends agree to rounding; the tests pin both to the reference at 1e-10.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -18,7 +17,6 @@
 
 #include "hpo_core/kernels.hpp"
 #include "hpo_core/special.hpp"
-#include "hpo_core/tpe_terms.hpp"
 
 namespace hpo_core {
 namespace {
@@ -27,61 +25,332 @@ using special::kInf;
 using special::kSqrt1_2;
 using Index = std::ptrdiff_t;
 
-}  // namespace
-
-namespace {
-
-// The component each candidate is drawn from: the number of normalised cumulative
-// weights <= u (numpy.searchsorted side="right" on numpy.cumsum / total), capped at k - 1.
-std::vector<Index> drawn_components(const double* u_component, Index n, const ProductMixture& mix) {
-  const Index k = mix.k;
-  std::vector<double> cum(static_cast<std::size_t>(k));
-  double total = 0.0;
-  for (Index j = 0; j < k; ++j) cum[static_cast<std::size_t>(j)] = total += mix.weights[j];
-  for (double& c : cum) c /= total;
-  std::vector<Index> out(static_cast<std::size_t>(n));
-  for (Index i = 0; i < n; ++i) {
-    const Index idx = std::upper_bound(cum.begin(), cum.end(), u_component[i]) - cum.begin();
-    out[static_cast<std::size_t>(i)] = std::min(idx, k - 1);
+// (k,) log w_j - sum_d log Z_jd - sum_{d continuous} (log s_jd + log sqrt(2 pi)).
+std::vector<double> product_constants(const bool* discrete, const ProductSpace& sp,
+                                      const ProductMixture& mix) {
+  std::vector<double> out(static_cast<std::size_t>(mix.k));
+  for (Index j = 0; j < mix.k; ++j) {
+    double acc = mix.weights[j];
+    double prod = 1.0;  // product of the continuous sigmas not yet logged
+    for (Index d = 0; d < sp.dn; ++d) {
+      const double s = mix.sigmas[j * sp.dn + d], mu = mix.mus[j * sp.dn + d];
+      const double a = (sp.low[d] - mu) / s, b = (sp.high[d] - mu) / s;
+      if (a <= 0.0 && 0.0 <= b) {
+        // Mean inside the bounds (always, for TPE): Z = 1 - Phi(a) - Phi(-b). A tail
+        // beyond 9 sigma (< 1.2e-19) is dropped: log Z changes by less than that
+        // absolutely, and most components of g need no erfc (nor log1p) at all.
+        double tails = 0.0;
+        if (a > -9.0) tails += 0.5 * std::erfc(-a * kSqrt1_2);
+        if (b < 9.0) tails += 0.5 * std::erfc(b * kSqrt1_2);
+        if (tails > 0.0) acc -= tails < 0.5 ? std::log1p(-tails) : special::log_gauss_mass(a, b);
+      } else {
+        acc -= special::log_gauss_mass(a, b);
+      }
+      if (!discrete[d]) {
+        // One log per component instead of one per dimension: the sigmas are multiplied
+        // while the product stays far from overflow and underflow (relative rounding
+        // of the product ~ dn * 1e-16, i.e. that much absolute error in its log).
+        acc -= special::kLogSqrt2Pi;
+        if (s < 1e-100 || s > 1e100) {
+          acc -= std::log(s);  // an extreme sigma alone could push the product out of range
+        } else {
+          prod *= s;
+          if (prod < 1e-150 || prod > 1e150) {
+            acc -= std::log(prod);
+            prod = 1.0;
+          }
+        }
+      }
+    }
+    out[static_cast<std::size_t>(j)] = acc - std::log(prod);
   }
   return out;
 }
 
+// log(Phi(b) - Phi(a)) for a < b. Fast path for bins neither narrow nor far in a tail:
+// the difference of the two tails on the side of 0 where both are <= 1/2 (or 1 minus
+// both when [a, b] straddles 0). With b - a >= 1e-3 the larger tail is at most ~1e3
+// times the difference, so the relative error stays below ~1e-13; |a|, |b| < 37 keeps
+// erfc from underflowing. Otherwise the log-space special::log_gauss_mass.
+double log_bin_mass(double a, double b) {
+  if (b - a >= 1e-3 && a > -37.0 && b < 37.0) {
+    double mass;
+    if (a >= 0.0)
+      mass = 0.5 * (std::erfc(a * kSqrt1_2) - std::erfc(b * kSqrt1_2));
+    else if (b <= 0.0)
+      mass = 0.5 * (std::erfc(-b * kSqrt1_2) - std::erfc(-a * kSqrt1_2));
+    else
+      mass = 1.0 - 0.5 * (std::erfc(-a * kSqrt1_2) + std::erfc(b * kSqrt1_2));
+    if (mass > 1e-300) return std::log(mass);
+  }
+  return special::log_gauss_mass(a, b);
+}
+
+// Log bin masses log(Phi(b) - Phi(a)) per (discrete dimension, component, distinct bin),
+// computed on first use. Candidates snapped to a grid share bins, so this saves most
+// erfc calls of TPE's proposals without changing a result: equal bins give equal
+// inputs. Used while the table stays small (kMaxEntries); otherwise nothing is cached.
+class BinCache {
+ public:
+  static constexpr Index kMaxEntries = Index{1} << 18;  // 2 MB of doubles
+
+  BinCache(const double* X_low, const double* X_high, const bool* discrete, Index n, Index dn,
+           Index k)
+      : n_(n), dims_(static_cast<std::size_t>(dn), -1) {
+    for (Index e = 0; e < n * dn; ++e)
+      if (std::isnan(X_low[e]) || std::isnan(X_high[e])) return;  // no order: no cache
+    std::vector<Index> order(static_cast<std::size_t>(n));
+    for (Index d = 0; d < dn; ++d) {
+      if (!discrete[d]) continue;
+      const auto lo = [=](Index p) { return X_low[p * dn + d]; };
+      const auto hi = [=](Index p) { return X_high[p * dn + d]; };
+      std::iota(order.begin(), order.end(), Index{0});
+      std::sort(order.begin(), order.end(), [&](Index p, Index q) {
+        return lo(p) < lo(q) || (lo(p) == lo(q) && hi(p) < hi(q));
+      });
+      const Index q = static_cast<Index>(bases_.size());
+      dims_[static_cast<std::size_t>(d)] = q;
+      bin_of_.resize(static_cast<std::size_t>((q + 1) * n));
+      Index bins = 0;  // distinct (lo, hi) pairs so far
+      for (Index r = 0; r < n; ++r) {
+        const Index p = order[r];
+        if (r == 0 || lo(p) != lo(order[r - 1]) || hi(p) != hi(order[r - 1])) ++bins;
+        bin_of_[q * n + p] = bins - 1;
+      }
+      bases_.push_back(entries_);
+      n_bins_.push_back(bins);
+      entries_ += k * bins;
+    }
+    if (entries_ > 0 && entries_ <= kMaxEntries) {
+      // Uninitialised values and one "computed" bit per entry: clearing the bits is
+      // 64 times less memory traffic than filling the table with a sentinel.
+      values_.reset(new double[static_cast<std::size_t>(entries_)]);
+      known_.assign(static_cast<std::size_t>((entries_ + 63) / 64), 0);
+    }
+  }
+
+  // log_bin_mass(a, b) of candidate i, component j, discrete dimension d.
+  double get(Index i, Index j, Index d, double a, double b) {
+    if (!values_) return log_bin_mass(a, b);
+    const Index q = dims_[static_cast<std::size_t>(d)];
+    const auto e = static_cast<std::size_t>(bases_[q] + j * n_bins_[q] + bin_of_[q * n_ + i]);
+    const std::uint64_t bit = std::uint64_t{1} << (e & 63);
+    if (!(known_[e >> 6] & bit)) {
+      values_[e] = log_bin_mass(a, b);
+      known_[e >> 6] |= bit;
+    }
+    return values_[e];
+  }
+
+ private:
+  Index n_;
+  Index entries_ = 0;
+  std::vector<Index> dims_;  // table number of each discrete dimension, -1 otherwise
+  std::vector<Index> bases_, n_bins_, bin_of_;
+  std::unique_ptr<double[]> values_;
+  std::vector<std::uint64_t> known_;
+};
+
+// cheap[j * n + i]: constant, categorical and continuous part of term (i, j), component-
+// major so the inner loops run over contiguous candidates and vectorise.
+void cheap_terms(const double* X_low, const bool* discrete, const double* C, Index n,
+                 const ProductSpace& sp, const ProductMixture& mix,
+                 const std::vector<double>& inv_s, std::vector<double>& cheap) {
+  const std::vector<double> constant = product_constants(discrete, sp, mix);
+  std::vector<double> XT(static_cast<std::size_t>(sp.dn * n));  // (dn, n)
+  for (Index i = 0; i < n; ++i)
+    for (Index d = 0; d < sp.dn; ++d) XT[d * n + i] = X_low[i * sp.dn + d];
+  std::vector<Index> CT(static_cast<std::size_t>(sp.dc * n));  // (dc, n) table columns
+  for (Index q = 0; q < sp.dc; ++q)
+    for (Index i = 0; i < n; ++i)
+      CT[q * n + i] = static_cast<Index>(sp.cat_offsets[q]) + static_cast<Index>(C[i * sp.dc + q]);
+  for (Index j = 0; j < mix.k; ++j) {
+    double* row = cheap.data() + j * n;
+    const double c0 = constant[static_cast<std::size_t>(j)];
+    std::fill(row, row + n, c0);
+    if (c0 == -kInf) continue;
+    const double* lp = mix.cat_probs + j * sp.n_cols;
+    for (Index q = 0; q < sp.dc; ++q) {
+      const Index* cols = CT.data() + q * n;
+      for (Index i = 0; i < n; ++i) row[i] += lp[cols[i]];
+    }
+    for (Index d = 0; d < sp.dn; ++d) {
+      if (discrete[d]) continue;
+      const double m = mix.mus[j * sp.dn + d], w = inv_s[j * sp.dn + d];
+      const double* x = XT.data() + d * n;
+      for (Index i = 0; i < n; ++i) {
+        const double z = (x[i] - m) * w;
+        row[i] -= 0.5 * z * z;
+      }
+    }
+  }
+}
+
 }  // namespace
+
+namespace {
+
+// log(x) for x > 0 within about 0.01: the exponent and a quadratic in the mantissa,
+// no libm call. For choices between components only, never for a result.
+inline double coarse_log(double x) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  const auto e = static_cast<double>(static_cast<int>((bits >> 52) & 0x7FF) - 1023);
+  bits = (bits & ((std::uint64_t{1} << 52) - 1)) | (std::uint64_t{1023} << 52);
+  double m;
+  std::memcpy(&m, &bits, sizeof m);  // in [1, 2)
+  const double t = m - 1.0;
+  return 0.6931471805599453 * (e + t * (1.3466 - 0.3466 * t));
+}
+
+// The log terms log(w_j f_j(x_i)) of one mixture at n points, evaluated lazily: the
+// cheap part of every term (constant, categorical and continuous dimensions) up front,
+// the (erfc-based) bin masses of discrete dimensions only where they can matter.
+class MixtureTerms {
+ public:
+  MixtureTerms(const double* X_low, const double* X_high, const bool* discrete, const double* C,
+               Index n, const ProductSpace& sp, const ProductMixture& mix)
+      : X_low_(X_low), X_high_(X_high), discrete_(discrete), n_(n), dn_(sp.dn), mix_(mix),
+        inv_s_(static_cast<std::size_t>(mix.k * sp.dn)),
+        cheap_(static_cast<std::size_t>(mix.k * n)),
+        j_best_(static_cast<std::size_t>(n), -1),
+        // Exact cut-off: the bin factors still to add are <= 0 in log space, so a partial
+        // sum below (max - cut) bounds the whole term, and k such terms together change
+        // the sum by less than k e^-cut = e^-42 relative, below float64 resolution.
+        cut_(42.0 + std::log(static_cast<double>(std::max<Index>(mix.k, 1)))),
+        bins_(X_low, X_high, discrete, n, sp.dn, mix.k) {
+    const Index k = mix.k;
+    for (Index e = 0; e < k * dn_; ++e) inv_s_[e] = 1.0 / mix.sigmas[e];  // multiply, not divide
+    cheap_terms(X_low, discrete, C, n, sp, mix, inv_s_, cheap_);
+    // Per point, the component whose term is probably the largest: the cheap part plus
+    // an estimate of each bin's log mass (the density at the bin's midpoint times its
+    // width, at most 1), with a coarse log of the sigma. Only the choice depends on the
+    // estimate: any component's exact term is a lower bound of the largest, which is
+    // all the cut-off and lower_bound need; a good choice makes both tight.
+    std::vector<Index> disc_dims;
+    for (Index d = 0; d < dn_; ++d)
+      if (discrete[d]) disc_dims.push_back(d);
+    const auto nd = static_cast<Index>(disc_dims.size());
+    std::vector<double> mid(static_cast<std::size_t>(nd * n)), log_width(mid.size());
+    for (Index q = 0; q < nd; ++q) {
+      const Index d = disc_dims[static_cast<std::size_t>(q)];
+      for (Index i = 0; i < n; ++i) {
+        mid[static_cast<std::size_t>(q * n + i)] = 0.5 * (X_low[i * dn_ + d] + X_high[i * dn_ + d]);
+        log_width[static_cast<std::size_t>(q * n + i)] =
+            std::log(X_high[i * dn_ + d] - X_low[i * dn_ + d]) - special::kLogSqrt2Pi;
+      }
+    }
+    std::vector<double> best(static_cast<std::size_t>(n), -kInf), est(static_cast<std::size_t>(n));
+    for (Index j = 0; j < k; ++j) {
+      const double* row = cheap_.data() + j * n;
+      std::copy(row, row + n, est.begin());
+      for (Index q = 0; q < nd; ++q) {
+        const Index d = disc_dims[static_cast<std::size_t>(q)];
+        const double mu = mix.mus[j * dn_ + d], w = inv_s_[static_cast<std::size_t>(j * dn_ + d)];
+        const double log_w = -coarse_log(mix.sigmas[j * dn_ + d]);
+        const double* m = mid.data() + q * n;
+        const double* lw = log_width.data() + q * n;
+        for (Index i = 0; i < n; ++i) {
+          const double z = (m[i] - mu) * w;
+          est[static_cast<std::size_t>(i)] += std::min(0.0, lw[i] + log_w - 0.5 * z * z);
+        }
+      }
+      for (Index i = 0; i < n; ++i) {
+        const auto ui = static_cast<std::size_t>(i);
+        if (row[i] == -kInf) continue;
+        if (j_best_[ui] < 0 || est[ui] > best[ui]) {
+          best[ui] = est[ui];
+          j_best_[ui] = j;
+        }
+      }
+    }
+  }
+
+  // A lower bound of log_density(i): the exact term of the chosen component, summed as
+  // log_density sums it (so never above its result).
+  double lower_bound(Index i) {
+    const Index j = j_best_[static_cast<std::size_t>(i)];
+    return j < 0 ? -kInf : term(i, j, -kInf);
+  }
+
+  // log sum_j exp(term(i, j)), skipping (exactly) the terms more than cut below the
+  // largest; the bound used is the term of the chosen component, taken first.
+  double log_density(Index i) {
+    const Index j_best = j_best_[static_cast<std::size_t>(i)];
+    if (j_best < 0) return -kInf;
+    double t_max = -kInf, acc = 0.0;  // acc: sum of exp(term - t_max) over kept terms
+    for (Index jj = -1; jj < mix_.k; ++jj) {
+      const Index j = jj < 0 ? j_best : jj;
+      if (jj == j_best) continue;
+      const double t = term(i, j, t_max - cut_);
+      if (t == -kInf || t < t_max - cut_) continue;
+      if (t > t_max) {  // online logsumexp: rescale what was accumulated
+        acc = t_max > -kInf ? acc * std::exp(t_max - t) + 1.0 : 1.0;
+        t_max = t;
+      } else {
+        acc += std::exp(t - t_max);
+      }
+    }
+    return t_max > -kInf ? t_max + std::log(acc) : -kInf;
+  }
+
+ private:
+  // Term (i, j): the cheap part plus the bin masses, in dimension order; stops early
+  // (with a value below floor) once the partial sum is below floor.
+  double term(Index i, Index j, double floor) {
+    double t = cheap_[static_cast<std::size_t>(j * n_ + i)];
+    if (t == -kInf || t < floor) return t;
+    for (Index d = 0; d < dn_; ++d) {
+      if (!discrete_[d]) continue;
+      const double w = inv_s_[static_cast<std::size_t>(j * dn_ + d)], mu = mix_.mus[j * dn_ + d];
+      t += bins_.get(i, j, d, (X_low_[i * dn_ + d] - mu) * w, (X_high_[i * dn_ + d] - mu) * w);
+      if (t < floor) break;
+    }
+    return t;
+  }
+
+  const double *X_low_, *X_high_;
+  const bool* discrete_;
+  Index n_, dn_;
+  const ProductMixture& mix_;
+  std::vector<double> inv_s_, cheap_;
+  std::vector<Index> j_best_;
+  double cut_;
+  BinCache bins_;
+};
+
+}  // namespace
+
+void log_pdf_product_mixture(const double* X_low, const double* X_high, const bool* discrete,
+                             const double* C, Index n, const ProductSpace& sp,
+                             const ProductMixture& mix, double* out) {
+  // As _numba_tpe._log_pdf_product.
+  MixtureTerms terms(X_low, X_high, discrete, C, n, sp, mix);
+  for (Index i = 0; i < n; ++i) out[i] = terms.log_density(i);
+}
 
 void sample_product_mixture(const double* u_component, const double* U, const double* UC,
                             Index n, const ProductSpace& sp, const ProductMixture& mix,
                             double* out) {
-  const Index dn = sp.dn, dc = sp.dc, width = dn + dc;
-  const std::vector<Index> drawn = drawn_components(u_component, n, mix);
-  // Per (component, dimension) drawn: the standardised bounds and their CDF values,
-  // computed once however many candidates share the component.
-  const Index k = mix.k;
-  std::vector<double> A(static_cast<std::size_t>(k * dn)), B(A.size()), PA(A.size()), DP(A.size());
-  std::vector<char> ready(static_cast<std::size_t>(k), 0);
+  const Index k = mix.k, dn = sp.dn, dc = sp.dc, width = dn + dc;
+  // Sequential cumulative sums divided by the total, exactly as numpy.cumsum and /=.
+  std::vector<double> cum(static_cast<std::size_t>(k));
+  double total = 0.0;
+  for (Index j = 0; j < k; ++j) cum[static_cast<std::size_t>(j)] = total += mix.weights[j];
+  for (double& c : cum) c /= total;
   for (Index i = 0; i < n; ++i) {
-    const Index j = drawn[static_cast<std::size_t>(i)];
-    if (!ready[static_cast<std::size_t>(j)]) {
-      ready[static_cast<std::size_t>(j)] = 1;
-      for (Index d = 0; d < dn; ++d) {
-        const auto e = static_cast<std::size_t>(j * dn + d);
-        const double mu = mix.mus[j * dn + d], s = mix.sigmas[j * dn + d];
-        A[e] = (sp.low[d] - mu) / s;
-        B[e] = (sp.high[d] - mu) / s;
-        PA[e] = special::ndtr(A[e]);
-        DP[e] = special::ndtr(B[e]) - PA[e];
-      }
-    }
+    // Number of cum <= u (numpy.searchsorted side="right"), capped at k - 1.
+    const Index idx = std::upper_bound(cum.begin(), cum.end(), u_component[i]) - cum.begin();
+    const Index j = std::min(idx, k - 1);
     double* row = out + i * width;
     for (Index d = 0; d < dn; ++d) {
-      const auto e = static_cast<std::size_t>(j * dn + d);
       const double mu = mix.mus[j * dn + d], s = mix.sigmas[j * dn + d];
-      const double a = A[e], b = B[e];
+      const double a = (sp.low[d] - mu) / s, b = (sp.high[d] - mu) / s;
       const double u = U[i * dn + d];
       // Invert in linear space while the target probability is central (its rounding
       // error then moves z by < 1e-14); the tails take the log-space route.
-      const double pa = PA[e];
-      const double p = pa + u * DP[e];
+      const double pa = special::ndtr(a);
+      const double p = pa + u * (special::ndtr(b) - pa);
       const double z = (0.02 < p && p < 0.98) ? special::ndtri(p)
                                               : special::ppf_std_truncnorm(u, a, b);
       row[d] = std::min(std::max(mu + s * z, sp.low[d]), sp.high[d]);
@@ -272,9 +541,58 @@ void best_candidate(const double* u_component, const double* U, const double* UC
     }
     for (Index q = 0; q < dc; ++q) C[i * dc + q] = row[dn + q];
   }
-  const std::vector<Index> drawn = drawn_components(u_component, n, good);
-  const Index best = argmax_log_ratio(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, good,
-                                      good_log, bad_log, drawn.data());
+  std::vector<double> log_l(static_cast<std::size_t>(n));
+  log_pdf_product_mixture(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, good_log, log_l.data());
+  // log g exactly only where it can decide: a lower bound of log g (one term of the
+  // mixture, summed as log_density sums it) gives an upper bound of log l - log g, and
+  // a candidate whose bound is below the best value found so far cannot be the first
+  // maximum (rounding is monotonic, so the computed value stays below the computed
+  // bound). Candidates are visited by decreasing bound; g is usually dominated by one
+  // term near a candidate while the candidates' values spread over several nats, so
+  // typically one or two of them need the full sum. The result is numpy.argmax's over
+  // the full values: the first maximum, a NaN counting as the maximum.
+  MixtureTerms bad_terms(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, bad_log);
+  std::vector<double> bound(static_cast<std::size_t>(n));
+  std::vector<Index> order(static_cast<std::size_t>(n));
+  bool any_nan = false;
+  for (Index i = 0; i < n; ++i) {
+    bound[i] = log_l[i] - bad_terms.lower_bound(i);
+    any_nan = any_nan || std::isnan(bound[i]);
+    order[i] = i;
+  }
+  Index best = -1;
+  double best_acq = -kInf;
+  if (any_nan) {  // no bounds to trust: every value, in index order
+    for (Index i = 0; i < n; ++i) {
+      const double acq = log_l[i] - bad_terms.log_density(i);
+      if (std::isnan(acq)) {
+        if (best < 0 || !std::isnan(best_acq)) best = i;
+        break;
+      }
+      if (best < 0 || acq > best_acq) {
+        best = i;
+        best_acq = acq;
+      }
+    }
+  } else {
+    std::stable_sort(order.begin(), order.end(), [&](Index p, Index q) { return bound[p] > bound[q]; });
+    for (const Index i : order) {
+      if (best >= 0 && bound[i] < best_acq) break;  // every later bound is lower still
+      const double acq = log_l[i] - bad_terms.log_density(i);
+      if (std::isnan(acq)) {  // NaN counts as the maximum: the first NaN in index order
+        if (!std::isnan(best_acq) || i < best) {
+          best = i;
+          best_acq = acq;
+        }
+        continue;
+      }
+      if (std::isnan(best_acq) && best >= 0) continue;
+      if (best < 0 || acq > best_acq || (acq == best_acq && i < best)) {
+        best = i;
+        best_acq = acq;
+      }
+    }
+  }
   std::copy(S.data() + best * width, S.data() + (best + 1) * width, out);
 }
 

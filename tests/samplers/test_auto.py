@@ -101,15 +101,28 @@ def test_auto_conditional_space_uses_tpe() -> None:
     assert choices[0] == "gp" and set(choices[4:]) == {"tpe"}
 
 
-def test_auto_one_conditional_parameter_among_several_stays_with_gp() -> None:
-    # 4 always-present parameters and 1 conditional: the joint space holds 4/5 >= 3/4.
+def _conditional_objective(n_always: int, n_conditional: int) -> Any:
     def objective(trial: Trial) -> float:
-        v = sum(trial.suggest_float(f"x{i}", -1.0, 1.0) ** 2 for i in range(4))
+        v = sum(trial.suggest_float(f"x{i}", -1.0, 1.0) ** 2 for i in range(n_always))
         if trial.params["x0"] > 0:
-            v += trial.suggest_float("extra", 0.0, 1.0)
+            v += sum(trial.suggest_float(f"extra{i}", 0.0, 1.0) for i in range(n_conditional))
         return v
 
-    assert set(_choices(_auto(), objective, 10)) == {"gp"}
+    return objective
+
+
+@pytest.mark.parametrize(("n_always", "n_conditional", "expected"), [
+    (4, 1, "gp"),  # the joint space holds 4/5 of the parameters
+    (5, 2, "gp"),  # 5/7, mlp_digits' shape
+    (2, 1, "gp"),  # 2/3: the threshold itself
+    (3, 2, "tpe"),  # 3/5, svc_digits' shape
+    (1, 1, "tpe"),  # 1/2
+])
+def test_auto_share_of_conditional_parameters_decides(n_always: int, n_conditional: int, expected: str) -> None:
+    # Once a trial with x0 > 0 has finished (within the first 5), every later choice
+    # sees all the parameters.
+    choices = _choices(_auto(), _conditional_objective(n_always, n_conditional), 12)
+    assert set(choices[8:]) == {expected}
 
 
 class _CountingConstraint:

@@ -28,7 +28,6 @@ import multiprocessing as mp
 import os
 import sys
 import time
-import types
 import warnings
 from typing import Any
 
@@ -38,21 +37,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _problems  # noqa: E402
 
+from hpo_core.testing.optuna_parity import NumpyStableArgsort  # noqa: E402
+
 SAMPLERS = ("optuna_tpe", "optuna_tpe_stable_ties", "optuna_tpe_hashed_ties", "hpo_tpe")
 
 
-class _NumpyStableArgsort(types.ModuleType):
-    """NumPy with a stable ``argsort``: Optuna's estimator with tied observations in trial order."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(np, name)
-
-    @staticmethod
-    def argsort(a: Any, *args: Any, **kwargs: Any) -> np.ndarray:
-        return np.argsort(a, kind="stable")
-
-
-class _NumpyHashedArgsort(_NumpyStableArgsort):
+class _NumpyHashedArgsort(NumpyStableArgsort):
     """NumPy whose ``argsort`` breaks ties in a pseudo-random order that differs between
     values (a hash of the position and the value), deterministic and platform-independent."""
 
@@ -81,7 +71,7 @@ def run(sampler: str, problem_name: str, seed: int, n_trials: int) -> dict[str, 
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         # Set in every job: a worker runs jobs of both variants.
-        shims = {"optuna_tpe_stable_ties": _NumpyStableArgsort, "optuna_tpe_hashed_ties": _NumpyHashedArgsort}
+        shims = {"optuna_tpe_stable_ties": NumpyStableArgsort, "optuna_tpe_hashed_ties": _NumpyHashedArgsort}
         parzen_estimator.np = shims[sampler]("numpy") if sampler in shims else np  # type: ignore[assignment]
         study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
     else:

@@ -18,7 +18,6 @@ observations differs. The exact comparisons below therefore give Optuna a stable
 from __future__ import annotations
 
 import math
-import types
 import warnings
 from typing import Any
 
@@ -45,6 +44,7 @@ from hpo_core import kernels  # noqa: E402
 from hpo_core.kernels import _reference_tpe  # noqa: E402
 from hpo_core.samplers import TPESampler  # noqa: E402
 from hpo_core.samplers.tpe import _parzen  # noqa: E402
+from hpo_core.testing.optuna_parity import NumpyStableArgsort  # noqa: E402
 
 # Same math in both libraries: only rounding differs (the atol is for log-values near 0).
 RTOL, ATOL = 1e-9, 1e-12
@@ -65,20 +65,9 @@ DISCRETE = ["int", "log_int", "step_int", "cat"]
 OPTIONS = [(1.0, False, True), (1.0, True, True), (0.5, False, False), (3.0, True, False), (0.0, False, True)]
 
 
-class _NumpyStableArgsort(types.ModuleType):
-    """NumPy, but ``argsort`` is stable: Optuna's estimator with tied observations in trial order."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(np, name)
-
-    @staticmethod
-    def argsort(a: Any, *args: Any, **kwargs: Any) -> np.ndarray:
-        return np.argsort(a, kind="stable")
-
-
 @pytest.fixture
 def optuna_stable_ties(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(optuna_pe, "np", _NumpyStableArgsort("numpy"))
+    monkeypatch.setattr(optuna_pe, "np", NumpyStableArgsort("numpy"))
 
 
 @pytest.fixture(params=[b for b in kernels.BACKENDS if b != "jax"])

@@ -61,6 +61,8 @@ class SearchSpace(Mapping[str, BaseDistribution]):
         is_log, step (0.0 where none), low, high (internal bounds), n_choices.
 
     Example:
+        >>> import numpy as np
+        >>> from hpo_core.distributions import FloatDistribution, IntDistribution
         >>> space = SearchSpace({"lr": FloatDistribution(1e-4, 1e-1, log=True),
         ...                      "layers": IntDistribution(1, 4)})
         >>> X = space.from_unit(np.array([[0.5, 0.99]]))

@@ -29,8 +29,8 @@ documented on the reference implementations in ``hpo_core.kernels._reference``.
 Example:
     >>> import numpy as np
     >>> from hpo_core import kernels
-    >>> kernels.nondominated_rank(np.array([[1.0, 2.0], [2.0, 1.0], [2.0, 2.0]]))
-    array([0, 0, 1])
+    >>> kernels.nondominated_rank(np.array([[1.0, 2.0], [2.0, 1.0], [2.0, 2.0]])).tolist()
+    [0, 0, 1]
     >>> kernels.get_backend("numpy").is_pareto_front(np.array([[1.0], [0.0]]))
     array([False,  True])
 """

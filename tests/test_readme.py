@@ -1,0 +1,25 @@
+"""README.md's Python snippets run as written, each on its own in a fresh namespace."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+_README = Path(__file__).resolve().parents[1] / "README.md"
+_BLOCKS = re.findall(r"```python\n(.*?)```", _README.read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_readme_has_python_snippets() -> None:
+    assert len(_BLOCKS) >= 2
+
+
+@pytest.mark.parametrize("index", range(len(_BLOCKS)))
+def test_readme_snippet_runs(index: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code = _BLOCKS[index]
+    if "trials_dataframe" in code:
+        pytest.importorskip("pandas", reason="the snippet calls trials_dataframe(), which needs pandas")
+    monkeypatch.chdir(tmp_path)  # files the snippet writes (SQLite studies) go here
+    namespace: dict[str, object] = {"__name__": f"readme_snippet_{index}"}
+    exec(compile(code, f"README.md python block {index}", "exec"), namespace)  # noqa: S102

@@ -265,6 +265,25 @@ def test_gp_log_prior_gradient_matches_finite_differences() -> None:
         np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize(("d", "mode"), [(2, 1.0), (5, 1.0), (10, math.sqrt(0.5)), (20, 0.5)])
+def test_gp_lengthscale_prior_mode_shrinks_above_five_dimensions(d: int, mode: float) -> None:
+    # theta[:d] = log(1 / lengthscale^2); the prior of one lengthscale peaks at `mode`.
+    ls = np.exp(np.linspace(np.log(0.1), np.log(10.0), 4001))
+    values = []
+    for length in ls:
+        theta = np.concatenate((np.full(d, -2.0 * np.log(length)), [0.0, np.log(1e-2)]))
+        values.append(_model._log_prior(theta)[0])
+    assert ls[int(np.argmax(values))] == pytest.approx(mode, rel=2e-3)
+
+
+def test_gp_log_prior_gradient_in_ten_dimensions() -> None:
+    rng = np.random.default_rng(12)
+    theta = rng.normal(0.0, 1.0, 12)
+    _, grad = _model._log_prior(theta)
+    fd = [(_model._log_prior(theta + h)[0] - _model._log_prior(theta - h)[0]) / 2e-6 for h in 1e-6 * np.eye(12)]
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-7)
+
+
 def test_gp_lengthscale_prior_lets_an_unused_dimension_drop_out() -> None:
     # 20 points in 4-D, the output depends on x0 only: the MAP fit gives the other three
     # dimensions long lengthscales (about 3.6-4 here; the former Gamma(2, 0.5) prior held

@@ -276,6 +276,24 @@ def test_gp_lengthscale_prior_mode_shrinks_above_five_dimensions(d: int, mode: f
     assert ls[int(np.argmax(values))] == pytest.approx(mode, rel=2e-3)
 
 
+def test_gp_lengthscale_prior_shift_counts_numeric_dimensions_only() -> None:
+    # 10 dimensions, 4 categorical: 6 numeric ones get mode sqrt(5/6), the categorical
+    # ones keep mode 1; 10 categorical dimensions: no shift at all.
+    is_cat = np.array([False] * 6 + [True] * 4)
+    ls = np.exp(np.linspace(np.log(0.3), np.log(3.0), 2001))
+    for dim, mode in ((0, math.sqrt(5 / 6)), (7, 1.0)):
+        values = []
+        for length in ls:
+            theta = np.concatenate((np.zeros(10), [0.0, np.log(1e-2)]))
+            theta[dim] = -2.0 * np.log(length)
+            values.append(_model._log_prior(theta, is_cat)[0])
+        assert ls[int(np.argmax(values))] == pytest.approx(mode, rel=3e-3)
+    theta = np.concatenate((np.full(10, 0.3), [0.0, np.log(1e-2)]))
+    unshifted = 10 * -0.1 * (np.exp(-0.3) + np.exp(0.3)) + (0.0 - 1.0) + (1.1 * np.log(1e-2) - 30 * 1e-2)
+    assert _model._log_prior(theta, np.ones(10, dtype=bool))[0] == pytest.approx(unshifted, rel=1e-12)
+    assert _model._log_prior(theta)[0] != pytest.approx(unshifted, rel=1e-6)  # 10 numeric: shifted
+
+
 def test_gp_log_prior_gradient_in_ten_dimensions() -> None:
     rng = np.random.default_rng(12)
     theta = rng.normal(0.0, 1.0, 12)

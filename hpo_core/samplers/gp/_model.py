@@ -144,7 +144,7 @@ def warp_outputs(values: np.ndarray) -> np.ndarray:
     return (z - z.mean()) / (sd if sd > 0 else 1.0)  # type: ignore[no-any-return]
 
 
-#: Above this many dimensions the lengthscale prior's mode shrinks from 1 to
+#: Above this many numeric dimensions their lengthscale prior's mode shrinks from 1 to
 #: sqrt(_PRIOR_DIMS / d) (see _log_prior).
 _PRIOR_DIMS = 5.0
 
@@ -154,7 +154,7 @@ def default_theta(d: int) -> np.ndarray:
     return np.concatenate((np.full(d, math.log(4.0)), [0.0, math.log(1e-2)]))
 
 
-def _log_prior(theta: np.ndarray) -> tuple[float, np.ndarray]:
+def _log_prior(theta: np.ndarray, is_cat: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """Log density (up to a constant) and gradient of the hyperparameter prior, in theta.
 
     * Each log inverse squared lengthscale ``t = log rho``: ``-0.1 (e^-t + e^t) = -0.2
@@ -167,14 +167,17 @@ def _log_prior(theta: np.ndarray) -> tuple[float, np.ndarray]:
       densities of their logs (the log-Jacobian ``t`` included: ``shape t - rate e^t``),
       so their modes in theta are a = 2 and s2 = 1.1 / 30 ~ 0.037.
 
-    * Above 5 dimensions the lengthscale term is shifted so that its mode is lengthscale
-      ``sqrt(5 / d)`` (0.71 in 10-D): ``-0.2 cosh(t - log(d / 5))``. Measured on COCO BBOB
+    * With more than 5 numeric dimensions (``is_cat`` False; all when ``is_cat`` is None)
+      their lengthscale term is shifted so that its mode is lengthscale ``sqrt(5 / d)``,
+      d the numeric dimensions (0.71 in 10-D): ``-0.2 cosh(t - log(d / 5))``; categorical
+      dimensions keep mode 1 (on the all-categorical 10-D ``syn_cat_chain`` the shift
+      lost 2/7, 1/9, 3/7 at 25/50/100 trials, 10 seeds). Measured on COCO BBOB
       in 10-D (24 functions x 10 seeds, ``benchmarks/README.md``, issue 11), against the
       mode 1 of 5-D and below: seed wins 141/73, 142/86 and 133/96 at 25, 50 and 100
       trials (Wilcoxon p < 0.001, 0.0005, 0.075); the opposite shift, mode
       ``sqrt(d / 5)`` (longer lengthscales in more dimensions, as Hvarfner et al. 2024
-      propose for BoTorch's GP), lost 86/124 and 101/128 at 25 and 50. Up to 5-D the prior
-      is Optuna's.
+      propose for BoTorch's GP), lost 86/124 and 101/128 at 25 and 50. Up to 5 numeric
+      dimensions the prior is Optuna's.
 
     The lengthscale term replaced a Gamma(2, 0.5) density of log rho (mode rho = 4,
     lengthscale 0.5), which at 15-25 trials held every lengthscale near 0.5-1, irrelevant
@@ -186,7 +189,10 @@ def _log_prior(theta: np.ndarray) -> tuple[float, np.ndarray]:
     """
     d = len(theta) - 2
     grad = np.zeros_like(theta)
-    t = theta[:d] - math.log(max(1.0, d / _PRIOR_DIMS))  # mode: lengthscale sqrt(5 / d) above 5-D
+    numeric = np.ones(d, dtype=bool) if is_cat is None else ~np.asarray(is_cat, dtype=bool)
+    d_num = int(numeric.sum())
+    # Mode lengthscale sqrt(5 / d_num) on the numeric dimensions above 5 of them.
+    t = theta[:d] - np.where(numeric, math.log(max(1.0, d_num / _PRIOR_DIMS)), 0.0)
     total = float(np.sum(-0.1 * np.exp(-t) - 0.1 * np.exp(t)))
     grad[:d] = 0.1 * np.exp(-t) - 0.1 * np.exp(t)
     for idx, shape, rate in ((slice(d, d + 1), 2.0, 1.0), (slice(d + 1, d + 2), 1.1, 30.0)):
@@ -219,7 +225,7 @@ def fit_theta(X: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta0: np.ndarr
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         lml, grad = lml_of(X, y, is_cat, theta)
-        lp, gp = _log_prior(theta)
+        lp, gp = _log_prior(theta, is_cat)
         value = -(lml + lp)
         if not np.isfinite(value):
             return 1e300, np.zeros_like(theta)

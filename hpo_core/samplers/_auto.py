@@ -69,10 +69,11 @@ class AutoSampler(BaseSampler):
        third or more of the space is not. Parameters with one possible value do not
        count (both samplers set them without sampling). Measured on the conditional
        problems of the model-tuning and discrete suites (``benchmarks/README.md``, issue
-       11; seed wins GP/TPE at 25 / 50 / 100 trials, ties left out): ``mlp_digits`` (5 of 7 parameters
-       joint; 20 seeds) 9/11, 13/7, 13/7 (p = 0.03 at 100), where the former threshold
-       of 3/4 chose TPE; ``svc_digits`` (3 of 5) 1/10, 1/8, 3/8; ``tab_svc_digits`` (2 of
-       4) 2/5, 1/6, 0/4; ``syn_conditional`` (1 of 8) 3/7, 3/7, 2/8.
+       11; seed wins GP/TPE at 25 / 50 / 100 trials, ties left out): ``mlp_digits``
+       (5 of 7 parameters joint; 20 seeds) 9/11, 13/7, 13/7 (p = 0.03 at 100), where
+       the former threshold of 3/4 chose TPE; ``svc_digits`` (3 of 5) 1/10, 1/8, 3/8;
+       ``tab_svc_digits`` (2 of 4) 2/5, 1/6, 0/4; ``syn_conditional`` (1 of 8) 3/7,
+       3/7, 2/8.
     5. **Otherwise -> GP**, categorical parameters included. Up to 2026-12-06 a space
        more than half categorical went to TPE (Optuna's AutoSampler sends any
        categorical space there). Measured on the discrete suite (12 problems x 10 seeds,

@@ -11,6 +11,7 @@ import inspect
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,7 +32,7 @@ __all__ = ["AutoSampler"]
 _COMPLETE = int(TrialState.COMPLETE)
 #: The GP needs at least this share of the (non-constant) parameters seen in its joint
 #: space; it samples the others uniformly at random in every trial (rule 4).
-MIN_JOINT_SHARE = 2 / 3
+MIN_JOINT_SHARE = Fraction(2, 3)  # exact: 2 of 3 parameters is enough
 # Arguments AutoSampler sets on both samplers itself.
 _RESERVED = ("seed", "n_startup_trials", "constraints_func")
 
@@ -189,7 +190,7 @@ class AutoSampler(BaseSampler):
         if n_joint == 0:
             return TPE
         n_seen = sum(1 for dists in h.param_dists if not all(d.single() for d in dists))
-        if n_joint < MIN_JOINT_SHARE * n_seen - 1e-9:  # 2 of 3 is enough
+        if n_joint < MIN_JOINT_SHARE * n_seen:
             return TPE
         return GP
 

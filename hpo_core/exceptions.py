@@ -12,6 +12,7 @@ __all__ = [
     "HpoWarning",
     "ExperimentalWarning",
     "FailedTrialWarning",
+    "StaleTrialWarning",
 ]
 
 
@@ -52,3 +53,9 @@ class ExperimentalWarning(HpoWarning):
 
 class FailedTrialWarning(HpoWarning):
     """A trial was marked FAIL; the message says why."""
+
+
+class StaleTrialWarning(HpoWarning):
+    """This worker's trial was marked FAIL by another worker while this one was not
+    heard from (paused, or cut off from the storage longer than the grace period); the
+    late write was dropped and the worker goes on."""

@@ -6,9 +6,10 @@ from typing import Any
 
 from hpo_core._validation import format_error
 from hpo_core.storages._base import BaseStorage, FrozenStudy
+from hpo_core.storages._callbacks import RetryFailedTrialCallback
 from hpo_core.storages._in_memory import InMemoryStorage
 
-__all__ = ["BaseStorage", "FrozenStudy", "InMemoryStorage", "RDBStorage", "get_storage"]
+__all__ = ["BaseStorage", "FrozenStudy", "InMemoryStorage", "RDBStorage", "RetryFailedTrialCallback", "get_storage"]
 
 
 def __getattr__(name: str) -> Any:

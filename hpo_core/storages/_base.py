@@ -188,6 +188,9 @@ class BaseStorage(abc.ABC):
     heartbeat_interval: float | None = None
     #: A RUNNING trial whose last heartbeat is older than this many seconds is stale.
     grace_period: float | None = None
+    #: Called as ``callback(study, frozen_trial)`` for each trial the study finds stale
+    #: and marks FAIL (e.g. :class:`~hpo_core.storages.RetryFailedTrialCallback`).
+    failed_trial_callback: Any = None
 
     # --------------------------------------------------------------- studies
     @abc.abstractmethod
@@ -344,8 +347,13 @@ class BaseStorage(abc.ABC):
         """
 
     # --------------------------------------------------------------- liveness
-    def record_heartbeat(self, trial_id: int) -> None:  # noqa: B027 - optional
+    def record_heartbeat(self, trial_id: int) -> None:
         """Record that the owner of a RUNNING trial is alive (no-op without heartbeats)."""
+        self.record_heartbeats([trial_id])
+
+    def record_heartbeats(self, trial_ids: list[int]) -> None:  # noqa: B027 - optional
+        """Record, in one write, that the owner of these RUNNING trials is alive now
+        (finished trials are left as they are; no-op without heartbeats)."""
 
     @abc.abstractmethod
     def fail_stale_trials(self, study_id: int) -> list[int]:

@@ -11,6 +11,7 @@ from hpo_core.exceptions import DuplicatedStudyError
 from hpo_core.pruners import BasePruner
 from hpo_core.samplers import BaseSampler
 from hpo_core.storages import BaseStorage, FrozenStudy, get_storage
+from hpo_core.study._stale import fail_stale_trials
 from hpo_core.study._study import Study
 from hpo_core.trial import StudyDirection
 
@@ -92,12 +93,7 @@ def create_study(
 
 def _load(name: str, storage: BaseStorage, sampler: Any, pruner: Any) -> Study:
     study = Study(name, storage, sampler, pruner)
-    failed = storage.fail_stale_trials(study._study_id)
-    if failed:
-        _logger.warning(
-            "Study %r: trials %s were left RUNNING by workers that are gone; marked FAIL.",
-            name, failed,
-        )
+    fail_stale_trials(study, force=True)
     return study
 
 

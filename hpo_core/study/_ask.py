@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from hpo_core._validation import check_int, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace
 from hpo_core.samplers import BaseSampler
+from hpo_core.study._stale import fail_stale_trials
 from hpo_core.trial import Trial, TrialState
 
 if TYPE_CHECKING:
@@ -76,6 +78,8 @@ def ask(
     n: int | None,
 ) -> Any:
     """:meth:`Study.ask`: a new :class:`Trial`, or a list of ``n``."""
+    if monotonic() >= study._stale_due:
+        fail_stale_trials(study)
     space = None if fixed_distributions is None else as_space(study, fixed_distributions)
     if n is not None:
         check_int("n", n, low=1, high=MAX_BATCH)
@@ -153,6 +157,8 @@ def ask_array(study: Study, space: Mapping[str, BaseDistribution] | SearchSpace,
             f"{type(study.sampler).__name__} has no batch path; use study.ask(n=...) "
             "to get a batch of trials one proposal at a time."
         )
+    if monotonic() >= study._stale_due:
+        fail_stale_trials(study)
     study._view._stale = True
     ids, numbers = study._storage.create_new_trials(study._study_id, n)
     sampler = study.sampler

@@ -1,4 +1,8 @@
-"""The ``Study.optimize`` loop: threads, timeouts, callbacks, failures, heartbeats."""
+"""The ``Study.optimize`` loop: threads, timeouts, callbacks, failures.
+
+Heartbeats are the storage's (one thread per process beats every RUNNING trial it owns,
+:mod:`hpo_core.storages._heartbeat`); stale trials of other workers are checked when
+the loop starts and before asks (:mod:`hpo_core.study._stale`)."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from hpo_core._validation import (
     format_error,
 )
 from hpo_core.exceptions import FailedTrialWarning, TrialPruned, UpdateFinishedTrialError
+from hpo_core.study._stale import fail_stale_trials, failed_as_stale
 from hpo_core.trial import FrozenTrial, Trial, TrialState
 
 if TYPE_CHECKING:
@@ -51,53 +56,6 @@ class _Budget:
                     return False
                 self._left -= 1
             return True
-
-
-class _Heartbeat:
-    """One thread per ``optimize`` call: heartbeats for the trials this process runs,
-    and, every interval, the check for trials of dead workers."""
-
-    def __init__(self, study: Study):
-        self._study = study
-        self._interval = study._storage.heartbeat_interval
-        self._running: set[int] = set()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> _Heartbeat:
-        if self._interval is not None:
-            self._thread = threading.Thread(target=self._run, name="hpo_core-heartbeat", daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-
-    def add(self, trial_id: int) -> None:
-        if self._interval is not None:
-            self._study._storage.record_heartbeat(trial_id)
-            with self._lock:
-                self._running.add(trial_id)
-
-    def remove(self, trial_id: int) -> None:
-        with self._lock:
-            self._running.discard(trial_id)
-
-    def _run(self) -> None:
-        assert self._interval is not None
-        storage = self._study._storage
-        while not self._stop.wait(self._interval):
-            with self._lock:
-                running = list(self._running)
-            try:
-                for tid in running:
-                    storage.record_heartbeat(tid)
-                storage.fail_stale_trials(self._study._study_id)
-            except Exception:  # noqa: BLE001 - a failed heartbeat must not kill the study
-                _logger.warning("Heartbeat failed:\n%s", traceback.format_exc())
 
 
 def _check_args(
@@ -145,63 +103,65 @@ def optimize(
         func, n_trials, timeout, n_jobs, catch, callbacks, gc_after_trial, show_progress_bar
     )
     study._stop_flag = False
-    failed = study._storage.fail_stale_trials(study._study_id)
-    if failed:
-        _logger.warning("Marked FAIL the trials %s, whose workers are gone.", failed)
+    fail_stale_trials(study, force=True)
     budget = _Budget(n_trials, timeout)
     bar = None
     if show_progress_bar:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_trials, desc="trials")
-    with _Heartbeat(study) as heartbeat:
 
-        def worker() -> None:
-            while budget.take(study):
-                if study.sampler.is_exhausted(study):
-                    study.stop()
-                    break
-                frozen = _run_trial(study, func, catch_t, heartbeat)
-                if bar is not None:
-                    bar.update(1)
-                for cb in cbs:
-                    cb(study, frozen)
-                if gc_after_trial:
-                    gc.collect()
-
-        try:
-            if n_jobs == 1:
-                worker()
-            else:
-                with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-                    futures = [pool.submit(worker) for _ in range(n_jobs)]
-                    try:
-                        for f in futures:
-                            f.result()
-                    except BaseException:
-                        study.stop()  # let the other threads finish their trial and end
-                        raise
-        finally:
+    def worker() -> None:
+        while budget.take(study):
+            if study.sampler.is_exhausted(study):
+                study.stop()
+                break
+            frozen = _run_trial(study, func, catch_t)
             if bar is not None:
-                bar.close()
+                bar.update(1)
+            for cb in cbs:
+                cb(study, frozen)
+            if gc_after_trial:
+                gc.collect()
+
+    try:
+        if n_jobs == 1:
+            worker()
+        else:
+            with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+                futures = [pool.submit(worker) for _ in range(n_jobs)]
+                try:
+                    for f in futures:
+                        f.result()
+                except BaseException:
+                    study.stop()  # let the other threads finish their trial and end
+                    raise
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _run_trial(
     study: Study,
     func: Callable[[Trial], Any],
     catch: tuple[type[BaseException], ...],
-    heartbeat: _Heartbeat,
 ) -> FrozenTrial:
     trial = study.ask()
-    heartbeat.add(trial._trial_id)
     state = TrialState.FAIL
     values: Any = None
     error: BaseException | None = None
+    stale = False
     try:
         values = func(trial)
         state = TrialState.COMPLETE
     except TrialPruned:
         state = TrialState.PRUNED
+    except UpdateFinishedTrialError as e:
+        # The objective wrote to its trial after a peer failed it as stale (this worker
+        # was paused): warn and go on; anything else is a real error.
+        stale = failed_as_stale(study, trial._trial_id, "the rest of its run")
+        if not stale:
+            error = e
     except BaseException as e:  # noqa: BLE001 - every failure is recorded, then handled below
         error = e
         tb = traceback.format_exc()
@@ -216,8 +176,8 @@ def _run_trial(
                 stacklevel=3,
             )
     finally:
-        heartbeat.remove(trial._trial_id)
-        _finish(study, trial, state, values)
+        if not stale:
+            _finish(study, trial, state, values)
     frozen = study._storage.get_trial(trial._trial_id)
     _log_trial(study, frozen)
     if error is not None and not isinstance(error, catch):

@@ -8,6 +8,7 @@ and the DataFrame in ``_dataframe.py``.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -64,6 +65,8 @@ class Study:
         self._view = StudyView(storage, self._study_id, self._directions)
         self._space_cache: tuple[Any, dict[str, Any], SearchSpace] | None = None
         self._thread_local = threading.local()
+        self._stale_checked = -math.inf  # monotonic time of the last check for stale trials
+        self._stale_due = -math.inf  # the next check before an ask is due from then
 
     # --------------------------------------------------------------- basics
     @property

@@ -16,6 +16,7 @@ from hpo_core._validation import as_real, format_error
 from hpo_core.exceptions import FailedTrialWarning, UpdateFinishedTrialError
 from hpo_core.samplers import BaseSampler
 from hpo_core.study._ask import TrialBatch, batch_trials
+from hpo_core.study._stale import failed_as_stale
 from hpo_core.trial import Trial
 from hpo_core.trial._state import TrialState
 
@@ -133,7 +134,7 @@ def tell(
             try:
                 study._storage.set_trial_state_values(trial_id, _COMPLETE_INT, (values,))
             except UpdateFinishedTrialError:
-                if not skip_if_finished:
+                if not skip_if_finished and not failed_as_stale(study, trial_id, f"its value {values!r}"):
                     raise
             return
     else:
@@ -180,7 +181,8 @@ def _store_state(
     try:
         study._storage.set_trial_state_values(trial_id, state, vals)
     except UpdateFinishedTrialError:
-        if not skip_if_finished:
+        what = f"its value(s) {vals!r}" if vals is not None else f"its end as {state.name}"
+        if not skip_if_finished and not failed_as_stale(study, trial_id, what):
             raise
 
 

@@ -27,11 +27,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from hpo_core._validation import check_real, format_error
+from hpo_core._validation import check_callable, check_real, format_error
 from hpo_core.exceptions import DuplicatedStudyError, StorageError, StudyNotFoundError
 from hpo_core.history import History
 from hpo_core.storages._base import FrozenStudy, check_attr
 from hpo_core.storages._checks import check_name, decode_json, encode_json
+from hpo_core.storages._heartbeat import Heartbeats
 from hpo_core.storages._rdb import _schema as S
 from hpo_core.storages._rdb import _trials as T
 from hpo_core.storages._rdb._engine import Database
@@ -52,10 +53,15 @@ class RDBStorage(TrialOps):
         url: ``"sqlite:///path/to/file.db"``, ``"postgresql://user@host:5432/db"``,
             ``"mysql+pymysql://..."``.
         engine_kwargs: Extra arguments for ``sqlalchemy.create_engine``.
-        heartbeat_interval: Seconds between heartbeats of trials run by
-            ``Study.optimize``; None turns heartbeats off. Default 60.
+        heartbeat_interval: Seconds between heartbeats of the RUNNING trials this
+            process owns (created by ``optimize``, ``ask`` or claimed from the queue;
+            one write per interval for all of them, from one background thread); None
+            turns heartbeats off. Default 60.
         grace_period: A RUNNING trial whose last heartbeat is older than this is marked
             FAIL by the next worker that checks. Default ``2 * heartbeat_interval``.
+        failed_trial_callback: Called as ``callback(study, frozen_trial)`` for each
+            trial a worker marks FAIL as stale, e.g. ``RetryFailedTrialCallback()``
+            to run its parameters again. Default None.
         busy_timeout: Seconds a SQLite writer waits for the file lock (default 60).
         flush_delay: Parameters set by ``suggest_*`` are written together with the
             trial's next write (a report, an attribute, its end), before this process
@@ -77,6 +83,7 @@ class RDBStorage(TrialOps):
         grace_period: float | None = None,
         busy_timeout: float = 60.0,
         flush_delay: float = 0.1,
+        failed_trial_callback: Any = None,
     ):
         if not isinstance(url, str) or "://" not in url:
             raise ValueError(format_error("url", "a database URL such as 'sqlite:///study.db'", url))
@@ -86,6 +93,9 @@ class RDBStorage(TrialOps):
         self.grace_period = check_real("grace_period", grace_period, low=0.0, low_open=True, allow_none=True, owner="RDBStorage")
         self._busy_timeout: float = check_real("busy_timeout", busy_timeout, low=0.0, owner="RDBStorage")  # type: ignore[assignment]
         self.flush_delay: float = check_real("flush_delay", flush_delay, low=0.0, owner="RDBStorage")  # type: ignore[assignment]
+        if failed_trial_callback is not None:
+            check_callable("failed_trial_callback", failed_trial_callback)
+        self.failed_trial_callback = failed_trial_callback
         self.url = url
         self._engine_kwargs = dict(engine_kwargs or {})
         self._setup()
@@ -99,12 +109,14 @@ class RDBStorage(TrialOps):
         self._trial_loc = {}
         self._finished = {}
         self._pending = PendingParams(self._flush_pending, self.flush_delay)
+        self._heartbeats = Heartbeats(self.record_heartbeats, self.heartbeat_interval)
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._after_fork)
 
     def _after_fork(self) -> None:
         self._db.after_fork()
         self._pending.after_fork()
+        self._heartbeats.after_fork()
 
     def _read_snapshot(self, fn: Callable[[Connection], T_]) -> T_:
         """Run ``fn`` in one transaction that sees one snapshot for all its statements
@@ -120,6 +132,7 @@ class RDBStorage(TrialOps):
             "url": self.url, "_engine_kwargs": self._engine_kwargs,
             "heartbeat_interval": self.heartbeat_interval, "grace_period": self.grace_period,
             "_busy_timeout": self._busy_timeout, "flush_delay": self.flush_delay,
+            "failed_trial_callback": self.failed_trial_callback,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -127,6 +140,7 @@ class RDBStorage(TrialOps):
         self._setup()
 
     def close(self) -> None:
+        self._heartbeats.close()
         self._pending.close()
         self._db.close()
 

@@ -35,6 +35,7 @@ from hpo_core.storages._base import (
     worker_id,
 )
 from hpo_core.storages._checks import check_name, decode_json, encode_json
+from hpo_core.storages._heartbeat import Heartbeats
 from hpo_core.storages._rdb import _schema as S
 from hpo_core.storages._rdb import _trials as T
 from hpo_core.storages._rdb._engine import Database
@@ -64,6 +65,7 @@ class TrialOps(BaseStorage):
     _trial_loc: dict[int, tuple[int, int]]  # trial_id -> (study_id, number)
     _finished: dict[int, int]  # trial_id -> state, of trials finished here
     _pending: PendingParams
+    _heartbeats: Heartbeats
 
     @abc.abstractmethod
     def _directions(self, study_id: int) -> list[StudyDirection]:
@@ -96,6 +98,7 @@ class TrialOps(BaseStorage):
     ) -> tuple[int, int]:
         now = time.time()
         owner = worker_id()
+        beat = now if self._heartbeats.enabled else None
         if space is not None:
             check_space(space)
         if template is not None:
@@ -110,7 +113,8 @@ class TrialOps(BaseStorage):
             if template is not None:
                 return T.insert_template(conn, study_id, number, seq, template, owner=owner, encode=encode_json), number, seq
             res = conn.execute(T.STMT["insert_trial"], {
-                "study_id": study_id, "number": number, "state": _RUNNING, "t_start": now, "owner": owner, "seq": seq})
+                "study_id": study_id, "number": number, "state": _RUNNING, "t_start": now, "owner": owner,
+                "heartbeat": beat, "seq": seq})
             tid = T.inserted_id(res)
             if space is not None and len(space):
                 T.insert_params(conn, study_id, seq, [tid], space, np.asarray(internal)[None, :])
@@ -119,6 +123,7 @@ class TrialOps(BaseStorage):
         tid, number, seq = self._db.write(fn)
         self._trial_loc[tid] = (study_id, number)
         if template is None:
+            self._heartbeats.track(tid)
             params = [] if space is None else [
                 (tid, name, v, T.dist_json(d))
                 for (name, d), v in zip(space.items(), np.asarray(internal, dtype=float).tolist())]
@@ -148,12 +153,14 @@ class TrialOps(BaseStorage):
 
     def create_new_trials(self, study_id: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         now, owner = time.time(), worker_id()
+        beat = now if self._heartbeats.enabled else None
 
         def fn(conn: Connection) -> tuple[np.ndarray, np.ndarray]:
             first, seq = T.allocate_numbers(conn, study_id, n)
             for k in range(0, n, T.CHUNK):
                 conn.execute(S.trials.insert(), [
-                    {"study_id": study_id, "number": first + j, "state": _RUNNING, "t_start": now, "owner": owner, "seq": seq}
+                    {"study_id": study_id, "number": first + j, "state": _RUNNING, "t_start": now, "owner": owner,
+                     "heartbeat": beat, "seq": seq}
                     for j in range(k, min(n, k + T.CHUNK))])
             t = S.trials
             rows = conn.execute(sa.select(t.c.trial_id, t.c.number).where(
@@ -163,6 +170,7 @@ class TrialOps(BaseStorage):
 
         ids, numbers = self._db.write(fn)
         self._trial_loc.update(zip(ids.tolist(), ((study_id, k) for k in numbers.tolist())))
+        self._heartbeats.track_many(ids.tolist())
         return ids, numbers
 
     def has_waiting(self, study_id: int) -> bool:
@@ -171,6 +179,7 @@ class TrialOps(BaseStorage):
     def claim_waiting_trial(self, study_id: int) -> tuple[int, int] | None:
         t = S.trials
         now, owner = time.time(), worker_id()
+        beat = now if self._heartbeats.enabled else None
 
         def fn(conn: Connection) -> tuple[int, int] | None:
             seq = T.next_seq(conn, study_id)
@@ -179,12 +188,14 @@ class TrialOps(BaseStorage):
             if row is None:
                 return None
             # The study row is locked: no other worker claims this trial meanwhile.
-            conn.execute(t.update().where(t.c.trial_id == row[0]).values(state=_RUNNING, t_start=now, owner=owner, seq=seq))
+            conn.execute(t.update().where(t.c.trial_id == row[0]).values(
+                state=_RUNNING, t_start=now, owner=owner, heartbeat=beat, seq=seq))
             return int(row[0]), int(row[1])
 
         out = self._db.write(fn)
         if out is not None:
             self._trial_loc[out[0]] = (study_id, out[1])
+            self._heartbeats.track(out[0])
         return out
 
     def _check_compatible(self, study_id: int, name: str, dist: BaseDistribution) -> None:
@@ -311,6 +322,8 @@ class TrialOps(BaseStorage):
 
         try:
             done = self._db.write(tx)
+            if finished:
+                self._heartbeats.untrack(trial_id)
             if done and finished:
                 self._finished[trial_id] = code
                 if len(self._finished) > 100_000:
@@ -318,6 +331,7 @@ class TrialOps(BaseStorage):
                 self._apply_own_finish(sid, seqs[-1], trial_id, code, vals, now, rows)
             return done
         except UpdateFinishedTrialError:
+            self._heartbeats.untrack(trial_id)
             raise
         except BaseException:
             self._pending.restore(sid, trial_id, rows)
@@ -353,6 +367,8 @@ class TrialOps(BaseStorage):
 
         try:
             self._db.write(tx)
+            if int(state) not in T.UNFINISHED:
+                self._heartbeats.untrack_many(ids)
         except BaseException:
             for tid, rows in pending.items():  # a finished trial's rows are dropped at the flush
                 self._pending.restore(sid, tid, rows)
@@ -385,9 +401,18 @@ class TrialOps(BaseStorage):
         return int(tid)
 
     # --------------------------------------------------------------- liveness
-    def record_heartbeat(self, trial_id: int) -> None:
+    def record_heartbeats(self, trial_ids: list[int]) -> None:
+        if self.heartbeat_interval is None or not trial_ids:
+            return
         t = S.trials
-        self._db.write(lambda c: c.execute(t.update().where((t.c.trial_id == trial_id) & (t.c.state == _RUNNING)).values(heartbeat=time.time())))
+        now = time.time()
+
+        def fn(conn: Connection) -> None:
+            for k in range(0, len(trial_ids), T.CHUNK):
+                chunk = list(trial_ids[k : k + T.CHUNK])
+                conn.execute(t.update().where(t.c.trial_id.in_(chunk) & (t.c.state == _RUNNING)).values(heartbeat=now))
+
+        self._db.write(fn)
 
     def fail_stale_trials(self, study_id: int) -> list[int]:
         t = S.trials

@@ -107,9 +107,14 @@ def ask(
     else:
         trial_id, number = claimed
         trial = Trial(study, trial_id, number)
-        fixed = storage.get_trial(trial_id).system_attrs.get(FIXED_PARAMS_ATTR)
+        queued = storage.get_trial(trial_id)
+        fixed = queued.system_attrs.get(FIXED_PARAMS_ATTR)
         if fixed:
             trial._fixed = dict(fixed)
+        if queued.params:
+            # A queued trial with parameters (a retry of a failed trial, add_trial of a
+            # WAITING trial): its suggest_* calls return them, as in Optuna.
+            trial._params, trial._dists = dict(queued.params), dict(queued.distributions)
     study.sampler.before_trial(study, trial)
     if space is not None and len(space):
         X = study.sampler.sample_joint(study, trial, space)

@@ -68,7 +68,8 @@ def postgres_url() -> Iterator[str]:
     import sqlalchemy as sa
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(POSTGRES_URL)
+    # No pool: a test may restart the server (test_reconnect.py) between setup and teardown.
+    engine = sa.create_engine(POSTGRES_URL, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"

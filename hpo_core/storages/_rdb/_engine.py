@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import math
 import os
 import random
 import time
@@ -42,7 +43,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from hpo_core._validation import format_error
 from hpo_core.exceptions import StorageError
@@ -65,6 +66,8 @@ _DRIVER_EXTRAS = {
 # Scheme spellings SQLAlchemy does not load, and the one it does.
 _SCHEME_FIXES = {"postgres": "postgresql", "pgsql": "postgresql", "sqlite3": "sqlite"}
 _URL_ALLOWED = "a SQLAlchemy database URL such as 'sqlite:///study.db', 'postgresql://user@host/db' or 'mysql+pymysql://user@host/db'"
+# Seconds an open waits for an unreachable server (later operations: reconnect_timeout).
+_OPEN_RECONNECT_TIMEOUT = 10.0
 # Advisory-lock key of schema creation on PostgreSQL (any constant bigint).
 _PG_SCHEMA_LOCK = zlib.crc32(b"hpo_core.schema")
 
@@ -76,6 +79,9 @@ class Database:
         url: A SQLAlchemy URL.
         engine_kwargs: Extra arguments for ``sqlalchemy.create_engine``.
         busy_timeout: Seconds a writer waits for locks before the write fails.
+        reconnect_timeout: Seconds a read or write keeps retrying while the server
+            cannot be reached (a restart, a failover) before it fails; opening the
+            database waits at most 10 s of it.
 
     Raises:
         ValueError: the URL is not one SQLAlchemy can load (``postgres://`` included).
@@ -85,8 +91,12 @@ class Database:
             readable schema version.
     """
 
-    def __init__(self, url: str, engine_kwargs: dict[str, Any], busy_timeout: float):
+    def __init__(self, url: str, engine_kwargs: dict[str, Any], busy_timeout: float,
+                 reconnect_timeout: float = 300.0):
         self.url = url
+        self.reconnect_timeout = reconnect_timeout
+        #: Monotonic time at which a lost connection last came back (-inf: never).
+        self.outage_ended = -math.inf
         self._url = _parse_url(url)
         self.display_url = self._url.render_as_string(hide_password=True)
         self.backend = self._url.get_backend_name()
@@ -97,11 +107,15 @@ class Database:
         if self._sqlite_path is not None:
             _check_sqlite_path(self._sqlite_path)
         self.engine = self._create_engine()
+        # Opening waits at most 10 s for an unreachable server: a wrong host or port
+        # fails fast, a server that is restarting is waited for.
+        self.reconnect_timeout = min(reconnect_timeout, _OPEN_RECONNECT_TIMEOUT)
         try:
             self._init_schema()
         except BaseException:
             self.engine.dispose()
             raise
+        self.reconnect_timeout = reconnect_timeout
 
     # ------------------------------------------------------------ engine
     def _create_engine(self) -> Engine:
@@ -134,14 +148,22 @@ class Database:
             return engine
         kwargs.setdefault("pool_pre_ping", True)
         try:
-            return sa.create_engine(self._url, **kwargs)
+            engine = sa.create_engine(self._url, **kwargs)
         except ImportError as e:  # the driver module: SQLAlchemy imports it here
             fallback = self._fallback_driver_url()
             if fallback is None:
                 raise ImportError(self._missing_driver_message(e)) from e
             _logger.debug("%s is not installed; using %s", e.name, fallback.drivername)
             self._url = fallback
-            return sa.create_engine(self._url, **kwargs)
+            engine = sa.create_engine(self._url, **kwargs)
+
+        @event.listens_for(engine, "invalidate")
+        def _on_invalidate(_dbapi_conn: Any, _record: Any, _exc: Any) -> None:
+            # A pooled connection was found dead (the pre-ping included, which
+            # reconnects without an error reaching ``run``): the server went away.
+            self.outage_ended = time.monotonic()
+
+        return engine
 
     def _fallback_driver_url(self) -> URL | None:
         """The URL with the extra's driver, when the URL names no driver and it is installed."""
@@ -164,28 +186,88 @@ class Database:
 
     # ------------------------------------------------------------ transactions
     def write(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn`` in one write transaction, retrying transient lock errors."""
+        """Run ``fn`` in one write transaction, retrying transient errors (see :meth:`run`)."""
+        return self.run(fn, write=True)
+
+    def read(self, fn: Callable[[Connection], T], *, isolation_level: str | None = None) -> T:
+        """Run ``fn`` in one read transaction (one snapshot), retrying transient errors."""
+        return self.run(fn, write=False, isolation_level=isolation_level)
+
+    def run(self, fn: Callable[[Connection], T], *, write: bool, isolation_level: str | None = None) -> T:
+        """Run ``fn`` in one transaction; retry it while the error is transient.
+
+        Two kinds of error are transient, each with its own bound on the total wait:
+        lock conflicts (SQLite's busy file, deadlocks, serialization failures,
+        MySQL's lock wait timeout), retried for ``busy_timeout`` seconds; and a lost
+        or refused connection (a server restart, failover, a dropped network link),
+        retried with backoff up to 2 s apart for ``reconnect_timeout`` seconds. Any
+        other error, or a transient one past its bound, raises: a StorageError for
+        OperationalError and InterfaceError, the DBAPIError itself otherwise
+        (IntegrityError: callers decide).
+
+        A transaction cut off by a lost connection may have committed before the
+        acknowledgement was lost. ``fn`` is then run again with the execution option
+        ``hpo_retry`` set, so that a write that must not apply twice can check whether
+        its first run did (see ``TrialOps.set_trial_state_values``).
+        """
         delay = 0.01
-        deadline = time.monotonic() + max(self.busy_timeout, 1.0)
+        lock_deadline = conn_deadline = None
+        retried = False
         while True:
             try:
-                with self.engine.connect().execution_options(hpo_write=True) as conn:
-                    with conn.begin():
-                        return fn(conn)
-            except OperationalError as e:
-                msg = str(e).lower()
-                transient = any(s in msg for s in ("locked", "busy", "deadlock", "could not serialize"))
-                if not transient or time.monotonic() > deadline:
-                    raise StorageError(f"Database write failed: {e}") from e
-                _logger.debug("Retrying a write after a transient error: %s", e)
-                time.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 1.0)
+                out = self._attempt(fn, write, retried, isolation_level)
+                if conn_deadline is not None:
+                    self.outage_ended = time.monotonic()
+                    _logger.warning("The connection to %s is back.", self.display_url)
+                return out
+            except DBAPIError as e:
+                kind = _transient_kind(e)
+                if kind is None:
+                    if isinstance(e, (OperationalError, InterfaceError)):
+                        raise StorageError(f"Database {'write' if write else 'read'} failed: {e}") from e
+                    raise
+                now = time.monotonic()
+                if kind == "lock":
+                    lock_deadline = lock_deadline or now + max(self.busy_timeout, 1.0)
+                    deadline, cap = lock_deadline, 1.0
+                else:
+                    if conn_deadline is None:
+                        _logger.warning("Lost the connection to %s (%s); retrying for up to %g s.",
+                                        self.display_url, _first_line(e), self.reconnect_timeout)
+                    conn_deadline = conn_deadline or now + self.reconnect_timeout
+                    deadline, cap = conn_deadline, 2.0
+                    retried = retried or write
+                if now > deadline:
+                    what = ("the database stayed unreachable for" if kind == "connection"
+                            else "locks were still held after")
+                    raise StorageError(
+                        f"Database {'write' if write else 'read'} failed: {what} "
+                        f"{self.reconnect_timeout if kind == 'connection' else self.busy_timeout:g} s "
+                        f"({_first_line(e)})") from e
+                _logger.debug("Retrying a %s after a transient error: %s", "write" if write else "read", e)
+                time.sleep(min(delay * (1 + random.random()), max(deadline - now, 0.0)))
+                delay = min(delay * 2, cap)
 
-    def read(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn`` in one read transaction (one snapshot)."""
-        with self.engine.connect() as conn:
+    def _attempt(self, fn: Callable[[Connection], T], write: bool, retried: bool, isolation_level: str | None) -> T:
+        """One run of ``fn`` in a transaction. A driver error that SQLAlchemy leaves
+        unwrapped (setting the isolation level on a dead connection does) is wrapped
+        as its DBAPIError, and its connection is discarded rather than pooled."""
+        conn = self.engine.connect()
+        try:
+            if write:
+                conn.execution_options(hpo_write=True, hpo_retry=retried)
+            elif isolation_level is not None:
+                conn.execution_options(isolation_level=isolation_level)
             with conn.begin():
                 return fn(conn)
+        except Exception as e:
+            dbapi = getattr(self.engine.dialect, "loaded_dbapi", None)
+            if isinstance(e, DBAPIError) or dbapi is None or not isinstance(e, dbapi.Error):
+                raise
+            conn.invalidate()
+            raise DBAPIError.instance(None, None, e, dbapi.Error, dialect=self.engine.dialect) from e
+        finally:
+            conn.close()
 
     # ------------------------------------------------------------ schema
     def _init_schema(self) -> None:
@@ -313,6 +395,48 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+# Lock conflicts that a retry resolves (SQLite, PostgreSQL, MySQL/MariaDB wording).
+_LOCK_WORDS = ("database is locked", "database table is locked", "busy", "deadlock", "could not serialize",
+               "lock wait timeout")
+# A connection lost, refused or being shut down (psycopg, PyMySQL wording): the server
+# restarts or fails over, or the network dropped.
+_DISCONNECT_WORDS = (
+    "server closed the connection", "terminating connection", "database system is shutting down",
+    "database system is starting up", "database system is in recovery mode", "connection refused",
+    "could not connect", "connection to server", "consuming input failed", "connection is closed",
+    "connection already closed", "the connection is lost", "ssl connection has been closed", "ssl syscall",
+    "lost connection", "server has gone away", "can't connect", "connection reset", "broken pipe",
+    "connection timed out", "server shutdown in progress", "connection was killed", "no connection to the server",
+    "cannot assign requested address", "admin shutdown", "connection failed",
+)
+# MySQL client/server error codes of lost or refused connections and server shutdown.
+_MYSQL_DISCONNECT_CODES = {1053, 1927, 2002, 2003, 2006, 2013, 2055, 4031}
+
+
+def _transient_kind(e: DBAPIError) -> str | None:
+    """``"lock"``, ``"connection"`` or None (not transient) for a database error."""
+    if not isinstance(e, (OperationalError, InterfaceError)):
+        return None
+    if e.connection_invalidated:
+        return "connection"
+    orig = e.orig
+    code = orig.args[0] if orig is not None and getattr(orig, "args", None) else None
+    if isinstance(code, int) and code in _MYSQL_DISCONNECT_CODES:
+        return "connection"
+    msg = str(orig if orig is not None else e).lower()
+    if isinstance(e, InterfaceError) or any(w in msg for w in _DISCONNECT_WORDS):
+        return "connection"
+    if any(w in msg for w in _LOCK_WORDS):
+        return "lock"
+    return None
+
+
+def _first_line(e: BaseException) -> str:
+    orig = getattr(e, "orig", None)
+    text = str(orig if orig is not None else e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def _parse_url(url: str) -> URL:

@@ -6,7 +6,8 @@ transactions, retries, the schema check), holds the studies and their attributes
 keeps each study's history in a local cache brought up to date by a change-sequence
 sync (``_sync``). Its trial methods are in :mod:`~hpo_core.storages._rdb._trial_ops`.
 
-Transactions: every write is one transaction, retried on transient lock errors. On
+Transactions: every write is one transaction, retried on transient lock errors and,
+for up to ``reconnect_timeout``, on a lost or refused connection (reads too). On
 SQLite, writes open with ``BEGIN IMMEDIATE`` (the write lock is taken up front, so two
 writers never deadlock upgrading a read lock) and the file runs in WAL mode with a
 busy timeout, so readers never block writers and several processes share one file
@@ -62,7 +63,13 @@ class RDBStorage(TrialOps):
         failed_trial_callback: Called as ``callback(study, frozen_trial)`` for each
             trial a worker marks FAIL as stale, e.g. ``RetryFailedTrialCallback()``
             to run its parameters again. Default None.
-        busy_timeout: Seconds a SQLite writer waits for the file lock (default 60).
+        busy_timeout: Seconds a writer waits for locks (SQLite's file lock, deadlocks,
+            serialization failures) before the write fails (default 60).
+        reconnect_timeout: Seconds every read and write keeps retrying, with backoff,
+            while the database cannot be reached (a restart, a failover, a dropped
+            link) before it raises StorageError (default 300), so that a computed
+            result is not lost because the database blinked. Opening the database
+            waits at most 10 s of it, so that a wrong host or port fails fast.
         flush_delay: Parameters set by ``suggest_*`` are written together with the
             trial's next write (a report, an attribute, its end), before this process
             reads the study again, and at the latest after this many seconds (default
@@ -84,6 +91,7 @@ class RDBStorage(TrialOps):
         busy_timeout: float = 60.0,
         flush_delay: float = 0.1,
         failed_trial_callback: Any = None,
+        reconnect_timeout: float = 300.0,
     ):
         if not isinstance(url, str) or "://" not in url:
             raise ValueError(format_error("url", "a database URL such as 'sqlite:///study.db'", url))
@@ -93,6 +101,7 @@ class RDBStorage(TrialOps):
         self.grace_period = check_real("grace_period", grace_period, low=0.0, low_open=True, allow_none=True, owner="RDBStorage")
         self._busy_timeout: float = check_real("busy_timeout", busy_timeout, low=0.0, owner="RDBStorage")  # type: ignore[assignment]
         self.flush_delay: float = check_real("flush_delay", flush_delay, low=0.0, owner="RDBStorage")  # type: ignore[assignment]
+        self.reconnect_timeout: float = check_real("reconnect_timeout", reconnect_timeout, low=0.0, owner="RDBStorage")  # type: ignore[assignment]
         if failed_trial_callback is not None:
             check_callable("failed_trial_callback", failed_trial_callback)
         self.failed_trial_callback = failed_trial_callback
@@ -102,7 +111,7 @@ class RDBStorage(TrialOps):
 
     # ------------------------------------------------------------ connection
     def _setup(self) -> None:
-        self._db = Database(self.url, self._engine_kwargs, self._busy_timeout)
+        self._db = Database(self.url, self._engine_kwargs, self._busy_timeout, self.reconnect_timeout)
         self._caches = {}
         self._caches_lock = threading.Lock()
         self._dirs: dict[int, list[StudyDirection]] = {}
@@ -121,22 +130,18 @@ class RDBStorage(TrialOps):
     def _read_snapshot(self, fn: Callable[[Connection], T_]) -> T_:
         """Run ``fn`` in one transaction that sees one snapshot for all its statements
         (PostgreSQL's default READ COMMITTED gives each statement its own)."""
-        if self._db.is_sqlite:
-            return self._db.read(fn)
-        with self._db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
-            with conn.begin():
-                return fn(conn)
+        return self._db.read(fn, isolation_level=None if self._db.is_sqlite else "REPEATABLE READ")
 
     def __getstate__(self) -> dict[str, Any]:
         return {
             "url": self.url, "_engine_kwargs": self._engine_kwargs,
             "heartbeat_interval": self.heartbeat_interval, "grace_period": self.grace_period,
             "_busy_timeout": self._busy_timeout, "flush_delay": self.flush_delay,
-            "failed_trial_callback": self.failed_trial_callback,
+            "failed_trial_callback": self.failed_trial_callback, "reconnect_timeout": self.reconnect_timeout,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        self.__dict__.update({"failed_trial_callback": None, "reconnect_timeout": 300.0, **state})
         self._setup()
 
     def close(self) -> None:

@@ -54,6 +54,13 @@ _ANY_WAITING = sa.select(S.trials.c.trial_id).where(
     (S.trials.c.study_id == sa.bindparam("sid")) & (S.trials.c.state == _WAITING)).limit(1)
 
 
+def _ended_as(conn: Connection, trial_id: int, state: int, vals: str | None) -> bool:
+    """Whether the trial already ended with this state and these values (JSON)."""
+    t = S.trials
+    row = conn.execute(sa.select(t.c.state, t.c.values_json).where(t.c.trial_id == trial_id)).first()
+    return row is not None and int(row[0]) == state and row[1] == vals
+
+
 class TrialOps(BaseStorage):
     """The trial half of :class:`RDBStorage` (see the module docstring). Abstract:
     ``RDBStorage`` opens the database, creates the state below in its ``_setup`` and
@@ -315,6 +322,8 @@ class TrialOps(BaseStorage):
                 res = conn.execute(t.update().where((t.c.trial_id == trial_id) & cond)
                                    .values(state=code, values_json=vals, seq=seq))
             if res.rowcount != 1:
+                if finished and conn.get_execution_options().get("hpo_retry") and _ended_as(conn, trial_id, code, vals):
+                    return True  # the first try committed; its acknowledgement was lost
                 T.guard_unfinished(conn, trial_id)
                 return False
             T.insert_param_rows(conn, sid, seq, trial_id, rows)
@@ -419,11 +428,15 @@ class TrialOps(BaseStorage):
         rows = self._db.read(lambda c: c.execute(sa.select(t.c.trial_id, t.c.number, t.c.owner, t.c.heartbeat).where(
             (t.c.study_id == study_id) & (t.c.state == _RUNNING))).all())
         now = time.time()
+        # Nobody could beat while the database was away: after this process saw it come
+        # back, heartbeats get one grace period to resume before their age counts.
+        recovering = self.grace_period is not None and time.monotonic() - self._db.outage_ended < self.grace_period
         stale: list[tuple[int, int, str]] = []
         for tid, number, owner, beat in rows:
             if is_local_worker_dead(owner):
                 stale.append((tid, number, f"its worker process {owner} is gone"))
-            elif beat is not None and self.grace_period is not None and now - beat > self.grace_period:
+            elif (not recovering and beat is not None and self.grace_period is not None
+                  and now - beat > self.grace_period):
                 stale.append((tid, number, f"no heartbeat for {now - beat:.0f} s (grace period {self.grace_period:g} s)"))
         failed = []
         for tid, number, reason in stale:

@@ -67,6 +67,7 @@ class _Statements(dict):  # type: ignore[type-arg]
             .where((t.c.trial_id == b("tid")) & t.c.state.in_(UNFINISHED))
             .values(state=b("state"), values_json=b("vals"), t_complete=b("t_complete"), seq=b("seq")),
             "insert_param": S.trial_params.insert(),
+            "param_names": sa.select(S.trial_params.c.name).where(S.trial_params.c.trial_id == b("tid")),
             "report_exists": sa.select(S.trial_intermediate.c.step).where(
                 (S.trial_intermediate.c.trial_id == b("tid")) & (S.trial_intermediate.c.step == b("step"))),
             "insert_report": S.trial_intermediate.insert(),
@@ -141,7 +142,13 @@ def insert_params(
 
 
 def insert_param_rows(conn: Connection, study_id: int, seq: int, trial_id: int, rows: list[tuple[str, float, str]]) -> None:
-    """Parameters set one by one (``suggest_*``): ``(name, internal, distribution JSON)``."""
+    """Parameters set one by one (``suggest_*``): ``(name, internal, distribution JSON)``.
+
+    In a transaction run again after a lost connection (``hpo_retry``), rows the first
+    run committed are skipped."""
+    if rows and conn.get_execution_options().get("hpo_retry"):
+        have = set(conn.execute(STMT["param_names"], {"tid": trial_id}).scalars())
+        rows = [r for r in rows if r[0] not in have]
     if rows:
         conn.execute(STMT["insert_param"], [
             {"trial_id": trial_id, "name": name, "value": value, "distribution": d, "study_id": study_id, "seq": seq}

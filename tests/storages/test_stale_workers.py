@@ -1,0 +1,267 @@
+"""Dead, killed and paused workers on every database: heartbeats of asked trials, the
+stale check before asks, RetryFailedTrialCallback, and a paused worker that goes on.
+Real worker processes, real SIGKILL/SIGSTOP, real SQLite files and servers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import hpo_core
+from hpo_core.exceptions import StaleTrialWarning
+from hpo_core.storages import RDBStorage, RetryFailedTrialCallback
+from hpo_core.trial import TrialState, create_trial
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _spawn(code: str, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"worker exited early: {proc.communicate()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"worker never wrote {path.name}")
+        time.sleep(0.02)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+                        pytest.param("mysql", marks=pytest.mark.mysql)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database of each kind: a SQLite file, a PostgreSQL schema, a MySQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'study.db'}"
+    else:
+        yield request.getfixturevalue(f"{request.param}_url")
+
+
+# A worker whose trial 3 reports two steps, then hangs until killed (or paused).
+HANGING_WORKER = """
+    import sys, time, pathlib, logging
+    import hpo_core
+    hpo_core.logging.set_verbosity(logging.WARNING)
+    url, marker, hb, grace = sys.argv[1], pathlib.Path(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+    storage = hpo_core.storages.RDBStorage(url, heartbeat_interval=hb, grace_period=grace)
+    study = hpo_core.create_study(storage=storage, study_name="s", load_if_exists=True)
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 3:
+            trial.report(0.5, 0)
+            trial.report(0.25, 1)
+            marker.write_text("in trial 3")
+            time.sleep(float(sys.argv[5]))
+        return x
+    study.optimize(objective, n_trials=6)
+    print("done")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("inherit", [False, True])
+def test_killed_worker_trial_is_failed_and_retried(db_url: str, tmp_path: Path, inherit: bool) -> None:
+    marker = tmp_path / "marker"
+    proc = _spawn(HANGING_WORKER, db_url, str(marker), "60", "120", "600")
+    _wait_for(marker, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    storage = RDBStorage(db_url, heartbeat_interval=60, failed_trial_callback=RetryFailedTrialCallback(
+        max_retry=2, inherit_intermediate_values=inherit))
+    study = hpo_core.load_study(study_name="s", storage=storage)  # finds it at once: pid gone
+    dead = study.trials[3]
+    assert dead.state == TrialState.FAIL
+    assert dead.system_attrs["fail_reason"].startswith("stale trial: its worker process")
+    waiting = study.get_trials(states=[TrialState.WAITING])
+    assert len(waiting) == 1
+    assert waiting[0].params == dead.params
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    trials = study.trials
+    assert [t.number for t in trials] == list(range(7))
+    assert [t.state for t in trials].count(TrialState.COMPLETE) == 6
+    retry = trials[4]  # the queued copy, run first
+    assert retry.state == TrialState.COMPLETE
+    assert retry.params == dead.params and retry.value == dead.params["x"]
+    assert RetryFailedTrialCallback.retried_trial_number(retry) == 3
+    assert RetryFailedTrialCallback.retry_history(retry) == [3]
+    assert retry.intermediate_values == ({0: 0.5, 1: 0.25} if inherit else {})
+    assert RetryFailedTrialCallback.retried_trial_number(trials[5]) is None
+
+
+def test_retry_callback_keeps_the_chain_and_stops_at_max_retry(tmp_path: Path) -> None:
+    study = hpo_core.create_study(storage=f"sqlite:///{tmp_path / 'chain.db'}")
+    callback = RetryFailedTrialCallback(max_retry=2)
+    failed = create_trial(state=TrialState.FAIL, params={"x": 0.5},
+                          distributions={"x": hpo_core.distributions.FloatDistribution(0, 1)},
+                          user_attrs={"u": 1})
+    study.add_trial(failed)
+    callback(study, study.trials[0])
+    first = study.trials[1]
+    assert first.state == TrialState.WAITING and first.params == {"x": 0.5} and first.user_attrs == {"u": 1}
+    assert first.system_attrs["failed_trial"] == 0 and first.system_attrs["retry_history"] == [0]
+    # The retry fails in turn: the chain keeps its first trial and grows its history.
+    study.add_trial(create_trial(state=TrialState.FAIL, params=first.params, distributions=first.distributions,
+                                 system_attrs=first.system_attrs))
+    callback(study, study.trials[2])
+    second = study.trials[3]
+    assert second.system_attrs["failed_trial"] == 0 and second.system_attrs["retry_history"] == [0, 2]
+    study.add_trial(create_trial(state=TrialState.FAIL, params=second.params, distributions=second.distributions,
+                                 system_attrs=second.system_attrs))
+    callback(study, study.trials[4])  # a third retry: over max_retry=2
+    assert len(study.trials) == 5
+
+
+def test_retry_callback_checks_its_arguments() -> None:
+    with pytest.raises(ValueError, match="max_retry"):
+        RetryFailedTrialCallback(max_retry=-1)
+    with pytest.raises(TypeError, match="inherit_intermediate_values"):
+        RetryFailedTrialCallback(inherit_intermediate_values=1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="failed_trial_callback"):
+        RDBStorage("sqlite:///:memory:", failed_trial_callback=3)
+
+
+# An ask-and-tell worker: asks one trial, says so, waits, then tells it.
+ASKING_WORKER = """
+    import sys, time, pathlib, logging, warnings
+    import hpo_core
+    hpo_core.logging.set_verbosity(logging.WARNING)
+    url, marker, wait = sys.argv[1], pathlib.Path(sys.argv[2]), float(sys.argv[3])
+    storage = hpo_core.storages.RDBStorage(url, heartbeat_interval=0.2, grace_period=1.5)
+    study = hpo_core.create_study(storage=storage, study_name="s", load_if_exists=True)
+    trial = study.ask()
+    x = trial.suggest_float("x", 0, 1)
+    marker.write_text(str(trial.number))
+    time.sleep(wait)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study.tell(trial, x)
+    print("told", [type(w.message).__name__ for w in caught])
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    print("done", len(study.trials))
+"""
+
+
+def _heartbeat(url: str, number: int) -> float | None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT heartbeat FROM hpo_trials WHERE number = :n"), {"n": number}).scalar()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_asked_trial_gets_heartbeats(db_url: str, tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    proc = _spawn(ASKING_WORKER, db_url, str(marker), "2.0")
+    try:
+        _wait_for(marker, proc)
+        first = _heartbeat(db_url, 0)
+        time.sleep(1.0)
+        later = _heartbeat(db_url, 0)
+        assert first is not None and later is not None and later > first  # beaten while asked
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert "told []" in out and "done 3" in out
+    finally:
+        proc.kill()
+        proc.wait()
+    trials = hpo_core.load_study(study_name="s", storage=db_url).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 3
+
+
+@pytest.mark.slow
+def test_paused_asking_worker_warns_and_goes_on(db_url: str, tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    proc = _spawn(ASKING_WORKER, db_url, str(marker), "0.5")
+    try:
+        _wait_for(marker, proc)
+        proc.send_signal(signal.SIGSTOP)  # its heartbeat thread stops too
+        time.sleep(2.5)
+        # A peer that only asks (no optimize) finds the silent trial and fails it.
+        storage = RDBStorage(db_url, heartbeat_interval=0.2, grace_period=1.5)
+        peer = hpo_core.load_study(study_name="s", storage=storage)
+        assert peer.trials[0].state == TrialState.FAIL
+        assert "no heartbeat" in peer.trials[0].system_attrs["fail_reason"]
+        proc.send_signal(signal.SIGCONT)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert "told ['StaleTrialWarning']" in out
+        assert "done 3" in out
+    finally:
+        proc.send_signal(signal.SIGCONT)
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.slow
+def test_paused_optimize_worker_warns_and_goes_on(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'paused.db'}"
+    marker = tmp_path / "marker"
+    proc = _spawn(HANGING_WORKER, url, str(marker), "0.2", "1.5", "0.5")
+    try:
+        _wait_for(marker, proc)
+        proc.send_signal(signal.SIGSTOP)
+        time.sleep(2.5)
+        storage = RDBStorage(url, heartbeat_interval=0.2, grace_period=1.5)
+        study = hpo_core.create_study(storage=storage, study_name="s", load_if_exists=True)
+        study.ask()  # the stale check runs before the ask
+        assert study.trials[3].state == TrialState.FAIL
+        proc.send_signal(signal.SIGCONT)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert "StaleTrialWarning" in err and out.strip() == "done"
+    finally:
+        proc.send_signal(signal.SIGCONT)
+        proc.kill()
+        proc.wait()
+    states = [t.state for t in hpo_core.load_study(study_name="s", storage=url).trials]
+    assert states.count(TrialState.COMPLETE) == 5  # 6 trials but number 3, failed while paused
+    assert states[3] == TrialState.FAIL
+
+
+def test_stale_check_before_ask_is_rate_limited(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'rate.db'}"
+    storage = RDBStorage(url, heartbeat_interval=30)
+    study = hpo_core.create_study(storage=storage)
+    calls: list[int] = []
+    real = storage.fail_stale_trials
+
+    def counting(study_id: int) -> list[int]:
+        calls.append(study_id)
+        return real(study_id)
+
+    storage.fail_stale_trials = counting  # type: ignore[method-assign]
+    for _ in range(20):
+        study.tell(study.ask(), 1.0)
+    assert calls == [study._study_id]  # once per heartbeat interval, not per ask
+
+
+def test_tell_of_trial_finished_by_user_still_raises(tmp_path: Path) -> None:
+    # Only a trial failed *as stale* is forgiven; a double tell is still an error.
+    study = hpo_core.create_study(storage=f"sqlite:///{tmp_path / 'double.db'}")
+    trial = study.ask()
+    study.tell(trial, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StaleTrialWarning)
+        with pytest.raises(hpo_core.exceptions.UpdateFinishedTrialError):
+            study.tell(trial, 2.0)

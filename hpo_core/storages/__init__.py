@@ -1,4 +1,5 @@
-"""Storages keep studies and trials: in memory, or in a database (SQLite by default)."""
+"""Storages keep studies and trials: in memory, in a database (SQLite by default), or in a
+journal of operations (a file or Redis, :mod:`hpo_core.storages.journal`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ def __getattr__(name: str) -> Any:
         from hpo_core.storages._rdb import RDBStorage
 
         return RDBStorage
+    if name == "JournalStorage":
+        from hpo_core.storages._journal import JournalStorage
+
+        return JournalStorage
     raise AttributeError(name)
 
 

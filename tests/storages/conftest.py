@@ -104,3 +104,48 @@ def mysql_url() -> Iterator[str]:
         with engine.begin() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
         engine.dispose()
+
+
+REDIS_URL = os.environ.get("HPO_CORE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+@functools.lru_cache(maxsize=None)
+def redis_reason() -> str | None:
+    """Why Redis tests cannot run here, or None when they can (asked once per run)."""
+    try:
+        import redis
+    except ImportError:
+        return "redis-py is not installed (pip install 'hpo_core[redis]')"
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except Exception as e:  # noqa: BLE001
+        return f"no Redis server reachable at {REDIS_URL} ({type(e).__name__}: {str(e).strip()[:120]}); set HPO_CORE_TEST_REDIS_URL"
+    return None
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis server of the tests (skips, saying why, when none answers)."""
+    reason = redis_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of its own for one test on the Redis server (its keys deleted afterwards)."""
+    reason = redis_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    import redis
+
+    prefix = f"hpo_test_{uuid.uuid4().hex[:12]}"
+    try:
+        yield prefix
+    finally:
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()

@@ -10,7 +10,8 @@ Example:
     >>> study.optimize(objective, n_trials=50)  # doctest: +SKIP
 """
 
-from hpo_core import (
+from hpo_core import (  # distributed registers executor="process" and "ray" with study
+    distributed,
     distributions,
     exceptions,
     logging,
@@ -53,6 +54,7 @@ __all__ = [
     "create_study",
     "create_trial",
     "delete_study",
+    "distributed",
     "distributions",
     "exceptions",
     "get_all_study_summaries",

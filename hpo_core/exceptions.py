@@ -9,6 +9,7 @@ __all__ = [
     "DuplicatedStudyError",
     "StudyNotFoundError",
     "UpdateFinishedTrialError",
+    "WorkerLostError",
     "HpoWarning",
     "ExperimentalWarning",
     "FailedTrialWarning",
@@ -41,6 +42,13 @@ class StudyNotFoundError(HpoError, KeyError):
 
 class UpdateFinishedTrialError(HpoError, RuntimeError):
     """A finished trial (COMPLETE, PRUNED or FAIL) cannot be modified."""
+
+
+class WorkerLostError(HpoError):
+    """The worker process or Ray task running a trial died (a segfault, ``os._exit``, an
+    out-of-memory kill, a lost node). ``optimize`` marks the trial FAIL with this
+    message as its ``fail_reason`` and goes on, whatever ``catch`` says; the executor
+    starts a new worker for the next trial."""
 
 
 class HpoWarning(UserWarning):

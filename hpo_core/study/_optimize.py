@@ -1,4 +1,26 @@
-"""The ``Study.optimize`` loop: threads, timeouts, callbacks, failures.
+"""The ``Study.optimize`` loop: threads, executors, devices, timeouts, callbacks, failures.
+
+The loop runs ``n_jobs`` driver threads; each asks a trial, runs the objective on it
+and tells the outcome, so the sampler always works in this process. Where the
+objective runs is the executor's business:
+
+- ``executor=None`` (or ``"thread"``): in the driver thread itself;
+- an executor object (``hpo_core.distributed.ProcessExecutor``, ``RayExecutor``; the
+  names ``"process"`` and ``"ray"`` are registered by :mod:`hpo_core.distributed`,
+  which sits above this module): the driver thread hands the trial to the executor's
+  session and serves the remote objective's calls until it reports back.
+
+The interface an executor object offers this loop (duck-typed here; the abstract
+classes and their documentation are in ``hpo_core.distributed``)::
+
+    session = executor.open(study, func, slots=[device or None, ...], gc_after_trial=bool)
+    session.run(slot, trial)  # blocks; the objective's value, or raises its exception
+                              # (or WorkerLostError when the worker died)
+    session.abort()           # optimize was interrupted: end the running trials now
+    session.close()
+
+With ``devices``, driver thread ``i`` holds device slot ``i`` (:mod:`hpo_core._devices`)
+for all its trials; the device is recorded in each trial's system attrs (``device``).
 
 Heartbeats are the storage's (one thread per process beats every RUNNING trial it owns,
 :mod:`hpo_core.storages._heartbeat`); stale trials of other workers are checked when
@@ -14,9 +36,10 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
+from hpo_core._devices import device_slots, free_cuda_cache
 from hpo_core._validation import (
     check_bool,
     check_callable,
@@ -24,16 +47,59 @@ from hpo_core._validation import (
     check_real,
     format_error,
 )
-from hpo_core.exceptions import FailedTrialWarning, TrialPruned, UpdateFinishedTrialError
+from hpo_core.exceptions import (
+    FailedTrialWarning,
+    TrialPruned,
+    UpdateFinishedTrialError,
+    WorkerLostError,
+)
 from hpo_core.study._stale import fail_stale_trials, failed_as_stale
 from hpo_core.trial import FrozenTrial, Trial, TrialState
 
 if TYPE_CHECKING:
     from hpo_core.study._study import Study
 
-__all__ = ["optimize"]
+__all__ = ["optimize", "register_executor"]
 
 _logger = logging.getLogger("hpo_core")
+
+# Executors by name, filled by hpo_core.distributed when it is imported (hpo_core's
+# __init__ imports it, so the names exist whenever hpo_core does).
+_EXECUTORS: dict[str, Callable[[], Any]] = {}
+
+
+def register_executor(name: str, factory: Callable[[], Any]) -> None:
+    """Make ``optimize(executor=name)`` use ``factory()`` (an executor with default settings)."""
+    _EXECUTORS[name] = factory
+
+
+def _resolve_executor(executor: Any) -> Any:
+    """None for threads, else an object with ``open`` (see the module docstring)."""
+    if executor is None or executor == "thread":
+        return None
+    names = ", ".join(repr(n) for n in ["thread", *sorted(_EXECUTORS)])
+    allowed = f"None, one of {names}, or an executor object (hpo_core.distributed.BaseExecutor)"
+    if isinstance(executor, str):
+        if executor not in _EXECUTORS:
+            raise ValueError(format_error("executor", allowed, executor))
+        return _EXECUTORS[executor]()
+    if isinstance(executor, type) or not callable(getattr(executor, "open", None)):
+        raise TypeError(format_error("executor", allowed, executor))
+    return executor
+
+
+def _slots(n_jobs: int, devices: Any, trials_per_device: Any) -> list[str | None]:
+    """One entry per driver thread: its device, or None without ``devices``."""
+    placed = device_slots(devices, trials_per_device)
+    if placed is None:
+        return [None] * ((os.cpu_count() or 1) if n_jobs == -1 else n_jobs)
+    if n_jobs == -1:
+        return list(placed)
+    if n_jobs > len(placed):
+        raise ValueError(format_error(
+            "n_jobs", f"-1 or an int in the range [1, {len(placed)}] (len(devices) * trials_per_device) "
+            "when `devices` is given", n_jobs))
+    return list(placed[:n_jobs])
 
 
 class _Budget:
@@ -68,8 +134,6 @@ def _check_args(
     check_int("n_jobs", n_jobs)
     if n_jobs == 0 or n_jobs < -1:
         raise ValueError(format_error("n_jobs", "an int >= 1, or -1 for one per CPU", n_jobs))
-    if n_jobs == -1:
-        n_jobs = os.cpu_count() or 1
     if isinstance(catch, type):
         catch = (catch,)
     try:
@@ -98,53 +162,106 @@ def optimize(
     callbacks: Iterable[Callable[[Study, FrozenTrial], None]] | None,
     gc_after_trial: bool,
     show_progress_bar: bool,
+    executor: Any = None,
+    devices: Any = None,
+    trials_per_device: Any = 1,
 ) -> None:
     catch_t, cbs, n_jobs = _check_args(
         func, n_trials, timeout, n_jobs, catch, callbacks, gc_after_trial, show_progress_bar
     )
+    slots = _slots(n_jobs, devices, trials_per_device)
+    runner = _resolve_executor(executor)
     study._stop_flag = False
     fail_stale_trials(study, force=True)
-    budget = _Budget(n_trials, timeout)
+    session = None
+    if runner is not None:
+        # Starts the workers and ships them `func`: a func that cannot be pickled or
+        # loaded fails here, before any trial.
+        session = runner.open(study, func, slots=slots, gc_after_trial=gc_after_trial)
+        catch_t = (*catch_t, WorkerLostError)  # a dead worker fails its trial only
+    budget = _Budget(n_trials, timeout)  # the timeout counts from when the workers are ready
     bar = None
-    if show_progress_bar:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=n_trials, desc="trials")
-
-    def worker() -> None:
+    def worker(slot: int) -> None:
+        device = slots[slot]
+        objective = _slot_objective(func, session, slot, device)
         while budget.take(study):
             if study.sampler.is_exhausted(study):
                 study.stop()
                 break
-            frozen = _run_trial(study, func, catch_t)
+            frozen = _run_trial(study, objective, catch_t, device)
             if bar is not None:
                 bar.update(1)
             for cb in cbs:
                 cb(study, frozen)
             if gc_after_trial:
                 gc.collect()
+            if device is not None and session is None:
+                free_cuda_cache()  # the workers of an executor free their own
 
     try:
-        if n_jobs == 1:
-            worker()
+        if show_progress_bar:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=n_trials, desc="trials")
+        if len(slots) == 1:
+            worker(0)
         else:
-            with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-                futures = [pool.submit(worker) for _ in range(n_jobs)]
-                try:
-                    for f in futures:
-                        f.result()
-                except BaseException:
-                    study.stop()  # let the other threads finish their trial and end
-                    raise
+            _run_threads(study, worker, len(slots), session)
+    except BaseException:
+        if session is not None:
+            session.abort()
+        raise
     finally:
+        if session is not None:
+            session.close()
         if bar is not None:
             bar.close()
+
+
+def _slot_objective(func: Callable[[Trial], Any], session: Any, slot: int,
+                    device: str | None) -> Callable[[Trial], Any]:
+    """What a driver thread calls on each of its trials."""
+    if session is not None:
+        return lambda trial: session.run(slot, trial)
+    if device is None:
+        return func
+
+    def placed(trial: Trial) -> Any:
+        trial.device = device
+        return func(trial)
+
+    return placed
+
+
+def _run_threads(study: Study, worker: Callable[[int], None], n: int, session: Any) -> None:
+    """Run ``worker(0) ... worker(n - 1)`` on threads; raise the first error among them."""
+    pool = ThreadPoolExecutor(max_workers=n)
+    try:
+        futures = [pool.submit(worker, i) for i in range(n)]
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException:
+            # This thread was interrupted (Ctrl-C): remote trials end now, their workers
+            # stopped; thread trials finish their run (a thread cannot be stopped).
+            study.stop()
+            if session is not None:
+                session.abort()
+            raise
+        if any(f.done() and f.exception() is not None for f in futures):
+            study.stop()  # let the other threads finish their trial and end
+        wait(futures)
+        for f in futures:
+            f.result()
+    finally:
+        pool.shutdown(wait=True)
 
 
 def _run_trial(
     study: Study,
     func: Callable[[Trial], Any],
     catch: tuple[type[BaseException], ...],
+    device: str | None = None,
 ) -> FrozenTrial:
     trial = study.ask()
     state = TrialState.FAIL
@@ -152,6 +269,8 @@ def _run_trial(
     error: BaseException | None = None
     stale = False
     try:
+        if device is not None:
+            trial.set_system_attr("device", device)
         values = func(trial)
         state = TrialState.COMPLETE
     except TrialPruned:
@@ -164,7 +283,8 @@ def _run_trial(
             error = e
     except BaseException as e:  # noqa: BLE001 - every failure is recorded, then handled below
         error = e
-        tb = traceback.format_exc()
+        # A dead worker's message says all there is; a traceback would show the driver.
+        tb = str(e) if isinstance(e, WorkerLostError) else traceback.format_exc()
         try:
             trial.set_system_attr("fail_reason", tb)
         except Exception:  # noqa: BLE001

@@ -256,27 +256,48 @@ class Study:
         callbacks: Iterable[Callable[[Study, FrozenTrial], None]] | None = None,
         gc_after_trial: bool = False,
         show_progress_bar: bool = False,
+        *,
+        executor: Any = None,
+        devices: Sequence[str] | None = None,
+        trials_per_device: int = 1,
     ) -> None:
         """Run ``func`` on new trials until ``n_trials``, ``timeout`` or :meth:`stop`.
 
         Args:
             func: The objective: takes a :class:`Trial`, returns a value (or one per
                 objective). Raising :class:`~hpo_core.TrialPruned` marks it PRUNED.
-            n_trials: Number of trials to run (all threads together); None = no limit.
-            timeout: Seconds after which no new trial starts; None = no limit.
-            n_jobs: Threads running trials in parallel; -1 = one per CPU.
+            n_trials: Number of trials to run (all workers together); None = no limit.
+            timeout: Seconds after which no new trial starts (counted from when an
+                executor's workers are ready); None = no limit.
+            n_jobs: Trials run at once; -1 = one per CPU (one per device slot with
+                ``devices``).
             catch: Exception types that mark the trial FAIL and let the study go on.
-                Other exceptions also mark it FAIL, then propagate.
-            callbacks: Called as ``cb(study, frozen_trial)`` after each trial.
-            gc_after_trial: Run ``gc.collect()`` after each trial.
+                Other exceptions also mark it FAIL, then propagate. A worker process
+                that dies fails its trial and the study goes on, whatever ``catch`` is.
+            callbacks: Called as ``cb(study, frozen_trial)`` after each trial, in this
+                process.
+            gc_after_trial: Run ``gc.collect()`` after each trial (in the worker too).
             show_progress_bar: Show a tqdm progress bar.
+            executor: Where objectives run: None or ``"thread"`` (threads of this
+                process), ``"process"`` (``n_jobs`` worker processes), ``"ray"`` (Ray
+                tasks on a local Ray), or an executor object such as
+                :class:`hpo_core.distributed.ProcessExecutor` or
+                :class:`hpo_core.distributed.RayExecutor`. The sampler always runs
+                here; remote objectives get a :class:`hpo_core.distributed.RemoteTrial`
+                that forwards every call to this process.
+            devices: ``["cuda:0", "cuda:1"]`` or ``["cpu", ...]``: each running trial
+                holds one device (``trial.device``; worker processes and Ray tasks
+                see only that GPU, through ``CUDA_VISIBLE_DEVICES``). Recorded in the
+                trial's ``system_attrs["device"]``. See :mod:`hpo_core._devices`.
+            trials_per_device: Trials sharing one device at once (with ``devices``).
         """
         from hpo_core.study._optimize import optimize
 
         optimize(
             self, func, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs, catch=catch,
             callbacks=callbacks, gc_after_trial=gc_after_trial,
-            show_progress_bar=show_progress_bar,
+            show_progress_bar=show_progress_bar, executor=executor, devices=devices,
+            trials_per_device=trials_per_device,
         )
 
     # --------------------------------------------------------------- warm starts

@@ -93,6 +93,9 @@ class Trial:
     _fixed: dict[str, Any] | None = None  # from enqueue_trial or a grid point
     _user_attrs: dict[str, Any] | None = None
     _iv: dict[int, float] | None = None
+    #: The device this trial runs on when ``optimize(devices=...)`` places trials
+    #: (``"cpu"`` or ``"cuda:N"``, as given there), None otherwise.
+    device: str | None = None
 
     def __init__(
         self,

@@ -1,4 +1,6 @@
-"""Command line: ``python -m hpo_core demo`` runs a small real study on a SQLite file.
+"""Command line: ``python -m hpo_core demo`` runs a small real study on a SQLite file;
+``python -m hpo_core worker`` (or ``hpo-core worker``) is one worker of a shared study
+(see :mod:`hpo_core.cli`).
 
 The demo tunes a kernel ridge regression (NumPy only) on generated data by 5-fold
 cross-validation: a mixed space with a log-scale regularizer, a categorical kernel and
@@ -16,6 +18,7 @@ import time
 import numpy as np
 
 import hpo_core
+from hpo_core.cli import CommandError, add_worker_parser, run_worker
 
 
 def _make_data(seed: int = 0, n: int = 240) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--n-trials", type=int, default=40)
     d.add_argument("--seed", type=int, default=None)
     d.add_argument("--quiet", action="store_true", help="no per-trial log lines")
+    add_worker_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "worker":
+        try:
+            return run_worker(args)
+        except CommandError as e:
+            print(f"{parser.prog} worker: error: {e}", file=sys.stderr)
+            return 2
     if args.quiet:
         hpo_core.logging.set_verbosity(logging.WARNING)
     if args.n_trials < 1:

@@ -32,21 +32,25 @@ Parameter rows (``p``, ``rows``) are ``[name, internal value, distribution key]`
 distribution is named by a key, a hash of its JSON text; an entry defines the keys its
 writer has not seen defined in the log yet in ``"defs"`` (key -> JSON text). A
 writer's entry always follows the entries it has read, so every reader meets a key's
-definition before its first use. Attribute values, objective values and reported
-values are stored as the JSON text of :func:`~hpo_core.storages._checks.encode_json`
-(NaN and infinities as tagged objects), the text every storage stores.
+definition before its first use. Attribute values are stored as the JSON text of
+:func:`~hpo_core.storages._checks.encode_json` (NaN and infinities as tagged objects),
+the text every storage stores; so are objective and reported values unless they are
+all finite, the common case, stored as plain JSON numbers (read without a decoder of
+their own).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hpo_core.distributions import BaseDistribution, distribution_to_json
+from hpo_core.storages._checks import decode_json, encode_json
 
-__all__ = ["Row", "add_defs", "dist_key", "encode_rows", "key_of"]
+__all__ = ["Row", "add_defs", "decode_numbers", "dist_key", "encode_numbers", "encode_rows", "key_of"]
 
 # A parameter suggested one at a time: (name, internal value, distribution key).
 Row = tuple[str, float, str]
@@ -86,3 +90,18 @@ def key_of(dist: BaseDistribution) -> str:
 def encode_rows(rows: list[Row]) -> list[list[Any]]:
     """Pending ``suggest_*`` rows as JSON lists."""
     return [[name, value, key] for name, value, key in rows]
+
+
+def encode_numbers(value: float | list[float], what: str) -> Any:
+    """Objective values (a list) or a reported value (a float, or a list of them):
+    JSON numbers when all finite, else the tagged JSON text of ``encode_json``."""
+    if type(value) is float:
+        return value if math.isfinite(value) else encode_json(value, what)
+    if all(type(v) is float and math.isfinite(v) for v in value):  # type: ignore[union-attr]
+        return list(value)  # type: ignore[arg-type]
+    return encode_json(value, what)
+
+
+def decode_numbers(stored: Any) -> Any:
+    """The value stored by :func:`encode_numbers`."""
+    return decode_json(stored) if type(stored) is str else stored

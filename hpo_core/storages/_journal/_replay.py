@@ -34,6 +34,7 @@ from hpo_core.exceptions import (
 )
 from hpo_core.history import History
 from hpo_core.storages._checks import decode_json
+from hpo_core.storages._journal._ops import decode_numbers
 from hpo_core.storages._journal._undo import Undo
 from hpo_core.storages._writer import Changes, apply_changes
 from hpo_core.trial._state import StudyDirection, TrialState
@@ -181,10 +182,11 @@ class _Batch:
             return StorageError(f"Journal entry {pos} is malformed ({type(e).__name__}: {e}); it is skipped.")
 
     # ------------------------------------------------------------ helpers
-    def _rows(self, rows: Any) -> list[tuple[str, BaseDistribution, float]]:
-        """Parameter rows checked and resolved (raises before anything changes)."""
+    def _params(self, number: int, rows: Any) -> list[tuple[int, str, BaseDistribution, float]]:
+        """Parameter rows ``[name, value, key]`` of trial ``number`` as changes (called
+        before anything changes: a malformed row raises with nothing done)."""
         dists = self.s.dists
-        return [(str(name), dists[key], float(value)) for name, value, key in rows]
+        return [(number, str(name), dists[key], float(value)) for name, value, key in rows]
 
     def _trial(self, tid: Any, *, unfinished: bool = True) -> tuple[int, StudyRecord, int] | Exception:
         loc = self.s.locate(tid)
@@ -271,30 +273,30 @@ class _Batch:
         sid, k, t = op["sid"], int(op.get("k", 1)), float(op["t"])
         owner, beat = op.get("owner"), (t if op.get("hb") else None)
         x = op.get("x")
-        joint = [] if x is None else self._rows(zip(x["names"], x["v"], x["d"]))
         rec = self.s.studies.get(sid)
         if rec is None:
             return study_missing(sid)
+        joint = [] if x is None else self._params(len(rec.states), zip(x["names"], x["v"], x["d"]))
         first_tid, first = self._new_trials(sid, rec, k, _RUNNING, t)
         running = self.undo.keep(self.s.running)
         ch = self.ch(sid)
         for j in range(k):
             running[first_tid + j] = (owner, beat)
             ch.trials.append((first + j, first_tid + j, _RUNNING, None, t, _NAN))
-        ch.params.extend((first, name, dist, v) for name, dist, v in joint)
+        ch.params.extend(joint)
         return first_tid, first
 
     def op_template(self, op: dict[str, Any]) -> Any:
         sid, state = op["sid"], int(TrialState(int(op["state"])))
-        values = None if op.get("vals") is None else decode_json(op["vals"])
+        values = None if op.get("vals") is None else decode_numbers(op["vals"])
         ts, tc = op.get("ts"), op.get("tc")
-        params = self._rows(op.get("p", ()))
         attrs = [("user", str(k), decode_json(v)) for k, v in op.get("ua", {}).items()]
         attrs += [("system", str(k), decode_json(v)) for k, v in op.get("sa", {}).items()]
-        reports = [(int(step), decode_json(v)) for step, v in op.get("iv", ())]
+        reports = [(int(step), decode_numbers(v)) for step, v in op.get("iv", ())]
         rec = self.s.studies.get(sid)
         if rec is None:
             return study_missing(sid)
+        params = self._params(len(rec.states), op.get("p", ()))
         t_start = _NAN if ts is None else float(ts)
         tid, number = self._new_trials(sid, rec, 1, state, t_start)
         if state == _WAITING:
@@ -304,7 +306,7 @@ class _Batch:
             self.undo.keep(self.s.running)[tid] = (op.get("owner"), None)
         ch = self.ch(sid)
         ch.trials.append((number, tid, state, values, t_start, _NAN if tc is None else float(tc)))
-        ch.params.extend((number, name, dist, v) for name, dist, v in params)
+        ch.params.extend(params)
         ch.attrs.extend((number, kind, k, v) for kind, k, v in attrs)
         ch.reports.extend((number, step, v) for step, v in reports)
         return tid, number
@@ -329,74 +331,82 @@ class _Batch:
 
     # ------------------------------------------------------------ trial writes
     def op_params(self, op: dict[str, Any]) -> Any:
+        found = []
         for tid, rows in op["trials"]:
-            params = self._rows(rows)
             loc = self._trial(tid)
-            if isinstance(loc, Exception):
-                continue  # finished meanwhile (or its study deleted): nothing to add
-            sid, _, number = loc
-            self.ch(sid).params.extend((number, name, dist, v) for name, dist, v in params)
+            if not isinstance(loc, Exception):  # else finished meanwhile: nothing to add
+                found.append((loc[0], self._params(loc[2], rows)))
+        for sid, params in found:
+            self.ch(sid).params.extend(params)
         return None
 
     def op_params_block(self, op: dict[str, Any]) -> Any:
         ids, names = op["ids"], [str(name) for name in op["names"]]
         dists = [self.s.dists[key] for key in op["d"]]
         X = [[float(v) for v in row] for row in op["x"]]
-        pending = {tid: self._rows(rows) for tid, rows in op.get("p", ())}
+        locs = self._unfinished_all(ids)
+        if isinstance(locs, Exception):
+            return locs
+        pending = self._pending(op, locs)
+        for tid, (sid, _, number), row in zip(ids, locs, X):
+            params = self.ch(sid).params
+            params.extend(pending.get(tid, ()))
+            params.extend((number, name, dist, v) for name, dist, v in zip(names, dists, row))
+        return None
+
+    def _unfinished_all(self, ids: list[Any]) -> list[tuple[int, StudyRecord, int]] | Exception:
+        """The locations of ``ids``, or the error of the first one missing or finished."""
         locs = []
         for tid in ids:
             loc = self._trial(tid)
             if isinstance(loc, Exception):
                 return loc
             locs.append(loc)
-        for tid, (sid, _, number), row in zip(ids, locs, X):
-            params = self.ch(sid).params
-            params.extend((number, name, dist, x) for name, dist, x in pending.get(tid, ()))
-            params.extend((number, name, dist, v) for name, dist, v in zip(names, dists, row))
-        return None
+        return locs
+
+    def _pending(self, op: dict[str, Any], locs: list[tuple[int, StudyRecord, int]]) -> dict[Any, list[Any]]:
+        """The ``p`` of a block entry ([[tid, rows], ...]) as changes per trial id."""
+        numbers = {tid: loc[2] for tid, loc in zip(op["ids"], locs)}
+        return {tid: self._params(numbers[tid], rows) for tid, rows in op.get("p", ())}
 
     def op_state(self, op: dict[str, Any]) -> Any:
         tid, code, t = op["tid"], int(TrialState(int(op["state"]))), float(op["t"])
-        values = None if op.get("vals") is None else decode_json(op["vals"])
-        params = self._rows(op.get("p", ()))
+        values = None if op.get("vals") is None else decode_numbers(op["vals"])
         loc = self._trial(tid)
         if isinstance(loc, Exception):
             return loc
         sid, rec, number = loc
+        params = self._params(number, op.get("p", ()))
         if code == _RUNNING and rec.states[number] == _RUNNING:
             return False
-        self.ch(sid).params.extend((number, name, dist, v) for name, dist, v in params)
+        self.ch(sid).params.extend(params)
         self._set_state(sid, rec, tid, number, code, values, t, op.get("owner"), t if op.get("hb") else None)
         return True
 
     def op_states(self, op: dict[str, Any]) -> Any:
         ids, code, t = op["ids"], int(TrialState(int(op["state"]))), float(op["t"])
         vals = op.get("vals")
-        values = [None] * len(ids) if vals is None else [decode_json(v) for v in vals]
-        pending = {tid: self._rows(rows) for tid, rows in op.get("p", ())}
-        locs = []
-        for tid in ids:
-            loc = self._trial(tid)
-            if isinstance(loc, Exception):
-                return loc
-            locs.append(loc)
+        values = [None] * len(ids) if vals is None else [decode_numbers(v) for v in vals]
+        locs = self._unfinished_all(ids)
+        if isinstance(locs, Exception):
+            return locs
+        pending = self._pending(op, locs)
         for tid, (sid, rec, number), v in zip(ids, locs, values):
-            self.ch(sid).params.extend((number, name, dist, x) for name, dist, x in pending.get(tid, ()))
+            self.ch(sid).params.extend(pending.get(tid, ()))
             self._set_state(sid, rec, tid, number, code, v, t, None, None)
         return None
 
     def _trial_write(self, op: dict[str, Any]) -> tuple[int, int] | Exception:
         """Locate the unfinished trial of ``op`` and add its waiting parameters."""
-        params = self._rows(op.get("p", ()))
         loc = self._trial(op["tid"])
         if isinstance(loc, Exception):
             return loc
         sid, _, number = loc
-        self.ch(sid).params.extend((number, name, dist, v) for name, dist, v in params)
+        self.ch(sid).params.extend(self._params(number, op.get("p", ())))
         return sid, number
 
     def op_report(self, op: dict[str, Any]) -> Any:
-        step, value = int(op["step"]), decode_json(op["v"])
+        step, value = int(op["step"]), decode_numbers(op["v"])
         loc = self._trial_write(op)
         if isinstance(loc, Exception):
             return loc

@@ -39,7 +39,7 @@ from hpo_core.storages._journal._replay import ReplayState
 from hpo_core.storages._journal._trial_ops import JournalTrialOps, Pending
 from hpo_core.trial._state import StudyDirection
 
-__all__ = ["JournalStorage", "DEFAULT_SNAPSHOT_INTERVAL"]
+__all__ = ["DEFAULT_SNAPSHOT_INTERVAL", "JournalStorage", "snapshot_due"]
 
 _logger = logging.getLogger("hpo_core")
 
@@ -50,6 +50,21 @@ _BATCH = 50_000
 # How long a writer waits for its own entry to show in the journal after appending it.
 _AWAIT_TIMEOUT = 60.0
 _MISSING = object()
+
+
+def snapshot_due(pos: int, interval: int) -> bool:
+    """Whether the writer of entry ``pos`` saves a snapshot after it.
+
+    Every ``interval`` entries, and every ``interval * 2**k`` once the journal holds
+    ``40 * interval * 2**(k-1)`` entries or more: a snapshot costs time in proportion to
+    the journal's size, so spacing them out with its size bounds that cost per entry,
+    while a reopen still replays at most 1/20 of the journal after the snapshot. One
+    rule for every process, so each stretch has one writer that saves it.
+    """
+    n, spacing = pos + 1, interval
+    while n >= 40 * spacing:
+        spacing *= 2
+    return n % spacing == 0
 
 
 class JournalStorage(JournalTrialOps):
@@ -77,7 +92,8 @@ class JournalStorage(JournalTrialOps):
             trial the study finds stale and marks FAIL; None (default) or a callable.
         snapshot_interval: Entries between snapshots of the replayed state, for
             backends that keep them (the file and Redis backends); None saves none.
-            Default 10,000.
+            Default 10,000; the spacing doubles each time the journal doubles past
+            20 times it, so a reopen replays at most 1/20 of the journal.
         flush_delay: Parameters set by ``suggest_*`` are written with the trial's next
             write (a report, an attribute, its end), before this process reads the
             study again, and at the latest after this many seconds (default 0.1).
@@ -221,7 +237,7 @@ class JournalStorage(JournalTrialOps):
                 outcomes, own = state.apply(batch, self._token)
                 self._outcomes.update(outcomes)
                 interval = self.snapshot_interval
-                if own and interval is not None and any((p + 1) % interval == 0 for p in own):
+                if own and interval is not None and any(snapshot_due(p, interval) for p in own):
                     due = True
                 if len(batch) < _BATCH:
                     break

@@ -34,7 +34,7 @@ from hpo_core.storages._base import (
 )
 from hpo_core.storages._checks import check_name, encode_json
 from hpo_core.storages._heartbeat import Heartbeats
-from hpo_core.storages._journal._ops import Row, add_defs, encode_rows, key_of
+from hpo_core.storages._journal._ops import Row, add_defs, encode_numbers, encode_rows, key_of
 from hpo_core.storages._journal._replay import ReplayState, StudyRecord, study_missing, trial_finished
 from hpo_core.storages._rdb._pending import PendingParams
 from hpo_core.storages._writer import changes_from_frozen
@@ -150,11 +150,11 @@ class JournalTrialOps(BaseStorage):
         _, _, state, values, t_start, t_complete = ch.trials[0]
         op: dict[str, Any] = {
             "op": "template", "sid": study_id, "state": state,
-            "vals": None if values is None else encode_json(values, "values"),
+            "vals": None if values is None else encode_numbers([float(v) for v in values], "values"),
             "ts": None if t_start != t_start else t_start, "tc": None if t_complete != t_complete else t_complete,
             "p": [[name, float(v), key_of(dist)] for _, name, dist, v in ch.params],
             "ua": {}, "sa": {},
-            "iv": [[step, encode_json(v, "value")] for step, v in (check_report(s, v, m) for _, s, v in ch.reports)],
+            "iv": [[step, encode_numbers(v, "value")] for step, v in (check_report(s, v, m) for _, s, v in ch.reports)],
         }
         for _, kind, key, value in ch.attrs:
             op["ua" if kind == "user" else "sa"][key] = encode_json(check_attr(kind, key, value), f"{kind}_attrs[{key!r}]")
@@ -255,7 +255,7 @@ class JournalTrialOps(BaseStorage):
                 and all(type(v) is float for v in values)):
             check_finish(state, values, m)
         code = int(TrialState(int(state)))
-        vals = None if values is None else encode_json([float(v) for v in values], "values")
+        vals = None if values is None else encode_numbers([float(v) for v in values], "values")
         op: dict[str, Any] = {"op": "state", "tid": trial_id, "state": code, "vals": vals, "t": time.time()}
         if code == _RUNNING:
             self._beat_fields(op)
@@ -283,7 +283,7 @@ class JournalTrialOps(BaseStorage):
                 "values", f"an array of shape ({len(ids)}, {m}) for COMPLETE trials",
                 None if values is None else f"shape {np.shape(values)}"))
         vals = None if values is None else [
-            encode_json(row, "values") for row in np.asarray(values, dtype=np.float64).tolist()]
+            encode_numbers(row, "values") for row in np.asarray(values, dtype=np.float64).tolist()]
         op = {"op": "states", "ids": ids, "state": code, "vals": vals, "t": time.time()}
         try:
             self._write_block(sid, ids, op)
@@ -294,7 +294,7 @@ class JournalTrialOps(BaseStorage):
     def set_trial_intermediate_value(self, trial_id: int, step: int, value: Any) -> None:
         rec = self._where(trial_id)[1]
         step, value = check_report(step, value, len(rec.directions))
-        self._trial_write(trial_id, {"op": "report", "tid": trial_id, "step": step, "v": encode_json(value, "value")})
+        self._trial_write(trial_id, {"op": "report", "tid": trial_id, "step": step, "v": encode_numbers(value, "value")})
 
     def set_trial_attr(self, trial_id: int, kind: str, key: str, value: Any) -> None:
         text = encode_json(check_attr(kind, key, value), f"{kind}_attrs[{key!r}]")

@@ -10,10 +10,12 @@ change sequence) and applies them through the one writer
 (:func:`hpo_core.storages._writer.apply_changes`), atomically.
 
 Worker liveness: each running trial records its owner as ``host:pid:start`` (see
-:func:`worker_id`) and, when heartbeats are on, the time of its last heartbeat.
-:meth:`BaseStorage.fail_stale_trials` marks FAIL the RUNNING trials whose owner
-process on this host is gone, and those whose heartbeat is older than the grace
-period.
+:func:`worker_id`) and, when heartbeats are on, the time of its last heartbeat, beaten
+for every RUNNING trial a process owns by one thread per storage object
+(:mod:`hpo_core.storages._heartbeat`). :meth:`BaseStorage.fail_stale_trials` marks FAIL
+the RUNNING trials whose owner process on this host is gone, and those whose heartbeat
+is older than the grace period; the study calls it before asks and hands each failed
+trial to the storage's ``failed_trial_callback`` (:mod:`hpo_core.study._stale`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Real processes on one real SQLite file: kill-and-resume, hung workers, four writers."""
+"""Real processes on one real SQLite file (kill-and-resume, hung workers, four writers)
+and on PostgreSQL and MariaDB (four and eight workers)."""
 
 from __future__ import annotations
 
@@ -166,3 +167,49 @@ def test_postgres_four_processes_lose_and_duplicate_nothing(postgres_url: str, t
     assert [t.number for t in trials] == list(range(60))
     assert len({(t.params["a"], t.params["b"]) for t in trials}) == 60
     assert all(t.state == TrialState.COMPLETE for t in trials)
+
+
+EIGHT_WORKER = """
+    import sys, logging, pathlib, time
+    import hpo_core
+    hpo_core.logging.set_verbosity(logging.WARNING)
+    url, me, barrier, n = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3]), int(sys.argv[4])
+    (barrier / me).touch()
+    deadline = time.monotonic() + 120
+    while len(list(barrier.iterdir())) < 8 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    study = hpo_core.load_study(study_name="eight", storage=url,
+                                sampler=hpo_core.samplers.TPESampler(seed=int(me), n_startup_trials=5))
+    count = [0]
+    def objective(trial):
+        x = trial.suggest_float("x", -5, 5)
+        c = trial.suggest_categorical("c", ["a", "b"])
+        trial.set_user_attr("run", f"{me}:{count[0]}")
+        count[0] += 1
+        return x * x + (c == "a")
+    study.optimize(objective, n_trials=n)
+    print("done")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres),
+                                     pytest.param("mysql", marks=pytest.mark.mysql)])
+def test_eight_processes_lose_and_duplicate_nothing(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    # The full 8 x 1,000 run is benchmarks/rdb_scale.py's `workers` section.
+    url = request.getfixturevalue(f"{backend}_url")
+    n = 30
+    hpo_core.create_study(storage=url, study_name="eight")
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    procs = [_spawn(EIGHT_WORKER, url, str(k), str(barrier), str(n)) for k in range(8)]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    for p, (out, err) in zip(procs, outputs):
+        assert p.returncode == 0, err[-3000:]
+        assert out.strip() == "done"
+    trials = hpo_core.load_study(study_name="eight", storage=url).trials
+    assert [t.number for t in trials] == list(range(8 * n))  # dense, none lost
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    runs = sorted(t.user_attrs["run"] for t in trials)
+    assert runs == sorted(f"{k}:{j}" for k in range(8) for j in range(n))  # none run twice
+    assert all(t.value == t.params["x"] ** 2 + (t.params["c"] == "a") for t in trials)

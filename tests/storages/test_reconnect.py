@@ -276,9 +276,10 @@ def test_postgres_restart_and_stop_mid_run_lose_nothing(postgres_url: str) -> No
         assert "StaleTrialWarning" not in err  # no worker's trial was failed by a peer
     trials = hpo_core.load_study(study_name="restart", storage=postgres_url).trials
     assert [t.number for t in trials] == list(range(n_workers * n_trials))
-    assert all(t.state == TrialState.COMPLETE for t in trials)  # no computed result lost
+    odd = [(t.number, t.state.name, t.params, t.intermediate_values, t.system_attrs.get("fail_reason"))
+           for t in trials if t.state != TrialState.COMPLETE or t.intermediate_values != {0: t.params.get("x")}]
+    assert odd == []  # no computed result lost
     assert all(t.value == t.params["x"] ** 2 + t.params["y"] for t in trials)
-    assert all(t.intermediate_values == {0: t.params["x"]} for t in trials)
 
 
 # --------------------------------------------------------------------------- open at once

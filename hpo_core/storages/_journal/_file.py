@@ -204,13 +204,15 @@ class JournalFileBackend(BaseJournalBackend, BaseJournalSnapshot):
                 self._lock.release()
 
     def _append(self, data: bytes) -> None:
-        fd = os.open(self._file_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self._file_path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
         try:
             size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                _logger.warning("Journal %s: its last line is incomplete (a writer was cut off); it is "
-                                "ended and will be skipped as a damaged entry.", self._file_path)
-                data = b"\n" + data
+            if size:
+                os.lseek(fd, size - 1, os.SEEK_SET)  # O_APPEND: the write still goes to the end
+                if os.read(fd, 1) != b"\n":
+                    _logger.warning("Journal %s: its last line is incomplete (a writer was cut off); it is "
+                                    "ended and will be skipped as a damaged entry.", self._file_path)
+                    data = b"\n" + data
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]

@@ -261,7 +261,7 @@ def _ms(s: float) -> str:
 
 def report(args: argparse.Namespace, per_trial: list[dict[str, Any]], build: dict[str, Any] | None,
            cells: list[dict[str, Any]], command: str) -> str:
-    out = ["## Journal storage", "",
+    out = ["## Journal storage (issue #12)", "",
            f"Command: `{command}` (`benchmarks/journal.py`; see its docstring for the method).", "",
            _common.machine_info(["optuna"]), "",
            "### Per-trial ask+tell on a journal file (random sampler, define-by-run, mixed space)", ""]

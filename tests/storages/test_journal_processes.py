@@ -111,6 +111,9 @@ WORKER = """
     if kind == "grid":
         sampler = hpo_core.samplers.GridSampler({"a": list(range(6)), "b": list(range(10))})
         n = 100
+    elif kind == "queue":  # 40 enqueued trials, claimed by four workers
+        sampler = hpo_core.samplers.RandomSampler()
+        n = 10
     else:
         sampler = hpo_core.samplers.RandomSampler()
         n = 50
@@ -139,7 +142,7 @@ def _run_four(where: str, lock: str, kind: str, tmp_path: Path) -> None:
 
 def _check_shared(storage: JournalStorage, kind: str) -> None:
     trials = hpo_core.load_study(study_name="shared", storage=storage).trials
-    expected = 200 if kind == "random" else 60
+    expected = {"random": 200, "grid": 60, "queue": 40}[kind]
     assert [t.number for t in trials] == list(range(expected))
     assert len({t.trial_id for t in trials}) == expected
     assert all(t.state == TrialState.COMPLETE for t in trials)
@@ -148,13 +151,20 @@ def _check_shared(storage: JournalStorage, kind: str) -> None:
     assert len({t.user_attrs["worker"] for t in trials}) > 1  # the work was shared
     if kind == "grid":
         assert len({(t.params["a"], t.params["b"]) for t in trials}) == 60  # each point once
+    if kind == "queue":  # each queued trial claimed and run once
+        assert sorted((t.params["a"], t.params["b"]) for t in trials) == [(a, b) for a in range(4) for b in range(10)]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lock, kind", [("symlink", "random"), ("symlink", "grid"), ("open", "random")])
+@pytest.mark.parametrize("lock, kind", [
+    ("symlink", "random"), ("symlink", "grid"), ("symlink", "queue"), ("open", "random")])
 def test_journal_file_four_processes_lose_and_duplicate_nothing(tmp_path: Path, lock: str, kind: str) -> None:
     path = tmp_path / "journal.log"
-    hpo_core.create_study(storage=_file_storage(path), study_name="shared")
+    study = hpo_core.create_study(storage=_file_storage(path), study_name="shared")
+    if kind == "queue":
+        for a in range(4):
+            for b in range(10):
+                study.enqueue_trial({"a": a, "b": b})
     _run_four(str(path), lock, kind, tmp_path)
     _check_shared(_file_storage(path), kind)
     # A full replay (no snapshot) and the snapshot the workers saved agree.

@@ -2,7 +2,8 @@
 
 Reading is incremental: the backend remembers where entries start (the end of the
 last read, and a checkpoint every 8 MiB), so reading the entries after number ``k``
-costs only those entries; a check with nothing new costs one ``stat``.
+costs only those entries; a check with nothing new costs an ``open`` and an ``fstat``
+(an open, not a ``stat``, so that NFS clients see other clients' appends at once).
 
 A writer killed in the middle of an append leaves a last line without its newline.
 Readers ignore an incomplete last line until it is complete; the next writer, holding
@@ -164,10 +165,14 @@ class JournalFileBackend(BaseJournalBackend, BaseJournalSnapshot):
 
     def _read(self, number: int) -> Iterator[dict[str, Any]]:
         off = self._start_of(number)
-        if off is None or os.stat(self._file_path).st_size <= off:
+        if off is None:
             return
         path = self._file_path
+        # Opened, not stat'ed by name: on NFS an open revalidates the file's size
+        # (close-to-open consistency) where a stat may answer from a cache for seconds.
         with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size <= off:
+                return
             f.seek(off)
             rest = b""
             while True:

@@ -47,7 +47,7 @@ class JournalRedisBackend(BaseJournalBackend, BaseJournalSnapshot):
     def _connect(self) -> None:
         redis = import_optional("redis", extra="redis", feature="JournalRedisBackend")
         if self._use_cluster:
-            self._redis = redis.cluster.RedisCluster.from_url(self._url)
+            self._redis = redis.RedisCluster.from_url(self._url)
         else:
             self._redis = redis.Redis.from_url(self._url)
         self._log_key = f"{self._prefix}:hpo_core:journal"

@@ -84,6 +84,17 @@ class JournalFileBackend(BaseJournalBackend, BaseJournalSnapshot):
 
     Raises:
         StorageError: the file cannot be created or opened.
+
+    Example:
+        >>> import os, tempfile
+        >>> import hpo_core
+        >>> from hpo_core.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
+        >>> path = os.path.join(tempfile.mkdtemp(), "journal.log")
+        >>> backend = JournalFileBackend(path, lock_obj=JournalFileOpenLock(path))
+        >>> study = hpo_core.create_study(storage=JournalStorage(backend))
+        >>> study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=2)
+        >>> [sorted(entry) for entry in backend.read_logs(0)][0]  # the study's creation
+        ['dirs', 'n', 'name', 'op', 't', 'w']
     """
 
     def __init__(self, file_path: str, lock_obj: BaseJournalFileLock | None = None, *, fsync: bool = False) -> None:

@@ -31,6 +31,12 @@ class JournalRedisBackend(BaseJournalBackend, BaseJournalSnapshot):
         use_cluster: Connect to a Redis Cluster. The log is one key, so appends stay
             atomic there too.
         prefix: Prefix of the keys, so that several journals share one server.
+
+    Example:
+        >>> import hpo_core
+        >>> from hpo_core.storages.journal import JournalRedisBackend, JournalStorage
+        >>> storage = JournalStorage(JournalRedisBackend("redis://localhost:6379", prefix="demo"))  # doctest: +SKIP
+        >>> study = hpo_core.create_study(storage=storage, study_name="demo", load_if_exists=True)  # doctest: +SKIP
     """
 
     def __init__(self, url: str, use_cluster: bool = False, prefix: str = "") -> None:

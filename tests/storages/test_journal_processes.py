@@ -443,10 +443,10 @@ def test_journal_killed_worker_on_another_host_failed_after_grace_period(tmp_pat
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert any(3 in e["ids"] for e in _heartbeats_of(path))
-    storage = _file_storage(path, heartbeat_interval=0.2, grace_period=1.5)
+    storage = _file_storage(path, heartbeat_interval=0.2, grace_period=3.0)
     sid = storage.get_study_id_from_name("s")
     assert storage.fail_stale_trials(sid) == []  # its last heartbeat is recent
-    time.sleep(1.8)
+    time.sleep(3.3)
     assert storage.fail_stale_trials(sid) == [3]
     trial = storage.get_all_trials(sid)[3]
     assert trial.state == TrialState.FAIL
@@ -477,10 +477,10 @@ def test_journal_hung_worker_failed_by_heartbeat(tmp_path: Path) -> None:
     try:
         _wait_for(marker, proc)
         proc.send_signal(signal.SIGSTOP)  # alive but silent
-        storage = _file_storage(path, heartbeat_interval=0.2, grace_period=1.0)
+        storage = _file_storage(path, heartbeat_interval=0.2, grace_period=2.0)
         sid = storage.get_study_id_from_name("s")
         assert storage.fail_stale_trials(sid) == []
-        time.sleep(1.5)
+        time.sleep(2.3)
         assert storage.fail_stale_trials(sid) == [3]
         assert "heartbeat" in storage.get_all_trials(sid)[3].system_attrs["fail_reason"]
     finally:

@@ -235,8 +235,15 @@ class _ProcessSession(ExecutorSession):
             workers = [w for w in self._workers if w is not None]
         for w in workers:
             w.stopped = True
-            if w.proc.poll() is None:
-                w.proc.kill()
+        interrupted: BaseException | None = None
+        for w in workers:
+            try:
+                if w.proc.poll() is None:
+                    w.proc.kill()
+            except BaseException as e:  # noqa: BLE001 - a second Ctrl-C: stop the others first
+                interrupted = interrupted or e
+        if interrupted is not None:
+            raise interrupted
 
     def close(self) -> None:
         with self._lock:

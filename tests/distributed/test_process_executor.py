@@ -266,3 +266,46 @@ def test_process_executor_rejects_bad_settings() -> None:
         ProcessExecutor(start_timeout=0)
     with pytest.raises(TypeError, match="ProcessExecutor: `env`"):
         ProcessExecutor(env={"A": 1})  # type: ignore[dict-item]
+
+
+INTERRUPTED_DRIVER = """
+    import os, pathlib, signal, sys, time
+    import hpo_core
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job ignores it
+    marker = pathlib.Path(sys.argv[2])
+
+    def objective(t):
+        t.set_user_attr("pid", os.getpid())
+        marker.with_suffix(f".{t.number}").write_text("running")
+        time.sleep(600)
+        return 0.0
+
+    study = hpo_core.create_study(storage=sys.argv[1], study_name="i")
+    study.optimize(objective, n_trials=4, n_jobs=2, executor="process")
+"""
+
+
+@pytest.mark.slow
+def test_process_executor_ctrl_c_fails_the_running_trials_and_stops_the_workers(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    url = f"sqlite:///{tmp_path / 'i.db'}"
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    driver = subprocess.Popen([sys.executable, "-c", textwrap.dedent(INTERRUPTED_DRIVER), url, str(tmp_path / "m")],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not ((tmp_path / "m.0").exists() and (tmp_path / "m.1").exists()):
+        assert driver.poll() is None and time.monotonic() < deadline, driver.communicate()
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGINT)
+    driver.send_signal(signal.SIGINT)  # a second Ctrl-C right away must not leave a worker behind
+    _, err = driver.communicate(timeout=60)
+    assert "KeyboardInterrupt" in err
+    trials = hpo_core.load_study(study_name="i", storage=url).trials
+    assert [t.state for t in trials] == [TrialState.FAIL] * 2
+    for t in trials:
+        with pytest.raises(ProcessLookupError):
+            os.kill(t.user_attrs["pid"], 0)  # the worker is gone

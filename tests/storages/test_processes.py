@@ -212,4 +212,7 @@ def test_eight_processes_lose_and_duplicate_nothing(backend: str, request: pytes
     assert all(t.state == TrialState.COMPLETE for t in trials)
     runs = sorted(t.user_attrs["run"] for t in trials)
     assert runs == sorted(f"{k}:{j}" for k in range(8) for j in range(n))  # none run twice
-    assert all(t.value == t.params["x"] ** 2 + (t.params["c"] == "a") for t in trials)
+    # x * x as the worker computes it (x ** 2 may differ from it in the last bit).
+    wrong = [(t.number, t.value, t.params, t.user_attrs) for t in trials
+             if t.value != t.params["x"] * t.params["x"] + (t.params["c"] == "a")]
+    assert wrong == []  # every trial stores the parameters its objective used

@@ -217,7 +217,7 @@ RESTART_WORKER = """
     import hpo_core
     hpo_core.logging.set_verbosity(logging.ERROR)
     url, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    storage = hpo_core.storages.RDBStorage(url, heartbeat_interval=1.0, grace_period=4.0)
+    storage = hpo_core.storages.RDBStorage(url, heartbeat_interval=2.0, grace_period=8.0)
     study = hpo_core.load_study(study_name="restart", storage=storage,
                                 sampler=hpo_core.samplers.TPESampler(seed=seed))
     def objective(trial):
@@ -260,7 +260,7 @@ def test_postgres_restart_and_stop_mid_run_lose_nothing(postgres_url: str) -> No
         _wait_count(postgres_url, 30, procs)
         _pg_ctl("restart")  # a routine restart: every connection is terminated
         _wait_count(postgres_url, 90, procs)
-        _pg_ctl("stop")  # away for 10 s (longer than the grace period of 4 s)
+        _pg_ctl("stop")  # away for 10 s (longer than the grace period of 8 s)
         time.sleep(10)
         _pg_ctl("start")
         outputs = [p.communicate(timeout=300) for p in procs]
@@ -279,7 +279,8 @@ def test_postgres_restart_and_stop_mid_run_lose_nothing(postgres_url: str) -> No
     odd = [(t.number, t.state.name, t.params, t.intermediate_values, t.system_attrs.get("fail_reason"))
            for t in trials if t.state != TrialState.COMPLETE or t.intermediate_values != {0: t.params.get("x")}]
     assert odd == []  # no computed result lost
-    assert all(t.value == t.params["x"] ** 2 + t.params["y"] for t in trials)
+    # x * x as the workers compute it (x ** 2 may differ from it in the last bit).
+    assert all(t.value == t.params["x"] * t.params["x"] + t.params["y"] for t in trials)
 
 
 # --------------------------------------------------------------------------- open at once

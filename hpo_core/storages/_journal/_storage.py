@@ -36,7 +36,8 @@ from hpo_core.storages._heartbeat import Heartbeats
 from hpo_core.storages._journal import _snapshot
 from hpo_core.storages._journal._base import BaseJournalBackend, BaseJournalSnapshot
 from hpo_core.storages._journal._replay import ReplayState
-from hpo_core.storages._journal._trial_ops import JournalTrialOps, Pending
+from hpo_core.storages._journal._trial_ops import JournalTrialOps
+from hpo_core.storages._pending import PendingParams
 from hpo_core.trial._state import StudyDirection
 
 __all__ = ["DEFAULT_SNAPSHOT_INTERVAL", "JournalStorage", "snapshot_due"]
@@ -154,7 +155,7 @@ class JournalStorage(JournalTrialOps):
         self._token = uuid.uuid4().hex[:16]  # names this object's entries (per process)
         self._counter = itertools.count()
         self._outcomes: dict[int, Any] = {}
-        self._pending = Pending(self._flush_pending, self.flush_delay)
+        self._pending = PendingParams(self._flush_pending, self.flush_delay)
         self._heartbeats = Heartbeats(self.record_heartbeats, self.heartbeat_interval)
         if hasattr(os, "register_at_fork"):
             ref = weakref.ref(self)

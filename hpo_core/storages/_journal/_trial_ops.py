@@ -36,26 +36,14 @@ from hpo_core.storages._checks import check_name, encode_json
 from hpo_core.storages._heartbeat import Heartbeats
 from hpo_core.storages._journal._ops import Row, add_defs, encode_numbers, encode_rows, key_of
 from hpo_core.storages._journal._replay import ReplayState, StudyRecord, study_missing, trial_finished
-from hpo_core.storages._rdb._pending import PendingParams
+from hpo_core.storages._pending import PendingParams
 from hpo_core.storages._writer import changes_from_frozen
 from hpo_core.trial._frozen import FrozenTrial
 from hpo_core.trial._state import TrialState
 
-__all__ = ["JournalTrialOps", "Pending"]
+__all__ = ["JournalTrialOps"]
 
 _RUNNING, _WAITING, _COMPLETE = int(TrialState.RUNNING), int(TrialState.WAITING), int(TrialState.COMPLETE)
-
-
-class Pending(PendingParams):
-    """:class:`PendingParams` whose rows, taken for a trial's next entry, wait for any
-    flush entry of the background thread that is being written: so a trial's
-    parameters never land in the journal after its end (where replay would drop them)."""
-
-    def take(self, trial_id: int) -> list[Row]:
-        if not self._rows and not self._writing.locked():
-            return []
-        with self._writing:
-            return self.pop(trial_id)
 
 
 class JournalTrialOps(BaseStorage):
@@ -64,7 +52,7 @@ class JournalTrialOps(BaseStorage):
 
     _state: ReplayState
     _lock: threading.Lock
-    _pending: Pending
+    _pending: PendingParams
     _heartbeats: Heartbeats
 
     @abc.abstractmethod
@@ -189,7 +177,7 @@ class JournalTrialOps(BaseStorage):
         being finished."""
         sid, rec, number = self._where(trial_id)
         self._check_unfinished(rec, number)
-        rows = self._pending.take(trial_id)
+        rows = self._pending.pop(trial_id)
         try:
             return self._write(self._with_rows(op, rows))
         except UpdateFinishedTrialError:
@@ -219,7 +207,7 @@ class JournalTrialOps(BaseStorage):
 
     def _take_many(self, ids: list[int], op: dict[str, Any]) -> dict[int, list[Row]]:
         """The waiting rows of ``ids``, added to the block entry ``op`` as ``p``."""
-        pending = {i: rows for i in ids if (rows := self._pending.take(i))}
+        pending = {i: rows for i in ids if (rows := self._pending.pop(i))}
         if pending:
             op["p"] = [[i, encode_rows(rows)] for i, rows in pending.items()]
             add_defs(op, (r[2] for rows in pending.values() for r in rows), self._state.dists)

@@ -34,10 +34,10 @@ from hpo_core.history import History
 from hpo_core.storages._base import FrozenStudy, check_attr
 from hpo_core.storages._checks import check_name, decode_json, encode_json
 from hpo_core.storages._heartbeat import Heartbeats
+from hpo_core.storages._pending import PendingParams
 from hpo_core.storages._rdb import _schema as S
 from hpo_core.storages._rdb import _trials as T
 from hpo_core.storages._rdb._engine import Database
-from hpo_core.storages._rdb._pending import PendingParams
 from hpo_core.storages._rdb._sync import StudyCache, apply_rows, read_changes
 from hpo_core.storages._rdb._trial_ops import TrialOps
 from hpo_core.trial._state import StudyDirection

@@ -36,10 +36,10 @@ from hpo_core.storages._base import (
 )
 from hpo_core.storages._checks import check_name, decode_json, encode_json
 from hpo_core.storages._heartbeat import Heartbeats
+from hpo_core.storages._pending import PendingParams
 from hpo_core.storages._rdb import _schema as S
 from hpo_core.storages._rdb import _trials as T
 from hpo_core.storages._rdb._engine import Database
-from hpo_core.storages._rdb._pending import PendingParams
 from hpo_core.storages._rdb._sync import StudyCache, apply_own
 from hpo_core.trial._frozen import FrozenTrial
 from hpo_core.trial._state import StudyDirection, TrialState

@@ -1,4 +1,4 @@
-"""Parameters suggested in running trials, waiting to be written.
+"""Parameters suggested in running trials, waiting to be written (RDB and journal storages).
 
 A define-by-run trial sets its parameters one ``suggest_*`` at a time. Writing each in
 its own transaction made a 10-parameter trial cost ten commits. Instead each suggestion
@@ -57,11 +57,17 @@ class PendingParams:
                 entry[2].append(row)
 
     def pop(self, trial_id: int) -> list[Row]:
-        """The rows of ``trial_id``, taken out (the caller writes them)."""
-        if not self._rows:
+        """The rows of ``trial_id``, taken out (the caller writes them with the trial's
+        next write).
+
+        A background flush being written may hold rows of this trial: wait for it to
+        commit first, or the trial's end could commit before them and they would be
+        dropped as rows of a finished trial."""
+        if not self._rows and not self._writing.locked():
             return []
-        with self._lock:
-            entry = self._rows.pop(trial_id, None)
+        with self._writing:
+            with self._lock:
+                entry = self._rows.pop(trial_id, None)
         return [] if entry is None else entry[2]
 
     def restore(self, study_id: int, trial_id: int, rows: list[Row]) -> None:

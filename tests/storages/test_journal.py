@@ -117,7 +117,9 @@ def test_journal_storage_arguments_are_kept(tmp_path: Path) -> None:
     storage = JournalStorage(JournalFileBackend(str(tmp_path / "j.log")), heartbeat_interval=2.0,
                              failed_trial_callback=callback)
     assert (storage.heartbeat_interval, storage.grace_period, storage.failed_trial_callback) == (2.0, 4.0, callback)
-    assert JournalStorage(JournalFileBackend(str(tmp_path / "j.log"))).heartbeat_interval is None
+    default = JournalStorage(JournalFileBackend(str(tmp_path / "j.log")))
+    assert (default.heartbeat_interval, default.grace_period) == (60.0, 120.0)  # as RDBStorage
+    assert JournalStorage(JournalFileBackend(str(tmp_path / "j.log")), heartbeat_interval=None).grace_period is None
 
 
 def test_journal_storage_needs_a_backend() -> None:

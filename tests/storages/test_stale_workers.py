@@ -4,6 +4,7 @@ Real worker processes, real SIGKILL/SIGSTOP, real SQLite files and servers."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,10 +45,49 @@ def _wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 120.0) -
         time.sleep(0.02)
 
 
+def open_storage(spec: str, **kwargs: Any) -> Any:
+    """A storage from one string: a database URL, or ``journal-file:<path>`` /
+    ``journal-redis:<url>#<prefix>`` (worker scripts get this function's source)."""
+    import hpo_core
+
+    kind, _, where = spec.partition(":")
+    if kind == "journal-file":
+        from hpo_core.storages.journal import JournalFileBackend
+
+        return hpo_core.storages.JournalStorage(JournalFileBackend(where), **kwargs)
+    if kind == "journal-redis":
+        from hpo_core.storages.journal import JournalRedisBackend
+
+        url, _, prefix = where.rpartition("#")
+        return hpo_core.storages.JournalStorage(JournalRedisBackend(url, prefix=prefix), **kwargs)
+    return hpo_core.storages.RDBStorage(spec, **kwargs)
+
+
+def _worker(code: str) -> str:
+    """A worker script: ``open_storage`` and ``code``."""
+    return "from typing import Any\n" + inspect.getsource(open_storage) + textwrap.dedent(code)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+                        pytest.param("mysql", marks=pytest.mark.mysql), "journal-file",
+                        pytest.param("journal-redis", marks=pytest.mark.redis)])
+def storage_spec(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every persistent storage, fresh: a SQLite file, a PostgreSQL schema, a MySQL
+    database, a journal file, a journal on Redis under a prefix of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'study.db'}"
+    elif request.param == "journal-file":
+        yield f"journal-file:{tmp_path / 'journal.log'}"
+    elif request.param == "journal-redis":
+        yield f"journal-redis:{request.getfixturevalue('redis_url')}#{request.getfixturevalue('redis_prefix')}"
+    else:
+        yield request.getfixturevalue(f"{request.param}_url")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
                         pytest.param("mysql", marks=pytest.mark.mysql)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh database of each kind: a SQLite file, a PostgreSQL schema, a MySQL database."""
+    """A fresh database of each kind (the tests that read the heartbeat column)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'study.db'}"
     else:
@@ -59,7 +100,7 @@ HANGING_WORKER = """
     import hpo_core
     hpo_core.logging.set_verbosity(logging.WARNING)
     url, marker, hb, grace = sys.argv[1], pathlib.Path(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-    storage = hpo_core.storages.RDBStorage(url, heartbeat_interval=hb, grace_period=grace)
+    storage = open_storage(url, heartbeat_interval=hb, grace_period=grace)
     study = hpo_core.create_study(storage=storage, study_name="s", load_if_exists=True)
     def objective(trial):
         x = trial.suggest_float("x", 0, 1)
@@ -76,14 +117,14 @@ HANGING_WORKER = """
 
 @pytest.mark.slow
 @pytest.mark.parametrize("inherit", [False, True])
-def test_killed_worker_trial_is_failed_and_retried(db_url: str, tmp_path: Path, inherit: bool) -> None:
+def test_killed_worker_trial_is_failed_and_retried(storage_spec: str, tmp_path: Path, inherit: bool) -> None:
     marker = tmp_path / "marker"
-    proc = _spawn(HANGING_WORKER, db_url, str(marker), "60", "120", "600")
+    proc = _spawn(_worker(HANGING_WORKER), storage_spec, str(marker), "60", "120", "600")
     _wait_for(marker, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
-    storage = RDBStorage(db_url, heartbeat_interval=60, failed_trial_callback=RetryFailedTrialCallback(
+    storage = open_storage(storage_spec, heartbeat_interval=60, failed_trial_callback=RetryFailedTrialCallback(
         max_retry=2, inherit_intermediate_values=inherit))
     study = hpo_core.load_study(study_name="s", storage=storage)  # finds it at once: pid gone
     dead = study.trials[3]
@@ -143,7 +184,7 @@ ASKING_WORKER = """
     import hpo_core
     hpo_core.logging.set_verbosity(logging.WARNING)
     url, marker, wait = sys.argv[1], pathlib.Path(sys.argv[2]), float(sys.argv[3])
-    storage = hpo_core.storages.RDBStorage(url, heartbeat_interval=0.2, grace_period=1.5)
+    storage = open_storage(url, heartbeat_interval=0.2, grace_period=1.5)
     study = hpo_core.create_study(storage=storage, study_name="s", load_if_exists=True)
     trial = study.ask()
     x = trial.suggest_float("x", 0, 1)
@@ -172,7 +213,7 @@ def _heartbeat(url: str, number: int) -> float | None:
 @pytest.mark.slow
 def test_asked_trial_gets_heartbeats(db_url: str, tmp_path: Path) -> None:
     marker = tmp_path / "marker"
-    proc = _spawn(ASKING_WORKER, db_url, str(marker), "2.0")
+    proc = _spawn(_worker(ASKING_WORKER), db_url, str(marker), "2.0")
     try:
         _wait_for(marker, proc)
         first = _heartbeat(db_url, 0)
@@ -190,15 +231,15 @@ def test_asked_trial_gets_heartbeats(db_url: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_paused_asking_worker_warns_and_goes_on(db_url: str, tmp_path: Path) -> None:
+def test_paused_asking_worker_warns_and_goes_on(storage_spec: str, tmp_path: Path) -> None:
     marker = tmp_path / "marker"
-    proc = _spawn(ASKING_WORKER, db_url, str(marker), "0.5")
+    proc = _spawn(_worker(ASKING_WORKER), storage_spec, str(marker), "0.5")
     try:
         _wait_for(marker, proc)
         proc.send_signal(signal.SIGSTOP)  # its heartbeat thread stops too
         time.sleep(2.5)
         # A peer that only asks (no optimize) finds the silent trial and fails it.
-        storage = RDBStorage(db_url, heartbeat_interval=0.2, grace_period=1.5)
+        storage = open_storage(storage_spec, heartbeat_interval=0.2, grace_period=1.5)
         peer = hpo_core.load_study(study_name="s", storage=storage)
         assert peer.trials[0].state == TrialState.FAIL
         assert "no heartbeat" in peer.trials[0].system_attrs["fail_reason"]
@@ -217,7 +258,7 @@ def test_paused_asking_worker_warns_and_goes_on(db_url: str, tmp_path: Path) -> 
 def test_paused_optimize_worker_warns_and_goes_on(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'paused.db'}"
     marker = tmp_path / "marker"
-    proc = _spawn(HANGING_WORKER, url, str(marker), "0.2", "1.5", "0.5")
+    proc = _spawn(_worker(HANGING_WORKER), url, str(marker), "0.2", "1.5", "0.5")
     try:
         _wait_for(marker, proc)
         proc.send_signal(signal.SIGSTOP)

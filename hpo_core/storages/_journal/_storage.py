@@ -83,10 +83,11 @@ class JournalStorage(JournalTrialOps):
             :class:`~hpo_core.storages.journal.JournalRedisBackend`, or any object with
             ``read_logs`` and ``append_logs`` (Optuna's backend interface).
         heartbeat_interval: Seconds between heartbeats of the RUNNING trials this
-            process owns; None (default) turns heartbeats off. With heartbeats, a trial
-            whose last heartbeat is older than ``grace_period`` is marked FAIL by
-            :meth:`fail_stale_trials`; without, only trials whose process on this host
-            is gone are.
+            process owns (one journal entry per interval for all of them); None turns
+            heartbeats off. Default 60, as for ``RDBStorage`` (Optuna's journal has
+            none). With heartbeats, a trial whose last heartbeat is older than
+            ``grace_period`` is marked FAIL by :meth:`fail_stale_trials`; without, only
+            trials whose process on this host is gone are.
         grace_period: Seconds without a heartbeat after which a RUNNING trial is stale.
             Default ``2 * heartbeat_interval``.
         failed_trial_callback: Called as ``callback(study, frozen_trial)`` for each
@@ -117,7 +118,7 @@ class JournalStorage(JournalTrialOps):
         self,
         log_storage: BaseJournalBackend,
         *,
-        heartbeat_interval: float | None = None,
+        heartbeat_interval: float | None = 60.0,
         grace_period: float | None = None,
         failed_trial_callback: Any = None,
         snapshot_interval: int | None = DEFAULT_SNAPSHOT_INTERVAL,

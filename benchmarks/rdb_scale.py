@@ -13,7 +13,8 @@ afterwards:
   study, on PostgreSQL and on MariaDB: every trial in a final state, none lost, none
   run twice, numbers dense; wall time and trials per second.
 - ``throughput``: a 50 ms sleeping objective at 1, 2, 4 and 8 worker processes on
-  PostgreSQL: trials per second and efficiency against the ideal (k / 50 ms).
+  PostgreSQL and on a journal file: trials per second and efficiency against the
+  ideal (k / 50 ms).
 
 Usage::
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import logging
 import multiprocessing
 import os
@@ -151,7 +153,7 @@ def run_optuna(url: str, n: int, seed: int) -> list[float]:
 
 
 def section_pertrial(args: argparse.Namespace, log: Any) -> str:
-    checkpoints = [c for c in (100, 1_000, 2_000, 5_000, 10_000, 20_000) if c <= args.trials]
+    checkpoints = sorted({c for c in (100, 1_000, 2_000, 5_000, 10_000, 20_000) if c <= args.trials} | {args.trials})
     with busy_core(args.busy):
         with fresh_database(args.postgres_url) as url:
             log(f"hpo_core TPE define-by-run on PostgreSQL, {args.trials} trials")
@@ -189,9 +191,23 @@ def section_pertrial(args: argparse.Namespace, log: Any) -> str:
 
 
 # --------------------------------------------------------------------------- workers
+def open_storage(spec: str) -> Any:
+    """A database URL as it is, or ``journal-file:<path>`` as a journal file storage
+    (worker scripts get this function's source)."""
+    import hpo_core
+
+    if spec.startswith("journal-file:"):
+        from hpo_core.storages.journal import JournalFileBackend
+
+        return hpo_core.storages.JournalStorage(JournalFileBackend(spec.split(":", 1)[1]))
+    return spec
+
+
 WORKER = """
 import sys, time, logging, pathlib
+from typing import Any
 import hpo_core
+""" + inspect.getsource(open_storage) + """
 hpo_core.logging.set_verbosity(logging.WARNING)
 url, me, n, barrier, k, sleep, sampler = sys.argv[1:8]
 n, k, sleep = int(n), int(k), float(sleep)
@@ -201,7 +217,7 @@ deadline = time.monotonic() + 300
 while len(list(barrier.iterdir())) < k and time.monotonic() < deadline:
     time.sleep(0.002)
 s = hpo_core.samplers.TPESampler(seed=int(me)) if sampler == "tpe" else hpo_core.samplers.RandomSampler(seed=int(me))
-study = hpo_core.load_study(study_name="scale", storage=url, sampler=s)
+study = hpo_core.load_study(study_name="scale", storage=open_storage(url), sampler=s)
 count = [0]
 def objective(trial):
     x = trial.suggest_float("x", -5, 5)
@@ -221,7 +237,7 @@ print(t0, time.time())
 def run_workers(url: str, k: int, n: int, sleep: float, sampler: str) -> dict[str, Any]:
     import hpo_core
 
-    hpo_core.create_study(storage=url, study_name="scale")
+    hpo_core.create_study(storage=open_storage(url), study_name="scale")
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     with tempfile.TemporaryDirectory() as barrier:
         procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, str(i), str(n), barrier, str(k), str(sleep), sampler],
@@ -232,7 +248,7 @@ def run_workers(url: str, k: int, n: int, sleep: float, sampler: str) -> dict[st
             raise RuntimeError(f"a worker failed:\n{err[-3000:]}")
     spans = [tuple(map(float, o.split())) for o, _ in outs]
     wall = max(e for _, e in spans) - min(s for s, _ in spans)
-    trials = hpo_core.load_study(study_name="scale", storage=url).trials
+    trials = hpo_core.load_study(study_name="scale", storage=open_storage(url)).trials
     runs = [t.user_attrs.get("run") for t in trials]
     expected = {f"{i}:{j}" for i in range(k) for j in range(n)}
     return {
@@ -259,16 +275,26 @@ def section_workers(args: argparse.Namespace, log: Any) -> str:
             "that every worker's k = 0 .. n-1 is stored exactly once.")
 
 
+@contextlib.contextmanager
+def fresh_journal() -> Iterator[str]:
+    """A new journal file (deleted afterwards), as an ``open_storage`` spec."""
+    with tempfile.TemporaryDirectory() as d:
+        yield f"journal-file:{d}/journal.log"
+
+
 def section_throughput(args: argparse.Namespace, log: Any) -> str:
-    rows = ["| workers | trials | wall (s) | trials/s | ideal (k / 50 ms) | efficiency |", "|---|---|---|---|---|---|"]
-    for k in args.throughput_workers:
-        with fresh_database(args.postgres_url) as url:
-            log(f"throughput: {k} workers x {args.throughput_trials} trials of 50 ms on PostgreSQL")
-            r = run_workers(url, k, args.throughput_trials, SLEEP_S, "tpe")
-        rate, ideal = r["n"] / r["wall"], k / SLEEP_S
-        rows.append(f"| {k} | {r['n']:,} | {r['wall']:.1f} | {rate:.1f} | {ideal:.0f} | {rate / ideal:.0%} |")
-    return ("#### Throughput with a 50 ms sleeping objective on PostgreSQL (worker processes, TPE)\n\n"
-            + "\n".join(rows))
+    rows = ["| storage | workers | trials | wall (s) | trials/s | ideal (k / 50 ms) | efficiency |",
+            "|---|---|---|---|---|---|---|"]
+    for name, fresh in (("PostgreSQL", lambda: fresh_database(args.postgres_url)), ("journal file", fresh_journal)):
+        for k in args.throughput_workers:
+            with fresh() as url:
+                log(f"throughput: {k} workers x {args.throughput_trials} trials of 50 ms on {name}")
+                r = run_workers(url, k, args.throughput_trials, SLEEP_S, "tpe")
+            if not (r["dense"] and r["exact"] and r["final"]):
+                raise RuntimeError(f"lost or duplicated trials: {r}")
+            rate, ideal = r["n"] / r["wall"], k / SLEEP_S
+            rows.append(f"| {name} | {k} | {r['n']:,} | {r['wall']:.1f} | {rate:.1f} | {ideal:.0f} | {rate / ideal:.0%} |")
+    return "#### Throughput with a 50 ms sleeping objective (worker processes, TPE)\n\n" + "\n".join(rows)
 
 
 # --------------------------------------------------------------------------- main

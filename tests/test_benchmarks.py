@@ -414,3 +414,35 @@ def test_quality_cache_merges_writes_of_other_processes(tmp_path: Path) -> None:
     # A rerun drops only its own keys on disk, never the other process's.
     quality.run_all(["hpo_random"], ["bbob_f02_d2"], [0], 5, out, rerun=["hpo_random"], log=_quiet)
     assert set(quality.load_results(out)["runs"]) == set(on_disk)
+
+
+def _server_problem(url: str) -> str | None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        engine.connect().close()
+    except Exception as e:  # noqa: BLE001
+        return f"{type(e).__name__}: {str(getattr(e, 'orig', e)).strip()[:120]}"
+    finally:
+        engine.dispose()
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.mysql
+def test_rdb_scale_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    _needs("optuna", "psycopg", "pymysql")
+    rdb_scale = _load("rdb_scale")
+    for url in (rdb_scale.POSTGRES_URL, rdb_scale.MYSQL_URL):
+        problem = _server_problem(url)
+        if problem:
+            pytest.skip(f"no database server at {url}: {problem}")
+    assert rdb_scale.main(["--trials", "60", "--optuna-trials", "60", "--workers", "2", "--worker-trials", "4",
+                           "--throughput-workers", "1,2", "--throughput-trials", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "| PostgreSQL | 2 x 4 | 8 | True | True | True |" in out
+    assert "| MariaDB | 2 x 4 | 8 | True | True | True |" in out
+    assert "| journal file | 2 | 6 |" in out
+    assert "at most 5 ms at 60: " in out

@@ -72,6 +72,12 @@ class TrialTask:
         checkpoint: What to resume from (any picklable object, e.g. a path); None for a
             fresh trial. Read by the objective as ``trial.checkpoint``.
         gc_after_trial: Run ``gc.collect()`` in the worker after the trial.
+
+    Example:
+        >>> from hpo_core.distributed import TrialTask
+        >>> task = TrialTask(trial_id=7, number=3, device="cuda:1", checkpoint="ckpt/trial-3")
+        >>> task.checkpoint, task.device
+        ('ckpt/trial-3', 'cuda:1')
     """
 
     trial_id: int
@@ -90,6 +96,21 @@ class ExecutorSession(abc.ABC):
     Args:
         slots: One entry per concurrent trial: its device, or None.
         gc_after_trial: Passed to the workers in every :class:`TrialTask`.
+
+    Example:
+        Two slots on one CPU device, each running one trial at once:
+
+        >>> import hpo_core
+        >>> from hpo_core.distributed import ProcessExecutor
+        >>> study = hpo_core.create_study()
+        >>> def objective(trial):
+        ...     return float(trial.suggest_int("n", 1, 3)) if trial.device == "cpu" else -1.0
+        >>> with ProcessExecutor().open(study, objective, slots=["cpu", "cpu"]) as session:
+        ...     trials = study.ask(n=2)
+        ...     for slot, trial in enumerate(trials):
+        ...         study.tell(trial, session.run(slot, trial))
+        >>> session.slots, [t.value >= 1.0 for t in study.trials]
+        (['cpu', 'cpu'], [True, True])
     """
 
     def __init__(self, slots: Sequence[str | None], *, gc_after_trial: bool = False):

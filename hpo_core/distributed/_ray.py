@@ -191,8 +191,10 @@ class _RaySession(ExecutorSession):
                                                       self._func_ref, task)
             self._running[slot] = ref
         try:
-            conn, _ = self._hub.wait(token, lambda wait: self._ended(ref, task.number, wait, False))
+            conn, hello = self._hub.wait(token, lambda wait: self._ended(ref, task.number, wait, False))
             try:
+                if task.device is None and hello.get("gpu_ids"):  # GPUs Ray placed: the node's ids
+                    trial.set_system_attr("device", "cuda:" + ",".join(hello["gpu_ids"]))
                 outcome = serve_trial(conn, trial, lambda wait: self._ended(ref, task.number, wait, True))
             finally:
                 conn.close()

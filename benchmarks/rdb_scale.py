@@ -185,7 +185,7 @@ def section_pertrial(args: argparse.Namespace, log: Any) -> str:
         verdict.append(f"- at least {TARGET_RATIO:g}x below Optuna (at {c:,}, the largest count both ran): "
                        f"{r:.0f}x ({'met' if r >= TARGET_RATIO else 'NOT met'})")
     busy = " (one other process spinning on a core)" if args.busy else ""
-    return ("#### Per-trial ask+tell on PostgreSQL, TPE, define-by-run, 10-parameter mixed space" + busy + "\n\n"
+    return ("### Per-trial ask+tell on PostgreSQL, TPE, define-by-run, 10-parameter mixed space" + busy + "\n\n"
             + "\n".join(rows) + "\n\nMedian over the trials just before each count (10 %, at least 50).\n\n"
             + "\n".join(verdict))
 
@@ -270,7 +270,7 @@ def section_workers(args: argparse.Namespace, log: Any) -> str:
         log(f"  {r}")
         rows.append(f"| {name} | {args.workers} x {args.worker_trials:,} | {r['n']:,} | {r['final']} | {r['exact']} | "
                     f"{r['dense']} | {r['wall']:.1f} | {r['n'] / r['wall']:.0f} |")
-    return (f"#### {args.workers} worker processes on one study, TPE, trivial objective\n\n" + "\n".join(rows)
+    return (f"### {args.workers} worker processes on one study, TPE, trivial objective\n\n" + "\n".join(rows)
             + "\n\nEach trial records `worker:k` in a user attribute; \"none lost or run twice\" checks "
             "that every worker's k = 0 .. n-1 is stored exactly once.")
 
@@ -294,7 +294,7 @@ def section_throughput(args: argparse.Namespace, log: Any) -> str:
                 raise RuntimeError(f"lost or duplicated trials: {r}")
             rate, ideal = r["n"] / r["wall"], k / SLEEP_S
             rows.append(f"| {name} | {k} | {r['n']:,} | {r['wall']:.1f} | {rate:.1f} | {ideal:.0f} | {rate / ideal:.0%} |")
-    return "#### Throughput with a 50 ms sleeping objective (worker processes, TPE)\n\n" + "\n".join(rows)
+    return "### Throughput with a 50 ms sleeping objective (worker processes, TPE)\n\n" + "\n".join(rows)
 
 
 # --------------------------------------------------------------------------- main
@@ -333,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         if name in sections:
             parts.append(fn(args, log))
     command = "python benchmarks/rdb_scale.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    body = ("### Many workers on PostgreSQL and MariaDB (issue 12)\n\n"
+    title = "## Many workers on PostgreSQL, MariaDB and the journal (issue #12)"
+    body = (title + (": one other process busy" if args.busy else "") + "\n\n"
             + _common.machine_info(["optuna", "sqlalchemy", "psycopg"]) + f"\n- Command: `{command.strip()}`\n\n"
             + "\n\n".join(parts) + "\n")
     print(body)

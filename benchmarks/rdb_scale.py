@@ -10,8 +10,9 @@ afterwards:
   default: it reads every trial at every ask). Targets: at most 5 ms at 10,000, flat
   from 1,000 to 10,000, and at least 20x below Optuna.
 - ``workers``: 8 worker processes x 1,000 TPE trials (trivial objective) on one
-  study, on PostgreSQL and on MariaDB: every trial in a final state, none lost, none
-  run twice, numbers dense; wall time and trials per second.
+  study, on PostgreSQL, MariaDB, a journal file and a journal on Redis: every trial in
+  a final state, none lost, none run twice, numbers dense; wall time and trials per
+  second.
 - ``throughput``: a 50 ms sleeping objective at 1, 2, 4 and 8 worker processes on
   PostgreSQL and on a journal file: trials per second and efficiency against the
   ideal (k / 50 ms).
@@ -58,6 +59,7 @@ README = Path(__file__).with_name("README.md")
 MARKER = "rdb-scale"
 POSTGRES_URL = os.environ.get("HPO_CORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("HPO_CORE_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+REDIS_URL = os.environ.get("HPO_CORE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 TARGET_MS = 5.0
 TARGET_RATIO = 20.0
 SLEEP_S = 0.05
@@ -192,14 +194,19 @@ def section_pertrial(args: argparse.Namespace, log: Any) -> str:
 
 # --------------------------------------------------------------------------- workers
 def open_storage(spec: str) -> Any:
-    """A database URL as it is, or ``journal-file:<path>`` as a journal file storage
-    (worker scripts get this function's source)."""
+    """A database URL as it is, or ``journal-file:<path>`` / ``journal-redis:<url>#<prefix>``
+    as a journal storage (worker scripts get this function's source)."""
     import hpo_core
 
     if spec.startswith("journal-file:"):
         from hpo_core.storages.journal import JournalFileBackend
 
         return hpo_core.storages.JournalStorage(JournalFileBackend(spec.split(":", 1)[1]))
+    if spec.startswith("journal-redis:"):
+        from hpo_core.storages.journal import JournalRedisBackend
+
+        url, _, prefix = spec.split(":", 1)[1].rpartition("#")
+        return hpo_core.storages.JournalStorage(JournalRedisBackend(url, prefix=prefix))
     return spec
 
 
@@ -260,11 +267,38 @@ def run_workers(url: str, k: int, n: int, sleep: float, sampler: str) -> dict[st
     }
 
 
+@contextlib.contextmanager
+def fresh_journal() -> Iterator[str]:
+    """A new journal file (deleted afterwards), as an ``open_storage`` spec."""
+    with tempfile.TemporaryDirectory() as d:
+        yield f"journal-file:{d}/journal.log"
+
+
+@contextlib.contextmanager
+def fresh_redis_journal(url: str) -> Iterator[str]:
+    """A new key prefix on the Redis server (its keys deleted afterwards), as an spec."""
+    import redis
+
+    prefix = f"hpo_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        yield f"journal-redis:{url}#{prefix}"
+    finally:
+        client = redis.Redis.from_url(url)
+        keys = list(client.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
 def section_workers(args: argparse.Namespace, log: Any) -> str:
-    rows = ["| database | workers x trials | trials stored | all final | none lost or run twice | numbers dense | wall (s) | trials/s |",
+    rows = ["| storage | workers x trials | trials stored | all final | none lost or run twice | numbers dense | wall (s) | trials/s |",
             "|---|---|---|---|---|---|---|---|"]
-    for name, base in (("PostgreSQL", args.postgres_url), ("MariaDB", args.mysql_url)):
-        with fresh_database(base) as url:
+    stores = (("PostgreSQL", lambda: fresh_database(args.postgres_url)), ("MariaDB", lambda: fresh_database(args.mysql_url)),
+              ("journal file", fresh_journal), ("journal on Redis", lambda: fresh_redis_journal(args.redis_url)))
+    for name, fresh in stores:
+        if name not in args.worker_storages:
+            continue
+        with fresh() as url:
             log(f"{args.workers} workers x {args.worker_trials} TPE trials on {name}")
             r = run_workers(url, args.workers, args.worker_trials, 0.0, "tpe")
         log(f"  {r}")
@@ -273,13 +307,6 @@ def section_workers(args: argparse.Namespace, log: Any) -> str:
     return (f"### {args.workers} worker processes on one study, TPE, trivial objective\n\n" + "\n".join(rows)
             + "\n\nEach trial records `worker:k` in a user attribute; \"none lost or run twice\" checks "
             "that every worker's k = 0 .. n-1 is stored exactly once.")
-
-
-@contextlib.contextmanager
-def fresh_journal() -> Iterator[str]:
-    """A new journal file (deleted afterwards), as an ``open_storage`` spec."""
-    with tempfile.TemporaryDirectory() as d:
-        yield f"journal-file:{d}/journal.log"
 
 
 def section_throughput(args: argparse.Namespace, log: Any) -> str:
@@ -312,6 +339,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--postgres-url", default=POSTGRES_URL)
     p.add_argument("--mysql-url", default=MYSQL_URL)
+    p.add_argument("--redis-url", default=REDIS_URL)
+    p.add_argument("--worker-storages", type=lambda s: s.split(","),
+                   default=["PostgreSQL", "MariaDB", "journal file", "journal on Redis"],
+                   help="comma-separated, of: PostgreSQL, MariaDB, journal file, journal on Redis")
     p.add_argument("--write-readme", action="store_true")
     args = p.parse_args(argv)
     if args.quick:

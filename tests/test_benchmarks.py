@@ -432,6 +432,7 @@ def _server_problem(url: str) -> str | None:
 @pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.mysql
+@pytest.mark.redis
 def test_rdb_scale_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     _needs("optuna", "psycopg", "pymysql")
     rdb_scale = _load("rdb_scale")
@@ -439,10 +440,19 @@ def test_rdb_scale_smoke(capsys: pytest.CaptureFixture[str]) -> None:
         problem = _server_problem(url)
         if problem:
             pytest.skip(f"no database server at {url}: {problem}")
+    _needs("redis")
+    import redis
+
+    try:
+        redis.Redis.from_url(rdb_scale.REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.exceptions.ConnectionError as e:
+        pytest.skip(f"no Redis server at {rdb_scale.REDIS_URL}: {e}")
     assert rdb_scale.main(["--trials", "60", "--optuna-trials", "60", "--workers", "2", "--worker-trials", "4",
                            "--throughput-workers", "1,2", "--throughput-trials", "3"]) == 0
     out = capsys.readouterr().out
     assert "| PostgreSQL | 2 x 4 | 8 | True | True | True |" in out
     assert "| MariaDB | 2 x 4 | 8 | True | True | True |" in out
     assert "| journal file | 2 | 6 |" in out
+    assert "| journal file | 2 x 4 | 8 | True | True | True |" in out
+    assert "| journal on Redis | 2 x 4 | 8 | True | True | True |" in out
     assert "at most 5 ms at 60: " in out

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from _proxy import CuttingProxy  # tests/storages/_proxy.py (pytest puts this directory on sys.path)
 
 import hpo_core
 from hpo_core.storages import RDBStorage
@@ -121,59 +121,11 @@ def test_mysql_killed_connections_are_retried(mysql_url: str, caplog: pytest.Log
 _COMMIT = b"Q\x00\x00\x00\x0bCOMMIT\x00"
 
 
-class CommitCuttingProxy:
-    """A TCP proxy to PostgreSQL. Armed, it passes the next COMMIT to the server, lets
-    the server commit, and cuts both sides before the answer reaches the client."""
-
-    def __init__(self, host: str, port: int):
-        self._target = (host, port)
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self.armed = threading.Event()
-        self.cut = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(self._target)
-            held = threading.Event()  # set: the server's answers on this link are dropped
-            threading.Thread(target=self._pump, args=(client, server, True, held), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, False, held), daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket, to_server: bool, held: threading.Event) -> None:
-        try:
-            while data := src.recv(65536):
-                cut = to_server and self.armed.is_set() and _COMMIT in data
-                if cut:
-                    self.armed.clear()
-                    held.set()
-                if to_server or not held.is_set():
-                    dst.sendall(data)
-                if cut:
-                    time.sleep(0.5)  # the server commits; its answer is dropped
-                    for sock in (src, dst):
-                        sock.shutdown(socket.SHUT_RDWR)
-                    self.cut.set()
-                    return
-        except OSError:
-            pass
-        finally:
-            for sock in (src, dst):
-                sock.close()
-
-    def close(self) -> None:
-        self._listener.close()
-
-
 @pytest.mark.postgres
 @pytest.mark.parametrize("write", ["tell", "report"])
 def test_postgres_commit_with_lost_answer_is_not_an_error(postgres_url: str, write: str) -> None:
     parsed = sa.engine.make_url(postgres_url)
-    proxy = CommitCuttingProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
+    proxy = CuttingProxy(parsed.host or "127.0.0.1", parsed.port or 5432, _COMMIT)
     url = parsed.set(host="127.0.0.1", port=proxy.port).update_query_dict({"sslmode": "disable"})
     # flush_delay: the suggested parameter goes with the armed write, not with a background flush.
     storage = RDBStorage(url.render_as_string(hide_password=False), heartbeat_interval=None, flush_delay=600)

@@ -1,0 +1,46 @@
+"""What the step-based pruners share: a trial's own reports and the interval rule.
+
+Private helpers: they trust their input (checked once in each pruner's ``__init__``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from hpo_core.history import History
+    from hpo_core.study import Study
+    from hpo_core.trial import Trial
+
+__all__ = ["best_so_far", "is_first_in_interval", "own_reports"]
+
+
+def own_reports(study: Study, trial: Trial) -> tuple[History, np.ndarray, np.ndarray]:
+    """The (synced) history and ``trial``'s reports: ``steps (L,)`` int64 ascending, unique,
+    and ``values (L,)`` float64, read from the step index (one row segment, copied)."""
+    history = study.view.history
+    steps, values = history.steps.of_row(trial.number)
+    return history, steps, values[:, 0]
+
+
+def is_first_in_interval(steps: np.ndarray, n_warmup_steps: int, interval_steps: int) -> bool:
+    """Whether the last report (``steps[-1] >= n_warmup_steps``) is the first one at or after
+    the latest pruning check ``n_warmup_steps + k * interval_steps <= steps[-1]``.
+
+    Optuna's ``_is_first_in_interval_step``: a check whose step had no report moves to the
+    next report, and only that one.
+    """
+    step = int(steps[-1])
+    check = (step - n_warmup_steps) // interval_steps * interval_steps + n_warmup_steps
+    second_last = int(steps[-2]) if len(steps) > 1 else -1  # steps are unique, ascending
+    return second_last < check
+
+
+def best_so_far(values: np.ndarray, maximize: bool) -> float:
+    """The best of ``values`` ignoring NaN; NaN when all are NaN (no warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slice
+        return float(np.nanmax(values) if maximize else np.nanmin(values))

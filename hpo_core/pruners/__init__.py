@@ -1,6 +1,8 @@
 """Pruners stop unpromising trials early."""
 
 from hpo_core.pruners._base import BasePruner, NopPruner
+from hpo_core.pruners._patient import PatientPruner
 from hpo_core.pruners._percentile import MedianPruner, PercentilePruner
+from hpo_core.pruners._threshold import ThresholdPruner
 
-__all__ = ["BasePruner", "MedianPruner", "NopPruner", "PercentilePruner"]
+__all__ = ["BasePruner", "MedianPruner", "NopPruner", "PatientPruner", "PercentilePruner", "ThresholdPruner"]

@@ -3,6 +3,15 @@
 from hpo_core.pruners._base import BasePruner, NopPruner
 from hpo_core.pruners._patient import PatientPruner
 from hpo_core.pruners._percentile import MedianPruner, PercentilePruner
+from hpo_core.pruners._successive_halving import SuccessiveHalvingPruner
 from hpo_core.pruners._threshold import ThresholdPruner
 
-__all__ = ["BasePruner", "MedianPruner", "NopPruner", "PatientPruner", "PercentilePruner", "ThresholdPruner"]
+__all__ = [
+    "BasePruner",
+    "MedianPruner",
+    "NopPruner",
+    "PatientPruner",
+    "PercentilePruner",
+    "SuccessiveHalvingPruner",
+    "ThresholdPruner",
+]

@@ -29,7 +29,7 @@ def sequential(curves: Sequence[Curve]) -> list[Event]:
     return events
 
 
-def _run(lib: Any, pruner: Any, events: Sequence[Event], direction: str) -> list[tuple[int, int, bool]]:
+def _run(lib: Any, pruner: Any, events: Sequence[Event], direction: str) -> tuple[list[Any], list[Any]]:
     study = lib.create_study(direction=direction, pruner=pruner)
     trials: dict[int, Any] = {}
     decisions = []
@@ -47,7 +47,7 @@ def _run(lib: Any, pruner: Any, events: Sequence[Event], direction: str) -> list
         else:
             trial.report(arg, what)
             decisions.append((i, what, bool(trial.should_prune())))
-    return decisions
+    return decisions, [t.system_attrs for t in study.get_trials()]
 
 
 def decisions_of_both(
@@ -59,6 +59,26 @@ def decisions_of_both(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Optuna's ExperimentalWarning, NaN percentiles
-        ours = _run(hpo_core, make_pruner(hpo_core.pruners), events, direction)
-        theirs = _run(optuna, make_pruner(optuna.pruners), events, direction)
+        ours, our_attrs = _run(hpo_core, make_pruner(hpo_core.pruners), events, direction)
+        theirs, their_attrs = _run(optuna, make_pruner(optuna.pruners), events, direction)
+    assert our_attrs == their_attrs  # the successive-halving rungs, say
     return ours, theirs
+
+
+def interleaved(curves: Sequence[Curve], n_workers: int, seed: int) -> list[Event]:
+    """Events of ``n_workers`` trials running at once, their events interleaved at random
+    (each trial's own events in order); a trial starts when a worker frees up."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    queues = [[(i, what, arg) for _, what, arg in sequential([c])] for i, c in enumerate(curves)]
+    running: list[list[Event]] = []
+    waiting = list(queues)
+    events: list[Event] = []
+    while running or waiting:
+        while waiting and len(running) < n_workers:
+            running.append(waiting.pop(0))
+        q = running[int(rng.integers(len(running)))]
+        events.append(q.pop(0))
+        running = [r for r in running if r]
+    return events

@@ -1,0 +1,158 @@
+"""Asynchronous successive halving (Optuna's ``SuccessiveHalvingPruner``).
+
+Li et al., "A System for Massively Parallel Hyperparameter Tuning" (ASHA, MLSys 2020),
+https://arxiv.org/abs/1810.05934, Algorithm 2 with Optuna's promotion rule.
+
+Rung ``r`` ends at step ``min_resource * reduction_factor ** (min_early_stopping_rate + r)``.
+The first report at or past it records the trial's value there in the trial's system
+attribute ``completed_rung_{r}`` (Optuna's key, so studies move between the libraries),
+and the trial goes on only if that value is among the best ``1 / reduction_factor`` of
+the values every trial recorded at rung ``r`` so far, its own included.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hpo_core._validation import check_int, format_error
+from hpo_core.pruners._base import BasePruner
+from hpo_core.pruners._steps import own_reports
+from hpo_core.trial._state import TrialState
+
+if TYPE_CHECKING:
+    from hpo_core.history import History
+    from hpo_core.study import Study
+    from hpo_core.trial import Trial
+
+__all__ = ["SuccessiveHalvingPruner"]
+
+_LAST_STEP = 2**63 - 1
+
+
+def rung_key(rung: int) -> str:
+    """The system attribute holding a trial's value at the end of rung ``rung``."""
+    return f"completed_rung_{rung}"
+
+
+def estimate_min_resource(history: History) -> int | None:
+    """``max(1, s // 100)`` for ``s`` the highest last step of the COMPLETE trials that
+    reported; None if none did. One vectorised ``last_at_or_before`` over those rows."""
+    rows = history.rows([int(TrialState.COMPLETE)])
+    if len(rows) == 0:
+        return None
+    last, _ = history.steps.last_at_or_before(_LAST_STEP, rows)
+    top = int(last.max())
+    return None if top < 0 else max(top // 100, 1)
+
+
+def is_promotable(value: float, competing: np.ndarray, reduction_factor: int, maximize: bool) -> bool:
+    """Whether ``value`` is among the best ``max(1, len // reduction_factor)`` of
+    ``competing`` (``(k,)``, ``value`` included), ties kept."""
+    k = max(len(competing) // reduction_factor - 1, 0)
+    ranked = np.sort(competing)
+    return bool(value >= ranked[-(k + 1)]) if maximize else bool(value <= ranked[k])
+
+
+class SuccessiveHalvingPruner(BasePruner):
+    """Asynchronous successive halving: at the end of each rung, keep a trial only if it
+    is in the best ``1 / reduction_factor`` of the trials that reached that rung.
+
+    See the module docstring for the rungs and the ``completed_rung_{r}`` attributes.
+    Workers need no coordination: each decision reads the values other trials recorded
+    at the rung (a scan of the trials' attribute dicts, made only at a rung's end; no
+    frozen trials are built). A NaN at a rung's end prunes. The decisions are Optuna
+    5.0's, including ``min_resource="auto"``: the first decision after a trial completed
+    sets it, once, to ``max(1, s // 100)`` with ``s`` the highest last step of the
+    completed trials, and nothing is pruned before that.
+
+    Args:
+        min_resource: steps of rung 0 (an int ``>= 1``), or ``"auto"``.
+        reduction_factor: ``>= 2``; each rung keeps ``1 / reduction_factor`` of its trials
+            and is ``reduction_factor`` times longer than the one before.
+        min_early_stopping_rate: ``>= 0``; rung 0 ends at
+            ``min_resource * reduction_factor ** min_early_stopping_rate``.
+        bootstrap_count: ``>= 0``; prune at a rung while it holds this many values or
+            fewer (the trial's included). Needs an int ``min_resource``.
+
+    Raises:
+        TypeError, ValueError: an argument of the wrong type or out of range, or
+            ``bootstrap_count > 0`` with ``min_resource="auto"``.
+
+    Example:
+        >>> import hpo_core
+        >>> pruner = SuccessiveHalvingPruner(min_resource=1, reduction_factor=2)
+        >>> study = hpo_core.create_study(pruner=pruner)
+        >>> decisions = []
+        >>> for loss in (1.0, 2.0, 0.5, 3.0):
+        ...     trial = study.ask()
+        ...     trial.report(loss, 1)
+        ...     decisions.append(trial.should_prune())
+        ...     study.tell(trial, loss)
+        >>> decisions
+        [False, True, False, True]
+    """
+
+    def __init__(
+        self,
+        min_resource: str | int = "auto",
+        reduction_factor: int = 4,
+        min_early_stopping_rate: int = 0,
+        bootstrap_count: int = 0,
+    ) -> None:
+        owner = "SuccessiveHalvingPruner"
+        self._min_resource: int | None = None
+        if isinstance(min_resource, str):
+            if min_resource != "auto":
+                raise ValueError(format_error("min_resource", "an int >= 1 or 'auto'", min_resource, owner=owner))
+        else:
+            try:
+                self._min_resource = check_int("min_resource", min_resource, low=1, owner=owner)
+            except TypeError as e:
+                raise TypeError(format_error("min_resource", "an int >= 1 or 'auto'", min_resource, owner=owner)) from e
+        self._reduction_factor: int = check_int("reduction_factor", reduction_factor, low=2, owner=owner)  # type: ignore[assignment]
+        self._min_early_stopping_rate: int = check_int(  # type: ignore[assignment]
+            "min_early_stopping_rate", min_early_stopping_rate, low=0, owner=owner
+        )
+        self._bootstrap_count: int = check_int("bootstrap_count", bootstrap_count, low=0, owner=owner)  # type: ignore[assignment]
+        if self._bootstrap_count > 0 and self._min_resource is None:
+            raise ValueError(format_error(
+                "bootstrap_count", "0 when `min_resource` is 'auto'", bootstrap_count, owner=owner
+            ))
+
+    def prune(self, study: Study, trial: Trial) -> bool:
+        history, steps, values = own_reports(study, trial)
+        if len(steps) == 0:
+            return False
+        step, value = int(steps[-1]), float(values[-1])
+        attrs = history.system_attrs[trial.number] or {}
+        rung = 0
+        while rung_key(rung) in attrs:
+            rung += 1
+        maximize = bool(study.view.signs[0] < 0)
+        while True:
+            if self._min_resource is None:
+                self._min_resource = estimate_min_resource(history)
+                if self._min_resource is None:
+                    return False
+            promotion_step = self._min_resource * self._reduction_factor ** (self._min_early_stopping_rate + rung)
+            if step < promotion_step:
+                return False
+            if math.isnan(value):
+                return True
+            key = rung_key(rung)
+            competing = _recorded(history, key, trial.number) + [value]
+            trial.set_system_attr(key, value)
+            if len(competing) <= self._bootstrap_count:
+                return True
+            if not is_promotable(value, np.array(competing), self._reduction_factor, maximize):
+                return True
+            rung += 1
+
+
+def _recorded(history: History, key: str, own_row: int) -> list[Any]:
+    """Values that trials other than ``own_row`` recorded under ``key``: O(n) dict lookups."""
+    attrs = history.system_attrs[: history.n]
+    return [d[key] for row, d in enumerate(attrs) if d is not None and key in d and row != own_row]

@@ -1,6 +1,7 @@
 """Pruners stop unpromising trials early."""
 
 from hpo_core.pruners._base import BasePruner, NopPruner
+from hpo_core.pruners._hyperband import HyperbandPruner
 from hpo_core.pruners._patient import PatientPruner
 from hpo_core.pruners._percentile import MedianPruner, PercentilePruner
 from hpo_core.pruners._successive_halving import SuccessiveHalvingPruner
@@ -8,6 +9,7 @@ from hpo_core.pruners._threshold import ThresholdPruner
 
 __all__ = [
     "BasePruner",
+    "HyperbandPruner",
     "MedianPruner",
     "NopPruner",
     "PatientPruner",

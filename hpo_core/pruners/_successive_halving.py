@@ -123,6 +123,11 @@ class SuccessiveHalvingPruner(BasePruner):
             ))
 
     def prune(self, study: Study, trial: Trial) -> bool:
+        return self._prune(study, trial, None)
+
+    def _prune(self, study: Study, trial: Trial, peers: np.ndarray | None) -> bool:
+        """The decision, with the competing values read from the rows where ``peers``
+        ``(n,)`` bool is True (every row if None): a Hyperband bracket."""
         history, steps, values = own_reports(study, trial)
         if len(steps) == 0:
             return False
@@ -143,7 +148,7 @@ class SuccessiveHalvingPruner(BasePruner):
             if math.isnan(value):
                 return True
             key = rung_key(rung)
-            competing = _recorded(history, key, trial.number) + [value]
+            competing = _recorded(history, key, trial.number, peers) + [value]
             trial.set_system_attr(key, value)
             if len(competing) <= self._bootstrap_count:
                 return True
@@ -152,7 +157,14 @@ class SuccessiveHalvingPruner(BasePruner):
             rung += 1
 
 
-def _recorded(history: History, key: str, own_row: int) -> list[Any]:
-    """Values that trials other than ``own_row`` recorded under ``key``: O(n) dict lookups."""
+def _recorded(history: History, key: str, own_row: int, peers: np.ndarray | None) -> list[Any]:
+    """Values that trials other than ``own_row`` (and in ``peers`` if given) recorded under
+    ``key``: O(n) dict lookups, made only at a rung's end."""
     attrs = history.system_attrs[: history.n]
-    return [d[key] for row, d in enumerate(attrs) if d is not None and key in d and row != own_row]
+    rows = range(len(attrs)) if peers is None else np.flatnonzero(peers[: history.n]).tolist()
+    recorded = []
+    for row in rows:
+        d = attrs[row]
+        if d is not None and key in d and row != own_row:
+            recorded.append(d[key])
+    return recorded

@@ -30,7 +30,7 @@ def sequential(curves: Sequence[Curve]) -> list[Event]:
 
 
 def _run(lib: Any, pruner: Any, events: Sequence[Event], direction: str) -> tuple[list[Any], list[Any]]:
-    study = lib.create_study(direction=direction, pruner=pruner)
+    study = lib.create_study(direction=direction, pruner=pruner, study_name="pruner-parity")  # Hyperband hashes it
     trials: dict[int, Any] = {}
     decisions = []
     for i, what, arg in events:

@@ -1,0 +1,147 @@
+"""Hyperband over asynchronous successive halving (Optuna's ``HyperbandPruner``).
+
+Li et al., "Hyperband: A Novel Bandit-Based Approach to Hyperparameter Optimization"
+(JMLR 18, 2018), https://arxiv.org/abs/1603.06560, run asynchronously as in Optuna:
+``n_brackets = floor(log_eta(max_resource / min_resource)) + 1`` successive-halving
+pruners, bracket ``b`` with ``min_early_stopping_rate = b``. A trial belongs to one
+bracket, fixed by ``crc32(f"{study_name}_{number}")`` modulo the total trial budget,
+bracket ``b`` taking ``ceil(n_brackets * eta ** s / (s + 1))`` of it (``s =
+n_brackets - 1 - b``), so every worker agrees without coordination; a trial competes
+only with the trials of its bracket.
+"""
+
+from __future__ import annotations
+
+import binascii
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hpo_core._validation import check_int, format_error
+from hpo_core.pruners._base import BasePruner
+from hpo_core.pruners._successive_halving import SuccessiveHalvingPruner
+from hpo_core.trial._state import TrialState
+
+if TYPE_CHECKING:
+    from hpo_core.history import History
+    from hpo_core.study import Study
+    from hpo_core.trial import Trial
+
+__all__ = ["HyperbandPruner"]
+
+_LAST_STEP = 2**63 - 1
+
+
+class HyperbandPruner(BasePruner):
+    """Hyperband: successive halving in several brackets that trade the number of trials
+    against the steps each gets before its first rung.
+
+    See the module docstring for the brackets. With ``max_resource="auto"`` the brackets
+    are set up at the first decision after a trial completed, from the highest last step
+    of the completed trials plus one; nothing is pruned before. Each trial's bracket is
+    computed once per trial number and kept (an array), so a decision reads its bracket's
+    rows without hashing every trial again. The decisions and the ``completed_rung_{r}``
+    attributes are Optuna 5.0's (for the same study name). Samplers do not see the
+    brackets (Optuna's BOHB-style bracket-aware TPE is not implemented).
+
+    Args:
+        min_resource: steps of the first rung of bracket 0, an int ``>= 1``.
+        max_resource: the most steps a trial runs, an int ``>= 1``, or ``"auto"``.
+        reduction_factor: ``>= 2``, as in :class:`SuccessiveHalvingPruner`.
+        bootstrap_count: ``>= 0``, as in :class:`SuccessiveHalvingPruner`; needs an int
+            ``max_resource``.
+
+    Raises:
+        TypeError, ValueError: an argument of the wrong type or out of range, or
+            ``bootstrap_count > 0`` with ``max_resource="auto"``.
+
+    Example:
+        >>> import hpo_core
+        >>> pruner = HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
+        >>> study = hpo_core.create_study(pruner=pruner)
+        >>> n_pruned = 0
+        >>> for i in range(30):
+        ...     trial = study.ask()
+        ...     for step in range(9):
+        ...         trial.report((i * 7919) % 13 + 1.0 / (step + 1), step)
+        ...         if trial.should_prune():
+        ...             n_pruned += 1
+        ...             break
+        ...     study.tell(trial, 0.0)
+        >>> n_pruned > 0
+        True
+    """
+
+    def __init__(
+        self,
+        min_resource: int = 1,
+        max_resource: str | int = "auto",
+        reduction_factor: int = 3,
+        bootstrap_count: int = 0,
+    ) -> None:
+        owner = "HyperbandPruner"
+        self._min_resource: int = check_int("min_resource", min_resource, low=1, owner=owner)  # type: ignore[assignment]
+        self._max_resource: int | None = None
+        if isinstance(max_resource, str):
+            if max_resource != "auto":
+                raise ValueError(format_error("max_resource", "an int >= 1 or 'auto'", max_resource, owner=owner))
+        else:
+            try:
+                self._max_resource = check_int("max_resource", max_resource, low=1, owner=owner)
+            except TypeError as e:
+                raise TypeError(format_error("max_resource", "an int >= 1 or 'auto'", max_resource, owner=owner)) from e
+        self._reduction_factor: int = check_int("reduction_factor", reduction_factor, low=2, owner=owner)  # type: ignore[assignment]
+        self._bootstrap_count: int = check_int("bootstrap_count", bootstrap_count, low=0, owner=owner)  # type: ignore[assignment]
+        if self._bootstrap_count > 0 and self._max_resource is None:
+            raise ValueError(format_error(
+                "bootstrap_count", "0 when `max_resource` is 'auto'", bootstrap_count, owner=owner
+            ))
+        self._pruners: list[SuccessiveHalvingPruner] = []
+        self._budget_ends = np.zeros(0, np.int64)  # (n_brackets,) cumulative trial budgets
+        self._brackets = np.zeros(0, np.int64)  # bracket of trial number i, computed so far
+        self._study_name: str | None = None
+
+    def prune(self, study: Study, trial: Trial) -> bool:
+        history = study.view.history
+        if not self._pruners:
+            self._initialize(history)
+            if not self._pruners:
+                return False
+        brackets = self._bracket_ids(study.study_name, max(history.n, trial.number + 1))
+        bracket = int(brackets[trial.number])
+        return self._pruners[bracket]._prune(study, trial, brackets == bracket)
+
+    def _initialize(self, history: History) -> None:
+        if self._max_resource is None:
+            rows = history.rows([int(TrialState.COMPLETE)])
+            if len(rows) == 0:
+                return
+            last, _ = history.steps.last_at_or_before(_LAST_STEP, rows)
+            if int(last.max()) < 0:
+                return
+            self._max_resource = int(last.max()) + 1
+        eta = self._reduction_factor
+        # Optuna's expression, rounding included (math.log(243, 3) < 5).
+        n_brackets = math.floor(math.log(self._max_resource / self._min_resource, eta)) + 1
+        budgets = []
+        for b in range(n_brackets):
+            s = n_brackets - 1 - b
+            budgets.append(math.ceil(n_brackets * eta**s / (s + 1)))
+            self._pruners.append(SuccessiveHalvingPruner(
+                min_resource=self._min_resource, reduction_factor=eta, min_early_stopping_rate=b,
+                bootstrap_count=self._bootstrap_count,
+            ))
+        self._budget_ends = np.cumsum(np.array(budgets, np.int64))
+
+    def _bracket_ids(self, study_name: str, n: int) -> np.ndarray:
+        """(>= n,) int64 bracket of each trial number below ``n``; computed once per number."""
+        if study_name != self._study_name:
+            self._study_name, self._brackets = study_name, np.zeros(0, np.int64)
+        done = len(self._brackets)
+        if n > done:
+            total = int(self._budget_ends[-1])
+            new = [binascii.crc32(f"{study_name}_{i}".encode()) % total for i in range(done, max(n, 2 * done))]
+            ids = np.searchsorted(self._budget_ends, np.array(new, np.int64), side="right")
+            self._brackets = np.concatenate([self._brackets, ids])
+        return self._brackets

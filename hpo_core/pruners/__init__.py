@@ -6,6 +6,7 @@ from hpo_core.pruners._patient import PatientPruner
 from hpo_core.pruners._percentile import MedianPruner, PercentilePruner
 from hpo_core.pruners._successive_halving import SuccessiveHalvingPruner
 from hpo_core.pruners._threshold import ThresholdPruner
+from hpo_core.pruners._wilcoxon import WilcoxonPruner
 
 __all__ = [
     "BasePruner",
@@ -16,4 +17,5 @@ __all__ = [
     "PercentilePruner",
     "SuccessiveHalvingPruner",
     "ThresholdPruner",
+    "WilcoxonPruner",
 ]

@@ -124,15 +124,18 @@ class HyperbandPruner(BasePruner):
         eta = self._reduction_factor
         # Optuna's expression, rounding included (math.log(243, 3) < 5).
         n_brackets = math.floor(math.log(self._max_resource / self._min_resource, eta)) + 1
-        budgets = []
+        budgets, pruners = [], []
         for b in range(n_brackets):
             s = n_brackets - 1 - b
             budgets.append(math.ceil(n_brackets * eta**s / (s + 1)))
-            self._pruners.append(SuccessiveHalvingPruner(
+            pruners.append(SuccessiveHalvingPruner(
                 min_resource=self._min_resource, reduction_factor=eta, min_early_stopping_rate=b,
                 bootstrap_count=self._bootstrap_count,
             ))
+        # Built aside and published last: threads (optimize(n_jobs=...)) that initialize
+        # at once publish equal brackets, and none sees a partial list.
         self._budget_ends = np.cumsum(np.array(budgets, np.int64))
+        self._pruners = pruners
 
     def _bracket_ids(self, study_name: str, n: int) -> np.ndarray:
         """(>= n,) int64 bracket of each trial number below ``n``; computed once per number."""

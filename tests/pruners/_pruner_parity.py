@@ -29,8 +29,12 @@ def sequential(curves: Sequence[Curve]) -> list[Event]:
     return events
 
 
-def _run(lib: Any, pruner: Any, events: Sequence[Event], direction: str) -> tuple[list[Any], list[Any]]:
-    study = lib.create_study(direction=direction, pruner=pruner, study_name="pruner-parity")  # Hyperband hashes it
+def _run(
+    lib: Any, pruner: Any, events: Sequence[Event], direction: str, storage: str | None = None
+) -> tuple[list[Any], list[Any]]:
+    """Decisions ``(i, step, prune)`` and every trial's system attributes at the end."""
+    kwargs = {} if storage is None else {"storage": storage}
+    study = lib.create_study(direction=direction, pruner=pruner, study_name="pruner-parity", **kwargs)  # Hyperband hashes the name
     trials: dict[int, Any] = {}
     decisions = []
     for i, what, arg in events:

@@ -11,8 +11,10 @@ from hpo_core._validation import check_int, check_real
 from hpo_core.exceptions import HpoWarning
 from hpo_core.pruners._base import BasePruner
 from hpo_core.pruners._steps import own_reports
+from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:
+    from hpo_core.history import History
     from hpo_core.study import Study
     from hpo_core.trial import Trial
 
@@ -25,7 +27,9 @@ class WilcoxonPruner(BasePruner):
 
     Meant for objectives that average a score over instances (cross-validation folds,
     problem instances, questions): the step is the instance id, in any order, and the
-    trial's and the best trial's values at the same step are paired. The test
+    trial's and the best trial's values at the same step are paired.
+    The best trial is Optuna's ``Study.best_trial``: the best COMPLETE trial, or the best
+    of those that satisfy their constraints when it does not. The test
     (``scipy.stats.wilcoxon``, ``zero_method="zsplit"``, one-sided) runs once there are at
     least ``max(2, n_startup_steps)`` pairs; a trial whose mean report is at least as good
     as the best trial's mean is kept even when the test rejects. Trials with NaN or
@@ -70,7 +74,8 @@ class WilcoxonPruner(BasePruner):
         if not np.isfinite(values).all():
             _warn(f"the reports of trial {trial.number} include NaN or infinity: it is not pruned.")
             return False
-        best = history.best_row
+        maximize = bool(study.view.signs[0] < 0)
+        best = _best_feasible_row(history, maximize)
         if best < 0:
             return False
         best_steps, best_values = history.steps.of_row(best)
@@ -87,7 +92,6 @@ class WilcoxonPruner(BasePruner):
         diff = values[mine] - best_values[theirs]
         if len(diff) < max(2, self._n_startup_steps):
             return False
-        maximize = bool(study.view.signs[0] < 0)
         # Python's sum, left to right, as Optuna (np.mean sums pairwise).
         mean, best_mean = sum(values.tolist()) / len(values), sum(best_values.tolist()) / len(best_values)
         average_is_best = best_mean <= mean if maximize else best_mean >= mean
@@ -95,6 +99,22 @@ class WilcoxonPruner(BasePruner):
 
         p = stats.wilcoxon(diff, alternative="less" if maximize else "greater", zero_method="zsplit").pvalue
         return bool(p < self._p_threshold) and not average_is_best
+
+
+def _best_feasible_row(history: History, maximize: bool) -> int:
+    """Optuna 5.0's ``Study.best_trial``: the best COMPLETE trial, or where it violates a
+    constraint (a value > 0 in the ``constraints`` column), the first best of the trials
+    that violate none; -1 if there is none. Vectorised over the typed column."""
+    best = history.best_row
+    constraints = history.numeric_column("constraints")
+    if best < 0 or constraints is None or not (constraints[best] > 0).any():  # NaN (unset) > 0 is False
+        return best
+    rows = history.rows([int(TrialState.COMPLETE)])
+    feasible = rows[~(constraints[rows] > 0).any(axis=1)]
+    if len(feasible) == 0:
+        return -1
+    values = history.values[feasible, 0]
+    return int(feasible[np.argmax(values) if maximize else np.argmin(values)])  # the first, as min()
 
 
 def _warn(message: str) -> None:

@@ -93,3 +93,33 @@ def test_wilcoxon_without_best_trial_keeps_trials() -> None:
 def test_wilcoxon_rejects_bad_arguments(kwargs: dict, error: type, name: str) -> None:
     with pytest.raises(error, match=name):
         WilcoxonPruner(**kwargs)
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_wilcoxon_compares_with_the_best_feasible_trial_as_optuna(direction: str) -> None:
+    import optuna
+
+    sign = 1.0 if direction == "minimize" else -1.0
+    # (level, constraint): the best value violates its constraint; the best feasible
+    # trial (level 1.0) is the one to beat, so a trial at level 0.5 is kept.
+    done = [(0.0, 1.0), (1.0, -1.0), (2.0, None), (1.0, 0.0)]
+    decisions = {}
+    for lib in (hpo_core, optuna):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            study = lib.create_study(direction=direction, pruner=lib.pruners.WilcoxonPruner(p_threshold=0.3))
+            for level, constraint in done:
+                trial = study.ask()
+                for i in range(8):
+                    trial.report(sign * (level + 0.01 * i), i)
+                if constraint is not None:
+                    study._storage.set_trial_system_attr(trial._trial_id, "constraints", (constraint,)) \
+                        if lib is optuna else trial.set_system_attr("constraints", [constraint])
+                study.tell(trial, sign * level)
+            trial = study.ask()
+            decisions[lib.__name__] = []
+            for i in range(8):
+                trial.report(sign * (0.5 + 0.013 * i + (1.6 if i > 3 else 0.0)), i)
+                decisions[lib.__name__].append(trial.should_prune())
+    assert decisions["hpo_core"] == decisions["optuna"]
+    assert decisions["hpo_core"][:4] == [False] * 4 and any(decisions["hpo_core"])

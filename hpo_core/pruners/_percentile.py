@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,12 +14,15 @@ from hpo_core.pruners._steps import best_so_far, is_first_in_interval, own_repor
 from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:
+    from hpo_core.history import History
     from hpo_core.study import Study
     from hpo_core.trial import Trial
 
 __all__ = ["MedianPruner", "PercentilePruner"]
 
 _COMPLETE = int(TrialState.COMPLETE)
+_HISTORY = "history"  # the cache key of the history the cached steps belong to
+_CACHED_STEPS = 32
 
 
 class PercentilePruner(BasePruner):
@@ -76,6 +79,8 @@ class PercentilePruner(BasePruner):
         self._n_warmup_steps: int = check_int("n_warmup_steps", n_warmup_steps, low=0, owner=owner)  # type: ignore[assignment]
         self._interval_steps: int = check_int("interval_steps", interval_steps, low=1, owner=owner)  # type: ignore[assignment]
         self._n_min_trials: int = check_int("n_min_trials", n_min_trials, low=1, owner=owner)  # type: ignore[assignment]
+        # step -> (COMPLETE rows reported there (k,), their percentile); see _percentile_at.
+        self._cache: dict[Any, Any] = {}
 
     def prune(self, study: Study, trial: Trial) -> bool:
         history = study.view.history
@@ -93,23 +98,48 @@ class PercentilePruner(BasePruner):
         best = best_so_far(values, maximize)
         if math.isnan(best):
             return True
-        p = self._percentile_at(history.states, *history.steps.at_step(step), maximize)
+        p = self._percentile_at(history, step, maximize)
         if math.isnan(p):
             return False
         return best < p if maximize else best > p
 
-    def _percentile_at(self, states: np.ndarray, rows: np.ndarray, at: np.ndarray, maximize: bool) -> float:
-        """The percentile of the COMPLETE trials' values ``at[:, 0]`` (``rows (k,)``); NaN
-        when fewer than ``n_min_trials`` (NaNs counted) or all NaN."""
-        keep = np.flatnonzero(states.take(rows) == _COMPLETE)
+    def _percentile_at(self, history: History, step: int, maximize: bool) -> float:
+        """The percentile of the values COMPLETE trials reported at ``step``; NaN when
+        fewer than ``n_min_trials`` reported (NaNs counted) or all are NaN.
+
+        Cached per step with the COMPLETE rows it was computed from: a COMPLETE trial's
+        reports never change (the first report of a step wins, and a trial reports only
+        while it runs), so the same rows give the same percentile. A hit costs the O(k)
+        selection and comparison of rows, not the O(k) partition of ``nanpercentile``
+        (~0.15 ms at k = 10,000); it hits while no trial that reported at ``step`` has
+        completed since, e.g. while the newer trials get pruned.
+        """
+        rows, at = history.steps.at_step(step)
+        keep = np.flatnonzero(history.states.take(rows) == _COMPLETE)
         if len(keep) < self._n_min_trials:
             return math.nan
-        x = at[:, 0].take(keep)
+        kept = rows.take(keep)
+        cache = self._cache
+        if cache.get(_HISTORY) is not history:  # a pruner reused by another study
+            cache.clear()
+            cache[_HISTORY] = history
+        hit = cache.get(step)
+        if hit is not None and np.array_equal(hit[0], kept):
+            return hit[1]  # type: ignore[no-any-return]
         q = 100.0 - self._percentile if maximize else self._percentile
         with warnings.catch_warnings():
             # All-NaN slice (NaN, as Optuna), and inf - inf in the interpolation (NaN too).
             warnings.simplefilter("ignore", RuntimeWarning)
-            return float(np.nanpercentile(x, q))
+            p = float(np.nanpercentile(at[:, 0].take(keep), q))
+        if len(cache) > _CACHED_STEPS:
+            del cache[next(k for k in cache if k != _HISTORY)]  # the oldest step
+        cache[step] = (kept, p)
+        return p
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_cache"] = {}  # arrays of row numbers and a history: rebuilt on use
+        return state
 
 
 class MedianPruner(PercentilePruner):

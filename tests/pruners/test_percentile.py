@@ -126,3 +126,23 @@ def test_median_pruner_rejects_bad_types() -> None:
         PercentilePruner("50")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="n_startup_trials"):
         MedianPruner(n_startup_trials=-3)
+
+
+def test_median_pruner_reused_by_another_study_decides_afresh() -> None:
+    # The per-step cache belongs to one history: a second study with the same trial
+    # numbers but other values must not reuse it.
+    import hpo_core
+
+    pruner = MedianPruner(n_startup_trials=1)
+    decisions = []
+    for done, probe in ((1.0, 2.0), (3.0, 2.0)):
+        study = hpo_core.create_study(pruner=pruner)
+        trial = study.ask()
+        trial.report(done, 0)
+        study.tell(trial, done)
+        for _ in range(2):  # the second probe hits the cache
+            trial = study.ask()
+            trial.report(probe, 0)
+            decisions.append(trial.should_prune())
+            study.tell(trial, state=hpo_core.TrialState.PRUNED)
+    assert decisions == [True, True, False, False]

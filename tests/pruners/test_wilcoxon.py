@@ -103,7 +103,7 @@ def test_wilcoxon_compares_with_the_best_feasible_trial_as_optuna(direction: str
     # (level, constraint): the best value violates its constraint; the best feasible
     # trial (level 1.0) is the one to beat, so a trial at level 0.5 is kept.
     done = [(0.0, 1.0), (1.0, -1.0), (2.0, None), (1.0, 0.0)]
-    decisions = {}
+    decisions: dict[str, list[bool]] = {}
     for lib in (hpo_core, optuna):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

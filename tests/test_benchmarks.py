@@ -456,3 +456,15 @@ def test_rdb_scale_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     assert "| journal file | 2 x 4 | 8 | True | True | True |" in out
     assert "| journal on Redis | 2 x 4 | 8 | True | True | True |" in out
     assert "at most 5 ms at 60: " in out
+
+
+@pytest.mark.parametrize("prefill", ["loop", "add"])
+def test_pruners_smoke(prefill: str, capsys: pytest.CaptureFixture[str]) -> None:
+    _needs("optuna")
+    pruners = _load("pruners")
+    assert pruners.main(["--sizes", "12,24", "--optuna-sizes", "12", "--probes", "2", "--prefill", prefill,
+                         "--pruners", "MedianPruner,SuccessiveHalvingPruner,PatientPruner(Median; 3)"]) == 0
+    out = capsys.readouterr().out
+    for name in ("MedianPruner", "SuccessiveHalvingPruner", "PatientPruner(Median; 3)"):
+        assert f"| {name} | " in out
+    assert "us at 24 (target 50 us: " in out

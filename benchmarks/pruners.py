@@ -1,0 +1,190 @@
+"""``trial.should_prune()`` cost against the study size, hpo_core against Optuna 5.0 (issue 13).
+
+Each library runs one in-memory study per pruner. Every trial reports 100 steps of a
+synthetic learning curve (a decaying loss with a per-trial floor and noise, the same
+numbers for both libraries) and calls ``should_prune()`` after each report, stopping
+when pruned, as a training loop does; the study grows to each checkpoint (1,000 and
+10,000 trials for hpo_core, 1,000 for Optuna by default: its pruners read every trial
+at every call). At each checkpoint, ``--probes`` fresh trials report 60 steps and the
+``should_prune()`` call at step 60 is timed; the table gives the median. Target: at
+most 50 us at 10,000 trials, flat with the study size, and at least 100x below
+Optuna's same pruner in the same run.
+
+Usage::
+
+    python benchmarks/pruners.py                   # 1,000 / 10,000 trials (Optuna 1,000)
+    python benchmarks/pruners.py --quick           # 200 / 1,000 (Optuna 200)
+    python benchmarks/pruners.py --write-readme    # also update benchmarks/README.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common  # noqa: E402
+
+README = Path(__file__).with_name("README.md")
+MARKER = "pruners"
+N_STEPS = 100
+PROBE_STEP = 60
+TARGET_US = 50.0
+TARGET_RATIO = 100.0
+
+# name -> how to build it from a pruners module (hpo_core.pruners or optuna.pruners)
+PRUNERS: dict[str, Callable[[Any], Any]] = {
+    "MedianPruner": lambda m: m.MedianPruner(),
+    "PercentilePruner(25)": lambda m: m.PercentilePruner(25.0),
+    "ThresholdPruner(upper=1.5)": lambda m: m.ThresholdPruner(upper=1.5),
+    "PatientPruner(Median; 3)": lambda m: m.PatientPruner(m.MedianPruner(), patience=3),
+    "SuccessiveHalvingPruner": lambda m: m.SuccessiveHalvingPruner(),
+    "HyperbandPruner": lambda m: m.HyperbandPruner(),
+    "WilcoxonPruner": lambda m: m.WilcoxonPruner(),
+}
+
+
+def curves(n: int, seed: int) -> np.ndarray:
+    """(n, N_STEPS) losses: exp decay to a per-trial floor, with noise (both libraries)."""
+    rng = np.random.default_rng(seed)
+    floor = rng.uniform(0.05, 1.0, size=(n, 1))
+    rate = rng.uniform(0.02, 0.2, size=(n, 1))
+    t = np.arange(N_STEPS)[None, :]
+    return floor + (2.0 - floor) * np.exp(-rate * t) + rng.normal(0, 0.02, size=(n, N_STEPS))
+
+
+def _prefill(mod: Any, study: Any, data: np.ndarray, first: int, n: int) -> None:
+    """Add ``n`` COMPLETE trials with every step reported (rows ``first ...`` of ``data``)."""
+    dist = mod.distributions.FloatDistribution(0.0, 1.0)
+    create = mod.create_trial if hasattr(mod, "create_trial") else mod.trial.create_trial
+    study.add_trials([
+        create(state=mod.trial.TrialState.COMPLETE, value=float(data[r, -1]), params={"x": 0.5},
+               distributions={"x": dist}, intermediate_values={s: float(v) for s, v in enumerate(data[r])})
+        for r in range(first, first + n)])
+
+
+def run(lib: str, pruner_name: str, checkpoints: list[int], probes: int, seed: int, prefill: str = "loop") -> dict[int, float]:
+    """Median seconds of ``should_prune`` at step 60 at each checkpoint (the study grown
+    by training loops that call ``should_prune`` at every step, or by ``add_trials`` of
+    complete curves with ``prefill="add"``)."""
+    if lib == "hpo_core":
+        import hpo_core as mod
+        from hpo_core.exceptions import TrialPruned  # noqa: F401
+
+        pruners = mod.pruners
+        study = mod.create_study(pruner=PRUNERS[pruner_name](pruners), sampler=mod.samplers.RandomSampler(seed=seed))
+    else:
+        import optuna as mod
+
+        mod.logging.set_verbosity(mod.logging.WARNING)
+        study = mod.create_study(pruner=PRUNERS[pruner_name](mod.pruners), sampler=mod.samplers.RandomSampler(seed=seed))
+    total = max(checkpoints) + probes * len(checkpoints)
+    data = curves(total, seed)
+    row = 0
+    out = {}
+    for c in checkpoints:
+        if prefill == "add" and len(study.trials) < c:
+            n = c - len(study.trials)
+            _prefill(mod, study, data, row, n)
+            row += n
+        while len(study.trials) < c:  # grow the study with full training loops
+            trial = study.ask()
+            trial.suggest_float("x", 0.0, 1.0)
+            value = None
+            for step in range(N_STEPS):
+                value = float(data[row, step])
+                trial.report(value, step)
+                if trial.should_prune():
+                    break
+            else:
+                study.tell(trial, value)
+                row += 1
+                continue
+            study.tell(trial, state=mod.trial.TrialState.PRUNED)
+            row += 1
+        times = []
+        for _ in range(probes):  # timed: the call at step 60 of a fresh trial
+            trial = study.ask()
+            trial.suggest_float("x", 0.0, 1.0)
+            for step in range(PROBE_STEP):
+                trial.report(float(data[row, step]), step)
+            trial.report(float(data[row, PROBE_STEP]), PROBE_STEP)
+            t0 = time.perf_counter()
+            trial.should_prune()
+            times.append(time.perf_counter() - t0)
+            study.tell(trial, state=mod.trial.TrialState.PRUNED)
+            row += 1
+        out[c] = statistics.median(times)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--pruners", default=",".join(PRUNERS), help="comma-separated names of PRUNERS")
+    p.add_argument("--sizes", default="1000,10000")
+    p.add_argument("--optuna-sizes", default="1000")
+    p.add_argument("--probes", type=int, default=30)
+    p.add_argument("--prefill", choices=("loop", "add"), default="loop",
+                   help="grow the study by training loops calling should_prune (loop) or by add_trials of complete curves (add)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--write-readme", action="store_true")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sizes, args.optuna_sizes, args.probes = "200,1000", "200", 10
+    sizes = [int(s) for s in args.sizes.split(",")]
+    optuna_sizes = [int(s) for s in args.optuna_sizes.split(",") if s]
+    names = [n for n in PRUNERS if n in args.pruners.split(",")]
+    import hpo_core
+
+    hpo_core.logging.set_verbosity(logging.WARNING)
+    head = "| pruner | " + " | ".join(f"hpo_core {s:,} (us)" for s in sizes) + " | " + \
+        " | ".join(f"Optuna {s:,} (us)" for s in optuna_sizes) + " | Optuna / hpo_core |"
+    rows = [head, "|" + "---|" * (2 + len(sizes) + len(optuna_sizes))]
+    verdicts = []
+    for name in names:
+        if not hasattr(hpo_core.pruners, name.split("(")[0]):
+            print(f"skipping {name}: not in hpo_core.pruners", file=sys.stderr)
+            continue
+        print(f"{name}: hpo_core ...", file=sys.stderr, flush=True)
+        ours = run("hpo_core", name, sizes, args.probes, args.seed, args.prefill)
+        theirs: dict[int, float] = {}
+        if optuna_sizes:
+            print(f"{name}: Optuna ...", file=sys.stderr, flush=True)
+            theirs = run("optuna", name, optuna_sizes, args.probes, args.seed, args.prefill)
+        common = [s for s in optuna_sizes if s in ours]
+        ratio = f"{theirs[max(common)] / ours[max(common)]:.0f}x at {max(common):,}" if common else "-"
+        rows.append(f"| {name} | " + " | ".join(f"{ours[s] * 1e6:.1f}" for s in sizes) + " | "
+                    + " | ".join(f"{theirs[s] * 1e6:.0f}" for s in optuna_sizes) + f" | {ratio} |")
+        big = max(sizes)
+        verdicts.append(f"- {name}: {ours[big] * 1e6:.1f} us at {big:,} (target {TARGET_US:g} us: "
+                        f"{'met' if ours[big] * 1e6 <= TARGET_US else 'NOT met'})"
+                        + (f"; {theirs[max(common)] / ours[max(common)]:.0f}x below Optuna (target "
+                           f"{TARGET_RATIO:g}x: {'met' if theirs[max(common)] / ours[max(common)] >= TARGET_RATIO else 'NOT met'})"
+                           if common else ""))
+    command = "python benchmarks/pruners.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    body = ("## `should_prune` against the study size (issue #13)\n\n" + _common.machine_info(["optuna"])
+            + f"\n- Command: `{command.strip()}`\n\nMedian of {args.probes} calls at step {PROBE_STEP} of fresh "
+            + (f"trials; every earlier trial reported {N_STEPS} steps and called `should_prune` after each.\n\n"
+               if args.prefill == "loop" else
+               f"trials; the earlier trials were added complete (`add_trials`, {N_STEPS} steps each), so successive "
+               "halving and Hyperband find no rung attributes on them.\n\n")
+            + "\n".join(rows) + "\n\n" + "\n".join(verdicts) + "\n")
+    print(body)
+    if args.write_readme:
+        _common.write_section(README, MARKER + ("-quick" if args.quick else "") + ("-add" if args.prefill == "add" else ""), body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

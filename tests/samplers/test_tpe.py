@@ -507,7 +507,7 @@ def test_tpe_sampler_reused_for_another_study_forgets_the_first() -> None:
         study = hpo_core.create_study(sampler=sampler)
         for x in np.linspace(0.0, 1.0, 10):
             study.enqueue_trial({"x": float(x)})
-        study.optimize(lambda t: sign * t.suggest_float("x", 0.0, 1.0), n_trials=10)
+        study.optimize(lambda t, sign=sign: sign * t.suggest_float("x", 0.0, 1.0), n_trials=10)
         study.ask().suggest_float("x", 0.0, 1.0)  # an 11th trial: the split of this study
         assert sampler._ask_split is not None
         good_x.append(study.view.history.X[sampler._ask_split[2], 0].mean())

@@ -110,7 +110,7 @@ class HyperbandPruner(BasePruner):
                 return False
         brackets = self._bracket_ids(study.study_name, max(history.n, trial.number + 1))
         bracket = int(brackets[trial.number])
-        return self._pruners[bracket]._prune(study, trial, brackets == bracket)
+        return self._pruners[bracket]._prune(study, trial, brackets, bracket)
 
     def _initialize(self, history: History) -> None:
         if self._max_resource is None:

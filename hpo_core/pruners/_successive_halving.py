@@ -13,12 +13,13 @@ the values every trial recorded at rung ``r`` so far, its own included.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hpo_core._validation import check_int, format_error
 from hpo_core.pruners._base import BasePruner
+from hpo_core.pruners._rungs import RungIndex
 from hpo_core.pruners._steps import own_reports
 from hpo_core.trial._state import TrialState
 
@@ -62,11 +63,12 @@ class SuccessiveHalvingPruner(BasePruner):
 
     See the module docstring for the rungs and the ``completed_rung_{r}`` attributes.
     Workers need no coordination: each decision reads the values other trials recorded
-    at the rung (a scan of the trials' attribute dicts, made only at a rung's end; no
-    frozen trials are built). A NaN at a rung's end prunes. The decisions are Optuna
-    5.0's, including ``min_resource="auto"``: the first decision after a trial completed
-    sets it, once, to ``max(1, s // 100)`` with ``s`` the highest last step of the
-    completed trials, and nothing is pruned before that.
+    at the rung from an index that keeps them sorted per rung and re-reads only the rows
+    that are new or were unfinished at its last read (O(log n) at a rung's end, not a
+    scan of every trial's attributes; no frozen trials are built). A NaN at a rung's end
+    prunes. The decisions are Optuna 5.0's, including ``min_resource="auto"``: the first
+    decision after a trial completed sets it, once, to ``max(1, s // 100)`` with ``s`` the
+    highest last step of the completed trials, and nothing is pruned before that.
 
     Args:
         min_resource: steps of rung 0 (an int ``>= 1``), or ``"auto"``.
@@ -121,13 +123,15 @@ class SuccessiveHalvingPruner(BasePruner):
             raise ValueError(format_error(
                 "bootstrap_count", "0 when `min_resource` is 'auto'", bootstrap_count, owner=owner
             ))
+        self._rungs = RungIndex()  # values recorded per rung, per study; not pickled
 
     def prune(self, study: Study, trial: Trial) -> bool:
-        return self._prune(study, trial, None)
+        return self._prune(study, trial)
 
-    def _prune(self, study: Study, trial: Trial, peers: np.ndarray | None) -> bool:
-        """The decision, with the competing values read from the rows where ``peers``
-        ``(n,)`` bool is True (every row if None): a Hyperband bracket."""
+    def _prune(self, study: Study, trial: Trial, brackets: np.ndarray | None = None, bracket: int = 0) -> bool:
+        """The decision, with the competing values read from the rows where
+        ``brackets[row] == bracket`` (every row if ``brackets`` is None): a Hyperband
+        bracket, the same one at every call."""
         history, steps, values = own_reports(study, trial)
         if len(steps) == 0:
             return False
@@ -148,23 +152,11 @@ class SuccessiveHalvingPruner(BasePruner):
             if math.isnan(value):
                 return True
             key = rung_key(rung)
-            competing = _recorded(history, key, trial.number, peers) + [value]
+            n_competing, promotable = self._rungs.decide(
+                history, key, trial.number, value, reduction_factor=self._reduction_factor,
+                maximize=maximize, brackets=brackets, bracket=bracket,
+            )
             trial.set_system_attr(key, value)
-            if len(competing) <= self._bootstrap_count:
-                return True
-            if not is_promotable(value, np.array(competing), self._reduction_factor, maximize):
+            if n_competing <= self._bootstrap_count or not promotable:
                 return True
             rung += 1
-
-
-def _recorded(history: History, key: str, own_row: int, peers: np.ndarray | None) -> list[Any]:
-    """Values that trials other than ``own_row`` (and in ``peers`` if given) recorded under
-    ``key``: O(n) dict lookups, made only at a rung's end."""
-    attrs = history.system_attrs[: history.n]
-    rows = range(len(attrs)) if peers is None else np.flatnonzero(peers[: history.n]).tolist()
-    recorded = []
-    for row in rows:
-        d = attrs[row]
-        if d is not None and key in d and row != own_row:
-            recorded.append(d[key])
-    return recorded

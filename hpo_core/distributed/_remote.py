@@ -212,10 +212,10 @@ class RemoteTrial:
         """Suggest one of ``choices``: :meth:`hpo_core.Trial.suggest_categorical`."""
         return self._call("suggest_categorical", name, choices)
 
-    def report(self, value: float, step: int) -> None:
-        """Report an intermediate value: :meth:`hpo_core.Trial.report` (tensors are
-        turned into floats here, so the driver needs no GPU)."""
-        self._call("report", _plain(value), step)
+    def report(self, value: float | Sequence[float], step: int) -> None:
+        """Report an intermediate value, or one per objective: :meth:`hpo_core.Trial.report`
+        (tensors are turned into floats here, so the driver needs no GPU)."""
+        self._call("report", plain_values(value), step)
 
     def should_prune(self) -> bool:
         """Ask the driver's pruner: :meth:`hpo_core.Trial.should_prune`."""

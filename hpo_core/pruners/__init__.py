@@ -2,6 +2,10 @@
 
 from hpo_core.pruners._base import BasePruner, NopPruner
 from hpo_core.pruners._hyperband import HyperbandPruner
+from hpo_core.pruners._multi_objective import (
+    MultiObjectiveMedianPruner,
+    MultiObjectiveSuccessiveHalvingPruner,
+)
 from hpo_core.pruners._patient import PatientPruner
 from hpo_core.pruners._percentile import MedianPruner, PercentilePruner
 from hpo_core.pruners._successive_halving import SuccessiveHalvingPruner
@@ -12,6 +16,8 @@ __all__ = [
     "BasePruner",
     "HyperbandPruner",
     "MedianPruner",
+    "MultiObjectiveMedianPruner",
+    "MultiObjectiveSuccessiveHalvingPruner",
     "NopPruner",
     "PatientPruner",
     "PercentilePruner",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from hpo_core.study import Study
@@ -20,7 +20,14 @@ class BasePruner(abc.ABC):
     study indexed by step (``at_step(s)``: the trials that reached step ``s`` and their
     values as arrays; ``last_at_or_before``), so a decision never loops over trial
     objects.
+
+    ``supports_multi_objective`` says whether the pruner handles studies with several
+    objectives (vector reports, ``study.view.history.steps`` values ``(k, m)``);
+    ``Trial.should_prune`` raises ``NotImplementedError`` for one that does not.
     """
+
+    #: Whether ``prune`` handles multi-objective studies (vector reports).
+    supports_multi_objective: ClassVar[bool] = False
 
     @abc.abstractmethod
     def prune(self, study: Study, trial: Trial) -> bool:
@@ -29,7 +36,9 @@ class BasePruner(abc.ABC):
 
 
 class NopPruner(BasePruner):
-    """Never prunes."""
+    """Never prunes (in single- and multi-objective studies)."""
+
+    supports_multi_objective = True
 
     def prune(self, study: Study, trial: Trial) -> bool:
         return False

@@ -73,6 +73,20 @@ _int_dist = _cached(lambda low, high, log, step: IntDistribution(low, high, log=
 _categorical_dist = _cached(CategoricalDistribution, key=_choices_key)
 
 
+def _vector(value: Any, n_objectives: int) -> tuple[float, ...]:
+    """A multi-objective report: ``n_objectives`` floats (NaN and inf kept)."""
+    allowed = f"a sequence of {n_objectives} numbers (one per objective)"
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or not hasattr(value, "__iter__"):
+        raise TypeError(format_error("value", allowed, value, owner="Trial.report"))
+    items = list(value.reshape(-1) if isinstance(value, np.ndarray) else value)
+    if len(items) != n_objectives:
+        raise ValueError(format_error("value", allowed, value, owner="Trial.report"))
+    try:
+        return tuple(as_real(v, "value", owner="Trial.report") for v in items)
+    except TypeError as e:
+        raise TypeError(format_error("value", allowed, value, owner="Trial.report")) from e
+
+
 class Trial:
     """A running trial. Created by ``Study.ask`` or ``Study.optimize``; not by users.
 
@@ -92,7 +106,7 @@ class Trial:
     _relative_space: SearchSpace | None = None
     _fixed: dict[str, Any] | None = None  # from enqueue_trial or a grid point
     _user_attrs: dict[str, Any] | None = None
-    _iv: dict[int, float] | None = None
+    _iv: dict[int, Any] | None = None  # floats, or tuples of floats with several objectives
     #: The device this trial runs on when ``optimize(devices=...)`` places trials
     #: (``"cpu"`` or ``"cuda:N"``, as given there), None otherwise.
     device: str | None = None
@@ -248,22 +262,30 @@ class Trial:
         return rel
 
     # --------------------------------------------------------------- pruning
-    def report(self, value: float, step: int) -> None:
+    def report(self, value: float | Sequence[float], step: int) -> None:
         """Report an intermediate objective ``value`` at ``step`` (for pruners).
 
-        A second report for the same step is ignored with a warning.
+        In a study of m > 1 objectives, ``value`` holds one number per objective (a list,
+        tuple or 1-D array of m numbers, in the study's directions), which the
+        multi-objective pruners read. A second report for the same step is ignored with
+        a warning.
 
         Raises:
-            TypeError: if ``step`` is not an int or ``value`` is not a number.
-            ValueError: if ``step`` is negative.
+            TypeError: if ``step`` is not an int or ``value`` is not a number (a sequence
+                of numbers in a multi-objective study).
+            ValueError: if ``step`` is negative, or ``value`` does not hold one number per
+                objective.
         """
         if isinstance(step, (bool, np.bool_)) or not isinstance(step, numbers.Integral):
             raise TypeError(format_error("step", "an int in the range [0, 2**63 - 1]", step, owner="Trial.report"))
         if not 0 <= step <= _MAX_STEP:
             raise ValueError(format_error("step", "an int in the range [0, 2**63 - 1]", step, owner="Trial.report"))
-        value = as_real(value, "value", owner="Trial.report")
-        if len(self.study.directions) > 1:
-            raise NotImplementedError("Trial.report is for single-objective studies.")
+        n_objectives = len(self.study.directions)
+        stored: Any
+        if n_objectives > 1:
+            value = stored = _vector(value, n_objectives)
+        else:
+            value = stored = as_real(value, "value", owner="Trial.report")
         iv = self._iv
         if iv is None:
             iv = self._iv = {}
@@ -275,20 +297,34 @@ class Trial:
                 stacklevel=2,
             )
             return
-        self.study._storage.set_trial_intermediate_value(self._trial_id, int(step), value)
+        if n_objectives > 1:
+            stored = list(value)  # type: ignore[arg-type]
+        self.study._storage.set_trial_intermediate_value(self._trial_id, int(step), stored)
         iv[int(step)] = value
 
     def should_prune(self) -> bool:
-        """Ask the study's pruner whether this trial should stop (raise TrialPruned)."""
-        if len(self.study.directions) > 1:
-            raise NotImplementedError("Trial.should_prune is for single-objective studies.")
+        """Ask the study's pruner whether this trial should stop (raise TrialPruned).
+
+        Raises:
+            NotImplementedError: in a multi-objective study whose pruner handles one
+                objective only (its ``supports_multi_objective`` is False).
+        """
         study = self.study
+        pruner = study.pruner
+        if len(study.directions) > 1 and not getattr(pruner, "supports_multi_objective", False):
+            raise NotImplementedError(
+                f"Trial.should_prune: {type(pruner).__name__} prunes single-objective studies "
+                f"only, and this study has {len(study.directions)} objectives; use "
+                "MultiObjectiveSuccessiveHalvingPruner or MultiObjectiveMedianPruner "
+                "(hpo_core.pruners) with `trial.report([v_1, ..., v_m], step)`."
+            )
         study._view._stale = True  # one sync for this decision, at the pruner's first read
-        return bool(study.pruner.prune(study, self))
+        return bool(pruner.prune(study, self))
 
     @property
-    def intermediate_values(self) -> dict[int, float]:
-        """``{step: value}`` reported so far by this trial."""
+    def intermediate_values(self) -> dict[int, Any]:
+        """``{step: value}`` reported so far by this trial (tuples of floats in a
+        multi-objective study)."""
         return dict(self._iv or {})
 
     # --------------------------------------------------------------- attributes

@@ -217,10 +217,15 @@ def test_report_and_should_prune() -> None:
     assert steps.tolist() == [0, 1] and values[:, 0].tolist() == [0.5, 0.25]
 
 
-def test_report_multi_objective_raises() -> None:
+def test_report_multi_objective_needs_one_value_per_objective() -> None:
     study = hpo_core.create_study(directions=["minimize", "maximize"])
-    with pytest.raises(NotImplementedError, match="single-objective"):
-        study.ask().report(1.0, 0)
+    trial = study.ask()
+    with pytest.raises(TypeError, match="`value`"):
+        trial.report(1.0, 0)
+    with pytest.raises(ValueError, match="`value`"):
+        trial.report([1.0, 2.0, 3.0], 0)
+    trial.report([1.0, 2.0], 0)
+    assert trial.intermediate_values == {0: (1.0, 2.0)}
 
 
 def test_trial_user_attrs() -> None:

@@ -1,0 +1,357 @@
+"""Pruners for multi-objective studies: ``trial.report([v_1, ..., v_m], step)``.
+
+Optuna prunes only single-objective studies (its issue 3450). These pruners read the
+vector reports of the step index (``values (k, m)``) and compare them in minimization
+space: ``values * study.view.signs``, so a maximized objective is negated and "better"
+is "smaller" in every column. Both also work with one objective.
+
+Notation:
+    m            objectives; a point ``p (m,)`` is one trial's report at one step.
+    dominates    q dominates p when ``q_j <= p_j`` for every j and ``q_j < p_j`` for
+                 some j (minimization space).
+    rank         the non-domination rank (:func:`hpo_core.kernels.nondominated_rank`):
+                 0 for the Pareto front, 1 for the front once rank 0 is removed, ...
+    HVC(p, F)    the hypervolume contribution of p in the front F: ``HV(F) - HV(F \\ P)``
+                 with P the points of F equal to p, against the reference point ``ref``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hpo_core import kernels
+from hpo_core._validation import check_int, format_error
+from hpo_core.pruners._base import BasePruner
+from hpo_core.pruners._steps import is_first_in_interval
+from hpo_core.pruners._successive_halving import estimate_min_resource, rung_key
+from hpo_core.trial._state import TrialState
+
+if TYPE_CHECKING:
+    from hpo_core.history import History
+    from hpo_core.study import Study
+    from hpo_core.trial import Trial
+
+__all__ = [
+    "MultiObjectiveMedianPruner",
+    "MultiObjectiveSuccessiveHalvingPruner",
+    "hypervolume_contributions",
+    "is_promotable_vector",
+]
+
+_COMPLETE = int(TrialState.COMPLETE)
+_MARGIN = 0.1  # the reference point lies this fraction of the range past the worst value
+
+
+# ---------------------------------------------------------------------------- math
+def _reference_box(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(lo, ref)``, both ``(m,)``, for NaN-free ``points (n, m)`` in minimization space.
+
+    Per objective j, over the finite entries of column j (0 if none): ``span = max - min``,
+    ``margin = 0.1 * span`` (1.0 when ``span == 0``), ``ref = max + margin`` and
+    ``lo = min - margin``. The margin keeps the extreme points of a front from having a
+    box of zero width (and so a zero contribution) against ``ref``.
+    """
+    finite = np.isfinite(points)
+    hi = np.where(finite, points, -np.inf).max(axis=0, initial=-np.inf)
+    low = np.where(finite, points, np.inf).min(axis=0, initial=np.inf)
+    none = ~np.isfinite(hi)
+    hi[none], low[none] = 0.0, 0.0
+    span = hi - low
+    margin = np.where(span > 0, _MARGIN * span, 1.0)
+    return low - margin, hi + margin
+
+
+def hypervolume_contributions(front: np.ndarray, lo: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """``HVC(p, front)`` for each row p of ``front (k, m)``: ``(k,)`` float64.
+
+    Trusts its input: ``front`` NaN-free, mutually non-dominated up to duplicates (one
+    rank of :func:`~hpo_core.kernels.nondominated_rank`), in minimization space. Values
+    are first clipped to ``[lo, ref]`` so infinities stay finite: ``+inf`` lands on
+    ``ref`` (zero contribution), ``-inf`` one margin below the finite range (a large
+    one). Duplicated points get the same contribution, computed with all their copies
+    removed. m == 2 is closed form, O(k log k); m >= 3 calls
+    :func:`~hpo_core.kernels.hypervolume` once per distinct point.
+    """
+    pts = np.clip(front, lo, ref)
+    uniq, inverse = np.unique(pts, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    k, m = uniq.shape
+    if k == 1:
+        return np.full(len(front), float(np.prod(ref - uniq[0])))
+    if m == 2:
+        # uniq is sorted by f1 ascending; in a 2-D front f2 then descends, so point i's
+        # exclusive box is [f1_i, f1_{i+1}] x [f2_i, f2_{i-1}] (the ends bounded by ref).
+        f1, f2 = uniq[:, 0], uniq[:, 1]
+        right = np.append(f1[1:], ref[0])
+        top = np.insert(f2[:-1], 0, ref[1])
+        contrib = (right - f1) * (top - f2)
+    else:
+        total = kernels.hypervolume(uniq, ref)
+        contrib = np.array([total - kernels.hypervolume(np.delete(uniq, i, axis=0), ref) for i in range(k)])
+    return np.maximum(contrib, 0.0)[inverse]  # rounding may leave a tiny negative
+
+
+def is_promotable_vector(own: int, points: np.ndarray, reduction_factor: int) -> bool:
+    """Whether row ``own`` of ``points (n, m)`` is among the best ``max(1, n //
+    reduction_factor)`` by non-domination rank, ties at the cut broken by hypervolume
+    contribution (ties that remain are kept).
+
+    Trusts its input: ``points`` NaN-free, in minimization space, ``own`` a valid row.
+    With ``keep = max(1, n // reduction_factor)``, ``R`` the rank of ``own``, ``a`` the
+    points of rank ``< R`` and ``F`` those of rank ``R``: promote if ``a + |F| <= keep``;
+    stop if ``a >= keep``; else promote iff fewer than ``keep - a`` points of ``F`` have a
+    strictly larger ``HVC`` in ``F`` than ``own`` (reference point: :func:`_reference_box`
+    over all ``points``).
+    """
+    keep = max(len(points) // reduction_factor, 1)
+    rank = kernels.nondominated_rank(points)
+    own_rank = rank[own]
+    better = int(np.count_nonzero(rank < own_rank))
+    in_front = rank == own_rank
+    if better + int(np.count_nonzero(in_front)) <= keep:
+        return True
+    if better >= keep:
+        return False
+    lo, ref = _reference_box(points)
+    front_rows = np.flatnonzero(in_front)
+    contrib = hypervolume_contributions(points[front_rows], lo, ref)
+    own_contrib = contrib[int(np.searchsorted(front_rows, own))]
+    return int(np.count_nonzero(contrib > own_contrib)) < keep - better
+
+
+# ---------------------------------------------------------------------------- pruners
+class MultiObjectiveSuccessiveHalvingPruner(BasePruner):
+    """Asynchronous successive halving for vector reports: at the end of each rung, keep
+    a trial only if its vector is in the best ``1 / reduction_factor`` of the vectors
+    recorded at that rung, by non-domination rank with ties at the cut broken by
+    hypervolume contribution.
+
+    The rungs are :class:`~hpo_core.pruners.SuccessiveHalvingPruner`'s: rung ``r`` ends at
+    step ``min_resource * reduction_factor ** (min_early_stopping_rate + r)``, and the
+    trial's first report at or past it is its vector ``v (m,)`` there. The exact rule:
+
+    1. If ``v`` has a NaN, the trial is pruned (nothing is recorded).
+    2. ``v`` is recorded in the trial's system attribute ``completed_rung_{r}`` (a list of
+       m floats, in the study's directions). The competitors are the vectors every trial
+       recorded under that key so far, ``v`` included: ``n`` points, compared in
+       minimization space (maximized objectives negated).
+    3. If ``n <= bootstrap_count``, the trial is pruned.
+    4. With ``keep = max(1, n // reduction_factor)``, ``R`` the non-domination rank of
+       ``v`` among the competitors, ``a`` the number of competitors of rank ``< R`` and
+       ``F`` those of rank ``R`` (``v`` included): the trial goes on if ``a + |F| <=
+       keep``, is pruned if ``a >= keep``, and otherwise (the cut falls inside ``F``) goes
+       on iff fewer than ``keep - a`` points of ``F`` have a strictly larger hypervolume
+       contribution within ``F`` than ``v``. Equal contributions are kept, so with one
+       objective this is exactly ``SuccessiveHalvingPruner``'s rule.
+    5. The reference point of the hypervolume, per objective j over the finite
+       competitor values: ``max_j + 0.1 * (max_j - min_j)``, or ``max_j + 1`` when all
+       are equal. Infinite values are clipped to ``[min_j - margin, ref_j]`` for the
+       tie-break only (``+inf`` contributes nothing); the ranks use them as they are.
+    6. A trial that goes on moves to the next rung, whose end may already lie behind
+       its report (steps skipped), and the rule repeats there.
+
+    ``min_resource="auto"`` is ``SuccessiveHalvingPruner``'s: set once, at the first
+    decision after a trial completed, to ``max(1, s // 100)`` with ``s`` the highest last
+    step of the completed trials; nothing is pruned before.
+
+    Args:
+        min_resource: steps of rung 0 (an int ``>= 1``), or ``"auto"``.
+        reduction_factor: ``>= 2``; each rung keeps ``1 / reduction_factor`` of its trials.
+        min_early_stopping_rate: ``>= 0``; rung 0 ends at
+            ``min_resource * reduction_factor ** min_early_stopping_rate``.
+        bootstrap_count: ``>= 0``; prune at a rung while it holds this many vectors or
+            fewer. Needs an int ``min_resource``.
+
+    Raises:
+        TypeError, ValueError: an argument of the wrong type or out of range, or
+            ``bootstrap_count > 0`` with ``min_resource="auto"``.
+
+    Example:
+        >>> import hpo_core
+        >>> pruner = MultiObjectiveSuccessiveHalvingPruner(min_resource=1, reduction_factor=2)
+        >>> study = hpo_core.create_study(directions=["minimize", "minimize"], pruner=pruner)
+        >>> decisions = []
+        >>> for error, size in ((1.0, 1.0), (2.0, 2.0), (0.2, 1.2), (3.0, 3.0)):
+        ...     trial = study.ask()
+        ...     trial.report([error, size], 1)
+        ...     decisions.append(trial.should_prune())
+        ...     study.tell(trial, [error, size])
+        >>> decisions
+        [False, True, False, True]
+    """
+
+    supports_multi_objective = True
+
+    def __init__(
+        self,
+        min_resource: str | int = "auto",
+        reduction_factor: int = 4,
+        min_early_stopping_rate: int = 0,
+        bootstrap_count: int = 0,
+    ) -> None:
+        owner = "MultiObjectiveSuccessiveHalvingPruner"
+        allowed = "an int >= 1 or 'auto'"
+        self._min_resource: int | None = None
+        if isinstance(min_resource, str):
+            if min_resource != "auto":
+                raise ValueError(format_error("min_resource", allowed, min_resource, owner=owner))
+        else:
+            try:
+                self._min_resource = check_int("min_resource", min_resource, low=1, owner=owner)
+            except TypeError as e:
+                raise TypeError(format_error("min_resource", allowed, min_resource, owner=owner)) from e
+        self._reduction_factor: int = check_int("reduction_factor", reduction_factor, low=2, owner=owner)  # type: ignore[assignment]
+        self._min_early_stopping_rate: int = check_int(  # type: ignore[assignment]
+            "min_early_stopping_rate", min_early_stopping_rate, low=0, owner=owner
+        )
+        self._bootstrap_count: int = check_int("bootstrap_count", bootstrap_count, low=0, owner=owner)  # type: ignore[assignment]
+        if self._bootstrap_count > 0 and self._min_resource is None:
+            raise ValueError(format_error(
+                "bootstrap_count", "0 when `min_resource` is 'auto'", bootstrap_count, owner=owner
+            ))
+
+    def prune(self, study: Study, trial: Trial) -> bool:
+        history = study.view.history
+        steps, values = history.steps.of_row(trial.number)
+        if len(steps) == 0:
+            return False
+        step, vector = int(steps[-1]), values[-1]
+        attrs = history.system_attrs[trial.number] or {}
+        rung = 0
+        while rung_key(rung) in attrs:
+            rung += 1
+        signs = study.view.signs
+        while True:
+            if self._min_resource is None:
+                self._min_resource = estimate_min_resource(history)
+                if self._min_resource is None:
+                    return False
+            promotion_step = self._min_resource * self._reduction_factor ** (self._min_early_stopping_rate + rung)
+            if step < promotion_step:
+                return False
+            if np.isnan(vector).any():
+                return True
+            key = rung_key(rung)
+            competing = _recorded_vectors(history, key, trial.number, len(signs))
+            trial.set_system_attr(key, vector.tolist())
+            if len(competing) + 1 <= self._bootstrap_count:
+                return True
+            points = np.vstack([competing, vector[None, :]]) * signs
+            if not is_promotable_vector(len(points) - 1, points, self._reduction_factor):
+                return True
+            rung += 1
+
+
+def _recorded_vectors(history: History, key: str, own_row: int, m: int) -> np.ndarray:
+    """``(k, m)`` vectors that trials other than ``own_row`` recorded under ``key``: O(n)
+    dict lookups, made only at a rung's end. Entries of the wrong length (a scalar from a
+    single-objective pruner) are skipped."""
+    recorded: list[Any] = []
+    for row, d in enumerate(history.system_attrs[: history.n]):
+        if d is not None and row != own_row:
+            v = d.get(key)
+            if isinstance(v, (list, tuple)) and len(v) == m:
+                recorded.append(v)
+    return np.array(recorded, dtype=np.float64).reshape(len(recorded), m)
+
+
+class MultiObjectiveMedianPruner(BasePruner):
+    """Prune a trial whose vector at a step is dominated by the per-objective median of
+    the completed trials' vectors at that step.
+
+    The exact rule, at a report at step ``s`` with vector ``v (m,)``, in minimization
+    space (maximized objectives negated):
+
+    1. No pruning before ``n_startup_trials`` trials are COMPLETE, at steps below
+       ``n_warmup_steps``, or at a report that is not the first one at or after the
+       latest check ``n_warmup_steps + k * interval_steps <= s`` (``MedianPruner``'s
+       interval rule).
+    2. If ``v`` has a NaN, the trial is pruned.
+    3. The peers are the COMPLETE trials that reported exactly at step ``s``. With fewer
+       than ``n_min_trials`` of them, no pruning. ``med_j`` is the median of the peers'
+       non-NaN values in objective j (infinities count as values); if an objective has
+       no such value, no pruning. A median that is NaN (its two middle values are
+       ``-inf`` and ``+inf``) dominates nothing.
+    4. Prune iff ``med`` dominates ``v``: ``med_j <= v_j`` for every j and ``med_j < v_j``
+       for some j. So a trial is kept while it beats the median in one objective, or
+       ties it in all.
+
+    Args:
+        n_startup_trials: ``>= 0``; COMPLETE trials needed before any pruning.
+        n_warmup_steps: ``>= 0``; no pruning at steps below this.
+        interval_steps: ``>= 1``; check every this many steps after the warm-up.
+        n_min_trials: ``>= 1``; peers needed at the step.
+
+    Raises:
+        TypeError, ValueError: an argument of the wrong type or out of range.
+
+    Example:
+        >>> import hpo_core
+        >>> pruner = MultiObjectiveMedianPruner(n_startup_trials=2)
+        >>> study = hpo_core.create_study(directions=["minimize", "maximize"], pruner=pruner)
+        >>> for error, accuracy in ((1.0, 0.5), (3.0, 0.7)):
+        ...     trial = study.ask()
+        ...     trial.report([error, accuracy], 0)
+        ...     study.tell(trial, [error, accuracy])
+        >>> trial = study.ask()
+        >>> trial.report([2.5, 0.55], 0)  # median (2.0, 0.6) is better in both
+        >>> trial.should_prune()
+        True
+        >>> trial = study.ask()
+        >>> trial.report([2.5, 0.65], 0)  # better accuracy than the median
+        >>> trial.should_prune()
+        False
+    """
+
+    supports_multi_objective = True
+
+    def __init__(
+        self,
+        n_startup_trials: int = 5,
+        n_warmup_steps: int = 0,
+        interval_steps: int = 1,
+        *,
+        n_min_trials: int = 1,
+    ) -> None:
+        owner = "MultiObjectiveMedianPruner"
+        self._n_startup_trials: int = check_int("n_startup_trials", n_startup_trials, low=0, owner=owner)  # type: ignore[assignment]
+        self._n_warmup_steps: int = check_int("n_warmup_steps", n_warmup_steps, low=0, owner=owner)  # type: ignore[assignment]
+        self._interval_steps: int = check_int("interval_steps", interval_steps, low=1, owner=owner)  # type: ignore[assignment]
+        self._n_min_trials: int = check_int("n_min_trials", n_min_trials, low=1, owner=owner)  # type: ignore[assignment]
+
+    def prune(self, study: Study, trial: Trial) -> bool:
+        history = study.view.history
+        steps, values = history.steps.of_row(trial.number)
+        if len(steps) == 0:
+            return False
+        step = int(steps[-1])
+        if step < self._n_warmup_steps:
+            return False
+        if not is_first_in_interval(steps, self._n_warmup_steps, self._interval_steps):
+            return False
+        if history.count(_COMPLETE) < self._n_startup_trials:
+            return False
+        signs = study.view.signs
+        vector = values[-1] * signs
+        if np.isnan(vector).any():
+            return True
+        rows, at_step = history.steps.at_step(step)
+        keep = np.flatnonzero(history.states.take(rows) == _COMPLETE)
+        if len(keep) < self._n_min_trials:
+            return False
+        peers = at_step.take(keep, axis=0) * signs
+        has_value = ~np.isnan(peers)
+        if not has_value.any(axis=0).all():
+            return False
+        median = _nanmedian_columns(peers, has_value)
+        return bool(np.all(median <= vector) and np.any(median < vector))
+
+
+def _nanmedian_columns(points: np.ndarray, has_value: np.ndarray) -> np.ndarray:
+    """Per column of ``points (k, m)``, the median of its non-NaN entries (each column
+    has one at least): ``(m,)``. np.nanmedian without its all-NaN warning path."""
+    if has_value.all():
+        return np.median(points, axis=0)
+    return np.array([float(np.median(col[ok])) for col, ok in zip(points.T, has_value.T)])

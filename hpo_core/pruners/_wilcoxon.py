@@ -10,6 +10,7 @@ import numpy as np
 from hpo_core._validation import check_int, check_real
 from hpo_core.exceptions import HpoWarning
 from hpo_core.pruners._base import BasePruner
+from hpo_core.pruners._signed_rank import signed_rank_pvalue
 from hpo_core.pruners._steps import own_reports
 from hpo_core.trial._state import TrialState
 
@@ -30,7 +31,8 @@ class WilcoxonPruner(BasePruner):
     trial's and the best trial's values at the same step are paired.
     The best trial is Optuna's ``Study.best_trial``: the best COMPLETE trial, or the best
     of those that satisfy their constraints when it does not. The test
-    (``scipy.stats.wilcoxon``, ``zero_method="zsplit"``, one-sided) runs once there are at
+    (``scipy.stats.wilcoxon``'s p-value with ``zero_method="zsplit"``, one-sided, computed
+    in NumPy without SciPy's per-call overhead: ``_signed_rank.py``) runs once there are at
     least ``max(2, n_startup_steps)`` pairs; a trial whose mean report is at least as good
     as the best trial's mean is kept even when the test rejects. Trials with NaN or
     infinite reports, or a best trial with such reports or none, are never pruned (with
@@ -95,9 +97,7 @@ class WilcoxonPruner(BasePruner):
         # Python's sum, left to right, as Optuna (np.mean sums pairwise).
         mean, best_mean = sum(values.tolist()) / len(values), sum(best_values.tolist()) / len(best_values)
         average_is_best = best_mean <= mean if maximize else best_mean >= mean
-        from scipy import stats  # a core dependency, imported on first use (slow to import)
-
-        p = stats.wilcoxon(diff, alternative="less" if maximize else "greater", zero_method="zsplit").pvalue
+        p = signed_rank_pvalue(diff, "less" if maximize else "greater")
         return bool(p < self._p_threshold) and not average_is_best
 
 

@@ -40,7 +40,12 @@ def is_first_in_interval(steps: np.ndarray, n_warmup_steps: int, interval_steps:
 
 
 def best_so_far(values: np.ndarray, maximize: bool) -> float:
-    """The best of ``values`` ignoring NaN; NaN when all are NaN (no warning)."""
+    """The best of ``values`` (non-empty) ignoring NaN; NaN when all are NaN (no warning)."""
+    # The plain reduction first (NaN only if a NaN is present): skips nanmax's copy and
+    # the warning filter, ~5 us of a ~15 us decision.
+    best = float(np.maximum.reduce(values) if maximize else np.minimum.reduce(values))
+    if best == best:
+        return best
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slice
         return float(np.nanmax(values) if maximize else np.nanmin(values))

@@ -88,10 +88,14 @@ class WilcoxonPruner(BasePruner):
         if not np.isfinite(best_values).all():
             _warn(f"the reports of the best trial ({best}) include NaN or infinity: trial {trial.number} is not pruned.")
             return False
-        _, mine, theirs = np.intersect1d(steps, best_steps, assume_unique=True, return_indices=True)
-        if len(mine) < len(steps):
-            _warn(f"trial {trial.number} reported steps that the best trial ({best}) did not: they are ignored.")
-        diff = values[mine] - best_values[theirs]
+        n_steps = len(steps)
+        if n_steps <= len(best_steps) and np.array_equal(best_steps[:n_steps], steps):
+            diff = values - best_values[:n_steps]  # the usual case: the best trial's first steps
+        else:  # both ascending and unique: intersect1d's pairs are in step order
+            _, mine, theirs = np.intersect1d(steps, best_steps, assume_unique=True, return_indices=True)
+            if len(mine) < n_steps:
+                _warn(f"trial {trial.number} reported steps that the best trial ({best}) did not: they are ignored.")
+            diff = values[mine] - best_values[theirs]
         if len(diff) < max(2, self._n_startup_steps):
             return False
         # Python's sum, left to right, as Optuna (np.mean sums pairwise).

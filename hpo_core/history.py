@@ -99,6 +99,10 @@ class History(ParamColumns):
         self._undo: Undo | None = None  # the batch being applied (see begin/rollback)
         self.state_counts = [0] * 5
         self.version = 0
+        # Batches rolled back: the one change after which rows, reports and attributes
+        # may differ from what a reader saw (otherwise reports and finished trials only
+        # accumulate), so caches built on that check it.
+        self.rollbacks = 0
         self.best_row = -1  # single objective: row of the best COMPLETE value
         self._best_value = float("nan")
         self._sign = 1.0
@@ -196,6 +200,7 @@ class History(ParamColumns):
             assert undo is not None  # internal: rollback only inside begin/commit
             undo.restore(self)
         finally:
+            self.rollbacks += 1
             self._isect.lock.release()
 
     def _touch(self, row: int) -> None:

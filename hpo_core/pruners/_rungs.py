@@ -11,7 +11,7 @@ per rung instead and re-reads only the rows that can have changed since its last
 That is exact because a finished trial's attributes never change: every storage refuses
 ``set_trial_attr`` on a finished trial, and the writer applies a synced trial's attributes
 before its finished state (so reading the state first, then the attributes, never misses
-one). Attributes are never deleted. A history that shrank (a sync batch rolled back) or
+one). Attributes are never deleted. A rolled-back sync batch (``history.rollbacks``) or
 another study's history starts the index afresh.
 
 Private: callers pass a synced history and trust the result.
@@ -68,6 +68,7 @@ class RungIndex:
 
     def _reset(self, history: History | None) -> None:
         self._history = history
+        self._rollbacks = -1 if history is None else history.rollbacks
         self._version = -1
         self._scanned = 0  # rows below this were read at least once
         self._open: list[int] = []  # rows below _scanned unfinished when last read
@@ -115,7 +116,7 @@ class RungIndex:
                     is_promotable_sorted(value, others, n_nan, reduction_factor, maximize))
 
     def _refresh(self, history: History, brackets: np.ndarray | None, bracket: int) -> None:
-        if history is not self._history or history.n < self._scanned:
+        if history is not self._history or history.rollbacks != self._rollbacks:
             self._reset(history)
         if history.version == self._version:
             return

@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hpo_core import kernels
-from hpo_core._validation import check_int, format_error
 from hpo_core.pruners._base import BasePruner
-from hpo_core.pruners._steps import is_first_in_interval
-from hpo_core.pruners._successive_halving import estimate_min_resource, rung_key
+from hpo_core.pruners._steps import check_schedule_args, is_first_in_interval
+from hpo_core.pruners._successive_halving import check_halving_args, estimate_min_resource, rung_key
 from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:
@@ -191,26 +190,9 @@ class MultiObjectiveSuccessiveHalvingPruner(BasePruner):
         min_early_stopping_rate: int = 0,
         bootstrap_count: int = 0,
     ) -> None:
-        owner = "MultiObjectiveSuccessiveHalvingPruner"
-        allowed = "an int >= 1 or 'auto'"
-        self._min_resource: int | None = None
-        if isinstance(min_resource, str):
-            if min_resource != "auto":
-                raise ValueError(format_error("min_resource", allowed, min_resource, owner=owner))
-        else:
-            try:
-                self._min_resource = check_int("min_resource", min_resource, low=1, owner=owner)
-            except TypeError as e:
-                raise TypeError(format_error("min_resource", allowed, min_resource, owner=owner)) from e
-        self._reduction_factor: int = check_int("reduction_factor", reduction_factor, low=2, owner=owner)  # type: ignore[assignment]
-        self._min_early_stopping_rate: int = check_int(  # type: ignore[assignment]
-            "min_early_stopping_rate", min_early_stopping_rate, low=0, owner=owner
-        )
-        self._bootstrap_count: int = check_int("bootstrap_count", bootstrap_count, low=0, owner=owner)  # type: ignore[assignment]
-        if self._bootstrap_count > 0 and self._min_resource is None:
-            raise ValueError(format_error(
-                "bootstrap_count", "0 when `min_resource` is 'auto'", bootstrap_count, owner=owner
-            ))
+        self._min_resource, self._reduction_factor, self._min_early_stopping_rate, self._bootstrap_count = (
+            check_halving_args("MultiObjectiveSuccessiveHalvingPruner", min_resource, reduction_factor,
+                               min_early_stopping_rate, bootstrap_count))
 
     def prune(self, study: Study, trial: Trial) -> bool:
         history = study.view.history
@@ -315,11 +297,8 @@ class MultiObjectiveMedianPruner(BasePruner):
         *,
         n_min_trials: int = 1,
     ) -> None:
-        owner = "MultiObjectiveMedianPruner"
-        self._n_startup_trials: int = check_int("n_startup_trials", n_startup_trials, low=0, owner=owner)  # type: ignore[assignment]
-        self._n_warmup_steps: int = check_int("n_warmup_steps", n_warmup_steps, low=0, owner=owner)  # type: ignore[assignment]
-        self._interval_steps: int = check_int("interval_steps", interval_steps, low=1, owner=owner)  # type: ignore[assignment]
-        self._n_min_trials: int = check_int("n_min_trials", n_min_trials, low=1, owner=owner)  # type: ignore[assignment]
+        self._n_startup_trials, self._n_warmup_steps, self._interval_steps, self._n_min_trials = check_schedule_args(
+            "MultiObjectiveMedianPruner", n_startup_trials, n_warmup_steps, interval_steps, n_min_trials)
 
     def prune(self, study: Study, trial: Trial) -> bool:
         history = study.view.history

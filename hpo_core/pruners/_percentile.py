@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hpo_core._validation import check_int, check_real
+from hpo_core._validation import check_real
 from hpo_core.pruners._base import BasePruner
-from hpo_core.pruners._steps import best_so_far, is_first_in_interval, own_reports
+from hpo_core.pruners._steps import best_so_far, check_schedule_args, is_first_in_interval, own_reports
 from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:
@@ -77,10 +77,8 @@ class PercentilePruner(BasePruner):
     ) -> None:
         owner = type(self).__name__
         self._percentile: float = check_real("percentile", percentile, low=0.0, high=100.0, owner=owner)  # type: ignore[assignment]
-        self._n_startup_trials: int = check_int("n_startup_trials", n_startup_trials, low=0, owner=owner)  # type: ignore[assignment]
-        self._n_warmup_steps: int = check_int("n_warmup_steps", n_warmup_steps, low=0, owner=owner)  # type: ignore[assignment]
-        self._interval_steps: int = check_int("interval_steps", interval_steps, low=1, owner=owner)  # type: ignore[assignment]
-        self._n_min_trials: int = check_int("n_min_trials", n_min_trials, low=1, owner=owner)  # type: ignore[assignment]
+        self._n_startup_trials, self._n_warmup_steps, self._interval_steps, self._n_min_trials = check_schedule_args(
+            owner, n_startup_trials, n_warmup_steps, interval_steps, n_min_trials)
         # step -> (COMPLETE rows reported there (k,), their percentile); see _percentile_at.
         self._cache: dict[Any, Any] = {}
 

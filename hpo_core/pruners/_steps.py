@@ -6,16 +6,32 @@ Private helpers: they trust their input (checked once in each pruner's ``__init_
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from hpo_core._validation import check_int
 
 if TYPE_CHECKING:
     from hpo_core.history import History
     from hpo_core.study import Study
     from hpo_core.trial import Trial
 
-__all__ = ["best_so_far", "is_first_in_interval", "own_reports"]
+__all__ = ["best_so_far", "check_schedule_args", "is_first_in_interval", "own_reports"]
+
+
+def check_schedule_args(
+    owner: str, n_startup_trials: Any, n_warmup_steps: Any, interval_steps: Any, n_min_trials: Any
+) -> tuple[int, int, int, int]:
+    """The median-style pruners' schedule, checked (errors name each argument and
+    ``owner``): ``n_startup_trials >= 0``, ``n_warmup_steps >= 0``, ``interval_steps >= 1``,
+    ``n_min_trials >= 1``."""
+    return (
+        check_int("n_startup_trials", n_startup_trials, low=0, owner=owner),  # type: ignore[return-value]
+        check_int("n_warmup_steps", n_warmup_steps, low=0, owner=owner),
+        check_int("interval_steps", interval_steps, low=1, owner=owner),
+        check_int("n_min_trials", n_min_trials, low=1, owner=owner),
+    )
 
 
 def own_reports(study: Study, trial: Trial) -> tuple[History, np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ the values every trial recorded at rung ``r`` so far, its own included.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,6 +47,30 @@ def estimate_min_resource(history: History) -> int | None:
     last, _ = history.steps.last_at_or_before(_LAST_STEP, rows)
     top = int(last.max())
     return None if top < 0 else max(top // 100, 1)
+
+
+def check_halving_args(
+    owner: str, min_resource: Any, reduction_factor: Any, min_early_stopping_rate: Any, bootstrap_count: Any
+) -> tuple[int | None, int, int, int]:
+    """The successive-halving arguments, checked (errors name each one and ``owner``):
+    ``(min_resource or None for 'auto', reduction_factor, min_early_stopping_rate,
+    bootstrap_count)``."""
+    allowed = "an int >= 1 or 'auto'"
+    resource: int | None = None
+    if isinstance(min_resource, str):
+        if min_resource != "auto":
+            raise ValueError(format_error("min_resource", allowed, min_resource, owner=owner))
+    else:
+        try:
+            resource = check_int("min_resource", min_resource, low=1, owner=owner)
+        except TypeError as e:
+            raise TypeError(format_error("min_resource", allowed, min_resource, owner=owner)) from e
+    rf: int = check_int("reduction_factor", reduction_factor, low=2, owner=owner)  # type: ignore[assignment]
+    rate: int = check_int("min_early_stopping_rate", min_early_stopping_rate, low=0, owner=owner)  # type: ignore[assignment]
+    boot: int = check_int("bootstrap_count", bootstrap_count, low=0, owner=owner)  # type: ignore[assignment]
+    if boot > 0 and resource is None:
+        raise ValueError(format_error("bootstrap_count", "0 when `min_resource` is 'auto'", bootstrap_count, owner=owner))
+    return resource, rf, rate, boot
 
 
 def is_promotable(value: float, competing: np.ndarray, reduction_factor: int, maximize: bool) -> bool:
@@ -104,25 +128,9 @@ class SuccessiveHalvingPruner(BasePruner):
         min_early_stopping_rate: int = 0,
         bootstrap_count: int = 0,
     ) -> None:
-        owner = "SuccessiveHalvingPruner"
-        self._min_resource: int | None = None
-        if isinstance(min_resource, str):
-            if min_resource != "auto":
-                raise ValueError(format_error("min_resource", "an int >= 1 or 'auto'", min_resource, owner=owner))
-        else:
-            try:
-                self._min_resource = check_int("min_resource", min_resource, low=1, owner=owner)
-            except TypeError as e:
-                raise TypeError(format_error("min_resource", "an int >= 1 or 'auto'", min_resource, owner=owner)) from e
-        self._reduction_factor: int = check_int("reduction_factor", reduction_factor, low=2, owner=owner)  # type: ignore[assignment]
-        self._min_early_stopping_rate: int = check_int(  # type: ignore[assignment]
-            "min_early_stopping_rate", min_early_stopping_rate, low=0, owner=owner
-        )
-        self._bootstrap_count: int = check_int("bootstrap_count", bootstrap_count, low=0, owner=owner)  # type: ignore[assignment]
-        if self._bootstrap_count > 0 and self._min_resource is None:
-            raise ValueError(format_error(
-                "bootstrap_count", "0 when `min_resource` is 'auto'", bootstrap_count, owner=owner
-            ))
+        self._min_resource, self._reduction_factor, self._min_early_stopping_rate, self._bootstrap_count = (
+            check_halving_args("SuccessiveHalvingPruner", min_resource, reduction_factor, min_early_stopping_rate,
+                               bootstrap_count))
         self._rungs = RungIndex()  # values recorded per rung, per study; not pickled
 
     def prune(self, study: Study, trial: Trial) -> bool:

@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _workers import spawn as _spawn  # tests/storages/_workers.py
+from _workers import wait_for as _wait_for  # tests/storages/_workers.py
 
 import hpo_core
 from hpo_core.distributions import FloatDistribution
@@ -40,21 +41,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MIN = StudyDirection.MINIMIZE
 
 
-def _spawn(code: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"worker exited early: {proc.communicate()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("worker never reached the marked trial")
-        time.sleep(0.02)
 
 
 @contextlib.contextmanager

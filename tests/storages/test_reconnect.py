@@ -11,8 +11,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
-import textwrap
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from _proxy import CuttingProxy  # tests/storages/_proxy.py (pytest puts this directory on sys.path)
+from _workers import spawn as _spawn  # tests/storages/_workers.py
 
 import hpo_core
 from hpo_core.storages import RDBStorage
@@ -29,10 +28,6 @@ from hpo_core.trial import TrialState
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _spawn(code: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _with_query(url: str, **query: str) -> str:

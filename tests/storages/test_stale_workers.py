@@ -5,10 +5,7 @@ Real worker processes, real SIGKILL/SIGSTOP, real SQLite files and servers."""
 from __future__ import annotations
 
 import inspect
-import os
 import signal
-import subprocess
-import sys
 import textwrap
 import time
 import warnings
@@ -17,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _workers import spawn as _spawn  # tests/storages/_workers.py
+from _workers import wait_for as _wait_for  # tests/storages/_workers.py
 
 import hpo_core
 from hpo_core.exceptions import StaleTrialWarning
@@ -26,23 +25,8 @@ from hpo_core.trial import TrialState, create_trial
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _spawn(code: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
 
 
-def _wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"worker exited early: {proc.communicate()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"worker never wrote {path.name}")
-        time.sleep(0.02)
 
 
 def open_storage(spec: str, **kwargs: Any) -> Any:

@@ -120,19 +120,23 @@ def _windows(times: list[float], checkpoints: list[int], frac: float = 0.1, min_
     return out
 
 
+def _timed_trials(study: Any, n: int) -> list[float]:
+    """Seconds of each of ``n`` define-by-run ask + objective + tell (same API in both libraries)."""
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        trial = study.ask()
+        study.tell(trial, overhead_tpe.objective(overhead_tpe.suggest_all(trial)))
+        times.append(time.perf_counter() - t0)
+    return times
+
+
 def run_hpo(url: str, n: int, seed: int) -> list[float]:
     import hpo_core
 
     hpo_core.logging.set_verbosity(logging.WARNING)
     storage = hpo_core.storages.RDBStorage(url)
-    study = hpo_core.create_study(storage=storage, sampler=hpo_core.samplers.TPESampler(seed=seed))
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        trial = study.ask()
-        value = overhead_tpe.objective(overhead_tpe.suggest_all(trial))
-        study.tell(trial, value)
-        times.append(time.perf_counter() - t0)
+    times = _timed_trials(hpo_core.create_study(storage=storage, sampler=hpo_core.samplers.TPESampler(seed=seed)), n)
     storage.close()
     return times
 
@@ -142,14 +146,7 @@ def run_optuna(url: str, n: int, seed: int) -> list[float]:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = optuna.storages.RDBStorage(url)
-    study = optuna.create_study(storage=storage, sampler=optuna.samplers.TPESampler(seed=seed))
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        trial = study.ask()
-        value = overhead_tpe.objective(overhead_tpe.suggest_all(trial))
-        study.tell(trial, value)
-        times.append(time.perf_counter() - t0)
+    times = _timed_trials(optuna.create_study(storage=storage, sampler=optuna.samplers.TPESampler(seed=seed)), n)
     storage.engine.dispose()
     return times
 

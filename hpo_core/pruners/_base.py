@@ -6,6 +6,8 @@ import abc
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from hpo_core.study import Study
     from hpo_core.trial import Trial
 
@@ -33,6 +35,17 @@ class BasePruner(abc.ABC):
     def prune(self, study: Study, trial: Trial) -> bool:
         """Return True if ``trial`` should be stopped (the objective then raises
         ``TrialPruned``)."""
+
+    def sampler_rows(self, study: Study, number: int) -> np.ndarray | None:
+        """(n,) bool mask over ``study.view.history``'s rows: the trials that the sampler
+        models when it proposes for trial ``number``; None (the default): every trial.
+
+        :class:`~hpo_core.pruners.HyperbandPruner` returns the trials of ``number``'s
+        bracket, so that a model-based sampler models each bracket apart (BOHB), as
+        Optuna's samplers see a Hyperband study. Read by the samplers through
+        :func:`hpo_core.samplers.visible_rows`.
+        """
+        return None
 
 
 class NopPruner(BasePruner):

@@ -7,7 +7,9 @@ pruners, bracket ``b`` with ``min_early_stopping_rate = b``. A trial belongs to 
 bracket, fixed by ``crc32(f"{study_name}_{number}")`` modulo the total trial budget,
 bracket ``b`` taking ``ceil(n_brackets * eta ** s / (s + 1))`` of it (``s =
 n_brackets - 1 - b``), so every worker agrees without coordination; a trial competes
-only with the trials of its bracket.
+only with the trials of its bracket, and its sampler models only the trials of its
+bracket (:meth:`HyperbandPruner.sampler_rows`: TPE under Hyperband is BOHB-style, as in
+Optuna, where every sampler sees a bracket's own study).
 """
 
 from __future__ import annotations
@@ -42,8 +44,16 @@ class HyperbandPruner(BasePruner):
     of the completed trials plus one; nothing is pruned before. Each trial's bracket is
     computed once per trial number and kept (an array), so a decision reads its bracket's
     rows without hashing every trial again. The decisions and the ``completed_rung_{r}``
-    attributes are Optuna 5.0's (for the same study name). Samplers do not see the
-    brackets (Optuna's BOHB-style bracket-aware TPE is not implemented).
+    attributes are Optuna 5.0's (for the same study name).
+
+    Model-based samplers (TPE, GP) model each bracket apart, as Optuna's do under this
+    pruner: :meth:`sampler_rows` gives the trials of the asking trial's bracket, and the
+    sampler splits, counts its startup trials and fits on those alone. With TPE that is
+    BOHB's scheme (Falkner et al., "BOHB: Robust and Efficient Hyperparameter
+    Optimization at Scale", ICML 2018) in Optuna's form: one TPE per bracket, fed the
+    bracket's finished and pruned trials. Before the brackets exist (``"auto"`` and no
+    completed trial yet) every trial sees every trial, as in Optuna, where all trials are
+    in bracket 0 until then.
 
     Args:
         min_resource: steps of the first rung of bracket 0, an int ``>= 1``.
@@ -111,6 +121,15 @@ class HyperbandPruner(BasePruner):
         brackets = self._bracket_ids(study.study_name, max(history.n, trial.number + 1))
         bracket = int(brackets[trial.number])
         return self._pruners[bracket]._prune(study, trial, brackets, bracket)
+
+    def sampler_rows(self, study: Study, number: int) -> np.ndarray | None:
+        """(n,) bool mask of the trials in trial ``number``'s bracket (see the class
+        docstring); None before the brackets are set up."""
+        if not self._pruners:
+            return None
+        n = study.view.history.n
+        brackets = self._bracket_ids(study.study_name, max(n, number + 1))
+        return brackets[:n] == brackets[number]
 
     def _initialize(self, history: History) -> None:
         if self._max_resource is None:

@@ -7,7 +7,7 @@ that never use them.
 
 from typing import Any
 
-from hpo_core.samplers._base import BaseSampler
+from hpo_core.samplers._base import BaseSampler, visible_rows
 from hpo_core.samplers._grid import GridSampler
 from hpo_core.samplers._qmc import QMCSampler
 from hpo_core.samplers._random import RandomSampler
@@ -15,6 +15,7 @@ from hpo_core.samplers.tpe import TPESampler
 
 __all__ = [
     "AutoSampler", "BaseSampler", "GPSampler", "GridSampler", "QMCSampler", "RandomSampler", "TPESampler",
+    "visible_rows",
 ]
 
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from hpo_core.study import Study
     from hpo_core.trial import Trial
 
-__all__ = ["BaseSampler", "CONSTRAINTS_KEY", "EMPTY_SPACE", "HistoryBound", "store_constraints"]
+__all__ = ["BaseSampler", "CONSTRAINTS_KEY", "EMPTY_SPACE", "HistoryBound", "store_constraints", "visible_rows"]
 
 EMPTY_SPACE = SearchSpace({})
 # System attribute holding a finished trial's constraint values (``<= 0`` feasible), written
@@ -54,6 +54,34 @@ def store_constraints(study: Study, trial: Trial, func: Any, owner: str) -> list
         raise TypeError(format_error("constraints_func(trial)", "a sequence of numbers", result, owner=owner)) from e
     trial.set_system_attr(CONSTRAINTS_KEY, constraints)
     return constraints
+
+
+def visible_rows(study: Study, trial: Trial | None) -> np.ndarray | None:
+    """(n,) bool mask over ``study.view.history``'s rows: the trials a model-based sampler
+    models when it proposes for ``trial``; None: every trial (always, for ``trial=None``).
+
+    The study's pruner decides (:meth:`~hpo_core.pruners.BasePruner.sampler_rows`): under
+    :class:`~hpo_core.pruners.HyperbandPruner` a trial's sampler sees the trials of its
+    own bracket only (BOHB), as Optuna's samplers do; other pruners leave every trial.
+
+    Example:
+        >>> import hpo_core
+        >>> from hpo_core.pruners import HyperbandPruner
+        >>> def objective(trial):
+        ...     x = trial.suggest_float("x", 0, 1)
+        ...     trial.report(x, 0)
+        ...     trial.should_prune()  # the first decision sets up the brackets
+        ...     return x
+        >>> study = hpo_core.create_study(pruner=HyperbandPruner(max_resource=9))
+        >>> study.optimize(objective, n_trials=20)
+        >>> mask = visible_rows(study, study.ask())  # 21 rows: the new trial's too
+        >>> mask.shape, 0 < int(mask.sum()) < 21
+        ((21,), True)
+    """
+    if trial is None:
+        return None
+    pruner = getattr(study, "pruner", None)
+    return None if pruner is None else pruner.sampler_rows(study, trial.number)
 
 
 class BaseSampler(abc.ABC):

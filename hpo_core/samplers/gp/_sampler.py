@@ -19,7 +19,14 @@ from hpo_core import kernels
 from hpo_core._validation import check_bool, check_callable, check_choice, check_int, check_real, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace, unit_to_internal
 from hpo_core.exceptions import HpoWarning
-from hpo_core.samplers._base import CONSTRAINTS_KEY, EMPTY_SPACE, BaseSampler, HistoryBound, store_constraints
+from hpo_core.samplers._base import (
+    CONSTRAINTS_KEY,
+    EMPTY_SPACE,
+    BaseSampler,
+    HistoryBound,
+    store_constraints,
+    visible_rows,
+)
 from hpo_core.samplers.gp import _ehvi, _model, _optimize, _proposal
 from hpo_core.samplers.gp._acquisition import ACQUISITIONS
 from hpo_core.samplers.gp._threads import limited_threads
@@ -254,8 +261,9 @@ class GPSampler(HistoryBound, BaseSampler):
         # The lock covers what the asks of several threads share (the caches, the refit
         # schedule, the generator's draws); the GP math runs outside it, so that two
         # threads' proposals overlap (optimize(n_jobs=2)).
+        mask = visible_rows(study, trial)  # a Hyperband bracket's trials, or None: all
         with self._lock:
-            ask = self._plan(h, space, trial.number, signs)
+            ask = self._plan(h, space, trial.number, signs, mask)
         if isinstance(ask, np.ndarray):
             return ask  # random: too few trials, or a parameter not in the history yet
         with limited_threads(self._n_blas_threads):
@@ -277,14 +285,18 @@ class GPSampler(HistoryBound, BaseSampler):
             coords = self._coords[space] = _optimize.SpaceCoords(space)
         return coords
 
-    def _plan(self, h: History, space: SearchSpace, number: int, signs: np.ndarray) -> _Ask | np.ndarray:
+    def _plan(self, h: History, space: SearchSpace, number: int, signs: np.ndarray,
+              mask: np.ndarray | None = None) -> _Ask | np.ndarray:
         """Holding the lock: the arrays, warm starts and random draws of one proposal, or
-        a random point when the GP has too little to go on."""
+        a random point when the GP has too little to go on; ``mask``: the rows to model
+        (``visible_rows``), None for all."""
         self._bind(h)
         cols = np.array([h.param_index.get(name, -1) for name in space.names], dtype=np.intp)
         if (cols < 0).any():
             return self._random_point(space)
         st = h.states[: h.n]
+        if mask is not None:
+            st = np.where(mask, st, -1)
         rows = np.flatnonzero(st == _COMPLETE)
         rows = rows[~np.isnan(h.X[rows[:, None], cols]).any(axis=1)]
         if len(rows) < max(self._n_startup_trials, 2):

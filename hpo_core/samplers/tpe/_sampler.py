@@ -20,7 +20,14 @@ import numpy as np
 from hpo_core import kernels
 from hpo_core._validation import check_bool, check_callable, check_int, check_real, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace, unit_to_internal
-from hpo_core.samplers._base import CONSTRAINTS_KEY, EMPTY_SPACE, BaseSampler, HistoryBound, store_constraints
+from hpo_core.samplers._base import (
+    CONSTRAINTS_KEY,
+    EMPTY_SPACE,
+    BaseSampler,
+    HistoryBound,
+    store_constraints,
+    visible_rows,
+)
 from hpo_core.samplers.tpe import _parzen
 from hpo_core.samplers.tpe._observations import good_rows_single_objective
 from hpo_core.samplers.tpe._split import split_below_above
@@ -284,7 +291,7 @@ class TPESampler(HistoryBound, BaseSampler):
         h = study.view.history
         with self._lock:
             self._bind(h)
-            if self._n_finished(h) < self._n_startup_trials or name not in h.param_index:
+            if self._n_finished(study, h, trial) < self._n_startup_trials or name not in h.param_index:
                 u = float(self._rng.random())
                 return distribution.to_external_repr(unit_to_internal(distribution, u))
             x = self._sample_space(study, h, trial, self._single_space(name, distribution))
@@ -294,7 +301,9 @@ class TPESampler(HistoryBound, BaseSampler):
         h = study.view.history
         with self._lock:
             self._bind(h)
-            if self._n_finished(h) < self._n_startup_trials or not all(n in h.param_index for n in space.names):
+            if self._n_finished(study, h, trial) < self._n_startup_trials or not all(
+                n in h.param_index for n in space.names
+            ):
                 return space.from_unit(self._rng.random((1, len(space))))[0]
             sub = self._without_single(space)
             if sub is not space:  # e.g. ask(fixed_distributions) with a one-valued entry
@@ -357,26 +366,36 @@ class TPESampler(HistoryBound, BaseSampler):
         return out
 
     @staticmethod
-    def _n_finished(h: History) -> int:
-        return h.count(_COMPLETE) + h.count(_PRUNED)
+    def _n_finished(study: Study, h: History, trial: Trial | None) -> int:
+        """Finished (COMPLETE or PRUNED) trials that the proposal for ``trial`` models:
+        all of them, or those of its Hyperband bracket (``visible_rows``)."""
+        mask = visible_rows(study, trial)
+        if mask is None:
+            return h.count(_COMPLETE) + h.count(_PRUNED)
+        codes = h.states[: h.n][mask].view(np.uint8) - np.uint8(_COMPLETE)  # RUNNING wraps to 255
+        return int(np.count_nonzero(codes <= _PRUNED - _COMPLETE))
 
     def _split_for_ask(self, study: Study, h: History, trial: Trial | None) -> tuple[np.ndarray, np.ndarray]:
         """The good/bad split of this ask: (states with the good rows and the asking
         trial's own row marked -1, good rows ascending). As Optuna's: every finished trial
         takes part and gamma counts them all; each space then keeps the rows that have
-        all its parameters. Computed once per ask and history state, so per-parameter
-        and grouped proposals share it."""
+        all its parameters. Under Hyperband only the trial's bracket takes part
+        (``visible_rows``; BOHB). Computed once per ask and history state, so
+        per-parameter and grouped proposals share it."""
         n = h.n
         key = (trial.number if trial is not None else -1, n, tuple(h.state_counts))  # h: see _bind
         cached = self._ask_split
         if cached is not None and cached[0] == key:
             return cached[1], cached[2]
         states = h.states[:n].copy()
-        n_fin = h.count(_COMPLETE) + h.count(_PRUNED)
+        mask = visible_rows(study, trial)
+        if mask is not None:
+            states[~mask] = -1
+        n_fin = self._n_finished(study, h, trial)
         if trial is not None and trial.number < n:
             n_fin -= int(_COMPLETE <= states[trial.number] <= _PRUNED)
             states[trial.number] = -1
-        rows_below = self._split(study, h, states, n_fin)
+        rows_below = self._split(study, h, states, n_fin, use_hint=mask is None)
         states[rows_below] = -1
         self._ask_split = (key, states, rows_below)
         return states, rows_below
@@ -449,8 +468,10 @@ class TPESampler(HistoryBound, BaseSampler):
         return w
 
     # ------------------------------------------------------------------ split
-    def _split(self, study: Study, h: History, states: np.ndarray, n_fin: int) -> np.ndarray:
-        """Rows of the good group, ascending; ``n_fin``: finished rows in ``states``."""
+    def _split(self, study: Study, h: History, states: np.ndarray, n_fin: int, use_hint: bool = True) -> np.ndarray:
+        """Rows of the good group, ascending; ``n_fin``: finished rows in ``states``;
+        ``use_hint``: False where ``states`` leaves out some trials (a Hyperband bracket),
+        whose good group the hint of all trials does not bound."""
         n = len(states)
         multi = len(study.directions) > 1
         gamma = self._gamma or (default_gamma_multi_objective if multi else default_gamma)
@@ -471,9 +492,9 @@ class TPESampler(HistoryBound, BaseSampler):
             states, score, int(n_below), violation=violation,
             last_step=last_step,
             last_value=sign * last_value if last_value is not None else None,
-            hint=self._hint if violation is None else np.inf,
+            hint=self._hint if violation is None and use_hint else np.inf,
         )
-        if violation is None and n_below:
+        if violation is None and use_hint and n_below:
             good = score[rows[states[rows] == _COMPLETE]]
             # The worst good score bounds the next call's good group from above.
             self._hint = float(good.max()) if len(good) == n_below else np.inf

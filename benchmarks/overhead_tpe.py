@@ -71,6 +71,9 @@ LABELS = {
     "optuna": "Optuna `ask(fixed_distributions)`",
     "rustuna": "rustuna define-by-run",
 }
+# Extra TPESampler arguments of the hpo_core paths (``--n-ei-candidates``); Optuna and
+# rustuna keep their defaults.
+HPO_TPE_OPTIONS: dict[str, Any] = {}
 
 
 # ----------------------------------------------------------------------------- the space
@@ -152,7 +155,7 @@ def make_study(path: str, sampler: str) -> Study:
             # observations once there are more; the "exact" path turns that off, like
             # Optuna and rustuna, which use every observation.
             extra = {"max_bad_components": 10**12} if path == "hpo_space_exact" else {}
-            s: Any = TPESampler(seed=0, **extra)
+            s: Any = TPESampler(seed=0, **HPO_TPE_OPTIONS, **extra)
         else:
             s = hpo_core.samplers.RandomSampler(seed=0)
         study = hpo_core.create_study(sampler=s)
@@ -318,6 +321,7 @@ t0 = time.perf_counter()
 sys.path.insert(0, sys.argv[1])
 import overhead_tpe as o
 path, sampler = sys.argv[2], sys.argv[3]
+o.HPO_TPE_OPTIONS.update(json.loads(sys.argv[4]))
 study = o.make_study(path, sampler)  # imports the library
 t1 = time.perf_counter()
 for p, v in zip(o.random_params(100, seed=1), [0.1 * i % 1.0 for i in range(100)]):
@@ -360,7 +364,8 @@ def cold_start(args: argparse.Namespace, log: Callable[[str], None]) -> list[dic
                     cache_dirs[key] = tempfile.mkdtemp(dir=tmp)
                 env["NUMBA_CACHE_DIR"] = cache_dirs[key]
             t = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-c", COLD_SCRIPT, here, path, args.sampler],
+            proc = subprocess.run([sys.executable, "-c", COLD_SCRIPT, here, path, args.sampler,
+                                   json.dumps(HPO_TPE_OPTIONS)],
                                   capture_output=True, text=True, env=env)
             wall = time.perf_counter() - t
             row: dict[str, Any] = {"path": path, "cache": cache, "env": extra, "process_s": wall}
@@ -446,8 +451,10 @@ def tables(cells: list[Cell], cold: list[dict[str, Any]], args: argparse.Namespa
 
 def report(cells: list[Cell], cold: list[dict[str, Any]], args: argparse.Namespace, command: str) -> str:
     sampler = {"tpe": "TPESampler", "random": "RandomSampler"}[args.sampler]
+    options = "".join(f", {k}={v}" for k, v in HPO_TPE_OPTIONS.items())
     method = (
-        f"{sampler} (seed 0, default settings) in each library, in memory; hpo_core's default "
+        f"{sampler} (seed 0, default settings{options and ' but hpo_core' + options}) in each "
+        "library, in memory; hpo_core's default "
         "TPESampler builds its bad-observation estimator g from a weighted resample of "
         "`max_bad_components` = 1,024 observations once there are more (an approximation), while "
         "Optuna and rustuna use every observation, so the exact-g row is the like-for-like one "
@@ -487,6 +494,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ask-limit", type=float, default=2.0,
                    help="skip a cell whose ask+tell takes (or is estimated to take) longer (default 2 s)")
     p.add_argument("--skip-cold", action="store_true", help="skip the cold-start processes")
+    p.add_argument("--n-ei-candidates", type=int, default=None,
+                   help="n_ei_candidates of hpo_core's TPESampler (default: the sampler's default)")
     p.add_argument("--write-readme", action="store_true",
                    help=f"write the tables into {_common.README.name} between {MARKER} markers")
     args = p.parse_args(argv)
@@ -500,6 +509,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"unknown path {s!r} in --paths; choose from {','.join(PATHS)}")
     if args.window < 1 or args.min_window < 1 or min(args.size_list) < 1:
         p.error("--window, --min-window and --sizes must be at least 1")
+    if args.n_ei_candidates is not None:
+        if args.n_ei_candidates < 1:
+            p.error("--n-ei-candidates must be at least 1")
+        HPO_TPE_OPTIONS["n_ei_candidates"] = args.n_ei_candidates
     return args
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from hpo_core._validation import check_int, format_error
 
-__all__ = ["device_slots", "free_cuda_cache", "local_device", "visible_devices"]
+__all__ = ["device_slots", "free_cuda_cache", "is_out_of_memory", "local_device", "visible_devices"]
 
 _DEVICE = re.compile(r"^(cpu|cuda:(\d+))$")
 _ALLOWED = "a non-empty list of device names, each 'cpu' or 'cuda:N'"
@@ -82,3 +82,29 @@ def free_cuda_cache() -> None:
             torch.cuda.empty_cache()
     except Exception:  # noqa: BLE001 - a broken CUDA state must not fail the next trial
         pass
+
+
+# What the allocators say when they run out: PyTorch's CUDA, MPS and CPU allocators, CuPy,
+# and XLA (JAX) on any device.
+_OOM_MESSAGES = ("out of memory", "can't allocate memory", "resource_exhausted", "resource exhausted")
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` says that an allocation failed for lack of memory.
+
+    ``MemoryError`` (NumPy's ``_ArrayMemoryError`` too), any ``OutOfMemoryError``
+    (``torch.cuda.OutOfMemoryError``, CuPy's), and a ``RuntimeError`` whose message says so
+    (PyTorch's CPU and MPS allocators, XLA's ``RESOURCE_EXHAUSTED``). Imports nothing.
+
+    Example:
+        >>> is_out_of_memory(MemoryError()), is_out_of_memory(RuntimeError("CUDA out of memory."))
+        (True, True)
+        >>> is_out_of_memory(ValueError("out of memory"))
+        False
+    """
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
+        return True
+    if not isinstance(error, RuntimeError):
+        return False
+    message = str(error).lower()
+    return any(m in message for m in _OOM_MESSAGES)

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
-from hpo_core._devices import device_slots, free_cuda_cache
+from hpo_core._devices import device_slots, free_cuda_cache, is_out_of_memory
 from hpo_core._validation import (
     check_bool,
     check_callable,
@@ -267,7 +267,7 @@ def _run_trial(
     state = TrialState.FAIL
     values: Any = None
     error: BaseException | None = None
-    stale = False
+    stale = release = False
     try:
         if device is not None:
             trial.set_system_attr("device", device)
@@ -285,11 +285,26 @@ def _run_trial(
         error = e
         # A dead worker's message says all there is; a traceback would show the driver.
         tb = str(e) if isinstance(e, WorkerLostError) else traceback.format_exc()
+        oom = is_out_of_memory(e)
         try:
             trial.set_system_attr("fail_reason", tb)
+            if oom:
+                trial.set_system_attr("out_of_memory", True)
         except Exception:  # noqa: BLE001
             pass
-        if isinstance(e, Exception):
+        if oom:
+            # A trial too big for the device fails alone: its memory is released below,
+            # once the error (whose traceback's frames hold its tensors) is dropped, and
+            # the study goes on, whatever ``catch`` is.
+            warnings.warn(
+                f"Trial {trial.number} ran out of memory ({type(e).__name__}: {str(e)[:200]}); it is marked "
+                "FAIL and the study goes on.",
+                FailedTrialWarning,
+                stacklevel=3,
+            )
+            error = None
+            release = True
+        elif isinstance(e, Exception):
             warnings.warn(
                 f"Trial {trial.number} failed with {type(e).__name__}: {e}",
                 FailedTrialWarning,
@@ -298,6 +313,9 @@ def _run_trial(
     finally:
         if not stale:
             _finish(study, trial, state, values)
+    if release:  # out of memory: the handled error, its frames and tensors are gone now
+        gc.collect()
+        free_cuda_cache()
     frozen = study._storage.get_trial(trial._trial_id)
     _log_trial(study, frozen)
     if error is not None and not isinstance(error, catch):

@@ -273,7 +273,12 @@ class Study:
                 ``devices``).
             catch: Exception types that mark the trial FAIL and let the study go on.
                 Other exceptions also mark it FAIL, then propagate. A worker process
-                that dies fails its trial and the study goes on, whatever ``catch`` is.
+                that dies fails its trial and the study goes on, whatever ``catch`` is;
+                so does a trial that runs out of memory (``MemoryError``,
+                ``torch.cuda.OutOfMemoryError``, an allocator's "out of memory"
+                ``RuntimeError``): it is marked FAIL with ``system_attrs["out_of_memory"]``,
+                its memory is released (``gc.collect()``, PyTorch's CUDA cache) and the
+                next trial starts. (Optuna lets such an error stop ``optimize``.)
             callbacks: Called as ``cb(study, frozen_trial)`` after each trial, in this
                 process.
             gc_after_trial: Run ``gc.collect()`` after each trial (in the worker too).

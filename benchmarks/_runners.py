@@ -22,7 +22,7 @@ import ast
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import _problems
@@ -34,15 +34,16 @@ Evaluate = Callable[[dict[str, Any]], float]
 Loop = tuple[list[float], float]
 
 
-def parse_sampler(spec: str) -> tuple[str, dict[str, Any]]:
+def parse_sampler(spec: str, names: Sequence[str] = SAMPLERS) -> tuple[str, dict[str, Any]]:
     """``"hpo_tpe:n_ei_candidates=64:multivariate=True"`` -> ``("hpo_tpe", {...})``.
 
     Option values are Python literals (``64``, ``True``, ``0.1``, ``None``); anything
-    else is kept as a string.
+    else is kept as a string. ``names``: the allowed names (``learning_curves.py`` passes
+    its configurations).
     """
     name, *opts = spec.split(":")
-    if name not in SAMPLERS:
-        raise ValueError(f"unknown sampler {name!r}; choose from {', '.join(SAMPLERS)}")
+    if name not in names:
+        raise ValueError(f"unknown sampler {name!r}; choose from {', '.join(names)}")
     kwargs: dict[str, Any] = {}
     for opt in opts:
         key, sep, raw = opt.partition("=")

@@ -1,0 +1,291 @@
+"""TPE with ASHA and with Hyperband (BOHB) against full-budget TPE on recorded learning curves
+(issue 13), hpo_core and Optuna 5.0 side by side.
+
+Each study replays a table of ``_curves.CURVES`` (real PyTorch MLP and gradient-boosting
+curves on ``load_digits``; one step = one epoch or one boosting iteration) through
+``_curves.make_objective``, which reports every step, stops when ``should_prune()`` says so
+and counts every replayed step in an :class:`_curves.EpochCounter`. The score is the
+validation error after the last step (lower is better).
+
+For every table and seed:
+
+- **full-budget TPE** (``hpo_tpe``, ``optuna_tpe``): the library's ``TPESampler(seed=seed)``
+  at its defaults, no pruning, ``--budget`` trials of every step: ``budget * n_steps`` epochs,
+  the *full budget*. Its *target* is the best final error it reaches with them.
+- **pruned TPE** (``hpo_asha``, ``hpo_bohb``, ``optuna_asha``, ``optuna_bohb``): the same
+  sampler with ``SuccessiveHalvingPruner()`` (asynchronous successive halving, ASHA) or
+  ``HyperbandPruner()`` (with TPE, BOHB-style: Optuna's TPE sees only the trials of a
+  trial's bracket), Optuna's default arguments unless a spec sets them
+  (``hpo_asha:min_resource=3:reduction_factor=3``). It runs as many trials as it likes
+  until it has spent the full budget's epochs; after each trial the epochs so far and, if
+  the trial completed (ran every step), its final error are recorded.
+
+Read off per seed, against the target of the same library's full-budget TPE with the same
+seed: the epochs at which the run's best *completed* trial first has a final error at or
+below the target, as a fraction of the full budget (a pruned trial's last report is not a
+final score and never counts); and the best final error the run holds when it has spent the
+full budget. A run that never reaches the target within the full budget has no fraction
+("> 1"). The full-budget runs get the same read-out against their own target (the share of
+their budget after which they hold their final best).
+
+Usage::
+
+    nice python benchmarks/learning_curves.py                       # 20 seeds, 100-trial budget
+    nice python benchmarks/learning_curves.py --seeds 20 --write-readme \\
+        --out benchmarks/results/learning_curves.json --plot benchmarks/results/learning_curves.png
+    python benchmarks/learning_curves.py --seeds 2 --budget 10 --configs hpo_tpe,hpo_asha
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common  # noqa: E402
+import _curves  # noqa: E402
+import _runners  # noqa: E402
+
+MARKER = "learning-curves"
+TARGET_FRACTION = 1 / 3
+N_GRID = 301  # points of the best-so-far curves (fractions 0, 1/300, ..., 1 of the budget)
+
+# name -> (library, pruner class in <library>.pruners or None for no pruning, label)
+CONFIGS: dict[str, tuple[str, str | None, str]] = {
+    "hpo_tpe": ("hpo_core", None, "hpo_core TPE, full budget"),
+    "hpo_asha": ("hpo_core", "SuccessiveHalvingPruner", "hpo_core TPE + ASHA"),
+    "hpo_bohb": ("hpo_core", "HyperbandPruner", "hpo_core TPE + Hyperband (BOHB)"),
+    "optuna_tpe": ("optuna", None, "Optuna TPE, full budget"),
+    "optuna_asha": ("optuna", "SuccessiveHalvingPruner", "Optuna TPE + ASHA"),
+    "optuna_bohb": ("optuna", "HyperbandPruner", "Optuna TPE + Hyperband (BOHB)"),
+}
+REFERENCE = {"hpo_core": "hpo_tpe", "optuna": "optuna_tpe"}
+
+
+def _library(lib: str) -> Any:
+    if lib == "hpo_core":
+        import hpo_core
+
+        hpo_core.logging.set_verbosity(logging.WARNING)
+        return hpo_core
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def label(spec: str) -> str:
+    """Table label of a configuration spec (its options appended)."""
+    name, kwargs = _runners.parse_sampler(spec, CONFIGS)
+    opts = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    return CONFIGS[name][2] + (f" ({opts})" if opts else "")
+
+
+def run_one(table: str, spec: str, seed: int, budget_trials: int) -> dict[str, Any]:
+    """One study of configuration ``spec`` on ``table`` until it has spent
+    ``budget_trials * n_steps`` epochs.
+
+    Returns ``events`` (``[epochs so far, final error]`` after each completed trial, in
+    order), ``epochs``, ``n_trials``, ``n_pruned`` and ``seconds``.
+    """
+    name, kwargs = _runners.parse_sampler(spec, CONFIGS)
+    lib, pruner_name, _ = CONFIGS[name]
+    mod = _library(lib)
+    pruner = getattr(mod.pruners, pruner_name)(**kwargs) if pruner_name else mod.pruners.NopPruner()
+    # The study name fixes Hyperband's brackets (a hash of name and trial number): the same
+    # for both libraries.
+    study = mod.create_study(sampler=mod.samplers.TPESampler(seed=seed), pruner=pruner,
+                             study_name=f"{table}-{seed}")
+    counter = _curves.EpochCounter()
+    budget = budget_trials * _curves.CURVES[table].n_steps
+    complete = mod.trial.TrialState.COMPLETE
+    events: list[list[float]] = []
+
+    def callback(study: Any, trial: Any) -> None:
+        if trial.state == complete:
+            events.append([counter.epochs, float(trial.value)])
+        if counter.epochs >= budget:
+            study.stop()
+
+    t0 = time.perf_counter()
+    study.optimize(_curves.make_objective(table, counter=counter), callbacks=[callback])
+    return {"events": events, "epochs": counter.epochs, "n_trials": counter.n_trials,
+            "n_pruned": counter.n_pruned, "seconds": time.perf_counter() - t0}
+
+
+# ----------------------------------------------------------------------------- read-out
+def best_within(events: Sequence[Sequence[float]], epochs: float) -> float:
+    """Best final error among the trials completed within ``epochs`` (inf if none)."""
+    return min((v for e, v in events if e <= epochs), default=math.inf)
+
+
+def epochs_to_reach(events: Sequence[Sequence[float]], target: float, budget: float) -> float:
+    """Epochs after which a completed trial's final error is first ``<= target``, if that is
+    within ``budget``; inf otherwise."""
+    return next((e for e, v in events if v <= target and e <= budget), math.inf)
+
+
+def best_so_far(events: Sequence[Sequence[float]], grid: np.ndarray) -> np.ndarray:
+    """Best final error of the trials completed within each epoch count of ``grid``
+    (inf before the first)."""
+    if not events:
+        return np.full(len(grid), math.inf)
+    arr = np.asarray(events, dtype=float)
+    running = np.minimum.accumulate(arr[:, 1])
+    idx = np.searchsorted(arr[:, 0], grid, side="right") - 1
+    return np.where(idx >= 0, running[np.maximum(idx, 0)], math.inf)
+
+
+def summarize(runs: dict[str, dict[str, list[dict[str, Any]]]], budget_trials: int) -> list[dict[str, Any]]:
+    """One row per (table, configuration): fractions of the full budget needed to reach the
+    target, per seed, and their summaries."""
+    rows = []
+    for table, by_spec in runs.items():
+        budget = budget_trials * _curves.CURVES[table].n_steps
+        for spec, seeds in by_spec.items():
+            lib = CONFIGS[_runners.parse_sampler(spec, CONFIGS)[0]][0]
+            targets = [best_within(r["events"], budget) for r in by_spec[REFERENCE[lib]]]
+            fractions = [epochs_to_reach(r["events"], t, budget) / budget for r, t in zip(seeds, targets)]
+            reached = [f for f in fractions if math.isfinite(f)]
+            rows.append({
+                "table": table, "config": spec, "label": label(spec), "n_seeds": len(seeds),
+                "budget_epochs": budget, "targets": targets, "fractions": fractions,
+                "median_fraction": float(np.median(fractions)),
+                # A seed that never reaches the target counts at the full budget: a lower bound.
+                "mean_fraction": float(np.mean(np.minimum(fractions, 1.0))),
+                "mean_is_lower_bound": len(reached) < len(fractions),
+                "n_within_target": sum(f <= TARGET_FRACTION for f in fractions),
+                "n_reached": len(reached),
+                "median_best_at_budget": float(np.median([best_within(r["events"], budget) for r in seeds])),
+                "median_trials": float(np.median([r["n_trials"] for r in seeds])),
+                "median_pruned": float(np.median([r["n_pruned"] for r in seeds])),
+                "seconds": float(sum(r["seconds"] for r in seeds)),
+            })
+    return rows
+
+
+def _fmt_fraction(f: float) -> str:
+    return "> 1" if not math.isfinite(f) else f"{f:.2f}"
+
+
+def markdown(rows: list[dict[str, Any]], budget_trials: int) -> str:
+    """The results table and, for each pruned configuration, the verdict on the 1/3 target."""
+    out = ["| table | configuration | target: full-budget TPE's final best (median) | epochs to reach it / "
+           "full budget: median | mean | seeds within 1/3 | seeds within the full budget | best final error "
+           "at the full budget (median) | trials (pruned), median |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    verdicts = []
+    for r in rows:
+        n = r["n_seeds"]
+        mean = ("≥ " if r["mean_is_lower_bound"] else "") + f"{r['mean_fraction']:.2f}"
+        out.append(f"| `{r['table']}` | {r['label']} | {np.median(r['targets']):.4f} | "
+                   f"{_fmt_fraction(r['median_fraction'])} | {mean} | {r['n_within_target']}/{n} | "
+                   f"{r['n_reached']}/{n} | {r['median_best_at_budget']:.4f} | "
+                   f"{r['median_trials']:.0f} ({r['median_pruned']:.0f}) |")
+        if CONFIGS[_runners.parse_sampler(r["config"], CONFIGS)[0]][1] is not None:
+            held = r["median_fraction"] <= TARGET_FRACTION
+            verdicts.append(f"- `{r['table']}`, {r['label']}: median {_fmt_fraction(r['median_fraction'])} "
+                            f"of the full budget, {r['n_within_target']} of {n} seeds within 1/3: target "
+                            f"{'met' if held else 'NOT met'}")
+    budgets = ", ".join(f"`{t}` {budget_trials} x {_curves.CURVES[t].n_steps} = "
+                        f"{budget_trials * _curves.CURVES[t].n_steps:,} epochs"
+                        for t in dict.fromkeys(r["table"] for r in rows))
+    return "\n".join(out) + f"\n\nFull budget: {budgets}.\n\n" + "\n".join(verdicts) + "\n"
+
+
+def plot(runs: dict[str, dict[str, list[dict[str, Any]]]], budget_trials: int, path: Path) -> None:
+    """Best final error against epochs spent (fraction of the full budget): median over seeds
+    and the 25-75 % band, one panel per table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = {None: "black", "SuccessiveHalvingPruner": "tab:blue", "HyperbandPruner": "tab:red"}
+    fig, axes = plt.subplots(1, len(runs), figsize=(6.5 * len(runs), 4.8), squeeze=False)
+    x = np.linspace(0.0, 1.0, N_GRID)
+    for ax, (table, by_spec) in zip(axes[0], runs.items()):
+        budget = budget_trials * _curves.CURVES[table].n_steps
+        for i, (spec, seeds) in enumerate(by_spec.items()):
+            lib, pruner_name, _ = CONFIGS[_runners.parse_sampler(spec, CONFIGS)[0]]
+            curves = np.array([best_so_far(r["events"], x * budget) for r in seeds])
+            # "nearest": no interpolation between inf (no completed trial yet) and inf
+            quartiles = np.percentile(curves, [25, 50, 75], axis=0, method="nearest")
+            lo, med, hi = np.where(np.isfinite(quartiles), quartiles, np.nan)
+            color = colors[pruner_name] if i < 6 else f"C{i}"
+            style = "-" if lib == "hpo_core" else "--"
+            ax.plot(x, med, style, color=color, label=label(spec), lw=1.6 if lib == "hpo_core" else 1.2)
+            ax.fill_between(x, lo, hi, color=color, alpha=0.08 if lib == "hpo_core" else 0.04)
+        ax.axvline(TARGET_FRACTION, color="grey", ls=":", lw=1)
+        ax.axhline(_curves.load_curves(table).best_final(), color="grey", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_xlabel(f"epochs spent / full budget ({budget:,} {_curves.CURVES[table].step_unit}s)")
+        ax.set_ylabel("best final validation error (completed trials)")
+        ax.set_title(f"{table} ({len(next(iter(by_spec.values())))} seeds; median, 25-75 %)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tables", default=",".join(_curves.CURVES), help="comma-separated keys of _curves.CURVES")
+    p.add_argument("--configs", default=",".join(CONFIGS),
+                   help="comma-separated specs name[:key=value...] (pruner arguments); the full-budget TPE of "
+                        "each library named is added when missing")
+    p.add_argument("--seeds", type=int, default=20, help="seeds 0 .. SEEDS-1")
+    p.add_argument("--budget", type=int, default=100, help="trials of the full-budget TPE (each runs every step)")
+    p.add_argument("--out", type=Path, help="write the runs and the summary to this JSON file")
+    p.add_argument("--plot", type=Path, help="write the plot to this PNG file (needs matplotlib)")
+    p.add_argument("--write-readme", action="store_true", help="update the section of benchmarks/README.md")
+    args = p.parse_args(argv)
+    tables = args.tables.split(",")
+    specs = [s for s in args.configs.split(",") if s]
+    for spec in specs:
+        _runners.parse_sampler(spec, CONFIGS)  # fail early on a bad name
+    libs = dict.fromkeys(CONFIGS[_runners.parse_sampler(s, CONFIGS)[0]][0] for s in specs)
+    specs = [REFERENCE[lib] for lib in libs if REFERENCE[lib] not in specs] + specs
+    rev = _common.git_rev()  # the code this process runs
+    t0 = time.perf_counter()
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for table in tables:
+        _curves.load_curves(table)
+        runs[table] = {}
+        for spec in specs:
+            print(f"{table} {spec}: {args.seeds} seeds ...", file=sys.stderr, flush=True)
+            runs[table][spec] = [run_one(table, spec, seed, args.budget) for seed in range(args.seeds)]
+    rows = summarize(runs, args.budget)
+    command = "python benchmarks/learning_curves.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    body = ("## Learning curves: TPE with ASHA and Hyperband (BOHB) against full-budget TPE (issue #13)\n\n"
+            + _common.machine_info(["optuna"])
+            + f"\n- Command: `{command.strip()}` ({time.perf_counter() - t0:.0f} s)\n\n"
+            + markdown(rows, args.budget))
+    print(body)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"command": command.strip(), "git": rev, "budget_trials": args.budget,
+                                        "seeds": args.seeds, "summary": rows, "runs": runs}, indent=1) + "\n")
+    if args.plot:
+        plot(runs, args.budget, args.plot)
+    if args.write_readme:
+        _common.write_section(_common.README, MARKER, body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

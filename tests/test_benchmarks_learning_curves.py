@@ -1,0 +1,88 @@
+"""``benchmarks/learning_curves.py`` (issue 13): the read-out and a tiny run of the script.
+
+The full run (20 seeds, both tables, Optuna beside hpo_core) takes minutes; these run a few
+trials of one table so the script cannot rot. Optuna and matplotlib are not in the ``test``
+extra: the parts that need them skip where they are missing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _load(name: str) -> Any:
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    return importlib.import_module(name)
+
+
+lc = _load("learning_curves")
+
+# [epochs so far, final error] after each completed trial
+EVENTS = [[10, 0.5], [25, 0.3], [40, 0.4], [70, 0.2]]
+
+
+def test_learning_curves_epochs_to_reach_the_target() -> None:
+    assert lc.epochs_to_reach(EVENTS, 0.3, 100) == 25
+    assert lc.epochs_to_reach(EVENTS, 0.25, 100) == 70
+    assert lc.epochs_to_reach(EVENTS, 0.25, 60) == math.inf  # reached only past the budget
+    assert lc.epochs_to_reach(EVENTS, 0.1, 100) == math.inf
+    assert lc.epochs_to_reach([], 0.1, 100) == math.inf
+
+
+def test_learning_curves_best_within_and_best_so_far() -> None:
+    assert lc.best_within(EVENTS, 39) == 0.3 and lc.best_within(EVENTS, 70) == 0.2
+    assert lc.best_within(EVENTS, 9) == math.inf
+    grid = np.array([0, 10, 24, 25, 69, 70, 100])
+    np.testing.assert_array_equal(lc.best_so_far(EVENTS, grid), [math.inf, 0.5, 0.5, 0.3, 0.3, 0.2, 0.2])
+    np.testing.assert_array_equal(lc.best_so_far([], grid), np.full(7, math.inf))
+
+
+def test_learning_curves_rejects_an_unknown_configuration() -> None:
+    with pytest.raises(ValueError, match="hpo_hyperband"):
+        lc.main(["--configs", "hpo_hyperband", "--seeds", "1", "--budget", "2"])
+
+
+def test_learning_curves_pruned_runs_spend_the_full_budget() -> None:
+    budget = 8 * lc._curves.CURVES["mlp_digits_curves"].n_steps
+    run = lc.run_one("mlp_digits_curves", "hpo_asha:reduction_factor=3", 0, 8)
+    assert budget <= run["epochs"] < budget + lc._curves.CURVES["mlp_digits_curves"].n_steps
+    assert run["n_trials"] > 8 and run["n_pruned"] > 0
+    epochs = [e for e, _ in run["events"]]
+    assert epochs == sorted(epochs) and len(epochs) == run["n_trials"] - run["n_pruned"]
+    full = lc.run_one("mlp_digits_curves", "hpo_tpe", 0, 8)
+    assert full["epochs"] == budget and full["n_trials"] == 8 and full["n_pruned"] == 0
+
+
+def test_learning_curves_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    configs = "hpo_asha,hpo_bohb"
+    if importlib.util.find_spec("optuna") is not None:
+        configs += ",optuna_asha,optuna_bohb"
+    argv = ["--tables", "gbm_curves", "--seeds", "2", "--budget", "6", "--configs", configs,
+            "--out", str(tmp_path / "r.json")]
+    has_plot = importlib.util.find_spec("matplotlib") is not None
+    if has_plot:
+        argv += ["--plot", str(tmp_path / "r.png")]
+    assert lc.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "| `gbm_curves` | hpo_core TPE, full budget | " in out
+    assert "| `gbm_curves` | hpo_core TPE + Hyperband (BOHB) | " in out
+    assert "- `gbm_curves`, hpo_core TPE + ASHA: median " in out
+    result = json.loads((tmp_path / "r.json").read_text())
+    rows = {r["config"]: r for r in result["summary"]}
+    assert rows["hpo_tpe"]["n_reached"] == 2  # full-budget TPE reaches its own final best
+    assert all(len(r["fractions"]) == 2 for r in rows.values())
+    assert len(result["runs"]["gbm_curves"]["hpo_asha"]) == 2
+    if has_plot:
+        assert (tmp_path / "r.png").stat().st_size > 10_000

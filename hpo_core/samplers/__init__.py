@@ -1,8 +1,8 @@
 """Samplers propose parameter values for new trials.
 
-``GPSampler`` and ``AutoSampler`` (which holds a GPSampler) are imported on first use
-(they pull in SciPy's optimisers), so that ``import hpo_core`` stays fast for studies
-that never use them.
+``GPSampler``, ``AutoSampler`` (which holds a GPSampler) and ``CmaEsSampler`` (the
+``cmaes`` package) are imported on first use (they pull in SciPy's optimisers), so that
+``import hpo_core`` stays fast for studies that never use them.
 """
 
 from typing import Any
@@ -14,8 +14,8 @@ from hpo_core.samplers._random import RandomSampler
 from hpo_core.samplers.tpe import TPESampler
 
 __all__ = [
-    "AutoSampler", "BaseSampler", "GPSampler", "GridSampler", "QMCSampler", "RandomSampler", "TPESampler",
-    "visible_rows",
+    "AutoSampler", "BaseSampler", "CmaEsSampler", "GPSampler", "GridSampler", "QMCSampler", "RandomSampler",
+    "TPESampler", "visible_rows",
 ]
 
 
@@ -24,6 +24,10 @@ def __getattr__(name: str) -> Any:
         from hpo_core.samplers.gp import GPSampler
 
         return GPSampler
+    if name == "CmaEsSampler":
+        from hpo_core.samplers.cmaes import CmaEsSampler
+
+        return CmaEsSampler
     if name == "AutoSampler":
         from hpo_core.samplers._auto import AutoSampler
 

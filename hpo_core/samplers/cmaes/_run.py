@@ -1,0 +1,194 @@
+"""One CMA-ES run shared by every worker of a study: its state, ask, tell and restarts.
+
+The state (:class:`Run`) is a dataclass of the ``cmaes`` optimizer and the bookkeeping
+of restarts; it is stored in the study as text (:func:`encode` / :func:`decode`), without
+the optimizer's random generator (each worker draws from its own). ``generation``
+numbers the populations of the whole run, restarts included, so that the history's
+``generation`` column alone says which trials belong to the population being collected.
+
+Restarts (when the optimizer's own stopping criteria fire after a tell):
+
+* IPOP (Auger and Hansen 2005): the next run starts at a uniformly random point with
+  the population ``inc_popsize`` times larger.
+* BIPOP (Hansen 2009): runs alternate between a large-population regime (the population
+  ``inc_popsize ** i`` times the default at the i-th large restart) and a small one (a
+  population ``floor(lambda_def * (lambda_large / lambda_def) ** (U ** 2))`` and a step
+  size ``sigma0 * 10 ** (-2 U)``, ``U ~ U(0, 1)``), choosing the small regime while it
+  has used fewer evaluations than the large one.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import pickle
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hpo_core.distributions import SearchSpace
+from hpo_core.samplers.cmaes._space import Coder, default_popsize, gauss_order, make_optimizer, set_rng
+
+__all__ = ["Run", "ask", "decode", "encode", "new_run", "restart_if_stopped", "tell", "warm_start"]
+
+_FORMAT = "cmaes-run-v1:"
+
+
+@dataclass
+class Run:
+    """The state of one CMA-ES run (picklable; the optimizer's generator excluded).
+
+    Attributes:
+        kind: ``"cma"``, ``"sepcma"``, ``"cmawm"`` or ``"catcmawm"``.
+        space: the joint search space it optimizes.
+        optimizer: the ``cmaes`` optimizer.
+        generation: number of the population being collected (the history's
+            ``generation`` column of its trials); grows by one per tell, restarts included.
+        popsize0: the population size of the first run (restarts scale it).
+        sigma0: the initial step size of the first run (None: the optimizer's default).
+        n_restarts, n_large: restarts so far, and those in BIPOP's large regime.
+        regime: BIPOP's regime of the current run, ``"large"`` or ``"small"``.
+        small_evals, large_evals: evaluations spent in each BIPOP regime.
+    """
+
+    kind: str
+    space: SearchSpace
+    optimizer: Any
+    generation: int
+    popsize0: int
+    sigma0: float | None = None
+    n_restarts: int = 0
+    n_large: int = 0
+    regime: str = "large"
+    small_evals: int = 0
+    large_evals: int = 0
+
+    @property
+    def popsize(self) -> int:
+        return int(self.optimizer.population_size)
+
+
+def encode(run: Run) -> str:
+    """The run as text for a study attribute (pickle, base64), without the generator."""
+    opt = run.optimizer
+    saved = None
+    if run.kind == "catcmawm":  # the other optimizers drop their generator when pickled
+        saved, opt._rng = opt._rng, None
+    try:
+        data = pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        if saved is not None:
+            opt._rng = saved
+    return _FORMAT + base64.b64encode(data).decode("ascii")
+
+
+def decode(text: Any, rng: np.random.RandomState) -> Run | None:
+    """The run stored by :func:`encode` (drawing from ``rng``), or None if ``text`` is
+    not one (an older format, another program's attribute)."""
+    if not isinstance(text, str) or not text.startswith(_FORMAT):
+        return None
+    try:
+        run = pickle.loads(base64.b64decode(text[len(_FORMAT):]))
+    except Exception:  # a damaged attribute: start afresh rather than fail every ask
+        return None
+    if not isinstance(run, Run):
+        return None
+    set_rng(run.optimizer, rng)
+    return run
+
+
+def new_run(
+    kind: str, coder: Coder, *, generation: int, rng: np.random.RandomState, mean: np.ndarray | None,
+    sigma: float | None, cov: np.ndarray | None, popsize: int | None, lr_adapt: bool,
+) -> Run:
+    """A fresh run starting at ``generation``, drawing from ``rng``."""
+    opt = make_optimizer(kind, coder, mean=mean, sigma=sigma, cov=cov, popsize=popsize, lr_adapt=lr_adapt,
+                         seed=int(rng.randint(1, 2**31 - 2)))
+    set_rng(opt, rng)
+    return Run(kind, coder.space, opt, generation, popsize or default_popsize(kind, coder), sigma0=sigma)
+
+
+def ask(run: Run, coder: Coder) -> tuple[np.ndarray, list[float] | None]:
+    """One proposal: its internal row (d,) and, for the margin optimizers, the raw
+    Gaussian sample that :func:`tell` needs back (None otherwise)."""
+    opt = run.optimizer
+    if run.kind == "catcmawm":
+        sol = opt.ask()
+        u = np.empty(coder.n_numeric)
+        cont, grid = gauss_order(coder)
+        if sol.x is not None:
+            u[cont] = sol.x
+        if sol.z is not None:
+            u[grid] = sol.z
+        cats = None if sol.c is None else np.argmax(sol.c, axis=1)
+        raw = None if sol._v_raw is None else sol._v_raw.tolist()
+        return coder.from_coords(u, cats), raw
+    if run.kind == "cmawm":
+        u, v = opt.ask()
+        return coder.from_coords(u), v.tolist()
+    return coder.from_coords(opt.ask()), None
+
+
+def tell(run: Run, coder: Coder, X: np.ndarray, y: np.ndarray, raw: list[Any]) -> None:
+    """Tell the population: internal rows X (popsize, d), values y (popsize,) to
+    minimize, and the raw samples :func:`ask` returned (margin optimizers)."""
+    opt = run.optimizer
+    if run.kind == "catcmawm":
+        import cmaes
+
+        C = coder.one_hot(X) if len(coder.cat) else None
+        sols = [cmaes.CatCMAwM.Solution(
+            c=None if C is None else C[i], _v_raw=None if raw[i] is None else np.asarray(raw[i], dtype=np.float64))
+            for i in range(len(y))]
+        opt.tell(list(zip(sols, y.tolist())))
+    elif run.kind == "cmawm":
+        opt.tell([(np.asarray(r, dtype=np.float64), v) for r, v in zip(raw, y.tolist())])
+    else:
+        opt.tell(list(zip(coder.to_coords(X), y.tolist())))
+    run.generation += 1
+
+
+def restart_if_stopped(
+    run: Run, coder: Coder, *, strategy: str, inc_popsize: int, rng: np.random.RandomState, lr_adapt: bool,
+) -> Run:
+    """After a tell: the same run, or (when its stopping criteria fire) the next one of
+    ``strategy`` (``"ipop"`` or ``"bipop"``, see the module docstring)."""
+    if coder.n_numeric == 0 or not run.optimizer.should_stop():
+        return run  # CatCMA's stopping criteria cover only the Gaussian part
+    evals = run.popsize * int(run.optimizer.generation)
+    sigma = run.sigma0
+    if strategy == "ipop":
+        popsize = run.popsize * inc_popsize
+        regime = "large"
+    else:
+        if run.regime == "small":
+            run.small_evals += evals
+        else:
+            run.large_evals += evals
+        if run.n_restarts == 0 or run.small_evals >= run.large_evals:
+            run.n_large += 1
+            regime, popsize = "large", run.popsize0 * inc_popsize**run.n_large
+        else:
+            large = run.popsize0 * inc_popsize**run.n_large
+            u = float(rng.uniform())
+            regime = "small"
+            popsize = max(2, math.floor(run.popsize0 * (large / run.popsize0) ** (u * u)))
+            sigma = (1.0 / 6.0 if sigma is None else sigma) * 10 ** (-2.0 * float(rng.uniform()))
+    mean = rng.uniform(size=coder.n_numeric)
+    nxt = new_run(run.kind, coder, generation=run.generation, rng=rng, mean=mean, sigma=sigma, cov=None,
+                  popsize=popsize, lr_adapt=lr_adapt)
+    nxt.popsize0, nxt.sigma0 = run.popsize0, run.sigma0
+    nxt.n_restarts, nxt.n_large, nxt.regime = run.n_restarts + 1, run.n_large, regime
+    nxt.small_evals, nxt.large_evals = run.small_evals, run.large_evals
+    return nxt
+
+
+def warm_start(coder: Coder, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """Warm-starting CMA-ES (Nomura et al. 2021): the mean (k,), step size and
+    covariance (k, k) in coordinates estimated from source rows X (n, d), values y (n,)."""
+    import cmaes
+
+    U = coder.to_coords(X)
+    mean, sigma, cov = cmaes.get_warm_start_mgd(list(zip(U, y.tolist())))
+    return mean, float(sigma), cov

@@ -1,0 +1,456 @@
+"""CmaEsSampler: the adapter between the study's history and the ``cmaes`` optimizers.
+
+Per ask: the finished trials since the last ask are sorted into populations by the
+history's ``generation`` column (incrementally: the rows after a cursor, and the rows
+still running at the last ask), the population being collected is told to the
+optimizer once ``popsize`` of its trials are finished, and the optimizer proposes the
+new trial. So an ask reads a handful of rows however long the study is. The run's
+state lives in the study (a system attribute written once per generation), so that
+every worker of a storage advances one run and a restarted worker resumes it.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+
+from hpo_core._imports import import_optional
+from hpo_core._validation import check_bool, check_choice, check_int, check_real, format_error
+from hpo_core.distributions import BaseDistribution, SearchSpace
+from hpo_core.exceptions import HpoWarning
+from hpo_core.samplers._base import EMPTY_SPACE, BaseSampler, HistoryBound
+from hpo_core.samplers._random import RandomSampler
+from hpo_core.samplers.cmaes import _run
+from hpo_core.samplers.cmaes._space import Coder
+from hpo_core.trial._state import StudyDirection, TrialState
+
+if TYPE_CHECKING:
+    from hpo_core.history import History
+    from hpo_core.study import Study
+    from hpo_core.trial import FrozenTrial, Trial
+
+__all__ = ["CmaEsSampler"]
+
+OWNER = "CmaEsSampler"
+#: Study system attribute holding the run (see ``_run.encode``).
+STATE_ATTR = "cmaes:state"
+#: Trial system attributes: the population a trial belongs to (a typed history column)
+#: and, for the margin optimizers, the raw Gaussian sample to tell back.
+GENERATION_ATTR = "generation"
+RAW_ATTR = "cmaes:x"
+_RUNNING, _COMPLETE, _PRUNED, _FAIL = 0, 1, 2, 3
+
+
+class _Populations:
+    """Finished trials grouped by generation, read incrementally from the history.
+
+    ``cursor``: rows below it have been read; ``open``: rows below it that were not
+    finished then (re-read at every ask). ``by_gen[g]``: usable finished rows of
+    generation ``g`` (at least the run's current generation).
+    """
+
+    def __init__(self) -> None:
+        self.cursor = 0
+        self.open: list[int] = []
+        self.by_gen: dict[int, list[int]] = {}
+        self.rollbacks = -1
+        self.max_gen = -1
+
+    def update(self, h: History, min_gen: int, consider_pruned: bool) -> None:
+        """Read the rows finished since the last call (O(new rows + running rows))."""
+        if h.rollbacks != self.rollbacks:  # a batch was undone: read everything again
+            self.__init__()  # type: ignore[misc]
+            self.rollbacks = h.rollbacks
+        n = h.n
+        if n == self.cursor and not self.open:
+            return
+        rows = self.open + list(range(self.cursor, n))
+        states = h.states[rows].tolist() if len(rows) > 1 else [int(h.states[rows[0]])] if rows else []
+        col = h.numeric_column(GENERATION_ATTR)
+        still: list[int] = []
+        for r, s in zip(rows, states):
+            if s == _RUNNING or s < 0 or s > _FAIL:  # running, unknown or waiting
+                still.append(r)
+                continue
+            if col is None or s == _FAIL or (s == _PRUNED and not consider_pruned):
+                continue
+            g = col[r, 0]
+            if g != g or g < min_gen:  # NaN: sampled independently
+                continue
+            if s == _PRUNED and h.steps.last(r)[0] < 0:
+                continue  # pruned before any report: no value to tell
+            gi = int(g)
+            self.by_gen.setdefault(gi, []).append(r)
+            if gi > self.max_gen:
+                self.max_gen = gi
+        self.open = still
+        self.cursor = n
+
+    def drop_below(self, gen: int) -> None:
+        for g in [g for g in self.by_gen if g < gen]:
+            del self.by_gen[g]
+
+
+class CmaEsSampler(HistoryBound, BaseSampler):
+    """CMA-ES on the ``cmaes`` package, one run shared by every worker of a study.
+
+    Each population of ``popsize`` trials is sampled from the current multivariate normal
+    distribution; once ``popsize`` trials of it are finished (COMPLETE, or PRUNED with
+    their last reported value when ``consider_pruned_trials``), the first ``popsize`` of
+    them in trial order are told to the optimizer and the next population starts. Each
+    trial's population is its system attribute ``"generation"``, a typed column of the
+    history, so an ask reads only the trials finished since the previous ask.
+
+    The optimizer (Hansen's tutorial, arXiv:1604.00772):
+
+    * ``cmaes.CMA`` by default (``lr_adapt``: learning-rate adaptation, Nomura et al.,
+      GECCO 2023);
+    * ``cmaes.SepCMA`` with ``use_separable_cma`` (diagonal covariance, Ros and Hansen
+      2008; plain CMA in one dimension, with a warning);
+    * ``cmaes.CMAwM`` with ``with_margin`` (a margin keeps int and stepped parameters
+      from freezing on one grid point, Hamano et al., GECCO 2022);
+    * ``cmaes.CatCMAwM`` whenever the space holds categorical parameters (CatCMA with
+      margin, arXiv:2504.07884): categoricals are optimized with the rest instead of
+      being sampled at random, ints and stepped floats with a margin.
+
+    Parameters are mapped to [0, 1] (log space for log parameters) as in Optuna; ``x0``
+    and ``sigma0`` are read in that space. A one-parameter space is optimized like any
+    other (Optuna issue 5520).
+
+    Sharing: the run (optimizer, generation, restart bookkeeping; not the random
+    generator) is stored in the study's system attribute ``"cmaes:state"`` after every
+    tell, and read when a worker first asks or sees trials of a later generation than
+    its own. So workers on one storage (threads, processes, machines) advance one run,
+    and a worker restarted on a stored study resumes it. Two workers that tell the same
+    generation at once store the same state when they saw the same finished trials (the
+    first ``popsize`` in trial order); otherwise the last write wins, as in Optuna.
+
+    Restarts (``restart_strategy``, when the optimizer's stopping criteria fire after a
+    tell): ``"ipop"`` restarts at a random point with the population ``inc_popsize``
+    times larger (Auger and Hansen 2005); ``"bipop"`` alternates that with runs of small
+    random populations and step sizes (Hansen 2009). Optuna 5.0 accepts these arguments
+    but ignores them (with a FutureWarning); here they work. ``inc_popsize=-1`` means 2.
+
+    Warm start (``source_trials``, Nomura et al., AAAI 2021): the initial mean, step size
+    and covariance are estimated from COMPLETE trials (PRUNED ones too with
+    ``consider_pruned_trials``) of another study with the same parameters.
+
+    Trials before ``n_startup_trials`` finished ones, and parameters outside the joint
+    space (conditional ones, define-by-run), are sampled by ``independent_sampler``.
+    Single objective only.
+
+    Args:
+        x0: Initial mean, ``{name: external value}`` (default: the centre; missing
+            names too). Restarts start at random points.
+        sigma0: Initial step size in the [0, 1] coordinates (default 1/6).
+        n_startup_trials: Finished trials before CMA-ES starts.
+        independent_sampler: Sampler for startup trials and parameters outside the
+            joint space (default ``RandomSampler(seed)``).
+        warn_independent_sampling: Warn when a parameter is sampled independently after
+            the startup trials.
+        seed: Seed of the optimizer's draws; equal seeds give equal proposals.
+        consider_pruned_trials: Tell PRUNED trials with their last reported value.
+        restart_strategy: None, ``"ipop"`` or ``"bipop"``.
+        popsize: Population size (default ``4 + floor(3 ln d)``).
+        inc_popsize: Population growth factor of restarts (-1: 2).
+        use_separable_cma: Use separable CMA-ES.
+        with_margin: Use CMA-ES with margin for int and stepped parameters.
+        lr_adapt: Use learning-rate adaptation.
+        source_trials: Trials to warm-start from.
+
+    Raises:
+        ValueError: An argument is out of range or a combination Optuna forbids
+            (``source_trials`` with ``x0``, ``sigma0`` or ``use_separable_cma``;
+            ``lr_adapt`` with ``use_separable_cma`` or ``with_margin``;
+            ``use_separable_cma`` with ``with_margin``); at an ask, a multi-objective
+            study or ``source_trials`` without a trial compatible with the space.
+        TypeError: An argument has the wrong type.
+
+    Example:
+        >>> import hpo_core
+        >>> sampler = hpo_core.samplers.CmaEsSampler(seed=0)
+        >>> study = hpo_core.create_study(sampler=sampler)
+        >>> def objective(trial):
+        ...     x = trial.suggest_float("x", -5, 5)
+        ...     y = trial.suggest_int("y", -5, 5)
+        ...     return (x - 1) ** 2 + y ** 2
+        >>> study.optimize(objective, n_trials=200)
+        >>> study.best_value < 0.1
+        True
+    """
+
+    def __init__(
+        self,
+        *,
+        x0: dict[str, Any] | None = None,
+        sigma0: float | None = None,
+        n_startup_trials: int = 1,
+        independent_sampler: BaseSampler | None = None,
+        warn_independent_sampling: bool = True,
+        seed: int | None = None,
+        consider_pruned_trials: bool = False,
+        restart_strategy: str | None = None,
+        popsize: int | None = None,
+        inc_popsize: int = -1,
+        use_separable_cma: bool = False,
+        with_margin: bool = False,
+        lr_adapt: bool = False,
+        source_trials: Sequence[FrozenTrial] | None = None,
+    ) -> None:
+        # Here, so that a missing package fails at construction, naming the extra.
+        import_optional("cmaes", extra="cmaes", feature=OWNER)
+        _check_args(x0, sigma0, independent_sampler, source_trials)
+        self._sigma0 = check_real("sigma0", sigma0, low=0.0, low_open=True, allow_none=True, owner=OWNER)
+        self._n_startup = cast(int, check_int("n_startup_trials", n_startup_trials, low=0, owner=OWNER))
+        self._warn = check_bool("warn_independent_sampling", warn_independent_sampling, owner=OWNER)
+        check_int("seed", seed, low=0, allow_none=True, owner=OWNER)
+        self._consider_pruned = check_bool("consider_pruned_trials", consider_pruned_trials, owner=OWNER)
+        self._restart = check_choice("restart_strategy", restart_strategy, (None, "ipop", "bipop"), owner=OWNER)
+        self._popsize = check_int("popsize", popsize, low=2, allow_none=True, owner=OWNER)
+        if inc_popsize != -1:
+            check_int("inc_popsize", inc_popsize, low=1, owner=OWNER)
+        self._inc_popsize = 2 if inc_popsize == -1 else int(inc_popsize)
+        self._sep = check_bool("use_separable_cma", use_separable_cma, owner=OWNER)
+        self._margin = check_bool("with_margin", with_margin, owner=OWNER)
+        self._lr_adapt = check_bool("lr_adapt", lr_adapt, owner=OWNER)
+        _check_combinations(x0, sigma0, source_trials, use_separable_cma, with_margin, lr_adapt)
+        self._x0 = None if x0 is None else dict(x0)
+        self._source_trials = None if source_trials is None else list(source_trials)
+        self._independent = independent_sampler if independent_sampler is not None else RandomSampler(seed)
+        self._rng = np.random.RandomState(seed)
+        self._lock = threading.Lock()
+        self._coders: dict[tuple[SearchSpace, bool], Coder] = {}
+        self._reset_history_caches()
+
+    # ------------------------------------------------------------------ state
+    def _reset_history_caches(self) -> None:
+        """Forget the run and the populations read from one study's history."""
+        self._run: _run.Run | None = None
+        self._pops = _Populations()
+        self._seen_gen = -1  # the highest generation for which the stored run was read
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_history_ref"] = None  # the run is read again from whatever study loads it
+        state["_coders"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._reset_history_caches()
+
+    def reseed_rng(self) -> None:
+        with self._lock:
+            self._rng = np.random.RandomState()
+            if self._run is not None:
+                _run.set_rng(self._run.optimizer, self._rng)
+        self._independent.reseed_rng()
+
+    # ------------------------------------------------------------------ spaces
+    def infer_relative_search_space(self, study: Study, trial: Trial) -> SearchSpace:
+        space = study.view.history.intersection_search_space()
+        if any(dist.single() for dist in space.values()):
+            space = SearchSpace({n: d for n, d in space.items() if not d.single()})
+        return space if len(space) else EMPTY_SPACE
+
+    def _kind(self, coder: Coder) -> str:
+        if len(coder.cat):
+            return "catcmawm"
+        if self._margin:
+            return "cmawm"
+        if self._sep and coder.n_numeric > 1:
+            return "sepcma"
+        return "cma"
+
+    def _coder(self, space: SearchSpace) -> Coder:
+        has_cat = bool((space.kinds == 2).any())
+        tight = self._margin or has_cat
+        coder = self._coders.get((space, tight))
+        if coder is None:
+            if len(self._coders) > 16:
+                self._coders.clear()
+            coder = self._coders[(space, tight)] = Coder(space, tight=tight)
+        return coder
+
+    # ------------------------------------------------------------------ sampling
+    def sample_independent(self, study: Study, trial: Trial, name: str, distribution: BaseDistribution) -> Any:
+        if self._warn and self._n_usable(study.view.history) >= self._n_startup:
+            warnings.warn(
+                f"{OWNER}: `{name}` is not in the joint search space of trial {trial.number} (a "
+                f"dynamic search space); it is sampled by {type(self._independent).__name__}.",
+                HpoWarning,
+                stacklevel=3,
+            )
+        return self._independent.sample_independent(study, trial, name, distribution)
+
+    def _n_usable(self, h: History) -> int:
+        return h.count(_COMPLETE) + (h.count(_PRUNED) if self._consider_pruned else 0)
+
+    def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
+        if len(study.directions) > 1:
+            raise ValueError(format_error("study.directions", "a single objective", [d.name for d in study.directions],
+                                          owner=OWNER))
+        h = study.view.history
+        if self._n_usable(h) < self._n_startup or trial is None:
+            return self._independent.sample_joint(study, trial, space)
+        coder = self._coder(space)
+        if coder.n_numeric == 0 and len(coder.cat) == 0:
+            return coder.from_coords(np.empty(0))  # every parameter has a single value
+        minimize = study.directions[0] == StudyDirection.MINIMIZE
+        with self._lock:
+            self._bind(h)
+            run = self._current_run(study, h, space, coder, minimize)
+            x, raw = _run.ask(run, coder)
+            generation = run.generation
+        trial.set_system_attr(GENERATION_ATTR, generation)
+        if raw is not None:
+            trial.set_system_attr(RAW_ATTR, raw)
+        return x
+
+    def _current_run(self, study: Study, h: History, space: SearchSpace, coder: Coder, minimize: bool) -> _run.Run:
+        """Holding the lock: the run after telling every complete population (reading
+        a newer stored run when another worker got ahead)."""
+        run = self._run
+        if run is None:
+            run = self._load(study, -1)
+        if run is not None and (run.space != space or run.kind != self._kind(coder)):
+            run = None if self._run is None else self._new_run(study, coder, run.generation + 1, minimize, store=True)
+        if run is None:
+            run = self._new_run(study, coder, 0, minimize, store=True)
+        pops = self._pops
+        pops.update(h, run.generation, self._consider_pruned)
+        if pops.max_gen > run.generation and pops.max_gen > self._seen_gen:
+            self._seen_gen = pops.max_gen  # another worker told: read its run once
+            stored = self._load(study, run.generation)
+            if stored is not None and stored.space == space and stored.kind == run.kind:
+                run = stored
+                pops.drop_below(run.generation)
+        while True:
+            members = pops.by_gen.get(run.generation, [])
+            if len(members) < run.popsize:
+                break
+            rows = np.sort(np.array(members, dtype=np.int64))[: run.popsize]
+            run = self._tell(study, h, run, coder, rows, minimize)
+            pops.drop_below(run.generation)
+        self._run = run
+        return run
+
+    def _tell(self, study: Study, h: History, run: _run.Run, coder: Coder, rows: np.ndarray, minimize: bool) -> _run.Run:
+        cols = np.array([h.param_index[name] for name in run.space.names], dtype=np.intp)
+        X = h.X[rows[:, None], cols]
+        y = np.array([_value(h, r) for r in rows.tolist()])
+        if not minimize:
+            y = -y
+        raw: list[Any] = []
+        if run.kind in ("cmawm", "catcmawm"):
+            raw = [(h.system_attrs[r] or {}).get(RAW_ATTR) for r in rows.tolist()]
+        _run.tell(run, coder, X, y, raw)
+        if self._restart is not None:
+            run = _run.restart_if_stopped(run, coder, strategy=self._restart, inc_popsize=self._inc_popsize,
+                                          rng=self._rng, lr_adapt=self._lr_adapt)
+        study.set_system_attr(STATE_ATTR, _run.encode(run))
+        return run
+
+    def _load(self, study: Study, newer_than: int) -> _run.Run | None:
+        """The run stored in the study if its generation is above ``newer_than``."""
+        stored = _run.decode(study.view.system_attrs.get(STATE_ATTR), self._rng)
+        return stored if stored is not None and stored.generation > newer_than else None
+
+    def _new_run(self, study: Study, coder: Coder, generation: int, minimize: bool, *, store: bool) -> _run.Run:
+        kind = self._kind(coder)
+        if kind == "cma" and self._sep and coder.n_numeric == 1:
+            warnings.warn(f"{OWNER}: separable CMA-ES is plain CMA-ES in one dimension; "
+                          "`use_separable_cma=True` is ignored.", HpoWarning, stacklevel=5)
+        mean = sigma = cov = None
+        if self._source_trials is not None:
+            mean, sigma, cov = self._warm_start(coder, minimize)
+        else:
+            sigma = self._sigma0
+            if self._x0 is not None:
+                mean = self._x0_coords(coder)
+        run = _run.new_run(kind, coder, generation=generation, rng=self._rng, mean=mean, sigma=sigma, cov=cov,
+                           popsize=self._popsize, lr_adapt=self._lr_adapt)
+        if store:
+            study.set_system_attr(STATE_ATTR, _run.encode(run))
+        return run
+
+    def _x0_coords(self, coder: Coder) -> np.ndarray:
+        x0 = cast(dict[str, Any], self._x0)
+        space = coder.space
+        row = space.low + 0.5 * (space.high - space.low)
+        for j, (name, dist) in enumerate(space.items()):
+            if name in x0:
+                row[j] = dist.to_internal_repr(x0[name])
+        if space.is_log.any():  # the centre of a log range is its geometric mean
+            missing = np.array([name not in x0 for name in space.names]) & space.is_log
+            row[missing] = np.sqrt(space.low[missing] * space.high[missing])
+        return np.clip(coder.to_coords(row[None, :])[0], 0.0, 1.0)  # type: ignore[no-any-return]
+
+    def _warm_start(self, coder: Coder, minimize: bool) -> tuple[np.ndarray, float, np.ndarray]:
+        space = coder.space
+        rows, values = [], []
+        for t in cast(list[Any], self._source_trials):
+            value = _source_value(t, self._consider_pruned)
+            if value is None or set(t.params) != set(space.names):
+                continue
+            rows.append([space[n].to_internal_repr(t.params[n]) for n in space.names])
+            values.append(value if minimize else -value)
+        if not rows or coder.n_numeric == 0:
+            raise ValueError(format_error("source_trials", "trials with the parameters of the search space "
+                                          f"{list(space.names)} (COMPLETE, or PRUNED with consider_pruned_trials)",
+                                          f"{len(cast(list[Any], self._source_trials))} trials, none compatible",
+                                          owner=OWNER))
+        return _run.warm_start(coder, np.array(rows, dtype=np.float64), np.array(values))
+
+    # ------------------------------------------------------------------ hooks
+    def before_trial(self, study: Study, trial: Trial) -> None:
+        self._independent.before_trial(study, trial)
+
+    def after_trial(self, study: Study, trial: Trial, state: TrialState, values: list[float] | None) -> None:
+        self._independent.after_trial(study, trial, state, values)
+
+
+def _value(h: History, row: int) -> float:
+    """The value told for ``row``: its objective, or the last reported one (PRUNED)."""
+    if h.states[row] == _COMPLETE:
+        return float(h.values[row, 0])
+    return float(h.steps.last(row)[1][0])
+
+
+def _source_value(t: Any, consider_pruned: bool) -> float | None:
+    state = getattr(t, "state", None)
+    if state == TrialState.COMPLETE and getattr(t, "value", None) is not None:
+        return float(t.value)
+    if consider_pruned and state == TrialState.PRUNED and t.intermediate_values:
+        return float(t.intermediate_values[max(t.intermediate_values)])
+    return None
+
+
+def _check_args(x0: Any, sigma0: Any, independent_sampler: Any, source_trials: Any) -> None:
+    if x0 is not None and not isinstance(x0, Mapping):
+        raise TypeError(format_error("x0", "a dict {name: value} or None", x0, owner=OWNER))
+    if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
+        raise TypeError(format_error("independent_sampler", "a BaseSampler or None", independent_sampler,
+                                     owner=OWNER))
+    if source_trials is not None and (isinstance(source_trials, (str, bytes))
+                                      or not isinstance(source_trials, Sequence)):
+        raise TypeError(format_error("source_trials", "a list of FrozenTrial or None", source_trials, owner=OWNER))
+
+
+def _check_combinations(x0: Any, sigma0: Any, source_trials: Any, sep: bool, margin: bool, lr_adapt: bool) -> None:
+    """The combinations Optuna forbids, with its reasons."""
+    if source_trials is not None and (x0 is not None or sigma0 is not None):
+        raise ValueError(format_error("source_trials", "None when `x0` or `sigma0` is given", "a list", owner=OWNER))
+    if source_trials is not None and sep:
+        raise ValueError(format_error("source_trials", "None with `use_separable_cma=True`", "a list", owner=OWNER))
+    if lr_adapt and (sep or margin):
+        raise ValueError(format_error("lr_adapt", "False with `use_separable_cma=True` or `with_margin=True`",
+                                      lr_adapt, owner=OWNER))
+    if sep and margin:
+        raise ValueError(format_error("with_margin", "False with `use_separable_cma=True`", margin, owner=OWNER))

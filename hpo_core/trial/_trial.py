@@ -110,6 +110,9 @@ class Trial:
     #: The device this trial runs on when ``optimize(devices=...)`` places trials
     #: (``"cpu"`` or ``"cuda:N"``, as given there), None otherwise.
     device: str | None = None
+    #: What to resume from when a driver resumes the trial (population-based training
+    #: gives a :class:`hpo_core.pbt.Checkpoint`), None otherwise; as ``RemoteTrial.checkpoint``.
+    checkpoint: Any = None
 
     def __init__(
         self,

@@ -356,14 +356,20 @@ def _finish(study: Study, trial: Trial, state: TrialState, values: Any) -> None:
 def _log_trial(study: Study, frozen: FrozenTrial) -> None:
     if not _logger.isEnabledFor(logging.INFO):
         return
+    # Optuna 5.0's lines, word for word, so that logs read and parse the same.
     if frozen.state == TrialState.COMPLETE:
-        msg = f"Trial {frozen.number} finished with value(s) {frozen.values} and parameters {frozen.params}."
-        if len(study.directions) == 1:
-            try:
-                best = study.best_trial
-                msg += f" Best is trial {best.number} with value {best.value}."
-            except ValueError:
-                pass
+        if len(study.directions) > 1:
+            _logger.info(f"Trial {frozen.number} finished with values: {frozen.values} and parameters: "
+                         f"{frozen.params}.")
+            return
+        msg = f"Trial {frozen.number} finished with value: {frozen.values[0]} and parameters: {frozen.params}."
+        try:
+            best = study.best_trial
+            msg += f" Best is trial {best.number} with value: {best.value}."
+        except ValueError:
+            pass
         _logger.info(msg)
+    elif frozen.state == TrialState.PRUNED:
+        _logger.info(f"Trial {frozen.number} pruned. ")
     else:
         _logger.info("Trial %d finished as %s.", frozen.number, frozen.state.name)

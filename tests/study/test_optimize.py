@@ -172,4 +172,4 @@ def test_optimize_logs_progress_and_best(caplog: pytest.LogCaptureFixture) -> No
     finally:
         logger.removeHandler(caplog.handler)
         hpo_core.logging.set_verbosity(logging.WARNING)
-    assert "Trial 1 finished with value(s)" in caplog.text and "Best is trial" in caplog.text
+    assert "Trial 1 finished with value: " in caplog.text and "Best is trial" in caplog.text

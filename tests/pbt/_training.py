@@ -17,6 +17,9 @@ _X = _rng.normal(size=(128, 6))
 _Y = (_X @ _rng.normal(size=(6, 1)) + 0.1 * _rng.normal(size=(128, 1)))
 X = torch.tensor(_X, dtype=torch.float32)
 Y = torch.tensor(_Y, dtype=torch.float32)
+# The initial weights, drawn once: threads share torch's global generator, so seeding it
+# in each segment would race.
+W0 = torch.tensor(_rng.normal(scale=0.3, size=(1, 6)), dtype=torch.float32)
 
 
 def weights_sum(state: dict[str, Any]) -> float:
@@ -27,15 +30,18 @@ def weights_sum(state: dict[str, Any]) -> float:
 def train_linear(trial: Any) -> float:
     """Full-batch SGD on a linear regression, ``lr`` and ``momentum`` from PBT; the MSE.
 
-    Deterministic given (checkpoint, params, steps): a fresh member starts from
-    ``torch.manual_seed(0)``'s weights. Records the fingerprint of what it loaded.
+    Deterministic given (checkpoint, params, steps): a fresh member starts from ``W0``.
+    Records the fingerprint of what it loaded.
     """
     torch.set_num_threads(1)
     lr = trial.suggest_float("lr", 1e-3, 0.5, log=True)
     momentum = trial.suggest_categorical("momentum", [0.0, 0.5, 0.9])
     ckpt = trial.checkpoint
-    torch.manual_seed(0)
+    trial.set_user_attr("pid", os.getpid())
     model = torch.nn.Linear(6, 1)
+    with torch.no_grad():
+        model.weight.copy_(W0)
+        model.bias.zero_()
     state = ckpt.load()
     if state is not None:
         model.load_state_dict(state["model"])

@@ -68,8 +68,11 @@ class _Populations:
         n = h.n
         if n == self.cursor and not self.open:
             return
-        rows = self.open + list(range(self.cursor, n))
-        states = h.states[rows].tolist() if len(rows) > 1 else [int(h.states[rows[0]])] if rows else []
+        rows = self.open + list(range(self.cursor, n)) if n > self.cursor else self.open
+        st = h.states
+        # Usually two rows (the previous ask's, finished since, and a new one): NumPy's
+        # fancy indexing costs more than reading them one by one.
+        states = st[rows].tolist() if len(rows) > 16 else [int(st[r]) for r in rows]
         col = h.numeric_column(GENERATION_ATTR)
         still: list[int] = []
         for r, s in zip(rows, states):
@@ -224,6 +227,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         self._rng = np.random.RandomState(seed)
         self._lock = threading.Lock()
         self._coders: dict[tuple[SearchSpace, bool], Coder] = {}
+        self._last_coder: Coder | None = None
         self._reset_history_caches()
 
     # ------------------------------------------------------------------ state
@@ -237,7 +241,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         state = self.__dict__.copy()
         del state["_lock"]
         state["_history_ref"] = None  # the run is read again from whatever study loads it
-        state["_coders"] = {}
+        state["_coders"], state["_last_coder"] = {}, None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -269,6 +273,9 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         return "cma"
 
     def _coder(self, space: SearchSpace) -> Coder:
+        last = self._last_coder
+        if last is not None and last.space is space:
+            return last
         has_cat = bool((space.kinds == 2).any())
         tight = self._margin or has_cat
         coder = self._coders.get((space, tight))
@@ -276,6 +283,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
             if len(self._coders) > 16:
                 self._coders.clear()
             coder = self._coders[(space, tight)] = Coder(space, tight=tight)
+        self._last_coder = coder
         return coder
 
     # ------------------------------------------------------------------ sampling
@@ -305,7 +313,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         minimize = study.directions[0] == StudyDirection.MINIMIZE
         with self._lock:
             self._bind(h)
-            run = self._current_run(study, h, space, coder, minimize)
+            run = self._current_run(study, h, coder, minimize)
             x, raw = _run.ask(run, coder)
             generation = run.generation
         trial.set_system_attr(GENERATION_ATTR, generation)
@@ -313,14 +321,16 @@ class CmaEsSampler(HistoryBound, BaseSampler):
             trial.set_system_attr(RAW_ATTR, raw)
         return x
 
-    def _current_run(self, study: Study, h: History, space: SearchSpace, coder: Coder, minimize: bool) -> _run.Run:
+    def _current_run(self, study: Study, h: History, coder: Coder, minimize: bool) -> _run.Run:
         """Holding the lock: the run after telling every complete population (reading
         a newer stored run when another worker got ahead)."""
         run = self._run
         if run is None:
             run = self._load(study, -1)
-        if run is not None and (run.space != space or run.kind != self._kind(coder)):
-            run = None if self._run is None else self._new_run(study, coder, run.generation + 1, minimize, store=True)
+        if run is not None and (run.signature != coder.signature or run.kind != self._kind(coder)):
+            # Another space (or optimizer): a new run, numbered after the stored one so
+            # that the old run's trials never join its populations.
+            run = self._new_run(study, coder, run.generation + 1, minimize, store=True)
         if run is None:
             run = self._new_run(study, coder, 0, minimize, store=True)
         pops = self._pops
@@ -328,7 +338,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         if pops.max_gen > run.generation and pops.max_gen > self._seen_gen:
             self._seen_gen = pops.max_gen  # another worker told: read its run once
             stored = self._load(study, run.generation)
-            if stored is not None and stored.space == space and stored.kind == run.kind:
+            if stored is not None and stored.signature == coder.signature and stored.kind == run.kind:
                 run = stored
                 pops.drop_below(run.generation)
         while True:
@@ -342,7 +352,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         return run
 
     def _tell(self, study: Study, h: History, run: _run.Run, coder: Coder, rows: np.ndarray, minimize: bool) -> _run.Run:
-        cols = np.array([h.param_index[name] for name in run.space.names], dtype=np.intp)
+        cols = np.array([h.param_index[name] for name in coder.space.names], dtype=np.intp)
         X = h.X[rows[:, None], cols]
         y = np.array([_value(h, r) for r in rows.tolist()])
         if not minimize:

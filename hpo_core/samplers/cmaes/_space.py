@@ -66,7 +66,14 @@ class Coder:
         self.lo, self.hi = lo[self.num], hi[self.num]
         self.steps = steps[self.num]
         self.is_log = space.is_log[self.num]
+        self.any_log = bool(self.is_log.any())
         self.n_choices = space.n_choices[self.cat]
+        #: The space as text: a stored run applies to the spaces with its signature.
+        self.signature = repr(space)
+        # A space of continuous parameters that all vary needs neither rounding nor
+        # filling in: from_coords then skips SearchSpace.snap (the per-ask path).
+        self._plain = len(self.num) == len(space) and not ((space.kinds != 0) | (space.step > 0)).any()
+        self._low, self._high = space.low, space.high
 
     @property
     def n_numeric(self) -> int:
@@ -75,17 +82,20 @@ class Coder:
     def to_coords(self, X: np.ndarray) -> np.ndarray:
         """(n, d) internal values -> (n, k) coordinates of the numeric parameters."""
         V = np.array(X[:, self.num], dtype=np.float64)
-        if self.is_log.any():
+        if self.any_log:
             V[:, self.is_log] = np.log(V[:, self.is_log])
         return (V - self.lo) / (self.hi - self.lo)
 
     def from_coords(self, u: np.ndarray, cat_index: np.ndarray | None = None) -> np.ndarray:
         """Coordinates ``u`` (k,) and category indices (c,) -> one internal row (d,),
         rounded to each parameter's grid and inside its bounds."""
-        x = self.fixed.copy()
-        v = self.lo + np.clip(u, 0.0, 1.0) * (self.hi - self.lo)
-        if self.is_log.any():
+        v = self.lo + np.minimum(np.maximum(u, 0.0), 1.0) * (self.hi - self.lo)
+        if self.any_log:
             v[self.is_log] = np.exp(v[self.is_log])
+        if self._plain:
+            # exp(log(high)) and lo + 1.0 * (hi - lo) may exceed high by an ulp.
+            return np.minimum(np.maximum(v, self._low, out=v), self._high, out=v)  # type: ignore[no-any-return]
+        x = self.fixed.copy()
         x[self.num] = v
         if cat_index is not None and len(self.cat):
             x[self.cat] = cat_index

@@ -1,0 +1,254 @@
+"""CMA-ES: per-trial ask+tell time versus study size, and search quality on BBOB.
+
+Overhead: each library runs one in-memory study of ``--n-trials`` (10,000) trials on a
+10-parameter space (floats in [0, 1], objective ``sum((x - 0.3)^2)``); every
+ask+tell pair is timed with ``time.perf_counter_ns`` and the table reports the median
+over the window before each checkpoint (100, 1,000, 10,000): the last half of the
+first 100 trials, then the last 10 %. hpo_core and Optuna are timed on the
+``ask(fixed_distributions)`` path (then ``trial.params`` and ``tell``); rustuna's
+``ask()`` takes no fixed distributions, so it is timed define-by-run (10
+``suggest_float`` calls). The issue's targets: hpo_core at most 0.1 ms per ask+tell at
+10,000 trials, flat from 100 to 10,000 (the 10,000 median at most 1.5x the 100 one),
+and at most 2x rustuna's.
+
+Quality (``--quality``): hpo_core's and Optuna's CmaEsSampler with default arguments,
+define-by-run, on BBOB functions (``--functions``, ``--dims``) for ``--seeds`` seeds of
+``--quality-trials`` trials each; the table gives the median final regret and the
+mean rank (1 = better of the two; ties share) per problem and overall.
+
+Usage::
+
+    python benchmarks/cmaes_sampler.py                        # overhead, 10,000 trials
+    python benchmarks/cmaes_sampler.py --quality              # and the BBOB check
+    python benchmarks/cmaes_sampler.py --quality --write-readme
+
+Run with the repository on ``PYTHONPATH``; one benchmark process at a time. (Not named
+``cmaes.py``: the script's folder comes first on ``sys.path`` and would shadow the
+``cmaes`` package.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import shlex
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common  # noqa: E402  (machine info and README sections)
+
+N_PARAMS = 10
+NAMES = [f"x{i}" for i in range(N_PARAMS)]
+CHECKPOINTS = (100, 1_000, 10_000)
+TARGET_S = 1e-4
+TARGET_RUSTUNA_RATIO = 2.0
+TARGET_FLAT_RATIO = 1.5
+QUALITY_FUNCTIONS = (1, 2, 8, 10, 15, 20)
+
+
+def _objective(values: list[float]) -> float:
+    return sum((v - 0.3) ** 2 for v in values)
+
+
+def _window(c: int) -> tuple[int, int]:
+    w = c // 2 if c <= 100 else c // 10
+    return c - w, c
+
+
+def _time_loop(step: Callable[[], None], n: int) -> np.ndarray:
+    ns = np.empty(n, dtype=np.int64)
+    clock = time.perf_counter_ns
+    for i in range(n):
+        t0 = clock()
+        step()
+        ns[i] = clock() - t0
+    return ns
+
+
+# ----------------------------------------------------------------------------- steps
+def step_hpo_core(seed: int) -> Callable[[], None]:
+    import hpo_core
+    from hpo_core.distributions import FloatDistribution
+    from hpo_core.samplers import CmaEsSampler
+
+    space = {n: FloatDistribution(0.0, 1.0) for n in NAMES}
+    study = hpo_core.create_study(sampler=CmaEsSampler(seed=seed))
+    ask, tell = study.ask, study.tell
+
+    def step() -> None:
+        t = ask(space)
+        tell(t, _objective(list(t.params.values())))
+
+    return step
+
+
+def step_optuna(seed: int) -> Callable[[], None]:
+    import optuna
+
+    dists = {n: optuna.distributions.FloatDistribution(0.0, 1.0) for n in NAMES}
+    study = optuna.create_study(sampler=optuna.samplers.CmaEsSampler(seed=seed))
+    ask, tell = study.ask, study.tell
+
+    def step() -> None:
+        t = ask(fixed_distributions=dists)
+        tell(t, _objective(list(t.params.values())))
+
+    return step
+
+
+def step_rustuna(seed: int) -> Callable[[], None]:
+    import rustuna
+
+    study = rustuna.create_study(sampler=rustuna.samplers.CmaEsSampler(seed=seed))
+    ask, tell = study.ask, study.tell
+
+    def step() -> None:
+        t = ask()
+        tell(t.number, _objective([t.suggest_float(n, 0.0, 1.0) for n in NAMES]))
+
+    return step
+
+
+LIBRARIES: dict[str, tuple[str, Callable[[int], Callable[[], None]]]] = {
+    "hpo_core": ("hpo_core `ask(space)`", step_hpo_core),
+    "optuna": ("Optuna `ask(fixed_distributions)`", step_optuna),
+    "rustuna": ("rustuna define-by-run", step_rustuna),
+}
+
+
+def overhead(args: argparse.Namespace) -> dict[str, dict[int, float]]:
+    """Median seconds per ask+tell at each checkpoint, per library (in one process)."""
+    out: dict[str, dict[int, float]] = {}
+    cps = [c for c in CHECKPOINTS if c <= args.n_trials]
+    for key in args.libraries:
+        label, make = LIBRARIES[key]
+        print(f"  {label} ...", file=sys.stderr, flush=True)
+        _time_loop(make(args.seed + 1), 300)  # warm-up: imports and first-call caches
+        gc.collect()
+        t0 = time.perf_counter()
+        ns = _time_loop(make(args.seed), args.n_trials)
+        print(f"    -> {args.n_trials:,} trials in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        out[key] = {c: float(np.median(ns[slice(*_window(c))])) * 1e-9 for c in cps}
+    return out
+
+
+def overhead_table(res: dict[str, dict[int, float]]) -> tuple[str, list[str]]:
+    cps = sorted(next(iter(res.values())))
+    lines = ["| library (path) | " + " | ".join(f"{c:,} trials" for c in cps) + " |",
+             "| --- | " + " | ".join("---:" for _ in cps) + " |"]
+    for key, med in res.items():
+        lines.append(f"| {LIBRARIES[key][0]} | " + " | ".join(f"{med[c] * 1e3:.3f} ms" for c in cps) + " |")
+    verdicts: list[str] = []
+    if "hpo_core" in res:
+        ours = res["hpo_core"]
+        last, first = ours[cps[-1]], ours[cps[0]]
+        verdicts.append(f"hpo_core at {cps[-1]:,} trials: {last * 1e3:.3f} ms per ask+tell "
+                        f"(target <= {TARGET_S * 1e3:.1f} ms): {'met' if last <= TARGET_S else 'NOT met'}")
+        verdicts.append(f"flat: {cps[-1]:,} / {cps[0]:,} trials = {last / first:.2f}x "
+                        f"(target <= {TARGET_FLAT_RATIO}x): {'met' if last / first <= TARGET_FLAT_RATIO else 'NOT met'}")
+        if "rustuna" in res:
+            r = last / res["rustuna"][cps[-1]]
+            verdicts.append(f"hpo_core / rustuna at {cps[-1]:,} trials = {r:.2f}x (target <= "
+                            f"{TARGET_RUSTUNA_RATIO}x): {'met' if r <= TARGET_RUSTUNA_RATIO else 'NOT met'}")
+        if "optuna" in res:
+            verdicts.append(f"Optuna / hpo_core at {cps[-1]:,} trials = {res['optuna'][cps[-1]] / last:.0f}x")
+    return "\n".join(lines), verdicts
+
+
+# ----------------------------------------------------------------------------- quality
+def _best(lib: str, objective: Callable[[Any], float], n: int, seed: int) -> float:
+    if lib == "hpo_core":
+        import hpo_core
+
+        study: Any = hpo_core.create_study(sampler=hpo_core.samplers.CmaEsSampler(seed=seed))
+    else:
+        import optuna
+
+        study = optuna.create_study(sampler=optuna.samplers.CmaEsSampler(seed=seed))
+    study.optimize(objective, n_trials=n)
+    return float(study.best_value)
+
+
+def quality(args: argparse.Namespace) -> list[tuple[str, list[float], list[float]]]:
+    """Per BBOB problem: the final regrets of hpo_core and of Optuna, one per seed."""
+    from _problems import bbob_problems
+
+    rows = []
+    for p in bbob_problems(args.dims, args.functions):
+        ours, theirs = [], []
+        t0 = time.perf_counter()
+        for seed in range(args.seeds):
+            ours.append(_best("hpo_core", p.objective(seed), args.quality_trials, seed))
+            theirs.append(_best("optuna", p.objective(seed), args.quality_trials, seed))
+        print(f"  {p.name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+        rows.append((p.name, ours, theirs))
+    return rows
+
+
+def quality_table(rows: list[tuple[str, list[float], list[float]]]) -> tuple[str, list[str]]:
+    lines = ["| problem | hpo_core median regret | Optuna median regret | hpo_core mean rank | Optuna mean rank |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    all_ours: list[float] = []
+    for name, ours, theirs in rows:
+        a, b = np.array(ours), np.array(theirs)
+        rank_ours = np.where(a < b, 1.0, np.where(a > b, 2.0, 1.5))
+        all_ours.extend(rank_ours.tolist())
+        lines.append(f"| {name} | {_common.fmt_sci(float(np.median(a)))} | {_common.fmt_sci(float(np.median(b)))} "
+                     f"| {rank_ours.mean():.2f} | {3.0 - rank_ours.mean():.2f} |")
+    mean = float(np.mean(all_ours))
+    lines.append(f"| **all ({len(all_ours)} runs)** | | | **{mean:.2f}** | **{3.0 - mean:.2f}** |")
+    verdict = (f"mean rank hpo_core {mean:.2f} vs Optuna {3.0 - mean:.2f} "
+               f"(target: no worse): {'met' if mean <= 1.5 else 'NOT met'}")
+    return "\n".join(lines), [verdict]
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n-trials", type=int, default=10_000)
+    ap.add_argument("--libraries", nargs="+", default=list(LIBRARIES), choices=list(LIBRARIES))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-overhead", action="store_true", help="skip the overhead part")
+    ap.add_argument("--quality", action="store_true", help="also run the BBOB quality check")
+    ap.add_argument("--functions", type=int, nargs="+", default=list(QUALITY_FUNCTIONS))
+    ap.add_argument("--dims", type=int, nargs="+", default=[10, 20])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--quality-trials", type=int, default=1_000)
+    ap.add_argument("--write-readme", action="store_true", help="update the cmaes section of benchmarks/README.md")
+    args = ap.parse_args(argv)
+
+    import hpo_core
+    import optuna
+
+    hpo_core.logging.set_verbosity(logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.simplefilter("ignore")  # Optuna's experimental and deprecation warnings
+    rev = _common.git_rev()  # the code this process runs
+    parts = ["_Command_: `python benchmarks/cmaes_sampler.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+             + "`", "", _common.machine_info(["optuna", "rustuna", "cmaes"]), ""]
+    if not args.no_overhead:
+        table, verdicts = overhead_table(overhead(args))
+        parts += ["Per ask+tell, median over the window before each checkpoint, one study per library "
+                  "in one process:", "", table, ""] + [f"- {v}" for v in verdicts] + [""]
+    if args.quality:
+        table, verdicts = quality_table(quality(args))
+        parts += [f"Quality: BBOB, {args.seeds} seeds, {args.quality_trials:,} trials, default "
+                  "CmaEsSampler of each library, define-by-run (regret = best value - f_opt):", "", table, ""]
+        parts += [f"- {v}" for v in verdicts] + [""]
+    body = "\n".join(parts)
+    print(body)
+    if args.write_readme:
+        _common.write_section(_common.README, "cmaes", f"_git {rev}_\n\n" + body)
+
+
+if __name__ == "__main__":
+    main()

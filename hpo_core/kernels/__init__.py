@@ -50,6 +50,7 @@ __all__ = [
     "BACKENDS",
     "available_backends",
     "categorical_kernel_table",
+    "crowding_distance",
     "backend_name",
     "get_backend",
     "gp_log_marginal_likelihood",
@@ -202,6 +203,14 @@ def nondominated_rank(values: np.ndarray) -> np.ndarray:
 def is_pareto_front(values: np.ndarray) -> np.ndarray:
     """Whether each point is on the Pareto front (non-dominated) for minimisation."""
     return _kernel_module("is_pareto_front").is_pareto_front(values)  # type: ignore[no-any-return]
+
+
+def crowding_distance(values: np.ndarray) -> np.ndarray:
+    """NSGA-II crowding distance of each point (Deb et al. 2002, Sec. III-B)."""
+    values = np.asarray(values)
+    if values.ndim != 2:
+        raise ValueError(format_error("values", "an array of shape (n, m)", f"shape {values.shape}"))
+    return _kernel_module("crowding_distance").crowding_distance(values)  # type: ignore[no-any-return]
 
 
 # The compiled kernels index arrays without bounds checks, so the module-level functions

@@ -15,6 +15,7 @@ written, and re-exported here:
   ``parzen_bandwidths``, ``categorical_kernel_table``, ``tpe_best_candidate``,
   ``tpe_propose``;
 * ``_numba_pareto.py``: ``nondominated_rank``, ``is_pareto_front``, ``hypervolume``;
+* ``_numba_nsga.py``: ``crowding_distance``;
 * ``_numba_gp.py``: ``matern52``, ``gp_log_marginal_likelihood``, ``gp_posterior``,
   ``log_ei``.
 
@@ -26,6 +27,7 @@ the compiled functions it calls: after editing ``_numba_truncnorm.py`` delete th
 from __future__ import annotations
 
 from hpo_core.kernels._numba_gp import gp_log_marginal_likelihood, gp_posterior, log_ei, matern52
+from hpo_core.kernels._numba_nsga import crowding_distance
 from hpo_core.kernels._numba_pareto import hypervolume, is_pareto_front, nondominated_rank
 from hpo_core.kernels._numba_tpe import (
     categorical_kernel_table,
@@ -38,6 +40,7 @@ from hpo_core.kernels._numba_tpe import (
 
 __all__ = [
     "categorical_kernel_table",
+    "crowding_distance",
     "gp_log_marginal_likelihood",
     "gp_posterior",
     "hypervolume",

@@ -11,6 +11,7 @@ own *Notation* block, and re-exported here:
   ``categorical_kernel_table``, ``tpe_best_candidate``, ``tpe_propose``);
 * ``_reference_pareto.py``: ``nondominated_rank``, ``is_pareto_front`` and
   ``hypervolume``;
+* ``_reference_nsga.py``: NSGA-II's ``crowding_distance``;
 * ``_reference_gp.py``: the Gaussian-process kernels ``matern52``,
   ``gp_log_marginal_likelihood``, ``gp_posterior`` and ``log_ei``.
 
@@ -23,6 +24,7 @@ at the boundary. The compiled backends mirror this layout (``_numba_<job>.py``,
 from __future__ import annotations
 
 from hpo_core.kernels._reference_gp import gp_log_marginal_likelihood, gp_posterior, log_ei, matern52
+from hpo_core.kernels._reference_nsga import crowding_distance
 from hpo_core.kernels._reference_pareto import hypervolume, is_pareto_front, nondominated_rank
 from hpo_core.kernels._reference_tpe import (
     categorical_kernel_table,
@@ -35,6 +37,7 @@ from hpo_core.kernels._reference_tpe import (
 
 __all__ = [
     "categorical_kernel_table",
+    "crowding_distance",
     "gp_log_marginal_likelihood",
     "gp_posterior",
     "hypervolume",

@@ -22,7 +22,7 @@ from hpo_core._imports import import_optional
 from hpo_core._validation import check_bool, check_choice, check_int, check_real, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace
 from hpo_core.exceptions import HpoWarning
-from hpo_core.samplers._base import EMPTY_SPACE, BaseSampler, HistoryBound
+from hpo_core.samplers._base import EMPTY_SPACE, BaseSampler, HistoryBound, visible_rows
 from hpo_core.samplers._random import RandomSampler
 from hpo_core.samplers.cmaes import _run
 from hpo_core.samplers.cmaes._space import Coder
@@ -60,15 +60,22 @@ class _Populations:
         self.rollbacks = -1
         self.max_gen = -1
 
-    def update(self, h: History, min_gen: int, consider_pruned: bool) -> None:
-        """Read the rows finished since the last call (O(new rows + running rows))."""
+    def update(self, h: History, min_gen: int, consider_pruned: bool, mask: np.ndarray | None = None) -> None:
+        """Read the rows finished since the last call (O(new rows + running rows)).
+
+        ``mask``: (n,) bool, the rows of this population's group (a Hyperband bracket);
+        None: every row.
+        """
         if h.rollbacks != self.rollbacks:  # a batch was undone: read everything again
             self.__init__()  # type: ignore[misc]
             self.rollbacks = h.rollbacks
-        n = h.n
+        n = h.n if mask is None else min(h.n, len(mask))
         if n == self.cursor and not self.open:
             return
-        rows = self.open + list(range(self.cursor, n)) if n > self.cursor else self.open
+        new = range(self.cursor, n)
+        if mask is not None:
+            new = np.flatnonzero(mask[self.cursor:n]) + self.cursor  # type: ignore[assignment]
+        rows = self.open + list(new) if n > self.cursor else self.open
         st = h.states
         # Usually two rows (the previous ask's, finished since, and a new one): NumPy's
         # fancy indexing costs more than reading them one by one.
@@ -96,6 +103,17 @@ class _Populations:
     def drop_below(self, gen: int) -> None:
         for g in [g for g in self.by_gen if g < gen]:
             del self.by_gen[g]
+
+
+class _Group:
+    """One CMA-ES run and its populations: the study's, or under HyperbandPruner one
+    bracket's (``key``: the bracket's first trial), stored under its own attribute."""
+
+    def __init__(self, key: int | None):
+        self.attr = STATE_ATTR if key is None else f"{STATE_ATTR}:bracket-{key}"
+        self.run: _run.Run | None = None
+        self.pops = _Populations()
+        self.seen_gen = -1  # the highest generation for which the stored run was read
 
 
 class CmaEsSampler(HistoryBound, BaseSampler):
@@ -232,10 +250,8 @@ class CmaEsSampler(HistoryBound, BaseSampler):
 
     # ------------------------------------------------------------------ state
     def _reset_history_caches(self) -> None:
-        """Forget the run and the populations read from one study's history."""
-        self._run: _run.Run | None = None
-        self._pops = _Populations()
-        self._seen_gen = -1  # the highest generation for which the stored run was read
+        """Forget the runs and the populations read from one study's history."""
+        self._groups: dict[int | None, _Group] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -252,8 +268,9 @@ class CmaEsSampler(HistoryBound, BaseSampler):
     def reseed_rng(self) -> None:
         with self._lock:
             self._rng = np.random.RandomState()
-            if self._run is not None:
-                _run.set_rng(self._run.optimizer, self._rng)
+            for group in self._groups.values():
+                if group.run is not None:
+                    _run.set_rng(group.run.optimizer, self._rng)
         self._independent.reseed_rng()
 
     # ------------------------------------------------------------------ spaces
@@ -288,6 +305,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
 
     # ------------------------------------------------------------------ sampling
     def sample_independent(self, study: Study, trial: Trial, name: str, distribution: BaseDistribution) -> Any:
+        _check_single_objective(study)
         if self._warn and self._n_usable(study.view.history) >= self._n_startup:
             warnings.warn(
                 f"{OWNER}: `{name}` is not in the joint search space of trial {trial.number} (a "
@@ -297,15 +315,20 @@ class CmaEsSampler(HistoryBound, BaseSampler):
             )
         return self._independent.sample_independent(study, trial, name, distribution)
 
-    def _n_usable(self, h: History) -> int:
-        return h.count(_COMPLETE) + (h.count(_PRUNED) if self._consider_pruned else 0)
+    def _n_usable(self, h: History, mask: np.ndarray | None = None) -> int:
+        """Finished trials CMA-ES may learn from (of ``mask``'s rows; O(1) without one)."""
+        if mask is None:
+            return h.count(_COMPLETE) + (h.count(_PRUNED) if self._consider_pruned else 0)
+        st = h.states[: len(mask)][mask]
+        return int(np.count_nonzero((st == _COMPLETE) | ((st == _PRUNED) & self._consider_pruned)))
 
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
-        if len(study.directions) > 1:
-            raise ValueError(format_error("study.directions", "a single objective", [d.name for d in study.directions],
-                                          owner=OWNER))
+        _check_single_objective(study)
         h = study.view.history
-        if self._n_usable(h) < self._n_startup or trial is None:
+        # Under HyperbandPruner, the trials of the asking trial's bracket only, as
+        # Optuna's samplers see a bracket's study: one run per bracket.
+        mask = visible_rows(study, trial)
+        if trial is None or self._n_usable(h, mask) < self._n_startup:
             return self._independent.sample_joint(study, trial, space)
         coder = self._coder(space)
         if coder.n_numeric == 0 and len(coder.cat) == 0:
@@ -313,7 +336,11 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         minimize = study.directions[0] == StudyDirection.MINIMIZE
         with self._lock:
             self._bind(h)
-            run = self._current_run(study, h, coder, minimize)
+            key = None if mask is None else int(np.argmax(mask))
+            group = self._groups.get(key)
+            if group is None:
+                group = self._groups[key] = _Group(key)
+            run = self._current_run(study, h, coder, minimize, group, mask)
             x, raw = _run.ask(run, coder)
             generation = run.generation
         trial.set_system_attr(GENERATION_ATTR, generation)
@@ -321,23 +348,24 @@ class CmaEsSampler(HistoryBound, BaseSampler):
             trial.set_system_attr(RAW_ATTR, raw)
         return x
 
-    def _current_run(self, study: Study, h: History, coder: Coder, minimize: bool) -> _run.Run:
-        """Holding the lock: the run after telling every complete population (reading
-        a newer stored run when another worker got ahead)."""
-        run = self._run
+    def _current_run(self, study: Study, h: History, coder: Coder, minimize: bool, group: _Group,
+                     mask: np.ndarray | None) -> _run.Run:
+        """Holding the lock: ``group``'s run after telling every complete population
+        (reading a newer stored run when another worker got ahead)."""
+        run = group.run
         if run is None:
-            run = self._load(study, -1)
+            run = self._load(study, group, -1)
         if run is not None and (run.signature != coder.signature or run.kind != self._kind(coder)):
             # Another space (or optimizer): a new run, numbered after the stored one so
             # that the old run's trials never join its populations.
-            run = self._new_run(study, coder, run.generation + 1, minimize, store=True)
+            run = self._new_run(study, group, coder, run.generation + 1, minimize)
         if run is None:
-            run = self._new_run(study, coder, 0, minimize, store=True)
-        pops = self._pops
-        pops.update(h, run.generation, self._consider_pruned)
-        if pops.max_gen > run.generation and pops.max_gen > self._seen_gen:
-            self._seen_gen = pops.max_gen  # another worker told: read its run once
-            stored = self._load(study, run.generation)
+            run = self._new_run(study, group, coder, 0, minimize)
+        pops = group.pops
+        pops.update(h, run.generation, self._consider_pruned, mask)
+        if pops.max_gen > run.generation and pops.max_gen > group.seen_gen:
+            group.seen_gen = pops.max_gen  # another worker told: read its run once
+            stored = self._load(study, group, run.generation)
             if stored is not None and stored.signature == coder.signature and stored.kind == run.kind:
                 run = stored
                 pops.drop_below(run.generation)
@@ -347,8 +375,9 @@ class CmaEsSampler(HistoryBound, BaseSampler):
                 break
             rows = np.sort(np.array(members, dtype=np.int64))[: run.popsize]
             run = self._tell(study, h, run, coder, rows, minimize)
+            study.set_system_attr(group.attr, _run.encode(run))
             pops.drop_below(run.generation)
-        self._run = run
+        group.run = run
         return run
 
     def _tell(self, study: Study, h: History, run: _run.Run, coder: Coder, rows: np.ndarray, minimize: bool) -> _run.Run:
@@ -364,15 +393,15 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         if self._restart is not None:
             run = _run.restart_if_stopped(run, coder, strategy=self._restart, inc_popsize=self._inc_popsize,
                                           rng=self._rng, lr_adapt=self._lr_adapt)
-        study.set_system_attr(STATE_ATTR, _run.encode(run))
         return run
 
-    def _load(self, study: Study, newer_than: int) -> _run.Run | None:
-        """The run stored in the study if its generation is above ``newer_than``."""
-        stored = _run.decode(study.view.system_attrs.get(STATE_ATTR), self._rng)
+    def _load(self, study: Study, group: _Group, newer_than: int) -> _run.Run | None:
+        """``group``'s run stored in the study if its generation is above ``newer_than``."""
+        stored = _run.decode(study.view.system_attrs.get(group.attr), self._rng)
         return stored if stored is not None and stored.generation > newer_than else None
 
-    def _new_run(self, study: Study, coder: Coder, generation: int, minimize: bool, *, store: bool) -> _run.Run:
+    def _new_run(self, study: Study, group: _Group, coder: Coder, generation: int, minimize: bool) -> _run.Run:
+        """A fresh run of ``group`` (stored at once, so that other workers join it)."""
         kind = self._kind(coder)
         if kind == "cma" and self._sep and coder.n_numeric == 1:
             warnings.warn(f"{OWNER}: separable CMA-ES is plain CMA-ES in one dimension; "
@@ -386,8 +415,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
                 mean = self._x0_coords(coder)
         run = _run.new_run(kind, coder, generation=generation, rng=self._rng, mean=mean, sigma=sigma, cov=cov,
                            popsize=self._popsize, lr_adapt=self._lr_adapt)
-        if store:
-            study.set_system_attr(STATE_ATTR, _run.encode(run))
+        study.set_system_attr(group.attr, _run.encode(run))
         return run
 
     def _x0_coords(self, coder: Coder) -> np.ndarray:
@@ -424,6 +452,12 @@ class CmaEsSampler(HistoryBound, BaseSampler):
 
     def after_trial(self, study: Study, trial: Trial, state: TrialState, values: list[float] | None) -> None:
         self._independent.after_trial(study, trial, state, values)
+
+
+def _check_single_objective(study: Study) -> None:
+    if len(study.directions) > 1:  # as Optuna, at every sampling call
+        raise ValueError(format_error("study.directions", "a single objective", [d.name for d in study.directions],
+                                      owner=OWNER))
 
 
 def _value(h: History, row: int) -> float:

@@ -228,6 +228,22 @@ def test_cmaes_warm_start_from_source_trials() -> None:
     assert abs(np.mean([[t.params[k] for k in SPACE] for t in cold.trials])) < 1.5
 
 
+def test_cmaes_warm_start_with_categoricals() -> None:
+    space = {"c": CategoricalDistribution(["a", "b"]), "x": FloatDistribution(-5, 5), "n": IntDistribution(0, 10)}
+    source = hpo_core.create_study(sampler=RandomSampler(seed=0))
+    run_asks(source, space, 60, lambda p: (p["x"] - 4) ** 2 + (p["n"] - 9) ** 2 + (p["c"] == "a"))
+    study = hpo_core.create_study(sampler=CmaEsSampler(seed=0, source_trials=source.trials, n_startup_trials=0))
+    run_asks(study, space, 10, lambda p: (p["x"] - 4) ** 2)
+    assert stored_run(study).kind == "catcmawm"
+    assert np.mean([t.params["x"] for t in study.trials]) > 1.5
+
+
+def test_cmaes_multi_objective_rejected_define_by_run() -> None:
+    study = hpo_core.create_study(sampler=CmaEsSampler(seed=0), directions=["minimize", "maximize"])
+    with pytest.raises(ValueError, match="directions"):
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 0.0), n_trials=1)
+
+
 def test_cmaes_warm_start_without_compatible_trials_raises() -> None:
     source = hpo_core.create_study(sampler=RandomSampler(seed=0))
     run_asks(source, {"other": FloatDistribution(0, 1)}, 5)
@@ -336,7 +352,7 @@ def test_cmaes_all_single_values() -> None:
 def test_cmaes_incremental_reads_only_new_rows() -> None:
     study = hpo_core.create_study(sampler=CmaEsSampler(seed=0, popsize=5))
     run_asks(study, SPACE, 300)
-    pops = study.sampler._pops  # type: ignore[attr-defined]
+    pops = study.sampler._groups[None].pops  # type: ignore[attr-defined]
     assert pops.cursor == 300 and pops.open == [299]  # the asking trial itself
     assert set(pops.by_gen) <= {stored_run(study).generation}
 
@@ -368,3 +384,32 @@ def test_cmaes_incremental_reads_only_new_rows() -> None:
 def test_cmaes_bad_arguments_name_the_argument(kwargs: dict[str, Any], name: str, exc: type[Exception]) -> None:
     with pytest.raises(exc, match=f"`{name}`"):
         CmaEsSampler(**kwargs)
+
+
+def test_cmaes_one_run_per_hyperband_bracket() -> None:
+    # Under HyperbandPruner each bracket's trials form their own run (BOHB-style, as
+    # Optuna's samplers see only the asking trial's bracket).
+    from hpo_core.pruners import HyperbandPruner
+
+    def objective(trial: hpo_core.Trial) -> float:
+        x = trial.suggest_float("x", -3, 3)
+        y = trial.suggest_float("y", -3, 3)
+        for step in range(9):
+            trial.report((x**2 + y**2) * (9 - step), step)
+            if trial.should_prune():
+                raise TrialPruned()
+        return x**2 + y**2
+
+    pruner = HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
+    study = hpo_core.create_study(sampler=CmaEsSampler(seed=0, popsize=4, consider_pruned_trials=True), pruner=pruner)
+    study.optimize(objective, n_trials=120)
+    keys = [k for k in study.system_attrs if k.startswith(STATE_ATTR + ":bracket-")]
+    assert len(keys) >= 2 and STATE_ATTR not in study.system_attrs
+    gens = generations(study)
+    sampler = study.sampler
+    for key, group in sampler._groups.items():  # type: ignore[attr-defined]
+        mask = pruner.sampler_rows(study, int(key))
+        assert mask is not None
+        in_bracket = gens[: len(mask)][mask]
+        assert (~np.isnan(in_bracket)).sum() > 4
+        assert group.run is not None and group.run.generation >= 1

@@ -454,6 +454,19 @@ class StepIndex:
             return -1, np.full(self.n_values, np.nan)
         return int(steps[-1]), values[-1].copy()
 
+    def last_value(self, row: int, column: int = 0) -> tuple[int, float]:
+        """``(step, value)``: the highest step ``row`` reported and objective ``column``'s
+        value there, as Python scalars; ``(-1, NaN)`` if none. No arrays (``.item``
+        reads): ~0.5 us where :meth:`last` costs ~1.4 us, for the pruners that read only
+        the latest report."""
+        keys, vals, off, cnt = self._by_row.snap
+        if row < len(cnt):
+            n = cnt.item(row)  # count before offset (see _Segments)
+            if n:
+                p = off.item(row) + n - 1
+                return keys.item(p), vals.item(p, column)
+        return -1, float("nan")
+
     def memory_bytes(self) -> int:
         """Bytes held: every array's capacity, and the step dict (its table, plus 64 bytes
         a step for the key and id objects, an estimate for CPython ints)."""

@@ -8,6 +8,13 @@ per rung instead and re-reads only the rows that can have changed since its last
 * rows new since then (a trial this process asked, or one a sync brought in), and
 * rows that were not finished then (RUNNING, WAITING, or not known yet).
 
+A re-read row whose attribute dict equals the copy kept at its last read (one C-level
+dict comparison; equal values are the very objects, so NaN compares equal too) is
+skipped; only a changed one is read again. A decision may also put the deciding row's own
+value in the index at once (``record=True``), with its copy, just before the pruner writes
+it through the storage: the next refresh then finds that row unchanged. If the write
+fails, :meth:`RungIndex.forget` takes the value out and the row is read again.
+
 That is exact because a finished trial's attributes never change: every storage refuses
 ``set_trial_attr`` on a finished trial, and the writer applies a synced trial's attributes
 before its finished state (so reading the state first, then the attributes, never misses
@@ -23,17 +30,19 @@ import bisect
 import threading
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from hpo_core.history import History
 
 __all__ = ["RungIndex", "is_promotable_sorted"]
 
 _PREFIX = "completed_rung_"
 _OPEN_STATES = (-1, int(TrialState.RUNNING), int(TrialState.WAITING))
+_NONE = object()
+_NO_ATTRS: dict[str, Any] = {}  # read-only: the attributes of a row that has none
 
 
 def is_promotable_sorted(
@@ -58,9 +67,52 @@ def is_promotable_sorted(
     return bisect.bisect_left(others, value) <= k <= len(others)
 
 
+class _Rung:
+    """The values recorded under one rung key: ``by_row`` (row -> value), ``values``
+    (the non-NaN ones, ascending) and ``n_nan``."""
+
+    __slots__ = ("by_row", "n_nan", "values")
+
+    def __init__(self) -> None:
+        self.by_row: dict[int, float] = {}
+        self.values: list[float] = []
+        self.n_nan = 0
+
+    def put(self, row: int, v: float) -> None:
+        by_row = self.by_row
+        old = by_row.get(row, _NONE)
+        if old is not _NONE:
+            if old == v or (old != old and v != v):
+                return
+            if old != old:
+                self.n_nan -= 1
+            else:
+                del self.values[bisect.bisect_left(self.values, old)]
+        by_row[row] = v
+        if v != v:
+            self.n_nan += 1
+        else:
+            bisect.insort(self.values, v)
+
+    def remove(self, row: int) -> None:
+        old = self.by_row.pop(row, _NONE)
+        if old is _NONE:
+            return
+        if old != old:
+            self.n_nan -= 1
+        else:
+            del self.values[bisect.bisect_left(self.values, old)]
+
+
+_EMPTY = _Rung()  # read-only stand-in for a key nothing was recorded under
+
+
 class RungIndex:
     """The values recorded per rung key, for the rows a filter admits (all rows, or one
     Hyperband bracket's); see the module docstring. Thread-safe; not pickled."""
+
+    # Slots: a decision reads a handful of these, most often from a cold cache.
+    __slots__ = ("_copies", "_history", "_lock", "_open", "_rollbacks", "_rungs", "_scanned", "_version")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -72,9 +124,8 @@ class RungIndex:
         self._version = -1
         self._scanned = 0  # rows below this were read at least once
         self._open: list[int] = []  # rows below _scanned unfinished when last read
-        self._by_row: dict[str, dict[int, float]] = {}  # key -> row -> value
-        self._sorted: dict[str, list[float]] = {}  # key -> non-NaN values, ascending
-        self._n_nan: dict[str, int] = {}
+        self._copies: dict[int, dict[str, Any]] = {}  # open row -> its attributes when last read
+        self._rungs: dict[str, _Rung] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         return {}
@@ -94,62 +145,82 @@ class RungIndex:
         maximize: bool,
         brackets: np.ndarray | None = None,
         bracket: int = 0,
+        record: bool = False,
     ) -> tuple[int, bool]:
         """``(N, promotable)`` for ``value`` recorded by ``own_row`` at ``key``: the number of
         competing values (the other admitted rows' values under ``key``, plus ``value``) and
         whether ``value`` is among their best ``1 / reduction_factor``. Rows are admitted
         where ``brackets[row] == bracket`` (every row if ``brackets`` is None; the same
-        filter at every call)."""
+        filter at every call). With ``record``, ``value`` (not NaN) is then put in the index
+        as ``own_row``'s under ``key``: the caller writes it through the storage next, and
+        calls :meth:`forget` if that fails."""
         with self._lock:
-            self._refresh(history, brackets, bracket)
-            by_row = self._by_row.get(key, {})
-            others = self._sorted.get(key, [])
-            n_nan = self._n_nan.get(key, 0)
-            if own_row in by_row:  # recorded before (not by this pruner): compete without it
-                own = by_row[own_row]
+            if history.version != self._version or history is not self._history:
+                self._refresh(history, brackets, bracket)
+            rung = self._rungs.get(key, _EMPTY)
+            others, n_nan = rung.values, rung.n_nan
+            own = rung.by_row.get(own_row, _NONE)
+            if own is not _NONE:  # recorded before (not by this pruner): compete without it
                 if own != own:
                     n_nan -= 1
                 else:
                     others = list(others)
                     del others[bisect.bisect_left(others, own)]
-            return (len(others) + n_nan + 1,
-                    is_promotable_sorted(value, others, n_nan, reduction_factor, maximize))
+            result = (len(others) + n_nan + 1, is_promotable_sorted(value, others, n_nan, reduction_factor, maximize))
+            if record:
+                if rung is _EMPTY:
+                    rung = self._rungs[key] = _Rung()
+                rung.put(own_row, value)
+                copy = self._copies.get(own_row)
+                if copy is not None:  # the row as it will read once the write is applied
+                    copy[key] = value
+            return result
+
+    def forget(self, key: str, own_row: int) -> None:
+        """Undo ``decide(..., record=True)`` after the write failed: the row's value under
+        ``key`` leaves the index, and the next decision reads the row again."""
+        with self._lock:
+            rung = self._rungs.get(key)
+            if rung is not None:
+                rung.remove(own_row)
+            self._copies.pop(own_row, None)
+            self._version = -1
 
     def _refresh(self, history: History, brackets: np.ndarray | None, bracket: int) -> None:
         if history is not self._history or history.rollbacks != self._rollbacks:
             self._reset(history)
-        if history.version == self._version:
-            return
         self._version = history.version  # read first: a later change bumps it again
-        n = history.n
-        states, attrs = history.states, history.system_attrs
+        rows = self._open
+        n, scanned = history.n, self._scanned
+        if n > scanned:
+            if brackets is None:
+                rows = [*rows, *range(scanned, n)]
+            else:  # another bracket's row is left out for good
+                rows = [*rows, *(np.flatnonzero(brackets[scanned:n] == bracket) + scanned).tolist()]
+            self._scanned = n
+        # Each row's state before its attributes (see the module docstring): vectorised
+        # for a first scan or many rows, an .item() read in the loop for the usual one or
+        # two (no comprehension: its frame is a measurable part of a cold decision).
+        states, attrs, rungs, copies = history.states, history.system_attrs, self._rungs, self._copies
+        codes = states.take(rows).tolist() if len(rows) > 8 else None
         still_open = []
-        for row in [*self._open, *range(self._scanned, n)]:
-            if brackets is not None and int(brackets[row]) != bracket:
-                continue  # another bracket's row, for good
-            state = int(states[row])  # before the attributes (see the module docstring)
+        for i, row in enumerate(rows):
+            code = states.item(row) if codes is None else codes[i]
             d = attrs[row]
-            if d:
-                for k, v in list(d.items()):
+            if d is None:
+                d = _NO_ATTRS
+            copy = copies.get(row)
+            if copy is None or d != copy:  # new, or changed since the last read
+                copy = dict(d)  # one atomic copy, read below: a write meanwhile shows next time
+                for k, v in copy.items():
                     if k.startswith(_PREFIX):
-                        self._put(k, row, float(v))
-            if state in _OPEN_STATES:
+                        rung = rungs.get(k)
+                        if rung is None:
+                            rung = rungs[k] = _Rung()
+                        rung.put(row, float(v))
+            if code in _OPEN_STATES:
                 still_open.append(row)
-        self._open, self._scanned = still_open, max(n, self._scanned)
-
-    def _put(self, key: str, row: int, v: float) -> None:
-        by_row = self._by_row.setdefault(key, {})
-        values = self._sorted.setdefault(key, [])
-        if row in by_row:
-            old = by_row[row]
-            if old == v or (old != old and v != v):
-                return
-            if old != old:
-                self._n_nan[key] -= 1
-            else:
-                del values[bisect.bisect_left(values, old)]
-        by_row[row] = v
-        if v != v:
-            self._n_nan[key] = self._n_nan.get(key, 0) + 1
-        else:
-            bisect.insort(values, v)
+                copies[row] = copy
+            elif copies:
+                copies.pop(row, None)
+        self._open = still_open

@@ -12,7 +12,6 @@ the values every trial recorded at rung ``r`` so far, its own included.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +19,6 @@ import numpy as np
 from hpo_core._validation import check_int, format_error
 from hpo_core.pruners._base import BasePruner
 from hpo_core.pruners._rungs import RungIndex
-from hpo_core.pruners._steps import own_reports
 from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:
@@ -33,9 +31,12 @@ __all__ = ["SuccessiveHalvingPruner"]
 _LAST_STEP = 2**63 - 1
 
 
+_RUNG_KEYS = tuple(f"completed_rung_{r}" for r in range(64))
+
+
 def rung_key(rung: int) -> str:
     """The system attribute holding a trial's value at the end of rung ``rung``."""
-    return f"completed_rung_{rung}"
+    return _RUNG_KEYS[rung] if rung < 64 else f"completed_rung_{rung}"
 
 
 def estimate_min_resource(history: History) -> int | None:
@@ -140,31 +141,43 @@ class SuccessiveHalvingPruner(BasePruner):
         """The decision, with the competing values read from the rows where
         ``brackets[row] == bracket`` (every row if ``brackets`` is None): a Hyperband
         bracket, the same one at every call."""
-        history, steps, values = own_reports(study, trial)
-        if len(steps) == 0:
+        view = study.view
+        history = view.history
+        row = trial.number
+        step, value = history.steps.last_value(row)
+        if step < 0:
             return False
-        step, value = int(steps[-1]), float(values[-1])
-        attrs = history.system_attrs[trial.number] or {}
+        attrs = history.system_attrs[row]
         rung = 0
-        while rung_key(rung) in attrs:
-            rung += 1
-        maximize = bool(study.view.signs[0] < 0)
-        while True:
+        if attrs:
+            while rung_key(rung) in attrs:
+                rung += 1
+        if self._min_resource is None:
+            self._min_resource = estimate_min_resource(history)
             if self._min_resource is None:
-                self._min_resource = estimate_min_resource(history)
-                if self._min_resource is None:
-                    return False
-            promotion_step = self._min_resource * self._reduction_factor ** (self._min_early_stopping_rate + rung)
-            if step < promotion_step:
                 return False
-            if math.isnan(value):
-                return True
+        if step < self._promotion_step(rung):  # the common case: inside a rung
+            return False
+        if value != value:
+            return True
+        maximize = view.signs.item(0) < 0
+        rungs, rf = self._rungs, self._reduction_factor
+        while True:
             key = rung_key(rung)
-            n_competing, promotable = self._rungs.decide(
-                history, key, trial.number, value, reduction_factor=self._reduction_factor,
-                maximize=maximize, brackets=brackets, bracket=bracket,
-            )
-            trial.set_system_attr(key, value)
+            n_competing, promotable = rungs.decide(
+                history, key, row, value, reduction_factor=rf, maximize=maximize, brackets=brackets, bracket=bracket,
+                record=True)
+            try:
+                trial.set_system_attr(key, value)
+            except BaseException:
+                rungs.forget(key, row)
+                raise
             if n_competing <= self._bootstrap_count or not promotable:
                 return True
             rung += 1
+            if step < self._promotion_step(rung):
+                return False
+
+    def _promotion_step(self, rung: int) -> int:
+        """The step at which ``rung`` ends (``min_resource`` set)."""
+        return self._min_resource * self._reduction_factor ** (self._min_early_stopping_rate + rung)  # type: ignore[operator]

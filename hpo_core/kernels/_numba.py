@@ -17,7 +17,8 @@ written, and re-exported here:
 * ``_numba_pareto.py``: ``nondominated_rank``, ``is_pareto_front``, ``hypervolume``;
 * ``_numba_nsga.py``: ``crowding_distance``;
 * ``_numba_gp.py``: ``matern52``, ``gp_log_marginal_likelihood``, ``gp_posterior``,
-  ``log_ei``.
+  ``log_ei``;
+* ``_numba_fanova.py``: ``fanova_marginal_variances``.
 
 Numba's on-disk cache checks only the file of each compiled function, not the files of
 the compiled functions it calls: after editing ``_numba_truncnorm.py`` delete the cache
@@ -26,6 +27,7 @@ the compiled functions it calls: after editing ``_numba_truncnorm.py`` delete th
 
 from __future__ import annotations
 
+from hpo_core.kernels._numba_fanova import fanova_marginal_variances
 from hpo_core.kernels._numba_gp import gp_log_marginal_likelihood, gp_posterior, log_ei, matern52
 from hpo_core.kernels._numba_nsga import crowding_distance
 from hpo_core.kernels._numba_pareto import hypervolume, is_pareto_front, nondominated_rank
@@ -40,6 +42,7 @@ from hpo_core.kernels._numba_tpe import (
 
 __all__ = [
     "categorical_kernel_table",
+    "fanova_marginal_variances",
     "crowding_distance",
     "gp_log_marginal_likelihood",
     "gp_posterior",

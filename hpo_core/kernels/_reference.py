@@ -13,7 +13,8 @@ own *Notation* block, and re-exported here:
   ``hypervolume``;
 * ``_reference_nsga.py``: NSGA-II's ``crowding_distance``;
 * ``_reference_gp.py``: the Gaussian-process kernels ``matern52``,
-  ``gp_log_marginal_likelihood``, ``gp_posterior`` and ``log_ei``.
+  ``gp_log_marginal_likelihood``, ``gp_posterior`` and ``log_ei``;
+* ``_reference_fanova.py``: ``fanova_marginal_variances`` (parameter importance).
 
 All kernels are pure: arrays and scalars in, new arrays out, no RNG and no global state.
 They trust their input; the module-level functions of ``hpo_core.kernels`` validate once
@@ -23,6 +24,7 @@ at the boundary. The compiled backends mirror this layout (``_numba_<job>.py``,
 
 from __future__ import annotations
 
+from hpo_core.kernels._reference_fanova import fanova_marginal_variances
 from hpo_core.kernels._reference_gp import gp_log_marginal_likelihood, gp_posterior, log_ei, matern52
 from hpo_core.kernels._reference_nsga import crowding_distance
 from hpo_core.kernels._reference_pareto import hypervolume, is_pareto_front, nondominated_rank
@@ -37,6 +39,7 @@ from hpo_core.kernels._reference_tpe import (
 
 __all__ = [
     "categorical_kernel_table",
+    "fanova_marginal_variances",
     "crowding_distance",
     "gp_log_marginal_likelihood",
     "gp_posterior",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hpo_core.samplers import CmaEsSampler
 from hpo_core.testing import SamplerContract
+
+pytest.importorskip("cmaes", reason="CmaEsSampler needs `pip install 'hpo_core[cmaes]'`")
 
 
 class TestCmaEsSamplerContract(SamplerContract):

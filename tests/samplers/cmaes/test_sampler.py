@@ -21,6 +21,8 @@ from hpo_core.trial import TrialState
 
 hpo_core.logging.set_verbosity(logging.WARNING)
 
+pytest.importorskip("cmaes", reason="CmaEsSampler needs `pip install 'hpo_core[cmaes]'`")
+
 SPACE = {f"x{i}": FloatDistribution(-5.0, 5.0) for i in range(4)}
 
 

@@ -15,6 +15,8 @@ from hpo_core.samplers.cmaes._sampler import GENERATION_ATTR, STATE_ATTR
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "storages"))
 from _workers import spawn  # noqa: E402  (tests/storages/_workers.py)
 
+pytest.importorskip("cmaes", reason="CmaEsSampler needs `pip install 'hpo_core[cmaes]'`")
+
 WORKER = """
     import sys, logging
     import hpo_core

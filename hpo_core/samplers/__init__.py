@@ -14,8 +14,8 @@ from hpo_core.samplers._random import RandomSampler
 from hpo_core.samplers.tpe import TPESampler
 
 __all__ = [
-    "AutoSampler", "BaseSampler", "CmaEsSampler", "GPSampler", "GridSampler", "QMCSampler", "RandomSampler",
-    "TPESampler", "visible_rows",
+    "AutoSampler", "BaseSampler", "CmaEsSampler", "GPSampler", "GridSampler", "NSGAIIISampler", "NSGAIISampler",
+    "QMCSampler", "RandomSampler", "TPESampler", "visible_rows",
 ]
 
 
@@ -28,6 +28,10 @@ def __getattr__(name: str) -> Any:
         from hpo_core.samplers.cmaes import CmaEsSampler
 
         return CmaEsSampler
+    if name in ("NSGAIISampler", "NSGAIIISampler"):
+        from hpo_core.samplers import nsga
+
+        return getattr(nsga, name)
     if name == "AutoSampler":
         from hpo_core.samplers._auto import AutoSampler
 

@@ -1,0 +1,481 @@
+"""NSGAIISampler and NSGAIIISampler: adapters between the study's history and the
+genetic operators of ``_selection.py`` (survival) and ``_child.py`` (variation).
+
+Bookkeeping, as Optuna's ``BaseGASampler`` (the same generations and parents):
+
+* A trial's generation is set when it starts (system attribute ``"generation"``, a
+  typed history column): the highest generation of a COMPLETE trial, or the next one
+  once that generation holds ``population_size`` COMPLETE trials.
+* The parents of generation g > 0 are the elite of generation g - 1's COMPLETE trials
+  and of generation g - 1's parents; they are selected once, by whichever worker first
+  needs them, and stored in the study's system attribute ``"<Class>:parent:<g>"`` (trial
+  numbers), where every other worker reads them.
+
+Per ask the sampler reads the history rows new since its last ask (``_generations.py``)
+and, once per generation, the rows of the new parents: the cost of an ask does not grow
+with the study.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+
+from hpo_core._validation import check_callable, check_int, check_real, format_error
+from hpo_core.distributions import BaseDistribution, SearchSpace
+from hpo_core.exceptions import ExperimentalWarning
+from hpo_core.samplers._base import CONSTRAINTS_KEY, EMPTY_SPACE, BaseSampler, HistoryBound, store_constraints
+from hpo_core.samplers._random import RandomSampler
+from hpo_core.samplers.nsga import _selection
+from hpo_core.samplers.nsga._child import Config, Layout, Parents, make_child
+from hpo_core.samplers.nsga._crossovers import BaseCrossover, UniformCrossover
+from hpo_core.samplers.nsga._generations import GENERATION_ATTR, Generations
+from hpo_core.samplers.nsga._mutations import BaseMutation
+from hpo_core.trial._state import TrialState
+
+if TYPE_CHECKING:
+    from hpo_core.history import History
+    from hpo_core.study import Study
+    from hpo_core.trial import FrozenTrial, Trial
+
+__all__ = ["NSGAIIISampler", "NSGAIISampler"]
+
+_MAX_PENDING = 4096  # generations of trials started but never sampled or told
+
+
+class _GASampler(HistoryBound, BaseSampler):
+    """The generation bookkeeping and variation shared by NSGA-II and NSGA-III."""
+
+    def __init__(
+        self,
+        owner: str,
+        *,
+        population_size: int,
+        mutation: BaseMutation | None,
+        mutation_prob: float | None,
+        crossover: BaseCrossover | None,
+        crossover_prob: float,
+        swapping_prob: float,
+        seed: int | None,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None,
+        elite_population_selection_strategy: Callable[[Study, list[FrozenTrial]], list[FrozenTrial]] | None,
+        child_generation_strategy: Callable[[Study, dict[str, BaseDistribution], list[FrozenTrial]],
+                                            dict[str, Any]] | None,
+        after_trial_strategy: Callable[[Study, FrozenTrial, TrialState, Sequence[float] | None], None] | None,
+    ) -> None:
+        self._owner = owner
+        self._population_size = cast(int, check_int("population_size", population_size, low=2, owner=owner))
+        if mutation is not None and not isinstance(mutation, BaseMutation):
+            raise TypeError(format_error("mutation", "a BaseMutation or None", mutation, owner=owner))
+        check_real("mutation_prob", mutation_prob, low=0.0, high=1.0, allow_none=True, owner=owner)
+        check_real("crossover_prob", crossover_prob, low=0.0, high=1.0, owner=owner)
+        check_real("swapping_prob", swapping_prob, low=0.0, high=1.0, owner=owner)
+        check_int("seed", seed, low=0, allow_none=True, owner=owner)
+        if crossover is None:
+            crossover = UniformCrossover(swapping_prob)
+        if not isinstance(crossover, BaseCrossover):
+            raise TypeError(format_error("crossover", "a BaseCrossover (hpo_core.samplers.nsgaii)", crossover,
+                                         owner=owner))
+        if self._population_size < crossover.n_parents:
+            raise ValueError(format_error("population_size", f"an int in the range [{crossover.n_parents}, inf) "
+                                          f"with {crossover} ({crossover.n_parents} parents)", population_size,
+                                          owner=owner))
+        self._constraints_func = check_callable("constraints_func", constraints_func, allow_none=True, owner=owner)
+        self._elite_strategy = check_callable("elite_population_selection_strategy",
+                                              elite_population_selection_strategy, allow_none=True, owner=owner)
+        self._child_strategy = check_callable("child_generation_strategy", child_generation_strategy,
+                                              allow_none=True, owner=owner)
+        self._after_strategy = check_callable("after_trial_strategy", after_trial_strategy, allow_none=True,
+                                              owner=owner)
+        for name, value in (("elite_population_selection_strategy", elite_population_selection_strategy),
+                            ("child_generation_strategy", child_generation_strategy),
+                            ("after_trial_strategy", after_trial_strategy)):
+            if value is not None:
+                warnings.warn(f"{owner}: `{name}` is an experimental argument (as in Optuna); its interface "
+                              "may change.", ExperimentalWarning, stacklevel=4)
+        self._config = Config(crossover=crossover, mutation=mutation,
+                              mutation_prob=None if mutation_prob is None else float(mutation_prob),
+                              crossover_prob=float(crossover_prob), swapping_prob=float(swapping_prob))
+        self._random = RandomSampler(seed)
+        self._rng = np.random.RandomState(seed)
+        self._lock = threading.Lock()
+        self._layouts: dict[SearchSpace, Layout] = {}
+        self._reset_history_caches()
+
+    @property
+    def population_size(self) -> int:
+        return self._population_size
+
+    # ------------------------------------------------------------------ state
+    def _reset_history_caches(self) -> None:
+        self._gens = Generations()
+        self._parents: dict[int, np.ndarray] = {}  # generation -> parent rows
+        self._current: Parents | None = None  # the arrays of the latest parents used
+        self._pending: dict[int, int] = {}  # trial number -> generation, set at the start
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_history_ref"] = None  # the populations are read again from whatever study loads it
+        state["_layouts"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._reset_history_caches()
+
+    def reseed_rng(self) -> None:
+        with self._lock:
+            self._rng = np.random.RandomState()
+        self._random.reseed_rng()
+
+    def _parent_key(self, generation: int) -> str:
+        return f"{type(self).__name__}:parent:{generation}"
+
+    # ------------------------------------------------------------------ spaces
+    def infer_relative_search_space(self, study: Study, trial: Trial) -> SearchSpace:
+        space = study.view.history.intersection_search_space()
+        if any(dist.single() for dist in space.values()):
+            space = SearchSpace({n: d for n, d in space.items() if not d.single()})
+        return space if len(space) else EMPTY_SPACE
+
+    def _layout(self, space: SearchSpace) -> Layout:
+        layout = self._layouts.get(space)
+        if layout is None:
+            if len(self._layouts) > 16:
+                self._layouts.clear()
+            layout = self._layouts[space] = Layout(space)
+        return layout
+
+    # ------------------------------------------------------------------ generations
+    def before_trial(self, study: Study, trial: Trial) -> None:
+        h = study.view.history
+        with self._lock:
+            self._bind(h)
+            self._gens.update(h)
+            generation = self._gens.current(self._population_size)
+            if len(self._pending) >= _MAX_PENDING:
+                self._pending.clear()
+            self._pending[trial.number] = generation
+        trial.set_system_attr(GENERATION_ATTR, generation)
+        self._random.before_trial(study, trial)
+
+    def _generation_of(self, study: Study, h: History, trial: Trial) -> int:
+        g = self._pending.pop(trial.number, None)
+        if g is not None:
+            return g
+        col = h.numeric_column(GENERATION_ATTR)
+        if col is not None and trial.number < len(col) and col[trial.number, 0] == col[trial.number, 0]:
+            return int(col[trial.number, 0])
+        self._gens.update(h)
+        return self._gens.current(self._population_size)
+
+    def _parent_rows(self, study: Study, h: History, generation: int) -> np.ndarray:
+        """Holding the lock: the parents of ``generation`` (> 0), selected now if no
+        worker has (then stored in the study), else read from the study once."""
+        rows = self._parents.get(generation)
+        if rows is not None:
+            return rows
+        stored = study.view.system_attrs
+        # The latest generation whose parents are known; the ones after it are selected.
+        g = generation
+        while g > 0 and g not in self._parents:
+            value = stored.get(self._parent_key(g))
+            if value is not None:
+                self._parents[g] = np.array(value, dtype=np.int64)
+                break
+            g -= 1
+        for k in range(g + 1, generation + 1):
+            prev = self._parents.get(k - 1, np.zeros(0, dtype=np.int64))
+            pool = np.concatenate([self._gens.population(k - 1), np.sort(prev)])
+            self._parents[k] = self._select(study, h, pool)
+            study.set_system_attr(self._parent_key(k), self._parents[k].tolist())
+        for k in [k for k in self._parents if k < generation - 1]:
+            del self._parents[k]
+        self._gens.drop_below(generation - 1)
+        return self._parents[generation]
+
+    def _loss_penalty(self, study: Study, h: History, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        loss = h.values[rows] * study.view.signs
+        C = h.numeric_column(CONSTRAINTS_KEY)
+        penalty = None
+        if C is not None and len(rows):
+            c = C[rows]
+            if not np.isnan(c).all():  # constrained as soon as one trial has constraints
+                penalty = np.nansum(np.maximum(c, 0.0), axis=1)
+        return loss, penalty
+
+    def _select(self, study: Study, h: History, pool: np.ndarray) -> np.ndarray:
+        """The elite of ``pool`` (rows, previous generation then its parents)."""
+        if self._elite_strategy is not None:
+            frozen = [h.frozen(r) for r in pool.tolist()]
+            chosen = self._elite_strategy(study, frozen)
+            return np.array([t.number for t in chosen], dtype=np.int64)
+        loss, penalty = self._loss_penalty(study, h, pool)
+        return pool[self._select_indices(study, loss, h.values[pool], penalty)]
+
+    def _select_indices(self, study: Study, loss: np.ndarray, raw: np.ndarray,
+                        penalty: np.ndarray | None) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover
+
+    def _parents_of(self, study: Study, h: History, generation: int) -> Parents | None:
+        if generation <= 0:
+            return None
+        cur = self._current
+        if cur is not None and cur.generation == generation:
+            return cur
+        rows = self._parent_rows(study, h, generation)
+        if not len(rows):
+            return None
+        loss, penalty = self._loss_penalty(study, h, rows)
+        cur = self._current = Parents(generation, rows, loss, penalty)
+        return cur
+
+    # ------------------------------------------------------------------ sampling
+    def sample_independent(self, study: Study, trial: Trial, name: str, distribution: BaseDistribution) -> Any:
+        return self._random.sample_independent(study, trial, name, distribution)
+
+    def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
+        h = study.view.history
+        with self._lock:
+            self._bind(h)
+            generation = self._generation_of(study, h, trial)
+            parents = self._parents_of(study, h, generation)
+            if parents is not None:
+                if self._child_strategy is not None:
+                    return self._custom_child(study, h, trial, space, parents)
+                arrays = parents.arrays.get(space)
+                if arrays is None:
+                    arrays = parents.arrays[space] = self._parent_arrays(h, space, parents.rows)
+                X, T, missing = arrays
+                child, redraw = make_child(parents, self._layout(space), X, T, self._config, self._rng, study)
+                redraw |= missing
+        if parents is None:
+            return self._random.sample_joint(study, trial, space)
+        if redraw.any():
+            child[redraw] = self._random.sample_joint(study, trial, space)[redraw]
+        return child
+
+    def _parent_arrays(self, h: History, space: SearchSpace, rows: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        X = np.full((len(rows), len(space)), np.nan)
+        for j, name in enumerate(space.names):
+            col = h.param_index.get(name)
+            if col is not None:
+                X[:, j] = h.X[rows, col]
+        missing = np.isnan(X).any(axis=0)
+        X[:, missing] = space.low[missing]
+        return X, self._layout(space).transform(X), missing
+
+    def _custom_child(self, study: Study, h: History, trial: Trial, space: SearchSpace, parents: Parents) -> np.ndarray:
+        if parents.frozen is None:
+            parents.frozen = [h.frozen(r) for r in parents.rows.tolist()]
+        params = self._child_strategy(study, dict(space.items()), parents.frozen)  # type: ignore[misc]
+        x = np.asarray(self._random.sample_joint(study, trial, space), dtype=np.float64).copy()
+        for j, (name, dist) in enumerate(space.items()):
+            if name in params:
+                x[j] = dist.to_internal_repr(params[name])
+        return x
+
+    # ------------------------------------------------------------------ hooks
+    def after_trial(self, study: Study, trial: Trial, state: TrialState, values: list[float] | None) -> None:
+        with self._lock:
+            self._pending.pop(trial.number, None)
+        if self._after_strategy is not None:
+            frozen = study.view.sync().frozen(trial.number)
+            self._after_strategy(study, frozen, state, values)
+        elif self._constraints_func is not None and state in (TrialState.COMPLETE, TrialState.PRUNED):
+            constraints = store_constraints(study, trial, self._constraints_func, self._owner)
+            if any(c != c for c in constraints):
+                raise ValueError(format_error("constraints_func(trial)", "a sequence of numbers without NaN",
+                                              constraints, owner=self._owner))
+        self._random.after_trial(study, trial, state, values)
+
+
+_COMMON_ARGS = """
+    Args:
+        population_size: Trials per generation, >= 2 and >= ``crossover.n_parents``.
+        mutation: Mutation of numeric parameters (:class:`~hpo_core.samplers.nsgaii.PolynomialMutation`);
+            None: a parameter chosen for mutation is drawn afresh at random.
+        mutation_prob: Probability of mutating each parameter, in [0, 1] (None:
+            ``1 / number of parameters``).
+        crossover: A :class:`~hpo_core.samplers.nsgaii.BaseCrossover` for numeric
+            parameters (default :class:`~hpo_core.samplers.nsgaii.UniformCrossover`);
+            categorical parameters always use uniform crossover.
+        crossover_prob: Probability that a child is a crossover of parents rather than a
+            copy of one, in [0, 1].
+        swapping_prob: Probability of taking each parameter from the first parent in a
+            uniform crossover, in [0, 1].
+        seed: Seed of the sampler's draws; equal seeds give equal studies.
+        constraints_func: ``f(FrozenTrial) -> sequence of floats`` (``<= 0`` feasible),
+            called when a trial finishes COMPLETE or PRUNED; the values are stored in
+            the trial's system attribute ``"constraints"`` (every worker reads them
+            there) and trials are compared by constrained domination: feasible before
+            infeasible, infeasible ones by their summed violation.
+        elite_population_selection_strategy: ``f(study, population) -> elite`` (lists
+            of FrozenTrial), replacing the default survival (experimental, as in Optuna).
+        child_generation_strategy: ``f(study, search_space, parents) -> {name: value}``,
+            replacing the default variation; parameters it leaves out are drawn at random
+            (experimental).
+        after_trial_strategy: ``f(study, frozen_trial, state, values)`` called when a trial
+            finishes, replacing the default (which stores the constraints) (experimental).
+"""
+
+
+class NSGAIISampler(_GASampler):
+    """Multi-objective genetic algorithm NSGA-II (Deb et al., IEEE TEVC 6(2), 2002), with
+    Optuna 5.0's arguments, defaults, generations and operators.
+
+    Each generation of ``population_size`` trials is bred from the previous generation's
+    elite: the fronts of non-dominated sorting while they fit, then the most isolated
+    members (crowding distance) of the front that does not. A child takes, with
+    probability ``crossover_prob``, a crossover of parents picked by binary tournament,
+    else a copy of one parent; then each parameter mutates with probability
+    ``mutation_prob``. The first generation, mutated parameters without a ``mutation``,
+    and parameters outside the joint search space are drawn at random.
+
+    Generations live in the history's ``"generation"`` column and the parents of each
+    generation in the study (``"NSGAIISampler:parent:<g>"``), so workers on one storage
+    share the generations, and an ask reads only the trials new since the last one.
+    {args}
+    Raises:
+        ValueError: An argument is out of range.
+        TypeError: An argument has the wrong type.
+
+    Example:
+        >>> import hpo_core
+        >>> from hpo_core.samplers import NSGAIISampler
+        >>> study = hpo_core.create_study(directions=["minimize", "minimize"],
+        ...                               sampler=NSGAIISampler(population_size=10, seed=0))
+        >>> def objective(trial):
+        ...     x = trial.suggest_float("x", 0, 1)
+        ...     y = trial.suggest_float("y", 0, 1)
+        ...     return x, (1 - x) + y
+        >>> study.optimize(objective, n_trials=60)
+        >>> len(study.best_trials) > 0
+        True
+    """
+
+    def __init__(
+        self,
+        *,
+        population_size: int = 50,
+        mutation: BaseMutation | None = None,
+        mutation_prob: float | None = None,
+        crossover: BaseCrossover | None = None,
+        crossover_prob: float = 0.9,
+        swapping_prob: float = 0.5,
+        seed: int | None = None,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+        elite_population_selection_strategy: Callable[[Study, list[FrozenTrial]], list[FrozenTrial]] | None = None,
+        child_generation_strategy: Callable[[Study, dict[str, BaseDistribution], list[FrozenTrial]],
+                                            dict[str, Any]] | None = None,
+        after_trial_strategy: Callable[[Study, FrozenTrial, TrialState, Sequence[float] | None], None]
+        | None = None,
+    ) -> None:
+        super().__init__(
+            "NSGAIISampler", population_size=population_size, mutation=mutation, mutation_prob=mutation_prob,
+            crossover=crossover, crossover_prob=crossover_prob, swapping_prob=swapping_prob, seed=seed,
+            constraints_func=constraints_func, elite_population_selection_strategy=elite_population_selection_strategy,
+            child_generation_strategy=child_generation_strategy, after_trial_strategy=after_trial_strategy)
+
+    def _select_indices(self, study: Study, loss: np.ndarray, raw: np.ndarray,
+                        penalty: np.ndarray | None) -> np.ndarray:
+        return _selection.select_nsga2(loss, raw, penalty, self._population_size)
+
+
+class NSGAIIISampler(_GASampler):
+    """Many-objective genetic algorithm NSGA-III (Deb and Jain, IEEE TEVC 18(4), 2014),
+    with Optuna 5.0's arguments, defaults, generations and operators.
+
+    As :class:`NSGAIISampler`, but the front that does not fit is cut by reference-point
+    niching instead of crowding distance: objectives are normalised (ideal point and the
+    intercepts of the extreme points), each trial is associated with its closest
+    reference line, and trials are taken from the reference points with the fewest
+    members so far, which keeps the population spread along the front with many
+    objectives. Trials are compared in the minimised objectives (values times the
+    study's signs).
+    {args}
+        reference_points: (p, m) reference points, m the number of objectives (None:
+            the Das and Dennis points with ``dividing_parameter`` divisions per axis).
+        dividing_parameter: Divisions per axis of the default reference points, >= 1.
+
+    Raises:
+        ValueError: An argument is out of range, or the reference points do not have one
+            column per objective (at the first selection).
+        TypeError: An argument has the wrong type.
+
+    Example:
+        >>> import hpo_core
+        >>> from hpo_core.samplers import NSGAIIISampler
+        >>> study = hpo_core.create_study(directions=["minimize"] * 3,
+        ...                               sampler=NSGAIIISampler(population_size=10, seed=0))
+        >>> def objective(trial):
+        ...     x = [trial.suggest_float(f"x{{i}}", 0, 1) for i in range(3)]
+        ...     return x[0], x[1], 2 - x[0] - x[1] + x[2]
+        >>> study.optimize(objective, n_trials=40)
+        >>> len(study.best_trials) > 0
+        True
+    """
+
+    def __init__(
+        self,
+        *,
+        population_size: int = 50,
+        mutation: BaseMutation | None = None,
+        mutation_prob: float | None = None,
+        crossover: BaseCrossover | None = None,
+        crossover_prob: float = 0.9,
+        swapping_prob: float = 0.5,
+        seed: int | None = None,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+        reference_points: np.ndarray | None = None,
+        dividing_parameter: int = 3,
+        elite_population_selection_strategy: Callable[[Study, list[FrozenTrial]], list[FrozenTrial]] | None = None,
+        child_generation_strategy: Callable[[Study, dict[str, BaseDistribution], list[FrozenTrial]],
+                                            dict[str, Any]] | None = None,
+        after_trial_strategy: Callable[[Study, FrozenTrial, TrialState, Sequence[float] | None], None]
+        | None = None,
+    ) -> None:
+        owner = "NSGAIIISampler"
+        self._dividing = cast(int, check_int("dividing_parameter", dividing_parameter, low=1, owner=owner))
+        self._reference_points = _check_reference_points(reference_points, owner)
+        super().__init__(
+            owner, population_size=population_size, mutation=mutation, mutation_prob=mutation_prob,
+            crossover=crossover, crossover_prob=crossover_prob, swapping_prob=swapping_prob, seed=seed,
+            constraints_func=constraints_func, elite_population_selection_strategy=elite_population_selection_strategy,
+            child_generation_strategy=child_generation_strategy, after_trial_strategy=after_trial_strategy)
+
+    def _select_indices(self, study: Study, loss: np.ndarray, raw: np.ndarray,
+                        penalty: np.ndarray | None) -> np.ndarray:
+        m = loss.shape[1]
+        ref = self._reference_points
+        if ref is None:
+            ref = self._reference_points = _selection.default_reference_points(m, self._dividing)
+        elif ref.shape[1] != m:
+            raise ValueError(format_error("reference_points", f"an array of shape (p, {m}): one column per objective",
+                                          f"shape {ref.shape}", owner=self._owner))
+        return _selection.select_nsga3(loss, penalty, self._population_size, ref, self._rng)
+
+
+def _check_reference_points(points: Any, owner: str) -> np.ndarray | None:
+    if points is None:
+        return None
+    try:
+        ref = np.array(points, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(format_error("reference_points", "a 2-D array of numbers or None", points, owner=owner)) from e
+    if ref.ndim != 2 or ref.shape[0] == 0 or ref.shape[1] == 0 or not np.isfinite(ref).all() \
+            or (np.linalg.norm(ref, axis=1) == 0).any():
+        raise ValueError(format_error("reference_points", "a (p, m) array of finite, non-zero points",
+                                      f"shape {ref.shape}", owner=owner))
+    return ref
+
+
+NSGAIISampler.__doc__ = cast(str, NSGAIISampler.__doc__).format(args=_COMMON_ARGS)
+NSGAIIISampler.__doc__ = cast(str, NSGAIIISampler.__doc__).format(args=_COMMON_ARGS.rstrip("\n"))

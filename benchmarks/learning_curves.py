@@ -92,12 +92,44 @@ def label(spec: str) -> str:
     return CONFIGS[name][2] + (f" ({opts})" if opts else "")
 
 
-def run_one(table: str, spec: str, seed: int, budget_trials: int) -> dict[str, Any]:
+class _Ledger:
+    """Epochs charged to a study, completed trials and re-runs, trial by trial.
+
+    ``reuse=False``: every replayed step costs one epoch. ``reuse=True``: a grid
+    configuration trained to step ``s`` before is resumed from there (its curve is known),
+    so a trial costs only the steps past the furthest any earlier trial of its configuration
+    reached.
+    """
+
+    def __init__(self, reuse: bool) -> None:
+        self.reuse = reuse
+        self.epochs = 0
+        self.events: list[list[float]] = []  # [epochs so far, final error] per completed trial
+        self.trained: dict[tuple[Any, ...], int] = {}  # configuration -> furthest step reached
+        self.completed: set[tuple[Any, ...]] = set()
+        self.n_repeats = 0  # completed trials of a configuration that had completed before
+
+    def add(self, params: dict[str, Any], steps: int, value: float | None) -> None:
+        key = tuple(params.values())
+        done = self.trained.get(key, 0)
+        self.epochs += max(steps - done, 0) if self.reuse else steps
+        self.trained[key] = max(done, steps)
+        if value is not None:
+            self.events.append([self.epochs, value])
+            self.n_repeats += key in self.completed
+            self.completed.add(key)
+
+
+def run_one(table: str, spec: str, seed: int, budget_trials: int, *, reuse: bool = False,
+            max_trials: int | None = None) -> dict[str, Any]:
     """One study of configuration ``spec`` on ``table`` until it has spent
-    ``budget_trials * n_steps`` epochs.
+    ``budget_trials * n_steps`` epochs (or run ``max_trials`` trials).
 
     Returns ``events`` (``[epochs so far, final error]`` after each completed trial, in
-    order), ``epochs``, ``n_trials``, ``n_pruned`` and ``seconds``.
+    order), ``epochs`` (charged; see :class:`_Ledger` for ``reuse``), ``replayed`` (steps
+    replayed), ``n_trials``, ``n_pruned``, ``n_repeats`` (completed trials of a grid
+    configuration that had already completed: the replay is deterministic, so they cannot
+    improve the best) and ``seconds``.
     """
     name, kwargs = _runners.parse_sampler(spec, CONFIGS)
     lib, pruner_name, _ = CONFIGS[name]
@@ -110,18 +142,19 @@ def run_one(table: str, spec: str, seed: int, budget_trials: int) -> dict[str, A
     counter = _curves.EpochCounter()
     budget = budget_trials * _curves.CURVES[table].n_steps
     complete = mod.trial.TrialState.COMPLETE
-    events: list[list[float]] = []
+    ledger = _Ledger(reuse)
 
     def callback(study: Any, trial: Any) -> None:
-        if trial.state == complete:
-            events.append([counter.epochs, float(trial.value)])
-        if counter.epochs >= budget:
+        steps = max(trial.intermediate_values, default=0)  # the objective reports steps 1..k
+        ledger.add(trial.user_attrs["grid_params"], steps, float(trial.value) if trial.state == complete else None)
+        if ledger.epochs >= budget or (max_trials is not None and counter.n_trials >= max_trials):
             study.stop()
 
     t0 = time.perf_counter()
     study.optimize(_curves.make_objective(table, counter=counter), callbacks=[callback])
-    return {"events": events, "epochs": counter.epochs, "n_trials": counter.n_trials,
-            "n_pruned": counter.n_pruned, "seconds": time.perf_counter() - t0}
+    return {"events": ledger.events, "epochs": ledger.epochs, "replayed": counter.epochs,
+            "n_trials": counter.n_trials, "n_pruned": counter.n_pruned, "n_repeats": ledger.n_repeats,
+            "seconds": time.perf_counter() - t0}
 
 
 # ----------------------------------------------------------------------------- read-out
@@ -170,6 +203,9 @@ def summarize(runs: dict[str, dict[str, list[dict[str, Any]]]], budget_trials: i
                 "median_best_at_budget": float(np.median([best_within(r["events"], budget) for r in seeds])),
                 "median_trials": float(np.median([r["n_trials"] for r in seeds])),
                 "median_pruned": float(np.median([r["n_pruned"] for r in seeds])),
+                # share of the replayed steps spent on completed trials that re-ran a completed configuration
+                "repeat_share": float(np.median([r["n_repeats"] * _curves.CURVES[table].n_steps / r["replayed"]
+                                                 for r in seeds])),
                 "seconds": float(sum(r["seconds"] for r in seeds)),
             })
     return rows
@@ -183,8 +219,8 @@ def markdown(rows: list[dict[str, Any]], budget_trials: int) -> str:
     """The results table and, for each pruned configuration, the verdict on the 1/3 target."""
     out = ["| table | configuration | target: full-budget TPE's final best (median) | epochs to reach it / "
            "full budget: median | mean | seeds within 1/3 | seeds within the full budget | best final error "
-           "at the full budget (median) | trials (pruned), median |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "at the full budget (median) | trials (pruned), median | epochs on re-run configurations |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     verdicts = []
     for r in rows:
         n = r["n_seeds"]
@@ -192,7 +228,7 @@ def markdown(rows: list[dict[str, Any]], budget_trials: int) -> str:
         out.append(f"| `{r['table']}` | {r['label']} | {np.median(r['targets']):.4f} | "
                    f"{_fmt_fraction(r['median_fraction'])} | {mean} | {r['n_within_target']}/{n} | "
                    f"{r['n_reached']}/{n} | {r['median_best_at_budget']:.4f} | "
-                   f"{r['median_trials']:.0f} ({r['median_pruned']:.0f}) |")
+                   f"{r['median_trials']:.0f} ({r['median_pruned']:.0f}) | {100 * r['repeat_share']:.0f} % |")
         if CONFIGS[_runners.parse_sampler(r["config"], CONFIGS)[0]][1] is not None:
             held = r["median_fraction"] <= TARGET_FRACTION
             verdicts.append(f"- `{r['table']}`, {r['label']}: median {_fmt_fraction(r['median_fraction'])} "
@@ -250,10 +286,17 @@ def main(argv: list[str] | None = None) -> int:
                         "each library named is added when missing")
     p.add_argument("--seeds", type=int, default=20, help="seeds 0 .. SEEDS-1")
     p.add_argument("--budget", type=int, default=100, help="trials of the full-budget TPE (each runs every step)")
+    p.add_argument("--reuse", action="store_true",
+                   help="a configuration trained before resumes from the furthest step it reached (repeats cost "
+                        "only new steps); every configuration then runs until it has spent the full budget")
+    p.add_argument("--max-trials", type=int, help="stop a study after this many trials (default: 20 x --budget "
+                                                   "with --reuse, none without)")
     p.add_argument("--out", type=Path, help="write the runs and the summary to this JSON file")
     p.add_argument("--plot", type=Path, help="write the plot to this PNG file (needs matplotlib)")
     p.add_argument("--write-readme", action="store_true", help="update the section of benchmarks/README.md")
     args = p.parse_args(argv)
+    if args.reuse and args.max_trials is None:
+        args.max_trials = 20 * args.budget
     tables = args.tables.split(",")
     specs = [s for s in args.configs.split(",") if s]
     for spec in specs:
@@ -268,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         runs[table] = {}
         for spec in specs:
             print(f"{table} {spec}: {args.seeds} seeds ...", file=sys.stderr, flush=True)
-            runs[table][spec] = [run_one(table, spec, seed, args.budget) for seed in range(args.seeds)]
+            runs[table][spec] = [run_one(table, spec, seed, args.budget, reuse=args.reuse,
+                                          max_trials=args.max_trials) for seed in range(args.seeds)]
     rows = summarize(runs, args.budget)
     command = "python benchmarks/learning_curves.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     body = ("## Learning curves: TPE with ASHA and Hyperband (BOHB) against full-budget TPE (issue #13)\n\n"
@@ -279,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"command": command.strip(), "git": rev, "budget_trials": args.budget,
+                                        "reuse": args.reuse, "max_trials": args.max_trials,
                                         "seeds": args.seeds, "summary": rows, "runs": runs}, indent=1) + "\n")
     if args.plot:
         plot(runs, args.budget, args.plot)

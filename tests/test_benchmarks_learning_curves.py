@@ -86,3 +86,17 @@ def test_learning_curves_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert len(result["runs"]["gbm_curves"]["hpo_asha"]) == 2
     if has_plot:
         assert (tmp_path / "r.png").stat().st_size > 10_000
+
+
+def test_learning_curves_reuse_charges_only_new_steps() -> None:
+    ledger = lc._Ledger(reuse=True)
+    a, b = {"x": 1}, {"x": 2}
+    ledger.add(a, 4, None)  # pruned at step 4
+    ledger.add(a, 27, 0.1)  # resumed: 23 new steps
+    ledger.add(a, 27, 0.1)  # a re-run of a trained configuration costs nothing
+    ledger.add(b, 3, None)
+    assert ledger.epochs == 30 and ledger.events == [[27, 0.1], [27, 0.1]] and ledger.n_repeats == 1
+    plain = lc._Ledger(reuse=False)
+    plain.add(a, 4, None)
+    plain.add(a, 27, 0.1)
+    assert plain.epochs == 31 and plain.trained == {(1,): 27}

@@ -123,9 +123,35 @@ def _check_float(owner: str, name: str, value: Any) -> float:
     return v
 
 
+def int_like(owner: str, name: str, value: Any, stacklevel: int = 4) -> Any:
+    """Optuna's ``int(value)`` for a bound or step given as a finite real number (a
+    ``float``, a NumPy float): ``n / 2`` with ``n`` even is ``n // 2``; a fraction is cut
+    toward zero, as Optuna does, with an :class:`HpoWarning` naming ``name`` and both
+    values. Anything else (ints, bools, NaN, infinities, other types) comes back as it
+    was, for the caller's checks to accept or reject.
+
+    Example:
+        >>> int_like("IntDistribution", "high", 10 / 2), int_like("IntDistribution", "high", 7)
+        (5, 7)
+    """
+    if isinstance(value, (bool, numbers.Integral)) or not isinstance(value, numbers.Real):
+        return value
+    f = float(value)
+    if not math.isfinite(f) or abs(f) > _MAX_EXACT_INT:
+        return value
+    if f != math.trunc(f):
+        warnings.warn(
+            f"{owner}: `{name}` should be an int, but got {value!r}; {math.trunc(f)} is used (as Optuna does).",
+            HpoWarning, stacklevel=stacklevel,
+        )
+    return math.trunc(f)
+
+
 def _check_exact_int(owner: str, name: str, value: Any, *, low: int = -_MAX_EXACT_INT) -> int:
-    """Check that ``value`` is an int (not a bool) in ``[low, 2**53]``."""
+    """Check that ``value`` is an int (not a bool; a real number is cut to one, see
+    :func:`int_like`) in ``[low, 2**53]``."""
     allowed = _INT_RANGE if low == -_MAX_EXACT_INT else f"an int in the range [{low}, {_MAX_EXACT_INT}]"
+    value = int_like(owner, name, value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(format_error(name, allowed, value, owner=owner))
     v = int(value)

@@ -41,7 +41,9 @@ ALL = [
         (lambda: IntDistribution(0, 5, step=0), "step", ValueError),
         (lambda: IntDistribution(0, 5, log=True), "low", ValueError),
         (lambda: IntDistribution(1, 9, step=2, log=True), "step", ValueError),
-        (lambda: IntDistribution(0.5, 5), "low", TypeError),
+        (lambda: IntDistribution(float("nan"), 5), "low", TypeError),
+        (lambda: IntDistribution(0, float("inf")), "high", TypeError),
+        (lambda: IntDistribution("0", 5), "low", TypeError),
         (lambda: CategoricalDistribution([]), "choices", ValueError),
         (lambda: CategoricalDistribution(["a", "a"]), "choices", ValueError),
         (lambda: CategoricalDistribution([[1]]), "choices", TypeError),
@@ -337,3 +339,27 @@ def test_search_space_rows_keep_each_spaces_choices() -> None:
     assert ints.external_row(x) == [2, 4] and type(ints.external_row(x)[0]) is int
     assert floats.external_row(x) == [2.0, 4] and type(floats.to_external(x)["c"]) is float
     assert type(ints.to_external(x)["i"]) is int
+
+
+def test_int_distribution_cuts_real_bounds_to_ints_as_optuna() -> None:
+    # Integral floats (n / 2) silently; a fraction toward zero, with a warning naming it.
+    assert IntDistribution(1.0, 10 / 2, step=np.float64(2.0)) == IntDistribution(1, 5, step=2)
+    with pytest.warns(HpoWarning, match=r"IntDistribution: `high` should be an int, but got 5.5; 5 is used"):
+        assert IntDistribution(1, 5.5) == IntDistribution(1, 5)
+    with pytest.warns(HpoWarning, match="`low`"):
+        assert IntDistribution(-0.5, 3).low == 0
+
+
+def test_suggest_int_takes_real_bounds_as_optuna() -> None:
+    import hpo_core
+
+    study = hpo_core.create_study()
+    trial = study.ask()
+    n = 10
+    assert 1 <= trial.suggest_int("half", 1, n / 2) <= 5
+    with pytest.warns(HpoWarning, match=r"Trial.suggest_int for parameter `odd`: `high` should be an int, but got 3.5"):
+        assert 1 <= trial.suggest_int("odd", 1, 7 / 2) <= 3
+    assert trial.distributions["half"] == IntDistribution(1, 5)
+    optuna = pytest.importorskip("optuna", reason="optuna is not installed: its distribution is the reference")
+    theirs = optuna.distributions.IntDistribution(1, 7 / 2)
+    assert (theirs.low, theirs.high) == (trial.distributions["odd"].low, trial.distributions["odd"].high)

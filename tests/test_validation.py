@@ -100,7 +100,7 @@ def test_param_error_names_the_hyperparameter_and_keeps_type() -> None:
     assert type(err) is ValueError
     assert str(err) == "Trial.suggest_float for parameter `lr`: `low` must be > 0 when log=True, but got 0.0."
     with pytest.raises(TypeError) as tinfo:
-        IntDistribution(0.5, 3)  # type: ignore[arg-type]
+        IntDistribution("0", 3)  # type: ignore[arg-type]
     err2 = param_error(tinfo.value, "n_layers")
     assert type(err2) is TypeError
     assert str(err2).startswith("IntDistribution for parameter `n_layers`: `low` must be an int")

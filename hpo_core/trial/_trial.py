@@ -18,6 +18,7 @@ from hpo_core.distributions import (
     FloatDistribution,
     IntDistribution,
     SearchSpace,
+    int_like,
 )
 from hpo_core.exceptions import HpoWarning
 
@@ -179,7 +180,15 @@ class Trial:
     def suggest_int(
         self, name: str, low: int, high: int, *, step: int = 1, log: bool = False
     ) -> int:
-        """Suggest an int in ``[low, high]`` on a grid of ``step``, optionally log-uniform."""
+        """Suggest an int in ``[low, high]`` on a grid of ``step``, optionally log-uniform.
+
+        Bounds and step given as floats are cut to ints as Optuna does (``n / 2``; a
+        fraction with an :class:`~hpo_core.exceptions.HpoWarning` naming the parameter).
+        """
+        if type(low) is not int or type(high) is not int or type(step) is not int:
+            owner = f"Trial.suggest_int for parameter `{name}`"
+            low, high, step = (int_like(owner, "low", low, 3), int_like(owner, "high", high, 3),
+                               int_like(owner, "step", step, 3))
         try:
             dist = _int_dist(low, high, log, step)
         except (TypeError, ValueError) as e:

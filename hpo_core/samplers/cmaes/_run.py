@@ -151,16 +151,22 @@ def tell(run: Run, coder: Coder, X: np.ndarray, y: np.ndarray, raw: list[Any]) -
     """Tell the population: internal rows X (popsize, d), values y (popsize,) to
     minimize, and the raw samples :func:`ask` returned (margin optimizers)."""
     opt = run.optimizer
+    if run.kind in ("cmawm", "catcmawm") and coder.n_numeric:
+        # A trial without its raw sample (a row written by another program) is told at
+        # its coordinates, in the optimizer's order.
+        U = coder.to_coords(X)
+        if run.kind == "catcmawm":
+            U = U[:, np.concatenate(gauss_order(coder)).astype(np.int64)]
+        raw = [U[i] if r is None else np.asarray(r, dtype=np.float64) for i, r in enumerate(raw)]
     if run.kind == "catcmawm":
         import cmaes
 
         C = coder.one_hot(X) if len(coder.cat) else None
-        sols = [cmaes.CatCMAwM.Solution(
-            c=None if C is None else C[i], _v_raw=None if raw[i] is None else np.asarray(raw[i], dtype=np.float64))
-            for i in range(len(y))]
+        sols = [cmaes.CatCMAwM.Solution(c=None if C is None else C[i], _v_raw=raw[i] if coder.n_numeric else None)
+                for i in range(len(y))]
         opt.tell(list(zip(sols, y.tolist())))
     elif run.kind == "cmawm":
-        opt.tell([(np.asarray(r, dtype=np.float64), v) for r, v in zip(raw, y.tolist())])
+        opt.tell(list(zip(raw, y.tolist())))
     else:
         opt.tell(list(zip(coder.to_coords(X), y.tolist())))
     run.generation += 1

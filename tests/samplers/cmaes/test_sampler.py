@@ -415,3 +415,17 @@ def test_cmaes_one_run_per_hyperband_bracket() -> None:
         in_bracket = gens[: len(mask)][mask]
         assert (~np.isnan(in_bracket)).sum() > 4
         assert group.run is not None and group.run.generation >= 1
+
+
+@pytest.mark.parametrize("kwargs, space", [
+    ({"with_margin": True}, {"i": IntDistribution(0, 9), "x": FloatDistribution(0, 1)}),
+    ({}, {"i": IntDistribution(0, 9), "c": CategoricalDistribution(["a", "b"]), "x": FloatDistribution(0, 1)}),
+])
+def test_cmaes_margin_trial_without_raw_sample_is_told_at_its_params(kwargs: dict[str, Any], space: Any) -> None:
+    study = hpo_core.create_study(sampler=CmaEsSampler(seed=0, popsize=4, **kwargs))
+    for _ in range(20):
+        t = study.ask(space)
+        if t.number % 3 == 0:  # as if written by another program
+            t.set_system_attr(RAW_ATTR, None)
+        study.tell(t, float(t.params["i"]))
+    assert stored_run(study).generation >= 3

@@ -1,6 +1,6 @@
 """The one-sided Wilcoxon signed-rank p-value of ``scipy.stats.wilcoxon(d, alternative=...,
 zero_method="zsplit")`` (SciPy's default ``method="auto"``, no continuity correction), in
-NumPy, without SciPy's per-call overhead (~0.3 ms; this costs ~20 us).
+NumPy, without SciPy's per-call overhead (~0.3 ms; this costs ~10-13 us at n = 61).
 
 Notation: ``d`` (n,) the paired differences (finite); ``r`` (n,) the average ranks of
 ``|d|`` (1-based, zeros included, ties sharing the mean rank); ``T = sum(r[d > 0]) +
@@ -10,7 +10,8 @@ SciPy's ``method="auto"`` picks, and so does this:
 * ``n > 50``, or ``14 <= n <= 50`` with ties or zeros: the normal approximation,
   ``z = (T - n (n + 1) / 4) / se`` with ``se = sqrt((n (n + 1) (2n + 1) - sum(t^3 - t) / 2)
   / 24)`` over the tie groups' sizes ``t``; ``P = Phi(z)`` ("less") or ``Phi(-z)``
-  ("greater"), ``Phi`` SciPy's ``special.ndtr``.
+  ("greater"), ``Phi`` computed as SciPy's ``special.ndtr`` does (Cephes: ``erf`` near 0,
+  ``erfc`` in the tails) with ``math.erf``/``math.erfc``.
 * ``n <= 50`` without ties or zeros: the exact null distribution of ``T`` (every sign
   pattern of the ranks 1..n equally likely), counted in integers (< 2**50, exact).
 * ``n <= 13`` with ties or zeros: SciPy's exact permutation test over all ``2**n`` sign
@@ -31,6 +32,7 @@ __all__ = ["signed_rank_pvalue"]
 
 _EXACT_MAX_N = 50  # SciPy: method "auto" is asymptotic above this
 _PERMUTATION_MAX_N = 13  # SciPy: 2**n <= 9999 resamples, so its permutation test is exact
+_SQRT1_2 = math.sqrt(0.5)
 
 
 def signed_rank_pvalue(d: np.ndarray, alternative: str) -> float:
@@ -39,33 +41,48 @@ def signed_rank_pvalue(d: np.ndarray, alternative: str) -> float:
     Equal to SciPy's to a few ulps (see the module docstring)."""
     n = len(d)
     a = np.abs(d)
-    order = np.argsort(a, kind="stable")
-    sorted_a = a[order]
-    starts = np.flatnonzero(np.concatenate(([True], sorted_a[1:] != sorted_a[:-1])))
-    sizes = np.diff(np.append(starts, n))
-    r = np.empty(n)
-    r[order] = np.repeat(starts + (sizes + 1) / 2.0, sizes)  # mean of ranks s+1 .. s+t
-    positive, zero = d > 0, d == 0
+    s = np.sort(a)
+    # Entry i's tie group fills sorted positions lo[i] .. hi[i] - 1: its average rank is
+    # (lo + 1 + hi) / 2 and its group size t = hi - lo (one sort, two searchsorted: no
+    # argsort, scatter or run-length pass).
+    lo = s.searchsorted(a, "left")
+    hi = s.searchsorted(a, "right")
+    r = (lo + hi + 1) * 0.5
+    sign = np.sign(d)  # zsplit: a zero gives half its rank to each side
     # Multiples of 1/2 (1/4 with the zeros' halves), far below 2**52: exact float sums.
-    t_plus = float(r[positive].sum() + r[zero].sum() / 2)
-    has_ties, has_zeros = bool((sizes > 1).any()), bool(zero.any())
+    t_plus = float(r @ (sign + 1.0)) * 0.5
+    t = hi - lo
+    # sum over tie groups of (t^3 - t) = sum over entries of (t^2 - 1): integers, exact.
+    tie_correct = int((t * t).sum()) - n
+    has_ties, has_zeros = tie_correct > 0, s.item(0) == 0.0
     if n <= _EXACT_MAX_N and not (has_ties or has_zeros):
         return _exact_pvalue(n, int(t_plus), alternative)  # T is an integer here
     if n <= _PERMUTATION_MAX_N:
+        zero = sign == 0
         weights = (2 * r[~zero]).astype(np.int64)  # doubled ranks of the signed entries
         counts = _weighted_subset_sum_counts(weights)
-        k = int(2 * r[positive].sum())  # the observed sum of doubled positive ranks
+        k = int(2 * r[sign > 0].sum())  # the observed sum of doubled positive ranks
         hits = counts[: k + 1].sum() if alternative == "less" else counts[k:].sum()
         return float(hits) / 2.0 ** len(weights)  # the zeros' flips scale both counts
     # Normal approximation, SciPy's expression order (n counted as a float).
     c = float(n)
     mean = c * (c + 1.0) * 0.25
-    tie_correct = float((sizes.astype(np.float64) ** 3 - sizes).sum())
     se = math.sqrt((c * (c + 1.0) * (2.0 * c + 1.0) - tie_correct / 2) / 24)
     z = (t_plus - mean) / se
-    from scipy import special  # a core dependency; SciPy's normal cdf, to the ulp
+    return _ndtr(z if alternative == "less" else -z)
 
-    return float(special.ndtr(z if alternative == "less" else -z))
+
+def _ndtr(x: float) -> float:
+    """The standard normal cdf as SciPy's ``special.ndtr`` (Cephes) computes it: ``0.5 +
+    0.5 erf(x / sqrt 2)`` near 0, ``0.5 erfc(|x| / sqrt 2)`` (or one minus it) beyond, so a
+    far tail keeps its relative accuracy; ``math.erf``/``erfc`` instead of SciPy's per-call
+    ufunc overhead (~1 us here against ~10 us)."""
+    y = x * _SQRT1_2
+    z = abs(y)
+    if z < _SQRT1_2:
+        return 0.5 + 0.5 * math.erf(y)
+    p = 0.5 * math.erfc(z)
+    return 1.0 - p if y > 0 else p
 
 
 def _exact_pvalue(n: int, t: int, alternative: str) -> float:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -68,41 +69,92 @@ class WilcoxonPruner(BasePruner):
         owner = "WilcoxonPruner"
         self._p_threshold: float = check_real("p_threshold", p_threshold, low=0.0, high=1.0, owner=owner)  # type: ignore[assignment]
         self._n_startup_steps: int = check_int("n_startup_steps", n_startup_steps, low=0, owner=owner)  # type: ignore[assignment]
+        # The best trial's reports, read once: (history, rollbacks, row) -> _BestReports.
+        self._best: tuple[Any, int, int, _BestReports] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_best"] = None  # holds a history: rebuilt on use
+        return state
 
     def prune(self, study: Study, trial: Trial) -> bool:
         history, steps, values = own_reports(study, trial)
-        if len(steps) == 0:
+        n_steps = len(steps)
+        if n_steps == 0:
             return False
-        if not np.isfinite(values).all():
+        # Python's sum, left to right, as Optuna (np.mean sums pairwise). A finite sum
+        # means finite reports (NaN and infinities propagate); only an infinite or NaN
+        # sum (or an overflow) needs the element-wise check.
+        total = sum(values.tolist())
+        if not math.isfinite(total) and not np.isfinite(values).all():
             _warn(f"the reports of trial {trial.number} include NaN or infinity: it is not pruned.")
             return False
-        maximize = bool(study.view.signs[0] < 0)
-        best = _best_feasible_row(history, maximize)
-        if best < 0:
+        maximize = study.view.signs.item(0) < 0
+        best = self._best_reports(history, _best_feasible_row(history, maximize))
+        if best is None:
             return False
-        best_steps, best_values = history.steps.of_row(best)
-        best_values = best_values[:, 0]
-        if len(best_steps) == 0:
-            _warn(f"the best trial ({best}) reported no values: no trial is pruned.")
+        if len(best.steps) == 0:
+            _warn(f"the best trial ({best.row}) reported no values: no trial is pruned.")
             return False
-        if not np.isfinite(best_values).all():
-            _warn(f"the reports of the best trial ({best}) include NaN or infinity: trial {trial.number} is not pruned.")
+        if not best.finite:
+            _warn(f"the reports of the best trial ({best.row}) include NaN or infinity: trial {trial.number} is not "
+                  "pruned.")
             return False
-        n_steps = len(steps)
-        if n_steps <= len(best_steps) and np.array_equal(best_steps[:n_steps], steps):
-            diff = values - best_values[:n_steps]  # the usual case: the best trial's first steps
+        if _same_first_steps(steps, best.steps):
+            diff = values - best.values[:n_steps]  # the usual case: the best trial's first steps
         else:  # both ascending and unique: intersect1d's pairs are in step order
-            _, mine, theirs = np.intersect1d(steps, best_steps, assume_unique=True, return_indices=True)
+            _, mine, theirs = np.intersect1d(steps, best.steps, assume_unique=True, return_indices=True)
             if len(mine) < n_steps:
-                _warn(f"trial {trial.number} reported steps that the best trial ({best}) did not: they are ignored.")
-            diff = values[mine] - best_values[theirs]
+                _warn(f"trial {trial.number} reported steps that the best trial ({best.row}) did not: they are "
+                      "ignored.")
+            diff = values[mine] - best.values[theirs]
         if len(diff) < max(2, self._n_startup_steps):
             return False
-        # Python's sum, left to right, as Optuna (np.mean sums pairwise).
-        mean, best_mean = sum(values.tolist()) / len(values), sum(best_values.tolist()) / len(best_values)
-        average_is_best = best_mean <= mean if maximize else best_mean >= mean
+        mean = total / n_steps
+        average_is_best = best.mean <= mean if maximize else best.mean >= mean
         p = signed_rank_pvalue(diff, "less" if maximize else "greater")
-        return bool(p < self._p_threshold) and not average_is_best
+        return p < self._p_threshold and not average_is_best
+
+    def _best_reports(self, history: History, row: int) -> _BestReports | None:
+        """The reports of the best trial ``row`` (None if -1), cached: a COMPLETE trial's
+        reports never change (the storages refuse a report to a finished trial), so they
+        are read once per best trial (per history, until a rollback)."""
+        if row < 0:
+            return None
+        cached = self._best
+        if cached is not None and cached[0] is history and cached[1] == history.rollbacks and cached[2] == row:
+            return cached[3]
+        steps, values = history.steps.of_row(row)
+        values = values[:, 0]
+        best = _BestReports(row, steps, values, bool(np.isfinite(values).all()),
+                            sum(values.tolist()) / len(values) if len(values) else math.nan)
+        self._best = (history, history.rollbacks, row, best)
+        return best
+
+
+class _BestReports(NamedTuple):
+    """The best trial's row, ``steps (L,)``, ``values (L,)``, whether all are finite, and
+    their mean (Python's sum, left to right)."""
+
+    row: int
+    steps: np.ndarray
+    values: np.ndarray
+    finite: bool
+    mean: float
+
+
+def _same_first_steps(steps: np.ndarray, best_steps: np.ndarray) -> bool:
+    """Whether ``steps (n,)`` equals ``best_steps[:n]`` (both ascending and unique). Scalar
+    reads first: when ``steps`` is a run of consecutive steps and both ends match,
+    ``best_steps[:n]`` holds the same run (n ascending unique ints between the same
+    ends); otherwise ``np.array_equal``."""
+    n = len(steps)
+    if n > len(best_steps):
+        return False
+    first, last = steps.item(0), steps.item(n - 1)
+    if best_steps.item(0) != first or best_steps.item(n - 1) != last:
+        return False
+    return last - first == n - 1 or bool(np.array_equal(best_steps[:n], steps))
 
 
 def _best_feasible_row(history: History, maximize: bool) -> int:

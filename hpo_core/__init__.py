@@ -30,6 +30,7 @@ from hpo_core.exceptions import TrialPruned
 from hpo_core.study import (
     Study,
     TrialBatch,
+    copy_study,
     create_study,
     delete_study,
     get_all_study_summaries,
@@ -51,6 +52,7 @@ __all__ = [
     "TrialBatch",
     "TrialPruned",
     "TrialState",
+    "copy_study",
     "create_study",
     "create_trial",
     "delete_study",

@@ -1,16 +1,20 @@
 """Studies: ask/tell, optimize, and the module-level study functions."""
 
 from hpo_core.study._api import (
+    copy_study,
     create_study,
     delete_study,
     get_all_study_summaries,
     load_study,
 )
+from hpo_core.study._callbacks import MaxTrialsCallback
 from hpo_core.study._study import Study, TrialBatch
 
 __all__ = [
+    "MaxTrialsCallback",
     "Study",
     "TrialBatch",
+    "copy_study",
     "create_study",
     "delete_study",
     "get_all_study_summaries",

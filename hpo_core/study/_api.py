@@ -15,7 +15,7 @@ from hpo_core.study._stale import fail_stale_trials
 from hpo_core.study._study import Study
 from hpo_core.trial import StudyDirection
 
-__all__ = ["create_study", "load_study", "delete_study", "get_all_study_summaries"]
+__all__ = ["copy_study", "create_study", "load_study", "delete_study", "get_all_study_summaries"]
 
 _logger = logging.getLogger("hpo_core")
 
@@ -134,3 +134,43 @@ def get_all_study_summaries(storage: str | BaseStorage) -> list[FrozenStudy]:
     return get_storage(storage).get_all_studies()
 
 
+def copy_study(
+    *,
+    from_study_name: str,
+    from_storage: str | BaseStorage,
+    to_storage: str | BaseStorage,
+    to_study_name: str | None = None,
+) -> None:
+    """Copy a study into another storage, as Optuna's ``copy_study``: its directions, user
+    and system attributes and every trial (parameters, values, intermediate values,
+    attributes, times and states; running trials too, as they are now).
+
+    Args:
+        from_study_name: The study to copy.
+        from_storage: Its storage (a URL or a storage object).
+        to_storage: The storage to copy it into.
+        to_study_name: The copy's name; defaults to ``from_study_name``.
+
+    Raises:
+        StudyNotFoundError: no study ``from_study_name`` in ``from_storage``.
+        DuplicatedStudyError: ``to_storage`` already holds a study of the copy's name.
+
+    Example:
+        >>> import hpo_core
+        >>> src = hpo_core.create_study(study_name="src")
+        >>> src.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+        >>> dst = hpo_core.storages.InMemoryStorage()
+        >>> copy_study(from_study_name="src", from_storage=src._storage, to_storage=dst)
+        >>> [t.params for t in hpo_core.load_study(study_name="src", storage=dst).trials] == [
+        ...     t.params for t in src.trials]
+        True
+    """
+    source = load_study(study_name=from_study_name, storage=from_storage)
+    target = create_study(study_name=to_study_name or from_study_name, storage=to_storage,
+                          directions=source.directions, load_if_exists=False)
+    for key, value in source.system_attrs.items():
+        target.set_system_attr(key, value)
+    for key, value in source.user_attrs.items():
+        target.set_user_attr(key, value)
+    for trial in source.trials:
+        target._storage.create_new_trial(target._study_id, trial)

@@ -15,6 +15,7 @@ Notation (``k`` parents, ``d`` parameters of the space, ``m`` objectives):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +25,10 @@ from hpo_core.distributions import SearchSpace
 from hpo_core.samplers.nsga._crossovers import BaseCrossover
 from hpo_core.samplers.nsga._mutations import BaseMutation
 
-__all__ = ["Config", "Layout", "Parents", "make_child"]
+__all__ = ["Config", "Layout", "ParentArrays", "Parents", "make_child"]
 
 _CAT = 2
+_LINEAR, _GRID, _LOG, _LOG_INT = 0, 1, 2, 3  # how a numeric coordinate maps back
 # A crossover whose continuous floats keep falling below their range is retried this
 # many times (Optuna retries forever), then the child is clipped into the range.
 MAX_TRIES = 100
@@ -56,6 +58,7 @@ class Layout:
         self.num = np.flatnonzero(~is_cat & ~single)
         self.cat = np.flatnonzero(is_cat & ~single)
         self.single = single
+        self.n_single = int(single.sum())
         self.bounds = np.stack([space.lo[self.num], space.hi[self.num]], axis=1)
         self.is_log = space.is_log.copy()
         self.any_log = bool(self.is_log.any())
@@ -68,6 +71,9 @@ class Layout:
         self.linear_float = (~self.is_log_num) & (step == 0) & ~self.is_int_num
         self.gridded = (step > 0) & ~self.is_log_num
         self.log_int = self.is_log_num & self.is_int_num
+        kinds = np.where(self.linear_float, _LINEAR, np.where(self.gridded, _GRID,
+                                                              np.where(self.log_int, _LOG_INT, _LOG)))
+        self.codes = list(zip(kinds.tolist(), self.low.tolist(), self.high.tolist(), step.tolist()))
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         T = np.array(X, dtype=np.float64, copy=True)
@@ -76,31 +82,30 @@ class Layout:
                 T[:, self.is_log] = np.log(T[:, self.is_log])
         return T
 
-    def untransform(self, t: np.ndarray) -> tuple[np.ndarray, bool]:
+    def untransform(self, t: np.ndarray) -> tuple[list[float], bool]:
         """Internal values of the numeric coordinates ``t`` (len(num),), rounded to the
-        grid and clipped, and whether a continuous float fell below its ``low``."""
-        x = t.copy()
-        below = bool((x[self.linear_float] < self.low[self.linear_float]).any())
-        if self.is_log_num.any():
-            x[self.is_log_num] = np.exp(x[self.is_log_num])
-            x[self.log_int] = np.round(x[self.log_int])
-        g = self.gridded
-        if g.any():  # floor(. + 0.5): Optuna rounds half up on the grid
-            x[g] = np.floor((x[g] - self.low[g]) / self.step[g] + 0.5) * self.step[g] + self.low[g]
-        return np.clip(x, self.low, self.high), below
+        grid and clipped, and whether a continuous float fell below its ``low``.
+
+        A plain loop: for a handful of parameters it costs less than NumPy calls."""
+        out = [_back(v, code) for v, code in zip(t.tolist(), self.codes)]
+        below = any(v < code[1] for v, code in zip(t.tolist(), self.codes) if code[0] == _LINEAR)
+        return out, below
 
     def untransform_one(self, pos: int, t: float) -> float:
         """:meth:`untransform` of the ``pos``-th numeric coordinate alone."""
-        if self.is_log_num[pos]:
-            x = float(np.exp(t))
-            if self.log_int[pos]:
-                x = float(np.round(x))
-        elif self.gridded[pos]:
-            low, step = float(self.low[pos]), float(self.step[pos])
-            x = float(np.floor((t - low) / step + 0.5)) * step + low
-        else:
-            x = t
-        return min(max(x, float(self.low[pos])), float(self.high[pos]))
+        return _back(t, self.codes[pos])
+
+
+def _back(v: float, code: tuple[int, float, float, float]) -> float:
+    """One transformed coordinate back to its internal value, on the grid and in bounds."""
+    kind, low, high, step = code
+    if kind == _GRID:  # floor(. + 0.5): Optuna rounds half up on the grid
+        v = math.floor((v - low) / step + 0.5) * step + low
+    elif kind != _LINEAR:
+        v = math.exp(min(v, 709.0))  # beyond 709 exp overflows; the bound clips it anyway
+        if kind == _LOG_INT:
+            v = float(round(v))
+    return low if v < low else high if v > high else v
 
 
 @dataclass
@@ -109,19 +114,33 @@ class Parents:
     rows: np.ndarray
     loss: np.ndarray
     penalty: np.ndarray | None
-    # Per space: (X, T, missing) with ``missing`` (d,) the columns some parent lacks.
-    arrays: dict[SearchSpace, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # Per space, the parents' parameters (see ``ParentArrays``).
+    arrays: dict[SearchSpace, ParentArrays] = field(default_factory=dict)
     frozen: list[Any] | None = None
     loss_rows: list[tuple[float, ...]] = field(default_factory=list)
+    penalties: list[float] | None = None
 
     def __post_init__(self) -> None:
         self.loss_rows = [tuple(r) for r in self.loss.tolist()]
+        self.penalties = None if self.penalty is None else self.penalty.tolist()
+
+
+class ParentArrays:
+    """The parents' parameters in one space: ``X`` (k, d) internal values, ``T_num``
+    (k, len(num)) numeric ones transformed, ``cat_rows`` the categorical indices as
+    lists, ``missing`` (d,) the columns some parent lacks (drawn at random instead)."""
+
+    def __init__(self, layout: Layout, X: np.ndarray, missing: np.ndarray):
+        self.X = X
+        self.T_num = np.ascontiguousarray(layout.transform(X)[:, layout.num])
+        self.cat_rows = X[:, layout.cat].tolist()
+        self.missing = missing
 
 
 def _dominates(p: Parents, a: int, b: int) -> bool:
     """Whether parent ``a`` (constrained-)dominates parent ``b`` (Deb et al. 2002)."""
-    if p.penalty is not None:
-        pa, pb = p.penalty[a], p.penalty[b]
+    if p.penalties is not None:
+        pa, pb = p.penalties[a], p.penalties[b]
         if pa > 0 or pb > 0:
             return pb > 0 and (pa <= 0 or pa < pb)
     va, vb = p.loss_rows[a], p.loss_rows[b]
@@ -129,14 +148,15 @@ def _dominates(p: Parents, a: int, b: int) -> bool:
 
 
 def _tournament(p: Parents, n_parents: int, rng: np.random.RandomState) -> list[int]:
-    """``n_parents`` distinct parents, each the winner of a binary tournament among those
-    not chosen yet (the second candidate wins unless the first dominates it)."""
+    """``n_parents`` distinct parents, each the winner of a binary tournament between two
+    uniform draws among those not chosen yet (the second wins unless the first dominates)."""
     k = len(p.rows)
+    u = rng.rand(2 * n_parents).tolist()
     chosen: list[int] = []
-    for _ in range(n_parents):
+    for r in range(n_parents):
         pick = []
-        for _ in range(2):
-            i = int(rng.choice(k - len(chosen)))
+        for q in (u[2 * r], u[2 * r + 1]):
+            i = int(q * (k - r))
             for c in sorted(chosen):  # the i-th index not chosen yet
                 if i >= c:
                     i += 1
@@ -145,37 +165,39 @@ def _tournament(p: Parents, n_parents: int, rng: np.random.RandomState) -> list[
     return chosen
 
 
-def make_child(p: Parents, layout: Layout, X: np.ndarray, T: np.ndarray, cfg: Config, rng: np.random.RandomState,
+def make_child(p: Parents, layout: Layout, arrays: ParentArrays, cfg: Config, rng: np.random.RandomState,
                study: Any) -> tuple[np.ndarray, np.ndarray]:
     """One child: (d,) internal values and (d,) bool, True where the value is to be
-    drawn afresh at random (mutated without a mutation operator)."""
+    drawn afresh at random (mutated without a mutation operator, or missing)."""
     d = len(layout.space)
     if rng.rand() < cfg.crossover_prob:
-        child = _crossover(p, layout, X, T, cfg, rng, study)
+        child = _crossover(p, layout, arrays, cfg, rng, study)
     else:
-        child = X[int(rng.choice(len(p.rows)))].copy()
-    n_params = d - int(layout.single.sum())
+        child = arrays.X[int(rng.rand() * len(p.rows))].copy()
+    n_params = d - layout.n_single
     mp = cfg.mutation_prob if cfg.mutation_prob is not None else 1.0 / max(1.0, n_params)
     redraw = rng.rand(d) < mp
-    redraw[layout.single] = False
+    if layout.n_single:
+        redraw[layout.single] = False
+        child[layout.single] = layout.space.low[layout.single]
     if cfg.mutation is not None and redraw.any():
         child = _mutate(child, redraw, layout, cfg.mutation, rng, study)
-    child[layout.single] = layout.space.low[layout.single]
-    return child, redraw
+    return child, redraw | arrays.missing
 
 
-def _crossover(p: Parents, layout: Layout, X: np.ndarray, T: np.ndarray, cfg: Config,
+def _crossover(p: Parents, layout: Layout, arrays: ParentArrays, cfg: Config,
                rng: np.random.RandomState, study: Any) -> np.ndarray:
     child = np.empty(len(layout.space))
     num, cat = layout.num, layout.cat
     for tries in range(MAX_TRIES):
         idx = _tournament(p, cfg.crossover.n_parents, rng)
         if len(cat):
-            second = rng.rand(len(cat)) >= cfg.swapping_prob
-            child[cat] = np.where(second, X[idx[-1], cat], X[idx[0], cat])
+            first, last = arrays.cat_rows[idx[0]], arrays.cat_rows[idx[-1]]
+            second = (rng.rand(len(cat)) >= cfg.swapping_prob).tolist()
+            child[cat] = [b if s else a for a, b, s in zip(first, last, second)]
         if not len(num):
             return child
-        t = np.asarray(cfg.crossover.crossover(T[np.ix_(idx, num)], rng, study, layout.bounds), dtype=np.float64)
+        t = np.asarray(cfg.crossover.crossover(arrays.T_num[idx], rng, study, layout.bounds), dtype=np.float64)
         x, below = layout.untransform(t)
         if not below or tries == MAX_TRIES - 1:
             child[num] = x

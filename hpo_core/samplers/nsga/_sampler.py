@@ -31,7 +31,7 @@ from hpo_core.exceptions import ExperimentalWarning
 from hpo_core.samplers._base import CONSTRAINTS_KEY, EMPTY_SPACE, BaseSampler, HistoryBound, store_constraints
 from hpo_core.samplers._random import RandomSampler
 from hpo_core.samplers.nsga import _selection
-from hpo_core.samplers.nsga._child import Config, Layout, Parents, make_child
+from hpo_core.samplers.nsga._child import Config, Layout, ParentArrays, Parents, make_child
 from hpo_core.samplers.nsga._crossovers import BaseCrossover, UniformCrossover
 from hpo_core.samplers.nsga._generations import GENERATION_ATTR, Generations
 from hpo_core.samplers.nsga._mutations import BaseMutation
@@ -195,6 +195,11 @@ class _GASampler(HistoryBound, BaseSampler):
             pool = np.concatenate([self._gens.population(k - 1), np.sort(prev)])
             self._parents[k] = self._select(study, h, pool)
             study.set_system_attr(self._parent_key(k), self._parents[k].tolist())
+            if k > 2 and stored.get(self._parent_key(k - 2)) is not None:
+                # Only the last two generations' parents are ever read again (a worker
+                # joining or resuming selects from those): older lists are cleared so the
+                # study's attributes, read once per generation, stay small.
+                study.set_system_attr(self._parent_key(k - 2), None)
         for k in [k for k in self._parents if k < generation - 1]:
             del self._parents[k]
         self._gens.drop_below(generation - 1)
@@ -249,20 +254,19 @@ class _GASampler(HistoryBound, BaseSampler):
             if parents is not None:
                 if self._child_strategy is not None:
                     return self._custom_child(study, h, trial, space, parents)
+                layout = self._layout(space)
                 arrays = parents.arrays.get(space)
                 if arrays is None:
-                    arrays = parents.arrays[space] = self._parent_arrays(h, space, parents.rows)
-                X, T, missing = arrays
-                child, redraw = make_child(parents, self._layout(space), X, T, self._config, self._rng, study)
-                redraw |= missing
+                    arrays = parents.arrays[space] = self._parent_arrays(h, layout, parents.rows)
+                child, redraw = make_child(parents, layout, arrays, self._config, self._rng, study)
         if parents is None:
             return self._random.sample_joint(study, trial, space)
         if redraw.any():
             child[redraw] = self._random.sample_joint(study, trial, space)[redraw]
         return child
 
-    def _parent_arrays(self, h: History, space: SearchSpace, rows: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _parent_arrays(self, h: History, layout: Layout, rows: np.ndarray) -> ParentArrays:
+        space = layout.space
         X = np.full((len(rows), len(space)), np.nan)
         for j, name in enumerate(space.names):
             col = h.param_index.get(name)
@@ -270,7 +274,7 @@ class _GASampler(HistoryBound, BaseSampler):
                 X[:, j] = h.X[rows, col]
         missing = np.isnan(X).any(axis=0)
         X[:, missing] = space.low[missing]
-        return X, self._layout(space).transform(X), missing
+        return ParentArrays(layout, X, missing)
 
     def _custom_child(self, study: Study, h: History, trial: Trial, space: SearchSpace, parents: Parents) -> np.ndarray:
         if parents.frozen is None:

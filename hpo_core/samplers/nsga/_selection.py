@@ -113,11 +113,11 @@ def _normalize(F: np.ndarray) -> np.ndarray:
 
 
 def _associate(F: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Closest reference line of each row of F (n, m) and the perpendicular distance."""
-    w = ref / np.linalg.norm(ref, axis=1, keepdims=True)  # (p, m) unit directions
-    proj = F @ w.T  # (n, p)
-    sq = np.maximum(np.einsum("nm,nm->n", F, F)[:, None] - proj**2, 0.0)
-    dist = np.sqrt(sq)
+    """Closest reference line of each row of F (n, m) and the perpendicular distance
+    (computed as the norm of the rejection, as Optuna does, so ties fall alike)."""
+    coef = (F @ ref.T) / np.einsum("pm,pm->p", ref, ref)  # (n, p) projections onto the lines
+    rejection = F[:, None, :] - coef[:, :, None] * ref[None, :, :]  # (n, p, m)
+    dist = np.linalg.norm(rejection, axis=2)
     closest = np.argmin(dist, axis=1)
     return closest, dist[np.arange(len(F)), closest]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -60,3 +62,63 @@ def test_create_trial_accepts_numpy_values() -> None:
     assert t.intermediate_values[3] == 0.25 and type(t.intermediate_values[3]) is float
     assert list(t.intermediate_values) == [3, 4] and all(type(k) is int for k in t.intermediate_values)
     assert t.state == TrialState.COMPLETE
+
+
+# ------------------------------------------------------------- replay (Optuna's BaseTrial)
+def _objective(trial: Any) -> float:
+    x = trial.suggest_float("x", -5, 5)
+    n = trial.suggest_int("n", 1, 8, log=True)
+    c = trial.suggest_categorical("c", ["a", "b", None])
+    trial.report(x, 0)
+    if trial.should_prune():
+        raise AssertionError("a frozen trial is never pruned")
+    return (x - 2) ** 2 + n + (c == "a")
+
+
+def test_frozen_trial_replays_the_objective() -> None:
+    import hpo_core
+
+    study = hpo_core.create_study()
+    study.optimize(_objective, n_trials=15)
+    best = study.best_trial
+    reported = dict(best.intermediate_values)
+    assert _objective(best) == study.best_value
+    assert best.intermediate_values == reported  # report records nothing on a record
+
+
+def test_frozen_trial_replay_errors_and_warnings() -> None:
+    from hpo_core.distributions import FloatDistribution
+    from hpo_core.exceptions import HpoWarning
+    from hpo_core.trial import create_trial
+
+    t = create_trial(params={"x": 3.0}, distributions={"x": FloatDistribution(0, 5)}, value=1.0)
+    with pytest.raises(ValueError, match="The value of the parameter 'y' is not found"):
+        t.suggest_float("y", 0, 1)
+    with pytest.warns(HpoWarning, match=r"The value 3.0 of the parameter 'x' is out of the range"):
+        assert t.suggest_float("x", 0, 1) == 3.0
+    with pytest.raises(ValueError, match="one kind"):
+        t.suggest_int("x", 0, 5)
+    t.set_user_attr("k", 1)
+    assert t.user_attrs == {"k": 1}
+
+
+def test_user_defined_pruner_reads_last_step() -> None:
+    import hpo_core
+    from hpo_core.pruners import BasePruner
+
+    class StopAtStep(BasePruner):
+        def prune(self, study: Any, trial: Any) -> bool:
+            return trial.last_step is not None and trial.last_step >= 2
+
+    def objective(trial: Any) -> float:
+        assert trial.last_step is None
+        for step in range(5):
+            trial.report(float(step), step)
+            if trial.should_prune():
+                raise hpo_core.TrialPruned()
+        return 0.0
+
+    study = hpo_core.create_study(pruner=StopAtStep())
+    study.optimize(objective, n_trials=2)
+    assert [t.last_step for t in study.trials] == [2, 2]
+    assert all(t.state == hpo_core.TrialState.PRUNED for t in study.trials)

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import datetime
 import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from hpo_core._validation import as_real, check_int, format_error
-from hpo_core.distributions import BaseDistribution
+from hpo_core.distributions import (
+    BaseDistribution,
+    CategoricalChoiceType,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    check_distribution_compatibility,
+)
+from hpo_core.exceptions import HpoWarning
 from hpo_core.trial._state import TrialState
 
 __all__ = ["FrozenTrial", "create_trial"]
@@ -26,6 +35,19 @@ class FrozenTrial:
         intermediate_values: ``{step: value}`` reported with ``Trial.report``.
         datetime_start, datetime_complete: ``datetime.datetime`` or None.
         trial_id: the storage's id of the trial.
+
+    A FrozenTrial also stands in for a :class:`Trial`, as in Optuna: ``suggest_*`` return
+    the stored parameters, so an objective replays a trial it ran before (the best one,
+    say); ``report`` records nothing and ``should_prune`` is False.
+
+    Example:
+        >>> import hpo_core
+        >>> def objective(trial):
+        ...     return (trial.suggest_float("x", -5, 5) - 2) ** 2
+        >>> study = hpo_core.create_study()
+        >>> study.optimize(objective, n_trials=10)
+        >>> objective(study.best_trial) == study.best_value
+        True
     """
 
     __slots__ = (
@@ -81,6 +103,49 @@ class FrozenTrial:
     @property
     def last_step(self) -> int | None:
         return max(self.intermediate_values) if self.intermediate_values else None
+
+    # ---------------------------------------------------- replay (Optuna's BaseTrial)
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
+                      log: bool = False) -> float:
+        """The stored value of ``name`` (see :meth:`_replay`)."""
+        return float(self._replay(name, FloatDistribution(low, high, log=log, step=step)))
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        """The stored value of ``name`` (see :meth:`_replay`)."""
+        return int(self._replay(name, IntDistribution(low, high, log=log, step=step)))
+
+    def suggest_categorical(self, name: str, choices: Sequence[CategoricalChoiceType]) -> CategoricalChoiceType:
+        """The stored value of ``name`` (see :meth:`_replay`)."""
+        return self._replay(name, CategoricalDistribution(choices))
+
+    def report(self, value: float, step: int) -> None:
+        """Records nothing: a FrozenTrial is a record, never pruned (as Optuna's)."""
+
+    def should_prune(self) -> bool:
+        """False: a FrozenTrial is never pruned (as Optuna's)."""
+        return False
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Set ``user_attrs[key]`` on this record (not in any storage)."""
+        self.user_attrs[key] = value
+
+    def _replay(self, name: str, dist: BaseDistribution) -> Any:
+        """The stored value of ``name``, checked against the distribution the objective
+        asks for now: ValueError if the trial has no such parameter or the kinds are not
+        compatible; an :class:`HpoWarning` (Optuna's text) if the value lies outside it."""
+        if name not in self.params:
+            raise ValueError(
+                f"The value of the parameter '{name}' is not found. "
+                "Please set it at the construction of the FrozenTrial object."
+            )
+        value = self.params[name]
+        if not dist.contains(dist.to_internal_repr(value)):
+            warnings.warn(f"The value {value} of the parameter '{name}' is out of the range of the distribution "
+                          f"{dist}.", HpoWarning, stacklevel=3)
+        if name in self.distributions:
+            check_distribution_compatibility(name, self.distributions[name], dist)
+        self.distributions[name] = dist
+        return value
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, FrozenTrial):

@@ -339,6 +339,12 @@ class Trial:
         multi-objective study)."""
         return dict(self._iv or {})
 
+    @property
+    def last_step(self) -> int | None:
+        """The highest step reported so far, None before the first report (what a
+        user-defined pruner reads, as ``FrozenTrial.last_step`` in Optuna's)."""
+        return max(self._iv) if self._iv else None
+
     # --------------------------------------------------------------- attributes
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach a JSON-serializable ``value`` to this trial under ``key``."""

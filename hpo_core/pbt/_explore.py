@@ -35,7 +35,8 @@ from hpo_core.distributions import (
 
 __all__ = ["Mutation", "explore", "quantiles", "sample_config"]
 
-Mutation = Union[BaseDistribution, Sequence[Any], Callable[[np.random.Generator], Any]]
+# The generator's type as a string: `np.random` is imported on first use, not here.
+Mutation = Union[BaseDistribution, Sequence[Any], Callable[["np.random.Generator"], Any]]
 
 
 def _choices(mutation: Mutation) -> Sequence[Any] | None:

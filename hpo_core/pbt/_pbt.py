@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -274,6 +273,8 @@ def as_store(checkpoint_dir: Any, owner: str) -> FileArtifactStore:
     if isinstance(checkpoint_dir, FileArtifactStore):
         return checkpoint_dir
     if checkpoint_dir is None:
+        import tempfile
+
         return FileArtifactStore(tempfile.mkdtemp(prefix="hpo_core-pbt-"))
     if not isinstance(checkpoint_dir, (str, os.PathLike)):
         raise TypeError(format_error("checkpoint_dir", "a path, a FileArtifactStore or None", checkpoint_dir,

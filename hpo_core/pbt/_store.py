@@ -25,7 +25,6 @@ from collections.abc import Callable
 from typing import Any
 
 from hpo_core._validation import format_error
-from hpo_core.distributed._remote import dumps
 
 __all__ = ["Checkpoint", "FileArtifactStore", "pickle_load", "pickle_save"]
 
@@ -153,6 +152,9 @@ class Checkpoint:
     def __reduce__(self) -> tuple[Any, ...]:
         # save_fn and load_fn travel with cloudpickle (when installed), so that lambdas
         # and closures reach worker processes, whose transport is the standard pickle.
+        # Imported here: `import hpo_core` does not load the remote-trial machinery.
+        from hpo_core.distributed._remote import dumps
+
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         fns = dumps((fields.pop("save_fn"), fields.pop("load_fn")))
         return _rebuild, (fields, fns)

@@ -75,9 +75,10 @@ def grid_pdf(counts: np.ndarray, is_categorical: bool, prior_weight: float) -> n
     mus = np.append(observed.astype(np.float64), (K - 1) / 2.0)
     sigma = _scott_bandwidth(observed.astype(np.float64), weights)
     sigmas = np.append(np.full(observed.size, sigma), float(K))  # the prior spans the grid
-    grid = np.arange(K, dtype=np.float64)[:, None]
-    mass = _normal_mass((grid - 0.5 - mus) / sigmas, (grid + 0.5 - mus) / sigmas)
-    total = _normal_mass((-0.5 - mus) / sigmas, (K - 0.5 - mus) / sigmas)
+    # Standardized cell edges -0.5, 0.5, ..., K - 0.5 of every kernel: (K + 1, n_kernels).
+    z = (np.arange(K + 1, dtype=np.float64)[:, None] - 0.5 - mus) / sigmas
+    mass = _normal_mass(z)
+    total = _normal_mass(z[[0, -1]])[0]
     return (mass / total) @ mix  # type: ignore[no-any-return]
 
 
@@ -98,7 +99,9 @@ def _scott_bandwidth(x: np.ndarray, weights: np.ndarray) -> float:
     return max(sigma, _SIGMA_MIN)
 
 
-def _normal_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Phi(b) - Phi(a) for a <= b, from the tail nearer to both (no cancellation near 1)."""
-    upper = a > 0  # both in the upper tail: Phi(-a) - Phi(-b) keeps the digits
-    return np.where(upper, ndtr(-a) - ndtr(-b), ndtr(b) - ndtr(a))  # type: ignore[no-any-return]
+def _normal_mass(z: np.ndarray) -> np.ndarray:
+    """(k - 1, n): Phi(z[i + 1]) - Phi(z[i]) of increasing edges z (k, n), from the tail
+    nearer to both edges (no cancellation near 1)."""
+    cdf, sf = ndtr(z), ndtr(-z)
+    upper = z[:-1] > 0  # both edges in the upper tail: sf(a) - sf(b) keeps the digits
+    return np.where(upper, sf[:-1] - sf[1:], cdf[1:] - cdf[:-1])  # type: ignore[no-any-return]

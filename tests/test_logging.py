@@ -86,8 +86,10 @@ def _objective(trial: hpo_core.Trial) -> float:
     return float(x)
 
 
-def _lines(text: str) -> list[str]:
-    return [re.sub(r"^\[I [^]]*\] ", "", line) for line in text.splitlines() if line.startswith("[I ")]
+def _lines(text: str, prefix: str = "Trial ") -> list[str]:
+    """The INFO messages of ``text`` that start with ``prefix``."""
+    messages = [re.sub(r"^\[I [^]]*\] ", "", line) for line in text.splitlines() if line.startswith("[I ")]
+    return [m for m in messages if m.startswith(prefix)]
 
 
 def test_trial_lines_are_optunas(captured: io.StringIO) -> None:
@@ -131,3 +133,15 @@ def test_trial_lines_match_optunas_output(captured: io.StringIO) -> None:
     theirs_lines = [line for line in stream.getvalue().splitlines() if line.startswith("Trial ")]
     assert len(theirs_lines) == 2
     assert _lines(captured.getvalue()) == theirs_lines
+
+
+def test_study_creation_lines_are_optunas(captured: io.StringIO, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    hpo_core.create_study(study_name="a")
+    hpo_core.create_study(study_name="b", storage=url)
+    hpo_core.create_study(study_name="b", storage=url, load_if_exists=True)
+    assert _lines(captured.getvalue(), prefix="") == [
+        "A new study created in memory with name: a",
+        "A new study created in RDB with name: b",
+        "Using an existing study with study_name='b' instead of creating a new one.",
+    ]

@@ -85,9 +85,13 @@ def create_study(
                 f"Study {study_name!r} exists with directions {existing!r}, but "
                 f"{dirs!r} were requested."
             ) from None
-        _logger.info("Using the existing study %r.", study_name)
+        _logger.info(f"Using an existing study with {study_name=} instead of creating a new one.")
         return _load(study_name, storage_obj, sampler, pruner)
     name = storage_obj.get_study_name_from_id(study_id)
+    # Optuna's line (its storages name themselves "memory", "RDB" and "Journal").
+    where = {"InMemoryStorage": "memory", "RDBStorage": "RDB", "JournalStorage": "Journal"}.get(
+        type(storage_obj).__name__, type(storage_obj).__name__)
+    _logger.info(f"A new study created in {where} with name: {name}")
     return Study(name, storage_obj, sampler, pruner)
 
 

@@ -21,23 +21,16 @@ from the worker, attached as ``__cause__``), or :class:`~hpo_core.exceptions.Wor
 when the worker died; ``optimize`` then handles the outcome exactly as for a thread
 (FAIL with ``fail_reason``, ``catch``, callbacks, :class:`FailedTrialWarning`).
 
-Pausing and resuming trials (population-based training, the next step)
-----------------------------------------------------------------------
+Resuming from a checkpoint (population-based training)
+------------------------------------------------------
 A :class:`TrialTask` carries a ``checkpoint``, given to the objective as
 ``trial.checkpoint`` (None for a fresh trial), and ``run(slot, trial, checkpoint=...)``
-sets it. A PBT driver would plug in without changing the executors' transport:
-
-1. the objective saves its state where the driver can reach it (a path, an object
-   store key) and asks to pause, e.g. ``raise TrialPaused(checkpoint=path)``, an
-   exception like :class:`~hpo_core.TrialPruned` that travels back as every exception
-   does, so ``session.run`` raises it in the driver;
-2. the PBT loop (a loop of its own beside ``optimize``'s, calling ``session.run`` like
-   it) leaves the trial RUNNING, records the checkpoint in its system attrs, and frees
-   the slot for another member of the population;
-3. to resume, or to exploit a better member, it calls ``session.run(slot, trial,
-   checkpoint=ckpt)`` again, with the same trial (its params were already suggested and
-   are served back by the driver) or with a new trial whose params it perturbed;
-   ``trial.checkpoint`` tells the objective where to restart from.
+sets it. :mod:`hpo_core.pbt` drives the sessions with a loop of its own beside
+``optimize``'s, without changing the executors' transport: each segment of a member's
+training is a new trial whose parameters it sets, run with ``session.run(slot, trial,
+checkpoint=ckpt)``; the objective resumes from ``ckpt``, trains the segment, saves its
+state where the driver can reach it (a shared directory) and returns its score, and the
+driver decides what the member trains next (exploit, explore) before it runs again.
 
 Nothing here ties a trial to a worker: any slot may resume any trial, and a worker
 holds no state between two ``run`` calls except what the objective keeps itself.

@@ -217,6 +217,8 @@ class PBT:
 
         Args:
             study: A single-objective study; its direction says which scores are better.
+                Give each run a study of its own: :func:`~hpo_core.pbt.best_trial` and
+                :func:`~hpo_core.pbt.schedule` read all the segment trials it holds.
             func: The objective, run once per segment.
             population_size: Members trained side by side.
             n_steps: Steps each member trains in all.

@@ -10,11 +10,13 @@ the population (see :data:`PBT_ATTR`).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hpo_core._devices import free_cuda_cache, is_out_of_memory
 from hpo_core.distributed import ExecutorSession, TrialTask
 from hpo_core.exceptions import FailedTrialWarning, TrialPruned, WorkerLostError
 from hpo_core.pbt._store import Checkpoint, FileArtifactStore
@@ -99,13 +101,15 @@ def run_segment(study: Study, session: ExecutorSession, slot: int, trial: Trial,
                 store: FileArtifactStore, key: str) -> FrozenTrial:
     """Run the objective on ``trial`` and tell the outcome; on success the checkpoint is
     committed first. A pruned segment is PRUNED; any other failure (an exception, out of
-    memory, a dead worker) is FAIL with its ``fail_reason`` and a warning, never raised.
+    memory, a dead worker) is FAIL with its ``fail_reason`` and a warning, never raised;
+    out of memory is also flagged in ``system_attrs["out_of_memory"]``, as by ``optimize``,
+    and the memory is released before the next segment.
 
     Raises:
         BaseException: what is not an ``Exception`` (``KeyboardInterrupt``), after the
             trial is marked FAIL.
     """
-    state, values = TrialState.FAIL, None
+    state, values, oom = TrialState.FAIL, None, False
     try:
         values = session.run(slot, trial, checkpoint=ckpt)
         store.commit(key)
@@ -114,8 +118,11 @@ def run_segment(study: Study, session: ExecutorSession, slot: int, trial: Trial,
         state = TrialState.PRUNED
     except Exception as e:  # noqa: BLE001 - a failed segment fails its trial, not the run
         reason = str(e) if isinstance(e, WorkerLostError) else traceback.format_exc()
+        oom = is_out_of_memory(e)
         try:
             trial.set_system_attr("fail_reason", reason)
+            if oom:
+                trial.set_system_attr("out_of_memory", True)
         except Exception:  # noqa: BLE001 - the storage is down: tell below says so
             pass
         warnings.warn(f"PBT: trial {trial.number} (member {ckpt.member}, steps {ckpt.start}-{ckpt.stop}) "
@@ -124,6 +131,9 @@ def run_segment(study: Study, session: ExecutorSession, slot: int, trial: Trial,
         if state != TrialState.COMPLETE:
             store.discard(key)
         _finish(study, trial, state, values)
+    if oom:  # the error, its frames and their tensors are gone now
+        gc.collect()
+        free_cuda_cache()
     frozen = study._storage.get_trial(trial._trial_id)
     if frozen.state != TrialState.COMPLETE:  # e.g. a NaN score: tell marked it FAIL
         store.delete(key)

@@ -126,6 +126,8 @@ def test_pbt_pruned_failed_and_out_of_memory_segments_do_not_stop_the_run(tmp_pa
     states = {t.number: t.state for t in study.trials}
     assert states[1] == TrialState.PRUNED and states[3] == states[6] == TrialState.FAIL
     assert "MemoryError" in study.trials[3].system_attrs["fail_reason"]
+    assert study.trials[3].system_attrs["out_of_memory"] is True
+    assert "out_of_memory" not in study.trials[6].system_attrs
     finished = {_info(t)["member"] for t in study.trials if t.state == TrialState.COMPLETE and _info(t)["stop"] == 8}
     assert finished == {0, 1, 2, 3}  # every member recovered and trained to the end
 

@@ -1,4 +1,4 @@
-"""PercentilePruner's per-step cache (``_percentile_at``): a long-lived pruner decides as a
+"""PercentilePruner's per-step sorted values (``_step_values.py``): a long-lived pruner decides as a
 fresh one (which computes every percentile) while trials that reported at a step
 complete later, complete trials are added with reports at it, other workers report
 through SQLite, and a sync batch is rolled back."""
@@ -78,4 +78,4 @@ def test_percentile_cache_sees_added_complete_trials_and_rollbacks() -> None:
     history.rollback()
     assert history.rollbacks == before + 1
     assert trial.should_prune() == MedianPruner(n_startup_trials=1).prune(study, trial)
-    assert pruner._cache["rollbacks"] == before + 1
+    assert pruner._values._rollbacks == before + 1

@@ -134,13 +134,10 @@ class SuccessiveHalvingPruner(BasePruner):
                                bootstrap_count))
         self._rungs = RungIndex()  # values recorded per rung, per study; not pickled
 
-    def prune(self, study: Study, trial: Trial) -> bool:
-        return self._prune(study, trial)
-
-    def _prune(self, study: Study, trial: Trial, brackets: np.ndarray | None = None, bracket: int = 0) -> bool:
+    def prune(self, study: Study, trial: Trial, brackets: np.ndarray | None = None, bracket: int = 0) -> bool:
         """The decision, with the competing values read from the rows where
         ``brackets[row] == bracket`` (every row if ``brackets`` is None): a Hyperband
-        bracket, the same one at every call."""
+        bracket, the same one at every call (``_prune``, for :class:`HyperbandPruner`)."""
         view = study.view
         history = view.history
         row = trial.number
@@ -177,6 +174,8 @@ class SuccessiveHalvingPruner(BasePruner):
             rung += 1
             if step < self._promotion_step(rung):
                 return False
+
+    _prune = prune
 
     def _promotion_step(self, rung: int) -> int:
         """The step at which ``rung`` ends (``min_resource`` set)."""

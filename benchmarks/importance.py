@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import statistics
@@ -196,6 +197,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--no-readme", action="store_true")
     args = ap.parse_args(argv)
+    hpo_core.logging.set_verbosity(logging.WARNING)
     _common.git_rev()  # name the code this process runs
     rows = [
         compare("ped_anova", args.ped_trials, args.repeats, args.optuna_ped_repeats),

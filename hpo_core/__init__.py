@@ -61,6 +61,7 @@ __all__ = [
     "distributions",
     "exceptions",
     "get_all_study_summaries",
+    "importance",
     "load_study",
     "logging",
     "pbt",
@@ -69,3 +70,13 @@ __all__ = [
     "storages",
     "trial",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # hpo_core.importance (as optuna.importance) loads on first use: it reads studies, so
+    # nothing below it imports it, and importing hpo_core stays as fast as it was.
+    if name == "importance":
+        import importlib
+
+        return importlib.import_module("hpo_core.importance")
+    raise AttributeError(f"module 'hpo_core' has no attribute {name!r}")

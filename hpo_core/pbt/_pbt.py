@@ -39,7 +39,7 @@ from hpo_core._validation import (
 from hpo_core.distributions import BaseDistribution
 from hpo_core.exceptions import HpoWarning
 from hpo_core.pbt._explore import Mutation, explore, quantiles, sample_config
-from hpo_core.pbt._runner import Job, open_session, run_segment, start_segment
+from hpo_core.pbt._runner import Job, open_session, run_segment, slots, start_segment
 from hpo_core.pbt._store import FileArtifactStore, pickle_load, pickle_save
 from hpo_core.trial import FrozenTrial, StudyDirection, Trial, TrialState
 
@@ -204,6 +204,8 @@ class PBT:
         load_fn: Callable[[str], Any] | None = None,
         max_failures: int = 3,
         keep_checkpoints: bool = False,
+        devices: Sequence[str] | None = None,
+        trials_per_device: int = 1,
     ) -> FrozenTrial | None:
         """Train a population of ``population_size`` members for ``n_steps`` steps each.
 
@@ -240,6 +242,9 @@ class PBT:
                 resampled hyperparameters when there is none); the run goes on.
             keep_checkpoints: Keep every committed checkpoint; by default one is
                 deleted once no member can resume from it any more.
+            devices: ``["cuda:0", "cuda:1"]`` or ``["cpu", ...]``: each running segment
+                holds one device (``trial.device``), as with ``Study.optimize``.
+            trials_per_device: Segments sharing one device at once (with ``devices``).
 
         Returns:
             The best member's last segment trial (:func:`~hpo_core.pbt.best_trial`), or
@@ -262,9 +267,9 @@ class PBT:
         store = as_store(checkpoint_dir, "PBT.run")
         loop = _Loop(self, study, store, population_size, n_steps, max_failures, keep_checkpoints,
                      save_fn or pickle_save, load_fn or pickle_load)
-        n_slots = min(n_jobs, population_size)
-        with open_session(executor, study, func, n_slots) as session:
-            loop.run(session, n_slots)
+        slot_devices = slots(n_jobs, devices, trials_per_device, population_size)
+        with open_session(executor, study, func, slot_devices) as session:
+            loop.run(session, slot_devices)
         from hpo_core.pbt._schedule import best_trial
 
         return best_trial(study)
@@ -335,7 +340,8 @@ class _Loop:
                  and (not self.pbt.synch or m.step < self.barrier)]
         return min(ready, key=lambda m: (m.step, m.index)) if ready else None
 
-    def run(self, session: Any, n_slots: int) -> None:
+    def run(self, session: Any, slot_devices: list[str | None]) -> None:
+        n_slots = len(slot_devices)
         free = list(range(n_slots))[::-1]
         running: dict[Future[FrozenTrial], tuple[_Member, int, str | None]] = {}
         pool = ThreadPoolExecutor(max_workers=n_slots, thread_name_prefix="hpo_core-pbt")
@@ -344,7 +350,8 @@ class _Loop:
                 while free and (m := self._next()) is not None:
                     slot = free.pop()
                     job = Job(m.index, m.step, self._stop(m), dict(m.params), m.last_trial, m.donor, m.ckpt)
-                    trial, ckpt, key = start_segment(self.study, job, self.store, self.save_fn, self.load_fn)
+                    trial, ckpt, key = start_segment(self.study, job, self.store, self.save_fn, self.load_fn,
+                                                     slot_devices[slot])
                     self._hold(m.ckpt)  # the running segment reads it
                     m.running, m.donor = True, None
                     fut = pool.submit(run_segment, self.study, session, slot, trial, ckpt, self.store, key)

@@ -20,13 +20,13 @@ from hpo_core._devices import free_cuda_cache, is_out_of_memory
 from hpo_core.distributed import ExecutorSession, TrialTask
 from hpo_core.exceptions import FailedTrialWarning, TrialPruned, WorkerLostError
 from hpo_core.pbt._store import Checkpoint, FileArtifactStore
-from hpo_core.study._optimize import _finish, _resolve_executor
+from hpo_core.study._optimize import _finish, _resolve_executor, _slots
 from hpo_core.trial import FrozenTrial, Trial, TrialState
 
 if TYPE_CHECKING:
     from hpo_core.study import Study
 
-__all__ = ["PBT_ATTR", "Job", "open_session", "run_segment", "start_segment"]
+__all__ = ["PBT_ATTR", "Job", "open_session", "run_segment", "slots", "start_segment"]
 
 #: The system attribute of a segment trial: ``{"member", "start", "stop", "parent",
 #: "donor", "config", "checkpoint", "replay"}``. ``parent`` is the number of the trial
@@ -38,7 +38,7 @@ PBT_ATTR = "pbt"
 
 class _ThreadSession(ExecutorSession):
     """Objectives in the driver's own threads (``executor=None``), with ``trial.checkpoint``
-    set as a worker sets ``RemoteTrial.checkpoint``."""
+    and ``trial.device`` set as a worker sets ``RemoteTrial``'s."""
 
     def __init__(self, func: Callable[[Trial], Any], slots: Sequence[str | None]):
         super().__init__(slots)
@@ -46,19 +46,28 @@ class _ThreadSession(ExecutorSession):
 
     def run_task(self, slot: int, trial: Trial, task: TrialTask) -> Any:
         trial.checkpoint = task.checkpoint
+        if task.device is not None:
+            trial.device = task.device
         return self._func(trial)
 
     def close(self) -> None:
         pass
 
 
-def open_session(executor: Any, study: Study, func: Callable[[Trial], Any], n_slots: int) -> ExecutorSession:
-    """A session with ``n_slots`` slots: driver threads for None or ``"thread"``, else
-    the executor's (``"process"``, ``"ray"`` or an executor object)."""
+def slots(n_jobs: int, devices: Any, trials_per_device: Any, limit: int) -> list[str | None]:
+    """One entry per concurrent segment, at most ``limit``: its device or None, as for
+    ``optimize(n_jobs=..., devices=..., trials_per_device=...)``."""
+    return _slots(n_jobs, devices, trials_per_device)[:limit]
+
+
+def open_session(executor: Any, study: Study, func: Callable[[Trial], Any],
+                 slot_devices: list[str | None]) -> ExecutorSession:
+    """A session with one slot per entry of ``slot_devices``: driver threads for None or
+    ``"thread"``, else the executor's (``"process"``, ``"ray"`` or an executor object)."""
     runner = _resolve_executor(executor)
     if runner is None:
-        return _ThreadSession(func, [None] * n_slots)
-    return runner.open(study, func, slots=[None] * n_slots)  # type: ignore[no-any-return]
+        return _ThreadSession(func, slot_devices)
+    return runner.open(study, func, slots=slot_devices)  # type: ignore[no-any-return]
 
 
 @dataclasses.dataclass
@@ -77,10 +86,13 @@ class Job:
 
 
 def start_segment(study: Study, job: Job, store: FileArtifactStore, save_fn: Callable[[Any, str], None],
-                  load_fn: Callable[[str], Any]) -> tuple[Trial, Checkpoint, str]:
+                  load_fn: Callable[[str], Any], device: str | None = None) -> tuple[Trial, Checkpoint, str]:
     """Ask the segment's trial (its ``suggest_*`` calls return ``job.params``), reserve
-    its checkpoint directory and record where it sits; returns (trial, checkpoint, key)."""
+    its checkpoint directory and record where it sits (and its ``device``, as
+    ``optimize`` does); returns (trial, checkpoint, key)."""
     trial = study.ask()
+    if device is not None:
+        trial.set_system_attr("device", device)
     if job.params:
         trial._fixed = dict(job.params)  # as an enqueued trial's: suggest_* returns them
     key = f"trial-{trial.number}"

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from hpo_core._validation import check_callable, format_error
+from hpo_core._validation import check_callable, check_int, format_error
 from hpo_core.pbt._runner import PBT_ATTR, Job, open_session, run_segment, start_segment
 from hpo_core.pbt._store import FileArtifactStore, pickle_load, pickle_save
 from hpo_core.trial import FrozenTrial, StudyDirection, Trial, TrialState
@@ -64,13 +64,14 @@ def best_trial(study: Study) -> FrozenTrial | None:
     return max(final, key=lambda t: (sign * float(t.value), -t.number))  # type: ignore[arg-type]
 
 
-def schedule(study: Study, trial: FrozenTrial | int | None = None) -> list[Segment]:
+def schedule(study: Study, trial: FrozenTrial | int | None = None, *, member: int | None = None) -> list[Segment]:
     """The hyperparameter schedule that produced ``trial``'s model, first segment first.
 
     Args:
         study: The study of a :meth:`PBT.run <hpo_core.pbt.PBT.run>`.
-        trial: A COMPLETE segment trial or its number; the best member's last segment
-            (:func:`best_trial`) when None.
+        trial: A COMPLETE segment trial or its number; when None, the last complete
+            segment of ``member``, or the best member's last segment (:func:`best_trial`).
+        member: A member of the population (with ``trial`` None).
 
     Returns:
         The segments from a fresh start to ``trial``, following the checkpoints each
@@ -97,6 +98,14 @@ def schedule(study: Study, trial: FrozenTrial | int | None = None) -> list[Segme
         [(1, 0, 2, 1.0), (0, 2, 4, 1.0), (0, 4, 6, 1.0)]
     """
     segs = _segments(study)
+    if member is not None:
+        check_int("member", member, low=0, owner="schedule")
+        if trial is not None:
+            raise ValueError(format_error("member", "None when `trial` is given", member, owner="schedule"))
+        own = [t for t in segs.values() if t.system_attrs[PBT_ATTR]["member"] == member]
+        if not own:
+            raise ValueError(format_error("member", "a member with a complete segment", member, owner="schedule"))
+        trial = max(own, key=lambda t: (t.system_attrs[PBT_ATTR]["stop"], t.number))
     if trial is None:
         best = best_trial(study)
         if best is None:
@@ -162,7 +171,7 @@ def replay(
         study = hpo_core.create_study(direction="maximize")
     store = as_store(checkpoint_dir, "replay")
     previous: FrozenTrial | None = None
-    with open_session(executor, study, func, 1) as session:
+    with open_session(executor, study, func, [None]) as session:
         for seg in segments:
             parent = None if previous is None else previous.number
             job = Job(seg.member, seg.start, seg.stop, dict(seg.params), parent, None,

@@ -223,3 +223,31 @@ def test_pbt_burn_in_delays_the_first_perturbation(tmp_path: Path) -> None:
                      and _info(t)["parent"] is None})
     assert firsts == [(0, 5)]  # Ray: the first perturbation at max(interval, burn_in)
     assert all(_info(t)["start"] >= 5 for t in study.trials if _info(t)["donor"] is not None)
+
+
+def test_pbt_schedule_of_every_member_ends_at_its_last_segment(tmp_path: Path) -> None:
+    study = _run(tmp_path, synch=True, n_jobs=2, seed=1)
+    for member in range(4):
+        steps = schedule(study, member=member)
+        assert steps[-1].member == member and steps[-1].stop == 8 and steps[0].start == 0
+        assert all(a.stop == b.start for a, b in zip(steps, steps[1:]))  # one unbroken lineage
+    with pytest.raises(ValueError, match="`member`"):
+        schedule(study, member=9)
+    with pytest.raises(ValueError, match="`member`"):
+        schedule(study, study.trials[-1], member=0)
+    with pytest.raises(ValueError, match="`trial`"):
+        schedule(study, 10_000)
+    with pytest.raises(TypeError, match="`trial`"):
+        schedule(study, "best")  # type: ignore[arg-type]
+
+
+def test_pbt_places_segments_on_devices(tmp_path: Path) -> None:
+    def on_device(trial: Any) -> float:
+        trial.set_user_attr("device", trial.device)
+        return train_linear(trial)
+
+    study = _run(tmp_path, on_device, n_jobs=2, devices=["cpu", "cpu"])
+    assert {t.user_attrs["device"] for t in study.trials} == {"cpu"}
+    assert {t.system_attrs["device"] for t in study.trials} == {"cpu"}
+    with pytest.raises(ValueError, match="`n_jobs`"):
+        _run(tmp_path / "b", n_jobs=3, devices=["cpu", "cpu"])

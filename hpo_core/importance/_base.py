@@ -131,8 +131,8 @@ def _fixed_space(history: History, rows: np.ndarray, params: list[str] | None) -
         if not len(rows):
             return {}
         same = (codes >= 0).all(axis=0) & (codes == codes[:1]).all(axis=0)
-        cols = np.flatnonzero(same).tolist()
-        return dict(sorted((history.param_names[j], (j, int(codes[0, j]))) for j in cols))
+        return dict(sorted((history.param_names[j], (j, int(codes[0, j])))
+                           for j in np.flatnonzero(same).tolist()))
     if not params:
         return {}
     cols = _columns_of(history, params)

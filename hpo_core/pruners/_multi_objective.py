@@ -17,18 +17,18 @@ Notation:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hpo_core import kernels
 from hpo_core.pruners._base import BasePruner
+from hpo_core.pruners._rungs import RungVectors
 from hpo_core.pruners._steps import check_schedule_args, is_first_in_interval
 from hpo_core.pruners._successive_halving import check_halving_args, estimate_min_resource, rung_key
 from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:
-    from hpo_core.history import History
     from hpo_core.study import Study
     from hpo_core.trial import Trial
 
@@ -151,6 +151,13 @@ class MultiObjectiveSuccessiveHalvingPruner(BasePruner):
     6. A trial that goes on moves to the next rung, whose end may already lie behind
        its report (steps skipped), and the rule repeats there.
 
+    The recorded vectors are read from an index kept per rung (``RungVectors`` in
+    ``_rungs.py``) that re-reads only the rows new or unfinished since the last decision,
+    as :class:`~hpo_core.pruners.SuccessiveHalvingPruner` does, not every trial's
+    attributes; the rank and tie-break then cost O(k log k) to O(k^2) in the ``k``
+    vectors of the rung (:func:`~hpo_core.kernels.nondominated_rank`), not in the
+    number of trials.
+
     ``min_resource="auto"`` is ``SuccessiveHalvingPruner``'s: set once, at the first
     decision after a trial completed, to ``max(1, s // 100)`` with ``s`` the highest last
     step of the completed trials; nothing is pruned before.
@@ -193,6 +200,7 @@ class MultiObjectiveSuccessiveHalvingPruner(BasePruner):
         self._min_resource, self._reduction_factor, self._min_early_stopping_rate, self._bootstrap_count = (
             check_halving_args("MultiObjectiveSuccessiveHalvingPruner", min_resource, reduction_factor,
                                min_early_stopping_rate, bootstrap_count))
+        self._rungs = RungVectors()  # vectors recorded per rung, per study; not pickled
 
     def prune(self, study: Study, trial: Trial) -> bool:
         history = study.view.history
@@ -216,27 +224,19 @@ class MultiObjectiveSuccessiveHalvingPruner(BasePruner):
             if np.isnan(vector).any():
                 return True
             key = rung_key(rung)
-            competing = _recorded_vectors(history, key, trial.number, len(signs))
-            trial.set_system_attr(key, vector.tolist())
+            recorded = vector.tolist()
+            competing = self._rungs.competing(history, key, trial.number, recorded)
+            try:
+                trial.set_system_attr(key, recorded)
+            except BaseException:
+                self._rungs.forget(key, trial.number)
+                raise
             if len(competing) + 1 <= self._bootstrap_count:
                 return True
             points = np.vstack([competing, vector[None, :]]) * signs
             if not is_promotable_vector(len(points) - 1, points, self._reduction_factor):
                 return True
             rung += 1
-
-
-def _recorded_vectors(history: History, key: str, own_row: int, m: int) -> np.ndarray:
-    """``(k, m)`` vectors that trials other than ``own_row`` recorded under ``key``: O(n)
-    dict lookups, made only at a rung's end. Entries of the wrong length (a scalar from a
-    single-objective pruner) are skipped."""
-    recorded: list[Any] = []
-    for row, d in enumerate(history.system_attrs[: history.n]):
-        if d is not None and row != own_row:
-            v = d.get(key)
-            if isinstance(v, (list, tuple)) and len(v) == m:
-                recorded.append(v)
-    return np.array(recorded, dtype=np.float64).reshape(len(recorded), m)
 
 
 class MultiObjectiveMedianPruner(BasePruner):

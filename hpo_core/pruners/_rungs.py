@@ -37,7 +37,7 @@ from hpo_core.trial._state import TrialState
 if TYPE_CHECKING:
     from hpo_core.history import History
 
-__all__ = ["RungIndex", "is_promotable_sorted"]
+__all__ = ["RungIndex", "RungVectors", "is_promotable_sorted"]
 
 _PREFIX = "completed_rung_"
 _OPEN_STATES = (-1, int(TrialState.RUNNING), int(TrialState.WAITING))
@@ -107,12 +107,13 @@ class _Rung:
 _EMPTY = _Rung()  # read-only stand-in for a key nothing was recorded under
 
 
-class RungIndex:
-    """The values recorded per rung key, for the rows a filter admits (all rows, or one
-    Hyperband bracket's); see the module docstring. Thread-safe; not pickled."""
+class _RowScan:
+    """What both indexes share: the rows read so far, the unfinished ones and their
+    attribute copies, and the refresh that re-reads only those (see the module
+    docstring). Subclasses keep the values: ``_store(key, row, value)`` for each rung
+    attribute of a row read again, ``_clear()`` on a reset. Thread-safe; not pickled."""
 
-    # Slots: a decision reads a handful of these, most often from a cold cache.
-    __slots__ = ("_copies", "_history", "_lock", "_open", "_rollbacks", "_rungs", "_scanned", "_version")
+    __slots__ = ("_copies", "_history", "_lock", "_open", "_rollbacks", "_scanned", "_version")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -125,7 +126,13 @@ class RungIndex:
         self._scanned = 0  # rows below this were read at least once
         self._open: list[int] = []  # rows below _scanned unfinished when last read
         self._copies: dict[int, dict[str, Any]] = {}  # open row -> its attributes when last read
-        self._rungs: dict[str, _Rung] = {}
+        self._clear()
+
+    def _clear(self) -> None:
+        raise NotImplementedError
+
+    def _store(self, key: str, row: int, value: Any) -> None:
+        raise NotImplementedError
 
     def __getstate__(self) -> dict[str, Any]:
         return {}
@@ -133,6 +140,69 @@ class RungIndex:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._lock = threading.Lock()
         self._reset(None)  # rebuilt on use
+
+    def _copy_own(self, own_row: int, key: str, value: Any) -> None:
+        """The attribute copy of ``own_row`` as it will read once ``value`` is written."""
+        copy = self._copies.get(own_row)
+        if copy is not None:
+            copy[key] = value
+
+    def _forget_row(self, own_row: int) -> None:
+        self._copies.pop(own_row, None)  # read again at the next decision
+        self._version = -1
+
+    def _refresh(self, history: History, brackets: np.ndarray | None, bracket: int) -> None:
+        if history is not self._history or history.rollbacks != self._rollbacks:
+            self._reset(history)
+        self._version = history.version  # read first: a later change bumps it again
+        rows = self._open
+        n, scanned = history.n, self._scanned
+        if n > scanned:
+            if brackets is None:
+                rows = [*rows, *range(scanned, n)]
+            else:  # another bracket's row is left out for good
+                rows = [*rows, *(np.flatnonzero(brackets[scanned:n] == bracket) + scanned).tolist()]
+            self._scanned = n
+        # Each row's state before its attributes (see the module docstring): vectorised
+        # for a first scan or many rows, an .item() read in the loop for the usual one or
+        # two (no comprehension: its frame is a measurable part of a cold decision).
+        states, attrs, copies, store = history.states, history.system_attrs, self._copies, self._store
+        codes = states.take(rows).tolist() if len(rows) > 8 else None
+        still_open = []
+        for i, row in enumerate(rows):
+            code = states.item(row) if codes is None else codes[i]
+            d = attrs[row]
+            if d is None:
+                d = _NO_ATTRS
+            copy = copies.get(row)
+            if copy is None or d != copy:  # new, or changed since the last read
+                copy = dict(d)  # one atomic copy, read below: a write meanwhile shows next time
+                for k, v in copy.items():
+                    if k.startswith(_PREFIX):
+                        store(k, row, v)
+            if code in _OPEN_STATES:
+                still_open.append(row)
+                copies[row] = copy
+            elif copies:
+                copies.pop(row, None)
+        self._open = still_open
+
+
+class RungIndex(_RowScan):
+    """The values recorded per rung key, for the rows a filter admits (all rows, or one
+    Hyperband bracket's); see the module docstring. Thread-safe; not pickled."""
+
+    # Slots: a decision reads a handful of these, most often from a cold cache.
+    __slots__ = ("_rungs",)
+
+    def _clear(self) -> None:
+        self._rungs: dict[str, _Rung] = {}
+
+    def _store(self, key: str, row: int, value: Any) -> None:
+        rung = self._rungs.get(key)
+        if rung is None:
+            rung = self._rungs[key] = _Rung()
+        rung.put(row, float(value))
 
     def decide(
         self,
@@ -171,9 +241,7 @@ class RungIndex:
                 if rung is _EMPTY:
                     rung = self._rungs[key] = _Rung()
                 rung.put(own_row, value)
-                copy = self._copies.get(own_row)
-                if copy is not None:  # the row as it will read once the write is applied
-                    copy[key] = value
+                self._copy_own(own_row, key, value)
             return result
 
     def forget(self, key: str, own_row: int) -> None:
@@ -183,44 +251,47 @@ class RungIndex:
             rung = self._rungs.get(key)
             if rung is not None:
                 rung.remove(own_row)
-            self._copies.pop(own_row, None)
-            self._version = -1
+            self._forget_row(own_row)
 
-    def _refresh(self, history: History, brackets: np.ndarray | None, bracket: int) -> None:
-        if history is not self._history or history.rollbacks != self._rollbacks:
-            self._reset(history)
-        self._version = history.version  # read first: a later change bumps it again
-        rows = self._open
-        n, scanned = history.n, self._scanned
-        if n > scanned:
-            if brackets is None:
-                rows = [*rows, *range(scanned, n)]
-            else:  # another bracket's row is left out for good
-                rows = [*rows, *(np.flatnonzero(brackets[scanned:n] == bracket) + scanned).tolist()]
-            self._scanned = n
-        # Each row's state before its attributes (see the module docstring): vectorised
-        # for a first scan or many rows, an .item() read in the loop for the usual one or
-        # two (no comprehension: its frame is a measurable part of a cold decision).
-        states, attrs, rungs, copies = history.states, history.system_attrs, self._rungs, self._copies
-        codes = states.take(rows).tolist() if len(rows) > 8 else None
-        still_open = []
-        for i, row in enumerate(rows):
-            code = states.item(row) if codes is None else codes[i]
-            d = attrs[row]
-            if d is None:
-                d = _NO_ATTRS
-            copy = copies.get(row)
-            if copy is None or d != copy:  # new, or changed since the last read
-                copy = dict(d)  # one atomic copy, read below: a write meanwhile shows next time
-                for k, v in copy.items():
-                    if k.startswith(_PREFIX):
-                        rung = rungs.get(k)
-                        if rung is None:
-                            rung = rungs[k] = _Rung()
-                        rung.put(row, float(v))
-            if code in _OPEN_STATES:
-                still_open.append(row)
-                copies[row] = copy
-            elif copies:
-                copies.pop(row, None)
-        self._open = still_open
+
+class RungVectors(_RowScan):
+    """The vectors (lists of ``m`` floats, one per objective) recorded per rung key, for
+    the multi-objective successive-halving pruner: the same incremental reads as
+    :class:`RungIndex`, so a decision costs O(new + unfinished rows) plus the rung's own
+    vectors, not a scan of every trial. An entry that is not a list or tuple of ``m``
+    numbers (a scalar from a single-objective pruner) is left out. Thread-safe; not
+    pickled."""
+
+    __slots__ = ("_m", "_vectors")
+
+    def _clear(self) -> None:
+        self._m = 0 if self._history is None else self._history.n_objectives
+        self._vectors: dict[str, dict[int, tuple[float, ...]]] = {}  # key -> row -> vector
+
+    def _store(self, key: str, row: int, value: Any) -> None:
+        by_row = self._vectors.setdefault(key, {})
+        if isinstance(value, (list, tuple)) and len(value) == self._m:
+            by_row[row] = tuple(float(v) for v in value)
+        else:
+            by_row.pop(row, None)
+
+    def competing(self, history: History, key: str, own_row: int, vector: list[float] | None = None) -> np.ndarray:
+        """``(k, m)`` the vectors that rows other than ``own_row`` recorded under ``key``
+        (in row order). With ``vector``, it is then put in the index as ``own_row``'s: the
+        caller writes it through the storage next, and calls :meth:`forget` if that fails."""
+        with self._lock:
+            if history.version != self._version or history is not self._history:
+                self._refresh(history, None, 0)
+            by_row = self._vectors.get(key, {})
+            rows = sorted(r for r in by_row if r != own_row)
+            out = np.array([by_row[r] for r in rows], dtype=np.float64).reshape(len(rows), self._m)
+            if vector is not None:
+                self._vectors.setdefault(key, {})[own_row] = tuple(vector)
+                self._copy_own(own_row, key, vector)
+            return out
+
+    def forget(self, key: str, own_row: int) -> None:
+        """Undo ``competing(..., vector=...)`` after the write failed."""
+        with self._lock:
+            self._vectors.get(key, {}).pop(own_row, None)
+            self._forget_row(own_row)

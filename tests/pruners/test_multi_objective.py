@@ -317,7 +317,9 @@ def test_median_argument_errors_name_the_argument(kwargs: dict[str, Any], name: 
 def test_multi_objective_pruners_are_picklable() -> None:
     for pruner in (_sh(), MultiObjectiveMedianPruner()):
         copy = pickle.loads(pickle.dumps(pruner))
-        assert type(copy) is type(pruner) and vars(copy) == vars(pruner)
+        settings = {k: v for k, v in vars(pruner).items() if k != "_rungs"}  # the index is rebuilt on use
+        assert type(copy) is type(pruner) and {k: v for k, v in vars(copy).items() if k != "_rungs"} == settings
+        assert type(getattr(copy, "_rungs", None)) is type(getattr(pruner, "_rungs", None))
 
 
 # ------------------------------------------------------------------ storages
@@ -415,3 +417,50 @@ def test_multi_objective_pruning_through_a_process_executor() -> None:
     study.optimize(_two_objective_curve, n_trials=3, executor="process")
     assert [t.state for t in study.trials][:2] == [hpo_core.TrialState.COMPLETE, hpo_core.TrialState.PRUNED]
     assert study.trials[1].intermediate_values == {0: (2.0, 2.0), 1: (2.0, 2.0)}  # pruned at rung 0's end
+
+
+# ------------------------------------------------------------------ rung index
+def _interleaved_vector_decisions(fresh: bool, seed: int) -> tuple[list[bool], list[Any]]:
+    """Trials interleaved four at a time, 2-objective reports at steps 1..9, some told
+    PRUNED or FAIL: decisions of one long-lived pruner, or of a new one per decision."""
+    rng = np.random.default_rng(seed)
+    make = lambda: _sh(min_resource=1, reduction_factor=2)  # noqa: E731
+    study = hpo_core.create_study(directions=["minimize", "maximize"], pruner=make())
+    decisions = []
+    for block in range(6):
+        trials = [study.ask() for _ in range(4)]
+        for step in range(1, 10):
+            for trial in trials:
+                trial.report([float(rng.normal()), float(rng.normal())], step)
+                if fresh:
+                    study.view.invalidate()
+                    decisions.append(bool(make().prune(study, trial)))
+                else:
+                    decisions.append(bool(trial.should_prune()))
+        for i, trial in enumerate(trials):
+            if i == 3 and block % 2:
+                study.tell(trial, state=hpo_core.TrialState.FAIL)
+            else:
+                study.tell(trial, [float(rng.normal()), float(rng.normal())])
+    return decisions, [t.system_attrs for t in study.get_trials()]
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_sh_rung_index_decides_as_a_full_scan(seed: int) -> None:
+    ours = _interleaved_vector_decisions(False, seed)
+    assert ours == _interleaved_vector_decisions(True, seed)
+    assert any(ours[0]) and not all(ours[0])
+
+
+def test_sh_rung_index_forgets_a_failed_write() -> None:
+    from hpo_core.pruners._rungs import RungVectors
+
+    study = hpo_core.create_study(directions=["minimize", "minimize"])
+    trial = study.ask()
+    trial.report([1.0, 2.0], 1)
+    index = RungVectors()
+    history = study.view.history
+    assert index.competing(history, "completed_rung_0", 5, [0.5, 0.5]).shape == (0, 2)
+    assert index.competing(history, "completed_rung_0", 6).tolist() == [[0.5, 0.5]]
+    index.forget("completed_rung_0", 5)  # the write of row 5 failed
+    assert index.competing(history, "completed_rung_0", 6).shape == (0, 2)

@@ -16,13 +16,14 @@ Notation (``k`` parents, ``d`` parameters of the space, ``m`` objectives):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from hpo_core.distributions import SearchSpace
-from hpo_core.samplers.nsga._crossovers import BaseCrossover
+from hpo_core.samplers.nsga._crossovers import BaseCrossover, UniformCrossover
 from hpo_core.samplers.nsga._mutations import BaseMutation
 
 __all__ = ["Config", "Layout", "ParentArrays", "Parents", "make_child"]
@@ -59,6 +60,8 @@ class Layout:
         self.cat = np.flatnonzero(is_cat & ~single)
         self.single = single
         self.n_single = int(single.sum())
+        self.single_idx = np.flatnonzero(single).tolist()
+        self.is_cat_list = is_cat.tolist()
         self.bounds = np.stack([space.lo[self.num], space.hi[self.num]], axis=1)
         self.is_log = space.is_log.copy()
         self.any_log = bool(self.is_log.any())
@@ -87,8 +90,15 @@ class Layout:
         grid and clipped, and whether a continuous float fell below its ``low``.
 
         A plain loop: for a handful of parameters it costs less than NumPy calls."""
-        out = [_back(v, code) for v, code in zip(t.tolist(), self.codes)]
-        below = any(v < code[1] for v, code in zip(t.tolist(), self.codes) if code[0] == _LINEAR)
+        out: list[float] = []
+        below = False
+        for v, code in zip(t.tolist(), self.codes):
+            if code[0] == _LINEAR and code[1] <= v <= code[2]:
+                out.append(v)  # the common case: a continuous value inside its range
+                continue
+            if code[0] == _LINEAR and v < code[1]:
+                below = True
+            out.append(_back(v, code))
         return out, below
 
     def untransform_one(self, pos: int, t: float) -> float:
@@ -134,7 +144,9 @@ class ParentArrays:
         self.X = X
         self.T_num = np.ascontiguousarray(layout.transform(X)[:, layout.num])
         self.cat_rows = X[:, layout.cat].tolist()
+        self.X_rows = X.tolist()
         self.missing = missing
+        self.any_missing = bool(missing.any())
 
 
 def _dominates(p: Parents, a: int, b: int) -> bool:
@@ -147,54 +159,66 @@ def _dominates(p: Parents, a: int, b: int) -> bool:
     return va != vb and all(x <= y for x, y in zip(va, vb))
 
 
-def _tournament(p: Parents, n_parents: int, rng: np.random.RandomState) -> list[int]:
+def _tournament(p: Parents, n_parents: int, rand: Callable[[], float]) -> list[int]:
     """``n_parents`` distinct parents, each the winner of a binary tournament between two
     uniform draws among those not chosen yet (the second wins unless the first dominates)."""
     k = len(p.rows)
-    u = rng.rand(2 * n_parents).tolist()
     chosen: list[int] = []
     for r in range(n_parents):
-        pick = []
-        for q in (u[2 * r], u[2 * r + 1]):
-            i = int(q * (k - r))
-            for c in sorted(chosen):  # the i-th index not chosen yet
-                if i >= c:
-                    i += 1
-            pick.append(i)
-        chosen.append(pick[0] if _dominates(p, pick[0], pick[1]) else pick[1])
+        a = int(rand() * (k - r))
+        b = int(rand() * (k - r))
+        for c in sorted(chosen):  # the i-th index not chosen yet
+            if a >= c:
+                a += 1
+            if b >= c:
+                b += 1
+        chosen.append(a if _dominates(p, a, b) else b)
     return chosen
 
 
 def make_child(p: Parents, layout: Layout, arrays: ParentArrays, cfg: Config, rng: np.random.RandomState,
-               study: Any) -> tuple[np.ndarray, np.ndarray]:
+               rand: Callable[[], float], study: Any) -> tuple[np.ndarray, np.ndarray | None]:
     """One child: (d,) internal values and (d,) bool, True where the value is to be
-    drawn afresh at random (mutated without a mutation operator, or missing)."""
+    drawn afresh at random (mutated without a mutation operator, or missing), or None.
+
+    ``rand`` draws the sampler's own choices (tournaments, swaps, mutation flags);
+    ``rng`` is handed to the crossover and mutation operators."""
     d = len(layout.space)
-    if rng.rand() < cfg.crossover_prob:
-        child = _crossover(p, layout, arrays, cfg, rng, study)
+    if rand() < cfg.crossover_prob:
+        child = _crossover(p, layout, arrays, cfg, rng, rand, study)
     else:
-        child = arrays.X[int(rng.rand() * len(p.rows))].copy()
-    n_params = d - layout.n_single
-    mp = cfg.mutation_prob if cfg.mutation_prob is not None else 1.0 / max(1.0, n_params)
-    redraw = rng.rand(d) < mp
+        child = arrays.X[int(rand() * len(p.rows))].copy()
+    mp = cfg.mutation_prob if cfg.mutation_prob is not None else 1.0 / max(1.0, d - layout.n_single)
+    flags = [rand() < mp for _ in range(d)]
     if layout.n_single:
-        redraw[layout.single] = False
         child[layout.single] = layout.space.low[layout.single]
-    if cfg.mutation is not None and redraw.any():
+        for j in layout.single_idx:
+            flags[j] = False
+    redraw = np.array(flags) if any(flags) else None
+    if cfg.mutation is not None and redraw is not None:
         child = _mutate(child, redraw, layout, cfg.mutation, rng, study)
-    return child, redraw | arrays.missing
+    if arrays.any_missing:
+        redraw = arrays.missing.copy() if redraw is None else redraw | arrays.missing
+    return child, redraw
 
 
-def _crossover(p: Parents, layout: Layout, arrays: ParentArrays, cfg: Config,
-               rng: np.random.RandomState, study: Any) -> np.ndarray:
-    child = np.empty(len(layout.space))
+def _crossover(p: Parents, layout: Layout, arrays: ParentArrays, cfg: Config, rng: np.random.RandomState,
+               rand: Callable[[], float], study: Any) -> np.ndarray:
     num, cat = layout.num, layout.cat
+    swap = cfg.swapping_prob
+    if type(cfg.crossover) is UniformCrossover:
+        # Every gene is one parent's: no transform, no rounding, no retry (same child).
+        idx = _tournament(p, 2, rand)
+        first, last = arrays.X_rows[idx[0]], arrays.X_rows[idx[1]]
+        num_swap = cfg.crossover.swapping_prob
+        return np.array([(b if rand() >= (swap if c else num_swap) else a)
+                         for a, b, c in zip(first, last, layout.is_cat_list)])
+    child = np.empty(len(layout.space))
     for tries in range(MAX_TRIES):
-        idx = _tournament(p, cfg.crossover.n_parents, rng)
+        idx = _tournament(p, cfg.crossover.n_parents, rand)
         if len(cat):
             first, last = arrays.cat_rows[idx[0]], arrays.cat_rows[idx[-1]]
-            second = (rng.rand(len(cat)) >= cfg.swapping_prob).tolist()
-            child[cat] = [b if s else a for a, b, s in zip(first, last, second)]
+            child[cat] = [b if rand() >= swap else a for a, b in zip(first, last)]
         if not len(num):
             return child
         t = np.asarray(cfg.crossover.crossover(arrays.T_num[idx], rng, study, layout.bounds), dtype=np.float64)

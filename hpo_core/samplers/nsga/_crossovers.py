@@ -103,6 +103,10 @@ class UniformCrossover(BaseCrossover):
     def __init__(self, swapping_prob: float = 0.5) -> None:
         self._swapping_prob = check_real("swapping_prob", swapping_prob, low=0.0, high=1.0, owner="UniformCrossover")
 
+    @property
+    def swapping_prob(self) -> float:
+        return float(self._swapping_prob)  # type: ignore[arg-type]
+
     def crossover(self, parents_params: np.ndarray, rng: np.random.RandomState, study: Study,
                   search_space_bounds: np.ndarray) -> np.ndarray:
         n = len(search_space_bounds)

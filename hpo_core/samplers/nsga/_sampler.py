@@ -18,6 +18,7 @@ with the study.
 
 from __future__ import annotations
 
+import random
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -102,6 +103,9 @@ class _GASampler(HistoryBound, BaseSampler):
                               crossover_prob=float(crossover_prob), swapping_prob=float(swapping_prob))
         self._random = RandomSampler(seed)
         self._rng = np.random.RandomState(seed)
+        # The sampler's own draws (tournaments, swaps, mutation flags) come from a Python
+        # generator, seeded from ``_rng``: a scalar draw costs ~30 ns instead of ~0.5 us.
+        self._py_rng = random.Random(int(self._rng.randint(2**31)))
         self._lock = threading.Lock()
         self._layouts: dict[SearchSpace, Layout] = {}
         self._reset_history_caches()
@@ -132,6 +136,7 @@ class _GASampler(HistoryBound, BaseSampler):
     def reseed_rng(self) -> None:
         with self._lock:
             self._rng = np.random.RandomState()
+            self._py_rng = random.Random(int(self._rng.randint(2**31)))
         self._random.reseed_rng()
 
     def _parent_key(self, generation: int) -> str:
@@ -258,10 +263,11 @@ class _GASampler(HistoryBound, BaseSampler):
                 arrays = parents.arrays.get(space)
                 if arrays is None:
                     arrays = parents.arrays[space] = self._parent_arrays(h, layout, parents.rows)
-                child, redraw = make_child(parents, layout, arrays, self._config, self._rng, study)
+                child, redraw = make_child(parents, layout, arrays, self._config, self._rng, self._py_rng.random,
+                                           study)
         if parents is None:
             return self._random.sample_joint(study, trial, space)
-        if redraw.any():
+        if redraw is not None:
             child[redraw] = self._random.sample_joint(study, trial, space)[redraw]
         return child
 

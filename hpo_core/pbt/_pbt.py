@@ -21,6 +21,7 @@ reproducible with a seed whatever ``n_jobs`` is; asynchronous ones with ``n_jobs
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
     from hpo_core.study import Study
 
 __all__ = ["PBT"]
+
+_logger = logging.getLogger("hpo_core")
 
 _MUTATION = "a distribution of hpo_core.distributions, a non-empty list or tuple of values, or a callable fn(rng)"
 
@@ -424,6 +427,8 @@ class _Loop:
         m.ckpt, m.last_trial, m.donor = donor.ckpt, donor.last_trial, donor.index
         m.step, m.last_perturb = donor.step, donor.last_perturb
         m.config, m.params = config, {**donor.params, **config}
+        _logger.info("PBT: member %d resumes from member %d's checkpoint (trial %s) at step %d with %s.",
+                     m.index, donor.index, donor.last_trial, donor.step, config)
 
     def _recover(self, m: _Member) -> None:
         """After a failed segment: exploit a top member, else resample from where ``m`` is."""

@@ -251,3 +251,14 @@ def test_pbt_places_segments_on_devices(tmp_path: Path) -> None:
     assert {t.system_attrs["device"] for t in study.trials} == {"cpu"}
     with pytest.raises(ValueError, match="`n_jobs`"):
         _run(tmp_path / "b", n_jobs=3, devices=["cpu", "cpu"])
+
+
+def test_pbt_on_sqlite_reads_back_after_load_study(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pbt.db'}"
+    study = hpo_core.create_study(direction="minimize", storage=url, study_name="pbt")
+    PBT(perturbation_interval=2, hyperparam_mutations={**MUTATIONS, "momentum": [0.0, 0.5, 0.9]}, seed=0,
+        synch=True).run(study, train_linear, population_size=3, n_steps=6, n_jobs=2, checkpoint_dir=tmp_path / "c",
+                        save_fn=torch.save, load_fn=torch.load)
+    loaded = hpo_core.load_study(study_name="pbt", storage=url)
+    assert schedule(loaded) == schedule(study) and len(schedule(loaded)) == 3
+    assert best_trial(loaded).number == best_trial(study).number  # type: ignore[union-attr]

@@ -5,7 +5,10 @@ tests pin the kernel to it. Where the reference tests every leaf against every c
 (O(cells x leaves) per tree and parameter), this version adds each leaf's ``w_l v_l``
 and ``w_l`` to the corners of its range of cells in a difference array and takes
 prefix sums along each axis: O(leaves 2^g + cells g) for a group of g columns (g = 1
-for a number; the one-hot columns of a categorical parameter otherwise).
+for a number; the one-hot columns of a categorical parameter otherwise). For a
+categorical parameter of many choices (up to 3^g cells) the same variance comes from a
+sum over pairs of leaves instead, O(leaves^2 g), whichever costs less
+(``_group_marginal_variance_pairwise``).
 """
 
 from __future__ import annotations
@@ -96,6 +99,11 @@ def _group_marginal_variance(lo, hi, v, V, feat, thr, leaf_nodes, bounds, cols):
     for i in range(g - 1, -1, -1):
         stride[i] = total
         total *= n_edges[i]  # (cells + 1) along axis i
+    n_leaves = leaf_nodes.shape[0]
+    # 2^g corners per leaf and a grid of up to 3^g cells for the g one-hot columns of a
+    # categorical parameter: past a few choices the pairwise sum is cheaper.
+    if g > 1 and n_leaves * n_leaves * g // 2 < n_leaves * (1 << g) + total * g:
+        return _group_marginal_variance_pairwise(lo, hi, v, V, leaf_nodes, bounds, cols)
     num = np.zeros(total)
     den = np.zeros(total)
     first = np.empty(g, dtype=np.intp)
@@ -157,6 +165,60 @@ def _group_marginal_variance(lo, hi, v, V, feat, thr, leaf_nodes, bounds, cols):
         if pas == 1:
             return max(s2 / sw, 0.0)
     return 0.0
+
+
+@_jit
+def _group_marginal_variance_pairwise(lo, hi, v, V, leaf_nodes, bounds, cols):  # type: ignore[no-untyped-def]
+    """The same variance from pairs of leaves, without the grid (O(leaves^2 g)).
+
+    Over the group's columns the leaves covering any point carry weights summing to the
+    volume C of the other columns (they partition those), so M(c) = N(c) / C with
+    N(c) = sum_{l covers c} w_l v_l, and with cell volumes s(c) summing to S:
+    ``sum_c s(c) N(c)^2 = sum_{l, l'} w_l v_l w_l' v_l' |box_l cap box_l'|`` (the overlap
+    of the two leaves in the group's columns). The values are centred on the tree's mean
+    first (M shifts by a constant, the variance does not) so that E[M^2] - E[M]^2 does
+    not cancel.
+    """
+    n = leaf_nodes.shape[0]
+    g = cols.shape[0]
+    sv = 0.0
+    svv = 0.0
+    for i in range(n):
+        sv += V[i]
+        svv += V[i] * v[i]
+    mean = svv / sv
+    S = 1.0
+    for k in range(g):
+        S *= bounds[cols[k], 1] - bounds[cols[k], 0]
+    C = sv / S
+    a = np.empty(n)
+    area = np.empty(n)
+    m1 = 0.0
+    for i in range(n):
+        leaf = leaf_nodes[i]
+        A = 1.0
+        for k in range(g):
+            A *= hi[leaf, cols[k]] - lo[leaf, cols[k]]
+        area[i] = A
+        a[i] = V[i] / A * (v[i] - mean)
+        m1 += a[i] * A
+    m2 = 0.0
+    for i in range(n):
+        li = leaf_nodes[i]
+        m2 += a[i] * a[i] * area[i]
+        for j in range(i + 1, n):
+            lj = leaf_nodes[j]
+            overlap = 1.0
+            for k in range(g):
+                c = cols[k]
+                o = min(hi[li, c], hi[lj, c]) - max(lo[li, c], lo[lj, c])
+                if o <= 0.0:
+                    overlap = 0.0
+                    break
+                overlap *= o
+            m2 += 2.0 * a[i] * a[j] * overlap
+    e1 = m1 / (C * S)
+    return max(m2 / (C * C * S) - e1 * e1, 0.0)
 
 
 @_jit

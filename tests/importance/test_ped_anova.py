@@ -149,3 +149,12 @@ def test_ped_anova_is_deterministic() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HpoWarning)
         assert get_param_importances(study) == get_param_importances(study)
+
+
+def test_ped_anova_changed_range_counts_as_regimes_like_optuna() -> None:
+    # The range of "x" widens half-way: two regimes of one parameter.
+    study = hpo_core.create_study(sampler=hpo_core.samplers.RandomSampler(seed=4))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) + 0.1 * t.suggest_int("y", 0, 9), n_trials=60)
+    study.optimize(lambda t: t.suggest_float("x", 0, 2) + 0.1 * t.suggest_int("y", 0, 9), n_trials=60)
+    _assert_close(*_both(study, {}))
+    _assert_close(*_both(study, {"evaluate_on_local": False}))

@@ -17,13 +17,14 @@ Notation:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hpo_core import kernels
 from hpo_core.pruners._base import BasePruner
 from hpo_core.pruners._rungs import RungVectors
+from hpo_core.pruners._step_values import StepValues
 from hpo_core.pruners._steps import check_schedule_args, is_first_in_interval
 from hpo_core.pruners._successive_halving import check_halving_args, estimate_min_resource, rung_key
 from hpo_core.trial._state import TrialState
@@ -260,6 +261,11 @@ class MultiObjectiveMedianPruner(BasePruner):
        for some j. So a trial is kept while it beats the median in one objective, or
        ties it in all.
 
+    The peers' values are kept sorted per step and objective and updated with the
+    reports and completions new since the last decision (``_step_values.py``, as
+    :class:`~hpo_core.pruners.MedianPruner`): O(log k) per decision, not a median of
+    the step's ``k`` reports.
+
     Args:
         n_startup_trials: ``>= 0``; COMPLETE trials needed before any pruning.
         n_warmup_steps: ``>= 0``; no pruning at steps below this.
@@ -299,6 +305,8 @@ class MultiObjectiveMedianPruner(BasePruner):
     ) -> None:
         self._n_startup_trials, self._n_warmup_steps, self._interval_steps, self._n_min_trials = check_schedule_args(
             "MultiObjectiveMedianPruner", n_startup_trials, n_warmup_steps, interval_steps, n_min_trials)
+        # Per objective, the COMPLETE values per step, sorted and kept up to date.
+        self._values: list[StepValues] = []
 
     def prune(self, study: Study, trial: Trial) -> bool:
         history = study.view.history
@@ -316,21 +324,20 @@ class MultiObjectiveMedianPruner(BasePruner):
         vector = values[-1] * signs
         if np.isnan(vector).any():
             return True
-        rows, at_step = history.steps.at_step(step)
-        keep = np.flatnonzero(history.states.take(rows) == _COMPLETE)
-        if len(keep) < self._n_min_trials:
-            return False
-        peers = at_step.take(keep, axis=0) * signs
-        has_value = ~np.isnan(peers)
-        if not has_value.any(axis=0).all():
-            return False
-        median = _nanmedian_columns(peers, has_value)
+        if len(self._values) != len(signs):
+            self._values = [StepValues(column=j) for j in range(len(signs))]
+        medians = []
+        for values in self._values:
+            n_peers, med = values.median(history, step)
+            if n_peers < self._n_min_trials:
+                return False
+            medians.append(med)  # NaN: no value in this objective (or -inf and +inf): no pruning
+        # median(-x) is -median(x) to the bit (negation is exact): the median in
+        # minimization space is the raw one times the sign.
+        median = np.array(medians) * signs
         return bool(np.all(median <= vector) and np.any(median < vector))
 
-
-def _nanmedian_columns(points: np.ndarray, has_value: np.ndarray) -> np.ndarray:
-    """Per column of ``points (k, m)``, the median of its non-NaN entries (each column
-    has one at least): ``(m,)``. np.nanmedian without its all-NaN warning path."""
-    if has_value.all():
-        return np.median(points, axis=0)
-    return np.array([float(np.median(col[ok])) for col, ok in zip(points.T, has_value.T)])
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_values"] = []  # hold a history: rebuilt on use
+        return state

@@ -5,8 +5,8 @@ A decision at step ``s`` needs the percentile of the values that COMPLETE trials
 reported at ``s``. Recomputing it (the COMPLETE rows among the ``k`` reports at ``s``,
 then ``np.nanpercentile``) costs O(k) per decision; a training loop asks at every step,
 and each trial that completes changes the percentile at every step it reported. So
-:class:`StepValues` keeps, per step, the COMPLETE values sorted (``array('d')``, 8 bytes
-a value) and the reports at ``s`` whose trial was unfinished at the last look:
+:class:`StepValues` keeps, per step, the COMPLETE values (of one objective) sorted (``array('d')``, 8
+bytes a value) and the reports at ``s`` whose trial was unfinished at the last look:
 
 * the reports at ``s`` only accumulate, in report order (the first report of a step
   wins), so the ones new since the last look are ``rows[seen:]`` of the step's bucket;
@@ -15,7 +15,8 @@ a value) and the reports at ``s`` whose trial was unfinished at the last look:
   (``bisect``, O(log k) plus a memmove of at most ``k`` doubles).
 
 A decision then costs O(new + unfinished) and the percentile two reads
-(:func:`percentile_of_sorted`, ``np.nanpercentile``'s linear rule to the bit). A rolled-back
+(:func:`percentile_of_sorted`, ``np.nanpercentile``'s linear rule to the bit; or
+:func:`median_of_sorted`, ``np.median``'s). A rolled-back
 batch (``history.rollbacks``) or another history starts afresh.
 
 Memory: at most ``max_values`` values (all steps together) and ``max_steps`` steps;
@@ -40,7 +41,7 @@ from hpo_core.trial._state import TrialState
 if TYPE_CHECKING:
     from hpo_core.history import History
 
-__all__ = ["StepValues", "percentile_of_sorted"]
+__all__ = ["StepValues", "median_of_sorted", "percentile_of_sorted"]
 
 _COMPLETE = int(TrialState.COMPLETE)
 _OPEN_STATES = (-1, int(TrialState.RUNNING), int(TrialState.WAITING))
@@ -68,6 +69,17 @@ def percentile_of_sorted(values: Any, q: float) -> float:
     return float(a + diff * gamma)
 
 
+def median_of_sorted(values: Any) -> float:
+    """``np.median(x)`` for ``values``, the entries of ``x`` sorted ascending (non-empty,
+    no NaN), bit for bit: the middle entry, or the mean of the two middle ones summed
+    then halved (``np.mean``'s order; ``-inf`` and ``+inf`` give NaN)."""
+    m = len(values)
+    half = m // 2
+    if m % 2:
+        return float(values[half])
+    return float((values[half - 1] + values[half]) / 2.0)
+
+
 class _Step:
     """One step: ``seen`` reports of its bucket looked at; ``open_rows``/``open_values``
     those whose trial was unfinished then; ``values`` the COMPLETE non-NaN values, sorted;
@@ -87,11 +99,13 @@ class _Step:
 
 
 class StepValues:
-    """The COMPLETE values per step (see the module docstring). Thread-safe; not pickled."""
+    """The COMPLETE values per step of objective ``column`` (see the module docstring).
+    Thread-safe; not pickled."""
 
-    __slots__ = ("_history", "_lock", "_n_values", "_rollbacks", "_steps", "max_steps", "max_values")
+    __slots__ = ("_history", "_lock", "_n_values", "_rollbacks", "_steps", "column", "max_steps", "max_values")
 
-    def __init__(self, *, max_values: int = 4_000_000, max_steps: int = 4096) -> None:
+    def __init__(self, *, column: int = 0, max_values: int = 4_000_000, max_steps: int = 4096) -> None:
+        self.column = column
         self.max_values = max_values
         self.max_steps = max_steps
         self._lock = threading.Lock()
@@ -104,7 +118,7 @@ class StepValues:
         self._n_values = 0
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"max_values": self.max_values, "max_steps": self.max_steps}
+        return {"column": self.column, "max_values": self.max_values, "max_steps": self.max_steps}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(**state)  # type: ignore[misc]
@@ -114,19 +128,31 @@ class StepValues:
         ignored); NaN when fewer than ``n_min_trials`` reported (NaNs counted) or all are
         NaN."""
         with self._lock:
-            if history is not self._history or history.rollbacks != self._rollbacks:
-                self._reset(history)
-            steps = self._steps
-            entry = steps.pop(step, None)
-            steps[step] = entry = entry or _Step()  # most recently used last
-            self._update(history, step, entry)
-            if len(steps) > self.max_steps:
-                self._evict()
+            entry = self._entry(history, step)
             if entry.n_complete < n_min_trials or len(entry.values) == 0:
                 return math.nan
             if entry.p is None or entry.q != q:
                 entry.p, entry.q = percentile_of_sorted(entry.values, q), q
             return entry.p
+
+    def median(self, history: History, step: int) -> tuple[int, float]:
+        """``(k, median)``: the number of COMPLETE trials that reported at ``step`` (NaNs
+        counted) and ``np.median`` of their non-NaN values (NaN if none)."""
+        with self._lock:
+            entry = self._entry(history, step)
+            return entry.n_complete, median_of_sorted(entry.values) if len(entry.values) else math.nan
+
+    def _entry(self, history: History, step: int) -> _Step:
+        """The step's entry, brought up to date; the most recently used (under the lock)."""
+        if history is not self._history or history.rollbacks != self._rollbacks:
+            self._reset(history)
+        steps = self._steps
+        entry = steps.pop(step, None)
+        steps[step] = entry = entry or _Step()  # most recently used last
+        self._update(history, step, entry)
+        if len(steps) > self.max_steps:
+            self._evict()
+        return entry
 
     def _update(self, history: History, step: int, entry: _Step) -> None:
         rows, at = history.steps.at_step(step)
@@ -142,7 +168,7 @@ class StepValues:
         open_rows: list[int] = []
         open_values: list[float] = []
         rechecked = zip(entry.open_rows, entry.open_values)
-        new = zip(rows[seen:].tolist(), at[seen:, 0].tolist()) if k > seen else ()
+        new = zip(rows[seen:].tolist(), at[seen:, self.column].tolist()) if k > seen else ()
         for pairs in (rechecked, new):
             for row, v in pairs:
                 code = states.item(row)
@@ -157,7 +183,7 @@ class StepValues:
         """``_update`` vectorised: a first look at a step, or many rows at once."""
         seen = entry.seen
         check_rows = np.concatenate((np.asarray(entry.open_rows, np.int64), rows[seen:]))
-        check_values = np.concatenate((np.asarray(entry.open_values, np.float64), at[seen:, 0]))
+        check_values = np.concatenate((np.asarray(entry.open_values, np.float64), at[seen:, self.column]))
         codes = states.take(check_rows)
         done = codes == _COMPLETE
         unfinished = (codes < 0) | (codes == int(TrialState.RUNNING)) | (codes == int(TrialState.WAITING))

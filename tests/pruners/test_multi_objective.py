@@ -420,18 +420,19 @@ def test_multi_objective_pruning_through_a_process_executor() -> None:
 
 
 # ------------------------------------------------------------------ rung index
-def _interleaved_vector_decisions(fresh: bool, seed: int) -> tuple[list[bool], list[Any]]:
-    """Trials interleaved four at a time, 2-objective reports at steps 1..9, some told
-    PRUNED or FAIL: decisions of one long-lived pruner, or of a new one per decision."""
+def _interleaved_vector_decisions(fresh: bool, seed: int, make: Any = None) -> tuple[list[bool], list[Any]]:
+    """Trials interleaved four at a time, 2-objective reports at steps 1..9 (some NaN),
+    some told FAIL: decisions of one long-lived pruner, or of a new one per decision."""
     rng = np.random.default_rng(seed)
-    make = lambda: _sh(min_resource=1, reduction_factor=2)  # noqa: E731
+    make = make or (lambda: _sh(min_resource=1, reduction_factor=2))
     study = hpo_core.create_study(directions=["minimize", "maximize"], pruner=make())
     decisions = []
     for block in range(6):
         trials = [study.ask() for _ in range(4)]
         for step in range(1, 10):
             for trial in trials:
-                trial.report([float(rng.normal()), float(rng.normal())], step)
+                second = float(rng.normal()) if rng.random() > 0.1 else float("nan")
+                trial.report([float(rng.normal()), second], step)
                 if fresh:
                     study.view.invalidate()
                     decisions.append(bool(make().prune(study, trial)))
@@ -449,6 +450,14 @@ def _interleaved_vector_decisions(fresh: bool, seed: int) -> tuple[list[bool], l
 def test_sh_rung_index_decides_as_a_full_scan(seed: int) -> None:
     ours = _interleaved_vector_decisions(False, seed)
     assert ours == _interleaved_vector_decisions(True, seed)
+    assert any(ours[0]) and not all(ours[0])
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_median_step_values_decide_as_a_fresh_pruner(seed: int) -> None:
+    make = lambda: MultiObjectiveMedianPruner(n_startup_trials=1, n_min_trials=2)  # noqa: E731
+    ours = _interleaved_vector_decisions(False, seed, make)
+    assert ours == _interleaved_vector_decisions(True, seed, make)
     assert any(ours[0]) and not all(ours[0])
 
 

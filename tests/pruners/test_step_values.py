@@ -15,7 +15,7 @@ from test_rungs import _decide_both
 
 import hpo_core
 from hpo_core.pruners import MedianPruner, PercentilePruner
-from hpo_core.pruners._step_values import StepValues, percentile_of_sorted
+from hpo_core.pruners._step_values import StepValues, median_of_sorted, percentile_of_sorted
 
 
 @pytest.mark.parametrize("seed", range(2))
@@ -33,6 +33,18 @@ def test_percentile_of_sorted_is_nanpercentile_to_the_bit(seed: int) -> None:
                 expected = float(np.nanpercentile(x, q))
             got = percentile_of_sorted(finite, q)
             assert got == expected or (np.isnan(got) and np.isnan(expected)), (x, q)
+
+
+def test_median_of_sorted_is_median_to_the_bit() -> None:
+    rng = np.random.default_rng(5)
+    pool = np.array([0.0, -0.0, 1.0, 2.5, -1.0, np.inf, -np.inf, 0.1, 0.7, 1e308, -1e308])
+    for i in range(3000):
+        x = rng.choice(pool, size=int(rng.integers(1, 12))) if i % 2 else rng.normal(size=int(rng.integers(1, 30)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            expected = float(np.median(x))
+        got = median_of_sorted(sorted(x.tolist()))
+        assert got == expected or (np.isnan(got) and np.isnan(expected)), x
 
 
 def _with_limits(make: Any, **limits: int) -> Any:

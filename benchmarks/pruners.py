@@ -6,14 +6,23 @@ numbers for both libraries) and calls ``should_prune()`` after each report, stop
 when pruned, as a training loop does; the study grows to each checkpoint (1,000 and
 10,000 trials for hpo_core, 1,000 for Optuna by default: its pruners read every trial
 at every call). At each checkpoint, ``--probes`` fresh trials report 60 steps and the
-``should_prune()`` call at step 60 is timed; the table gives the median. Target: at
-most 50 us at 10,000 trials, flat with the study size, and at least 100x below
-Optuna's same pruner in the same run.
+``should_prune()`` call at step 60 is timed (``--probe step60``; the trial is then told
+PRUNED), or report every step and call ``should_prune()`` after each, every call timed,
+and complete (``--probe every``: the training loop itself; each probe adds one COMPLETE
+value at every step, which changes every step's percentile); the table gives the
+median. Target: at most 50 us at 10,000 trials, flat with the study size, and at least
+100x below Optuna's same pruner in the same run.
+
+The multi-objective pruners (no Optuna counterpart) run on 2-objective studies: the
+second objective is another curve of the same family; ``--prefill add`` grows those
+studies by ask / report / tell without ``should_prune`` (``add_trials`` takes one value
+per step).
 
 Usage::
 
     python benchmarks/pruners.py                   # 1,000 / 10,000 trials (Optuna 1,000)
     python benchmarks/pruners.py --quick           # 200 / 1,000 (Optuna 200)
+    python benchmarks/pruners.py --probe every     # time every call of a training loop
     python benchmarks/pruners.py --write-readme    # also update benchmarks/README.md
 """
 
@@ -51,7 +60,10 @@ PRUNERS: dict[str, Callable[[Any], Any]] = {
     "SuccessiveHalvingPruner": lambda m: m.SuccessiveHalvingPruner(),
     "HyperbandPruner": lambda m: m.HyperbandPruner(),
     "WilcoxonPruner": lambda m: m.WilcoxonPruner(),
+    "MultiObjectiveSuccessiveHalvingPruner": lambda m: m.MultiObjectiveSuccessiveHalvingPruner(),
+    "MultiObjectiveMedianPruner": lambda m: m.MultiObjectiveMedianPruner(),
 }
+MULTI_OBJECTIVE = {"MultiObjectiveSuccessiveHalvingPruner", "MultiObjectiveMedianPruner"}  # hpo_core only
 
 
 def curves(n: int, seed: int) -> np.ndarray:
@@ -73,56 +85,81 @@ def _prefill(mod: Any, study: Any, data: np.ndarray, first: int, n: int) -> None
         for r in range(first, first + n)])
 
 
-def run(lib: str, pruner_name: str, checkpoints: list[int], probes: int, seed: int, prefill: str = "loop") -> dict[int, float]:
-    """Median seconds of ``should_prune`` at step 60 at each checkpoint (the study grown
-    by training loops that call ``should_prune`` at every step, or by ``add_trials`` of
-    complete curves with ``prefill="add"``)."""
+def _grow_mo(study: Any, data: np.ndarray, data2: np.ndarray, first: int, n: int) -> None:
+    """Add ``n`` COMPLETE 2-objective trials by ask / report / tell (no ``should_prune``)."""
+    for r in range(first, first + n):
+        trial = study.ask()
+        trial.suggest_float("x", 0.0, 1.0)
+        for step in range(N_STEPS):
+            trial.report([float(data[r, step]), float(data2[r, step])], step)
+        study.tell(trial, [float(data[r, -1]), float(data2[r, -1])])
+
+
+def run(lib: str, pruner_name: str, checkpoints: list[int], probes: int, seed: int, prefill: str = "loop",
+        probe: str = "step60") -> dict[int, float]:
+    """Median seconds of ``should_prune`` at each checkpoint: at step 60 of fresh trials
+    (``probe="step60"``) or at every step of fresh trials that then complete
+    (``probe="every"``); the study grown by training loops that call ``should_prune`` at
+    every step, or by ``add_trials`` of complete curves with ``prefill="add"``."""
+    mo = pruner_name in MULTI_OBJECTIVE
     if lib == "hpo_core":
         import hpo_core as mod
-        from hpo_core.exceptions import TrialPruned  # noqa: F401
-
-        pruners = mod.pruners
-        study = mod.create_study(pruner=PRUNERS[pruner_name](pruners), sampler=mod.samplers.RandomSampler(seed=seed))
     else:
         import optuna as mod
 
         mod.logging.set_verbosity(mod.logging.WARNING)
-        study = mod.create_study(pruner=PRUNERS[pruner_name](mod.pruners), sampler=mod.samplers.RandomSampler(seed=seed))
+    directions = ["minimize", "minimize"] if mo else ["minimize"]
+    study = mod.create_study(directions=directions, pruner=PRUNERS[pruner_name](mod.pruners),
+                             sampler=mod.samplers.RandomSampler(seed=seed))
     total = max(checkpoints) + probes * len(checkpoints)
     data = curves(total, seed)
+    data2 = curves(total, seed + 1)  # the second objective of the multi-objective studies
+
+    def report(trial: Any, r: int, step: int) -> None:
+        trial.report([float(data[r, step]), float(data2[r, step])] if mo else float(data[r, step]), step)
+
+    def final(r: int, step: int) -> Any:
+        return [float(data[r, step]), float(data2[r, step])] if mo else float(data[r, step])
+
     row = 0
     out = {}
     for c in checkpoints:
         if prefill == "add" and len(study.trials) < c:
             n = c - len(study.trials)
-            _prefill(mod, study, data, row, n)
+            if mo:
+                _grow_mo(study, data, data2, row, n)
+            else:
+                _prefill(mod, study, data, row, n)
             row += n
         while len(study.trials) < c:  # grow the study with full training loops
             trial = study.ask()
             trial.suggest_float("x", 0.0, 1.0)
-            value = None
             for step in range(N_STEPS):
-                value = float(data[row, step])
-                trial.report(value, step)
+                report(trial, row, step)
                 if trial.should_prune():
+                    study.tell(trial, state=mod.trial.TrialState.PRUNED)
                     break
             else:
-                study.tell(trial, value)
-                row += 1
-                continue
-            study.tell(trial, state=mod.trial.TrialState.PRUNED)
+                study.tell(trial, final(row, N_STEPS - 1))
             row += 1
         times = []
-        for _ in range(probes):  # timed: the call at step 60 of a fresh trial
+        for _ in range(probes):  # timed
             trial = study.ask()
             trial.suggest_float("x", 0.0, 1.0)
-            for step in range(PROBE_STEP):
-                trial.report(float(data[row, step]), step)
-            trial.report(float(data[row, PROBE_STEP]), PROBE_STEP)
-            t0 = time.perf_counter()
-            trial.should_prune()
-            times.append(time.perf_counter() - t0)
-            study.tell(trial, state=mod.trial.TrialState.PRUNED)
+            if probe == "every":  # every call of a training loop that is never stopped
+                for step in range(N_STEPS):
+                    report(trial, row, step)
+                    t0 = time.perf_counter()
+                    trial.should_prune()
+                    times.append(time.perf_counter() - t0)
+                study.tell(trial, final(row, N_STEPS - 1))
+            else:  # the call at step 60 of a fresh trial
+                for step in range(PROBE_STEP + 1):
+                    report(trial, row, step)
+                t0 = time.perf_counter()
+                trial.should_prune()
+                times.append(time.perf_counter() - t0)
+                study.tell(trial, state=mod.trial.TrialState.PRUNED)
             row += 1
         out[c] = statistics.median(times)
     return out
@@ -137,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--probes", type=int, default=30)
     p.add_argument("--prefill", choices=("loop", "add"), default="loop",
                    help="grow the study by training loops calling should_prune (loop) or by add_trials of complete curves (add)")
+    p.add_argument("--probe", choices=("step60", "every"), default="step60",
+                   help="time the call at step 60 of fresh trials, or every call of fresh trials' training loops")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--write-readme", action="store_true")
     args = p.parse_args(argv)
@@ -157,32 +196,39 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipping {name}: not in hpo_core.pruners", file=sys.stderr)
             continue
         print(f"{name}: hpo_core ...", file=sys.stderr, flush=True)
-        ours = run("hpo_core", name, sizes, args.probes, args.seed, args.prefill)
+        ours = run("hpo_core", name, sizes, args.probes, args.seed, args.prefill, args.probe)
         theirs: dict[int, float] = {}
-        if optuna_sizes:
+        if optuna_sizes and name not in MULTI_OBJECTIVE:
             print(f"{name}: Optuna ...", file=sys.stderr, flush=True)
-            theirs = run("optuna", name, optuna_sizes, args.probes, args.seed, args.prefill)
-        common = [s for s in optuna_sizes if s in ours]
+            theirs = run("optuna", name, optuna_sizes, args.probes, args.seed, args.prefill, args.probe)
+        common = [s for s in optuna_sizes if s in ours and s in theirs]
         ratio = f"{theirs[max(common)] / ours[max(common)]:.0f}x at {max(common):,}" if common else "-"
         rows.append(f"| {name} | " + " | ".join(f"{ours[s] * 1e6:.1f}" for s in sizes) + " | "
-                    + " | ".join(f"{theirs[s] * 1e6:.0f}" for s in optuna_sizes) + f" | {ratio} |")
-        big = max(sizes)
+                    + " | ".join(f"{theirs[s] * 1e6:.0f}" if s in theirs else "-" for s in optuna_sizes)
+                    + f" | {ratio} |")
+        big, small = max(sizes), min(sizes)
         verdicts.append(f"- {name}: {ours[big] * 1e6:.1f} us at {big:,} (target {TARGET_US:g} us: "
-                        f"{'met' if ours[big] * 1e6 <= TARGET_US else 'NOT met'})"
+                        f"{'met' if ours[big] * 1e6 <= TARGET_US else 'NOT met'}; {big:,} / {small:,}: "
+                        f"{ours[big] / ours[small]:.2f}x)"
                         + (f"; {theirs[max(common)] / ours[max(common)]:.0f}x below Optuna (target "
                            f"{TARGET_RATIO:g}x: {'met' if theirs[max(common)] / ours[max(common)] >= TARGET_RATIO else 'NOT met'})"
                            if common else ""))
     command = "python benchmarks/pruners.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    probed = (f"Median of {args.probes} calls at step {PROBE_STEP} of fresh trials" if args.probe == "step60" else
+              f"Median of every `should_prune` call ({args.probes} fresh trials x {N_STEPS} steps, each trial "
+              "then COMPLETE)")
     body = ("## `should_prune` against the study size (issue #13)\n\n" + _common.machine_info(["optuna"])
-            + f"\n- Command: `{command.strip()}`\n\nMedian of {args.probes} calls at step {PROBE_STEP} of fresh "
-            + (f"trials; every earlier trial reported {N_STEPS} steps and called `should_prune` after each.\n\n"
+            + f"\n- Command: `{command.strip()}`\n\n{probed}; "
+            + (f"every earlier trial reported {N_STEPS} steps and called `should_prune` after each.\n\n"
                if args.prefill == "loop" else
-               f"trials; the earlier trials were added complete (`add_trials`, {N_STEPS} steps each), so successive "
-               "halving and Hyperband find no rung attributes on them.\n\n")
+               f"the earlier trials were added complete (`add_trials`, {N_STEPS} steps each; the multi-objective "
+               "ones by ask / report / tell), so successive halving and Hyperband find no rung attributes on "
+               "them.\n\n")
             + "\n".join(rows) + "\n\n" + "\n".join(verdicts) + "\n")
     print(body)
     if args.write_readme:
-        _common.write_section(README, MARKER + ("-quick" if args.quick else "") + ("-add" if args.prefill == "add" else ""), body)
+        _common.write_section(README, MARKER + ("-quick" if args.quick else "") + ("-add" if args.prefill == "add" else "")
+                              + ("-every" if args.probe == "every" else ""), body)
     return 0
 
 

@@ -265,7 +265,7 @@ def main() -> None:
     torch.set_num_threads(1)
     git_rev()  # name the code this process runs before the tree moves on
     hpo_core.logging.set_verbosity(hpo_core.logging.WARNING)
-    rows = []
+    rows: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):

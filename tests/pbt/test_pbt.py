@@ -146,7 +146,7 @@ def test_pbt_schedule_and_replay_reproduce_the_winner(tmp_path: Path) -> None:
     study = _run(tmp_path, synch=True, n_jobs=2, seed=1)
     best = best_trial(study)
     assert best is not None
-    assert best.value == min(t.value for t in study.trials if _info(t)["stop"] == 8)
+    assert best.value == min(float(t.value) for t in study.trials if _info(t)["stop"] == 8)  # type: ignore[arg-type]
     steps = schedule(study)
     assert [(s.start, s.stop) for s in steps] == [(0, 2), (2, 4), (4, 6), (6, 8)]
     assert steps[-1].trial == best.number and steps[-1].value == best.value

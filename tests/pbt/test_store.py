@@ -45,8 +45,11 @@ def test_checkpoint_save_is_atomic_and_load_reads_it_back(tmp_path: Path) -> Non
 
 
 def test_checkpoint_pickles_with_lambda_save_and_load_functions(tmp_path: Path) -> None:
+    def save_text(obj: object, path: str) -> None:
+        Path(path).write_text(repr(obj))
+
     ckpt = Checkpoint(member=0, start=0, stop=1, config={}, load_dir=str(tmp_path), save_dir=str(tmp_path),
-                      save_fn=lambda obj, path: Path(path).write_text(repr(obj)),
+                      save_fn=save_text,
                       load_fn=lambda path: Path(path).read_text(), filename="state.txt")
     clone = pickle.loads(pickle.dumps(ckpt))  # what a worker process receives
     clone.save(42)

@@ -164,6 +164,16 @@ class MeanDecreaseImpurityImportanceEvaluator(_ForestEvaluator):
         n_trees: Number of trees in the forest.
         max_depth: Maximum depth of each tree.
         seed: Seed of the forest (None: NumPy's global generator).
+
+    Example:
+        >>> import hpo_core
+        >>> from hpo_core.importance import MeanDecreaseImpurityImportanceEvaluator, get_param_importances
+        >>> study = hpo_core.create_study(sampler=hpo_core.samplers.RandomSampler(seed=0))
+        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2 + 0.01 * t.suggest_int("n", 0, 3),
+        ...                n_trials=50)
+        >>> imp = get_param_importances(study, evaluator=MeanDecreaseImpurityImportanceEvaluator(seed=0))
+        >>> next(iter(imp))
+        'x'
     """
 
     _owner = "MeanDecreaseImpurityImportanceEvaluator"

@@ -187,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     import hpo_core
 
     hpo_core.logging.set_verbosity(logging.WARNING)
-    head = "| pruner | " + " | ".join(f"hpo_core {s:,} (us)" for s in sizes) + " | " + \
-        " | ".join(f"Optuna {s:,} (us)" for s in optuna_sizes) + " | Optuna / hpo_core |"
+    head = "| pruner | " + " | ".join([*(f"hpo_core {s:,} (us)" for s in sizes), *(f"Optuna {s:,} (us)" for s in optuna_sizes)]) \
+        + " | Optuna / hpo_core |"
     rows = [head, "|" + "---|" * (2 + len(sizes) + len(optuna_sizes))]
     verdicts = []
     for name in names:
@@ -203,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             theirs = run("optuna", name, optuna_sizes, args.probes, args.seed, args.prefill, args.probe)
         common = [s for s in optuna_sizes if s in ours and s in theirs]
         ratio = f"{theirs[max(common)] / ours[max(common)]:.0f}x at {max(common):,}" if common else "-"
-        rows.append(f"| {name} | " + " | ".join(f"{ours[s] * 1e6:.1f}" for s in sizes) + " | "
-                    + " | ".join(f"{theirs[s] * 1e6:.0f}" if s in theirs else "-" for s in optuna_sizes)
+        rows.append(f"| {name} | " + " | ".join([*(f"{ours[s] * 1e6:.1f}" for s in sizes),
+                                                   *(f"{theirs[s] * 1e6:.0f}" if s in theirs else "-" for s in optuna_sizes)])
                     + f" | {ratio} |")
         big, small = max(sizes), min(sizes)
         verdicts.append(f"- {name}: {ours[big] * 1e6:.1f} us at {big:,} (target {TARGET_US:g} us: "

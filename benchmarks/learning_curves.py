@@ -72,6 +72,36 @@ CONFIGS: dict[str, tuple[str, str | None, str]] = {
 }
 REFERENCE = {"hpo_core": "hpo_tpe", "optuna": "optuna_tpe"}
 
+PROTOCOL = """\
+Each study replays a recorded table (`_curves.make_objective`: every step is reported,
+`should_prune()` is asked after each, every replayed step is counted); the score is the
+validation error after the last step. Per table and seed:
+
+- **Full-budget TPE**: the library's `TPESampler(seed=seed)` at its defaults, no pruner,
+  `--budget` trials of every step. Those epochs are the *full budget*; the best final error
+  of its trials is the seed's *target*.
+- **Pruned TPE**: the same sampler with `SuccessiveHalvingPruner()` (asynchronous successive
+  halving, ASHA) or `HyperbandPruner()` (with TPE this is BOHB: in both libraries the sampler
+  models only the trials of the asking trial's bracket), at Optuna's default arguments unless
+  the row names others. It runs trials until it has spent the full budget's epochs (pruned
+  trials' steps included), so it may run more trials than the full-budget run.
+- **Read-out**: the epochs at which the run's best *completed* trial (one that ran every step;
+  a pruned trial's last report is not a final score) first has a final error at or below the
+  target of the same library's full-budget TPE with the same seed, divided by the full budget.
+  A run that does not get there within the full budget counts as "> 1" (and as 1 in the
+  mean, which is then a lower bound, "≥"). For the full-budget rows the same number is the
+  share of their budget after which they already hold their final best. *Seeds within 1/3*:
+  fraction ≤ 1/3. The 1/3 target is *met* when the median over seeds is ≤ 1/3. *Epochs on
+  re-run configurations*: median share of the replayed steps spent by completed trials of a
+  grid configuration that had completed before (the replay is deterministic, so such a trial
+  cannot improve the best).
+"""
+REUSE_NOTE = """\
+With `--reuse` a configuration trained before resumes from the furthest step any of its
+trials reached: a trial costs only the steps past that, and every configuration, full-budget
+TPE included, runs until it has spent the full budget or `--max-trials` trials.
+"""
+
 
 def _library(lib: str) -> Any:
     if lib == "hpo_core":
@@ -263,8 +293,8 @@ def plot(runs: dict[str, dict[str, list[dict[str, Any]]]], budget_trials: int, p
             style = "-" if lib == "hpo_core" else "--"
             ax.plot(x, med, style, color=color, label=label(spec), lw=1.6 if lib == "hpo_core" else 1.2)
             ax.fill_between(x, lo, hi, color=color, alpha=0.08 if lib == "hpo_core" else 0.04)
-        ax.axvline(TARGET_FRACTION, color="grey", ls=":", lw=1)
-        ax.axhline(_curves.load_curves(table).best_final(), color="grey", lw=0.8)
+        ax.axvline(TARGET_FRACTION, color="grey", ls=":", lw=1, label="1/3 of the full budget")
+        ax.axhline(_curves.load_curves(table).best_final(), color="grey", lw=0.8, label="grid optimum")
         ax.set_yscale("log")
         ax.set_xlabel(f"epochs spent / full budget ({budget:,} {_curves.CURVES[table].step_unit}s)")
         ax.set_ylabel("best final validation error (completed trials)")
@@ -318,13 +348,14 @@ def main(argv: list[str] | None = None) -> int:
     body = ("## Learning curves: TPE with ASHA and Hyperband (BOHB) against full-budget TPE (issue #13)\n\n"
             + _common.machine_info(["optuna"])
             + f"\n- Command: `{command.strip()}` ({time.perf_counter() - t0:.0f} s)\n\n"
-            + markdown(rows, args.budget))
+            + PROTOCOL + ("\n" + REUSE_NOTE if args.reuse else "") + "\n" + markdown(rows, args.budget))
     print(body)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"command": command.strip(), "git": rev, "budget_trials": args.budget,
                                         "reuse": args.reuse, "max_trials": args.max_trials,
-                                        "seeds": args.seeds, "summary": rows, "runs": runs}, indent=1) + "\n")
+                                        "seeds": args.seeds, "summary": rows, "runs": runs},
+                                       separators=(",", ":")) + "\n")
     if args.plot:
         plot(runs, args.budget, args.plot)
     if args.write_readme:

@@ -13,21 +13,12 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
-
-
-def _load(name: str) -> Any:
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    return importlib.import_module(name)
-
-
-lc = _load("learning_curves")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+lc = importlib.import_module("learning_curves")
 
 # [epochs so far, final error] after each completed trial
 EVENTS = [[10, 0.5], [25, 0.3], [40, 0.4], [70, 0.2]]

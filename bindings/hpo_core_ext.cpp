@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "hpo_core/fanova.hpp"
 #include "hpo_core/kernels.hpp"
 
 namespace nb = nanobind;
@@ -330,6 +331,34 @@ double hypervolume(Mat points, Vec ref) {
                                static_cast<Index>(points.shape(1)), ref.data());
 }
 
+// --- fANOVA marginals (index ranges are checked by hpo_core.kernels) -----------------
+
+nb::tuple fanova_marginal_variances(IdxVec children_left, IdxVec children_right, IdxVec feature,
+                                    Vec threshold, Vec value, IdxVec tree_offsets, Mat bounds,
+                                    IdxVec group_offsets, IdxVec group_columns) {
+  const std::size_t n = feature.shape(0);
+  check_len("children_left", children_left.shape(0), "feature", n);
+  check_len("children_right", children_right.shape(0), "feature", n);
+  check_len("threshold", threshold.shape(0), "feature", n);
+  check_len("value", value.shape(0), "feature", n);
+  if (tree_offsets.shape(0) < 1 || group_offsets.shape(0) < 1 || bounds.shape(1) != 2)
+    throw std::invalid_argument("`tree_offsets` and `group_offsets` must be non-empty and `bounds` (D, 2).");
+  const std::size_t n_trees = tree_offsets.shape(0) - 1, n_groups = group_offsets.shape(0) - 1;
+  double* tree_var = nullptr;
+  double* marg_var = nullptr;
+  Out<double> tv = new_array<double>(n_trees, &tree_var);
+  Out2 mv = new_matrix(n_groups, n_trees, &marg_var);
+  {
+    nb::gil_scoped_release release;
+    hpo_core::fanova_marginal_variances(children_left.data(), children_right.data(), feature.data(),
+                                        threshold.data(), value.data(), tree_offsets.data(),
+                                        static_cast<Index>(n_trees), bounds.data(),
+                                        static_cast<Index>(bounds.shape(0)), group_offsets.data(),
+                                        group_columns.data(), static_cast<Index>(n_groups), tree_var, marg_var);
+  }
+  return nb::make_tuple(tv, mv);
+}
+
 }  // namespace
 
 NB_MODULE(_hpo_core_ext, m) {
@@ -373,4 +402,9 @@ NB_MODULE(_hpo_core_ext, m) {
         "TPE's whole proposal from the history's columns, in one call.");
   m.def("hypervolume", &hypervolume, "points"_a.noconvert(), "ref"_a.noconvert(),
         "Hypervolume dominated by points and bounded by the reference point, for minimisation.");
+  m.def("fanova_marginal_variances", &fanova_marginal_variances, "children_left"_a.noconvert(),
+        "children_right"_a.noconvert(), "feature"_a.noconvert(), "threshold"_a.noconvert(),
+        "value"_a.noconvert(), "tree_offsets"_a.noconvert(), "bounds"_a.noconvert(),
+        "group_offsets"_a.noconvert(), "group_columns"_a.noconvert(),
+        "Variance of each tree and of each parameter's marginal in each tree (fANOVA).");
 }

@@ -248,3 +248,28 @@ def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
         return _reference_pareto.hypervolume(points, ref)
     return float(_get_ext().hypervolume(points, ref))
 
+
+
+# --- fANOVA marginals ------------------------------------------------------------------
+# Defined only when the extension has the kernel: a build from before it keeps its ABI
+# version, and the dispatcher then takes the kernel from the Numba backend.
+
+if _ext is not None and hasattr(_ext, "fanova_marginal_variances"):
+
+    def fanova_marginal_variances(
+        children_left: np.ndarray,
+        children_right: np.ndarray,
+        feature: np.ndarray,
+        threshold: np.ndarray,
+        value: np.ndarray,
+        tree_offsets: np.ndarray,
+        bounds: np.ndarray,
+        group_offsets: np.ndarray,
+        group_columns: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Variance of each tree and of each parameter's marginal in each tree (fANOVA)."""
+        return tuple(_get_ext().fanova_marginal_variances(  # type: ignore[return-value]
+            _i64(children_left), _i64(children_right), _i64(feature), _f64(threshold), _f64(value),
+            _i64(tree_offsets), _f64(bounds).reshape(-1, 2), _i64(group_offsets), _i64(group_columns)))
+
+    __all__.append("fanova_marginal_variances")

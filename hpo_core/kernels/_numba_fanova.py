@@ -93,13 +93,15 @@ def _group_marginal_variance(lo, hi, v, V, feat, thr, leaf_nodes, bounds, cols):
         edges[pos + 1:pos + 1 + u.shape[0]] = u
         edges[pos + 1 + u.shape[0]] = bounds[c, 1]
         pos += n_edges[i]
+    n_leaves = leaf_nodes.shape[0]
+    if g >= 30:  # past 30 columns the grid (up to 3^g cells) and the 2^g corners cannot win
+        return _group_marginal_variance_pairwise(lo, hi, v, V, leaf_nodes, bounds, cols)
     # Difference arrays over the grid extended by one cell per axis.
     stride = np.empty(g, dtype=np.intp)
     total = 1
     for i in range(g - 1, -1, -1):
         stride[i] = total
         total *= n_edges[i]  # (cells + 1) along axis i
-    n_leaves = leaf_nodes.shape[0]
     # 2^g corners per leaf and a grid of up to 3^g cells for the g one-hot columns of a
     # categorical parameter: past a few choices the pairwise sum is cheaper.
     if g > 1 and n_leaves * n_leaves * g // 2 < n_leaves * (1 << g) + total * g:

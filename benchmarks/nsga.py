@@ -348,27 +348,31 @@ def main() -> None:
     for p in (o, q):
         p.add_argument("--write-readme", action="store_true", help="update benchmarks/README.md")
         p.add_argument("--json", type=Path, default=None, help="write the results here")
+        p.add_argument("--from-json", type=Path, default=None,
+                       help="report the results saved by an earlier run instead of running")
     args = parser.parse_args()
     rev = _common.git_rev()  # the code this process runs
-    command = "python benchmarks/nsga.py " + " ".join(sys.argv[1:])
+    command = "python benchmarks/nsga.py " + " ".join(a for a in sys.argv[1:] if a != "--write-readme")
+    saved = json.loads(args.from_json.read_text()) if args.from_json else None
     if args.cmd == "overhead":
-        res = overhead(args)
+        res = saved or overhead(args)
         table = overhead_table(json.loads(json.dumps(res)))
         marker, what = "nsga-overhead", "ask+tell per trial, median (p90) in µs"
     else:
-        res = quality(args)
+        res = saved or quality(args)
         table = quality_table(res)
-        marker, what = "nsga-quality", (f"hypervolume of all trials after {args.trials:,} trials, "
-                                        f"median over {args.seeds} seeds (mean rank per problem, 1 = best)")
-    res["command"], res["commit"] = command, rev
+        marker, what = "nsga-quality", (f"hypervolume of all trials after {res['trials']:,} trials, "
+                                        f"median over {res['seeds']} seeds (mean rank per problem, 1 = best)")
+    if saved is None:
+        res["command"], res["commit"] = command, rev
+        res["machine"] = _common.machine_info(["optuna", "rustuna"])
+        path = args.json or RESULTS / f"nsga_{args.cmd}.json"
+        path.write_text(json.dumps(res, indent=1))
     print(table)
-    path = args.json or RESULTS / f"nsga_{args.cmd}.json"
-    path.write_text(json.dumps(res, indent=1))
     if args.write_readme:
-        body = (f"`{command.replace(' --write-readme', '')}` at {rev}: {what}.\n\n"
-                + _common.machine_info(["optuna", "rustuna"]) + "\n\n" + table + "\n")
+        body = (f"`{res['command']}` at {res['commit']}: {what}.\n\n"
+                + res["machine"] + "\n\n" + table + "\n")
         _common.write_section(_common.README, marker, body)
-
 
 if __name__ == "__main__":
     main()

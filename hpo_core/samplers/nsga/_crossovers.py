@@ -159,7 +159,21 @@ def _one_of_two_children(c1: np.ndarray, c2: np.ndarray, x1: np.ndarray, x2: np.
     return first if rng.rand() < 0.5 else second  # type: ignore[no-any-return]
 
 
-class SBXCrossover(BaseCrossover):
+class _TwoChildCrossover(BaseCrossover):
+    """(v)SBX: two children per pair of parents, reduced to one (see ``_one_of_two_children``)."""
+
+    n_parents = 2
+
+    def __init__(self, eta: float | None = None, uniform_crossover_prob: float = 0.5,
+                 use_child_gene_prob: float = 0.5) -> None:
+        self._eta, self._uniform, self._use_child = _check_sbx_args(
+            type(self).__name__, eta, uniform_crossover_prob, use_child_gene_prob)
+
+    def _eta_for(self, study: Any) -> float:
+        return self._eta if self._eta is not None else (20.0 if _is_multi_objective(study) else 2.0)
+
+
+class SBXCrossover(_TwoChildCrossover):
     """Simulated binary crossover (Deb and Agrawal 1995), bounded so that children stay
     in the box, reduced to one child as in Optuna.
 
@@ -171,18 +185,11 @@ class SBXCrossover(BaseCrossover):
         use_child_gene_prob: Probability of a child gene rather than a parent's, in (0, 1].
     """
 
-    n_parents = 2
-
-    def __init__(self, eta: float | None = None, uniform_crossover_prob: float = 0.5,
-                 use_child_gene_prob: float = 0.5) -> None:
-        self._eta, self._uniform, self._use_child = _check_sbx_args(
-            "SBXCrossover", eta, uniform_crossover_prob, use_child_gene_prob)
-
     def crossover(self, parents_params: np.ndarray, rng: np.random.RandomState, study: Study,
                   search_space_bounds: np.ndarray) -> np.ndarray:
         xl, xu = search_space_bounds[:, 0], search_space_bounds[:, 1]
         lo, hi = parents_params.min(axis=0), parents_params.max(axis=0)
-        eta = self._eta if self._eta is not None else (20.0 if _is_multi_objective(study) else 2.0)
+        eta = self._eta_for(study)
         diff = np.clip(hi - lo, 1e-10, None)
         # beta and alpha bound the spread by the distance to each bound (Deb's bounded
         # SBX); u > 1/alpha takes the other branch of the inverse CDF (eq. (3)).
@@ -199,7 +206,7 @@ class SBXCrossover(BaseCrossover):
                                     self._use_child, self._uniform)
 
 
-class VSBXCrossover(BaseCrossover):
+class VSBXCrossover(_TwoChildCrossover):
     """vSBX (Ballester and Carter 2003): SBX that excludes no region of the space,
     reduced to one child as in Optuna.
 
@@ -210,17 +217,10 @@ class VSBXCrossover(BaseCrossover):
         use_child_gene_prob: Probability of a child gene rather than a parent's, in (0, 1].
     """
 
-    n_parents = 2
-
-    def __init__(self, eta: float | None = None, uniform_crossover_prob: float = 0.5,
-                 use_child_gene_prob: float = 0.5) -> None:
-        self._eta, self._uniform, self._use_child = _check_sbx_args(
-            "VSBXCrossover", eta, uniform_crossover_prob, use_child_gene_prob)
-
     def crossover(self, parents_params: np.ndarray, rng: np.random.RandomState, study: Study,
                   search_space_bounds: np.ndarray) -> np.ndarray:
         # Ballester and Carter, GECCO 2003, Sec. 3.2.
-        eta = self._eta if self._eta is not None else (20.0 if _is_multi_objective(study) else 2.0)
+        eta = self._eta_for(study)
         x1, x2 = parents_params[0], parents_params[1]
         u = rng.rand(len(search_space_bounds))
         inv = 1.0 / (eta + 1.0)

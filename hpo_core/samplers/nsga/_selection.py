@@ -15,6 +15,7 @@ a seeded run draws the same parents from the list.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import combinations_with_replacement
 
 import numpy as np
@@ -60,9 +61,10 @@ def _crowding_order(raw: np.ndarray) -> np.ndarray:
     return order[np.argsort(dist[order], kind="stable")][::-1]  # type: ignore[no-any-return]
 
 
-def select_nsga2(loss: np.ndarray, raw: np.ndarray, penalty: np.ndarray | None, population_size: int) -> np.ndarray:
-    """Indices of the NSGA-II elite: whole fronts while they fit, then the most isolated
-    members (crowding distance) of the front that does not fit."""
+def _survivors(loss: np.ndarray, penalty: np.ndarray | None, population_size: int,
+               cut: Callable[[np.ndarray, list[np.ndarray], int], np.ndarray]) -> np.ndarray:
+    """Whole fronts while they fit, then ``cut(front, elite_fronts, k)``: k members of the
+    front that does not fit."""
     elite: list[np.ndarray] = []
     size = 0
     for front in _fronts(loss, penalty):
@@ -70,9 +72,16 @@ def select_nsga2(loss: np.ndarray, raw: np.ndarray, penalty: np.ndarray | None, 
             elite.append(front)
             size += len(front)
             continue
-        elite.append(front[_crowding_order(raw[front])][: population_size - size])
+        elite.append(cut(front, elite, population_size - size))
         break
     return np.concatenate(elite) if elite else np.zeros(0, dtype=np.int64)
+
+
+def select_nsga2(loss: np.ndarray, raw: np.ndarray, penalty: np.ndarray | None, population_size: int) -> np.ndarray:
+    """Indices of the NSGA-II elite: whole fronts while they fit, then the most isolated
+    members (crowding distance) of the front that does not fit."""
+    return _survivors(loss, penalty, population_size,
+                      lambda front, elite, k: front[_crowding_order(raw[front])][:k])
 
 
 def default_reference_points(n_objectives: int, dividing_parameter: int) -> np.ndarray:
@@ -161,17 +170,10 @@ def select_nsga3(loss: np.ndarray, penalty: np.ndarray | None, population_size: 
                  reference_points: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
     """Indices of the NSGA-III elite (Deb and Jain 2014): whole fronts while they fit,
     then members of the front that does not fit by reference-point niching."""
-    elite: list[np.ndarray] = []
-    size = 0
-    for front in _fronts(loss, penalty):
-        if size + len(front) < population_size:
-            elite.append(front)
-            size += len(front)
-            continue
+
+    def cut(front: np.ndarray, elite: list[np.ndarray], k: int) -> np.ndarray:
         pool = np.concatenate([*elite, front])
-        F = _normalize(_filter_inf(loss[pool]))
-        closest, dist = _associate(F, reference_points)
-        picked = _niching(population_size - size, size, closest, dist, rng)
-        elite.append(front[np.array(picked, dtype=np.int64)])
-        break
-    return np.concatenate(elite) if elite else np.zeros(0, dtype=np.int64)
+        closest, dist = _associate(_normalize(_filter_inf(loss[pool])), reference_points)
+        return front[np.array(_niching(k, len(pool) - len(front), closest, dist, rng), dtype=np.int64)]
+
+    return _survivors(loss, penalty, population_size, cut)

@@ -210,7 +210,6 @@ class RungIndex(_RowScan):
         key: str,
         own_row: int,
         value: float,
-        *,
         reduction_factor: int,
         maximize: bool,
         brackets: np.ndarray | None = None,

@@ -468,3 +468,15 @@ def test_pruners_smoke(prefill: str, capsys: pytest.CaptureFixture[str]) -> None
     for name in ("MedianPruner", "SuccessiveHalvingPruner", "PatientPruner(Median; 3)"):
         assert f"| {name} | " in out
     assert "us at 24 (target 50 us: " in out
+
+
+def test_pruners_smoke_every_step_and_multi_objective(capsys: pytest.CaptureFixture[str]) -> None:
+    _needs("optuna")
+    pruners = _load("pruners")
+    assert pruners.main(["--sizes", "12,24", "--optuna-sizes", "12", "--probes", "2", "--prefill", "add",
+                         "--probe", "every", "--pruners",
+                         "MedianPruner,MultiObjectiveSuccessiveHalvingPruner,MultiObjectiveMedianPruner"]) == 0
+    out = capsys.readouterr().out
+    assert "Median of every `should_prune` call (2 fresh trials x 100 steps" in out
+    assert "| MultiObjectiveMedianPruner | " in out and "| MedianPruner | " in out
+    assert "- MultiObjectiveSuccessiveHalvingPruner: " in out and "24 / 12: " in out

@@ -200,7 +200,7 @@ class _GASampler(HistoryBound, BaseSampler):
             pool = np.concatenate([self._gens.population(k - 1), np.sort(prev)])
             self._parents[k] = self._select(study, h, pool)
             study.set_system_attr(self._parent_key(k), self._parents[k].tolist())
-            if k > 2 and stored.get(self._parent_key(k - 2)) is not None:
+            if k > 2 and (k - 2 > g or stored.get(self._parent_key(k - 2)) is not None):
                 # Only the last two generations' parents are ever read again (a worker
                 # joining or resuming selects from those): older lists are cleared so the
                 # study's attributes, read once per generation, stay small.

@@ -273,3 +273,18 @@ def test_nsga_reseed_and_threads_do_not_break() -> None:
         study.optimize(_mixed, n_trials=60, n_jobs=3)
     assert len(study.trials) == 60
     assert max(t.system_attrs["generation"] for t in study.trials) >= 5
+
+
+def test_nsga_new_sampler_selects_missing_parents_from_the_history() -> None:
+    study = _study(NSGAIISampler(population_size=5, seed=0))
+    study.optimize(_mixed, n_trials=40)
+    expected = study.system_attrs["NSGAIISampler:parent:7"]
+    for g in range(1, 8):  # as if another sampler had run the study: no stored parents
+        study.set_system_attr(f"NSGAIISampler:parent:{g}", None)
+    study.sampler = NSGAIISampler(population_size=5, seed=1)
+    study.optimize(_mixed, n_trials=1)
+    attrs = study.system_attrs
+    # Generations 1-8 selected again from the history, generation by generation: the
+    # same parents as before for 7, and only the last two lists kept.
+    assert [g for g in range(1, 9) if attrs.get(f"NSGAIISampler:parent:{g}") is not None] == [7, 8]
+    assert attrs["NSGAIISampler:parent:7"] == expected

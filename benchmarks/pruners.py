@@ -23,6 +23,7 @@ Usage::
     python benchmarks/pruners.py                   # 1,000 / 10,000 trials (Optuna 1,000)
     python benchmarks/pruners.py --quick           # 200 / 1,000 (Optuna 200)
     python benchmarks/pruners.py --probe every     # time every call of a training loop
+    python benchmarks/pruners.py --busy            # beside one other process spinning on a core
     python benchmarks/pruners.py --write-readme    # also update benchmarks/README.md
 """
 
@@ -176,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="grow the study by training loops calling should_prune (loop) or by add_trials of complete curves (add)")
     p.add_argument("--probe", choices=("step60", "every"), default="step60",
                    help="time the call at step 60 of fresh trials, or every call of fresh trials' training loops")
+    p.add_argument("--busy", action="store_true", help="keep one other process spinning on a core throughout")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--write-readme", action="store_true")
     args = p.parse_args(argv)
@@ -190,6 +192,35 @@ def main(argv: list[str] | None = None) -> int:
     head = "| pruner | " + " | ".join([*(f"hpo_core {s:,} (us)" for s in sizes), *(f"Optuna {s:,} (us)" for s in optuna_sizes)]) \
         + " | Optuna / hpo_core |"
     rows = [head, "|" + "---|" * (2 + len(sizes) + len(optuna_sizes))]
+    from rdb_scale import busy_core  # one spinning process (--busy)
+
+    with busy_core(args.busy):
+        verdicts = _measure(names, sizes, optuna_sizes, args, rows)
+    busy = " (one other process spinning on a core throughout)" if args.busy else ""
+    command = "python benchmarks/pruners.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    probed = (f"Median of {args.probes} calls at step {PROBE_STEP} of fresh trials" if args.probe == "step60" else
+              f"Median of every `should_prune` call ({args.probes} fresh trials x {N_STEPS} steps, each trial "
+              "then COMPLETE)")
+    body = ("## `should_prune` against the study size (issue #13)" + busy + "\n\n" + _common.machine_info(["optuna"])
+            + f"\n- Command: `{command.strip()}`\n\n{probed}; "
+            + (f"every earlier trial reported {N_STEPS} steps and called `should_prune` after each.\n\n"
+               if args.prefill == "loop" else
+               f"the earlier trials were added complete (`add_trials`, {N_STEPS} steps each; the multi-objective "
+               "ones by ask / report / tell), so successive halving and Hyperband find no rung attributes on "
+               "them.\n\n")
+            + "\n".join(rows) + "\n\n" + "\n".join(verdicts) + "\n")
+    print(body)
+    if args.write_readme:
+        marker = (MARKER + ("-quick" if args.quick else "") + ("-add" if args.prefill == "add" else "")
+                  + ("-every" if args.probe == "every" else "") + ("-busy" if args.busy else ""))
+        _common.write_section(README, marker, body)
+    return 0
+
+
+def _measure(names: list[str], sizes: list[int], optuna_sizes: list[int], args: Any, rows: list[str]) -> list[str]:
+    """Run every pruner of ``names``; append its table row to ``rows``; return the verdicts."""
+    import hpo_core
+
     verdicts = []
     for name in names:
         if not hasattr(hpo_core.pruners, name.split("(")[0]):
@@ -213,24 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                         + (f"; {theirs[max(common)] / ours[max(common)]:.0f}x below Optuna (target "
                            f"{TARGET_RATIO:g}x: {'met' if theirs[max(common)] / ours[max(common)] >= TARGET_RATIO else 'NOT met'})"
                            if common else ""))
-    command = "python benchmarks/pruners.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    probed = (f"Median of {args.probes} calls at step {PROBE_STEP} of fresh trials" if args.probe == "step60" else
-              f"Median of every `should_prune` call ({args.probes} fresh trials x {N_STEPS} steps, each trial "
-              "then COMPLETE)")
-    body = ("## `should_prune` against the study size (issue #13)\n\n" + _common.machine_info(["optuna"])
-            + f"\n- Command: `{command.strip()}`\n\n{probed}; "
-            + (f"every earlier trial reported {N_STEPS} steps and called `should_prune` after each.\n\n"
-               if args.prefill == "loop" else
-               f"the earlier trials were added complete (`add_trials`, {N_STEPS} steps each; the multi-objective "
-               "ones by ask / report / tell), so successive halving and Hyperband find no rung attributes on "
-               "them.\n\n")
-            + "\n".join(rows) + "\n\n" + "\n".join(verdicts) + "\n")
-    print(body)
-    if args.write_readme:
-        _common.write_section(README, MARKER + ("-quick" if args.quick else "") + ("-add" if args.prefill == "add" else "")
-                              + ("-every" if args.probe == "every" else ""), body)
-    return 0
-
+    return verdicts
 
 if __name__ == "__main__":
     sys.exit(main())

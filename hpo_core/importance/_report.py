@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hpo_core._validation import check_int, format_error
+from hpo_core.exceptions import HpoWarning
 from hpo_core.importance._base import BaseImportanceEvaluator, Target, _is_multi_objective
 from hpo_core.trial import FrozenTrial
 
@@ -68,14 +70,17 @@ class SensitivityReport:
 
 
 def _default_evaluators(seed: int | None) -> dict[str, BaseImportanceEvaluator]:
+    """PED-ANOVA, and fANOVA and MDI where scikit-learn is installed (else a warning)."""
     from hpo_core.importance._forest import FanovaImportanceEvaluator, MeanDecreaseImpurityImportanceEvaluator
     from hpo_core.importance._ped_anova import PedAnovaImportanceEvaluator
 
-    return {
-        "ped_anova": PedAnovaImportanceEvaluator(),
-        "fanova": FanovaImportanceEvaluator(seed=seed),
-        "mdi": MeanDecreaseImpurityImportanceEvaluator(seed=seed),
-    }
+    evaluators: dict[str, BaseImportanceEvaluator] = {"ped_anova": PedAnovaImportanceEvaluator()}
+    try:
+        evaluators["fanova"] = FanovaImportanceEvaluator(seed=seed)
+        evaluators["mdi"] = MeanDecreaseImpurityImportanceEvaluator(seed=seed)
+    except ImportError as e:
+        warnings.warn(f"sensitivity_report: PED-ANOVA only ({e})", HpoWarning, stacklevel=3)
+    return evaluators
 
 
 def sensitivity_report(
@@ -111,7 +116,7 @@ def sensitivity_report(
         >>> report.params
         ['x', 'y']
     """
-    from hpo_core.importance import PedAnovaImportanceEvaluator, get_param_importances
+    from hpo_core.importance import PedAnovaImportanceEvaluator
 
     seed = check_int("seed", seed, low=0, high=2**32 - 1, allow_none=True)
     if evaluators is None:
@@ -125,15 +130,27 @@ def sensitivity_report(
     for name, evaluator in evaluators.items():
         if per_objective and not isinstance(evaluator, PedAnovaImportanceEvaluator):
             for i in range(len(study.directions)):
-                columns[f"{name}[{i}]"] = get_param_importances(
-                    study, evaluator=evaluator, params=params, target=_Objective(i))
+                columns[f"{name}[{i}]"] = _column(study, evaluator, params, _Objective(i), f"{name}[{i}]")
         else:
-            columns[name] = get_param_importances(study, evaluator=evaluator, params=params, target=target)
+            columns[name] = _column(study, evaluator, params, target, name)
     names = list(dict.fromkeys(p for col in columns.values() for p in col))
     mean = {p: float(np.mean([c[p] for c in columns.values() if p in c])) for p in names}
     ordered = sorted(names, key=lambda p: -mean[p])
     table = {c: {p: col.get(p, math.nan) for p in ordered} for c, col in columns.items()}
     return SensitivityReport(ordered, table, _rank_correlations(table), _n_complete(study))
+
+
+def _column(study: Study, evaluator: BaseImportanceEvaluator, params: list[str] | None,
+            target: Target | None, name: str) -> dict[str, float]:
+    """One evaluator's normalized importances; {} (a column of NaN) with a warning when the
+    evaluator cannot assess the study (fANOVA's zero variance in every tree)."""
+    from hpo_core.importance import get_param_importances
+
+    try:
+        return get_param_importances(study, evaluator=evaluator, params=params, target=target)
+    except RuntimeError as e:
+        warnings.warn(f"sensitivity_report: no `{name}` column ({e})", HpoWarning, stacklevel=3)
+        return {}
 
 
 def _rank_correlations(table: dict[str, dict[str, float]]) -> dict[tuple[str, str], float]:

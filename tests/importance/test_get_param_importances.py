@@ -124,3 +124,13 @@ def test_importance_is_reachable_from_the_package_as_in_optuna() -> None:
 
     assert hpo_core.importance is direct
     assert "importance" in hpo_core.__all__
+
+
+def test_sensitivity_report_leaves_out_a_column_that_cannot_be_computed() -> None:
+    pytest.importorskip("sklearn", reason="the default report fits forests (scikit-learn)")
+    study = hpo_core.create_study(sampler=hpo_core.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: 0.0 * t.suggest_float("x", 0, 1) + 0.0 * t.suggest_float("y", 0, 1), n_trials=20)
+    with pytest.warns(HpoWarning, match="no `fanova` column"):
+        report = sensitivity_report(study, seed=0)
+    assert all(math.isnan(v) for v in report.importances["fanova"].values())
+    assert report.importances["ped_anova"] == {"x": 0.5, "y": 0.5}

@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in PRUNERS if n in args.pruners.split(",")]
     import hpo_core
 
+    _common.git_rev()  # now: it names the code this process runs, whatever the tree does meanwhile
     hpo_core.logging.set_verbosity(logging.WARNING)
     head = "| pruner | " + " | ".join([*(f"hpo_core {s:,} (us)" for s in sizes), *(f"Optuna {s:,} (us)" for s in optuna_sizes)]) \
         + " | Optuna / hpo_core |"

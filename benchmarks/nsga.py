@@ -306,7 +306,7 @@ def quality_table(res: dict[str, Any]) -> str:
     samplers = list(next(iter(res["hv"].values())))
     head = "| problem (reference point) | " + " | ".join(LABELS[s] for s in samplers) + " |"
     lines = [head, "|---|" + "---|" * len(samplers)]
-    mean_rank = {s: [] for s in samplers}
+    mean_rank: dict[str, list[float]] = {s: [] for s in samplers}
     for p in problems:
         ranks = _ranks(res, p, samplers)
         for s in samplers:

@@ -101,11 +101,12 @@ class UniformCrossover(BaseCrossover):
     n_parents = 2
 
     def __init__(self, swapping_prob: float = 0.5) -> None:
-        self._swapping_prob = check_real("swapping_prob", swapping_prob, low=0.0, high=1.0, owner="UniformCrossover")
+        self._swapping_prob = float(check_real("swapping_prob", swapping_prob, low=0.0, high=1.0,  # type: ignore[arg-type]
+                                               owner="UniformCrossover"))
 
     @property
     def swapping_prob(self) -> float:
-        return float(self._swapping_prob)  # type: ignore[arg-type]
+        return self._swapping_prob
 
     def crossover(self, parents_params: np.ndarray, rng: np.random.RandomState, study: Study,
                   search_space_bounds: np.ndarray) -> np.ndarray:
@@ -276,7 +277,8 @@ class UNDXCrossover(BaseCrossover):
     n_parents = 3
 
     def __init__(self, sigma_xi: float = 0.5, sigma_eta: float | None = None) -> None:
-        self._sigma_xi = check_real("sigma_xi", sigma_xi, low=0.0, low_open=True, owner="UNDXCrossover")
+        self._sigma_xi = float(check_real("sigma_xi", sigma_xi, low=0.0, low_open=True,  # type: ignore[arg-type]
+                                          owner="UNDXCrossover"))
         self._sigma_eta = check_real("sigma_eta", sigma_eta, low=0.0, low_open=True, allow_none=True,
                                      owner="UNDXCrossover")
 

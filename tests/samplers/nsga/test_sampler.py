@@ -55,8 +55,9 @@ def test_nsga_generations_and_stored_parents(cls: Any) -> None:
     study.optimize(_mixed, n_trials=8 * pop)
     gens = [t.system_attrs["generation"] for t in study.trials]
     assert gens == [i // pop for i in range(8 * pop)]  # one worker: each generation fills in turn
-    h = study.view.sync()
-    np.testing.assert_array_equal(h.numeric_column("generation")[:, 0], gens)  # the typed column
+    col = study.view.sync().numeric_column("generation")
+    assert col is not None
+    np.testing.assert_array_equal(col[:, 0], gens)  # the typed column
     attrs = study.system_attrs
     name = cls.__name__
     assert attrs[f"{name}:parent:1"] is None or sorted(attrs[f"{name}:parent:1"]) == list(range(pop))
@@ -217,7 +218,7 @@ def test_nsga_custom_strategies_are_called() -> None:
     def elite(study: Any, population: list[FrozenTrial]) -> list[FrozenTrial]:
         calls["elite"] += 1
         assert all(isinstance(t, FrozenTrial) for t in population)
-        return sorted(population, key=lambda t: t.values[0])[:4]
+        return sorted(population, key=lambda t: t.values[0] if t.values else 0.0)[:4]
 
     def child(study: Any, space: dict[str, Any], parents: list[FrozenTrial]) -> dict[str, Any]:
         calls["child"] += 1

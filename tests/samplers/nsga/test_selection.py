@@ -19,9 +19,14 @@ from optuna.samplers.nsgaii._elite_population_selection_strategy import (  # noq
 )
 
 
-class _Study:
+class _StudyStub:
     def __init__(self, directions: list[Any]):
         self.directions = directions
+
+
+def _study(m: Any) -> Any:
+    """A stand-in for the study: the operators read only its directions."""
+    return _StudyStub(m)
 
 
 def _pool(rng: np.random.Generator, n: int, m: int, *, ties: bool, constrained: bool
@@ -51,7 +56,7 @@ def test_select_nsga2_matches_optuna(m: int, ties: bool, constrained: bool, seed
     for pop in (5, 20, 37):
         values, penalty, trials = _pool(rng, 60, m, ties=ties, constrained=constrained)
         expected = [t.number for t in NSGAIIElitePopulationSelectionStrategy(population_size=pop)(
-            _Study(directions), list(trials))]
+            _study(directions), list(trials))]
         got = _selection.select_nsga2(values, values, penalty, pop).tolist()
         assert got == expected
 
@@ -62,7 +67,7 @@ def test_select_nsga2_maximize_matches_optuna(seed: int) -> None:
     directions = [D.MAXIMIZE, D.MINIMIZE]
     values, _, trials = _pool(rng, 50, 2, ties=False, constrained=False)
     expected = [t.number for t in NSGAIIElitePopulationSelectionStrategy(population_size=20)(
-        _Study(directions), list(trials))]
+        _study(directions), list(trials))]
     loss = values * np.array([-1.0, 1.0])
     assert _selection.select_nsga2(loss, values, None, 20).tolist() == expected
 
@@ -78,7 +83,7 @@ def test_select_nsga3_matches_optuna(m: int, ties: bool, constrained: bool, seed
             t.values = v
         ref = _selection.default_reference_points(m, 3)
         strategy = NSGAIIIElitePopulationSelectionStrategy(population_size=pop, rng=LazyRandomState(seed))
-        expected = [t.number for t in strategy(_Study(directions), list(trials))]
+        expected = [t.number for t in strategy(_study(directions), list(trials))]
         got = _selection.select_nsga3(values, penalty, pop, ref, np.random.RandomState(seed)).tolist()
         assert sorted(got) == sorted(expected)
         assert got == expected

@@ -406,6 +406,10 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         if kind == "cma" and self._sep and coder.n_numeric == 1:
             warnings.warn(f"{OWNER}: separable CMA-ES is plain CMA-ES in one dimension; "
                           "`use_separable_cma=True` is ignored.", HpoWarning, stacklevel=5)
+        ignored = [name for name, on in (("use_separable_cma", self._sep), ("lr_adapt", self._lr_adapt)) if on]
+        if kind == "catcmawm" and ignored:
+            warnings.warn(f"{OWNER}: categorical parameters are optimized by CatCMA with margin, which has no "
+                          f"{' or '.join(f'`{n}`' for n in ignored)}; ignored.", HpoWarning, stacklevel=5)
         mean = sigma = cov = None
         if self._source_trials is not None:
             mean, sigma, cov = self._warm_start(coder, minimize)

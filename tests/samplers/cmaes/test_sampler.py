@@ -128,6 +128,15 @@ def test_cmaes_categorical_through_catcma() -> None:
     assert study.best_params["c"] == "c" and study.best_params["n"] == 5
 
 
+@pytest.mark.parametrize("kwargs", [{"lr_adapt": True}, {"use_separable_cma": True}])
+def test_cmaes_catcma_warns_about_ignored_options(kwargs: dict[str, Any]) -> None:
+    study = hpo_core.create_study(sampler=CmaEsSampler(seed=0, **kwargs))
+    space = {"c": CategoricalDistribution(["a", "b"]), "x": FloatDistribution(0, 1), "y": FloatDistribution(0, 1)}
+    with pytest.warns(HpoWarning, match=next(iter(kwargs))):
+        run_asks(study, space, 3)
+    assert stored_run(study).kind == "catcmawm"
+
+
 def test_cmaes_only_categoricals() -> None:
     space = {"c": CategoricalDistribution([1, 2, 3]), "d": CategoricalDistribution(["u", "v"])}
     study = hpo_core.create_study(sampler=CmaEsSampler(seed=0))

@@ -133,7 +133,7 @@ def test_cmaes_catcma_warns_about_ignored_options(kwargs: dict[str, Any]) -> Non
     study = hpo_core.create_study(sampler=CmaEsSampler(seed=0, **kwargs))
     space = {"c": CategoricalDistribution(["a", "b"]), "x": FloatDistribution(0, 1), "y": FloatDistribution(0, 1)}
     with pytest.warns(HpoWarning, match=next(iter(kwargs))):
-        run_asks(study, space, 3)
+        run_asks(study, space, 3, lambda p: p["x"] + p["y"])
     assert stored_run(study).kind == "catcmawm"
 
 

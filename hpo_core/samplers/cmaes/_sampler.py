@@ -160,6 +160,11 @@ class CmaEsSampler(HistoryBound, BaseSampler):
     and covariance are estimated from COMPLETE trials (PRUNED ones too with
     ``consider_pruned_trials``) of another study with the same parameters.
 
+    Under :class:`~hpo_core.pruners.HyperbandPruner` each bracket has its own run (stored
+    under ``"cmaes:state:bracket-<its first trial>"``), learning from and counting the
+    startup trials of that bracket only (:func:`~hpo_core.samplers.visible_rows`), as
+    Optuna's samplers see only the asking trial's bracket.
+
     Trials before ``n_startup_trials`` finished ones, and parameters outside the joint
     space (conditional ones, define-by-run), are sampled by ``independent_sampler``.
     Single objective only.

@@ -438,3 +438,17 @@ def test_cmaes_margin_trial_without_raw_sample_is_told_at_its_params(kwargs: dic
             t.set_system_attr(RAW_ATTR, None)
         study.tell(t, float(t.params["i"]))
     assert stored_run(study).generation >= 3
+
+
+def test_cmaes_two_samplers_on_one_storage_share_one_run() -> None:
+    storage = hpo_core.storages.InMemoryStorage()
+    a = hpo_core.create_study(storage=storage, study_name="s", sampler=CmaEsSampler(seed=0, popsize=4))
+    b = hpo_core.load_study(study_name="s", storage=storage, sampler=CmaEsSampler(seed=1, popsize=4))
+    for i in range(81):  # alternate the two workers, each ask told at once
+        study = a if i % 2 else b
+        t = study.ask(SPACE)
+        study.tell(t, sphere(t.params))
+    gens = generations(a)[1:]
+    # One run: every generation holds exactly popsize trials from both workers.
+    assert np.bincount(gens.astype(int)).tolist() == [4] * 20
+    assert stored_run(a).generation == 19

@@ -46,10 +46,28 @@ def _make(rng: np.random.Generator, *, n: int = 7, k: int = 5, disc: tuple[bool,
                 high=high, probs=probs, offsets=offsets, sizes=sizes_a)
 
 
+def _clustered(rng: np.random.Generator) -> Case:
+    """Many points and components (the C++ kernel's blocked path: >= 64 points, >= 256
+    components), means and points crowded in the middle fifth of the box, narrow sigmas
+    but for a few components as wide as the range (the prior's shape)."""
+    c = _make(rng, k=400, n=80, sigma=(0.005, 0.05))
+    low, high = c["low"], c["high"]
+    c["mus"] = low + (0.4 + 0.2 * rng.random(c["mus"].shape)) * (high - low)
+    c["sigmas"][:3] = high - low
+    centre = low + (0.4 + 0.2 * rng.random(c["XL"].shape)) * (high - low)
+    d = c["discrete"]
+    c["XL"][:, ~d] = c["XH"][:, ~d] = centre[:, ~d]
+    bins = np.clip(np.round(centre[:, d]), low[d] + 0.5, high[d] - 0.5)
+    c["XL"][:, d], c["XH"][:, d] = bins - 0.5, bins + 0.5
+    return c
+
+
 CASES: dict[str, Callable[[np.random.Generator], Case]] = {
     "typical": lambda rng: _make(rng),
     "one_component": lambda rng: _make(rng, k=1),
     "many_components": lambda rng: _make(rng, k=300, n=11),
+    "many_points_and_components": lambda rng: _make(rng, k=400, n=80, sigma=(0.002, 0.05)),
+    "clustered_many_points_and_components": _clustered,
     "tiny_sigma": lambda rng: _make(rng, sigma=(1e-9, 1e-6)),
     "wide_sigma": lambda rng: _make(rng, sigma=(5.0, 50.0)),
     "no_categorical": lambda rng: _make(rng, sizes=()),

@@ -50,8 +50,10 @@ def create_study(
     Args:
         storage: None (in memory), a URL (``"sqlite:///study.db"``,
             ``"postgresql://user@host/db"``) or a storage object.
-        sampler: Defaults to :class:`~hpo_core.samplers.RandomSampler`.
-        pruner: Defaults to :class:`~hpo_core.pruners.NopPruner`.
+        sampler: Defaults to :class:`~hpo_core.samplers.TPESampler`, as in Optuna
+            (:class:`~hpo_core.samplers.AutoSampler` is the opt-in that switches to the
+            GP where it measured better).
+        pruner: Defaults to :class:`~hpo_core.pruners.MedianPruner`, as in Optuna.
         study_name: Unique name in the storage; generated when None.
         direction: ``"minimize"`` (default) or ``"maximize"``.
         load_if_exists: Load an existing study of that name instead of raising.

@@ -19,8 +19,8 @@ from hpo_core._validation import format_error
 from hpo_core._view import StudyView
 from hpo_core.distributions import BaseDistribution, SearchSpace
 from hpo_core.history import History
-from hpo_core.pruners import BasePruner, NopPruner
-from hpo_core.samplers import BaseSampler, RandomSampler
+from hpo_core.pruners import BasePruner, MedianPruner
+from hpo_core.samplers import BaseSampler, TPESampler
 from hpo_core.storages import BaseStorage
 from hpo_core.study import _ask, _tell
 from hpo_core.study._ask import FIXED_PARAMS_ATTR, TrialBatch
@@ -59,8 +59,10 @@ class Study:
         self._study_id = storage.get_study_id_from_name(study_name)
         self._directions = storage.get_study_directions(self._study_id)
         self._n_objectives = len(self._directions)
-        self.sampler = sampler if sampler is not None else RandomSampler()
-        self.pruner = pruner if pruner is not None else NopPruner()
+        # Optuna 5.0's defaults: TPE and the median rule (which acts only where the
+        # objective reports and asks should_prune).
+        self.sampler = sampler if sampler is not None else TPESampler()
+        self.pruner = pruner if pruner is not None else MedianPruner()
         self._stop_flag = False
         self._view = StudyView(storage, self._study_id, self._directions)
         self._space_cache: tuple[Any, dict[str, Any], SearchSpace] | None = None

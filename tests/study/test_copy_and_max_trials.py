@@ -29,13 +29,16 @@ def _snapshot(study: hpo_core.Study) -> list[tuple]:
 
 def test_copy_study_between_sqlite_files(tmp_path: Path) -> None:
     src_url, dst_url = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
-    src = hpo_core.create_study(study_name="s", storage=src_url, direction="maximize")
+    # One storage object for the source, so that the running trial's suggestion (written
+    # by the storage within its flush delay) is read back by the copy.
+    src_storage = hpo_core.storages.RDBStorage(src_url)
+    src = hpo_core.create_study(study_name="s", storage=src_storage, direction="maximize")
     src.optimize(_objective, n_trials=5)
     running = src.ask()
     running.suggest_float("x", -1, 1)
     src.set_user_attr("owner", "team")
     src.set_system_attr("sys", [1, 2])
-    hpo_core.copy_study(from_study_name="s", from_storage=src_url, to_storage=dst_url)
+    hpo_core.copy_study(from_study_name="s", from_storage=src_storage, to_storage=dst_url)
     dst = hpo_core.load_study(study_name=None, storage=dst_url)
     assert dst.study_name == "s" and dst.direction == src.direction
     assert dst.user_attrs == {"owner": "team"} and dst.system_attrs["sys"] == [1, 2]

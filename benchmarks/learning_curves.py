@@ -42,6 +42,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import shlex
 import sys
 import time
@@ -349,6 +350,11 @@ def main(argv: list[str] | None = None) -> int:
             + _common.machine_info(["optuna"])
             + f"\n- Command: `{command.strip()}` ({time.perf_counter() - t0:.0f} s)\n\n"
             + PROTOCOL + ("\n" + REUSE_NOTE if args.reuse else "") + "\n" + markdown(rows, args.budget))
+    if args.plot:
+        link = os.path.relpath(args.plot.resolve(), _common.README.parent)
+        body += (f"\n![Best final error against epochs spent, median over seeds]({link})\n\n"
+                 "Median over seeds of the best final error of the completed trials against the epochs "
+                 "spent (25-75 % band); solid hpo_core, dashed Optuna.\n")
     print(body)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -237,7 +237,7 @@ class FloatDistribution(BaseDistribution):
     step: float | None
     _span: float | None  # high - low for a plain linear range (the unit_to_internal fast path)
 
-    def __init__(self, low: float, high: float, *, log: bool = False, step: float | None = None):
+    def __init__(self, low: float, high: float, log: bool = False, step: float | None = None):
         owner = "FloatDistribution"
         low = _check_float(owner, "low", low)
         high = _check_float(owner, "high", high)
@@ -329,7 +329,7 @@ class IntDistribution(BaseDistribution):
     log: bool
     step: int
 
-    def __init__(self, low: int, high: int, *, log: bool = False, step: int = 1):
+    def __init__(self, low: int, high: int, log: bool = False, step: int = 1):
         owner = "IntDistribution"
         low = _check_exact_int(owner, "low", low)
         high = _check_exact_int(owner, "high", high)

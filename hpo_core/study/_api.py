@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -135,9 +136,14 @@ def delete_study(*, study_name: str, storage: str | BaseStorage) -> None:
     storage_obj.delete_study(storage_obj.get_study_id_from_name(study_name))
 
 
-def get_all_study_summaries(storage: str | BaseStorage) -> list[FrozenStudy]:
-    """One :class:`~hpo_core.storages.FrozenStudy` per study in ``storage``."""
-    return get_storage(storage).get_all_studies()
+def get_all_study_summaries(storage: str | BaseStorage, include_best_trial: bool = True) -> list[FrozenStudy]:
+    """One :class:`~hpo_core.storages.FrozenStudy` per study in ``storage``.
+
+    With ``include_best_trial=False`` their ``best_trial`` is None, as in Optuna.
+    """
+    check_bool("include_best_trial", include_best_trial)
+    studies = get_storage(storage).get_all_studies()
+    return studies if include_best_trial else [dataclasses.replace(s, best_trial=None) for s in studies]
 
 
 def copy_study(

@@ -358,11 +358,14 @@ def _log_trial(study: Study, frozen: FrozenTrial) -> None:
         return
     # Optuna 5.0's lines, word for word, so that logs read and parse the same.
     if frozen.state == TrialState.COMPLETE:
+        names = study.metric_names
+        values: Any = frozen.values if names is None else dict(zip(names, frozen.values))
         if len(study.directions) > 1:
-            _logger.info(f"Trial {frozen.number} finished with values: {frozen.values} and parameters: "
+            _logger.info(f"Trial {frozen.number} finished with values: {values} and parameters: "
                          f"{frozen.params}.")
             return
-        msg = f"Trial {frozen.number} finished with value: {frozen.values[0]} and parameters: {frozen.params}."
+        value = frozen.values[0] if names is None else values
+        msg = f"Trial {frozen.number} finished with value: {value} and parameters: {frozen.params}."
         try:
             best = study.best_trial
             msg += f" Best is trial {best.number} with value: {best.value}."

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["Study", "TrialBatch"]
 
 _COMPLETE = TrialState.COMPLETE
+#: The study system attribute holding the objectives' names (Optuna's key).
+METRIC_NAMES_KEY = "study:metric_names"
 
 
 class Study:
@@ -108,6 +110,31 @@ class Study:
         if not isinstance(key, str):
             raise TypeError(format_error("key", "a str", key))
         self._storage.set_study_attr(self._study_id, "user", key, value)
+
+    @property
+    def metric_names(self) -> list[str] | None:
+        """The objectives' names set by :meth:`set_metric_names`, or None."""
+        return self._storage.get_study_attrs(self._study_id, "system").get(METRIC_NAMES_KEY)
+
+    def set_metric_names(self, metric_names: list[str]) -> None:
+        """Name the objectives (one name each), as Optuna's; stored in the study (under
+        Optuna's key), shown in the per-trial log lines and ``trials_dataframe``.
+
+        Example:
+            >>> import hpo_core
+            >>> study = hpo_core.create_study(directions=["maximize", "minimize"])
+            >>> study.set_metric_names(["accuracy", "latency"])
+            >>> study.metric_names
+            ['accuracy', 'latency']
+        """
+        if isinstance(metric_names, str) or not isinstance(metric_names, Sequence) or not all(
+            isinstance(n, str) for n in metric_names
+        ):
+            raise TypeError(format_error("metric_names", "a list of str", metric_names))
+        if len(metric_names) != self._n_objectives:
+            raise ValueError(format_error("metric_names", f"{self._n_objectives} name(s), one per objective",
+                                          metric_names))
+        self._storage.set_study_attr(self._study_id, "system", METRIC_NAMES_KEY, list(metric_names))
 
     def set_system_attr(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
@@ -211,7 +238,6 @@ class Study:
         self,
         trial: Trial | int,
         values: float | Sequence[float] | None = None,
-        *,
         state: TrialState | None = None,
         skip_if_finished: bool = False,
     ) -> None:

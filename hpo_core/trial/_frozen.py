@@ -18,12 +18,13 @@ from hpo_core.distributions import (
     check_distribution_compatibility,
 )
 from hpo_core.exceptions import HpoWarning
+from hpo_core.trial._deprecated import DeprecatedSuggest
 from hpo_core.trial._state import TrialState
 
 __all__ = ["FrozenTrial", "create_trial"]
 
 
-class FrozenTrial:
+class FrozenTrial(DeprecatedSuggest):
     """A finished or running trial's record.
 
     Attributes:

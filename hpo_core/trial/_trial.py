@@ -21,6 +21,7 @@ from hpo_core.distributions import (
     int_like,
 )
 from hpo_core.exceptions import HpoWarning
+from hpo_core.trial._deprecated import DeprecatedSuggest
 
 if TYPE_CHECKING:
     from hpo_core.study import Study
@@ -88,7 +89,7 @@ def _vector(value: Any, n_objectives: int) -> tuple[float, ...]:
         raise TypeError(format_error("value", allowed, value, owner="Trial.report")) from e
 
 
-class Trial:
+class Trial(DeprecatedSuggest):
     """A running trial. Created by ``Study.ask`` or ``Study.optimize``; not by users.
 
     Example:

@@ -108,3 +108,39 @@ def test_matches_optuna_callback_semantics() -> None:
     ours = hpo_core.create_study()
     ours.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=50, callbacks=[MaxTrialsCallback(4)])
     assert len(ours.trials) == len(theirs.trials) == 4
+
+
+def test_metric_names_in_logs_and_dataframe() -> None:
+    pytest.importorskip("pandas", reason="pandas is not installed: trials_dataframe needs it")
+    study = hpo_core.create_study(directions=["maximize", "minimize"])
+    assert study.metric_names is None
+    study.set_metric_names(["acc", "latency"])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 2.0), n_trials=2)
+    assert study.metric_names == ["acc", "latency"]
+    assert [c for c in study.trials_dataframe().columns if c.startswith("values")] == ["values_acc", "values_latency"]
+    with pytest.raises(ValueError, match="metric_names"):
+        study.set_metric_names(["only_one"])
+    with pytest.raises(TypeError, match="metric_names"):
+        study.set_metric_names("acc")  # type: ignore[arg-type]
+
+
+def test_summaries_without_best_trial() -> None:
+    storage = hpo_core.storages.InMemoryStorage()
+    hpo_core.create_study(storage=storage).optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert hpo_core.get_all_study_summaries(storage)[0].best_trial is not None
+    assert hpo_core.get_all_study_summaries(storage, include_best_trial=False)[0].best_trial is None
+
+
+def test_deprecated_suggest_methods_warn_and_work() -> None:
+    study = hpo_core.create_study()
+    trial = study.ask()
+    with pytest.warns(FutureWarning, match="Trial.suggest_uniform has been deprecated in v3.0.0"):
+        assert 0 <= trial.suggest_uniform("a", 0, 1) <= 1
+    with pytest.warns(FutureWarning, match="suggest_float\\(..., log=True\\)"):
+        assert 1e-3 <= trial.suggest_loguniform("b", 1e-3, 1) <= 1
+    with pytest.warns(FutureWarning):
+        assert trial.suggest_discrete_uniform("c", 0, 1, 0.25) in (0, 0.25, 0.5, 0.75, 1)
+    assert trial.distributions["b"].log and trial.distributions["c"].step == 0.25
+    study.tell(trial, 1.0)
+    with pytest.warns(FutureWarning, match="FrozenTrial.suggest_uniform"):
+        assert study.trials[0].suggest_uniform("a", 0, 1) == trial.params["a"]

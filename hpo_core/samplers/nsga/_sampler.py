@@ -246,6 +246,51 @@ class _GASampler(HistoryBound, BaseSampler):
         cur = self._current = Parents(generation, rows, loss, penalty)
         return cur
 
+    # ------------------------------------------------------------------ Optuna's GA methods
+    def get_trial_generation(self, study: Study, trial: Trial | FrozenTrial) -> int:
+        """The generation of ``trial`` (Optuna's ``BaseGASampler.get_trial_generation``):
+        its ``"generation"`` attribute, or the generation a trial starting now gets."""
+        col = study.view.sync().numeric_column(GENERATION_ATTR)
+        if col is not None and trial.number < len(col) and col[trial.number, 0] == col[trial.number, 0]:
+            return int(col[trial.number, 0])
+        with self._lock:
+            h = study.view.history
+            self._bind(h)
+            self._gens.update(h)
+            return self._gens.current(self._population_size)
+
+    def get_population(self, study: Study, generation: int) -> list[FrozenTrial]:
+        """The COMPLETE trials of ``generation``, in trial order (reads the whole
+        ``"generation"`` column: for inspection, not used by the sampler's asks)."""
+        h = study.view.sync()
+        col = h.numeric_column(GENERATION_ATTR)
+        if col is None:
+            return []
+        rows = np.flatnonzero((col[:, 0] == generation) & (h.states[: h.n] == TrialState.COMPLETE))
+        return [h.frozen(r) for r in rows.tolist()]
+
+    def get_parent_population(self, study: Study, generation: int) -> list[FrozenTrial]:
+        """The parents of ``generation`` (empty for generation 0), selected and stored in the
+        study if no worker has yet, in trial order."""
+        if generation <= 0:
+            return []
+        h = study.view.sync()
+        with self._lock:
+            self._bind(h)
+            self._gens.update(h)
+            rows = self._parent_rows(study, h, generation)
+        return [h.frozen(r) for r in np.sort(rows).tolist()]
+
+    def select_parent(self, study: Study, generation: int) -> list[FrozenTrial]:
+        """Select the parents of ``generation`` now (the elite of generation - 1 and of its
+        parents), without storing them."""
+        h = study.view.sync()
+        prev = np.array([t.number for t in self.get_parent_population(study, generation - 1)], dtype=np.int64)
+        pop = np.array([t.number for t in self.get_population(study, generation - 1)], dtype=np.int64)
+        with self._lock:
+            rows = self._select(study, h, np.concatenate([pop, prev]))
+        return [h.frozen(r) for r in rows.tolist()]
+
     # ------------------------------------------------------------------ sampling
     def sample_independent(self, study: Study, trial: Trial, name: str, distribution: BaseDistribution) -> Any:
         return self._random.sample_independent(study, trial, name, distribution)

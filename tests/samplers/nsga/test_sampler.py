@@ -289,3 +289,17 @@ def test_nsga_new_sampler_selects_missing_parents_from_the_history() -> None:
     # same parents as before for 7, and only the last two lists kept.
     assert [g for g in range(1, 9) if attrs.get(f"NSGAIISampler:parent:{g}") is not None] == [7, 8]
     assert attrs["NSGAIISampler:parent:7"] == expected
+
+
+def test_nsga_optuna_ga_methods() -> None:
+    sampler = NSGAIISampler(population_size=5, seed=0)
+    study = _study(sampler)
+    study.optimize(_mixed, n_trials=23)
+    trials = study.trials
+    assert sampler.population_size == 5
+    assert sampler.get_trial_generation(study, trials[12]) == 2
+    assert [t.number for t in sampler.get_population(study, 2)] == list(range(10, 15))
+    assert sampler.get_parent_population(study, 0) == []
+    parents = sampler.get_parent_population(study, 4)
+    assert sorted(t.number for t in parents) == sorted(study.system_attrs["NSGAIISampler:parent:4"])
+    assert {t.number for t in sampler.select_parent(study, 4)} == {t.number for t in parents}

@@ -1,0 +1,283 @@
+"""Walk Optuna's public names and write the compatibility table (docs/optuna_compat.md).
+
+For every public name of Optuna 5.0's user-facing modules (``__all__``, or the public
+classes and functions a module defines where it has none), look up the same name in the
+same hpo_core module (``optuna.samplers.TPESampler`` -> ``hpo_core.samplers.TPESampler``)
+and compare:
+
+- functions: the parameters (names, kinds, defaults);
+- classes: the constructor's parameters, then the public methods and properties;
+- anything else (constants, modules): present or not, and equal where comparable.
+
+Each name is **same**, **different** (what differs, and why where a note says) or
+**missing** (why). The notes below are the documented reasons; a difference without
+one is listed as found. Needs Optuna installed::
+
+    python docs/optuna_compat.py            # writes docs/optuna_compat.md
+    python docs/optuna_compat.py --check    # exit 1 if the file is not up to date
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import re
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+OUT = Path(__file__).with_name("optuna_compat.md")
+
+MODULES = [
+    "optuna", "optuna.study", "optuna.trial", "optuna.distributions", "optuna.samplers",
+    "optuna.samplers.nsgaii", "optuna.pruners", "optuna.storages", "optuna.storages.journal",
+    "optuna.logging", "optuna.exceptions", "optuna.importance", "optuna.visualization",
+    "optuna.visualization.matplotlib", "optuna.integration", "optuna.artifacts",
+    "optuna.terminator", "optuna.search_space",
+]
+
+# Why a name is missing: by module (the default) and by name.
+MISSING_MODULE = {
+    "optuna.integration": "integrations are being added one library at a time (issue 14); "
+                          "the others are not planned",
+    "optuna.artifacts": "artifact stores are planned (issue 14)",
+    "optuna.terminator": "the terminator is not planned yet",
+    "optuna.search_space": "planned (issue 14): user-defined samplers read `study.view.history` "
+                           "(`intersection_search_space()`) instead",
+    "optuna.visualization": "plots are planned (issue 16)",
+    "optuna.visualization.matplotlib": "plots are planned (issue 16)",
+}
+MISSING = {
+    "optuna.version": "the version is `hpo_core.__version__`",
+    "optuna.get_all_study_names": "planned (issue 14); `get_all_study_summaries` gives the names",
+    "optuna.study.get_all_study_names": "planned (issue 14); `get_all_study_summaries` gives the names",
+    "optuna.study.StudySummary": "`get_all_study_summaries` returns `hpo_core.storages.FrozenStudy`",
+    "optuna.samplers.BruteForceSampler": "not planned: `GridSampler` covers finite spaces",
+    "optuna.samplers.PartialFixedSampler": "planned (issue 14); `enqueue_trial` and "
+                                           "`ask(fixed_distributions)` fix parameters today",
+    "optuna.samplers.BaseGASampler": "the NSGA samplers keep generations in the history's "
+                                     "columns instead (issue 15)",
+    "optuna.storages.GrpcStorageProxy": "not planned: PostgreSQL/MySQL and the journal serve many workers",
+    "optuna.storages.run_grpc_proxy_server": "not planned: see GrpcStorageProxy",
+    "optuna.storages._CachedStorage": "private in Optuna; every hpo_core storage keeps a columnar cache",
+    "optuna.storages.BaseJournalLogStorage": "deprecated in Optuna; `BaseJournalBackend` is its successor",
+    "optuna.storages.JournalFileStorage": "deprecated in Optuna; use `JournalFileBackend`",
+    "optuna.storages.JournalRedisStorage": "deprecated in Optuna; use `JournalRedisBackend`",
+    "optuna.storages.RetryHeartbeatStaleTrialCallback": "planned (issue 14)",
+    "optuna.trial.FixedTrial": "planned (issue 14); a `FrozenTrial` replays stored parameters",
+    "optuna.trial.BaseTrial": "planned (issue 14)",
+}
+# Deliberate differences, by name.
+_STORAGE_NOTE = ("hpo_core's storages share Optuna's class names and constructor arguments but not "
+                 "its internal method set: samplers and pruners read the columnar history through "
+                 "`study.view`, and storages apply operations and hand out changes since a sequence "
+                 "number (`hpo_core/storages/_base.py`), which is what keeps an ask flat with the study size")
+_SAMPLER_NOTE = ("the study calls `sample_independent(study, trial, name, distribution)` positionally, so "
+                 "a user-defined sampler written with Optuna's argument names works unchanged")
+_DIST_NOTE = "the argument names of `to_external_repr`/`to_internal_repr` differ; both are called positionally"
+NOTES = {
+    **{f"optuna.storages.{n}": _STORAGE_NOTE for n in ("BaseStorage", "InMemoryStorage", "RDBStorage", "JournalStorage")},
+    "optuna.storages.journal.JournalStorage": _STORAGE_NOTE,
+    **{f"optuna.samplers.{n}": _SAMPLER_NOTE for n in (
+        "BaseSampler", "CmaEsSampler", "GPSampler", "GridSampler", "NSGAIISampler", "NSGAIIISampler",
+        "QMCSampler", "RandomSampler", "TPESampler")},
+    **{f"optuna.distributions.{n}": _DIST_NOTE for n in (
+        "BaseDistribution", "CategoricalDistribution", "FloatDistribution", "IntDistribution")},
+    "optuna.study.Study.tell": "returns None: building a FrozenTrial on every tell would cost more "
+                               "than a tight ask/tell loop; read `study.trials`",
+    "optuna.create_study": "the defaults are Optuna's (TPE, MedianPruner)",
+}
+
+
+@dataclass
+class Row:
+    module: str
+    name: str
+    status: str  # same | different | missing
+    detail: str
+
+
+def _public(mod: ModuleType) -> list[str]:
+    names = getattr(mod, "__all__", None)
+    if names is not None:
+        return sorted(n for n in names if not n.startswith("__"))
+    return sorted(n for n, v in vars(mod).items()
+                  if not n.startswith("_") and (inspect.isclass(v) or inspect.isfunction(v))
+                  and getattr(v, "__module__", "").startswith(mod.__name__))
+
+
+def _ours(module: str) -> ModuleType | None:
+    try:
+        return importlib.import_module("hpo_core" + module[len("optuna"):])
+    except ImportError:
+        return None
+
+
+def _params(obj: Any) -> dict[str, inspect.Parameter] | None:
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return None
+    return {n: p for n, p in sig.parameters.items() if n not in ("self", "cls")}
+
+
+def _show(value: Any) -> str:
+    return "required" if value is inspect.Parameter.empty else repr(value)
+
+
+def _compare_params(theirs: Any, ours: Any) -> list[str]:
+    a, b = _params(theirs), _params(ours)
+    if a is None or b is None:
+        return []
+    out = []
+    lacking = [n for n, p in a.items() if n not in b and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    var_kw = any(p.kind == p.VAR_KEYWORD for p in b.values())
+    if lacking and not var_kw:
+        out.append("lacks argument(s) " + ", ".join(f"`{n}`" for n in lacking))
+    extra = [n for n, p in b.items() if n not in a and p.default is inspect.Parameter.empty
+             and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if extra:
+        out.append("requires extra argument(s) " + ", ".join(f"`{n}`" for n in extra))
+    for n, p in a.items():
+        q = b.get(n)
+        if q is None:
+            continue
+        try:
+            same = p.default == q.default or (repr(p.default) == repr(q.default))
+        except Exception:  # noqa: BLE001 - arrays and other odd defaults
+            same = repr(p.default) == repr(q.default)
+        if not same:
+            out.append(f"default of `{n}`: {_show(q.default)} (Optuna: {_show(p.default)})")
+        if p.kind == p.POSITIONAL_OR_KEYWORD and q.kind == q.KEYWORD_ONLY:
+            out.append(f"`{n}` is keyword-only")
+    return out
+
+
+_SELF_ATTR = re.compile(r"self\.([A-Za-z]\w*)\s*(?::[^=\n]+)?=[^=]")
+
+
+def _members(cls: type) -> set[str]:
+    """Public methods, properties, slots and the attributes ``__init__`` assigns."""
+    names = set()
+    for klass in cls.__mro__:
+        if klass is object or klass.__module__.split(".")[0] not in ("optuna", "hpo_core"):
+            continue
+        names |= {n for n in vars(klass) if not n.startswith("_")}
+        names |= {n for n in getattr(klass, "__slots__", ()) if not n.startswith("_")}
+        init = vars(klass).get("__init__")
+        if init is not None:
+            try:
+                names |= {n for n in _SELF_ATTR.findall(inspect.getsource(init))}
+            except (OSError, TypeError):
+                pass
+    return names
+
+
+def _compare(qual: str, theirs: Any, ours: Any) -> list[str]:
+    if inspect.isclass(theirs):
+        if not inspect.isclass(ours):
+            return [f"a {type(ours).__name__} here, a class in Optuna"]
+        out = _compare_params(theirs.__init__, ours.__init__)
+        lacking = sorted(_members(theirs) - _members(ours))
+        if lacking:
+            out.append("lacks " + ", ".join(f"`{n}`" for n in lacking))
+        for n in sorted(_members(theirs) & _members(ours)):
+            a, b = getattr(theirs, n, None), getattr(ours, n, None)
+            if callable(a) and callable(b) and not inspect.isclass(a):
+                out += [f"`{n}`: {d}" for d in _compare_params(a, b)]
+        return out
+    if inspect.isfunction(theirs) or inspect.isbuiltin(theirs):
+        if not callable(ours):
+            return ["not callable here"]
+        return _compare_params(theirs, ours)
+    if isinstance(theirs, ModuleType):
+        return []
+    try:
+        return [] if theirs == ours else [f"{ours!r} (Optuna: {theirs!r})"]
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def table() -> list[Row]:
+    rows = []
+    for module in MODULES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mod = importlib.import_module(module)
+        ours = _ours(module)
+        for name in _public(mod):
+            qual = f"{module}.{name}"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    theirs = getattr(mod, name)
+                except Exception:  # noqa: BLE001 - Optuna's lazy integration names
+                    continue
+                mine = getattr(ours, name, None) if ours is not None else None
+            if mine is None:
+                why = MISSING.get(qual) or MISSING_MODULE.get(module) or "not yet (issue 14)"
+                rows.append(Row(module, name, "missing", why))
+                continue
+            diffs = _compare(qual, theirs, mine)
+            if diffs or qual in NOTES:
+                detail = "; ".join(diffs)
+                if qual in NOTES:
+                    detail = (detail + ". " if detail else "") + "Why: " + NOTES[qual]
+                rows.append(Row(module, name, "different" if diffs else "same", detail))
+            else:
+                rows.append(Row(module, name, "same", ""))
+    return rows
+
+
+def render(rows: list[Row]) -> str:
+    import optuna
+
+    import hpo_core
+
+    counts = {s: sum(r.status == s for r in rows) for s in ("same", "different", "missing")}
+    lines = [
+        "# Compatibility with Optuna's public API",
+        "",
+        "Generated by `python docs/optuna_compat.py` (do not edit by hand) from Optuna "
+        f"{optuna.__version__} and hpo_core {hpo_core.__version__}: every public name of Optuna's "
+        "user-facing modules, looked up under the same name in the same hpo_core module. "
+        "**same**: present, with the same arguments and defaults (classes: constructor and public "
+        "methods); **different**: present, and what differs; **missing**: absent, and why.",
+        "",
+        f"Totals: {counts['same']} same, {counts['different']} different, {counts['missing']} missing "
+        f"(of {len(rows)}).",
+    ]
+    for module in MODULES:
+        mine = [r for r in rows if r.module == module]
+        if not mine:
+            continue
+        lines += ["", f"## `{module}`", "", "| name | status | details |", "|---|---|---|"]
+        for r in mine:
+            detail = r.detail.replace("|", "\\|")
+            lines.append(f"| `{r.name}` | {r.status} | {detail} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--check", action="store_true", help="exit 1 if docs/optuna_compat.md is out of date")
+    p.add_argument("--out", type=Path, default=OUT)
+    args = p.parse_args(argv)
+    text = render(table())
+    if args.check:
+        current = args.out.read_text() if args.out.exists() else ""
+        if current != text:
+            print(f"{args.out} is out of date: run python docs/optuna_compat.py", file=sys.stderr)
+            return 1
+        return 0
+    args.out.write_text(text)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

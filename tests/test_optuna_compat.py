@@ -4,6 +4,7 @@ Optuna: regenerated whenever the public API changes, every missing name has a re
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "optuna_compat.py"
 def _module():
     spec = importlib.util.spec_from_file_location("optuna_compat", SCRIPT)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
     assert spec.loader is not None
     spec.loader.exec_module(mod)
     return mod

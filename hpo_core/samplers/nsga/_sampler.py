@@ -1,355 +1,26 @@
-"""NSGAIISampler and NSGAIIISampler: adapters between the study's history and the
-genetic operators of ``_selection.py`` (survival) and ``_child.py`` (variation).
-
-Bookkeeping, as Optuna's ``BaseGASampler`` (the same generations and parents):
-
-* A trial's generation is set when it starts (system attribute ``"generation"``, a
-  typed history column): the highest generation of a COMPLETE trial, or the next one
-  once that generation holds ``population_size`` COMPLETE trials.
-* The parents of generation g > 0 are the elite of generation g - 1's COMPLETE trials
-  and of generation g - 1's parents; they are selected once, by whichever worker first
-  needs them, and stored in the study's system attribute ``"<Class>:parent:<g>"`` (trial
-  numbers), where every other worker reads them.
-
-Per ask the sampler reads the history rows new since its last ask (``_generations.py``)
-and, once per generation, the rows of the new parents: the cost of an ask does not grow
-with the study.
-"""
+"""NSGAIISampler and NSGAIIISampler: the survival of each (``_selection.py``) on the
+generation bookkeeping and variation they share (``_ga.py``)."""
 
 from __future__ import annotations
 
-import random
-import threading
-import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from hpo_core._validation import check_callable, check_int, check_real, format_error
-from hpo_core.distributions import BaseDistribution, SearchSpace
-from hpo_core.exceptions import ExperimentalWarning
-from hpo_core.samplers._base import CONSTRAINTS_KEY, EMPTY_SPACE, BaseSampler, HistoryBound, store_constraints
-from hpo_core.samplers._random import RandomSampler
+from hpo_core._validation import check_int, format_error
+from hpo_core.distributions import BaseDistribution
 from hpo_core.samplers.nsga import _selection
-from hpo_core.samplers.nsga._child import Config, Layout, ParentArrays, Parents, make_child
-from hpo_core.samplers.nsga._crossovers import BaseCrossover, UniformCrossover
-from hpo_core.samplers.nsga._generations import GENERATION_ATTR, Generations
+from hpo_core.samplers.nsga._crossovers import BaseCrossover
+from hpo_core.samplers.nsga._ga import GASampler
 from hpo_core.samplers.nsga._mutations import BaseMutation
 from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:
-    from hpo_core.history import History
     from hpo_core.study import Study
-    from hpo_core.trial import FrozenTrial, Trial
+    from hpo_core.trial import FrozenTrial
 
 __all__ = ["NSGAIIISampler", "NSGAIISampler"]
-
-_MAX_PENDING = 4096  # generations of trials started but never sampled or told
-
-
-class _GASampler(HistoryBound, BaseSampler):
-    """The generation bookkeeping and variation shared by NSGA-II and NSGA-III."""
-
-    def __init__(
-        self,
-        owner: str,
-        *,
-        population_size: int,
-        mutation: BaseMutation | None,
-        mutation_prob: float | None,
-        crossover: BaseCrossover | None,
-        crossover_prob: float,
-        swapping_prob: float,
-        seed: int | None,
-        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None,
-        elite_population_selection_strategy: Callable[[Study, list[FrozenTrial]], list[FrozenTrial]] | None,
-        child_generation_strategy: Callable[[Study, dict[str, BaseDistribution], list[FrozenTrial]],
-                                            dict[str, Any]] | None,
-        after_trial_strategy: Callable[[Study, FrozenTrial, TrialState, Sequence[float] | None], None] | None,
-    ) -> None:
-        self._owner = owner
-        self._population_size = cast(int, check_int("population_size", population_size, low=2, owner=owner))
-        if mutation is not None and not isinstance(mutation, BaseMutation):
-            raise TypeError(format_error("mutation", "a BaseMutation or None", mutation, owner=owner))
-        check_real("mutation_prob", mutation_prob, low=0.0, high=1.0, allow_none=True, owner=owner)
-        check_real("crossover_prob", crossover_prob, low=0.0, high=1.0, owner=owner)
-        check_real("swapping_prob", swapping_prob, low=0.0, high=1.0, owner=owner)
-        check_int("seed", seed, low=0, allow_none=True, owner=owner)
-        if crossover is None:
-            crossover = UniformCrossover(swapping_prob)
-        if not isinstance(crossover, BaseCrossover):
-            raise TypeError(format_error("crossover", "a BaseCrossover (hpo_core.samplers.nsgaii)", crossover,
-                                         owner=owner))
-        if self._population_size < crossover.n_parents:
-            raise ValueError(format_error("population_size", f"an int in the range [{crossover.n_parents}, inf) "
-                                          f"with {crossover} ({crossover.n_parents} parents)", population_size,
-                                          owner=owner))
-        self._constraints_func = check_callable("constraints_func", constraints_func, allow_none=True, owner=owner)
-        self._elite_strategy = check_callable("elite_population_selection_strategy",
-                                              elite_population_selection_strategy, allow_none=True, owner=owner)
-        self._child_strategy = check_callable("child_generation_strategy", child_generation_strategy,
-                                              allow_none=True, owner=owner)
-        self._after_strategy = check_callable("after_trial_strategy", after_trial_strategy, allow_none=True,
-                                              owner=owner)
-        for name, value in (("elite_population_selection_strategy", elite_population_selection_strategy),
-                            ("child_generation_strategy", child_generation_strategy),
-                            ("after_trial_strategy", after_trial_strategy)):
-            if value is not None:
-                warnings.warn(f"{owner}: `{name}` is an experimental argument (as in Optuna); its interface "
-                              "may change.", ExperimentalWarning, stacklevel=4)
-        self._config = Config(crossover=crossover, mutation=mutation,
-                              mutation_prob=None if mutation_prob is None else float(mutation_prob),
-                              crossover_prob=float(crossover_prob), swapping_prob=float(swapping_prob))
-        self._random = RandomSampler(seed)
-        self._rng = np.random.RandomState(seed)
-        # The sampler's own draws (tournaments, swaps, mutation flags) come from a Python
-        # generator, seeded from ``_rng``: a scalar draw costs ~30 ns instead of ~0.5 us.
-        self._py_rng = random.Random(int(self._rng.randint(2**31)))
-        self._lock = threading.Lock()
-        self._layouts: dict[SearchSpace, Layout] = {}
-        self._reset_history_caches()
-
-    @property
-    def population_size(self) -> int:
-        return self._population_size
-
-    # ------------------------------------------------------------------ state
-    def _reset_history_caches(self) -> None:
-        self._gens = Generations()
-        self._parents: dict[int, np.ndarray] = {}  # generation -> parent rows
-        self._current: Parents | None = None  # the arrays of the latest parents used
-        self._pending: dict[int, int] = {}  # trial number -> generation, set at the start
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_lock"]
-        state["_history_ref"] = None  # the populations are read again from whatever study loads it
-        state["_layouts"] = {}
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-        self._reset_history_caches()
-
-    def reseed_rng(self) -> None:
-        with self._lock:
-            self._rng = np.random.RandomState()
-            self._py_rng = random.Random(int(self._rng.randint(2**31)))
-        self._random.reseed_rng()
-
-    def _parent_key(self, generation: int) -> str:
-        return f"{type(self).__name__}:parent:{generation}"
-
-    # ------------------------------------------------------------------ spaces
-    def infer_relative_search_space(self, study: Study, trial: Trial) -> SearchSpace:
-        space = study.view.history.intersection_search_space()
-        if any(dist.single() for dist in space.values()):
-            space = SearchSpace({n: d for n, d in space.items() if not d.single()})
-        return space if len(space) else EMPTY_SPACE
-
-    def _layout(self, space: SearchSpace) -> Layout:
-        layout = self._layouts.get(space)
-        if layout is None:
-            if len(self._layouts) > 16:
-                self._layouts.clear()
-            layout = self._layouts[space] = Layout(space)
-        return layout
-
-    # ------------------------------------------------------------------ generations
-    def before_trial(self, study: Study, trial: Trial) -> None:
-        h = study.view.history
-        with self._lock:
-            self._bind(h)
-            self._gens.update(h)
-            generation = self._gens.current(self._population_size)
-            if len(self._pending) >= _MAX_PENDING:
-                self._pending.clear()
-            self._pending[trial.number] = generation
-        trial.set_system_attr(GENERATION_ATTR, generation)
-        self._random.before_trial(study, trial)
-
-    def _generation_of(self, study: Study, h: History, trial: Trial) -> int:
-        g = self._pending.pop(trial.number, None)
-        if g is not None:
-            return g
-        col = h.numeric_column(GENERATION_ATTR)
-        if col is not None and trial.number < len(col) and col[trial.number, 0] == col[trial.number, 0]:
-            return int(col[trial.number, 0])
-        self._gens.update(h)
-        return self._gens.current(self._population_size)
-
-    def _parent_rows(self, study: Study, h: History, generation: int) -> np.ndarray:
-        """Holding the lock: the parents of ``generation`` (> 0), selected now if no
-        worker has (then stored in the study), else read from the study once."""
-        rows = self._parents.get(generation)
-        if rows is not None:
-            return rows
-        stored = study.view.system_attrs
-        # The latest generation whose parents are known; the ones after it are selected.
-        g = generation
-        while g > 0 and g not in self._parents:
-            value = stored.get(self._parent_key(g))
-            if value is not None:
-                self._parents[g] = np.array(value, dtype=np.int64)
-                break
-            g -= 1
-        for k in range(g + 1, generation + 1):
-            prev = self._parents.get(k - 1, np.zeros(0, dtype=np.int64))
-            pool = np.concatenate([self._gens.population(k - 1), np.sort(prev)])
-            self._parents[k] = self._select(study, h, pool)
-            study.set_system_attr(self._parent_key(k), self._parents[k].tolist())
-            if k > 2 and (k - 2 > g or stored.get(self._parent_key(k - 2)) is not None):
-                # Only the last two generations' parents are ever read again (a worker
-                # joining or resuming selects from those): older lists are cleared so the
-                # study's attributes, read once per generation, stay small.
-                study.set_system_attr(self._parent_key(k - 2), None)
-        for k in [k for k in self._parents if k < generation - 1]:
-            del self._parents[k]
-        self._gens.drop_below(generation - 1)
-        return self._parents[generation]
-
-    def _loss_penalty(self, study: Study, h: History, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        loss = h.values[rows] * study.view.signs
-        C = h.numeric_column(CONSTRAINTS_KEY)
-        penalty = None
-        if C is not None and len(rows):
-            c = C[rows]
-            if not np.isnan(c).all():  # constrained as soon as one trial has constraints
-                penalty = np.nansum(np.maximum(c, 0.0), axis=1)
-        return loss, penalty
-
-    def _select(self, study: Study, h: History, pool: np.ndarray) -> np.ndarray:
-        """The elite of ``pool`` (rows, previous generation then its parents)."""
-        if self._elite_strategy is not None:
-            frozen = [h.frozen(r) for r in pool.tolist()]
-            chosen = self._elite_strategy(study, frozen)
-            return np.array([t.number for t in chosen], dtype=np.int64)
-        loss, penalty = self._loss_penalty(study, h, pool)
-        return pool[self._select_indices(study, loss, h.values[pool], penalty)]
-
-    def _select_indices(self, study: Study, loss: np.ndarray, raw: np.ndarray,
-                        penalty: np.ndarray | None) -> np.ndarray:
-        raise NotImplementedError  # pragma: no cover
-
-    def _parents_of(self, study: Study, h: History, generation: int) -> Parents | None:
-        if generation <= 0:
-            return None
-        cur = self._current
-        if cur is not None and cur.generation == generation:
-            return cur
-        rows = self._parent_rows(study, h, generation)
-        if not len(rows):
-            return None
-        loss, penalty = self._loss_penalty(study, h, rows)
-        cur = self._current = Parents(generation, rows, loss, penalty)
-        return cur
-
-    # ------------------------------------------------------------------ Optuna's GA methods
-    def get_trial_generation(self, study: Study, trial: Trial | FrozenTrial) -> int:
-        """The generation of ``trial`` (Optuna's ``BaseGASampler.get_trial_generation``):
-        its ``"generation"`` attribute, or the generation a trial starting now gets."""
-        col = study.view.sync().numeric_column(GENERATION_ATTR)
-        if col is not None and trial.number < len(col) and col[trial.number, 0] == col[trial.number, 0]:
-            return int(col[trial.number, 0])
-        with self._lock:
-            h = study.view.history
-            self._bind(h)
-            self._gens.update(h)
-            return self._gens.current(self._population_size)
-
-    def get_population(self, study: Study, generation: int) -> list[FrozenTrial]:
-        """The COMPLETE trials of ``generation``, in trial order (reads the whole
-        ``"generation"`` column: for inspection, not used by the sampler's asks)."""
-        h = study.view.sync()
-        col = h.numeric_column(GENERATION_ATTR)
-        if col is None:
-            return []
-        rows = np.flatnonzero((col[:, 0] == generation) & (h.states[: h.n] == TrialState.COMPLETE))
-        return [h.frozen(r) for r in rows.tolist()]
-
-    def get_parent_population(self, study: Study, generation: int) -> list[FrozenTrial]:
-        """The parents of ``generation`` (empty for generation 0), selected and stored in the
-        study if no worker has yet, in trial order."""
-        if generation <= 0:
-            return []
-        h = study.view.sync()
-        with self._lock:
-            self._bind(h)
-            self._gens.update(h)
-            rows = self._parent_rows(study, h, generation)
-        return [h.frozen(r) for r in np.sort(rows).tolist()]
-
-    def select_parent(self, study: Study, generation: int) -> list[FrozenTrial]:
-        """Select the parents of ``generation`` now (the elite of generation - 1 and of its
-        parents), without storing them."""
-        h = study.view.sync()
-        prev = np.array([t.number for t in self.get_parent_population(study, generation - 1)], dtype=np.int64)
-        pop = np.array([t.number for t in self.get_population(study, generation - 1)], dtype=np.int64)
-        with self._lock:
-            rows = self._select(study, h, np.concatenate([pop, prev]))
-        return [h.frozen(r) for r in rows.tolist()]
-
-    # ------------------------------------------------------------------ sampling
-    def sample_independent(self, study: Study, trial: Trial, name: str, distribution: BaseDistribution) -> Any:
-        return self._random.sample_independent(study, trial, name, distribution)
-
-    def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
-        h = study.view.history
-        with self._lock:
-            self._bind(h)
-            generation = self._generation_of(study, h, trial)
-            parents = self._parents_of(study, h, generation)
-            if parents is not None:
-                if self._child_strategy is not None:
-                    return self._custom_child(study, h, trial, space, parents)
-                layout = self._layout(space)
-                arrays = parents.arrays.get(space)
-                if arrays is None:
-                    arrays = parents.arrays[space] = self._parent_arrays(h, layout, parents.rows)
-                child, redraw = make_child(parents, layout, arrays, self._config, self._rng, self._py_rng.random,
-                                           study)
-        if parents is None:
-            return self._random.sample_joint(study, trial, space)
-        if redraw is not None:
-            child[redraw] = self._random.sample_joint(study, trial, space)[redraw]
-        return child
-
-    def _parent_arrays(self, h: History, layout: Layout, rows: np.ndarray) -> ParentArrays:
-        space = layout.space
-        X = np.full((len(rows), len(space)), np.nan)
-        for j, name in enumerate(space.names):
-            col = h.param_index.get(name)
-            if col is not None:
-                X[:, j] = h.X[rows, col]
-        missing = np.isnan(X).any(axis=0)
-        X[:, missing] = space.low[missing]
-        return ParentArrays(layout, X, missing)
-
-    def _custom_child(self, study: Study, h: History, trial: Trial, space: SearchSpace, parents: Parents) -> np.ndarray:
-        if parents.frozen is None:
-            parents.frozen = [h.frozen(r) for r in parents.rows.tolist()]
-        params = self._child_strategy(study, dict(space.items()), parents.frozen)  # type: ignore[misc]
-        x = np.asarray(self._random.sample_joint(study, trial, space), dtype=np.float64).copy()
-        for j, (name, dist) in enumerate(space.items()):
-            if name in params:
-                x[j] = dist.to_internal_repr(params[name])
-        return x
-
-    # ------------------------------------------------------------------ hooks
-    def after_trial(self, study: Study, trial: Trial, state: TrialState, values: list[float] | None) -> None:
-        with self._lock:
-            self._pending.pop(trial.number, None)
-        if self._after_strategy is not None:
-            frozen = study.view.sync().frozen(trial.number)
-            self._after_strategy(study, frozen, state, values)
-        elif self._constraints_func is not None and state in (TrialState.COMPLETE, TrialState.PRUNED):
-            constraints = store_constraints(study, trial, self._constraints_func, self._owner)
-            if any(c != c for c in constraints):
-                raise ValueError(format_error("constraints_func(trial)", "a sequence of numbers without NaN",
-                                              constraints, owner=self._owner))
-        self._random.after_trial(study, trial, state, values)
 
 
 _COMMON_ARGS = """
@@ -382,7 +53,7 @@ _COMMON_ARGS = """
 """
 
 
-class NSGAIISampler(_GASampler):
+class NSGAIISampler(GASampler):
     """Multi-objective genetic algorithm NSGA-II (Deb et al., IEEE TEVC 6(2), 2002), with
     Optuna 5.0's arguments, defaults, generations and operators.
 
@@ -444,7 +115,7 @@ class NSGAIISampler(_GASampler):
         return _selection.select_nsga2(loss, raw, penalty, self._population_size)
 
 
-class NSGAIIISampler(_GASampler):
+class NSGAIIISampler(GASampler):
     """Many-objective genetic algorithm NSGA-III (Deb and Jain, IEEE TEVC 18(4), 2014),
     with Optuna 5.0's arguments, defaults, generations and operators.
 

@@ -1,0 +1,494 @@
+"""What each figure draws, computed from the history's columns, with the reduction rules.
+
+The rules that keep a figure readable (and small) at 100,000 trials; each plot's
+docstring states its own, and the tests check the counts:
+
+* :data:`MAX_POINTS` (2,000): a scatter (optimization history, rank, Pareto front's
+  dominated trials, contour markers) draws all its trials up to this many, else a
+  seeded sample of this many plus the trials that matter (each improvement of the best
+  value, the Pareto front up to this many).
+* Slice: up to :data:`MAX_POINTS` trials per parameter as points; beyond, a 2-D
+  histogram of :data:`SLICE_BINS` cells (log-spaced on a log axis, one column per
+  category), counts on a log colour scale, with the best trial marked.
+* Contour: the grid is the mean target per cell over *all* trials (cells without a
+  trial take the mean of the nearest filled cell), :data:`CONTOUR_GRID` cells a side at
+  most; the markers follow the scatter rule.
+* Parallel coordinates: up to :data:`MAX_LINES` (1,000) lines; beyond, the best
+  :data:`TAIL_LINES` and worst :data:`TAIL_LINES` trials by target plus a seeded sample
+  of the rest, :data:`MAX_LINES` lines in all.
+* Intermediate values: up to :data:`MAX_CURVES` (100) curves; beyond, a seeded sample
+  of :data:`MAX_CURVES` curves (the best COMPLETE trial's included) drawn thin, over the
+  median and 25-75 % band of all reports at each step (steps binned to
+  :data:`MAX_STEPS` when there are more).
+* Timeline: up to :data:`MAX_BARS` (1,000) bars; beyond, every k-th trial by number
+  (k = ceil(n / MAX_BARS)), the title saying so.
+* EDF: exact at :data:`EDF_POINTS` values (Optuna's 100); importances: one bar per
+  parameter.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hpo_core._validation import check_bool, check_int, format_error
+from hpo_core.visualization import _data as D
+
+MAX_POINTS = 2_000
+SLICE_BINS = (60, 40)
+CONTOUR_GRID = 100
+MAX_LINES = 1_000
+TAIL_LINES = 200
+MAX_CURVES = 100
+MAX_STEPS = 500
+MAX_BARS = 1_000
+EDF_POINTS = 100
+
+
+# ---------------------------------------------------------------- optimization history
+@dataclass
+class HistoryLine:
+    name: str
+    numbers: np.ndarray  # drawn trials (feasible)
+    values: np.ndarray
+    infeasible_numbers: np.ndarray
+    infeasible_values: np.ndarray
+    best_numbers: np.ndarray  # step line vertices: each improvement, and the last trial
+    best_values: np.ndarray
+    n_complete: int
+    values_std: np.ndarray | None = None
+    best_std: np.ndarray | None = None
+
+
+def _best_line(numbers: np.ndarray, values: np.ndarray, minimize: bool) -> tuple[np.ndarray, np.ndarray]:
+    if not len(values):
+        return numbers[:0], values[:0]
+    best = np.minimum.accumulate(values) if minimize else np.maximum.accumulate(values)
+    change = np.flatnonzero(np.r_[True, best[1:] != best[:-1]])
+    if change[-1] != len(best) - 1:
+        change = np.r_[change, len(best) - 1]
+    return numbers[change], best[change]
+
+
+def optimization_history(study: Any, target: Any, target_name: Any, error_bar: Any) -> list[HistoryLine]:
+    studies = D.as_studies(study)
+    target = D.check_target(studies, target, target_name)
+    check_bool("error_bar", error_bar)
+    lines = []
+    for s in studies:
+        h = D.history_of(s)
+        rows = D.complete_rows(h)
+        y = D.target_values(h, rows, target)
+        ok = D.feasible(h, rows) & ~np.isnan(y)
+        minimize = s.directions[0].name == "MINIMIZE"
+        num = rows.astype(np.float64)
+        bn, bv = _best_line(num[ok], y[ok], minimize) if target is None else (num[:0], y[:0])
+        improve = np.flatnonzero(np.isin(num[ok], bn))
+        keep = D.seeded_sample(int(ok.sum()), MAX_POINTS, keep=improve)
+        bad = D.seeded_sample(int((~ok).sum()), MAX_POINTS)
+        lines.append(HistoryLine(s.study_name, num[ok][keep], y[ok][keep], num[~ok][bad], y[~ok][bad],
+                                 bn, bv, len(rows)))
+    if not any(line.n_complete for line in lines):
+        D.warn_empty("There are no complete trials.")
+    if error_bar and len(lines) > 1:
+        return [_mean_line(lines, studies, target)]
+    return lines
+
+
+def _mean_line(lines: list[HistoryLine], studies: list[Any], target: Any) -> HistoryLine:
+    """Mean and standard deviation over studies per trial number (the ``error_bar`` line)."""
+    n = max(int(D.history_of(s).n) for s in studies)
+    vals = np.full((len(studies), n), np.nan)
+    bests = np.full((len(studies), n), np.nan)
+    for i, s in enumerate(studies):
+        h = D.history_of(s)
+        rows = D.complete_rows(h)
+        y = D.target_values(h, rows, target)
+        vals[i, rows] = y
+        minimize = s.directions[0].name == "MINIMIZE"
+        filled = np.where(np.isnan(vals[i]), np.inf if minimize else -np.inf, vals[i])
+        acc = np.minimum.accumulate(filled) if minimize else np.maximum.accumulate(filled)
+        bests[i] = np.where(np.isfinite(acc), acc, np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: NaN is right
+        mean, std = np.nanmean(vals, axis=0), np.nanstd(vals, axis=0)
+        bmean, bstd = np.nanmean(bests, axis=0), np.nanstd(bests, axis=0)
+    num = np.arange(n, dtype=np.float64)
+    ok = ~np.isnan(mean)
+    keep = D.seeded_sample(int(ok.sum()), MAX_POINTS)
+    has_best = target is None
+    okb = ~np.isnan(bmean) if has_best else np.zeros(n, dtype=bool)
+    return HistoryLine("", num[ok][keep], mean[ok][keep], num[:0], num[:0], num[okb], bmean[okb],
+                       int(ok.sum()), std[ok][keep], bstd[okb])
+
+
+# ---------------------------------------------------------------- slice and rank
+@dataclass
+class Panel:
+    """One parameter's scatter (or 2-D histogram) against the target."""
+
+    axis: D.Axis
+    x: np.ndarray
+    y: np.ndarray
+    numbers: np.ndarray
+    n_trials: int
+    hist: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # counts (ny, nx), x edges, y edges
+    best: tuple[float, float] | None = None
+
+
+@dataclass
+class ParamPlot:
+    panels: list[Panel]
+    target_name: str
+    n_complete: int
+    minimize: bool = True
+
+
+def _rows_target(study: Any, params: Any, target: Any, target_name: Any) -> tuple[Any, np.ndarray, np.ndarray, list[str]]:
+    h = D.history_of(study)
+    target = D.check_target([study], target, target_name)
+    params = D.check_params(params)
+    rows = D.complete_rows(h)
+    names = D.select_params(h, rows, params)
+    y = D.target_values(h, rows, target)
+    ok = ~np.isnan(y)
+    return h, rows[ok], y[ok], names
+
+
+def _edges(v: np.ndarray, n: int, log: bool) -> np.ndarray:
+    lo, hi = float(np.min(v)), float(np.max(v))
+    if log and lo > 0:
+        return np.geomspace(lo, hi, n + 1) if hi > lo else np.array([lo / 1.01, hi * 1.01])
+    return np.linspace(lo, hi, n + 1) if hi > lo else np.array([lo - 0.5, hi + 0.5])
+
+
+def slice_info(study: Any, params: Any, target: Any, target_name: Any) -> ParamPlot:
+    h, rows, y, names = _rows_target(study, params, target, target_name)
+    minimize = len(study.directions) == 1 and study.directions[0].name == "MINIMIZE"
+    panels = []
+    for name in names:
+        ax = D.axis(h, name, rows)
+        has = ~np.isnan(ax.values)
+        x, yy, num = ax.values[has], y[has], rows[has]
+        panel = Panel(ax, x, yy, num, len(x))
+        if len(x) > MAX_POINTS:
+            nx, ny = SLICE_BINS
+            xe = (np.arange(len(ax.labels) + 1) - 0.5 if ax.is_categorical else _edges(x, nx, ax.is_log))
+            # y bins over the 0.1-99.9 % quantiles: a heavy tail would squash the rest
+            # into one row; values outside fall in the edge bins.
+            lo, hi = np.quantile(yy, [0.001, 0.999])
+            ye = _edges(np.array([lo, hi]), ny, False)
+            counts, _, _ = np.histogram2d(x, np.clip(yy, ye[0], ye[-1]), bins=(xe, ye))
+            k = int(np.argmin(yy) if minimize else np.argmax(yy))
+            panel = Panel(ax, x[:0], yy[:0], num[:0], len(x), (counts.T, xe, ye), (float(x[k]), float(yy[k])))
+        panels.append(panel)
+    if not len(rows):
+        D.warn_empty("Your study does not have any completed trials.")
+    return ParamPlot(panels, target_name, len(rows), minimize)
+
+
+@dataclass
+class RankPlot:
+    """Pairs of parameters (or one parameter against the target) coloured by rank."""
+
+    names: list[str]
+    axes: dict[str, D.Axis]
+    y: np.ndarray  # sampled target values
+    rank: np.ndarray  # (n,) in [0, 1], the target's rank among all trials
+    target_name: str
+    n_complete: int
+
+
+def rank_info(study: Any, params: Any, target: Any, target_name: Any) -> RankPlot:
+    h, rows, y, names = _rows_target(study, params, target, target_name)
+    if not len(rows):
+        D.warn_empty("Your study does not have any completed trials.")
+    order = np.argsort(np.argsort(y, kind="stable"), kind="stable")
+    rank = order / max(len(y) - 1, 1)
+    keep = D.seeded_sample(len(rows), MAX_POINTS)
+    axes = {n: D.axis(h, n, rows[keep]) for n in names}
+    return RankPlot(names, axes, y[keep], rank[keep], target_name, len(rows))
+
+
+# ---------------------------------------------------------------- contour
+@dataclass
+class ContourPair:
+    x: D.Axis
+    y: D.Axis
+    xs: np.ndarray  # grid centres (gx,)
+    ys: np.ndarray  # (gy,)
+    z: np.ndarray  # (gy, gx) mean target per cell, nearest-filled
+    px: np.ndarray  # marker positions (sampled)
+    py: np.ndarray
+
+
+@dataclass
+class ContourPlot:
+    names: list[str]
+    pairs: dict[tuple[str, str], ContourPair]
+    target_name: str
+    n_complete: int
+    reverse_scale: bool
+
+
+def _grid_coord(ax: D.Axis, v: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cell index of each value and the cell centres, over ``n`` cells (one per category)."""
+    if ax.is_categorical:
+        k = len(ax.labels or [])
+        return v.astype(np.intp), np.arange(k, dtype=np.float64)
+    edges = _edges(v, n, ax.is_log)
+    idx = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, len(edges) - 2)
+    centres = np.sqrt(edges[:-1] * edges[1:]) if ax.is_log else (edges[:-1] + edges[1:]) / 2
+    return idx, centres
+
+
+def _contour_pair(ax: D.Axis, ay: D.Axis, y: np.ndarray, g: int) -> ContourPair:
+    from scipy import ndimage
+
+    has = ~np.isnan(ax.values) & ~np.isnan(ay.values)
+    vx, vy, z = ax.values[has], ay.values[has], y[has]
+    ix, xs = _grid_coord(ax, vx, g)
+    iy, ys = _grid_coord(ay, vy, g)
+    total = np.zeros((len(ys), len(xs)))
+    count = np.zeros((len(ys), len(xs)))
+    np.add.at(total, (iy, ix), z)
+    np.add.at(count, (iy, ix), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        grid = total / count
+    empty = count == 0
+    if empty.all():
+        grid = np.full_like(grid, np.nan)
+    elif empty.any():  # each empty cell takes its nearest filled cell's mean
+        _, (ii, jj) = ndimage.distance_transform_edt(empty, return_indices=True)
+        grid = grid[ii, jj]
+    keep = D.seeded_sample(len(vx), MAX_POINTS)
+    return ContourPair(ax, ay, xs, ys, grid, vx[keep], vy[keep])
+
+
+def contour_info(study: Any, params: Any, target: Any, target_name: Any) -> ContourPlot:
+    h, rows, y, names = _rows_target(study, params, target, target_name)
+    if not len(rows):
+        D.warn_empty("Your study does not have any completed trials.")
+    if len(names) < 2:
+        if len(rows):
+            D.warn_empty("The length of params must be greater than 1.")
+        names = names if len(names) >= 2 else []
+    # Grid resolution grows with the data: about 2 trials per cell, 10..CONTOUR_GRID a side.
+    g = int(np.clip(math.sqrt(max(len(rows), 1) / 2.0), 10, CONTOUR_GRID))
+    axes = {n: D.axis(h, n, rows) for n in names}
+    pairs = {}
+    for a in names:
+        for b in names:
+            if a != b:
+                pairs[(a, b)] = _contour_pair(axes[a], axes[b], y, g)
+    minimize = len(study.directions) == 1 and study.directions[0].name == "MINIMIZE"
+    return ContourPlot(names, pairs, target_name, len(rows), reverse_scale=minimize)
+
+
+# ---------------------------------------------------------------- parallel coordinates
+@dataclass
+class ParallelPlot:
+    axes: list[D.Axis]  # over the drawn lines
+    y: np.ndarray
+    target_name: str
+    n_complete: int
+    reverse_scale: bool
+
+
+def parallel_info(study: Any, params: Any, target: Any, target_name: Any) -> ParallelPlot:
+    h, rows, y, names = _rows_target(study, params, target, target_name)
+    if not len(rows):
+        D.warn_empty("Your study does not have any completed trials.")
+    # Optuna draws the trials holding every plotted parameter.
+    if names and len(rows):
+        cols = [h.param_index[n] for n in names]
+        full = (h.codes[rows][:, cols] >= 0).all(axis=1)
+        rows, y = rows[full], y[full]
+    minimize = len(study.directions) == 1 and study.directions[0].name == "MINIMIZE"
+    keep = np.arange(len(rows))
+    if len(rows) > MAX_LINES:
+        order = np.argsort(y if minimize else -y, kind="stable")
+        best, worst, mid = order[:TAIL_LINES], order[-TAIL_LINES:], order[TAIL_LINES:-TAIL_LINES]
+        mid = mid[D.seeded_sample(len(mid), MAX_LINES - 2 * TAIL_LINES)]
+        keep = np.sort(np.concatenate([best, worst, mid]))
+    axes = [D.axis(h, n, rows[keep]) for n in names]
+    return ParallelPlot(axes, y[keep], target_name, len(rows), minimize)
+
+
+# ---------------------------------------------------------------- intermediate values
+@dataclass
+class CurvesPlot:
+    curves: list[tuple[int, np.ndarray, np.ndarray]]  # (number, steps, values)
+    band: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None  # steps, q25, median, q75
+    n_curves: int
+
+
+def intermediate_info(study: Any) -> CurvesPlot:
+    h = D.history_of(study)
+    states = h.states[: h.n]
+    drawn = np.isin(states, [int(D.TrialState.COMPLETE), int(D.TrialState.PRUNED), int(D.TrialState.RUNNING)])
+    rows, steps, vals = h.steps.log()
+    if h.n == 0:
+        D.warn_empty("Study instance does not contain trials.")
+    ok = drawn[rows] if len(rows) else np.zeros(0, dtype=bool)
+    rows, steps, vals = rows[ok], steps[ok], vals[ok, 0]
+    trial_rows = np.unique(rows)
+    if h.n and not len(trial_rows):
+        D.warn_empty("You need to set up the pruning feature to utilize `plot_intermediate_values()`")
+    band = None
+    pick = trial_rows
+    if len(trial_rows) > MAX_CURVES:
+        best = [h.best_row] if len(study.directions) == 1 and h.best_row in set(trial_rows.tolist()) else []
+        keep_best = np.flatnonzero(trial_rows == best[0]) if best else None
+        pick = trial_rows[D.seeded_sample(len(trial_rows), MAX_CURVES - len(best), keep=keep_best)]
+        band = _band(steps, vals)
+    sel = np.isin(rows, pick)
+    r, s, v = rows[sel], steps[sel], vals[sel]
+    order = np.lexsort((s, r))
+    r, s, v = r[order], s[order], v[order]
+    cut = np.flatnonzero(np.diff(r)) + 1
+    curves = [(int(rr[0]), ss, vv) for rr, ss, vv in zip(np.split(r, cut), np.split(s, cut), np.split(v, cut))
+              if len(rr)]
+    return CurvesPlot(curves, band, len(trial_rows))
+
+
+def _band(steps: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per step (binned to MAX_STEPS bins): its 25 %, 50 % and 75 % quantiles of ``vals``."""
+    fin = np.isfinite(vals)
+    steps, vals = steps[fin], vals[fin]
+    uniq = np.unique(steps)
+    if len(uniq) > MAX_STEPS:
+        edges = np.linspace(uniq[0], uniq[-1], MAX_STEPS + 1)
+        key = np.clip(np.searchsorted(edges, steps, side="right") - 1, 0, MAX_STEPS - 1)
+        centre = (edges[:-1] + edges[1:]) / 2
+    else:
+        key = np.searchsorted(uniq, steps)
+        centre = uniq.astype(np.float64)
+    order = np.lexsort((vals, key))
+    k, v = key[order], vals[order]
+    groups, start, count = np.unique(k, return_index=True, return_counts=True)
+
+    def q(p: float) -> np.ndarray:  # the lower p-quantile of each sorted group
+        return v[start + np.floor(p * (count - 1)).astype(np.intp)]
+
+    return centre[groups], q(0.25), q(0.5), q(0.75)
+
+
+# ---------------------------------------------------------------- EDF
+@dataclass
+class EdfPlot:
+    x: np.ndarray
+    lines: list[tuple[str, np.ndarray]]
+    target_name: str
+
+
+def edf_info(study: Any, target: Any, target_name: Any) -> EdfPlot:
+    studies = D.as_studies(study)
+    target = D.check_target(studies, target, target_name)
+    per = []
+    for s in studies:
+        h = D.history_of(s)
+        y = D.target_values(h, D.complete_rows(h), target)
+        per.append((s.study_name, np.sort(y[np.isfinite(y)])))
+    allv = np.concatenate([v for _, v in per]) if per else np.zeros(0)
+    if not len(studies):
+        D.warn_empty("There are no studies.")
+    if not len(allv):
+        D.warn_empty("There are no complete trials.")
+        return EdfPlot(np.zeros(0), [], target_name)
+    x = np.linspace(allv.min(), allv.max(), EDF_POINTS)
+    lines = [(name, np.searchsorted(v, x, side="right") / max(len(v), 1)) for name, v in per if len(v)]
+    return EdfPlot(x, lines, target_name)
+
+
+# ---------------------------------------------------------------- Pareto front
+@dataclass
+class ParetoPlot:
+    names: list[str]
+    best: np.ndarray  # (k, d) values of drawn front trials
+    best_numbers: np.ndarray
+    others: np.ndarray
+    other_numbers: np.ndarray
+    infeasible: np.ndarray
+    n_best: int
+    n_others: int
+
+
+def pareto_info(study: Any, target_names: Any, include_dominated_trials: Any, constraints_func: Any,
+                targets: Any) -> ParetoPlot:
+    from hpo_core import kernels
+
+    h = D.history_of(study)
+    check_bool("include_dominated_trials", include_dominated_trials)
+    D.check_callable("targets", targets, allow_none=True)
+    D.check_callable("constraints_func", constraints_func, allow_none=True)
+    if target_names is not None and (not isinstance(target_names, (list, tuple))
+                                     or any(not isinstance(t, str) for t in target_names)):
+        raise TypeError(format_error("target_names", "a list of str or None", target_names))
+    m = len(study.directions)
+    if targets is None and m not in (2, 3):
+        raise ValueError(format_error("targets", "a callable when the study has not 2 or 3 objectives", None))
+    rows = D.complete_rows(h)
+    if constraints_func is not None:
+        ok = np.array([all(c <= 0.0 for c in constraints_func(h.frozen(r))) for r in rows.tolist()], dtype=bool)
+    else:
+        ok = D.feasible(h, rows)
+    signs = np.array([1.0 if d.name == "MINIMIZE" else -1.0 for d in study.directions])
+    vals = h.values[rows]
+    front = np.zeros(len(rows), dtype=bool)
+    if ok.any():
+        front[np.flatnonzero(ok)] = np.asarray(kernels.is_pareto_front(np.ascontiguousarray(vals[ok] * signs)), bool)
+    if targets is not None:
+        out = [targets(h.frozen(r)) for r in rows.tolist()]
+        vals = np.array(out, dtype=np.float64).reshape(len(rows), -1)
+    d = vals.shape[1] if len(rows) else (len(target_names) if target_names is not None else m)
+    if d not in (2, 3):
+        raise ValueError(format_error("targets", "a callable returning 2 or 3 values", f"{d} values"))
+    if target_names is None:
+        target_names = [f"Objective {i}" for i in range(d)]
+    elif len(target_names) != d:
+        raise ValueError(format_error("target_names", f"a list of {d} names", target_names))
+    if not front.any():
+        D.warn_empty("Your study does not have any completed trials.")
+    b = np.flatnonzero(front)
+    o = np.flatnonzero(ok & ~front) if include_dominated_trials else np.zeros(0, dtype=np.intp)
+    bad = np.flatnonzero(~ok)
+    b2, o2, bad2 = (x[D.seeded_sample(len(x), MAX_POINTS)] for x in (b, o, bad))
+    return ParetoPlot(list(target_names), vals[b2], rows[b2], vals[o2], rows[o2], vals[bad2], len(b), len(o))
+
+
+# ---------------------------------------------------------------- timeline
+@dataclass
+class TimelinePlot:
+    numbers: np.ndarray
+    start: np.ndarray  # POSIX seconds
+    end: np.ndarray
+    states: np.ndarray
+    stride: int
+    n_trials: int = 0
+    state_names: list[str] = field(default_factory=list)
+
+
+def timeline_info(study: Any, n_recent_trials: Any) -> TimelinePlot:
+    import time
+
+    h = D.history_of(study)
+    if n_recent_trials is not None:
+        check_int("n_recent_trials", n_recent_trials, low=1)
+    rows = h.rows()
+    rows = rows[~np.isnan(h.t_start[rows])]
+    if n_recent_trials is not None:
+        rows = rows[-n_recent_trials:]
+    if not len(rows):
+        D.warn_empty("Your study does not have any trials.")
+    stride = max(1, math.ceil(len(rows) / MAX_BARS))
+    sel = rows[::stride]
+    start = h.t_start[sel]
+    end = h.t_complete[sel].copy()
+    running = np.isnan(end)
+    end[running] = time.time()  # a running trial's bar reaches now
+    return TimelinePlot(sel, start, end, h.states[sel].astype(np.intp), stride, len(rows))

@@ -18,6 +18,7 @@ from hpo_core import (  # distributed registers executor="process" and "ray" wit
     pbt,
     pruners,
     samplers,
+    search_space,
     storages,
     trial,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "pbt",
     "pruners",
     "samplers",
+    "search_space",
     "storages",
     "trial",
 ]

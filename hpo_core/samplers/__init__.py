@@ -9,13 +9,14 @@ from typing import Any
 
 from hpo_core.samplers._base import BaseSampler, visible_rows
 from hpo_core.samplers._grid import GridSampler
+from hpo_core.samplers._partial_fixed import PartialFixedSampler
 from hpo_core.samplers._qmc import QMCSampler
 from hpo_core.samplers._random import RandomSampler
 from hpo_core.samplers.tpe import TPESampler
 
 __all__ = [
     "AutoSampler", "BaseSampler", "CmaEsSampler", "GPSampler", "GridSampler", "NSGAIIISampler", "NSGAIISampler",
-    "QMCSampler", "RandomSampler", "TPESampler", "visible_rows",
+    "PartialFixedSampler", "QMCSampler", "RandomSampler", "TPESampler", "visible_rows",
 ]
 
 

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hpo_core.distributions import FloatDistribution, IntDistribution
 from hpo_core import TrialPruned
+from hpo_core.distributions import FloatDistribution, IntDistribution
 from hpo_core.trial import TrialState, create_trial
 
 
@@ -123,3 +123,23 @@ def test_user_defined_pruner_reads_last_step() -> None:
     study.optimize(objective, n_trials=2)
     assert [t.last_step for t in study.trials] == [2, 2]
     assert all(t.state == hpo_core.TrialState.PRUNED for t in study.trials)
+
+
+def test_fixed_trial_runs_an_objective_on_given_values() -> None:
+    from hpo_core.exceptions import HpoWarning
+    from hpo_core.trial import FixedTrial
+
+    trial = FixedTrial({"x": 3.0, "n": 2, "c": "a", "unused": 1}, number=4)
+    assert _objective(trial) == (3.0 - 2) ** 2 + 2 + 1
+    assert trial.params == {"x": 3.0, "n": 2, "c": "a"} and set(trial.distributions) == {"x", "n", "c"}
+    assert trial.number == 4 and not trial.should_prune()
+    with pytest.raises(ValueError, match="Please set it at the construction of the FixedTrial object"):
+        trial.suggest_float("missing", 0, 1)
+    with pytest.warns(HpoWarning, match="out of the range"):
+        FixedTrial({"x": 9.0}).suggest_float("x", 0, 1)
+    with pytest.raises(TypeError, match="FixedTrial: `params`"):
+        FixedTrial([("x", 1.0)])  # type: ignore[arg-type]
+    optuna = pytest.importorskip("optuna", reason="optuna is not installed: its FixedTrial is the reference")
+    theirs = optuna.trial.FixedTrial({"x": 3.0, "n": 2, "c": "a", "unused": 1}, number=4)
+    assert _objective(theirs) == _objective(FixedTrial({"x": 3.0, "n": 2, "c": "a"}))
+    assert theirs.params == trial.params

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import datetime
 import math
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from hpo_core._validation import as_real, check_int, format_error
-from hpo_core.distributions import (
-    BaseDistribution,
-    CategoricalChoiceType,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
-    check_distribution_compatibility,
-)
-from hpo_core.exceptions import HpoWarning
-from hpo_core.trial._deprecated import DeprecatedSuggest
+from hpo_core.distributions import BaseDistribution
+from hpo_core.trial._replay import ReplaySuggest
 from hpo_core.trial._state import TrialState
 
 __all__ = ["FrozenTrial", "create_trial"]
 
 
-class FrozenTrial(DeprecatedSuggest):
+class FrozenTrial(ReplaySuggest):
     """A finished or running trial's record.
 
     Attributes:
@@ -105,48 +96,9 @@ class FrozenTrial(DeprecatedSuggest):
     def last_step(self) -> int | None:
         return max(self.intermediate_values) if self.intermediate_values else None
 
-    # ---------------------------------------------------- replay (Optuna's BaseTrial)
-    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
-                      log: bool = False) -> float:
-        """The stored value of ``name`` (see :meth:`_replay`)."""
-        return float(self._replay(name, FloatDistribution(low, high, log=log, step=step)))
-
-    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
-        """The stored value of ``name`` (see :meth:`_replay`)."""
-        return int(self._replay(name, IntDistribution(low, high, log=log, step=step)))
-
-    def suggest_categorical(self, name: str, choices: Sequence[CategoricalChoiceType]) -> CategoricalChoiceType:
-        """The stored value of ``name`` (see :meth:`_replay`)."""
-        return self._replay(name, CategoricalDistribution(choices))
-
-    def report(self, value: float, step: int) -> None:
-        """Records nothing: a FrozenTrial is a record, never pruned (as Optuna's)."""
-
-    def should_prune(self) -> bool:
-        """False: a FrozenTrial is never pruned (as Optuna's)."""
-        return False
-
-    def set_user_attr(self, key: str, value: Any) -> None:
-        """Set ``user_attrs[key]`` on this record (not in any storage)."""
-        self.user_attrs[key] = value
-
-    def _replay(self, name: str, dist: BaseDistribution) -> Any:
-        """The stored value of ``name``, checked against the distribution the objective
-        asks for now: ValueError if the trial has no such parameter or the kinds are not
-        compatible; an :class:`HpoWarning` (Optuna's text) if the value lies outside it."""
-        if name not in self.params:
-            raise ValueError(
-                f"The value of the parameter '{name}' is not found. "
-                "Please set it at the construction of the FrozenTrial object."
-            )
-        value = self.params[name]
-        if not dist.contains(dist.to_internal_repr(value)):
-            warnings.warn(f"The value {value} of the parameter '{name}' is out of the range of the distribution "
-                          f"{dist}.", HpoWarning, stacklevel=3)
-        if name in self.distributions:
-            check_distribution_compatibility(name, self.distributions[name], dist)
-        self.distributions[name] = dist
-        return value
+    # ---------------------------------------------- replay (hpo_core.trial._replay)
+    def _stored(self) -> dict[str, Any]:
+        return self.params
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, FrozenTrial):

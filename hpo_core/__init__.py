@@ -35,6 +35,7 @@ from hpo_core.study import (
     copy_study,
     create_study,
     delete_study,
+    get_all_study_names,
     get_all_study_summaries,
     load_study,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "distributed",
     "distributions",
     "exceptions",
+    "get_all_study_names",
     "get_all_study_summaries",
     "importance",
     "load_study",

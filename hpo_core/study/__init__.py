@@ -4,6 +4,7 @@ from hpo_core.study._api import (
     copy_study,
     create_study,
     delete_study,
+    get_all_study_names,
     get_all_study_summaries,
     load_study,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "copy_study",
     "create_study",
     "delete_study",
+    "get_all_study_names",
     "get_all_study_summaries",
     "load_study",
 ]

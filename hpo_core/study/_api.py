@@ -16,7 +16,7 @@ from hpo_core.study._stale import fail_stale_trials
 from hpo_core.study._study import Study
 from hpo_core.trial import StudyDirection
 
-__all__ = ["copy_study", "create_study", "load_study", "delete_study", "get_all_study_summaries"]
+__all__ = ["copy_study", "create_study", "load_study", "delete_study", "get_all_study_names", "get_all_study_summaries"]
 
 _logger = logging.getLogger("hpo_core")
 
@@ -134,6 +134,19 @@ def delete_study(*, study_name: str, storage: str | BaseStorage) -> None:
     """Delete a study and all its trials."""
     storage_obj = get_storage(storage)
     storage_obj.delete_study(storage_obj.get_study_id_from_name(study_name))
+
+
+def get_all_study_names(storage: str | BaseStorage) -> list[str]:
+    """The names of the studies in ``storage``, as Optuna's.
+
+    Example:
+        >>> import hpo_core
+        >>> storage = hpo_core.storages.InMemoryStorage()
+        >>> _ = hpo_core.create_study(storage=storage, study_name="a")
+        >>> get_all_study_names(storage)
+        ['a']
+    """
+    return [s.study_name for s in get_storage(storage).get_all_studies()]
 
 
 def get_all_study_summaries(storage: str | BaseStorage, include_best_trial: bool = True) -> list[FrozenStudy]:

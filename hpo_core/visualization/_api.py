@@ -76,25 +76,38 @@ def plot_param_importances(
         evaluator: The importance evaluator; None for PED-ANOVA (Optuna 5.0's default).
         params: Parameters to assess; None for the evaluator's default set.
         target: The value to explain; None for the objective (in a multi-objective
-            study, PED-ANOVA's importance of reaching the Pareto front).
+            study, one set of bars per objective, named "<target_name> <i>").
         target_name: The axis label of the target.
 
     Returns:
         A ``plotly.graph_objects.Figure``.
     """
-    return P.param_importances(_importances(study, evaluator, params, target, target_name), target_name)
+    return P.param_importances(_importances(study, evaluator, params, target, target_name))
 
 
-def _importances(study: Any, evaluator: Any, params: Any, target: Any, target_name: Any) -> dict[str, float]:
+def _importances(study: Any, evaluator: Any, params: Any, target: Any, target_name: Any
+                 ) -> list[tuple[str, dict[str, float]]]:
+    """(target name, importances) per bar set: one, or one per objective of a
+    multi-objective study without ``target`` (Optuna's rule)."""
     from hpo_core.importance import get_param_importances
 
-    D.history_of(study)
-    if not isinstance(target_name, str):
-        raise TypeError(D.format_error("target_name", "a str", target_name))
-    if not len(D.complete_rows(D.history_of(study))):
+    h = D.history_of(study)
+    if target is not None or len(study.directions) == 1:
+        D.check_target([study], target, target_name)
+        targets = [(target_name, target)]
+    else:
+        if not isinstance(target_name, str):
+            raise TypeError(D.format_error("target_name", "a str", target_name))
+        targets = [(f"{target_name} {i}", _objective(i)) for i in range(len(study.directions))]
+    if not len(D.complete_rows(h)):
         D.warn_empty("Study instance does not contain completed trials.")
-        return {}
-    return get_param_importances(study, evaluator=evaluator, params=params, target=target)
+        return [(name, {}) for name, _ in targets]
+    return [(name, get_param_importances(study, evaluator=evaluator, params=params, target=t))
+            for name, t in targets]
+
+
+def _objective(i: int) -> Callable[[FrozenTrial], float]:
+    return lambda t: t.values[i]  # type: ignore[index]
 
 
 def plot_slice(

@@ -292,31 +292,53 @@ def contour_info(study: Any, params: Any, target: Any, target_name: Any) -> Cont
 # ---------------------------------------------------------------- parallel coordinates
 @dataclass
 class ParallelPlot:
+    objectives: list[tuple[str, np.ndarray]]  # (label, values over the drawn lines)
     axes: list[D.Axis]  # over the drawn lines
-    y: np.ndarray
-    target_name: str
+    color: np.ndarray  # the target, or the Pareto rank (0 = the front)
+    color_title: str
     n_complete: int
     reverse_scale: bool
 
 
 def parallel_info(study: Any, params: Any, target: Any, target_name: Any) -> ParallelPlot:
-    h, rows, y, names = _rows_target(study, params, target, target_name)
+    from hpo_core import kernels
+
+    h = D.history_of(study)
+    multi = target is None and len(study.directions) > 1
+    if multi:  # Optuna 5.0: one axis per objective, lines coloured by Pareto rank
+        rows = D.complete_rows(h)
+        vals = h.values[rows]
+        fin = np.isfinite(vals).all(axis=1)
+        rows, vals = rows[fin], vals[fin]
+        names = D.select_params(h, rows, D.check_params(params))
+    else:
+        h, rows, y, names = _rows_target(study, params, target, target_name)
+        vals = y[:, None]
     if not len(rows):
         D.warn_empty("Your study does not have any completed trials.")
     # Optuna draws the trials holding every plotted parameter.
     if names and len(rows):
         cols = [h.param_index[n] for n in names]
         full = (h.codes[rows][:, cols] >= 0).all(axis=1)
-        rows, y = rows[full], y[full]
-    minimize = len(study.directions) == 1 and study.directions[0].name == "MINIMIZE"
+        rows, vals = rows[full], vals[full]
+    if multi:
+        signs = np.array([1.0 if d.name == "MINIMIZE" else -1.0 for d in study.directions])
+        color = np.asarray(kernels.nondominated_rank(np.ascontiguousarray(vals * signs)), dtype=np.float64) \
+            if len(rows) else np.zeros(0)
+        loss, labels, title, reverse = color, [f"Objective {i}" for i in range(vals.shape[1])], "Pareto Rank", True
+    else:
+        color = vals[:, 0]
+        minimize = len(study.directions) == 1 and study.directions[0].name == "MINIMIZE"
+        loss, labels, title, reverse = (color if minimize else -color), [target_name], target_name, minimize
     keep = np.arange(len(rows))
     if len(rows) > MAX_LINES:
-        order = np.argsort(y if minimize else -y, kind="stable")
+        order = np.argsort(loss, kind="stable")
         best, worst, mid = order[:TAIL_LINES], order[-TAIL_LINES:], order[TAIL_LINES:-TAIL_LINES]
         mid = mid[D.seeded_sample(len(mid), MAX_LINES - 2 * TAIL_LINES)]
         keep = np.sort(np.concatenate([best, worst, mid]))
+    objectives = [(label, vals[keep, i]) for i, label in enumerate(labels)]
     axes = [D.axis(h, n, rows[keep]) for n in names]
-    return ParallelPlot(axes, y[keep], target_name, len(rows), minimize)
+    return ParallelPlot(objectives, axes, color[keep], title, len(rows), reverse)
 
 
 # ---------------------------------------------------------------- intermediate values

@@ -53,16 +53,17 @@ def optimization_history(lines: list[I.HistoryLine], target_name: str) -> Any:
     return fig
 
 
-def param_importances(importances: dict[str, float], target_name: str) -> Any:
+def param_importances(sets: list[tuple[str, dict[str, float]]]) -> Any:
     go = _go()
-    names = list(importances)[::-1]  # least important at the bottom
-    vals = [importances[n] for n in names]
-    fig = go.Figure(go.Bar(x=vals, y=names, orientation="h", text=[f"{v:.2f}" if v >= 0.01 else "<0.01"
-                                                                   for v in vals],
-                           textposition="outside", name=target_name))
-    fig.update_layout(title="Hyperparameter Importances",
-                      xaxis={"title": f"Hyperparameter Importance ({target_name})"},
-                      yaxis={"title": "Hyperparameter"}, showlegend=False)
+    fig = go.Figure()
+    order = list(sets[0][1])[::-1] if sets else []  # least important of the first set at the bottom
+    for name, imp in sets:
+        vals = [imp.get(n, 0.0) for n in order]
+        fig.add_trace(go.Bar(x=vals, y=order, orientation="h", name=name, textposition="outside",
+                             text=[f"{v:.2f}" if v >= 0.01 else "<0.01" for v in vals]))
+    xtitle = f"Hyperparameter Importance ({sets[0][0]})" if len(sets) == 1 else "Hyperparameter Importance"
+    fig.update_layout(title="Hyperparameter Importances", xaxis={"title": xtitle},
+                      yaxis={"title": "Hyperparameter"}, showlegend=len(sets) > 1, barmode="group")
     return fig
 
 
@@ -136,8 +137,8 @@ def _contour_traces(fig: Any, go: Any, pair: I.ContourPair, info: I.ContourPlot,
 
 def parallel_coordinate(info: I.ParallelPlot) -> Any:
     go = _go()
-    dims = [{"label": info.target_name, "values": info.y,
-             "range": [float(np.min(info.y)), float(np.max(info.y))] if len(info.y) else [0, 1]}]
+    dims = [{"label": label, "values": v, "range": [float(np.min(v)), float(np.max(v))] if len(v) else [0, 1]}
+            for label, v in info.objectives]
     for ax in info.axes:
         v = ax.values
         if ax.is_log:
@@ -154,8 +155,8 @@ def parallel_coordinate(info: I.ParallelPlot) -> Any:
     title = "Parallel Coordinate Plot"
     if info.n_complete > I.MAX_LINES:
         title += f" ({I.MAX_LINES:,} of {info.n_complete:,} trials: best/worst {I.TAIL_LINES} and a sample)"
-    line = {"color": info.y, "colorscale": COLORSCALE, "reversescale": info.reverse_scale,
-            "showscale": True, "colorbar": {"title": info.target_name}}
+    line = {"color": info.color, "colorscale": COLORSCALE, "reversescale": info.reverse_scale,
+            "showscale": True, "colorbar": {"title": info.color_title}}
     fig = go.Figure(go.Parcoords(dimensions=dims, labelangle=30, labelside="bottom", line=line))
     fig.update_layout(title=title)
     return fig

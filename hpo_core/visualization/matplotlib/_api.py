@@ -50,7 +50,7 @@ def plot_param_importances(
 ) -> Any:
     """Matplotlib :func:`hpo_core.visualization.plot_param_importances`: one bar per
     parameter. Returns ``Axes``."""
-    return R.param_importances(_api._importances(study, evaluator, params, target, target_name), target_name)
+    return R.param_importances(_api._importances(study, evaluator, params, target, target_name))
 
 
 def plot_slice(

@@ -65,20 +65,28 @@ def optimization_history(lines: list[I.HistoryLine], target_name: str) -> Any:
     return ax
 
 
-def param_importances(importances: dict[str, float], target_name: str) -> Any:
+def param_importances(sets: list[tuple[str, dict[str, float]]]) -> Any:
     plt = _plt()
-    _, ax = plt.subplots(figsize=(8, 0.45 * max(len(importances), 3) + 1.5))
-    names = list(importances)[::-1]
-    vals = [importances[n] for n in names]
-    bars = ax.barh(names, vals, color="tab:blue")
-    for b, v in zip(bars, vals):
-        ax.text(b.get_width(), b.get_y() + b.get_height() / 2, f" {v:.2f}" if v >= 0.01 else " <0.01",
-                va="center")
+    order = list(sets[0][1])[::-1] if sets else []
+    _, ax = plt.subplots(figsize=(8, 0.45 * max(len(order) * max(len(sets), 1), 3) + 1.5))
+    height = 0.8 / max(len(sets), 1)
+    top = 0.0
+    for k, (name, imp) in enumerate(sets):
+        vals = [imp.get(n, 0.0) for n in order]
+        pos = np.arange(len(order)) + (k - (len(sets) - 1) / 2) * height
+        bars = ax.barh(pos, vals, height=height, label=name)
+        for b, v in zip(bars, vals):
+            ax.text(b.get_width(), b.get_y() + b.get_height() / 2, f" {v:.2f}" if v >= 0.01 else " <0.01",
+                    va="center", fontsize=8)
+        top = max([top, *vals])
+    ax.set_yticks(range(len(order)))
+    ax.set_yticklabels(order)
     ax.set_title("Hyperparameter Importances")
-    ax.set_xlabel(f"Hyperparameter Importance ({target_name})")
+    ax.set_xlabel(f"Hyperparameter Importance ({sets[0][0]})" if len(sets) == 1 else "Hyperparameter Importance")
     ax.set_ylabel("Hyperparameter")
-    if vals:
-        ax.set_xlim(0, max(vals) * 1.15 or 1)
+    ax.set_xlim(0, top * 1.15 or 1)
+    if len(sets) > 1:
+        ax.legend(loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     return ax
 
@@ -164,7 +172,7 @@ def _contour_panel(ax: Any, pair: I.ContourPair, info: I.ContourPlot, cmap: str)
 
 def parallel_coordinate(info: I.ParallelPlot) -> Any:
     plt = _plt()
-    cols = [(info.target_name, info.y, None)]
+    cols: list[tuple[str, np.ndarray, Any]] = [(label, v, None) for label, v in info.objectives]
     for a in info.axes:
         v = np.log10(a.values) if a.is_log else a.values
         cols.append((a.name + (" (log10)" if a.is_log else ""), v, a.labels))
@@ -174,9 +182,9 @@ def parallel_coordinate(info: I.ParallelPlot) -> Any:
     if info.n_complete > I.MAX_LINES:
         title += f"\n{I.MAX_LINES:,} of {info.n_complete:,} trials: best and worst {I.TAIL_LINES}, a sample of the rest"
     ax.set_title(title)
-    if not len(info.y):
+    if not len(info.color):
         return ax
-    scaled = np.empty((len(info.y), n))
+    scaled = np.empty((len(info.color), n))
     for i, (_, v, labels) in enumerate(cols):
         lo, hi = (0.0, max(len(labels) - 1, 1)) if labels else (float(np.nanmin(v)), float(np.nanmax(v)))
         scaled[:, i] = (v - lo) / (hi - lo) if hi > lo else 0.5
@@ -186,13 +194,16 @@ def parallel_coordinate(info: I.ParallelPlot) -> Any:
             ax.text(i, t, s + " ", ha="right", va="center", fontsize=7)
         ax.axvline(i, color="black", lw=0.8)
     cmap = plt.get_cmap("Blues_r" if info.reverse_scale else "Blues")
-    yr = (info.y - info.y.min()) / (np.ptp(info.y) or 1.0)
+    yr = (info.color - info.color.min()) / (np.ptp(info.color) or 1.0)
     order = np.argsort(-yr if info.reverse_scale else yr)  # best lines on top
     from matplotlib.collections import LineCollection
 
     segs = np.stack([np.tile(np.arange(n), (len(order), 1)), scaled[order]], axis=2)
     lc = LineCollection(segs, colors=cmap(0.15 + 0.85 * yr[order]), linewidths=0.8, alpha=0.8)
     ax.add_collection(lc)
+    norm = _plt().Normalize(float(info.color.min()), float(info.color.max()))
+    sm = _plt().cm.ScalarMappable(norm=norm, cmap=cmap)
+    ax.figure.colorbar(sm, ax=ax, label=info.color_title)
     ax.set_xlim(-0.5, n - 0.5)
     ax.set_ylim(-0.05, 1.05)
     ax.set_xticks(range(n))

@@ -11,6 +11,7 @@ Example:
 """
 
 from hpo_core import (  # distributed registers executor="process" and "ray" with study
+    artifacts,
     distributed,
     distributions,
     exceptions,
@@ -55,6 +56,7 @@ __all__ = [
     "TrialBatch",
     "TrialPruned",
     "TrialState",
+    "artifacts",
     "copy_study",
     "create_study",
     "create_trial",

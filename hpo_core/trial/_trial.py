@@ -341,6 +341,11 @@ class Trial(DeprecatedSuggest):
         return dict(self._iv or {})
 
     @property
+    def storage(self) -> Any:
+        """The study's storage (Optuna's ``Trial.storage``)."""
+        return self.study._storage
+
+    @property
     def last_step(self) -> int | None:
         """The highest step reported so far, None before the first report (what a
         user-defined pruner reads, as ``FrozenTrial.last_step`` in Optuna's)."""

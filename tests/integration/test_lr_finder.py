@@ -29,7 +29,7 @@ def _final_loss(lr: float, epochs: int = 3) -> float:
             opt.zero_grad()
             loss.backward()
             opt.step()
-    return float(loss)
+    return float(loss.detach())
 
 
 def test_find_lr_finds_a_range_where_training_works_and_stops_at_divergence() -> None:

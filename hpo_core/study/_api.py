@@ -57,7 +57,11 @@ def create_study(
         pruner: Defaults to :class:`~hpo_core.pruners.MedianPruner`, as in Optuna.
         study_name: Unique name in the storage; generated when None.
         direction: ``"minimize"`` (default) or ``"maximize"``.
-        load_if_exists: Load an existing study of that name instead of raising.
+        load_if_exists: Load an existing study of that name instead of raising. The
+            study keeps its stored directions: with neither ``direction`` nor
+            ``directions`` given, it loads whatever they are (as Optuna does, so that the
+            same script resumes a ``"maximize"`` study); directions given explicitly that
+            differ from the stored ones raise ``ValueError``.
         directions: One direction per objective (multi-objective studies).
 
     When an existing study is loaded, trials left RUNNING by processes of this host
@@ -83,7 +87,7 @@ def create_study(
             raise
         assert study_name is not None
         existing = storage_obj.get_study_directions(storage_obj.get_study_id_from_name(study_name))
-        if existing != dirs:
+        if existing != dirs and (direction is not None or directions is not None):
             raise ValueError(
                 f"Study {study_name!r} exists with directions {existing!r}, but "
                 f"{dirs!r} were requested."

@@ -8,7 +8,10 @@ import importlib.util
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 _spec = importlib.util.spec_from_file_location(
     "_storage_fixtures", Path(__file__).resolve().parents[1] / "storages" / "conftest.py"
@@ -22,7 +25,7 @@ postgres_url = _storage_fixtures.postgres_url
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_workers(script: str, args: list[str], *, n_workers: int, timeout: float = 90.0) -> list[str]:
+def _run_workers(script: str, args: list[str], *, n_workers: int, timeout: float = 90.0) -> list[str]:
     """Start ``n_workers`` Python processes running ``script`` (the same file in several
     terminals, as a user would) with ``args``, wait for all and return their stdout.
 
@@ -46,3 +49,10 @@ def run_workers(script: str, args: list[str], *, n_workers: int, timeout: float 
         assert p.returncode == 0, f"worker exited with {p.returncode}:\n{err[-3000:]}"
         outputs.append(out)
     return outputs
+
+
+@pytest.fixture
+def run_workers() -> Callable[..., list[str]]:
+    """Runs worker processes: ``run_workers(script, args, n_workers=3)`` (see
+    :func:`_run_workers`)."""
+    return _run_workers

@@ -47,6 +47,15 @@ def test_create_study_duplicate_and_load_if_exists(storage: str | None) -> None:
         hpo_core.create_study(storage=storage, study_name="s", load_if_exists=True, direction="maximize")
 
 
+def test_create_study_load_if_exists_without_direction_keeps_the_stored_one() -> None:
+    storage = hpo_core.storages.InMemoryStorage()
+    hpo_core.create_study(storage=storage, study_name="s", direction="maximize")
+    loaded = hpo_core.create_study(storage=storage, study_name="s", load_if_exists=True)
+    assert loaded.directions == [hpo_core.StudyDirection.MAXIMIZE]
+    with pytest.raises(ValueError, match="directions"):
+        hpo_core.create_study(storage=storage, study_name="s", load_if_exists=True, direction="minimize")
+
+
 def test_load_delete_and_summaries(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     with pytest.raises(StudyNotFoundError, match="missing"):

@@ -197,12 +197,13 @@ def main(argv: list[str] | None = None) -> int:
 
     with busy_core(args.busy):
         verdicts = _measure(names, sizes, optuna_sizes, args, rows)
-    busy = " (one other process spinning on a core throughout)" if args.busy else ""
+    busy = ", one other process spinning on a core throughout" if args.busy else ""
     command = "python benchmarks/pruners.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     probed = (f"Median of {args.probes} calls at step {PROBE_STEP} of fresh trials" if args.probe == "step60" else
               f"Median of every `should_prune` call ({args.probes} fresh trials x {N_STEPS} steps, each trial "
               "then COMPLETE)")
-    body = ("## `should_prune` against the study size (issue #13)" + busy + "\n\n" + _common.machine_info(["optuna"])
+    every = ", every call of a training loop" if args.probe == "every" else ""
+    body = (f"## `should_prune` against the study size{every}{busy} (issue #13)\n\n" + _common.machine_info(["optuna"])
             + f"\n- Command: `{command.strip()}`\n\n{probed}; "
             + (f"every earlier trial reported {N_STEPS} steps and called `should_prune` after each.\n\n"
                if args.prefill == "loop" else

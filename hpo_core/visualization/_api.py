@@ -149,7 +149,8 @@ def plot_contour(
 
     Reduction: the contour is the mean target per grid cell over all COMPLETE trials
     holding both parameters (about 2 trials per cell, 10 to 100 cells a side, one cell
-    per category; an empty cell takes the mean of its nearest filled cell). Markers:
+    per category; an empty cell takes the mean of its nearest filled cell; then smoothed
+    by a Gaussian of one cell along numeric axes). Markers:
     all trials up to 2,000, else a seeded sample of 2,000. Two parameters give one
     panel, more a matrix of panels; fewer than two an empty figure.
 

@@ -11,8 +11,9 @@ docstring states its own, and the tests check the counts:
   histogram of :data:`SLICE_BINS` cells (log-spaced on a log axis, one column per
   category), counts on a log colour scale, with the best trial marked.
 * Contour: the grid is the mean target per cell over *all* trials (cells without a
-  trial take the mean of the nearest filled cell), :data:`CONTOUR_GRID` cells a side at
-  most; the markers follow the scatter rule.
+  trial take the mean of the nearest filled cell; then a Gaussian smoothing of one cell
+  along numeric axes), :data:`CONTOUR_GRID` cells a side at most; the markers follow the
+  scatter rule.
 * Parallel coordinates: up to :data:`MAX_LINES` (1,000) lines; beyond, the best
   :data:`TAIL_LINES` and worst :data:`TAIL_LINES` trials by target plus a seeded sample
   of the rest, :data:`MAX_LINES` lines in all.
@@ -265,6 +266,9 @@ def _contour_pair(ax: D.Axis, ay: D.Axis, y: np.ndarray, g: int) -> ContourPair:
     elif empty.any():  # each empty cell takes its nearest filled cell's mean
         _, (ii, jj) = ndimage.distance_transform_edt(empty, return_indices=True)
         grid = grid[ii, jj]
+    if not empty.all():  # smooth one cell along numeric axes (never across categories)
+        grid = ndimage.gaussian_filter(grid, sigma=(0.0 if ay.is_categorical else 1.0,
+                                                    0.0 if ax.is_categorical else 1.0), mode="nearest")
     keep = D.seeded_sample(len(vx), MAX_POINTS)
     return ContourPair(ax, ay, xs, ys, grid, vx[keep], vy[keep])
 

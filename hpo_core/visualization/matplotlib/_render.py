@@ -17,6 +17,13 @@ STATE_COLORS = {"COMPLETE": "tab:blue", "FAIL": "tab:red", "PRUNED": "tab:orange
                 "WAITING": "tab:gray"}
 
 
+def _blues() -> Any:
+    """Blues without its near-white end, so that the first trials stay visible."""
+    colors = import_optional("matplotlib.colors", extra="visualization", feature="hpo_core.visualization.matplotlib")
+    base = _plt().get_cmap("Blues")
+    return colors.ListedColormap(base(np.linspace(0.25, 1.0, 256)))
+
+
 def _plt() -> Any:
     return import_optional("matplotlib.pyplot", extra="visualization", feature="hpo_core.visualization.matplotlib")
 
@@ -94,14 +101,15 @@ def param_importances(sets: list[tuple[str, dict[str, float]]]) -> Any:
 def slice_plot(info: I.ParamPlot) -> Any:
     plt = _plt()
     n = len(info.panels)
-    fig, axs = plt.subplots(1, max(n, 1), sharey=True, figsize=(max(3.2 * n, 6), 4), squeeze=False)
+    fig, axs = plt.subplots(1, max(n, 1), sharey=True, figsize=(max(3.2 * n, 6), 4), squeeze=False,
+                            layout="constrained")
     fig.suptitle("Slice Plot")
     axs = axs[0]
     colors = import_optional("matplotlib.colors", extra="visualization", feature="plot_slice")
     scatter = mesh = None
     for ax, p in zip(axs, info.panels):
         if p.hist is None:
-            scatter = ax.scatter(p.x, p.y, c=p.numbers, cmap=CMAP, s=15, edgecolors="grey", linewidths=0.5)
+            scatter = ax.scatter(p.x, p.y, c=p.numbers, cmap=_blues(), s=12, edgecolors="grey", linewidths=0.3)
         else:
             counts, xe, ye = p.hist
             masked = np.ma.masked_equal(counts, 0)
@@ -137,7 +145,7 @@ def contour(info: I.ContourPlot) -> Any:
         ax.set_title("Contour Plot")
         fig.colorbar(cs, ax=ax, label=info.target_name)
         return ax
-    fig, axs = plt.subplots(k, k, figsize=(2.4 * k + 1.5, 2.4 * k), squeeze=False)
+    fig, axs = plt.subplots(k, k, figsize=(2.4 * k + 1.5, 2.4 * k), squeeze=False, layout="constrained")
     fig.suptitle("Contour Plot")
     cs = None
     for r, yb in enumerate(info.names):
@@ -147,14 +155,14 @@ def contour(info: I.ContourPlot) -> Any:
                 ax.axis("off")
                 continue
             cs = _contour_panel(ax, info.pairs[(xa, yb)], info, cmap)
-            if r == k - 1:
+            if r == k - 1 or (r == k - 2 and c == k - 1):
                 ax.set_xlabel(xa)
             else:
-                ax.set_xticklabels([])
+                ax.tick_params(labelbottom=False)
             if c == 0 or (c == 1 and r == 0):
                 ax.set_ylabel(yb)
             else:
-                ax.set_yticklabels([])
+                ax.tick_params(labelleft=False)
     fig.colorbar(cs, ax=axs, label=info.target_name)
     return axs
 
@@ -265,7 +273,7 @@ def pareto_front(info: I.ParetoPlot) -> Any:
 
     title = "Pareto-front Plot"
     if len(info.others):
-        sc = ax.scatter(*pts(info.others), c=info.other_numbers, cmap=CMAP, s=6, label="Trial")
+        sc = ax.scatter(*pts(info.others), c=info.other_numbers, cmap=_blues(), s=6, label="Trial")
         fig.colorbar(sc, ax=ax, label="Trial", shrink=0.8)
     if len(info.best):
         ax.scatter(*pts(info.best), color="tab:red", s=18, label="Best Trial")
@@ -311,7 +319,7 @@ def rank(info: I.RankPlot) -> Any:
         fig.colorbar(sc, ax=ax, label="rank (0 = lowest)")
         return ax
     k = len(names)
-    fig, axs = plt.subplots(k, k, figsize=(2.4 * k + 1.5, 2.4 * k), squeeze=False)
+    fig, axs = plt.subplots(k, k, figsize=(2.4 * k + 1.5, 2.4 * k), squeeze=False, layout="constrained")
     fig.suptitle(title)
     for r, yb in enumerate(names):
         for c, xa in enumerate(names):
@@ -323,10 +331,14 @@ def rank(info: I.RankPlot) -> Any:
             sc = ax.scatter(a.values, b.values, **dict(kw, s=3 if s == 6 else 10))
             _style_axis(ax, a, "x")
             _style_axis(ax, b, "y")
-            if r == k - 1:
+            if r == k - 1 or (r == k - 2 and c == k - 1):
                 ax.set_xlabel(xa)
+            else:
+                ax.tick_params(labelbottom=False)
             if c == 0 or (c == 1 and r == 0):
                 ax.set_ylabel(yb)
+            else:
+                ax.tick_params(labelleft=False)
     fig.colorbar(sc, ax=axs, label="rank (0 = lowest)")
     return axs
 
@@ -352,5 +364,8 @@ def timeline(info: I.TimelinePlot) -> Any:
                 label=state.name)
     if len(info.numbers):
         ax.xaxis_date()
+        locator = mdates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         ax.legend(loc="best")
     return ax

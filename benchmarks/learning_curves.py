@@ -116,9 +116,14 @@ def _library(lib: str) -> Any:
     return optuna
 
 
+def parse(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"hpo_asha:min_resource=9"`` -> ``("hpo_asha", {"min_resource": 9})`` (a name of CONFIGS)."""
+    return _runners.parse_sampler(spec, tuple(CONFIGS))
+
+
 def label(spec: str) -> str:
     """Table label of a configuration spec (its options appended)."""
-    name, kwargs = _runners.parse_sampler(spec, CONFIGS)
+    name, kwargs = parse(spec)
     opts = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
     return CONFIGS[name][2] + (f" ({opts})" if opts else "")
 
@@ -162,7 +167,7 @@ def run_one(table: str, spec: str, seed: int, budget_trials: int, *, reuse: bool
     configuration that had already completed: the replay is deterministic, so they cannot
     improve the best) and ``seconds``.
     """
-    name, kwargs = _runners.parse_sampler(spec, CONFIGS)
+    name, kwargs = parse(spec)
     lib, pruner_name, _ = CONFIGS[name]
     mod = _library(lib)
     pruner = getattr(mod.pruners, pruner_name)(**kwargs) if pruner_name else mod.pruners.NopPruner()
@@ -218,7 +223,7 @@ def summarize(runs: dict[str, dict[str, list[dict[str, Any]]]], budget_trials: i
     for table, by_spec in runs.items():
         budget = budget_trials * _curves.CURVES[table].n_steps
         for spec, seeds in by_spec.items():
-            lib = CONFIGS[_runners.parse_sampler(spec, CONFIGS)[0]][0]
+            lib = CONFIGS[parse(spec)[0]][0]
             targets = [best_within(r["events"], budget) for r in by_spec[REFERENCE[lib]]]
             fractions = [epochs_to_reach(r["events"], t, budget) / budget for r, t in zip(seeds, targets)]
             reached = [f for f in fractions if math.isfinite(f)]
@@ -260,7 +265,7 @@ def markdown(rows: list[dict[str, Any]], budget_trials: int) -> str:
                    f"{_fmt_fraction(r['median_fraction'])} | {mean} | {r['n_within_target']}/{n} | "
                    f"{r['n_reached']}/{n} | {r['median_best_at_budget']:.4f} | "
                    f"{r['median_trials']:.0f} ({r['median_pruned']:.0f}) | {100 * r['repeat_share']:.0f} % |")
-        if CONFIGS[_runners.parse_sampler(r["config"], CONFIGS)[0]][1] is not None:
+        if CONFIGS[parse(r["config"])[0]][1] is not None:
             held = r["median_fraction"] <= TARGET_FRACTION
             verdicts.append(f"- `{r['table']}`, {r['label']}: median {_fmt_fraction(r['median_fraction'])} "
                             f"of the full budget, {r['n_within_target']} of {n} seeds within 1/3: target "
@@ -285,7 +290,7 @@ def plot(runs: dict[str, dict[str, list[dict[str, Any]]]], budget_trials: int, p
     for ax, (table, by_spec) in zip(axes[0], runs.items()):
         budget = budget_trials * _curves.CURVES[table].n_steps
         for i, (spec, seeds) in enumerate(by_spec.items()):
-            lib, pruner_name, _ = CONFIGS[_runners.parse_sampler(spec, CONFIGS)[0]]
+            lib, pruner_name, _ = CONFIGS[parse(spec)[0]]
             curves = np.array([best_so_far(r["events"], x * budget) for r in seeds])
             # "nearest": no interpolation between inf (no completed trial yet) and inf
             quartiles = np.percentile(curves, [25, 50, 75], axis=0, method="nearest")
@@ -331,8 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     tables = args.tables.split(",")
     specs = [s for s in args.configs.split(",") if s]
     for spec in specs:
-        _runners.parse_sampler(spec, CONFIGS)  # fail early on a bad name
-    libs = dict.fromkeys(CONFIGS[_runners.parse_sampler(s, CONFIGS)[0]][0] for s in specs)
+        parse(spec)  # fail early on a bad name
+    libs = dict.fromkeys(CONFIGS[parse(s)[0]][0] for s in specs)
     specs = [REFERENCE[lib] for lib in libs if REFERENCE[lib] not in specs] + specs
     rev = _common.git_rev()  # the code this process runs
     t0 = time.perf_counter()

@@ -21,6 +21,9 @@ before its finished state (so reading the state first, then the attributes, neve
 one). Attributes are never deleted. A rolled-back sync batch (``history.rollbacks``) or
 another study's history starts the index afresh.
 
+:class:`RungVectors` reads the same way for the multi-objective successive-halving
+pruner, whose rung values are vectors.
+
 Private: callers pass a synced history and trust the result.
 """
 

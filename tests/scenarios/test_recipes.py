@@ -72,11 +72,12 @@ def test_callbacks_max_trials_callback_counts_complete_trials_of_every_worker(tm
     study.optimize(objective, n_trials=100, callbacks=[callback])
     assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 6
     assert study.trials[-1].state == TrialState.COMPLETE  # stopped right after the 6th
+    n_before = len(study.trials)
     # A later worker on the same study runs one trial, then its callback sees the cap
     # (callbacks run after each trial, as in Optuna).
     again = optuna.load_study(study_name="capped", storage=storage)
     again.optimize(objective, n_trials=100, callbacks=[callback])
-    assert len(again.trials) == len(study.trials) + 1
+    assert len(again.trials) == n_before + 1
 
 
 # --- specifying parameters by hand ----------------------------------------------------

@@ -252,7 +252,8 @@ def plot_timeline(study: Study, n_recent_trials: int | None = None) -> Any:
     """Plot each trial as a bar from its start to its end, coloured by state.
 
     Reduction: up to 1,000 bars; beyond, every k-th trial by number, k = ceil(n / 1,000)
-    (the title says so). A RUNNING trial's bar reaches now.
+    (the title says so). A RUNNING trial's bar reaches now; a bar shorter than 1/500 of
+    the time span is drawn that long, so that it stays visible.
 
     Args:
         study: A study.

@@ -22,7 +22,8 @@ docstring states its own, and the tests check the counts:
   median and 25-75 % band of all reports at each step (steps binned to
   :data:`MAX_STEPS` when there are more).
 * Timeline: up to :data:`MAX_BARS` (1,000) bars; beyond, every k-th trial by number
-  (k = ceil(n / MAX_BARS)), the title saying so.
+  (k = ceil(n / MAX_BARS)), the title saying so. A bar shorter than 1/:data:`MIN_BAR`
+  of the time span is drawn that long, so that it stays visible.
 * EDF: exact at :data:`EDF_POINTS` values (Optuna's 100); importances: one bar per
   parameter.
 """
@@ -48,6 +49,7 @@ MAX_CURVES = 100
 MAX_STEPS = 500
 MAX_BARS = 1_000
 EDF_POINTS = 100
+MIN_BAR = 500
 
 
 # ---------------------------------------------------------------- optimization history
@@ -517,4 +519,7 @@ def timeline_info(study: Any, n_recent_trials: Any) -> TimelinePlot:
     end = h.t_complete[sel].copy()
     running = np.isnan(end)
     end[running] = time.time()  # a running trial's bar reaches now
+    if len(sel):  # bars shorter than 1/MIN_BAR of the span drawn that wide: still visible
+        span = float(np.nanmax(end) - np.nanmin(start))
+        end = np.maximum(end, start + span / MIN_BAR)
     return TimelinePlot(sel, start, end, h.states[sel].astype(np.intp), stride, len(rows))

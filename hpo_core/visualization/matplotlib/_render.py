@@ -171,8 +171,10 @@ def _contour_panel(ax: Any, pair: I.ContourPair, info: I.ContourPlot, cmap: str)
     if np.isnan(pair.z).all():
         return ax.scatter([], [])
     cs = ax.pcolormesh(pair.xs, pair.ys, pair.z, cmap=cmap, shading="nearest")
-    ax.scatter(pair.px, pair.py, s=2 if info.n_complete > I.MAX_POINTS else 8, color="black",
-               edgecolors="white", linewidths=0.3)
+    if info.n_complete > I.MAX_POINTS:  # a sample: small and faint, the grid carries the data
+        ax.scatter(pair.px, pair.py, s=1, color="black", alpha=0.25, linewidths=0)
+    else:
+        ax.scatter(pair.px, pair.py, s=8, color="black", edgecolors="white", linewidths=0.3)
     _style_axis(ax, pair.x, "x")
     _style_axis(ax, pair.y, "y")
     return cs
@@ -207,7 +209,11 @@ def parallel_coordinate(info: I.ParallelPlot) -> Any:
     from matplotlib.collections import LineCollection
 
     segs = np.stack([np.tile(np.arange(n), (len(order), 1)), scaled[order]], axis=2)
-    lc = LineCollection(segs, colors=cmap(0.15 + 0.85 * yr[order]), linewidths=0.8, alpha=0.8)
+    rgba = cmap(0.15 + 0.85 * yr[order])
+    if info.n_complete > I.MAX_LINES:  # reduced: the best lines opaque, the rest faint
+        goodness = np.linspace(0.0, 1.0, len(order))  # draw order: worst first
+        rgba[:, 3] = 0.12 + 0.8 * goodness**3
+    lc = LineCollection(segs, colors=rgba, linewidths=0.8, alpha=None if info.n_complete > I.MAX_LINES else 0.8)
     ax.add_collection(lc)
     norm = _plt().Normalize(float(info.color.min()), float(info.color.max()))
     sm = _plt().cm.ScalarMappable(norm=norm, cmap=cmap)
@@ -353,7 +359,7 @@ def timeline(info: I.TimelinePlot) -> Any:
     ax.set_title(title)
     ax.set_xlabel("Datetime")
     ax.set_ylabel("Trial")
-    h = max(info.stride * 0.8, 0.8)
+    h = info.stride * 0.8
     for state in TrialState:
         sel = info.states == int(state)
         if not sel.any():

@@ -47,10 +47,10 @@ def _make(rng: np.random.Generator, *, n: int = 7, k: int = 5, disc: tuple[bool,
 
 
 def _clustered(rng: np.random.Generator) -> Case:
-    """Many points and components (the C++ kernel's blocked path: >= 64 points, >= 256
+    """Many points and components (the C++ kernel's blocked path: >= 64 points, >= 512
     components), means and points crowded in the middle fifth of the box, narrow sigmas
     but for a few components as wide as the range (the prior's shape)."""
-    c = _make(rng, k=400, n=80, sigma=(0.005, 0.05))
+    c = _make(rng, k=600, n=80, sigma=(0.005, 0.05))
     low, high = c["low"], c["high"]
     c["mus"] = low + (0.4 + 0.2 * rng.random(c["mus"].shape)) * (high - low)
     c["sigmas"][:3] = high - low
@@ -66,7 +66,7 @@ CASES: dict[str, Callable[[np.random.Generator], Case]] = {
     "typical": lambda rng: _make(rng),
     "one_component": lambda rng: _make(rng, k=1),
     "many_components": lambda rng: _make(rng, k=300, n=11),
-    "many_points_and_components": lambda rng: _make(rng, k=400, n=80, sigma=(0.002, 0.05)),
+    "many_points_and_components": lambda rng: _make(rng, k=600, n=80, sigma=(0.002, 0.05)),
     "clustered_many_points_and_components": _clustered,
     "tiny_sigma": lambda rng: _make(rng, sigma=(1e-9, 1e-6)),
     "wide_sigma": lambda rng: _make(rng, sigma=(5.0, 50.0)),

@@ -40,7 +40,7 @@ def loss(x: float, y: float, lr: float, width: int, opt: str, momentum: float | 
     return v
 
 
-def tpe_study(n_trials: int = 2_500) -> hpo_core.Study:
+def tpe_study(n_trials: int = 2_500, name: str = "tpe-2500") -> hpo_core.Study:
     def objective(t: hpo_core.Trial) -> float:
         x = t.suggest_float("x", -2.0, 2.0)
         y = t.suggest_float("y", -1.0, 3.0)
@@ -55,7 +55,7 @@ def tpe_study(n_trials: int = 2_500) -> hpo_core.Study:
                 raise hpo_core.TrialPruned()
         return final
 
-    study = hpo_core.create_study(study_name="tpe", sampler=hpo_core.samplers.TPESampler(seed=0),
+    study = hpo_core.create_study(study_name=name, sampler=hpo_core.samplers.TPESampler(seed=0),
                                   pruner=hpo_core.pruners.MedianPruner(n_startup_trials=20, n_warmup_steps=10))
     study.optimize(objective, n_trials=n_trials)
     return study
@@ -141,7 +141,7 @@ def main() -> None:
         save(M.plot_contour(s, params=["x", "y", "lr"]), "contour_matrix")
         save(M.plot_parallel_coordinate(s, params=["lr", "optimizer", "width", "x", "y"]), "parallel_coordinate")
         save(M.plot_intermediate_values(s), "intermediate_values")
-        save(M.plot_edf([s, tpe_study(300)]), "edf")
+        save(M.plot_edf([s, tpe_study(300, "tpe-300")]), "edf")
         save(M.plot_rank(s, params=["x", "y", "lr"]), "rank")
         save(M.plot_timeline(threaded_study()), "timeline")
     if "mo" in which:

@@ -69,7 +69,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--trials", type=int, default=100_000, help="trials per study (default 100,000)")
     p.add_argument("--paths", default="hpo_space", help="comma-separated paths (default hpo_space)")
+    p.add_argument("--n-ei-candidates", type=int, default=None,
+                   help="n_ei_candidates of hpo_core's TPESampler (default: the sampler's default)")
     args = p.parse_args()
+    if args.n_ei_candidates is not None:
+        if args.n_ei_candidates < 1:
+            p.error("--n-ei-candidates must be at least 1")
+        overhead_tpe.HPO_TPE_OPTIONS["n_ei_candidates"] = args.n_ei_candidates
     paths = [s for s in args.paths.split(",") if s]
     for path in paths:
         if path not in overhead_tpe.PATHS:
@@ -79,8 +85,9 @@ def main() -> None:
     while c <= args.trials:
         cps.append(f"{c:,}")
         c *= 10
-    print(f"Real TPE studies of {args.trials:,} trials, median (p90) µs per ask+tell in the window "
-          "before each trial count")
+    options = "".join(f", hpo_core {k}={v}" for k, v in overhead_tpe.HPO_TPE_OPTIONS.items())
+    print(f"Real TPE studies of {args.trials:,} trials{options}, median (p90) µs per ask+tell in the "
+          "window before each trial count")
     print()
     print("| library / path | " + " | ".join(cps) + " | wall time | RSS growth / trial |")
     print("|---|" + "---|" * len(cps) + "---|---|")

@@ -180,7 +180,7 @@ def slice_info(study: Any, params: Any, target: Any, target_name: Any) -> ParamP
         panel = Panel(ax, x, yy, num, len(x))
         if len(x) > MAX_POINTS:
             nx, ny = SLICE_BINS
-            xe = (np.arange(len(ax.labels) + 1) - 0.5 if ax.is_categorical else _edges(x, nx, ax.is_log))
+            xe = (np.arange(len(ax.labels or []) + 1) - 0.5 if ax.is_categorical else _edges(x, nx, ax.is_log))
             # y bins over the 0.1-99.9 % quantiles: a heavy tail would squash the rest
             # into one row; values outside fall in the edge bins.
             lo, hi = np.quantile(yy, [0.001, 0.999])
@@ -384,7 +384,7 @@ def intermediate_info(study: Any) -> CurvesPlot:
     return CurvesPlot(curves, band, len(trial_rows))
 
 
-def _band(steps: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, ...]:
+def _band(steps: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per step (binned to MAX_STEPS bins): its 25 %, 50 % and 75 % quantiles of ``vals``."""
     fin = np.isfinite(vals)
     steps, vals = steps[fin], vals[fin]

@@ -137,7 +137,7 @@ def _contour_traces(fig: Any, go: Any, pair: I.ContourPair, info: I.ContourPlot,
 
 def parallel_coordinate(info: I.ParallelPlot) -> Any:
     go = _go()
-    dims = [{"label": label, "values": v, "range": [float(np.min(v)), float(np.max(v))] if len(v) else [0, 1]}
+    dims: list[dict[str, Any]] = [{"label": label, "values": v, "range": [float(np.min(v)), float(np.max(v))] if len(v) else [0, 1]}
             for label, v in info.objectives]
     for ax in info.axes:
         v = ax.values

@@ -213,7 +213,7 @@ def parallel_coordinate(info: I.ParallelPlot) -> Any:
     if info.n_complete > I.MAX_LINES:  # reduced: the best lines opaque, the rest faint
         goodness = np.linspace(0.0, 1.0, len(order))  # draw order: worst first
         rgba[:, 3] = 0.12 + 0.8 * goodness**3
-    lc = LineCollection(segs, colors=rgba, linewidths=0.8, alpha=None if info.n_complete > I.MAX_LINES else 0.8)
+    lc = LineCollection(list(segs), colors=rgba, linewidths=0.8, alpha=None if info.n_complete > I.MAX_LINES else 0.8)
     ax.add_collection(lc)
     norm = _plt().Normalize(float(info.color.min()), float(info.color.max()))
     sm = _plt().cm.ScalarMappable(norm=norm, cmap=cmap)

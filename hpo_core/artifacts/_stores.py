@@ -107,24 +107,24 @@ class Backoff:
                  min_delay: float = 0.1, max_delay: float = 30) -> None:
         owner = "Backoff"
         self._backend = backend
-        self._max_retries = check_int("max_retries", max_retries, low=1, owner=owner)
-        self._multiplier = check_real("multiplier", multiplier, low=0.0, low_open=True, owner=owner)
-        self._min_delay = check_real("min_delay", min_delay, low=0.0, low_open=True, owner=owner)
-        self._max_delay = check_real("max_delay", max_delay, low=min_delay, low_open=True, owner=owner)
+        self._max_retries = int(check_int("max_retries", max_retries, low=1, owner=owner))  # type: ignore[arg-type]
+        self._multiplier = float(check_real("multiplier", multiplier, low=0.0, low_open=True, owner=owner))  # type: ignore[arg-type]
+        self._min_delay = float(check_real("min_delay", min_delay, low=0.0, low_open=True, owner=owner))  # type: ignore[arg-type]
+        self._max_delay = float(check_real("max_delay", max_delay, low=min_delay, low_open=True, owner=owner))  # type: ignore[arg-type]
 
     def _retry(self, what: str, artifact_id: str, call, rewind: BinaryIO | None = None):  # type: ignore[no-untyped-def]
-        for i in range(self._max_retries):  # type: ignore[arg-type]
+        for i in range(self._max_retries):
             try:
                 return call()
             except ArtifactNotFound:
                 raise
             except Exception as e:
-                if i == self._max_retries - 1:  # type: ignore[operator]
+                if i == self._max_retries - 1:
                     raise
                 _logger.error(f"Failed to {what} artifact={artifact_id} n_retry={i}", exc_info=e)
             if rewind is not None:
                 rewind.seek(0)
-            time.sleep(min(self._min_delay * self._multiplier**i, self._max_delay))  # type: ignore[operator]
+            time.sleep(min(self._min_delay * self._multiplier**i, self._max_delay))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def open_reader(self, artifact_id: str) -> BinaryIO:

@@ -37,12 +37,12 @@ def trials_dataframe(study: Study, attrs: Sequence[str], multi_index: bool) -> p
             cols[("number", "")] = rows
         elif a in ("value", "values"):
             V = h.values[rows]
-            names = study.metric_names  # Optuna's columns: value_<name>, values_<name>
+            metric_names = study.metric_names  # Optuna's columns: value_<name>, values_<name>
             if m == 1:
-                cols[("value", "" if names is None else names[0])] = V[:, 0]
+                cols[("value", "" if metric_names is None else metric_names[0])] = V[:, 0]
             else:
                 for k in range(m):
-                    cols[("values", str(k) if names is None else names[k])] = V[:, k]
+                    cols[("values", str(k) if metric_names is None else metric_names[k])] = V[:, k]
         elif a in ("datetime_start", "datetime_complete"):
             t = (h.t_start if a == "datetime_start" else h.t_complete)[rows]
             cols[(a, "")] = pd.to_datetime(t, unit="s", utc=True).tz_convert(None)

@@ -357,7 +357,7 @@ def _log_trial(study: Study, frozen: FrozenTrial) -> None:
     if not _logger.isEnabledFor(logging.INFO):
         return
     # Optuna 5.0's lines, word for word, so that logs read and parse the same.
-    if frozen.state == TrialState.COMPLETE:
+    if frozen.state == TrialState.COMPLETE and frozen.values is not None:
         names = study.metric_names
         values: Any = frozen.values if names is None else dict(zip(names, frozen.values))
         if len(study.directions) > 1:

@@ -23,6 +23,7 @@ from hpo_core._validation import check_callable, format_error
 from hpo_core.distributions import CategoricalDistribution
 from hpo_core.exceptions import HpoWarning
 from hpo_core.history import History
+from hpo_core.importance._base import _check_params, _complete_rows, _target_values
 from hpo_core.logging import get_logger
 from hpo_core.trial import FrozenTrial, TrialState
 
@@ -68,26 +69,11 @@ def check_target(studies: list[Any], target: Any, target_name: Any) -> Target | 
     return target  # type: ignore[no-any-return]
 
 
-def check_params(params: Any) -> list[str] | None:
-    if params is None:
-        return None
-    if not isinstance(params, (list, tuple)) or any(not isinstance(p, str) for p in params):
-        raise TypeError(format_error("params", "a list of parameter names (str) or None", params))
-    return list(params)
-
-
-def complete_rows(h: History) -> np.ndarray:
-    return h.rows([_COMPLETE])
-
-
-def target_values(h: History, rows: np.ndarray, target: Target | None) -> np.ndarray:
-    """(n,) float64: ``target`` of each row's trial, or the single objective value."""
-    if target is None:
-        return np.array(h.values[rows, 0], dtype=np.float64)
-    out = np.empty(len(rows))
-    for i, row in enumerate(rows.tolist()):
-        out[i] = float(target(h.frozen(row)))
-    return out
+# The same reads as the importance evaluators': the params check (TypeError naming
+# ``params``), the COMPLETE rows, and the target of each row.
+check_params = _check_params
+complete_rows = _complete_rows
+target_values = _target_values
 
 
 def feasible(h: History, rows: np.ndarray) -> np.ndarray:

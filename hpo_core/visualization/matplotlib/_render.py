@@ -155,16 +155,22 @@ def contour(info: I.ContourPlot) -> Any:
                 ax.axis("off")
                 continue
             cs = _contour_panel(ax, info.pairs[(xa, yb)], info, cmap)
-            if r == k - 1 or (r == k - 2 and c == k - 1):
-                ax.set_xlabel(xa)
-            else:
-                ax.tick_params(labelbottom=False)
-            if c == 0 or (c == 1 and r == 0):
-                ax.set_ylabel(yb)
-            else:
-                ax.tick_params(labelleft=False)
+            _matrix_labels(ax, r, c, k, xa, yb)
     fig.colorbar(cs, ax=axs, label=info.target_name)
     return axs
+
+
+def _matrix_labels(ax: Any, r: int, c: int, k: int, xa: str, yb: str) -> None:
+    """Labels of panel (r, c) of a k x k matrix with an empty diagonal: names on the
+    outer panels (the last row, and the panel above the empty corner), none inside."""
+    if r == k - 1 or (r == k - 2 and c == k - 1):
+        ax.set_xlabel(xa)
+    else:
+        ax.tick_params(labelbottom=False)
+    if c == 0 or (c == 1 and r == 0):
+        ax.set_ylabel(yb)
+    else:
+        ax.tick_params(labelleft=False)
 
 
 def _contour_panel(ax: Any, pair: I.ContourPair, info: I.ContourPlot, cmap: str) -> Any:
@@ -337,14 +343,7 @@ def rank(info: I.RankPlot) -> Any:
             sc = ax.scatter(a.values, b.values, **dict(kw, s=3 if s == 6 else 10))
             _style_axis(ax, a, "x")
             _style_axis(ax, b, "y")
-            if r == k - 1 or (r == k - 2 and c == k - 1):
-                ax.set_xlabel(xa)
-            else:
-                ax.tick_params(labelbottom=False)
-            if c == 0 or (c == 1 and r == 0):
-                ax.set_ylabel(yb)
-            else:
-                ax.tick_params(labelleft=False)
+            _matrix_labels(ax, r, c, k, xa, yb)
     fig.colorbar(sc, ax=axs, label="rank (0 = lowest)")
     return axs
 

@@ -67,6 +67,7 @@ __all__ = [
     "get_all_study_names",
     "get_all_study_summaries",
     "importance",
+    "integration",
     "load_study",
     "logging",
     "pbt",
@@ -80,9 +81,10 @@ __all__ = [
 
 def __getattr__(name: str) -> object:
     # hpo_core.importance (as optuna.importance) loads on first use: it reads studies, so
-    # nothing below it imports it, and importing hpo_core stays as fast as it was.
-    if name == "importance":
+    # nothing below it imports it, and importing hpo_core stays as fast as it was. So does
+    # hpo_core.integration (as optuna.integration), which sits above study and distributed.
+    if name in ("importance", "integration"):
         import importlib
 
-        return importlib.import_module("hpo_core.importance")
+        return importlib.import_module(f"hpo_core.{name}")
     raise AttributeError(f"module 'hpo_core' has no attribute {name!r}")

@@ -14,9 +14,10 @@ timing every ask+tell with ``time.perf_counter_ns``; the table gives the median 
 generations of 50) on ZDT1-4 (two objectives, 10 variables; Zitzler, Deb and Thiele 2000)
 and DTLZ1-4 (three objectives, 7 variables for DTLZ1, 12 for the others; Deb, Thiele,
 Laumanns and Zitzler 2002), for hpo_core's and Optuna's NSGA-II and NSGA-III with their
-defaults, seeds 0 to ``--seeds - 1``. The problem formulas are written out below (as
-pymoo defines them). Per problem and seed the samplers are ranked by hypervolume (1 =
-best); the table gives the median hypervolume and the mean rank.
+defaults, seeds ``--first-seed`` (0) to ``--first-seed + --seeds - 1``. The problem
+formulas are written out below (as pymoo defines them). Per problem and seed the samplers
+are ranked by hypervolume (1 = best); the table gives the median hypervolume and the mean
+rank.
 
 Usage::
 
@@ -269,12 +270,13 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
 
     problems = args.problems.split(",")
     samplers = args.samplers.split(",")
-    res: dict[str, Any] = {"trials": args.trials, "seeds": args.seeds, "hv": {}, "seconds": {}}
+    first = getattr(args, "first_seed", 0)
+    res: dict[str, Any] = {"trials": args.trials, "seeds": args.seeds, "first_seed": first, "hv": {}, "seconds": {}}
     for problem in problems:
         ref = np.array(PROBLEMS[problem][1])
         for sampler in samplers:
             hv, secs = [], []
-            for seed in range(args.seeds):
+            for seed in range(first, first + args.seeds):
                 t = time.perf_counter()
                 Y = _run(sampler, problem, seed, args.trials)
                 secs.append(time.perf_counter() - t)
@@ -345,6 +347,7 @@ def main() -> None:
     q.add_argument("--samplers", default=",".join(SAMPLERS))
     q.add_argument("--trials", type=int, default=1000)
     q.add_argument("--seeds", type=int, default=10)
+    q.add_argument("--first-seed", type=int, default=0, help="seeds first-seed ... first-seed + seeds - 1")
     for p in (o, q):
         p.add_argument("--write-readme", action="store_true", help="update benchmarks/README.md")
         p.add_argument("--json", type=Path, default=None, help="write the results here")

@@ -12,7 +12,17 @@ import hpo_core
 
 _MODULES = sorted(m.name for m in pkgutil.walk_packages(hpo_core.__path__, "hpo_core."))
 # Modules that need an optional dependency to import at all.
-_OPTIONAL = {"hpo_core.kernels._jax": "jax", "hpo_core.kernels._jax_gp": "jax"}
+_OPTIONAL = {
+    "hpo_core.kernels._jax": "jax",
+    "hpo_core.kernels._jax_gp": "jax",
+    "hpo_core.integration._torch": "torch",
+    "hpo_core.integration._lr_finder": "torch",
+    "hpo_core.integration._lightning": "lightning",
+    "hpo_core.integration._sklearn": "sklearn",
+    "hpo_core.integration._xgboost": "xgboost",
+    "hpo_core.integration._lightgbm": "lightgbm",
+    "hpo_core.integration._mlflow": "mlflow",
+}
 
 
 @pytest.mark.parametrize("name", _MODULES)

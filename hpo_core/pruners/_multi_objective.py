@@ -327,8 +327,8 @@ class MultiObjectiveMedianPruner(BasePruner):
         if len(self._values) != len(signs):
             self._values = [StepValues(column=j) for j in range(len(signs))]
         medians = []
-        for values in self._values:
-            n_peers, med = values.median(history, step)
+        for column in self._values:
+            n_peers, med = column.median(history, step)
             if n_peers < self._n_min_trials:
                 return False
             medians.append(med)  # NaN: no value in this objective (or -inf and +inf): no pruning

@@ -44,7 +44,7 @@ __all__ = ["RungIndex", "RungVectors", "is_promotable_sorted"]
 
 _PREFIX = "completed_rung_"
 _OPEN_STATES = (-1, int(TrialState.RUNNING), int(TrialState.WAITING))
-_NONE = object()
+_NONE: Any = object()
 _NO_ATTRS: dict[str, Any] = {}  # read-only: the attributes of a row that has none
 
 

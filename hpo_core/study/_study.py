@@ -21,6 +21,7 @@ from hpo_core.distributions import BaseDistribution, SearchSpace
 from hpo_core.history import History
 from hpo_core.pruners import BasePruner, MedianPruner
 from hpo_core.samplers import BaseSampler, TPESampler
+from hpo_core.samplers._base import CONSTRAINTS_KEY
 from hpo_core.storages import BaseStorage
 from hpo_core.study import _ask, _tell
 from hpo_core.study._ask import FIXED_PARAMS_ATTR, TrialBatch
@@ -161,10 +162,13 @@ class Study:
 
     @property
     def best_trial(self) -> FrozenTrial:
-        """The best COMPLETE trial (single objective).
+        """The best COMPLETE trial (single objective). In a constrained study (trials
+        with the system attribute ``"constraints"``, written by samplers given a
+        ``constraints_func``), the best of the feasible trials (every constraint value
+        ``<= 0``), as Optuna's.
 
         Raises:
-            ValueError: if no trial is complete yet.
+            ValueError: if no trial is complete yet, or none of them is feasible.
             RuntimeError: for a multi-objective study (use ``best_trials``).
         """
         if self._n_objectives != 1:
@@ -175,7 +179,24 @@ class Study:
         h = self._history()
         if h.best_row < 0:
             raise ValueError("No trial is complete yet, so there is no best trial.")
-        return h.frozen(h.best_row)
+        row = h.best_row
+        C = h.numeric_column(CONSTRAINTS_KEY)
+        if C is not None and (C[row] > 0).any():
+            rows = self._feasible(h, h.rows([int(_COMPLETE)]), C)
+            if not len(rows):
+                raise ValueError("No feasible trial is complete yet, so there is no best trial.")
+            v = h.values[rows, 0]
+            k = np.argmin(v) if self._directions[0] == StudyDirection.MINIMIZE else np.argmax(v)
+            row = int(rows[k])  # the first of tied values, like Optuna's min()/max()
+        return h.frozen(row)
+
+    @staticmethod
+    def _feasible(h: History, rows: np.ndarray, C: np.ndarray | None) -> np.ndarray:
+        """The rows of ``rows`` with no positive constraint value (NaN: no constraints,
+        feasible, as Optuna's ``all(c <= 0 for c in trial.constraints)``)."""
+        if C is None:
+            return rows
+        return rows[~(C[rows] > 0).any(axis=1)]
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -189,11 +210,12 @@ class Study:
 
     @property
     def best_trials(self) -> list[FrozenTrial]:
-        """The Pareto front: COMPLETE trials no other complete trial dominates."""
+        """The Pareto front: COMPLETE trials no other complete trial dominates; in a
+        constrained study, of the feasible trials only (as Optuna's)."""
         from hpo_core import kernels
 
         h = self._history()
-        rows = h.rows([int(_COMPLETE)])
+        rows = self._feasible(h, h.rows([int(_COMPLETE)]), h.numeric_column(CONSTRAINTS_KEY))
         if not len(rows):
             return []
         signs = np.array([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in self._directions])

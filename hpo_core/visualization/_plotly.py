@@ -103,36 +103,57 @@ def contour(info: I.ContourPlot) -> Any:
         fig.update_layout(title="Contour Plot")
         return fig
     if k == 2:
-        fig = go.Figure()
         a, b = names
-        _contour_traces(fig, go, info.pairs[(a, b)], info, None)
+        fig = go.Figure(_contour_traces(go, info.pairs[(a, b)], info, True))
         fig.update_layout(title="Contour Plot", xaxis={"title": a, **_axis_kw(info.pairs[(a, b)].x)},
                           yaxis={"title": b, **_axis_kw(info.pairs[(a, b)].y)})
         return fig
-    fig = _subplots(k, k, horizontal_spacing=0.04, vertical_spacing=0.04)
-    for r, yb in enumerate(names, start=1):
-        for c, xa in enumerate(names, start=1):
-            if xa != yb:
-                _contour_traces(fig, go, info.pairs[(xa, yb)], info, (r, c))
-                fig.update_xaxes(row=r, col=c, **_axis_kw(info.pairs[(xa, yb)].x))
-                fig.update_yaxes(row=r, col=c, **_axis_kw(info.pairs[(xa, yb)].y))
-            if r == k:
-                fig.update_xaxes(title_text=xa, row=r, col=c)
-            if c == 1:
-                fig.update_yaxes(title_text=yb, row=r, col=c)
+    def panel(xa: str, yb: str, first: bool) -> tuple[list[Any], D.Axis, D.Axis]:
+        pair = info.pairs[(xa, yb)]
+        return _contour_traces(go, pair, info, first), pair.x, pair.y
+
+    fig = _matrix(names, panel)
     fig.update_layout(title="Contour Plot", width=220 * k + 100, height=220 * k + 100)
     return fig
 
 
-def _contour_traces(fig: Any, go: Any, pair: I.ContourPair, info: I.ContourPlot, rc: Any) -> None:
-    kw = {} if rc is None else {"row": rc[0], "col": rc[1]}
-    first = rc is None or rc == (1, 2)
-    fig.add_trace(go.Contour(x=pair.xs, y=pair.ys, z=pair.z, colorscale=COLORSCALE, connectgaps=True,
-                             reversescale=info.reverse_scale, showscale=first,
-                             colorbar={"title": info.target_name}, contours_coloring="heatmap"), **kw)
-    fig.add_trace(go.Scatter(x=pair.px, y=pair.py, mode="markers", showlegend=False,
-                             marker={"color": "black", "size": 3 if info.n_complete > I.MAX_POINTS else 5,
-                                     "line": {"color": "white", "width": 0.5}}), **kw)
+def _matrix(names: list[str], panel: Any) -> Any:
+    """A k x k matrix of panels, ``panel(x_name, y_name, first) -> (traces, x Axis,
+    y Axis)`` off the diagonal; the traces and axes go in with one call each (plotly's
+    per-panel ``add_trace(row=, col=)`` and ``update_xaxes`` cost ~10 ms apiece)."""
+    k = len(names)
+    fig = _subplots(k, k, horizontal_spacing=0.04, vertical_spacing=0.04)
+    traces, rows, cols = [], [], []
+    layout: dict[str, Any] = {}
+    for r, yb in enumerate(names, start=1):
+        for c, xa in enumerate(names, start=1):
+            idx = (r - 1) * k + c
+            xk, yk = ("xaxis", "yaxis") if idx == 1 else (f"xaxis{idx}", f"yaxis{idx}")
+            xl, yl = layout.setdefault(xk, {}), layout.setdefault(yk, {})
+            if xa != yb:
+                new, ax, ay = panel(xa, yb, (r, c) == (1, 2))
+                traces += new
+                rows += [r] * len(new)
+                cols += [c] * len(new)
+                xl.update(_axis_kw(ax))
+                yl.update(_axis_kw(ay))
+            if r == k:
+                xl["title"] = {"text": xa}
+            if c == 1:
+                yl["title"] = {"text": yb}
+    if traces:
+        fig.add_traces(traces, rows=rows, cols=cols)
+    fig.update_layout(layout)
+    return fig
+
+
+def _contour_traces(go: Any, pair: I.ContourPair, info: I.ContourPlot, first: bool) -> list[Any]:
+    return [go.Contour(x=pair.xs, y=pair.ys, z=pair.z, colorscale=COLORSCALE, connectgaps=True,
+                       reversescale=info.reverse_scale, showscale=first,
+                       colorbar={"title": info.target_name}, contours_coloring="heatmap"),
+            go.Scatter(x=pair.px, y=pair.py, mode="markers", showlegend=False,
+                       marker={"color": "black", "size": 3 if info.n_complete > I.MAX_POINTS else 5,
+                               "line": {"color": "white", "width": 0.5}})]
 
 
 def parallel_coordinate(info: I.ParallelPlot) -> Any:
@@ -235,6 +256,10 @@ def rank(info: I.RankPlot) -> Any:
     title = f"Rank ({info.target_name})"
     if info.n_complete > I.MAX_POINTS:
         title += f" ({len(info.y):,} of {info.n_complete:,} trials)"
+    if not names:
+        fig = go.Figure()
+        fig.update_layout(title=title)
+        return fig
     if len(names) == 1:
         ax = info.axes[names[0]]
         fig = go.Figure(go.Scatter(x=ax.values, y=info.y, mode="markers", marker=marker, showlegend=False))
@@ -248,20 +273,13 @@ def rank(info: I.RankPlot) -> Any:
                           yaxis={"title": ay.name, **_axis_kw(ay)})
         return fig
     k = len(names)
-    fig = _subplots(max(k, 1), max(k, 1), horizontal_spacing=0.04, vertical_spacing=0.04)
-    for r, yb in enumerate(names, start=1):
-        for c, xa in enumerate(names, start=1):
-            if xa != yb:
-                ax, ay = info.axes[xa], info.axes[yb]
-                m = dict(marker, showscale=(r, c) == (1, 2))
-                fig.add_trace(go.Scatter(x=ax.values, y=ay.values, mode="markers", marker=m, showlegend=False),
-                              row=r, col=c)
-                fig.update_xaxes(row=r, col=c, **_axis_kw(ax))
-                fig.update_yaxes(row=r, col=c, **_axis_kw(ay))
-            if r == k:
-                fig.update_xaxes(title_text=xa, row=r, col=c)
-            if c == 1:
-                fig.update_yaxes(title_text=yb, row=r, col=c)
+
+    def panel(xa: str, yb: str, first: bool) -> tuple[list[Any], D.Axis, D.Axis]:
+        ax, ay = info.axes[xa], info.axes[yb]
+        m = dict(marker, showscale=first)
+        return [go.Scatter(x=ax.values, y=ay.values, mode="markers", marker=m, showlegend=False)], ax, ay
+
+    fig = _matrix(names, panel)
     fig.update_layout(title=title, width=220 * k + 100, height=220 * k + 100)
     return fig
 

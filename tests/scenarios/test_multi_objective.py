@@ -88,3 +88,50 @@ def test_multi_objective_reload_keeps_directions_and_metric_names(tmp_path) -> N
     assert loaded.directions == [StudyDirection.MINIMIZE, StudyDirection.MAXIMIZE]
     assert loaded.metric_names == ["FLOPS", "accuracy"]
     assert {t.number for t in loaded.best_trials} == {t.number for t in study.best_trials}
+
+
+# --- constrained optimization ---------------------------------------------------------
+
+
+def _constrained_objective(trial):
+    x = trial.suggest_float("x", -15, 30)
+    y = trial.suggest_float("y", -15, 30)
+    # Constraints are stored by the objective and read back by ``constraints_func``;
+    # a trial is feasible when every value is <= 0.
+    trial.set_user_attr("constraint", ((x - 5) ** 2 + y**2 - 25, -((x - 8) ** 2) - (y + 3) ** 2 + 7.7))
+    return 4 * x**2 + 4 * y**2, (x - 5) ** 2 + (y - 5) ** 2
+
+
+def _constraints(trial):
+    return trial.user_attrs["constraint"]
+
+
+def _feasible(trial) -> bool:
+    return all(c <= 0 for c in trial.user_attrs["constraint"])
+
+
+def test_multi_objective_constrained_front_has_feasible_trials_only() -> None:
+    sampler = optuna.samplers.NSGAIISampler(population_size=10, constraints_func=_constraints, seed=0)
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+    study.optimize(_constrained_objective, n_trials=40)
+
+    assert all(t.system_attrs["constraints"] == list(t.user_attrs["constraint"]) for t in study.trials)
+    assert any(not _feasible(t) for t in study.trials)
+    front = study.best_trials
+    assert front and all(_feasible(t) for t in front)
+
+
+def test_single_objective_constrained_best_trial_is_feasible() -> None:
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        trial.set_user_attr("constraint", (x - 0.5,))  # x <= 0.5
+        return -x
+
+    sampler = optuna.samplers.TPESampler(constraints_func=_constraints, seed=0, n_startup_trials=5)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=20)
+
+    assert any(not _feasible(t) for t in study.trials)
+    assert _feasible(study.best_trial)
+    assert study.best_value == min(t.value for t in study.trials if _feasible(t))
+    assert study.best_params["x"] > 0.3

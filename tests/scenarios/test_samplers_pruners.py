@@ -136,12 +136,30 @@ def test_pruners_median_pruner_stops_bad_sgd_classifiers_early() -> None:
     for t in pruned:
         assert 2 <= t.last_step < n_steps - 1
         assert max(t.intermediate_values) == t.last_step
-        assert t.value is None
     for t in complete:
         assert sorted(t.intermediate_values) == list(range(n_steps))
     # Pruning spends the budget on the good region: the best alpha is a small one.
     assert study.best_params["alpha"] < 1.0
     assert study.best_value < 0.2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Optuna stores a pruned trial's last intermediate value as its value (Study.tell with "
+    "state=PRUNED); hpo_core leaves it None: the history keeps values for COMPLETE rows only, and "
+    "samplers and trials_dataframe read that column, so the change is not local to study/",
+)
+def test_pruners_pruned_trial_value_is_its_last_report() -> None:
+    def objective(trial):
+        trial.suggest_float("x", 0, 1)
+        trial.report(0.25, 0)
+        trial.report(0.75, 3)
+        raise optuna.TrialPruned()
+
+    study = optuna.create_study()
+    study.optimize(objective, n_trials=1)
+    assert study.trials[0].state == TrialState.PRUNED
+    assert study.trials[0].value == 0.75
 
 
 def _learning_curve(trial, n_epochs: int) -> float:

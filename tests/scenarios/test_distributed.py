@@ -82,3 +82,49 @@ def test_distributed_study_resumes_from_the_database_file(tmp_path) -> None:
     assert [(s.study_name, s.n_trials) for s in summaries] == [("resume", 10)]
     optuna.delete_study(study_name="resume", storage=storage)
     assert optuna.get_all_study_names(storage=storage) == []
+
+
+# The fault-tolerance recipe: a worker killed mid-trial leaves a RUNNING trial behind;
+# the next worker on the study marks it FAIL and, with RetryFailedTrialCallback, runs
+# its parameters again.
+DYING_WORKER = """
+import os
+import sys
+import time
+import hpo_core as optuna
+from hpo_core.storages import RDBStorage
+
+storage = RDBStorage(url=sys.argv[1], heartbeat_interval=1, grace_period=2)
+study = optuna.load_study(study_name="fault-tolerant", storage=storage)
+
+
+def objective(trial):
+    trial.suggest_float("x", -10, 10)
+    time.sleep(0.5)  # training for a while (parameter writes are batched for flush_delay)
+    os._exit(9)  # the machine is lost in the middle of the trial
+
+
+study.optimize(objective, n_trials=1)
+"""
+
+
+def test_distributed_trial_of_a_dead_worker_is_retried(tmp_path, run_workers) -> None:
+    from hpo_core.storages import RDBStorage, RetryFailedTrialCallback
+
+    url = f"sqlite:///{tmp_path / 'fault.db'}"
+    optuna.create_study(study_name="fault-tolerant", storage=url)
+    with pytest.raises(AssertionError, match="exited with 9"):
+        run_workers(DYING_WORKER, [url], n_workers=1)
+
+    storage = RDBStorage(
+        url=url, heartbeat_interval=1, grace_period=2, failed_trial_callback=RetryFailedTrialCallback(max_retry=3)
+    )
+    study = optuna.load_study(study_name="fault-tolerant", storage=storage)
+    study.optimize(lambda t: (t.suggest_float("x", -10, 10) - 2) ** 2, n_trials=2)
+
+    lost, retried = study.trials[0], study.trials[1]
+    assert lost.state == TrialState.FAIL
+    assert retried.state == TrialState.COMPLETE
+    assert retried.params == lost.params
+    assert RetryFailedTrialCallback.retried_trial_number(retried) == 0
+    assert RetryFailedTrialCallback.retry_history(retried) == [0]

@@ -36,15 +36,15 @@ def optimization_history(lines: list[I.HistoryLine], target_name: str) -> Any:
     fig = go.Figure()
     multi = len(lines) > 1
     for line in lines:
-        prefix = f"{line.name}: " if multi else ""
+        suffix = f" of {line.name}" if multi else ""  # Optuna's labels
         err = None if line.values_std is None else {"type": "data", "array": line.values_std, "visible": True}
         label = target_name if line.n_complete <= I.MAX_POINTS else (
             f"{target_name} ({len(line.values):,} of {line.n_complete:,} trials)")
-        fig.add_trace(go.Scatter(x=line.numbers, y=line.values, mode="markers", name=prefix + label,
+        fig.add_trace(go.Scatter(x=line.numbers, y=line.values, mode="markers", name=label + suffix,
                                  error_y=err, marker={"size": 4 if line.n_complete > I.MAX_POINTS else 6}))
         if len(line.best_numbers):
             fig.add_trace(go.Scatter(x=line.best_numbers, y=line.best_values, mode="lines",
-                                     line={"shape": "hv"}, name=prefix + "Best Value"))
+                                     line={"shape": "hv"}, name="Best Value" + suffix))
         if len(line.infeasible_numbers):
             fig.add_trace(go.Scatter(x=line.infeasible_numbers, y=line.infeasible_values, mode="markers",
                                      name="Infeasible Trial", marker={"color": "#cccccc"}, showlegend=False))

@@ -178,7 +178,8 @@ def test_plot_slice_conditional_parameter_has_only_its_trials(study: hpo_core.St
 def test_plot_optimization_history_error_bar_and_several_studies() -> None:
     studies = [mixed_study(20, seed=s) for s in range(3)]
     fig = V.plot_optimization_history(studies)
-    assert len([tr for tr in fig.data if tr.name.endswith("Best Value")]) == 3
+    assert sorted(tr.name for tr in fig.data if tr.name.startswith("Best Value")) == sorted(
+        f"Best Value of {s.study_name}" for s in studies)
     fig = V.plot_optimization_history(studies, error_bar=True)
     assert fig.data[0].error_y.array is not None
     assert _is_figure(M, M.plot_optimization_history(studies, error_bar=True))

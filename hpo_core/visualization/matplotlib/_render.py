@@ -48,18 +48,18 @@ def optimization_history(lines: list[I.HistoryLine], target_name: str) -> Any:
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, line in enumerate(lines):
         c = colors[(2 * i) % len(colors)]
-        prefix = f"{line.name}: " if multi else ""
+        suffix = f" of {line.name}" if multi else ""  # Optuna's labels
         big = line.n_complete > I.MAX_POINTS
         label = target_name if not big else f"{target_name} ({len(line.values):,} of {line.n_complete:,} trials)"
         if line.values_std is not None:
             ax.errorbar(line.numbers, line.values, yerr=line.values_std, fmt="o", ms=3, color=c, alpha=0.6,
-                        label=prefix + label)
+                        label=label + suffix)
         else:
             ax.scatter(line.numbers, line.values, s=4 if big else 15, color=c, alpha=0.4 if big else 1.0,
-                       label=prefix + label, linewidths=0)
+                       label=label + suffix, linewidths=0)
         if len(line.best_numbers):
             ax.step(line.best_numbers, line.best_values, where="post", color=colors[(2 * i + 1) % len(colors)],
-                    label=prefix + "Best Value", lw=2)
+                    label="Best Value" + suffix, lw=2)
             if line.best_std is not None:
                 ax.fill_between(line.best_numbers, line.best_values - line.best_std,
                                 line.best_values + line.best_std, alpha=0.2, step="post",

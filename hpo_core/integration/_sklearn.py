@@ -125,6 +125,19 @@ def _estimator_has(attr: str) -> Callable[[Any], bool]:
     return check
 
 
+def _delegate(name: str) -> Any:
+    """A method that calls the fitted best estimator's ``name``; present only where the
+    estimator has it (``available_if``, as scikit-learn's ``GridSearchCV``)."""
+
+    def method(self: Any, X: Any, **kwargs: Any) -> Any:
+        self._check_is_fitted()
+        return getattr(self.best_estimator_, name)(X, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"The best estimator's ``{name}``."
+    return available_if(_estimator_has(name))(method)
+
+
 class OptunaSearchCV(_base.BaseEstimator):  # type: ignore[misc]
     """Hyperparameter search with cross-validation (optuna-integration's ``OptunaSearchCV``).
 
@@ -393,47 +406,13 @@ class OptunaSearchCV(_base.BaseEstimator):  # type: ignore[misc]
         self._check_is_fitted()
         return self.best_estimator_.classes_
 
-    @available_if(_estimator_has("predict"))
-    def predict(self, X: Any, **kwargs: Any) -> Any:
-        """The best estimator's ``predict``."""
-        self._check_is_fitted()
-        return self.best_estimator_.predict(X, **kwargs)
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X: Any, **kwargs: Any) -> Any:
-        """The best estimator's ``predict_proba``."""
-        self._check_is_fitted()
-        return self.best_estimator_.predict_proba(X, **kwargs)
-
-    @available_if(_estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X: Any, **kwargs: Any) -> Any:
-        """The best estimator's ``predict_log_proba``."""
-        self._check_is_fitted()
-        return self.best_estimator_.predict_log_proba(X, **kwargs)
-
-    @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X: Any, **kwargs: Any) -> Any:
-        """The best estimator's ``decision_function``."""
-        self._check_is_fitted()
-        return self.best_estimator_.decision_function(X, **kwargs)
-
-    @available_if(_estimator_has("transform"))
-    def transform(self, X: Any, **kwargs: Any) -> Any:
-        """The best estimator's ``transform``."""
-        self._check_is_fitted()
-        return self.best_estimator_.transform(X, **kwargs)
-
-    @available_if(_estimator_has("inverse_transform"))
-    def inverse_transform(self, X: Any, **kwargs: Any) -> Any:
-        """The best estimator's ``inverse_transform``."""
-        self._check_is_fitted()
-        return self.best_estimator_.inverse_transform(X, **kwargs)
-
-    @available_if(_estimator_has("score_samples"))
-    def score_samples(self, X: Any) -> Any:
-        """The best estimator's ``score_samples``."""
-        self._check_is_fitted()
-        return self.best_estimator_.score_samples(X)
+    predict = _delegate("predict")
+    predict_proba = _delegate("predict_proba")
+    predict_log_proba = _delegate("predict_log_proba")
+    decision_function = _delegate("decision_function")
+    transform = _delegate("transform")
+    inverse_transform = _delegate("inverse_transform")
+    score_samples = _delegate("score_samples")
 
     def score(self, X: Any, y: Any = None) -> float:
         """The scorer's value of the best estimator on ``X``, ``y``."""

@@ -4,6 +4,8 @@ optimizing it; afterwards the results are read back from the database."""
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 import hpo_core as optuna
@@ -82,6 +84,34 @@ def test_distributed_study_resumes_from_the_database_file(tmp_path) -> None:
     assert [(s.study_name, s.n_trials) for s in summaries] == [("resume", 10)]
     optuna.delete_study(study_name="resume", storage=storage)
     assert optuna.get_all_study_names(storage=storage) == []
+
+
+def _resumable_objective(trial):
+    return (trial.suggest_float("x", -10, 10) - 2) ** 2 + trial.suggest_int("n", 0, 5)
+
+
+@pytest.mark.parametrize(
+    "make_sampler",
+    [
+        lambda: optuna.samplers.TPESampler(seed=0, n_startup_trials=3),
+        lambda: optuna.samplers.RandomSampler(seed=0),
+    ],
+    ids=["tpe", "random"],
+)
+def test_distributed_resume_with_a_pickled_sampler_reproduces_the_run(tmp_path, make_sampler) -> None:
+    uninterrupted = optuna.create_study(sampler=make_sampler())
+    uninterrupted.optimize(_resumable_objective, n_trials=8)
+
+    storage = f"sqlite:///{tmp_path / 'pickled.db'}"
+    first = optuna.create_study(study_name="pickled", storage=storage, sampler=make_sampler())
+    first.optimize(_resumable_objective, n_trials=4)
+    (tmp_path / "sampler.pkl").write_bytes(pickle.dumps(first.sampler))
+    del first
+
+    restored = pickle.loads((tmp_path / "sampler.pkl").read_bytes())
+    resumed = optuna.load_study(study_name="pickled", storage=storage, sampler=restored)
+    resumed.optimize(_resumable_objective, n_trials=4)
+    assert [t.params for t in resumed.trials] == [t.params for t in uninterrupted.trials]
 
 
 # The fault-tolerance recipe: a worker killed mid-trial leaves a RUNNING trial behind;

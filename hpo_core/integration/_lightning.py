@@ -18,7 +18,7 @@ _pl = import_optional(
 __all__ = ["PyTorchLightningPruningCallback"]
 
 
-class PyTorchLightningPruningCallback(_pl.callbacks.Callback):  # type: ignore[misc]
+class PyTorchLightningPruningCallback(_pl.callbacks.Callback):  # type: ignore[misc,name-defined]
     """PyTorch Lightning callback to prune unpromising trials (optuna-integration's).
 
     After each validation run (not the sanity check) the value of ``monitor`` in

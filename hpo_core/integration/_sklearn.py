@@ -138,7 +138,7 @@ def _delegate(name: str) -> Any:
     return available_if(_estimator_has(name))(method)
 
 
-class OptunaSearchCV(_base.BaseEstimator):  # type: ignore[misc]
+class OptunaSearchCV(_base.BaseEstimator):  # type: ignore[misc,name-defined]
     """Hyperparameter search with cross-validation (optuna-integration's ``OptunaSearchCV``).
 
     Each trial suggests ``param_distributions``, fits a clone of ``estimator`` on each

@@ -127,7 +127,8 @@ class TorchObjective:
     """
 
     def __init__(self, train: Callable[..., Any], *, seed: int | None = 0, deterministic: bool = False) -> None:
-        self.train = check_callable("train", train, owner=_OWNER)
+        check_callable("train", train, owner=_OWNER)
+        self.train = train
         self.seed = check_int("seed", seed, low=0, high=2**32 - 1, allow_none=True, owner=_OWNER)
         self.deterministic = check_bool("deterministic", deterministic, owner=_OWNER)
 
@@ -155,7 +156,7 @@ class TorchObjective:
         result = self.train(trial, device)
         if not inspect.isgenerator(result):
             return result
-        value = None
+        value: Any = None
         try:
             for epoch, value in enumerate(result):
                 trial.report(value, step=epoch)

@@ -15,7 +15,7 @@ xgb = import_optional("xgboost", extra="integration", feature="hpo_core.integrat
 __all__ = ["XGBoostPruningCallback"]
 
 
-class XGBoostPruningCallback(xgb.callback.TrainingCallback):  # type: ignore[misc]
+class XGBoostPruningCallback(xgb.callback.TrainingCallback):  # type: ignore[misc,name-defined]
     """Callback for XGBoost to prune unpromising trials (optuna-integration's).
 
     After each boosting round the metric ``observation_key`` is reported at step

@@ -217,7 +217,14 @@ def quality_table(rows: list[tuple[str, list[float], list[float]]]) -> tuple[str
     lines.append(f"| **all ({len(all_ours)} runs)** | | | **{mean:.2f}** | **{3.0 - mean:.2f}** |")
     verdict = (f"mean rank hpo_core {mean:.2f} vs Optuna {3.0 - mean:.2f} "
                f"(target: no worse): {'met' if mean <= 1.5 else 'NOT met'}")
-    return "\n".join(lines), [verdict]
+    ranks = np.array(all_ours)
+    wins, losses = int((ranks == 1.0).sum()), int((ranks == 2.0).sum())
+    from scipy.stats import binomtest
+
+    p = binomtest(wins, wins + losses).pvalue if wins + losses else 1.0
+    sign = (f"runs where hpo_core is better: {wins}, Optuna: {losses}, ties: {len(ranks) - wins - losses}; "
+            f"two-sided sign test p = {p:.2f}")
+    return "\n".join(lines), [verdict, sign]
 
 
 # ----------------------------------------------------------------------------- main

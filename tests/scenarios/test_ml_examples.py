@@ -32,6 +32,17 @@ def _breast_cancer(n: int = 300):
     return train_test_split(X[keep], y[keep], test_size=0.3, random_state=0)
 
 
+def _boosting_study(objective) -> optuna.Study:
+    """12 trials of a boosting example's objective (accuracy, maximized), median pruning."""
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
+    )
+    study.optimize(objective, n_trials=12)
+    return study
+
+
 def test_sklearn_example_picks_a_model_and_its_hyperparameters_by_cross_validation() -> None:
     pytest.importorskip("sklearn")
     from sklearn.datasets import load_iris
@@ -103,12 +114,7 @@ def test_xgboost_example_prunes_with_the_validation_auc() -> None:
         preds = bst.predict(dvalid)
         return float(np.mean((preds > 0.5) == y_valid))
 
-    study = optuna.create_study(
-        direction="maximize",
-        sampler=optuna.samplers.RandomSampler(seed=0),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
-    )
-    study.optimize(objective, n_trials=12)
+    study = _boosting_study(objective)
 
     complete = study.get_trials(states=(TrialState.COMPLETE,))
     assert complete and study.best_value > 0.85
@@ -143,12 +149,7 @@ def test_lightgbm_example_prunes_with_the_validation_auc() -> None:
         preds = gbm.predict(X_valid)
         return float(np.mean((preds > 0.5) == y_valid))
 
-    study = optuna.create_study(
-        direction="maximize",
-        sampler=optuna.samplers.RandomSampler(seed=0),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
-    )
-    study.optimize(objective, n_trials=12)
+    study = _boosting_study(objective)
 
     assert study.best_value > 0.85
     assert {"lambda_l1", "num_leaves", "feature_fraction", "min_child_samples"} == set(study.best_params)

@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 
 import hpo_core as optuna
-from hpo_core.artifacts import FileSystemArtifactStore, download_artifact, get_all_artifact_meta, upload_artifact
+from hpo_core.artifacts import (
+    FileSystemArtifactStore,
+    download_artifact,
+    get_all_artifact_meta,
+    upload_artifact,
+)
 
 
 def test_artifacts_each_trial_uploads_a_file_and_the_best_one_is_downloaded(tmp_path) -> None:

@@ -196,3 +196,13 @@ def test_torch_objective_on_cuda_frees_memory_and_survives_out_of_memory() -> No
     study2 = hpo_core.create_study()
     study2.optimize(TorchObjective(train), n_trials=1)
     assert devices[-1] == "cuda"
+
+
+def test_torch_objective_in_worker_processes_uses_their_placement() -> None:
+    pytest.importorskip("cloudpickle", reason="ProcessExecutor ships the objective with cloudpickle")
+    study = hpo_core.create_study(pruner=hpo_core.pruners.ThresholdPruner(upper=100.0))
+    study.enqueue_trial({"lr": 0.05})
+    study.enqueue_trial({"lr": 5.0})
+    study.optimize(TorchObjective(_train_linear, seed=0), n_trials=2, executor="process", devices=["cpu"])
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.PRUNED]
+    assert all(t.system_attrs["device"] == "cpu" and "seed" in t.user_attrs for t in study.trials)

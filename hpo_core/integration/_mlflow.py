@@ -38,7 +38,9 @@ class MLflowCallback:
 
     Args:
         tracking_uri: The MLflow tracking URI (``mlflow.set_tracking_uri``), e.g.
-            ``"file:///tmp/mlruns"``; None keeps MLflow's current one.
+            ``"sqlite:///mlflow.db"`` or a server's URL; None keeps MLflow's current one.
+            (MLflow 3 accepts a local directory, ``"file:///tmp/mlruns"``, only with the
+            environment variable ``MLFLOW_ALLOW_FILE_STORE=true``.)
         metric_name: The name of the objective value, or one name per objective.
         create_experiment: Create (or reuse) an experiment named after the study; False
             logs under the active experiment, or ``mlflow_kwargs["experiment_id"]``.
@@ -51,7 +53,7 @@ class MLflowCallback:
     Example:
         >>> import hpo_core, tempfile
         >>> from hpo_core.integration import MLflowCallback
-        >>> uri = "file://" + tempfile.mkdtemp()
+        >>> uri = "sqlite:///" + tempfile.mkdtemp() + "/mlflow.db"
         >>> study = hpo_core.create_study(study_name="mlflow-demo")
         >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=2,
         ...                callbacks=[MLflowCallback(tracking_uri=uri)])  # doctest: +SKIP

@@ -26,7 +26,7 @@ from sklearn.metrics import check_scoring  # noqa: E402
 from sklearn.model_selection import check_cv, cross_validate  # noqa: E402
 from sklearn.utils import _safe_indexing, check_random_state  # noqa: E402
 from sklearn.utils.metaestimators import available_if  # noqa: E402
-from sklearn.utils.validation import _num_samples, check_is_fitted  # noqa: E402
+from sklearn.utils.validation import _num_samples, check_is_fitted, indexable  # noqa: E402
 
 __all__ = ["HpoSearchCV", "OptunaSearchCV"]
 
@@ -212,9 +212,8 @@ class OptunaSearchCV(_base.BaseEstimator):  # type: ignore[misc,name-defined]
         callbacks: list[Callable[[Study, FrozenTrial], None]] | None = None,
         catch: Iterable[type[Exception]] | type[Exception] = (),
     ) -> None:
-        if not isinstance(param_distributions, Mapping):
-            raise TypeError(f"`param_distributions` must be a mapping, but got {param_distributions!r}.")
-        # Stored as given: scikit-learn's clone checks that the constructor keeps them.
+        # Stored as given and checked in `fit`, as scikit-learn asks: `clone` and
+        # `set_params` go through the constructor.
         self.estimator = estimator
         self.param_distributions = param_distributions
         self.cv = cv
@@ -236,6 +235,8 @@ class OptunaSearchCV(_base.BaseEstimator):  # type: ignore[misc,name-defined]
 
     # ------------------------------------------------------------------ fitting
     def _check_params(self) -> None:
+        if not isinstance(self.param_distributions, Mapping):
+            raise TypeError(f"`param_distributions` must be a mapping, but got {self.param_distributions!r}.")
         if not hasattr(self.estimator, "fit"):
             raise ValueError(f"`estimator` must be a scikit-learn estimator, but got {self.estimator!r}.")
         for name, dist in self.param_distributions.items():
@@ -264,6 +265,7 @@ class OptunaSearchCV(_base.BaseEstimator):  # type: ignore[misc,name-defined]
         import hpo_core
 
         self._check_params()
+        X, y, groups = indexable(X, y, groups)  # one length for all, or a ValueError
         rng = check_random_state(self.random_state)
         n_samples = _num_samples(X)
         n_sub = int(self.subsample * n_samples) if isinstance(self.subsample, float) else int(self.subsample)
@@ -295,6 +297,10 @@ class OptunaSearchCV(_base.BaseEstimator):  # type: ignore[misc,name-defined]
             catch=catch,
         )
         self._say("Finished hyperparameter search!")
+        if not any(t.state == TrialState.COMPLETE for t in self.study_.trials):
+            reasons = {str(t.system_attrs.get("fail_reason", "")).strip().splitlines()[-1:][0] for t in self.study_.trials
+                       if t.system_attrs.get("fail_reason")}
+            raise ValueError(f"OptunaSearchCV: no trial completed ({', '.join(sorted(reasons)) or 'every fold failed'}).")
         if self.refit:
             self._refit(X, y, **fit_params)
         return self
@@ -397,8 +403,21 @@ class OptunaSearchCV(_base.BaseEstimator):  # type: ignore[misc,name-defined]
         tags.estimator_type = inner.estimator_type
         tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
         tags.regressor_tags = copy.deepcopy(inner.regressor_tags)
+        tags.input_tags.sparse = inner.input_tags.sparse
         tags.non_deterministic = True
         return tags
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features the best estimator was fitted on."""
+        self._check_is_fitted()
+        return self.best_estimator_.n_features_in_
+
+    @property
+    def feature_names_in_(self) -> np.ndarray:
+        """Feature names the best estimator was fitted on (where X had them)."""
+        self._check_is_fitted()
+        return self.best_estimator_.feature_names_in_
 
     @property
     def classes_(self) -> np.ndarray:

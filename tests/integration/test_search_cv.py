@@ -105,6 +105,24 @@ def test_search_cv_is_a_scikit_learn_estimator() -> None:
     assert len(fitted.sample_indices_) == len(X) // 2 and fitted.n_trials_ == 6
 
 
+def test_search_cv_passes_scikit_learns_estimator_checks_that_apply() -> None:
+    from sklearn.utils.estimator_checks import check_estimator
+
+    est = OptunaSearchCV(LogisticRegression(), {"C": hpo_core.FloatDistribution(0.1, 10.0, log=True)},
+                         n_trials=2, cv=2, random_state=0)
+    # Not applicable: pickling a fitted search (it holds its study, whose storage is not
+    # picklable); n_iter_ (max_iter counts partial_fit rounds of the search, not solver
+    # iterations); an X holding a dict (every fold fails, so the search raises ValueError
+    # where the check expects the estimator's own TypeError).
+    skip = {"check_estimators_pickle", "check_non_transformer_estimators_n_iter", "check_dtype_object"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(est, on_fail=None)
+    failed = {r["check_name"]: str(r["exception"]) for r in results if r["status"] == "failed"}
+    assert set(failed) <= skip, failed
+    assert sum(r["status"] == "passed" for r in results) >= 40
+
+
 def test_search_cv_without_refit_has_no_best_estimator() -> None:
     search = _search(refit=False).fit(X, Y)
     assert search.best_params_
@@ -116,7 +134,9 @@ def test_search_cv_before_fit_and_bad_arguments() -> None:
     with pytest.raises(NotFittedError):
         _search().best_params_
     with pytest.raises(TypeError, match="param_distributions"):
-        OptunaSearchCV(LogisticRegression(), [("C", 1.0)])  # type: ignore[arg-type]
+        OptunaSearchCV(LogisticRegression(), [("C", 1.0)]).fit(X, Y)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        _search().fit(X, Y[:-1])
     with pytest.raises(ValueError, match="distribution"):
         OptunaSearchCV(LogisticRegression(), {"C": [1.0, 2.0]}).fit(X, Y)  # type: ignore[dict-item]
     with pytest.raises(ValueError, match="partial_fit"):

@@ -298,9 +298,10 @@ class OptunaSearchCV(_base.BaseEstimator):  # type: ignore[misc,name-defined]
         )
         self._say("Finished hyperparameter search!")
         if not any(t.state == TrialState.COMPLETE for t in self.study_.trials):
-            reasons = {str(t.system_attrs.get("fail_reason", "")).strip().splitlines()[-1:][0] for t in self.study_.trials
-                       if t.system_attrs.get("fail_reason")}
-            raise ValueError(f"OptunaSearchCV: no trial completed ({', '.join(sorted(reasons)) or 'every fold failed'}).")
+            # The last line of each failed trial's traceback: the error itself.
+            reasons = sorted({(str(t.system_attrs.get("fail_reason", "")).strip().splitlines() or [""])[-1]
+                              for t in self.study_.trials} - {""})
+            raise ValueError(f"OptunaSearchCV: no trial completed ({'; '.join(reasons) or 'no trial ran'}).")
         if self.refit:
             self._refit(X, y, **fit_params)
         return self

@@ -137,6 +137,11 @@ def test_search_cv_before_fit_and_bad_arguments() -> None:
         OptunaSearchCV(LogisticRegression(), [("C", 1.0)]).fit(X, Y)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         _search().fit(X, Y[:-1])
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan  # every fold fails: no trial completes
+    with pytest.raises(ValueError, match="no trial completed"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        OptunaSearchCV(LogisticRegression(), {}, n_trials=2, cv=2).fit(X_nan, Y)
     with pytest.raises(ValueError, match="distribution"):
         OptunaSearchCV(LogisticRegression(), {"C": [1.0, 2.0]}).fit(X, Y)  # type: ignore[dict-item]
     with pytest.raises(ValueError, match="partial_fit"):

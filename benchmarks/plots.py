@@ -14,7 +14,8 @@ run at 10,000::
     nice python benchmarks/plots.py                       # README figures
     nice python benchmarks/plots.py --sizes 1000 --no-readme   # quick look
 
-Writes ``benchmarks/results/plots.json`` and the README section (``--no-readme`` to skip).
+Writes ``benchmarks/results/plots.json`` and the README section (``--no-readme`` to skip;
+``--from-json`` reports the saved results again).
 """
 
 from __future__ import annotations
@@ -124,7 +125,14 @@ def main() -> None:
     ap.add_argument("--optuna-max", type=int, default=10_000)
     ap.add_argument("--optuna-skip", type=float, default=5.0)
     ap.add_argument("--no-readme", action="store_true")
+    ap.add_argument("--from-json", action="store_true", help="report the saved results; run nothing")
     args = ap.parse_args()
+    if args.from_json:
+        body = report(json.loads(RESULTS.read_text()))
+        print(body)
+        if not args.no_readme:
+            _common.write_section(Path(__file__).with_name("README.md"), "plots", body)
+        return
     import matplotlib
 
     matplotlib.use("Agg")
@@ -138,7 +146,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     rev = _common.git_rev()
     results: dict[str, Any] = {"git": rev, "sizes": args.sizes, "steps": args.steps, "repeats": args.repeats,
-                               "times": {}}
+                               "machine": _common.machine_info(["optuna", "plotly", "matplotlib"]), "times": {}}
     slow: set[tuple[str, str]] = set()
     # Warm-up on a small study: the first call of each plot imports and caches.
     small, osmall = build(50, 2, True)
@@ -175,12 +183,16 @@ def report(results: dict[str, Any]) -> str:
         f"Seconds per call (hpo_core: median of {results.get('repeats', 3)} after a warm-up; Optuna: one "
         f"call; both warmed up on a 50-trial study first), 8 parameters, {results['steps']} intermediate "
         f"values per trial, git {results['git']}. '-': not run (Optuna above 10,000 trials, or over "
-        "5 s at the previous size).",
+        "5 s at the previous size). A call builds the figure object (plotly) or the Axes "
+        "(matplotlib); rendering in a browser or rasterizing is not included. The machine is "
+        "shared with other jobs (load average about 8 on its 2 cores during the run): "
+        "differences under about 2x between neighbouring cells are noise.",
         "",
-        _common.machine_info(["optuna", "plotly", "matplotlib"]),
+        results.get("machine") or _common.machine_info(["optuna", "plotly", "matplotlib"]),
     ]
     for backend in ("plotly", "matplotlib"):
-        cols = [(lib, n) for lib in ("hpo_core", "Optuna") for n in sizes]
+        cols = [(lib, n) for lib in ("hpo_core", "Optuna") for n in sizes
+                if any(f"{name}|{lib} {backend}" in results["times"].get(n, {}) for name in PLOTS)]
         lines += ["", f"**{backend}**", "",
                   "| plot | " + " | ".join(f"{lib} {int(n):,}" for lib, n in cols) + " |",
                   "|" + " --- |" * (1 + len(cols))]

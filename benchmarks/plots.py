@@ -117,7 +117,7 @@ def timed(fn: Callable[[], Any], repeats: int) -> float:
     return statistics.median(times[1:]) if repeats > 0 else times[0]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     ap.add_argument("--steps", type=int, default=10)
@@ -126,9 +126,10 @@ def main() -> None:
     ap.add_argument("--optuna-skip", type=float, default=5.0)
     ap.add_argument("--no-readme", action="store_true")
     ap.add_argument("--from-json", action="store_true", help="report the saved results; run nothing")
-    args = ap.parse_args()
+    ap.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
+    args = ap.parse_args(argv)
     if args.from_json:
-        body = report(json.loads(RESULTS.read_text()))
+        body = report(json.loads(args.results.read_text()))
         print(body)
         if not args.no_readme:
             _common.write_section(Path(__file__).with_name("README.md"), "plots", body)
@@ -149,7 +150,7 @@ def main() -> None:
                                "machine": _common.machine_info(["optuna", "plotly", "matplotlib"]), "times": {}}
     slow: set[tuple[str, str]] = set()
     # Warm-up on a small study: the first call of each plot imports and caches.
-    small, osmall = build(50, 2, True)
+    small, osmall = build(min(50, min(args.sizes)), 2, True)
     for name in PLOTS:
         for mod, s in ((hv, small), (hm, small), (ov, osmall), (om, osmall)):
             timed(lambda mod=mod, s=s, name=name: getattr(mod, name)(s), 0)
@@ -169,8 +170,8 @@ def main() -> None:
                     slow.add((lib, name))
                 print(f"{n:>7} {name:<28} {lib:<20} {t:8.3f} s", flush=True)
         results["times"][str(n)] = row
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1))
+    args.results.parent.mkdir(exist_ok=True)
+    args.results.write_text(json.dumps(results, indent=1))
     body = report(results)
     print(body)
     if not args.no_readme:

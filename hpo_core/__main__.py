@@ -1,6 +1,7 @@
-"""Command line: ``python -m hpo_core demo`` runs a small real study on a SQLite file;
-``python -m hpo_core worker`` (or ``hpo-core worker``) is one worker of a shared study
-(see :mod:`hpo_core.cli`).
+"""Command line ``hpo-core`` (also ``python -m hpo_core``): ``demo`` runs a small real study
+on a SQLite file; ``worker`` is one worker of a shared study; the study commands
+(``studies``, ``create-study``, ``trials``, ``best-trial``, ``ask``, ``tell``, ``export``,
+``plot``, ...) are Optuna's, with Optuna's arguments (see :mod:`hpo_core.cli`).
 
 The demo tunes a kernel ridge regression (NumPy only) on generated data by 5-fold
 cross-validation: a mixed space with a log-scale regularizer, a categorical kernel and
@@ -18,7 +19,7 @@ import time
 import numpy as np
 
 import hpo_core
-from hpo_core.cli import CommandError, add_worker_parser, run_worker
+from hpo_core.cli import CommandError, add_study_commands, add_worker_parser, run_study_command, run_worker
 
 
 def _make_data(seed: int = 0, n: int = 240) -> tuple[np.ndarray, np.ndarray]:
@@ -80,9 +81,25 @@ def demo(storage: str, study_name: str, n_trials: int, seed: int | None) -> hpo_
     return study
 
 
+# Optuna's two-word commands, given as one word here.
+_TWO_WORDS = {("study", "set-user-attr"): "study-set-user-attr"}
+
+
+def _join_two_words(argv: list[str]) -> list[str]:
+    for i in range(len(argv) - 1):
+        joined = _TWO_WORDS.get((argv[i], argv[i + 1]))
+        if joined is not None:
+            return [*argv[:i], joined, *argv[i + 2:]]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hpo_core", description=__doc__,
+    parser = argparse.ArgumentParser(prog="hpo-core", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"hpo-core {hpo_core.__version__}")
+    parser.add_argument("--storage", dest="storage_main", default=None,
+                        help="the storage, for the study commands (also after the command)")
+    parser.add_argument("-q", "--quiet", dest="quiet_main", action="store_true", help="warnings and errors only")
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="run a small real study persisted to a SQLite file")
     d.add_argument("--storage", default="sqlite:///hpo_demo.db", help="database URL (default: %(default)s)")
@@ -91,7 +108,17 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--seed", type=int, default=None)
     d.add_argument("--quiet", action="store_true", help="no per-trial log lines")
     add_worker_parser(sub)
-    args = parser.parse_args(argv)
+    add_study_commands(sub)
+    args = parser.parse_args(_join_two_words(list(sys.argv[1:] if argv is None else argv)))
+    if args.quiet_main:
+        hpo_core.logging.set_verbosity(logging.WARNING)
+    if args.command not in ("demo", "worker"):
+        args.storage = args.storage or args.storage_main
+        try:
+            return run_study_command(args)
+        except CommandError as e:
+            print(f"{parser.prog} {args.command}: error: {e}", file=sys.stderr)
+            return 2
     if args.command == "worker":
         try:
             return run_worker(args)

@@ -23,3 +23,24 @@ def test_readme_snippet_runs(index: int, tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.chdir(tmp_path)  # files the snippet writes (SQLite studies) go here
     namespace: dict[str, object] = {"__name__": f"readme_snippet_{index}"}
     exec(compile(code, f"README.md python block {index}", "exec"), namespace)  # noqa: S102
+
+
+_SHELL = [b for b in re.findall(r"```bash\n(.*?)```", _README.read_text(encoding="utf-8"), flags=re.S)
+          if b.lstrip().startswith("hpo-core ")]
+
+
+def test_readme_has_command_line_snippet() -> None:
+    assert _SHELL
+
+
+@pytest.mark.parametrize("index", range(len(_SHELL)))
+def test_readme_command_line_snippet_runs(index: int, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("hpo-core") is None:
+        pytest.skip("the hpo-core command is not on PATH (pip install the package)")
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", _SHELL[index]], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "trials.csv").read_text().count("\n") == 2  # the header and the told trial

@@ -6,11 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from hpo_core._validation import format_error
-from hpo_core.storages._base import BaseStorage, FrozenStudy
+from hpo_core.storages._base import BaseStorage, FrozenStudy, detach_trials
 from hpo_core.storages._callbacks import RetryFailedTrialCallback
 from hpo_core.storages._in_memory import InMemoryStorage
 
-__all__ = ["BaseStorage", "FrozenStudy", "InMemoryStorage", "RDBStorage", "RetryFailedTrialCallback", "get_storage"]
+__all__ = [
+    "BaseStorage", "FrozenStudy", "InMemoryStorage", "RDBStorage", "RetryFailedTrialCallback", "detach_trials",
+    "get_storage",
+]
 
 
 def __getattr__(name: str) -> Any:

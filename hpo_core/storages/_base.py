@@ -153,6 +153,39 @@ def worker_id() -> str:
     return _WORKER_ID[1]
 
 
+_DETACHED = False
+
+
+def detach_trials(detached: bool = True) -> None:
+    """Make the trials this process starts from now on belong to no process (or, with
+    ``False``, to this one again: the default).
+
+    A trial normally belongs to the process that asked for it, and is marked FAIL as
+    stale once that process is gone (or its heartbeat stops). A detached trial is
+    neither: it stays RUNNING until someone tells it, so one process may ask and exit
+    and another tell later (what ``hpo-core ask`` / ``hpo-core tell`` do). Heartbeats
+    still run for it while this process lives; open the storage with
+    ``heartbeat_interval=None`` so that none are written at all.
+
+    Example:
+        >>> import hpo_core
+        >>> detach_trials()
+        >>> trial_owner()
+        ''
+        >>> detach_trials(False)
+        >>> trial_owner() != ''
+        True
+    """
+    global _DETACHED
+    _DETACHED = bool(detached)
+
+
+def trial_owner() -> str:
+    """The owner recorded with a trial this process starts: :func:`worker_id`, or ``""``
+    after :func:`detach_trials`."""
+    return "" if _DETACHED else worker_id()
+
+
 def is_local_worker_dead(owner: str | None) -> bool:
     """True if ``owner`` names a process on this host that no longer exists.
 

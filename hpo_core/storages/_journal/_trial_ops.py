@@ -30,7 +30,7 @@ from hpo_core.storages._base import (
     check_finish,
     check_report,
     check_space,
-    worker_id,
+    trial_owner,
 )
 from hpo_core.storages._checks import check_name, encode_json
 from hpo_core.storages._heartbeat import Heartbeats
@@ -99,7 +99,7 @@ class JournalTrialOps(BaseStorage):
     def _beat_fields(self, op: dict[str, Any]) -> dict[str, Any]:
         """Mark ``op`` as taking a trial for this process: its owner, and its first
         heartbeat when heartbeats are on."""
-        op["owner"] = worker_id()
+        op["owner"] = trial_owner()
         if self.heartbeat_interval is not None:
             op["hb"] = 1
         return op
@@ -147,7 +147,7 @@ class JournalTrialOps(BaseStorage):
         for _, kind, key, value in ch.attrs:
             op["ua" if kind == "user" else "sa"][key] = encode_json(check_attr(kind, key, value), f"{kind}_attrs[{key!r}]")
         if state == _RUNNING:
-            op["owner"] = worker_id()
+            op["owner"] = trial_owner()
         add_defs(op, (row[2] for row in op["p"]), self._state.dists)
         return op
 

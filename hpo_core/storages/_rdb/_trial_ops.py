@@ -32,7 +32,7 @@ from hpo_core.storages._base import (
     check_report,
     check_space,
     is_local_worker_dead,
-    worker_id,
+    trial_owner,
 )
 from hpo_core.storages._checks import check_name, decode_json, encode_json
 from hpo_core.storages._heartbeat import Heartbeats
@@ -104,7 +104,7 @@ class TrialOps(BaseStorage):
         internal: np.ndarray | None = None,
     ) -> tuple[int, int]:
         now = time.time()
-        owner = worker_id()
+        owner = trial_owner()
         beat = now if self._heartbeats.enabled else None
         if space is not None:
             check_space(space)
@@ -159,7 +159,7 @@ class TrialOps(BaseStorage):
                                [(trial_id, name, v, d) for name, v, d in rows], (), ()), decode_json)
 
     def create_new_trials(self, study_id: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-        now, owner = time.time(), worker_id()
+        now, owner = time.time(), trial_owner()
         beat = now if self._heartbeats.enabled else None
 
         def fn(conn: Connection) -> tuple[np.ndarray, np.ndarray]:
@@ -185,7 +185,7 @@ class TrialOps(BaseStorage):
 
     def claim_waiting_trial(self, study_id: int) -> tuple[int, int] | None:
         t = S.trials
-        now, owner = time.time(), worker_id()
+        now, owner = time.time(), trial_owner()
         beat = now if self._heartbeats.enabled else None
 
         def fn(conn: Connection) -> tuple[int, int] | None:

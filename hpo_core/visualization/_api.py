@@ -239,7 +239,9 @@ def plot_rank(
 ) -> Any:
     """Plot pairs of parameters with each trial coloured by the rank of its target.
 
-    One parameter: the parameter against the target; two: one panel; more: a matrix.
+    One parameter: the parameter against the target; two: one panel; more: a matrix;
+    ``params`` keep their given order (Optuna's). The colour is the rank from 0 (ties
+    share their mean rank) over n - 1, Optuna's colour index.
     Reduction: ranks are computed over all COMPLETE trials; markers are all trials up to
     2,000, else a seeded sample of 2,000 (the title says so).
 

@@ -128,15 +128,16 @@ def axis(h: History, name: str, rows: np.ndarray) -> Axis:
     return Axis(name, out, False, labels)
 
 
-def select_params(h: History, rows: np.ndarray, params: list[str] | None) -> list[str]:
-    """Names to plot: ``params`` (each must exist: ValueError naming ``params``), or every
-    parameter of some COMPLETE trial, sorted by name (Optuna's order)."""
+def select_params(h: History, rows: np.ndarray, params: list[str] | None, *, keep_order: bool = False) -> list[str]:
+    """Names to plot: ``params`` (each must exist: ValueError naming ``params``; sorted
+    and without repeats unless ``keep_order``, Optuna's rank plot), or every parameter
+    of some COMPLETE trial, sorted by name (Optuna's order)."""
     if params is not None:
         missing = [p for p in params if p not in h.param_index]
         if missing:
             raise ValueError(format_error("params", "names of parameters in the study", params)
                              + f" Unknown: {missing}.")
-        return sorted(params) if params else []
+        return list(params) if keep_order else sorted(set(params))
     p = len(h.param_names)
     if not len(rows):
         return []

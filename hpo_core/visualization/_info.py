@@ -151,12 +151,13 @@ class ParamPlot:
     minimize: bool = True
 
 
-def _rows_target(study: Any, params: Any, target: Any, target_name: Any) -> tuple[Any, np.ndarray, np.ndarray, list[str]]:
+def _rows_target(study: Any, params: Any, target: Any, target_name: Any, *, keep_order: bool = False
+                 ) -> tuple[Any, np.ndarray, np.ndarray, list[str]]:
     h = D.history_of(study)
     target = D.check_target([study], target, target_name)
     params = D.check_params(params)
     rows = D.complete_rows(h)
-    names = D.select_params(h, rows, params)
+    names = D.select_params(h, rows, params, keep_order=keep_order)
     y = D.target_values(h, rows, target)
     ok = ~np.isnan(y)
     return h, rows[ok], y[ok], names
@@ -207,11 +208,13 @@ class RankPlot:
 
 
 def rank_info(study: Any, params: Any, target: Any, target_name: Any) -> RankPlot:
-    h, rows, y, names = _rows_target(study, params, target, target_name)
+    from scipy.stats import rankdata
+
+    h, rows, y, names = _rows_target(study, params, target, target_name, keep_order=True)
     if not len(rows):
         D.warn_empty("Your study does not have any completed trials.")
-    order = np.argsort(np.argsort(y, kind="stable"), kind="stable")
-    rank = order / max(len(y) - 1, 1)
+    # Optuna's colour index: the rank from 0, ties sharing their mean rank, over n - 1.
+    rank = (rankdata(y, method="average") - 1.0) / (len(y) - 1) if len(y) >= 2 else np.full(len(y), 0.5)
     keep = D.seeded_sample(len(rows), MAX_POINTS)
     axes = {n: D.axis(h, n, rows[keep]) for n in names}
     return RankPlot(names, axes, y[keep], rank[keep], target_name, len(rows))

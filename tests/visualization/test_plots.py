@@ -310,6 +310,19 @@ def test_optuna_parity_intermediate_values(pair: Any) -> None:
     assert ours_curves == their_curves
 
 
+@pytest.mark.parametrize("params", [["x", "lr"], ["lr", "x"]])
+def test_optuna_parity_rank_points_and_colour(pair: Any, params: list[str]) -> None:
+    ours, theirs = pair
+    a = V.plot_rank(ours, params=params)
+    b = optuna.visualization.plot_rank(theirs, params=params)
+    assert a.layout.xaxis.title.text == b.layout.xaxis.title.text == params[0]
+    assert _xy(a.data[0]) == _xy(b.data[0])
+    # Optuna colours each trial by its rank over n - 1; ours keeps that index.
+    values = np.array([t.value for t in theirs.trials])
+    order = np.argsort(np.argsort(values))
+    np.testing.assert_allclose(np.sort(a.data[0].marker.color), np.sort(order / (len(values) - 1)))
+
+
 def test_optuna_parity_contour_points(pair: Any) -> None:
     ours, theirs = pair
     a = V.plot_contour(ours, params=["x", "lr"])

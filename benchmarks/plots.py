@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     warnings.simplefilter("ignore")
     rev = _common.git_rev()
     results: dict[str, Any] = {"git": rev, "sizes": args.sizes, "steps": args.steps, "repeats": args.repeats,
-                               "machine": _common.machine_info(["optuna", "plotly", "matplotlib"]), "times": {}}
+                               "machine": _common.machine_info(["optuna", "plotly", "matplotlib"]),
+                               "optuna_max": args.optuna_max, "optuna_skip": args.optuna_skip, "times": {}}
     slow: set[tuple[str, str]] = set()
     # Warm-up on a small study: the first call of each plot imports and caches.
     small, osmall = build(min(50, min(args.sizes)), 2, True)
@@ -183,11 +184,11 @@ def report(results: dict[str, Any]) -> str:
     lines = [
         f"Seconds per call (hpo_core: median of {results.get('repeats', 3)} after a warm-up; Optuna: one "
         f"call; both warmed up on a 50-trial study first), 8 parameters, {results['steps']} intermediate "
-        f"values per trial, git {results['git']}. '-': not run (Optuna above 10,000 trials, or over "
-        "5 s at the previous size). A call builds the figure object (plotly) or the Axes "
+        f"values per trial, git {results['git']}. '-': not run (Optuna above "
+        f"{results.get('optuna_max', 10_000):,} trials, or over {results.get('optuna_skip', 5.0):g} s at the "
+        "previous size). A call builds the figure object (plotly) or the Axes "
         "(matplotlib); rendering in a browser or rasterizing is not included. The machine is "
-        "shared with other jobs (load average about 8 on its 2 cores during the run): "
-        "differences under about 2x between neighbouring cells are noise.",
+        "shared with other jobs: differences under about 2x between neighbouring cells are noise.",
         "",
         results.get("machine") or _common.machine_info(["optuna", "plotly", "matplotlib"]),
     ]

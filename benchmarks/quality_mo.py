@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     for x in samplers:
         if x not in SAMPLERS:
             p.error(f"--samplers: unknown sampler {x!r}; choose from {', '.join(SAMPLERS)}")
-    logging.disable(logging.INFO)
+    hpo_core.logging.set_verbosity(logging.WARNING)  # no line per trial (the library's logger only)
     for problem in problems:
         factory, n_objectives, ref = PROBLEMS[problem]
         print(f"\n{problem.upper()}, {args.dims} parameters, {args.trials} trials, seeds 0-{args.seeds - 1}, "

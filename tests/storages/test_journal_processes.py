@@ -404,7 +404,7 @@ HANGING_WORKER = """
     hpo_core.logging.set_verbosity(logging.WARNING)
     path, marker, hb, remote = sys.argv[1], pathlib.Path(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "1"
     if remote:  # pretend to run on another host: only the heartbeat can tell it died
-        _trial_ops.worker_id = lambda: "another-host:4242:99"
+        _trial_ops.trial_owner = lambda: "another-host:4242:99"
     storage = JournalStorage(JournalFileBackend(path), heartbeat_interval=hb)
     study = hpo_core.create_study(storage=storage, study_name="s", load_if_exists=True)
     def objective(trial):

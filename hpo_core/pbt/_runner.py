@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from hpo_core._devices import free_cuda_cache, is_out_of_memory
+from hpo_core._devices import free_cuda_cache
 from hpo_core.distributed import ExecutorSession, TrialTask
-from hpo_core.exceptions import FailedTrialWarning, TrialPruned, WorkerLostError
+from hpo_core.exceptions import FailedTrialWarning, TrialPruned
 from hpo_core.pbt._store import Checkpoint, FileArtifactStore
-from hpo_core.study._optimize import _finish, _resolve_executor, _slots
+from hpo_core.study._optimize import _finish, _resolve_executor, _slots, record_failure
 from hpo_core.trial import FrozenTrial, Trial, TrialState
 
 if TYPE_CHECKING:
@@ -129,14 +128,7 @@ def run_segment(study: Study, session: ExecutorSession, slot: int, trial: Trial,
     except TrialPruned:
         state = TrialState.PRUNED
     except Exception as e:  # noqa: BLE001 - a failed segment fails its trial, not the run
-        reason = str(e) if isinstance(e, WorkerLostError) else traceback.format_exc()
-        oom = is_out_of_memory(e)
-        try:
-            trial.set_system_attr("fail_reason", reason)
-            if oom:
-                trial.set_system_attr("out_of_memory", True)
-        except Exception:  # noqa: BLE001 - the storage is down: tell below says so
-            pass
+        oom = record_failure(trial, e)
         warnings.warn(f"PBT: trial {trial.number} (member {ckpt.member}, steps {ckpt.start}-{ckpt.stop}) "
                       f"failed with {type(e).__name__}: {str(e)[:200]}", FailedTrialWarning, stacklevel=2)
     finally:

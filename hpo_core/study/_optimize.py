@@ -257,6 +257,22 @@ def _run_threads(study: Study, worker: Callable[[int], None], n: int, session: A
         pool.shutdown(wait=True)
 
 
+def record_failure(trial: Trial, error: BaseException) -> bool:
+    """In the ``except`` block of a failed trial: write its ``fail_reason`` (the
+    traceback; a dead worker's message, which says all there is) and, if it ran out of
+    memory, ``out_of_memory``. Returns whether it did. A storage that is down leaves
+    them unwritten; the state written next reports the outage."""
+    reason = str(error) if isinstance(error, WorkerLostError) else traceback.format_exc()
+    oom = is_out_of_memory(error)
+    try:
+        trial.set_system_attr("fail_reason", reason)
+        if oom:
+            trial.set_system_attr("out_of_memory", True)
+    except Exception:  # noqa: BLE001
+        pass
+    return oom
+
+
 def _run_trial(
     study: Study,
     func: Callable[[Trial], Any],
@@ -283,15 +299,7 @@ def _run_trial(
             error = e
     except BaseException as e:  # noqa: BLE001 - every failure is recorded, then handled below
         error = e
-        # A dead worker's message says all there is; a traceback would show the driver.
-        tb = str(e) if isinstance(e, WorkerLostError) else traceback.format_exc()
-        oom = is_out_of_memory(e)
-        try:
-            trial.set_system_attr("fail_reason", tb)
-            if oom:
-                trial.set_system_attr("out_of_memory", True)
-        except Exception:  # noqa: BLE001
-            pass
+        oom = record_failure(trial, e)
         if oom:
             # A trial too big for the device fails alone: its memory is released below,
             # once the error (whose traceback's frames hold its tensors) is dropped, and

@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         args.storage = args.storage or args.storage_main
         try:
             return run_study_command(args)
-        except CommandError as e:
+        except (CommandError, ImportError) as e:  # an ImportError names the extra to install
             print(f"{parser.prog} {args.command}: error: {e}", file=sys.stderr)
             return 2
     if args.command == "worker":

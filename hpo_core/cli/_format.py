@@ -7,6 +7,8 @@ import datetime
 import json
 from typing import Any
 
+from hpo_core._imports import import_optional
+
 __all__ = ["DATETIME_FORMAT", "Column", "format_records", "plain"]
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -73,8 +75,7 @@ def format_records(records: list[dict[Column, Any]] | dict[Column, Any], columns
     if fmt == "json":
         return json.dumps(rows[0] if single else rows)
     if fmt == "yaml":
-        import yaml
-
+        yaml = import_optional("yaml", extra="cli", feature="hpo-core -f yaml")
         return str(yaml.safe_dump(rows[0] if single else rows, sort_keys=False)).rstrip("\n")
     if fmt == "value":
         return "\n".join(" ".join(str(row.get(h, "")) for h in header) for row in rows)

@@ -53,6 +53,7 @@ from hpo_core.exceptions import (
     UpdateFinishedTrialError,
     WorkerLostError,
 )
+from hpo_core.study._progress import ProgressBar
 from hpo_core.study._stale import fail_stale_trials, failed_as_stale
 from hpo_core.trial import FrozenTrial, Trial, TrialState
 
@@ -180,7 +181,7 @@ def optimize(
         session = runner.open(study, func, slots=slots, gc_after_trial=gc_after_trial)
         catch_t = (*catch_t, WorkerLostError)  # a dead worker fails its trial only
     budget = _Budget(n_trials, timeout)  # the timeout counts from when the workers are ready
-    bar = None
+    bar = ProgressBar(n_trials, timeout) if show_progress_bar else None
 
     def worker(slot: int) -> None:
         device = slots[slot]
@@ -191,7 +192,7 @@ def optimize(
                 break
             frozen = _run_trial(study, objective, catch_t, device)
             if bar is not None:
-                bar.update(1)
+                bar.update(study)
             for cb in cbs:
                 cb(study, frozen)
             if gc_after_trial:
@@ -200,10 +201,6 @@ def optimize(
                 free_cuda_cache()  # the workers of an executor free their own
 
     try:
-        if show_progress_bar:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=n_trials, desc="trials")
         if len(slots) == 1:
             worker(0)
         else:

@@ -332,7 +332,10 @@ class Study:
             callbacks: Called as ``cb(study, frozen_trial)`` after each trial, in this
                 process.
             gc_after_trial: Run ``gc.collect()`` after each trial (in the worker too).
-            show_progress_bar: Show a tqdm progress bar.
+            show_progress_bar: Show a progress bar (tqdm) on standard error: trials done
+                out of ``n_trials`` (or seconds out of ``timeout`` when only that is
+                given) with an ETA, and the best trial and value so far; nothing when
+                standard error is not a terminal.
             executor: Where objectives run: None or ``"thread"`` (threads of this
                 process), ``"process"`` (``n_jobs`` worker processes), ``"ray"`` (Ray
                 tasks on a local Ray), or an executor object such as

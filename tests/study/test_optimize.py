@@ -133,7 +133,8 @@ def test_optimize_multi_objective() -> None:
 def test_optimize_progress_bar_and_gc(capsys: pytest.CaptureFixture[str]) -> None:
     study = hpo_core.create_study()
     study.optimize(quadratic, n_trials=5, show_progress_bar=True, gc_after_trial=True)
-    assert "5/5" in capsys.readouterr().err
+    assert len(study.trials) == 5
+    assert "5/5" not in capsys.readouterr().err  # not a terminal: no bar (tests/study/test_progress.py)
 
 
 @pytest.mark.parametrize(

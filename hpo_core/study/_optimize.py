@@ -363,7 +363,7 @@ def _log_trial(study: Study, frozen: FrozenTrial) -> None:
         return
     # Optuna 5.0's lines, word for word, so that logs read and parse the same.
     if frozen.state == TrialState.COMPLETE and frozen.values is not None:
-        names = study.metric_names
+        names = study._metric_names_for_logs()
         values: Any = frozen.values if names is None else dict(zip(names, frozen.values))
         if len(study.directions) > 1:
             _logger.info(f"Trial {frozen.number} finished with values: {values} and parameters: "

@@ -72,6 +72,9 @@ class Study:
         self._thread_local = threading.local()
         self._stale_checked = -math.inf  # monotonic time of the last check for stale trials
         self._stale_due = -math.inf  # the next check before an ask is due from then
+        # The metric names for log lines, read from the storage once (a query of every
+        # study system attribute per finished trial otherwise); set_metric_names updates it.
+        self._log_names: tuple[list[str] | None] | None = None
 
     # --------------------------------------------------------------- basics
     @property
@@ -136,6 +139,13 @@ class Study:
             raise ValueError(format_error("metric_names", f"{self._n_objectives} name(s), one per objective",
                                           metric_names))
         self._storage.set_study_attr(self._study_id, "system", METRIC_NAMES_KEY, list(metric_names))
+        self._log_names = (list(metric_names),)
+
+    def _metric_names_for_logs(self) -> list[str] | None:
+        """:attr:`metric_names` as the log lines use it: read once per study object."""
+        if self._log_names is None:
+            self._log_names = (self.metric_names,)
+        return self._log_names[0]
 
     def set_system_attr(self, key: str, value: Any) -> None:
         if not isinstance(key, str):

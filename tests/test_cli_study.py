@@ -130,3 +130,8 @@ def test_version_and_help_name_the_command(capsys: pytest.CaptureFixture[str]) -
         main(["--help"])
     out = capsys.readouterr().out
     assert out.startswith("usage: hpo-core") and "best-trials" in out and "export" in out
+
+
+def test_detach_trials_rejects_a_non_bool() -> None:
+    with pytest.raises(TypeError, match="detach_trials: `detached`"):
+        hpo_core.storages.detach_trials("yes")  # type: ignore[arg-type]

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from hpo_core._validation import format_error
+from hpo_core._validation import check_bool, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace
 from hpo_core.history import History
 from hpo_core.storages._checks import check_name, check_step, normalize_json, to_float
@@ -177,7 +177,7 @@ def detach_trials(detached: bool = True) -> None:
         True
     """
     global _DETACHED
-    _DETACHED = bool(detached)
+    _DETACHED = check_bool("detached", detached, owner="detach_trials")
 
 
 def trial_owner() -> str:

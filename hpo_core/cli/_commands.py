@@ -1,6 +1,7 @@
 """The study commands of ``hpo-core``: Optuna's (``studies``, ``study-names``,
 ``create-study``, ``delete-study``, ``study set-user-attr``, ``trials``, ``best-trial``,
-``best-trials``, ``ask``, ``tell``) with Optuna's arguments, and ``export`` and ``plot``.
+``best-trials``, ``ask``, ``tell``) with Optuna's arguments, and ``export``, ``plot`` and
+``dashboard`` (optuna-dashboard's ``STORAGE --host --port``).
 
 Every command takes ``--storage`` (a database URL, a journal file's path, or
 ``redis://...``; else the ``HPO_CORE_STORAGE`` or ``OPTUNA_STORAGE`` environment
@@ -136,6 +137,12 @@ def add_study_commands(sub: Any) -> None:
     p.add_argument("--kind", choices=PLOTS, default="optimization_history")
     p.add_argument("--output", "-o", required=True)
     p.add_argument("--params", nargs="+", default=None, help="the parameters to show (default: all)")
+    p = add("dashboard", "serve a live web dashboard of the studies of a storage (optuna-dashboard's arguments)",
+            study=False)
+    p.add_argument("storage_url", nargs="?", default=None, metavar="STORAGE",
+                   help="database URL, journal file or redis:// URL (or --storage)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s, this machine only)")
+    p.add_argument("--port", type=int, default=8080, help="port (default: %(default)s; 0 picks a free one)")
 
 
 def run_study_command(args: argparse.Namespace) -> int:
@@ -171,6 +178,13 @@ def run_study_command(args: argparse.Namespace) -> int:
         return 0
     if cmd == "study-set-user-attr":
         _study(args).set_user_attr(args.key, args.value)
+        return 0
+    if cmd == "dashboard":
+        from hpo_core.dashboard import run_server
+
+        if not 0 <= args.port <= 65535:
+            raise CommandError(f"--port must be in [0, 65535], but got {args.port}.")
+        run_server(_storage(args.storage_url or args.storage, heartbeats=False), host=args.host, port=args.port)
         return 0
     if cmd == "ask":
         return _ask(args)

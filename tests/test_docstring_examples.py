@@ -22,6 +22,8 @@ _OPTIONAL = {
     "hpo_core.integration._xgboost": "xgboost",
     "hpo_core.integration._lightgbm": "lightgbm",
     "hpo_core.integration._mlflow": "mlflow",
+    "hpo_core.integration._optuna_sampler": "optuna",
+    "hpo_core.integration._optuna_studies": "optuna",
 }
 
 

@@ -8,6 +8,8 @@
 - scikit-learn: :class:`OptunaSearchCV` (also importable as ``HpoSearchCV``).
 - XGBoost and LightGBM: :class:`XGBoostPruningCallback`, :class:`LightGBMPruningCallback`.
 - MLflow: :class:`MLflowCallback`.
+- Optuna: :class:`OptunaSampler` runs any sampler of ours inside ``optuna.create_study``;
+  :func:`from_optuna` and :func:`to_optuna` copy studies between Optuna's storages and ours.
 
 The names and arguments are optuna-integration's where it has them. ``import
 hpo_core.integration`` imports none of these libraries: a name loads its module (and its
@@ -34,6 +36,9 @@ _LAZY = {
     "XGBoostPruningCallback": "_xgboost",
     "LightGBMPruningCallback": "_lightgbm",
     "MLflowCallback": "_mlflow",
+    "OptunaSampler": "_optuna_sampler",
+    "from_optuna": "_optuna_studies",
+    "to_optuna": "_optuna_studies",
 }
 
 __all__ = sorted(_LAZY)

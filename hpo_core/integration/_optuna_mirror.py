@@ -36,7 +36,7 @@ from hpo_core.trial._state import TrialState
 
 __all__ = ["Mirror"]
 
-_RUNNING, _WAITING = int(TrialState.RUNNING), int(TrialState.WAITING)
+_RUNNING, _COMPLETE = int(TrialState.RUNNING), int(TrialState.COMPLETE)
 _FINISHED = (int(TrialState.COMPLETE), int(TrialState.PRUNED), int(TrialState.FAIL))
 _NAME = "optuna-mirror"
 
@@ -108,8 +108,51 @@ class Mirror:
             for number in list(self.open):
                 if number < len(trials):
                     self.refresh(number, trials[number])
-        for t in trials[self.n :]:
-            self._append(t)
+        new = trials[self.n :]
+        if len(new) > 1:
+            self._append_many(new)
+        else:
+            for t in new:
+                self._append(t)
+
+    def _append_many(self, new: list[Any]) -> None:
+        """Append ``new`` trials; runs of COMPLETE trials with the same distributions and
+        nothing else to copy (no reports, no typed system attributes) go in as blocks of
+        three storage calls (a study of many trials, mirrored when first seen)."""
+        i, n_new, complete = 0, len(new), TrialState.COMPLETE
+        while i < n_new:
+            t = new[i]
+            if not self._plain_complete(t):
+                self._append(t)
+                i += 1
+                continue
+            dists = t.distributions
+            j = i + 1
+            while j < n_new and self._plain_complete(new[j]) and new[j].distributions == dists:
+                j += 1
+            if j - i == 1:
+                self._append(t)
+            else:
+                space = self.space(dists)
+                block = new[i:j]
+                X = np.array(
+                    [[d.to_internal_repr(b.params[name]) for name, d in space.items()] for b in block]
+                )
+                values = np.array([b.values for b in block], dtype=np.float64)
+                ids, numbers = self.storage.create_new_trials(0, j - i)
+                assert int(numbers[0]) == self.n  # internal: rows follow Optuna's trial numbers
+                self.storage.set_trials_params(ids, space, X.reshape(j - i, len(space)))
+                self.storage.set_trials_state_values(ids, complete, values)
+                self.n += j - i
+            i = j
+
+    @staticmethod
+    def _plain_complete(t: Any) -> bool:
+        return (
+            t.state.value == _COMPLETE
+            and not t.intermediate_values
+            and not (t.system_attrs and NUMERIC_ATTRS.intersection(t.system_attrs))
+        )
 
     def _append(self, ot: Any) -> None:
         number = self.n

@@ -143,6 +143,64 @@ def test_optuna_sampler_mirrors_pruned_and_failed_trials() -> None:
     assert {"COMPLETE", "PRUNED", "FAIL"} <= states
 
 
+def test_optuna_sampler_mirrors_a_prefilled_study_as_the_native_sampler_sees_it() -> None:
+    rng = np.random.default_rng(0)
+    space = {
+        "x": ("float", -5.0, 5.0, {}),
+        "lr": ("float", 1e-5, 1e-1, {"log": True}),
+        "n": ("int", 1, 8, {}),
+        "kind": ("cat", ["a", "b", "c"], None, {}),
+    }
+
+    def dists(lib: Any) -> dict[str, Any]:
+        out = {}
+        for name, (kind, low, high, opts) in space.items():
+            if kind == "float":
+                out[name] = lib.distributions.FloatDistribution(low, high, **opts)
+            elif kind == "int":
+                out[name] = lib.distributions.IntDistribution(low, high)
+            else:
+                out[name] = lib.distributions.CategoricalDistribution(low)
+        return out
+
+    rows = [
+        {
+            "x": float(rng.uniform(-5, 5)),
+            "lr": float(10 ** rng.uniform(-5, -1)),
+            "n": int(rng.integers(1, 9)),
+            "kind": str(rng.choice(["a", "b", "c"])),
+        }
+        for _ in range(40)
+    ]
+    values = rng.uniform(0, 1, 40).tolist()
+    native = hpo_core.create_study(sampler=samplers.TPESampler(seed=5))
+    study = optuna.create_study(sampler=OptunaSampler(samplers.TPESampler(seed=5)))
+    for k, (params, value) in enumerate(zip(rows, values)):
+        if k == 20:  # one PRUNED trial with reports in the middle of a block of COMPLETE ones
+            native.add_trial(
+                hpo_core.create_trial(
+                    params=params,
+                    distributions=dists(hpo_core),
+                    state=hpo_core.TrialState.PRUNED,
+                    intermediate_values={0: value},
+                )
+            )
+            study.add_trial(
+                optuna.trial.create_trial(
+                    params=params,
+                    distributions=dists(optuna),
+                    state=optuna.trial.TrialState.PRUNED,
+                    intermediate_values={0: value},
+                )
+            )
+            continue
+        native.add_trial(hpo_core.create_trial(params=params, distributions=dists(hpo_core), value=value))
+        study.add_trial(optuna.trial.create_trial(params=params, distributions=dists(optuna), value=value))
+    native.optimize(_objective, n_trials=10)
+    study.optimize(_objective, n_trials=10)
+    assert [t.params for t in study.trials[40:]] == [t.params for t in native.trials[40:]]
+
+
 def test_optuna_sampler_serves_several_studies() -> None:
     sampler = OptunaSampler(samplers.TPESampler(n_startup_trials=3, seed=0))
     a = optuna.create_study(sampler=sampler)

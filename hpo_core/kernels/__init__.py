@@ -58,9 +58,11 @@ __all__ = [
     "kernel_backend_name",
     "hypervolume",
     "is_pareto_front",
+    "log_ehvi",
     "log_ei",
     "log_pdf_product_mixture",
     "matern52",
+    "nondominated_boxes",
     "nondominated_rank",
     "parzen_bandwidths",
     "sample_product_mixture",
@@ -239,6 +241,25 @@ def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
     """Hypervolume dominated by points and bounded by the reference point, for minimisation."""
     _check_points_ref(points, ref)
     return float(_kernel_module("hypervolume").hypervolume(points, ref))
+
+
+def nondominated_boxes(points: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Disjoint boxes that tile the region below ref that no point dominates."""
+    _check_points_ref(points, ref)
+    if not 1 <= np.shape(ref)[0] <= 3 or not np.isfinite(ref).all():
+        raise ValueError(format_error("ref", "a finite reference point of 1 to 3 objectives", ref))
+    return _kernel_module("nondominated_boxes").nondominated_boxes(points, ref)  # type: ignore[no-any-return]
+
+
+def log_ehvi(mean: np.ndarray, sd: np.ndarray, lo: np.ndarray, hi: np.ndarray, *,
+             grad: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Log expected hypervolume improvement of independent Gaussians over disjoint boxes."""
+    mean, sd, lo, hi = (np.asarray(a, dtype=np.float64) for a in (mean, sd, lo, hi))
+    if mean.ndim != 2 or sd.shape != mean.shape or lo.ndim != 2 or hi.shape != lo.shape \
+            or lo.shape[1] != mean.shape[1]:
+        raise ValueError(format_error("mean, sd, lo, hi", "arrays of shapes (k, m), (k, m), (c, m), (c, m)",
+                                      f"shapes {mean.shape}, {sd.shape}, {lo.shape}, {hi.shape}"))
+    return _kernel_module("log_ehvi").log_ehvi(mean, sd, lo, hi, grad=grad)  # type: ignore[no-any-return]
 
 
 def log_pdf_product_mixture(

@@ -15,6 +15,7 @@ written, and re-exported here:
   ``parzen_bandwidths``, ``categorical_kernel_table``, ``tpe_best_candidate``,
   ``tpe_propose``;
 * ``_numba_pareto.py``: ``nondominated_rank``, ``is_pareto_front``, ``hypervolume``;
+* ``_numba_ehvi.py``: ``nondominated_boxes``, ``log_ehvi``;
 * ``_numba_nsga.py``: ``crowding_distance``;
 * ``_numba_gp.py``: ``matern52``, ``gp_log_marginal_likelihood``, ``gp_posterior``,
   ``log_ei``;
@@ -27,6 +28,7 @@ the compiled functions it calls: after editing ``_numba_truncnorm.py`` delete th
 
 from __future__ import annotations
 
+from hpo_core.kernels._numba_ehvi import log_ehvi, nondominated_boxes
 from hpo_core.kernels._numba_fanova import fanova_marginal_variances
 from hpo_core.kernels._numba_gp import gp_log_marginal_likelihood, gp_posterior, log_ei, matern52
 from hpo_core.kernels._numba_nsga import crowding_distance
@@ -48,9 +50,11 @@ __all__ = [
     "gp_posterior",
     "hypervolume",
     "is_pareto_front",
+    "log_ehvi",
     "log_ei",
     "log_pdf_product_mixture",
     "matern52",
+    "nondominated_boxes",
     "nondominated_rank",
     "parzen_bandwidths",
     "sample_product_mixture",

@@ -11,6 +11,7 @@ own *Notation* block, and re-exported here:
   ``categorical_kernel_table``, ``tpe_best_candidate``, ``tpe_propose``);
 * ``_reference_pareto.py``: ``nondominated_rank``, ``is_pareto_front`` and
   ``hypervolume``;
+* ``_reference_ehvi.py``: ``nondominated_boxes`` and ``log_ehvi`` (multi-objective GP);
 * ``_reference_nsga.py``: NSGA-II's ``crowding_distance``;
 * ``_reference_gp.py``: the Gaussian-process kernels ``matern52``,
   ``gp_log_marginal_likelihood``, ``gp_posterior`` and ``log_ei``;
@@ -24,6 +25,7 @@ at the boundary. The compiled backends mirror this layout (``_numba_<job>.py``,
 
 from __future__ import annotations
 
+from hpo_core.kernels._reference_ehvi import log_ehvi, nondominated_boxes
 from hpo_core.kernels._reference_fanova import fanova_marginal_variances
 from hpo_core.kernels._reference_gp import gp_log_marginal_likelihood, gp_posterior, log_ei, matern52
 from hpo_core.kernels._reference_nsga import crowding_distance
@@ -45,9 +47,11 @@ __all__ = [
     "gp_posterior",
     "hypervolume",
     "is_pareto_front",
+    "log_ehvi",
     "log_ei",
     "log_pdf_product_mixture",
     "matern52",
+    "nondominated_boxes",
     "nondominated_rank",
     "parzen_bandwidths",
     "sample_product_mixture",

@@ -23,12 +23,14 @@ from __future__ import annotations
 import math
 import threading
 import time
+import warnings
 from typing import Any
 
 import numpy as np
 
 import hpo_core
 from hpo_core.distributions import CategoricalDistribution, IntDistribution
+from hpo_core.exceptions import HpoWarning
 from hpo_core.trial import TrialState
 
 __all__ = ["MAX_POINTS", "PAGE_SIZES", "StudyState", "TableQuery"]
@@ -313,32 +315,36 @@ class StudyState:
             target: dict[str, Any] = {}
             if multi:
                 target = {"target": lambda t, i=objective: t.values[i], "target_name": names[objective]}
-            if not h.count(_COMPLETE):
-                fig = _empty("No COMPLETE trials yet.")
-            elif kind == "importances":
-                fig = vis.plot_param_importances(self.study, **target)
-            elif kind == "parallel":
-                fig = vis.plot_parallel_coordinate(self.study, **target)
-            elif kind == "intermediate":
-                fig = (
-                    vis.plot_intermediate_values(self.study)
-                    if h.steps.n_reports
-                    else _empty("No trial reported intermediate values.")
-                )
-            elif kind == "pareto":
-                fig = (
-                    vis.plot_pareto_front(self.study, target_names=names)
-                    if multi
-                    else _empty("The Pareto front needs two or more objectives.")
-                )
-            else:
-                raise KeyError(kind)
+            with warnings.catch_warnings():
+                # PED-ANOVA's note that a `target` is minimized: the page says which objective it shows.
+                warnings.simplefilter("ignore", HpoWarning)
+                fig = self._figure(vis, kind, h, multi, target, names)
             fig.update_layout(margin={"l": 60, "r": 20, "t": 40, "b": 50}, autosize=True)
             fig.layout.width = None
             fig.layout.height = None
             text = str(fig.to_json())
             self._figures[(kind, objective)] = (version, text)
             return text
+
+    def _figure(
+        self, vis: Any, kind: str, h: Any, multi: bool, target: dict[str, Any], names: list[str]
+    ) -> Any:
+        """The figure of ``kind`` (trusted: the caller holds the lock)."""
+        if kind not in ("importances", "parallel", "intermediate", "pareto"):
+            raise KeyError(kind)
+        if not h.count(_COMPLETE):
+            return _empty("No COMPLETE trials yet.")
+        if kind == "importances":
+            return vis.plot_param_importances(self.study, **target)
+        if kind == "parallel":
+            return vis.plot_parallel_coordinate(self.study, **target)
+        if kind == "intermediate":
+            if not h.steps.n_reports:
+                return _empty("No trial reported intermediate values.")
+            return vis.plot_intermediate_values(self.study)
+        if not multi:
+            return _empty("The Pareto front needs two or more objectives.")
+        return vis.plot_pareto_front(self.study, target_names=names)
 
 
 def _external(h: Any, rows: np.ndarray, j: int) -> list[Any]:

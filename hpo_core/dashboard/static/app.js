@@ -12,9 +12,9 @@ let page = null; // the study page's state
 // plotly.js (4.8 MB) loads while the page asks the server for the study's data.
 const plotlyReady = new Promise((resolve, reject) => {
   const tag = document.getElementById("plotly-js");
-  if (window.Plotly) resolve();
-  tag.addEventListener("load", () => { dash.plotlyLoadedAt = performance.now(); });
-  else { tag.addEventListener("load", resolve); tag.addEventListener("error", () => reject(new Error("plotly.js did not load"))); }
+  if (window.Plotly) { dash.plotlyLoadedAt = performance.now(); resolve(); return; }
+  tag.addEventListener("load", () => { dash.plotlyLoadedAt = performance.now(); resolve(); });
+  tag.addEventListener("error", () => reject(new Error("plotly.js did not load")));
 });
 
 function el(tag, attrs = {}, ...children) {

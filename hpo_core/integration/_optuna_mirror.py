@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from hpo_core.distributions import BaseDistribution, SearchSpace
+from hpo_core.distributions import BaseDistribution, CategoricalDistribution, SearchSpace
 from hpo_core.history import NUMERIC_ATTRS
 from hpo_core.integration._optuna_convert import from_optuna_direction, from_optuna_distribution, make_frozen
 from hpo_core.pruners import NopPruner
@@ -87,7 +87,13 @@ class Mirror:
         object for equal dicts (the last one is checked first, by identity mostly)."""
         names, dists = tuple(odists), tuple(odists.values())
         last = self._last_space
-        if last is not None and last[0] == names and all(a is b or a == b for a, b in zip(last[1], dists)):
+        if (
+            last is not None
+            and last[0] == names
+            and all(
+                a is b or (type(a) is type(b) and a.__dict__ == b.__dict__) for a, b in zip(last[1], dists)
+            )
+        ):
             return last[2]
         key = tuple(odists.items())
         space = self._space_cache.get(key)
@@ -128,20 +134,18 @@ class Mirror:
                 continue
             dists = t.distributions
             j = i + 1
-            while j < n_new and self._plain_complete(new[j]) and new[j].distributions == dists:
+            while j < n_new and self._plain_complete(new[j]) and _same_dists(new[j].distributions, dists):
                 j += 1
             if j - i == 1:
                 self._append(t)
             else:
                 space = self.space(dists)
                 block = new[i:j]
-                X = np.array(
-                    [[d.to_internal_repr(b.params[name]) for name, d in space.items()] for b in block]
-                )
+                X = _internal_block(space, [b.params for b in block])
                 values = np.array([b.values for b in block], dtype=np.float64)
                 ids, numbers = self.storage.create_new_trials(0, j - i)
                 assert int(numbers[0]) == self.n  # internal: rows follow Optuna's trial numbers
-                self.storage.set_trials_params(ids, space, X.reshape(j - i, len(space)))
+                self.storage.set_trials_params(ids, space, X)
                 self.storage.set_trials_state_values(ids, complete, values)
                 self.n += j - i
             i = j
@@ -233,6 +237,38 @@ class Mirror:
                 self.trials.pop(next(iter(self.trials)))
             t = self.trials[number] = Trial(self.study, number, number)
         return t
+
+
+def _same_dists(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two Optuna ``{name: distribution}`` dicts are equal: by type and fields
+    (Optuna's own ``==`` compares categorical choices one by one in Python, which costs
+    most of a mirror's first sync)."""
+    if a is b:
+        return True
+    if a.keys() != b.keys():
+        return False
+    for name, x in a.items():
+        y = b[name]
+        if x is not y and (type(x) is not type(y) or x.__dict__ != y.__dict__):
+            return False
+    return True
+
+
+def _internal_block(space: SearchSpace, rows: list[dict[str, Any]]) -> np.ndarray:
+    """(n, d) internal values of ``rows`` (external ``{name: value}`` dicts with every
+    parameter of ``space``), a column at a time."""
+    X = np.empty((len(rows), len(space)))
+    for j, (name, dist) in enumerate(space.items()):
+        column = [r[name] for r in rows]
+        if isinstance(dist, CategoricalDistribution):
+            index = {c: k for k, c in reversed(list(enumerate(dist.choices)))}
+            try:
+                X[:, j] = [index[v] for v in column]
+            except (KeyError, TypeError):  # a choice that hashes apart from its equal
+                X[:, j] = [dist.to_internal_repr(v) for v in column]
+        else:
+            X[:, j] = column
+    return X
 
 
 def _report(value: Any) -> Any:

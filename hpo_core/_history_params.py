@@ -67,7 +67,7 @@ class ParamColumns:
         if code is None:
             dists = self.param_dists[j]
             if dists and check:
-                check_distribution_compatibility(name, dists[-1], dist)
+                check_distribution_compatibility(dists[-1], dist, name=name)
             code = len(dists)
             dists.append(dist)
             codes[dist] = code

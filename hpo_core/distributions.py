@@ -38,6 +38,11 @@ __all__ = [
     "json_to_distribution",
     "check_distribution_compatibility",
     "unit_to_internal",
+    "UniformDistribution",
+    "LogUniformDistribution",
+    "DiscreteUniformDistribution",
+    "IntUniformDistribution",
+    "IntLogUniformDistribution",
 ]
 
 CategoricalChoiceType = Union[None, bool, int, float, str]
@@ -55,10 +60,10 @@ class BaseDistribution:
     _key: tuple[Any, ...]
     _hash: int
 
-    def to_internal_repr(self, value: Any) -> float:  # pragma: no cover - abstract
+    def to_internal_repr(self, param_value_in_external_repr: Any) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def to_external_repr(self, internal: float) -> Any:  # pragma: no cover - abstract
+    def to_external_repr(self, param_value_in_internal_repr: float) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def contains(self, internal: float) -> bool:  # pragma: no cover - abstract
@@ -274,7 +279,8 @@ class FloatDistribution(BaseDistribution):
         object.__setattr__(self, "_span", high - low if not log and step is None else None)
         self._freeze((low, high, log, step))
 
-    def to_internal_repr(self, value: Any) -> float:
+    def to_internal_repr(self, param_value_in_external_repr: Any) -> float:
+        value = param_value_in_external_repr
         if type(value) is float and value == value:  # fast path: a float, not NaN
             return value
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -287,8 +293,8 @@ class FloatDistribution(BaseDistribution):
             raise ValueError(format_error("value", "a number, not NaN", value, owner="FloatDistribution"))
         return v
 
-    def to_external_repr(self, internal: float) -> float:
-        return float(internal)
+    def to_external_repr(self, param_value_in_internal_repr: float) -> float:
+        return float(param_value_in_internal_repr)
 
     def contains(self, internal: float) -> bool:
         v = float(internal)
@@ -349,7 +355,8 @@ class IntDistribution(BaseDistribution):
         object.__setattr__(self, "step", step)
         self._freeze((low, new_high, log, step))
 
-    def to_internal_repr(self, value: Any) -> float:
+    def to_internal_repr(self, param_value_in_external_repr: Any) -> float:
+        value = param_value_in_external_repr
         if type(value) is int and -_MAX_EXACT_INT <= value <= _MAX_EXACT_INT:
             return float(value)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -364,8 +371,8 @@ class IntDistribution(BaseDistribution):
             raise ValueError(format_error("value", "an integral number", value, owner="IntDistribution"))
         return v
 
-    def to_external_repr(self, internal: float) -> int:
-        return int(round(internal))
+    def to_external_repr(self, param_value_in_internal_repr: float) -> int:
+        return int(round(param_value_in_internal_repr))
 
     def contains(self, internal: float) -> bool:
         v = float(internal)
@@ -416,7 +423,8 @@ class CategoricalDistribution(BaseDistribution):
         object.__setattr__(self, "_index", index)
         self._freeze(tuple(_choice_key(c) for c in choices))
 
-    def to_internal_repr(self, value: Any) -> float:
+    def to_internal_repr(self, param_value_in_external_repr: Any) -> float:
+        value = param_value_in_external_repr
         try:
             return float(self._index[_choice_key(value)])
         except (KeyError, TypeError):
@@ -424,8 +432,8 @@ class CategoricalDistribution(BaseDistribution):
                 format_error("value", f"one of {list(self.choices)!r}", value, owner="CategoricalDistribution")
             ) from None
 
-    def to_external_repr(self, internal: float) -> CategoricalChoiceType:
-        return self.choices[int(internal)]
+    def to_external_repr(self, param_value_in_internal_repr: float) -> CategoricalChoiceType:
+        return self.choices[int(param_value_in_internal_repr)]
 
     def contains(self, internal: float) -> bool:
         i = int(internal)
@@ -439,11 +447,12 @@ class CategoricalDistribution(BaseDistribution):
 
 
 def distribution_to_json(dist: BaseDistribution) -> str:
-    """Serialize a distribution to a JSON string (storage format, stable)."""
-    if isinstance(dist, FloatDistribution):
-        attrs: dict[str, Any] = {"low": dist.low, "high": dist.high, "log": dist.log, "step": dist.step}
-    elif isinstance(dist, IntDistribution):
-        attrs = {"low": dist.low, "high": dist.high, "log": dist.log, "step": dist.step}
+    """Serialize a distribution to a JSON string (storage format, stable; Optuna's)."""
+    if isinstance(dist, (FloatDistribution, IntDistribution)):
+        asdict = getattr(dist, "_asdict", None)  # Optuna's deprecated classes store fewer attributes
+        attrs: dict[str, Any] = (
+            asdict() if asdict is not None else {"low": dist.low, "high": dist.high, "log": dist.log, "step": dist.step}
+        )
     elif isinstance(dist, CategoricalDistribution):
         attrs = {"choices": list(dist.choices)}
     else:
@@ -451,9 +460,25 @@ def distribution_to_json(dist: BaseDistribution) -> str:
     return json.dumps({"name": type(dist).__name__, "attributes": attrs}, sort_keys=True)
 
 
-def json_to_distribution(text: str) -> BaseDistribution:
-    """Inverse of :func:`distribution_to_json`."""
-    d = json.loads(text)
+def json_to_distribution(json_str: str) -> BaseDistribution:
+    """Inverse of :func:`distribution_to_json`; also reads Optuna's abbreviated form.
+
+    The abbreviated form is what Optuna's command line takes (``{"type": "float",
+    "low": 0, "high": 1, "log": true}``, ``{"type": "int", ...}``, ``{"type":
+    "categorical", "choices": [...]}``). Optuna's deprecated classes
+    (``UniformDistribution``, ...) are rebuilt without a new deprecation warning.
+    """
+    d = json.loads(json_str)
+    if "name" not in d:
+        kind = d.get("type")
+        if kind == "categorical":
+            return CategoricalDistribution(d["choices"])
+        if kind == "float":
+            return FloatDistribution(d["low"], d["high"], log=d.get("log", False), step=d.get("step"))
+        if kind == "int":
+            step = d.get("step")
+            return IntDistribution(d["low"], d["high"], log=d.get("log", False), step=1 if step is None else step)
+        raise ValueError(format_error("type", "'float', 'int' or 'categorical'", kind, owner="json_to_distribution"))
     name, attrs = d["name"], d["attributes"]
     if name == "FloatDistribution":
         return FloatDistribution(attrs["low"], attrs["high"], log=attrs["log"], step=attrs["step"])
@@ -461,34 +486,52 @@ def json_to_distribution(text: str) -> BaseDistribution:
         return IntDistribution(attrs["low"], attrs["high"], log=attrs["log"], step=attrs["step"])
     if name == "CategoricalDistribution":
         return CategoricalDistribution(attrs["choices"])
-    raise ValueError(format_error("name", "a known distribution name", name))
+    if name in DEPRECATED_CLASSES:
+        return from_json_attributes(name, attrs)
+    raise ValueError(format_error("name", "a known distribution name", name, owner="json_to_distribution"))
 
 
-def check_distribution_compatibility(name: str, old: BaseDistribution, new: BaseDistribution) -> None:
+def check_distribution_compatibility(
+    dist_old: BaseDistribution, dist_new: BaseDistribution, *, name: str | None = None
+) -> None:
     """Raise ValueError if a parameter's two distributions cannot share one column.
 
-    The same parameter may change its range between trials (the history stores the
-    internal value with each trial's own distribution), but not its kind, its log
-    flag or, for categoricals, its choices.
+    Optuna's rule and signature: the same parameter may change its range between
+    trials (the history stores the internal value with each trial's own
+    distribution), but not its kind (class), its log flag or, for categoricals, its
+    choices. ``name``, an addition, puts the parameter's name in the message.
     """
-    if old == new:
+    if dist_old == dist_new:
         return
-    if type(old) is not type(new):
+    param = "a parameter" if name is None else f"Parameter `{name}`"
+    if type(dist_old) is not type(dist_new):
         raise ValueError(
-            f"Parameter `{name}` was suggested as {old!r} before and now as {new!r}; "
-            "a parameter name must keep one kind (float, int or categorical)."
+            f"Cannot set different distribution kind to the same parameter name: {param} was suggested as "
+            f"{dist_old!r} before and now as {dist_new!r}; a parameter name must keep one kind "
+            "(float, int or categorical)."
         )
-    if isinstance(old, CategoricalDistribution) and isinstance(new, CategoricalDistribution):
+    if isinstance(dist_old, CategoricalDistribution) and isinstance(dist_new, CategoricalDistribution):
         raise ValueError(
-            f"Parameter `{name}` was suggested with choices {list(old.choices)!r} before and now "
-            f"with {list(new.choices)!r}; categorical choices of a parameter cannot change."
+            f"CategoricalDistribution does not support dynamic value space: {param} was suggested with "
+            f"choices {list(dist_old.choices)!r} before and now with {list(dist_new.choices)!r}; "
+            "categorical choices of a parameter cannot change."
         )
-    if old.log != new.log:  # type: ignore[attr-defined]
+    if dist_old.log != dist_new.log:  # type: ignore[attr-defined]
         raise ValueError(
-            f"Parameter `{name}` was suggested with log={old.log!r} before and now with "  # type: ignore[attr-defined]
-            f"log={new.log!r}; the log flag of a parameter cannot change."  # type: ignore[attr-defined]
+            f"Cannot set different log configuration to the same parameter name: {param} was suggested "
+            f"with log={dist_old.log!r} before and now with log={dist_new.log!r}; "  # type: ignore[attr-defined]
+            "the log flag of a parameter cannot change."
         )
 
 
 # The array form of a search space lives in its own module and is re-exported here.
+from hpo_core._deprecated_distributions import (  # noqa: E402, F401
+    DEPRECATED_CLASSES,
+    DiscreteUniformDistribution,
+    IntLogUniformDistribution,
+    IntUniformDistribution,
+    LogUniformDistribution,
+    UniformDistribution,
+    from_json_attributes,
+)
 from hpo_core._search_space import SearchSpace, unit_to_internal  # noqa: E402, F401

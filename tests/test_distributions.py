@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -90,13 +91,38 @@ def test_distribution_contains() -> None:
 
 
 def test_distribution_compatibility_across_trials() -> None:
-    check_distribution_compatibility("x", FloatDistribution(0, 1), FloatDistribution(0, 5))
+    check_distribution_compatibility(FloatDistribution(0, 1), FloatDistribution(0, 5), name="x")
     with pytest.raises(ValueError, match="`x`.*one kind"):
-        check_distribution_compatibility("x", FloatDistribution(0, 1), IntDistribution(0, 1))
+        check_distribution_compatibility(FloatDistribution(0, 1), IntDistribution(0, 1), name="x")
     with pytest.raises(ValueError, match="log"):
-        check_distribution_compatibility("x", FloatDistribution(1, 2), FloatDistribution(1, 2, log=True))
+        check_distribution_compatibility(FloatDistribution(1, 2), FloatDistribution(1, 2, log=True))
     with pytest.raises(ValueError, match="choices"):
-        check_distribution_compatibility("c", CategoricalDistribution(["a"]), CategoricalDistribution(["b"]))
+        check_distribution_compatibility(CategoricalDistribution(["a"]), CategoricalDistribution(["b"]), name="c")
+
+
+def test_distribution_compatibility_agrees_with_optuna() -> None:
+    optuna = pytest.importorskip("optuna")
+    od = optuna.distributions
+    cases = [
+        (FloatDistribution(0, 1), FloatDistribution(0, 5)),
+        (FloatDistribution(0, 1), IntDistribution(0, 1)),
+        (FloatDistribution(1, 2), FloatDistribution(1, 2, log=True)),
+        (IntDistribution(1, 9, step=2), IntDistribution(1, 5)),
+        (CategoricalDistribution(["a"]), CategoricalDistribution(["b"])),
+        (CategoricalDistribution(["a", "b"]), CategoricalDistribution(["a", "b"])),
+    ]
+    for old, new in cases:
+        theirs_old, theirs_new = (od.json_to_distribution(distribution_to_json(d)) for d in (old, new))
+        try:
+            od.check_distribution_compatibility(theirs_old, theirs_new)
+            expected = None
+        except ValueError as e:
+            expected = str(e)
+        if expected is None:
+            check_distribution_compatibility(dist_old=old, dist_new=new)
+        else:  # Optuna's message leads ours
+            with pytest.raises(ValueError, match=re.escape(expected.split(":")[0].rstrip("."))):
+                check_distribution_compatibility(old, new)
 
 
 def test_search_space_from_unit_stays_inside(seed: int) -> None:

@@ -227,9 +227,10 @@ class AutoSampler(BaseSampler):
         return self._sampler_for(study, trial).sample_joint(study, trial, space)
 
     def sample_independent(
-        self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
+        self, study: Study, trial: Trial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
-        return self._sampler_for(study, trial).sample_independent(study, trial, name, distribution)
+        sampler = self._sampler_for(study, trial)
+        return sampler.sample_independent(study, trial, param_name, param_distribution)
 
     def after_trial(self, study: Study, trial: Trial, state: TrialState, values: list[float] | None) -> None:
         # Only the serving sampler: the samplers' after_trial stores the constraint values

@@ -135,7 +135,7 @@ class BaseSampler(abc.ABC):
 
     @abc.abstractmethod
     def sample_independent(
-        self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
+        self, study: Study, trial: Trial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
         """Sample one parameter; returns its external value."""
 

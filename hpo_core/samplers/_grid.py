@@ -136,12 +136,12 @@ class GridSampler(BaseSampler):
             study.stop()
 
     def sample_independent(
-        self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
+        self, study: Study, trial: Trial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
         # Reached only for a parameter not on the grid.
         warnings.warn(
-            f"GridSampler: `{name}` is not in the grid's search space; sampling it at random.",
+            f"GridSampler: `{param_name}` is not in the grid's search space; sampling it at random.",
             HpoWarning,
             stacklevel=3,
         )
-        return self._fallback.sample_independent(study, trial, name, distribution)
+        return self._fallback.sample_independent(study, trial, param_name, param_distribution)

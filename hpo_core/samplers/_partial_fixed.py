@@ -67,13 +67,15 @@ class PartialFixedSampler(BaseSampler):
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
         return self._base_sampler.sample_joint(study, trial, space)
 
-    def sample_independent(self, study: Study, trial: Trial, name: str, distribution: BaseDistribution) -> Any:
-        if name not in self._fixed_params:
-            return self._base_sampler.sample_independent(study, trial, name, distribution)
-        value = self._fixed_params[name]
-        if not distribution.contains(distribution.to_internal_repr(value)):
-            warnings.warn(f"Fixed parameter '{name}' with value {value} is out of range for distribution "
-                          f"{distribution}.", HpoWarning, stacklevel=2)
+    def sample_independent(
+        self, study: Study, trial: Trial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
+        if param_name not in self._fixed_params:
+            return self._base_sampler.sample_independent(study, trial, param_name, param_distribution)
+        value = self._fixed_params[param_name]
+        if not param_distribution.contains(param_distribution.to_internal_repr(value)):
+            warnings.warn(f"Fixed parameter '{param_name}' with value {value} is out of range for distribution "
+                          f"{param_distribution}.", HpoWarning, stacklevel=2)
         return value
 
     def before_trial(self, study: Study, trial: Trial) -> None:

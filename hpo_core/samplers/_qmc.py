@@ -135,13 +135,13 @@ class QMCSampler(BaseSampler):
         return space.from_unit(U)
 
     def sample_independent(
-        self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
+        self, study: Study, trial: Trial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
         if self._warn and study.view.history.count(1) > 0:
             warnings.warn(
-                f"QMCSampler: `{name}` is not in the joint search space of trial "
+                f"QMCSampler: `{param_name}` is not in the joint search space of trial "
                 f"{trial.number}; it is sampled at random.",
                 HpoWarning,
                 stacklevel=3,
             )
-        return self._random.sample_independent(study, trial, name, distribution)
+        return self._random.sample_independent(study, trial, param_name, param_distribution)

@@ -69,14 +69,14 @@ class RandomSampler(BaseSampler):
             self._u = []
 
     def sample_independent(
-        self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
+        self, study: Study, trial: Trial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
         with self._lock:
             us = self._u
             if not us:
                 us = self._u = self._rng.random(_BLOCK).tolist()
             u = us.pop()
-        return distribution.to_external_repr(unit_to_internal(distribution, u))
+        return param_distribution.to_external_repr(unit_to_internal(param_distribution, u))
 
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
         with self._lock:

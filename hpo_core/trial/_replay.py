@@ -79,6 +79,6 @@ class ReplaySuggest(DeprecatedSuggest):
             warnings.warn(f"The value {value} of the parameter '{name}' is out of the range of the distribution "
                           f"{dist}.", HpoWarning, stacklevel=3)
         if name in self.distributions:
-            check_distribution_compatibility(name, self.distributions[name], dist)
+            check_distribution_compatibility(self.distributions[name], dist, name=name)
         self._record(name, dist, value)
         return value

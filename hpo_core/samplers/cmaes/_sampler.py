@@ -309,16 +309,18 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         return coder
 
     # ------------------------------------------------------------------ sampling
-    def sample_independent(self, study: Study, trial: Trial, name: str, distribution: BaseDistribution) -> Any:
+    def sample_independent(
+        self, study: Study, trial: Trial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
         _check_single_objective(study)
         if self._warn and self._n_usable(study.view.history) >= self._n_startup:
             warnings.warn(
-                f"{OWNER}: `{name}` is not in the joint search space of trial {trial.number} (a "
+                f"{OWNER}: `{param_name}` is not in the joint search space of trial {trial.number} (a "
                 f"dynamic search space); it is sampled by {type(self._independent).__name__}.",
                 HpoWarning,
                 stacklevel=3,
             )
-        return self._independent.sample_independent(study, trial, name, distribution)
+        return self._independent.sample_independent(study, trial, param_name, param_distribution)
 
     def _n_usable(self, h: History, mask: np.ndarray | None = None) -> int:
         """Finished trials CMA-ES may learn from (of ``mask``'s rows; O(1) without one)."""

@@ -247,10 +247,12 @@ class GPSampler(HistoryBound, BaseSampler):
             space = SearchSpace({n: d for n, d in space.items() if not d.single()})
         return space if len(space) else EMPTY_SPACE
 
-    def sample_independent(self, study: Study, trial: Trial, name: str, distribution: BaseDistribution) -> Any:
+    def sample_independent(
+        self, study: Study, trial: Trial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
         with self._lock:
             u = float(self._rng.random())
-        return distribution.to_external_repr(unit_to_internal(distribution, u))
+        return param_distribution.to_external_repr(unit_to_internal(param_distribution, u))
 
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
         if len(study.directions) > 3:

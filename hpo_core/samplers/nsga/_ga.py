@@ -292,8 +292,10 @@ class GASampler(HistoryBound, BaseSampler):
         return [h.frozen(r) for r in rows.tolist()]
 
     # ------------------------------------------------------------------ sampling
-    def sample_independent(self, study: Study, trial: Trial, name: str, distribution: BaseDistribution) -> Any:
-        return self._random.sample_independent(study, trial, name, distribution)
+    def sample_independent(
+        self, study: Study, trial: Trial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
+        return self._random.sample_independent(study, trial, param_name, param_distribution)
 
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
         h = study.view.history

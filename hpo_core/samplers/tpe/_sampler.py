@@ -286,16 +286,16 @@ class TPESampler(HistoryBound, BaseSampler):
 
     # ------------------------------------------------------------------ sampling
     def sample_independent(
-        self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
+        self, study: Study, trial: Trial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
         h = study.view.history
         with self._lock:
             self._bind(h)
-            if self._n_finished(study, h, trial) < self._n_startup_trials or name not in h.param_index:
+            if self._n_finished(study, h, trial) < self._n_startup_trials or param_name not in h.param_index:
                 u = float(self._rng.random())
-                return distribution.to_external_repr(unit_to_internal(distribution, u))
-            x = self._sample_space(study, h, trial, self._single_space(name, distribution))
-        return distribution.to_external_repr(float(x[0]))
+                return param_distribution.to_external_repr(unit_to_internal(param_distribution, u))
+            x = self._sample_space(study, h, trial, self._single_space(param_name, param_distribution))
+        return param_distribution.to_external_repr(float(x[0]))
 
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
         h = study.view.history

@@ -194,7 +194,7 @@ class JournalTrialOps(BaseStorage):
         if j is None:
             check_name(name, "parameter name")
         elif h.param_dists[j]:
-            check_distribution_compatibility(name, h.param_dists[j][-1], dist)
+            check_distribution_compatibility(h.param_dists[j][-1], dist, name=name)
         self._pending.add(sid, trial_id, (name, float(internal), key_of(dist)))
 
     def set_trial_params(self, trial_id: int, space: SearchSpace, internal: np.ndarray) -> None:

@@ -212,7 +212,7 @@ class TrialOps(BaseStorage):
             h = cache.history
             j = h.param_index.get(name)
             if j is not None and h.param_dists[j]:
-                check_distribution_compatibility(name, h.param_dists[j][-1], dist)
+                check_distribution_compatibility(h.param_dists[j][-1], dist, name=name)
 
     def _trial_write(self, trial_id: int, fn: Callable[[Connection, int, int], T_]) -> T_:
         """Run ``fn(conn, study_id, seq)`` after the unfinished check, in one transaction

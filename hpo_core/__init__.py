@@ -75,6 +75,7 @@ __all__ = [
     "samplers",
     "search_space",
     "storages",
+    "terminator",
     "trial",
 ]
 
@@ -82,8 +83,9 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # hpo_core.importance (as optuna.importance) loads on first use: it reads studies, so
     # nothing below it imports it, and importing hpo_core stays as fast as it was. So does
-    # hpo_core.integration (as optuna.integration), which sits above study and distributed.
-    if name in ("importance", "integration"):
+    # hpo_core.integration (as optuna.integration), which sits above study and distributed,
+    # and hpo_core.terminator (as optuna.terminator), which reads studies through the GP.
+    if name in ("importance", "integration", "terminator"):
         import importlib
 
         return importlib.import_module(f"hpo_core.{name}")

@@ -1,5 +1,12 @@
 """Storages keep studies and trials: in memory, in a database (SQLite by default), or in a
-journal of operations (a file or Redis, :mod:`hpo_core.storages.journal`)."""
+journal of operations (a file or Redis, :mod:`hpo_core.storages.journal`).
+
+Every storage has Optuna's storage methods (``get_trial_params``,
+``set_trial_user_attr``, ``get_best_trial``, ...; see ``BaseStorage``).
+``JournalFileStorage``, ``JournalRedisStorage``, ``BaseJournalLogStorage`` and the
+``JournalFileOpenLock`` / ``JournalFileSymlinkLock`` import paths here are Optuna's
+deprecated names (a FutureWarning); use :mod:`hpo_core.storages.journal`.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +14,20 @@ from typing import Any
 
 from hpo_core._validation import format_error
 from hpo_core.storages._base import BaseStorage, FrozenStudy, detach_trials
-from hpo_core.storages._callbacks import RetryFailedTrialCallback
+from hpo_core.storages._callbacks import RetryFailedTrialCallback, RetryHeartbeatStaleTrialCallback
+from hpo_core.storages._heartbeat import fail_stale_trials
 from hpo_core.storages._in_memory import InMemoryStorage
 
 __all__ = [
-    "BaseStorage", "FrozenStudy", "InMemoryStorage", "RDBStorage", "RetryFailedTrialCallback", "detach_trials",
+    "BaseJournalLogStorage", "BaseStorage", "FrozenStudy", "InMemoryStorage", "JournalFileOpenLock",
+    "JournalFileStorage", "JournalFileSymlinkLock", "JournalRedisStorage", "JournalStorage", "RDBStorage",
+    "RetryFailedTrialCallback", "RetryHeartbeatStaleTrialCallback", "detach_trials", "fail_stale_trials",
     "get_storage",
 ]
+
+_DEPRECATED_JOURNAL = (
+    "BaseJournalLogStorage", "JournalFileOpenLock", "JournalFileStorage", "JournalFileSymlinkLock", "JournalRedisStorage",
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -26,6 +40,10 @@ def __getattr__(name: str) -> Any:
         from hpo_core.storages._journal import JournalStorage
 
         return JournalStorage
+    if name in _DEPRECATED_JOURNAL:
+        from hpo_core.storages._journal import _deprecated
+
+        return getattr(_deprecated, name)
     raise AttributeError(name)
 
 

@@ -15,7 +15,7 @@ for every RUNNING trial a process owns by one thread per storage object
 (:mod:`hpo_core.storages._heartbeat`). :meth:`BaseStorage.fail_stale_trials` marks FAIL
 the RUNNING trials whose owner process on this host is gone, and those whose heartbeat
 is older than the grace period; the study calls it before asks and hands each failed
-trial to the storage's ``failed_trial_callback`` (:mod:`hpo_core.study._stale`).
+trial to the storage's ``heartbeat_stale_trial_callback`` (:mod:`hpo_core.study._stale`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import abc
 import datetime
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,12 +34,13 @@ from hpo_core._validation import check_bool, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace
 from hpo_core.history import History
 from hpo_core.storages._checks import check_name, check_step, normalize_json, to_float
+from hpo_core.storages._optuna_methods import OptunaStorageMethods, TrialIdNumber
 from hpo_core.trial._frozen import FrozenTrial
 from hpo_core.trial._state import StudyDirection, TrialState
 
 __all__ = [
     "BaseStorage", "FrozenStudy", "check_attr", "check_finish", "check_report", "check_space", "worker_id",
-    "is_local_worker_dead",
+    "is_local_worker_dead", "TrialIdNumber",
 ]
 
 
@@ -216,15 +217,22 @@ def is_local_worker_dead(owner: str | None) -> bool:
     return start != "?" and actual != start
 
 
-class BaseStorage(abc.ABC):
-    """Abstract storage. Implementations must be safe to call from several threads."""
+class BaseStorage(OptunaStorageMethods, abc.ABC):
+    """Abstract storage. Implementations must be safe to call from several threads.
+
+    Optuna's storage methods (``get_trial_params``, ``set_trial_user_attr``,
+    ``get_best_trial``, ...) come from
+    :class:`~hpo_core.storages._optuna_methods.OptunaStorageMethods`, over the
+    operations below, so every backend has them.
+    """
 
     #: Seconds between heartbeats of a running trial; None turns heartbeats off.
     heartbeat_interval: float | None = None
     #: A RUNNING trial whose last heartbeat is older than this many seconds is stale.
     grace_period: float | None = None
     #: Called as ``callback(study, frozen_trial)`` for each trial the study finds stale
-    #: and marks FAIL (e.g. :class:`~hpo_core.storages.RetryFailedTrialCallback`).
+    #: and marks FAIL (e.g. :class:`~hpo_core.storages.RetryHeartbeatStaleTrialCallback`);
+    #: ``heartbeat_stale_trial_callback`` (Optuna 5.0's name) reads and sets it too.
     failed_trial_callback: Any = None
 
     # --------------------------------------------------------------- studies
@@ -266,17 +274,22 @@ class BaseStorage(abc.ABC):
     def create_new_trial(
         self,
         study_id: int,
-        template: FrozenTrial | None = None,
+        template_trial: FrozenTrial | None = None,
         *,
         space: SearchSpace | None = None,
         internal: np.ndarray | None = None,
-    ) -> tuple[int, int]:
-        """Create a trial atomically and return ``(trial_id, number)``.
+    ) -> TrialIdNumber:
+        """Create a trial atomically and return its id, which also unpacks as
+        ``(trial_id, number)`` (:class:`TrialIdNumber`).
 
-        Without ``template`` the trial is RUNNING, owned by this process; ``space`` and
-        ``internal`` (d,) optionally set its parameters in the same transaction. With a
-        ``template`` its state, values, params, attributes and intermediate values are
-        copied (``add_trial``, ``enqueue_trial`` with state WAITING).
+        Without ``template_trial`` the trial is RUNNING, owned by this process;
+        ``space`` and ``internal`` (d,) optionally set its parameters in the same
+        transaction. With a ``template_trial`` its state, values, params, attributes and
+        intermediate values are copied (``add_trial``, ``enqueue_trial`` with state
+        WAITING).
+
+        Raises:
+            KeyError: no study has ``study_id``.
         """
 
     def create_new_trials(self, study_id: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -318,8 +331,14 @@ class BaseStorage(abc.ABC):
 
     @abc.abstractmethod
     def set_trial_param(
-        self, trial_id: int, name: str, internal: float, dist: BaseDistribution
-    ) -> None: ...
+        self, trial_id: int, param_name: str, param_value_internal: float, distribution: BaseDistribution
+    ) -> None:
+        """Set one parameter: its name, internal value and distribution.
+
+        Raises:
+            KeyError: no trial has ``trial_id``.
+            UpdateFinishedTrialError: the trial is finished.
+        """
 
     @abc.abstractmethod
     def set_trial_params(self, trial_id: int, space: SearchSpace, internal: np.ndarray) -> None:
@@ -336,10 +355,15 @@ class BaseStorage(abc.ABC):
         """
 
     @abc.abstractmethod
-    def set_trial_intermediate_value(self, trial_id: int, step: int, value: Any) -> None:
-        """Record ``value`` (a float, or one per objective) at ``step`` (0 <= step < 2**63).
+    def set_trial_intermediate_value(self, trial_id: int, step: int, intermediate_value: Any) -> None:
+        """Record ``intermediate_value`` (a float, or one per objective) at ``step``
+        (0 <= step < 2**63).
 
         A second report of the same step is ignored.
+
+        Raises:
+            KeyError: no trial has ``trial_id``.
+            UpdateFinishedTrialError: the trial is finished.
         """
 
     @abc.abstractmethod
@@ -359,20 +383,6 @@ class BaseStorage(abc.ABC):
         changes since the last sync only; without, it is returned as last synced (the
         reads inside one ask or one pruning decision share one sync).
         """
-
-    def get_all_trials(
-        self, study_id: int, *, states: Iterable[TrialState] | None = None
-    ) -> list[FrozenTrial]:
-        """All trials of the study in number order, optionally filtered by state."""
-        h = self.get_history(study_id)
-        rows = h.rows(None if states is None else [int(s) for s in states])
-        return [h.frozen(r) for r in rows.tolist()]
-
-    def get_n_trials(self, study_id: int, states: Sequence[TrialState] | None = None) -> int:
-        h = self.get_history(study_id)
-        if states is None:
-            return int(sum(h.state_counts))
-        return int(sum(h.state_counts[int(s)] for s in states))
 
     @abc.abstractmethod
     def reserve(self, study_id: int, key: str) -> bool:

@@ -13,9 +13,12 @@ ends when the last one finishes, so an idle storage object holds no thread. A fa
 beat (the database away for a moment) is logged and tried again at the next interval;
 the storage's own retries ride out restarts.
 
-Which trials are stale, and what happens to them, is decided elsewhere: the storage's
-``fail_stale_trials`` (owner process gone on this host, or a last heartbeat older than
-the grace period) and the study's check before an ask (``hpo_core.study``).
+Which trials are stale is decided by the storage's ``fail_stale_trials`` (owner
+process gone on this host, or a last heartbeat older than the grace period); what
+happens to them by :func:`fail_stale_trials` here (Optuna's
+``optuna.storages.fail_stale_trials``: mark them FAIL, call the storage's
+``heartbeat_stale_trial_callback`` for each), which the study runs before asks
+(``hpo_core.study._stale``, rate-limited).
 """
 
 from __future__ import annotations
@@ -25,8 +28,12 @@ import os
 import threading
 import traceback
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-__all__ = ["Heartbeats"]
+if TYPE_CHECKING:
+    from hpo_core.study import Study
+
+__all__ = ["Heartbeats", "fail_stale_trials"]
 
 _logger = logging.getLogger("hpo_core")
 
@@ -113,3 +120,35 @@ class Heartbeats:
         self._wake.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5.0)
+
+
+def fail_stale_trials(study: Study) -> list[int]:
+    """Mark FAIL the study's stale RUNNING trials and call the storage's
+    ``heartbeat_stale_trial_callback`` (if any) with each; return their numbers.
+
+    A trial is stale when its owner process on this host is gone, or, with heartbeats
+    on, when its last heartbeat is older than the storage's ``grace_period``. Workers
+    run this before asking for trials (``optimize`` and ``ask`` alike); call it to
+    check now, as with Optuna's ``optuna.storages.fail_stale_trials``. A raising
+    callback is logged and the next trial's callback still runs.
+
+    Example:
+        >>> import hpo_core
+        >>> study = hpo_core.create_study()
+        >>> hpo_core.storages.fail_stale_trials(study)
+        []
+    """
+    storage, study_id = study._storage, study._study_id
+    failed = storage.fail_stale_trials(study_id)
+    if not failed:
+        return []
+    _logger.warning("Marked FAIL the trials %s, whose workers are gone.", failed)
+    callback = storage.failed_trial_callback
+    if callback is not None:
+        for number in failed:
+            try:
+                callback(study, storage.get_trial(storage.get_trial_id_from_number(study_id, number)))
+            except Exception:  # noqa: BLE001 - a failing callback must not stop the worker
+                _logger.warning("heartbeat_stale_trial_callback raised for trial %d:\n%s", number,
+                                traceback.format_exc())
+    return failed

@@ -28,6 +28,7 @@ from hpo_core.storages._base import (
     check_space,
 )
 from hpo_core.storages._checks import check_name
+from hpo_core.storages._optuna_methods import TrialIdNumber
 from hpo_core.storages._writer import apply_changes, changes_from_frozen
 from hpo_core.trial._frozen import FrozenTrial
 from hpo_core.trial._state import StudyDirection, TrialState
@@ -149,11 +150,12 @@ class InMemoryStorage(BaseStorage):
     def create_new_trial(
         self,
         study_id: int,
-        template: FrozenTrial | None = None,
+        template_trial: FrozenTrial | None = None,
         *,
         space: SearchSpace | None = None,
         internal: np.ndarray | None = None,
-    ) -> tuple[int, int]:
+    ) -> TrialIdNumber:
+        template = template_trial
         with self._lock:
             study = self._studies.get(study_id) or self._study(study_id)
             h = study.history
@@ -168,7 +170,7 @@ class InMemoryStorage(BaseStorage):
                 if template.state == TrialState.WAITING:
                     study.waiting.append(number)
             self._trials.append((study, number))
-            return trial_id, number
+            return TrialIdNumber(trial_id, number)
 
     def create_new_trials(self, study_id: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
@@ -256,8 +258,9 @@ class InMemoryStorage(BaseStorage):
             )
 
     def set_trial_param(
-        self, trial_id: int, name: str, internal: float, dist: BaseDistribution
+        self, trial_id: int, param_name: str, param_value_internal: float, distribution: BaseDistribution
     ) -> None:
+        name, internal, dist = param_name, param_value_internal, distribution
         study, number = self._locate(trial_id)
         if name not in study.history.param_index:
             check_name(name, "parameter name")
@@ -303,7 +306,8 @@ class InMemoryStorage(BaseStorage):
             h.set_state(number, code, values, time.time() if code != _RUNNING and code != _WAITING else None)
             return True
 
-    def set_trial_intermediate_value(self, trial_id: int, step: int, value: Any) -> None:
+    def set_trial_intermediate_value(self, trial_id: int, step: int, intermediate_value: Any) -> None:
+        value = intermediate_value
         study, number = self._locate(trial_id)
         step, value = check_report(step, value, study.history.n_objectives)
         with self._lock:

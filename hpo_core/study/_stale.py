@@ -4,8 +4,9 @@ Every worker checks for stale trials (``BaseStorage.fail_stale_trials``: the own
 process on this host is gone, or the last heartbeat is older than the grace period)
 when ``optimize`` starts and then before an ask at most once per heartbeat interval
 (once a minute without heartbeats), so ask-and-tell loops find them as ``optimize``
-does. Each trial it marks FAIL goes to the storage's ``failed_trial_callback`` (e.g.
-:class:`~hpo_core.storages.RetryFailedTrialCallback`), with this study.
+does. Each trial it marks FAIL goes to the storage's ``heartbeat_stale_trial_callback``
+(e.g. :class:`~hpo_core.storages.RetryHeartbeatStaleTrialCallback`), with this study
+(:func:`hpo_core.storages.fail_stale_trials`).
 
 A worker that was paused (SIGSTOP, a VM pause, a long call holding the GIL) may find
 on resuming that a peer failed its trial meanwhile; it warns with
@@ -14,21 +15,18 @@ on resuming that a peer failed its trial meanwhile; it warns with
 
 from __future__ import annotations
 
-import logging
 import time
-import traceback
 import warnings
 from typing import TYPE_CHECKING
 
 from hpo_core.exceptions import StaleTrialWarning
+from hpo_core.storages._heartbeat import fail_stale_trials as storages_fail_stale_trials
 from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:
     from hpo_core.study._study import Study
 
 __all__ = ["STALE_PREFIX", "fail_stale_trials", "failed_as_stale"]
-
-_logger = logging.getLogger("hpo_core")
 
 #: How a storage's ``fail_reason`` of a trial failed as stale starts.
 STALE_PREFIX = "stale trial"
@@ -38,7 +36,8 @@ _PERIOD_WITHOUT_HEARTBEAT = 60.0
 
 def fail_stale_trials(study: Study, *, force: bool = False) -> list[int]:
     """Mark FAIL the study's stale trials (rate-limited unless ``force``), call the
-    storage's ``failed_trial_callback`` for each, and return their numbers."""
+    storage's ``heartbeat_stale_trial_callback`` for each, and return their numbers
+    (:func:`hpo_core.storages.fail_stale_trials`)."""
     storage = study._storage
     now = time.monotonic()
     if not force:
@@ -47,19 +46,7 @@ def fail_stale_trials(study: Study, *, force: bool = False) -> list[int]:
             return []
     study._stale_checked = now
     study._stale_due = now + (storage.heartbeat_interval or _PERIOD_WITHOUT_HEARTBEAT)
-    failed = storage.fail_stale_trials(study._study_id)
-    if not failed:
-        return []
-    _logger.warning("Marked FAIL the trials %s, whose workers are gone.", failed)
-    callback = storage.failed_trial_callback
-    if callback is not None:
-        for number in failed:
-            try:
-                frozen = storage.get_trial(storage.get_trial_id_from_number(study._study_id, number))
-                callback(study, frozen)
-            except Exception:  # noqa: BLE001 - a failing callback must not stop the worker
-                _logger.warning("failed_trial_callback raised for trial %d:\n%s", number, traceback.format_exc())
-    return failed
+    return storages_fail_stale_trials(study)
 
 
 def failed_as_stale(study: Study, trial_id: int, what: str) -> bool:

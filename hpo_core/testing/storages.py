@@ -20,11 +20,13 @@ Storages that keep their data in the storage object set ``persistent = False``.
 This module puts the suite together from parts by topic, in ``_storage_contract/``:
 studies and two studies per storage (``_studies.py``), trial writes and the history
 (``_trials.py``), end states (``_end_states.py``), a second storage object and
-interrupted syncs (``_sync.py``), on a base holding the fixtures (``_base.py``); the
-records they compare live in ``_records.py``.
+interrupted syncs (``_sync.py``), Optuna's storage method set (``_optuna.py``), on a
+base holding the fixtures (``_base.py``); the records they compare live in
+``_records.py``.
 """
 
 from hpo_core.testing._storage_contract._end_states import EndStateContract
+from hpo_core.testing._storage_contract._optuna import OptunaMethodsContract
 from hpo_core.testing._storage_contract._records import (
     assert_rows_blank,
     fill_study,
@@ -46,5 +48,5 @@ __all__ = [
 ]
 
 
-class StorageContract(StudyContract, TrialContract, EndStateContract, SyncContract):
+class StorageContract(StudyContract, TrialContract, EndStateContract, SyncContract, OptunaMethodsContract):
     """Behaviour every storage must have. Subclasses implement :meth:`make_storage`."""

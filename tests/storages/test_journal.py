@@ -99,7 +99,7 @@ class TestJournalCustomBackend(StorageContract):
     ({"heartbeat_interval": 0}, ValueError, "heartbeat_interval"),
     ({"heartbeat_interval": "1"}, TypeError, "heartbeat_interval"),
     ({"grace_period": -1.0}, ValueError, "grace_period"),
-    ({"failed_trial_callback": 3}, TypeError, "failed_trial_callback"),
+    ({"heartbeat_stale_trial_callback": 3}, TypeError, "heartbeat_stale_trial_callback"),
     ({"snapshot_interval": 0}, ValueError, "snapshot_interval"),
     ({"snapshot_interval": 1.5}, TypeError, "snapshot_interval"),
     ({"flush_delay": -1}, ValueError, "flush_delay"),
@@ -115,8 +115,10 @@ def test_journal_storage_arguments_are_kept(tmp_path: Path) -> None:
     def callback(study: Any, trial: Any) -> None: ...
 
     storage = JournalStorage(JournalFileBackend(str(tmp_path / "j.log")), heartbeat_interval=2.0,
-                             failed_trial_callback=callback)
-    assert (storage.heartbeat_interval, storage.grace_period, storage.failed_trial_callback) == (2.0, 4.0, callback)
+                             heartbeat_stale_trial_callback=callback)
+    assert (storage.heartbeat_interval, storage.grace_period, storage.heartbeat_stale_trial_callback) == (
+        2.0, 4.0, callback)
+    assert storage.failed_trial_callback is callback and storage.get_heartbeat_stale_trial_callback() is callback
     default = JournalStorage(JournalFileBackend(str(tmp_path / "j.log")))
     assert (default.heartbeat_interval, default.grace_period) == (60.0, 120.0)  # as RDBStorage
     assert JournalStorage(JournalFileBackend(str(tmp_path / "j.log")), heartbeat_interval=None).grace_period is None

@@ -63,7 +63,7 @@ def test_rdb_times_round_trip_exactly(pair: tuple[RDBStorage, RDBStorage]) -> No
     start, end = datetime(2026, 3, 4, 5, 6, 7, 123457), datetime(2026, 3, 4, 5, 6, 8, 999999)
     template = create_trial(state=TrialState.COMPLETE, value=1.0)
     template.datetime_start, template.datetime_complete = start, end
-    writer.create_new_trial(sid, template=template)
+    writer.create_new_trial(sid, template_trial=template)
     tid, _ = writer.create_new_trial(sid)  # t_start from time.time(), full precision
     writer.set_trial_state_values(tid, TrialState.COMPLETE, [2.0])
     mine, theirs = writer.get_all_trials(sid), reader.get_all_trials(sid)

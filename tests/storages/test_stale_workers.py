@@ -1,5 +1,5 @@
 """Dead, killed and paused workers on every database: heartbeats of asked trials, the
-stale check before asks, RetryFailedTrialCallback, and a paused worker that goes on.
+stale check before asks, RetryHeartbeatStaleTrialCallback, and a paused worker that goes on.
 Real worker processes, real SIGKILL/SIGSTOP, real SQLite files and servers."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from _workers import wait_for as _wait_for  # tests/storages/_workers.py
 
 import hpo_core
 from hpo_core.exceptions import StaleTrialWarning
-from hpo_core.storages import RDBStorage, RetryFailedTrialCallback
+from hpo_core.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from hpo_core.trial import TrialState, create_trial
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,8 +108,9 @@ def test_killed_worker_trial_is_failed_and_retried(storage_spec: str, tmp_path: 
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
-    storage = open_storage(storage_spec, heartbeat_interval=60, failed_trial_callback=RetryFailedTrialCallback(
-        max_retry=2, inherit_intermediate_values=inherit))
+    storage = open_storage(storage_spec, heartbeat_interval=60,
+                           heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
+                               max_retry=2, inherit_intermediate_values=inherit))
     study = hpo_core.load_study(study_name="s", storage=storage)  # finds it at once: pid gone
     dead = study.trials[3]
     assert dead.state == TrialState.FAIL
@@ -124,15 +125,15 @@ def test_killed_worker_trial_is_failed_and_retried(storage_spec: str, tmp_path: 
     retry = trials[4]  # the queued copy, run first
     assert retry.state == TrialState.COMPLETE
     assert retry.params == dead.params and retry.value == dead.params["x"]
-    assert RetryFailedTrialCallback.retried_trial_number(retry) == 3
-    assert RetryFailedTrialCallback.retry_history(retry) == [3]
+    assert RetryHeartbeatStaleTrialCallback.retried_trial_number(retry) == 3
+    assert RetryHeartbeatStaleTrialCallback.retry_history(retry) == [3]
     assert retry.intermediate_values == ({0: 0.5, 1: 0.25} if inherit else {})
-    assert RetryFailedTrialCallback.retried_trial_number(trials[5]) is None
+    assert RetryHeartbeatStaleTrialCallback.retried_trial_number(trials[5]) is None
 
 
 def test_retry_callback_keeps_the_chain_and_stops_at_max_retry(tmp_path: Path) -> None:
     study = hpo_core.create_study(storage=f"sqlite:///{tmp_path / 'chain.db'}")
-    callback = RetryFailedTrialCallback(max_retry=2)
+    callback = RetryHeartbeatStaleTrialCallback(max_retry=2)
     failed = create_trial(state=TrialState.FAIL, params={"x": 0.5},
                           distributions={"x": hpo_core.distributions.FloatDistribution(0, 1)},
                           user_attrs={"u": 1})
@@ -155,11 +156,11 @@ def test_retry_callback_keeps_the_chain_and_stops_at_max_retry(tmp_path: Path) -
 
 def test_retry_callback_checks_its_arguments() -> None:
     with pytest.raises(ValueError, match="max_retry"):
-        RetryFailedTrialCallback(max_retry=-1)
+        RetryHeartbeatStaleTrialCallback(max_retry=-1)
     with pytest.raises(TypeError, match="inherit_intermediate_values"):
-        RetryFailedTrialCallback(inherit_intermediate_values=1)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="failed_trial_callback"):
-        RDBStorage("sqlite:///:memory:", failed_trial_callback=3)
+        RetryHeartbeatStaleTrialCallback(inherit_intermediate_values=1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="heartbeat_stale_trial_callback"):
+        RDBStorage("sqlite:///:memory:", heartbeat_stale_trial_callback=3)
 
 
 # An ask-and-tell worker: asks one trial, says so, waits, then tells it.

@@ -99,7 +99,11 @@ class ReplayState:
 
     def locate(self, trial_id: int) -> tuple[int, StudyRecord, int] | None:
         """``(study_id, record, number)`` of a trial of a live study, else None."""
-        if type(trial_id) is not int or not 0 <= trial_id < len(self.trial_study):
+        if type(trial_id) is not int:
+            if not isinstance(trial_id, int) or isinstance(trial_id, bool):
+                return None
+            trial_id = int(trial_id)  # a TrialIdNumber, as create_new_trial returns
+        if not 0 <= trial_id < len(self.trial_study):
             return None
         sid = self.trial_study[trial_id]
         rec = self.studies.get(sid)

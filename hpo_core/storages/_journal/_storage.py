@@ -27,10 +27,11 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from hpo_core._validation import check_callable, check_int, check_real, format_error
+from hpo_core._validation import check_int, check_real, format_error
 from hpo_core.exceptions import HpoWarning, StorageError, StudyNotFoundError
 from hpo_core.history import History
 from hpo_core.storages._base import FrozenStudy, check_attr, is_local_worker_dead
+from hpo_core.storages._callbacks import stale_trial_callback
 from hpo_core.storages._checks import check_name, encode_json
 from hpo_core.storages._heartbeat import Heartbeats
 from hpo_core.storages._journal import _snapshot
@@ -90,8 +91,11 @@ class JournalStorage(JournalTrialOps):
             trials whose process on this host is gone are.
         grace_period: Seconds without a heartbeat after which a RUNNING trial is stale.
             Default ``2 * heartbeat_interval``.
-        failed_trial_callback: Called as ``callback(study, frozen_trial)`` for each
-            trial the study finds stale and marks FAIL; None (default) or a callable.
+        heartbeat_stale_trial_callback: Called as ``callback(study, frozen_trial)``
+            for each trial the study finds stale and marks FAIL; None (default) or a
+            callable, e.g. ``RetryHeartbeatStaleTrialCallback()``.
+        failed_trial_callback: The deprecated name of ``heartbeat_stale_trial_callback``
+            (a FutureWarning, as for ``RDBStorage``); give only one of them.
         snapshot_interval: Entries between snapshots of the replayed state, for
             backends that keep them (the file and Redis backends); None saves none.
             Default 10,000; the spacing doubles each time the journal doubles past
@@ -120,6 +124,7 @@ class JournalStorage(JournalTrialOps):
         *,
         heartbeat_interval: float | None = 60.0,
         grace_period: float | None = None,
+        heartbeat_stale_trial_callback: Any = None,
         failed_trial_callback: Any = None,
         snapshot_interval: int | None = DEFAULT_SNAPSHOT_INTERVAL,
         flush_delay: float = 0.1,
@@ -136,8 +141,7 @@ class JournalStorage(JournalTrialOps):
             grace_period = 2.0 * heartbeat_interval
         self.grace_period = check_real("grace_period", grace_period, low=0.0, low_open=True, allow_none=True,
                                        owner=owner)
-        self.failed_trial_callback = check_callable("failed_trial_callback", failed_trial_callback,
-                                                    allow_none=True, owner=owner)
+        self.failed_trial_callback = stale_trial_callback(heartbeat_stale_trial_callback, failed_trial_callback, owner)
         self.snapshot_interval = check_int("snapshot_interval", snapshot_interval, low=1, allow_none=True,
                                            owner=owner)
         self.flush_delay: float = check_real("flush_delay", flush_delay, low=0.0, owner=owner)  # type: ignore[assignment]
@@ -253,18 +257,42 @@ class JournalStorage(JournalTrialOps):
             return
         try:
             data = self._snapshots.load_snapshot()
-            if not data:
-                return
-            state, last = _snapshot.load(bytes(data))
+        except Exception as e:  # noqa: BLE001 - any unusable snapshot: replay instead
+            warnings.warn(f"JournalStorage: the journal's snapshot is not usable ({e}); replaying the "
+                          "whole journal instead.", HpoWarning, stacklevel=4)
+            return
+        if data:
+            self._restore(bytes(data), stacklevel=5)
+
+    def _restore(self, data: bytes, stacklevel: int) -> bool:
+        """Start from the snapshot ``data`` if it is one of this journal (holding the
+        sync lock); else warn and keep the state."""
+        try:
+            state, last = _snapshot.load(data)
             if state.log_pos:
                 entry = next(iter(self._backend.read_logs(state.log_pos - 1)), None)
                 if entry is None or _snapshot.entry_digest(entry) != last:
                     raise ValueError(f"its entry {state.log_pos - 1} does not match the journal's")
         except Exception as e:  # noqa: BLE001 - any unusable snapshot: replay instead
             warnings.warn(f"JournalStorage: the journal's snapshot is not usable ({e}); replaying the "
-                          "whole journal instead.", HpoWarning, stacklevel=4)
-            return
+                          "whole journal instead.", HpoWarning, stacklevel=stacklevel)
+            return False
+        if state.log_pos < self._state.log_pos:
+            return False  # this process has replayed further already
         self._state = state
+        return True
+
+    def restore_replay_result(self, snapshot: bytes) -> None:
+        """Start from ``snapshot``, the bytes a backend's ``save_snapshot`` received
+        (Optuna's name; opening the journal already loads the backend's snapshot).
+
+        A snapshot of another journal, a damaged one, or one behind what this storage
+        has replayed is not used (the first two with a warning); the entries after it
+        are replayed at the next read.
+        """
+        with self._lock:
+            self._opened = True
+            self._restore(bytes(snapshot), stacklevel=4)
 
     def _save_snapshot(self) -> None:
         """Save the replayed state (holding the sync lock); a failure is logged."""

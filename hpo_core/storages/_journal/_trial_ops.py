@@ -36,6 +36,7 @@ from hpo_core.storages._checks import check_name, encode_json
 from hpo_core.storages._heartbeat import Heartbeats
 from hpo_core.storages._journal._ops import Row, add_defs, encode_numbers, encode_rows, key_of
 from hpo_core.storages._journal._replay import ReplayState, StudyRecord, study_missing, trial_finished
+from hpo_core.storages._optuna_methods import TrialIdNumber
 from hpo_core.storages._pending import PendingParams
 from hpo_core.storages._writer import changes_from_frozen
 from hpo_core.trial._frozen import FrozenTrial
@@ -114,13 +115,14 @@ class JournalTrialOps(BaseStorage):
     def create_new_trial(
         self,
         study_id: int,
-        template: FrozenTrial | None = None,
+        template_trial: FrozenTrial | None = None,
         *,
         space: SearchSpace | None = None,
         internal: np.ndarray | None = None,
-    ) -> tuple[int, int]:
+    ) -> TrialIdNumber:
+        template = template_trial
         if template is not None:
-            return self._write(self._template_op(study_id, template))  # type: ignore[no-any-return]
+            return TrialIdNumber(*self._write(self._template_op(study_id, template)))
         op = self._beat_fields({"op": "trials", "sid": study_id, "t": time.time()})
         if space is not None and len(space):
             check_space(space)
@@ -129,7 +131,7 @@ class JournalTrialOps(BaseStorage):
             add_defs(op, keys, self._state.dists)
         tid, number = self._write(op)
         self._heartbeats.track(tid)
-        return tid, number
+        return TrialIdNumber(tid, number)
 
     def _template_op(self, study_id: int, template: FrozenTrial) -> dict[str, Any]:
         """The entry of ``add_trial`` / ``enqueue_trial``: the template checked and encoded."""
@@ -186,7 +188,10 @@ class JournalTrialOps(BaseStorage):
             self._pending.restore(sid, trial_id, rows)
             raise
 
-    def set_trial_param(self, trial_id: int, name: str, internal: float, dist: BaseDistribution) -> None:
+    def set_trial_param(
+        self, trial_id: int, param_name: str, param_value_internal: float, distribution: BaseDistribution
+    ) -> None:
+        name, internal, dist = param_name, param_value_internal, distribution
         sid, rec, number = self._where(trial_id)
         self._check_unfinished(rec, number)
         h = rec.history
@@ -279,7 +284,8 @@ class JournalTrialOps(BaseStorage):
             if code != _RUNNING and code != _WAITING:
                 self._heartbeats.untrack_many(ids)
 
-    def set_trial_intermediate_value(self, trial_id: int, step: int, value: Any) -> None:
+    def set_trial_intermediate_value(self, trial_id: int, step: int, intermediate_value: Any) -> None:
+        value = intermediate_value
         rec = self._where(trial_id)[1]
         step, value = check_report(step, value, len(rec.directions))
         self._trial_write(trial_id, {"op": "report", "tid": trial_id, "step": step, "v": encode_numbers(value, "value")})

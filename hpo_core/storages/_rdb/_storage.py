@@ -28,10 +28,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from hpo_core._validation import check_callable, check_real, format_error
+from hpo_core._validation import check_bool, check_real, format_error
 from hpo_core.exceptions import DuplicatedStudyError, StorageError, StudyNotFoundError
 from hpo_core.history import History
 from hpo_core.storages._base import FrozenStudy, check_attr
+from hpo_core.storages._callbacks import stale_trial_callback
 from hpo_core.storages._checks import check_name, decode_json, encode_json
 from hpo_core.storages._heartbeat import Heartbeats
 from hpo_core.storages._pending import PendingParams
@@ -54,15 +55,24 @@ class RDBStorage(TrialOps):
         url: ``"sqlite:///path/to/file.db"``, ``"postgresql://user@host:5432/db"``,
             ``"mysql+pymysql://..."``.
         engine_kwargs: Extra arguments for ``sqlalchemy.create_engine``.
+        skip_compatibility_check: Accepted for Optuna's code; opening always checks
+            the schema version: an older one is upgraded in place, a newer one refused
+            (writing a schema this hpo_core does not know would damage it).
         heartbeat_interval: Seconds between heartbeats of the RUNNING trials this
             process owns (created by ``optimize``, ``ask`` or claimed from the queue;
             one write per interval for all of them, from one background thread); None
             turns heartbeats off. Default 60.
         grace_period: A RUNNING trial whose last heartbeat is older than this is marked
             FAIL by the next worker that checks. Default ``2 * heartbeat_interval``.
-        failed_trial_callback: Called as ``callback(study, frozen_trial)`` for each
-            trial a worker marks FAIL as stale, e.g. ``RetryFailedTrialCallback()``
-            to run its parameters again. Default None.
+        heartbeat_stale_trial_callback: Called as ``callback(study, frozen_trial)``
+            for each trial a worker marks FAIL as stale, e.g.
+            ``RetryHeartbeatStaleTrialCallback()`` to run its parameters again.
+            Default None.
+        failed_trial_callback: The deprecated name of ``heartbeat_stale_trial_callback``
+            (a FutureWarning, as in Optuna 4.9+); give only one of them.
+        skip_table_creation: Accepted for Optuna's code: tables are created only where
+            missing (no DDL runs on a database that has them), so a user without DDL
+            rights opens an existing database either way.
         busy_timeout: Seconds a writer waits for locks (SQLite's file lock, deadlocks,
             serialization failures) before the write fails (default 60).
         reconnect_timeout: Seconds every read and write keeps retrying, with backoff,
@@ -84,13 +94,16 @@ class RDBStorage(TrialOps):
     def __init__(
         self,
         url: str,
-        *,
         engine_kwargs: dict[str, Any] | None = None,
+        skip_compatibility_check: bool = False,
+        *,
         heartbeat_interval: float | None = 60.0,
         grace_period: float | None = None,
+        heartbeat_stale_trial_callback: Any = None,
+        failed_trial_callback: Any = None,
+        skip_table_creation: bool = False,
         busy_timeout: float = 60.0,
         flush_delay: float = 0.1,
-        failed_trial_callback: Any = None,
         reconnect_timeout: float = 300.0,
     ):
         if not isinstance(url, str) or "://" not in url:
@@ -102,9 +115,10 @@ class RDBStorage(TrialOps):
         self._busy_timeout: float = check_real("busy_timeout", busy_timeout, low=0.0, owner="RDBStorage")  # type: ignore[assignment]
         self.flush_delay: float = check_real("flush_delay", flush_delay, low=0.0, owner="RDBStorage")  # type: ignore[assignment]
         self.reconnect_timeout: float = check_real("reconnect_timeout", reconnect_timeout, low=0.0, owner="RDBStorage")  # type: ignore[assignment]
-        if failed_trial_callback is not None:
-            check_callable("failed_trial_callback", failed_trial_callback)
-        self.failed_trial_callback = failed_trial_callback
+        self.failed_trial_callback = stale_trial_callback(
+            heartbeat_stale_trial_callback, failed_trial_callback, "RDBStorage")
+        self.skip_compatibility_check = check_bool("skip_compatibility_check", skip_compatibility_check, owner="RDBStorage")
+        self.skip_table_creation = check_bool("skip_table_creation", skip_table_creation, owner="RDBStorage")
         self.url = url
         self._engine_kwargs = dict(engine_kwargs or {})
         self._setup()
@@ -138,16 +152,65 @@ class RDBStorage(TrialOps):
             "heartbeat_interval": self.heartbeat_interval, "grace_period": self.grace_period,
             "_busy_timeout": self._busy_timeout, "flush_delay": self.flush_delay,
             "failed_trial_callback": self.failed_trial_callback, "reconnect_timeout": self.reconnect_timeout,
+            "skip_compatibility_check": self.skip_compatibility_check,
+            "skip_table_creation": self.skip_table_creation,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update({"failed_trial_callback": None, "reconnect_timeout": 300.0, **state})
+        self.__dict__.update({"failed_trial_callback": None, "reconnect_timeout": 300.0,
+                              "skip_compatibility_check": False, "skip_table_creation": False, **state})
         self._setup()
 
     def close(self) -> None:
         self._heartbeats.close()
         self._pending.close()
+        if self.__dict__.get("_scoped_session") is not None:
+            self._scoped_session.remove()
         self._db.close()
+
+    # ------------------------------------------------------------ Optuna's RDBStorage API
+    @property
+    def engine(self) -> sa.engine.Engine:
+        """The SQLAlchemy engine of the database."""
+        return self._db.engine
+
+    @property
+    def engine_kwargs(self) -> dict[str, Any]:
+        """The extra ``sqlalchemy.create_engine`` arguments given."""
+        return self._engine_kwargs
+
+    @property
+    def scoped_session(self) -> Any:
+        """A ``sqlalchemy.orm.scoped_session`` on the engine (made on first use), as
+        Optuna's ``RDBStorage`` has; hpo_core itself writes through SQLAlchemy Core."""
+        if self.__dict__.get("_scoped_session") is None:
+            from sqlalchemy import orm
+
+            self._scoped_session = orm.scoped_session(orm.sessionmaker(bind=self._db.engine))
+        return self._scoped_session
+
+    def remove_session(self) -> None:
+        """Close this thread's session of :attr:`scoped_session`, if one was made."""
+        if self.__dict__.get("_scoped_session") is not None:
+            self._scoped_session.remove()
+
+    def get_current_version(self) -> str:
+        """The schema version stamped in the database (hpo_core's numbering: "1", "2", ...)."""
+        v = S.version_table.c.schema_version
+        return str(self._db.read(lambda c: c.execute(sa.select(sa.func.max(v))).scalar()))
+
+    def get_head_version(self) -> str:
+        """The schema version of this hpo_core."""
+        return str(S.SCHEMA_VERSION)
+
+    def get_all_versions(self) -> list[str]:
+        """Every schema version, newest first (as Optuna lists its revisions)."""
+        return [str(v) for v in range(S.SCHEMA_VERSION, 0, -1)]
+
+    def upgrade(self) -> None:
+        """Upgrade the database's schema to :meth:`get_head_version`. Opening a
+        storage already does it (under a lock, in place), so this checks it again."""
+        self._db.write(self._db._init_schema_in)
 
     # --------------------------------------------------------------- studies
     def create_new_study(

@@ -36,6 +36,7 @@ from hpo_core.storages._base import (
 )
 from hpo_core.storages._checks import check_name, decode_json, encode_json
 from hpo_core.storages._heartbeat import Heartbeats
+from hpo_core.storages._optuna_methods import TrialIdNumber
 from hpo_core.storages._pending import PendingParams
 from hpo_core.storages._rdb import _schema as S
 from hpo_core.storages._rdb import _trials as T
@@ -98,11 +99,12 @@ class TrialOps(BaseStorage):
     def create_new_trial(
         self,
         study_id: int,
-        template: FrozenTrial | None = None,
+        template_trial: FrozenTrial | None = None,
         *,
         space: SearchSpace | None = None,
         internal: np.ndarray | None = None,
-    ) -> tuple[int, int]:
+    ) -> TrialIdNumber:
+        template = template_trial
         now = time.time()
         owner = trial_owner()
         beat = now if self._heartbeats.enabled else None
@@ -135,7 +137,7 @@ class TrialOps(BaseStorage):
                 (tid, name, v, T.dist_json(d))
                 for (name, d), v in zip(space.items(), np.asarray(internal, dtype=float).tolist())]
             self._apply_own(study_id, seq, [(tid, number, _RUNNING, None, now, None)], params)
-        return tid, number
+        return TrialIdNumber(tid, number)
 
     def _apply_own(self, study_id: int, seq: int, trials: list[tuple[Any, ...]],
                    params: Sequence[tuple[int, str, float, str]]) -> None:
@@ -249,7 +251,10 @@ class TrialOps(BaseStorage):
         except StudyNotFoundError:
             pass  # the study was deleted: its running trials' parameters go with it
 
-    def set_trial_param(self, trial_id: int, name: str, internal: float, dist: BaseDistribution) -> None:
+    def set_trial_param(
+        self, trial_id: int, param_name: str, param_value_internal: float, distribution: BaseDistribution
+    ) -> None:
+        name, internal, dist = param_name, param_value_internal, distribution
         sid, number = self._where(trial_id)
         self._check_local_unfinished(sid, trial_id, number)
         cache = self._caches.get(sid)
@@ -383,7 +388,8 @@ class TrialOps(BaseStorage):
                 self._pending.restore(sid, tid, rows)
             raise
 
-    def set_trial_intermediate_value(self, trial_id: int, step: int, value: Any) -> None:
+    def set_trial_intermediate_value(self, trial_id: int, step: int, intermediate_value: Any) -> None:
+        value = intermediate_value
         sid, _ = self._where(trial_id)
         step, value = check_report(step, value, len(self._directions(sid)))
         self._trial_write(trial_id, lambda conn, sid, seq: T.report(conn, sid, seq, trial_id, step, value))

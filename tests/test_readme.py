@@ -20,6 +20,10 @@ def test_readme_snippet_runs(index: int, tmp_path: Path, monkeypatch: pytest.Mon
     code = _BLOCKS[index]
     if "trials_dataframe" in code:
         pytest.importorskip("pandas", reason="the snippet calls trials_dataframe(), which needs pandas")
+    if "import optuna" in code:
+        pytest.importorskip(
+            "optuna", reason="the snippet runs our samplers inside Optuna (pip install 'hpo_core[optuna]')"
+        )
     monkeypatch.chdir(tmp_path)  # files the snippet writes (SQLite studies) go here
     namespace: dict[str, object] = {"__name__": f"readme_snippet_{index}"}
     exec(compile(code, f"README.md python block {index}", "exec"), namespace)  # noqa: S102

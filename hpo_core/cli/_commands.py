@@ -1,7 +1,8 @@
 """The study commands of ``hpo-core``: Optuna's (``studies``, ``study-names``,
 ``create-study``, ``delete-study``, ``study set-user-attr``, ``trials``, ``best-trial``,
-``best-trials``, ``ask``, ``tell``) with Optuna's arguments, and ``export``, ``plot`` and
-``dashboard`` (optuna-dashboard's ``STORAGE --host --port``).
+``best-trials``, ``ask``, ``tell``) with Optuna's arguments, and ``export``, ``import-optuna``,
+``export-optuna`` (studies between Optuna's storages and ours), ``plot`` and ``dashboard``
+(optuna-dashboard's ``STORAGE --host --port``).
 
 Every command takes ``--storage`` (a database URL, a journal file's path, or
 ``redis://...``; else the ``HPO_CORE_STORAGE`` or ``OPTUNA_STORAGE`` environment
@@ -133,6 +134,11 @@ def add_study_commands(sub: Any) -> None:
     p = add("export", "write the trials of a study as CSV or JSON")
     p.add_argument("--format", "-f", choices=("csv", "json"), default="csv")
     p.add_argument("--output", "-o", default="-", help="a file (default: standard output)")
+    for name, text in (("import-optuna", "copy a study of an Optuna storage into --storage"),
+                       ("export-optuna", "copy a study of --storage into an Optuna storage")):
+        p = add(name, text)
+        p.add_argument("--optuna-storage", required=True, help="Optuna's storage: a database URL or a journal file")
+        p.add_argument("--to-study-name", default=None, help="the copy's name (default: --study-name)")
     p = add("plot", "draw a plot of a study into a file (.png, .pdf, .svg: matplotlib; .html: plotly)")
     p.add_argument("--kind", choices=PLOTS, default="optimization_history")
     p.add_argument("--output", "-o", required=True)
@@ -186,6 +192,8 @@ def run_study_command(args: argparse.Namespace) -> int:
             raise CommandError(f"--port must be in [0, 65535], but got {args.port}.")
         run_server(_storage(args.storage_url or args.storage, heartbeats=False), host=args.host, port=args.port)
         return 0
+    if cmd in ("import-optuna", "export-optuna"):
+        return _copy_optuna(args)
     if cmd == "ask":
         return _ask(args)
     if cmd == "tell":
@@ -248,6 +256,30 @@ def _tell(args: argparse.Namespace) -> int:
         study.tell(args.trial_number, args.values, state=state, skip_if_finished=args.skip_if_finished)
     except (ValueError, RuntimeError, KeyError) as e:
         raise CommandError(f"tell trial {args.trial_number}: {e}") from None
+    return 0
+
+
+def _copy_optuna(args: argparse.Namespace) -> int:
+    """``import-optuna`` / ``export-optuna``: :func:`hpo_core.integration.from_optuna` and
+    :func:`~hpo_core.integration.to_optuna` between ``--optuna-storage`` and ``--storage``."""
+    from hpo_core import integration
+    from hpo_core._imports import import_optional
+
+    optuna = import_optional("optuna", extra="optuna", feature="hpo-core " + args.command)
+    url = args.optuna_storage
+    if "://" not in url:  # a journal file, as our --storage takes one
+        url = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(url))
+    name = args.to_study_name or args.study_name
+    try:
+        if args.command == "import-optuna":
+            integration.from_optuna(url, args.study_name, to_storage=_storage(args.storage), to_study_name=name)
+        else:
+            integration.to_optuna(_study(args), to_storage=url, to_study_name=name)
+    except (DuplicatedStudyError, optuna.exceptions.DuplicatedStudyError):
+        raise CommandError(f"a study named {name!r} exists already in the target storage.") from None
+    except KeyError:  # Optuna's load_study of a missing study
+        raise CommandError(f"no study named {args.study_name!r} in {args.optuna_storage}.") from None
+    print(name)
     return 0
 
 

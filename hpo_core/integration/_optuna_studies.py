@@ -154,7 +154,7 @@ def to_optuna(
         scalar = {s: v for s, v in t.intermediate_values.items() if not isinstance(v, (list, tuple))}
         dropped += len(t.intermediate_values) - len(scalar)
         t.intermediate_values = scalar
-        if t.state != TrialState.COMPLETE:
+        if t.state not in (TrialState.COMPLETE, TrialState.PRUNED):  # Optuna keeps a pruned trial's value
             t.values = None
         trials.append(to_optuna_trial(t))
     if dropped:

@@ -152,3 +152,23 @@ def test_from_optuna_names_a_missing_study_name() -> None:
         from_optuna(hpo_core.create_study(), to_storage=hpo_core.storages.InMemoryStorage())
     with pytest.raises(TypeError, match="study"):
         to_optuna(optuna.create_study(), to_storage=optuna.storages.InMemoryStorage())
+
+
+def test_cli_import_and_export_optuna(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hpo_core.__main__ import main
+
+    optuna_url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    source = _single_source(optuna_url)
+    ours = f"sqlite:///{tmp_path / 'ours.db'}"
+    args = ["--storage", ours, "--study-name", "single", "--optuna-storage", optuna_url]
+    assert main(["import-optuna", *args]) == 0
+    _assert_same_trials(hpo_core.load_study(study_name="single", storage=ours).trials, source.trials)
+    journal = str(tmp_path / "optuna.log")
+    assert main(["export-optuna", *args[:-1], journal, "--to-study-name", "copy"]) == 0
+    back = optuna.load_study(
+        study_name="copy",
+        storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(journal)),
+    )
+    _assert_same_trials(back.trials, source.trials)
+    assert main(["import-optuna", *args]) == 2  # the copy exists already: an error naming it
+    assert "single" in capsys.readouterr().err

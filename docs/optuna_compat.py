@@ -44,7 +44,6 @@ MODULES = [
 MISSING_MODULE = {
     "optuna.integration": "integrations are being added one library at a time (issue 14); "
                           "the others are not planned",
-    "optuna.artifacts": "artifact stores are planned (issue 14)",
     "optuna.terminator": "the terminator is not planned yet",
     "optuna.search_space": "planned (issue 14): user-defined samplers read `study.view.history` "
                            "(`intersection_search_space()`) instead",
@@ -64,23 +63,28 @@ MISSING = {
     "optuna.storages.GrpcStorageProxy": "not planned: PostgreSQL/MySQL and the journal serve many workers",
     "optuna.storages.run_grpc_proxy_server": "not planned: see GrpcStorageProxy",
     "optuna.storages._CachedStorage": "private in Optuna; every hpo_core storage keeps a columnar cache",
-    "optuna.storages.BaseJournalLogStorage": "deprecated in Optuna; `BaseJournalBackend` is its successor",
-    "optuna.storages.JournalFileStorage": "deprecated in Optuna; use `JournalFileBackend`",
-    "optuna.storages.JournalRedisStorage": "deprecated in Optuna; use `JournalRedisBackend`",
-    "optuna.storages.RetryHeartbeatStaleTrialCallback": "planned (issue 14)",
     "optuna.trial.FixedTrial": "planned (issue 14); a `FrozenTrial` replays stored parameters",
     "optuna.trial.BaseTrial": "planned (issue 14)",
 }
 # Deliberate differences, by name.
-_STORAGE_NOTE = ("hpo_core's storages share Optuna's class names and constructor arguments but not "
-                 "its internal method set: samplers and pruners read the columnar history through "
-                 "`study.view`, and storages apply operations and hand out changes since a sequence "
-                 "number (`hpo_core/storages/_base.py`), which is what keeps an ask flat with the study size")
+_STORAGE_NOTE = ("Optuna's storage methods are written once over hpo_core's storage operations "
+                 "(`hpo_core/storages/_optuna_methods.py`: samplers and pruners read the columnar history "
+                 "through `study.view`, storages apply operations and hand out changes since a sequence "
+                 "number, which keeps an ask flat with the study size), checked against Optuna's "
+                 "`InMemoryStorage` on every backend; `create_new_trial` returns the trial id, an int that "
+                 "also unpacks as `(trial_id, number)`")
+_RDB_NOTE = ("`heartbeat_interval` defaults to 60 s (Optuna: None), a deliberate extra: every RUNNING trial "
+             "(`optimize` and `ask` alike) is beaten from one thread per storage, one write per interval for "
+             "all of them, so that a dead or lost worker's trials are found and can be retried without "
+             "configuration; `heartbeat_interval=None` gives Optuna's behaviour. `skip_compatibility_check` "
+             "and `skip_table_creation` are accepted: opening checks the schema version, upgrades an older "
+             "one in place and creates tables only where missing. " + _STORAGE_NOTE)
 _SAMPLER_NOTE = ("the study calls `sample_independent(study, trial, name, distribution)` positionally, so "
                  "a user-defined sampler written with Optuna's argument names works unchanged")
 _DIST_NOTE = "the argument names of `to_external_repr`/`to_internal_repr` differ; both are called positionally"
 NOTES = {
-    **{f"optuna.storages.{n}": _STORAGE_NOTE for n in ("BaseStorage", "InMemoryStorage", "RDBStorage", "JournalStorage")},
+    **{f"optuna.storages.{n}": _STORAGE_NOTE for n in ("BaseStorage", "InMemoryStorage", "JournalStorage")},
+    "optuna.storages.RDBStorage": _RDB_NOTE,
     "optuna.storages.journal.JournalStorage": _STORAGE_NOTE,
     **{f"optuna.samplers.{n}": _SAMPLER_NOTE for n in (
         "BaseSampler", "CmaEsSampler", "GPSampler", "GridSampler", "NSGAIISampler", "NSGAIIISampler",

@@ -249,6 +249,29 @@ def test_optuna_sampler_cmaes_keeps_its_state_in_the_optuna_study() -> None:
     assert study._storage.get_study_system_attrs(study._study_id)
 
 
+def test_optuna_sampler_runs_in_threads_and_under_hyperband() -> None:
+    def objective(trial: Any) -> float:
+        x = trial.suggest_float("x", -5, 5)
+        for step in range(9):
+            trial.report((x - 1) ** 2 + 1 / (step + 1), step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return (x - 1) ** 2
+
+    sampler = OptunaSampler(samplers.TPESampler(n_startup_trials=5, seed=0))
+    pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=9)
+    study = optuna.create_study(sampler=sampler, pruner=pruner)
+    study.optimize(objective, n_trials=40, n_jobs=2)
+    assert len(study.trials) == 40
+    assert all(t.state.is_finished() for t in study.trials)
+    mirror = sampler._mirror(study, -1, force=True)  # synced as at the next ask
+    h = mirror.storage.get_history(0)
+    # Every Optuna trial is one row, in its state, with its value.
+    assert [int(s) for s in h.states[: h.n]] == [t.state.value for t in study.trials]
+    complete = [t.number for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert h.values[complete, 0].tolist() == [study.trials[k].value for k in complete]
+
+
 def test_optuna_sampler_pickles_and_reseeds() -> None:
     sampler = OptunaSampler(samplers.TPESampler(seed=0))
     study = optuna.create_study(sampler=sampler)

@@ -102,10 +102,10 @@ async function studyPage(name) {
     el("div", { class: "cards" },
       el("section", { class: "card wide" }, el("h3", {}, "Optimization history ", objSelect),
         el("div", { id: "history", class: "plot" })),
-      multi ? el("section", { class: "card" }, el("h3", {}, "Pareto front"), el("div", { id: "pareto", class: "plot" })) : null,
-      el("section", { class: "card" }, el("h3", {}, "Parameter importances"), el("div", { id: "importances", class: "plot" })),
-      el("section", { class: "card" }, el("h3", {}, "Parallel coordinates"), el("div", { id: "parallel", class: "plot" })),
-      el("section", { class: "card" }, el("h3", {}, "Intermediate values"), el("div", { id: "intermediate", class: "plot" })),
+      multi ? el("section", { class: "card wide" }, el("h3", {}, "Pareto front"), el("div", { id: "pareto-note", class: "note" }), el("div", { id: "pareto", class: "plot" })) : null,
+      el("section", { class: "card" }, el("h3", {}, "Parameter importances"), el("div", { id: "importances-note", class: "note" }), el("div", { id: "importances", class: "plot" })),
+      el("section", { class: "card" }, el("h3", {}, "Intermediate values"), el("div", { id: "intermediate-note", class: "note" }), el("div", { id: "intermediate", class: "plot" })),
+      el("section", { class: "card wide" }, el("h3", {}, "Parallel coordinates"), el("div", { id: "parallel-note", class: "note" }), el("div", { id: "parallel", class: "plot" })),
       el("section", { class: "card wide" }, el("h3", {}, "Trials"), filtersForm(meta),
         el("div", { class: "table-wrap" }, el("table", { id: "trials-table" })),
         el("div", { class: "pager" },
@@ -135,9 +135,45 @@ async function loadHistory() {
   if (page !== p) return;
   Object.assign(p, { x: h.numbers, y: h.values, bx: h.best_numbers, by: h.best_values, n: h.n_complete,
     minimize: h.minimize, last: h.numbers.length ? Math.max(...h.numbers) : -1, sampled: h.numbers.length < h.n_complete });
+  if (!window.Plotly) {
+    previewHistory();
+    if (dash.historyPreviewAt === undefined) dash.historyPreviewAt = performance.now();
+  }
   await drawHistory();
   if (dash.historyDrawnAt === null) dash.historyDrawnAt = performance.now();
   listen(h.cursor);
+}
+
+// The history as a plain canvas picture while plotly.js (4.8 MB) is still loading; the
+// interactive plot replaces it.
+function previewHistory() {
+  const p = page, div = document.getElementById("history");
+  const w = div.clientWidth || 800, hgt = div.clientHeight || 380, dpr = window.devicePixelRatio || 1;
+  const c = el("canvas", { id: "history-preview", width: w * dpr, height: hgt * dpr, style: `width:${w}px;height:${hgt}px` });
+  div.replaceChildren(c);
+  const g = c.getContext("2d");
+  g.scale(dpr, dpr);
+  const ys = p.y.filter((v) => v !== null && Number.isFinite(v));
+  if (!ys.length) return;
+  const m = { l: 60, r: 20, t: 30, b: 40 };
+  let [x0, x1] = [0, Math.max(1, p.last)], [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  if (y0 === y1) { y0 -= 1; y1 += 1; }
+  const pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad;
+  const X = (x) => m.l + ((x - x0) / (x1 - x0)) * (w - m.l - m.r), Y = (y) => hgt - m.b - ((y - y0) / (y1 - y0)) * (hgt - m.t - m.b);
+  g.strokeStyle = "#e3e6ec"; g.fillStyle = "#6b7280"; g.font = "11px system-ui, sans-serif";
+  for (let i = 0; i <= 4; i++) {
+    const yv = y0 + ((y1 - y0) * i) / 4, xv = x0 + ((x1 - x0) * i) / 4;
+    g.beginPath(); g.moveTo(m.l, Y(yv)); g.lineTo(w - m.r, Y(yv)); g.stroke();
+    g.fillText(fmt(+yv.toPrecision(3)), 4, Y(yv) + 4);
+    g.fillText(String(Math.round(xv)), X(xv) - 10, hgt - m.b + 16);
+  }
+  g.fillStyle = "rgba(47,111,221,0.6)";
+  for (let i = 0; i < p.x.length; i++) if (p.y[i] !== null) g.fillRect(X(p.x[i]) - 2, Y(p.y[i]) - 2, 4, 4);
+  g.strokeStyle = "#d62728"; g.lineWidth = 2; g.beginPath();
+  p.bx.forEach((x, i) => { if (i) g.lineTo(X(x), Y(p.by[i - 1])); i ? g.lineTo(X(x), Y(p.by[i])) : g.moveTo(X(x), Y(p.by[i])); });
+  if (p.bx.length) g.lineTo(X(p.last), Y(p.by[p.by.length - 1]));
+  g.stroke();
+  g.fillStyle = "#6b7280"; g.fillText("loading the interactive plot…", m.l, 16);
 }
 
 function historyTraces() {
@@ -155,6 +191,7 @@ function historyTraces() {
 async function drawHistory() {
   const p = page;
   await plotlyReady;
+  document.getElementById("history-preview")?.remove();
   const layout = { margin: { l: 60, r: 20, t: 10, b: 40 }, xaxis: { title: { text: "trial" } },
     yaxis: { title: { text: p.meta.metric_names[p.objective] } }, legend: { orientation: "h", y: 1.1 }, uirevision: p.name };
   await Plotly.react("history", historyTraces(), layout, CONFIG);
@@ -226,6 +263,13 @@ async function loadFigures() {
       const fig = await api("/api/figure", { name: p.name, kind, objective: p.objective });
       await plotlyReady;
       if (page !== p) return;
+      // The figure's title (what it samples at this size) goes under the card's heading,
+      // clear of plotly's toolbar.
+      const title = fig.layout.title && (fig.layout.title.text ?? fig.layout.title);
+      delete fig.layout.title;
+      fig.layout.margin = { ...(fig.layout.margin || {}), t: 30 };
+      const note = document.getElementById(kind + "-note");
+      if (note) note.textContent = typeof title === "string" ? title : "";
       await Plotly.react(kind, fig.data, fig.layout, CONFIG);
       dash.figures[kind] = (dash.figures[kind] || 0) + 1;
     } catch (e) {

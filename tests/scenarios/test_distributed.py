@@ -115,7 +115,7 @@ def test_distributed_resume_with_a_pickled_sampler_reproduces_the_run(tmp_path, 
 
 
 # The fault-tolerance recipe: a worker killed mid-trial leaves a RUNNING trial behind;
-# the next worker on the study marks it FAIL and, with RetryFailedTrialCallback, runs
+# the next worker on the study marks it FAIL and, with RetryHeartbeatStaleTrialCallback, runs
 # its parameters again.
 DYING_WORKER = """
 import os
@@ -139,7 +139,7 @@ study.optimize(objective, n_trials=1)
 
 
 def test_distributed_trial_of_a_dead_worker_is_retried(tmp_path, run_workers) -> None:
-    from hpo_core.storages import RDBStorage, RetryFailedTrialCallback
+    from hpo_core.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
     url = f"sqlite:///{tmp_path / 'fault.db'}"
     optuna.create_study(study_name="fault-tolerant", storage=url)
@@ -147,7 +147,8 @@ def test_distributed_trial_of_a_dead_worker_is_retried(tmp_path, run_workers) ->
         run_workers(DYING_WORKER, [url], n_workers=1)
 
     storage = RDBStorage(
-        url=url, heartbeat_interval=1, grace_period=2, failed_trial_callback=RetryFailedTrialCallback(max_retry=3)
+        url=url, heartbeat_interval=1, grace_period=2,
+        heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
     )
     study = optuna.load_study(study_name="fault-tolerant", storage=storage)
     study.optimize(lambda t: (t.suggest_float("x", -10, 10) - 2) ** 2, n_trials=2)
@@ -156,5 +157,5 @@ def test_distributed_trial_of_a_dead_worker_is_retried(tmp_path, run_workers) ->
     assert lost.state == TrialState.FAIL
     assert retried.state == TrialState.COMPLETE
     assert retried.params == lost.params
-    assert RetryFailedTrialCallback.retried_trial_number(retried) == 0
-    assert RetryFailedTrialCallback.retry_history(retried) == [0]
+    assert RetryHeartbeatStaleTrialCallback.retried_trial_number(retried) == 0
+    assert RetryHeartbeatStaleTrialCallback.retry_history(retried) == [0]

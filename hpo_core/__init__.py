@@ -22,6 +22,7 @@ from hpo_core import (  # distributed registers executor="process" and "ray" wit
     search_space,
     storages,
     trial,
+    version,
 )
 from hpo_core.distributions import (
     CategoricalDistribution,
@@ -41,11 +42,11 @@ from hpo_core.study import (
     load_study,
 )
 from hpo_core.trial import FrozenTrial, StudyDirection, Trial, TrialState, create_trial
-
-__version__ = "0.1.0"
+from hpo_core.version import __version__
 
 __all__ = [
     "CategoricalDistribution",
+    "__version__",
     "FloatDistribution",
     "FrozenTrial",
     "IntDistribution",
@@ -77,6 +78,7 @@ __all__ = [
     "storages",
     "terminator",
     "trial",
+    "version",
 ]
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 __all__ = [
     "HpoError",
+    "OptunaError",
     "TrialPruned",
+    "CLIUsageError",
     "StorageError",
+    "StorageInternalError",
     "DuplicatedStudyError",
     "StudyNotFoundError",
     "UpdateFinishedTrialError",
@@ -18,15 +21,29 @@ __all__ = [
 
 
 class HpoError(Exception):
-    """Base class for hpo_core errors."""
+    """Base class for hpo_core errors (``OptunaError`` is the same class, so that Optuna
+    code catching ``optuna.exceptions.OptunaError`` catches them after the import change)."""
+
+
+#: Optuna's name of the base class: every hpo_core error is an ``OptunaError``.
+OptunaError = HpoError
 
 
 class TrialPruned(HpoError):
     """Raised by an objective to stop a trial early; the trial is marked PRUNED."""
 
 
+class CLIUsageError(HpoError):
+    """The command line was used wrongly (Optuna's ``CLIUsageError``)."""
+
+
 class StorageError(HpoError):
     """A storage could not complete an operation (after retries where they apply)."""
+
+
+#: Optuna's name for an error of the storage's backend: the same class as
+#: :class:`StorageError`, so ``except StorageInternalError`` catches what hpo_core raises.
+StorageInternalError = StorageError
 
 
 class DuplicatedStudyError(HpoError, ValueError):

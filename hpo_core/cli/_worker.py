@@ -28,15 +28,16 @@ from types import FrameType
 from typing import Any
 
 import hpo_core
-from hpo_core.exceptions import StudyNotFoundError
+from hpo_core.exceptions import CLIUsageError, StudyNotFoundError
 
 __all__ = ["add_worker_parser", "load_objective", "run_worker"]
 
 SAMPLERS = ("tpe", "random", "gp", "auto", "qmc")
 
 
-class CommandError(Exception):
-    """A mistake in the command line or the environment, said in one line."""
+class CommandError(CLIUsageError):
+    """A mistake in the command line or the environment, said in one line (an
+    :class:`~hpo_core.exceptions.CLIUsageError`, as Optuna's CLI raises)."""
 
 
 def add_worker_parser(sub: Any) -> None:

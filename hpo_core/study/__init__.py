@@ -10,12 +10,14 @@ from hpo_core.study._api import (
 )
 from hpo_core.study._callbacks import MaxTrialsCallback
 from hpo_core.study._study import Study, TrialBatch
+from hpo_core.study._summary import StudySummary
 from hpo_core.trial import StudyDirection
 
 __all__ = [
     "MaxTrialsCallback",
     "Study",
     "StudyDirection",
+    "StudySummary",
     "TrialBatch",
     "copy_study",
     "create_study",

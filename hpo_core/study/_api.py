@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -11,9 +10,10 @@ from hpo_core._validation import check_bool, format_error
 from hpo_core.exceptions import DuplicatedStudyError
 from hpo_core.pruners import BasePruner
 from hpo_core.samplers import BaseSampler
-from hpo_core.storages import BaseStorage, FrozenStudy, get_storage
+from hpo_core.storages import BaseStorage, get_storage
 from hpo_core.study._stale import fail_stale_trials
 from hpo_core.study._study import Study
+from hpo_core.study._summary import StudySummary
 from hpo_core.trial import StudyDirection
 
 __all__ = ["copy_study", "create_study", "load_study", "delete_study", "get_all_study_names", "get_all_study_summaries"]
@@ -22,11 +22,11 @@ _logger = logging.getLogger("hpo_core")
 
 
 def _direction(d: Any, name: str) -> StudyDirection:
-    if isinstance(d, StudyDirection):
+    if isinstance(d, StudyDirection) and d != StudyDirection.NOT_SET:
         return d
     if isinstance(d, str) and d.lower() in ("minimize", "maximize"):
         return StudyDirection.MINIMIZE if d.lower() == "minimize" else StudyDirection.MAXIMIZE
-    raise ValueError(format_error(name, "'minimize', 'maximize' or a StudyDirection", d))
+    raise ValueError(format_error(name, "'minimize', 'maximize' or a StudyDirection other than NOT_SET", d))
 
 
 def _check_components(sampler: Any, pruner: Any) -> None:
@@ -70,7 +70,7 @@ def create_study(
     if direction is not None and directions is not None:
         raise ValueError("Give `direction` or `directions`, not both.")
     if directions is None:
-        dirs = [_direction(direction or "minimize", "direction")]
+        dirs = [_direction("minimize" if direction is None else direction, "direction")]
     else:
         if isinstance(directions, (str, bytes)) or not isinstance(directions, Sequence) or not directions:
             raise ValueError(format_error("directions", "a non-empty sequence of directions", directions))
@@ -153,14 +153,19 @@ def get_all_study_names(storage: str | BaseStorage) -> list[str]:
     return [s.study_name for s in get_storage(storage).get_all_studies()]
 
 
-def get_all_study_summaries(storage: str | BaseStorage, include_best_trial: bool = True) -> list[FrozenStudy]:
-    """One :class:`~hpo_core.storages.FrozenStudy` per study in ``storage``.
+def get_all_study_summaries(storage: str | BaseStorage, include_best_trial: bool = True) -> list[StudySummary]:
+    """One :class:`~hpo_core.study.StudySummary` per study in ``storage`` (Optuna's).
 
     With ``include_best_trial=False`` their ``best_trial`` is None, as in Optuna.
     """
     check_bool("include_best_trial", include_best_trial)
-    studies = get_storage(storage).get_all_studies()
-    return studies if include_best_trial else [dataclasses.replace(s, best_trial=None) for s in studies]
+    return [
+        StudySummary(
+            s.study_name, None, s.best_trial if include_best_trial else None, s.user_attrs, s.n_trials,
+            s.datetime_start, s.study_id, directions=s.directions,
+        )
+        for s in get_storage(storage).get_all_studies()
+    ]
 
 
 def copy_study(

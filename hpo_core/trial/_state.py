@@ -32,7 +32,9 @@ class TrialState(enum.IntEnum):
 
 class StudyDirection(enum.IntEnum):
     """Direction of one objective (printed as Optuna's: ``str`` the code, ``repr`` the
-    enum's default)."""
+    enum's default). ``NOT_SET`` (0) is Optuna's placeholder: no study has it, and
+    ``create_study`` rejects it."""
 
+    NOT_SET = 0
     MINIMIZE = 1
     MAXIMIZE = 2

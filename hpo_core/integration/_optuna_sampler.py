@@ -106,7 +106,10 @@ class OptunaSampler(_OptunaBaseSampler):  # type: ignore[misc]
             or synced[1] != study_id
             or synced[2] != number
         ):
-            mirror.sync(storage.get_all_trials(study_id, deepcopy=False))
+            trials = storage.get_all_trials(study_id, deepcopy=False)
+            if len(trials) < mirror.n:  # fewer trials than mirrored: another study now has this id
+                mirror = per[study_id] = Mirror(list(study.directions), self.sampler)
+            mirror.sync(trials)
             self._pull_study_attrs(study, mirror)
             self._synced = (storage, study_id, number)
         return mirror

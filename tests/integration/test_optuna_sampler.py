@@ -272,6 +272,21 @@ def test_optuna_sampler_runs_in_threads_and_under_hyperband() -> None:
     assert h.values[complete, 0].tolist() == [study.trials[k].value for k in complete]
 
 
+def test_optuna_sampler_grid_stops_the_optuna_study_and_fixed_params_hold() -> None:
+    grid = samplers.GridSampler({"x": [0, 1, 2], "y": ["a", "b"]})
+    study = optuna.create_study(sampler=OptunaSampler(grid))
+    study.optimize(
+        lambda t: t.suggest_int("x", 0, 2) + (t.suggest_categorical("y", ["a", "b"]) == "a"), n_trials=20
+    )
+    assert sorted((t.params["x"], t.params["y"]) for t in study.trials) == [
+        (x, y) for x in (0, 1, 2) for y in ("a", "b")
+    ]  # every point once, then the grid stopped Optuna's optimize
+    fixed = samplers.PartialFixedSampler({"x": 1.5}, samplers.TPESampler(n_startup_trials=3, seed=0))
+    study = optuna.create_study(sampler=OptunaSampler(fixed))
+    study.optimize(lambda t: t.suggest_float("x", 0, 2) + t.suggest_float("y", 0, 1), n_trials=10)
+    assert {t.params["x"] for t in study.trials} == {1.5}
+
+
 def test_optuna_sampler_pickles_and_reseeds() -> None:
     sampler = OptunaSampler(samplers.TPESampler(seed=0))
     study = optuna.create_study(sampler=sampler)

@@ -22,6 +22,7 @@ from hpo_core.visualization._api import (
     is_available,
     plot_contour,
     plot_edf,
+    plot_hypervolume_history,
     plot_intermediate_values,
     plot_optimization_history,
     plot_parallel_coordinate,
@@ -29,6 +30,7 @@ from hpo_core.visualization._api import (
     plot_pareto_front,
     plot_rank,
     plot_slice,
+    plot_terminator_improvement,
     plot_timeline,
 )
 
@@ -37,6 +39,7 @@ __all__ = [
     "matplotlib",
     "plot_contour",
     "plot_edf",
+    "plot_hypervolume_history",
     "plot_intermediate_values",
     "plot_optimization_history",
     "plot_parallel_coordinate",
@@ -44,5 +47,6 @@ __all__ = [
     "plot_pareto_front",
     "plot_rank",
     "plot_slice",
+    "plot_terminator_improvement",
     "plot_timeline",
 ]

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from hpo_core.visualization import _data as D
 from hpo_core.visualization import _info as I
+from hpo_core.visualization import _info_progress as IP
 from hpo_core.visualization import _plotly as P
 
 if TYPE_CHECKING:
     from hpo_core.importance import BaseImportanceEvaluator
     from hpo_core.study import Study
+    from hpo_core.terminator import BaseErrorEvaluator, BaseImprovementEvaluator
     from hpo_core.trial import FrozenTrial
 
 _TN = D.DEFAULT_TARGET_NAME
@@ -265,3 +267,58 @@ def plot_timeline(study: Study, n_recent_trials: int | None = None) -> Any:
         ValueError: ``n_recent_trials`` is not a positive int or None.
     """
     return P.timeline(I.timeline_info(study, n_recent_trials))
+
+
+def plot_terminator_improvement(
+    study: Study,
+    plot_error: bool = False,
+    improvement_evaluator: BaseImprovementEvaluator | None = None,
+    error_evaluator: BaseErrorEvaluator | None = None,
+    min_n_trials: int = 20,
+) -> Any:
+    """Plot the room left for improvement after each trial (:mod:`hpo_core.terminator`),
+    and with ``plot_error`` the statistical error it is compared with.
+
+    Exact, no reduction: one evaluation per trial from the first COMPLETE one, on the
+    COMPLETE trials up to it (a GP fit each with the default
+    :class:`~hpo_core.terminator.RegretBoundEvaluator`: seconds per hundred trials; a
+    trial that completed nothing new repeats the previous values). The improvements up
+    to ``min_n_trials`` are drawn lighter and left out of the y range (Optuna's figure).
+
+    Args:
+        study: A single-objective study.
+        plot_error: Also plot the error.
+        improvement_evaluator: None for :class:`~hpo_core.terminator.RegretBoundEvaluator`.
+        error_evaluator: None for ``StaticErrorEvaluator(0)`` with a
+            ``BestValueStagnationEvaluator``, else ``CrossValidationErrorEvaluator``.
+        min_n_trials: The trials before termination is considered.
+
+    Returns:
+        A ``plotly.graph_objects.Figure``.
+
+    Raises:
+        ValueError: ``study`` is multi-objective; ``min_n_trials`` is negative.
+    """
+    info = IP.improvement_info(study, plot_error, improvement_evaluator, error_evaluator, min_n_trials)
+    return P.terminator_improvement(info)
+
+
+def plot_hypervolume_history(study: Study, reference_point: Sequence[float]) -> Any:
+    """Plot the hypervolume of the feasible COMPLETE trials up to each COMPLETE trial.
+
+    Read from the history's columns in one scan (``_info_progress.hypervolume_info``);
+    exact. Reduction: a marker per trial up to 2,000 COMPLETE trials (Optuna's figure);
+    beyond, a step line through the trials where the hypervolume changed (the title
+    gives the counts), which draws the same curve.
+
+    Args:
+        study: A study with two or more objectives.
+        reference_point: One value per objective, in the objectives' own directions.
+
+    Returns:
+        A ``plotly.graph_objects.Figure``.
+
+    Raises:
+        ValueError: ``study`` has one objective; ``reference_point`` has another length.
+    """
+    return P.hypervolume_history(IP.hypervolume_info(study, reference_point))

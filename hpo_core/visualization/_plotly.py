@@ -10,6 +10,7 @@ import numpy as np
 from hpo_core._imports import import_optional
 from hpo_core.visualization import _data as D
 from hpo_core.visualization import _info as I
+from hpo_core.visualization import _info_progress as IP
 
 COLORSCALE = "Blues"
 STATE_COLORS = {"COMPLETE": "blue", "FAIL": "red", "PRUNED": "orange", "RUNNING": "green", "WAITING": "gray"}
@@ -304,3 +305,46 @@ def timeline(info: I.TimelinePlot) -> Any:
     fig.update_layout(title=title, xaxis={"title": "Datetime", "type": "date"}, yaxis={"title": "Trial"},
                       barmode="overlay", bargap=0)
     return fig
+
+
+def terminator_improvement(info: IP.ImprovementInfo) -> Any:
+    """Optuna's figure: the improvements as one line, lighter up to ``min_n_trials``; the
+    errors in red; the y range from the improvements past ``min_n_trials``."""
+    go = _go()
+    fig = go.Figure(layout=go.Layout(title="Terminator Improvement Plot", xaxis={"title": "Trial"},
+                                     yaxis={"title": "Terminator Improvement"}))
+    n, k = len(info.trial_numbers), info.min_n_trials
+    if n == 0:
+        D.warn_empty("There are no complete trials.")
+        return fig
+
+    def line(x: list[int], y: list[float], opacity: float, showlegend: bool) -> Any:
+        color = f"rgba(99, 110, 250, {opacity})"  # plotly's first colour, Optuna's
+        return go.Scatter(x=x, y=y, mode="markers+lines", marker={"color": color}, line={"color": color},
+                          name="Terminator Improvement", showlegend=showlegend, legendgroup="improvement")
+
+    fig.add_trace(line(info.trial_numbers[: k + 1], info.improvements[: k + 1], IP.OPACITY, n <= k))
+    if n > k:
+        fig.add_trace(line(info.trial_numbers[k:], info.improvements[k:], 1.0, True))
+    if info.errors is None:
+        fig.add_trace(go.Scatter())  # Optuna's empty error trace
+    else:
+        red = "rgb(239, 85, 59)"
+        fig.add_trace(go.Scatter(x=info.trial_numbers, y=info.errors, mode="markers+lines", name="Error",
+                                 marker={"color": red}, line={"color": red}))
+    fig.update_yaxes(range=info.y_range())
+    return fig
+
+
+def hypervolume_history(info: IP.HypervolumeInfo) -> Any:
+    """Optuna's line and markers per COMPLETE trial; beyond 2,000 trials a step line
+    through the trials where the hypervolume changed (exact, the title says so)."""
+    go = _go()
+    title = "Hypervolume History Plot"
+    if info.is_reduced:
+        trace = go.Scatter(x=info.trial_numbers, y=info.values, mode="lines", line={"shape": "hv"})
+        title += f" ({info.n_complete:,} trials, {info.n_changes:,} changes)"
+    else:
+        trace = go.Scatter(x=info.trial_numbers, y=info.values, mode="lines+markers")
+    return go.Figure(data=trace, layout=go.Layout(title=title, xaxis={"title": "Trial"},
+                                                  yaxis={"title": "Hypervolume"}))

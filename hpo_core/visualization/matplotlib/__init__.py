@@ -11,6 +11,7 @@ from hpo_core.visualization.matplotlib._api import (
     is_available,
     plot_contour,
     plot_edf,
+    plot_hypervolume_history,
     plot_intermediate_values,
     plot_optimization_history,
     plot_parallel_coordinate,
@@ -18,6 +19,7 @@ from hpo_core.visualization.matplotlib._api import (
     plot_pareto_front,
     plot_rank,
     plot_slice,
+    plot_terminator_improvement,
     plot_timeline,
 )
 
@@ -25,6 +27,7 @@ __all__ = [
     "is_available",
     "plot_contour",
     "plot_edf",
+    "plot_hypervolume_history",
     "plot_intermediate_values",
     "plot_optimization_history",
     "plot_parallel_coordinate",
@@ -32,5 +35,6 @@ __all__ = [
     "plot_pareto_front",
     "plot_rank",
     "plot_slice",
+    "plot_terminator_improvement",
     "plot_timeline",
 ]

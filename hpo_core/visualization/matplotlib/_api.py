@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 from hpo_core.visualization import _api
 from hpo_core.visualization import _data as D
 from hpo_core.visualization import _info as I
+from hpo_core.visualization import _info_progress as IP
 from hpo_core.visualization.matplotlib import _render as R
 
 if TYPE_CHECKING:
     from hpo_core.importance import BaseImportanceEvaluator
     from hpo_core.study import Study
+    from hpo_core.terminator import BaseErrorEvaluator, BaseImprovementEvaluator
     from hpo_core.trial import FrozenTrial
 
 _TN = D.DEFAULT_TARGET_NAME
@@ -138,3 +140,22 @@ def plot_timeline(study: Study, n_recent_trials: int | None = None) -> Any:
     """Matplotlib :func:`hpo_core.visualization.plot_timeline`: up to 1,000 bars, else
     every k-th trial (k = ceil(n / 1,000)). Returns ``Axes``."""
     return R.timeline(I.timeline_info(study, n_recent_trials))
+
+
+def plot_terminator_improvement(
+    study: Study,
+    plot_error: bool = False,
+    improvement_evaluator: BaseImprovementEvaluator | None = None,
+    error_evaluator: BaseErrorEvaluator | None = None,
+    min_n_trials: int = 20,
+) -> Any:
+    """Matplotlib :func:`hpo_core.visualization.plot_terminator_improvement` (one
+    evaluation per trial, exact). Returns ``Axes``."""
+    info = IP.improvement_info(study, plot_error, improvement_evaluator, error_evaluator, min_n_trials)
+    return R.terminator_improvement(info)
+
+
+def plot_hypervolume_history(study: Study, reference_point: Sequence[float]) -> Any:
+    """Matplotlib :func:`hpo_core.visualization.plot_hypervolume_history`: markers up to
+    2,000 COMPLETE trials, else a step line through the changes. Returns ``Axes``."""
+    return R.hypervolume_history(IP.hypervolume_info(study, reference_point))

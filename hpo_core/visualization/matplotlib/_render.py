@@ -11,6 +11,7 @@ from hpo_core._imports import import_optional
 from hpo_core.trial import TrialState
 from hpo_core.visualization import _data as D
 from hpo_core.visualization import _info as I
+from hpo_core.visualization import _info_progress as IP
 
 CMAP = "Blues"
 STATE_COLORS = {"COMPLETE": "tab:blue", "FAIL": "tab:red", "PRUNED": "tab:orange", "RUNNING": "tab:green",
@@ -373,4 +374,46 @@ def timeline(info: I.TimelinePlot) -> Any:
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         ax.legend(loc="best")
+    return ax
+
+
+def terminator_improvement(info: IP.ImprovementInfo) -> Any:
+    """Optuna's figure: improvements lighter up to ``min_n_trials``, errors in red."""
+    plt = _plt()
+    _, ax = plt.subplots(figsize=(8, 5))
+    ax.set_title("Terminator Improvement Plot")
+    ax.set_xlabel("Trial")
+    ax.set_ylabel("Terminator Improvement")
+    n, k = len(info.trial_numbers), info.min_n_trials
+    if n == 0:
+        D.warn_empty("There are no complete trials.")
+        return ax
+    ax.plot(info.trial_numbers[: k + 1], info.improvements[: k + 1], marker="o", color="tab:blue",
+            alpha=IP.OPACITY, label="Terminator Improvement" if n <= k else None)
+    if n > k:
+        ax.plot(info.trial_numbers[k:], info.improvements[k:], marker="o", color="tab:blue",
+                label="Terminator Improvement")
+    if info.errors is not None:
+        ax.plot(info.trial_numbers, info.errors, marker="o", color="tab:red", label="Error")
+    ax.legend()
+    ax.set_ylim(info.y_range())
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def hypervolume_history(info: IP.HypervolumeInfo) -> Any:
+    """Optuna's line and markers per COMPLETE trial; beyond 2,000 trials a step line
+    through the changes."""
+    plt = _plt()
+    _, ax = plt.subplots(figsize=(8, 5))
+    title = "Hypervolume History Plot"
+    if info.is_reduced:
+        ax.step(info.trial_numbers, info.values, where="post", color="tab:blue")
+        title += f"\n{info.n_complete:,} trials, {info.n_changes:,} changes"
+    else:
+        ax.plot(info.trial_numbers, info.values, marker="o", color="tab:blue", alpha=0.5)
+    ax.set_title(title)
+    ax.set_xlabel("Trial")
+    ax.set_ylabel("Hypervolume")
+    ax.grid(alpha=0.3)
     return ax

@@ -185,7 +185,7 @@ def start_server(url: str) -> tuple[subprocess.Popen[str], str, float]:
     return proc, address, time.perf_counter() - start
 
 
-def first_draws(address: str, runs: int) -> dict[str, list[float]]:
+def first_draws(address: str, runs: int, study: str = STUDY) -> dict[str, list[float]]:
     """Milliseconds from navigation start to the history plot: fresh browser and reload."""
     out: dict[str, list[float]] = {
         "cold": [],
@@ -195,7 +195,7 @@ def first_draws(address: str, runs: int) -> dict[str, list[float]]:
         "preview_cold": [],
         "preview_warm": [],
     }
-    page = f"{address}#/study/{STUDY}"
+    page = f"{address}#/study/{study}"
     for _ in range(runs):
         d = browser()
         try:
@@ -244,6 +244,174 @@ def tell_latencies(url: str, address: str, n: int) -> list[float]:
             out.append(float(seen) - t0 * 1000.0)
     finally:
         d.quit()
+    return out
+
+
+# ---------------------------------------------------------------- optuna-dashboard (anchor)
+ANCHOR_STUDY = "bench-anchor"
+# Injected before any page script: records when a plotly plot first holds points, and
+# when a wanted trial number first appears in one (the page polls; nothing is pushed).
+_WATCH = """
+(function () {
+  window.__firstPlot = null; window.__want = null; window.__seenAt = null;
+  function has(n) {
+    for (const g of document.querySelectorAll('.js-plotly-plot')) {
+      for (const t of (g._fullData || [])) {
+        if (!t.x || !t.x.length) continue;
+        if (n === null) return true;
+        for (let i = t.x.length - 1; i >= 0; i--) if (t.x[i] === n) return true;
+      }
+    }
+    return false;
+  }
+  function tick() {
+    if (window.__firstPlot === null && has(null)) window.__firstPlot = performance.now();
+    if (window.__want !== null && window.__seenAt === null && has(window.__want)) window.__seenAt = Date.now();
+    requestAnimationFrame(tick);
+  }
+  requestAnimationFrame(tick);
+})();
+"""
+
+
+def _anchor_trials(n: int, seed: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 8) internal values and (n,) objective values, the same for both dashboards."""
+    rng = np.random.default_rng(seed)
+    cols = []
+    for d in SPACE.values():
+        if isinstance(d, CategoricalDistribution):
+            cols.append(rng.integers(0, len(d.choices), n).astype(float))
+        elif isinstance(d, IntDistribution):
+            cols.append(rng.integers(d.low, d.high + 1, n).astype(float))
+        elif isinstance(d, FloatDistribution) and d.log:
+            cols.append(np.exp(rng.uniform(np.log(d.low), np.log(d.high), n)))
+        elif isinstance(d, FloatDistribution):
+            cols.append(rng.uniform(d.low, d.high, n))
+    X = np.stack(cols, axis=1)
+    return X, objective_of(X)
+
+
+def fill_anchor_ours(url: str, n: int) -> None:
+    from hpo_core.distributions import SearchSpace
+
+    X, y = _anchor_trials(n)
+    study = hpo_core.create_study(study_name=ANCHOR_STUDY, storage=url)
+    space = SearchSpace(SPACE) if not isinstance(SPACE, SearchSpace) else SPACE
+    study.add_trials(
+        hpo_core.trial.create_trial(params=dict(zip(space.names, row)), distributions=SPACE, value=float(v))
+        for row, v in zip(space.external_rows(X), y)
+    )
+
+
+def fill_anchor_optuna(url: str, n: int) -> float:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    dists = {
+        k: optuna.distributions.json_to_distribution(hpo_core.distributions.distribution_to_json(d))
+        for k, d in SPACE.items()
+    }
+    X, y = _anchor_trials(n)
+    names = list(SPACE)
+    start = time.perf_counter()
+    study = optuna.create_study(study_name=ANCHOR_STUDY, storage=url)
+    trials = []
+    for row, v in zip(X.tolist(), y.tolist()):
+        params = {k: dists[k].to_external_repr(x) for k, x in zip(names, row)}
+        trials.append(optuna.trial.create_trial(params=params, distributions=dists, value=v))
+    study.add_trials(trials)
+    return time.perf_counter() - start
+
+
+def start_optuna_dashboard(url: str) -> tuple[subprocess.Popen[bytes], str]:
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "optuna_dashboard", url, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/"
+    end = time.monotonic() + 600
+    while True:
+        try:
+            with urllib.request.urlopen(base + "api/studies", timeout=600) as r:
+                r.read()
+            return proc, base
+        except OSError:
+            if time.monotonic() > end or proc.poll() is not None:
+                raise
+            time.sleep(0.2)
+
+
+def watched_browser() -> Any:
+    d = browser()
+    d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _WATCH})
+    return d
+
+
+def anchor_draws(page: str, runs: int) -> list[float]:
+    """ms from navigation start until a plotly plot of the page first holds points."""
+    out = []
+    for _ in range(runs):
+        d = watched_browser()
+        try:
+            d.get(page)
+            out.append(float(wait_for(d, "window.__firstPlot", timeout=600)))
+        finally:
+            d.quit()
+    return out
+
+
+def anchor_tells(storage_url: str, page: str, n: int) -> list[float]:
+    """ms from just before ``tell`` (Optuna) to the trial in a plot of the open page."""
+    import optuna
+
+    study = optuna.load_study(study_name=ANCHOR_STUDY, storage=storage_url)
+    dists = {
+        k: optuna.distributions.json_to_distribution(hpo_core.distributions.distribution_to_json(d))
+        for k, d in SPACE.items()
+    }
+    rng = np.random.default_rng(3)
+    out = []
+    d = watched_browser()
+    try:
+        d.get(page)
+        wait_for(d, "window.__firstPlot", timeout=600)
+        for _ in range(n):
+            t = study.ask(dists)
+            x = np.array([[dists[k].to_internal_repr(t.params[k]) for k in SPACE]])
+            time.sleep(float(rng.uniform(0.2, 0.5)))
+            d.execute_script(f"window.__want = {t.number}; window.__seenAt = null;")
+            t0 = time.time()
+            study.tell(t, float(objective_of(x)[0]))
+            seen = wait_for(d, "window.__seenAt", timeout=120)
+            out.append(float(seen) - t0 * 1000.0)
+    finally:
+        d.quit()
+    return out
+
+
+def run_anchor(tmp: str, args: argparse.Namespace) -> dict[str, Any]:
+    """optuna-dashboard over an Optuna SQLite study of ``--anchor-trials`` trials."""
+    ourl = f"sqlite:///{tmp}/optuna.db"
+    out: dict[str, Any] = {"fill_s": fill_anchor_optuna(ourl, args.anchor_trials)}
+    start = time.perf_counter()
+    proc, base = start_optuna_dashboard(ourl)
+    out["ready_s"] = time.perf_counter() - start
+    try:
+        page = f"{base}dashboard/studies/1"
+        out["draws"] = anchor_draws(page, args.anchor_runs)
+        print("optuna-dashboard first plot (ms):", summary(out["draws"]), flush=True)
+        out["tells"] = anchor_tells(ourl, page, args.anchor_tells)
+        print("optuna-dashboard tell to page (ms):", summary(out["tells"]), flush=True)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
     return out
 
 
@@ -329,7 +497,36 @@ def report(res: dict[str, Any]) -> str:
             f"Writing the study ({n:,} trials, `ask_array`/`tell_array` in batches of 10,000): "
             f"{res['fill_s']:.1f} s. Starting `hpo-core dashboard` until the study's summary came back "
             f"(its history read from SQLite once): {res['server_ready_s']:.1f} s; later pages read it from memory "
-            f"and sync only the changes. optuna-dashboard: {res['anchor']}",
+            "and sync only the changes.",
+            "",
+            anchor_report(res),
+        ]
+    )
+
+
+def anchor_report(res: dict[str, Any]) -> str:
+    a = res["anchor"]
+    if "draws" not in a:
+        return "optuna-dashboard: " + a.get("skipped", "not run (--anchor-trials 0).")
+    n = res["anchor_trials"]
+    ours = a["ours"]
+    ratio = statistics.median(a["draws"]) / statistics.median(ours["cold"])
+    tell_ratio = statistics.median(a["tells"]) / statistics.median(res["tells"])
+    return "\n".join(
+        [
+            f"Anchor: optuna-dashboard {_common.version('optuna-dashboard')} (it serves its own JavaScript bundle, "
+            f"so it also works offline) on an Optuna SQLite study of the same {n:,} trials (Optuna's `add_trials`: "
+            f"{a['fill_s']:.0f} s; its server answered after {a['ready_s']:.1f} s), fresh browser each run. Its "
+            "first plot is timed when a plotly plot of the page first holds points (a script injected before the "
+            "page's own); a told trial, when its number first appears in a plot. optuna-dashboard fetches the "
+            "study again on a timer; hpo_core's server pushes.",
+            "",
+            f"| measure ({n:,} trials) | hpo_core | optuna-dashboard | ratio |",
+            "| --- | --- | --- | --- |",
+            f"| first plot, fresh browser | {summary(ours['cold'])} | {summary(a['draws'])} | {ratio:.1f}x |",
+            f"| first picture, fresh browser | {summary(ours['preview_cold'])} | - | |",
+            f"| `tell` to the trial on the page (hpo_core: the {res['n_trials']:,}-trial study above) "
+            f"| {summary(res['tells'])} | {summary(a['tells'])} | {tell_ratio:.1f}x |",
         ]
     )
 
@@ -344,6 +541,14 @@ def main() -> None:
         "--tells", type=int, default=20, help="trials told while the page is open (default: %(default)s)"
     )
     ap.add_argument("--screenshots", type=Path, default=None, help="save the docs' pictures in this folder")
+    ap.add_argument(
+        "--anchor-trials",
+        type=int,
+        default=10_000,
+        help="optuna-dashboard's study size (0: none; default: %(default)s)",
+    )
+    ap.add_argument("--anchor-runs", type=int, default=3)
+    ap.add_argument("--anchor-tells", type=int, default=5)
     ap.add_argument("--no-readme", action="store_true")
     args = ap.parse_args()
     git = _common.git_rev()
@@ -355,6 +560,14 @@ def main() -> None:
         print(f"wrote {args.trials:,} trials in {fill_s:.1f} s", flush=True)
         if args.screenshots is not None:
             fill_demos(url)
+        anchor: dict[str, Any] = {}
+        try:
+            import optuna_dashboard  # noqa: F401
+        except ImportError:
+            args.anchor_trials = 0
+            anchor["skipped"] = "optuna-dashboard is not installed (pip install optuna-dashboard)."
+        if args.anchor_trials:
+            fill_anchor_ours(url, args.anchor_trials)
         proc, address, ready_s = start_server(url)
         print(f"server at {address}, ready in {ready_s:.1f} s", flush=True)
         try:
@@ -364,6 +577,14 @@ def main() -> None:
             print("tell to page (ms):", summary(tells), flush=True)
             if args.screenshots is not None:
                 print("saved", screenshots(address, args.screenshots), flush=True)
+            if args.anchor_trials:
+                anchor["ours"] = first_draws(address, args.anchor_runs, ANCHOR_STUDY)
+                print(
+                    "ours at the anchor's size (ms):",
+                    {k: summary(v) for k, v in anchor["ours"].items()},
+                    flush=True,
+                )
+                anchor.update(run_anchor(tmp, args))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -378,6 +599,7 @@ def main() -> None:
         "args": argv,
         "git": git,
         "n_trials": args.trials,
+        "anchor_trials": args.anchor_trials,
         "fill_s": fill_s,
         "server_ready_s": ready_s,
         "draws": draws,
@@ -385,7 +607,7 @@ def main() -> None:
         "chromium": chromium,
         "load": " / ".join(f"{a:.1f}" for a in load) + f" (1, 5, 15 min, at the end; {os.cpu_count()} cores)",
         "machine": _common.machine_info(["plotly", "selenium"]),
-        "anchor": "not measured (see the section's text).",
+        "anchor": anchor,
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(res, indent=1))

@@ -312,9 +312,9 @@ class StudyState:
                 return cached[1]
             multi = self.n_objectives > 1
             names = self.meta()["metric_names"]
+            # No `target`: a multi-objective study gets one bar set per objective and one
+            # axis per objective, from the history's columns (a target builds trials).
             target: dict[str, Any] = {}
-            if multi:
-                target = {"target": lambda t, i=objective: t.values[i], "target_name": names[objective]}
             with warnings.catch_warnings():
                 # PED-ANOVA's note that a `target` is minimized: the page says which objective it shows.
                 warnings.simplefilter("ignore", HpoWarning)

@@ -93,8 +93,7 @@ async function studyPage(name) {
   const multi = meta.directions.length > 1;
   const p = (page = { name, meta, multi, objective: 0, x: [], y: [], bx: [], by: [], last: -1, n: 0,
     drawing: false, dirty: false, figTimer: null, tableTimer: null, query: { sort: "number", desc: "0", page: 0 } });
-  const objSelect = multi ? el("select", { id: "objective", onchange: (ev) => { p.objective = +ev.target.value;
-    loadHistory().then(() => loadFigures()); } },
+  const objSelect = multi ? el("select", { id: "objective", onchange: (ev) => { p.objective = +ev.target.value; loadHistory(); } },
     meta.metric_names.map((n, i) => el("option", { value: i }, `${n} (${meta.directions[i]})`))) : null;
   app.replaceChildren(
     el("h2", {}, name),

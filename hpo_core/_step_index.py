@@ -437,6 +437,13 @@ class StepIndex:
         steps, values = self._segment(row)
         return steps.copy(), values.copy()
 
+    def row_view(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`of_row` without the copies: views into the index, for a reader that uses
+        them at once and never writes to them (a pruner's decision; ~0.6 us less than the
+        copies). A report written later may land in a new buffer or, for this row, shift
+        the view's entries: read them before the row's next report."""
+        return self._segment(row)
+
     def as_dict(self, row: int) -> dict[int, Any]:
         """``{step: value}`` of ``row``, by step, for ``FrozenTrial.intermediate_values``.
 

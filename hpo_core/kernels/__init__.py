@@ -64,6 +64,7 @@ __all__ = [
     "matern52",
     "nondominated_boxes",
     "nondominated_rank",
+    "paired_signed_rank",
     "parzen_bandwidths",
     "sample_product_mixture",
     "tpe_best_candidate",
@@ -200,6 +201,16 @@ def _reset_default() -> None:
 def nondominated_rank(values: np.ndarray) -> np.ndarray:
     """Non-dominated sorting rank of each point for minimisation."""
     return _kernel_module("nondominated_rank").nondominated_rank(values)  # type: ignore[no-any-return]
+
+
+def paired_signed_rank(
+    steps_x: np.ndarray, x: np.ndarray, steps_y: np.ndarray, y: np.ndarray
+) -> tuple[int, float, float, int, int]:
+    """Wilcoxon signed-rank statistic of ``x`` paired with ``y`` on their common steps:
+    ``(pairs, sum of x, T+, tie term, zero differences)``. Unchecked: steps ascending,
+    unique int64 and values float64 of the same lengths (the Wilcoxon pruner's rows of the
+    step index)."""
+    return _kernel_module("paired_signed_rank").paired_signed_rank(steps_x, x, steps_y, y)  # type: ignore[no-any-return]
 
 
 def is_pareto_front(values: np.ndarray) -> np.ndarray:

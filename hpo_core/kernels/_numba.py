@@ -17,6 +17,7 @@ written, and re-exported here:
 * ``_numba_pareto.py``: ``nondominated_rank``, ``is_pareto_front``, ``hypervolume``;
 * ``_numba_ehvi.py``: ``nondominated_boxes``, ``log_ehvi``;
 * ``_numba_nsga.py``: ``crowding_distance``;
+* ``_numba_signed_rank.py``: ``paired_signed_rank`` (the Wilcoxon pruner);
 * ``_numba_gp.py``: ``matern52``, ``gp_log_marginal_likelihood``, ``gp_posterior``,
   ``log_ei``;
 * ``_numba_fanova.py``: ``fanova_marginal_variances``.
@@ -33,6 +34,7 @@ from hpo_core.kernels._numba_fanova import fanova_marginal_variances
 from hpo_core.kernels._numba_gp import gp_log_marginal_likelihood, gp_posterior, log_ei, matern52
 from hpo_core.kernels._numba_nsga import crowding_distance
 from hpo_core.kernels._numba_pareto import hypervolume, is_pareto_front, nondominated_rank
+from hpo_core.kernels._numba_signed_rank import paired_signed_rank
 from hpo_core.kernels._numba_tpe import (
     categorical_kernel_table,
     log_pdf_product_mixture,
@@ -56,6 +58,7 @@ __all__ = [
     "matern52",
     "nondominated_boxes",
     "nondominated_rank",
+    "paired_signed_rank",
     "parzen_bandwidths",
     "sample_product_mixture",
     "tpe_best_candidate",

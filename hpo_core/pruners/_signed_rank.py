@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-__all__ = ["signed_rank_pvalue"]
+__all__ = ["needs_permutation", "pvalue_from_statistic", "signed_rank_pvalue"]
 
 _EXACT_MAX_N = 50  # SciPy: method "auto" is asymptotic above this
 _PERMUTATION_MAX_N = 13  # SciPy: 2**n <= 9999 resamples, so its permutation test is exact
@@ -54,16 +54,32 @@ def signed_rank_pvalue(d: np.ndarray, alternative: str) -> float:
     t = hi - lo
     # sum over tie groups of (t^3 - t) = sum over entries of (t^2 - 1): integers, exact.
     tie_correct = int((t * t).sum()) - n
-    has_ties, has_zeros = tie_correct > 0, s.item(0) == 0.0
-    if n <= _EXACT_MAX_N and not (has_ties or has_zeros):
-        return _exact_pvalue(n, int(t_plus), alternative)  # T is an integer here
-    if n <= _PERMUTATION_MAX_N:
+    has_zeros = s.item(0) == 0.0
+    if needs_permutation(n, tie_correct, has_zeros):
         zero = sign == 0
         weights = (2 * r[~zero]).astype(np.int64)  # doubled ranks of the signed entries
         counts = _weighted_subset_sum_counts(weights)
         k = int(2 * r[sign > 0].sum())  # the observed sum of doubled positive ranks
         hits = counts[: k + 1].sum() if alternative == "less" else counts[k:].sum()
         return float(hits) / 2.0 ** len(weights)  # the zeros' flips scale both counts
+    return pvalue_from_statistic(n, t_plus, tie_correct, has_zeros, alternative)
+
+
+def needs_permutation(n: int, tie_correct: int, has_zeros: bool) -> bool:
+    """Whether SciPy's ``method="auto"`` takes the permutation branch (``n <= 13`` with ties
+    or zeros), which needs the differences themselves (:func:`signed_rank_pvalue`)."""
+    return n <= _PERMUTATION_MAX_N and (tie_correct > 0 or has_zeros)
+
+
+def pvalue_from_statistic(
+    n: int, t_plus: float, tie_correct: int, has_zeros: bool, alternative: str
+) -> float:
+    """The p-value from the statistic (``kernels.paired_signed_rank``'s ``T+``, tie term
+    ``sum(t^3 - t)`` and whether a difference is zero) on the exact branch (``n <= 50``,
+    no ties, no zeros) or the normal approximation; not for :func:`needs_permutation`
+    cases."""
+    if n <= _EXACT_MAX_N and not (tie_correct > 0 or has_zeros):
+        return _exact_pvalue(n, int(t_plus), alternative)  # T is an integer here
     # Normal approximation, SciPy's expression order (n counted as a float).
     c = float(n)
     mean = c * (c + 1.0) * 0.25

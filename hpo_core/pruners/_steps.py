@@ -36,9 +36,10 @@ def check_schedule_args(
 
 def own_reports(study: Study, trial: Trial) -> tuple[History, np.ndarray, np.ndarray]:
     """The (synced) history and ``trial``'s reports: ``steps (L,)`` int64 ascending, unique,
-    and ``values (L,)`` float64, read from the step index (one row segment, copied)."""
+    and ``values (L,)`` float64, read from the step index (views of one row segment: read
+    them in this decision, never write to them)."""
     history = study.view.history
-    steps, values = history.steps.of_row(trial.number)
+    steps, values = history.steps.row_view(trial.number)
     return history, steps, values[:, 0]
 
 

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from hpo_core import kernels
 from hpo_core._validation import check_int, check_real
 from hpo_core.exceptions import HpoWarning
 from hpo_core.pruners._base import BasePruner
-from hpo_core.pruners._signed_rank import signed_rank_pvalue
+from hpo_core.pruners._signed_rank import needs_permutation, pvalue_from_statistic, signed_rank_pvalue
 from hpo_core.pruners._steps import own_reports
 from hpo_core.trial._state import TrialState
 
@@ -32,8 +33,9 @@ class WilcoxonPruner(BasePruner):
     trial's and the best trial's values at the same step are paired.
     The best trial is Optuna's ``Study.best_trial``: the best COMPLETE trial, or the best
     of those that satisfy their constraints when it does not. The test
-    (``scipy.stats.wilcoxon``'s p-value with ``zero_method="zsplit"``, one-sided, computed
-    in NumPy without SciPy's per-call overhead: ``_signed_rank.py``) runs once there are at
+    (``scipy.stats.wilcoxon``'s p-value with ``zero_method="zsplit"``, one-sided, without
+    SciPy's per-call overhead: the pairing and the statistic in one compiled kernel,
+    ``kernels.paired_signed_rank``, the p-value in ``_signed_rank.py``) runs once there are at
     least ``max(2, n_startup_steps)`` pairs; a trial whose mean report is at least as good
     as the best trial's mean is kept even when the test rejects. Trials with NaN or
     infinite reports, or a best trial with such reports or none, are never pruned (with
@@ -82,15 +84,21 @@ class WilcoxonPruner(BasePruner):
         n_steps = len(steps)
         if n_steps == 0:
             return False
-        # Python's sum, left to right, as Optuna (np.mean sums pairwise). A finite sum
-        # means finite reports (NaN and infinities propagate); only an infinite or NaN
-        # sum (or an overflow) needs the element-wise check.
-        total = sum(values.tolist())
+        maximize = study.view.signs.item(0) < 0
+        best = self._best_reports(history, _best_feasible_row(history, maximize))
+        if best is not None and best.finite and len(best.steps):
+            # One compiled call: the sum of the reports (left to right, as Optuna's Python
+            # sum), the pairing with the best trial's steps and the signed-rank statistic.
+            n_pairs, total, t_plus, tie_term, n_zero = kernels.paired_signed_rank(
+                steps, values, best.steps, best.values
+            )
+        else:
+            n_pairs, total, t_plus, tie_term, n_zero = 0, sum(values.tolist()), 0.0, 0, 0
+        # A finite sum means finite reports (NaN and infinities propagate); only an
+        # infinite or NaN sum (or an overflow) needs the element-wise check.
         if not math.isfinite(total) and not np.isfinite(values).all():
             _warn(f"the reports of trial {trial.number} include NaN or infinity: it is not pruned.")
             return False
-        maximize = study.view.signs.item(0) < 0
-        best = self._best_reports(history, _best_feasible_row(history, maximize))
         if best is None:
             return False
         if len(best.steps) == 0:
@@ -100,19 +108,20 @@ class WilcoxonPruner(BasePruner):
             _warn(f"the reports of the best trial ({best.row}) include NaN or infinity: trial {trial.number} is not "
                   "pruned.")
             return False
-        if _same_first_steps(steps, best.steps):
-            diff = values - best.values[:n_steps]  # the usual case: the best trial's first steps
-        else:  # both ascending and unique: intersect1d's pairs are in step order
-            _, mine, theirs = np.intersect1d(steps, best.steps, assume_unique=True, return_indices=True)
-            if len(mine) < n_steps:
-                _warn(f"trial {trial.number} reported steps that the best trial ({best.row}) did not: they are "
-                      "ignored.")
-            diff = values[mine] - best.values[theirs]
-        if len(diff) < max(2, self._n_startup_steps):
+        if n_pairs < n_steps:
+            _warn(
+                f"trial {trial.number} reported steps that the best trial ({best.row}) did not: they are ignored."
+            )
+        if n_pairs < max(2, self._n_startup_steps):
             return False
         mean = total / n_steps
         average_is_best = best.mean <= mean if maximize else best.mean >= mean
-        p = signed_rank_pvalue(diff, "less" if maximize else "greater")
+        alternative = "less" if maximize else "greater"
+        if needs_permutation(n_pairs, tie_term, n_zero > 0):  # n <= 13: from the differences
+            _, mine, theirs = np.intersect1d(steps, best.steps, assume_unique=True, return_indices=True)
+            p = signed_rank_pvalue(values[mine] - best.values[theirs], alternative)
+        else:
+            p = pvalue_from_statistic(n_pairs, t_plus, tie_term, n_zero > 0, alternative)
         return p < self._p_threshold and not average_is_best
 
     def _best_reports(self, history: History, row: int) -> _BestReports | None:
@@ -141,20 +150,6 @@ class _BestReports(NamedTuple):
     values: np.ndarray
     finite: bool
     mean: float
-
-
-def _same_first_steps(steps: np.ndarray, best_steps: np.ndarray) -> bool:
-    """Whether ``steps (n,)`` equals ``best_steps[:n]`` (both ascending and unique). Scalar
-    reads first: when ``steps`` is a run of consecutive steps and both ends match,
-    ``best_steps[:n]`` holds the same run (n ascending unique ints between the same
-    ends); otherwise ``np.array_equal``."""
-    n = len(steps)
-    if n > len(best_steps):
-        return False
-    first, last = steps.item(0), steps.item(n - 1)
-    if best_steps.item(0) != first or best_steps.item(n - 1) != last:
-        return False
-    return last - first == n - 1 or bool(np.array_equal(best_steps[:n], steps))
 
 
 def _best_feasible_row(history: History, maximize: bool) -> int:

@@ -1,0 +1,51 @@
+"""NumPy reference: the Wilcoxon signed-rank statistic of two paired series (the Wilcoxon
+pruner's per-decision work).
+
+Notation: ``steps_x (n,)``, ``x (n,)`` one trial's reports and ``steps_y (k,)``, ``y (k,)``
+the other's (steps ascending and unique, int64); the pairs are the steps both have, in step
+order, ``d = x[i] - y[j]`` (p,); ``r`` (p,) the average ranks of ``|d|`` (1-based, zeros
+included, ties sharing the mean rank). The statistic is SciPy's ``zero_method="zsplit"``:
+``T+ = sum(r[d > 0]) + sum(r[d == 0]) / 2``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["paired_signed_rank"]
+
+
+def paired_signed_rank(
+    steps_x: np.ndarray, x: np.ndarray, steps_y: np.ndarray, y: np.ndarray
+) -> tuple[int, float, float, int, int]:
+    """Signed-rank statistic of ``x`` paired with ``y`` on their common steps.
+
+    Args:
+        steps_x: (n,) int64, ascending and unique; ``x``: (n,) float64.
+        steps_y: (k,) int64, ascending and unique; ``y``: (k,) float64.
+
+    Returns:
+        ``(p, sum_x, t_plus, tie_term, n_zero)``: the number of pairs; the sum of every
+        ``x`` added left to right (Python's ``sum``: equal in every backend); ``T+``;
+        ``sum(t**3 - t)`` over the tie groups of ``|d|`` (sizes ``t``); the number of zero
+        differences. Exact: ranks are multiples of 1/2, so ``T+`` (a multiple of 1/4, far
+        below 2**52) is the same whatever the order of the additions. The rank terms are
+        meaningful only when the paired values are finite (the caller checks ``sum_x``).
+    """
+    sum_x = float(sum(x.tolist()))
+    _, i, j = np.intersect1d(steps_x, steps_y, assume_unique=True, return_indices=True)
+    d = x[i] - y[j]
+    p = len(d)
+    if p == 0:
+        return 0, sum_x, 0.0, 0, 0
+    a = np.abs(d)
+    s = np.sort(a)
+    # Entry q's tie group fills sorted positions lo[q] .. hi[q] - 1: average rank
+    # (lo + 1 + hi) / 2, group size t = hi - lo; sum over entries of t^2 - 1 is the sum
+    # over groups of t^3 - t.
+    lo = s.searchsorted(a, "left")
+    hi = s.searchsorted(a, "right")
+    r = (lo + hi + 1) * 0.5
+    t = hi - lo
+    t_plus = float(r[d > 0].sum()) + 0.5 * float(r[d == 0].sum())
+    return p, sum_x, t_plus, int((t * t).sum()) - p, int(np.count_nonzero(d == 0))

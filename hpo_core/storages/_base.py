@@ -271,16 +271,15 @@ class BaseStorage(OptunaStorageMethods, abc.ABC):
 
     # --------------------------------------------------------------- trials
     @abc.abstractmethod
-    def create_new_trial(
+    def new_trial(
         self,
         study_id: int,
         template_trial: FrozenTrial | None = None,
         *,
         space: SearchSpace | None = None,
         internal: np.ndarray | None = None,
-    ) -> TrialIdNumber:
-        """Create a trial atomically and return its id, which also unpacks as
-        ``(trial_id, number)`` (:class:`TrialIdNumber`).
+    ) -> tuple[int, int]:
+        """Create a trial atomically and return ``(trial_id, number)``.
 
         Without ``template_trial`` the trial is RUNNING, owned by this process;
         ``space`` and ``internal`` (d,) optionally set its parameters in the same
@@ -292,12 +291,29 @@ class BaseStorage(OptunaStorageMethods, abc.ABC):
             KeyError: no study has ``study_id``.
         """
 
+    def create_new_trial(
+        self,
+        study_id: int,
+        template_trial: FrozenTrial | None = None,
+        *,
+        space: SearchSpace | None = None,
+        internal: np.ndarray | None = None,
+    ) -> TrialIdNumber:
+        """Optuna's form of :meth:`new_trial`: the new trial's id, an ``int`` that also
+        unpacks as ``(trial_id, number)`` (:class:`TrialIdNumber`).
+
+        Raises:
+            KeyError: no study has ``study_id``.
+        """
+        trial_id, number = self.new_trial(study_id, template_trial, space=space, internal=internal)
+        return TrialIdNumber(trial_id, number)
+
     def create_new_trials(self, study_id: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Create ``n`` RUNNING trials; returns ``(trial_ids, numbers)``, each (n,) int64.
 
         Storages override this with one transaction; the default loops.
         """
-        pairs = [self.create_new_trial(study_id) for _ in range(n)]
+        pairs = [self.new_trial(study_id) for _ in range(n)]
         ids = np.array([p[0] for p in pairs], dtype=np.int64)
         numbers = np.array([p[1] for p in pairs], dtype=np.int64)
         return ids, numbers

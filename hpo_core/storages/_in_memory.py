@@ -28,7 +28,6 @@ from hpo_core.storages._base import (
     check_space,
 )
 from hpo_core.storages._checks import check_name
-from hpo_core.storages._optuna_methods import TrialIdNumber
 from hpo_core.storages._writer import apply_changes, changes_from_frozen
 from hpo_core.trial._frozen import FrozenTrial
 from hpo_core.trial._state import StudyDirection, TrialState
@@ -147,14 +146,14 @@ class InMemoryStorage(BaseStorage):
         return out
 
     # --------------------------------------------------------------- trials
-    def create_new_trial(
+    def new_trial(
         self,
         study_id: int,
         template_trial: FrozenTrial | None = None,
         *,
         space: SearchSpace | None = None,
         internal: np.ndarray | None = None,
-    ) -> TrialIdNumber:
+    ) -> tuple[int, int]:
         template = template_trial
         with self._lock:
             study = self._studies.get(study_id) or self._study(study_id)
@@ -170,7 +169,7 @@ class InMemoryStorage(BaseStorage):
                 if template.state == TrialState.WAITING:
                     study.waiting.append(number)
             self._trials.append((study, number))
-            return TrialIdNumber(trial_id, number)
+            return trial_id, number
 
     def create_new_trials(self, study_id: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:

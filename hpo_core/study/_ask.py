@@ -94,7 +94,7 @@ def ask(
         # Fast path: the sampler ignores the trial when sampling jointly, so sample
         # first and create the trial with its parameters in one storage write.
         X = sampler.sample_joint(study, None, space)  # type: ignore[arg-type]
-        trial_id, number = storage.create_new_trial(study._study_id, space=space, internal=X)
+        trial_id, number = storage.new_trial(study._study_id, space=space, internal=X)
         trial = Trial(
             study, trial_id, number, space=space,
             row=space.external_row(X),
@@ -102,7 +102,7 @@ def ask(
         return trial
     claimed = storage.claim_waiting_trial(study._study_id) if waiting else None
     if claimed is None:
-        trial_id, number = storage.create_new_trial(study._study_id)
+        trial_id, number = storage.new_trial(study._study_id)
         trial = Trial(study, trial_id, number)
     else:
         trial_id, number = claimed

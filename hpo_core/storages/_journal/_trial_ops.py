@@ -36,7 +36,6 @@ from hpo_core.storages._checks import check_name, encode_json
 from hpo_core.storages._heartbeat import Heartbeats
 from hpo_core.storages._journal._ops import Row, add_defs, encode_numbers, encode_rows, key_of
 from hpo_core.storages._journal._replay import ReplayState, StudyRecord, study_missing, trial_finished
-from hpo_core.storages._optuna_methods import TrialIdNumber
 from hpo_core.storages._pending import PendingParams
 from hpo_core.storages._writer import changes_from_frozen
 from hpo_core.trial._frozen import FrozenTrial
@@ -112,17 +111,17 @@ class JournalTrialOps(BaseStorage):
         return op
 
     # --------------------------------------------------------------- creating trials
-    def create_new_trial(
+    def new_trial(
         self,
         study_id: int,
         template_trial: FrozenTrial | None = None,
         *,
         space: SearchSpace | None = None,
         internal: np.ndarray | None = None,
-    ) -> TrialIdNumber:
+    ) -> tuple[int, int]:
         template = template_trial
         if template is not None:
-            return TrialIdNumber(*self._write(self._template_op(study_id, template)))
+            return self._write(self._template_op(study_id, template))  # type: ignore[no-any-return]
         op = self._beat_fields({"op": "trials", "sid": study_id, "t": time.time()})
         if space is not None and len(space):
             check_space(space)
@@ -131,7 +130,7 @@ class JournalTrialOps(BaseStorage):
             add_defs(op, keys, self._state.dists)
         tid, number = self._write(op)
         self._heartbeats.track(tid)
-        return TrialIdNumber(tid, number)
+        return tid, number
 
     def _template_op(self, study_id: int, template: FrozenTrial) -> dict[str, Any]:
         """The entry of ``add_trial`` / ``enqueue_trial``: the template checked and encoded."""

@@ -36,7 +36,6 @@ from hpo_core.storages._base import (
 )
 from hpo_core.storages._checks import check_name, decode_json, encode_json
 from hpo_core.storages._heartbeat import Heartbeats
-from hpo_core.storages._optuna_methods import TrialIdNumber
 from hpo_core.storages._pending import PendingParams
 from hpo_core.storages._rdb import _schema as S
 from hpo_core.storages._rdb import _trials as T
@@ -96,14 +95,14 @@ class TrialOps(BaseStorage):
             loc = self._trial_loc[trial_id] = (int(row[0]), int(row[1]))
         return loc
 
-    def create_new_trial(
+    def new_trial(
         self,
         study_id: int,
         template_trial: FrozenTrial | None = None,
         *,
         space: SearchSpace | None = None,
         internal: np.ndarray | None = None,
-    ) -> TrialIdNumber:
+    ) -> tuple[int, int]:
         template = template_trial
         now = time.time()
         owner = trial_owner()
@@ -137,7 +136,7 @@ class TrialOps(BaseStorage):
                 (tid, name, v, T.dist_json(d))
                 for (name, d), v in zip(space.items(), np.asarray(internal, dtype=float).tolist())]
             self._apply_own(study_id, seq, [(tid, number, _RUNNING, None, now, None)], params)
-        return TrialIdNumber(tid, number)
+        return tid, number
 
     def _apply_own(self, study_id: int, seq: int, trials: list[tuple[Any, ...]],
                    params: Sequence[tuple[int, str, float, str]]) -> None:

@@ -32,6 +32,7 @@ from hpo_core.distributions import (
 )
 from hpo_core.exceptions import TrialPruned
 from hpo_core.study import (
+    HeldOut,
     Study,
     TrialBatch,
     copy_study,
@@ -40,6 +41,7 @@ from hpo_core.study import (
     get_all_study_names,
     get_all_study_summaries,
     load_study,
+    reevaluate_top_k,
 )
 from hpo_core.trial import FrozenTrial, StudyDirection, Trial, TrialState, create_trial
 from hpo_core.version import __version__
@@ -49,6 +51,7 @@ __all__ = [
     "__version__",
     "FloatDistribution",
     "FrozenTrial",
+    "HeldOut",
     "IntDistribution",
     "SearchSpace",
     "Study",
@@ -73,6 +76,7 @@ __all__ = [
     "logging",
     "pbt",
     "pruners",
+    "reevaluate_top_k",
     "samplers",
     "search_space",
     "storages",

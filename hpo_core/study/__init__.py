@@ -9,11 +9,14 @@ from hpo_core.study._api import (
     load_study,
 )
 from hpo_core.study._callbacks import MaxTrialsCallback
+from hpo_core.study._honest import HeldOut, HeldOutAccessError, reevaluate_top_k
 from hpo_core.study._study import Study, TrialBatch
 from hpo_core.study._summary import StudySummary
 from hpo_core.trial import StudyDirection
 
 __all__ = [
+    "HeldOut",
+    "HeldOutAccessError",
     "MaxTrialsCallback",
     "Study",
     "StudyDirection",
@@ -25,4 +28,5 @@ __all__ = [
     "get_all_study_names",
     "get_all_study_summaries",
     "load_study",
+    "reevaluate_top_k",
 ]

@@ -70,7 +70,10 @@ def checkpoints(n_trials: int) -> list[int]:
 def run_one(spec: str, problem_name: str, seed: int, n_trials: int) -> dict[str, Any]:
     """One study: ``spec`` on ``problem_name`` with ``seed``; returns the record to cache.
 
-    An exception becomes ``record["error"]`` (not cached as a result, retried next time).
+    The record holds the best value found after each checkpoint (``best``) and the number of
+    distinct configurations among the trials up to it (``distinct``; fewer than the trials
+    where a sampler proposed a configuration it had already evaluated). An exception
+    becomes ``record["error"]`` (not cached as a result, retried next time).
     """
     _runners.limit_threads()
     warnings.filterwarnings("ignore")  # convergence and experimental warnings from the tasks
@@ -85,7 +88,13 @@ def run_one(spec: str, problem_name: str, seed: int, n_trials: int) -> dict[str,
         _common.git_rev()  # the code this process runs (cached), before the tree moves on
         _runners.warm_up(spec)
         t1 = time.perf_counter()
-        values, objective_s = _runners.run_sampler(kind, kwargs, problem, evaluate, seed, n_trials)
+        configs: list[tuple[Any, ...]] = []
+
+        def recorded(params: dict[str, Any]) -> float:
+            configs.append(tuple(sorted(params.items())))
+            return evaluate(params)
+
+        values, objective_s = _runners.run_sampler(kind, kwargs, problem, recorded, seed, n_trials)
     except Exception as e:  # noqa: BLE001 - one failed run must not stop the suite
         record["error"] = f"{type(e).__name__}: {e}"
         return record
@@ -96,6 +105,7 @@ def run_one(spec: str, problem_name: str, seed: int, n_trials: int) -> dict[str,
     best = np.minimum.accumulate(np.array(values, dtype=float))
     record.update(
         best={str(c): float(best[c - 1]) for c in checkpoints(n_trials)},
+        distinct={str(c): len(set(configs[:c])) for c in checkpoints(n_trials)},
         wall_s=round(wall, 4), objective_s=round(objective_s, 4), setup_s=round(t1 - t0, 4),
         git=_common.git_rev(),
         finished=f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M:%S UTC}",

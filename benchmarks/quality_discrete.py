@@ -71,14 +71,22 @@ def analyse(data: dict[str, Any], specs: Sequence[str], names: Sequence[str], n_
                 "mean_rank": float(np.mean([rows[n]["samplers"][sp][b]["rank"] for n in members])),
                 "solved": float(np.mean([rows[n]["samplers"][sp][b]["solved"] for n in members])),
             } for b in budgets(n_trials)} for sp in specs}}
-    per_trial = {}
+    per_trial: dict[str, float] = {}
+    repeats: dict[str, dict[int, float] | None] = {}
     for sp in specs:
         recs = [runs[quality.run_key(sp, n, s, n_trials)] for n in rows for s in rows[n]["seeds"]]
         per_trial[sp] = 1e3 * sum(r["wall_s"] - r["objective_s"] for r in recs) / max(1, n_trials * len(recs))
+        # Share of the first b trials that repeat an earlier configuration (runs that
+        # stored ``distinct``; older caches lack it).
+        counted = [r for r in recs if "distinct" in r]
+        repeats[sp] = None
+        if counted and len(counted) == len(recs):
+            shares = {b: [1.0 - r["distinct"][str(b)] / b for r in counted] for b in budgets(n_trials)}
+            repeats[sp] = {b: float(np.mean(v)) for b, v in shares.items()}
     revs = sorted({runs[quality.run_key(sp, n, s, n_trials)].get("git", "unknown")
                    for sp in specs if sp.startswith("hpo_") for n in rows for s in rows[n]["seeds"]})
     return {"problems": rows, "summary": summary, "specs": list(specs), "n_trials": n_trials,
-            "sampler_ms_per_trial": per_trial, "git_revs": revs}
+            "sampler_ms_per_trial": per_trial, "repeats": repeats, "git_revs": revs}
 
 
 def report(result: dict[str, Any], command: str) -> str:
@@ -86,13 +94,15 @@ def report(result: dict[str, Any], command: str) -> str:
     at = " / ".join(str(b) for b in bs)
     head = "| sampler | " + " | ".join(
         f"mean rank {label} ({s['n_problems']}) @ {at}" for label, s in result["summary"].items())
-    head += f" | optimum found @ {at} | sampler time / trial (ms) |"
+    head += f" | optimum found @ {at} | repeated configurations @ {at} | sampler time / trial (ms) |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for sp in specs:
         cells = [" / ".join(f"{s['samplers'][sp][b]['mean_rank']:.2f}" for b in bs)
                  for s in result["summary"].values()]
         solved = " / ".join(f"{100 * result['summary']['all']['samplers'][sp][b]['solved']:.0f}%" for b in bs)
-        lines.append(f"| `{sp}` | " + " | ".join(cells) + f" | {solved} | "
+        rep = result["repeats"][sp]
+        repeated = " / ".join(f"{100 * rep[b]:.1f}%" for b in bs) if rep is not None else "-"
+        lines.append(f"| `{sp}` | " + " | ".join(cells) + f" | {solved} | {repeated} | "
                      f"{result['sampler_ms_per_trial'][sp]:.2f} |")
     table = ["| problem | seeds | f_opt | " + " | ".join(f"`{sp}`" for sp in specs) + " |"]
     table.append("|" + "---|" * (len(specs) + 3))
@@ -106,8 +116,11 @@ def report(result: dict[str, Any], command: str) -> str:
     method = (f"Cells: median over seeds of the regret (best value - f_opt) after {at} trials "
               f"[rank at {bs[-1]}], from one {bs[-1]}-trial study per seed; regrets below 1e-8 count "
               "as equal when ranking and as an optimum found. f_opt: the table's minimum (`tab_*`), "
-              "0 for `syn_*` (their objective is f - f_min on instance seed + 1). Sampler time: wall "
-              "time minus the lookups or function evaluations, per trial.")
+              "0 for `syn_*` (their objective is f - f_min on instance seed + 1). Repeated "
+              f"configurations: the share of the first {at} trials whose parameters equal an "
+              "earlier trial's, mean over runs (a repeat on a lookup table or a deterministic function "
+              "is a wasted trial). Sampler time: wall time minus the lookups or function evaluations, "
+              "per trial.")
     revs = ", ".join(f"`{r}`" for r in result["git_revs"])
     return "\n".join([f"Command: `{command}`", "", _common.machine_info(quality.VERSION_DISTS), "",
                       method, "", f"hpo_core commit(s) of the cached hpo_core runs: {revs}.", "",

@@ -228,5 +228,13 @@ def test_quality_discrete_reports_three_budgets(tmp_path: Path) -> None:
             medians = [row["samplers"][s][b]["median"] for b in (2, 4, 8)]
             assert medians == sorted(medians, reverse=True) and medians[-1] >= 0.0
     assert set(result["summary"]) == {"tables", "synthetic", "all"}
+    for rec in data["runs"].values():  # distinct configurations among the first b trials
+        counts = [rec["distinct"][str(b)] for b in (2, 4, 8)]
+        repeats = [b - c for b, c in zip((2, 4, 8), counts)]
+        assert counts[0] >= 1 and counts == sorted(counts)
+        assert 0 <= repeats[0] <= repeats[1] <= repeats[2]
+    for s in specs:
+        assert all(0.0 <= result["repeats"][s][b] < 1.0 for b in (2, 4, 8))
     text = quality_discrete.report(result, "cmd")
     assert "| syn_cat_large | 2 | 0 |" in text and "mean rank all (2) @ 2 / 4 / 8" in text
+    assert "repeated configurations @ 2 / 4 / 8" in text

@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 
 from hpo_core.distributions import BaseDistribution, CategoricalDistribution, SearchSpace
-from hpo_core.history import NUMERIC_ATTRS
 from hpo_core.integration._optuna_convert import from_optuna_direction, from_optuna_distribution, make_frozen
 from hpo_core.pruners import NopPruner
 from hpo_core.samplers import BaseSampler
 from hpo_core.storages import InMemoryStorage
+from hpo_core.storages._base import check_attr
 from hpo_core.study import Study
 from hpo_core.trial import Trial
 from hpo_core.trial._frozen import FrozenTrial
@@ -71,6 +71,19 @@ class Mirror:
         self._dist_cache: dict[Any, BaseDistribution] = {}
         self._space_cache: dict[tuple[Any, ...], SearchSpace] = {}
         self._last_space: tuple[tuple[str, ...], tuple[Any, ...], SearchSpace] | None = None
+
+    @property
+    def system_attrs(self) -> dict[str, Any]:
+        """The shadow study's system attributes (the storage's own dict: read only)."""
+        return self.storage._studies[0].attrs["system"]
+
+    def pull_study_attrs(self, current: dict[str, Any]) -> None:
+        """Copy into the shadow study the Optuna study's system attributes that differ
+        (state our samplers keep in the study, written by another worker)."""
+        mine = self.system_attrs
+        for key, value in current.items():
+            if key not in mine or mine[key] != value:
+                _try(self.storage.set_study_attr, 0, "system", key, value)
 
     # ------------------------------------------------------------------ conversions
     def dist(self, odist: Any) -> BaseDistribution:
@@ -152,11 +165,7 @@ class Mirror:
 
     @staticmethod
     def _plain_complete(t: Any) -> bool:
-        return (
-            t.state.value == _COMPLETE
-            and not t.intermediate_values
-            and not (t.system_attrs and NUMERIC_ATTRS.intersection(t.system_attrs))
-        )
+        return t.state.value == _COMPLETE and not t.intermediate_values and not t.system_attrs
 
     def _append(self, ot: Any) -> None:
         number = self.n
@@ -181,7 +190,7 @@ class Mirror:
             params=dict(ot.params),
             distributions={k: self.dist(d) for k, d in ot.distributions.items()},
             user_attrs={},
-            system_attrs={k: v for k, v in ot.system_attrs.items() if k in NUMERIC_ATTRS},
+            system_attrs=_json_attrs(ot.system_attrs),
             intermediate_values=dict(ot.intermediate_values),
             datetime_start=ot.datetime_start,
             datetime_complete=ot.datetime_complete,
@@ -216,9 +225,9 @@ class Mirror:
         if state in _FINISHED:
             h = self.storage.get_history(0, sync=False)
             have = h.system_attrs[number] or {}
-            for key in NUMERIC_ATTRS.intersection(ot.system_attrs):
-                if key not in have:
-                    storage.set_trial_attr(tid, "system", key, ot.system_attrs[key])
+            for key, value in ot.system_attrs.items():  # constraint values, a CMA-ES point, ...
+                if key not in have or have[key] != value:
+                    _try(storage.set_trial_attr, tid, "system", key, value)
             values = None if state != int(TrialState.COMPLETE) else [float(v) for v in ot.values]
             storage.set_trial_state_values(tid, state, values)
             del self.open[number]
@@ -237,6 +246,27 @@ class Mirror:
                 self.trials.pop(next(iter(self.trials)))
             t = self.trials[number] = Trial(self.study, number, number)
         return t
+
+
+def _try(write: Any, *args: Any) -> None:
+    """A storage write of an attribute; one our storages reject (not JSON, a bad key:
+    Optuna's in-memory storage keeps anything) is left out of the mirror."""
+    try:
+        write(*args)
+    except (TypeError, ValueError):
+        pass
+
+
+def _json_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The system attributes our storages accept (see :func:`_try`)."""
+    out = {}
+    for key, value in attrs.items():
+        try:
+            check_attr("system", key, value)
+        except (TypeError, ValueError):
+            continue
+        out[key] = value
+    return out
 
 
 def _same_dists(a: dict[str, Any], b: dict[str, Any]) -> bool:

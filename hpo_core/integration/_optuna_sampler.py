@@ -75,7 +75,6 @@ class OptunaSampler(_OptunaBaseSampler):  # type: ignore[misc]
         self._mirrors: weakref.WeakKeyDictionary[Any, dict[int, Mirror]] = weakref.WeakKeyDictionary()
         self._synced: tuple[Any, int, int] | None = None  # (storage, study_id, number)
         self._infer: tuple[dict[str, Any], SearchSpace] | None = None  # last space handed out
-        self._study_attrs: dict[tuple[int, int], dict[str, Any]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         return {"sampler": self.sampler}
@@ -110,38 +109,10 @@ class OptunaSampler(_OptunaBaseSampler):  # type: ignore[misc]
             if len(trials) < mirror.n:  # fewer trials than mirrored: another study now has this id
                 mirror = per[study_id] = Mirror(list(study.directions), self.sampler)
             mirror.sync(trials)
-            self._pull_study_attrs(study, mirror)
+            # Sampler state other workers keep in the study (a CMA-ES run, NSGA parents).
+            mirror.pull_study_attrs(storage.get_study_system_attrs(study_id))
             self._synced = (storage, study_id, number)
         return mirror
-
-    def _pull_study_attrs(self, study: Any, mirror: Mirror) -> None:
-        """Copy into the shadow the Optuna study's system attributes that our sampler
-        wrote (there or in another worker): only once it has written one."""
-        key = (id(study._storage), study._study_id)
-        ours = self._study_attrs.get(key)
-        if ours is None:
-            return
-        current = study._storage.get_study_system_attrs(study._study_id)
-        for k in ours:
-            if k in current and current[k] != ours[k]:
-                mirror.storage.set_study_attr(0, "system", k, current[k])
-                ours[k] = current[k]
-
-    def _push_study_attrs(self, study: Any, mirror: Mirror, before: dict[str, Any]) -> None:
-        """Write into the Optuna study the shadow's system attributes our sampler changed."""
-        after = mirror.storage._studies[0].attrs["system"]
-        if before == after:
-            return
-        key = (id(study._storage), study._study_id)
-        ours = self._study_attrs.setdefault(key, {})
-        for k, v in after.items():
-            if k not in before or before[k] != v:
-                study._storage.set_study_system_attr(study._study_id, k, v)
-                ours[k] = v
-
-    @staticmethod
-    def _attrs(mirror: Mirror) -> dict[str, Any]:
-        return dict(mirror.storage._studies[0].attrs["system"])
 
     # ------------------------------------------------------------------ protocol
     def before_trial(self, study: Any, trial: Any) -> None:
@@ -149,13 +120,9 @@ class OptunaSampler(_OptunaBaseSampler):  # type: ignore[misc]
             mirror = self._mirror(study, trial.number)
             if type(self.sampler).before_trial is _BASE_BEFORE:
                 return
-            before = self._attrs(mirror)
-            shadow = mirror.trial(trial.number)
-            row_attrs = dict(mirror.storage.get_history(0, sync=False).system_attrs[trial.number] or {})
-            self.sampler.before_trial(mirror.study, shadow)
-            self._push_trial_attrs(study, mirror, trial, row_attrs)
-            self._push_study_attrs(study, mirror, before)
-            self._forward_stop(study, mirror)
+            snap = _snapshot(mirror, trial.number)
+            self.sampler.before_trial(mirror.study, mirror.trial(trial.number))
+            _write_back(study, mirror, trial, snap)
 
     def infer_relative_search_space(self, study: Any, trial: Any) -> dict[str, Any]:
         with self._lock:
@@ -182,9 +149,9 @@ class OptunaSampler(_OptunaBaseSampler):  # type: ignore[misc]
                 cached[1] if cached is not None and search_space == cached[0] else mirror.space(search_space)
             )
             shadow = mirror.trial(trial.number)
-            before = self._attrs(mirror)
+            snap = _snapshot(mirror, trial.number)
             X = np.asarray(self.sampler.sample_joint(mirror.study, shadow, space), dtype=np.float64)
-            self._push_study_attrs(study, mirror, before)
+            _write_back(study, mirror, trial, snap)
         row = space.external_row(X)
         fixed = shadow._fixed
         out = dict(zip(space.names, row))
@@ -202,9 +169,9 @@ class OptunaSampler(_OptunaBaseSampler):  # type: ignore[misc]
             fixed = shadow._fixed
             if fixed and param_name in fixed and _fits(dist, fixed[param_name]):
                 return fixed[param_name]
-            before = self._attrs(mirror)
+            snap = _snapshot(mirror, trial.number)
             value = self.sampler.sample_independent(mirror.study, shadow, param_name, dist)
-            self._push_study_attrs(study, mirror, before)
+            _write_back(study, mirror, trial, snap)
         return value
 
     def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
@@ -214,14 +181,10 @@ class OptunaSampler(_OptunaBaseSampler):  # type: ignore[misc]
             mirror = self._mirror(study, trial.number, force=trial.number >= self._n_mirrored(study))
             number = trial.number
             mirror.refresh(number, trial, user_attrs=True)  # params, reports, user attrs so far
-            shadow = mirror.trial(number)
-            row_attrs = dict(mirror.storage.get_history(0, sync=False).system_attrs[number] or {})
-            before = self._attrs(mirror)
+            snap = _snapshot(mirror, number)
             code = TrialState(int(state.value if hasattr(state, "value") else state))
-            self.sampler.after_trial(mirror.study, shadow, code, nan_to_none(values))
-            self._push_trial_attrs(study, mirror, trial, row_attrs)
-            self._push_study_attrs(study, mirror, before)
-            self._forward_stop(study, mirror)
+            self.sampler.after_trial(mirror.study, mirror.trial(number), code, nan_to_none(values))
+            _write_back(study, mirror, trial, snap)
 
     def reseed_rng(self) -> None:
         self.sampler.reseed_rng()
@@ -232,23 +195,33 @@ class OptunaSampler(_OptunaBaseSampler):  # type: ignore[misc]
         mirror = None if per is None else per.get(study._study_id)
         return 0 if mirror is None else mirror.n
 
-    @staticmethod
-    def _push_trial_attrs(study: Any, mirror: Mirror, trial: Any, before: dict[str, Any]) -> None:
-        """Write into the Optuna trial the system attributes our sampler set on the shadow row."""
-        after = mirror.storage.get_history(0, sync=False).system_attrs[trial.number] or {}
-        for k, v in after.items():
-            if k not in before or before[k] != v:
-                study._storage.set_trial_system_attr(trial._trial_id, k, v)
 
-    @staticmethod
-    def _forward_stop(study: Any, mirror: Mirror) -> None:
-        """Our sampler asked its study to stop (grid exhausted): stop Optuna's."""
-        if mirror.study._stop_flag:
-            mirror.study._stop_flag = False
-            try:
-                study.stop()
-            except RuntimeError:  # outside Study.optimize: nothing to stop
-                pass
+def _snapshot(mirror: Mirror, number: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The system attributes of row ``number`` and of the shadow study, before a call into
+    our sampler (copies; usually empty)."""
+    row = mirror.storage.get_history(0, sync=False).system_attrs[number]
+    return (dict(row) if row else {}), dict(mirror.system_attrs)
+
+
+def _write_back(study: Any, mirror: Mirror, trial: Any, snap: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    """Write into the Optuna study what our sampler changed in the shadow since ``snap``:
+    the trial's and the study's system attributes, and a request to stop (grid exhausted)."""
+    row_before, study_before = snap
+    row = mirror.storage.get_history(0, sync=False).system_attrs[trial.number] or {}
+    for k, v in row.items():
+        if k not in row_before or row_before[k] != v:
+            study._storage.set_trial_system_attr(trial._trial_id, k, v)
+    after = mirror.system_attrs
+    if after != study_before:
+        for k, v in after.items():
+            if k not in study_before or study_before[k] != v:
+                study._storage.set_study_system_attr(study._study_id, k, v)
+    if mirror.study._stop_flag:
+        mirror.study._stop_flag = False
+        try:
+            study.stop()
+        except RuntimeError:  # outside Study.optimize: nothing to stop
+            pass
 
 
 def _fits(dist: Any, value: Any) -> bool:

@@ -9,6 +9,7 @@ studies, and workers sharing an Optuna RDB storage (a real SQLite file).
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
@@ -333,3 +334,45 @@ def test_optuna_sampler_workers_share_an_optuna_rdb_storage(tmp_path: Path) -> N
     late.optimize(lambda t: (t.suggest_float("x", -5, 5) - 1) ** 2 + t.suggest_int("n", 0, 3), n_trials=2)
     mirror = sampler._mirrors[late._storage][late._study_id]
     assert mirror.storage.get_n_trials(0) == 32
+
+
+def _cmaes_worker(url: str, n_trials: int) -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = OptunaSampler(samplers.CmaEsSampler(n_startup_trials=0, popsize=4))
+    study = optuna.load_study(study_name="cma", storage=url, sampler=sampler)
+
+    def objective(trial: Any) -> float:
+        trial.set_user_attr("pid", os.getpid())
+        return (trial.suggest_float("x", -3, 3) - 1) ** 2 + trial.suggest_float("y", -3, 3) ** 2
+
+    study.optimize(objective, n_trials=n_trials)
+
+
+def test_optuna_sampler_cmaes_workers_share_one_run_through_an_optuna_rdb_storage(tmp_path: Path) -> None:
+    if not _cmaes_available():
+        pytest.skip("CmaEsSampler needs the cmaes package (pip install 'hpo_core[cmaes]')")
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    optuna.create_study(study_name="cma", storage=url)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_cmaes_worker, args=(url, 24)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+    assert [p.exitcode for p in procs] == [0, 0]
+    study = optuna.load_study(study_name="cma", storage=url)
+    trials = study.get_trials(states=[optuna.trial.TrialState.COMPLETE])
+    assert len(trials) == 48
+    # Each trial's generation went into Optuna's trial, for the other worker's mirror.
+    # (Trials asked before any finished have no joint space: sampled independently.)
+    by_gen: dict[int, set[int]] = {}
+    for t in trials:
+        if "generation" in t.system_attrs:
+            by_gen.setdefault(t.system_attrs["generation"], set()).add(t.user_attrs["pid"])
+    assert (
+        sum(len(p) for p in by_gen.values()) > 0
+        and sum("generation" in t.system_attrs for t in trials) >= len(trials) - 4
+    )
+    # One CMA-ES run shared through the study: generations mix both workers' trials.
+    assert any(len(pids) == 2 for pids in by_gen.values())
+    assert len(by_gen) < 48 / 4 + 2

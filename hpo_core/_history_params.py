@@ -37,6 +37,8 @@ class ParamColumns:
     _space_cache: dict[SearchSpace, tuple[Any, np.ndarray]]
     _last_space: tuple[SearchSpace | None, Any]
     _last_col: dict[str, tuple[BaseDistribution, int, int]]
+    param_order: dict[int, list[int]]
+    _order_last: tuple[int, int]
 
     if TYPE_CHECKING:
         def _ensure_cols(self, n_cols: int) -> None: ...
@@ -82,9 +84,57 @@ class ParamColumns:
             self._touch(row)
         if self._pending_codes:
             self._flush_codes()
+        self._note_order(row, j)
         self._X[row, j] = internal
         self._codes[row, j] = code
         self.version += 1
+
+    def _note_order(self, row: int, j: int) -> None:
+        """Keep ``row``'s suggestion order where it is not the column order.
+
+        A trial's parameters are in column order (first appearance in the study) unless
+        it sets a column below one it already set; only then is its order kept, as the
+        list of its columns in ``param_order[row]``. ``_order_last`` (row, highest column
+        set) spares the scan of the row's codes for the row being written, which in
+        the per-trial loop is always the last row appended.
+        """
+        order = self.param_order
+        if order:
+            cols = order.get(row)
+            if cols is not None:
+                if j not in cols:
+                    cols.append(j)
+                return
+        last_row, last_j = self._order_last
+        if last_row != row:
+            set_cols = np.flatnonzero(self._codes[row, : len(self.param_names)] >= 0)
+            last_j = int(set_cols[-1]) if len(set_cols) else -1
+        if j < last_j and self._codes[row, j] < 0:
+            order[row] = [*np.flatnonzero(self._codes[row, : len(self.param_names)] >= 0).tolist(), j]
+            self._order_last = (-1, -1)
+            return
+        self._order_last = (row, j if j > last_j else last_j)
+
+    def _order_block(self, row: int, index: Any) -> None:
+        """A block write of columns ``index`` into ``row``: appended to a kept order (a
+        block's own columns go in column order); the row's cached highest column is
+        dropped."""
+        if self._order_last[0] == row:
+            self._order_last = (-1, -1)
+        cols = self.param_order.get(row) if self.param_order else None
+        if cols is not None:
+            new = np.arange(index.start, index.stop) if isinstance(index, slice) else np.asarray(index)
+            cols.extend(j for j in sorted(new.tolist()) if j not in cols)
+
+    def param_columns_of(self, row: int, code_row: np.ndarray) -> list[int]:
+        """The columns ``row`` set (``code_row`` its codes), in its suggestion order."""
+        cols: list[int] = np.flatnonzero(code_row >= 0).tolist()
+        order = self.param_order.get(row) if self.param_order else None
+        if order is None:
+            return cols
+        kept = [j for j in order if j < len(code_row) and code_row[j] >= 0]
+        seen = set(kept)
+        return kept + [j for j in cols if j not in seen]
 
     def _space_columns(self, space: SearchSpace) -> tuple[Any, np.ndarray]:
         last = self._last_space
@@ -121,6 +171,8 @@ class ParamColumns:
     def _queue_row(self, row: int, space: SearchSpace, internal: np.ndarray) -> None:
         """Queue the row write of :meth:`set_params` (applied in runs by _flush_codes)."""
         index, codes = self._space_columns(space)
+        if self._order_last[0] == row or self.param_order:
+            self._order_block(row, index)
         with self._pending_lock:
             pending = self._pending_codes
             pending.append((row, index, codes, internal))

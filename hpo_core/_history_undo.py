@@ -46,6 +46,7 @@ class Undo:
             int(h.states[row]), h.values[row].copy(), int(h.trial_ids[row]),
             float(h.t_start[row]), float(h.t_complete[row]), h._X[row].copy(), h._codes[row].copy(),
             None if ua is None else dict(ua), None if sa is None else dict(sa),
+            None if row not in h.param_order else list(h.param_order[row]),
             {key: col[row].copy() for key, col in h.numeric.items()},
         )
 
@@ -63,18 +64,24 @@ class Undo:
                 for name, fill in ROW_ARRAYS:
                     getattr(h, name)[row] = fill
                 h.user_attrs[row] = h.system_attrs[row] = None
+                h.param_order.pop(row, None)
                 for col in h.numeric.values():
                     col[row] = np.nan
                 continue
-            state, values, tid, ts, tc, x, codes, ua, sa, num = snap
+            state, values, tid, ts, tc, x, codes, ua, sa, order, num = snap
             h.states[row], h.values[row], h.trial_ids[row] = state, values, tid
             h.t_start[row], h.t_complete[row] = ts, tc
             h._X[row, : len(x)], h._codes[row, : len(codes)] = x, codes
             h.user_attrs[row], h.system_attrs[row] = ua, sa
+            if order is None:
+                h.param_order.pop(row, None)
+            else:
+                h.param_order[row] = order
             for key, v in num.items():
                 col = h.numeric[key]
                 col[row] = np.nan
                 col[row, : len(v)] = v
+        h._order_last = (-1, -1)
         n, counts, best_row, best_value, n_new, mark = self.start
         h.n, h.state_counts = n, counts
         h.best_row, h._best_value = best_row, best_value

@@ -4,7 +4,8 @@ Notation (``n`` trials known, ``p`` parameter columns, ``m`` objectives):
 
 * ``states``: (n,) int8, a :class:`TrialState` code; -1 marks a row whose trial is not
   known yet (a storage syncing from a database fills rows as they arrive).
-* ``values``: (n, m) float64, NaN unless COMPLETE.
+* ``values``: (n, m) float64, NaN unless COMPLETE (what samplers model; a PRUNED
+  trial's value as users read it, its last report, comes from :meth:`History.user_values`).
 * ``X``: (n, p) float64, Fortran order so that each parameter is a contiguous column
   of *internal* values (see ``distributions``); NaN where a trial lacks the parameter.
 * ``codes``: (n, p) int16, index into ``param_dists[j]`` of the distribution the trial
@@ -44,13 +45,14 @@ from hpo_core.distributions import (
     BaseDistribution,
     SearchSpace,
 )
+from hpo_core.trial._constraints import CONSTRAINT_PREFIX, CONSTRAINTS_KEY
 from hpo_core.trial._frozen import FrozenTrial
 from hpo_core.trial._state import TrialState
 
 __all__ = ["History", "NUMERIC_ATTRS"]
 
 #: System attributes that the history also keeps as typed float columns (``numeric``).
-NUMERIC_ATTRS = frozenset({"constraints", "generation", "bracket"})
+NUMERIC_ATTRS = frozenset({CONSTRAINTS_KEY, "generation", "bracket"})
 
 _UNKNOWN = -1
 
@@ -62,6 +64,13 @@ def _grow(a: np.ndarray, n_rows: int, fill: Any) -> np.ndarray:
     new = np.full((n_rows,) + a.shape[1:], fill, dtype=a.dtype, order="F" if a.ndim == 2 else "C")
     new[: a.shape[0]] = a
     return new
+
+
+def _pruned_value(last: Any) -> list[float] | None:
+    """A PRUNED trial's values: its last report (a float, or a tuple in a multi-objective
+    study), None where it holds a NaN (Optuna's ``Study.tell(state=PRUNED)``)."""
+    vals = [last] if isinstance(last, float) else list(last)
+    return None if any(v != v for v in vals) else vals
 
 
 def _view(a: np.ndarray) -> Any:
@@ -95,6 +104,9 @@ class History(ParamColumns):
         self.system_attrs: list[dict[str, Any] | None] = [None] * cap
         self.steps = StepIndex(n_objectives)
         self.numeric: dict[str, np.ndarray] = {}
+        #: Constraint name -> its column of ``numeric["constraints"]`` (the entries of a
+        #: ``constraints_func`` list are the names "0", "1", ...; see trial/_constraints).
+        self.constraint_keys: dict[str, int] = {}
         # Row snapshots of the batch being applied (see begin/rollback); None outside.
         self._undo: Undo | None = None  # the batch being applied (see begin/rollback)
         self.state_counts = [0] * 5
@@ -111,6 +123,9 @@ class History(ParamColumns):
         # name -> (distribution object, column, code) of the last lookup, for the
         # common case of the same suggest call in every trial.
         self._last_col: dict[str, tuple[BaseDistribution, int, int]] = {}
+        # Per-trial suggestion order where it is not the column order (see _note_order).
+        self.param_order: dict[int, list[int]] = {}
+        self._order_last = (-1, -1)
         self._isect = Intersection(pcap)  # incremental, over COMPLETE trials
 
         self._make_views()
@@ -135,6 +150,9 @@ class History(ParamColumns):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("constraint_keys", {})
+        self.__dict__.setdefault("param_order", {})
+        self.__dict__.setdefault("_order_last", (-1, -1))
         self._pending_lock = threading.Lock()
         self._make_views()
 
@@ -251,6 +269,8 @@ class History(ParamColumns):
         self._mv_t_start[number] = t_start
         if space is not None:
             self._queue_row(number, space, internal)  # type: ignore[arg-type]
+        else:
+            self._order_last = (number, -1)  # a new row sets its parameters next
         self.version += 1
         return number
 
@@ -277,6 +297,10 @@ class History(ParamColumns):
             for row in rows.tolist():
                 self._touch(row)
         self._flush_codes()
+        self._order_last = (-1, -1)
+        if self.param_order:
+            for row in rows.tolist():
+                self._order_block(row, index)
         if isinstance(index, slice):
             self._X[rows, index] = X
             self._codes[rows, index] = codes
@@ -376,7 +400,9 @@ class History(ParamColumns):
 
     def set_attr(self, row: int, kind: str, key: str, value: Any) -> None:
         """Set a ``"user"`` or ``"system"`` attribute; a system attribute named in
-        :data:`NUMERIC_ATTRS` also fills its typed column (``numeric[key]``)."""
+        :data:`NUMERIC_ATTRS` also fills its typed column (``numeric[key]``), and so does a
+        named constraint ``"constraints:<name>"`` (``Trial.set_constraint``): one column
+        of ``numeric["constraints"]`` per name (see :attr:`constraint_keys`)."""
         if self._undo is not None:
             self._touch(row)
         store = self.user_attrs if kind == "user" else self.system_attrs
@@ -384,26 +410,50 @@ class History(ParamColumns):
         if d is None:
             d = store[row] = {}
         d[key] = value
-        if kind == "system" and key in NUMERIC_ATTRS:
-            self._set_numeric(row, key, value)
+        if kind == "system":
+            if key in NUMERIC_ATTRS:
+                self._set_numeric(row, key, value)
+            elif key.startswith(CONSTRAINT_PREFIX):
+                self._set_constraint(row, key[len(CONSTRAINT_PREFIX) :], value)
         self.version += 1
 
-    def _set_numeric(self, row: int, key: str, value: Any) -> None:
-        try:
-            arr = np.asarray(value, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
-            return  # not numbers: only the attribute dict holds it
+    def _numeric_col(self, key: str, width: int) -> np.ndarray:
+        """``numeric[key]``, created or widened to at least ``width`` columns (NaN)."""
         col = self.numeric.get(key)
-        if col is None or col.shape[1] < len(arr):
-            width = max(len(arr), 0 if col is None else col.shape[1])
+        if col is None or col.shape[1] < width:
+            width = max(width, 0 if col is None else col.shape[1])
             new = np.full((self.states.shape[0], width), np.nan)
             if col is not None:
                 new[:, : col.shape[1]] = col
             if self._undo is not None:
                 self._undo.add_column(key, width)
             col = self.numeric[key] = new
+        return col
+
+    def _set_numeric(self, row: int, key: str, value: Any) -> None:
+        try:
+            arr = np.asarray(value, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            return  # not numbers: only the attribute dict holds it
+        if key == CONSTRAINTS_KEY:
+            # The list of a ``constraints_func``: its entries are the constraints "0", "1", ...
+            keys = self.constraint_keys
+            cols = [keys.setdefault(str(i), len(keys)) for i in range(len(arr))]
+            col = self._numeric_col(key, len(keys))
+            col[row, cols] = arr
+            return
+        col = self._numeric_col(key, len(arr))
         col[row] = np.nan
         col[row, : len(arr)] = arr
+
+    def _set_constraint(self, row: int, name: str, value: Any) -> None:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return  # not a number: only the attribute dict holds it
+        keys = self.constraint_keys
+        j = keys.setdefault(name, len(keys))
+        self._numeric_col(CONSTRAINTS_KEY, len(keys))[row, j] = v
 
     def numeric_column(self, key: str) -> np.ndarray | None:
         """(n, w) float64 values of the system attribute ``key`` (NaN where unset), or
@@ -455,26 +505,45 @@ class History(ParamColumns):
         code_row = self.codes[row, :p]
         params: dict[str, Any] = {}
         dists: dict[str, BaseDistribution] = {}
-        for j in np.flatnonzero(code_row >= 0).tolist():
+        for j in self.param_columns_of(row, code_row):
             name = self.param_names[j]
             dist = self.param_dists[j][code_row[j]]
             params[name] = dist.to_external_repr(float(self.X[row, j]))
             dists[name] = dist
-        values = self.values[row].tolist() if state == TrialState.COMPLETE else None
+        intermediate_values = self.steps.as_dict(row)
+        values: list[float] | None = None
+        if state == TrialState.COMPLETE:
+            values = self.values[row].tolist()
+        elif state == TrialState.PRUNED and intermediate_values:
+            values = _pruned_value(intermediate_values[max(intermediate_values)])
         ts, tc = self.t_start[row], self.t_complete[row]
         return FrozenTrial(
             number=row,
             state=state,
+            value=None,
             values=values,
             params=params,
             distributions=dists,
             user_attrs=dict(self.user_attrs[row] or {}),
             system_attrs=dict(self.system_attrs[row] or {}),
-            intermediate_values=self.steps.as_dict(row),
+            intermediate_values=intermediate_values,
             datetime_start=None if ts != ts else datetime.datetime.fromtimestamp(ts),
             datetime_complete=None if tc != tc else datetime.datetime.fromtimestamp(tc),
             trial_id=int(self.trial_ids[row]),
         )
+
+    def user_values(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), m) the values users read (``FrozenTrial.values``): a COMPLETE row's
+        values, a PRUNED row's last report (Optuna stores it as the value; NaN without
+        one or where it holds a NaN), NaN otherwise. Samplers read :attr:`values`, which
+        holds COMPLETE rows only. ``rows``: (k,) int trial numbers."""
+        V = self.values[rows]
+        pruned = np.flatnonzero(self.states[rows] == TrialState.PRUNED)
+        if len(pruned):
+            _, last = self.steps.last_at_or_before(2**63 - 1, np.asarray(rows)[pruned].astype(np.int64))
+            last[np.isnan(last).any(axis=1)] = np.nan
+            V[pruned] = last
+        return V
 
     def memory_bytes(self) -> int:
         """Bytes held by the array columns (not the per-trial attribute dicts)."""

@@ -36,7 +36,7 @@ def trials_dataframe(study: Study, attrs: Sequence[str], multi_index: bool) -> p
         if a == "number":
             cols[("number", "")] = rows
         elif a in ("value", "values"):
-            V = h.values[rows]
+            V = h.user_values(rows)  # a PRUNED trial's value is its last report, as Optuna's
             metric_names = study.metric_names  # Optuna's columns: value_<name>, values_<name>
             if m == 1:
                 cols[("value", "" if metric_names is None else metric_names[0])] = V[:, 0]

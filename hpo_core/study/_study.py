@@ -8,6 +8,7 @@ and the DataFrame in ``_dataframe.py``.
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -405,6 +406,11 @@ class Study:
         if not isinstance(trial, FrozenTrial):
             raise TypeError(format_error("trial", "a FrozenTrial (see hpo_core.create_trial)", trial))
         trial._validate()
+        if trial.values is not None and trial.state != TrialState.COMPLETE:
+            # The history keeps values of COMPLETE trials only (samplers model them); a
+            # PRUNED trial's value reads as its last report, as Optuna's tell stores it.
+            trial = copy.copy(trial)
+            trial.values = None
         if trial.values is not None and len(trial.values) != self._n_objectives:
             raise ValueError(
                 format_error("trial.values", f"{self._n_objectives} value(s)", trial.values)

@@ -19,7 +19,8 @@ def _warn(name: str, instead: str) -> None:
 
 
 class DeprecatedSuggest:
-    """Mixin of :class:`Trial` and :class:`FrozenTrial` (both define ``suggest_float``)."""
+    """Mixin of :class:`BaseTrial`: the deprecated suggests of every trial (they call
+    ``suggest_float``)."""
 
     __slots__ = ()
     suggest_float: Any

@@ -8,17 +8,19 @@ from typing import Any
 
 from hpo_core._validation import check_int, format_error
 from hpo_core.distributions import BaseDistribution
+from hpo_core.trial._constraints import ConstraintAttrs
 from hpo_core.trial._replay import ReplaySuggest
 
 __all__ = ["FixedTrial"]
 
 
-class FixedTrial(ReplaySuggest):
+class FixedTrial(ConstraintAttrs, ReplaySuggest):
     """A trial whose ``suggest_*`` return the values in ``params``, as Optuna's: for
     checking an objective or evaluating one configuration outside a study.
 
     ``params`` and ``distributions`` hold what the objective suggested (not every key of
-    the ``params`` given); ``report`` records nothing; ``should_prune`` is False.
+    the ``params`` given); ``report`` records nothing; ``should_prune`` is False;
+    ``set_constraint`` and ``constraints`` use ``system_attrs``, as Optuna's.
 
     Args:
         params: ``{name: external value}``.
@@ -32,6 +34,10 @@ class FixedTrial(ReplaySuggest):
     """
 
     __slots__ = ("_given", "params", "distributions", "user_attrs", "system_attrs", "datetime_start", "number")
+    # Slots over BaseTrial's properties (typed here for mypy).
+    number: int
+    params: dict[str, Any]
+    datetime_start: datetime.datetime | None
 
     def __init__(self, params: Mapping[str, Any], number: int = 0) -> None:
         if not isinstance(params, Mapping):

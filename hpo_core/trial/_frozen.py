@@ -9,24 +9,31 @@ from typing import Any
 
 from hpo_core._validation import as_real, check_int, format_error
 from hpo_core.distributions import BaseDistribution
+from hpo_core.trial._constraints import ConstraintAttrs
 from hpo_core.trial._replay import ReplaySuggest
 from hpo_core.trial._state import TrialState
 
 __all__ = ["FrozenTrial", "create_trial"]
 
 
-class FrozenTrial(ReplaySuggest):
+class FrozenTrial(ConstraintAttrs, ReplaySuggest):
     """A finished or running trial's record.
 
     Attributes:
         number: 0-based index of the trial within its study.
         state: :class:`TrialState`.
-        values: objective values (None unless COMPLETE).
+        values: objective values: a COMPLETE trial's, a PRUNED trial's last report
+            (``value``, as Optuna stores it; None without a report or when it is NaN),
+            None otherwise.
         params: ``{name: external value}``; ``distributions``: ``{name: distribution}``.
         user_attrs, system_attrs: JSON-serializable attributes.
         intermediate_values: ``{step: value}`` reported with ``Trial.report``.
         datetime_start, datetime_complete: ``datetime.datetime`` or None.
         trial_id: the storage's id of the trial.
+        constraints: ``{key: value}`` read from ``system_attrs`` (see ``set_constraint``).
+
+    The constructor takes Optuna's arguments in Optuna's order (``value`` or the
+    keyword ``values``, not both).
 
     A FrozenTrial also stands in for a :class:`Trial`, as in Optuna: ``suggest_*`` return
     the stored parameters, so an objective replays a trial it ran before (the best one,
@@ -47,24 +54,32 @@ class FrozenTrial(ReplaySuggest):
         "system_attrs", "intermediate_values", "datetime_start", "datetime_complete",
         "trial_id",
     )
+    # Slots over BaseTrial's properties (typed here for mypy).
+    number: int
+    params: dict[str, Any]
+    datetime_start: datetime.datetime | None
 
     def __init__(
         self,
         number: int,
         state: TrialState,
-        values: Sequence[float] | None,
+        value: float | None,
+        datetime_start: datetime.datetime | None,
+        datetime_complete: datetime.datetime | None,
         params: dict[str, Any],
         distributions: dict[str, BaseDistribution],
         user_attrs: dict[str, Any],
         system_attrs: dict[str, Any],
         intermediate_values: dict[int, float],
-        datetime_start: datetime.datetime | None,
-        datetime_complete: datetime.datetime | None,
         trial_id: int,
+        *,
+        values: Sequence[float] | None = None,
     ):
+        if value is not None and values is not None:
+            raise ValueError("Specify only one of `value` and `values`.")
         self.number = number
         self.state = TrialState(state)
-        self.values = list(values) if values is not None else None
+        self.values = [value] if value is not None else list(values) if values is not None else None
         self.params = params
         self.distributions = distributions
         self.user_attrs = user_attrs
@@ -85,6 +100,15 @@ class FrozenTrial(ReplaySuggest):
                 f"{len(self.values)} values, use FrozenTrial.values."
             )
         return self.values[0]
+
+    @value.setter
+    def value(self, v: float | None) -> None:
+        if self.values is not None and len(self.values) > 1:
+            raise RuntimeError(
+                "FrozenTrial.value is for single-objective trials; this trial has "
+                f"{len(self.values)} values, use FrozenTrial.values."
+            )
+        self.values = None if v is None else [v]
 
     @property
     def duration(self) -> datetime.timedelta | None:
@@ -112,6 +136,13 @@ class FrozenTrial(ReplaySuggest):
         )
 
     def _validate(self) -> None:
+        """Optuna's checks of a trial given to ``add_trial`` (and ``create_trial``)."""
+        if self.state != TrialState.WAITING and self.datetime_start is None:
+            raise ValueError("`datetime_start` is supposed to be set when the trial state is not waiting.")
+        if self.state.is_finished() and self.datetime_complete is None:
+            raise ValueError("`datetime_complete` is supposed to be set for a finished trial.")
+        if not self.state.is_finished() and self.datetime_complete is not None:
+            raise ValueError("`datetime_complete` is supposed to be None for an unfinished trial.")
         if set(self.params) != set(self.distributions):
             raise ValueError(
                 "`params` and `distributions` must have the same keys, but got "
@@ -125,17 +156,14 @@ class FrozenTrial(ReplaySuggest):
                 raise type(e)(format_error(f"params[{name!r}]", f"a value of {dist!r}", value)) from e
             if not dist.contains(internal):
                 raise ValueError(format_error(f"params[{name!r}]", f"inside {dist!r}", value))
+        if self.state == TrialState.FAIL and self.values is not None:
+            raise ValueError(f"values should be None for a failed trial, but got {self.values}.")
         if self.state == TrialState.COMPLETE:
             if self.values is None:
-                raise ValueError("A COMPLETE trial needs `values`, but got None.")
+                raise ValueError("values should be set for a complete trial.")
             for v in self.values:
                 if not isinstance(v, (int, float)) or math.isnan(v):
                     raise ValueError(format_error("values", "numbers other than NaN", self.values))
-        elif self.values is not None and self.state != TrialState.COMPLETE:
-            raise ValueError(
-                f"Only COMPLETE trials have `values`, but got values={self.values!r} for "
-                f"state={self.state!r}."
-            )
 
 
 def _check_mapping(name: str, value: Any, allowed: str) -> dict[Any, Any]:
@@ -188,8 +216,13 @@ def create_trial(
     user_attrs: Mapping[str, Any] | None = None,
     system_attrs: Mapping[str, Any] | None = None,
     intermediate_values: Mapping[int, float] | None = None,
+    constraints: Mapping[str, float] | None = None,
 ) -> FrozenTrial:
     """Build a trial to pass to ``Study.add_trial`` (warm starts, imported results).
+
+    ``constraints`` (``{key: value}``, feasible when all are <= 0) are set with
+    :meth:`FrozenTrial.set_constraint`, as in Optuna. A PRUNED trial keeps no ``value`` of
+    its own once added: its value is its last report (see :class:`FrozenTrial`).
 
     Raises:
         TypeError: if an argument has the wrong type (``params`` not a mapping, a value
@@ -212,6 +245,7 @@ def create_trial(
     trial = FrozenTrial(
         number=-1,
         state=state,
+        value=None,
         values=vals,
         params=params_,
         distributions=dists,
@@ -222,5 +256,8 @@ def create_trial(
         datetime_complete=now if state.is_finished() else None,
         trial_id=-1,
     )
+    if constraints is not None:
+        for key, c in _check_mapping("constraints", constraints, "a mapping name -> value").items():
+            trial.set_constraint(key, c)
     trial._validate()
     return trial

@@ -18,12 +18,12 @@ from hpo_core.distributions import (
     check_distribution_compatibility,
 )
 from hpo_core.exceptions import HpoWarning
-from hpo_core.trial._deprecated import DeprecatedSuggest
+from hpo_core.trial._base import BaseTrial
 
 __all__ = ["ReplaySuggest"]
 
 
-class ReplaySuggest(DeprecatedSuggest):
+class ReplaySuggest(BaseTrial):
     """Mixin: ``suggest_*`` from :meth:`_stored` (the values given), recorded through
     :meth:`_record`. Subclasses provide ``_stored`` and ``distributions`` and
     ``user_attrs`` dicts."""

@@ -21,7 +21,8 @@ from hpo_core.distributions import (
     int_like,
 )
 from hpo_core.exceptions import HpoWarning
-from hpo_core.trial._deprecated import DeprecatedSuggest
+from hpo_core.trial._base import BaseTrial
+from hpo_core.trial._constraints import check_constraint, constraints_of
 
 if TYPE_CHECKING:
     from hpo_core.study import Study
@@ -89,7 +90,7 @@ def _vector(value: Any, n_objectives: int) -> tuple[float, ...]:
         raise TypeError(format_error("value", allowed, value, owner="Trial.report")) from e
 
 
-class Trial(DeprecatedSuggest):
+class Trial(BaseTrial):
     """A running trial. Created by ``Study.ask`` or ``Study.optimize``; not by users.
 
     Example:
@@ -106,8 +107,10 @@ class Trial(DeprecatedSuggest):
     _dists: dict[str, BaseDistribution] | None = None
     _relative: dict[str, Any] | None = None
     _relative_space: SearchSpace | None = None
+    _constraints: dict[str, float] | None = None  # set through this object (set_constraint)
     _fixed: dict[str, Any] | None = None  # from enqueue_trial or a grid point
     _user_attrs: dict[str, Any] | None = None
+    number: int = -1  # set in __init__ (an instance attribute, over BaseTrial's property)
     _iv: dict[int, Any] | None = None  # floats, or tuples of floats with several objectives
     #: The device this trial runs on when ``optimize(devices=...)`` places trials
     #: (``"cpu"`` or ``"cuda:N"``, as given there), None otherwise.
@@ -120,13 +123,14 @@ class Trial(DeprecatedSuggest):
         self,
         study: Study,
         trial_id: int,
-        number: int,
+        number: int | None = None,
         space: SearchSpace | None = None,
         row: list[Any] | None = None,
     ):
         self.study = study
         self._trial_id = trial_id
-        self.number = number
+        # Optuna's Trial(study, trial_id) reads the number from the storage; ask passes it.
+        self.number = study._storage.get_trial(trial_id).number if number is None else number
         # Parameters set at ask time from fixed distributions, kept as (space, row) and
         # turned into dicts only when read: the tight ask/tell loop never builds them.
         self._space = space
@@ -261,6 +265,24 @@ class Trial(DeprecatedSuggest):
         dists[name] = dist
         return value
 
+    @property
+    def relative_params(self) -> dict[str, Any]:
+        """``{name: external value}`` that the sampler's joint (relative) step proposed for
+        this trial, sampled on first use (as Optuna's ``Trial.relative_params``)."""
+        rel = self._relative
+        if rel is None:
+            rel = self._sample_relative()
+        space = self._relative_space
+        assert space is not None  # set by _sample_relative
+        return {name: space[name].to_external_repr(v) for name, v in rel.items()}
+
+    @property
+    def relative_search_space(self) -> dict[str, BaseDistribution] | None:
+        """The search space of :attr:`relative_params` (``{name: distribution}``), None
+        until the sampler's joint step ran (as Optuna's)."""
+        space = self._relative_space
+        return None if space is None else dict(space.items())
+
     def _sample_relative(self) -> dict[str, float]:
         study = self.study
         space = study.sampler.infer_relative_search_space(study, self)
@@ -369,6 +391,30 @@ class Trial(DeprecatedSuggest):
     @property
     def user_attrs(self) -> dict[str, Any]:
         return dict(self._user_attrs or {})
+
+    # --------------------------------------------------------------- constraints
+    def set_constraint(self, key: str, value: float) -> None:
+        """Set constraint ``key`` of this trial to ``value`` (feasible when every
+        constraint is <= 0), as Optuna 5.0's: stored as the system attribute
+        ``"constraints:<key>"``, which the samplers, ``best_trial`` and the Wilcoxon
+        pruner read. A second call for a key is ignored with a warning.
+
+        Raises:
+            TypeError: if ``value`` cannot be cast to float.
+            ValueError: if ``value`` is NaN.
+        """
+        known = self._constraints
+        if known is None:
+            known = self._constraints = {}
+        entry = check_constraint(key, value, known)
+        if entry is not None:
+            self.study._storage.set_trial_attr(self._trial_id, "system", entry[0], entry[1])
+            known[entry[0]] = entry[1]
+
+    @property
+    def constraints(self) -> dict[str, float]:
+        """``{key: value}`` of this trial's constraints, read from the storage."""
+        return constraints_of(self.study._storage.get_trial(self._trial_id).system_attrs)
 
     @property
     def datetime_start(self) -> datetime.datetime | None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
-
 import hpo_core as optuna
 from hpo_core.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
@@ -66,11 +64,6 @@ def test_configurations_loop_over_layers_suggests_one_width_per_layer() -> None:
     assert {t.params["n_layers"] for t in study.trials} == {1, 2, 3}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a stored trial's params are ordered by the study's parameter columns (first appearance in "
-    "the study), not by the trial's own suggestion order as in Optuna: the history keeps no per-trial order",
-)
 def test_configurations_stored_trial_params_keep_the_suggestion_order() -> None:
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=1))
     study.optimize(layered_objective, n_trials=30)

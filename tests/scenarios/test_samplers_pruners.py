@@ -143,12 +143,6 @@ def test_pruners_median_pruner_stops_bad_sgd_classifiers_early() -> None:
     assert study.best_value < 0.2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Optuna stores a pruned trial's last intermediate value as its value (Study.tell with "
-    "state=PRUNED); hpo_core leaves it None: the history keeps values for COMPLETE rows only, and "
-    "samplers and trials_dataframe read that column, so the change is not local to study/",
-)
 def test_pruners_pruned_trial_value_is_its_last_report() -> None:
     def objective(trial):
         trial.suggest_float("x", 0, 1)

@@ -348,7 +348,7 @@ class GPSampler(HistoryBound, BaseSampler):
         X = coords.to_model(h.X[rows[:, None], cols])
         taken = self._taken(coords, X, Xp)
         y = _model.warp_outputs(sign * h.values[rows, 0])
-        C = self._constraints_of(h, rows) if self._constraints_func is not None else None
+        C = self._constraints_of(h, rows)
         key = (space, -1)
         theta0 = self._theta.get(key, _model.default_theta(len(space)))
         n = len(rows)
@@ -399,7 +399,7 @@ class GPSampler(HistoryBound, BaseSampler):
         X = coords.to_model(h.X[rows[:, None], cols])
         taken = self._taken(coords, X, Xp)
         Y = np.column_stack([_model.warp_outputs(values[:, j]) for j in range(M)])
-        C = self._constraints_of(h, rows) if self._constraints_func is not None else None
+        C = self._constraints_of(h, rows)
         if len(rows) > self._max_exact:  # the front's trials and a random sample of the rest
             on_front = np.flatnonzero(kernels.is_pareto_front(-Y))[: self._max_exact]
             others = np.setdiff1d(np.arange(len(rows)), on_front)
@@ -459,11 +459,12 @@ class GPSampler(HistoryBound, BaseSampler):
 
     # ------------------------------------------------------------------ constraints
     @staticmethod
-    def _constraints_of(h: History, rows: np.ndarray) -> np.ndarray:
+    def _constraints_of(h: History, rows: np.ndarray) -> np.ndarray | None:
         """(len(rows), k) constraint values of the rows, from the history's constraint
-        column (NaN where a trial has none)."""
+        column (NaN where a trial has none); None while no trial has constraints (from
+        ``constraints_func`` or ``Trial.set_constraint``, which Optuna 5.0's GP reads too)."""
         C = h.numeric_column(CONSTRAINTS_KEY)
-        return np.zeros((len(rows), 0)) if C is None else C[rows]
+        return None if C is None else C[rows]
 
     def _constraint_specs(self, space: SearchSpace, X: np.ndarray, C: np.ndarray,
                           refit: bool) -> tuple[tuple[tuple[SearchSpace, int], _proposal.ModelSpec], ...]:

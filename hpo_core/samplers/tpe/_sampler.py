@@ -480,7 +480,9 @@ class TPESampler(HistoryBound, BaseSampler):
             raise ValueError(
                 f"TPESampler: `gamma(n)` must return an int in [0, n], but got {n_below!r} for n={n_fin}."
             )
-        violation = self._violations(h, states) if self._constraints_func is not None else None
+        # Constrained as soon as a trial has constraints: from ``constraints_func`` or
+        # ``Trial.set_constraint`` (Optuna 5.0's samplers read ``trial.constraints``).
+        violation = self._violations(h, states) if h.numeric_column(CONSTRAINTS_KEY) is not None else None
         if multi:
             return np.flatnonzero(self._split_multi(study, h, states, int(n_below), violation))
         maximize = study.directions[0] == StudyDirection.MAXIMIZE

@@ -1,6 +1,7 @@
 """The storage contract for trial writes: numbers, parameters (one by one, joint,
 batched), templates, WAITING trials, reservations, reports at 64-bit steps,
-attributes, names, and the columnar history they build."""
+attributes, names, and the columnar history they build; trials read as Optuna reads
+them (each trial's suggestion order, a PRUNED trial's value, named constraints)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from hpo_core.distributions import (
     CategoricalDistribution,
     FloatDistribution,
+    IntDistribution,
     SearchSpace,
 )
 from hpo_core.exceptions import (
@@ -185,7 +187,9 @@ class TrialContract(StorageContractBase):
         )
         tid, number = storage.create_new_trial(sid, template)
         t = storage.get_trial(tid)
-        assert (t.number, t.state, t.values) == (number, state, [1.5] if state == COMPLETE else None)
+        # A PRUNED trial's value is its last report (Optuna's tell stores it).
+        values = {COMPLETE: [1.5], PRUNED: [-2.0]}.get(state)
+        assert (t.number, t.state, t.values) == (number, state, values)
         assert (t.params, t.distributions) == ({"x": 0.5, "n": 4, "c": None}, dict(SPACE))
         assert (t.user_attrs, t.system_attrs) == ({"u": {"nested": [1, 2]}}, {"s": "v"})
         assert t.intermediate_values == {0: 1.0, 7: math.inf, 2**63 - 1: -2.0}
@@ -286,3 +290,67 @@ class TrialContract(StorageContractBase):
         t = storage.get_trial(tid)
         assert storage.get_study_name_from_id(sid) == name
         assert (t.params, t.user_attrs) == ({name: 0.5}, {name: 1})
+
+    # ------------------------------------------- Optuna's reading of trials
+    ORDERS = (("a", "b"), ("b", "a"), ("c", "a", "b"), ("a",), ("b", "c", "a"))
+
+    def _fill_orders(self, storage: BaseStorage) -> int:
+        """Trials that suggest ``a``, ``b``, ``c`` in the orders of :attr:`ORDERS`."""
+        sid = storage.create_new_study([MIN], "order")
+        dists = {"a": FloatDistribution(0, 1), "b": IntDistribution(0, 9), "c": CategoricalDistribution(["u", "v"])}
+        for k, names in enumerate(self.ORDERS):
+            tid, _ = storage.create_new_trial(sid)
+            for name in names:
+                storage.set_trial_param(tid, name, 1.0, dists[name])
+            if k == len(self.ORDERS) - 1:  # a trial left RUNNING: its suggestions waiting to be written
+                continue
+            storage.set_trial_state_values(tid, COMPLETE, [float(k)])
+        return sid
+
+    def test_storage_params_keep_each_trials_suggestion_order(self, storage: BaseStorage) -> None:
+        """``params`` and ``distributions`` list a trial's parameters in the order it
+        suggested them, as Optuna's (not in the study's column order)."""
+        sid = self._fill_orders(storage)
+        trials = storage.get_all_trials(sid)
+        assert [tuple(t.params) for t in trials] == list(self.ORDERS)
+        assert [tuple(t.distributions) for t in trials] == list(self.ORDERS)
+
+    def test_storage_second_object_reads_the_suggestion_order(self, storage: BaseStorage,
+                                                              second: BaseStorage) -> None:
+        sid = self._fill_orders(storage)
+        storage.get_all_trials(sid)  # this object's suggestions are written
+        assert [tuple(t.params) for t in second.get_all_trials(sid)] == list(self.ORDERS)
+
+    def test_storage_pruned_trial_value_is_its_last_report(self, storage: BaseStorage) -> None:
+        """As Optuna's ``tell(state=PRUNED)``: a PRUNED trial's value is its last report
+        (None without one, or where it is NaN); the history's values, which samplers
+        model, stay NaN, and no PRUNED trial becomes the best."""
+        sid = storage.create_new_study([MIN], "pruned")
+        reports: list[dict[int, float]] = [{0: 1.0, 2**40: 0.25}, {}, {0: 1.0, 3: float("nan")}]
+        tids = []
+        for r in reports:
+            tid, _ = storage.create_new_trial(sid)
+            for step, v in r.items():
+                storage.set_trial_intermediate_value(tid, step, v)
+            storage.set_trial_state_values(tid, PRUNED)
+            tids.append(tid)
+        assert [storage.get_trial(t).value for t in tids] == [0.25, None, None]
+        assert [t.value for t in storage.get_all_trials(sid)] == [0.25, None, None]
+        h = storage.get_history(sid)
+        assert np.isnan(h.values[:3]).all() and h.best_row == -1
+        assert h.user_values(np.arange(3))[:, 0].tolist()[0] == 0.25
+
+    def test_storage_named_constraints_fill_the_constraint_column(self, storage: BaseStorage) -> None:
+        """``Trial.set_constraint``'s attributes (``"constraints:<name>"``) and a
+        ``constraints_func`` list share the history's constraint column, one column
+        per name, as samplers and ``best_trial`` read it."""
+        sid = storage.create_new_study([MIN], "constraints")
+        ids = [storage.create_new_trial(sid)[0] for _ in range(3)]
+        storage.set_trial_attr(ids[0], "system", "constraints:c", 0.5)
+        storage.set_trial_attr(ids[0], "system", "constraints:d", -1.0)
+        storage.set_trial_attr(ids[1], "system", "constraints:d", 2.0)
+        storage.set_trial_attr(ids[2], "system", "constraints", [-3.0])
+        assert [storage.get_trial(t).constraints for t in ids] == [{"c": 0.5, "d": -1.0}, {"d": 2.0}, {"0": -3.0}]
+        C = storage.get_history(sid).numeric_column("constraints")
+        assert C is not None
+        np.testing.assert_array_equal(C[:3], [[0.5, -1.0, np.nan], [np.nan, 2.0, np.nan], [np.nan, np.nan, -3.0]])

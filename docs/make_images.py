@@ -5,6 +5,9 @@
   parameter only one optimizer uses, reporting a 20-epoch learning curve that the
   MedianPruner prunes.
 * ``mo``: TPESampler (seed 0), 1,500 trials on ZDT1 with 6 variables (two objectives).
+* ``progress``: the terminator's improvement on a TPE study (seed 0, 60 trials) of a
+  random forest on scikit-learn's wine data (5-fold CV scores reported), and the
+  hypervolume history of the ``mo`` study.
 * ``large``: 100,000 random trials (one ``ask_array`` batch, NumPy seed 0) on the same
   objective with 10 reports each: the downsampling and binning rules at work.
 
@@ -91,6 +94,32 @@ def mo_study(n_trials: int = 1_500) -> hpo_core.Study:
     return study
 
 
+def forest_study(n_trials: int = 60) -> hpo_core.Study:
+    """A random forest on scikit-learn's wine data, 5-fold CV accuracy, its scores reported
+    for the terminator's cross-validation error."""
+    from sklearn.datasets import load_wine
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.model_selection import KFold, cross_val_score
+
+    from hpo_core.terminator import report_cross_validation_scores
+
+    X, y = load_wine(return_X_y=True)
+
+    def objective(t: hpo_core.Trial) -> float:
+        clf = RandomForestClassifier(n_estimators=20, max_depth=t.suggest_int("max_depth", 1, 16),
+                                     min_samples_split=t.suggest_float("min_samples_split", 0.01, 0.9),
+                                     criterion=t.suggest_categorical("criterion", ["gini", "entropy"]),
+                                     random_state=0)
+        scores = cross_val_score(clf, X, y, cv=KFold(n_splits=5, shuffle=True, random_state=0))
+        report_cross_validation_scores(t, scores)
+        return float(scores.mean())
+
+    study = hpo_core.create_study(study_name="forest", direction="maximize",
+                                  sampler=hpo_core.samplers.TPESampler(seed=0))
+    study.optimize(objective, n_trials=n_trials)
+    return study
+
+
 def large_study(n: int = 100_000, n_steps: int = 10) -> hpo_core.Study:
     space = {"x": FloatDistribution(-2.0, 2.0), "y": FloatDistribution(-1.0, 3.0),
              "lr": FloatDistribution(1e-5, 1.0, log=True), "width": IntDistribution(8, 512, log=True),
@@ -124,7 +153,7 @@ def main() -> None:
     hpo_core.logging.set_verbosity(logging.WARNING)
     warnings.simplefilter("ignore")
     OUT.mkdir(exist_ok=True)
-    which = set(sys.argv[1:]) or {"tpe", "mo", "large"}
+    which = set(sys.argv[1:]) or {"tpe", "mo", "progress", "large"}
 
     def save(ax: object, name: str) -> None:
         fig = np.asarray(ax, dtype=object).ravel()[0].figure
@@ -147,6 +176,13 @@ def main() -> None:
     if "mo" in which:
         s = mo_study()
         save(M.plot_pareto_front(s), "pareto_front")
+    if "progress" in which:
+        from hpo_core.terminator import RegretBoundEvaluator
+
+        s = forest_study()
+        save(M.plot_terminator_improvement(s, plot_error=True, improvement_evaluator=RegretBoundEvaluator(seed=0)),
+             "terminator_improvement")
+        save(M.plot_hypervolume_history(mo_study(), [1.1, 10.0]), "hypervolume_history")
     if "large" in which:
         s = large_study()
         save(M.plot_optimization_history(s), "large_optimization_history")

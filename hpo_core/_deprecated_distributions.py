@@ -144,7 +144,7 @@ def from_json_attributes(name: str, attrs: dict[str, Any]) -> FloatDistribution 
     """
     cls = DEPRECATED_CLASSES[name]
     low, high = attrs["low"], attrs["high"]
-    obj = cls.__new__(cls)
+    obj: Any = object.__new__(cls)
     if cls is UniformDistribution or cls is LogUniformDistribution:
         FloatDistribution.__init__(obj, low, high, log=cls is LogUniformDistribution, step=None)
     elif cls is DiscreteUniformDistribution:

@@ -142,7 +142,7 @@ class AutoSampler(BaseSampler):
         n_startup = check_int("n_startup_trials", n_startup_trials, low=0, owner=owner)
         check_callable("constraints_func", constraints_func, allow_none=True, owner=owner)
         check_int("seed", seed, low=0, allow_none=True, owner=owner)
-        common = {"n_startup_trials": n_startup, "constraints_func": constraints_func}
+        common: dict[str, Any] = {"n_startup_trials": n_startup, "constraints_func": constraints_func}
         self._gp = GPSampler(seed=seed, **common, **_checked_kwargs("gp_kwargs", gp_kwargs, GPSampler))
         tpe_seed = None if seed is None else seed + 1
         self._tpe = TPESampler(seed=tpe_seed, **common,

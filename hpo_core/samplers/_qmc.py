@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hpo_core._validation import check_bool, check_choice, check_int
+from hpo_core._validation import check_bool, check_choice, check_int, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace
 from hpo_core.exceptions import HpoWarning
 from hpo_core.samplers._base import EMPTY_SPACE, BaseSampler
@@ -16,7 +16,7 @@ from hpo_core.samplers._random import RandomSampler
 
 if TYPE_CHECKING:
     from hpo_core.study import Study
-    from hpo_core.trial import Trial
+    from hpo_core.trial import Trial, TrialState
 
 __all__ = ["QMCSampler"]
 
@@ -27,7 +27,7 @@ _SEED_ATTR = "qmc:seed"
 class QMCSampler(BaseSampler):
     """Low-discrepancy sampling of the joint search space.
 
-    Trial number ``i`` gets point ``i`` of one scrambled sequence, so trials asked by
+    Trial number ``i`` gets point ``i`` of one sequence, so trials asked by
     several workers (or in a batch) never repeat a point and together fill the space
     evenly. The sequence's seed is stored in the study on first use so every worker
     uses the same one.
@@ -38,9 +38,17 @@ class QMCSampler(BaseSampler):
 
     Args:
         qmc_type: ``"sobol"`` or ``"halton"``.
-        scramble: Randomize the sequence (Owen scrambling / random permutations).
+        scramble: Randomize the sequence (Owen scrambling / random permutations). Off by
+            default, as in Optuna: the first point is then the lower corner of the space.
         seed: Seed of the scrambling and of the random fallback.
-        warn_independent_sampling: Warn when a parameter falls back to random sampling.
+        independent_sampler: Samples the parameters outside the joint space (default: a
+            ``RandomSampler`` with ``seed``).
+        warn_asynchronous_seeding: Accepted for Optuna's signature. Optuna warns when a
+            scrambled sequence has no seed, because workers would draw different
+            sequences; here the first worker stores the seed in the study and the others
+            read it, so they share one sequence and there is nothing to warn about.
+        warn_independent_sampling: Warn when a parameter falls back to the independent
+            sampler.
 
     Example:
         >>> import hpo_core
@@ -52,20 +60,26 @@ class QMCSampler(BaseSampler):
         self,
         *,
         qmc_type: str = "sobol",
-        scramble: bool = True,
+        scramble: bool = False,
         seed: int | None = None,
+        independent_sampler: BaseSampler | None = None,
+        warn_asynchronous_seeding: bool = True,
         warn_independent_sampling: bool = True,
     ):
         owner = "QMCSampler"
         check_choice("qmc_type", qmc_type, ("sobol", "halton"), owner=owner)
         check_bool("scramble", scramble, owner=owner)
         check_int("seed", seed, low=0, allow_none=True, owner=owner)
+        if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
+            raise TypeError(format_error("independent_sampler", "a sampler or None", independent_sampler,
+                                         owner=owner))
+        check_bool("warn_asynchronous_seeding", warn_asynchronous_seeding, owner=owner)
         check_bool("warn_independent_sampling", warn_independent_sampling, owner=owner)
         self._qmc_type = qmc_type
         self._scramble = scramble
         self._seed = seed
         self._warn = warn_independent_sampling
-        self._random = RandomSampler(seed)
+        self._random: BaseSampler = independent_sampler if independent_sampler is not None else RandomSampler(seed)
         self._lock = threading.Lock()
         self._blocks: dict[tuple[int, int, int], np.ndarray] = {}
         self._study_seed: dict[int, int] = {}
@@ -140,8 +154,17 @@ class QMCSampler(BaseSampler):
         if self._warn and study.view.history.count(1) > 0:
             warnings.warn(
                 f"QMCSampler: `{param_name}` is not in the joint search space of trial "
-                f"{trial.number}; it is sampled at random.",
+                f"{trial.number}; it is sampled by {type(self._random).__name__}.",
                 HpoWarning,
                 stacklevel=3,
             )
         return self._random.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: Study, trial: Trial) -> None:
+        self._random.before_trial(study, trial)
+
+    def after_trial(self, study: Study, trial: Trial, state: TrialState, values: list[float] | None) -> None:
+        self._random.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self._random.reseed_rng()

@@ -720,3 +720,34 @@ def test_gp_two_threads_fit_at_the_same_time(monkeypatch: pytest.MonkeyPatch) ->
     study.optimize(lambda t: t.suggest_float("x", -1.0, 1.0) ** 2, n_trials=2, n_jobs=2, catch=())
     assert met == [True, True]
     assert all(t.state == TrialState.COMPLETE for t in study.trials)
+
+
+def test_gp_independent_sampler_and_its_warning() -> None:
+    """Optuna's ``independent_sampler`` / ``warn_independent_sampling``: a parameter outside
+    the joint space goes to the independent sampler, with Optuna's log line after startup."""
+    import logging
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    inner = hpo_core.samplers.TPESampler(seed=0)
+    study = hpo_core.create_study(sampler=GPSampler(seed=0, n_startup_trials=2, independent_sampler=inner))
+    hpo_core.logging.get_logger().addHandler(handler)
+    try:
+        study.optimize(lambda t: t.suggest_float("x", 0, 1) + (t.suggest_float("y", 0, 1) if t.number % 2 else 0),
+                       n_trials=6)
+    finally:
+        hpo_core.logging.get_logger().removeHandler(handler)
+    lines = [r.getMessage() for r in records if "sampled independently" in r.getMessage()]
+    assert lines and all("`y`" in m and "`TPESampler` instead of `GPSampler`" in m for m in lines)
+    quiet = hpo_core.create_study(sampler=GPSampler(seed=0, n_startup_trials=2, warn_independent_sampling=False))
+    hpo_core.logging.get_logger().addHandler(handler)
+    records.clear()
+    try:
+        quiet.optimize(lambda t: t.suggest_float("x", 0, 1) + (t.suggest_float("y", 0, 1) if t.number % 2 else 0),
+                       n_trials=6)
+    finally:
+        hpo_core.logging.get_logger().removeHandler(handler)
+    assert not [r for r in records if "sampled independently" in r.getMessage()]
+    with pytest.raises(TypeError, match="independent_sampler"):
+        GPSampler(independent_sampler=object())  # type: ignore[arg-type]

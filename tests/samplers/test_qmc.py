@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import inspect
+import warnings
+
 import numpy as np
 import pytest
 
@@ -46,3 +49,38 @@ def test_qmc_sequence_seed_shared_through_study() -> None:
 def test_qmc_rejects_unknown_type() -> None:
     with pytest.raises(ValueError, match="qmc_type"):
         QMCSampler(qmc_type="lattice")
+
+
+def test_qmc_signature_and_defaults_are_optunas() -> None:
+    optuna = pytest.importorskip("optuna")
+    ours = inspect.signature(QMCSampler.__init__).parameters
+    theirs = inspect.signature(optuna.samplers.QMCSampler.__init__).parameters
+    assert list(ours) == list(theirs)
+    assert all(ours[n].default == p.default for n, p in theirs.items())
+
+
+def test_qmc_unscrambled_sobol_is_optunas_sequence() -> None:
+    """Optuna samples a study's first trial with its independent sampler and then walks
+    the sequence from point 0; with a fixed space every trial here is on the sequence,
+    trial ``i`` at point ``i``, so ours are Optuna's from its second trial on."""
+    optuna = pytest.importorskip("optuna")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = optuna.create_study(sampler=optuna.samplers.QMCSampler())
+    ours = hpo_core.create_study(sampler=QMCSampler())
+    for study, lib in ((ours, hpo_core), (theirs, optuna)):
+        space = {"x": lib.distributions.FloatDistribution(-1.0, 1.0), "y": lib.distributions.FloatDistribution(0, 10)}
+        for _ in range(9):
+            study.tell(study.ask(space), 0.0)
+    assert [t.params for t in ours.trials][:8] == [t.params for t in theirs.trials][1:]
+    assert ours.trials[0].params == {"x": -1.0, "y": 0.0}
+
+
+def test_qmc_independent_sampler_samples_outside_the_joint_space() -> None:
+    study = hpo_core.create_study(sampler=QMCSampler(independent_sampler=hpo_core.samplers.TPESampler(seed=0),
+                                                     warn_independent_sampling=False, seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) + (t.suggest_float("y", 0, 1) if t.number % 2 else 0),
+                   n_trials=6)
+    assert sum("y" in t.params for t in study.trials) == 3
+    with pytest.raises(TypeError, match="independent_sampler"):
+        QMCSampler(independent_sampler="random")  # type: ignore[arg-type]

@@ -265,7 +265,7 @@ def test_tpe_systematic_resample_is_proportional() -> None:
         ({"weights": "x"}, "weights"),
         ({"prior_weight": -0.5}, "prior_weight"),
         ({"consider_endpoints": 1}, "consider_endpoints"),
-        ({"consider_magic_clip": None}, "consider_magic_clip"),
+        ({"consider_magic_clip": "yes"}, "consider_magic_clip"),
         ({"multivariate": "yes"}, "multivariate"),
         ({"group": True, "multivariate": False}, "group"),
         ({"constant_liar": 0}, "constant_liar"),

@@ -8,6 +8,7 @@ the acquisition (``_optimize.maximize``). Nothing loops in Python over trials.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import warnings
@@ -67,6 +68,16 @@ def _kernel_module_of(backend: str | None) -> ModuleType | None:
     """The kernel module of a validated backend name (None: _model's default, the NumPy
     reference); ImportError if it is not installed."""
     return None if backend is None else kernels.get_backend(backend)
+
+
+# Optuna 5.0's log line when a parameter outside the GP's joint space is sampled on its own.
+_INDEPENDENT = (
+    "The parameter `{0}` in Trial#{1} is sampled independently using `{2}` instead of `GPSampler`, "
+    "potentially degrading the optimization performance. This fallback happened because dynamic "
+    "search space is not supported by GPSampler. You can suppress this warning by setting "
+    "`warn_independent_sampling` to `False` in the constructor of `GPSampler` if this independent "
+    "sampling is intended behavior."
+)
 
 
 class GPSampler(HistoryBound, BaseSampler):
@@ -161,6 +172,10 @@ class GPSampler(HistoryBound, BaseSampler):
             NumPy/SciPy BLAS reference), ``"numba"`` or ``"jax"`` (see above).
         n_blas_threads: BLAS/OpenMP threads during a proposal (see above); None: unchanged.
         seed: Seed of the generator; equal seeds give equal proposals.
+        independent_sampler: Samples parameters outside the joint search space (a
+            dynamic space); default: uniform draws from this sampler's generator.
+        warn_independent_sampling: Log Optuna's warning when that happens after the
+            startup trials.
 
     Raises:
         ValueError: An argument is out of range, e.g. ``backend`` names no GP backend.
@@ -191,8 +206,15 @@ class GPSampler(HistoryBound, BaseSampler):
         backend: str | None = None,
         n_blas_threads: int | None = 1,
         seed: int | None = None,
+        independent_sampler: BaseSampler | None = None,
+        warn_independent_sampling: bool = True,
     ):
         owner = "GPSampler"
+        if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
+            raise TypeError(format_error("independent_sampler", "a sampler or None", independent_sampler,
+                                         owner=owner))
+        self._independent = independent_sampler
+        self._warn_independent = check_bool("warn_independent_sampling", warn_independent_sampling, owner=owner)
         self._n_startup_trials = cast(int, check_int("n_startup_trials", n_startup_trials, low=0, owner=owner))
         self._acquisition = check_choice("acquisition", acquisition, ACQUISITIONS, owner=owner)
         self._beta = cast(float, check_real("beta", beta, low=0.0, low_open=True, owner=owner))
@@ -233,12 +255,20 @@ class GPSampler(HistoryBound, BaseSampler):
         self._backend = state.get("_backend")  # None in a sampler pickled before backends existed
         self._kernel_module = _kernel_module_of(self._backend)
         self._n_blas_threads = state.get("_n_blas_threads", 1)  # absent in a sampler pickled before it existed
+        self._independent = state.get("_independent")  # as are these two
+        self._warn_independent = state.get("_warn_independent", True)
         self._lock = threading.Lock()
         self._reset_history_caches()
 
     def reseed_rng(self) -> None:
         with self._lock:
             self._rng = np.random.default_rng()
+        if self._independent is not None:
+            self._independent.reseed_rng()
+
+    def before_trial(self, study: Study, trial: Trial) -> None:
+        if self._independent is not None:
+            self._independent.before_trial(study, trial)
 
     # ------------------------------------------------------------------ spaces
     def infer_relative_search_space(self, study: Study, trial: Trial) -> SearchSpace:
@@ -250,6 +280,11 @@ class GPSampler(HistoryBound, BaseSampler):
     def sample_independent(
         self, study: Study, trial: Trial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
+        if self._warn_independent and study.view.history.count(TrialState.COMPLETE) >= self._n_startup_trials:
+            name = "RandomSampler" if self._independent is None else type(self._independent).__name__
+            logging.getLogger("hpo_core.samplers.gp").warning(_INDEPENDENT.format(param_name, trial.number, name))
+        if self._independent is not None:
+            return self._independent.sample_independent(study, trial, param_name, param_distribution)
         with self._lock:
             u = float(self._rng.random())
         return param_distribution.to_external_repr(unit_to_internal(param_distribution, u))
@@ -492,3 +527,5 @@ class GPSampler(HistoryBound, BaseSampler):
     def after_trial(self, study: Study, trial: Trial, state: TrialState, values: list[float] | None) -> None:
         if self._constraints_func is not None and state in (TrialState.COMPLETE, TrialState.PRUNED):
             store_constraints(study, trial, self._constraints_func, "GPSampler")
+        if self._independent is not None:
+            self._independent.after_trial(study, trial, state, values)

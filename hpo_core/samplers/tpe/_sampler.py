@@ -10,8 +10,10 @@ number and filled incrementally.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -44,6 +46,29 @@ _COMPLETE, _PRUNED, _RUNNING = 1, 2, 0
 _MAX_STEP = 2**63 - 1
 
 
+def _deprecated_argument(name: str, value: Any, default: Any, since: str) -> Any:
+    """``value``, or ``default`` when None; warns as Optuna 5.0 does when one is given."""
+    if value is None:
+        return default
+    warnings.warn(
+        f"`{name}` has been deprecated in v{since}. This feature will be removed in v6.0.0. "
+        f"See https://github.com/optuna/optuna/releases/tag/v{since}.",
+        FutureWarning,
+        stacklevel=4,
+    )
+    return value
+
+
+def _log_independent(name: str, number: int) -> None:
+    """Optuna's log line when multivariate TPE samples a parameter on its own."""
+    logging.getLogger("hpo_core.samplers.tpe").warning(
+        f"The parameter '{name}' in trial#{number} is sampled independently instead of being sampled "
+        "by multivariate TPE sampler. (optimization performance may be degraded). You can suppress "
+        "this warning by setting `warn_independent_sampling` to `False` in the constructor of "
+        "`TPESampler`, if this independent sampling is intended behavior."
+    )
+
+
 def default_gamma(n: int) -> int:
     """Size of the good group for ``n`` finished trials: ``min(ceil(0.1 n), 25)`` (Optuna)."""
     return min(math.ceil(0.1 * n), 25)
@@ -52,6 +77,11 @@ def default_gamma(n: int) -> int:
 def default_gamma_multi_objective(n: int) -> int:
     """``ceil(0.1 n)`` (Optuna's multi-objective default)."""
     return math.ceil(0.1 * n)
+
+
+def hyperopt_default_gamma(n: int) -> int:
+    """hyperopt's good-group size: ``min(ceil(0.25 sqrt(n)), 25)``."""
+    return min(math.ceil(0.25 * n**0.5), 25)
 
 
 def default_weights(n: int) -> np.ndarray:
@@ -118,11 +148,16 @@ class TPESampler(HistoryBound, BaseSampler):
             default ``min(ceil(0.1 n), 25)`` (``ceil(0.1 n)`` with several objectives).
         weights: ``weights(n) -> (n,)`` weights of the bad group's observations in
             trial order; default: the last 25 weigh 1, older ones ramp down to ``1/n``.
+        consider_prior: Deprecated in Optuna (4.3) and without effect there and here;
+            ``prior_weight=0`` leaves the prior out.
         prior_weight: Weight of the prior kernel (uniform-ish over the space); 0 leaves it
-            out of the estimators that have observations (as Optuna 5, which has no
-            ``consider_prior`` any more).
-        consider_endpoints: Let the bounds act as neighbours when setting bandwidths.
-        consider_magic_clip: Floor bandwidths at ``range / min(100, k + 1)``.
+            out of the estimators that have observations. ``None``: 1.0.
+        consider_endpoints: Let the bounds act as neighbours when setting bandwidths
+            (``None``: False).
+        consider_magic_clip: Floor bandwidths at ``range / min(100, k + 1)`` (``None``:
+            True).
+        warn_independent_sampling: Warn when a parameter outside the joint search space
+            is sampled on its own (``None``: False, Optuna 5.0's default).
         multivariate: Joint (product-kernel) estimators over the parameters sampled
             together; ``None`` (default) is Optuna 5's rule: joint for one objective,
             per-parameter for several. ``False``: each parameter on its own.
@@ -145,6 +180,11 @@ class TPESampler(HistoryBound, BaseSampler):
             float64 precision, but TPE's bandwidths (at least range/100 per
             dimension) leave too many near a candidate for that alone to bound the cost.
         seed: Seed of the generator; equal seeds give equal proposals.
+
+    Optuna 5.0 deprecates ``consider_prior``, ``prior_weight``, ``consider_magic_clip``,
+    ``consider_endpoints``, ``gamma``, ``weights`` and ``warn_independent_sampling``: as
+    there, giving one warns ``FutureWarning`` and is honoured. :meth:`hyperopt_parameters`
+    returns hyperopt's defaults, as Optuna's does.
 
     Defaults are Optuna 5.0's (``optuna/samplers/_tpe``): ``n_startup_trials=10``,
     ``n_ei_candidates=24``, gamma ``min(ceil(0.1 n), 25)``, the recency ramp, prior
@@ -173,21 +213,38 @@ class TPESampler(HistoryBound, BaseSampler):
     def __init__(
         self,
         *,
+        consider_prior: bool | None = None,
+        prior_weight: float | None = None,
+        consider_magic_clip: bool | None = None,
+        consider_endpoints: bool | None = None,
         n_startup_trials: int = 10,
         n_ei_candidates: int = 24,
         gamma: Callable[[int], int] | None = None,
         weights: Callable[[int], np.ndarray] | None = None,
-        prior_weight: float = 1.0,
-        consider_endpoints: bool = False,
-        consider_magic_clip: bool = True,
+        seed: int | None = None,
         multivariate: bool | None = None,
         group: bool = False,
+        warn_independent_sampling: bool | None = None,
         constant_liar: bool = True,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
         max_bad_components: int = 1024,
-        seed: int | None = None,
     ):
         owner = "TPESampler"
+        # Optuna 5.0 deprecates these arguments (it warns when one is given) but honours
+        # them; so does this sampler. ``consider_prior`` has no effect in Optuna 5.0
+        # (``prior_weight=0`` leaves the prior out) and none here.
+        consider_prior = _deprecated_argument("consider_prior", consider_prior, True, "4.3.0")
+        prior_weight = _deprecated_argument("prior_weight", prior_weight, 1.0, "4.9.0")
+        consider_magic_clip = _deprecated_argument("consider_magic_clip", consider_magic_clip, True, "4.9.0")
+        consider_endpoints = _deprecated_argument("consider_endpoints", consider_endpoints, False, "4.9.0")
+        gamma = _deprecated_argument("gamma", gamma, None, "4.9.0")
+        weights = _deprecated_argument("weights", weights, None, "4.9.0")
+        warn_independent_sampling = _deprecated_argument(
+            "warn_independent_sampling", warn_independent_sampling, False, "4.9.0"
+        )
+        check_bool("consider_prior", consider_prior, owner=owner)
+        self._warn_independent_sampling = check_bool("warn_independent_sampling", warn_independent_sampling,
+                                                     owner=owner)
         self._n_startup_trials = cast(int, check_int("n_startup_trials", n_startup_trials, low=0, owner=owner))
         self._n_ei_candidates = cast(int, check_int("n_ei_candidates", n_ei_candidates, low=1, owner=owner))
         self._gamma = check_callable("gamma", gamma, allow_none=True, owner=owner)
@@ -232,6 +289,35 @@ class TPESampler(HistoryBound, BaseSampler):
         self._lock = threading.Lock()
         if self._history_ref is None:
             self._reset_history_caches()
+
+    @staticmethod
+    def hyperopt_parameters() -> dict[str, Any]:
+        """hyperopt's TPE defaults, as keyword arguments of this class (Optuna's method).
+
+        Example:
+            >>> import warnings, hpo_core
+            >>> with warnings.catch_warnings():
+            ...     warnings.simplefilter("ignore", FutureWarning)  # deprecated in Optuna 4.9, as here
+            ...     sampler = hpo_core.samplers.TPESampler(**hpo_core.samplers.TPESampler.hyperopt_parameters())
+            >>> sampler._n_startup_trials
+            20
+        """
+        warnings.warn(
+            "hyperopt_parameters has been deprecated in v4.9.0. This feature will be removed in v6.0.0. "
+            "See https://github.com/optuna/optuna/releases/tag/v4.9.0.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return {
+            "consider_prior": True,
+            "prior_weight": 1.0,
+            "consider_magic_clip": True,
+            "consider_endpoints": False,
+            "n_startup_trials": 20,
+            "n_ei_candidates": 24,
+            "gamma": hyperopt_default_gamma,
+            "weights": default_weights,
+        }
 
     def reseed_rng(self) -> None:
         with self._lock:
@@ -293,7 +379,11 @@ class TPESampler(HistoryBound, BaseSampler):
             self._bind(h)
             if self._n_finished(study, h, trial) < self._n_startup_trials or param_name not in h.param_index:
                 u = float(self._rng.random())
+                if self._warn_independent_sampling and self._multivariate and param_name in h.param_index:
+                    _log_independent(param_name, trial.number)
                 return param_distribution.to_external_repr(unit_to_internal(param_distribution, u))
+            if self._warn_independent_sampling and self._multivariate:
+                _log_independent(param_name, trial.number)
             x = self._sample_space(study, h, trial, self._single_space(param_name, param_distribution))
         return param_distribution.to_external_repr(float(x[0]))
 

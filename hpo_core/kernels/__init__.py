@@ -57,6 +57,7 @@ __all__ = [
     "gp_posterior",
     "kernel_backend_name",
     "hypervolume",
+    "hypervolume_mc",
     "is_pareto_front",
     "log_ehvi",
     "log_ei",
@@ -253,6 +254,18 @@ def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
     _check_points_ref(points, ref)
     return float(_kernel_module("hypervolume").hypervolume(points, ref))
 
+
+def hypervolume_mc(points: np.ndarray, ref: np.ndarray, u: np.ndarray) -> tuple[float, float]:
+    """Monte-Carlo estimate of the hypervolume (minimisation) and its standard error."""
+    _check_points_ref(points, ref)
+    if not np.isfinite(ref).all():
+        raise ValueError(format_error("ref", "a finite reference point", ref))
+    u = np.asarray(u, dtype=np.float64)
+    if u.ndim != 2 or u.shape[0] < 1 or u.shape[1] != np.shape(ref)[0] or not ((u >= 0.0) & (u < 1.0)).all():
+        raise ValueError(format_error("u", f"samples in [0, 1) of shape (N >= 1, {np.shape(ref)[0]})",
+                                      f"shape {u.shape}" if u.ndim != 2 or u.shape[1:] != np.shape(ref) else u))
+    value, error = _kernel_module("hypervolume_mc").hypervolume_mc(points, ref, u)
+    return float(value), float(error)
 
 def nondominated_boxes(points: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Disjoint boxes that tile the region below ref that no point dominates."""

@@ -230,8 +230,8 @@ def tpe_propose(
     )
 
 # --- hypervolume kernels --------------------------------------------------------------
-# C++ for m <= 4 (the algorithms of the Numba backend); m >= 5 runs the reference's WFG
-# recursion, as the Numba backend does.
+# C++ for m <= 4 (the algorithms of the Numba backend); m >= 5 runs the Numba backend's
+# slicing (the reference's WFG recursion where Numba cannot load).
 
 
 def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
@@ -239,13 +239,15 @@ def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
 
     Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume`. Compiled
     for m <= 4 (m = 3: O(n f) dimension sweep, f the largest 2-D front; m = 4: slabs
-    over f4, O(n^2 f)); m >= 5 runs the reference's WFG recursion.
+    over f4, O(n^2 f)); m >= 5 runs the Numba backend's slabs over the last objective.
     """
     points, ref = _f64(points), _f64(ref)
     if points.ndim != 2 or not 1 <= points.shape[1] <= 4:
-        from hpo_core.kernels import _reference_pareto
-
-        return _reference_pareto.hypervolume(points, ref)
+        try:
+            from hpo_core.kernels import _numba_pareto as fallback
+        except Exception:  # noqa: BLE001 - a broken Numba must not break the extension's kernels
+            from hpo_core.kernels import _reference_pareto as fallback  # type: ignore[no-redef]
+        return fallback.hypervolume(points, ref)
     return float(_get_ext().hypervolume(points, ref))
 
 

@@ -14,7 +14,8 @@ written, and re-exported here:
 * ``_numba_tpe.py``: ``log_pdf_product_mixture``, ``sample_product_mixture``,
   ``parzen_bandwidths``, ``categorical_kernel_table``, ``tpe_best_candidate``,
   ``tpe_propose``;
-* ``_numba_pareto.py``: ``nondominated_rank``, ``is_pareto_front``, ``hypervolume``;
+* ``_numba_pareto.py``: ``nondominated_rank``, ``is_pareto_front``, ``hypervolume``,
+  ``hypervolume_mc``;
 * ``_numba_ehvi.py``: ``nondominated_boxes``, ``log_ehvi``;
 * ``_numba_nsga.py``: ``crowding_distance``;
 * ``_numba_signed_rank.py``: ``paired_signed_rank`` (the Wilcoxon pruner);
@@ -33,7 +34,7 @@ from hpo_core.kernels._numba_ehvi import log_ehvi, nondominated_boxes
 from hpo_core.kernels._numba_fanova import fanova_marginal_variances
 from hpo_core.kernels._numba_gp import gp_log_marginal_likelihood, gp_posterior, log_ei, matern52
 from hpo_core.kernels._numba_nsga import crowding_distance
-from hpo_core.kernels._numba_pareto import hypervolume, is_pareto_front, nondominated_rank
+from hpo_core.kernels._numba_pareto import hypervolume, hypervolume_mc, is_pareto_front, nondominated_rank
 from hpo_core.kernels._numba_signed_rank import paired_signed_rank
 from hpo_core.kernels._numba_tpe import (
     categorical_kernel_table,
@@ -51,6 +52,7 @@ __all__ = [
     "gp_log_marginal_likelihood",
     "gp_posterior",
     "hypervolume",
+    "hypervolume_mc",
     "is_pareto_front",
     "log_ehvi",
     "log_ei",

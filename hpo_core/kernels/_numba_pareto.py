@@ -2,9 +2,8 @@
 
 Arguments, shapes and results are those of ``_reference_pareto`` (notation there); the
 tests pin every kernel to it. Ranks by the sweeps of Jensen (2003) for two objectives
-and ENS-BS (Zhang et al. 2015) above; the hypervolume is compiled for m <= 4 (m = 3: a
-dimension sweep over a sorted 2-D front, m = 4: slabs over f4), and m >= 5 runs the
-reference's WFG recursion from the Python wrapper.
+and ENS-BS (Zhang et al. 2015) above; the hypervolume by a dimension sweep over a sorted
+2-D front for m = 3, and by slabs over the last objective above (down to m = 3).
 """
 
 from __future__ import annotations
@@ -14,9 +13,7 @@ import math
 import numpy as np
 from numba import njit
 
-from hpo_core.kernels import _reference_pareto
-
-__all__ = ["hypervolume", "is_pareto_front", "nondominated_rank"]
+__all__ = ["hypervolume", "hypervolume_mc", "is_pareto_front", "nondominated_rank"]
 
 _jit = njit(cache=True, nogil=True, error_model="numpy")
 
@@ -269,8 +266,36 @@ def _hv_4d(q, ref):  # type: ignore[no-untyped-def]
 
 
 @_jit
+def _hv_slices(q, ref):  # type: ignore[no-untyped-def]
+    """HV of points (m >= 4) that all strictly dominate ref: m = 4 is ``_hv_4d``; above,
+    slabs over the last objective (Hypervolume by Slicing Objectives, While et al. 2006),
+    each the (m - 1)-D volume of the points below it, reduced to their front (a dominated
+    point stays dominated as the slabs rise, so it is dropped for good)."""
+    n, m = q.shape
+    if m == 4:
+        return _hv_4d(q, ref)
+    order = np.argsort(q[:, m - 1], kind="mergesort")
+    sub_ref = ref[: m - 1].copy()
+    prefix = np.empty((n, m - 1))
+    k = 0
+    total = 0.0
+    for t in range(n):
+        for c in range(m - 1):
+            prefix[k, c] = q[order[t], c]
+        k += 1
+        z_next = q[order[t + 1], m - 1] if t + 1 < n else ref[m - 1]
+        dz = z_next - q[order[t], m - 1]
+        if dz > 0.0:
+            front = prefix[:k][_is_pareto_front(prefix[:k])]
+            k = front.shape[0]
+            prefix[:k] = front
+            total += _hv_slices(front, sub_ref) * dz
+    return total
+
+
+@_jit
 def _hv_low(q, ref):  # type: ignore[no-untyped-def]
-    """HV of points (m <= 4) that all strictly dominate ref."""
+    """HV of points that all strictly dominate ref."""
     n, m = q.shape
     if n == 0:
         return 0.0
@@ -282,12 +307,50 @@ def _hv_low(q, ref):  # type: ignore[no-untyped-def]
         return _hv_2d(q, ref)
     if m == 3:
         return _hv_3d(q, ref)
-    return _hv_4d(q, ref)
+    return _hv_slices(q, ref)
 
 
 @_jit
 def _hypervolume(points, ref):  # type: ignore[no-untyped-def]
     return _hv_low(_hv_inside(points, ref), ref)
+
+
+@_jit
+def _hypervolume_mc(points, ref, u):  # type: ignore[no-untyped-def]
+    q = _hv_inside(points, ref)
+    n, m = q.shape
+    if n == 0:
+        return 0.0, 0.0
+    if not _all_finite(q):
+        return _INF, 0.0
+    lo = np.empty(m)
+    for j in range(m):
+        lo[j] = q[:, j].min()
+    volume = 1.0
+    for j in range(m):
+        volume *= ref[j] - lo[j]
+    # Points with the largest boxes first: a dominated sample then stops early.
+    box = np.ones(n)
+    for i in range(n):
+        for j in range(m):
+            box[i] *= ref[j] - q[i, j]
+    q = q[np.argsort(-box, kind="mergesort")]
+    x = np.empty(m)
+    dominated = 0
+    for s in range(u.shape[0]):
+        for j in range(m):
+            x[j] = lo[j] + u[s, j] * (ref[j] - lo[j])
+        for i in range(n):
+            inside = True
+            for j in range(m):
+                if q[i, j] > x[j]:
+                    inside = False
+                    break
+            if inside:
+                dominated += 1
+                break
+    f = dominated / u.shape[0]
+    return volume * f, volume * math.sqrt(f * (1.0 - f) / u.shape[0])
 
 
 # --- public wrappers: convert once, then call the compiled code --------------------
@@ -316,11 +379,18 @@ def is_pareto_front(values: np.ndarray) -> np.ndarray:
 def hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
     """Hypervolume dominated by points and bounded by the reference point, for minimisation.
 
-    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume`. Compiled
-    for m <= 4 (m = 3: O(n f) dimension sweep, f the largest 2-D front; m = 4: slabs
-    over f4, O(n^2 f)); m >= 5 runs the reference's WFG recursion.
+    Arguments and accuracy as :func:`hpo_core.kernels._reference.hypervolume`. m = 3:
+    O(n f) dimension sweep, f the largest 2-D front; m = 4: slabs over f4, O(n^2 f);
+    m >= 5: slabs over the last objective down to 4-D, O(n^(m - 2) f) at worst (every
+    point on the front); a few seconds for 100 points at m = 6.
     """
-    points, ref = _f64(points), _f64(ref)
-    if points.shape[1] >= 5:
-        return _reference_pareto.hypervolume(points, ref)
-    return float(_hypervolume(points, ref))
+    return float(_hypervolume(_f64(points), _f64(ref)))
+
+
+def hypervolume_mc(points: np.ndarray, ref: np.ndarray, u: np.ndarray) -> tuple[float, float]:
+    """Monte-Carlo estimate of the hypervolume (minimisation) and its standard error.
+
+    Arguments, results and cost as :func:`hpo_core.kernels._reference.hypervolume_mc`.
+    """
+    value, error = _hypervolume_mc(_f64(points), _f64(ref), _f64(u))
+    return float(value), float(error)

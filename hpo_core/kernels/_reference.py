@@ -9,8 +9,8 @@ own *Notation* block, and re-exported here:
 * ``_reference_tpe.py``: TPE's product mixtures, Parzen estimator and proposal
   (``log_pdf_product_mixture``, ``sample_product_mixture``, ``parzen_bandwidths``,
   ``categorical_kernel_table``, ``tpe_best_candidate``, ``tpe_propose``);
-* ``_reference_pareto.py``: ``nondominated_rank``, ``is_pareto_front`` and
-  ``hypervolume``;
+* ``_reference_pareto.py``: ``nondominated_rank``, ``is_pareto_front``,
+  ``hypervolume`` and ``hypervolume_mc``;
 * ``_reference_ehvi.py``: ``nondominated_boxes`` and ``log_ehvi`` (multi-objective GP);
 * ``_reference_nsga.py``: NSGA-II's ``crowding_distance``;
 * ``_reference_signed_rank.py``: ``paired_signed_rank`` (the Wilcoxon pruner's statistic);
@@ -30,7 +30,7 @@ from hpo_core.kernels._reference_ehvi import log_ehvi, nondominated_boxes
 from hpo_core.kernels._reference_fanova import fanova_marginal_variances
 from hpo_core.kernels._reference_gp import gp_log_marginal_likelihood, gp_posterior, log_ei, matern52
 from hpo_core.kernels._reference_nsga import crowding_distance
-from hpo_core.kernels._reference_pareto import hypervolume, is_pareto_front, nondominated_rank
+from hpo_core.kernels._reference_pareto import hypervolume, hypervolume_mc, is_pareto_front, nondominated_rank
 from hpo_core.kernels._reference_signed_rank import paired_signed_rank
 from hpo_core.kernels._reference_tpe import (
     categorical_kernel_table,
@@ -48,6 +48,7 @@ __all__ = [
     "gp_log_marginal_likelihood",
     "gp_posterior",
     "hypervolume",
+    "hypervolume_mc",
     "is_pareto_front",
     "log_ehvi",
     "log_ei",

@@ -166,3 +166,77 @@ def test_hypervolume_with_jax_default_works_without_numba(monkeypatch: pytest.Mo
         assert kernels.hypervolume(points, ref) == _reference.hypervolume(points, ref) == 10.0
     finally:
         kernels._reset_default()
+
+
+# --- five objectives and more, and the Monte-Carlo estimate ---------------------------
+
+
+@pytest.mark.parametrize(("m", "n"), [(5, 12), (6, 8)])
+def test_hypervolume_above_four_objectives_matches_inclusion_exclusion(hvbackend: ModuleType, m: int, n: int,
+                                                                       seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(-1.0, 1.2, (n, m))
+    ref = np.ones(m)
+    np.testing.assert_allclose(hvbackend.hypervolume(points, ref), _inclusion_exclusion_hv(points, ref), rtol=1e-12)
+
+
+@pytest.mark.parametrize(("m", "n"), [(5, 40), (6, 15)])
+def test_hypervolume_above_four_objectives_on_a_front_matches_the_reference(hvbackend: ModuleType, m: int, n: int,
+                                                                            seed: int) -> None:
+    # Every point on the front (a sphere's octant): the worst case of the slab recursion.
+    rng = np.random.default_rng(seed)
+    points = np.abs(rng.normal(size=(n, m)))
+    points /= np.linalg.norm(points, axis=1)[:, None]
+    ref = np.full(m, 1.1)
+    np.testing.assert_allclose(hvbackend.hypervolume(points, ref), _reference.hypervolume(points, ref), rtol=1e-10)
+
+
+def test_hypervolume_five_objectives_matches_optuna(seed: int) -> None:
+    hv_module = pytest.importorskip("optuna._hypervolume", reason="optuna is an optional cross-check")
+    rng = np.random.default_rng(seed)
+    points = np.abs(rng.normal(size=(30, 5)))
+    points /= np.linalg.norm(points, axis=1)[:, None]
+    ref = np.full(5, 1.1)
+    np.testing.assert_allclose(kernels.hypervolume(points, ref), hv_module.compute_hypervolume(points, ref),
+                               rtol=1e-12)
+
+
+def _mc_backends() -> list[str]:
+    return [name for name in kernels.available_backends() if hasattr(kernels.get_backend(name), "hypervolume_mc")]
+
+
+def test_hypervolume_mc_backends_share_signature_and_summary() -> None:
+    summary = str(_reference.hypervolume_mc.__doc__).strip().splitlines()[0]
+    for name in _mc_backends():
+        fn = kernels.get_backend(name).hypervolume_mc
+        assert list(inspect.signature(fn).parameters) == ["points", "ref", "u"]
+        assert fn.__doc__.strip().splitlines()[0] == summary
+    assert str(kernels.hypervolume_mc.__doc__).strip().splitlines()[0] == summary
+    assert "hypervolume_mc" in kernels.__all__
+
+
+@pytest.mark.parametrize("m", [2, 3, 4, 5, 6])
+def test_hypervolume_mc_is_within_its_error_of_the_exact_value(m: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    points = np.abs(rng.normal(size=(40, m)))
+    points /= np.linalg.norm(points, axis=1)[:, None]
+    ref = np.full(m, 1.1)
+    exact = kernels.hypervolume(points, ref)
+    u = rng.random((20_000, m))  # plain uniform draws: the binomial error is the right scale
+    results = [kernels.get_backend(name).hypervolume_mc(points, ref, u) for name in _mc_backends()]
+    for value, error in results:
+        assert abs(value - exact) < 5 * error
+        np.testing.assert_allclose((value, error), results[0], rtol=1e-12)  # same samples, same count
+
+
+def test_hypervolume_mc_with_sobol_samples_and_edge_cases() -> None:
+    qmc = pytest.importorskip("scipy.stats.qmc")
+    points = np.array([[0.0, 0.5, 0.5, 0.5, 0.5], [0.5, 0.0, 0.5, 0.5, 0.5]])
+    ref = np.ones(5)
+    value, error = kernels.hypervolume_mc(points, ref, qmc.Sobol(5, seed=0).random(2**12))
+    assert abs(value - kernels.hypervolume(points, ref)) < 5 * error
+    assert kernels.hypervolume_mc(np.full((1, 5), 2.0), ref, np.full((3, 5), 0.5)) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="u"):
+        kernels.hypervolume_mc(points, ref, np.full((3, 4), 0.5))
+    with pytest.raises(ValueError, match="u"):
+        kernels.hypervolume_mc(points, ref, np.full((3, 5), 1.0))

@@ -35,14 +35,19 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def s3_client() -> Iterator[Any]:
     boto3 = pytest.importorskip("boto3", reason="Boto3ArtifactStore needs boto3 (the s3 extra)")
-    moto_server = pytest.importorskip("moto.server", reason="the local S3 server is moto's (pip install 'moto[server]')")
+    moto_server = pytest.importorskip(
+        "moto.server", reason="the local S3 server is moto's (pip install 'moto[server]')"
+    )
     port = _free_port()
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
         yield boto3.client(
-            "s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-            aws_access_key_id="test", aws_secret_access_key="test",
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
         )
     finally:
         server.stop()
@@ -50,16 +55,23 @@ def s3_client() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def gcs_client() -> Iterator[Any]:
-    storage = pytest.importorskip("google.cloud.storage", reason="GCSArtifactStore needs google-cloud-storage")
-    emulator = pytest.importorskip("gcp_storage_emulator.server", reason="the local GCS server is gcp-storage-emulator")
+    storage = pytest.importorskip(
+        "google.cloud.storage", reason="GCSArtifactStore needs google-cloud-storage"
+    )
+    emulator = pytest.importorskip(
+        "gcp_storage_emulator.server", reason="the local GCS server is gcp-storage-emulator"
+    )
     from google.auth.credentials import AnonymousCredentials
 
     port = _free_port()
     server = emulator.create_server("127.0.0.1", port, in_memory=True)
     server.start()
     try:
-        yield storage.Client(project="test", credentials=AnonymousCredentials(),
-                             client_options={"api_endpoint": f"http://127.0.0.1:{port}"})
+        yield storage.Client(
+            project="test",
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": f"http://127.0.0.1:{port}"},
+        )
     finally:
         server.stop()
 
@@ -138,11 +150,15 @@ def test_cloud_store_signature_matches_optuna(cls: type) -> None:
     optuna = pytest.importorskip("optuna", reason="Optuna is the reference for the signature")
     theirs = inspect.signature(getattr(optuna.artifacts, cls.__name__)).parameters
     ours = inspect.signature(cls).parameters
-    assert [(n, p.kind, p.default) for n, p in theirs.items()] == [(n, p.kind, p.default) for n, p in ours.items()]
+    assert [(n, p.kind, p.default) for n, p in theirs.items()] == [
+        (n, p.kind, p.default) for n, p in ours.items()
+    ]
 
 
-@pytest.mark.parametrize("cls, module, extra", [
-    (Boto3ArtifactStore, "boto3", "s3"), (GCSArtifactStore, "google.cloud.storage", "gcs")])
+@pytest.mark.parametrize(
+    "cls, module, extra",
+    [(Boto3ArtifactStore, "boto3", "s3"), (GCSArtifactStore, "google.cloud.storage", "gcs")],
+)
 def test_cloud_store_without_its_library_names_the_extra(
     monkeypatch: pytest.MonkeyPatch, cls: type, module: str, extra: str
 ) -> None:

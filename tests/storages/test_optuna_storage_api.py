@@ -88,14 +88,17 @@ def test_rdb_storage_scoped_session_runs_sql(tmp_path: Path) -> None:
 def test_rdb_storage_heartbeat_getters(tmp_path: Path) -> None:
     def callback(study: Any, trial: Any) -> None: ...
 
-    storage = RDBStorage(f"sqlite:///{tmp_path / 'h.db'}", heartbeat_interval=5,
-                         heartbeat_stale_trial_callback=callback)
+    storage = RDBStorage(
+        f"sqlite:///{tmp_path / 'h.db'}", heartbeat_interval=5, heartbeat_stale_trial_callback=callback
+    )
     assert storage.get_heartbeat_interval() == 5 and storage.grace_period == 10
     assert storage.get_heartbeat_stale_trial_callback() is callback
     assert storage.heartbeat_stale_trial_callback is callback and storage.failed_trial_callback is callback
     with pytest.warns(FutureWarning, match="get_failed_trial_callback has been deprecated in v4.9.0"):
         assert storage.get_failed_trial_callback() is callback
-    assert RDBStorage(f"sqlite:///{tmp_path / 'h.db'}", heartbeat_interval=None).get_heartbeat_interval() is None
+    assert (
+        RDBStorage(f"sqlite:///{tmp_path / 'h.db'}", heartbeat_interval=None).get_heartbeat_interval() is None
+    )
 
 
 def test_failed_trial_callback_is_deprecated(tmp_path: Path) -> None:
@@ -107,8 +110,10 @@ def test_failed_trial_callback_is_deprecated(tmp_path: Path) -> None:
     with pytest.warns(FutureWarning, match="heartbeat_stale_trial_callback"):
         journal = JournalStorage(JournalFileBackend(str(tmp_path / "j.log")), failed_trial_callback=callback)
     assert journal.get_heartbeat_stale_trial_callback() is callback
-    for make in (lambda **kw: RDBStorage(f"sqlite:///{tmp_path / 'f.db'}", **kw),
-                 lambda **kw: JournalStorage(JournalFileBackend(str(tmp_path / "j.log")), **kw)):
+    for make in (
+        lambda **kw: RDBStorage(f"sqlite:///{tmp_path / 'f.db'}", **kw),
+        lambda **kw: JournalStorage(JournalFileBackend(str(tmp_path / "j.log")), **kw),
+    ):
         with pytest.raises(ValueError, match="only one of `heartbeat_stale_trial_callback`"):
             make(heartbeat_stale_trial_callback=callback, failed_trial_callback=callback)
 
@@ -150,7 +155,8 @@ def test_fail_stale_trials_fails_dead_workers_trials_and_calls_back(tmp_path: Pa
 def test_fail_stale_trials_matches_optuna_signature() -> None:
     optuna = pytest.importorskip("optuna", reason="Optuna is the reference for the signature")
     assert list(inspect.signature(fail_stale_trials).parameters) == list(
-        inspect.signature(optuna.storages.fail_stale_trials).parameters)
+        inspect.signature(optuna.storages.fail_stale_trials).parameters
+    )
     assert fail_stale_trials(hpo_core.create_study()) == []  # in memory: nothing is stale
 
 
@@ -184,11 +190,14 @@ def test_journal_restore_replay_result_of_other_bytes_warns_and_replays(tmp_path
     assert len(hpo_core.load_study(study_name="j", storage=storage).trials) == 3
 
 
-@pytest.mark.parametrize("name, new", [
-    ("JournalFileStorage", JournalFileBackend),
-    ("JournalFileOpenLock", JournalFileOpenLock),
-    ("JournalFileSymlinkLock", JournalFileSymlinkLock),
-])
+@pytest.mark.parametrize(
+    "name, new",
+    [
+        ("JournalFileStorage", JournalFileBackend),
+        ("JournalFileOpenLock", JournalFileOpenLock),
+        ("JournalFileSymlinkLock", JournalFileSymlinkLock),
+    ],
+)
 def test_deprecated_journal_file_names_warn_and_work(tmp_path: Path, name: str, new: type) -> None:
     cls = getattr(hpo_core.storages, name)
     assert issubclass(cls, new)

@@ -29,7 +29,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hpo_core._validation import check_bool, check_int, format_error
-from hpo_core.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from hpo_core.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 from hpo_core.samplers._base import BaseSampler
 from hpo_core.trial._state import TrialState
 
@@ -56,7 +61,9 @@ def _candidates(name: str, dist: BaseDistribution) -> np.ndarray:
             )
         n = int(math.floor((dist.high - dist.low) / dist.step + 1e-8)) + 1
         return dist.low + dist.step * np.arange(n, dtype=float)
-    raise TypeError(format_error("param_distribution", "an hpo_core distribution", dist, owner="BruteForceSampler"))
+    raise TypeError(
+        format_error("param_distribution", "an hpo_core distribution", dist, owner="BruteForceSampler")
+    )
 
 
 class _Node:
@@ -202,7 +209,11 @@ class BruteForceSampler(BaseSampler):
             self._rng = np.random.default_rng()
 
     def _others(self, study: Study, number: int) -> list[FrozenTrial]:
-        return [t for t in study.get_trials(deepcopy=False) if t.number != number and t.state != TrialState.WAITING]
+        return [
+            t
+            for t in study.get_trials(deepcopy=False)
+            if t.number != number and t.state != TrialState.WAITING
+        ]
 
     def sample_independent(
         self, study: Study, trial: Trial, param_name: str, param_distribution: BaseDistribution

@@ -77,7 +77,9 @@ def test_continuous_float_is_rejected_with_its_name() -> None:
         study.optimize(lambda t: t.suggest_float("lr", 1e-4, 1e-1, log=True), n_trials=1, catch=())
 
 
-@pytest.mark.parametrize(("kwargs", "name"), [({"seed": -1}, "seed"), ({"avoid_premature_stop": 1}, "avoid_premature_stop")])
+@pytest.mark.parametrize(
+    ("kwargs", "name"), [({"seed": -1}, "seed"), ({"avoid_premature_stop": 1}, "avoid_premature_stop")]
+)
 def test_bad_arguments_are_named(kwargs: dict[str, Any], name: str) -> None:
     with pytest.raises((TypeError, ValueError), match=name):
         BruteForceSampler(**kwargs)
@@ -97,7 +99,9 @@ def test_ask_and_tell_and_waiting_trials() -> None:
 
 def test_two_threads_on_a_sqlite_file_cover_the_space(tmp_path: Path) -> None:
     study = hpo_core.create_study(storage=f"sqlite:///{tmp_path / 'b.db'}", sampler=BruteForceSampler(seed=0))
-    study.optimize(lambda t: float(t.suggest_int("x", 0, 9) + t.suggest_int("y", 0, 2)), n_jobs=2, n_trials=60)
+    study.optimize(
+        lambda t: float(t.suggest_int("x", 0, 9) + t.suggest_int("y", 0, 2)), n_jobs=2, n_trials=60
+    )
     done = {tuple(sorted(t.params.items())) for t in study.trials if t.state == TrialState.COMPLETE}
     assert len(done) == 30  # every configuration; a few duplicates are allowed between workers
     assert len(study.trials) < 45  # and it stopped by itself

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from hpo_core.history import History
     from hpo_core.study import Study
 
-__all__ = ["IntersectionSearchSpace", "intersection_search_space"]
+__all__ = ["IntersectionSearchSpace", "_GroupDecomposedSearchSpace", "_SearchSpaceGroup", "intersection_search_space"]
 
 
 class IntersectionSearchSpace:
@@ -102,3 +102,6 @@ def intersection_search_space(
         else:
             space = {name: d for name, d in space.items() if trial.distributions.get(name) == d}
     return dict(sorted((space or {}).items()))
+
+
+from hpo_core.search_space._group import _GroupDecomposedSearchSpace, _SearchSpaceGroup  # noqa: E402

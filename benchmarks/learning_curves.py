@@ -320,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--configs", default=",".join(CONFIGS),
                    help="comma-separated specs name[:key=value...] (pruner arguments); the full-budget TPE of "
                         "each library named is added when missing")
-    p.add_argument("--seeds", type=int, default=20, help="seeds 0 .. SEEDS-1")
+    p.add_argument("--seeds", type=int, default=20, help="how many seeds: FIRST_SEED .. FIRST_SEED + SEEDS - 1")
+    p.add_argument("--first-seed", type=int, default=0, help="the first seed (fresh seeds for a verdict: e.g. 100)")
     p.add_argument("--budget", type=int, default=100, help="trials of the full-budget TPE (each runs every step)")
     p.add_argument("--reuse", action="store_true",
                    help="a configuration trained before resumes from the furthest step it reached (repeats cost "
@@ -347,8 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         runs[table] = {}
         for spec in specs:
             print(f"{table} {spec}: {args.seeds} seeds ...", file=sys.stderr, flush=True)
-            runs[table][spec] = [run_one(table, spec, seed, args.budget, reuse=args.reuse,
-                                          max_trials=args.max_trials) for seed in range(args.seeds)]
+            runs[table][spec] = [run_one(table, spec, seed, args.budget, reuse=args.reuse, max_trials=args.max_trials)
+                                 for seed in range(args.first_seed, args.first_seed + args.seeds)]
     rows = summarize(runs, args.budget)
     command = "python benchmarks/learning_curves.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     body = ("## Learning curves: TPE with ASHA and Hyperband (BOHB) against full-budget TPE (issue #13)\n\n"
@@ -365,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"command": command.strip(), "git": rev, "budget_trials": args.budget,
                                         "reuse": args.reuse, "max_trials": args.max_trials,
-                                        "seeds": args.seeds, "summary": rows, "runs": runs},
+                                        "seeds": args.seeds, "first_seed": args.first_seed, "summary": rows,
+                                        "runs": runs},
                                        separators=(",", ":")) + "\n")
     if args.plot:
         plot(runs, args.budget, args.plot)

@@ -91,3 +91,23 @@ def test_learning_curves_reuse_charges_only_new_steps() -> None:
     plain.add(a, 4, None)
     plain.add(a, 27, 0.1)
     assert plain.epochs == 31 and plain.trained == {(1,): 27}
+
+
+def test_learning_curves_first_seed_names_the_seeds(tmp_path: Path) -> None:
+    argv = ["--tables", "gbm_curves", "--seeds", "2", "--first-seed", "100", "--budget", "3",
+            "--configs", "hpo_tpe", "--out", str(tmp_path / "r.json")]
+    assert lc.main(argv) == 0
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["first_seed"] == 100
+    runs = result["runs"]["gbm_curves"]["hpo_tpe"]
+    assert [r["events"] for r in runs] == [lc.run_one("gbm_curves", "hpo_tpe", s, 3)["events"] for s in (100, 101)]
+
+
+def test_tpe_pruned_variants_change_only_pruned_studies(capsys: pytest.CaptureFixture[str]) -> None:
+    variants = importlib.import_module("tpe_pruned_variants")
+    argv = ["--tables", "gbm_curves", "--seeds", "1", "--budget", "8", "--variants", "plain,random+dedupe+common:2"]
+    # The script raises if a variant's unpruned (full-budget) runs differ from the plain sampler's.
+    assert variants.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "| `gbm_curves` | ASHA | random+dedupe+common:2 | " in out
+    assert "every variant's full-budget runs equal the plain sampler's" in out

@@ -9,6 +9,7 @@ from typing import Any
 
 from hpo_core.samplers._base import BaseSampler, visible_rows
 from hpo_core.samplers._brute_force import BruteForceSampler
+from hpo_core.samplers._ga_base import BaseGASampler
 from hpo_core.samplers._grid import GridSampler
 from hpo_core.samplers._partial_fixed import PartialFixedSampler
 from hpo_core.samplers._qmc import QMCSampler
@@ -16,7 +17,7 @@ from hpo_core.samplers._random import RandomSampler
 from hpo_core.samplers.tpe import TPESampler
 
 __all__ = [
-    "AutoSampler", "BaseSampler", "BruteForceSampler", "CmaEsSampler", "GPSampler", "GridSampler", "NSGAIIISampler", "NSGAIISampler",
+    "AutoSampler", "BaseGASampler", "BaseSampler", "BruteForceSampler", "CmaEsSampler", "GPSampler", "GridSampler", "NSGAIIISampler", "NSGAIISampler",
     "PartialFixedSampler", "QMCSampler", "RandomSampler", "TPESampler", "visible_rows",
 ]
 

@@ -41,7 +41,9 @@ class EMMREvaluator(BaseImprovementEvaluator):
     trials, or an empty search space, give a huge value (never terminate).
 
     Differences from Optuna's: GPSampler's GP and UCB search (see
-    :class:`~hpo_core.terminator.RegretBoundEvaluator`); no torch needed.
+    :class:`~hpo_core.terminator.RegretBoundEvaluator`); no torch needed. Measured on the
+    same trials (3-D, 30-80 trials, 3 seeds each): 1.01-1.15x Optuna's on nearly
+    noiseless studies, 0.8-1.03x on pure-noise ones but for one of nine at 2.9x.
 
     Args:
         deterministic_objective: Floor the GP's noise at 1e-9 instead of 1e-6.

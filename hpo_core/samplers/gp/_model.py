@@ -169,7 +169,7 @@ def _log_prior(theta: np.ndarray, is_cat: np.ndarray | None = None, *,
     the noise's mode is 0.1 / 30 ~ 0.0033 and small noise is barely penalised. The
     terminator's evaluators fit with it: with GPSampler's prior below, their regret
     bounds came out 1.1-1.5x and EMMR 1.5-3.5x Optuna's on the same trials (nearly
-    noiseless 3-D studies of 30-80 trials), with Optuna's within 0.97-1.16x.
+    noiseless 3-D studies of 30-80 trials), with Optuna's within 1.01-1.16x.
     The rest of this docstring is ``prior="sampler"`` (the default), GPSampler's.
 
     * Each log inverse squared lengthscale ``t = log rho``: ``-0.1 (e^-t + e^t) = -0.2

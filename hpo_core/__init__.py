@@ -90,8 +90,9 @@ def __getattr__(name: str) -> object:
     # hpo_core.importance (as optuna.importance) loads on first use: it reads studies, so
     # nothing below it imports it, and importing hpo_core stays as fast as it was. So does
     # hpo_core.integration (as optuna.integration), which sits above study and distributed,
-    # and hpo_core.terminator (as optuna.terminator), which reads studies through the GP.
-    if name in ("importance", "integration", "terminator"):
+    # and hpo_core.terminator (as optuna.terminator), which reads studies through the GP,
+    # and hpo_core.visualization (as optuna.visualization), which imports plotting libraries.
+    if name in ("importance", "integration", "terminator", "visualization"):
         import importlib
 
         return importlib.import_module(f"hpo_core.{name}")

@@ -39,4 +39,8 @@ def __getattr__(name: str) -> Any:
         from hpo_core.samplers._auto import AutoSampler
 
         return AutoSampler
+    if name == "nsgaii":  # Optuna's module of the NSGA operators, as an attribute
+        import importlib
+
+        return importlib.import_module("hpo_core.samplers.nsgaii")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -158,6 +158,7 @@ def test_held_out_evaluates_the_best_configuration_once() -> None:
     assert "evaluated once" in repr(test)
 
 
+@pytest.mark.filterwarnings("ignore:Trial .* failed with HeldOutAccessError")
 def test_held_out_is_out_of_reach_during_the_search() -> None:
     X_train, y_train, test = _split()
 

@@ -253,7 +253,7 @@ def test_terminator_with_cross_validation_on_scikit_learn() -> None:
     study = hpo_core.create_study(direction="maximize", sampler=hpo_core.samplers.RandomSampler(seed=0))
     terminator = T.Terminator(min_n_trials=10)
     decisions = []
-    for _ in range(25):
+    for _ in range(16):
         trial = study.ask()
         study.tell(trial, objective(trial))
         decisions.append(terminator.should_terminate(study))

@@ -437,6 +437,14 @@ class StepIndex:
         steps, values = self._segment(row)
         return steps.copy(), values.copy()
 
+    def row_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The by-row arrays in one snapshot, for a compiled reader that slices rows itself
+        (``kernels.paired_signed_rank_rows``): ``keys (N,)`` int64, ``vals (N, m)``,
+        ``off (R,)``, ``cnt (R,)``; row ``r < R`` reported ``keys[off[r] : off[r] + cnt[r]]``
+        (ascending steps) with values ``vals[...]``; rows ``>= R`` reported nothing. Read-only
+        for the caller, and safe beside the writer as :meth:`row_view` is."""
+        return self._by_row.snap  # type: ignore[no-any-return]
+
     def row_view(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`of_row` without the copies: views into the index, for a reader that uses
         them at once and never writes to them (a pruner's decision; ~0.6 us less than the

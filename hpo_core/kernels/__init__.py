@@ -66,6 +66,7 @@ __all__ = [
     "nondominated_boxes",
     "nondominated_rank",
     "paired_signed_rank",
+    "paired_signed_rank_rows",
     "parzen_bandwidths",
     "sample_product_mixture",
     "tpe_best_candidate",
@@ -212,6 +213,17 @@ def paired_signed_rank(
     unique int64 and values float64 of the same lengths (the Wilcoxon pruner's rows of the
     step index)."""
     return _kernel_module("paired_signed_rank").paired_signed_rank(steps_x, x, steps_y, y)  # type: ignore[no-any-return]
+
+
+def paired_signed_rank_rows(
+    keys: np.ndarray, vals: np.ndarray, off: np.ndarray, cnt: np.ndarray, row_x: int, row_y: int, column: int
+) -> tuple[int, int, float, float, int, int]:
+    """:func:`paired_signed_rank` of rows ``row_x`` and ``row_y`` of ``StepIndex.row_arrays()``,
+    objective ``column``: ``(reports of row_x, pairs, sum, T+, tie term, zeros)``. Unchecked
+    (one call per Wilcoxon decision): rows ``>= 0``, ``column < vals.shape[1]``."""
+    return _kernel_module("paired_signed_rank_rows").paired_signed_rank_rows(  # type: ignore[no-any-return]
+        keys, vals, off, cnt, row_x, row_y, column
+    )
 
 
 def is_pareto_front(values: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ written, and re-exported here:
   ``hypervolume_mc``;
 * ``_numba_ehvi.py``: ``nondominated_boxes``, ``log_ehvi``;
 * ``_numba_nsga.py``: ``crowding_distance``;
-* ``_numba_signed_rank.py``: ``paired_signed_rank`` (the Wilcoxon pruner);
+* ``_numba_signed_rank.py``: ``paired_signed_rank``, ``paired_signed_rank_rows`` (the Wilcoxon pruner);
 * ``_numba_gp.py``: ``matern52``, ``gp_log_marginal_likelihood``, ``gp_posterior``,
   ``log_ei``;
 * ``_numba_fanova.py``: ``fanova_marginal_variances``.
@@ -35,7 +35,7 @@ from hpo_core.kernels._numba_fanova import fanova_marginal_variances
 from hpo_core.kernels._numba_gp import gp_log_marginal_likelihood, gp_posterior, log_ei, matern52
 from hpo_core.kernels._numba_nsga import crowding_distance
 from hpo_core.kernels._numba_pareto import hypervolume, hypervolume_mc, is_pareto_front, nondominated_rank
-from hpo_core.kernels._numba_signed_rank import paired_signed_rank
+from hpo_core.kernels._numba_signed_rank import paired_signed_rank, paired_signed_rank_rows
 from hpo_core.kernels._numba_tpe import (
     categorical_kernel_table,
     log_pdf_product_mixture,
@@ -61,6 +61,7 @@ __all__ = [
     "nondominated_boxes",
     "nondominated_rank",
     "paired_signed_rank",
+    "paired_signed_rank_rows",
     "parzen_bandwidths",
     "sample_product_mixture",
     "tpe_best_candidate",

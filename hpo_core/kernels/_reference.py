@@ -13,7 +13,7 @@ own *Notation* block, and re-exported here:
   ``hypervolume`` and ``hypervolume_mc``;
 * ``_reference_ehvi.py``: ``nondominated_boxes`` and ``log_ehvi`` (multi-objective GP);
 * ``_reference_nsga.py``: NSGA-II's ``crowding_distance``;
-* ``_reference_signed_rank.py``: ``paired_signed_rank`` (the Wilcoxon pruner's statistic);
+* ``_reference_signed_rank.py``: ``paired_signed_rank``, ``paired_signed_rank_rows`` (the Wilcoxon pruner's statistic);
 * ``_reference_gp.py``: the Gaussian-process kernels ``matern52``,
   ``gp_log_marginal_likelihood``, ``gp_posterior`` and ``log_ei``;
 * ``_reference_fanova.py``: ``fanova_marginal_variances`` (parameter importance).
@@ -31,7 +31,7 @@ from hpo_core.kernels._reference_fanova import fanova_marginal_variances
 from hpo_core.kernels._reference_gp import gp_log_marginal_likelihood, gp_posterior, log_ei, matern52
 from hpo_core.kernels._reference_nsga import crowding_distance
 from hpo_core.kernels._reference_pareto import hypervolume, hypervolume_mc, is_pareto_front, nondominated_rank
-from hpo_core.kernels._reference_signed_rank import paired_signed_rank
+from hpo_core.kernels._reference_signed_rank import paired_signed_rank, paired_signed_rank_rows
 from hpo_core.kernels._reference_tpe import (
     categorical_kernel_table,
     log_pdf_product_mixture,
@@ -57,6 +57,7 @@ __all__ = [
     "nondominated_boxes",
     "nondominated_rank",
     "paired_signed_rank",
+    "paired_signed_rank_rows",
     "parzen_bandwidths",
     "sample_product_mixture",
     "tpe_best_candidate",

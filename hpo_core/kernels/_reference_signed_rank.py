@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["paired_signed_rank"]
+__all__ = ["paired_signed_rank", "paired_signed_rank_rows"]
 
 
 def paired_signed_rank(
@@ -49,3 +49,26 @@ def paired_signed_rank(
     t = hi - lo
     t_plus = float(r[d > 0].sum()) + 0.5 * float(r[d == 0].sum())
     return p, sum_x, t_plus, int((t * t).sum()) - p, int(np.count_nonzero(d == 0))
+
+
+def paired_signed_rank_rows(
+    keys: np.ndarray, vals: np.ndarray, off: np.ndarray, cnt: np.ndarray, row_x: int, row_y: int, column: int
+) -> tuple[int, int, float, float, int, int]:
+    """:func:`paired_signed_rank` of two rows of a step index's by-row arrays.
+
+    Args:
+        keys, vals, off, cnt: ``StepIndex.row_arrays()``: row ``r < len(cnt)`` holds steps
+            ``keys[off[r] : off[r] + cnt[r]]`` (ascending, unique) and values ``vals[same,
+            column]``; rows ``>= len(cnt)`` hold none.
+        row_x, row_y: the two rows (``>= 0``); ``column``: the objective.
+
+    Returns:
+        ``(n_x, p, sum_x, t_plus, tie_term, n_zero)``: the number of reports of ``row_x``,
+        then :func:`paired_signed_rank`'s five values.
+    """
+    segments = []
+    for row in (row_x, row_y):
+        n = int(cnt[row]) if row < len(cnt) else 0
+        o = int(off[row]) if n else 0
+        segments += [keys[o : o + n], vals[o : o + n, column]]
+    return (len(segments[0]), *paired_signed_rank(*segments))

@@ -13,7 +13,6 @@ from hpo_core._validation import check_int, check_real
 from hpo_core.exceptions import HpoWarning
 from hpo_core.pruners._base import BasePruner
 from hpo_core.pruners._signed_rank import needs_permutation, pvalue_from_statistic, signed_rank_pvalue
-from hpo_core.pruners._steps import own_reports
 from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:
@@ -35,7 +34,7 @@ class WilcoxonPruner(BasePruner):
     of those that satisfy their constraints when it does not. The test
     (``scipy.stats.wilcoxon``'s p-value with ``zero_method="zsplit"``, one-sided, without
     SciPy's per-call overhead: the pairing and the statistic in one compiled kernel,
-    ``kernels.paired_signed_rank``, the p-value in ``_signed_rank.py``) runs once there are at
+    ``kernels.paired_signed_rank_rows``, the p-value in ``_signed_rank.py``) runs once there are at
     least ``max(2, n_startup_steps)`` pairs; a trial whose mean report is at least as good
     as the best trial's mean is kept even when the test rejects. Trials with NaN or
     infinite reports, or a best trial with such reports or none, are never pruned (with
@@ -80,33 +79,23 @@ class WilcoxonPruner(BasePruner):
         return state
 
     def prune(self, study: Study, trial: Trial) -> bool:
-        history, steps, values = own_reports(study, trial)
-        n_steps = len(steps)
-        if n_steps == 0:
-            return False
+        history = study.view.history
         maximize = study.view.signs.item(0) < 0
         best = self._best_reports(history, _best_feasible_row(history, maximize))
-        if best is not None and best.finite and len(best.steps):
-            # One compiled call: the sum of the reports (left to right, as Optuna's Python
-            # sum), the pairing with the best trial's steps and the signed-rank statistic.
-            n_pairs, total, t_plus, tie_term, n_zero = kernels.paired_signed_rank(
-                steps, values, best.steps, best.values
-            )
-        else:
-            n_pairs, total, t_plus, tie_term, n_zero = 0, sum(values.tolist()), 0.0, 0, 0
+        if best is None or not best.finite or len(best.steps) == 0:
+            return _never_without_best(history, trial, best)
+        # One compiled call over the step index's arrays: the trial's report count, the
+        # sum of its reports (left to right, as Optuna's Python sum), the pairing with the
+        # best trial's steps and the signed-rank statistic; no array is built in Python.
+        n_steps, n_pairs, total, t_plus, tie_term, n_zero = kernels.paired_signed_rank_rows(
+            *history.steps.row_arrays(), trial.number, best.row, 0
+        )
+        if n_steps == 0:
+            return False
         # A finite sum means finite reports (NaN and infinities propagate); only an
         # infinite or NaN sum (or an overflow) needs the element-wise check.
-        if not math.isfinite(total) and not np.isfinite(values).all():
+        if not math.isfinite(total) and not np.isfinite(history.steps.row_view(trial.number)[1]).all():
             _warn(f"the reports of trial {trial.number} include NaN or infinity: it is not pruned.")
-            return False
-        if best is None:
-            return False
-        if len(best.steps) == 0:
-            _warn(f"the best trial ({best.row}) reported no values: no trial is pruned.")
-            return False
-        if not best.finite:
-            _warn(f"the reports of the best trial ({best.row}) include NaN or infinity: trial {trial.number} is not "
-                  "pruned.")
             return False
         if n_pairs < n_steps:
             _warn(
@@ -118,8 +107,9 @@ class WilcoxonPruner(BasePruner):
         average_is_best = best.mean <= mean if maximize else best.mean >= mean
         alternative = "less" if maximize else "greater"
         if needs_permutation(n_pairs, tie_term, n_zero > 0):  # n <= 13: from the differences
+            steps, values = history.steps.row_view(trial.number)
             _, mine, theirs = np.intersect1d(steps, best.steps, assume_unique=True, return_indices=True)
-            p = signed_rank_pvalue(values[mine] - best.values[theirs], alternative)
+            p = signed_rank_pvalue(values[mine, 0] - best.values[theirs], alternative)
         else:
             p = pvalue_from_statistic(n_pairs, t_plus, tie_term, n_zero > 0, alternative)
         return p < self._p_threshold and not average_is_best
@@ -150,6 +140,25 @@ class _BestReports(NamedTuple):
     values: np.ndarray
     finite: bool
     mean: float
+
+
+def _never_without_best(history: History, trial: Trial, best: _BestReports | None) -> bool:
+    """The decision (never to prune) without a usable best trial, with Optuna's warnings in
+    its order: the trial's own NaN or infinite reports first, then the best trial's."""
+    steps, values = history.steps.row_view(trial.number)
+    if len(steps) == 0:
+        return False
+    if not math.isfinite(sum(values[:, 0].tolist())) and not np.isfinite(values).all():
+        _warn(f"the reports of trial {trial.number} include NaN or infinity: it is not pruned.")
+        return False
+    if best is None:
+        return False
+    if len(best.steps) == 0:
+        _warn(f"the best trial ({best.row}) reported no values: no trial is pruned.")
+    else:
+        _warn(f"the reports of the best trial ({best.row}) include NaN or infinity: trial {trial.number} is not "
+              "pruned.")
+    return False
 
 
 def _best_feasible_row(history: History, maximize: bool) -> int:

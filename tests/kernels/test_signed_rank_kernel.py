@@ -71,3 +71,27 @@ def test_pvalue_from_the_statistic_matches_scipy(alternative: str) -> None:
             warnings.simplefilter("ignore")  # SciPy's notes on zeros and ties
             want = float(stats.wilcoxon(d, alternative=alternative, zero_method="zsplit").pvalue)
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_paired_signed_rank_rows_reads_rows_of_a_step_index(backend: ModuleType) -> None:
+    if not hasattr(backend, "paired_signed_rank_rows"):
+        pytest.skip(f"{backend.BACKEND_NAME} has no paired_signed_rank_rows (the dispatcher falls back)")
+    from hpo_core._step_index import StepIndex
+
+    rng = np.random.default_rng(3)
+    index = StepIndex(n_values=2)
+    for row in range(6):  # row 2 reports nothing; steps out of order and with gaps
+        if row == 2:
+            continue
+        for step in rng.permutation(rng.choice(40, rng.integers(1, 30), replace=False)).tolist():
+            index.add(row, int(step), [float(rng.integers(-3, 4)), float(rng.normal())])
+    arrays = index.row_arrays()
+    for row_x in range(8):  # rows 6 and 7: past every reporting row
+        for row_y in range(8):
+            for column in (0, 1):
+                got = backend.paired_signed_rank_rows(*arrays, row_x, row_y, column)
+                sx, vx = index.of_row(row_x)
+                sy, vy = index.of_row(row_y)
+                want = (len(sx), *_reference.paired_signed_rank(sx, vx[:, column], sy, vy[:, column]))
+                assert tuple(got) == want
+                assert tuple(got) == _reference.paired_signed_rank_rows(*arrays, row_x, row_y, column)

@@ -240,3 +240,45 @@ def test_cli_dashboard_help_names_its_arguments() -> None:
         [sys.executable, "-m", "hpo_core", "dashboard", "--help"], capture_output=True, text=True, check=True
     ).stdout
     assert "--host" in out and "--port" in out and "127.0.0.1" in out and "STORAGE" in out
+
+
+def test_dashboard_pushes_trials_told_from_another_thread() -> None:
+    storage = hpo_core.storages.InMemoryStorage()
+    study = hpo_core.create_study(study_name="threads", storage=storage)
+    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=3)
+    srv = start_server(storage, port=0)
+    try:
+        cursor = get(srv, "/api/history", name="threads")["cursor"]
+        events: list[dict[str, Any]] = []
+        url = f"{srv.url}api/events?name=threads&cursor={cursor}"
+        reader = threading.Thread(target=read_events, args=(url, events, 1), daemon=True)
+        reader.start()
+        teller = threading.Thread(
+            target=lambda: study.optimize(lambda t: 5.0 + t.suggest_float("x", 0, 1), n_trials=2)
+        )
+        teller.start()
+        teller.join(timeout=60)
+        reader.join(timeout=60)
+    finally:
+        srv.stop()
+    assert events and events[0]["numbers"][0] == 3
+    assert all(v > 5.0 for v in events[0]["values"][0])
+
+
+def test_dashboard_events_resume_after_last_event_id(server: Any, storage_url: str) -> None:
+    study = hpo_core.load_study(study_name="single", storage=storage_url)
+    cursor = get(server, "/api/history", name="single")["cursor"]
+    for value in (1.0, 2.0, 3.0):
+        t = study.ask({"x": hpo_core.distributions.FloatDistribution(-5, 5)})
+        study.tell(t, value)
+    # A reconnecting EventSource sends the id of the last event it got: here, after the first trial.
+    request = urllib.request.Request(
+        f"{server.url}api/events?name=single&cursor={cursor}", headers={"Last-Event-ID": str(cursor + 1)}
+    )
+    with urllib.request.urlopen(request, timeout=30) as r:
+        for raw in r:
+            line = raw.decode()
+            if line.startswith("data: "):
+                event = json.loads(line[6:])
+                break
+    assert event["values"] == [[2.0, 3.0]] and event["cursor"] == cursor + 3

@@ -25,6 +25,7 @@ Usage::
     python benchmarks/pruners.py --probe every     # time every call of a training loop
     python benchmarks/pruners.py --busy            # beside one other process spinning on a core
     python benchmarks/pruners.py --write-readme    # also update benchmarks/README.md
+    python benchmarks/pruners.py --pruners NopPruner,WilcoxonPruner   # the floor beside one pruner
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ TARGET_RATIO = 100.0
 
 # name -> how to build it from a pruners module (hpo_core.pruners or optuna.pruners)
 PRUNERS: dict[str, Callable[[Any], Any]] = {
+    # The floor: a pruner that returns False at once (the cost of `should_prune` itself).
+    "NopPruner": lambda m: m.NopPruner(),
     "MedianPruner": lambda m: m.MedianPruner(),
     "PercentilePruner(25)": lambda m: m.PercentilePruner(25.0),
     "ThresholdPruner(upper=1.5)": lambda m: m.ThresholdPruner(upper=1.5),
@@ -237,9 +240,13 @@ def _measure(names: list[str], sizes: list[int], optuna_sizes: list[int], args: 
         common = [s for s in optuna_sizes if s in ours and s in theirs]
         ratio = f"{theirs[max(common)] / ours[max(common)]:.0f}x at {max(common):,}" if common else "-"
         rows.append(f"| {name} | " + " | ".join([*(f"{ours[s] * 1e6:.1f}" for s in sizes),
-                                                   *(f"{theirs[s] * 1e6:.0f}" if s in theirs else "-" for s in optuna_sizes)])
+                                                   *(_us(theirs[s]) if s in theirs else "-" for s in optuna_sizes)])
                     + f" | {ratio} |")
         big, small = max(sizes), min(sizes)
+        if name == "NopPruner":  # the floor: no target applies
+            verdicts.append(f"- {name} (the floor of `should_prune`): {ours[big] * 1e6:.2f} us at {big:,}"
+                            + (f"; Optuna's {theirs[max(common)] * 1e6:.2f} us" if common else ""))
+            continue
         verdicts.append(f"- {name}: {ours[big] * 1e6:.1f} us at {big:,} (target {TARGET_US:g} us: "
                         f"{'met' if ours[big] * 1e6 <= TARGET_US else 'NOT met'}; {big:,} / {small:,}: "
                         f"{ours[big] / ours[small]:.2f}x)"
@@ -247,6 +254,12 @@ def _measure(names: list[str], sizes: list[int], optuna_sizes: list[int], args: 
                            f"{TARGET_RATIO:g}x: {'met' if theirs[max(common)] / ours[max(common)] >= TARGET_RATIO else 'NOT met'})"
                            if common else ""))
     return verdicts
+
+def _us(seconds: float) -> str:
+    """Microseconds: one decimal below 100 us (the O(1) pruners), none above."""
+    us = seconds * 1e6
+    return f"{us:.1f}" if us < 100 else f"{us:.0f}"
+
 
 if __name__ == "__main__":
     sys.exit(main())

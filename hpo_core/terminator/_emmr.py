@@ -20,6 +20,7 @@ from scipy.special import ndtr
 from hpo_core._validation import check_bool, check_int, check_real
 from hpo_core.exceptions import HpoWarning
 from hpo_core.samplers.gp._model import _NOISE_MIN
+from hpo_core.samplers.gp._threads import limited_threads
 from hpo_core.terminator import _arrays as A
 from hpo_core.terminator._improvement import BaseImprovementEvaluator
 from hpo_core.trial import FrozenTrial, StudyDirection
@@ -83,6 +84,10 @@ class EMMREvaluator(BaseImprovementEvaluator):
         self._rng = np.random.default_rng(seed)
 
     def evaluate(self, trials: list[FrozenTrial], study_direction: StudyDirection) -> float:
+        with limited_threads(1):  # GPSampler's measured setting (samplers/gp/_threads.py)
+            return self._evaluate(trials, study_direction)
+
+    def _evaluate(self, trials: list[FrozenTrial], study_direction: StudyDirection) -> float:
         arrays = A.trial_arrays(trials, study_direction)
         if len(arrays.y) < self.min_n_trials:
             return A.DO_NOT_TERMINATE
@@ -91,7 +96,7 @@ class EMMREvaluator(BaseImprovementEvaluator):
                 f"{type(self).__name__} cannot consider any search space. Termination will never occur "
                 "in this study.",
                 HpoWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             return A.DO_NOT_TERMINATE
         X, coords = arrays.X, arrays.coords

@@ -9,6 +9,7 @@ from typing import cast
 import numpy as np
 
 from hpo_core._validation import check_int, check_real
+from hpo_core.samplers.gp._threads import limited_threads
 from hpo_core.terminator import _arrays as A
 from hpo_core.trial import FrozenTrial, StudyDirection
 
@@ -47,7 +48,8 @@ class RegretBoundEvaluator(BaseImprovementEvaluator):
     hyperparameter prior, its own hyperparameter bounds and optimiser), and the UCB is
     maximised by GPSampler's acquisition search instead of at 2,048 random points only
     (so ours is a little larger on the same fit). Measured on the same trials (3-D, 30-80
-    trials, 3 seeds each): 1.04-1.16x Optuna's on nearly noiseless studies; 1.00-1.03x on
+    trials, 3 seeds each): 1.04-1.16x Optuna's on nearly noiseless studies (1.2-1.4x at
+    500 and 1,000 trials, one seed); 1.00-1.03x on
     pure-noise ones but for two of nine at 1.8x and 2.2x, where the likelihood has two
     modes (noise, or a wiggly function) and the two fits land in different ones. The
     decisions agree in clear cases (``tests/terminator``).
@@ -56,6 +58,10 @@ class RegretBoundEvaluator(BaseImprovementEvaluator):
         top_trials_ratio: The fraction of the best trials the GP is fitted to.
         min_n_trials: The least number of trials fitted (all of them when fewer).
         seed: Seed of the acquisition search's candidates.
+
+    Threads: the GP runs with one BLAS thread, as GPSampler's (``samplers/gp/_threads.py``):
+    at 500 trials an evaluation took 0.4 s here against 15 s with OpenBLAS's default
+    threads on the 2-core machine of ``benchmarks/README.md``.
 
     Raises:
         ValueError: ``evaluate`` on trials with none COMPLETE, or with an empty
@@ -106,12 +112,13 @@ class RegretBoundEvaluator(BaseImprovementEvaluator):
             )
         X, y = self._get_top_n(arrays.X, arrays.y)
         std = max(1e-10, float(y.std()))
-        model = A.fit_gp(X, (y - y.mean()) / std, arrays.coords.is_cat)
-        if model is None:  # K not factorisable even with jitter: no bound, no termination
-            return A.DO_NOT_TERMINATE
-        bound = A.standardized_regret_bound(
-            model, arrays.coords, X, self._rng, n_samples=self._optimize_n_samples
-        )
+        with limited_threads(1):  # GPSampler's measured setting (samplers/gp/_threads.py)
+            model = A.fit_gp(X, (y - y.mean()) / std, arrays.coords.is_cat)
+            if model is None:  # K not factorisable even with jitter: no bound, no termination
+                return A.DO_NOT_TERMINATE
+            bound = A.standardized_regret_bound(
+                model, arrays.coords, X, self._rng, n_samples=self._optimize_n_samples
+            )
         return bound * std
 
 

@@ -10,6 +10,9 @@
   hypervolume history of the ``mo`` study.
 * ``large``: 100,000 random trials (one ``ask_array`` batch, NumPy seed 0) on the same
   objective with 10 reports each: the downsampling and binning rules at work.
+* ``plotly``: the plotly versions of the ``tpe`` and ``mo`` plots, as PNGs in
+  ``images/plotly/`` (plotly's image export: ``pip install kaleido``, which drives a
+  local Chrome or Chromium, e.g. Debian's ``chromium`` package).
 
 Run from the repository root: ``nice python docs/make_images.py`` (about a minute).
 """
@@ -153,7 +156,7 @@ def main() -> None:
     hpo_core.logging.set_verbosity(logging.WARNING)
     warnings.simplefilter("ignore")
     OUT.mkdir(exist_ok=True)
-    which = set(sys.argv[1:]) or {"tpe", "mo", "progress", "large"}
+    which = set(sys.argv[1:]) or {"tpe", "mo", "progress", "large", "plotly"}
 
     def save(ax: object, name: str) -> None:
         fig = np.asarray(ax, dtype=object).ravel()[0].figure
@@ -192,6 +195,35 @@ def main() -> None:
         save(M.plot_intermediate_values(s), "large_intermediate_values")
         save(M.plot_rank(s, params=["x", "lr"]), "large_rank")
         save(M.plot_timeline(s), "large_timeline")
+    if "plotly" in which:
+        plotly_images()
+
+
+def plotly_images() -> None:
+    """The plotly figures of the same studies, exported by kaleido."""
+    import hpo_core.visualization as P
+
+    out = OUT / "plotly"
+    out.mkdir(exist_ok=True)
+
+    def save(fig: object, name: str) -> None:
+        fig.update_layout(width=900, height=560)  # type: ignore[attr-defined]
+        fig.write_image(out / f"{name}.png")  # type: ignore[attr-defined]
+        print("wrote", out / f"{name}.png", flush=True)
+
+    s = tpe_study()
+    save(P.plot_optimization_history(s), "optimization_history")
+    save(P.plot_param_importances(s), "param_importances")
+    save(P.plot_slice(s, params=["x", "lr", "width", "optimizer"]), "slice")
+    save(P.plot_contour(s, params=["x", "y"]), "contour")
+    save(P.plot_parallel_coordinate(s, params=["lr", "optimizer", "width", "x", "y"]), "parallel_coordinate")
+    save(P.plot_intermediate_values(s), "intermediate_values")
+    save(P.plot_edf([s, tpe_study(300, "tpe-300")]), "edf")
+    save(P.plot_rank(s, params=["x", "y", "lr"]), "rank")
+    save(P.plot_timeline(threaded_study()), "timeline")
+    m = mo_study()
+    save(P.plot_pareto_front(m), "pareto_front")
+    save(P.plot_hypervolume_history(m, [1.1, 10.0]), "hypervolume_history")
 
 
 if __name__ == "__main__":

@@ -148,8 +148,24 @@ def _matrix(names: list[str], panel: Any) -> Any:
     return fig
 
 
+def _to_edges(ax: D.Axis, c: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """Cell centres ``c`` of a numeric axis extended by the two outer cell edges (plotly
+    draws a contour between its outermost x/y only, half a cell short of the trials at
+    the ends); categorical axes stay as they are. Returns the coordinates and the pad."""
+    if ax.is_categorical or len(c) < 2:
+        return c, (0, 0)
+    if ax.is_log:
+        lo, hi = c[0] / math.sqrt(c[1] / c[0]), c[-1] * math.sqrt(c[-1] / c[-2])
+    else:
+        lo, hi = c[0] - (c[1] - c[0]) / 2, c[-1] + (c[-1] - c[-2]) / 2
+    return np.concatenate(([lo], c, [hi])), (1, 1)
+
+
 def _contour_traces(go: Any, pair: I.ContourPair, info: I.ContourPlot, first: bool) -> list[Any]:
-    return [go.Contour(x=pair.xs, y=pair.ys, z=pair.z, colorscale=COLORSCALE, connectgaps=True,
+    xs, px = _to_edges(pair.x, pair.xs)
+    ys, py = _to_edges(pair.y, pair.ys)
+    z = np.pad(pair.z, (py, px), mode="edge") if pair.z.size else pair.z
+    return [go.Contour(x=xs, y=ys, z=z, colorscale=COLORSCALE, connectgaps=True,
                        reversescale=info.reverse_scale, showscale=first,
                        colorbar={"title": info.target_name}, contours_coloring="heatmap"),
             go.Scatter(x=pair.px, y=pair.py, mode="markers", showlegend=False,
@@ -241,11 +257,14 @@ def pareto_front(info: I.ParetoPlot) -> Any:
     title = "Pareto-front Plot"
     if info.n_others > I.MAX_POINTS:
         title += f" (dominated: {len(info.others):,} of {info.n_others:,} trials)"
+    # The legend goes above the plot: at its default place it covers the colour bar's title.
+    legend = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0}
     if d == 2:
-        fig.update_layout(title=title, xaxis={"title": info.names[0]}, yaxis={"title": info.names[1]})
+        fig.update_layout(title=title, xaxis={"title": info.names[0]}, yaxis={"title": info.names[1]},
+                          legend=legend)
     else:
         fig.update_layout(title=title, scene={"xaxis_title": info.names[0], "yaxis_title": info.names[1],
-                                              "zaxis_title": info.names[2]})
+                                              "zaxis_title": info.names[2]}, legend=legend)
     return fig
 
 

@@ -38,7 +38,8 @@ class ParamColumns:
     _last_space: tuple[SearchSpace | None, Any]
     _last_col: dict[str, tuple[BaseDistribution, int, int]]
     param_order: dict[int, list[int]]
-    _order_last: tuple[int, int]
+    _order_row: int
+    _order_max: int
 
     if TYPE_CHECKING:
         def _ensure_cols(self, n_cols: int) -> None: ...
@@ -84,7 +85,10 @@ class ParamColumns:
             self._touch(row)
         if self._pending_codes:
             self._flush_codes()
-        self._note_order(row, j)
+        if self._order_row == row and j > self._order_max and not self.param_order:
+            self._order_max = j  # the common case: the trial's next parameter, in column order
+        else:
+            self._note_order(row, j)
         self._X[row, j] = internal
         self._codes[row, j] = code
         self.version += 1
@@ -94,9 +98,10 @@ class ParamColumns:
 
         A trial's parameters are in column order (first appearance in the study) unless
         it sets a column below one it already set; only then is its order kept, as the
-        list of its columns in ``param_order[row]``. ``_order_last`` (row, highest column
-        set) spares the scan of the row's codes for the row being written, which in
-        the per-trial loop is always the last row appended.
+        list of its columns in ``param_order[row]``. ``_order_row`` and ``_order_max`` (the
+        row last written and its highest column set) spare the scan of the row's codes
+        for the row being written, which in the per-trial loop is always the last row
+        appended.
         """
         order = self.param_order
         if order:
@@ -105,22 +110,22 @@ class ParamColumns:
                 if j not in cols:
                     cols.append(j)
                 return
-        last_row, last_j = self._order_last
-        if last_row != row:
+        last_j = self._order_max
+        if self._order_row != row:
             set_cols = np.flatnonzero(self._codes[row, : len(self.param_names)] >= 0)
             last_j = int(set_cols[-1]) if len(set_cols) else -1
         if j < last_j and self._codes[row, j] < 0:
             order[row] = [*np.flatnonzero(self._codes[row, : len(self.param_names)] >= 0).tolist(), j]
-            self._order_last = (-1, -1)
+            self._order_row = -1
             return
-        self._order_last = (row, j if j > last_j else last_j)
+        self._order_row, self._order_max = row, j if j > last_j else last_j
 
     def _order_block(self, row: int, index: Any) -> None:
         """A block write of columns ``index`` into ``row``: appended to a kept order (a
         block's own columns go in column order); the row's cached highest column is
         dropped."""
-        if self._order_last[0] == row:
-            self._order_last = (-1, -1)
+        if self._order_row == row:
+            self._order_row = -1
         cols = self.param_order.get(row) if self.param_order else None
         if cols is not None:
             new = np.arange(index.start, index.stop) if isinstance(index, slice) else np.asarray(index)
@@ -171,7 +176,7 @@ class ParamColumns:
     def _queue_row(self, row: int, space: SearchSpace, internal: np.ndarray) -> None:
         """Queue the row write of :meth:`set_params` (applied in runs by _flush_codes)."""
         index, codes = self._space_columns(space)
-        if self._order_last[0] == row or self.param_order:
+        if self._order_row == row or self.param_order:
             self._order_block(row, index)
         with self._pending_lock:
             pending = self._pending_codes

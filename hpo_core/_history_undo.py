@@ -81,7 +81,7 @@ class Undo:
                 col = h.numeric[key]
                 col[row] = np.nan
                 col[row, : len(v)] = v
-        h._order_last = (-1, -1)
+        h._order_row = -1
         n, counts, best_row, best_value, n_new, mark = self.start
         h.n, h.state_counts = n, counts
         h.best_row, h._best_value = best_row, best_value

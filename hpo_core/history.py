@@ -125,7 +125,7 @@ class History(ParamColumns):
         self._last_col: dict[str, tuple[BaseDistribution, int, int]] = {}
         # Per-trial suggestion order where it is not the column order (see _note_order).
         self.param_order: dict[int, list[int]] = {}
-        self._order_last = (-1, -1)
+        self._order_row, self._order_max = -1, -1
         self._isect = Intersection(pcap)  # incremental, over COMPLETE trials
 
         self._make_views()
@@ -152,7 +152,8 @@ class History(ParamColumns):
         self.__dict__.update(state)
         self.__dict__.setdefault("constraint_keys", {})
         self.__dict__.setdefault("param_order", {})
-        self.__dict__.setdefault("_order_last", (-1, -1))
+        self.__dict__.setdefault("_order_row", -1)
+        self.__dict__.setdefault("_order_max", -1)
         self._pending_lock = threading.Lock()
         self._make_views()
 
@@ -270,7 +271,7 @@ class History(ParamColumns):
         if space is not None:
             self._queue_row(number, space, internal)  # type: ignore[arg-type]
         else:
-            self._order_last = (number, -1)  # a new row sets its parameters next
+            self._order_row, self._order_max = number, -1  # a new row sets its parameters next
         self.version += 1
         return number
 
@@ -297,7 +298,7 @@ class History(ParamColumns):
             for row in rows.tolist():
                 self._touch(row)
         self._flush_codes()
-        self._order_last = (-1, -1)
+        self._order_row = -1
         if self.param_order:
             for row in rows.tolist():
                 self._order_block(row, index)

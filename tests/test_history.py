@@ -107,3 +107,38 @@ def test_history_memory_per_trial_is_small() -> None:
     per_trial = h.memory_bytes() / 10000
     # 10 float64 + 10 int16 columns + values + ids + times: ~150 bytes, < 300 with slack.
     assert per_trial < 300
+
+
+def test_history_keeps_each_rows_suggestion_order() -> None:
+    """Rows list their parameters in the order they were set where that is not the
+    column order; rows in column order keep nothing extra (``param_order``)."""
+    h = History(1)
+    d = FloatDistribution(0, 1)
+    orders = [("a", "b", "c"), ("c", "a"), ("b", "c"), ("b", "a", "c")]
+    for k, names in enumerate(orders):
+        row = h.append_row(k, int(TrialState.RUNNING), 0.0)
+        for name in names:
+            h.set_param(row, name, d, 0.5)
+    assert [tuple(h.frozen(r).params) for r in range(4)] == orders
+    assert sorted(h.param_order) == [1, 3]  # rows 0 and 2 are in column order
+    h2 = pickle.loads(pickle.dumps(h))
+    assert [tuple(h2.frozen(r).params) for r in range(4)] == orders
+
+
+def test_history_rollback_restores_the_suggestion_order() -> None:
+    h = History(1)
+    d = FloatDistribution(0, 1)
+    row = h.append_row(0, int(TrialState.RUNNING), 0.0)
+    h.set_param(row, "a", d, 0.5)
+    h.set_param(row, "b", d, 0.5)
+    h.append_row(1, int(TrialState.RUNNING), 0.0)
+    h.set_param(1, "b", d, 0.5)
+    h.begin()
+    h.set_param(1, "a", d, 0.25)  # out of column order: kept for row 1
+    h.set_param(0, "c", d, 0.25)
+    assert tuple(h.frozen(1).params) == ("b", "a")
+    h.rollback()
+    assert (tuple(h.frozen(0).params), tuple(h.frozen(1).params)) == (("a", "b"), ("b",))
+    assert h.param_order == {}
+    h.set_param(1, "a", d, 0.25)  # after the rollback, the row's order is found again
+    assert tuple(h.frozen(1).params) == ("b", "a")

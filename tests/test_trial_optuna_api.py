@@ -222,3 +222,23 @@ def test_add_trial_of_pruned_trial_reads_its_last_report() -> None:
     study.add_trial(create_trial(state=TrialState.PRUNED, value=9.0, intermediate_values={0: 3.0, 4: 2.0}))
     assert study.trials[0].value == 2.0  # the last report, not the value given
     assert study._history().values[0, 0] != study._history().values[0, 0]  # NaN: samplers never model it
+
+
+@pytest.mark.parametrize(
+    "name", ["TPESampler", "GPSampler", "NSGAIISampler", "NSGAIIISampler", "AutoSampler"]
+)
+def test_constraints_func_warns_optunas_deprecation_once(name: str) -> None:
+    """Optuna 5.0 deprecates ``constraints_func`` for ``Trial.set_constraint`` (and still
+    honours it): the same FutureWarning, once, pointing at the caller."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        getattr(hpo_core.samplers, name)(constraints_func=lambda t: [0.0])
+    ours = [w for w in caught if issubclass(w.category, FutureWarning)]
+    assert len(ours) == 1 and ours[0].filename == __file__
+    assert "`constraints_func` has been deprecated in v5.0.0" in str(ours[0].message)
+    assert "Use `optuna.trial.Trial.set_constraint` instead." in str(ours[0].message)
+    if name != "AutoSampler":  # Optuna has no AutoSampler (it is OptunaHub's)
+        optuna = _optuna()
+        with pytest.warns(FutureWarning) as theirs:
+            getattr(optuna.samplers, name)(constraints_func=lambda t: [0.0])
+        assert str(ours[0].message) in [str(w.message) for w in theirs]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
@@ -16,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hpo_core._validation import check_callable, check_int, format_error
+from hpo_core._validation import check_int, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace
-from hpo_core.samplers._base import BaseSampler
+from hpo_core.samplers._base import BaseSampler, check_constraints_func
 from hpo_core.samplers.gp import GPSampler
 from hpo_core.samplers.tpe import TPESampler
 from hpo_core.trial._state import TrialState
@@ -140,13 +141,15 @@ class AutoSampler(BaseSampler):
         owner = "AutoSampler"
         self._max_gp_trials = check_int("max_gp_trials", max_gp_trials, low=0, allow_none=True, owner=owner)
         n_startup = check_int("n_startup_trials", n_startup_trials, low=0, owner=owner)
-        check_callable("constraints_func", constraints_func, allow_none=True, owner=owner)
+        check_constraints_func(constraints_func, owner)  # warns once (Optuna 5.0 deprecates it)
         check_int("seed", seed, low=0, allow_none=True, owner=owner)
         common: dict[str, Any] = {"n_startup_trials": n_startup, "constraints_func": constraints_func}
-        self._gp = GPSampler(seed=seed, **common, **_checked_kwargs("gp_kwargs", gp_kwargs, GPSampler))
-        tpe_seed = None if seed is None else seed + 1
-        self._tpe = TPESampler(seed=tpe_seed, **common,
-                               **_checked_kwargs("tpe_kwargs", tpe_kwargs, TPESampler))
+        with warnings.catch_warnings():  # not once more from each inner sampler
+            warnings.filterwarnings("ignore", message="`constraints_func` has been deprecated", category=FutureWarning)
+            self._gp = GPSampler(seed=seed, **common, **_checked_kwargs("gp_kwargs", gp_kwargs, GPSampler))
+            tpe_seed = None if seed is None else seed + 1
+            self._tpe = TPESampler(seed=tpe_seed, **common,
+                                   **_checked_kwargs("tpe_kwargs", tpe_kwargs, TPESampler))
         self._last_choice: str | None = None
         self._lock = threading.Lock()
         # The choice per running trial, keyed by the Trial object (weakly: an entry goes

@@ -32,12 +32,39 @@ if TYPE_CHECKING:
     from hpo_core.study import Study
     from hpo_core.trial import Trial
 
-__all__ = ["BaseSampler", "CONSTRAINTS_KEY", "EMPTY_SPACE", "HistoryBound", "store_constraints", "visible_rows"]
+__all__ = [
+    "BaseSampler", "CONSTRAINTS_KEY", "EMPTY_SPACE", "HistoryBound", "check_constraints_func", "store_constraints",
+    "visible_rows",
+]
 
 EMPTY_SPACE = SearchSpace({})
 # System attribute holding a finished trial's constraint values (``<= 0`` feasible), written
 # by samplers with a ``constraints_func`` when the trial finishes, read by every worker.
 CONSTRAINTS_KEY = "constraints"
+
+
+def check_constraints_func(func: Any, owner: str, *, stacklevel: int = 3) -> Any:
+    """``constraints_func`` checked (a callable or None, TypeError naming it otherwise).
+
+    Given, it warns ``FutureWarning`` with Optuna 5.0's text: Optuna deprecates it for
+    ``Trial.set_constraint``, whose values every constrained sampler reads the same way
+    (the history's constraint column), and still honours it; so does hpo_core.
+    ``stacklevel``: the caller's frame for the warning, counted from this function's caller.
+    """
+    import warnings
+
+    from hpo_core._validation import check_callable
+
+    func = check_callable("constraints_func", func, allow_none=True, owner=owner)
+    if func is not None:
+        warnings.warn(
+            "`constraints_func` has been deprecated in v5.0.0. This feature will be removed in v7.0.0. "
+            "See https://github.com/optuna/optuna/releases/tag/v5.0.0. "
+            "Use `optuna.trial.Trial.set_constraint` instead.",
+            FutureWarning,
+            stacklevel=stacklevel,
+        )
+    return func
 
 
 def store_constraints(study: Study, trial: Trial, func: Any, owner: str) -> list[float]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 import numpy as np
 
 from hpo_core import kernels
-from hpo_core._validation import check_bool, check_callable, check_choice, check_int, check_real, format_error
+from hpo_core._validation import check_bool, check_choice, check_int, check_real, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace, unit_to_internal
 from hpo_core.exceptions import HpoWarning
 from hpo_core.samplers._base import (
@@ -25,6 +25,7 @@ from hpo_core.samplers._base import (
     EMPTY_SPACE,
     BaseSampler,
     HistoryBound,
+    check_constraints_func,
     store_constraints,
     visible_rows,
 )
@@ -223,7 +224,7 @@ class GPSampler(HistoryBound, BaseSampler):
         self._n_starts = cast(int, check_int("n_starts", n_starts, low=0, owner=owner))
         self._max_fit = cast(int, check_int("max_fit_trials", max_fit_trials, low=2, owner=owner))
         self._max_exact = cast(int, check_int("max_exact_trials", max_exact_trials, low=2, owner=owner))
-        self._constraints_func = check_callable("constraints_func", constraints_func, allow_none=True, owner=owner)
+        self._constraints_func = check_constraints_func(constraints_func, owner)
         self._backend = check_choice("backend", backend, _GP_BACKENDS, owner=owner)
         # Resolved now, so a missing backend raises ImportError here, not at the first GP ask.
         self._kernel_module = _kernel_module_of(self._backend)

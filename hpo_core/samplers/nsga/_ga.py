@@ -30,7 +30,14 @@ import numpy as np
 from hpo_core._validation import check_callable, check_int, check_real, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace
 from hpo_core.exceptions import ExperimentalWarning
-from hpo_core.samplers._base import CONSTRAINTS_KEY, EMPTY_SPACE, BaseSampler, HistoryBound, store_constraints
+from hpo_core.samplers._base import (
+    CONSTRAINTS_KEY,
+    EMPTY_SPACE,
+    BaseSampler,
+    HistoryBound,
+    check_constraints_func,
+    store_constraints,
+)
 from hpo_core.samplers._random import RandomSampler
 from hpo_core.samplers.nsga._child import Config, Layout, ParentArrays, Parents, make_child
 from hpo_core.samplers.nsga._crossovers import BaseCrossover, UniformCrossover
@@ -85,7 +92,7 @@ class GASampler(HistoryBound, BaseSampler):
             raise ValueError(format_error("population_size", f"an int in the range [{crossover.n_parents}, inf) "
                                           f"with {crossover} ({crossover.n_parents} parents)", population_size,
                                           owner=owner))
-        self._constraints_func = check_callable("constraints_func", constraints_func, allow_none=True, owner=owner)
+        self._constraints_func = check_constraints_func(constraints_func, owner, stacklevel=4)
         self._elite_strategy = check_callable("elite_population_selection_strategy",
                                               elite_population_selection_strategy, allow_none=True, owner=owner)
         self._child_strategy = check_callable("child_generation_strategy", child_generation_strategy,

@@ -27,6 +27,7 @@ from hpo_core.samplers._base import (
     EMPTY_SPACE,
     BaseSampler,
     HistoryBound,
+    check_constraints_func,
     store_constraints,
     visible_rows,
 )
@@ -259,7 +260,7 @@ class TPESampler(HistoryBound, BaseSampler):
         if group and multivariate is False:
             raise ValueError(format_error("group", "False when multivariate=False", group, owner=owner))
         self._constant_liar = check_bool("constant_liar", constant_liar, owner=owner)
-        self._constraints_func = check_callable("constraints_func", constraints_func, allow_none=True, owner=owner)
+        self._constraints_func = check_constraints_func(constraints_func, owner)
         self._max_bad = cast(int, check_int("max_bad_components", max_bad_components, low=2, owner=owner))
         check_int("seed", seed, low=0, allow_none=True, owner=owner)
         self._rng = np.random.default_rng(seed)

@@ -10,7 +10,7 @@
   hypervolume history of the ``mo`` study.
 * ``large``: 100,000 random trials (one ``ask_array`` batch, NumPy seed 0) on the same
   objective with 10 reports each: the downsampling and binning rules at work.
-* ``plotly``: the plotly versions of the ``tpe`` and ``mo`` plots, as PNGs in
+* ``plotly``: the plotly versions of the ``tpe``, ``mo`` and terminator plots, as PNGs in
   ``images/plotly/`` (plotly's image export: ``pip install kaleido``, which drives a
   local Chrome or Chromium, e.g. Debian's ``chromium`` package).
 
@@ -24,6 +24,7 @@ import math
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -224,6 +225,17 @@ def plotly_images() -> None:
     m = mo_study()
     save(P.plot_pareto_front(m), "pareto_front")
     save(P.plot_hypervolume_history(m, [1.1, 10.0]), "hypervolume_history")
+    plotly_terminator_image(save)
+
+
+def plotly_terminator_image(save: Any) -> None:
+    """The plotly terminator improvement of the ``progress`` forest study."""
+    import hpo_core.visualization as P
+    from hpo_core.terminator import RegretBoundEvaluator
+
+    f = forest_study()
+    save(P.plot_terminator_improvement(f, plot_error=True, improvement_evaluator=RegretBoundEvaluator(seed=0)),
+         "terminator_improvement")
 
 
 if __name__ == "__main__":

@@ -216,13 +216,21 @@ def paired_signed_rank(
 
 
 def paired_signed_rank_rows(
-    keys: np.ndarray, vals: np.ndarray, off: np.ndarray, cnt: np.ndarray, row_x: int, row_y: int, column: int
-) -> tuple[int, int, float, float, int, int]:
+    keys: np.ndarray,
+    vals: np.ndarray,
+    off: np.ndarray,
+    cnt: np.ndarray,
+    row_x: int,
+    row_y: int,
+    column: int,
+    greater: bool,
+) -> tuple[int, int, float, float, int, int, float]:
     """:func:`paired_signed_rank` of rows ``row_x`` and ``row_y`` of ``StepIndex.row_arrays()``,
-    objective ``column``: ``(reports of row_x, pairs, sum, T+, tie term, zeros)``. Unchecked
-    (one call per Wilcoxon decision): rows ``>= 0``, ``column < vals.shape[1]``."""
+    objective ``column``, and the normal-approximation p-value of the statistic: ``(reports of
+    row_x, pairs, sum, T+, tie term, zeros, p)``. Unchecked (one call per Wilcoxon decision):
+    rows ``>= 0``, ``column < vals.shape[1]``."""
     return _kernel_module("paired_signed_rank_rows").paired_signed_rank_rows(  # type: ignore[no-any-return]
-        keys, vals, off, cnt, row_x, row_y, column
+        keys, vals, off, cnt, row_x, row_y, column, greater
     )
 
 

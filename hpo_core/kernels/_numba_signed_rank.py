@@ -10,10 +10,14 @@ Wilcoxon pruner makes one call and no array in Python.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
-__all__ = ["paired_signed_rank", "paired_signed_rank_rows"]
+__all__ = ["paired_signed_rank", "paired_signed_rank_rows", "signed_rank_normal_pvalue"]
+
+_SQRT1_2 = math.sqrt(0.5)
 
 _jit = njit(cache=True, nogil=True, error_model="numpy")
 
@@ -62,8 +66,9 @@ def paired_signed_rank(steps_x, x, steps_y, y):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def paired_signed_rank_rows(keys, vals, off, cnt, row_x, row_y, column):  # type: ignore[no-untyped-def]
-    """:func:`paired_signed_rank` of two rows of a step index's by-row arrays."""
+def paired_signed_rank_rows(keys, vals, off, cnt, row_x, row_y, column, greater):  # type: ignore[no-untyped-def]
+    """:func:`paired_signed_rank` of two rows of a step index's by-row arrays, and the
+    normal-approximation p-value of its statistic."""
     n_x = cnt[row_x] if row_x < cnt.shape[0] else 0  # the count first (see StepIndex)
     o_x = off[row_x] if n_x else 0
     n_y = cnt[row_y] if row_y < cnt.shape[0] else 0
@@ -74,4 +79,20 @@ def paired_signed_rank_rows(keys, vals, off, cnt, row_x, row_y, column):  # type
         keys[o_y : o_y + n_y],
         vals[o_y : o_y + n_y, column],
     )
-    return n_x, p, sum_x, t_plus, tie_term, n_zero
+    p_normal = signed_rank_normal_pvalue(p, t_plus, tie_term, greater) if p >= 2 else math.nan
+    return n_x, p, sum_x, t_plus, tie_term, n_zero, p_normal
+
+
+@_jit
+def signed_rank_normal_pvalue(n, t_plus, tie_term, greater):  # type: ignore[no-untyped-def]
+    """One-sided p-value of ``T+`` under SciPy's normal approximation."""
+    c = float(n)
+    mean = c * (c + 1.0) * 0.25
+    se = math.sqrt((c * (c + 1.0) * (2.0 * c + 1.0) - tie_term / 2) / 24)
+    z = (t_plus - mean) / se
+    y = (-z if greater else z) * _SQRT1_2
+    a = abs(y)
+    if a < _SQRT1_2:
+        return 0.5 + 0.5 * math.erf(y)
+    q = 0.5 * math.erfc(a)
+    return 1.0 - q if y > 0 else q

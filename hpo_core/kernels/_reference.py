@@ -31,7 +31,11 @@ from hpo_core.kernels._reference_fanova import fanova_marginal_variances
 from hpo_core.kernels._reference_gp import gp_log_marginal_likelihood, gp_posterior, log_ei, matern52
 from hpo_core.kernels._reference_nsga import crowding_distance
 from hpo_core.kernels._reference_pareto import hypervolume, hypervolume_mc, is_pareto_front, nondominated_rank
-from hpo_core.kernels._reference_signed_rank import paired_signed_rank, paired_signed_rank_rows
+from hpo_core.kernels._reference_signed_rank import (
+    paired_signed_rank,
+    paired_signed_rank_rows,
+    signed_rank_normal_pvalue,
+)
 from hpo_core.kernels._reference_tpe import (
     categorical_kernel_table,
     log_pdf_product_mixture,
@@ -58,6 +62,7 @@ __all__ = [
     "nondominated_rank",
     "paired_signed_rank",
     "paired_signed_rank_rows",
+    "signed_rank_normal_pvalue",
     "parzen_bandwidths",
     "sample_product_mixture",
     "tpe_best_candidate",

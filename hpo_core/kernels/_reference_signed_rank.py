@@ -10,9 +10,13 @@ included, ties sharing the mean rank). The statistic is SciPy's ``zero_method="z
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["paired_signed_rank", "paired_signed_rank_rows"]
+__all__ = ["paired_signed_rank", "paired_signed_rank_rows", "signed_rank_normal_pvalue"]
+
+_SQRT1_2 = math.sqrt(0.5)
 
 
 def paired_signed_rank(
@@ -52,23 +56,54 @@ def paired_signed_rank(
 
 
 def paired_signed_rank_rows(
-    keys: np.ndarray, vals: np.ndarray, off: np.ndarray, cnt: np.ndarray, row_x: int, row_y: int, column: int
-) -> tuple[int, int, float, float, int, int]:
-    """:func:`paired_signed_rank` of two rows of a step index's by-row arrays.
+    keys: np.ndarray,
+    vals: np.ndarray,
+    off: np.ndarray,
+    cnt: np.ndarray,
+    row_x: int,
+    row_y: int,
+    column: int,
+    greater: bool,
+) -> tuple[int, int, float, float, int, int, float]:
+    """:func:`paired_signed_rank` of two rows of a step index's by-row arrays, and the
+    normal-approximation p-value of its statistic.
 
     Args:
         keys, vals, off, cnt: ``StepIndex.row_arrays()``: row ``r < len(cnt)`` holds steps
             ``keys[off[r] : off[r] + cnt[r]]`` (ascending, unique) and values ``vals[same,
             column]``; rows ``>= len(cnt)`` hold none.
         row_x, row_y: the two rows (``>= 0``); ``column``: the objective.
+        greater: the alternative of :func:`signed_rank_normal_pvalue`.
 
     Returns:
-        ``(n_x, p, sum_x, t_plus, tie_term, n_zero)``: the number of reports of ``row_x``,
-        then :func:`paired_signed_rank`'s five values.
+        ``(n_x, p, sum_x, t_plus, tie_term, n_zero, p_normal)``: the number of reports of
+        ``row_x``, :func:`paired_signed_rank`'s five values, and
+        :func:`signed_rank_normal_pvalue` of them (NaN below two pairs).
     """
     segments = []
     for row in (row_x, row_y):
         n = int(cnt[row]) if row < len(cnt) else 0
         o = int(off[row]) if n else 0
         segments += [keys[o : o + n], vals[o : o + n, column]]
-    return (len(segments[0]), *paired_signed_rank(*segments))
+    p, sum_x, t_plus, tie_term, n_zero = paired_signed_rank(*segments)
+    p_normal = signed_rank_normal_pvalue(p, t_plus, tie_term, greater) if p >= 2 else math.nan
+    return len(segments[0]), p, sum_x, t_plus, tie_term, n_zero, p_normal
+
+
+def signed_rank_normal_pvalue(n: int, t_plus: float, tie_term: int, greater: bool) -> float:
+    """One-sided p-value of ``T+`` under SciPy's normal approximation (``n >= 2`` pairs, no
+    continuity correction): ``z = (T+ - n (n + 1) / 4) / se``, ``se = sqrt((n (n + 1) (2n +
+    1) - tie_term / 2) / 24)``, in SciPy's expression order (n counted as a float); ``P =
+    Phi(-z)`` (``greater``) or ``Phi(z)``, ``Phi`` as SciPy's ``special.ndtr`` (Cephes) computes it:
+    ``0.5 + 0.5 erf(x / sqrt 2)`` near 0, ``0.5 erfc(|x| / sqrt 2)`` (or one minus it) beyond,
+    so a far tail keeps its relative accuracy."""
+    c = float(n)
+    mean = c * (c + 1.0) * 0.25
+    se = math.sqrt((c * (c + 1.0) * (2.0 * c + 1.0) - tie_term / 2) / 24)
+    z = (t_plus - mean) / se
+    y = (-z if greater else z) * _SQRT1_2
+    a = abs(y)
+    if a < _SQRT1_2:
+        return 0.5 + 0.5 * math.erf(y)
+    q = 0.5 * math.erfc(a)
+    return 1.0 - q if y > 0 else q

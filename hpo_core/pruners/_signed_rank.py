@@ -24,15 +24,15 @@ Private: the caller (the Wilcoxon pruner) passes finite ``d`` with ``n >= 2``.
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 
-__all__ = ["needs_permutation", "pvalue_from_statistic", "signed_rank_pvalue"]
+from hpo_core.kernels._reference_signed_rank import signed_rank_normal_pvalue
+
+__all__ = ["needs_permutation", "pvalue_from_statistic", "signed_rank_pvalue", "uses_exact"]
 
 _EXACT_MAX_N = 50  # SciPy: method "auto" is asymptotic above this
 _PERMUTATION_MAX_N = 13  # SciPy: 2**n <= 9999 resamples, so its permutation test is exact
-_SQRT1_2 = math.sqrt(0.5)
 
 
 def signed_rank_pvalue(d: np.ndarray, alternative: str) -> float:
@@ -71,6 +71,12 @@ def needs_permutation(n: int, tie_correct: int, has_zeros: bool) -> bool:
     return n <= _PERMUTATION_MAX_N and (tie_correct > 0 or has_zeros)
 
 
+def uses_exact(n: int, tie_correct: int, has_zeros: bool) -> bool:
+    """Whether SciPy's ``method="auto"`` takes the exact branch (``n <= 50``, no ties, no
+    zeros); otherwise, unless :func:`needs_permutation`, the normal approximation."""
+    return n <= _EXACT_MAX_N and not (tie_correct > 0 or has_zeros)
+
+
 def pvalue_from_statistic(
     n: int, t_plus: float, tie_correct: int, has_zeros: bool, alternative: str
 ) -> float:
@@ -78,27 +84,10 @@ def pvalue_from_statistic(
     ``sum(t^3 - t)`` and whether a difference is zero) on the exact branch (``n <= 50``,
     no ties, no zeros) or the normal approximation; not for :func:`needs_permutation`
     cases."""
-    if n <= _EXACT_MAX_N and not (tie_correct > 0 or has_zeros):
+    if uses_exact(n, tie_correct, has_zeros):
         return _exact_pvalue(n, int(t_plus), alternative)  # T is an integer here
-    # Normal approximation, SciPy's expression order (n counted as a float).
-    c = float(n)
-    mean = c * (c + 1.0) * 0.25
-    se = math.sqrt((c * (c + 1.0) * (2.0 * c + 1.0) - tie_correct / 2) / 24)
-    z = (t_plus - mean) / se
-    return _ndtr(z if alternative == "less" else -z)
-
-
-def _ndtr(x: float) -> float:
-    """The standard normal cdf as SciPy's ``special.ndtr`` (Cephes) computes it: ``0.5 +
-    0.5 erf(x / sqrt 2)`` near 0, ``0.5 erfc(|x| / sqrt 2)`` (or one minus it) beyond, so a
-    far tail keeps its relative accuracy; ``math.erf``/``erfc`` instead of SciPy's per-call
-    ufunc overhead (~1 us here against ~10 us)."""
-    y = x * _SQRT1_2
-    z = abs(y)
-    if z < _SQRT1_2:
-        return 0.5 + 0.5 * math.erf(y)
-    p = 0.5 * math.erfc(z)
-    return 1.0 - p if y > 0 else p
+    # Normal approximation: the kernels' formula (the Wilcoxon pruner gets it from its kernel call).
+    return signed_rank_normal_pvalue(n, t_plus, tie_correct, alternative == "greater")
 
 
 def _exact_pvalue(n: int, t: int, alternative: str) -> float:

@@ -12,7 +12,12 @@ from hpo_core import kernels
 from hpo_core._validation import check_int, check_real
 from hpo_core.exceptions import HpoWarning
 from hpo_core.pruners._base import BasePruner
-from hpo_core.pruners._signed_rank import needs_permutation, pvalue_from_statistic, signed_rank_pvalue
+from hpo_core.pruners._signed_rank import (
+    needs_permutation,
+    pvalue_from_statistic,
+    signed_rank_pvalue,
+    uses_exact,
+)
 from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:
@@ -87,8 +92,8 @@ class WilcoxonPruner(BasePruner):
         # One compiled call over the step index's arrays: the trial's report count, the
         # sum of its reports (left to right, as Optuna's Python sum), the pairing with the
         # best trial's steps and the signed-rank statistic; no array is built in Python.
-        n_steps, n_pairs, total, t_plus, tie_term, n_zero = kernels.paired_signed_rank_rows(
-            *history.steps.row_arrays(), trial.number, best.row, 0
+        n_steps, n_pairs, total, t_plus, tie_term, n_zero, p_normal = kernels.paired_signed_rank_rows(
+            *history.steps.row_arrays(), trial.number, best.row, 0, not maximize
         )
         if n_steps == 0:
             return False
@@ -110,8 +115,10 @@ class WilcoxonPruner(BasePruner):
             steps, values = history.steps.row_view(trial.number)
             _, mine, theirs = np.intersect1d(steps, best.steps, assume_unique=True, return_indices=True)
             p = signed_rank_pvalue(values[mine, 0] - best.values[theirs], alternative)
-        else:
+        elif uses_exact(n_pairs, tie_term, n_zero > 0):
             p = pvalue_from_statistic(n_pairs, t_plus, tie_term, n_zero > 0, alternative)
+        else:  # the normal approximation, computed in the kernel call
+            p = p_normal
         return p < self._p_threshold and not average_is_best
 
     def _best_reports(self, history: History, row: int) -> _BestReports | None:

@@ -88,10 +88,32 @@ def test_paired_signed_rank_rows_reads_rows_of_a_step_index(backend: ModuleType)
     arrays = index.row_arrays()
     for row_x in range(8):  # rows 6 and 7: past every reporting row
         for row_y in range(8):
-            for column in (0, 1):
-                got = backend.paired_signed_rank_rows(*arrays, row_x, row_y, column)
+            for column, greater in ((0, True), (1, False)):
+                got = backend.paired_signed_rank_rows(*arrays, row_x, row_y, column, greater)
                 sx, vx = index.of_row(row_x)
                 sy, vy = index.of_row(row_y)
                 want = (len(sx), *_reference.paired_signed_rank(sx, vx[:, column], sy, vy[:, column]))
-                assert tuple(got) == want
-                assert tuple(got) == _reference.paired_signed_rank_rows(*arrays, row_x, row_y, column)
+                assert tuple(got[:6]) == want
+                ref = _reference.paired_signed_rank_rows(*arrays, row_x, row_y, column, greater)
+                assert tuple(got[:6]) == ref[:6]
+                if want[1] < 2:
+                    assert np.isnan(got[6]) and np.isnan(ref[6])
+                else:  # erf/erfc of the C library in both
+                    np.testing.assert_allclose(got[6], ref[6], rtol=1e-14, atol=0)
+                    np.testing.assert_allclose(
+                        got[6],
+                        _reference.signed_rank_normal_pvalue(want[1], want[3], want[4], greater),
+                        rtol=1e-14,
+                    )
+
+
+def test_signed_rank_normal_pvalue_far_tails(backend: ModuleType) -> None:
+    if not hasattr(backend, "signed_rank_normal_pvalue"):
+        pytest.skip(f"{backend.BACKEND_NAME} has no signed_rank_normal_pvalue")
+    n = 400
+    for t_plus in (0.0, 10.5, n * (n + 1) / 4, n * (n + 1) / 2 - 3.0, n * (n + 1) / 2):
+        for greater in (True, False):
+            got = backend.signed_rank_normal_pvalue(n, t_plus, 6, greater)
+            want = _reference.signed_rank_normal_pvalue(n, t_plus, 6, greater)
+            np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)  # tiny tails keep their digits
+            assert 0.0 <= got <= 1.0

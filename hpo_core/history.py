@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from hpo_core._history_numeric import NumericColumns
 from hpo_core._history_params import ParamColumns
 from hpo_core._history_undo import ROW_ARRAYS, Undo
 from hpo_core._intersection import Intersection
@@ -78,7 +79,7 @@ def _view(a: np.ndarray) -> Any:
     return memoryview(a)  # type: ignore[arg-type]
 
 
-class History(ParamColumns):
+class History(ParamColumns, NumericColumns):
     """Columnar record of one study's trials; row ``i`` holds trial number ``i``."""
 
     def __init__(self, n_objectives: int, *, capacity: int = 64, param_capacity: int = 8):
@@ -417,50 +418,6 @@ class History(ParamColumns):
             elif key.startswith(CONSTRAINT_PREFIX):
                 self._set_constraint(row, key[len(CONSTRAINT_PREFIX) :], value)
         self.version += 1
-
-    def _numeric_col(self, key: str, width: int) -> np.ndarray:
-        """``numeric[key]``, created or widened to at least ``width`` columns (NaN)."""
-        col = self.numeric.get(key)
-        if col is None or col.shape[1] < width:
-            width = max(width, 0 if col is None else col.shape[1])
-            new = np.full((self.states.shape[0], width), np.nan)
-            if col is not None:
-                new[:, : col.shape[1]] = col
-            if self._undo is not None:
-                self._undo.add_column(key, width)
-            col = self.numeric[key] = new
-        return col
-
-    def _set_numeric(self, row: int, key: str, value: Any) -> None:
-        try:
-            arr = np.asarray(value, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
-            return  # not numbers: only the attribute dict holds it
-        if key == CONSTRAINTS_KEY:
-            # The list of a ``constraints_func``: its entries are the constraints "0", "1", ...
-            keys = self.constraint_keys
-            cols = [keys.setdefault(str(i), len(keys)) for i in range(len(arr))]
-            col = self._numeric_col(key, len(keys))
-            col[row, cols] = arr
-            return
-        col = self._numeric_col(key, len(arr))
-        col[row] = np.nan
-        col[row, : len(arr)] = arr
-
-    def _set_constraint(self, row: int, name: str, value: Any) -> None:
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            return  # not a number: only the attribute dict holds it
-        keys = self.constraint_keys
-        j = keys.setdefault(name, len(keys))
-        self._numeric_col(CONSTRAINTS_KEY, len(keys))[row, j] = v
-
-    def numeric_column(self, key: str) -> np.ndarray | None:
-        """(n, w) float64 values of the system attribute ``key`` (NaN where unset), or
-        None if no trial set it. ``key`` must be in :data:`NUMERIC_ATTRS`."""
-        col = self.numeric.get(key)
-        return None if col is None else col[: self.n]
 
     def add_intermediate(self, row: int, step: int, value: Any) -> bool:
         """Record ``value`` (a float, or (m,) values) at ``step``; a second report of

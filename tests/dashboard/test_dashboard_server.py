@@ -82,6 +82,7 @@ def test_dashboard_history_is_the_complete_trials_and_best_line(server: Any, sto
     assert h["values"] == [t.value for t in complete]
     best, line = float("inf"), []
     for t in complete:
+        assert t.value is not None
         if t.value < best:
             best = t.value
             line.append(t.number)
@@ -166,7 +167,11 @@ def test_dashboard_table_filters_by_state_and_ranges(server: Any, storage_url: s
     assert t["columns"]["number"] == want
     assert all(0 <= v <= 2.5 for v in t["columns"]["params_x"]) and set(t["columns"]["params_c"]) == {"a"}
 
-    open_high = [x.number for x in trials if x.state == hpo_core.TrialState.COMPLETE and x.values[0] >= 5.0]
+    open_high = [
+        x.number
+        for x in trials
+        if x.state == hpo_core.TrialState.COMPLETE and x.value is not None and x.value >= 5.0
+    ]
     assert (
         get(server, "/api/trials", name="single", range="value:5:", size=200)["columns"]["number"]
         == open_high
@@ -226,7 +231,9 @@ def test_cli_dashboard_serves_a_storage(storage_url: str) -> None:
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        assert "http://127.0.0.1:" in line, line + (proc.stderr.read() if proc.poll() is not None else "")
+        assert "http://127.0.0.1:" in line, line + (
+            proc.stderr.read() if proc.stderr and proc.poll() is not None else ""
+        )
         url = line.split("serving ")[1].split()[0]
         with urllib.request.urlopen(url + "api/studies", timeout=60) as r:
             assert {s["name"] for s in json.loads(r.read())["studies"]} == {"single", "multi"}

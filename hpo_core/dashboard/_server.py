@@ -95,6 +95,11 @@ class DashboardServer(ThreadingHTTPServer):
                 state = self._states[name] = StudyState(study)
             return state
 
+    def forget(self, name: str) -> None:
+        """Drop the loaded state of study ``name`` (if any)."""
+        with self._states_lock:
+            self._states.pop(name, None)
+
     def warm(self) -> None:
         """Load every study's history (a large SQLite study takes seconds the first time)."""
         try:
@@ -148,11 +153,19 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._route(url.path, q)
         except KeyError as e:
+            # A study deleted meanwhile: load it afresh next time (a new one may take its name).
+            self.server.forget(q.get("name", [""])[0])
             self._json({"error": f"not found: {e.args[0] if e.args else url.path}"}, HTTPStatus.NOT_FOUND)
         except _BadRequest as e:
             self._json({"error": str(e)}, HTTPStatus.BAD_REQUEST)
         except (BrokenPipeError, ConnectionResetError):
             pass
+        except Exception as e:  # noqa: BLE001 - a storage error (a study deleted meanwhile, a database gone)
+            _logger.warning("dashboard: %s failed", url.path, exc_info=True)
+            try:
+                self._json({"error": f"{type(e).__name__}: {e}"}, HTTPStatus.INTERNAL_SERVER_ERROR)
+            except OSError:
+                pass
 
     def _route(self, path: str, q: dict[str, list[str]]) -> None:
         srv = self.server

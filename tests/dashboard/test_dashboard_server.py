@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -289,3 +290,21 @@ def test_dashboard_events_resume_after_last_event_id(server: Any, storage_url: s
                 event = json.loads(line[6:])
                 break
     assert event["values"] == [[2.0, 3.0]] and event["cursor"] == cursor + 3
+
+
+def test_dashboard_study_deleted_and_recreated(server: Any, storage_url: str) -> None:
+    assert get(server, "/api/study", name="single")["n_trials"] == 60
+    hpo_core.delete_study(study_name="single", storage=storage_url)
+    codes = []
+    for _ in range(100):  # the server syncs at most every 0.1 s
+        try:
+            get(server, "/api/trials", name="single")
+        except urllib.error.HTTPError as e:
+            codes.append(e.code)
+            break
+        time.sleep(0.05)
+    assert codes == [404]
+    study = hpo_core.create_study(study_name="single", storage=storage_url)
+    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=2)
+    assert get(server, "/api/study", name="single")["n_trials"] == 2
+    assert get(server, "/api/trials", name="single")["total"] == 2

@@ -56,7 +56,10 @@ def test_mlflow_callback_writes_one_run_per_trial(uri: str) -> None:
         history = mlflow.tracking.MlflowClient(tracking_uri=uri).get_metric_history(run.info.run_id, "intermediate_loss")
         assert {m.step: m.value for m in history} == pytest.approx(trial.intermediate_values)
     assert runs[0].data.metrics["loss"] == pytest.approx(study.trials[0].value)
-    assert runs[2].data.tags["state"] == "PRUNED" and "loss" not in runs[2].data.metrics
+    # A pruned trial's value is its last report, as in Optuna 5.0, and is logged as such.
+    pruned = study.trials[2]
+    assert runs[2].data.tags["state"] == "PRUNED"
+    assert runs[2].data.metrics["loss"] == pytest.approx(pruned.intermediate_values[max(pruned.intermediate_values)])
 
 
 def test_mlflow_callback_multi_objective_names_and_study_tags(uri: str) -> None:

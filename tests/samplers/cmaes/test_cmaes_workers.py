@@ -13,7 +13,7 @@ from hpo_core.samplers.cmaes import _run
 from hpo_core.samplers.cmaes._sampler import GENERATION_ATTR, STATE_ATTR
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "storages"))
-from _workers import spawn  # noqa: E402  (tests/storages/_workers.py)
+from _workers import spawn, wait_for  # noqa: E402  (tests/storages/_workers.py)
 
 pytest.importorskip("cmaes", reason="CmaEsSampler needs `pip install 'hpo_core[cmaes]'`")
 
@@ -22,11 +22,18 @@ WORKER = """
     import hpo_core
     from hpo_core.samplers import CmaEsSampler
     hpo_core.logging.set_verbosity(logging.WARNING)
-    url, worker, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    import pathlib, time
+    url, worker, n, sync = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), pathlib.Path(sys.argv[4])
     sampler = CmaEsSampler(seed=worker, popsize=6)
     study = hpo_core.create_study(storage=url, study_name="cma", load_if_exists=True, sampler=sampler)
+    # Start together: each worker says it is ready, then waits for the test's go, so
+    # that a loaded machine starting one process late does not leave another alone.
+    (sync / f"ready{worker}").touch()
+    while not (sync / "go").exists():
+        time.sleep(0.01)
     def objective(trial):
         trial.set_user_attr("worker", worker)
+        time.sleep(0.005)  # trials of the workers interleave
         return sum((trial.suggest_float(f"x{i}", -5, 5) - 1) ** 2 for i in range(4))
     study.optimize(objective, n_trials=n)
 """
@@ -36,7 +43,10 @@ WORKER = """
 def test_cmaes_processes_share_one_run_through_sqlite(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cma.db'}"
     hpo_core.create_study(storage=url, study_name="cma")
-    procs = [spawn(WORKER, url, str(w), "60") for w in range(3)]
+    procs = [spawn(WORKER, url, str(w), "60", str(tmp_path)) for w in range(3)]
+    for w, p in enumerate(procs):
+        wait_for(tmp_path / f"ready{w}", p)
+    (tmp_path / "go").touch()
     for p in procs:
         out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
@@ -53,13 +63,13 @@ def test_cmaes_processes_share_one_run_through_sqlite(tmp_path: Path) -> None:
     for t, g in zip(trials, gens[:, 0].tolist()):
         if g == g:
             by_gen.setdefault(int(g), set()).add(t.user_attrs["worker"])
-    # Populations mix the workers' trials; how many depends on how the processes start
-    # and interleave (a slow start leaves one worker alone for a few generations).
+    # Populations mix the workers' trials (the workers start together; how many
+    # generations mix still depends on how a loaded machine schedules them).
     assert sum(len(workers) > 1 for workers in by_gen.values()) >= max(2, len(by_gen) // 4)
     assert study.best_value < 1.0
 
     # A restarted worker resumes the stored run.
-    proc = spawn(WORKER, url, "7", "12")
+    proc = spawn(WORKER, url, "7", "12", str(tmp_path))
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     again = _run.decode(hpo_core.load_study(study_name="cma", storage=url).system_attrs[STATE_ATTR],

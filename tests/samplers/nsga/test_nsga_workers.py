@@ -10,18 +10,25 @@ import pytest
 import hpo_core
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "storages"))
-from _workers import spawn  # noqa: E402  (tests/storages/_workers.py)
+from _workers import spawn, wait_for  # noqa: E402  (tests/storages/_workers.py)
 
 WORKER = """
     import sys, logging
     import hpo_core
     from hpo_core.samplers import NSGAIISampler
     hpo_core.logging.set_verbosity(logging.WARNING)
-    url, worker, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    import pathlib, time
+    url, worker, n, sync = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), pathlib.Path(sys.argv[4])
     sampler = NSGAIISampler(population_size=8, seed=worker)
     study = hpo_core.load_study(storage=url, study_name="nsga", sampler=sampler)
+    # Start together: each worker says it is ready, then waits for the test's go, so
+    # that a loaded machine starting one process late does not leave another alone.
+    (sync / f"ready{worker}").touch()
+    while not (sync / "go").exists():
+        time.sleep(0.01)
     def objective(trial):
         trial.set_user_attr("worker", worker)
+        time.sleep(0.005)  # trials of the workers interleave
         x = trial.suggest_float("x", 0, 1)
         y = trial.suggest_int("y", 0, 10)
         c = trial.suggest_categorical("c", ["a", "b"])
@@ -34,7 +41,10 @@ WORKER = """
 def test_nsga_processes_share_generations_through_sqlite(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'nsga.db'}"
     hpo_core.create_study(storage=url, study_name="nsga", directions=["minimize", "minimize"])
-    procs = [spawn(WORKER, url, str(w), "40") for w in range(3)]
+    procs = [spawn(WORKER, url, str(w), "40", str(tmp_path)) for w in range(3)]
+    for w, p in enumerate(procs):
+        wait_for(tmp_path / f"ready{w}", p)
+    (tmp_path / "go").touch()
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
@@ -48,8 +58,8 @@ def test_nsga_processes_share_generations_through_sqlite(tmp_path: Path) -> None
     by_gen: dict[int, set[int]] = {}
     for t, g in zip(trials, gens):
         by_gen.setdefault(g, set()).add(t.user_attrs["worker"])
-    # Generations mix the workers; how many depends on how the processes start and
-    # interleave (a slow start leaves the first worker alone for a few generations).
+    # Generations mix the workers (they start together; how many generations mix still
+    # depends on how a loaded machine schedules them).
     assert sum(len(w) > 1 for w in by_gen.values()) >= max(2, len(by_gen) // 4)
     attrs = study.system_attrs
     top = max(g for g in range(1, max(gens) + 1) if attrs.get(f"NSGAIISampler:parent:{g}") is not None)
@@ -57,7 +67,7 @@ def test_nsga_processes_share_generations_through_sqlite(tmp_path: Path) -> None
     assert len(parents) == 8 and all(gens[p] < top for p in parents)
 
     # A worker started later continues the same generations.
-    proc = spawn(WORKER, url, "7", "16")
+    proc = spawn(WORKER, url, "7", "16", str(tmp_path))
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     later = [t.system_attrs["generation"] for t in hpo_core.load_study(study_name="nsga", storage=url).trials[120:]]

@@ -242,3 +242,17 @@ def test_constraints_func_warns_optunas_deprecation_once(name: str) -> None:
         with pytest.warns(FutureWarning) as theirs:
             getattr(optuna.samplers, name)(constraints_func=lambda t: [0.0])
         assert str(ours[0].message) in [str(w.message) for w in theirs]
+
+
+def test_cmaes_warns_that_it_ignores_constraints_as_optuna() -> None:
+    pytest.importorskip("cmaes", reason="CmaEsSampler needs the cmaes package")
+    _quiet()
+    study = hpo_core.create_study(sampler=hpo_core.samplers.CmaEsSampler(seed=0))
+    trial = study.ask()
+    trial.suggest_float("x", 0, 1)
+    trial.set_constraint("c", 1.0)
+    with pytest.warns(UserWarning, match="CmaEsSampler will not use them"):
+        study.tell(trial, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no constraint, no warning
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)

@@ -462,6 +462,12 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         self._independent.before_trial(study, trial)
 
     def after_trial(self, study: Study, trial: Trial, state: TrialState, values: list[float] | None) -> None:
+        if getattr(trial, "_constraints", None):  # set through trial.set_constraint (Optuna's warning)
+            warnings.warn(
+                "Constraints have been set, but CmaEsSampler will not use them for optimization.",
+                HpoWarning,
+                stacklevel=2,
+            )
         self._independent.after_trial(study, trial, state, values)
 
 

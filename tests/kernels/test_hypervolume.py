@@ -172,23 +172,29 @@ def test_hypervolume_with_jax_default_works_without_numba(monkeypatch: pytest.Mo
 
 
 @pytest.mark.parametrize(("m", "n"), [(5, 12), (6, 8)])
-def test_hypervolume_above_four_objectives_matches_inclusion_exclusion(hvbackend: ModuleType, m: int, n: int,
-                                                                       seed: int) -> None:
+def test_hypervolume_above_four_objectives_matches_inclusion_exclusion(
+    hvbackend: ModuleType, m: int, n: int, seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     points = rng.uniform(-1.0, 1.2, (n, m))
     ref = np.ones(m)
-    np.testing.assert_allclose(hvbackend.hypervolume(points, ref), _inclusion_exclusion_hv(points, ref), rtol=1e-12)
+    np.testing.assert_allclose(
+        hvbackend.hypervolume(points, ref), _inclusion_exclusion_hv(points, ref), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize(("m", "n"), [(5, 40), (6, 15)])
-def test_hypervolume_above_four_objectives_on_a_front_matches_the_reference(hvbackend: ModuleType, m: int, n: int,
-                                                                            seed: int) -> None:
+def test_hypervolume_above_four_objectives_on_a_front_matches_the_reference(
+    hvbackend: ModuleType, m: int, n: int, seed: int
+) -> None:
     # Every point on the front (a sphere's octant): the worst case of the slab recursion.
     rng = np.random.default_rng(seed)
     points = np.abs(rng.normal(size=(n, m)))
     points /= np.linalg.norm(points, axis=1)[:, None]
     ref = np.full(m, 1.1)
-    np.testing.assert_allclose(hvbackend.hypervolume(points, ref), _reference.hypervolume(points, ref), rtol=1e-10)
+    np.testing.assert_allclose(
+        hvbackend.hypervolume(points, ref), _reference.hypervolume(points, ref), rtol=1e-10
+    )
 
 
 def test_hypervolume_five_objectives_matches_optuna(seed: int) -> None:
@@ -197,12 +203,15 @@ def test_hypervolume_five_objectives_matches_optuna(seed: int) -> None:
     points = np.abs(rng.normal(size=(30, 5)))
     points /= np.linalg.norm(points, axis=1)[:, None]
     ref = np.full(5, 1.1)
-    np.testing.assert_allclose(kernels.hypervolume(points, ref), hv_module.compute_hypervolume(points, ref),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        kernels.hypervolume(points, ref), hv_module.compute_hypervolume(points, ref), rtol=1e-12
+    )
 
 
 def _mc_backends() -> list[str]:
-    return [name for name in kernels.available_backends() if hasattr(kernels.get_backend(name), "hypervolume_mc")]
+    return [
+        name for name in kernels.available_backends() if hasattr(kernels.get_backend(name), "hypervolume_mc")
+    ]
 
 
 def test_hypervolume_mc_backends_share_signature_and_summary() -> None:

@@ -282,10 +282,18 @@ def hypervolume_mc(points: np.ndarray, ref: np.ndarray, u: np.ndarray) -> tuple[
         raise ValueError(format_error("ref", "a finite reference point", ref))
     u = np.asarray(u, dtype=np.float64)
     if u.ndim != 2 or u.shape[0] < 1 or u.shape[1] != np.shape(ref)[0] or not ((u >= 0.0) & (u < 1.0)).all():
-        raise ValueError(format_error("u", f"samples in [0, 1) of shape (N >= 1, {np.shape(ref)[0]})",
-                                      f"shape {u.shape}" if u.ndim != 2 or u.shape[1:] != np.shape(ref) else u))
+        raise ValueError(
+            format_error(
+                "u",
+                f"samples in [0, 1) of shape (N >= 1, {np.shape(ref)[0]})",
+                f"values from {u.min():g} to {u.max():g}"
+                if u.ndim == 2 and u.shape[0] >= 1 and u.shape[1:] == np.shape(ref)
+                else f"shape {u.shape}",
+            )
+        )
     value, error = _kernel_module("hypervolume_mc").hypervolume_mc(points, ref, u)
     return float(value), float(error)
+
 
 def nondominated_boxes(points: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Disjoint boxes that tile the region below ref that no point dominates."""
@@ -295,14 +303,25 @@ def nondominated_boxes(points: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray,
     return _kernel_module("nondominated_boxes").nondominated_boxes(points, ref)  # type: ignore[no-any-return]
 
 
-def log_ehvi(mean: np.ndarray, sd: np.ndarray, lo: np.ndarray, hi: np.ndarray, *,
-             grad: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def log_ehvi(
+    mean: np.ndarray, sd: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, grad: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Log expected hypervolume improvement of independent Gaussians over disjoint boxes."""
     mean, sd, lo, hi = (np.asarray(a, dtype=np.float64) for a in (mean, sd, lo, hi))
-    if mean.ndim != 2 or sd.shape != mean.shape or lo.ndim != 2 or hi.shape != lo.shape \
-            or lo.shape[1] != mean.shape[1]:
-        raise ValueError(format_error("mean, sd, lo, hi", "arrays of shapes (k, m), (k, m), (c, m), (c, m)",
-                                      f"shapes {mean.shape}, {sd.shape}, {lo.shape}, {hi.shape}"))
+    if (
+        mean.ndim != 2
+        or sd.shape != mean.shape
+        or lo.ndim != 2
+        or hi.shape != lo.shape
+        or lo.shape[1] != mean.shape[1]
+    ):
+        raise ValueError(
+            format_error(
+                "mean, sd, lo, hi",
+                "arrays of shapes (k, m), (k, m), (c, m), (c, m)",
+                f"shapes {mean.shape}, {sd.shape}, {lo.shape}, {hi.shape}",
+            )
+        )
     return _kernel_module("log_ehvi").log_ehvi(mean, sd, lo, hi, grad=grad)  # type: ignore[no-any-return]
 
 

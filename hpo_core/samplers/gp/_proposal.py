@@ -107,9 +107,13 @@ def propose(plan: Plan, *, deterministic: bool, kernel_module: ModuleType | None
             assert plan.cells is not None
             post = [m.posterior(Z, grad=grad) for m in models]
             value, gradient = _ehvi.log_ehvi(
-                np.column_stack([p[0] for p in post]), np.column_stack([p[1] for p in post]),
-                np.stack([p[2] for p in post], axis=1), np.stack([p[3] for p in post], axis=1), *plan.cells,
-                grad=grad)
+                np.column_stack([p[0] for p in post]),
+                np.column_stack([p[1] for p in post]),
+                np.stack([p[2] for p in post], axis=1),
+                np.stack([p[3] for p in post], axis=1),
+                *plan.cells,
+                grad=grad,
+            )
         elif math.isnan(plan.best):  # nothing feasible yet: the probability of feasibility alone
             value, gradient = np.zeros(len(Z)), np.zeros(Z.shape)
         else:

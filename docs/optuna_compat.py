@@ -41,29 +41,13 @@ MODULES = [
 ]
 
 # Why a name is missing: by module (the default) and by name.
-MISSING_MODULE = {
-    "optuna.integration": "integrations are being added one library at a time (issue 14); "
-                          "the others are not planned",
-    "optuna.search_space": "planned (issue 14): user-defined samplers read `study.view.history` "
-                           "(`intersection_search_space()`) instead",
-    "optuna.visualization": "plots are planned (issue 16)",
-    "optuna.visualization.matplotlib": "plots are planned (issue 16)",
+MISSING_MODULE: dict[str, str] = {
+    "optuna.integration": "optuna-integration's other libraries are not planned",
 }
 MISSING = {
-    "optuna.version": "the version is `hpo_core.__version__`",
-    "optuna.get_all_study_names": "planned (issue 14); `get_all_study_summaries` gives the names",
-    "optuna.study.get_all_study_names": "planned (issue 14); `get_all_study_summaries` gives the names",
-    "optuna.study.StudySummary": "`get_all_study_summaries` returns `hpo_core.storages.FrozenStudy`",
-    "optuna.samplers.BruteForceSampler": "not planned: `GridSampler` covers finite spaces",
-    "optuna.samplers.PartialFixedSampler": "planned (issue 14); `enqueue_trial` and "
-                                           "`ask(fixed_distributions)` fix parameters today",
-    "optuna.samplers.BaseGASampler": "the NSGA samplers keep generations in the history's "
-                                     "columns instead (issue 15)",
     "optuna.storages.GrpcStorageProxy": "not planned: PostgreSQL/MySQL and the journal serve many workers",
     "optuna.storages.run_grpc_proxy_server": "not planned: see GrpcStorageProxy",
     "optuna.storages._CachedStorage": "private in Optuna; every hpo_core storage keeps a columnar cache",
-    "optuna.trial.FixedTrial": "planned (issue 14); a `FrozenTrial` replays stored parameters",
-    "optuna.trial.BaseTrial": "planned (issue 14)",
 }
 # Deliberate differences, by name.
 _STORAGE_NOTE = ("Optuna's storage methods are written once over hpo_core's storage operations "
@@ -78,24 +62,27 @@ _RDB_NOTE = ("`heartbeat_interval` defaults to 60 s (Optuna: None), a deliberate
              "configuration; `heartbeat_interval=None` gives Optuna's behaviour. `skip_compatibility_check` "
              "and `skip_table_creation` are accepted: opening checks the schema version, upgrades an older "
              "one in place and creates tables only where missing. " + _STORAGE_NOTE)
-_SAMPLER_NOTE = ("the study calls `sample_independent(study, trial, name, distribution)` positionally, so "
-                 "a user-defined sampler written with Optuna's argument names works unchanged")
-_DIST_NOTE = "the argument names of `to_external_repr`/`to_internal_repr` differ; both are called positionally"
 NOTES = {
     **{f"optuna.storages.{n}": _STORAGE_NOTE for n in ("BaseStorage", "InMemoryStorage", "JournalStorage")},
     "optuna.storages.RDBStorage": _RDB_NOTE,
     "optuna.storages.journal.JournalStorage": _STORAGE_NOTE,
-    **{f"optuna.samplers.{n}": _SAMPLER_NOTE for n in (
-        "BaseSampler", "CmaEsSampler", "GPSampler", "GridSampler", "NSGAIISampler", "NSGAIIISampler",
-        "QMCSampler", "RandomSampler", "TPESampler")},
-    **{f"optuna.distributions.{n}": _DIST_NOTE for n in (
-        "BaseDistribution", "CategoricalDistribution", "FloatDistribution", "IntDistribution")},
+    "optuna.samplers.QMCSampler": "with a fixed space (`ask(fixed_distributions)`) trial i takes point i of "
+                                  "the sequence from the first trial on, so workers never repeat a point; Optuna "
+                                  "samples the first trial with its independent sampler and walks the sequence "
+                                  "from its second trial (the same points, one trial later)",
+    "optuna.samplers.BruteForceSampler": "never stops the study while a RUNNING trial may still reach an "
+                                         "unexplored configuration; Optuna's default counts a running trial's "
+                                         "branch as explored and can stop before every configuration has run "
+                                         "(its issue 5780)",
+    "optuna.samplers.TPESampler": "a trial without one of the constraints other trials have counts as "
+                                  "infeasible (Optuna: feasible)",
+    "optuna.trial.Trial": "`set_constraint` refuses a key set twice through the same Trial object; Optuna "
+                          "checks the storage",
+    "optuna.trial.FrozenTrial": "a PRUNED trial's value is its last report, also when it is added with "
+                                "`add_trial` (Optuna keeps a value given there, and None where none is given)",
     "optuna.study.Study.tell": "returns None: building a FrozenTrial on every tell would cost more "
                                "than a tight ask/tell loop; read `study.trials`",
     "optuna.create_study": "the defaults are Optuna's (TPE, MedianPruner)",
-    **{f"optuna.terminator.{n}": "no FutureWarning: Optuna 5.0 deprecates `optuna.terminator` (removal in 6.0), "
-                                 "hpo_core keeps it" for n in (
-        "Terminator", "TerminatorCallback", "report_cross_validation_scores")},
     **{f"optuna.terminator.{n}": "runs on GPSampler's GP (no torch) under Optuna's hyperparameter prior and "
                                  "maximises the UCB with GPSampler's acquisition search, so its values differ a "
                                  "little from Optuna's (measured in the class docstring); no ExperimentalWarning"
@@ -239,7 +226,7 @@ def table() -> list[Row]:
             if diffs or qual in NOTES:
                 detail = "; ".join(diffs)
                 if qual in NOTES:
-                    detail = (detail + ". " if detail else "") + "Why: " + NOTES[qual]
+                    detail = (detail + ". Why: " if detail else "Note: ") + NOTES[qual]
                 rows.append(Row(module, name, "different" if diffs else "same", detail))
             else:
                 rows.append(Row(module, name, "same", ""))
@@ -259,7 +246,8 @@ def render(rows: list[Row]) -> str:
         f"{optuna.__version__} and hpo_core {hpo_core.__version__}: every public name of Optuna's "
         "user-facing modules, looked up under the same name in the same hpo_core module. "
         "**same**: present, with the same arguments and defaults (classes: constructor and public "
-        "methods); **different**: present, and what differs; **missing**: absent, and why.",
+        "methods), with a note where the behaviour differs in a documented way; **different**: "
+        "present, and what differs; **missing**: absent, and why.",
         "",
         f"Totals: {counts['same']} same, {counts['different']} different, {counts['missing']} missing "
         f"(of {len(rows)}).",

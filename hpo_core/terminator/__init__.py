@@ -4,7 +4,9 @@ room left for improvement falls below the statistical error of the objective.
 The GP evaluators (:class:`RegretBoundEvaluator`, :class:`EMMREvaluator`) run on
 GPSampler's GP (``hpo_core.samplers.gp``: its model and acquisition search, under
 Optuna's hyperparameter prior), no torch. Same names, arguments and defaults as Optuna's;
-the differences (the UCB search, no FutureWarning) are stated in each class.
+the differences (the UCB search) are stated in each class. As in Optuna 5.0, where the
+module is deprecated, ``Terminator``, ``TerminatorCallback`` and
+``report_cross_validation_scores`` warn a ``FutureWarning``.
 
 Example:
     >>> import hpo_core

@@ -12,6 +12,7 @@ from hpo_core.terminator._erroreval import (
     BaseErrorEvaluator,
     CrossValidationErrorEvaluator,
     StaticErrorEvaluator,
+    warn_deprecated,
 )
 from hpo_core.terminator._improvement import (
     DEFAULT_MIN_N_TRIALS,
@@ -55,8 +56,8 @@ class Terminator(BaseTerminator):
     (counted from the study's columnar history); then it is
     ``improvement_evaluator.evaluate(study.trials, ...) < error_evaluator.evaluate(...)``.
 
-    Unlike Optuna 5.0 (where ``optuna.terminator`` is deprecated since 4.9 and warns a
-    ``FutureWarning``), constructing it warns nothing.
+    As in Optuna 5.0 (where ``optuna.terminator`` is deprecated since 4.9), constructing
+    it warns a ``FutureWarning`` with Optuna's text.
 
     Args:
         improvement_evaluator: The room left; None for :class:`RegretBoundEvaluator`.
@@ -89,6 +90,7 @@ class Terminator(BaseTerminator):
         error_evaluator: BaseErrorEvaluator | None = None,
         min_n_trials: int = DEFAULT_MIN_N_TRIALS,
     ) -> None:
+        warn_deprecated()
         for name, value, kind in (
             ("improvement_evaluator", improvement_evaluator, BaseImprovementEvaluator),
             ("error_evaluator", error_evaluator, BaseErrorEvaluator),
@@ -128,6 +130,7 @@ class TerminatorCallback:
     """
 
     def __init__(self, terminator: BaseTerminator | None = None) -> None:
+        warn_deprecated()
         if terminator is not None and not isinstance(terminator, BaseTerminator):
             raise TypeError(
                 format_error("terminator", "a BaseTerminator or None", terminator, owner="TerminatorCallback")

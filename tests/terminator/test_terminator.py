@@ -312,3 +312,30 @@ def test_evaluators_reject_what_optuna_rejects() -> None:
 def test_public_names_match_optuna() -> None:
     OT = _optuna_terminator()
     assert sorted(T.__all__) == sorted(OT.__all__)
+
+
+def test_deprecation_warnings_are_optunas() -> None:
+    """Optuna 5.0 deprecates optuna.terminator; the same three entry points warn the same."""
+    pytest.importorskip("optuna")
+    import optuna
+    import optuna.terminator
+
+    w = warnings
+    study = hpo_core.create_study()
+    trial = study.ask()
+    theirs_study = optuna.create_study()
+    theirs_trial = theirs_study.ask()
+    pairs = [
+        (lambda: hpo_core.terminator.Terminator(), lambda: optuna.terminator.Terminator()),
+        (lambda: hpo_core.terminator.report_cross_validation_scores(trial, [0.1, 0.2]),
+         lambda: optuna.terminator.report_cross_validation_scores(theirs_trial, [0.1, 0.2])),
+        (lambda: hpo_core.terminator.TerminatorCallback(), lambda: optuna.terminator.TerminatorCallback()),
+    ]
+    for ours, theirs in pairs:
+        got = []
+        for f in (ours, theirs):
+            with w.catch_warnings(record=True) as caught:
+                w.simplefilter("always")
+                f()
+            got.append([(c.category, str(c.message)) for c in caught if issubclass(c.category, FutureWarning)])
+        assert got[0] and got[0] == got[1]

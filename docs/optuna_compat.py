@@ -74,8 +74,6 @@ NOTES = {
                                          "unexplored configuration; Optuna's default counts a running trial's "
                                          "branch as explored and can stop before every configuration has run "
                                          "(its issue 5780)",
-    "optuna.samplers.TPESampler": "a trial without one of the constraints other trials have counts as "
-                                  "infeasible (Optuna: feasible)",
     "optuna.trial.Trial": "`set_constraint` refuses a key set twice through the same Trial object; Optuna "
                           "checks the storage",
     "optuna.trial.FrozenTrial": "a PRUNED trial's value is its last report, also when it is added with "

@@ -246,7 +246,7 @@ _O_STATE = {"COMPLETE": optuna.trial.TrialState.COMPLETE, "PRUNED": optuna.trial
             "RUNNING": optuna.trial.TrialState.RUNNING, "FAIL": optuna.trial.TrialState.FAIL}
 
 
-def _history(seed: int, n: int, n_objectives: int, constrained: bool) -> list[dict[str, Any]]:
+def _history(seed: int, n: int, n_objectives: int, constrained: bool | str) -> list[dict[str, Any]]:
     """Trials as plain dicts: params on a discrete grid, values with ties, some PRUNED with
     0-3 reports (NaN among them) with one objective, RUNNING and FAIL ones, constraint values."""
     rng = np.random.default_rng(seed)
@@ -264,6 +264,8 @@ def _history(seed: int, n: int, n_objectives: int, constrained: bool) -> list[di
             rec["intermediate"] = reports
         if constrained and state in ("COMPLETE", "PRUNED"):
             rec["constraints"] = [float(rng.choice([-1.0, 0.0, 0.5, 2.0])), float(rng.choice([-1.0, 0.0, 1.0]))]
+            if constrained == "partial" and rng.random() < 0.3:  # a trial without constraints: feasible
+                del rec["constraints"]
         out.append(rec)
     return out
 
@@ -312,12 +314,12 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     return calls
 
 
-@pytest.mark.parametrize("constrained", [False, True], ids=["plain", "constraints"])
+@pytest.mark.parametrize("constrained", [False, True, "partial"], ids=["plain", "constraints", "some-without"])
 @pytest.mark.parametrize("directions", [["minimize"], ["maximize"], ["minimize", "maximize"],
                                         ["minimize", "minimize", "maximize"]], ids=["min", "max", "mo2", "mo3"])
 @pytest.mark.parametrize("n", [20, 60, 300])
 def test_split_and_weights_equal_optuna(captured: list[tuple[Any, ...]], directions: list[str], n: int,
-                                        constrained: bool, seed: int) -> None:
+                                        constrained: bool | str, seed: int) -> None:
     """The good and bad rows (and their weights) of the next proposal are Optuna 5's
     ``_split_trials`` groups with the default gamma: COMPLETE trials by value (ties by
     number) or by non-domination rank and hypervolume, then PRUNED ones by their last

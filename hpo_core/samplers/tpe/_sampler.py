@@ -192,7 +192,8 @@ class TPESampler(HistoryBound, BaseSampler):
     weight 1, magic clip on, endpoints off, constant liar on, joint estimators for a
     single objective and per-parameter ones for several (good trials then weigh 1 each,
     as in Optuna 5). PRUNED trials rank after COMPLETE ones by (last step, last
-    intermediate value); infeasible ones after both by total violation; FAIL trials are
+    intermediate value); infeasible ones after both by total violation (a constraint a
+    trial lacks adds nothing, as in Optuna 5.0); FAIL trials are
     ignored. Multi-objective splits use ``_split.split_below_above`` (non-domination
     rank, hypervolume tie-break). As in Optuna, the split ranks every finished trial
     (``gamma`` counts them all) once per ask; each parameter, group or joint space then
@@ -611,16 +612,15 @@ class TPESampler(HistoryBound, BaseSampler):
 
     @staticmethod
     def _violations(h: History, states: np.ndarray) -> np.ndarray:
-        """(n,) total violations from the history's constraint column; NaN (infeasible)
-        where a value is missing or NaN."""
+        """(n,) total violations from the history's constraint column, Optuna 5.0's score
+        (``sum(v for v in trial.constraints.values() if v > 0)``): a constraint a trial
+        does not have (or NaN) adds nothing, so a trial without constraints is feasible."""
         n = len(states)
         C = h.numeric_column(CONSTRAINTS_KEY)
         if C is None:
-            return np.full(n, np.nan)
+            return np.zeros(n)
         C = C[:n]
-        out = np.maximum(C, 0.0).sum(axis=1)
-        out[np.isnan(C).any(axis=1)] = np.nan
-        return out
+        return np.where(C > 0.0, C, 0.0).sum(axis=1)  # NaN > 0 is False
 
     @staticmethod
     def _last_reports(h: History, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -74,8 +74,6 @@ NOTES = {
                                          "unexplored configuration; Optuna's default counts a running trial's "
                                          "branch as explored and can stop before every configuration has run "
                                          "(its issue 5780)",
-    "optuna.trial.Trial": "`set_constraint` refuses a key set twice through the same Trial object; Optuna "
-                          "checks the storage",
     "optuna.trial.FrozenTrial": "a PRUNED trial's value is its last report, also when it is added with "
                                 "`add_trial` (Optuna keeps a value given there, and None where none is given)",
     "optuna.study.Study.tell": "returns None: building a FrozenTrial on every tell would cost more "

@@ -256,3 +256,15 @@ def test_cmaes_warns_that_it_ignores_constraints_as_optuna() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no constraint, no warning
         study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+
+
+def test_set_constraint_twice_through_two_objects_of_one_trial_warns(tmp_path: Any) -> None:
+    """As Optuna's: the storage decides whether a key is set, not the Trial object."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    study = hpo_core.create_study(storage=url)
+    trial = study.ask()
+    trial.set_constraint("c", 1.0)
+    other = hpo_core.Trial(hpo_core.load_study(study_name=study.study_name, storage=url), trial._trial_id)
+    with pytest.warns(hpo_core.exceptions.HpoWarning, match="already set"):
+        other.set_constraint("c", -5.0)
+    assert other.constraints == {"c": 1.0}

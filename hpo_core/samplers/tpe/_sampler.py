@@ -523,11 +523,11 @@ class TPESampler(HistoryBound, BaseSampler):
         w_below = np.ones(len(rows_below)) if len(study.directions) > 1 else self._weights_of(len(rows_below))
         if n_above > self._max_bad:
             # Approximation above the cap (documented in the class docstring).
-            u = float(self._rng.random())
+            u0 = float(self._rng.random())
             if self._weights is default_weights:  # the same draws without the O(n) weights
-                pick = _parzen.systematic_resample_ramp(n_above, 25, self._max_bad, u)
+                pick = _parzen.systematic_resample_ramp(n_above, 25, self._max_bad, u0)
             else:
-                pick = _parzen.systematic_resample(self._weights_of(n_above), self._max_bad, u)
+                pick = _parzen.systematic_resample(self._weights_of(n_above), self._max_bad, u0)
             # The k-th usable row is k plus the rows left off before it; rows_off[j] - j
             # usable rows precede the j-th of those (never building all n usable rows).
             rows_above = pick + np.searchsorted(rows_off - np.arange(len(rows_off)), pick, side="right")

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from hpo_core.kernels._numba_gp import _log_ei_scalar
-from hpo_core.kernels._numba_pareto import _lex_order
+from hpo_core.kernels._numba_pareto import _hv_inside, _lex_order
 from hpo_core.kernels._numba_truncnorm import _log_ndtr
 from hpo_core.kernels._reference_ehvi import CLOSE
 
@@ -109,20 +109,8 @@ def _boxes_3d(points, ref):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _inside(points, ref):  # type: ignore[no-untyped-def]
-    n, m = points.shape
-    keep = np.ones(n, dtype=np.bool_)
-    for i in range(n):
-        for j in range(m):
-            if not points[i, j] < ref[j]:
-                keep[i] = False
-                break
-    return points[keep]
-
-
-@_jit
 def _nondominated_boxes(points, ref):  # type: ignore[no-untyped-def]
-    points = _inside(points, ref)
+    points = _hv_inside(points, ref)
     m = ref.shape[0]
     if m == 1:
         lo = np.full((1, 1), -_INF)

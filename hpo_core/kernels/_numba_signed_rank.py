@@ -15,9 +15,9 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["paired_signed_rank", "paired_signed_rank_rows", "signed_rank_normal_pvalue"]
+from hpo_core.kernels import _reference_signed_rank as R
 
-_SQRT1_2 = math.sqrt(0.5)
+__all__ = ["paired_signed_rank", "paired_signed_rank_rows", "signed_rank_normal_pvalue"]
 
 _jit = njit(cache=True, nogil=True, error_model="numpy")
 
@@ -83,16 +83,5 @@ def paired_signed_rank_rows(keys, vals, off, cnt, row_x, row_y, column, greater)
     return n_x, p, sum_x, t_plus, tie_term, n_zero, p_normal
 
 
-@_jit
-def signed_rank_normal_pvalue(n, t_plus, tie_term, greater):  # type: ignore[no-untyped-def]
-    """One-sided p-value of ``T+`` under SciPy's normal approximation."""
-    c = float(n)
-    mean = c * (c + 1.0) * 0.25
-    se = math.sqrt((c * (c + 1.0) * (2.0 * c + 1.0) - tie_term / 2) / 24)
-    z = (t_plus - mean) / se
-    y = (-z if greater else z) * _SQRT1_2
-    a = abs(y)
-    if a < _SQRT1_2:
-        return 0.5 + 0.5 * math.erf(y)
-    q = 0.5 * math.erfc(a)
-    return 1.0 - q if y > 0 else q
+# The scalar p-value is the reference's own code, compiled (plain math on scalars).
+signed_rank_normal_pvalue = _jit(R.signed_rank_normal_pvalue)

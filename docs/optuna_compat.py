@@ -81,11 +81,8 @@ NOTES = {
     "optuna.create_study": "the defaults are Optuna's (TPE, MedianPruner)",
     **{f"optuna.terminator.{n}": "runs on GPSampler's GP (no torch) under Optuna's hyperparameter prior and "
                                  "maximises the UCB with GPSampler's acquisition search, so its values differ a "
-                                 "little from Optuna's (measured in the class docstring); no ExperimentalWarning"
+                                 "little from Optuna's (measured in the class docstring)"
        for n in ("RegretBoundEvaluator", "EMMREvaluator")},
-    "optuna.visualization.plot_terminator_improvement": "no tqdm progress bar; a trial that completed nothing "
-                                                        "new repeats the previous values instead of a new "
-                                                        "evaluation",
 }
 
 

@@ -22,7 +22,7 @@ from hpo_core.exceptions import HpoWarning
 from hpo_core.samplers.gp._model import _NOISE_MIN
 from hpo_core.samplers.gp._threads import limited_threads
 from hpo_core.terminator import _arrays as A
-from hpo_core.terminator._improvement import BaseImprovementEvaluator
+from hpo_core.terminator._improvement import BaseImprovementEvaluator, warn_experimental
 from hpo_core.trial import FrozenTrial, StudyDirection
 
 __all__ = ["EMMREvaluator"]
@@ -77,6 +77,7 @@ class EMMREvaluator(BaseImprovementEvaluator):
         seed: int | None = None,
     ) -> None:
         owner = "EMMREvaluator"
+        warn_experimental(owner, "v4.0.0")
         self._deterministic = check_bool("deterministic_objective", deterministic_objective, owner=owner)
         self._delta = cast(float, check_real("delta", delta, low=0.0, low_open=True, owner=owner))
         self.min_n_trials = cast(int, check_int("min_n_trials", min_n_trials, low=2, owner=owner))

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import abc
+import warnings
 from typing import cast
 
 import numpy as np
 
 from hpo_core._validation import check_int, check_real
+from hpo_core.exceptions import ExperimentalWarning
 from hpo_core.samplers.gp._threads import limited_threads
 from hpo_core.terminator import _arrays as A
 from hpo_core.trial import FrozenTrial, StudyDirection
@@ -32,6 +34,12 @@ class BaseImprovementEvaluator(metaclass=abc.ABCMeta):
     @abc.abstractmethod
     def evaluate(self, trials: list[FrozenTrial], study_direction: StudyDirection) -> float:
         pass
+
+
+def warn_experimental(name: str, since: str) -> None:
+    """Optuna's ExperimentalWarning for its experimental terminator classes."""
+    warnings.warn(f"{name} is experimental (supported from {since}). The interface can change in the future.",
+                  ExperimentalWarning, stacklevel=3)
 
 
 class RegretBoundEvaluator(BaseImprovementEvaluator):
@@ -83,6 +91,7 @@ class RegretBoundEvaluator(BaseImprovementEvaluator):
         seed: int | None = None,
     ) -> None:
         owner = "RegretBoundEvaluator"
+        warn_experimental(owner, "v3.2.0")
         self._top_trials_ratio = cast(
             float,
             check_real("top_trials_ratio", top_trials_ratio, low=0.0, high=1.0, low_open=True, owner=owner),

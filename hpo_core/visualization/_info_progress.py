@@ -79,7 +79,9 @@ def improvement_info(
     done: list[Any] = []
     changed = False
     improvement = error = 0.0
-    for trial in study.trials:
+    import tqdm
+
+    for trial in tqdm.tqdm(study.trials):  # Optuna's progress bar over the trials (stderr)
         if trial.state == TrialState.COMPLETE:
             done.append(trial)
             changed = True

@@ -339,3 +339,17 @@ def test_deprecation_warnings_are_optunas() -> None:
                 f()
             got.append([(c.category, str(c.message)) for c in caught if issubclass(c.category, FutureWarning)])
         assert got[0] and got[0] == got[1]
+
+
+@pytest.mark.parametrize("name", ["RegretBoundEvaluator", "EMMREvaluator"])
+def test_experimental_warnings_are_optunas(name: str) -> None:
+    pytest.importorskip("optuna")
+    import optuna.terminator
+
+    got = []
+    for cls in (getattr(hpo_core.terminator, name), getattr(optuna.terminator, name)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cls()
+        got.append([str(c.message) for c in caught if c.category.__name__ == "ExperimentalWarning"])
+    assert got[0] and got[0] == got[1]

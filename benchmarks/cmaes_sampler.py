@@ -195,7 +195,7 @@ def quality(args: argparse.Namespace) -> list[tuple[str, list[float], list[float
     for p in bbob_problems(args.dims, args.functions):
         ours, theirs = [], []
         t0 = time.perf_counter()
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             ours.append(_best("hpo_core", p.objective(seed), args.quality_trials, seed))
             theirs.append(_best("optuna", p.objective(seed), args.quality_trials, seed))
         print(f"  {p.name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--functions", type=int, nargs="+", default=list(QUALITY_FUNCTIONS))
     ap.add_argument("--dims", type=int, nargs="+", default=[10, 20])
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="quality seeds first-seed .. first-seed + seeds - 1 (fresh seeds for a second look)")
     ap.add_argument("--quality-trials", type=int, default=1_000)
     ap.add_argument("--write-readme", action="store_true", help="update the cmaes section of benchmarks/README.md")
     args = ap.parse_args(argv)

@@ -100,12 +100,46 @@ def _rustuna_loop(kind: str) -> Callable[[], None]:
     return step
 
 
+def _hpo_qmc_loop() -> Callable[[], None]:
+    import hpo_core
+
+    study = hpo_core.create_study(sampler=hpo_core.samplers.QMCSampler(seed=0))
+    space = hpo_core.SearchSpace(overhead_tpe.distributions(hpo_core))
+
+    def step() -> None:
+        t = study.ask(space)
+        study.tell(t, overhead_tpe.objective(t.params))
+
+    return step
+
+
+def _optuna_qmc_loop() -> Callable[[], None]:
+    import warnings
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # QMCSampler is experimental in Optuna
+        study = optuna.create_study(sampler=optuna.samplers.QMCSampler(seed=0))
+    dists = overhead_tpe.distributions(optuna.distributions)
+
+    def step() -> None:
+        t = study.ask(dists)
+        study.tell(t, overhead_tpe.objective(t.params))
+
+    return step
+
+
 PATHS: dict[str, tuple[str, Callable[[], Callable[[], None]]]] = {
     "hpo_nsga2": ("hpo_core NSGAIISampler `ask(SearchSpace)`", lambda: _hpo_loop("nsga2")),
     "optuna_nsga2": ("Optuna NSGAIISampler `ask(fixed_distributions)`", lambda: _optuna_loop("nsga2")),
     "rustuna_nsga2": ("rustuna NSGAIISampler define-by-run", lambda: _rustuna_loop("nsga2")),
     "hpo_nsga3": ("hpo_core NSGAIIISampler `ask(SearchSpace)`", lambda: _hpo_loop("nsga3")),
     "optuna_nsga3": ("Optuna NSGAIIISampler `ask(fixed_distributions)`", lambda: _optuna_loop("nsga3")),
+    # QMC (issue 15's fourth sampler; one objective, the same space and objective):
+    "hpo_qmc": ("hpo_core QMCSampler `ask(SearchSpace)`", _hpo_qmc_loop),
+    "optuna_qmc": ("Optuna QMCSampler `ask(fixed_distributions)`", _optuna_qmc_loop),
 }
 
 
@@ -148,14 +182,14 @@ def overhead_table(res: dict[str, Any]) -> str:
                f"({fmt(per[str(n)]['p90_us'] if str(n) in per else per[n]['p90_us'])})" for n in sizes]
         lines.append(f"| {PATHS[path][0]} | " + " | ".join(row) + " |")
     ratio = []
-    for kind in ("nsga2", "nsga3"):
+    for kind in ("nsga2", "nsga3", "qmc"):
         hpo = cells.get(f"hpo_{kind}")
         for other in ("optuna", "rustuna"):
             o = cells.get(f"{other}_{kind}")
             if hpo is None or o is None:
                 continue
             r = [o[_k(o, n)]["median_us"] / hpo[_k(hpo, n)]["median_us"] for n in sizes]
-            ratio.append(f"| {other} {dict(nsga2='NSGA-II', nsga3='NSGA-III')[kind]} / hpo_core | "
+            ratio.append(f"| {other} {dict(nsga2='NSGA-II', nsga3='NSGA-III', qmc='QMC')[kind]} / hpo_core | "
                          + " | ".join(f"{x:.2f}x" for x in r) + " |")
     if ratio:
         lines += ["", "| ratio of medians (above 1: hpo_core faster) | " + " | ".join(f"N = {n:,}" for n in sizes)

@@ -66,10 +66,6 @@ NOTES = {
     **{f"optuna.storages.{n}": _STORAGE_NOTE for n in ("BaseStorage", "InMemoryStorage", "JournalStorage")},
     "optuna.storages.RDBStorage": _RDB_NOTE,
     "optuna.storages.journal.JournalStorage": _STORAGE_NOTE,
-    "optuna.samplers.QMCSampler": "with a fixed space (`ask(fixed_distributions)`) trial i takes point i of "
-                                  "the sequence from the first trial on, so workers never repeat a point; Optuna "
-                                  "samples the first trial with its independent sampler and walks the sequence "
-                                  "from its second trial (the same points, one trial later)",
     "optuna.samplers.BruteForceSampler": "never stops the study while a RUNNING trial may still reach an "
                                          "unexplored configuration; Optuna's default counts a running trial's "
                                          "branch as explored and can stop before every configuration has run "

@@ -27,9 +27,9 @@ _SEED_ATTR = "qmc:seed"
 class QMCSampler(BaseSampler):
     """Low-discrepancy sampling of the joint search space.
 
-    Trial number ``i`` gets point ``i`` of one sequence, so trials asked by
-    several workers (or in a batch) never repeat a point and together fill the space
-    evenly. The sequence's seed is stored in the study on first use so every worker
+    As in Optuna, the first trial is sampled by the independent sampler and trial number
+    ``i`` gets point ``i - 1`` of one sequence, so trials asked by several workers (or in
+    a batch) never repeat a point and together fill the space evenly. The sequence's seed is stored in the study on first use so every worker
     uses the same one.
 
     The joint space is the fixed space of ``ask(fixed_distributions=...)`` or, for
@@ -80,6 +80,7 @@ class QMCSampler(BaseSampler):
         self._seed = seed
         self._warn = warn_independent_sampling
         self._random: BaseSampler = independent_sampler if independent_sampler is not None else RandomSampler(seed)
+        self._first_rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
         self._blocks: dict[tuple[int, int, int], np.ndarray] = {}
         self._study_seed: dict[int, int] = {}
@@ -91,6 +92,7 @@ class QMCSampler(BaseSampler):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_first_rng", np.random.default_rng(self._seed))  # pickled before it existed
         self._lock = threading.Lock()
 
     def _sequence_seed(self, study: Study) -> int:
@@ -145,8 +147,21 @@ class QMCSampler(BaseSampler):
     def sample_joint_batch(self, study: Study, numbers: np.ndarray, space: SearchSpace) -> np.ndarray:
         if not len(space):
             return np.empty((len(numbers), 0))
-        U = self._unit_points(self._sequence_seed(study), len(space), np.asarray(numbers, dtype=np.int64))
-        return space.from_unit(U)
+        # Optuna's order: the first trial goes to the independent sampler, trial i takes
+        # point i - 1 of the sequence (point 0, the lower corner when unscrambled, at trial 1).
+        idx = np.asarray(numbers, dtype=np.int64) - 1
+        out = np.empty((len(idx), len(space)))
+        on = idx >= 0
+        if on.any():
+            out[on] = space.from_unit(self._unit_points(self._sequence_seed(study), len(space), idx[on]))
+        if not on.all():
+            first = np.asarray(numbers, dtype=np.int64)[~on]
+            if self._random.has_batch:
+                out[~on] = self._random.sample_joint_batch(study, first, space)
+            else:  # an independent sampler without batches: uniform draws
+                with self._lock:
+                    out[~on] = space.from_unit(self._first_rng.random((len(first), len(space))))
+        return out
 
     def sample_independent(
         self, study: Study, trial: Trial, param_name: str, param_distribution: BaseDistribution

@@ -60,20 +60,24 @@ def test_qmc_signature_and_defaults_are_optunas() -> None:
 
 
 def test_qmc_unscrambled_sobol_is_optunas_sequence() -> None:
-    """Optuna samples a study's first trial with its independent sampler and then walks
-    the sequence from point 0; with a fixed space every trial here is on the sequence,
-    trial ``i`` at point ``i``, so ours are Optuna's from its second trial on."""
+    """As Optuna's: the first trial goes to the independent sampler, then trial i takes
+    point i - 1 of the sequence, with a fixed space and define-by-run alike."""
     optuna = pytest.importorskip("optuna")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        theirs = optuna.create_study(sampler=optuna.samplers.QMCSampler())
-    ours = hpo_core.create_study(sampler=QMCSampler())
-    for study, lib in ((ours, hpo_core), (theirs, optuna)):
-        space = {"x": lib.distributions.FloatDistribution(-1.0, 1.0), "y": lib.distributions.FloatDistribution(0, 10)}
-        for _ in range(9):
-            study.tell(study.ask(space), 0.0)
-    assert [t.params for t in ours.trials][:8] == [t.params for t in theirs.trials][1:]
-    assert ours.trials[0].params == {"x": -1.0, "y": 0.0}
+    for fixed in (True, False):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = optuna.create_study(sampler=optuna.samplers.QMCSampler())
+        ours = hpo_core.create_study(sampler=QMCSampler())
+        for study, lib in ((ours, hpo_core), (theirs, optuna)):
+            space = {"x": lib.distributions.FloatDistribution(-1.0, 1.0),
+                     "y": lib.distributions.FloatDistribution(0, 10)}
+            if fixed:
+                for _ in range(9):
+                    study.tell(study.ask(space), 0.0)
+            else:
+                study.optimize(lambda t: t.suggest_float("x", -1, 1) + t.suggest_float("y", 0, 10), n_trials=9)
+        assert [t.params for t in ours.trials][1:] == [t.params for t in theirs.trials][1:]
+        assert ours.trials[1].params == {"x": -1.0, "y": 0.0}
 
 
 def test_qmc_independent_sampler_samples_outside_the_joint_space() -> None:

@@ -14,9 +14,9 @@ Reading one back from JSON does not warn again (a storage would warn at every lo
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
+from hpo_core._deprecation import warn_deprecated
 from hpo_core.distributions import FloatDistribution, IntDistribution
 
 __all__ = [
@@ -29,13 +29,8 @@ __all__ = [
 ]
 
 def _warn(cls: type, instead: str) -> None:
-    warnings.warn(
-        f"{cls.__name__} has been deprecated in v3.0.0. This feature will be removed in v6.0.0. "
-        "See https://github.com/optuna/optuna/releases/tag/v3.0.0. "
-        f"Use :class:`~optuna.distributions.{instead}` instead.",
-        FutureWarning,
-        stacklevel=3,
-    )
+    warn_deprecated(cls.__name__, "3.0.0", instead=f"Use :class:`~optuna.distributions.{instead}` instead.",
+                    stacklevel=3)
 
 
 class UniformDistribution(FloatDistribution):

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hpo_core._deprecation import warn_deprecated
 from hpo_core.distributions import BaseDistribution, SearchSpace
 from hpo_core.trial._state import TrialState
 
@@ -51,19 +52,13 @@ def check_constraints_func(func: Any, owner: str, *, stacklevel: int = 3) -> Any
     (the history's constraint column), and still honours it; so does hpo_core.
     ``stacklevel``: the caller's frame for the warning, counted from this function's caller.
     """
-    import warnings
 
     from hpo_core._validation import check_callable
 
     func = check_callable("constraints_func", func, allow_none=True, owner=owner)
     if func is not None:
-        warnings.warn(
-            "`constraints_func` has been deprecated in v5.0.0. This feature will be removed in v7.0.0. "
-            "See https://github.com/optuna/optuna/releases/tag/v5.0.0. "
-            "Use `optuna.trial.Trial.set_constraint` instead.",
-            FutureWarning,
-            stacklevel=stacklevel,
-        )
+        warn_deprecated("`constraints_func`", "5.0.0", removed="7.0.0",
+                        instead="Use `optuna.trial.Trial.set_constraint` instead.", stacklevel=stacklevel)
     return func
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from hpo_core._deprecation import deprecation_message
 from hpo_core._validation import check_bool, check_callable, check_int
 from hpo_core.trial._frozen import FrozenTrial, create_trial
 from hpo_core.trial._state import TrialState
@@ -15,15 +16,6 @@ if TYPE_CHECKING:
     from hpo_core.study import Study
 
 __all__ = ["RetryFailedTrialCallback", "RetryHeartbeatStaleTrialCallback", "stale_trial_callback"]
-
-
-def deprecation_message(name: str, deprecated: str, instead: str) -> str:
-    """Optuna's deprecation warning text (``optuna._deprecated``), for a name it
-    deprecated in version ``deprecated`` and removes in 6.0.0."""
-    return (
-        f"{name} has been deprecated in v{deprecated}. This feature will be removed in v6.0.0. "
-        f"See https://github.com/optuna/optuna/releases/tag/v{deprecated}. {instead}"
-    )
 
 
 def stale_trial_callback(heartbeat_stale_trial_callback: Any, failed_trial_callback: Any, owner: str) -> Any:
@@ -41,7 +33,7 @@ def stale_trial_callback(heartbeat_stale_trial_callback: Any, failed_trial_callb
         )
     if failed_trial_callback is not None:
         warnings.warn(
-            deprecation_message("`failed_trial_callback`", "4.9.0", "Use `heartbeat_stale_trial_callback` instead."),
+            deprecation_message("`failed_trial_callback`", "4.9.0", instead="Use `heartbeat_stale_trial_callback` instead."),
             FutureWarning,
             stacklevel=3,
         )
@@ -114,7 +106,7 @@ class RetryFailedTrialCallback(RetryHeartbeatStaleTrialCallback):
 
     def __init__(self, max_retry: int | None = None, inherit_intermediate_values: bool = False) -> None:
         warnings.warn(
-            deprecation_message("RetryFailedTrialCallback", "4.9.0", "Use `RetryHeartbeatStaleTrialCallback` instead."),
+            deprecation_message("RetryFailedTrialCallback", "4.9.0", instead="Use `RetryHeartbeatStaleTrialCallback` instead."),
             FutureWarning,
             stacklevel=2,
         )

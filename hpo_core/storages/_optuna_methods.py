@@ -18,10 +18,10 @@ callers read.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Container, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from hpo_core._deprecation import warn_deprecated
 from hpo_core.exceptions import UpdateFinishedTrialError
 from hpo_core.trial._state import StudyDirection, TrialState
 
@@ -281,15 +281,8 @@ class OptunaStorageMethods:
 
     def get_failed_trial_callback(self) -> Any:
         """Deprecated (as in Optuna 4.9+): :meth:`get_heartbeat_stale_trial_callback`."""
-        from hpo_core.storages._callbacks import deprecation_message
-
-        warnings.warn(
-            deprecation_message(
-                "get_failed_trial_callback", "4.9.0", "Use `get_heartbeat_stale_trial_callback` instead."
-            ),
-            FutureWarning,
-            stacklevel=2,
-        )
+        warn_deprecated("get_failed_trial_callback", "4.9.0",
+                        instead="Use `get_heartbeat_stale_trial_callback` instead.")
         return self.failed_trial_callback
 
     def remove_session(self) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import abc
 import sys
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from hpo_core._deprecation import warn_deprecated as _warn_deprecated
 from hpo_core._validation import check_int, check_real, format_error
 from hpo_core.terminator._arrays import complete
 from hpo_core.trial import FrozenTrial, StudyDirection
@@ -31,16 +31,11 @@ __all__ = [
 _CROSS_VALIDATION_SCORES_KEY = "terminator:cv_scores"
 
 
-def warn_deprecated() -> None:
+def warn_module_deprecated() -> None:
     """Optuna 5.0's FutureWarning: ``optuna.terminator`` is deprecated there (removal in
     6.0), and ``Terminator``, ``TerminatorCallback`` and ``report_cross_validation_scores``
     say so; so do ours, with the same text, so that code moving between the two warns alike."""
-    warnings.warn(
-        "`optuna.terminator` module has been deprecated in v4.9.0. This feature will be removed in v6.0.0. "
-        "See https://github.com/optuna/optuna/releases/tag/v4.9.0.",
-        FutureWarning,
-        stacklevel=3,
-    )
+    _warn_deprecated("`optuna.terminator` module", "4.9.0", stacklevel=3)
 
 
 class BaseErrorEvaluator(metaclass=abc.ABCMeta):
@@ -99,7 +94,7 @@ def report_cross_validation_scores(trial: Trial, scores: Sequence[float] | Any) 
     Raises:
         ValueError: fewer than two scores.
     """
-    warn_deprecated()
+    warn_module_deprecated()
     values = [float(s) for s in scores]
     if len(values) <= 1:
         raise ValueError(format_error("scores", "a sequence of more than one score", scores))

@@ -12,7 +12,7 @@ from hpo_core.terminator._erroreval import (
     BaseErrorEvaluator,
     CrossValidationErrorEvaluator,
     StaticErrorEvaluator,
-    warn_deprecated,
+    warn_module_deprecated,
 )
 from hpo_core.terminator._improvement import (
     DEFAULT_MIN_N_TRIALS,
@@ -90,7 +90,7 @@ class Terminator(BaseTerminator):
         error_evaluator: BaseErrorEvaluator | None = None,
         min_n_trials: int = DEFAULT_MIN_N_TRIALS,
     ) -> None:
-        warn_deprecated()
+        warn_module_deprecated()
         for name, value, kind in (
             ("improvement_evaluator", improvement_evaluator, BaseImprovementEvaluator),
             ("error_evaluator", error_evaluator, BaseErrorEvaluator),
@@ -130,7 +130,7 @@ class TerminatorCallback:
     """
 
     def __init__(self, terminator: BaseTerminator | None = None) -> None:
-        warn_deprecated()
+        warn_module_deprecated()
         if terminator is not None and not isinstance(terminator, BaseTerminator):
             raise TypeError(
                 format_error("terminator", "a BaseTerminator or None", terminator, owner="TerminatorCallback")

@@ -4,18 +4,15 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
+
+from hpo_core._deprecation import warn_deprecated
 
 __all__ = ["DeprecatedSuggest"]
 
 
 def _warn(name: str, instead: str) -> None:
-    warnings.warn(
-        f"{name} has been deprecated in v3.0.0. This feature will be removed in v6.0.0. "
-        f"See https://github.com/optuna/optuna/releases/tag/v3.0.0. Use suggest_float{instead} instead.",
-        FutureWarning, stacklevel=3,
-    )
+    warn_deprecated(name, "3.0.0", instead=f"Use suggest_float{instead} instead.", stacklevel=3)
 
 
 class DeprecatedSuggest:

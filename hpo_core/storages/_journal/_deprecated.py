@@ -15,7 +15,7 @@ import functools
 import warnings
 from typing import Any, TypeVar
 
-from hpo_core.storages._callbacks import deprecation_message
+from hpo_core._deprecation import deprecation_message
 from hpo_core.storages._journal._base import BaseJournalBackend
 from hpo_core.storages._journal._file import JournalFileBackend
 from hpo_core.storages._journal._lock import JournalFileOpenLock as _OpenLock
@@ -42,7 +42,7 @@ def _deprecated(name: str, instead: str) -> Any:
 
         @functools.wraps(init)
         def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-            warnings.warn(deprecation_message(name, "4.0.0", instead), FutureWarning, stacklevel=2)
+            warnings.warn(deprecation_message(name, "4.0.0", instead=instead), FutureWarning, stacklevel=2)
             init(self, *args, **kwargs)
 
         cls.__init__ = __init__  # type: ignore[misc]

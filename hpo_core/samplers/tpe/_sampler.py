@@ -10,16 +10,14 @@ number and filled incrementally.
 
 from __future__ import annotations
 
-import logging
-import math
 import threading
-import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from hpo_core import kernels
+from hpo_core._deprecation import warn_deprecated
 from hpo_core._validation import check_bool, check_callable, check_int, check_real, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace, unit_to_internal
 from hpo_core.samplers._base import (
@@ -32,6 +30,15 @@ from hpo_core.samplers._base import (
     visible_rows,
 )
 from hpo_core.samplers.tpe import _parzen
+from hpo_core.samplers.tpe._defaults import (
+    default_gamma,
+    default_gamma_multi_objective,
+    default_weights,
+    deprecated_argument,
+    hyperopt_parameters,
+    log_independent,
+)
+from hpo_core.samplers.tpe._groups import Groups
 from hpo_core.samplers.tpe._observations import good_rows_single_objective
 from hpo_core.samplers.tpe._split import split_below_above
 from hpo_core.trial._state import StudyDirection, TrialState
@@ -45,91 +52,6 @@ __all__ = ["TPESampler", "default_gamma", "default_weights"]
 
 _COMPLETE, _PRUNED, _RUNNING = 1, 2, 0
 _MAX_STEP = 2**63 - 1
-
-
-def _deprecated_argument(name: str, value: Any, default: Any, since: str) -> Any:
-    """``value``, or ``default`` when None; warns as Optuna 5.0 does when one is given."""
-    if value is None:
-        return default
-    warnings.warn(
-        f"`{name}` has been deprecated in v{since}. This feature will be removed in v6.0.0. "
-        f"See https://github.com/optuna/optuna/releases/tag/v{since}.",
-        FutureWarning,
-        stacklevel=4,
-    )
-    return value
-
-
-def _log_independent(name: str, number: int) -> None:
-    """Optuna's log line when multivariate TPE samples a parameter on its own."""
-    logging.getLogger("hpo_core.samplers.tpe").warning(
-        f"The parameter '{name}' in trial#{number} is sampled independently instead of being sampled "
-        "by multivariate TPE sampler. (optimization performance may be degraded). You can suppress "
-        "this warning by setting `warn_independent_sampling` to `False` in the constructor of "
-        "`TPESampler`, if this independent sampling is intended behavior."
-    )
-
-
-def default_gamma(n: int) -> int:
-    """Size of the good group for ``n`` finished trials: ``min(ceil(0.1 n), 25)`` (Optuna)."""
-    return min(math.ceil(0.1 * n), 25)
-
-
-def default_gamma_multi_objective(n: int) -> int:
-    """``ceil(0.1 n)`` (Optuna's multi-objective default)."""
-    return math.ceil(0.1 * n)
-
-
-def hyperopt_default_gamma(n: int) -> int:
-    """hyperopt's good-group size: ``min(ceil(0.25 sqrt(n)), 25)``."""
-    return min(math.ceil(0.25 * n**0.5), 25)
-
-
-def default_weights(n: int) -> np.ndarray:
-    """Recency weights of ``n`` observations in trial order (Optuna): 1 for the last 25,
-    a linear ramp from ``1/n`` up to 1 before them (``linspace(1/n, 1, n - 25)``, built
-    without ``linspace``/``concatenate``: this runs on every ask)."""
-    w = np.ones(n)
-    m = n - 25
-    if m == 1:
-        w[0] = 1.0 / n
-    elif m > 1:
-        start = 1.0 / n
-        w[:m] = start + np.arange(m) * ((1.0 - start) / (m - 1))
-    return w
-
-
-class _Groups:
-    """Incremental group decomposition: parameters that always co-occur share a key.
-
-    Each finished row adds a fixed pseudo-random 64-bit key to the signature of every
-    parameter it has (wrapping sums are order-free), so two parameters have equal
-    signatures iff they were present in the same rows (up to a 2^-64 collision).
-    """
-
-    def __init__(self) -> None:
-        self.sig = np.zeros(0, dtype=np.uint64)
-        self.seen = np.zeros(0, dtype=np.bool_)
-
-    def update(self, h: History, finished: np.ndarray) -> list[np.ndarray]:
-        n, p = len(finished), len(h.param_names)
-        if len(self.sig) < p:
-            self.sig = np.concatenate((self.sig, np.zeros(p - len(self.sig), np.uint64)))
-        if len(self.seen) < n:
-            self.seen = np.concatenate((self.seen, np.zeros(n - len(self.seen), np.bool_)))
-        new = np.flatnonzero(finished & ~self.seen[:n])
-        if len(new):
-            self.seen[new] = True
-            keys = (new.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
-            keys ^= keys >> np.uint64(29)
-            present = ~np.isnan(h.X[new, :p])  # (r, p)
-            with np.errstate(over="ignore"):
-                self.sig[:p] += (present * keys[:, None]).sum(axis=0, dtype=np.uint64)
-        sig = self.sig[:p]
-        groups = []
-        for s in np.unique(sig[sig != 0]):
-            groups.append(np.flatnonzero(sig == s))
-        return groups
 
 
 class TPESampler(HistoryBound, BaseSampler):
@@ -235,13 +157,13 @@ class TPESampler(HistoryBound, BaseSampler):
         # Optuna 5.0 deprecates these arguments (it warns when one is given) but honours
         # them; so does this sampler. ``consider_prior`` has no effect in Optuna 5.0
         # (``prior_weight=0`` leaves the prior out) and none here.
-        consider_prior = _deprecated_argument("consider_prior", consider_prior, True, "4.3.0")
-        prior_weight = _deprecated_argument("prior_weight", prior_weight, 1.0, "4.9.0")
-        consider_magic_clip = _deprecated_argument("consider_magic_clip", consider_magic_clip, True, "4.9.0")
-        consider_endpoints = _deprecated_argument("consider_endpoints", consider_endpoints, False, "4.9.0")
-        gamma = _deprecated_argument("gamma", gamma, None, "4.9.0")
-        weights = _deprecated_argument("weights", weights, None, "4.9.0")
-        warn_independent_sampling = _deprecated_argument(
+        consider_prior = deprecated_argument("consider_prior", consider_prior, True, "4.3.0")
+        prior_weight = deprecated_argument("prior_weight", prior_weight, 1.0, "4.9.0")
+        consider_magic_clip = deprecated_argument("consider_magic_clip", consider_magic_clip, True, "4.9.0")
+        consider_endpoints = deprecated_argument("consider_endpoints", consider_endpoints, False, "4.9.0")
+        gamma = deprecated_argument("gamma", gamma, None, "4.9.0")
+        weights = deprecated_argument("weights", weights, None, "4.9.0")
+        warn_independent_sampling = deprecated_argument(
             "warn_independent_sampling", warn_independent_sampling, False, "4.9.0"
         )
         check_bool("consider_prior", consider_prior, owner=owner)
@@ -274,7 +196,7 @@ class TPESampler(HistoryBound, BaseSampler):
     def _reset_history_caches(self) -> None:
         """Forget everything cached about one study's history (see HistoryBound)."""
         self._space_cache: dict[SearchSpace, tuple[_parzen.SpaceArrays, np.ndarray]] = {}
-        self._groups = _Groups()
+        self._groups = Groups()
         # Per-row caches filled incrementally (never a rescan of the history in Python).
         self._hint = np.inf  # see good_rows_single_objective
         self._last_within: tuple[Any, Any, bool] = (None, None, False)  # see _within_intersection
@@ -304,22 +226,8 @@ class TPESampler(HistoryBound, BaseSampler):
             >>> sampler._n_startup_trials
             20
         """
-        warnings.warn(
-            "hyperopt_parameters has been deprecated in v4.9.0. This feature will be removed in v6.0.0. "
-            "See https://github.com/optuna/optuna/releases/tag/v4.9.0.",
-            FutureWarning,
-            stacklevel=2,
-        )
-        return {
-            "consider_prior": True,
-            "prior_weight": 1.0,
-            "consider_magic_clip": True,
-            "consider_endpoints": False,
-            "n_startup_trials": 20,
-            "n_ei_candidates": 24,
-            "gamma": hyperopt_default_gamma,
-            "weights": default_weights,
-        }
+        warn_deprecated("hyperopt_parameters", "4.9.0")
+        return hyperopt_parameters()
 
     def reseed_rng(self) -> None:
         with self._lock:
@@ -382,10 +290,10 @@ class TPESampler(HistoryBound, BaseSampler):
             if self._n_finished(study, h, trial) < self._n_startup_trials or param_name not in h.param_index:
                 u = float(self._rng.random())
                 if self._warn_independent_sampling and self._multivariate and param_name in h.param_index:
-                    _log_independent(param_name, trial.number)
+                    log_independent(param_name, trial.number)
                 return param_distribution.to_external_repr(unit_to_internal(param_distribution, u))
             if self._warn_independent_sampling and self._multivariate:
-                _log_independent(param_name, trial.number)
+                log_independent(param_name, trial.number)
             x = self._sample_space(study, h, trial, self._single_space(param_name, param_distribution))
         return param_distribution.to_external_repr(float(x[0]))
 

@@ -1,0 +1,84 @@
+"""TPE's defaults and Optuna 5.0's argument conventions: the good-group sizes and recency
+weights (Optuna's and hyperopt's), the deprecated-argument rule and the log line of an
+independently sampled parameter."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import numpy as np
+
+from hpo_core._deprecation import warn_deprecated
+
+__all__ = [
+    "default_gamma",
+    "default_gamma_multi_objective",
+    "default_weights",
+    "deprecated_argument",
+    "hyperopt_default_gamma",
+    "hyperopt_parameters",
+    "log_independent",
+]
+
+
+def deprecated_argument(name: str, value: Any, default: Any, since: str) -> Any:
+    """``value``, or ``default`` when None; warns as Optuna 5.0 does when one is given."""
+    if value is None:
+        return default
+    warn_deprecated(f"`{name}`", since, stacklevel=4)
+    return value
+
+
+def log_independent(name: str, number: int) -> None:
+    """Optuna's log line when multivariate TPE samples a parameter on its own."""
+    logging.getLogger("hpo_core.samplers.tpe").warning(
+        f"The parameter '{name}' in trial#{number} is sampled independently instead of being sampled "
+        "by multivariate TPE sampler. (optimization performance may be degraded). You can suppress "
+        "this warning by setting `warn_independent_sampling` to `False` in the constructor of "
+        "`TPESampler`, if this independent sampling is intended behavior."
+    )
+
+
+def default_gamma(n: int) -> int:
+    """Size of the good group for ``n`` finished trials: ``min(ceil(0.1 n), 25)`` (Optuna)."""
+    return min(math.ceil(0.1 * n), 25)
+
+
+def default_gamma_multi_objective(n: int) -> int:
+    """``ceil(0.1 n)`` (Optuna's multi-objective default)."""
+    return math.ceil(0.1 * n)
+
+
+def hyperopt_default_gamma(n: int) -> int:
+    """hyperopt's good-group size: ``min(ceil(0.25 sqrt(n)), 25)``."""
+    return min(math.ceil(0.25 * n**0.5), 25)
+
+
+def default_weights(n: int) -> np.ndarray:
+    """Recency weights of ``n`` observations in trial order (Optuna): 1 for the last 25,
+    a linear ramp from ``1/n`` up to 1 before them (``linspace(1/n, 1, n - 25)``, built
+    without ``linspace``/``concatenate``: this runs on every ask)."""
+    w = np.ones(n)
+    m = n - 25
+    if m == 1:
+        w[0] = 1.0 / n
+    elif m > 1:
+        start = 1.0 / n
+        w[:m] = start + np.arange(m) * ((1.0 - start) / (m - 1))
+    return w
+
+
+def hyperopt_parameters() -> dict[str, Any]:
+    """hyperopt's TPE defaults as ``TPESampler`` keyword arguments (Optuna's values)."""
+    return {
+        "consider_prior": True,
+        "prior_weight": 1.0,
+        "consider_magic_clip": True,
+        "consider_endpoints": False,
+        "n_startup_trials": 20,
+        "n_ei_candidates": 24,
+        "gamma": hyperopt_default_gamma,
+        "weights": default_weights,
+    }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING, Any
 
+from hpo_core._validation import check_int
 from hpo_core.samplers._base import BaseSampler
 from hpo_core.trial._state import TrialState
 
@@ -73,7 +74,8 @@ class BaseGASampler(BaseSampler, abc.ABC):
         return cls._PARENT_CACHE_KEY_PREFIX
 
     def __init__(self, population_size: int | None):
-        self._population_size = population_size
+        self._population_size = check_int("population_size", population_size, low=1, allow_none=True,
+                                          owner=type(self).__name__)
 
     @property
     def population_size(self) -> int | None:
@@ -81,7 +83,7 @@ class BaseGASampler(BaseSampler, abc.ABC):
 
     @population_size.setter
     def population_size(self, value: int) -> None:
-        self._population_size = value
+        self._population_size = check_int("population_size", value, low=1, owner=type(self).__name__)
 
     @abc.abstractmethod
     def select_parent(self, study: Study, generation: int) -> list[FrozenTrial]:

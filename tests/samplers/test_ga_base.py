@@ -78,3 +78,12 @@ def test_population_size_must_be_set() -> None:
     study = hpo_core.create_study(sampler=make(BaseGASampler)(population_size=None))
     with pytest.raises(ValueError, match="population_size"):
         study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1, catch=())
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "8"])
+def test_bad_population_size_is_named(bad: object) -> None:
+    with pytest.raises((TypeError, ValueError), match="population_size"):
+        make(BaseGASampler)(population_size=bad)
+    sampler = make(BaseGASampler)(population_size=4)
+    with pytest.raises((TypeError, ValueError), match="population_size"):
+        sampler.population_size = bad

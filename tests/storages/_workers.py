@@ -30,3 +30,25 @@ def wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 120.0) ->
             proc.kill()
             raise AssertionError(f"worker never wrote {path.name}")
         time.sleep(0.02)
+
+
+# A worker script's lines that make it start with its siblings: it writes ``ready<worker>``
+# into the directory ``sync`` and waits for ``go`` there (see :func:`run_together`).
+WAIT_FOR_GO = """
+    (sync / f"ready{worker}").touch()
+    while not (sync / "go").exists():
+        time.sleep(0.01)
+"""
+
+
+def run_together(code: str, url: str, n_trials: int, sync: Path, workers: int = 3) -> None:
+    """Start ``workers`` copies of ``code`` (argv: url, worker, n_trials, sync), wait until
+    each has written its ready file, let them go together and check they all succeed: so
+    that a loaded machine starting one process late does not leave another alone."""
+    procs = [spawn(code, url, str(w), str(n_trials), str(sync)) for w in range(workers)]
+    for w, p in enumerate(procs):
+        wait_for(sync / f"ready{w}", p)
+    (sync / "go").touch()
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err

@@ -13,7 +13,7 @@ from hpo_core.samplers.cmaes import _run
 from hpo_core.samplers.cmaes._sampler import GENERATION_ATTR, STATE_ATTR
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "storages"))
-from _workers import spawn, wait_for  # noqa: E402  (tests/storages/_workers.py)
+from _workers import WAIT_FOR_GO, run_together, spawn  # noqa: E402  (tests/storages/_workers.py)
 
 pytest.importorskip("cmaes", reason="CmaEsSampler needs `pip install 'hpo_core[cmaes]'`")
 
@@ -28,28 +28,21 @@ WORKER = """
     study = hpo_core.create_study(storage=url, study_name="cma", load_if_exists=True, sampler=sampler)
     # Start together: each worker says it is ready, then waits for the test's go, so
     # that a loaded machine starting one process late does not leave another alone.
-    (sync / f"ready{worker}").touch()
-    while not (sync / "go").exists():
-        time.sleep(0.01)
+    WAIT_FOR_GO
     def objective(trial):
         trial.set_user_attr("worker", worker)
         time.sleep(0.005)  # trials of the workers interleave
         return sum((trial.suggest_float(f"x{i}", -5, 5) - 1) ** 2 for i in range(4))
     study.optimize(objective, n_trials=n)
 """
+WORKER = WORKER.replace("    WAIT_FOR_GO\n", WAIT_FOR_GO.lstrip("\n"))  # start with the other workers
 
 
 @pytest.mark.slow
 def test_cmaes_processes_share_one_run_through_sqlite(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cma.db'}"
     hpo_core.create_study(storage=url, study_name="cma")
-    procs = [spawn(WORKER, url, str(w), "60", str(tmp_path)) for w in range(3)]
-    for w, p in enumerate(procs):
-        wait_for(tmp_path / f"ready{w}", p)
-    (tmp_path / "go").touch()
-    for p in procs:
-        out, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err
+    run_together(WORKER, url, 60, tmp_path)
     study = hpo_core.load_study(study_name="cma", storage=url)
     trials = study.trials
     assert len(trials) == 180

@@ -10,7 +10,7 @@ import pytest
 import hpo_core
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "storages"))
-from _workers import spawn, wait_for  # noqa: E402  (tests/storages/_workers.py)
+from _workers import WAIT_FOR_GO, run_together, spawn  # noqa: E402  (tests/storages/_workers.py)
 
 WORKER = """
     import sys, logging
@@ -23,9 +23,7 @@ WORKER = """
     study = hpo_core.load_study(storage=url, study_name="nsga", sampler=sampler)
     # Start together: each worker says it is ready, then waits for the test's go, so
     # that a loaded machine starting one process late does not leave another alone.
-    (sync / f"ready{worker}").touch()
-    while not (sync / "go").exists():
-        time.sleep(0.01)
+    WAIT_FOR_GO
     def objective(trial):
         trial.set_user_attr("worker", worker)
         time.sleep(0.005)  # trials of the workers interleave
@@ -35,19 +33,14 @@ WORKER = """
         return x + y / 10 + (c == "b"), (1 - x) + y / 10
     study.optimize(objective, n_trials=n)
 """
+WORKER = WORKER.replace("    WAIT_FOR_GO\n", WAIT_FOR_GO.lstrip("\n"))  # start with the other workers
 
 
 @pytest.mark.slow
 def test_nsga_processes_share_generations_through_sqlite(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'nsga.db'}"
     hpo_core.create_study(storage=url, study_name="nsga", directions=["minimize", "minimize"])
-    procs = [spawn(WORKER, url, str(w), "40", str(tmp_path)) for w in range(3)]
-    for w, p in enumerate(procs):
-        wait_for(tmp_path / f"ready{w}", p)
-    (tmp_path / "go").touch()
-    for p in procs:
-        _, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err
+    run_together(WORKER, url, 40, tmp_path)
     study = hpo_core.load_study(study_name="nsga", storage=url)
     trials = study.trials
     assert len(trials) == 120 and all(t.state == hpo_core.TrialState.COMPLETE for t in trials)

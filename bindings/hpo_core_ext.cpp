@@ -7,6 +7,7 @@
 // while a kernel runs, so Python threads calling kernels run in parallel.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
 
 #include <algorithm>
 #include <cmath>
@@ -27,6 +28,7 @@ using Vec = nb::ndarray<const double, nb::ndim<1>, nb::c_contig, nb::device::cpu
 using Mat = nb::ndarray<const double, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
 using BoolVec = nb::ndarray<const bool, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using IdxVec = nb::ndarray<const std::int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using KeyVec = nb::ndarray<const std::uint64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 template <class T>
 using Out = nb::ndarray<nb::numpy, T, nb::ndim<1>>;
 using Out2 = nb::ndarray<nb::numpy, double, nb::ndim<2>>;
@@ -274,7 +276,8 @@ using AnyMat = nb::ndarray<const double, nb::ndim<2>, nb::device::cpu>;  // any 
 Out<double> tpe_propose(AnyMat X, IdxVec rows, std::int64_t n_below, IdxVec cols, Vec weights,
                         Mat u, Vec low, Vec high, BoolVec is_log, Vec step, Vec grid_low,
                         Vec grid_high, IdxVec cat_offsets, IdxVec cat_sizes, double prior_weight,
-                        bool consider_endpoints, bool magic_clip) {
+                        bool consider_endpoints, bool magic_clip, std::optional<KeyVec> skip_keys,
+                        std::optional<KeyVec> key_strides) {
   const std::size_t dn = low.shape(0), dc = cat_offsets.shape(0), n_rows = rows.shape(0);
   std::size_t n_cols = 0;
   for (std::size_t t = 0; t < cat_sizes.shape(0); ++t)
@@ -301,6 +304,20 @@ Out<double> tpe_propose(AnyMat X, IdxVec rows, std::int64_t n_below, IdxVec cols
     if (cols.data()[j] < 0 || static_cast<std::size_t>(cols.data()[j]) >= X.shape(1))
       throw std::invalid_argument("`cols` must index columns of `X` (" + std::to_string(X.shape(1)) +
                                   "), but got " + std::to_string(cols.data()[j]) + ".");
+  const std::uint64_t* skip = nullptr;
+  const std::uint64_t* strides = nullptr;
+  std::size_t n_skip = 0;
+  if (skip_keys && skip_keys->shape(0) > 0) {
+    if (!key_strides) throw std::invalid_argument("`key_strides` must be given with `skip_keys`.");
+    check_len("key_strides", key_strides->shape(0), "low and cat_offsets together", dn + dc);
+    for (std::size_t d = 0; d < dn; ++d)
+      if (!(step.data()[d] > 0.0))
+        throw std::invalid_argument("`step` must be > 0 in every numeric dimension with `skip_keys`, but got " +
+                                    std::to_string(step.data()[d]) + ".");
+    skip = skip_keys->data();
+    n_skip = skip_keys->shape(0);
+    strides = key_strides->data();
+  }
   double* out = nullptr;
   Out<double> result = new_array<double>(dn + dc, &out);
   {
@@ -309,7 +326,7 @@ Out<double> tpe_propose(AnyMat X, IdxVec rows, std::int64_t n_below, IdxVec cols
                           rows.data(), static_cast<Index>(n_rows), static_cast<Index>(n_below),
                           cols.data(), weights.data(), u.data(), static_cast<Index>(u.shape(0)), sp,
                           is_log.data(), step.data(), grid_low.data(), grid_high.data(), prior_weight,
-                          consider_endpoints, magic_clip, out);
+                          consider_endpoints, magic_clip, skip, static_cast<Index>(n_skip), strides, out);
   }
   return result;
 }
@@ -399,6 +416,7 @@ NB_MODULE(_hpo_core_ext, m) {
         "high"_a.noconvert(), "is_log"_a.noconvert(), "step"_a.noconvert(),
         "grid_low"_a.noconvert(), "grid_high"_a.noconvert(), "cat_offsets"_a.noconvert(),
         "cat_sizes"_a.noconvert(), "prior_weight"_a, "consider_endpoints"_a, "magic_clip"_a,
+        "skip_keys"_a.noconvert().none() = nb::none(), "key_strides"_a.noconvert().none() = nb::none(),
         "TPE's whole proposal from the history's columns, in one call.");
   m.def("hypervolume", &hypervolume, "points"_a.noconvert(), "ref"_a.noconvert(),
         "Hypervolume dominated by points and bounded by the reference point, for minimisation.");

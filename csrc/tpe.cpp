@@ -219,7 +219,8 @@ void best_candidate(const double* u_component, const double* U, const double* UC
                     const ProductSpace& sp, const ProductMixture& good,
                     const ProductMixture& good_log, const ProductMixture& bad_log,
                     const bool* is_log, const double* step, const double* grid_low,
-                    const double* grid_high, double* out) {
+                    const double* grid_high, const std::uint64_t* skip_keys, Index n_skip,
+                    const std::uint64_t* key_strides, double* out) {
   const Index dn = sp.dn, dc = sp.dc, width = dn + dc;
   std::vector<double> S(static_cast<std::size_t>(n * width));
   sample_product_mixture(u_component, U, UC, n, sp, good, S.data());
@@ -249,6 +250,24 @@ void best_candidate(const double* u_component, const double* U, const double* UC
     }
     for (Index q = 0; q < dc; ++q) C[i * dc + q] = row[dn + q];
   }
+  // Candidates whose grid key is in skip_keys (sorted) are passed over, unless every
+  // one is: key = sum_d index_d * key_strides[d] modulo 2^64, index_d the grid index
+  // rint((v - grid_low) / step) of a numeric value (every step > 0 here) or the category.
+  std::vector<char> skip(static_cast<std::size_t>(n), 0);
+  if (n_skip > 0) {
+    Index n_skipped = 0;
+    for (Index i = 0; i < n; ++i) {
+      const double* row = S.data() + i * width;
+      std::uint64_t key = 0;
+      for (Index d = 0; d < dn; ++d)
+        key += static_cast<std::uint64_t>(std::nearbyint((row[d] - grid_low[d]) / step[d])) * key_strides[d];
+      for (Index q = 0; q < dc; ++q) key += static_cast<std::uint64_t>(row[dn + q]) * key_strides[dn + q];
+      const bool hit = std::binary_search(skip_keys, skip_keys + n_skip, key);
+      skip[static_cast<std::size_t>(i)] = hit;
+      n_skipped += hit;
+    }
+    if (n_skipped == n) std::fill(skip.begin(), skip.end(), 0);  // all evaluated: the plain argmax
+  }
   std::vector<double> log_l(static_cast<std::size_t>(n));
   log_pdf_product_mixture(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, good_log, log_l.data());
   // log g exactly only where it can decide: a lower bound of log g (one term of the
@@ -272,6 +291,7 @@ void best_candidate(const double* u_component, const double* U, const double* UC
   double best_acq = -kInf;
   if (any_nan) {  // no bounds to trust: every value, in index order
     for (Index i = 0; i < n; ++i) {
+      if (skip[static_cast<std::size_t>(i)]) continue;
       const double acq = log_l[i] - bad_terms.log_density(i);
       if (std::isnan(acq)) {
         if (best < 0 || !std::isnan(best_acq)) best = i;
@@ -286,6 +306,7 @@ void best_candidate(const double* u_component, const double* U, const double* UC
     std::stable_sort(order.begin(), order.end(), [&](Index p, Index q) { return bound[p] > bound[q]; });
     for (const Index i : order) {
       if (best >= 0 && bound[i] < best_acq) break;  // every later bound is lower still
+      if (skip[static_cast<std::size_t>(i)]) continue;
       const double acq = log_l[i] - bad_terms.log_density(i);
       if (std::isnan(acq)) {  // NaN counts as the maximum: the first NaN in index order
         if (!std::isnan(best_acq) || i < best) {
@@ -312,7 +333,7 @@ void tpe_best_candidate(const double* u_component, const double* U, const double
                         const double* grid_low, const double* grid_high, double* out) {
   const LogMixture good_log(good, sp.n_cols), bad_log(bad, sp.n_cols);
   best_candidate(u_component, U, UC, n, sp, good, good_log.view, bad_log.view, is_log, step,
-                 grid_low, grid_high, out);
+                 grid_low, grid_high, nullptr, 0, nullptr, out);
 }
 
 }  // namespace hpo_core
@@ -380,7 +401,9 @@ void tpe_propose(const double* X, Index x_stride_row, Index x_stride_col, const 
                  Index n_rows, Index n_below, const std::int64_t* cols, const double* weights,
                  const double* u, Index n_candidates, const ProductSpace& sp, const bool* is_log,
                  const double* step, const double* grid_low, const double* grid_high,
-                 double prior_weight, bool consider_endpoints, bool magic_clip, double* out) {
+                 double prior_weight, bool consider_endpoints, bool magic_clip,
+                 const std::uint64_t* skip_keys, Index n_skip, const std::uint64_t* key_strides,
+                 double* out) {
   const Index dn = sp.dn, dc = sp.dc;
   // Gather: numeric values logged where is_log and clipped into the bounds (values drawn
   // under an older, wider range); category indices checked.
@@ -417,7 +440,8 @@ void tpe_propose(const double* X, Index x_stride_row, Index x_stride_col, const 
     std::copy(row + 1 + dn, row + width, UC.begin() + i * dc);
   }
   best_candidate(u_component.data(), U.data(), UC.data(), n_candidates, sp, good.view,
-                 good.log_view, bad.log_view, is_log, step, grid_low, grid_high, out);
+                 good.log_view, bad.log_view, is_log, step, grid_low, grid_high, skip_keys, n_skip,
+                 key_strides, out);
 }
 
 }  // namespace hpo_core

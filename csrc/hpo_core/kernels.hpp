@@ -82,12 +82,18 @@ void tpe_best_candidate(const double* u_component, const double* U, const double
 // elements; numeric columns first, logged where is_log and clipped into [low, high]),
 // builds the good (rows[:n_below]) and bad (the rest) Parzen estimators with their prior
 // components and runs tpe_best_candidate on the uniforms u (n_candidates, 1 + dn + dc).
+// Candidates whose grid key (sum_d index_d * key_strides[d] modulo 2^64; index_d =
+// rint((v_d - grid_low_d) / step_d) for the numeric dimensions, which must all have
+// step > 0 when n_skip > 0, then the category indices) is among the n_skip sorted
+// skip_keys are passed over unless all are; n_skip = 0: the plain argmax.
 // Throws std::invalid_argument when a categorical value is not an index below its size.
 void tpe_propose(const double* X, std::ptrdiff_t x_stride_row, std::ptrdiff_t x_stride_col,
                  const std::int64_t* rows, std::ptrdiff_t n_rows, std::ptrdiff_t n_below,
                  const std::int64_t* cols, const double* weights, const double* u,
                  std::ptrdiff_t n_candidates, const ProductSpace& space, const bool* is_log,
                  const double* step, const double* grid_low, const double* grid_high,
-                 double prior_weight, bool consider_endpoints, bool magic_clip, double* out);
+                 double prior_weight, bool consider_endpoints, bool magic_clip,
+                 const std::uint64_t* skip_keys, std::ptrdiff_t n_skip,
+                 const std::uint64_t* key_strides, double* out);
 
 }  // namespace hpo_core

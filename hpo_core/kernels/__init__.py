@@ -70,6 +70,7 @@ __all__ = [
     "parzen_bandwidths",
     "sample_product_mixture",
     "tpe_best_candidate",
+    "tpe_grid_keys",
     "tpe_propose",
 ]
 
@@ -425,8 +426,14 @@ def tpe_propose(
     prior_weight: float,
     consider_endpoints: bool,
     magic_clip: bool,
+    skip_keys: np.ndarray | None = None,
+    key_strides: np.ndarray | None = None,
 ) -> np.ndarray:
-    """TPE's whole proposal from the history's columns, in one call."""
+    """TPE's whole proposal from the history's columns, in one call.
+
+    With ``skip_keys`` (sorted uint64 grid keys, :func:`tpe_grid_keys`): the best candidate
+    not among them (the plain argmax when all are).
+    """
     # The compiled kernels index without bounds checks: every shape is checked here (the
     # backends check rows, columns and category indices against X themselves).
     dn, dc, n_rows = np.shape(low)[0], np.shape(cat_offsets)[0], np.shape(rows)[0]
@@ -440,9 +447,37 @@ def tpe_propose(
                             ("grid_high", grid_high, dn), ("cat_sizes", cat_sizes, dc)):
         if np.shape(arr) != (want,):
             raise ValueError(format_error(name, f"an array of shape ({want},)", f"shape {np.shape(arr)}"))
+    if skip_keys is not None and len(skip_keys):
+        _check_skip_keys(skip_keys, key_strides, step, dn + dc)
+        return _kernel_module("tpe_propose").tpe_propose(  # type: ignore[no-any-return]
+            X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
+            cat_sizes, prior_weight, consider_endpoints, magic_clip, skip_keys, key_strides,
+        )
     return _kernel_module("tpe_propose").tpe_propose(  # type: ignore[no-any-return]
         X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
         cat_sizes, prior_weight, consider_endpoints, magic_clip,
+    )
+
+
+def _check_skip_keys(skip_keys: np.ndarray, key_strides: np.ndarray | None, step: np.ndarray, d: int) -> None:
+    """``tpe_propose``'s keys: uint64 sorted ascending, strides (d,) uint64, every step > 0."""
+    if np.ndim(skip_keys) != 1 or np.asarray(skip_keys).dtype != np.uint64:
+        raise ValueError(format_error("skip_keys", "a 1-d uint64 array", f"{np.asarray(skip_keys).dtype} "
+                                      f"of shape {np.shape(skip_keys)}"))
+    keys = np.asarray(skip_keys)
+    if np.any(keys[1:] < keys[:-1]):
+        raise ValueError(format_error("skip_keys", "sorted ascending", "an unsorted array"))
+    if key_strides is None or np.shape(key_strides) != (d,) or np.asarray(key_strides).dtype != np.uint64:
+        got = None if key_strides is None else f"{np.asarray(key_strides).dtype} of shape {np.shape(key_strides)}"
+        raise ValueError(format_error("key_strides", f"a uint64 array of shape ({d},) with skip_keys", got))
+    if not np.all(np.asarray(step) > 0):
+        raise ValueError(format_error("step", "> 0 in every numeric dimension with skip_keys", step))
+
+
+def tpe_grid_keys(S: np.ndarray, grid_low: np.ndarray, step: np.ndarray, key_strides: np.ndarray) -> np.ndarray:
+    """Grid keys (uint64) of configurations of an all-discrete space, as ``tpe_propose`` skips them."""
+    return _kernel_module("tpe_grid_keys").tpe_grid_keys(  # type: ignore[no-any-return]
+        S, grid_low, step, key_strides
     )
 
 

@@ -215,6 +215,8 @@ def tpe_propose(
     prior_weight: float,
     consider_endpoints: bool,
     magic_clip: bool,
+    skip_keys: np.ndarray | None = None,
+    key_strides: np.ndarray | None = None,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call.
 
@@ -223,10 +225,15 @@ def tpe_propose(
     not copied); gathering, both estimators, sampling and scoring run in one C++ call
     with the GIL released.
     """
-    return _get_ext().tpe_propose(  # type: ignore[no-any-return]
+    args = (
         np.asarray(X, dtype=np.float64), _i64(rows), int(n_below), _i64(cols), _f64(weights), _f64(u),
         _f64(low), _f64(high), _bool(is_log), _f64(step), _f64(grid_low), _f64(grid_high),
         _i64(cat_offsets), _i64(cat_sizes), float(prior_weight), bool(consider_endpoints), bool(magic_clip),
+    )
+    if skip_keys is None or len(skip_keys) == 0 or key_strides is None:
+        return _get_ext().tpe_propose(*args)  # type: ignore[no-any-return]
+    return _get_ext().tpe_propose(  # type: ignore[no-any-return]
+        *args, np.ascontiguousarray(skip_keys, dtype=np.uint64), np.ascontiguousarray(key_strides, dtype=np.uint64)
     )
 
 # --- hypervolume kernels --------------------------------------------------------------

@@ -274,7 +274,7 @@ def _categorical_kernel_table(C, sizes, offsets, prior_weight):  # type: ignore[
 @_jit
 def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_probs,  # type: ignore[no-untyped-def]
                         b_mus, b_sigmas, b_weights, b_cat_probs, low, high, is_log, step,
-                        grid_low, grid_high, cat_offsets, cat_sizes):
+                        grid_low, grid_high, cat_offsets, cat_sizes, skip_keys, key_strides):
     dn = low.shape[0]
     S = _sample_product(u_component, U, UC, g_mus, g_sigmas, g_weights, low, high, g_cat_probs,
                         cat_offsets, cat_sizes)
@@ -296,6 +296,23 @@ def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_pr
             if is_log[d]:
                 lo_, hi_ = math.log(lo_), math.log(hi_)
             XL[i, d], XH[i, d] = lo_, hi_
+    # Candidates whose grid key is in skip_keys (sorted) are passed over unless all are
+    # (_reference_tpe.tpe_propose); keys wrap modulo 2^64 in uint64 arithmetic.
+    skip = np.zeros(n, dtype=np.bool_)
+    if skip_keys.shape[0] > 0:
+        n_skipped = 0
+        for i in range(n):
+            key = np.uint64(0)
+            for d in range(dn):
+                key += np.uint64(np.rint((S[i, d] - grid_low[d]) / step[d])) * key_strides[d]
+            for q in range(S.shape[1] - dn):
+                key += np.uint64(S[i, dn + q]) * key_strides[dn + q]
+            j = np.searchsorted(skip_keys, key)
+            if j < skip_keys.shape[0] and skip_keys[j] == key:
+                skip[i] = True
+                n_skipped += 1
+        if n_skipped == n:  # all evaluated: the plain argmax
+            skip[:] = False
     C = np.ascontiguousarray(S[:, dn:])
     log_l = _log_pdf_product(XL, XH, discrete, C, g_mus, g_sigmas, np.log(g_weights), low, high,
                              np.log(g_cat_probs), cat_offsets)
@@ -314,12 +331,15 @@ def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_pr
         acq = np.empty(n)
         for i in range(n):
             acq[i] = log_l[i] - _log_density(i, cheap, inv_s, j_best, XL, XH, discrete, b_mus)
-        return S[np.argmax(acq)].copy()
+        keep = np.flatnonzero(~skip)
+        return S[keep[np.argmax(acq[keep])]].copy()
     order = np.argsort(-bound, kind="mergesort")
     best, best_acq = -1, -_INF
     for i in order:
         if best >= 0 and bound[i] < best_acq:
             break  # every later bound is lower still
+        if skip[i]:
+            continue
         acq_i = log_l[i] - _log_density(i, cheap, inv_s, j_best, XL, XH, discrete, b_mus)
         if np.isnan(acq_i):  # NaN counts as the maximum: the first NaN in index order
             if not np.isnan(best_acq) or i < best:
@@ -356,7 +376,7 @@ def _tpe_estimator(T, C, w, low, high, sizes, offsets, prior_weight, consider_en
 
 @_jit
 def _tpe_propose(X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high,  # type: ignore[no-untyped-def]
-                 cat_offsets, cat_sizes, prior_weight, consider_endpoints, magic_clip):
+                 cat_offsets, cat_sizes, prior_weight, consider_endpoints, magic_clip, skip_keys, key_strides):
     """(candidate, bad): bad is NaN, or the first categorical value that is no index."""
     n, dn, dc = rows.shape[0], low.shape[0], cat_sizes.shape[0]
     T = np.empty((n, dn))
@@ -382,11 +402,21 @@ def _tpe_propose(X, rows, n_below, cols, weights, u, low, high, is_log, step, gr
                                                magic_clip)
     out = _tpe_best_candidate(np.ascontiguousarray(u[:, 0]), np.ascontiguousarray(u[:, 1 : 1 + dn]),
                               np.ascontiguousarray(u[:, 1 + dn :]), g_mus, g_sigmas, g_w, g_p, b_mus, b_sigmas,
-                              b_w, b_p, low, high, is_log, step, grid_low, grid_high, cat_offsets, cat_sizes)
+                              b_w, b_p, low, high, is_log, step, grid_low, grid_high, cat_offsets, cat_sizes,
+                              skip_keys, key_strides)
     return out, bad
 
 
 # --- public wrappers: convert once, then call the compiled code --------------------
+
+_NO_KEYS = np.empty(0, dtype=np.uint64)
+
+
+def _keys(skip_keys: np.ndarray | None, key_strides: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """``tpe_propose``'s skip keys and strides as contiguous uint64 (empty: none)."""
+    if skip_keys is None or len(skip_keys) == 0 or key_strides is None:
+        return _NO_KEYS, _NO_KEYS
+    return np.ascontiguousarray(skip_keys, dtype=np.uint64), np.ascontiguousarray(key_strides, dtype=np.uint64)
 
 
 def log_pdf_product_mixture(
@@ -495,6 +525,7 @@ def tpe_best_candidate(
         _f64(low), _f64(high), np.ascontiguousarray(is_log, dtype=np.bool_), _f64(step),
         _f64(grid_low), _f64(grid_high),
         np.ascontiguousarray(cat_offsets, dtype=np.intp), np.ascontiguousarray(cat_sizes, dtype=np.intp),
+        _NO_KEYS, _NO_KEYS,
     )
 
 
@@ -516,6 +547,8 @@ def tpe_propose(
     prior_weight: float,
     consider_endpoints: bool,
     magic_clip: bool,
+    skip_keys: np.ndarray | None = None,
+    key_strides: np.ndarray | None = None,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call.
 
@@ -534,6 +567,7 @@ def tpe_propose(
         np.ascontiguousarray(is_log, dtype=np.bool_), _f64(step), _f64(grid_low), _f64(grid_high),
         np.ascontiguousarray(cat_offsets, dtype=np.intp), np.ascontiguousarray(cat_sizes, dtype=np.intp),
         float(prior_weight), bool(consider_endpoints), bool(magic_clip),
+        *_keys(skip_keys, key_strides),
     )
     if not np.isnan(bad) or len(out) == 0:
         raise ValueError(f"`X` must hold category indices in [0, size) in its categorical columns, but got {bad!r}.")

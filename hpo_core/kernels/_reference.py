@@ -8,7 +8,7 @@ own *Notation* block, and re-exported here:
   inverse CDF) of the product mixtures; it defines no kernel of its own;
 * ``_reference_tpe.py``: TPE's product mixtures, Parzen estimator and proposal
   (``log_pdf_product_mixture``, ``sample_product_mixture``, ``parzen_bandwidths``,
-  ``categorical_kernel_table``, ``tpe_best_candidate``, ``tpe_propose``);
+  ``categorical_kernel_table``, ``tpe_best_candidate``, ``tpe_grid_keys``, ``tpe_propose``);
 * ``_reference_pareto.py``: ``nondominated_rank``, ``is_pareto_front``,
   ``hypervolume`` and ``hypervolume_mc``;
 * ``_reference_ehvi.py``: ``nondominated_boxes`` and ``log_ehvi`` (multi-objective GP);
@@ -42,6 +42,7 @@ from hpo_core.kernels._reference_tpe import (
     parzen_bandwidths,
     sample_product_mixture,
     tpe_best_candidate,
+    tpe_grid_keys,
     tpe_propose,
 )
 
@@ -66,6 +67,7 @@ __all__ = [
     "parzen_bandwidths",
     "sample_product_mixture",
     "tpe_best_candidate",
+    "tpe_grid_keys",
     "tpe_propose",
 ]
 

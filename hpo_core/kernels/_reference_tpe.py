@@ -38,6 +38,7 @@ __all__ = [
     "parzen_bandwidths",
     "sample_product_mixture",
     "tpe_best_candidate",
+    "tpe_grid_keys",
     "tpe_propose",
 ]
 
@@ -307,6 +308,28 @@ def tpe_best_candidate(
     Returns:
         (dn + dc,) the chosen candidate: numeric parameter values, then category indices.
     """
+    S, acq = _tpe_scored_candidates(u_component, U, UC, good, bad, low, high, is_log, step, grid_low,
+                                    grid_high, cat_offsets, cat_sizes)
+    return S[int(np.argmax(acq))].copy()
+
+
+def _tpe_scored_candidates(
+    u_component: np.ndarray,
+    U: np.ndarray,
+    UC: np.ndarray,
+    good: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    bad: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    low: np.ndarray,
+    high: np.ndarray,
+    is_log: np.ndarray,
+    step: np.ndarray,
+    grid_low: np.ndarray,
+    grid_high: np.ndarray,
+    cat_offsets: np.ndarray,
+    cat_sizes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The candidates of :func:`tpe_best_candidate` (n, dn + dc) and their ``log l - log g``
+    (n,). Arguments as :func:`tpe_best_candidate`."""
     is_log = np.asarray(is_log, dtype=np.bool_)
     step = _f64(step)
     dn = len(low)
@@ -325,7 +348,32 @@ def tpe_best_candidate(
             - log_pdf_product_mixture(XL, XH, discrete, C, bad[0], bad[1], np.log(bad[2]), low, high,
                                       np.log(bad[3]), cat_offsets)
         )
-    return S[int(np.argmax(acq))].copy()
+    return S, acq
+
+
+def tpe_grid_keys(S: np.ndarray, grid_low: np.ndarray, step: np.ndarray, key_strides: np.ndarray) -> np.ndarray:
+    """Grid keys of configurations of an all-discrete space, as :func:`tpe_propose` skips them.
+
+    ``key = sum_d index_d * key_strides[d]`` modulo 2^64, where ``index_d`` is the grid
+    index ``rint((v_d - grid_low_d) / step_d)`` of a numeric value and the category index
+    of a categorical one. With mixed-radix strides (``key_strides[d]`` the product of the
+    earlier dimensions' grid sizes) the key is exact while that product fits in 2^64;
+    other strides make it a hash.
+
+    Args:
+        S: (n, dn + dc) numeric parameter values on the grid (inside it), then category
+            indices; no NaN.
+        grid_low, step: (dn,) the grid (every step > 0); key_strides: (dn + dc,) uint64.
+
+    Returns:
+        (n,) uint64 keys.
+    """
+    S = np.asarray(S, dtype=np.float64)
+    dn = len(grid_low)
+    index = np.empty(S.shape, dtype=np.uint64)
+    index[:, :dn] = np.rint((S[:, :dn] - _f64(grid_low)) / _f64(step))
+    index[:, dn:] = S[:, dn:]
+    return (index * np.asarray(key_strides, dtype=np.uint64)).sum(axis=1, dtype=np.uint64)  # wraps modulo 2^64
 
 
 def _tpe_candidates(
@@ -431,6 +479,8 @@ def tpe_propose(
     prior_weight: float,
     consider_endpoints: bool,
     magic_clip: bool,
+    skip_keys: np.ndarray | None = None,
+    key_strides: np.ndarray | None = None,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call.
 
@@ -451,6 +501,12 @@ def tpe_propose(
             :func:`tpe_best_candidate`.
         prior_weight, consider_endpoints, magic_clip: the estimator's options (>= 0 /
             :func:`parzen_bandwidths`).
+        skip_keys: (m,) uint64 grid keys (:func:`tpe_grid_keys`) of configurations to pass
+            over, sorted ascending; only for all-discrete spaces (every ``step > 0``).
+            The result is then the best candidate whose key is not among them (first
+            maximum, NaN the maximum, as ``numpy.argmax`` over those), or the plain
+            argmax when every candidate's key is. None or empty: the plain argmax.
+        key_strides: (dn + dc,) uint64 strides of the keys; needed with ``skip_keys``.
 
     Returns:
         (dn + dc,) the chosen candidate: numeric parameter values, then category indices.
@@ -465,8 +521,14 @@ def tpe_propose(
                        consider_endpoints, magic_clip)
         for part in (slice(0, n_below), slice(n_below, len(T)))
     )
-    return tpe_best_candidate(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], good, bad, low, high,
-                              is_log, step, grid_low, grid_high, offsets, sizes)
+    S, acq = _tpe_scored_candidates(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], good, bad, low, high,
+                                    is_log, step, grid_low, grid_high, offsets, sizes)
+    if skip_keys is not None and len(skip_keys) and key_strides is not None:
+        skip = np.isin(tpe_grid_keys(S, grid_low, step, key_strides), np.asarray(skip_keys, dtype=np.uint64))
+        if not skip.all():
+            keep = np.flatnonzero(~skip)
+            return S[keep[int(np.argmax(acq[keep]))]].copy()
+    return S[int(np.argmax(acq))].copy()
 
 
 def _tpe_estimator(

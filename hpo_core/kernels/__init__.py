@@ -476,9 +476,11 @@ def _check_skip_keys(skip_keys: np.ndarray, key_strides: np.ndarray | None, step
 
 def tpe_grid_keys(S: np.ndarray, grid_low: np.ndarray, step: np.ndarray, key_strides: np.ndarray) -> np.ndarray:
     """Grid keys (uint64) of configurations of an all-discrete space, as ``tpe_propose`` skips them."""
-    return _kernel_module("tpe_grid_keys").tpe_grid_keys(  # type: ignore[no-any-return]
-        S, grid_low, step, key_strides
-    )
+    # Vectorised NumPy in every backend: the reference directly (``_reference_grid``
+    # imports NumPy alone), never a search of the optional backends, which lack it.
+    from hpo_core.kernels import _reference_grid
+
+    return _reference_grid.tpe_grid_keys(S, grid_low, step, key_strides)
 
 
 # --- Gaussian-process kernels (reference: hpo_core.kernels._reference_gp) ---------------

@@ -38,6 +38,7 @@ from hpo_core.samplers.tpe._defaults import (
     hyperopt_parameters,
     log_independent,
 )
+from hpo_core.samplers.tpe._evaluated import EvaluatedSpaces
 from hpo_core.samplers.tpe._groups import Groups
 from hpo_core.samplers.tpe._observations import good_rows_single_objective
 from hpo_core.samplers.tpe._split import split_below_above
@@ -102,6 +103,9 @@ class TPESampler(HistoryBound, BaseSampler):
             kernels also skip, exactly, components that cannot change the result at
             float64 precision, but TPE's bandwidths (at least range/100 per
             dimension) leave too many near a candidate for that alone to bound the cost.
+        skip_evaluated: On a grid, propose the best candidate that is not an evaluated
+            configuration (below); False gives Optuna's choice, which may re-evaluate
+            one (e.g. for a noisy objective).
         seed: Seed of the generator; equal seeds give equal proposals.
 
     Optuna 5.0 deprecates ``consider_prior``, ``prior_weight``, ``consider_magic_clip``,
@@ -124,6 +128,19 @@ class TPESampler(HistoryBound, BaseSampler):
     up to the order in which observations with equal values take their bandwidths (trial
     order here; see ``hpo_core/samplers/tpe/_parzen.py``), pinned by
     ``tests/samplers/test_tpe_optuna_parity.py``.
+
+    One deliberate difference from Optuna (``skip_evaluated=True``, the default): where
+    every parameter of the joint space is discrete (ints, stepped floats, categoricals),
+    the space has two or more parameters and is every trial's whole configuration (no
+    conditional parameter outside it), the proposal is the best of the
+    ``n_ei_candidates`` candidates that no COMPLETE, PRUNED or RUNNING trial has
+    (compared by grid index), or the plain best when all are. TPE otherwise keeps
+    re-proposing the mode of ``l`` among the good trials: on the twelve problems of
+    ``benchmarks/quality_discrete.py`` 19 % of the first 100 trials repeated an earlier
+    configuration (wasted on a deterministic objective), 5 % with the rule, which won
+    75 of 114 paired runs at 100 trials (sign test p = 0.001; ``benchmarks/README.md``).
+    Continuous and partly continuous spaces, one-parameter and conditional spaces are
+    unchanged.
 
     Example:
         >>> import hpo_core
@@ -152,6 +169,7 @@ class TPESampler(HistoryBound, BaseSampler):
         constant_liar: bool = True,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
         max_bad_components: int = 1024,
+        skip_evaluated: bool = True,
     ):
         owner = "TPESampler"
         # Optuna 5.0 deprecates these arguments (it warns when one is given) but honours
@@ -185,6 +203,7 @@ class TPESampler(HistoryBound, BaseSampler):
         self._constant_liar = check_bool("constant_liar", constant_liar, owner=owner)
         self._constraints_func = check_constraints_func(constraints_func, owner)
         self._max_bad = cast(int, check_int("max_bad_components", max_bad_components, low=2, owner=owner))
+        self._skip_evaluated = check_bool("skip_evaluated", skip_evaluated, owner=owner)
         check_int("seed", seed, low=0, allow_none=True, owner=owner)
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
@@ -201,6 +220,7 @@ class TPESampler(HistoryBound, BaseSampler):
         self._hint = np.inf  # see good_rows_single_objective
         self._last_within: tuple[Any, Any, bool] = (None, None, False)  # see _within_intersection
         self._ask_split: tuple[Any, np.ndarray, np.ndarray] | None = None  # see _split_for_ask
+        self._evaluated = EvaluatedSpaces()  # see skip_evaluated
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -447,10 +467,12 @@ class TPESampler(HistoryBound, BaseSampler):
         # values drawn under an older, wider range clipped into this one), both Parzen
         # estimators, the candidates drawn from l and the best by log l - log g.
         u = self._rng.random((self._n_ei_candidates, 1 + len(sa.num) + len(sa.cat)))
+        skip = self._evaluated.skip_args(h, trial, space, sa, cols) if self._skip_evaluated else None
         r = kernels.tpe_propose(
             X, np.concatenate((rows_below, rows_above)), len(rows_below), cols,
             np.concatenate((w_below, w_above)), u, sa.lo, sa.hi, sa.is_log, sa.step, sa.low, sa.high,
             sa.cat_offsets, sa.cat_sizes, self._prior_weight, self._consider_endpoints, self._magic_clip,
+            *(skip or ()),
         )
         out = np.empty(len(space))
         out[sa.order] = r  # r lists the numeric dimensions first

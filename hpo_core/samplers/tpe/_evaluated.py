@@ -1,0 +1,150 @@
+"""Evaluated configurations of an all-discrete joint space, as grid keys kept incrementally.
+
+TPE on a grid re-proposes configurations it has already evaluated (the mode of ``l`` among
+the good observations); TPESampler passes the keys kept here to ``kernels.tpe_propose``,
+which then returns the best of its candidates that is not one of them. A configuration is
+evaluated when a trial that is COMPLETE, PRUNED or RUNNING (another worker evaluates it)
+has it; parameters are compared by grid index (a stepped float 0.1 * 3 is 0.3).
+
+The keys of finished rows are added once, as a cursor passes them; rows that were RUNNING
+or WAITING when the cursor passed are re-checked on each ask (usually a few), so an ask
+costs O(new rows + unfinished rows) plus one merge into the sorted keys, never a rescan.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hpo_core import kernels
+from hpo_core.distributions import SearchSpace
+
+if TYPE_CHECKING:
+    from hpo_core.history import History
+    from hpo_core.samplers.tpe._parzen import SpaceArrays
+    from hpo_core.trial import Trial
+
+__all__ = ["EvaluatedKeys", "EvaluatedSpaces", "covers_whole_configuration"]
+
+_RUNNING, _COMPLETE, _PRUNED, _WAITING = 0, 1, 2, 4
+# Strides of grids with more than 2^64 points: fixed odd 64-bit numbers, so the keys are
+# a hash (two configurations collide with probability about 2^-64 per pair).
+_HASH_STRIDES = np.random.default_rng(0x5EE7).integers(0, 2**63, 256, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+
+
+def covers_whole_configuration(h: History, space: SearchSpace) -> bool:
+    """Whether ``space`` is every trial's whole configuration: each of its parameters has
+    one distribution in the history, the space's, and every other parameter of the
+    history has one single-valued distribution (a constant the trial sets itself)."""
+    for name, dists in zip(h.param_names, h.param_dists):
+        want = space.get(name)
+        if want is None:
+            if len(dists) != 1 or not dists[0].single():
+                return False
+        elif len(dists) != 1 or dists[0] != want:
+            return False
+    return all(name in h.param_index for name in space.names)
+
+
+class EvaluatedKeys:
+    """Sorted grid keys of one space's evaluated configurations, kept incrementally.
+
+    Args:
+        sa: the space's arrays (``_parzen.space_arrays``; every ``step > 0``).
+        cols: (d,) history columns, numeric parameters first (as ``tpe_propose``'s).
+    """
+
+    def __init__(self, sa: SpaceArrays, cols: np.ndarray):
+        self.cols = cols
+        self.grid_low, self.step = sa.low, sa.step
+        self.levels = np.rint((sa.high - sa.low) / sa.step) + 1.0  # grid points per numeric dimension
+        sizes = [int(v) for v in self.levels] + [int(c) for c in sa.cat_sizes]
+        if _product(sizes) <= 2**64:  # mixed radix: exact keys
+            self.strides = np.array([_product(sizes[:d]) for d in range(len(sizes))], dtype=np.uint64)
+        else:
+            self.strides = _HASH_STRIDES[np.arange(len(sizes)) % len(_HASH_STRIDES)]
+        self.keys = np.empty(0, dtype=np.uint64)  # finished rows', sorted
+        self.cursor = 0  # rows below it were seen
+        self.pending = np.empty(0, dtype=np.intp)  # rows that were RUNNING or WAITING when seen
+
+    def update(self, h: History, own_row: int) -> np.ndarray:
+        """The sorted keys of every evaluated configuration but ``own_row``'s (the asking
+        trial)."""
+        n = h.n
+        if self.cursor < n:
+            rows = np.concatenate((self.pending, np.arange(self.cursor, n)))
+            self.cursor = n
+        elif len(self.pending):
+            rows = self.pending
+        else:
+            return self.keys
+        states = h.states[rows]
+        done = rows[(states == _COMPLETE) | (states == _PRUNED)]
+        if len(done):
+            self.keys = _merge(self.keys, self._keys_of(h, done))
+        self.pending = rows[(states == _RUNNING) | (states == _WAITING)]
+        running = self.pending[(h.states[self.pending] == _RUNNING) & (self.pending != own_row)]
+        if len(running):
+            return _merge(self.keys, self._keys_of(h, running))
+        return self.keys
+
+    def _keys_of(self, h: History, rows: np.ndarray) -> np.ndarray:
+        """Keys of the rows that have every parameter, on the grid (rows without one, or
+        with a value outside the grid, equal no candidate and are left out)."""
+        V = h.X[rows[:, None], self.cols]
+        dn = len(self.step)
+        index = np.rint((V[:, :dn] - self.grid_low) / self.step)
+        ok = ~np.isnan(V).any(axis=1) & ((index >= 0) & (index < self.levels)).all(axis=1)
+        if not ok.all():
+            V = V[ok]
+        return kernels.tpe_grid_keys(V, self.grid_low, self.step, self.strides)
+
+
+class EvaluatedSpaces:
+    """The :class:`EvaluatedKeys` of each space where the rule applies (one study)."""
+
+    def __init__(self) -> None:
+        self._spaces: dict[SearchSpace, tuple[tuple[int, int], EvaluatedKeys | None]] = {}
+
+    def skip_args(self, h: History, trial: Trial | None, space: SearchSpace, sa: SpaceArrays,
+                  cols: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """``tpe_propose``'s ``(skip_keys, key_strides)`` where the rule applies to
+        ``space`` (2+ parameters, all discrete, the whole configuration), else None.
+
+        Args:
+            h: the study's history; trial: the asking trial (its own row is left out).
+            space, sa, cols: the space, its arrays and its history columns (numeric first).
+        """
+        if len(space) < 2 or not np.all(sa.step > 0):
+            return None
+        # Whether the space is the whole configuration changes only with the history's
+        # parameters and their distributions (both only grow).
+        sig = (len(h.param_names), sum(map(len, h.param_dists)))
+        entry = self._spaces.get(space)
+        if entry is None or entry[0] != sig:
+            if len(self._spaces) > 64:
+                self._spaces.clear()
+            entry = self._spaces[space] = (
+                sig, EvaluatedKeys(sa, cols) if covers_whole_configuration(h, space) else None
+            )
+        evaluated = entry[1]
+        if evaluated is None:
+            return None
+        keys = evaluated.update(h, trial.number if trial is not None else -1)
+        return (keys, evaluated.strides) if len(keys) else None
+
+
+def _product(sizes: list[int]) -> int:
+    out = 1
+    for s in sizes:
+        out *= s
+    return out
+
+
+def _merge(keys: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """``keys`` (sorted) with ``new`` inserted in order: O(len(keys) + len(new))."""
+    if len(new) == 0:
+        return keys
+    new = np.sort(new)
+    return np.insert(keys, np.searchsorted(keys, new), new)

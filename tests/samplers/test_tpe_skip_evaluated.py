@@ -1,0 +1,201 @@
+"""TPESampler's skip_evaluated rule: on a whole-configuration grid, the best candidate that
+is not an evaluated configuration; elsewhere Optuna's choice, unchanged.
+
+The oracle: a wrapper around ``kernels.tpe_propose`` recomputes the 24 candidates of each
+call one by one (candidate i depends on its row of uniforms alone; no skip keys) and the
+evaluated configurations from the history (COMPLETE, PRUNED and RUNNING rows, compared
+by grid index), and counts proposals that repeat an evaluated configuration while a
+candidate was untried.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import hpo_core
+from hpo_core import kernels
+from hpo_core.distributions import FloatDistribution
+from hpo_core.samplers import TPESampler
+from hpo_core.trial import Trial, TrialState
+
+
+class Oracle:
+    """Wraps kernels.tpe_propose; ``wasted`` counts avoidable repeats, ``calls`` the calls
+    and ``skipped`` those given skip keys."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, study: Any):
+        self.study, self.wasted, self.calls, self.skipped = study, 0, 0, 0
+        propose = kernels.tpe_propose
+
+        def wrapped(X: np.ndarray, rows: np.ndarray, n_below: int, cols: np.ndarray, weights: np.ndarray,
+                    u: np.ndarray, *args: Any) -> np.ndarray:
+            out = propose(X, rows, n_below, cols, weights, u, *args)
+            plain = args[:11]  # without skip keys
+            cands = [propose(X, rows, n_below, cols, weights, u[i : i + 1], *plain) for i in range(len(u))]
+            self.calls += 1
+            self.skipped += len(args) > 11
+            step, low = args[3], args[4]
+            if np.all(step > 0):
+                seen = self._evaluated(X, cols, step, low)
+                def grid(v: np.ndarray) -> tuple[int, ...]:
+                    return _grid(v, step, low)
+                if grid(out) in seen and any(grid(c) not in seen for c in cands):
+                    self.wasted += 1
+            return out
+
+        monkeypatch.setattr(kernels, "tpe_propose", wrapped)
+
+    def _evaluated(self, X: np.ndarray, cols: np.ndarray, step: np.ndarray, low: np.ndarray) -> set[tuple[int, ...]]:
+        h = self.study.view.history
+        rows = np.flatnonzero(np.isin(h.states[: h.n], (0, 1, 2)))  # RUNNING, COMPLETE, PRUNED
+        V = X[rows[:, None], cols]
+        return {_grid(v, step, low) for v in V if not np.isnan(v).any()}
+
+
+def _grid(v: np.ndarray, step: np.ndarray, low: np.ndarray) -> tuple[int, ...]:
+    dn = len(step)
+    return tuple(int(round((x - lo) / s)) for x, lo, s in zip(v[:dn], low, step)) + tuple(int(c) for c in v[dn:])
+
+
+def _grid_objective(t: Trial) -> float:
+    x = t.suggest_int("x", 0, 4)
+    y = t.suggest_float("y", 0.0, 0.4, step=0.1)
+    c = t.suggest_categorical("c", ["a", "b"])
+    return (x - 2) ** 2 + (10 * y - 1) ** 2 + (c == "b")
+
+
+@pytest.mark.parametrize("skip_evaluated", [True, False])
+def test_tpe_skip_evaluated_never_repeats_while_a_candidate_is_untried(
+        skip_evaluated: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 50 grid points, 45 trials: with the rule no proposal repeats a configuration while
+    # one of its 24 candidates is untried; without it (Optuna's choice) several do.
+    wasted = []
+    for seed in range(3):
+        study = hpo_core.create_study(sampler=TPESampler(seed=seed, skip_evaluated=skip_evaluated))
+        oracle = Oracle(monkeypatch, study)
+        study.optimize(_grid_objective, n_trials=45)
+        assert oracle.calls == 35 and oracle.skipped == (35 if skip_evaluated else 0)
+        wasted.append(oracle.wasted)
+        if skip_evaluated:
+            configs = [tuple(t.params.values()) for t in study.trials[10:]]
+            assert len(set(configs)) > 30
+    if skip_evaluated:
+        assert wasted == [0, 0, 0]
+    else:
+        assert sum(wasted) >= 5
+
+
+@pytest.mark.parametrize("space", ["continuous", "mixed", "one_parameter", "conditional"])
+def test_tpe_skip_evaluated_leaves_other_spaces_unchanged(space: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where the rule does not apply the kernel is called without skip keys (its plain
+    # argmax) and the study is bit-identical to skip_evaluated=False.
+    def objective(t: Trial) -> float:
+        if space == "one_parameter":
+            return abs(t.suggest_int("x", 0, 4) - 2)
+        x = t.suggest_int("x", 0, 4)
+        c = t.suggest_categorical("c", ["a", "b"])
+        if space == "continuous":
+            return (t.suggest_float("f", 0.0, 1.0) - 0.3) ** 2 + x
+        if space == "mixed":
+            return t.suggest_float("f", 0.0, 1.0, log=False) + x + (c == "a")
+        # conditional: `z` only in branch a, outside the joint space {x, c}
+        return x + (t.suggest_int("z", 0, 3) if c == "a" else 1.5)
+
+    params = []
+    for skip_evaluated in (True, False):
+        study = hpo_core.create_study(sampler=TPESampler(seed=1, skip_evaluated=skip_evaluated))
+        oracle = Oracle(monkeypatch, study)
+        study.optimize(objective, n_trials=40)
+        assert oracle.calls > 0 and oracle.skipped == 0
+        params.append([t.params for t in study.trials])
+    assert params[0] == params[1]
+
+
+def test_tpe_skip_evaluated_counts_running_trials(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Trials RUNNING elsewhere (asked, parameters set, not told) are evaluated: a batch
+    # of asks spreads over the grid instead of repeating the mode.
+    for skip_evaluated, expect_wasted in ((True, False), (False, True)):
+        wasted = 0
+        for seed in range(4):
+            study = hpo_core.create_study(sampler=TPESampler(seed=seed, skip_evaluated=skip_evaluated))
+            study.optimize(_grid_objective, n_trials=20)
+            oracle = Oracle(monkeypatch, study)
+            batch = [study.ask() for _ in range(6)]
+            for t in batch:
+                _grid_objective(t)  # sets the parameters; the trial stays RUNNING
+            assert all(t.state == TrialState.RUNNING for t in study.get_trials(deepcopy=False)[-6:])
+            assert oracle.calls == 6
+            wasted += oracle.wasted
+        assert (wasted > 0) == expect_wasted
+
+
+def test_tpe_skip_evaluated_matches_stepped_floats_by_grid_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Trials added with the decimal values (0.3) match candidates computed on the grid
+    # (0.1 * 3 = 0.30000000000000004): every configuration but one evaluated, so the
+    # proposal is the untried one whenever a candidate is.
+    dists = {"a": FloatDistribution(0.0, 0.5, step=0.1), "b": FloatDistribution(0.0, 0.5, step=0.1)}
+    values = [round(0.1 * i, 10) for i in range(6)]
+    missing = (0.3, 0.3)
+    hits = 0
+    for seed in range(5):
+        study = hpo_core.create_study(sampler=TPESampler(seed=seed, n_startup_trials=5))
+        for a in values:
+            for b in values:
+                if (a, b) != missing:
+                    study.add_trial(hpo_core.trial.create_trial(params={"a": a, "b": b}, distributions=dists,
+                                                                value=abs(a - 0.3) + abs(b - 0.3)))
+        oracle = Oracle(monkeypatch, study)
+        t = study.ask(dists)
+        assert oracle.calls == 1 and oracle.skipped == 1 and oracle.wasted == 0
+        hits += (round(t.params["a"], 10), round(t.params["b"], 10)) == missing
+    assert hits >= 1
+
+
+def test_tpe_skip_evaluated_multi_objective_and_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Several objectives with multivariate=True, and group=True where the group is the
+    # whole configuration: the rule applies. A conditional space's groups are not whole
+    # configurations: it does not.
+    def two(t: Trial) -> tuple[float, float]:
+        v = _grid_objective(t)
+        return v, -v
+
+    study = hpo_core.create_study(directions=["minimize", "maximize"],
+                                  sampler=TPESampler(seed=0, multivariate=True))
+    oracle = Oracle(monkeypatch, study)
+    study.optimize(two, n_trials=30)
+    assert oracle.calls == 20 and oracle.skipped == 20 and oracle.wasted == 0
+
+    study = hpo_core.create_study(sampler=TPESampler(seed=0, group=True))
+    oracle = Oracle(monkeypatch, study)
+    study.optimize(_grid_objective, n_trials=30)
+    assert oracle.calls == 20 and oracle.skipped == 20 and oracle.wasted == 0
+
+    def conditional(t: Trial) -> float:
+        x = t.suggest_int("x", 0, 4)
+        if t.suggest_categorical("c", ["a", "b"]) == "a":
+            return x + t.suggest_int("z", 0, 3)
+        return x + 0.5
+
+    study = hpo_core.create_study(sampler=TPESampler(seed=0, group=True))
+    oracle = Oracle(monkeypatch, study)
+    study.optimize(conditional, n_trials=30)
+    assert oracle.calls > 0 and oracle.skipped == 0
+
+
+def test_tpe_skip_evaluated_is_validated_and_pickles() -> None:
+    import pickle
+
+    with pytest.raises(TypeError, match="skip_evaluated"):
+        TPESampler(skip_evaluated=1)  # type: ignore[arg-type]
+    sampler = TPESampler(seed=0)
+    hpo_core.create_study(sampler=sampler).optimize(_grid_objective, n_trials=15)
+    clone = pickle.loads(pickle.dumps(sampler))  # the evaluated keys are rebuilt per study
+    runs = []
+    for s in (sampler, clone):
+        study = hpo_core.create_study(sampler=s)
+        study.optimize(_grid_objective, n_trials=25)
+        runs.append([t.params for t in study.trials])
+    assert runs[0] == runs[1]

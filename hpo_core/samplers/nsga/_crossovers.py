@@ -152,8 +152,9 @@ def _one_of_two_children(c1: np.ndarray, c2: np.ndarray, x1: np.ndarray, x2: np.
     genes with probability ``use_child_gene_prob`` (else the parents'), swapped between
     the two with probability ``uniform_crossover_prob``; then one of the two at random."""
     n = len(c1)
-    use_child = rng.rand(n) < use_child_gene_prob
-    keep = rng.rand(n) >= uniform_crossover_prob
+    u = rng.rand(2 * n)  # per parameter its two draws, in Optuna's order
+    use_child = u[0::2] < use_child_gene_prob
+    keep = u[1::2] >= uniform_crossover_prob
     a, b = np.where(use_child, c1, x1), np.where(use_child, c2, x2)
     first = np.where(keep, a, b)
     second = np.where(keep, b, a)
@@ -286,13 +287,12 @@ class UNDXCrossover(BaseCrossover):
                   search_space_bounds: np.ndarray) -> np.ndarray:
         n = len(search_space_bounds)
         x1, x2, x3 = parents_params[0], parents_params[1], parents_params[2]
-        xp = 0.5 * (x1 + x2)  # Sec. 2, (2)
+        xp = (x1 + x2) / 2  # Sec. 2, (2); the arithmetic below follows Optuna's to the last bit
         d = x1 - x2  # (3)
         sigma_eta = 0.35 / math.sqrt(n) if self._sigma_eta is None else self._sigma_eta
         # Optuna passes the variances as the scale (sigma ** 2); kept for the same spread.
         etas = rng.normal(0.0, sigma_eta**2, size=n)
         xi = rng.normal(0.0, self._sigma_xi**2)
-        child = xp + xi * d  # (5), first two terms
         if n > 1:
             v12 = x2 - x1
             e12 = v12 / max(float(np.linalg.norm(v12)), 1e-10)
@@ -303,5 +303,8 @@ class UNDXCrossover(BaseCrossover):
                 basis[0] = e12
             Q, _ = np.linalg.qr(basis.T)
             es = Q.T[1:]  # orthonormal basis of the subspace orthogonal to the line
-            child = child + D * (etas[: n - 1] @ es)
-        return child  # type: ignore[no-any-return]
+            three = np.zeros(n)
+            for i in range(n - 1):
+                three += etas[i] * es[i]
+            return xp + xi * d + three * D  # type: ignore[no-any-return]
+        return xp + xi * d  # type: ignore[no-any-return]

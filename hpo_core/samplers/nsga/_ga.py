@@ -19,7 +19,6 @@ with the study.
 
 from __future__ import annotations
 
-import random
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -38,11 +37,12 @@ from hpo_core.samplers._base import (
     check_constraints_func,
     store_constraints,
 )
-from hpo_core.samplers._random import RandomSampler
 from hpo_core.samplers.nsga._child import Config, Layout, ParentArrays, Parents, make_child
 from hpo_core.samplers.nsga._crossovers import BaseCrossover, UniformCrossover
 from hpo_core.samplers.nsga._generations import GENERATION_ATTR, Generations
 from hpo_core.samplers.nsga._mutations import BaseMutation
+from hpo_core.samplers.nsga._optuna_random import OptunaRandom
+from hpo_core.samplers.nsga._stream import LegacyStream
 from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:
@@ -108,11 +108,11 @@ class GASampler(HistoryBound, BaseSampler):
         self._config = Config(crossover=crossover, mutation=mutation,
                               mutation_prob=None if mutation_prob is None else float(mutation_prob),
                               crossover_prob=float(crossover_prob), swapping_prob=float(swapping_prob))
-        self._random = RandomSampler(seed)
-        self._rng = np.random.RandomState(seed)
-        # The sampler's own draws (tournaments, swaps, mutation flags) come from a Python
-        # generator, seeded from ``_rng``: a scalar draw costs ~30 ns instead of ~0.5 us.
-        self._py_rng = random.Random(int(self._rng.randint(2**31)))
+        # Optuna's two streams of the same seed: ``_random`` (its RandomSampler's) draws the
+        # first generation and the mutated parameters, ``_rng`` everything else, in
+        # Optuna's order, so a seed proposes Optuna's trials (``_child.py``).
+        self._random = OptunaRandom(seed)
+        self._stream = self._new_stream(seed)
         self._lock = threading.Lock()
         self._layouts: dict[SearchSpace, Layout] = {}
         self._reset_history_caches()
@@ -127,6 +127,7 @@ class GASampler(HistoryBound, BaseSampler):
         self._parents: dict[int, np.ndarray] = {}  # generation -> parent rows
         self._current: Parents | None = None  # the arrays of the latest parents used
         self._pending: dict[int, int] = {}  # trial number -> generation, set at the start
+        self._just_selected = -1  # the generation whose parents this ask selected
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -142,9 +143,15 @@ class GASampler(HistoryBound, BaseSampler):
 
     def reseed_rng(self) -> None:
         with self._lock:
-            self._rng = np.random.RandomState()
-            self._py_rng = random.Random(int(self._rng.randint(2**31)))
-        self._random.reseed_rng()
+            self._stream = self._new_stream(None)
+            self._random.reseed()
+
+    def _new_stream(self, seed: int | None) -> LegacyStream:
+        # Emulated draws pay off where the default operators draw only through the stream;
+        # a crossover or mutation operator draws from the generator at every child.
+        cfg = self._config
+        emulate = type(cfg.crossover) is UniformCrossover and cfg.mutation is None
+        return LegacyStream(np.random.RandomState(seed), emulate=emulate)
 
     def _parent_key(self, generation: int) -> str:
         return f"{type(self).__name__}:parent:{generation}"
@@ -175,7 +182,6 @@ class GASampler(HistoryBound, BaseSampler):
                 self._pending.clear()
             self._pending[trial.number] = generation
         trial.set_system_attr(GENERATION_ATTR, generation)
-        self._random.before_trial(study, trial)
 
     def _generation_of(self, study: Study, h: History, trial: Trial) -> int:
         g = self._pending.pop(trial.number, None)
@@ -206,6 +212,7 @@ class GASampler(HistoryBound, BaseSampler):
             prev = self._parents.get(k - 1, np.zeros(0, dtype=np.int64))
             pool = np.concatenate([self._gens.population(k - 1), np.sort(prev)])
             self._parents[k] = self._select(study, h, pool)
+            self._just_selected = k
             study.set_system_attr(self._parent_key(k), self._parents[k].tolist())
             if k > 2 and (k - 2 > g or stored.get(self._parent_key(k - 2)) is not None):
                 # Only the last two generations' parents are ever read again (a worker
@@ -246,9 +253,16 @@ class GASampler(HistoryBound, BaseSampler):
         cur = self._current
         if cur is not None and cur.generation == generation:
             return cur
+        self._just_selected = -1
         rows = self._parent_rows(study, h, generation)
         if not len(rows):
             return None
+        if self._just_selected == generation:
+            # As Optuna: the child of the ask that selects the parents picks from them in
+            # the selection's order; later children in trial order (as read back).
+            loss, penalty = self._loss_penalty(study, h, rows)
+            return Parents(generation, rows, loss, penalty)
+        rows = np.sort(rows)
         loss, penalty = self._loss_penalty(study, h, rows)
         cur = self._current = Parents(generation, rows, loss, penalty)
         return cur
@@ -302,7 +316,8 @@ class GASampler(HistoryBound, BaseSampler):
     def sample_independent(
         self, study: Study, trial: Trial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
-        return self._random.sample_independent(study, trial, param_name, param_distribution)
+        with self._lock:
+            return self._random.external(param_distribution)
 
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
         h = study.view.history
@@ -317,13 +332,11 @@ class GASampler(HistoryBound, BaseSampler):
                 arrays = parents.arrays.get(space)
                 if arrays is None:
                     arrays = parents.arrays[space] = self._parent_arrays(h, layout, parents.rows)
-                child, redraw = make_child(parents, layout, arrays, self._config, self._rng, self._py_rng.random,
-                                           study)
-        if parents is None:
-            return self._random.sample_joint(study, trial, space)
-        if redraw is not None:
-            child[redraw] = self._random.sample_joint(study, trial, space)[redraw]
-        return child
+                child, redraw = make_child(parents, layout, arrays, self._config, self._stream, study)
+                if redraw:
+                    self._random.space(space, child, redraw)
+                return child
+            return self._random.space(space, np.empty(len(space)), None)
 
     def _parent_arrays(self, h: History, layout: Layout, rows: np.ndarray) -> ParentArrays:
         space = layout.space
@@ -340,7 +353,8 @@ class GASampler(HistoryBound, BaseSampler):
         if parents.frozen is None:
             parents.frozen = [h.frozen(r) for r in parents.rows.tolist()]
         params = self._child_strategy(study, dict(space.items()), parents.frozen)  # type: ignore[misc]
-        x = np.asarray(self._random.sample_joint(study, trial, space), dtype=np.float64).copy()
+        x = np.empty(len(space))
+        self._random.space(space, x, [j for j, name in enumerate(space.names) if name not in params])
         for j, (name, dist) in enumerate(space.items()):
             if name in params:
                 x[j] = dist.to_internal_repr(params[name])
@@ -358,6 +372,5 @@ class GASampler(HistoryBound, BaseSampler):
             if any(c != c for c in constraints):
                 raise ValueError(format_error("constraints_func(trial)", "a sequence of numbers without NaN",
                                               constraints, owner=self._owner))
-        self._random.after_trial(study, trial, state, values)
 
 

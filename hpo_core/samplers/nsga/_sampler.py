@@ -37,7 +37,11 @@ _COMMON_ARGS = """
             copy of one, in [0, 1].
         swapping_prob: Probability of taking each parameter from the first parent in a
             uniform crossover, in [0, 1].
-        seed: Seed of the sampler's draws; equal seeds give equal studies.
+        seed: Seed of the sampler's draws; equal seeds give equal studies, and the trials
+            Optuna 5.0's sampler proposes for that seed, value for value (its two random
+            streams are drawn in Optuna's order), where every trial suggests its
+            parameters in one order (a conditional parameter, or one suggested in another
+            order, is drawn at its own suggest, so the draws then part ways).
         constraints_func: ``f(FrozenTrial) -> sequence of floats`` (``<= 0`` feasible),
             called when a trial finishes COMPLETE or PRUNED; the values are stored in
             the trial's system attribute ``"constraints"`` (every worker reads them
@@ -186,7 +190,7 @@ class NSGAIIISampler(GASampler):
         elif ref.shape[1] != m:
             raise ValueError(format_error("reference_points", f"an array of shape (p, {m}): one column per objective",
                                           f"shape {ref.shape}", owner=self._owner))
-        return _selection.select_nsga3(loss, penalty, self._population_size, ref, self._rng)
+        return _selection.select_nsga3(loss, penalty, self._population_size, ref, self._stream.sync())
 
 
 def _check_reference_points(points: Any, owner: str) -> np.ndarray | None:

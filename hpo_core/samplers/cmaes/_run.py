@@ -51,6 +51,8 @@ class Run:
         n_restarts, n_large: restarts so far, and those in BIPOP's large regime.
         regime: BIPOP's regime of the current run, ``"large"`` or ``"small"``.
         small_evals, large_evals: evaluations spent in each BIPOP regime.
+        stored_cov: after a tell, until the next ask: the covariance as a pickle of
+            the optimizer holds it (see :func:`_as_pickled`), None otherwise.
     """
 
     kind: str
@@ -64,6 +66,7 @@ class Run:
     regime: str = "large"
     small_evals: int = 0
     large_evals: int = 0
+    stored_cov: Any = None
 
     @property
     def popsize(self) -> int:
@@ -76,7 +79,9 @@ def encode(run: Run) -> str:
     The optimizer goes in as its class and attribute dict (:func:`_flatten`): about half
     the time of pickling it whole, a cost paid once per generation.
     """
-    state = dict(run.__dict__, optimizer=_flatten(run.optimizer))
+    state = dict(run.__dict__, optimizer=_flatten(run.optimizer), stored_cov=None)
+    if run.stored_cov is not None:  # as Optuna stores it: the covariance pickled
+        _cma_attrs(state["optimizer"])["_C"] = run.stored_cov
     data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
     return _FORMAT + base64.b64encode(data).decode("ascii")
 
@@ -104,6 +109,13 @@ def _flatten(obj: Any) -> Any:
     return obj
 
 
+def _cma_attrs(flat: Any) -> dict[str, Any]:
+    """The attribute dict of the CMA in a flattened optimizer (CMA-ES with margin holds one)."""
+    attrs: dict[str, Any] = flat[2]
+    inner = attrs.get("_cma")
+    return attrs if inner is None else _cma_attrs(inner)
+
+
 def _unflatten(obj: Any) -> Any:
     # Bypasses the classes' __setstate__, which seeds a generator from the OS (the
     # sampler sets its own).
@@ -117,11 +129,14 @@ def _unflatten(obj: Any) -> Any:
 
 def new_run(
     kind: str, coder: Coder, *, generation: int, rng: np.random.RandomState, mean: np.ndarray | None,
-    sigma: float | None, cov: np.ndarray | None, popsize: int | None, lr_adapt: bool,
+    sigma: float | None, cov: np.ndarray | None, popsize: int | None, lr_adapt: bool, seed: int | None = None,
 ) -> Run:
-    """A fresh run starting at ``generation``, drawing from ``rng``."""
+    """A fresh run starting at ``generation``, drawing from ``rng`` (its optimizer's seed
+    too, as Optuna's ``randint(1, 2**31 - 2)``, unless ``seed`` is given)."""
+    if seed is None:
+        seed = int(rng.randint(1, 2**31 - 2))
     opt = make_optimizer(kind, coder, mean=mean, sigma=sigma, cov=cov, popsize=popsize, lr_adapt=lr_adapt,
-                         seed=int(rng.randint(1, 2**31 - 2)))
+                         seed=seed)
     set_rng(opt, rng)
     return Run(kind, coder.signature, opt, generation, popsize or default_popsize(kind, coder), sigma0=sigma)
 
@@ -129,6 +144,21 @@ def new_run(
 def ask(run: Run, coder: Coder) -> tuple[np.ndarray, list[float] | None]:
     """One proposal: its internal row (d,) and, for the margin optimizers, the raw
     Gaussian sample that :func:`tell` needs back (None otherwise)."""
+    if run.stored_cov is not None:
+        try:
+            return _ask(run, coder)
+        finally:
+            _restore_cov(run)  # later asks sample from the stored optimizer, as Optuna's
+    return _ask(run, coder)
+
+
+def _restore_cov(run: Run) -> None:
+    cma = getattr(run.optimizer, "_cma", run.optimizer)
+    cma._C, cma._B, cma._D = run.stored_cov, None, None
+    run.stored_cov = None
+
+
+def _ask(run: Run, coder: Coder) -> tuple[np.ndarray, list[float] | None]:
     opt = run.optimizer
     if run.kind == "catcmawm":
         sol = opt.ask()
@@ -151,6 +181,8 @@ def tell(run: Run, coder: Coder, X: np.ndarray, y: np.ndarray, raw: list[Any]) -
     """Tell the population: internal rows X (popsize, d), values y (popsize,) to
     minimize, and the raw samples :func:`ask` returned (margin optimizers)."""
     opt = run.optimizer
+    if run.stored_cov is not None:  # told twice without an ask between: as restored
+        _restore_cov(run)
     if run.kind in ("cmawm", "catcmawm") and coder.n_numeric:
         # A trial without its raw sample (a row written by another program) is told at
         # its coordinates, in the optimizer's order.
@@ -169,7 +201,30 @@ def tell(run: Run, coder: Coder, X: np.ndarray, y: np.ndarray, raw: list[Any]) -
         opt.tell(list(zip(raw, y.tolist())))
     else:
         opt.tell(list(zip(coder.to_coords(X), y.tolist())))
+    run.stored_cov = _as_pickled(opt)
     run.generation += 1
+
+
+def _as_pickled(opt: Any) -> np.ndarray | None:
+    """The covariance of a just-told CMA (the one inside CMA-ES with margin too) as a
+    pickle of it holds it: the upper triangle, mirrored (None for other optimizers).
+
+    Optuna asks the trial that tells from the told optimizer itself, then pickles it and
+    unpickles it at every later ask. The tell's update is symmetric only up to rounding
+    and the eigen decomposition at an ask starts from ``(C + C.T) / 2``, so the told
+    covariance and the unpickled one give samples that differ in the last bits:
+    :func:`ask` uses the first for one ask and this one after.
+    """
+    cma = getattr(opt, "_cma", opt)
+    C = getattr(cma, "_C", None)
+    if type(cma).__name__ != "CMA" or not isinstance(C, np.ndarray) or C.ndim != 2:
+        return None
+    rows, cols = np.triu_indices(len(C))
+    upper = C[rows, cols]
+    out = np.empty_like(C)
+    out[rows, cols] = upper
+    out[cols, rows] = upper
+    return out
 
 
 def restart_if_stopped(

@@ -23,7 +23,7 @@ from hpo_core._validation import check_bool, check_choice, check_int, check_real
 from hpo_core.distributions import BaseDistribution, SearchSpace
 from hpo_core.exceptions import HpoWarning
 from hpo_core.samplers._base import EMPTY_SPACE, BaseSampler, HistoryBound, visible_rows
-from hpo_core.samplers._random import RandomSampler
+from hpo_core.samplers._optuna_stream import OptunaStreamRandomSampler
 from hpo_core.samplers.cmaes import _run
 from hpo_core.samplers.cmaes._space import Coder
 from hpo_core.trial._state import StudyDirection, TrialState
@@ -143,7 +143,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
     other (Optuna issue 5520).
 
     Sharing: the run (optimizer, generation, restart bookkeeping; not the random
-    generator) is stored in the study's system attribute ``"cmaes:state"`` after every
+    generators) is stored in the study's system attribute ``"cmaes:state"`` after every
     tell, and read when a worker first asks or sees trials of a later generation than
     its own. So workers on one storage (threads, processes, machines) advance one run,
     and a worker restarted on a stored study resumes it. Two workers that tell the same
@@ -169,16 +169,36 @@ class CmaEsSampler(HistoryBound, BaseSampler):
     space (conditional ones, define-by-run), are sampled by ``independent_sampler``.
     Single objective only.
 
+    Same seed, same trials as Optuna 5.0: ``CmaEsSampler(seed=s)`` proposes bit for bit
+    the parameters of Optuna's ``CmaEsSampler(seed=s)`` for float, log, stepped and int
+    parameters, with the defaults and with ``use_separable_cma``, ``with_margin``,
+    ``lr_adapt``, ``popsize``, ``n_startup_trials``, ``x0``, ``sigma0``,
+    ``source_trials`` and ``consider_pruned_trials``, define-by-run or with
+    ``ask(fixed_distributions)``: the startup trials draw Optuna's ``RandomSampler(seed)``
+    stream, the optimizer's seeds and its reseeding before every ask
+    (``randint(1, 2**16) + trial.number``) come from a second ``RandomState(seed)`` in
+    Optuna's order, and parameters map to and from [0, 1] by Optuna's formulas in the
+    order of their names. Not the same where Optuna differs by design: categorical
+    parameters (CatCMA here, random there), restarts (Optuna 5.0 ignores
+    ``restart_strategy``; the trials agree until the first restart), a space that changes
+    (a new run here, random there), a trial that tells a generation and then ends FAILED,
+    or PRUNED without ``consider_pruned_trials`` (Optuna stores the told optimizer on that
+    trial, loses it and tells the generation again), and several workers, whose asks
+    interleave in an order no seed fixes (each draws from its own generators; the run
+    they share stays one). Not checked under HyperbandPruner.
+
     Args:
         x0: Initial mean, ``{name: external value}`` (default: the centre; missing
             names too). Restarts start at random points.
         sigma0: Initial step size in the [0, 1] coordinates (default 1/6).
         n_startup_trials: Finished trials before CMA-ES starts.
         independent_sampler: Sampler for startup trials and parameters outside the
-            joint space (default ``RandomSampler(seed)``).
+            joint space (default: random sampling on Optuna's ``RandomSampler(seed)``
+            stream, :class:`~hpo_core.samplers._optuna_stream.OptunaStreamRandomSampler`).
         warn_independent_sampling: Warn when a parameter is sampled independently after
             the startup trials.
-        seed: Seed of the optimizer's draws; equal seeds give equal proposals.
+        seed: Seed of the optimizer's draws and of the default independent sampler;
+            equal seeds give equal proposals (Optuna's, see above).
         consider_pruned_trials: Tell PRUNED trials with their last reported value.
         restart_strategy: None, ``"ipop"`` or ``"bipop"``.
         popsize: Population size (default ``4 + floor(3 ln d)``).
@@ -246,8 +266,12 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         _check_combinations(x0, sigma0, source_trials, use_separable_cma, with_margin, lr_adapt)
         self._x0 = None if x0 is None else dict(x0)
         self._source_trials = None if source_trials is None else list(source_trials)
-        self._independent = independent_sampler if independent_sampler is not None else RandomSampler(seed)
-        self._rng = np.random.RandomState(seed)
+        self._independent = (independent_sampler if independent_sampler is not None
+                             else OptunaStreamRandomSampler(seed))
+        # Optuna's two streams: `_cma_rng` seeds the optimizer and reseeds its generator
+        # (`_opt_rng`, shared by this worker's runs) before every ask.
+        self._cma_rng = np.random.RandomState(seed)
+        self._opt_rng = np.random.RandomState(0)
         self._lock = threading.Lock()
         self._coders: dict[tuple[SearchSpace, bool], Coder] = {}
         self._last_coder: Coder | None = None
@@ -272,15 +296,17 @@ class CmaEsSampler(HistoryBound, BaseSampler):
 
     def reseed_rng(self) -> None:
         with self._lock:
-            self._rng = np.random.RandomState()
-            for group in self._groups.values():
-                if group.run is not None:
-                    _run.set_rng(group.run.optimizer, self._rng)
+            self._cma_rng = np.random.RandomState()
         self._independent.reseed_rng()
 
     # ------------------------------------------------------------------ spaces
     def infer_relative_search_space(self, study: Study, trial: Trial) -> SearchSpace:
-        space = study.view.history.intersection_search_space()
+        h = study.view.history
+        if self._n_usable(h, visible_rows(study, trial)) < self._n_startup:
+            # Startup: every parameter goes to the independent sampler as it is suggested,
+            # in the objective's order (Optuna's sample_relative returns nothing then).
+            return EMPTY_SPACE
+        space = h.intersection_search_space()
         if any(dist.single() for dist in space.values()):
             space = SearchSpace({n: d for n, d in space.items() if not d.single()})
         return space if len(space) else EMPTY_SPACE
@@ -313,7 +339,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         self, study: Study, trial: Trial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
         _check_single_objective(study)
-        if self._warn and self._n_usable(study.view.history) >= self._n_startup:
+        if self._warn and self._n_usable(study.view.history, visible_rows(study, trial)) >= self._n_startup:
             warnings.warn(
                 f"{OWNER}: `{param_name}` is not in the joint search space of trial {trial.number} (a "
                 f"dynamic search space); it is sampled by {type(self._independent).__name__}.",
@@ -348,6 +374,9 @@ class CmaEsSampler(HistoryBound, BaseSampler):
             if group is None:
                 group = self._groups[key] = _Group(key)
             run = self._current_run(study, h, coder, minimize, group, mask)
+            # Optuna reseeds the optimizer's generator before every ask.
+            self._opt_rng.seed(int(self._cma_rng.randint(1, 2**16)) + trial.number)
+            _run.set_rng(run.optimizer, self._opt_rng)
             x, raw = _run.ask(run, coder)
             generation = run.generation
         trial.set_system_attr(GENERATION_ATTR, generation)
@@ -362,12 +391,17 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         run = group.run
         if run is None:
             run = self._load(study, group, -1)
+        # Optuna builds its optimizer afresh, drawing a seed, at every ask until a told
+        # one is stored: draw alike, so that the asks' seeds come in Optuna's order.
+        seed = None
+        if run is None or getattr(run.optimizer, "generation", 1) == 0:
+            seed = int(self._cma_rng.randint(1, 2**31 - 2))
         if run is not None and (run.signature != coder.signature or run.kind != self._kind(coder)):
             # Another space (or optimizer): a new run, numbered after the stored one so
             # that the old run's trials never join its populations.
-            run = self._new_run(study, group, coder, run.generation + 1, minimize)
+            run = self._new_run(study, group, coder, run.generation + 1, minimize, seed)
         if run is None:
-            run = self._new_run(study, group, coder, 0, minimize)
+            run = self._new_run(study, group, coder, 0, minimize, seed)
         pops = group.pops
         pops.update(h, run.generation, self._consider_pruned, mask)
         if pops.max_gen > run.generation and pops.max_gen > group.seen_gen:
@@ -399,16 +433,18 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         _run.tell(run, coder, X, y, raw)
         if self._restart is not None:
             run = _run.restart_if_stopped(run, coder, strategy=self._restart, inc_popsize=self._inc_popsize,
-                                          rng=self._rng, lr_adapt=self._lr_adapt)
+                                          rng=self._cma_rng, lr_adapt=self._lr_adapt)
         return run
 
     def _load(self, study: Study, group: _Group, newer_than: int) -> _run.Run | None:
         """``group``'s run stored in the study if its generation is above ``newer_than``."""
-        stored = _run.decode(study.view.system_attrs.get(group.attr), self._rng)
+        stored = _run.decode(study.view.system_attrs.get(group.attr), self._opt_rng)
         return stored if stored is not None and stored.generation > newer_than else None
 
-    def _new_run(self, study: Study, group: _Group, coder: Coder, generation: int, minimize: bool) -> _run.Run:
-        """A fresh run of ``group`` (stored at once, so that other workers join it)."""
+    def _new_run(self, study: Study, group: _Group, coder: Coder, generation: int, minimize: bool,
+                 seed: int | None) -> _run.Run:
+        """A fresh run of ``group`` (stored at once, so that other workers join it); its
+        optimizer's seed is ``seed`` or drawn."""
         kind = self._kind(coder)
         if kind == "cma" and self._sep and coder.n_numeric == 1:
             warnings.warn(f"{OWNER}: separable CMA-ES is plain CMA-ES in one dimension; "
@@ -424,8 +460,8 @@ class CmaEsSampler(HistoryBound, BaseSampler):
             sigma = self._sigma0
             if self._x0 is not None:
                 mean = self._x0_coords(coder)
-        run = _run.new_run(kind, coder, generation=generation, rng=self._rng, mean=mean, sigma=sigma, cov=cov,
-                           popsize=self._popsize, lr_adapt=self._lr_adapt)
+        run = _run.new_run(kind, coder, generation=generation, rng=self._cma_rng, mean=mean, sigma=sigma, cov=cov,
+                           popsize=self._popsize, lr_adapt=self._lr_adapt, seed=seed)
         study.set_system_attr(group.attr, _run.encode(run))
         return run
 

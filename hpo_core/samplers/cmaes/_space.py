@@ -15,8 +15,16 @@ Two maps of the numeric parameters:
   or int parameter's interval is widened by half a step on each side so that every grid
   point gets an equal share; values are rounded to the grid on the way back.
 * ``tight=True`` (CMA-ES with margin, CatCMA with margin): the grid itself, ``[low,
-  high]`` -> ``[0, 1]``, with the step in coordinates (``steps``), as the margin
-  optimizers discretize on their own. Log parameters stay continuous (in log space).
+  high]`` -> ``[0, 1]`` (``[log low, log high]`` for log ints), with the step in
+  coordinates (``steps``), as the margin optimizers discretize on their own. Log
+  parameters stay continuous (in log space).
+
+The numeric coordinates follow the parameters' names in sorted order (Optuna's
+intersection search space is sorted by name), whatever the space's order, and both
+maps repeat Optuna's ``_SearchSpaceTransform(transform_0_1=True)`` operation by
+operation (``math.log`` / ``math.exp`` for log parameters, ints rounded half up,
+stepped floats half to even, floats kept below ``high``), so that the same optimizer
+samples give Optuna's parameters bit for bit.
 
 Parameters with a single value (``single()``) are not optimized: they are filled in.
 """
@@ -32,7 +40,7 @@ from hpo_core.distributions import SearchSpace
 
 __all__ = ["Coder", "MAX_GRID_POINTS", "make_optimizer", "set_rng"]
 
-_CAT = 2  # SearchSpace.kinds code of a categorical parameter
+_INT, _CAT = 1, 2  # SearchSpace.kinds codes of int and categorical parameters
 # A discrete parameter with more grid points than this is a continuous dimension of
 # CatCMA with margin (rounded on the way back): its integer space is a dense
 # (n_integer, max_points) table.
@@ -44,7 +52,8 @@ class Coder:
     """Internal values of ``space`` <-> optimizer coordinates (see the module docstring).
 
     Attributes:
-        num: (k,) indices into the space of the numeric parameters that vary.
+        num: (k,) indices into the space of the numeric parameters that vary, in the
+            order of their names.
         cat: (c,) indices of the categorical parameters that vary.
         steps: (k,) grid step in coordinates (0.0 where continuous; only when tight).
         n_choices: (c,) number of choices of each categorical parameter.
@@ -54,52 +63,83 @@ class Coder:
         self.space = space
         single = np.array([dist.single() for dist in space.values()], dtype=bool)
         is_cat = space.kinds == _CAT
-        self.num = np.flatnonzero(~is_cat & ~single)
+        names = space.names
+        self.num = np.array(sorted(np.flatnonzero(~is_cat & ~single).tolist(), key=names.__getitem__),
+                            dtype=np.int64)
         self.cat = np.flatnonzero(is_cat & ~single)
         self.fixed = np.where(single, space.low, 0.0)  # single ints/floats: their value
         lo, hi = space.lo.copy(), space.hi.copy()
         steps = np.zeros(len(space))
+        is_int = space.kinds == _INT
         if tight:
             grid = (space.step > 0) & ~space.is_log & ~is_cat & ~single
             lo[grid], hi[grid] = space.low[grid], space.high[grid]
             steps[grid] = space.step[grid] / (space.high[grid] - space.low[grid])
-        self.lo, self.hi = lo[self.num], hi[self.num]
-        self.steps = steps[self.num]
-        self.is_log = space.is_log[self.num]
+            for j in np.flatnonzero(is_int & space.is_log & ~single).tolist():  # no half step either
+                lo[j], hi[j] = math.log(space.low[j]), math.log(space.high[j])
+        num = self.num
+        self.lo, self.hi = lo[num], hi[num]
+        self.steps = steps[num]
+        self.is_log = space.is_log[num]
         self.any_log = bool(self.is_log.any())
+        self._log_cols = np.flatnonzero(self.is_log).tolist()
         self.n_choices = space.n_choices[self.cat]
         #: The space as text: a stored run applies to the spaces with its signature.
         self.signature = repr(space)
-        # A space of continuous parameters that all vary needs neither rounding nor
-        # filling in: from_coords then skips SearchSpace.snap (the per-ask path).
-        self._plain = len(self.num) == len(space) and not ((space.kinds != 0) | (space.step > 0)).any()
-        self._low, self._high = space.low, space.high
+        # Optuna's untransform, per coordinate: stepped floats round half to even, ints
+        # (linear) half up, log ints to the nearest int; floats stay below `high`.
+        low, high, step = space.low[num], space.high[num], space.step[num]
+        c_int = is_int[num]
+        self._round_even = np.flatnonzero((step > 0) & ~c_int)
+        self._round_up = np.flatnonzero(c_int & ~self.is_log)
+        self._round_log = np.flatnonzero(c_int & self.is_log)
+        self._rounds = bool(len(self._round_even) or len(self._round_up) or len(self._round_log))
+        self._low, self._step = low, np.where(step > 0, step, 1.0)
+        below_high = np.nextafter(high, high - 1)
+        self._top = np.where((step > 0) | c_int, high, below_high)
+        # Every parameter a numeric coordinate: from_coords returns the coordinates' row
+        # (the per-ask path) without filling in singles or categoricals.
+        self._all_numeric = len(num) == len(space)
+        self._inverse = np.argsort(num)  # coordinate order -> space order
 
     @property
     def n_numeric(self) -> int:
         return len(self.num)
 
     def to_coords(self, X: np.ndarray) -> np.ndarray:
-        """(n, d) internal values -> (n, k) coordinates of the numeric parameters."""
+        """(n, d) internal values -> (n, k) coordinates of the numeric parameters (Optuna's
+        ``transform``: ``(value - lo) / (hi - lo)``, ``math.log`` of log values)."""
         V = np.array(X[:, self.num], dtype=np.float64)
-        if self.any_log:
-            V[:, self.is_log] = np.log(V[:, self.is_log])
-        return (V - self.lo) / (self.hi - self.lo)
+        for j in self._log_cols:
+            V[:, j] = [math.log(v) for v in V[:, j].tolist()]
+        return (V - self.lo) / (self.hi - self.lo)  # type: ignore[no-any-return]
 
     def from_coords(self, u: np.ndarray, cat_index: np.ndarray | None = None) -> np.ndarray:
         """Coordinates ``u`` (k,) and category indices (c,) -> one internal row (d,),
-        rounded to each parameter's grid and inside its bounds."""
+        on each parameter's grid and inside its bounds (Optuna's ``untransform``)."""
         v = self.lo + np.minimum(np.maximum(u, 0.0), 1.0) * (self.hi - self.lo)
-        if self.any_log:
-            v[self.is_log] = np.exp(v[self.is_log])
-        if self._plain:
-            # exp(log(high)) and lo + 1.0 * (hi - lo) may exceed high by an ulp.
-            return np.minimum(np.maximum(v, self._low, out=v), self._high, out=v)  # type: ignore[no-any-return]
+        if self._log_cols:
+            for j in self._log_cols:
+                v[j] = math.exp(v[j])
+        if self._rounds:
+            low, step = self._low, self._step
+            idx = self._round_even
+            if len(idx):
+                v[idx] = np.round((v[idx] - low[idx]) / step[idx]) * step[idx] + low[idx]
+            idx = self._round_up
+            if len(idx):
+                v[idx] = np.floor((v[idx] - low[idx]) / step[idx] + 0.5) * step[idx] + low[idx]
+            idx = self._round_log
+            if len(idx):
+                v[idx] = np.round(v[idx])
+        v = np.minimum(np.maximum(v, self._low, out=v), self._top, out=v)
+        if self._all_numeric:
+            return v[self._inverse]  # type: ignore[no-any-return]
         x = self.fixed.copy()
         x[self.num] = v
         if cat_index is not None and len(self.cat):
             x[self.cat] = cat_index
-        return self.space.snap(x[None, :])[0]  # type: ignore[no-any-return]
+        return x
 
     def grid_points(self, j: int) -> int:
         """Number of grid points of numeric coordinate ``j`` (0 when continuous)."""

@@ -15,7 +15,10 @@ and at most 2x rustuna's.
 Quality (``--quality``): hpo_core's and Optuna's CmaEsSampler with default arguments,
 define-by-run, on BBOB functions (``--functions``, ``--dims``) for ``--seeds`` seeds of
 ``--quality-trials`` trials each; the table gives the median final regret and the
-mean rank (1 = better of the two; ties share) per problem and overall.
+mean rank (1 = better of the two; ties share) per problem and overall. Optuna's final
+values are cached in ``--optuna-cache`` (a JSON file keyed by problem, seed, trials and
+the Optuna and cmaes versions; default ``benchmarks/results/cmaes_bbob_optuna.json``):
+they do not depend on hpo_core, and they take most of the time.
 
 Usage::
 
@@ -32,7 +35,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import logging
+import os
 import shlex
 import sys
 import time
@@ -187,17 +192,50 @@ def _best(lib: str, objective: Callable[[Any], float], n: int, seed: int) -> flo
     return float(study.best_value)
 
 
-def quality(args: argparse.Namespace) -> list[tuple[str, list[float], list[float]]]:
-    """Per BBOB problem: the final regrets of hpo_core and of Optuna, one per seed."""
+def _cache_key(name: str, seed: int, n: int) -> str:
+    import cmaes
+    import optuna
+
+    return f"{name}/seed={seed}/trials={n}/optuna={optuna.__version__}/cmaes={cmaes.__version__}"
+
+
+def _load_cache(path: str | None) -> dict[str, float]:
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return {k: float(v) for k, v in json.load(f).items()}
+
+
+def _save_cache(path: str | None, cache: dict[str, float]) -> None:
+    if not path:
+        return
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(dict(sorted(cache.items())), f, indent=0)
+    os.replace(tmp, path)  # whole files only: a reader never sees a partial write
+
+
+def quality(args: argparse.Namespace, *, libraries: tuple[str, ...] = ("hpo_core", "optuna")
+            ) -> list[tuple[str, list[float], list[float]]]:
+    """Per BBOB problem: the final values of hpo_core and of Optuna, one per seed
+    (Optuna's from ``args.optuna_cache`` when there; a library left out of
+    ``libraries`` gets an empty list)."""
     from _problems import bbob_problems
 
+    cache = _load_cache(args.optuna_cache)
     rows = []
     for p in bbob_problems(args.dims, args.functions):
         ours, theirs = [], []
         t0 = time.perf_counter()
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            ours.append(_best("hpo_core", p.objective(seed), args.quality_trials, seed))
-            theirs.append(_best("optuna", p.objective(seed), args.quality_trials, seed))
+            if "hpo_core" in libraries:
+                ours.append(_best("hpo_core", p.objective(seed), args.quality_trials, seed))
+            if "optuna" in libraries:
+                key = _cache_key(p.name, seed, args.quality_trials)
+                if key not in cache:
+                    cache[key] = _best("optuna", p.objective(seed), args.quality_trials, seed)
+                    _save_cache(args.optuna_cache, cache)
+                theirs.append(cache[key])
         print(f"  {p.name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
         rows.append((p.name, ours, theirs))
     return rows
@@ -243,6 +281,10 @@ def main(argv: list[str] | None = None) -> None:
                     help="quality seeds first-seed .. first-seed + seeds - 1 (fresh seeds for a second look)")
     ap.add_argument("--quality-trials", type=int, default=1_000)
     ap.add_argument("--write-readme", action="store_true", help="update the cmaes section of benchmarks/README.md")
+    ap.add_argument("--optuna-cache", default=str(Path(__file__).resolve().parent / "results" / "cmaes_bbob_optuna.json"),
+                    help="JSON file of Optuna's final values (read, and extended with new runs); '' for none")
+    ap.add_argument("--only-optuna", action="store_true",
+                    help="quality: run (and cache) Optuna's runs only, print no table")
     args = ap.parse_args(argv)
 
     import optuna
@@ -260,6 +302,9 @@ def main(argv: list[str] | None = None) -> None:
         parts += [f"Per ask+tell, median over the window before each checkpoint; hpo_core and rustuna: the "
                   f"median of {args.repeats} studies each, interleaved, Optuna: one study; all in one "
                   "process:", "", table, ""] + [f"- {v}" for v in verdicts] + [""]
+    if args.quality and args.only_optuna:
+        quality(args, libraries=("optuna",))
+        return
     if args.quality:
         table, verdicts = quality_table(quality(args))
         parts += [f"Quality: BBOB, {args.seeds} seeds, {args.quality_trials:,} trials, default "

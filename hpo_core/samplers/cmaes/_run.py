@@ -205,6 +205,9 @@ def tell(run: Run, coder: Coder, X: np.ndarray, y: np.ndarray, raw: list[Any]) -
     run.generation += 1
 
 
+_TRIU: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # np.triu_indices(n), by n
+
+
 def _as_pickled(opt: Any) -> np.ndarray | None:
     """The covariance of a just-told CMA (the one inside CMA-ES with margin too) as a
     pickle of it holds it: the upper triangle, mirrored (None for other optimizers).
@@ -219,7 +222,11 @@ def _as_pickled(opt: Any) -> np.ndarray | None:
     C = getattr(cma, "_C", None)
     if type(cma).__name__ != "CMA" or not isinstance(C, np.ndarray) or C.ndim != 2:
         return None
-    rows, cols = np.triu_indices(len(C))
+    n = len(C)
+    idx = _TRIU.get(n)
+    if idx is None:
+        idx = _TRIU[n] = np.triu_indices(n)
+    rows, cols = idx
     upper = C[rows, cols]
     out = np.empty_like(C)
     out[rows, cols] = upper

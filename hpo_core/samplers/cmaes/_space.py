@@ -100,7 +100,8 @@ class Coder:
         # Every parameter a numeric coordinate: from_coords returns the coordinates' row
         # (the per-ask path) without filling in singles or categoricals.
         self._all_numeric = len(num) == len(space)
-        self._inverse = np.argsort(num)  # coordinate order -> space order
+        inverse = np.argsort(num)  # coordinate order -> space order (None: the same)
+        self._inverse = None if (inverse == np.arange(len(num))).all() else inverse
 
     @property
     def n_numeric(self) -> int:
@@ -134,7 +135,7 @@ class Coder:
                 v[idx] = np.round(v[idx])
         v = np.minimum(np.maximum(v, self._low, out=v), self._top, out=v)
         if self._all_numeric:
-            return v[self._inverse]  # type: ignore[no-any-return]
+            return v if self._inverse is None else v[self._inverse]  # type: ignore[no-any-return]
         x = self.fixed.copy()
         x[self.num] = v
         if cat_index is not None and len(self.cat):

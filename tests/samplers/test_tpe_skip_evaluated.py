@@ -199,3 +199,30 @@ def test_tpe_skip_evaluated_is_validated_and_pickles() -> None:
         study.optimize(_grid_objective, n_trials=25)
         runs.append([t.params for t in study.trials])
     assert runs[0] == runs[1]
+
+
+def test_tpe_evaluated_keys_incremental_equal_one_pass() -> None:
+    # The keys kept row by row (Python scalars, a few rows per ask) equal those of one
+    # vectorised pass over the whole history, and kernels.tpe_grid_keys of every
+    # evaluated configuration; PRUNED rows count, FAIL rows do not.
+    from hpo_core.samplers.tpe._evaluated import EvaluatedKeys
+
+    sampler = TPESampler(seed=0)
+    study = hpo_core.create_study(sampler=sampler)
+    for i in range(60):
+        t = study.ask()
+        _grid_objective(t)
+        if i % 11 == 0:
+            study.tell(t, state=TrialState.FAIL)
+        else:
+            study.tell(t, float(i % 7), state=TrialState.PRUNED if i % 5 == 0 else TrialState.COMPLETE)
+    h = study.view.history
+    (_, kept), = [v for v in sampler._evaluated._spaces.values() if v[1] is not None]
+    assert kept is not None
+    fresh = EvaluatedKeys(*sampler._arrays(h.intersection_search_space(), h))
+    np.testing.assert_array_equal(kept.update(h, -1), fresh.update(h, -1))
+    rows = np.flatnonzero(np.isin(h.states[: h.n], (1, 2)))
+    V = h.X[rows[:, None], fresh.cols]
+    np.testing.assert_array_equal(kept.keys, np.sort(kernels.tpe_grid_keys(V, fresh.grid_low, fresh.step,
+                                                                           fresh.strides)))
+    assert len(kept.keys) == len(rows) < 60

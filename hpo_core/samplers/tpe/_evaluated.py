@@ -64,30 +64,66 @@ class EvaluatedKeys:
             self.strides = np.array([_product(sizes[:d]) for d in range(len(sizes))], dtype=np.uint64)
         else:
             self.strides = _HASH_STRIDES[np.arange(len(sizes)) % len(_HASH_STRIDES)]
-        self.keys = np.empty(0, dtype=np.uint64)  # finished rows', sorted
+        # The same per dimension as Python scalars, for the few rows of a usual ask.
+        dn = len(self.step)
+        self._scalar = (cols, sa.low.tolist(), sa.step.tolist(), [int(v) for v in self.levels],
+                        [int(v) for v in self.strides[:dn]], [int(v) for v in self.strides[dn:]])
+        self._buf = np.empty(64, dtype=np.uint64)  # finished rows' keys, sorted, in _buf[:_m]
+        self._m = 0
         self.cursor = 0  # rows below it were seen
-        self.pending = np.empty(0, dtype=np.intp)  # rows that were RUNNING or WAITING when seen
+        self.pending: list[int] = []  # rows that were RUNNING or WAITING when seen
+
+    @property
+    def keys(self) -> np.ndarray:
+        """Sorted keys of the finished evaluated rows (a view)."""
+        return self._buf[: self._m]
 
     def update(self, h: History, own_row: int) -> np.ndarray:
         """The sorted keys of every evaluated configuration but ``own_row``'s (the asking
         trial)."""
         n = h.n
-        if self.cursor < n:
-            rows = np.concatenate((self.pending, np.arange(self.cursor, n)))
+        if n - self.cursor > 16:  # the first call, or many new rows: vectorised
+            rows = np.concatenate((np.array(self.pending, dtype=np.intp), np.arange(self.cursor, n)))
             self.cursor = n
-        elif len(self.pending):
-            rows = self.pending
-        else:
-            return self.keys
-        states = h.states[rows]
-        done = rows[(states == _COMPLETE) | (states == _PRUNED)]
-        if len(done):
-            self.keys = _merge(self.keys, self._keys_of(h, done))
-        self.pending = rows[(states == _RUNNING) | (states == _WAITING)]
-        running = self.pending[(h.states[self.pending] == _RUNNING) & (self.pending != own_row)]
-        if len(running):
-            return _merge(self.keys, self._keys_of(h, running))
+            st = h.states[rows]
+            self._insert(self._keys_of(h, rows[(st == _COMPLETE) | (st == _PRUNED)]))
+            self.pending = rows[(st == _RUNNING) | (st == _WAITING)].tolist()
+        elif self.cursor < n or self.pending:
+            rows_list = self.pending + list(range(self.cursor, n))
+            self.cursor = n
+            states = h.states
+            pending = []
+            for r in rows_list:
+                s = states[r]
+                if s == _COMPLETE or s == _PRUNED:
+                    key = self._key_of_row(h, r)
+                    if key is not None:
+                        self._insert(np.array([key], dtype=np.uint64))
+                elif s == _RUNNING or s == _WAITING:
+                    pending.append(r)
+            self.pending = pending
+        running = [key for r in self.pending if r != own_row and h.states[r] == _RUNNING
+                   and (key := self._key_of_row(h, r)) is not None]
+        if running:
+            return _merge(self.keys, np.array(running, dtype=np.uint64))
         return self.keys
+
+    def _insert(self, new: np.ndarray) -> None:
+        """Insert keys into the sorted buffer (amortized growth; one memmove per key)."""
+        if len(new) == 0:
+            return
+        if len(new) > 1:
+            merged = _merge(self.keys, new)
+            self._buf, self._m = np.concatenate((merged, np.empty(len(merged), np.uint64))), len(merged)
+            return
+        m = self._m
+        if m == len(self._buf):
+            self._buf = np.concatenate((self._buf, np.empty(m, np.uint64)))
+        buf = self._buf
+        pos = int(buf[:m].searchsorted(new[0]))
+        buf[pos + 1 : m + 1] = buf[pos:m]  # overlapping slices: NumPy copies as memmove
+        buf[pos] = new[0]
+        self._m = m + 1
 
     def _keys_of(self, h: History, rows: np.ndarray) -> np.ndarray:
         """Keys of the rows that have every parameter, on the grid (rows without one, or
@@ -99,6 +135,25 @@ class EvaluatedKeys:
         if not ok.all():
             V = V[ok]
         return kernels.tpe_grid_keys(V, self.grid_low, self.step, self.strides)
+
+    def _key_of_row(self, h: History, row: int) -> int | None:
+        """:meth:`_keys_of` of one row in Python scalars (the same key: ``round`` rounds
+        half to even as ``numpy.rint``; the sum wraps modulo 2^64), or None."""
+        cols, low, step, levels, num_strides, cat_strides = self._scalar
+        x = h.X[row][cols].tolist()
+        key = 0
+        for v, lo, st, lev, stride in zip(x, low, step, levels, num_strides):
+            if v != v:  # NaN: the row lacks the parameter
+                return None
+            i = round((v - lo) / st)
+            if not 0 <= i < lev:
+                return None
+            key += i * stride
+        for c, stride in zip(x[len(low):], cat_strides):
+            if c != c:
+                return None
+            key += int(c) * stride
+        return key & 0xFFFFFFFFFFFFFFFF
 
 
 class EvaluatedSpaces:
@@ -116,8 +171,6 @@ class EvaluatedSpaces:
             h: the study's history; trial: the asking trial (its own row is left out).
             space, sa, cols: the space, its arrays and its history columns (numeric first).
         """
-        if len(space) < 2 or not np.all(sa.step > 0):
-            return None
         # Whether the space is the whole configuration changes only with the history's
         # parameters and their distributions (both only grow).
         sig = (len(h.param_names), sum(map(len, h.param_dists)))
@@ -125,9 +178,8 @@ class EvaluatedSpaces:
         if entry is None or entry[0] != sig:
             if len(self._spaces) > 64:
                 self._spaces.clear()
-            entry = self._spaces[space] = (
-                sig, EvaluatedKeys(sa, cols) if covers_whole_configuration(h, space) else None
-            )
+            applies = len(space) >= 2 and bool(np.all(sa.step > 0)) and covers_whole_configuration(h, space)
+            entry = self._spaces[space] = (sig, EvaluatedKeys(sa, cols) if applies else None)
         evaluated = entry[1]
         if evaluated is None:
             return None

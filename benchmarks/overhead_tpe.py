@@ -51,7 +51,7 @@ import _common  # noqa: E402
 
 MARKER = "tpe-overhead"
 # (name, kind, low, high, options): the 10-parameter mixed space, one definition for all libraries.
-SPACE: list[tuple[str, str, Any, Any, dict[str, Any]]] = [
+SPACE_MIXED: list[tuple[str, str, Any, Any, dict[str, Any]]] = [
     ("f_uniform", "float", -5.0, 5.0, {}),
     ("f_log", "float", 1e-5, 1.0, {"log": True}),
     ("f_step", "float", 0.0, 1.0, {"step": 0.05}),
@@ -63,11 +63,28 @@ SPACE: list[tuple[str, str, Any, Any, dict[str, Any]]] = [
     ("f_extra0", "float", 0.0, 1.0, {}),
     ("f_extra1", "float", 0.0, 1.0, {}),
 ]
-PATHS = ("hpo_dbr", "hpo_space", "hpo_space_exact", "optuna", "rustuna")
+# ``--space discrete``: 10 parameters, all discrete (ints plain, log and stepped, stepped
+# floats, categoricals), where TPESampler's ``skip_evaluated`` rule applies.
+SPACE_DISCRETE: list[tuple[str, str, Any, Any, dict[str, Any]]] = [
+    ("i_uniform", "int", 0, 100, {}),
+    ("i_log", "int", 1, 1024, {"log": True}),
+    ("i_step", "int", 0, 100, {"step": 5}),
+    ("f_step", "float", 0.0, 1.0, {"step": 0.05}),
+    ("f_step2", "float", -2.0, 2.0, {"step": 0.25}),
+    ("i_small", "int", 0, 7, {}),
+    ("i_log2", "int", 2, 256, {"log": True}),
+    ("c_small", "cat", ["a", "b", "c"], None, {}),
+    ("c_large", "cat", [f"c{i}" for i in range(10)], None, {}),
+    ("c_bool", "cat", [False, True], None, {}),
+]
+SPACES = {"mixed": SPACE_MIXED, "discrete": SPACE_DISCRETE}
+SPACE = list(SPACE_MIXED)  # the space of this run (``--space`` replaces the contents)
+PATHS = ("hpo_dbr", "hpo_space", "hpo_space_exact", "hpo_dbr_plain", "optuna", "rustuna")
 LABELS = {
     "hpo_dbr": "hpo_core define-by-run",
     "hpo_space": "hpo_core `ask(SearchSpace)`",
     "hpo_space_exact": "hpo_core `ask(SearchSpace)`, exact `g` (`max_bad_components=10**12`)",
+    "hpo_dbr_plain": "hpo_core define-by-run, `skip_evaluated=False`",
     "optuna": "Optuna `ask(fixed_distributions)`",
     "rustuna": "rustuna define-by-run",
 }
@@ -101,6 +118,9 @@ def random_params(n: int, seed: int) -> list[dict[str, Any]]:
 
 def objective(params: dict[str, Any]) -> float:
     """The trivial objective: a few arithmetic operations on the parameters."""
+    if "f_uniform" not in params:  # the discrete space
+        return float((params["i_uniform"] - 30) ** 2 / 100.0 + params["f_step"] + params["i_small"]
+                     + (params["c_small"] == "a"))
     return float(params["f_uniform"] ** 2 + params["f_extra0"] + params["f_extra1"]
                  + params["i_uniform"] / 100.0 + (params["c_small"] == "a"))
 
@@ -154,7 +174,9 @@ def make_study(path: str, sampler: str) -> Study:
             # The default builds the bad estimator g from a resample of max_bad_components
             # observations once there are more; the "exact" path turns that off, like
             # Optuna and rustuna, which use every observation.
-            extra = {"max_bad_components": 10**12} if path == "hpo_space_exact" else {}
+            extra: dict[str, Any] = {"max_bad_components": 10**12} if path == "hpo_space_exact" else {}
+            if path == "hpo_dbr_plain":  # Optuna's choice on grids too (the previous default)
+                extra["skip_evaluated"] = False
             s: Any = TPESampler(seed=0, **HPO_TPE_OPTIONS, **extra)
         else:
             s = hpo_core.samplers.RandomSampler(seed=0)
@@ -322,6 +344,7 @@ sys.path.insert(0, sys.argv[1])
 import overhead_tpe as o
 path, sampler = sys.argv[2], sys.argv[3]
 o.HPO_TPE_OPTIONS.update(json.loads(sys.argv[4]))
+o.SPACE[:] = o.SPACES[sys.argv[5]]
 study = o.make_study(path, sampler)  # imports the library
 t1 = time.perf_counter()
 for p, v in zip(o.random_params(100, seed=1), [0.1 * i % 1.0 for i in range(100)]):
@@ -345,8 +368,8 @@ def cold_start(args: argparse.Namespace, log: Callable[[str], None]) -> list[dic
     rows = []
     cases: list[tuple[str, str, dict[str, str]]] = []
     for path in args.path_list:
-        if path == "hpo_space_exact":
-            continue  # same code path and kernels as hpo_space at 100 trials
+        if path in ("hpo_space_exact", "hpo_dbr_plain"):
+            continue  # same code path and kernels as hpo_space / hpo_dbr at 100 trials
         if path.startswith("hpo_"):
             backends = [None, "numba"] if args.sampler == "tpe" else [None]
             for backend in backends:
@@ -365,7 +388,7 @@ def cold_start(args: argparse.Namespace, log: Callable[[str], None]) -> list[dic
                 env["NUMBA_CACHE_DIR"] = cache_dirs[key]
             t = time.perf_counter()
             proc = subprocess.run([sys.executable, "-c", COLD_SCRIPT, here, path, args.sampler,
-                                   json.dumps(HPO_TPE_OPTIONS)],
+                                   json.dumps(HPO_TPE_OPTIONS), args.space],
                                   capture_output=True, text=True, env=env)
             wall = time.perf_counter() - t
             row: dict[str, Any] = {"path": path, "cache": cache, "env": extra, "process_s": wall}
@@ -412,7 +435,7 @@ def tables(cells: list[Cell], cold: list[dict[str, Any]], args: argparse.Namespa
         return f"{a.median_us / b.median_us:.2f}×"
 
     pairs = [(n, d) for n, d in (("optuna", "hpo_space"), ("optuna", "hpo_space_exact"),
-                                         ("rustuna", "hpo_dbr"), ("optuna", "hpo_dbr"))
+                                         ("rustuna", "hpo_dbr"), ("optuna", "hpo_dbr"), ("hpo_dbr", "hpo_dbr_plain"))
              if n in paths and d in paths]
     if pairs:
         head = "| N | " + " | ".join(f"{LABELS[n]} / {LABELS[d]}" for n, d in pairs) + " |"
@@ -458,9 +481,8 @@ def report(cells: list[Cell], cold: list[dict[str, Any]], args: argparse.Namespa
         "TPESampler builds its bad-observation estimator g from a weighted resample of "
         "`max_bad_components` = 1,024 observations once there are more (an approximation), while "
         "Optuna and rustuna use every observation, so the exact-g row is the like-for-like one "
-        "above about 1,000 trials. Space: 10 parameters "
-        "(float, log float, float step 0.05, int, log int, int step 5, categorical of 3 and of 10, "
-        "two more floats); objective: a few arithmetic operations. Per size N a fresh study is "
+        f"above about 1,000 trials. Space: 10 parameters {SPACE_TEXT[args.space]}; objective: a few "
+        "arithmetic operations. Per size N a fresh study is "
         f"prefilled with N - {args.window} finished trials through `add_trial` (the same random "
         "points and values in every library), then consecutive ask+tell pairs are timed one by one "
         f"(up to {args.window}; fewer when slow: about {args.cell_budget:g} s per cell, at least "
@@ -476,6 +498,15 @@ def report(cells: list[Cell], cold: list[dict[str, Any]], args: argparse.Namespa
     return "\n".join([f"Command: `{command}`", "",
                       _common.machine_info(("optuna", "rustuna")), "", method, "",
                       tables(cells, cold, args)]) + "\n"
+
+
+SPACE_TEXT = {
+    "mixed": "(float, log float, float step 0.05, int, log int, int step 5, categorical of 3 and of 10, "
+             "two more floats)",
+    "discrete": "(`--space discrete`, all discrete: int 0-100, log int 1-1024, int step 5, float step 0.05, "
+                "float step 0.25 in [-2, 2], int 0-7, log int 2-256, categoricals of 3, 10 and 2; hpo_core's "
+                "`skip_evaluated` rule applies)",
+}
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -494,6 +525,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ask-limit", type=float, default=2.0,
                    help="skip a cell whose ask+tell takes (or is estimated to take) longer (default 2 s)")
     p.add_argument("--skip-cold", action="store_true", help="skip the cold-start processes")
+    p.add_argument("--space", choices=tuple(SPACES), default="mixed",
+                   help="mixed (default: floats, ints, categoricals) or discrete (all discrete, 10 "
+                        "parameters; the README table reads the mixed one)")
     p.add_argument("--n-ei-candidates", type=int, default=None,
                    help="n_ei_candidates of hpo_core's TPESampler (default: the sampler's default)")
     p.add_argument("--write-readme", action="store_true",
@@ -503,6 +537,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.size_list = sorted({int(s.replace("_", "")) for s in args.sizes.split(",")})
     except ValueError:
         p.error(f"--sizes must be comma-separated integers, but got {args.sizes!r}")
+    SPACE[:] = SPACES[args.space]
     args.path_list = [s for s in args.paths.split(",") if s]
     for s in args.path_list:
         if s not in PATHS:
@@ -534,7 +569,9 @@ def main(argv: list[str] | None = None) -> int:
     cold = [] if args.skip_cold else cold_start(args, log)
     body = report(cells, cold, args, command)
     print(body)
-    if args.write_readme:
+    if args.write_readme and args.space != "mixed":
+        log("--write-readme writes the mixed space's table only; not written")
+    elif args.write_readme:
         _common.write_section(_common.README, MARKER, body)
         log(f"Updated {_common.README} ({MARKER})")
     return 0

@@ -70,6 +70,14 @@ NOTES = {
                                          "unexplored configuration; Optuna's default counts a running trial's "
                                          "branch as explored and can stop before every configuration has run "
                                          "(its issue 5780)",
+    "optuna.samplers.TPESampler": "on a grid (every parameter of the joint space discrete, two or more, and "
+                                  "the whole configuration: no conditional parameter outside it) it proposes "
+                                  "the best of its `n_ei_candidates` candidates that no COMPLETE, PRUNED or "
+                                  "RUNNING trial has, where Optuna may re-propose an evaluated configuration "
+                                  "(19 % of the first 100 trials on benchmarks/quality_discrete.py's 12 "
+                                  "problems; 5 % with the rule, which won 75 of 114 paired runs at 100 trials, "
+                                  "sign test p = 0.001); `skip_evaluated=False` (an extra keyword) gives "
+                                  "Optuna's choice, e.g. for a noisy objective",
     "optuna.trial.FrozenTrial": "a PRUNED trial's value is its last report, also when it is added with "
                                 "`add_trial` (Optuna keeps a value given there, and None where none is given)",
     "optuna.study.Study.tell": "returns None: building a FrozenTrial on every tell would cost more "

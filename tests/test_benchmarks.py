@@ -219,6 +219,27 @@ def test_overhead_tpe_random_params_fit_the_space() -> None:
         hpo_core.create_trial(params=params, distributions=dists, value=overhead.objective(params))
 
 
+def test_overhead_tpe_discrete_space() -> None:
+    # --space discrete: every parameter discrete (TPESampler's skip_evaluated rule applies),
+    # random points on its grids, and the hpo_dbr_plain path (the rule off) runs.
+    overhead = _load("overhead_tpe")
+    import hpo_core
+
+    try:
+        args = overhead.parse_args(["--sizes", "15,30", "--window", "10", "--paths", "hpo_dbr,hpo_dbr_plain",
+                                    "--skip-cold", "--space", "discrete"])
+        assert [name for name, *_ in overhead.SPACE] == [name for name, *_ in overhead.SPACE_DISCRETE]
+        dists = overhead.distributions(hpo_core)
+        assert all(not isinstance(d, hpo_core.distributions.FloatDistribution) or d.step for d in dists.values())
+        for params in overhead.random_params(100, seed=0):
+            hpo_core.create_trial(params=params, distributions=dists, value=overhead.objective(params))
+        cells = overhead.run_cells(args, _quiet)
+        assert all(c.error is None and c.skipped is None and len(c.times_ns) == 10 for c in cells)
+        assert "skip_evaluated=False" in overhead.tables(cells, [], args)
+    finally:
+        overhead.SPACE[:] = overhead.SPACE_MIXED
+
+
 def test_quality_mo_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     # hpo_core only: one seed, a few trials past the GP's start-up.
     _load("quality_mo").main(["--dims", "2", "--trials", "12", "--seeds", "1"])

@@ -226,3 +226,25 @@ def test_tpe_evaluated_keys_incremental_equal_one_pass() -> None:
     np.testing.assert_array_equal(kept.keys, np.sort(kernels.tpe_grid_keys(V, fresh.grid_low, fresh.step,
                                                                            fresh.strides)))
     assert len(kept.keys) == len(rows) < 60
+
+
+def test_tpe_skip_evaluated_hashes_grids_beyond_2_to_the_64(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 8 ints of 1e6 values each (1e48 grid points): the keys are a 64-bit hash (odd
+    # strides), kept as for exact keys; a constant (one-valued) parameter outside the
+    # joint space does not stop the rule.
+    def objective(t: Trial) -> float:
+        t.suggest_categorical("const", ["only"])
+        return sum(abs(t.suggest_int(f"x{i}", 0, 999_999, step=1) - 500_000) for i in range(8)) / 1e6
+
+    sampler = TPESampler(seed=0, n_startup_trials=5)
+    study = hpo_core.create_study(sampler=sampler)
+    oracle = Oracle(monkeypatch, study)
+    study.optimize(objective, n_trials=20)
+    assert oracle.calls == 15 and oracle.skipped == 15 and oracle.wasted == 0
+    (_, kept), = [v for v in sampler._evaluated._spaces.values() if v[1] is not None]
+    assert kept is not None and np.all(kept.strides % np.uint64(2) == 1) and kept.strides[0] != 1
+    h = study.view.history
+    rows = np.flatnonzero(h.states[: h.n] == 1)
+    V = h.X[rows[:, None], kept.cols]
+    np.testing.assert_array_equal(kept.update(h, -1),
+                                  np.sort(kernels.tpe_grid_keys(V, kept.grid_low, kept.step, kept.strides)))

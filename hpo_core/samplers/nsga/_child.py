@@ -31,7 +31,7 @@ from hpo_core.samplers.nsga._mutations import BaseMutation
 from hpo_core.samplers.nsga._optuna_random import code_of, untransform
 from hpo_core.samplers.nsga._stream import LegacyStream
 
-__all__ = ["Config", "Layout", "ParentArrays", "Parents", "make_child"]
+__all__ = ["Config", "Layout", "ParentArrays", "Parents", "draw_empty_child", "make_child"]
 
 _CAT = 2
 _LINEAR, _GRID, _LOG, _LOG_INT, _FLOAT_GRID = 0, 1, 2, 3, 4  # how a numeric coordinate maps back
@@ -232,6 +232,15 @@ def make_child(p: Parents, layout: Layout, arrays: ParentArrays, cfg: Config, st
     if arrays.any_missing:
         redraw = sorted(set(redraw).union(arrays.missing_idx))
     return child, redraw
+
+
+def draw_empty_child(p: Parents, cfg: Config, stream: LegacyStream) -> None:
+    """The draws of a child of an empty space (Optuna breeds one all the same): the
+    crossover decision, then the parents' tournaments or the copied parent's index."""
+    if stream.rand() < cfg.crossover_prob:
+        _tournament(p, cfg.crossover.n_parents, stream)
+    else:
+        stream.choice(len(p.rows))
 
 
 def _crossover(p: Parents, layout: Layout, arrays: ParentArrays, cfg: Config, stream: LegacyStream,

@@ -4,9 +4,11 @@ and ``_child.py`` (variation).
 
 Bookkeeping, as Optuna's ``BaseGASampler`` (the same generations and parents):
 
-* A trial's generation is set when it starts (system attribute ``"generation"``, a
-  typed history column): the highest generation of a COMPLETE trial, or the next one
-  once that generation holds ``population_size`` COMPLETE trials.
+* A trial's generation is set when it first samples (system attribute ``"generation"``,
+  a typed history column), as Optuna's: at its first suggest of a parameter that is
+  neither given (``enqueue_trial``) nor single-valued, or at ``ask(space)``; the highest
+  generation of a COMPLETE trial, or the next one once that generation holds
+  ``population_size`` COMPLETE trials. A trial that never samples has no generation.
 * The parents of generation g > 0 are the elite of generation g - 1's COMPLETE trials
   and of generation g - 1's parents; they are selected once, by whichever worker first
   needs them, and stored in the study's system attribute ``"<Class>:parent:<g>"`` (trial
@@ -37,7 +39,7 @@ from hpo_core.samplers._base import (
     check_constraints_func,
     store_constraints,
 )
-from hpo_core.samplers.nsga._child import Config, Layout, ParentArrays, Parents, make_child
+from hpo_core.samplers.nsga._child import Config, Layout, ParentArrays, Parents, draw_empty_child, make_child
 from hpo_core.samplers.nsga._crossovers import BaseCrossover, UniformCrossover
 from hpo_core.samplers.nsga._generations import GENERATION_ATTR, Generations
 from hpo_core.samplers.nsga._mutations import BaseMutation
@@ -126,8 +128,12 @@ class GASampler(HistoryBound, BaseSampler):
         self._gens = Generations()
         self._parents: dict[int, np.ndarray] = {}  # generation -> parent rows
         self._current: Parents | None = None  # the arrays of the latest parents used
-        self._pending: dict[int, int] = {}  # trial number -> generation, set at the start
+        self._pending: dict[int, int] = {}  # trial number -> generation, while it runs
         self._just_selected = -1  # the generation whose parents this ask selected
+        # trial number -> (space, internal values): a child bred when the trial first
+        # suggested (``infer_relative_search_space``), handed out by ``sample_joint``.
+        self._children: dict[int, tuple[SearchSpace, np.ndarray]] = {}
+        self._subspaces: dict[tuple[SearchSpace, tuple[int, ...]], SearchSpace] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -158,10 +164,54 @@ class GASampler(HistoryBound, BaseSampler):
 
     # ------------------------------------------------------------------ spaces
     def infer_relative_search_space(self, study: Study, trial: Trial) -> SearchSpace:
-        space = study.view.history.intersection_search_space()
+        h = study.view.history
+        space = h.intersection_search_space()
         if any(dist.single() for dist in space.values()):
             space = SearchSpace({n: d for n, d in space.items() if not d.single()})
+        if trial is None:
+            return space if len(space) else EMPTY_SPACE
+        # The trial samples now (its first suggest): as Optuna's sample_relative, set its
+        # generation and breed its child; the space returned holds the parameters the
+        # child supplies, so that the others (mutated, missing, all of the first
+        # generation) are drawn at their own suggest, in suggest order, as in Optuna.
+        with self._lock:
+            self._bind(h)
+            generation = self._generation_of(study, h, trial)
+            parents = self._parents_of(study, h, generation) if generation > 0 else None
+            if parents is None:
+                return EMPTY_SPACE
+            if not len(space):  # Optuna breeds a child all the same: the same draws
+                if self._child_strategy is None:
+                    draw_empty_child(parents, self._config, self._stream)
+                return EMPTY_SPACE
+            if self._child_strategy is not None:
+                params = self._child_params(study, h, space, parents)
+                given = [j for j, name in enumerate(space.names) if name in params]
+                child = np.array([space[name].to_internal_repr(params[name]) if name in params else 0.0
+                                  for name in space.names], dtype=np.float64)
+                redraw = [j for j in range(len(space)) if j not in set(given)]
+            else:
+                child, redraw = self._child(study, h, space, parents)
+            if redraw:
+                keep = np.ones(len(space), dtype=bool)
+                keep[redraw] = False
+                space = self._subspace(space, tuple(redraw))
+                child = child[keep]
+            if len(self._children) >= _MAX_PENDING:
+                self._children.clear()
+            self._children[trial.number] = (space, child)
         return space if len(space) else EMPTY_SPACE
+
+    def _subspace(self, space: SearchSpace, dropped: tuple[int, ...]) -> SearchSpace:
+        """``space`` without the parameters at ``dropped`` (cached: building one costs ~20 us)."""
+        key = (space, dropped)
+        sub = self._subspaces.get(key)
+        if sub is None:
+            if len(self._subspaces) >= 256:
+                self._subspaces.clear()
+            sub = self._subspaces[key] = SearchSpace(
+                {name: dist for j, (name, dist) in enumerate(space.items()) if j not in dropped})
+        return sub
 
     def _layout(self, space: SearchSpace) -> Layout:
         layout = self._layouts.get(space)
@@ -172,26 +222,23 @@ class GASampler(HistoryBound, BaseSampler):
         return layout
 
     # ------------------------------------------------------------------ generations
-    def before_trial(self, study: Study, trial: Trial) -> None:
-        h = study.view.history
-        with self._lock:
-            self._bind(h)
-            self._gens.update(h)
-            generation = self._gens.current(self._population_size)
-            if len(self._pending) >= _MAX_PENDING:
-                self._pending.clear()
-            self._pending[trial.number] = generation
-        trial.set_system_attr(GENERATION_ATTR, generation)
-
     def _generation_of(self, study: Study, h: History, trial: Trial) -> int:
-        g = self._pending.pop(trial.number, None)
+        """Holding the lock: the generation of ``trial``, set (and stored) now if it has
+        none yet."""
+        g = self._pending.get(trial.number)
         if g is not None:
             return g
         col = h.numeric_column(GENERATION_ATTR)
         if col is not None and trial.number < len(col) and col[trial.number, 0] == col[trial.number, 0]:
-            return int(col[trial.number, 0])
-        self._gens.update(h)
-        return self._gens.current(self._population_size)
+            g = int(col[trial.number, 0])
+        else:
+            self._gens.update(h)
+            g = self._gens.current(self._population_size)
+            trial.set_system_attr(GENERATION_ATTR, g)
+        if len(self._pending) >= _MAX_PENDING:
+            self._pending.clear()
+        self._pending[trial.number] = g
+        return g
 
     def _parent_rows(self, study: Study, h: History, generation: int) -> np.ndarray:
         """Holding the lock: the parents of ``generation`` (> 0), selected now if no
@@ -322,21 +369,29 @@ class GASampler(HistoryBound, BaseSampler):
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
         h = study.view.history
         with self._lock:
+            bred = self._children.pop(trial.number, None) if trial is not None else None
+            if bred is not None and bred[0] is space:
+                return bred[1]
+            # ask(space): every parameter of ``space`` is sampled now, in its order (the
+            # order Optuna's ask(fixed_distributions) suggests them in).
             self._bind(h)
             generation = self._generation_of(study, h, trial)
-            parents = self._parents_of(study, h, generation)
-            if parents is not None:
-                if self._child_strategy is not None:
-                    return self._custom_child(study, h, trial, space, parents)
-                layout = self._layout(space)
-                arrays = parents.arrays.get(space)
-                if arrays is None:
-                    arrays = parents.arrays[space] = self._parent_arrays(h, layout, parents.rows)
-                child, redraw = make_child(parents, layout, arrays, self._config, self._stream, study)
-                if redraw:
-                    self._random.space(space, child, redraw)
-                return child
-            return self._random.space(space, np.empty(len(space)), None)
+            parents = self._parents_of(study, h, generation) if generation > 0 else None
+            if parents is None:
+                return self._random.space(space, np.empty(len(space)), None)
+            if self._child_strategy is not None:
+                return self._custom_child(study, h, trial, space, parents)
+            child, redraw = self._child(study, h, space, parents)
+            if redraw:
+                self._random.space(space, child, redraw)
+            return child
+
+    def _child(self, study: Study, h: History, space: SearchSpace, parents: Parents) -> tuple[np.ndarray, list[int]]:
+        layout = self._layout(space)
+        arrays = parents.arrays.get(space)
+        if arrays is None:
+            arrays = parents.arrays[space] = self._parent_arrays(h, layout, parents.rows)
+        return make_child(parents, layout, arrays, self._config, self._stream, study)
 
     def _parent_arrays(self, h: History, layout: Layout, rows: np.ndarray) -> ParentArrays:
         space = layout.space
@@ -349,10 +404,13 @@ class GASampler(HistoryBound, BaseSampler):
         X[:, missing] = space.low[missing]
         return ParentArrays(layout, X, missing)
 
-    def _custom_child(self, study: Study, h: History, trial: Trial, space: SearchSpace, parents: Parents) -> np.ndarray:
+    def _child_params(self, study: Study, h: History, space: SearchSpace, parents: Parents) -> dict[str, Any]:
         if parents.frozen is None:
             parents.frozen = [h.frozen(r) for r in parents.rows.tolist()]
-        params = self._child_strategy(study, dict(space.items()), parents.frozen)  # type: ignore[misc]
+        return dict(self._child_strategy(study, dict(space.items()), parents.frozen))  # type: ignore[misc]
+
+    def _custom_child(self, study: Study, h: History, trial: Trial, space: SearchSpace, parents: Parents) -> np.ndarray:
+        params = self._child_params(study, h, space, parents)
         x = np.empty(len(space))
         self._random.space(space, x, [j for j, name in enumerate(space.names) if name not in params])
         for j, (name, dist) in enumerate(space.items()):
@@ -364,6 +422,7 @@ class GASampler(HistoryBound, BaseSampler):
     def after_trial(self, study: Study, trial: Trial, state: TrialState, values: list[float] | None) -> None:
         with self._lock:
             self._pending.pop(trial.number, None)
+            self._children.pop(trial.number, None)
         if self._after_strategy is not None:
             frozen = study.view.sync().frozen(trial.number)
             self._after_strategy(study, frozen, state, values)

@@ -80,6 +80,7 @@ class OptunaRandom:
     def __init__(self, seed: int | None) -> None:
         self.stream = LegacyStream(np.random.RandomState(seed))
         self._codes: dict[SearchSpace, list[Code]] = {}
+        self._dist_codes: dict[BaseDistribution, Code] = {}
 
     def reseed(self) -> None:
         self.stream = LegacyStream(np.random.RandomState())
@@ -90,6 +91,7 @@ class OptunaRandom:
     def __setstate__(self, state: dict[str, object]) -> None:
         self.stream = state["stream"]  # type: ignore[assignment]
         self._codes = {}
+        self._dist_codes = {}
 
     def internal(self, code: Code) -> float:
         """One draw, as the internal value of the distribution of ``code``."""
@@ -101,7 +103,12 @@ class OptunaRandom:
 
     def external(self, dist: BaseDistribution) -> object:
         """One draw of ``dist`` (Optuna's ``RandomSampler.sample_independent``)."""
-        return dist.to_external_repr(self.internal(code_of(dist)))
+        code = self._dist_codes.get(dist)
+        if code is None:
+            if len(self._dist_codes) > 256:
+                self._dist_codes.clear()
+            code = self._dist_codes[dist] = code_of(dist)
+        return dist.to_external_repr(self.internal(code))
 
     def space(self, space: SearchSpace, out: np.ndarray, which: list[int] | None) -> np.ndarray:
         """Draw the parameters of ``space`` (all, or the indices ``which``, ascending) into

@@ -38,10 +38,10 @@ _COMMON_ARGS = """
         swapping_prob: Probability of taking each parameter from the first parent in a
             uniform crossover, in [0, 1].
         seed: Seed of the sampler's draws; equal seeds give equal studies, and the trials
-            Optuna 5.0's sampler proposes for that seed, value for value (its two random
-            streams are drawn in Optuna's order), where every trial suggests its
-            parameters in one order (a conditional parameter, or one suggested in another
-            order, is drawn at its own suggest, so the draws then part ways).
+            Optuna 5.0's sampler proposes for that seed, value for value: its two random
+            streams are drawn in Optuna's order (a child is bred at the trial's first
+            suggest; the first generation and mutated parameters are drawn at their own
+            suggest, or in the order of the space with ``ask(space)``).
         constraints_func: ``f(FrozenTrial) -> sequence of floats`` (``<= 0`` feasible),
             called when a trial finishes COMPLETE or PRUNED; the values are stored in
             the trial's system attribute ``"constraints"`` (every worker reads them

@@ -184,3 +184,59 @@ def test_nsga_legacy_stream_draws_what_random_state_draws() -> None:
             elif op == 5 and ops.random() < 0.05:
                 stream = pickle.loads(pickle.dumps(stream))
         assert np.array_equal(stream.sync().get_state()[1], ref.get_state()[1])
+
+
+def _conditional(trial: Any) -> tuple[float, float]:
+    # z only when x > 0.5, between x and w: Optuna draws a mutated w after z.
+    x = trial.suggest_float("x", 0.0, 1.0)
+    z = trial.suggest_float("z", 0.0, 1.0) if x > 0.5 else 0.3
+    w = trial.suggest_float("w", 0.0, 1.0)
+    return x + z, 1.0 - x + w
+
+
+def _disjoint(trial: Any) -> tuple[float, float]:
+    # Two kinds of trial without a common float: the joint space is {c} at most.
+    trial.suggest_categorical("c", ["a", "b"])
+    if trial.number % 3:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        return x, 1.0 - x
+    y = trial.suggest_float("y", 0.0, 1.0)
+    return y, y * y
+
+
+@pytest.mark.parametrize("name", ["NSGAIISampler", "NSGAIIISampler"])
+@pytest.mark.parametrize("objective", [_conditional, _disjoint])
+def test_nsga_same_trials_as_optuna_define_by_run_conditional(name: str, objective: Any) -> None:
+    kwargs = {"seed": 1, "population_size": 8}
+    _assert_same_trials(_optimize(hpo_core, name, objective, 2, 56, **kwargs),
+                        _optimize(optuna, name, objective, 2, 56, **kwargs))
+
+
+@pytest.mark.parametrize("name", ["NSGAIISampler", "NSGAIIISampler"])
+def test_nsga_same_trials_as_optuna_with_enqueued_trial(name: str) -> None:
+    # A trial whose parameters are all given never samples: in Optuna it gets no
+    # generation and breeds no child, and the later trials depend on both.
+    def run(lib: Any) -> list[dict[str, Any]]:
+        study = lib.create_study(directions=["minimize"] * 2, sampler=_sampler(lib, name, seed=0, population_size=10))
+        study.optimize(_zdt1, n_trials=25)
+        study.enqueue_trial({f"x{i}": 0.05 * i for i in range(12)})
+        study.optimize(_zdt1, n_trials=30)
+        return [t.params for t in study.trials]
+
+    _assert_same_trials(run(hpo_core), run(optuna))
+
+
+def test_nsga_same_trials_as_optuna_with_custom_strategies() -> None:
+    def elite(study: Any, population: list[Any]) -> list[Any]:
+        return sorted(population, key=lambda t: t.values[0])[:4]
+
+    def child(study: Any, space: dict[str, Any], parents: list[Any]) -> dict[str, Any]:
+        return {"x": parents[0].params["x"]}  # y is left to the random draws
+
+    def objective(trial: Any) -> tuple[float, float]:
+        return trial.suggest_float("x", 0.0, 1.0), trial.suggest_float("y", 0.0, 1.0)
+
+    kwargs = {"seed": 0, "population_size": 4, "elite_population_selection_strategy": elite,
+              "child_generation_strategy": child}
+    _assert_same_trials(_optimize(hpo_core, "NSGAIISampler", objective, 2, 20, **kwargs),
+                        _optimize(optuna, "NSGAIISampler", objective, 2, 20, **kwargs))

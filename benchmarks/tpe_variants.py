@@ -8,7 +8,9 @@ Holm over the suite. The share of repeated configurations is stored per run.
 
 Variants (``VARIANTS``):
 
-- ``base``: ``TPESampler(seed=s)`` (the default, C++ kernels where built);
+- ``base``: ``TPESampler(seed=s)`` (the default, C++ kernels where built) with
+  ``skip_evaluated=False`` where the library has it (the plain TPE of the screen; the
+  default since applies the ``skipseen`` rule below);
 - ``uniform_w`` / ``shuffled_w``: ``weights=`` all ones / the recency ramp in a random order;
 - ``norepeat4``: when a joint proposal (2+ parameters, the intersection space) equals an
   evaluated configuration, propose again, up to 4 times;
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import inspect
 import json
 import multiprocessing as mp
 import os
@@ -69,14 +72,21 @@ def make_sampler(variant: str, seed: int) -> Any:
     import hpo_core
     from hpo_core.samplers.tpe import _sampler as tpe
 
+    # Every variant is a change of the plain TPE: where the library's TPESampler has
+    # skip_evaluated (on by default since the screen), it is off here.
+    plain: dict[str, Any] = (
+        {"skip_evaluated": False}
+        if "skip_evaluated" in inspect.signature(hpo_core.samplers.TPESampler).parameters
+        else {}
+    )
     if variant in ("base", *PATCHED):
-        return hpo_core.samplers.TPESampler(seed=seed)
+        return hpo_core.samplers.TPESampler(seed=seed, **plain)
     if variant == "uniform_w":
-        return hpo_core.samplers.TPESampler(seed=seed, weights=lambda n: np.ones(n))
+        return hpo_core.samplers.TPESampler(seed=seed, weights=lambda n: np.ones(n), **plain)
     if variant == "shuffled_w":
         rng = np.random.default_rng(seed + 7919)
         return hpo_core.samplers.TPESampler(
-            seed=seed, weights=lambda n: rng.permutation(tpe.default_weights(n))
+            seed=seed, weights=lambda n: rng.permutation(tpe.default_weights(n)), **plain
         )
     if variant == "norepeat4":
 
@@ -96,7 +106,7 @@ def make_sampler(variant: str, seed: int) -> Any:
                     x = super()._sample_space(study, h, trial, space, complete_has_all)
                 return x
 
-        return NoRepeat(seed=seed)
+        return NoRepeat(seed=seed, **plain)
     raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
 
 

@@ -24,7 +24,7 @@ def _load(name: str) -> Any:
 def test_plain_run_is_quality_runs_and_skipseen_repeats_less(tmp_path: Path) -> None:
     pytest.importorskip("scipy")
     tv, quality = _load("tpe_variants"), _load("quality")
-    rec = quality.run_one("hpo_tpe", "tab_enet_diabetes", 0, 50)
+    rec = quality.run_one("hpo_tpe:skip_evaluated=False", "tab_enet_diabetes", 0, 50)  # the plain TPE
     before = os.environ.get("HPO_CORE_BACKEND")
     try:  # run_one picks the backend through the environment and patches the NumPy kernels
         os.environ["HPO_CORE_BACKEND"] = before or ""
@@ -37,7 +37,7 @@ def test_plain_run_is_quality_runs_and_skipseen_repeats_less(tmp_path: Path) -> 
         tv.patch_reference("base")  # the NumPy reference kernels as they were
         kernels._reset_default()
     base, skip = runs["base|tab_enet_diabetes|0|50"], runs["skipseen|tab_enet_diabetes|0|50"]
-    # The plain variant is quality.py's hpo_tpe run (regret = best value - f_opt).
+    # The plain variant is quality.py's hpo_tpe run without skip_evaluated (regret = best value - f_opt).
     f_opt = _load("_problems").problem_by_name("tab_enet_diabetes").f_opt
     common = sorted(set(base["best"]) & set(rec["best"]))
     assert common == ["25", "50"]

@@ -497,14 +497,14 @@ def tpe_propose(
                        consider_endpoints, magic_clip)
         for part in (slice(0, n_below), slice(n_below, len(T)))
     )
-    S, acq = _tpe_scored_candidates(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], good, bad, low, high,
-                                    is_log, step, grid_low, grid_high, offsets, sizes)
     if skip_keys is not None and len(skip_keys) and key_strides is not None:
+        S, acq = _tpe_scored_candidates(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], good, bad, low, high,
+                                        is_log, step, grid_low, grid_high, offsets, sizes)
         skip = np.isin(tpe_grid_keys(S, grid_low, step, key_strides), np.asarray(skip_keys, dtype=np.uint64))
-        if not skip.all():
-            keep = np.flatnonzero(~skip)
-            return S[keep[int(np.argmax(acq[keep]))]].copy()
-    return S[int(np.argmax(acq))].copy()
+        keep = np.flatnonzero(~skip) if not skip.all() else np.arange(len(S))
+        return S[keep[int(np.argmax(acq[keep]))]].copy()
+    return tpe_best_candidate(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], good, bad, low, high,
+                              is_log, step, grid_low, grid_high, offsets, sizes)
 
 
 def _tpe_estimator(

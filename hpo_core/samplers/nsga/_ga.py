@@ -370,8 +370,15 @@ class GASampler(HistoryBound, BaseSampler):
         h = study.view.history
         with self._lock:
             bred = self._children.pop(trial.number, None) if trial is not None else None
-            if bred is not None and bred[0] is space:
-                return bred[1]
+            if bred is not None:
+                if bred[0] is space:
+                    return bred[1]
+                # A wrapper (PartialFixedSampler) asks for part of the space inferred: the
+                # child's values where it has them, random draws for the rest.
+                values = dict(zip(bred[0].names, bred[1].tolist()))
+                out = np.array([values.get(name, np.nan) for name in space.names])
+                rest = [j for j, name in enumerate(space.names) if name not in values]
+                return self._random.space(space, out, rest) if rest else out
             # ask(space): every parameter of ``space`` is sampled now, in its order (the
             # order Optuna's ask(fixed_distributions) suggests them in).
             self._bind(h)

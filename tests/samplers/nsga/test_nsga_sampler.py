@@ -306,3 +306,20 @@ def test_nsga_optuna_ga_methods() -> None:
     parents = sampler.get_parent_population(study, 4)
     assert sorted(t.number for t in parents) == sorted(study.system_attrs["NSGAIISampler:parent:4"])
     assert {t.number for t in sampler.select_parent(study, 4)} == {t.number for t in parents}
+
+
+def test_nsga_under_partial_fixed_sampler_breeds_children_from_parents() -> None:
+    # The wrapper asks for the inferred space without the fixed parameter: the child bred
+    # at the first suggest serves it (no second child, no fixed value drawn).
+    sampler = hpo_core.samplers.PartialFixedSampler({"y": 0.25}, NSGAIISampler(seed=0, population_size=6))
+    study = _study(sampler)
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1) + t.suggest_float("z", 0, 1)),
+                   n_trials=36)
+    assert all(t.params["y"] == 0.25 for t in study.trials)
+    seen: set[float] = set()
+    inherited = 0
+    for t in study.trials:
+        if t.number >= 6:
+            inherited += t.params["x"] in seen
+        seen.add(t.params["x"])
+    assert inherited >= 12  # of 30 children; about 20 expected (x mutates with probability 1/3)

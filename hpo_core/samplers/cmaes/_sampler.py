@@ -163,7 +163,9 @@ class CmaEsSampler(HistoryBound, BaseSampler):
     Under :class:`~hpo_core.pruners.HyperbandPruner` each bracket has its own run (stored
     under ``"cmaes:state:bracket-<its first trial>"``), learning from and counting the
     startup trials of that bracket only (:func:`~hpo_core.samplers.visible_rows`), as
-    Optuna's samplers see only the asking trial's bracket.
+    Optuna's bracket study intends. (Optuna 5.0's own CmaEsSampler reads the trials
+    through ``study._get_trials``, which its bracket study does not filter, so it runs
+    one CMA-ES over every bracket.)
 
     Trials before ``n_startup_trials`` finished ones, and parameters outside the joint
     space (conditional ones, define-by-run), are sampled by ``independent_sampler``.
@@ -183,9 +185,9 @@ class CmaEsSampler(HistoryBound, BaseSampler):
     ``restart_strategy``; the trials agree until the first restart), a space that changes
     (a new run here, random there), a trial that tells a generation and then ends FAILED,
     or PRUNED without ``consider_pruned_trials`` (Optuna stores the told optimizer on that
-    trial, loses it and tells the generation again), and several workers, whose asks
+    trial, loses it and tells the generation again), several workers, whose asks
     interleave in an order no seed fixes (each draws from its own generators; the run
-    they share stays one). Not checked under HyperbandPruner.
+    they share stays one), and HyperbandPruner (one run per bracket, above).
 
     Args:
         x0: Initial mean, ``{name: external value}`` (default: the centre; missing

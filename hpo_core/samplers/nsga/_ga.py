@@ -134,6 +134,7 @@ class GASampler(HistoryBound, BaseSampler):
         # suggested (``infer_relative_search_space``), handed out by ``sample_joint``.
         self._children: dict[int, tuple[SearchSpace, np.ndarray]] = {}
         self._subspaces: dict[tuple[SearchSpace, tuple[int, ...]], SearchSpace] = {}
+        self._joint: tuple[SearchSpace, SearchSpace] | None = None  # (intersection, joint space)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -163,43 +164,56 @@ class GASampler(HistoryBound, BaseSampler):
         return f"{type(self).__name__}:parent:{generation}"
 
     # ------------------------------------------------------------------ spaces
+    def _joint_space(self, h: History) -> SearchSpace:
+        """The intersection search space without single-valued parameters (Optuna's
+        relative search space), the same object while it does not change."""
+        isect = h.intersection_search_space()
+        cached = self._joint
+        if cached is None or cached[0] is not isect:
+            space = isect
+            if any(dist.single() for dist in space.values()):
+                space = SearchSpace({n: d for n, d in space.items() if not d.single()})
+            cached = self._joint = (isect, space if len(space) else EMPTY_SPACE)
+        return cached[1]
+
     def infer_relative_search_space(self, study: Study, trial: Trial) -> SearchSpace:
         h = study.view.history
-        space = h.intersection_search_space()
-        if any(dist.single() for dist in space.values()):
-            space = SearchSpace({n: d for n, d in space.items() if not d.single()})
         if trial is None:
-            return space if len(space) else EMPTY_SPACE
-        # The trial samples now (its first suggest): as Optuna's sample_relative, set its
-        # generation and breed its child; the space returned holds the parameters the
-        # child supplies, so that the others (mutated, missing, all of the first
-        # generation) are drawn at their own suggest, in suggest order, as in Optuna.
+            return self._joint_space(h)
         with self._lock:
             self._bind(h)
-            generation = self._generation_of(study, h, trial)
-            parents = self._parents_of(study, h, generation) if generation > 0 else None
-            if parents is None:
-                return EMPTY_SPACE
-            if not len(space):  # Optuna breeds a child all the same: the same draws
-                if self._child_strategy is None:
-                    draw_empty_child(parents, self._config, self._stream)
-                return EMPTY_SPACE
-            if self._child_strategy is not None:
-                params = self._child_params(study, h, space, parents)
-                given = [j for j, name in enumerate(space.names) if name in params]
-                child = np.array([space[name].to_internal_repr(params[name]) if name in params else 0.0
-                                  for name in space.names], dtype=np.float64)
-                redraw = [j for j in range(len(space)) if j not in set(given)]
-            else:
-                child, redraw = self._child(study, h, space, parents)
-            if redraw:
-                keep = np.ones(len(space), dtype=bool)
-                keep[redraw] = False
-                space = self._subspace(space, tuple(redraw))
-                child = child[keep]
-            if len(self._children) >= _MAX_PENDING:
-                self._children.clear()
-            self._children[trial.number] = (space, child)
+            return self._breed(study, h, trial)
+
+    def _breed(self, study: Study, h: History, trial: Trial) -> SearchSpace:
+        """Holding the lock: the trial samples now (its first suggest). As Optuna's
+        sample_relative, set its generation and breed its child; the space returned holds
+        the parameters the child supplies, so that the others (mutated, missing, all of the
+        first generation) are drawn at their own suggest, in suggest order, as in Optuna."""
+        space = self._joint_space(h)
+        generation = self._generation_of(study, h, trial)
+        parents = self._parents_of(study, h, generation) if generation > 0 else None
+        if parents is None:
+            return EMPTY_SPACE
+        if not len(space):  # Optuna breeds a child all the same: the same draws
+            if self._child_strategy is None:
+                draw_empty_child(parents, self._config, self._stream)
+            return EMPTY_SPACE
+        if self._child_strategy is not None:
+            params = self._child_params(study, h, space, parents)
+            given = [j for j, name in enumerate(space.names) if name in params]
+            child = np.array([space[name].to_internal_repr(params[name]) if name in params else 0.0
+                              for name in space.names], dtype=np.float64)
+            redraw = [j for j in range(len(space)) if j not in set(given)]
+        else:
+            child, redraw = self._child(study, h, space, parents)
+        if redraw:
+            keep = np.ones(len(space), dtype=bool)
+            keep[redraw] = False
+            space = self._subspace(space, tuple(redraw))
+            child = child[keep]
+        if len(self._children) >= _MAX_PENDING:
+            self._children.clear()
+        self._children[trial.number] = (space, child)
         return space if len(space) else EMPTY_SPACE
 
     def _subspace(self, space: SearchSpace, dropped: tuple[int, ...]) -> SearchSpace:
@@ -380,8 +394,14 @@ class GASampler(HistoryBound, BaseSampler):
                 rest = [j for j, name in enumerate(space.names) if name not in values]
                 return self._random.space(space, out, rest) if rest else out
             # ask(space): every parameter of ``space`` is sampled now, in its order (the
-            # order Optuna's ask(fixed_distributions) suggests them in).
+            # order Optuna's ask(fixed_distributions) suggests them in); the child is bred
+            # over ``space`` itself (Optuna's: over the joint space, the same where every
+            # finished trial was asked this space), parameter by parameter where
+            # ``enqueue_trial`` gave some values.
             self._bind(h)
+            given = self._given(trial, space)
+            if given:
+                return self._suggest_in_order(study, h, trial, space, given)
             generation = self._generation_of(study, h, trial)
             parents = self._parents_of(study, h, generation) if generation > 0 else None
             if parents is None:
@@ -392,6 +412,43 @@ class GASampler(HistoryBound, BaseSampler):
             if redraw:
                 self._random.space(space, child, redraw)
             return child
+
+    @staticmethod
+    def _given(trial: Trial, space: SearchSpace) -> set[str]:
+        """Names of ``space`` whose values ``enqueue_trial`` gave ``trial`` (within their
+        distributions; the study keeps them on the trial it hands out)."""
+        fixed = getattr(trial, "_fixed", None)
+        if not fixed:
+            return set()
+        given = set()
+        for name, value in fixed.items():
+            dist = space.get(name)
+            try:
+                if dist is not None and dist.contains(dist.to_internal_repr(value)):
+                    given.add(name)
+            except (TypeError, ValueError):
+                continue
+        return given
+
+    def _suggest_in_order(self, study: Study, h: History, trial: Trial, space: SearchSpace,
+                          given: set[str]) -> np.ndarray:
+        """Holding the lock: ``space`` sampled as Optuna's ask(fixed_distributions) suggests
+        it, parameter by parameter: a given one is not drawn (the study writes its value),
+        the child is bred at the first one neither given nor single-valued, and what it
+        does not supply is drawn at random in the order of ``space``."""
+        out = np.array(space.low, dtype=np.float64)  # single-valued and given ones: replaced or kept
+        child: dict[str, float] | None = None
+        for j, (name, dist) in enumerate(space.items()):
+            if name in given or dist.single():
+                continue
+            if child is None:
+                sub = self._breed(study, h, trial)
+                bred = self._children.pop(trial.number, None)
+                child = {} if bred is None else {n: v for n, v, d in zip(sub.names, bred[1].tolist(), sub.values())
+                                                 if space[n] == d}
+            value = child.get(name)
+            out[j] = self._random.internal(self._random.code(dist)) if value is None else value
+        return out
 
     def _child(self, study: Study, h: History, space: SearchSpace, parents: Parents) -> tuple[np.ndarray, list[int]]:
         layout = self._layout(space)

@@ -101,14 +101,18 @@ class OptunaRandom:
             return float(u.index(max(u)))
         return untransform(self.stream.uniform(code[1], code[2]), code)
 
-    def external(self, dist: BaseDistribution) -> object:
-        """One draw of ``dist`` (Optuna's ``RandomSampler.sample_independent``)."""
+    def code(self, dist: BaseDistribution) -> Code:
+        """``code_of(dist)``, cached."""
         code = self._dist_codes.get(dist)
         if code is None:
             if len(self._dist_codes) > 256:
                 self._dist_codes.clear()
             code = self._dist_codes[dist] = code_of(dist)
-        return dist.to_external_repr(self.internal(code))
+        return code
+
+    def external(self, dist: BaseDistribution) -> object:
+        """One draw of ``dist`` (Optuna's ``RandomSampler.sample_independent``)."""
+        return dist.to_external_repr(self.internal(self.code(dist)))
 
     def space(self, space: SearchSpace, out: np.ndarray, which: list[int] | None) -> np.ndarray:
         """Draw the parameters of ``space`` (all, or the indices ``which``, ascending) into

@@ -240,3 +240,27 @@ def test_nsga_same_trials_as_optuna_with_custom_strategies() -> None:
               "child_generation_strategy": child}
     _assert_same_trials(_optimize(hpo_core, "NSGAIISampler", objective, 2, 20, **kwargs),
                         _optimize(optuna, "NSGAIISampler", objective, 2, 20, **kwargs))
+
+
+@pytest.mark.parametrize("case", ["all_given", "some_given", "reordered_space"])
+def test_nsga_same_trials_as_optuna_ask_tell_with_queue_and_order(case: str) -> None:
+    # ask(space) claiming an enqueued trial samples parameter by parameter (a given value
+    # is not drawn; no child where all are given); a space asked in another order is
+    # drawn in that order.
+    all_given = {"f": 1.0, "f_log": 0.01, "f_step": 0.5, "i": 3, "i_log": 4, "i_step": 10, "c": "b", "a_float": 0.5}
+
+    def run(lib: Any) -> list[dict[str, Any]]:
+        study = lib.create_study(directions=["minimize"] * 2, sampler=_sampler(lib, "NSGAIISampler", seed=2,
+                                                                                population_size=10))
+        space = _mixed_space(lib)
+        spaces = [space, dict(reversed(list(space.items())))] if case == "reordered_space" else [space]
+        if lib is hpo_core:
+            spaces = [hpo_core.SearchSpace(s) for s in spaces]
+        for i in range(70):
+            if case != "reordered_space" and i in (25, 43):
+                study.enqueue_trial(all_given if case == "all_given" else {"f": 1.0, "c": "b", "i_log": 8})
+            t = study.ask(spaces[i % len(spaces)])
+            study.tell(t, _mixed_values(t.params))
+        return [t.params for t in study.trials]
+
+    _assert_same_trials(run(hpo_core), run(optuna))

@@ -111,7 +111,9 @@ def _feasible(trial) -> bool:
 
 
 def test_multi_objective_constrained_front_has_feasible_trials_only() -> None:
-    sampler = optuna.samplers.NSGAIISampler(population_size=10, constraints_func=_constraints, seed=0)
+    # Seed 1: with seed 0 neither this library nor Optuna 5.0 (the same trials for the same
+    # seed) finds a feasible point in 40 trials, and the front of a study without one is empty.
+    sampler = optuna.samplers.NSGAIISampler(population_size=10, constraints_func=_constraints, seed=1)
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
     study.optimize(_constrained_objective, n_trials=40)
 

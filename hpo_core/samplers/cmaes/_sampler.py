@@ -23,7 +23,7 @@ from hpo_core._validation import check_bool, check_choice, check_int, check_real
 from hpo_core.distributions import BaseDistribution, SearchSpace
 from hpo_core.exceptions import HpoWarning
 from hpo_core.samplers._base import EMPTY_SPACE, BaseSampler, HistoryBound, visible_rows
-from hpo_core.samplers._optuna_stream import OptunaStreamRandomSampler
+from hpo_core.samplers._optuna_stream import LegacyStream, OptunaStreamRandomSampler
 from hpo_core.samplers.cmaes import _run
 from hpo_core.samplers.cmaes._space import Coder
 from hpo_core.trial._state import StudyDirection, TrialState
@@ -270,9 +270,11 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         self._source_trials = None if source_trials is None else list(source_trials)
         self._independent = (independent_sampler if independent_sampler is not None
                              else OptunaStreamRandomSampler(seed))
-        # Optuna's two streams: `_cma_rng` seeds the optimizer and reseeds its generator
-        # (`_opt_rng`, shared by this worker's runs) before every ask.
-        self._cma_rng = np.random.RandomState(seed)
+        # Optuna's two streams: `_cma_stream` (its `_cma_rng`, drawn through the emulated
+        # stream: a NumPy randint call costs more than the rest of the reseeding) seeds
+        # the optimizer and reseeds its generator (`_opt_rng`, shared by this worker's
+        # runs) before every ask.
+        self._cma_stream = LegacyStream(np.random.RandomState(seed))
         self._opt_rng = np.random.RandomState(0)
         self._lock = threading.Lock()
         self._coders: dict[tuple[SearchSpace, bool], Coder] = {}
@@ -292,13 +294,15 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        if "_cma_rng" in state:  # pickled before the stream was emulated
+            state["_cma_stream"] = LegacyStream(state.pop("_cma_rng"))
         self.__dict__.update(state)
         self._lock = threading.Lock()
         self._reset_history_caches()
 
     def reseed_rng(self) -> None:
         with self._lock:
-            self._cma_rng = np.random.RandomState()
+            self._cma_stream = LegacyStream(np.random.RandomState())
         self._independent.reseed_rng()
 
     # ------------------------------------------------------------------ spaces
@@ -377,7 +381,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
                 group = self._groups[key] = _Group(key)
             run = self._current_run(study, h, coder, minimize, group, mask)
             # Optuna reseeds the optimizer's generator before every ask.
-            self._opt_rng.seed(int(self._cma_rng.randint(1, 2**16)) + trial.number)
+            self._opt_rng.seed(self._cma_stream.randint(1, 2**16) + trial.number)
             _run.set_rng(run.optimizer, self._opt_rng)
             x, raw = _run.ask(run, coder)
             generation = run.generation
@@ -397,7 +401,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         # one is stored: draw alike, so that the asks' seeds come in Optuna's order.
         seed = None
         if run is None or getattr(run.optimizer, "generation", 1) == 0:
-            seed = int(self._cma_rng.randint(1, 2**31 - 2))
+            seed = self._cma_stream.randint(1, 2**31 - 2)
         if run is not None and (run.signature != coder.signature or run.kind != self._kind(coder)):
             # Another space (or optimizer): a new run, numbered after the stored one so
             # that the old run's trials never join its populations.
@@ -435,7 +439,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
         _run.tell(run, coder, X, y, raw)
         if self._restart is not None:
             run = _run.restart_if_stopped(run, coder, strategy=self._restart, inc_popsize=self._inc_popsize,
-                                          rng=self._cma_rng, lr_adapt=self._lr_adapt)
+                                          rng=self._cma_stream.sync(), lr_adapt=self._lr_adapt)
         return run
 
     def _load(self, study: Study, group: _Group, newer_than: int) -> _run.Run | None:
@@ -462,8 +466,8 @@ class CmaEsSampler(HistoryBound, BaseSampler):
             sigma = self._sigma0
             if self._x0 is not None:
                 mean = self._x0_coords(coder)
-        run = _run.new_run(kind, coder, generation=generation, rng=self._cma_rng, mean=mean, sigma=sigma, cov=cov,
-                           popsize=self._popsize, lr_adapt=self._lr_adapt, seed=seed)
+        run = _run.new_run(kind, coder, generation=generation, rng=self._cma_stream.sync(), mean=mean,
+                           sigma=sigma, cov=cov, popsize=self._popsize, lr_adapt=self._lr_adapt, seed=seed)
         study.set_system_attr(group.attr, _run.encode(run))
         return run
 

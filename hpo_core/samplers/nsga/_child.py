@@ -26,10 +26,9 @@ from typing import Any
 import numpy as np
 
 from hpo_core.distributions import SearchSpace
+from hpo_core.samplers._optuna_stream import LegacyStream, code_of, untransform
 from hpo_core.samplers.nsga._crossovers import BaseCrossover, UniformCrossover
 from hpo_core.samplers.nsga._mutations import BaseMutation
-from hpo_core.samplers.nsga._optuna_random import code_of, untransform
-from hpo_core.samplers.nsga._stream import LegacyStream
 
 __all__ = ["Config", "Layout", "ParentArrays", "Parents", "draw_empty_child", "make_child"]
 

@@ -39,12 +39,11 @@ from hpo_core.samplers._base import (
     check_constraints_func,
     store_constraints,
 )
+from hpo_core.samplers._optuna_stream import LegacyStream, OptunaRandom
 from hpo_core.samplers.nsga._child import Config, Layout, ParentArrays, Parents, draw_empty_child, make_child
 from hpo_core.samplers.nsga._crossovers import BaseCrossover, UniformCrossover
 from hpo_core.samplers.nsga._generations import GENERATION_ATTR, Generations
 from hpo_core.samplers.nsga._mutations import BaseMutation
-from hpo_core.samplers.nsga._optuna_random import OptunaRandom
-from hpo_core.samplers.nsga._stream import LegacyStream
 from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:

@@ -31,8 +31,11 @@ from hpo_core.samplers.cmaes._space import Coder, default_popsize, gauss_order, 
 
 __all__ = ["Run", "ask", "decode", "encode", "new_run", "restart_if_stopped", "tell", "warm_start"]
 
-_FORMAT = "cmaes-run-v1:"
+_FORMAT = "cmaes-run-v2:"
+_FORMATS = ("cmaes-run-v1:", _FORMAT)  # v1: arrays and float64 scalars pickled as NumPy's
 _CMAES_OBJECT = "cmaes-object"
+_ARRAY = "cmaes-ndarray"
+_FLOAT64 = "cmaes-float64"
 
 
 @dataclass
@@ -79,12 +82,13 @@ class Run:
 def encode(run: Run) -> str:
     """The run as text for a study attribute (pickle, base64), without the generator.
 
-    The optimizer goes in as its class and attribute dict (:func:`_flatten`): about half
-    the time of pickling it whole, a cost paid once per generation.
+    The optimizer goes in as its class and attribute dict (:func:`_flatten`), its arrays
+    as raw bytes: a quarter of the time of pickling it whole, a cost paid once per
+    generation.
     """
     state = dict(run.__dict__, optimizer=_flatten(run.optimizer), stored_cov=None, basis=None)
     if run.stored_cov is not None:  # as Optuna stores it: the covariance pickled
-        _cma_attrs(state["optimizer"])["_C"] = run.stored_cov
+        _cma_attrs(state["optimizer"])["_C"] = _flatten(run.stored_cov)
     data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
     return _FORMAT + base64.b64encode(data).decode("ascii")
 
@@ -92,10 +96,10 @@ def encode(run: Run) -> str:
 def decode(text: Any, rng: np.random.RandomState) -> Run | None:
     """The run stored by :func:`encode` (drawing from ``rng``), or None if ``text`` is
     not one (an older format, another program's attribute)."""
-    if not isinstance(text, str) or not text.startswith(_FORMAT):
+    if not isinstance(text, str) or not text.startswith(_FORMATS):
         return None
     try:
-        state = pickle.loads(base64.b64decode(text[len(_FORMAT):]))
+        state = pickle.loads(base64.b64decode(text[len(_FORMAT):]))  # both prefixes are 13 characters
         state["optimizer"] = _unflatten(state["optimizer"])
         run = Run(**state)
     except Exception:  # a damaged attribute: start afresh rather than fail every ask
@@ -106,9 +110,18 @@ def decode(text: Any, rng: np.random.RandomState) -> Run | None:
 
 def _flatten(obj: Any) -> Any:
     """A ``cmaes`` object as ``(class, attributes)``, nested ones too (CMA-ES with margin
-    holds a CMA), without the random generator."""
-    if type(obj).__module__.startswith("cmaes"):
-        return (_CMAES_OBJECT, type(obj), {k: _flatten(v) for k, v in obj.__dict__.items() if k != "_rng"})
+    holds a CMA), without the random generator; numeric arrays as ``(dtype, shape,
+    order, bytes)`` and ``float64`` scalars as floats, tagged (pickling NumPy objects
+    costs microseconds each). The order is pickle's: Fortran where the array is
+    Fortran- and not C-contiguous (BLAS may round differently on the other layout)."""
+    tp = type(obj)
+    if tp is np.ndarray and obj.dtype.kind in "biuf":
+        order = "F" if obj.flags.f_contiguous and not obj.flags.c_contiguous else "C"
+        return (_ARRAY, obj.dtype.str, obj.shape, order, obj.tobytes(order=order))
+    if tp is np.float64:
+        return (_FLOAT64, float(obj))
+    if tp.__module__.startswith("cmaes"):
+        return (_CMAES_OBJECT, tp, {k: _flatten(v) for k, v in obj.__dict__.items() if k != "_rng"})
     return obj
 
 
@@ -122,11 +135,18 @@ def _cma_attrs(flat: Any) -> dict[str, Any]:
 def _unflatten(obj: Any) -> Any:
     # Bypasses the classes' __setstate__, which seeds a generator from the OS (the
     # sampler sets its own).
-    if isinstance(obj, tuple) and len(obj) == 3 and obj[0] == _CMAES_OBJECT:
-        out = object.__new__(obj[1])
-        out.__dict__.update({k: _unflatten(v) for k, v in obj[2].items()})
-        out.__dict__["_rng"] = None
-        return out
+    if type(obj) is tuple and obj and type(obj[0]) is str:
+        tag = obj[0]
+        if tag == _ARRAY:
+            _, dtype, shape, order, data = obj
+            return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy(order=order)
+        if tag == _FLOAT64:
+            return np.float64(obj[1])
+        if tag == _CMAES_OBJECT:
+            out = object.__new__(obj[1])
+            out.__dict__.update({k: _unflatten(v) for k, v in obj[2].items()})
+            out.__dict__["_rng"] = None
+            return out
     return obj
 
 

@@ -452,3 +452,51 @@ def test_cmaes_two_samplers_on_one_storage_share_one_run() -> None:
     # One run: every generation holds exactly popsize trials from both workers.
     assert np.bincount(gens.astype(int)).tolist() == [4] * 20
     assert stored_run(a).generation == 19
+
+
+def _encode_v1(run: _run.Run) -> str:
+    # The first stored format: NumPy arrays and scalars pickled as they are.
+    import base64
+
+    def flat(obj: Any) -> Any:
+        if type(obj).__module__.startswith("cmaes"):
+            return ("cmaes-object", type(obj), {k: flat(v) for k, v in obj.__dict__.items() if k != "_rng"})
+        return obj
+
+    state = {k: v for k, v in run.__dict__.items() if k != "basis"}
+    state.update(optimizer=flat(run.optimizer), stored_cov=None)
+    return "cmaes-run-v1:" + base64.b64encode(pickle.dumps(state)).decode("ascii")
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"with_margin": True}, {"use_separable_cma": True}])
+def test_cmaes_stored_run_round_trip_keeps_every_attribute(kwargs: dict[str, Any]) -> None:
+    sampler = CmaEsSampler(seed=0, popsize=5, **kwargs)
+    study = hpo_core.create_study(sampler=sampler)
+    space = {"x": FloatDistribution(-2, 2), "n": IntDistribution(0, 9), "y": FloatDistribution(0.1, 3, log=True)}
+    run_asks(study, space, 23)
+    run = sampler._groups[None].run  # the live run, not one read back
+    assert run is not None and run.stored_cov is None
+    for text in (_run.encode(run), _encode_v1(run)):  # this format and the first one
+        back = _run.decode(text, np.random.RandomState(0))
+        assert back is not None and back.generation == run.generation
+
+        def same(a: Any, b: Any) -> bool:
+            if type(a).__module__.startswith("cmaes"):
+                return type(a) is type(b) and all(same(v, b.__dict__[k]) for k, v in a.__dict__.items() if k != "_rng")
+            if isinstance(a, np.ndarray):
+                return (type(b) is np.ndarray and a.dtype == b.dtype and a.shape == b.shape and b.flags.writeable
+                        and a.flags.f_contiguous == b.flags.f_contiguous and np.array_equal(a, b, equal_nan=True))
+            return type(a) is type(b) and (a == b or a != a)
+
+        assert same(run.optimizer, back.optimizer)
+
+
+def test_cmaes_stored_arrays_keep_their_layout() -> None:
+    # A Fortran-ordered array comes back Fortran-ordered (a matrix product may round
+    # differently on the other layout), a transposed view C-ordered, as pickle does.
+    a = np.asfortranarray(np.random.default_rng(0).normal(size=(4, 3)))
+    for x in (a, a.T, a[::2], np.arange(5), np.zeros((0, 2)), np.array([True, False])):
+        back = _run._unflatten(_run._flatten(x))
+        ref = pickle.loads(pickle.dumps(x))
+        assert np.array_equal(back, x) and back.dtype == x.dtype and back.flags.writeable
+        assert (back.flags.f_contiguous, back.flags.c_contiguous) == (ref.flags.f_contiguous, ref.flags.c_contiguous)

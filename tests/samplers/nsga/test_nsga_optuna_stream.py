@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import hpo_core
-from hpo_core.samplers.nsga._optuna_random import OptunaRandom
+from hpo_core.samplers._optuna_stream import OptunaRandom
 
 optuna = pytest.importorskip("optuna")
 
@@ -156,7 +156,7 @@ def test_nsga_legacy_stream_draws_what_random_state_draws() -> None:
     import pickle
     import random
 
-    from hpo_core.samplers.nsga._stream import LegacyStream
+    from hpo_core.samplers._optuna_stream import LegacyStream
 
     ops = random.Random(1)
     for seed in range(3):

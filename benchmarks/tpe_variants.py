@@ -231,10 +231,10 @@ def run_one(task: tuple[str, str, int, int]) -> tuple[str, dict[str, Any]]:
     variant, name, seed, n_trials = task
     warnings.filterwarnings("ignore")
     import hpo_core
-    import hpo_core.kernels as K
+    import hpo_core.kernels._backends as kernel_backends
 
     os.environ["HPO_CORE_BACKEND"] = "numpy" if variant in PATCHED else ""
-    K._reset_default()
+    kernel_backends._reset_default()
     patch_reference(variant)
     import _problems
     import _runners

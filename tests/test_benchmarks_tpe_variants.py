@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hpo_core import kernels
+from hpo_core.kernels import _backends
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -35,7 +35,7 @@ def test_plain_run_is_quality_runs_and_skipseen_repeats_less(tmp_path: Path) -> 
         else:
             os.environ["HPO_CORE_BACKEND"] = before
         tv.patch_reference("base")  # the NumPy reference kernels as they were
-        kernels._reset_default()
+        _backends._reset_default()
     base, skip = runs["base|tab_enet_diabetes|0|50"], runs["skipseen|tab_enet_diabetes|0|50"]
     # The plain variant is quality.py's hpo_tpe run without skip_evaluated (regret = best value - f_opt).
     f_opt = _load("_problems").problem_by_name("tab_enet_diabetes").f_opt

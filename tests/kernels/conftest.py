@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hpo_core import kernels
-from hpo_core.kernels import _reference
+from hpo_core.kernels import _backends, _reference
 
 _MISSING_REASON = {
     "cext": "C++ extension not built (pip install . with HPO_CORE_BUILD_EXT=ON)",
@@ -41,9 +41,9 @@ def reference() -> ModuleType:
 @pytest.fixture
 def reset_default_backend() -> Iterator[None]:
     """Forget the cached default backend before and after the test."""
-    kernels._reset_default()
+    _backends._reset_default()
     yield
-    kernels._reset_default()
+    _backends._reset_default()
 
 
 def assert_same(actual: np.ndarray, expected: np.ndarray, *, rtol: float = RTOL, atol: float = ATOL) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from hpo_core import kernels
-from hpo_core.kernels import _reference
+from hpo_core.kernels import _backends, _reference
 
 # The kernels every backend implements (the TPE kernels: test_product_mixture.py).
 KERNELS = [
@@ -24,11 +24,11 @@ KERNELS = [
 @pytest.fixture
 def fresh_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     """Forget which backends loaded, so a test can make one unimportable."""
-    monkeypatch.setattr(kernels, "_loaded", {})
-    monkeypatch.setattr(kernels, "_load_errors", {})
-    kernels._reset_default()
+    monkeypatch.setattr(_backends, "_loaded", {})
+    monkeypatch.setattr(_backends, "_load_errors", {})
+    _backends._reset_default()
     yield
-    kernels._reset_default()
+    _backends._reset_default()
 
 
 def _hide_module(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
@@ -66,7 +66,7 @@ def test_available_backends_keep_preference_order() -> None:
 
 def test_env_var_selects_default_backend(monkeypatch: pytest.MonkeyPatch, reset_default_backend: None) -> None:
     monkeypatch.setenv("HPO_CORE_BACKEND", "numpy")
-    kernels._reset_default()
+    _backends._reset_default()
     assert kernels.backend_name() == "numpy"
     values = np.array([[1.0, 2.0], [2.0, 1.0], [3.0, 3.0]])
     np.testing.assert_array_equal(kernels.nondominated_rank(values), [0, 0, 1])
@@ -185,7 +185,7 @@ def test_default_backend_is_resolved_once_for_every_kernel(monkeypatch: pytest.M
     monkeypatch.setenv("HPO_CORE_BACKEND", "jax")  # cached: changes nothing until a reset
     assert kernels.backend_name() == "numpy"
     assert kernels.kernel_backend_name("hypervolume") == "numpy"
-    kernels._reset_default()
+    _backends._reset_default()
     monkeypatch.setenv("HPO_CORE_BACKEND", "numba")
     if "numba" in kernels.available_backends():
         assert kernels.backend_name() == "numba"

@@ -15,7 +15,7 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
 from hpo_core import kernels
-from hpo_core.kernels import _reference
+from hpo_core.kernels import _backends, _reference
 
 GP_KERNELS = ["matern52", "gp_log_marginal_likelihood", "gp_posterior", "log_ei"]
 Case = dict[str, Any]
@@ -353,7 +353,7 @@ def test_gp_kernels_fall_back_for_backends_without_them(reset_default_backend: N
     c = _make(np.random.default_rng(0), d=3, n_cat=1)
     for name in kernels.available_backends():
         monkeypatch.setenv("HPO_CORE_BACKEND", name)
-        kernels._reset_default()
+        _backends._reset_default()
         for kernel in GP_KERNELS:
             served = kernels.kernel_backend_name(kernel)
             assert hasattr(kernels.get_backend(served), kernel)

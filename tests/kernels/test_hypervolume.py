@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hpo_core import kernels
-from hpo_core.kernels import _reference
+from hpo_core.kernels import _backends, _reference
 
 HV_KERNELS = ["hypervolume"]
 
@@ -136,7 +136,7 @@ def test_hypervolume_with_jax_default_is_served_by_the_fastest_backend(
     if "jax" not in kernels.available_backends():
         pytest.skip("jax is not installed (pip install 'hpo_core[jax]')")
     monkeypatch.setenv("HPO_CORE_BACKEND", "jax")
-    kernels._reset_default()
+    _backends._reset_default()
     assert kernels.backend_name() == "jax"
     served = kernels.kernel_backend_name("hypervolume")
     assert served == next(b for b in kernels.BACKENDS if b in kernels.available_backends() and b != "jax")
@@ -151,21 +151,21 @@ def test_hypervolume_with_jax_default_works_without_numba(monkeypatch: pytest.Mo
         pytest.skip("jax is not installed (pip install 'hpo_core[jax]')")
     # Make the Numba backend unimportable: a fresh loader, `import numba` raising, and no
     # cached submodule for `from hpo_core.kernels import _numba` to find.
-    monkeypatch.setattr(kernels, "_loaded", {})
-    monkeypatch.setattr(kernels, "_load_errors", {})
-    monkeypatch.setattr(kernels, "_kernel_cache", {})
+    monkeypatch.setattr(_backends, "_loaded", {})
+    monkeypatch.setattr(_backends, "_load_errors", {})
+    monkeypatch.setattr(_backends, "_kernel_cache", {})
     monkeypatch.setitem(sys.modules, "numba", None)
     monkeypatch.setitem(sys.modules, "hpo_core.kernels._numba", None)
     monkeypatch.delattr(kernels, "_numba", raising=False)
     monkeypatch.setenv("HPO_CORE_BACKEND", "jax")
-    kernels._reset_default()
+    _backends._reset_default()
     try:
         assert "numba" not in kernels.available_backends()
         assert kernels.kernel_backend_name("hypervolume") != "numba"
         points, ref = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 2.0], [2.0, 2.0, 0.0]]), np.full(3, 3.0)
         assert kernels.hypervolume(points, ref) == _reference.hypervolume(points, ref) == 10.0
     finally:
-        kernels._reset_default()
+        _backends._reset_default()
 
 
 # --- five objectives and more, and the Monte-Carlo estimate ---------------------------

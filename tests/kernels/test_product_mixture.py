@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from hpo_core import kernels
-from hpo_core.kernels import _reference_tpe
+from hpo_core.kernels import _backends, _reference_tpe
 
 Case = dict[str, Any]
 
@@ -166,7 +166,7 @@ def test_product_kernels_fall_back_for_backends_without_them(reset_default_backe
     # first available backend in BACKENDS order that does (the fastest one).
     for name in kernels.available_backends():
         monkeypatch.setenv("HPO_CORE_BACKEND", name)
-        kernels._reset_default()
+        _backends._reset_default()
         served = kernels.kernel_backend_name("log_pdf_product_mixture")
         assert hasattr(kernels.get_backend(served), "log_pdf_product_mixture")
         if hasattr(kernels.get_backend(name), "log_pdf_product_mixture"):

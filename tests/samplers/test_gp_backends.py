@@ -13,6 +13,7 @@ import pytest
 import hpo_core
 from hpo_core import kernels
 from hpo_core.distributions import FloatDistribution, SearchSpace
+from hpo_core.kernels import _backends
 from hpo_core.samplers.gp import GPSampler, _model
 from hpo_core.trial import Trial
 
@@ -176,8 +177,8 @@ def test_gp_sampler_rejects_an_unknown_backend() -> None:
 
 def test_gp_sampler_missing_backend_fails_at_construction(monkeypatch: pytest.MonkeyPatch) -> None:
     # As if jax were not installed: the sampler raises at once, not at its first GP ask.
-    monkeypatch.setitem(kernels._loaded, "jax", None)
-    monkeypatch.setitem(kernels._load_errors, "jax", ImportError("No module named 'jax'"))
+    monkeypatch.setitem(_backends._loaded, "jax", None)
+    monkeypatch.setitem(_backends._load_errors, "jax", ImportError("No module named 'jax'"))
     with pytest.raises(ImportError, match=r"hpo_core\[jax\]"):
         GPSampler(backend="jax")
 

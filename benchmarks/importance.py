@@ -204,7 +204,7 @@ def _measured_code_clean() -> bool:
     import subprocess
 
     paths = ["hpo_core/importance", "hpo_core/kernels/__init__.py", "hpo_core/kernels/_backends.py",
-             "hpo_core/kernels/_cext.py",
+             "hpo_core/kernels/_dispatch_stats.py", "hpo_core/kernels/_cext.py",
              "hpo_core/kernels/_numba_fanova.py", "hpo_core/kernels/_reference_fanova.py", "csrc/fanova.cpp",
              "csrc/hpo_core/fanova.hpp", "bindings"]
     try:

@@ -1,0 +1,182 @@
+"""Dispatchers of TPE's kernels: the product-kernel mixture (density and draws), Parzen
+bandwidths, categorical kernels, the best candidate, the whole proposal and its grid keys.
+
+Reference: ``hpo_core.kernels._reference_tpe`` (and ``_reference_grid`` for the keys).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hpo_core._validation import format_error
+from hpo_core.kernels._backends import _kernel_module
+
+# The compiled kernels index arrays without bounds checks, so the module-level functions
+# check the index-like arguments a caller could get wrong (cheap O(n) tests) before a
+# bad value reads out of bounds in Numba.
+
+
+def _check_categories(C: np.ndarray, offsets: np.ndarray, limits: np.ndarray) -> None:
+    """0 <= C[:, t] and offsets[t] + C[:, t] < limits[t] for every categorical column t."""
+    C, offsets = np.asarray(C, dtype=np.float64), np.asarray(offsets)
+    if C.ndim != 2 or offsets.shape != (C.shape[1],):
+        raise ValueError(format_error("C, offsets", "arrays of shapes (n, dc) and (dc,)",
+                                      f"shapes {C.shape} and {offsets.shape}"))
+    if C.size and ((C < 0).any() or (C + offsets >= limits).any() or (C != np.floor(C)).any()):
+        raise ValueError(format_error("C", "category indices in [0, size of their column)", C))
+
+
+def log_pdf_product_mixture(
+    X_low: np.ndarray,
+    X_high: np.ndarray,
+    discrete: np.ndarray,
+    C: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    log_weights: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    cat_log_probs: np.ndarray,
+    cat_offsets: np.ndarray,
+) -> np.ndarray:
+    """Log density of a mixture of product kernels over numeric and categorical dimensions."""
+    _check_categories(C, cat_offsets, np.asarray(cat_log_probs).shape[-1])
+    return _kernel_module("log_pdf_product_mixture").log_pdf_product_mixture(  # type: ignore[no-any-return]
+        X_low, X_high, discrete, C, mus, sigmas, log_weights, low, high, cat_log_probs, cat_offsets
+    )
+
+
+def sample_product_mixture(
+    u_component: np.ndarray,
+    U: np.ndarray,
+    UC: np.ndarray,
+    mus: np.ndarray,
+    sigmas: np.ndarray,
+    weights: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    cat_probs: np.ndarray,
+    cat_offsets: np.ndarray,
+    cat_sizes: np.ndarray,
+) -> np.ndarray:
+    """Draw from a mixture of product kernels by inverse CDFs of pre-drawn uniforms."""
+    if len(mus) < 1 or len(weights) != len(mus):
+        raise ValueError(format_error("weights", f"one weight per component of `mus` (at least one), {len(mus)}",
+                                      f"{len(weights)} weights"))
+    return _kernel_module("sample_product_mixture").sample_product_mixture(  # type: ignore[no-any-return]
+        u_component, U, UC, mus, sigmas, weights, low, high, cat_probs, cat_offsets, cat_sizes
+    )
+
+
+def parzen_bandwidths(
+    T: np.ndarray, low: np.ndarray, high: np.ndarray, consider_endpoints: bool, magic_clip: bool
+) -> np.ndarray:
+    """Neighbour-distance bandwidths of TPE's Parzen estimator, every dimension at once."""
+    return _kernel_module("parzen_bandwidths").parzen_bandwidths(  # type: ignore[no-any-return]
+        T, low, high, consider_endpoints, magic_clip
+    )
+
+
+def categorical_kernel_table(
+    C: np.ndarray, sizes: np.ndarray, offsets: np.ndarray, prior_weight: float
+) -> np.ndarray:
+    """Category probabilities of TPE's categorical kernels plus a uniform prior row."""
+    _check_categories(C, np.zeros(len(sizes), dtype=np.int64), np.asarray(sizes))
+    return _kernel_module("categorical_kernel_table").categorical_kernel_table(  # type: ignore[no-any-return]
+        C, sizes, offsets, prior_weight
+    )
+
+
+def tpe_best_candidate(
+    u_component: np.ndarray,
+    U: np.ndarray,
+    UC: np.ndarray,
+    good: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    bad: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    low: np.ndarray,
+    high: np.ndarray,
+    is_log: np.ndarray,
+    step: np.ndarray,
+    grid_low: np.ndarray,
+    grid_high: np.ndarray,
+    cat_offsets: np.ndarray,
+    cat_sizes: np.ndarray,
+) -> np.ndarray:
+    """TPE's proposal: the candidate drawn from ``good`` with the largest ``log l - log g``."""
+    return _kernel_module("tpe_best_candidate").tpe_best_candidate(  # type: ignore[no-any-return]
+        u_component, U, UC, good, bad, low, high, is_log, step, grid_low, grid_high, cat_offsets, cat_sizes
+    )
+
+
+def tpe_propose(
+    X: np.ndarray,
+    rows: np.ndarray,
+    n_below: int,
+    cols: np.ndarray,
+    weights: np.ndarray,
+    u: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    is_log: np.ndarray,
+    step: np.ndarray,
+    grid_low: np.ndarray,
+    grid_high: np.ndarray,
+    cat_offsets: np.ndarray,
+    cat_sizes: np.ndarray,
+    prior_weight: float,
+    consider_endpoints: bool,
+    magic_clip: bool,
+    skip_keys: np.ndarray | None = None,
+    key_strides: np.ndarray | None = None,
+) -> np.ndarray:
+    """TPE's whole proposal from the history's columns, in one call.
+
+    With ``skip_keys`` (sorted uint64 grid keys, :func:`tpe_grid_keys`): the best candidate
+    not among them (the plain argmax when all are).
+    """
+    # The compiled kernels index without bounds checks: every shape is checked here (the
+    # backends check rows, columns and category indices against X themselves).
+    dn, dc, n_rows = np.shape(low)[0], np.shape(cat_offsets)[0], np.shape(rows)[0]
+    if np.ndim(u) != 2 or np.shape(u)[0] < 1 or np.shape(u)[1] != 1 + dn + dc:
+        raise ValueError(format_error("u", f"an array of shape (n_candidates >= 1, {1 + dn + dc})",
+                                      f"shape {np.shape(u)}"))
+    if not 0 <= int(n_below) <= n_rows:
+        raise ValueError(format_error("n_below", f"an int in [0, {n_rows}] (the number of rows)", n_below))
+    for name, arr, want in (("weights", weights, n_rows), ("cols", cols, dn + dc), ("high", high, dn),
+                            ("is_log", is_log, dn), ("step", step, dn), ("grid_low", grid_low, dn),
+                            ("grid_high", grid_high, dn), ("cat_sizes", cat_sizes, dc)):
+        if np.shape(arr) != (want,):
+            raise ValueError(format_error(name, f"an array of shape ({want},)", f"shape {np.shape(arr)}"))
+    if skip_keys is not None and len(skip_keys):
+        _check_skip_keys(skip_keys, key_strides, step, dn + dc)
+        return _kernel_module("tpe_propose").tpe_propose(  # type: ignore[no-any-return]
+            X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
+            cat_sizes, prior_weight, consider_endpoints, magic_clip, skip_keys, key_strides,
+        )
+    return _kernel_module("tpe_propose").tpe_propose(  # type: ignore[no-any-return]
+        X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
+        cat_sizes, prior_weight, consider_endpoints, magic_clip,
+    )
+
+
+def _check_skip_keys(skip_keys: np.ndarray, key_strides: np.ndarray | None, step: np.ndarray, d: int) -> None:
+    """``tpe_propose``'s keys: a 1-d uint64 array, strides (d,) uint64, every step > 0.
+    That the keys are sorted is the caller's promise (not checked: O(m) per call; unsorted
+    keys make the binary search miss some, never read out of bounds)."""
+    if np.ndim(skip_keys) != 1 or np.asarray(skip_keys).dtype != np.uint64:
+        raise ValueError(format_error("skip_keys", "a 1-d uint64 array", f"{np.asarray(skip_keys).dtype} "
+                                      f"of shape {np.shape(skip_keys)}"))
+    if key_strides is None or np.shape(key_strides) != (d,) or np.asarray(key_strides).dtype != np.uint64:
+        got = None if key_strides is None else f"{np.asarray(key_strides).dtype} of shape {np.shape(key_strides)}"
+        raise ValueError(format_error("key_strides", f"a uint64 array of shape ({d},) with skip_keys", got))
+    if not (np.asarray(step) > 0).all():
+        raise ValueError(format_error("step", "> 0 in every numeric dimension with skip_keys", step))
+
+
+def tpe_grid_keys(S: np.ndarray, grid_low: np.ndarray, step: np.ndarray, key_strides: np.ndarray) -> np.ndarray:
+    """Grid keys (uint64) of configurations of an all-discrete space, as ``tpe_propose`` skips them."""
+    # Vectorised NumPy in every backend: the reference directly (``_reference_grid``
+    # imports NumPy alone), never a search of the optional backends, which lack it.
+    from hpo_core.kernels import _reference_grid
+
+    return _reference_grid.tpe_grid_keys(S, grid_low, step, key_strides)

@@ -17,6 +17,7 @@ Notation:
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -121,6 +122,73 @@ def is_promotable_vector(own: int, points: np.ndarray, reduction_factor: int) ->
     return int(np.count_nonzero(contrib > own_contrib)) < keep - better
 
 
+# A rung of at most this many 2-objective vectors is decided by the list path below: one
+# kernel call for the ranks, the rest in Python floats. Cold NumPy calls on a few dozen
+# values cost more than the arithmetic (``np.unique(axis=0)`` alone ~50 us warm), and a
+# decision runs cold, after a training step. Larger rungs take the NumPy path.
+_SMALL_RUNG = 256
+
+
+def _is_promotable_rows(points: list[tuple[float, ...]], reduction_factor: int) -> bool:
+    """:func:`is_promotable_vector` for the last row of ``points`` (a list of ``n``
+    tuples of ``m`` floats, minimization space): the same answer. For ``m == 2`` and ``n <=
+    _SMALL_RUNG`` only the ranks are computed in NumPy; the reference box and the 2-D
+    contributions repeat :func:`_reference_box` and :func:`hypervolume_contributions`
+    operation for operation on Python floats (the same IEEE results; ``set`` merges equal
+    points as ``np.unique`` does). Otherwise it calls :func:`is_promotable_vector`."""
+    n, m = len(points), len(points[-1])
+    if m != 2 or n > _SMALL_RUNG:
+        return is_promotable_vector(n - 1, np.array(points, dtype=np.float64), reduction_factor)
+    keep = max(n // reduction_factor, 1)
+    # Every point that dominates own has a lower rank, so ``keep`` dominators already mean
+    # ``a >= keep`` (stop) without the ranks: the usual answer for a trial behind the rung.
+    o1, o2 = points[-1]
+    n_dominating = 0
+    for p1, p2 in points:
+        if p1 <= o1 and p2 <= o2 and (p1 < o1 or p2 < o2):
+            n_dominating += 1
+    if n_dominating >= keep:
+        return False
+    array = np.array(points, dtype=np.float64)
+    rank = kernels.nondominated_rank(array).tolist()
+    own_rank = rank[-1]
+    better = n_front = 0
+    for r in rank:
+        if r < own_rank:
+            better += 1
+        elif r == own_rank:
+            n_front += 1
+    if better + n_front <= keep:
+        return True
+    if better >= keep:
+        return False
+    lo, ref = [], []  # _reference_box
+    for j in range(m):
+        if any(p[j] != p[j] for p in points):  # a NaN another writer recorded: as before
+            return is_promotable_vector(n - 1, array, reduction_factor)
+        column = [p[j] for p in points if -math.inf < p[j] < math.inf]
+        hi, low = (max(column), min(column)) if column else (0.0, 0.0)
+        span = hi - low
+        margin = _MARGIN * span if span > 0 else 1.0
+        lo.append(low - margin)
+        ref.append(hi + margin)
+    # hypervolume_contributions of the front, m == 2: clip, merge equal points, sort by f1.
+    lo1, lo2, ref1, ref2 = lo[0], lo[1], ref[0], ref[1]
+    front = [(min(max(p[0], lo1), ref1), min(max(p[1], lo2), ref2)) for p, r in zip(points, rank) if r == own_rank]
+    uniq = sorted(set(front))
+    k = len(uniq)
+    if k == 1:
+        return True  # every point of F has the same contribution: none is larger
+    contrib = {}
+    for i, (f1, f2) in enumerate(uniq):
+        right = uniq[i + 1][0] if i + 1 < k else ref1
+        top = uniq[i - 1][1] if i > 0 else ref2
+        c = (right - f1) * (top - f2)
+        contrib[(f1, f2)] = c if c > 0.0 else 0.0  # rounding may leave a tiny negative
+    own = contrib[front[-1]]  # own is the last row of points, so the last of its front
+    return sum(1 for p in front if contrib[p] > own) < keep - better
+
+
 # ---------------------------------------------------------------------------- pruners
 class MultiObjectiveSuccessiveHalvingPruner(BasePruner):
     """Asynchronous successive halving for vector reports: at the end of each rung, keep
@@ -157,7 +225,9 @@ class MultiObjectiveSuccessiveHalvingPruner(BasePruner):
     as :class:`~hpo_core.pruners.SuccessiveHalvingPruner` does, not every trial's
     attributes; the rank and tie-break then cost O(k log k) to O(k^2) in the ``k``
     vectors of the rung (:func:`~hpo_core.kernels.nondominated_rank`), not in the
-    number of trials.
+    number of trials. With two objectives and at most 256 vectors at the rung, the
+    decision counts the vectors that dominate ``v`` first (``keep`` of them settle it
+    without the ranks) and breaks a tie on Python floats, with the same result.
 
     ``min_resource="auto"`` is ``SuccessiveHalvingPruner``'s: set once, at the first
     decision after a trial completed, to ``max(1, s // 100)`` with ``s`` the highest last
@@ -213,7 +283,10 @@ class MultiObjectiveSuccessiveHalvingPruner(BasePruner):
         rung = 0
         while rung_key(rung) in attrs:
             rung += 1
-        signs = study.view.signs
+        sign_list = study.view.signs.tolist()
+        minimize_all = all(s == 1.0 for s in sign_list)
+        recorded = vector.tolist()
+        has_nan = any(x != x for x in recorded)
         while True:
             if self._min_resource is None:
                 self._min_resource = estimate_min_resource(history)
@@ -222,11 +295,10 @@ class MultiObjectiveSuccessiveHalvingPruner(BasePruner):
             promotion_step = self._min_resource * self._reduction_factor ** (self._min_early_stopping_rate + rung)
             if step < promotion_step:
                 return False
-            if np.isnan(vector).any():
+            if has_nan:
                 return True
             key = rung_key(rung)
-            recorded = vector.tolist()
-            competing = self._rungs.competing(history, key, trial.number, recorded)
+            competing = self._rungs.competing_rows(history, key, trial.number, recorded)
             try:
                 trial.set_system_attr(key, recorded)
             except BaseException:
@@ -234,8 +306,12 @@ class MultiObjectiveSuccessiveHalvingPruner(BasePruner):
                 raise
             if len(competing) + 1 <= self._bootstrap_count:
                 return True
-            points = np.vstack([competing, vector[None, :]]) * signs
-            if not is_promotable_vector(len(points) - 1, points, self._reduction_factor):
+            # Minimization space: x * sign per objective, in Python floats (the same
+            # products as NumPy's), the own vector last.
+            points = [*competing, tuple(recorded)]
+            if not minimize_all:
+                points = [tuple(x * s for x, s in zip(p, sign_list)) for p in points]
+            if not _is_promotable_rows(points, self._reduction_factor):
                 return True
             rung += 1
 

@@ -292,6 +292,23 @@ class RungVectors(_RowScan):
                 self._copy_own(own_row, key, vector)
             return out
 
+    def competing_rows(self, history: History, key: str, own_row: int, vector: list[float]) -> list[tuple[float, ...]]:
+        """:meth:`competing` as a list of tuples (in row order), without building an array:
+        the caller's fast path for a small rung. ``vector`` is then put in the index as
+        ``own_row``'s, as there."""
+        with self._lock:
+            if history.version != self._version or history is not self._history:
+                self._refresh(history, None, 0)
+            by_row = self._vectors.get(key)
+            if by_row is None:
+                by_row = self._vectors[key] = {}
+                out = []
+            else:
+                out = [by_row[r] for r in sorted(by_row) if r != own_row]
+            by_row[own_row] = tuple(vector)
+            self._copy_own(own_row, key, vector)
+            return out
+
     def forget(self, key: str, own_row: int) -> None:
         """Undo ``competing(..., vector=...)`` after the write failed."""
         with self._lock:

@@ -13,6 +13,7 @@ from hpo_core._validation import check_int, check_real
 from hpo_core.exceptions import HpoWarning
 from hpo_core.pruners._base import BasePruner
 from hpo_core.pruners._signed_rank import (
+    _EXACT_MAX_N,
     needs_permutation,
     pvalue_from_statistic,
     signed_rank_pvalue,
@@ -84,9 +85,17 @@ class WilcoxonPruner(BasePruner):
         return state
 
     def prune(self, study: Study, trial: Trial) -> bool:
-        history = study.view.history
-        maximize = study.view.signs.item(0) < 0
-        best = self._best_reports(history, _best_feasible_row(history, maximize))
+        view = study.view
+        history = view.history
+        maximize = view.signs.item(0) < 0
+        # The cached best trial's reports while it is still the best and no trial set
+        # constraints (the usual call: no function call), else the full lookup.
+        cached, row = self._best, history.best_row
+        if (cached is not None and cached[2] == row and cached[0] is history and cached[1] == history.rollbacks
+                and history.numeric_column("constraints") is None):
+            best: _BestReports | None = cached[3]
+        else:
+            best = self._best_reports(history, _best_feasible_row(history, maximize))
         if best is None or not best.finite or len(best.steps) == 0:
             return _never_without_best(history, trial, best)
         # One compiled call over the step index's arrays: the trial's report count, the
@@ -106,10 +115,13 @@ class WilcoxonPruner(BasePruner):
             _warn(
                 f"trial {trial.number} reported steps that the best trial ({best.row}) did not: they are ignored."
             )
-        if n_pairs < max(2, self._n_startup_steps):
+        if n_pairs < 2 or n_pairs < self._n_startup_steps:
             return False
         mean = total / n_steps
-        average_is_best = best.mean <= mean if maximize else best.mean >= mean
+        if best.mean <= mean if maximize else best.mean >= mean:  # the average is the best's
+            return False
+        if n_pairs > _EXACT_MAX_N:  # SciPy's normal approximation, computed in the kernel call
+            return bool(p_normal < self._p_threshold)
         alternative = "less" if maximize else "greater"
         if needs_permutation(n_pairs, tie_term, n_zero > 0):  # n <= 13: from the differences
             steps, values = history.steps.row_view(trial.number)
@@ -119,7 +131,7 @@ class WilcoxonPruner(BasePruner):
             p = pvalue_from_statistic(n_pairs, t_plus, tie_term, n_zero > 0, alternative)
         else:  # the normal approximation, computed in the kernel call
             p = p_normal
-        return p < self._p_threshold and not average_is_best
+        return p < self._p_threshold
 
     def _best_reports(self, history: History, row: int) -> _BestReports | None:
         """The reports of the best trial ``row`` (None if -1), cached: a COMPLETE trial's

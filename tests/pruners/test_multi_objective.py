@@ -18,7 +18,11 @@ from hpo_core.pruners import (
     MultiObjectiveSuccessiveHalvingPruner,
     NopPruner,
 )
-from hpo_core.pruners._multi_objective import hypervolume_contributions, is_promotable_vector
+from hpo_core.pruners._multi_objective import (
+    _is_promotable_rows,
+    hypervolume_contributions,
+    is_promotable_vector,
+)
 
 MIN2 = ["minimize", "minimize"]
 
@@ -233,6 +237,26 @@ def test_hypervolume_contributions_match_the_kernel() -> None:
         for i, p in enumerate(front):
             rest = uniq[~np.all(uniq == p, axis=1)]
             np.testing.assert_allclose(got[i], total - hpo_core.kernels.hypervolume(rest, ref), rtol=1e-10)
+
+
+def test_list_path_decides_as_is_promotable_vector(seed: int) -> None:
+    # The small-rung path (Python floats, 2 objectives) against the NumPy one, on rungs with
+    # duplicated points, ties in one objective, infinities and -0.0, for several cuts.
+    rng = np.random.default_rng(seed)
+    n_promoted = 0
+    for trial in range(600):
+        n = int(rng.integers(1, 40))
+        x = rng.integers(0, 6, size=(n, 2)).astype(float) if trial % 2 else rng.random((n, 2))
+        if trial % 3 == 0:
+            x[rng.random((n, 2)) < 0.15] = np.inf
+            x[rng.random((n, 2)) < 0.1] = -np.inf
+        if trial % 5 == 0:
+            x[rng.random((n, 2)) < 0.2] = -0.0
+        for reduction_factor in (2, 3, 4):
+            expected = is_promotable_vector(n - 1, x, reduction_factor)
+            assert _is_promotable_rows([tuple(p) for p in x.tolist()], reduction_factor) == expected
+            n_promoted += expected
+    assert 0 < n_promoted < 3 * 600  # both answers occur
 
 
 # ------------------------------------------------------------------ median

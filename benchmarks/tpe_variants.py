@@ -142,12 +142,14 @@ def _scores(
 
 def patch_reference(variant: str) -> None:
     """Put the reference kernels back, then replace what ``variant`` changes."""
-    from hpo_core.kernels import _reference, _reference_tpe
+    from hpo_core.kernels import _reference, _reference_tpe_propose
 
-    # Functions of the reference module are replaced for the run. ``_reference`` re-exports
-    # ``tpe_propose`` (bound when it is first imported), so both modules get the patch; the
-    # gathered observations live on the module, shared by every patch of the process.
-    R: Any = _reference_tpe
+    # Functions of the reference proposal module (and its binding of
+    # ``categorical_kernel_table``, which its estimators call) are replaced for the run.
+    # ``_reference`` re-exports ``tpe_propose`` (bound when it is first imported), so both
+    # modules get the patch; the gathered observations live on the module, shared by every
+    # patch of the process.
+    R: Any = _reference_tpe_propose
     orig = R.__dict__.setdefault(
         "_screen_orig", (R.categorical_kernel_table, R.tpe_best_candidate, R.tpe_propose)
     )

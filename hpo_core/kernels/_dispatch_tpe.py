@@ -1,7 +1,8 @@
 """Dispatchers of TPE's kernels: the product-kernel mixture (density and draws), Parzen
 bandwidths, categorical kernels, the best candidate, the whole proposal and its grid keys.
 
-Reference: ``hpo_core.kernels._reference_tpe`` (and ``_reference_grid`` for the keys).
+References: ``hpo_core.kernels._reference_tpe``, ``_reference_tpe_propose`` (and
+``_reference_grid`` for the keys).
 """
 
 from __future__ import annotations

@@ -6,9 +6,11 @@ own *Notation* block, and re-exported here:
 
 * ``_reference_truncnorm.py``: the truncated-normal math (log-space Gaussian masses, the
   inverse CDF) of the product mixtures; it defines no kernel of its own;
-* ``_reference_tpe.py``: TPE's product mixtures, Parzen estimator and proposal
+* ``_reference_tpe.py``: TPE's product mixtures and Parzen estimator parts
   (``log_pdf_product_mixture``, ``sample_product_mixture``, ``parzen_bandwidths``,
-  ``categorical_kernel_table``, ``tpe_best_candidate``, ``tpe_grid_keys``, ``tpe_propose``);
+  ``categorical_kernel_table``);
+* ``_reference_tpe_propose.py``: TPE's proposal (``tpe_best_candidate``,
+  ``tpe_grid_keys``, ``tpe_propose``);
 * ``_reference_pareto.py``: ``nondominated_rank``, ``is_pareto_front``,
   ``hypervolume`` and ``hypervolume_mc``;
 * ``_reference_ehvi.py``: ``nondominated_boxes`` and ``log_ehvi`` (multi-objective GP);
@@ -41,10 +43,8 @@ from hpo_core.kernels._reference_tpe import (
     log_pdf_product_mixture,
     parzen_bandwidths,
     sample_product_mixture,
-    tpe_best_candidate,
-    tpe_grid_keys,
-    tpe_propose,
 )
+from hpo_core.kernels._reference_tpe_propose import tpe_best_candidate, tpe_grid_keys, tpe_propose
 
 __all__ = [
     "categorical_kernel_table",

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from hpo_core import kernels
-from hpo_core.kernels import _backends, _reference_tpe
+from hpo_core.kernels import _backends, _reference_tpe_propose
 
 Case = dict[str, Any]
 
@@ -377,11 +377,11 @@ def test_tpe_propose_many_candidates_matches_reference(bbackend: ModuleType, ref
     got = _propose(bbackend, h, rows, n_below, weights, u)
     expected = _propose(reference, h, rows, n_below, weights, u)
     # Every candidate's value log l - log g, by the reference.
-    T, C = _reference_tpe._tpe_gather(X, rows, h["cols"], h["is_log"], h["low"], h["high"], h["sizes"])
-    good, bad = (_reference_tpe._tpe_estimator(T[part], C[part], weights[part], h["low"], h["high"], h["sizes"],
+    T, C = _reference_tpe_propose._tpe_gather(X, rows, h["cols"], h["is_log"], h["low"], h["high"], h["sizes"])
+    good, bad = (_reference_tpe_propose._tpe_estimator(T[part], C[part], weights[part], h["low"], h["high"], h["sizes"],
                                           h["offsets"], 1.0, False, True)
                  for part in (slice(0, n_below), slice(n_below, n_rows)))
-    S = _reference_tpe._tpe_candidates(u[:, 0], u[:, 1:9], u[:, 9:], good, h["low"], h["high"], h["is_log"], h["step"],
+    S = _reference_tpe_propose._tpe_candidates(u[:, 0], u[:, 1:9], u[:, 9:], good, h["low"], h["high"], h["is_log"], h["step"],
                                   h["grid_low"], h["grid_high"], h["offsets"], h["sizes"])
     XL, XH = S[:, :8] - 0.5 * h["step"], S[:, :8] + 0.5 * h["step"]
     XL[:, h["is_log"]], XH[:, h["is_log"]] = np.log(XL[:, h["is_log"]]), np.log(XH[:, h["is_log"]])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hpo_core import kernels
-from hpo_core.kernels import _reference_tpe
+from hpo_core.kernels import _reference_tpe_propose
 
 
 @pytest.fixture
@@ -50,11 +50,11 @@ def _propose(module: Any, h: dict[str, Any], n_below: int, u: np.ndarray, *skip:
 def _scored(h: dict[str, Any], n_below: int, u: np.ndarray, prior_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """The reference's candidates and their log l - log g."""
     n = h["X"].shape[0]
-    T, C = _reference_tpe._tpe_gather(h["X"], np.arange(n), h["cols"], h["is_log"], h["low"], h["high"], h["sizes"])
-    good, bad = (_reference_tpe._tpe_estimator(T[part], C[part], np.ones(n)[part], h["low"], h["high"], h["sizes"],
+    T, C = _reference_tpe_propose._tpe_gather(h["X"], np.arange(n), h["cols"], h["is_log"], h["low"], h["high"], h["sizes"])
+    good, bad = (_reference_tpe_propose._tpe_estimator(T[part], C[part], np.ones(n)[part], h["low"], h["high"], h["sizes"],
                                                h["offsets"], prior_weight, False, True)
                  for part in (slice(0, n_below), slice(n_below, n)))
-    return _reference_tpe._tpe_scored_candidates(u[:, 0], u[:, 1:4], u[:, 4:], good, bad, h["low"], h["high"],
+    return _reference_tpe_propose._tpe_scored_candidates(u[:, 0], u[:, 1:4], u[:, 4:], good, bad, h["low"], h["high"],
                                                  h["is_log"], h["step"], h["grid_low"], h["grid_high"],
                                                  h["offsets"], h["sizes"])
 

@@ -41,7 +41,7 @@ from optuna.samplers._tpe.sampler import default_weights as optuna_default_weigh
 import hpo_core  # noqa: E402
 from hpo_core import distributions as hd  # noqa: E402
 from hpo_core import kernels  # noqa: E402
-from hpo_core.kernels import _reference_tpe  # noqa: E402
+from hpo_core.kernels import _reference_tpe, _reference_tpe_propose  # noqa: E402
 from hpo_core.samplers import TPESampler  # noqa: E402
 from hpo_core.samplers.tpe import _parzen  # noqa: E402
 from hpo_core.testing.optuna_parity import NumpyStableArgsort  # noqa: E402
@@ -129,7 +129,7 @@ class _Ours:
         T = X[:, :dn].copy()
         T[:, sa.is_log] = np.log(T[:, sa.is_log])
         prior_weight, endpoints, magic_clip = options
-        self.mixture = _reference_tpe._tpe_estimator(
+        self.mixture = _reference_tpe_propose._tpe_estimator(
             np.clip(T, sa.lo, sa.hi), X[:, dn:], weights, sa.lo, sa.hi, sa.cat_sizes, sa.cat_offsets,
             prior_weight, endpoints, magic_clip,
         )
@@ -421,7 +421,7 @@ def test_tpe_propose_chooses_optunas_argmax_of_its_candidates(backend: Any, kind
         obs, np.arange(len(obs)), groups[0], sa.order, w, u, sa.lo, sa.hi, sa.is_log, sa.step, sa.low, sa.high,
         sa.cat_offsets, sa.cat_sizes, prior_weight, endpoints, magic_clip,
     )
-    candidates = _reference_tpe._tpe_candidates(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], ours[0].mixture,
+    candidates = _reference_tpe_propose._tpe_candidates(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], ours[0].mixture,
                                                 sa.lo, sa.hi, sa.is_log, sa.step, sa.low, sa.high,
                                                 sa.cat_offsets, sa.cat_sizes)
     # Back to the kinds' column order for Optuna.
@@ -443,7 +443,7 @@ def test_candidates_are_distributed_as_optunas(seed: int) -> None:
     _, _, ours, theirs = _propose_inputs(kinds, 6, 40, seed, (1.0, False, True))
     sa, dn, m = ours[0].sa, len(ours[0].sa.num), 50_000
     u = np.random.default_rng(seed).random((m, 1 + len(kinds)))
-    cand = _reference_tpe._tpe_candidates(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], ours[0].mixture, sa.lo, sa.hi,
+    cand = _reference_tpe_propose._tpe_candidates(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], ours[0].mixture, sa.lo, sa.hi,
                                           sa.is_log, sa.step, sa.low, sa.high, sa.cat_offsets, sa.cat_sizes)
     ours_kinds = np.empty_like(cand)
     ours_kinds[:, sa.order] = cand

@@ -12,8 +12,9 @@ written, and re-exported here:
   ``ndtri``, log-space Gaussian masses) that ``_numba_tpe.py`` compiles in (no kernel
   of its own);
 * ``_numba_tpe.py``: ``log_pdf_product_mixture``, ``sample_product_mixture``,
-  ``parzen_bandwidths``, ``categorical_kernel_table``, ``tpe_best_candidate``,
-  ``tpe_propose``;
+  ``parzen_bandwidths``, ``categorical_kernel_table``;
+* ``_numba_tpe_propose.py``: ``tpe_best_candidate``, ``tpe_propose`` (compiling in the
+  functions of ``_numba_tpe.py``);
 * ``_numba_pareto.py``: ``nondominated_rank``, ``is_pareto_front``, ``hypervolume``,
   ``hypervolume_mc``;
 * ``_numba_ehvi.py``: ``nondominated_boxes``, ``log_ehvi``;
@@ -24,8 +25,9 @@ written, and re-exported here:
 * ``_numba_fanova.py``: ``fanova_marginal_variances``.
 
 Numba's on-disk cache checks only the file of each compiled function, not the files of
-the compiled functions it calls: after editing ``_numba_truncnorm.py`` delete the cache
-(``find hpo_core/kernels -name "*.nb[ic]" -delete``) so ``_numba_tpe.py`` recompiles.
+the compiled functions it calls: after editing ``_numba_truncnorm.py`` or
+``_numba_tpe.py`` delete the cache (``find hpo_core/kernels -name "*.nb[ic]" -delete``)
+so ``_numba_tpe.py`` and ``_numba_tpe_propose.py`` recompile.
 """
 
 from __future__ import annotations
@@ -45,9 +47,8 @@ from hpo_core.kernels._numba_tpe import (
     log_pdf_product_mixture,
     parzen_bandwidths,
     sample_product_mixture,
-    tpe_best_candidate,
-    tpe_propose,
 )
+from hpo_core.kernels._numba_tpe_propose import tpe_best_candidate, tpe_propose
 
 __all__ = [
     "categorical_kernel_table",

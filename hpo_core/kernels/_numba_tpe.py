@@ -1,11 +1,13 @@
-"""Numba: TPE's product mixtures, Parzen estimator and proposal.
+"""Numba: TPE's product mixtures and the parts of its Parzen estimator.
 
 Arguments, shapes and accuracy are those of ``_reference_tpe`` (notation there); the
 tests pin every kernel to it at ``rtol=1e-10``. The truncated normals use the scalar
 math of ``_numba_truncnorm``. The densities skip, exactly, the components that cannot
 change a result at float64 resolution (a cut-off of ``42 + log k`` below a lower bound
-of the largest term), and ``tpe_best_candidate`` evaluates ``log g`` only where it can
-decide the maximum; ``tpe_propose`` is one compiled call from the history's columns.
+of the largest term). The proposal compiled from these (``tpe_best_candidate``,
+``tpe_propose``) is in ``_numba_tpe_propose.py``: Numba's on-disk cache checks only each
+function's own file, so after editing a compiled function here delete the cache
+(``find hpo_core/kernels -name "*.nb[ic]" -delete``) so that module recompiles.
 """
 
 from __future__ import annotations
@@ -32,8 +34,6 @@ __all__ = [
     "log_pdf_product_mixture",
     "parzen_bandwidths",
     "sample_product_mixture",
-    "tpe_best_candidate",
-    "tpe_propose",
 ]
 
 _jit = njit(cache=True, nogil=True, error_model="numpy")
@@ -225,7 +225,7 @@ def _sample_product(u_component, U, UC, mus, sigmas, weights, low, high, cat_pro
     return out
 
 
-# --- Parzen estimator and proposal ---------------------------------------------------
+# --- Parzen estimator -------------------------------------------------------------
 
 
 @_jit
@@ -271,153 +271,7 @@ def _categorical_kernel_table(C, sizes, offsets, prior_weight):  # type: ignore[
     return P
 
 
-@_jit
-def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_probs,  # type: ignore[no-untyped-def]
-                        b_mus, b_sigmas, b_weights, b_cat_probs, low, high, is_log, step,
-                        grid_low, grid_high, cat_offsets, cat_sizes, skip_keys, key_strides):
-    dn = low.shape[0]
-    S = _sample_product(u_component, U, UC, g_mus, g_sigmas, g_weights, low, high, g_cat_probs,
-                        cat_offsets, cat_sizes)
-    n = S.shape[0]
-    XL = np.empty((n, dn))
-    XH = np.empty((n, dn))
-    discrete = step > 0.0
-    for i in range(n):
-        for d in range(dn):
-            v = S[i, d]
-            if is_log[d]:
-                v = math.exp(v)
-            if discrete[d]:
-                v = grid_low[d] + np.rint((v - grid_low[d]) / step[d]) * step[d]
-            v = min(max(v, grid_low[d]), grid_high[d])
-            S[i, d] = v
-            half = 0.5 * step[d]
-            lo_, hi_ = v - half, v + half
-            if is_log[d]:
-                lo_, hi_ = math.log(lo_), math.log(hi_)
-            XL[i, d], XH[i, d] = lo_, hi_
-    # Candidates whose grid key is in skip_keys (sorted) are passed over unless all are
-    # (_reference_tpe.tpe_propose); keys wrap modulo 2^64 in uint64 arithmetic.
-    skip = np.zeros(n, dtype=np.bool_)
-    if skip_keys.shape[0] > 0:
-        n_skipped = 0
-        for i in range(n):
-            key = np.uint64(0)
-            for d in range(dn):
-                key += np.uint64(np.rint((S[i, d] - grid_low[d]) / step[d])) * key_strides[d]
-            for q in range(S.shape[1] - dn):
-                key += np.uint64(S[i, dn + q]) * key_strides[dn + q]
-            j = np.searchsorted(skip_keys, key)
-            if j < skip_keys.shape[0] and skip_keys[j] == key:
-                skip[i] = True
-                n_skipped += 1
-        if n_skipped == n:  # all evaluated: the plain argmax
-            skip[:] = False
-    C = np.ascontiguousarray(S[:, dn:])
-    log_l = _log_pdf_product(XL, XH, discrete, C, g_mus, g_sigmas, np.log(g_weights), low, high,
-                             np.log(g_cat_probs), cat_offsets)
-    # log g exactly only where it can decide (as csrc/tpe.cpp): log l minus one exact term
-    # of g bounds log l - log g from above (rounding is monotonic), so a candidate whose
-    # bound is below the best value so far cannot be the first maximum. Candidates are
-    # visited by decreasing bound; the result is numpy.argmax's over the full values.
-    cheap, inv_s, j_best = _product_terms(XL, XH, discrete, C, b_mus, b_sigmas, np.log(b_weights), low, high,
-                                          np.log(b_cat_probs), cat_offsets)
-    bound = np.empty(n)
-    for i in range(n):
-        jb = j_best[i]
-        lb = -_INF if jb < 0 else _term(i, jb, -_INF, cheap, inv_s, XL, XH, discrete, b_mus)
-        bound[i] = log_l[i] - lb
-    if np.isnan(bound).any():  # no bounds to trust: every value
-        acq = np.empty(n)
-        for i in range(n):
-            acq[i] = log_l[i] - _log_density(i, cheap, inv_s, j_best, XL, XH, discrete, b_mus)
-        keep = np.flatnonzero(~skip)
-        return S[keep[np.argmax(acq[keep])]].copy()
-    order = np.argsort(-bound, kind="mergesort")
-    best, best_acq = -1, -_INF
-    for i in order:
-        if best >= 0 and bound[i] < best_acq:
-            break  # every later bound is lower still
-        if skip[i]:
-            continue
-        acq_i = log_l[i] - _log_density(i, cheap, inv_s, j_best, XL, XH, discrete, b_mus)
-        if np.isnan(acq_i):  # NaN counts as the maximum: the first NaN in index order
-            if not np.isnan(best_acq) or i < best:
-                best, best_acq = i, acq_i
-            continue
-        if best >= 0 and np.isnan(best_acq):
-            continue
-        if best < 0 or acq_i > best_acq or (acq_i == best_acq and i < best):
-            best, best_acq = i, acq_i
-    return S[best].copy()
-
-
-@_jit
-def _tpe_estimator(T, C, w, low, high, sizes, offsets, prior_weight, consider_endpoints, magic_clip):  # type: ignore[no-untyped-def]
-    """One group's Parzen estimator (observations plus the prior component), as
-    _reference_tpe.tpe_propose builds it."""
-    m, dn = T.shape
-    orders = np.empty((m, dn), dtype=np.intp)
-    for d in range(dn):
-        orders[:, d] = np.argsort(T[:, d], kind="mergesort")  # stable, as the reference
-    mus = np.empty((m + 1, dn))
-    sigmas = np.empty((m + 1, dn))
-    mus[:m] = T
-    sigmas[:m] = _parzen_bandwidths(T, orders, low, high, consider_endpoints, magic_clip)
-    for d in range(dn):
-        mus[m, d] = 0.5 * (low[d] + high[d])
-        sigmas[m, d] = high[d] - low[d]
-    weights = np.empty(m + 1)
-    weights[:m] = w
-    weights[m] = prior_weight if m > 0 else 1.0
-    weights /= weights.sum()
-    return mus, sigmas, weights, _categorical_kernel_table(C, sizes, offsets, prior_weight)
-
-
-@_jit
-def _tpe_propose(X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high,  # type: ignore[no-untyped-def]
-                 cat_offsets, cat_sizes, prior_weight, consider_endpoints, magic_clip, skip_keys, key_strides):
-    """(candidate, bad): bad is NaN, or the first categorical value that is no index."""
-    n, dn, dc = rows.shape[0], low.shape[0], cat_sizes.shape[0]
-    T = np.empty((n, dn))
-    C = np.empty((n, dc))
-    bad = np.nan
-    for i in range(n):
-        r = rows[i]
-        for d in range(dn):
-            v = X[r, cols[d]]
-            if is_log[d]:
-                v = math.log(v)
-            T[i, d] = min(max(v, low[d]), high[d])
-        for q in range(dc):
-            c = X[r, cols[dn + q]]
-            if not (c >= 0.0 and c < cat_sizes[q] and c == math.floor(c)):
-                return np.empty(0), c
-            C[i, q] = c
-    g_mus, g_sigmas, g_w, g_p = _tpe_estimator(T[:n_below], C[:n_below], weights[:n_below], low, high,
-                                               cat_sizes, cat_offsets, prior_weight, consider_endpoints,
-                                               magic_clip)
-    b_mus, b_sigmas, b_w, b_p = _tpe_estimator(T[n_below:], C[n_below:], weights[n_below:], low, high,
-                                               cat_sizes, cat_offsets, prior_weight, consider_endpoints,
-                                               magic_clip)
-    out = _tpe_best_candidate(np.ascontiguousarray(u[:, 0]), np.ascontiguousarray(u[:, 1 : 1 + dn]),
-                              np.ascontiguousarray(u[:, 1 + dn :]), g_mus, g_sigmas, g_w, g_p, b_mus, b_sigmas,
-                              b_w, b_p, low, high, is_log, step, grid_low, grid_high, cat_offsets, cat_sizes,
-                              skip_keys, key_strides)
-    return out, bad
-
-
 # --- public wrappers: convert once, then call the compiled code --------------------
-
-_NO_KEYS = np.empty(0, dtype=np.uint64)
-
-
-def _keys(skip_keys: np.ndarray | None, key_strides: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """``tpe_propose``'s skip keys and strides as contiguous uint64 (empty: none)."""
-    if skip_keys is None or len(skip_keys) == 0 or key_strides is None:
-        return _NO_KEYS, _NO_KEYS
-    return np.ascontiguousarray(skip_keys, dtype=np.uint64), np.ascontiguousarray(key_strides, dtype=np.uint64)
-
 
 def log_pdf_product_mixture(
     X_low: np.ndarray,
@@ -496,79 +350,3 @@ def categorical_kernel_table(
         _f64(C), np.ascontiguousarray(sizes, dtype=np.intp), np.ascontiguousarray(offsets, dtype=np.intp),
         float(prior_weight),
     )
-
-
-def tpe_best_candidate(
-    u_component: np.ndarray,
-    U: np.ndarray,
-    UC: np.ndarray,
-    good: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    bad: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    low: np.ndarray,
-    high: np.ndarray,
-    is_log: np.ndarray,
-    step: np.ndarray,
-    grid_low: np.ndarray,
-    grid_high: np.ndarray,
-    cat_offsets: np.ndarray,
-    cat_sizes: np.ndarray,
-) -> np.ndarray:
-    """TPE's proposal: the candidate drawn from ``good`` with the largest ``log l - log g``.
-
-    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.tpe_best_candidate`;
-    one compiled call (no Python between sampling, snapping and the two densities).
-    """
-    return _tpe_best_candidate(  # type: ignore[no-any-return]
-        _f64(u_component), _f64(U), _f64(UC),
-        _f64(good[0]), _f64(good[1]), _f64(good[2]), _f64(good[3]),
-        _f64(bad[0]), _f64(bad[1]), _f64(bad[2]), _f64(bad[3]),
-        _f64(low), _f64(high), np.ascontiguousarray(is_log, dtype=np.bool_), _f64(step),
-        _f64(grid_low), _f64(grid_high),
-        np.ascontiguousarray(cat_offsets, dtype=np.intp), np.ascontiguousarray(cat_sizes, dtype=np.intp),
-        _NO_KEYS, _NO_KEYS,
-    )
-
-
-def tpe_propose(
-    X: np.ndarray,
-    rows: np.ndarray,
-    n_below: int,
-    cols: np.ndarray,
-    weights: np.ndarray,
-    u: np.ndarray,
-    low: np.ndarray,
-    high: np.ndarray,
-    is_log: np.ndarray,
-    step: np.ndarray,
-    grid_low: np.ndarray,
-    grid_high: np.ndarray,
-    cat_offsets: np.ndarray,
-    cat_sizes: np.ndarray,
-    prior_weight: float,
-    consider_endpoints: bool,
-    magic_clip: bool,
-    skip_keys: np.ndarray | None = None,
-    key_strides: np.ndarray | None = None,
-) -> np.ndarray:
-    """TPE's whole proposal from the history's columns, in one call.
-
-    Arguments, shapes and accuracy as :func:`hpo_core.kernels._reference.tpe_propose`;
-    ``X`` is read in place (any layout), everything else runs in one compiled call.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    rows = np.ascontiguousarray(rows, dtype=np.intp)
-    cols = np.ascontiguousarray(cols, dtype=np.intp)
-    if len(rows) and (rows.min() < 0 or rows.max() >= X.shape[0]):
-        raise ValueError(f"`rows` must index rows of `X` ({X.shape[0]}), but got {rows.min()}..{rows.max()}.")
-    if len(cols) and (cols.min() < 0 or cols.max() >= X.shape[1]):
-        raise ValueError(f"`cols` must index columns of `X` ({X.shape[1]}), but got {cols.min()}..{cols.max()}.")
-    out, bad = _tpe_propose(
-        X, rows, int(n_below), cols, _f64(weights), _f64(u), _f64(low), _f64(high),
-        np.ascontiguousarray(is_log, dtype=np.bool_), _f64(step), _f64(grid_low), _f64(grid_high),
-        np.ascontiguousarray(cat_offsets, dtype=np.intp), np.ascontiguousarray(cat_sizes, dtype=np.intp),
-        float(prior_weight), bool(consider_endpoints), bool(magic_clip),
-        *_keys(skip_keys, key_strides),
-    )
-    if not np.isnan(bad) or len(out) == 0:
-        raise ValueError(f"`X` must hold category indices in [0, size) in its categorical columns, but got {bad!r}.")
-    return out  # type: ignore[no-any-return]

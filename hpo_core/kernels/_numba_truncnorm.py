@@ -12,9 +12,10 @@ at ``rtol=1e-10``.
 Every ``math.log``/``log1p`` argument is guarded so the module also runs as plain
 Python under ``NUMBA_DISABLE_JIT=1`` (where ``math.log(0.0)`` raises).
 
-Numba's on-disk cache does not notice edits here in the functions of ``_numba_tpe`` that
-call these helpers (it checks only each function's own file): after changing a helper,
-delete the cache (``find hpo_core/kernels -name "*.nb[ic]" -delete``).
+Numba's on-disk cache does not notice edits here in the functions of ``_numba_tpe`` and
+``_numba_tpe_propose`` that call these helpers (it checks only each function's own
+file): after changing a helper, delete the cache
+(``find hpo_core/kernels -name "*.nb[ic]" -delete``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__: list[str] = []  # helpers only; the kernels that use them are in _numba_tpe.py
+__all__: list[str] = []  # helpers only; the kernels that use them are in _numba_tpe*.py
 
 _jit = njit(cache=True, nogil=True, error_model="numpy")
 

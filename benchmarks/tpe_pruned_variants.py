@@ -44,9 +44,10 @@ import _curves  # noqa: E402
 import learning_curves as lc  # noqa: E402
 
 import hpo_core  # noqa: E402
+from hpo_core.samplers.tpe import _ask_rows  # noqa: E402
 from hpo_core.samplers.tpe import _sampler as tpe  # noqa: E402
 
-_COMPLETE, _PRUNED, _MAX_STEP = tpe._COMPLETE, tpe._PRUNED, tpe._MAX_STEP
+_COMPLETE, _PRUNED, _MAX_STEP = tpe._COMPLETE, tpe._PRUNED, _ask_rows._MAX_STEP
 PLAIN = hpo_core.samplers.TPESampler
 
 

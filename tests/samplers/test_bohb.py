@@ -13,6 +13,7 @@ from hpo_core import TrialState
 from hpo_core.distributions import FloatDistribution
 from hpo_core.pruners import HyperbandPruner, MedianPruner
 from hpo_core.samplers import GPSampler, TPESampler, visible_rows
+from hpo_core.samplers.tpe._ask_rows import n_finished
 from hpo_core.trial import create_trial
 
 X = FloatDistribution(0.0, 1.0)
@@ -113,5 +114,5 @@ def test_tpe_counts_startup_trials_per_bracket() -> None:
     trial = study.ask()
     mask = pruner.sampler_rows(study, trial.number)
     finished = np.isin(study.view.history.states[: len(mask)], [int(TrialState.COMPLETE), int(TrialState.PRUNED)])
-    n = TPESampler._n_finished(study, study.view.history, trial)
+    n = n_finished(study, study.view.history, trial)
     assert n == int((finished & mask).sum()) < int(finished.sum())

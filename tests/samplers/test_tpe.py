@@ -13,6 +13,7 @@ from hpo_core import kernels
 from hpo_core.distributions import CategoricalDistribution, FloatDistribution, IntDistribution, SearchSpace
 from hpo_core.samplers import RandomSampler, TPESampler
 from hpo_core.samplers.tpe import _parzen
+from hpo_core.samplers.tpe._ask_rows import violations
 from hpo_core.testing import SamplerContract
 from hpo_core.trial import Trial, TrialState
 
@@ -519,9 +520,9 @@ def test_tpe_sampler_reused_for_another_study_reads_its_own_constraints() -> Non
     first = hpo_core.create_study(sampler=sampler)
     first.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=6)
     h = first.view.history
-    assert np.all(sampler._violations(h, h.states[: h.n]) == 0.0)  # feasible
+    assert np.all(violations(h, h.states[: h.n]) == 0.0)  # feasible
     sampler._constraints_func = lambda t: [t.params["x"] + 10.0]  # every trial infeasible
     second = hpo_core.create_study(sampler=sampler)
     second.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=6)
     h = second.view.history
-    assert np.all(sampler._violations(h, h.states[: h.n]) > 0.0)  # the second study's values
+    assert np.all(violations(h, h.states[: h.n]) > 0.0)  # the second study's values

@@ -30,6 +30,7 @@ from hpo_core.samplers._base import (
     visible_rows,
 )
 from hpo_core.samplers.tpe import _parzen
+from hpo_core.samplers.tpe._ask_rows import good_mask_multi_objective, last_reports, n_finished, violations
 from hpo_core.samplers.tpe._defaults import (
     default_gamma,
     default_gamma_multi_objective,
@@ -41,7 +42,6 @@ from hpo_core.samplers.tpe._defaults import (
 from hpo_core.samplers.tpe._evaluated import EvaluatedSpaces
 from hpo_core.samplers.tpe._groups import Groups
 from hpo_core.samplers.tpe._observations import good_rows_single_objective
-from hpo_core.samplers.tpe._split import split_below_above
 from hpo_core.trial._state import StudyDirection, TrialState
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 __all__ = ["TPESampler", "default_gamma", "default_weights"]
 
 _COMPLETE, _PRUNED, _RUNNING = 1, 2, 0
-_MAX_STEP = 2**63 - 1
 
 
 class TPESampler(HistoryBound, BaseSampler):
@@ -307,7 +306,7 @@ class TPESampler(HistoryBound, BaseSampler):
         h = study.view.history
         with self._lock:
             self._bind(h)
-            if self._n_finished(study, h, trial) < self._n_startup_trials or param_name not in h.param_index:
+            if n_finished(study, h, trial) < self._n_startup_trials or param_name not in h.param_index:
                 u = float(self._rng.random())
                 if self._warn_independent_sampling and self._multivariate and param_name in h.param_index:
                     log_independent(param_name, trial.number)
@@ -321,7 +320,7 @@ class TPESampler(HistoryBound, BaseSampler):
         h = study.view.history
         with self._lock:
             self._bind(h)
-            if self._n_finished(study, h, trial) < self._n_startup_trials or not all(
+            if n_finished(study, h, trial) < self._n_startup_trials or not all(
                 n in h.param_index for n in space.names
             ):
                 return space.from_unit(self._rng.random((1, len(space))))[0]
@@ -385,16 +384,6 @@ class TPESampler(HistoryBound, BaseSampler):
             out[idx] = self._sample_space(study, h, trial, sub)
         return out
 
-    @staticmethod
-    def _n_finished(study: Study, h: History, trial: Trial | None) -> int:
-        """Finished (COMPLETE or PRUNED) trials that the proposal for ``trial`` models:
-        all of them, or those of its Hyperband bracket (``visible_rows``)."""
-        mask = visible_rows(study, trial)
-        if mask is None:
-            return h.count(_COMPLETE) + h.count(_PRUNED)
-        codes = h.states[: h.n][mask].view(np.uint8) - np.uint8(_COMPLETE)  # RUNNING wraps to 255
-        return int(np.count_nonzero(codes <= _PRUNED - _COMPLETE))
-
     def _split_for_ask(self, study: Study, h: History, trial: Trial | None) -> tuple[np.ndarray, np.ndarray]:
         """The good/bad split of this ask: (states with the good rows and the asking
         trial's own row marked -1, good rows ascending). As Optuna's: every finished trial
@@ -411,7 +400,7 @@ class TPESampler(HistoryBound, BaseSampler):
         mask = visible_rows(study, trial)
         if mask is not None:
             states[~mask] = -1
-        n_fin = self._n_finished(study, h, trial)
+        n_fin = n_finished(study, h, trial)
         if trial is not None and trial.number < n:
             n_fin -= int(_COMPLETE <= states[trial.number] <= _PRUNED)
             states[trial.number] = -1
@@ -504,14 +493,14 @@ class TPESampler(HistoryBound, BaseSampler):
             )
         # Constrained as soon as a trial has constraints: from ``constraints_func`` or
         # ``Trial.set_constraint`` (Optuna 5.0's samplers read ``trial.constraints``).
-        violation = self._violations(h, states) if h.numeric_column(CONSTRAINTS_KEY) is not None else None
+        violation = violations(h, states) if h.numeric_column(CONSTRAINTS_KEY) is not None else None
         if multi:
-            return np.flatnonzero(self._split_multi(study, h, states, int(n_below), violation))
+            return np.flatnonzero(good_mask_multi_objective(study, h, states, int(n_below), violation))
         maximize = study.directions[0] == StudyDirection.MAXIMIZE
         sign = -1.0 if maximize else 1.0
         score = -h.values[:n, 0] if maximize else h.values[:n, 0]
         has_pruned = h.count(_PRUNED) > 0
-        last_step, last_value = self._last_reports(h, states) if has_pruned else (None, None)
+        last_step, last_value = last_reports(h, states) if has_pruned else (None, None)
         rows = good_rows_single_objective(
             states, score, int(n_below), violation=violation,
             last_step=last_step,
@@ -523,45 +512,6 @@ class TPESampler(HistoryBound, BaseSampler):
             # The worst good score bounds the next call's good group from above.
             self._hint = float(good.max()) if len(good) == n_below else np.inf
         return rows
-
-    def _split_multi(self, study: Study, h: History, states: np.ndarray, n_below: int,
-                     violation: np.ndarray | None) -> np.ndarray:
-        n = len(states)
-        signs = np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions])
-        below = np.zeros(n, dtype=np.bool_)
-        rows = np.flatnonzero(states == _COMPLETE)
-        k = min(n_below, len(rows))
-        if k:
-            values = h.values[rows] * signs
-            viol = violation[rows] if violation is not None else None
-            below[rows[split_below_above(values, k, violations=viol)]] = True
-        left = n_below - k
-        if left > 0:  # PRUNED rows in trial order (multi-objective trials report nothing)
-            below[np.flatnonzero(states == _PRUNED)[:left]] = True
-        return below
-
-    @staticmethod
-    def _violations(h: History, states: np.ndarray) -> np.ndarray:
-        """(n,) total violations from the history's constraint column, Optuna 5.0's score
-        (``sum(v for v in trial.constraints.values() if v > 0)``): a constraint a trial
-        does not have (or NaN) adds nothing, so a trial without constraints is feasible."""
-        n = len(states)
-        C = h.numeric_column(CONSTRAINTS_KEY)
-        if C is None:
-            return np.zeros(n)
-        C = C[:n]
-        return np.where(C > 0.0, C, 0.0).sum(axis=1)  # NaN > 0 is False
-
-    @staticmethod
-    def _last_reports(h: History, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(n,) last reported step (-1 where none) and its value, for PRUNED rows."""
-        n = len(states)
-        last_step, last_value = np.full(n, -1, dtype=np.int64), np.full(n, np.nan)
-        rows = np.flatnonzero(states == _PRUNED)
-        if len(rows):
-            steps, values = h.steps.last_at_or_before(_MAX_STEP, rows.astype(np.int64))
-            last_step[rows], last_value[rows] = steps, values[:, 0]
-        return last_step, last_value
 
     # ------------------------------------------------------------------ hooks
     def after_trial(

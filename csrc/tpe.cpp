@@ -1,4 +1,5 @@
-// Product-mixture (joint TPE) kernels; see hpo_core/kernels/_reference_tpe.py for the spec.
+// Product-mixture (joint TPE) kernels; see hpo_core/kernels/_reference_tpe.py for the spec
+// (tpe_propose and tpe_grid_keys: hpo_core/kernels/_reference_tpe_propose.py).
 //
 // The same fast paths and cut-offs as hpo_core/kernels/_numba_tpe.py; the mixtures' terms
 // (hpo_core/tpe_terms.hpp) are summed block by block where there are many points and

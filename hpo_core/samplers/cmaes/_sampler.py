@@ -25,6 +25,7 @@ from hpo_core.exceptions import HpoWarning
 from hpo_core.samplers._base import EMPTY_SPACE, BaseSampler, HistoryBound, visible_rows
 from hpo_core.samplers._optuna_stream import LegacyStream, OptunaStreamRandomSampler
 from hpo_core.samplers.cmaes import _run
+from hpo_core.samplers.cmaes._populations import GENERATION_ATTR, RAW_ATTR, Group
 from hpo_core.samplers.cmaes._space import Coder
 from hpo_core.trial._state import StudyDirection, TrialState
 
@@ -36,86 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["CmaEsSampler"]
 
 OWNER = "CmaEsSampler"
-#: Study system attribute holding the run (see ``_run.encode``).
-STATE_ATTR = "cmaes:state"
-#: Trial system attributes: the population a trial belongs to (a typed history column)
-#: and, for the margin optimizers, the raw Gaussian sample to tell back.
-GENERATION_ATTR = "generation"
-RAW_ATTR = "cmaes:x"
-_RUNNING, _COMPLETE, _PRUNED, _FAIL = 0, 1, 2, 3
-
-
-class _Populations:
-    """Finished trials grouped by generation, read incrementally from the history.
-
-    ``cursor``: rows below it have been read; ``open``: rows below it that were not
-    finished then (re-read at every ask). ``by_gen[g]``: usable finished rows of
-    generation ``g`` (at least the run's current generation).
-    """
-
-    def __init__(self) -> None:
-        self.cursor = 0
-        self.open: list[int] = []
-        self.by_gen: dict[int, list[int]] = {}
-        self.rollbacks = -1
-        self.max_gen = -1
-
-    def update(self, h: History, min_gen: int, consider_pruned: bool, mask: np.ndarray | None = None) -> None:
-        """Read the rows finished since the last call (O(new rows + running rows)).
-
-        ``mask``: (n,) bool, the rows of this population's group (a Hyperband bracket);
-        None: every row.
-        """
-        if h.rollbacks != self.rollbacks:  # a batch was undone: read everything again
-            self.__init__()  # type: ignore[misc]
-            self.rollbacks = h.rollbacks
-        n = h.n if mask is None else min(h.n, len(mask))
-        if n == self.cursor and not self.open:
-            return
-        new = range(self.cursor, n)
-        if mask is not None:
-            new = np.flatnonzero(mask[self.cursor:n]) + self.cursor  # type: ignore[assignment]
-        rows = self.open + list(new) if n > self.cursor else self.open
-        st = h.states
-        # Usually two rows (the previous ask's, finished since, and a new one): NumPy's
-        # fancy indexing costs more than reading them one by one.
-        states = st[rows].tolist() if len(rows) > 16 else [int(st[r]) for r in rows]
-        col = h.numeric_column(GENERATION_ATTR)
-        still: list[int] = []
-        for r, s in zip(rows, states):
-            if s == _RUNNING or s < 0 or s > _FAIL:  # running, unknown or waiting
-                still.append(r)
-                continue
-            if col is None or s == _FAIL or (s == _PRUNED and not consider_pruned):
-                continue
-            g = col[r, 0]
-            if g != g or g < min_gen:  # NaN: sampled independently
-                continue
-            if s == _PRUNED and h.steps.last(r)[0] < 0:
-                continue  # pruned before any report: no value to tell
-            gi = int(g)
-            self.by_gen.setdefault(gi, []).append(r)
-            if gi > self.max_gen:
-                self.max_gen = gi
-        self.open = still
-        self.cursor = n
-
-    def drop_below(self, gen: int) -> None:
-        for g in [g for g in self.by_gen if g < gen]:
-            del self.by_gen[g]
-
-
-class _Group:
-    """One CMA-ES run and its populations: the study's, or under HyperbandPruner one
-    bracket's (``key``: the bracket's first trial), stored under its own attribute."""
-
-    def __init__(self, key: int | None):
-        self.attr = STATE_ATTR if key is None else f"{STATE_ATTR}:bracket-{key}"
-        self.run: _run.Run | None = None
-        self.pops = _Populations()
-        self.seen_gen = -1  # the highest generation for which the stored run was read
-
-
+_COMPLETE, _PRUNED = 1, 2  # the history's state codes
 class CmaEsSampler(HistoryBound, BaseSampler):
     """CMA-ES on the ``cmaes`` package, one run shared by every worker of a study.
 
@@ -284,7 +206,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
     # ------------------------------------------------------------------ state
     def _reset_history_caches(self) -> None:
         """Forget the runs and the populations read from one study's history."""
-        self._groups: dict[int | None, _Group] = {}
+        self._groups: dict[int | None, Group] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -378,7 +300,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
             key = None if mask is None else int(np.argmax(mask))
             group = self._groups.get(key)
             if group is None:
-                group = self._groups[key] = _Group(key)
+                group = self._groups[key] = Group(key)
             run = self._current_run(study, h, coder, minimize, group, mask)
             # Optuna reseeds the optimizer's generator before every ask.
             self._opt_rng.seed(self._cma_stream.randint(1, 2**16) + trial.number)
@@ -390,7 +312,7 @@ class CmaEsSampler(HistoryBound, BaseSampler):
             trial.set_system_attr(RAW_ATTR, raw)
         return x
 
-    def _current_run(self, study: Study, h: History, coder: Coder, minimize: bool, group: _Group,
+    def _current_run(self, study: Study, h: History, coder: Coder, minimize: bool, group: Group,
                      mask: np.ndarray | None) -> _run.Run:
         """Holding the lock: ``group``'s run after telling every complete population
         (reading a newer stored run when another worker got ahead)."""
@@ -442,12 +364,12 @@ class CmaEsSampler(HistoryBound, BaseSampler):
                                           rng=self._cma_stream.sync(), lr_adapt=self._lr_adapt)
         return run
 
-    def _load(self, study: Study, group: _Group, newer_than: int) -> _run.Run | None:
+    def _load(self, study: Study, group: Group, newer_than: int) -> _run.Run | None:
         """``group``'s run stored in the study if its generation is above ``newer_than``."""
         stored = _run.decode(study.view.system_attrs.get(group.attr), self._opt_rng)
         return stored if stored is not None and stored.generation > newer_than else None
 
-    def _new_run(self, study: Study, group: _Group, coder: Coder, generation: int, minimize: bool,
+    def _new_run(self, study: Study, group: Group, coder: Coder, generation: int, minimize: bool,
                  seed: int | None) -> _run.Run:
         """A fresh run of ``group`` (stored at once, so that other workers join it); its
         optimizer's seed is ``seed`` or drawn."""

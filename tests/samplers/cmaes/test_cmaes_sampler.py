@@ -16,7 +16,7 @@ from hpo_core.distributions import CategoricalDistribution, FloatDistribution, I
 from hpo_core.exceptions import HpoWarning, TrialPruned
 from hpo_core.samplers import CmaEsSampler, RandomSampler
 from hpo_core.samplers.cmaes import _run
-from hpo_core.samplers.cmaes._sampler import GENERATION_ATTR, RAW_ATTR, STATE_ATTR
+from hpo_core.samplers.cmaes._populations import GENERATION_ATTR, RAW_ATTR, STATE_ATTR
 from hpo_core.trial import TrialState
 
 hpo_core.logging.set_verbosity(logging.WARNING)

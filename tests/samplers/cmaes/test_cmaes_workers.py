@@ -10,7 +10,7 @@ import pytest
 
 import hpo_core
 from hpo_core.samplers.cmaes import _run
-from hpo_core.samplers.cmaes._sampler import GENERATION_ATTR, STATE_ATTR
+from hpo_core.samplers.cmaes._populations import GENERATION_ATTR, STATE_ATTR
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "storages"))
 from _workers import WAIT_FOR_GO, run_together, spawn  # noqa: E402  (tests/storages/_workers.py)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from hpo_core._distribution_checks import float_grid_point
 from hpo_core._validation import format_error
 from hpo_core.distributions import (
     KIND_CATEGORICAL,
@@ -22,7 +23,6 @@ from hpo_core.distributions import (
     BaseDistribution,
     CategoricalDistribution,
     IntDistribution,
-    _float_grid_point,
 )
 
 __all__ = ["SearchSpace", "unit_to_internal"]
@@ -266,5 +266,5 @@ def unit_to_internal(dist: BaseDistribution, u: float) -> float:
             n = (dist.high - dist.low) // step  # type: ignore[attr-defined]
             k = min(max(round((v - low) / step), 0), n)
             return float(dist.low + k * step)  # type: ignore[attr-defined]
-        v = _float_grid_point(low, step, v)
+        v = float_grid_point(low, step, v)
     return min(max(v, low), high)

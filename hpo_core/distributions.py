@@ -5,7 +5,8 @@ A distribution maps between a parameter's *external* value (what the objective s
 columnar history:
 
 * ``FloatDistribution`` and ``IntDistribution``: internal == external (as a float);
-  int bounds stay within +-2**53, where that is exact (see ``_MAX_EXACT_INT``).
+  int bounds stay within +-2**53, where that is exact (see
+  :mod:`hpo_core._distribution_checks`).
 * ``CategoricalDistribution``: internal == the index of the choice.
 
 ``SearchSpace`` fixes an order over named distributions and precomputes the arrays
@@ -15,17 +16,26 @@ parameters are uniform in log space, stepped ones snap to their grid).
 
 from __future__ import annotations
 
-import decimal
 import json
 import math
 import numbers
 import sys
-import warnings
 from collections.abc import Sequence
 from typing import Any, Union
 
+from hpo_core._distribution_checks import (
+    FLOAT_RANGE,
+    INT_RANGE,
+    MAX_EXACT_INT,
+    MAX_STEPS,
+    adjust_float_high,
+    check_bounds,
+    check_exact_int,
+    check_float,
+    near_float_grid,
+    warn_high_replaced,
+)
 from hpo_core._validation import format_error
-from hpo_core.exceptions import HpoWarning
 
 __all__ = [
     "BaseDistribution",
@@ -92,133 +102,6 @@ class BaseDistribution:
         return (json_to_distribution, (distribution_to_json(self),))
 
 
-# Exactness limits of the float64 internal representation.
-#
-# Ints: every int in [-2**53, 2**53] is a float64, and a sum or difference of two
-# of them that lands in that range is computed exactly. IntDistribution therefore takes
-# bounds (and steps) in that range and, with a step > 1, a span ``high - low`` of at
-# most 2**53, so that ``low + k * step`` -- the grid point every sampler computes in
-# float64 -- is exact. Beyond 2**53, float64 ints are 2, 4, ... apart: a value could
-# not be stored exactly, and sampled values would leave the range or the step grid.
-_MAX_EXACT_INT = 2**53
-_INT_RANGE = f"an int in the range [{-_MAX_EXACT_INT}, {_MAX_EXACT_INT}] (exact in float64)"
-# Floats: a stepped range has at most 2**53 steps, so the grid index k is an exact
-# float64 int (and Decimal arithmetic on it stays within 28 digits).
-_MAX_STEPS = 2**53
-_FLOAT_RANGE = f"a finite number in the float64 range [{-sys.float_info.max!r}, {sys.float_info.max!r}]"
-# Rounding allowance of a float grid point, relative to |low| + |value|: computing
-# ``low + k * step`` costs up to about 2 ulps, and recomputing k from the result at
-# most about as much again; 2**-49 is 16 units of roundoff (2**-53), 4x margin. It
-# matters only when the step is below ~1e-7 of the magnitude of the values, where
-# Optuna's 1e-8 tolerance on k no longer covers the rounding.
-_GRID_ROUNDING = 2.0**-49
-_DECIMAL = decimal.Context(prec=28)  # Optuna's (the default) context, not the caller's
-
-
-def _check_float(owner: str, name: str, value: Any) -> float:
-    """Check that ``value`` is a real number (not a bool) that is a finite float64."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(format_error(name, "a finite number", value, owner=owner))
-    try:
-        v = float(value)
-    except OverflowError:  # an int beyond the float64 range (10**400)
-        raise ValueError(format_error(name, _FLOAT_RANGE, value, owner=owner)) from None
-    if not math.isfinite(v):
-        raise ValueError(format_error(name, _FLOAT_RANGE, value, owner=owner))
-    return v
-
-
-def int_like(owner: str, name: str, value: Any, stacklevel: int = 4) -> Any:
-    """Optuna's ``int(value)`` for a bound or step given as a finite real number (a
-    ``float``, a NumPy float): ``n / 2`` with ``n`` even is ``n // 2``; a fraction is cut
-    toward zero, as Optuna does, with an :class:`HpoWarning` naming ``name`` and both
-    values. Anything else (ints, bools, NaN, infinities, other types) comes back as it
-    was, for the caller's checks to accept or reject.
-
-    Example:
-        >>> int_like("IntDistribution", "high", 10 / 2), int_like("IntDistribution", "high", 7)
-        (5, 7)
-    """
-    if isinstance(value, (bool, numbers.Integral)) or not isinstance(value, numbers.Real):
-        return value
-    f = float(value)
-    if not math.isfinite(f) or abs(f) > _MAX_EXACT_INT:
-        return value
-    if f != math.trunc(f):
-        warnings.warn(
-            f"{owner}: `{name}` should be an int, but got {value!r}; {math.trunc(f)} is used (as Optuna does).",
-            HpoWarning, stacklevel=stacklevel,
-        )
-    return math.trunc(f)
-
-
-def _check_exact_int(owner: str, name: str, value: Any, *, low: int = -_MAX_EXACT_INT) -> int:
-    """Check that ``value`` is an int (not a bool; a real number is cut to one, see
-    :func:`int_like`) in ``[low, 2**53]``."""
-    allowed = _INT_RANGE if low == -_MAX_EXACT_INT else f"an int in the range [{low}, {_MAX_EXACT_INT}]"
-    value = int_like(owner, name, value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(format_error(name, allowed, value, owner=owner))
-    v = int(value)
-    if not low <= v <= _MAX_EXACT_INT:
-        raise ValueError(format_error(name, allowed, value, owner=owner))
-    return v
-
-
-def _check_bounds(owner: str, low: float, high: float, log: bool, step: Any) -> None:
-    if low > high:
-        raise ValueError(
-            f"{owner}: `low` must be <= `high`, but got low={low!r} and high={high!r}."
-        )
-    if not isinstance(log, bool):
-        raise TypeError(format_error("log", "a bool", log, owner=owner))
-    if log and low <= 0:
-        raise ValueError(format_error("low", "> 0 when log=True", low, owner=owner))
-    if log and step is not None and not (owner == "IntDistribution" and step == 1):
-        raise ValueError(
-            f"{owner}: `step` and `log` cannot be used together, but got step={step!r} "
-            "and log=True."
-        )
-
-
-def _warn_high_replaced(low: Any, high: Any, step: Any, new_high: Any, stacklevel: int) -> None:
-    # Optuna's text (distributions._adjust_discrete_uniform_high), as an HpoWarning.
-    warnings.warn(
-        f"The distribution is specified by [{low}, {high}] and step={step}, but the range "
-        f"is not divisible by `step`. It will be replaced with [{low}, {new_high}].",
-        HpoWarning,
-        stacklevel=stacklevel + 1,
-    )
-
-
-def _float_grid_point(low: float, step: float, v: float) -> float:
-    """The float64 grid point ``low + k * step`` nearest to ``v``, as samplers compute it."""
-    return low + round((v - low) / step) * step
-
-
-def _near_float_grid(low: float, step: float, v: float) -> bool:
-    """Whether ``v`` is a grid point up to float64 rounding (see ``_GRID_ROUNDING``)."""
-    return abs(v - _float_grid_point(low, step, v)) <= _GRID_ROUNDING * (abs(low) + abs(v))
-
-
-def _adjust_float_high(low: float, high: float, step: float) -> float:
-    """Lower ``high`` to the last grid point ``low + k * step <= high`` (Optuna's rule).
-
-    Divisibility is decided in decimal on the shortest reprs, as Optuna does, so that
-    ``[0, 0.3]`` with ``step=0.1`` keeps ``high=0.3`` although ``0.3 / 0.1 < 3`` in
-    binary. A ``high`` that is already a grid point up to float64 rounding is kept too:
-    that is what this function returns, so a distribution rebuilt from its own ``high``
-    (JSON, pickle) is the same distribution, without a second warning.
-    """
-    d_low, d_high, d_step = (decimal.Decimal(repr(x)) for x in (low, high, step))
-    d_range = _DECIMAL.subtract(d_high, d_low)
-    if _DECIMAL.remainder(d_range, d_step) == 0 or _near_float_grid(low, step, high):
-        return high
-    # At most 2**53 steps (checked by the caller): the quotient fits the 28 digits.
-    k = _DECIMAL.divide_int(d_range, d_step)
-    new_high = float(_DECIMAL.add(_DECIMAL.multiply(k, d_step), d_low))
-    _warn_high_replaced(low, high, step, new_high, 3)
-    return new_high
 
 
 class FloatDistribution(BaseDistribution):
@@ -244,15 +127,15 @@ class FloatDistribution(BaseDistribution):
 
     def __init__(self, low: float, high: float, log: bool = False, step: float | None = None):
         owner = "FloatDistribution"
-        low = _check_float(owner, "low", low)
-        high = _check_float(owner, "high", high)
+        low = check_float(owner, "low", low)
+        high = check_float(owner, "high", high)
         if step is not None:
             if isinstance(step, bool) or not isinstance(step, numbers.Real):
                 raise TypeError(format_error("step", "a number > 0 or None", step, owner=owner))
             if not step > 0:  # NaN included
                 raise ValueError(format_error("step", "a number > 0 or None", step, owner=owner))
-            step = _check_float(owner, "step", step)
-        _check_bounds(owner, low, high, log, step)
+            step = check_float(owner, "step", step)
+        check_bounds(owner, low, high, log, step)
         if not log and math.isinf(high - low):
             # Samplers map [0, 1) to low + u * (high - low).
             raise ValueError(
@@ -260,8 +143,8 @@ class FloatDistribution(BaseDistribution):
                 f"range), but got low={low!r} and high={high!r}."
             )
         if step is not None:
-            if (high - low) / step > _MAX_STEPS:
-                min_step = (high - low) / _MAX_STEPS
+            if (high - low) / step > MAX_STEPS:
+                min_step = (high - low) / MAX_STEPS
                 raise ValueError(
                     format_error(
                         "step",
@@ -271,7 +154,7 @@ class FloatDistribution(BaseDistribution):
                         owner=owner,
                     )
                 )
-            high = _adjust_float_high(low, high, step)
+            high = adjust_float_high(low, high, step)
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", high)
         object.__setattr__(self, "log", log)
@@ -288,7 +171,7 @@ class FloatDistribution(BaseDistribution):
         try:
             v = float(value)
         except OverflowError:
-            raise ValueError(format_error("value", _FLOAT_RANGE, value, owner="FloatDistribution")) from None
+            raise ValueError(format_error("value", FLOAT_RANGE, value, owner="FloatDistribution")) from None
         if math.isnan(v):
             raise ValueError(format_error("value", "a number, not NaN", value, owner="FloatDistribution"))
         return v
@@ -304,7 +187,7 @@ class FloatDistribution(BaseDistribution):
         if step is not None:
             k = (v - self.low) / step
             # Optuna's tolerance, then float64 rounding for steps too fine for it.
-            return abs(k - round(k)) < 1e-8 or _near_float_grid(self.low, step, v)
+            return abs(k - round(k)) < 1e-8 or near_float_grid(self.low, step, v)
         return True
 
     def single(self) -> bool:
@@ -337,18 +220,18 @@ class IntDistribution(BaseDistribution):
 
     def __init__(self, low: int, high: int, log: bool = False, step: int = 1):
         owner = "IntDistribution"
-        low = _check_exact_int(owner, "low", low)
-        high = _check_exact_int(owner, "high", high)
-        step = _check_exact_int(owner, "step", step, low=1)
-        _check_bounds(owner, low, high, log, None if step == 1 else step)
-        if step > 1 and high - low > _MAX_EXACT_INT:
+        low = check_exact_int(owner, "low", low)
+        high = check_exact_int(owner, "high", high)
+        step = check_exact_int(owner, "step", step, low=1)
+        check_bounds(owner, low, high, log, None if step == 1 else step)
+        if step > 1 and high - low > MAX_EXACT_INT:
             raise ValueError(
-                f"{owner}: `high - low` must be at most 2**53 = {_MAX_EXACT_INT} when step > 1 "
+                f"{owner}: `high - low` must be at most 2**53 = {MAX_EXACT_INT} when step > 1 "
                 f"(grid points exact in float64), but got low={low!r} and high={high!r}."
             )
         new_high = low + ((high - low) // step) * step
         if new_high != high:
-            _warn_high_replaced(low, high, step, new_high, 2)
+            warn_high_replaced(low, high, step, new_high, 2)
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", new_high)
         object.__setattr__(self, "log", log)
@@ -357,14 +240,14 @@ class IntDistribution(BaseDistribution):
 
     def to_internal_repr(self, param_value_in_external_repr: Any) -> float:
         value = param_value_in_external_repr
-        if type(value) is int and -_MAX_EXACT_INT <= value <= _MAX_EXACT_INT:
+        if type(value) is int and -MAX_EXACT_INT <= value <= MAX_EXACT_INT:
             return float(value)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(format_error("value", "an int", value, owner="IntDistribution"))
         if isinstance(value, numbers.Integral):
             # float(2**53 + 1) == 2**53: refuse to store another value than the one given.
-            if not -_MAX_EXACT_INT <= int(value) <= _MAX_EXACT_INT:
-                raise ValueError(format_error("value", _INT_RANGE, value, owner="IntDistribution"))
+            if not -MAX_EXACT_INT <= int(value) <= MAX_EXACT_INT:
+                raise ValueError(format_error("value", INT_RANGE, value, owner="IntDistribution"))
             return float(int(value))
         v = float(value)
         if math.isnan(v) or v != math.floor(v):

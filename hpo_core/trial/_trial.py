@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hpo_core._distribution_checks import int_like
 from hpo_core._validation import as_real, format_error, param_error
 from hpo_core.distributions import (
     BaseDistribution,
@@ -18,7 +19,6 @@ from hpo_core.distributions import (
     FloatDistribution,
     IntDistribution,
     SearchSpace,
-    int_like,
 )
 from hpo_core.exceptions import HpoWarning
 from hpo_core.trial._base import BaseTrial

@@ -1,9 +1,9 @@
 """GPSampler: the adapter between the study's columnar history and the GP math.
 
 Per proposal: the COMPLETE trials of the joint space as arrays (model coordinates,
-warped outputs), a MAP fit of the hyperparameters warm-started from the previous ask,
-the posterior conditioned on RUNNING trials (kriging believer), and the maximisation of
-the acquisition (``_optimize.maximize``). Nothing loops in Python over trials.
+warped outputs: ``_plan``), a MAP fit of the hyperparameters warm-started from the previous
+ask, the posterior conditioned on RUNNING trials (kriging believer), and the maximisation
+of the acquisition (``_proposal.propose``). Nothing loops in Python over trials.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 import math
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -29,8 +29,9 @@ from hpo_core.samplers._base import (
     store_constraints,
     visible_rows,
 )
-from hpo_core.samplers.gp import _ehvi, _model, _optimize, _proposal
+from hpo_core.samplers.gp import _optimize, _proposal
 from hpo_core.samplers.gp._acquisition import ACQUISITIONS
+from hpo_core.samplers.gp._plan import Ask, Settings, plan_multi, plan_single
 from hpo_core.samplers.gp._threads import limited_threads
 from hpo_core.trial._state import StudyDirection, TrialState
 
@@ -47,22 +48,9 @@ __all__ = ["GPSampler"]
 _RUNNING, _COMPLETE = 0, 1
 _REFIT_FROM, _REFIT_GROWTH = 100, 0.05
 _MAX_PENDING = 128
-_MAX_FRONT_INCUMBENTS = 32  # front points whose perturbations join LogEHVI's candidates
-# Candidates x model rows^2 per acquisition search. 7.5e7 (was 1.5e8): 800-trial BBOB studies
-# (d = 10, 6 functions, 2 seeds) were no worse (6 better, 5 worse) and a prefilled
-# 1,000-trial ask about 25 % faster; below about 190 trials the 2,048 candidates are kept.
-_CANDIDATE_BUDGET = 7.5e7
 # Kernel backends that implement the GP kernels (the C++ extension does not); None is
 # the NumPy reference, as "numpy".
 _GP_BACKENDS = (None, "jax", "numba", "numpy")
-
-
-class _Ask(NamedTuple):
-    """A prepared proposal and the warm-start keys of its models (``GPSampler._theta``):
-    the objectives' (space, -1 - j), then the constraints' (space, j)."""
-
-    plan: _proposal.Plan
-    keys: tuple[tuple[SearchSpace, int], ...]
 
 
 def _kernel_module_of(backend: str | None) -> ModuleType | None:
@@ -324,7 +312,7 @@ class GPSampler(HistoryBound, BaseSampler):
         return coords
 
     def _plan(self, h: History, space: SearchSpace, number: int, signs: np.ndarray,
-              mask: np.ndarray | None = None) -> _Ask | np.ndarray:
+              mask: np.ndarray | None = None) -> Ask | np.ndarray:
         """Holding the lock: the arrays, warm starts and random draws of one proposal, or
         a random point when the GP has too little to go on; ``mask``: the rows to model
         (``visible_rows``), None for all."""
@@ -349,7 +337,7 @@ class GPSampler(HistoryBound, BaseSampler):
             return self._plan_multi(h, space, cols, rows, Xp, signs)
         return self._plan_single(h, space, cols, rows, Xp, float(signs[0]))
 
-    def _finish(self, h: History, space: SearchSpace, ask: _Ask, outcome: _proposal.Outcome) -> np.ndarray:
+    def _finish(self, h: History, space: SearchSpace, ask: Ask, outcome: _proposal.Outcome) -> np.ndarray:
         """Holding the lock: keep the fitted hyperparameters as the next warm starts (unless
         the sampler was bound to another history meanwhile) and turn the proposal into
         internal values."""
@@ -378,120 +366,32 @@ class GPSampler(HistoryBound, BaseSampler):
             self._fit_n[space] = n_rows
         return refit
 
+    def _settings(self) -> Settings:
+        return Settings(self._acquisition, self._beta, self._n_candidates, self._n_starts, self._max_fit,
+                        self._max_exact, self._kernel_module)
+
     def _plan_single(self, h: History, space: SearchSpace, cols: np.ndarray, rows: np.ndarray, Xp: np.ndarray,
-                     sign: float) -> _Ask:
+                     sign: float) -> Ask:
         coords = self._coords_of(space)
-        X = coords.to_model(h.X[rows[:, None], cols])
-        taken = self._taken(coords, X, Xp)
-        y = _model.warp_outputs(sign * h.values[rows, 0])
-        C = self._constraints_of(h, rows)
-        key = (space, -1)
-        theta0 = self._theta.get(key, _model.default_theta(len(space)))
-        n = len(rows)
-        if n > self._max_exact:  # trust region: the trials nearest to the best one
-            # In the model's own distance (Hamming for categoricals), with the warm-start theta.
-            keep = _model.nearest_rows(X, X[int(np.argmax(y))], coords.is_cat, theta0, self._max_exact,
-                                       kernel_module=self._kernel_module)
-            X, y = X[keep], y[keep]
-            C = C[keep] if C is not None else None
-            n = len(keep)
-        fit_subset = None
-        if n > self._max_fit:  # the best quarter and a random sample of the rest
-            n_best = self._max_fit // 4
-            order = np.argsort(-y, kind="stable")
-            rest = self._rng.choice(order[n_best:], self._max_fit - n_best, replace=False)
-            fit_subset = np.sort(np.concatenate((order[:n_best], rest)))
-        refit = self._refit_due(space, len(rows), force=key not in self._theta)
-        objective = _proposal.ModelSpec(X, y, theta0, fit_subset, refit)
-        best = float(y.max())
-        feasible = np.ones(len(y), dtype=np.bool_)
-        constraints: tuple[tuple[tuple[SearchSpace, int], _proposal.ModelSpec], ...] = ()
-        if C is not None:
-            feasible = np.all(C <= 0.0, axis=1)  # NaN (no values) counts as infeasible
-            best = float(y[feasible].max()) if feasible.any() else math.nan
-            constraints = self._constraint_specs(space, X, C, refit)
-        ranked = np.argsort(-np.where(feasible, y, y - 1e6), kind="stable")
-        incumbents = X[ranked[: min(5, len(y))]]
-        # Each candidate costs O(n^2) (the posterior variance): past about 190 trials in
-        # the model the candidate set shrinks to _CANDIDATE_BUDGET / n^2, never below 256.
-        n_cand = min(self._n_candidates, max(256, int(_CANDIDATE_BUDGET / (len(X) ** 2))))
-        Z = _optimize.draw_candidates(coords, self._rng, n_cand, incumbents)
-        plan = _proposal.Plan(coords, (objective,), tuple(spec for _, spec in constraints), Xp, Z, self._n_starts,
-                              kind=self._acquisition, beta=self._beta, best=best, taken=taken)
-        return _Ask(plan, (key, *[k for k, _ in constraints]))
+        refit = self._refit_due(space, len(rows), force=(space, -1) not in self._theta)
+        return plan_single(space, coords, coords.to_model(h.X[rows[:, None], cols]), sign * h.values[rows, 0],
+                           self._constraints_of(h, rows), Xp, refit=refit, warm=self._theta, rng=self._rng,
+                           settings=self._settings())
 
     def _plan_multi(self, h: History, space: SearchSpace, cols: np.ndarray, rows: np.ndarray, Xp: np.ndarray,
-                    signs: np.ndarray) -> _Ask | np.ndarray:
-        """One LogEHVI proposal for 2-3 objectives: a GP per objective (outputs warped one
-        by one, so each is maximised), the Pareto front of the feasible trials and a
-        reference point below it (see the comment where it is set)."""
+                    signs: np.ndarray) -> Ask | np.ndarray:
+        """The rows whose objective values are all finite (a random point below 2 of
+        them), as one LogEHVI proposal for 2-3 objectives (``_plan.plan_multi``)."""
         coords = self._coords_of(space)
-        d, M = len(space), len(signs)
-        values = h.values[rows, :M] * signs
+        values = h.values[rows, : len(signs)] * signs
         finite = np.isfinite(values).all(axis=1)
         rows, values = rows[finite], values[finite]
         if len(rows) < 2:
             return self._random_point(space)
-        X = coords.to_model(h.X[rows[:, None], cols])
-        taken = self._taken(coords, X, Xp)
-        Y = np.column_stack([_model.warp_outputs(values[:, j]) for j in range(M)])
-        C = self._constraints_of(h, rows)
-        if len(rows) > self._max_exact:  # the front's trials and a random sample of the rest
-            on_front = np.flatnonzero(kernels.is_pareto_front(-Y))[: self._max_exact]
-            others = np.setdiff1d(np.arange(len(rows)), on_front)
-            extra = self._rng.choice(others, self._max_exact - len(on_front), replace=False)
-            keep = np.sort(np.concatenate((on_front, extra)))
-            X, Y = X[keep], Y[keep]
-            C = C[keep] if C is not None else None
         refit = self._refit_due(space, len(rows))
-        keys, objectives = [], []
-        for j in range(M):
-            key = (space, -1 - j)
-            fit_subset = None
-            if len(X) > self._max_fit:
-                fit_subset = np.sort(self._rng.choice(len(X), self._max_fit, replace=False))
-            keys.append(key)
-            objectives.append(_proposal.ModelSpec(X, Y[:, j], self._theta.get(key, _model.default_theta(d)),
-                                                  fit_subset, refit or key not in self._theta))
-        feasible = np.ones(len(Y), dtype=np.bool_)
-        constraints: tuple[tuple[tuple[SearchSpace, int], _proposal.ModelSpec], ...] = ()
-        if C is not None:
-            feasible = np.all(C <= 0.0, axis=1)
-            constraints = self._constraint_specs(space, X, C, refit)
-        front = _ehvi.pareto_front(Y[feasible]) if feasible.any() else np.empty((0, M))
-        # The reference point: halfway between 10 % of each objective's range below its
-        # worst value and 10 % of its magnitude below the front's worst value (the nadir).
-        # The first alone rewards stretching the front's ends far into values nobody wants
-        # (DTLZ2's hypervolume suffers), the second alone never rewards the ends (ZDT1's).
-        far = Y.min(axis=0) - 0.1 * np.maximum(Y.max(axis=0) - Y.min(axis=0), 1e-9)
-        ref = far
-        if len(front):
-            nadir = front.min(axis=0)
-            ref = 0.5 * (far + nadir - 0.1 * np.maximum(np.abs(nadir), 1e-9))
-        lows, highs = _ehvi.improvement_cells(front, ref)
-        on_front = np.flatnonzero(feasible & kernels.is_pareto_front(-Y))
-        # Perturbations of front points, drawn anew at each ask (a random subset when the
-        # front is large), so the candidates cover the whole front, not its first points.
-        if len(on_front) > _MAX_FRONT_INCUMBENTS:
-            on_front = self._rng.choice(on_front, _MAX_FRONT_INCUMBENTS, replace=False)
-        # Each candidate costs O(M n^2) in the posteriors and O(boxes) in LogEHVI: the set
-        # shrinks past a few hundred trials or a thousand boxes (a large 3-objective
-        # front), never below 256.
-        n_cand = min(self._n_candidates, max(256, int(_CANDIDATE_BUDGET / (M * len(X) ** 2))),
-                     max(256, int(1e6 / max(len(lows), 1))))
-        Z = _optimize.draw_candidates(coords, self._rng, n_cand, X[on_front])
-        plan = _proposal.Plan(coords, tuple(objectives), tuple(spec for _, spec in constraints), Xp, Z,
-                              self._n_starts, cells=(lows, highs), taken=taken)
-        return _Ask(plan, (*keys, *[k for k, _ in constraints]))
-
-    @staticmethod
-    def _taken(coords: _optimize.SpaceCoords, X: np.ndarray, Xp: np.ndarray) -> frozenset[bytes]:
-        """The grid keys of the finished trials X and the pending ones Xp (model
-        coordinates) in a space without continuous parameters, not to be proposed again
-        (``_optimize``'s module docstring says why); empty where there is a continuous one."""
-        if len(coords.continuous):
-            return frozenset()
-        return frozenset(_optimize.grid_keys(coords, np.concatenate((X, Xp))))
+        return plan_multi(space, coords, coords.to_model(h.X[rows[:, None], cols]), values,
+                          self._constraints_of(h, rows), Xp, refit=refit, warm=self._theta, rng=self._rng,
+                          settings=self._settings())
 
     # ------------------------------------------------------------------ constraints
     @staticmethod
@@ -501,29 +401,6 @@ class GPSampler(HistoryBound, BaseSampler):
         ``constraints_func`` or ``Trial.set_constraint``, which Optuna 5.0's GP reads too)."""
         C = h.numeric_column(CONSTRAINTS_KEY)
         return None if C is None else C[rows]
-
-    def _constraint_specs(self, space: SearchSpace, X: np.ndarray, C: np.ndarray,
-                          refit: bool) -> tuple[tuple[tuple[SearchSpace, int], _proposal.ModelSpec], ...]:
-        """One GP per constraint on the rows that have its value (standardised, with the
-        standardised feasibility threshold), with its warm-start key; constraints with
-        fewer than 2 values are left out (and, in ``_proposal``, those whose kernel
-        matrix cannot be factorised)."""
-        out = []
-        for j in range(C.shape[1]):
-            ok = np.isfinite(C[:, j])
-            if ok.sum() < 2:
-                continue
-            c = C[ok, j]
-            mu, sd = float(c.mean()), float(c.std())
-            sd = sd if sd > 0 else 1.0
-            key = (space, j)
-            fit_subset = None
-            if ok.sum() > self._max_fit:
-                fit_subset = np.sort(self._rng.choice(int(ok.sum()), self._max_fit, replace=False))
-            spec = _proposal.ModelSpec(X[ok], (c - mu) / sd, self._theta.get(key, _model.default_theta(X.shape[1])),
-                                       fit_subset, refit or key not in self._theta, threshold=-mu / sd)
-            out.append((key, spec))
-        return tuple(out)
 
     def after_trial(self, study: Study, trial: Trial, state: TrialState, values: list[float] | None) -> None:
         if self._constraints_func is not None and state in (TrialState.COMPLETE, TrialState.PRUNED):

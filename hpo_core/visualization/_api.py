@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpo_core.visualization import _data as D
 from hpo_core.visualization import _info as I
+from hpo_core.visualization import _info_params as IPar
 from hpo_core.visualization import _info_progress as IP
 from hpo_core.visualization import _plotly as P
 
@@ -137,7 +138,7 @@ def plot_slice(
         ValueError: ``params`` names an unknown parameter; ``target`` is None in a
             multi-objective study.
     """
-    return P.slice_plot(I.slice_info(study, params, target, target_name))
+    return P.slice_plot(IPar.slice_info(study, params, target, target_name))
 
 
 def plot_contour(
@@ -158,7 +159,7 @@ def plot_contour(
 
     Args: as :func:`plot_slice`.
     """
-    return P.contour(I.contour_info(study, params, target, target_name))
+    return P.contour(IPar.contour_info(study, params, target, target_name))
 
 
 def plot_parallel_coordinate(
@@ -177,7 +178,7 @@ def plot_parallel_coordinate(
 
     Args: as :func:`plot_slice`.
     """
-    return P.parallel_coordinate(I.parallel_info(study, params, target, target_name))
+    return P.parallel_coordinate(IPar.parallel_info(study, params, target, target_name))
 
 
 def plot_intermediate_values(study: Study) -> Any:
@@ -249,7 +250,7 @@ def plot_rank(
 
     Args: as :func:`plot_slice`.
     """
-    return P.rank(I.rank_info(study, params, target, target_name))
+    return P.rank(IPar.rank_info(study, params, target, target_name))
 
 
 def plot_timeline(study: Study, n_recent_trials: int | None = None) -> Any:

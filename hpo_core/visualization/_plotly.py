@@ -10,6 +10,7 @@ import numpy as np
 from hpo_core._imports import import_optional
 from hpo_core.visualization import _data as D
 from hpo_core.visualization import _info as I
+from hpo_core.visualization import _info_params as IPar
 from hpo_core.visualization import _info_progress as IP
 
 COLORSCALE = "Blues"
@@ -68,7 +69,7 @@ def param_importances(sets: list[tuple[str, dict[str, float]]]) -> Any:
     return fig
 
 
-def slice_plot(info: I.ParamPlot) -> Any:
+def slice_plot(info: IPar.ParamPlot) -> Any:
     go = _go()
     n = len(info.panels)
     fig = _subplots(1, max(n, 1), shared_yaxes=True, horizontal_spacing=0.03 if n > 4 else 0.08)
@@ -95,7 +96,7 @@ def slice_plot(info: I.ParamPlot) -> Any:
     return fig
 
 
-def contour(info: I.ContourPlot) -> Any:
+def contour(info: IPar.ContourPlot) -> Any:
     go = _go()
     names = info.names
     k = len(names)
@@ -161,7 +162,7 @@ def _to_edges(ax: D.Axis, c: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
     return np.concatenate(([lo], c, [hi])), (1, 1)
 
 
-def _contour_traces(go: Any, pair: I.ContourPair, info: I.ContourPlot, first: bool) -> list[Any]:
+def _contour_traces(go: Any, pair: IPar.ContourPair, info: IPar.ContourPlot, first: bool) -> list[Any]:
     xs, px = _to_edges(pair.x, pair.xs)
     ys, py = _to_edges(pair.y, pair.ys)
     z = np.pad(pair.z, (py, px), mode="edge") if pair.z.size else pair.z
@@ -173,7 +174,7 @@ def _contour_traces(go: Any, pair: I.ContourPair, info: I.ContourPlot, first: bo
                                "line": {"color": "white", "width": 0.5}})]
 
 
-def parallel_coordinate(info: I.ParallelPlot) -> Any:
+def parallel_coordinate(info: IPar.ParallelPlot) -> Any:
     go = _go()
     dims: list[dict[str, Any]] = [{"label": label, "values": v, "range": [float(np.min(v)), float(np.max(v))] if len(v) else [0, 1]}
             for label, v in info.objectives]
@@ -268,7 +269,7 @@ def pareto_front(info: I.ParetoPlot) -> Any:
     return fig
 
 
-def rank(info: I.RankPlot) -> Any:
+def rank(info: IPar.RankPlot) -> Any:
     go = _go()
     names = info.names
     marker = {"color": info.rank, "colorscale": "RdYlBu_r", "size": 4 if info.n_complete > 500 else 7,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from hpo_core.visualization import _api
 from hpo_core.visualization import _data as D
 from hpo_core.visualization import _info as I
+from hpo_core.visualization import _info_params as IPar
 from hpo_core.visualization import _info_progress as IP
 from hpo_core.visualization.matplotlib import _render as R
 
@@ -65,7 +66,7 @@ def plot_slice(
     """Matplotlib :func:`hpo_core.visualization.plot_slice`: markers up to 2,000 trials
     per parameter, else a 60 x 40 2-D histogram (log colour scale) with the best trial
     starred. Returns ``Axes`` (an array of them for several parameters)."""
-    return R.slice_plot(I.slice_info(study, params, target, target_name))
+    return R.slice_plot(IPar.slice_info(study, params, target, target_name))
 
 
 def plot_contour(
@@ -78,7 +79,7 @@ def plot_contour(
     """Matplotlib :func:`hpo_core.visualization.plot_contour`: the mean target per grid
     cell over all trials (nearest-filled), markers up to 2,000 (a seeded sample beyond).
     Returns ``Axes`` (a matrix of them for more than two parameters)."""
-    return R.contour(I.contour_info(study, params, target, target_name))
+    return R.contour(IPar.contour_info(study, params, target, target_name))
 
 
 def plot_parallel_coordinate(
@@ -90,7 +91,7 @@ def plot_parallel_coordinate(
 ) -> Any:
     """Matplotlib :func:`hpo_core.visualization.plot_parallel_coordinate`: up to 1,000
     lines, else the best 200, the worst 200 and a seeded sample of 600. Returns ``Axes``."""
-    return R.parallel_coordinate(I.parallel_info(study, params, target, target_name))
+    return R.parallel_coordinate(IPar.parallel_info(study, params, target, target_name))
 
 
 def plot_intermediate_values(study: Study) -> Any:
@@ -133,7 +134,7 @@ def plot_rank(
     """Matplotlib :func:`hpo_core.visualization.plot_rank`: ranks over all trials, markers
     up to 2,000 (a seeded sample beyond). Returns ``Axes`` (a matrix for more than two
     parameters)."""
-    return R.rank(I.rank_info(study, params, target, target_name))
+    return R.rank(IPar.rank_info(study, params, target, target_name))
 
 
 def plot_timeline(study: Study, n_recent_trials: int | None = None) -> Any:

@@ -11,6 +11,7 @@ from hpo_core._imports import import_optional
 from hpo_core.trial import TrialState
 from hpo_core.visualization import _data as D
 from hpo_core.visualization import _info as I
+from hpo_core.visualization import _info_params as IPar
 from hpo_core.visualization import _info_progress as IP
 
 CMAP = "Blues"
@@ -99,7 +100,7 @@ def param_importances(sets: list[tuple[str, dict[str, float]]]) -> Any:
     return ax
 
 
-def slice_plot(info: I.ParamPlot) -> Any:
+def slice_plot(info: IPar.ParamPlot) -> Any:
     plt = _plt()
     n = len(info.panels)
     fig, axs = plt.subplots(1, max(n, 1), sharey=True, figsize=(max(3.2 * n, 6), 4), squeeze=False,
@@ -129,7 +130,7 @@ def slice_plot(info: I.ParamPlot) -> Any:
     return axs[0] if n == 1 else axs
 
 
-def contour(info: I.ContourPlot) -> Any:
+def contour(info: IPar.ContourPlot) -> Any:
     plt = _plt()
     k = len(info.names)
     cmap = "Blues_r" if info.reverse_scale else "Blues"
@@ -174,7 +175,7 @@ def _matrix_labels(ax: Any, r: int, c: int, k: int, xa: str, yb: str) -> None:
         ax.tick_params(labelleft=False)
 
 
-def _contour_panel(ax: Any, pair: I.ContourPair, info: I.ContourPlot, cmap: str) -> Any:
+def _contour_panel(ax: Any, pair: IPar.ContourPair, info: IPar.ContourPlot, cmap: str) -> Any:
     if np.isnan(pair.z).all():
         return ax.scatter([], [])
     cs = ax.pcolormesh(pair.xs, pair.ys, pair.z, cmap=cmap, shading="nearest")
@@ -187,7 +188,7 @@ def _contour_panel(ax: Any, pair: I.ContourPair, info: I.ContourPlot, cmap: str)
     return cs
 
 
-def parallel_coordinate(info: I.ParallelPlot) -> Any:
+def parallel_coordinate(info: IPar.ParallelPlot) -> Any:
     plt = _plt()
     cols: list[tuple[str, np.ndarray, Any]] = [(label, v, None) for label, v in info.objectives]
     for a in info.axes:
@@ -304,7 +305,7 @@ def pareto_front(info: I.ParetoPlot) -> Any:
     return ax
 
 
-def rank(info: I.RankPlot) -> Any:
+def rank(info: IPar.RankPlot) -> Any:
     plt = _plt()
     names = info.names
     title = f"Rank ({info.target_name})"

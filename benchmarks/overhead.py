@@ -23,6 +23,8 @@ Usage::
     python benchmarks/overhead.py --write-readme  # also update benchmarks/README.md
 
 Run with the repository on ``PYTHONPATH`` (or ``pip install -e '.[benchmark]'``).
+The timing loop and rounds live in ``_overhead_timing.py``, the tables and the report in
+``_overhead_report.py``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +49,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common  # noqa: E402  (shared machine info and README sections)
 import overhead_tpe  # noqa: E402  (the 10-parameter mixed space and its objective)
+from _overhead_report import DBR_REF, DICT_REF, load_average, report  # noqa: E402
+from _overhead_timing import Job, Row, batch_medians, checkpoints_up_to, guard, measure, rounds, rss_bytes  # noqa: E402
 
 N_PARAMS = 10
 README = Path(__file__).with_name("README.md")
-DICT_REF = "hpo_core `ask(dict)`"
-DBR_REF = "hpo_core define-by-run"
 MARKERS = {"uniform": "overhead", "mixed": "overhead-mixed"}
-# Targets of the mixed space (seconds per trial; ratios).
-TARGET_SQLITE_DBR_S = 3e-3
-TARGET_OPTUNA_RATIO = 10.0
-TARGET_MEMORY_S = 10e-6
 
 
 def _rustuna_note(args: argparse.Namespace) -> str:
@@ -88,116 +85,6 @@ def values_internal(names: list[str], X: np.ndarray, space: str) -> np.ndarray:
         return X.sum(axis=1)
     return (col["f_uniform"] ** 2 + col["f_extra0"] + col["f_extra1"] + col["i_uniform"] / 100.0
             + (col["c_small"] == 0.0))
-
-
-# ----------------------------------------------------------------------------- results
-@dataclass
-class Row:
-    """One library/path: medians per checkpoint (seconds per trial) and notes."""
-
-    label: str
-    ran_to: int = 0  # trials actually run in the measured study
-    medians: dict[int, float] = field(default_factory=dict)
-    na: dict[int, str] = field(default_factory=dict)  # checkpoint -> why no value
-    notes: list[str] = field(default_factory=list)
-    rss_per_trial: float | None = None
-    history_per_trial: float | None = None
-    wall_s: float = 0.0
-    error: str | None = None
-
-
-def _window(c: int, frac: float, min_window: int) -> int:
-    """Trials in the window that ends at checkpoint ``c``: ``frac * c``, at least ``min_window``."""
-    return min(c, max(int(c * frac), min_window))
-
-
-def _per_trial_medians(ns: np.ndarray, checkpoints: list[int], args: argparse.Namespace) -> dict[int, float]:
-    """Median seconds per trial in the window before each checkpoint reached."""
-    out = {}
-    for c in checkpoints:
-        if c <= len(ns):
-            out[c] = float(np.median(ns[c - _window(c, args.window_frac, args.min_window): c])) * 1e-9
-    return out
-
-
-def _batch_medians(ns: np.ndarray, ends: np.ndarray, sizes: np.ndarray, checkpoints: list[int],
-                   args: argparse.Namespace, row: Row) -> None:
-    """Median per-trial time over the batches that end inside each checkpoint's window.
-
-    A batch holds ``--batch-size`` trials, so the window is widened to at least five
-    batches (capped at the checkpoint) to give the median something to work with.
-    """
-    per_trial = ns / sizes * 1e-9
-    for c in checkpoints:
-        if c > row.ran_to:
-            continue
-        w = min(c, max(_window(c, args.window_frac, args.min_window), 5 * args.batch_size))
-        sel = (ends > c - w) & (ends <= c)
-        if not sel.any() or ends[sel][-1] != c:
-            row.na[c] = f"n/a (batch of {args.batch_size:,})"
-            continue
-        row.medians[c] = float(np.median(per_trial[sel]))
-
-
-# ----------------------------------------------------------------------------- timing
-def _rss_bytes() -> int | None:
-    """Current resident set size (Linux ``/proc``); None elsewhere."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _time_loop(step: Callable[[], None], out: np.ndarray) -> None:
-    """Fill ``out[i]`` with the nanoseconds one ``step()`` (an ask+tell pair) took."""
-    clock = time.perf_counter_ns
-    for i in range(len(out)):
-        t0 = clock()
-        step()
-        out[i] = clock() - t0
-
-
-def _measure(row: Row, make_step: Callable[[], tuple[Callable[[], None], Any]], n: int,
-             warmup: int, checkpoints: list[int], args: argparse.Namespace,
-             check: Callable[[Any, int, str], str | None]) -> Any:
-    """Warm up on a throwaway study, then time ``n`` ask+tell pairs on a fresh one.
-
-    The warm-up pays for imports, JIT compilation and first-call caches so that the
-    early checkpoints measure the steady state rather than start-up.
-    """
-    step, _ = make_step()
-    _time_loop(step, np.empty(warmup, dtype=np.int64))
-    del step, _
-    gc.collect()
-    ns = np.zeros(n, dtype=np.int64)
-    rss0 = _rss_bytes()
-    step, study = make_step()
-    t0 = time.perf_counter()
-    _time_loop(step, ns)
-    row.wall_s = time.perf_counter() - t0
-    rss1 = _rss_bytes()
-    row.ran_to = n
-    row.medians = _per_trial_medians(ns, checkpoints, args)
-    if rss0 is not None and rss1 is not None:
-        row.rss_per_trial = (rss1 - rss0) / n
-    problem = check(study, n, args.space)
-    if problem:
-        row.error = f"sanity check failed: {problem}"
-    return study
-
-
-def _guard(row: Row, fn: Callable[[], None]) -> Row:
-    """Run one library's benchmark; record (not raise) an exception so the others still run."""
-    print(f"  {row.label} ...", file=sys.stderr, flush=True)
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001 - a benchmark reports failures, it does not stop
-        row.error = f"{type(e).__name__}: {e}"
-    gc.collect()
-    msg = row.error or f"{row.ran_to:,} trials in {row.wall_s:.1f} s"
-    print(f"    -> {msg}", file=sys.stderr, flush=True)
-    return row
 
 
 # ----------------------------------------------------------------------------- sanity checks
@@ -287,10 +174,10 @@ def bench_hpo_fixed(label: str, n: int, checkpoints: list[int], args: argparse.N
         return (step if args.space == "uniform" else step_mixed), study
 
     def run() -> None:
-        study = _measure(row, make_step, n, warmup, checkpoints, args, _check_hpo)
+        study = measure(row, make_step, n, warmup, checkpoints, args, _check_hpo)
         row.history_per_trial = study._history().memory_bytes() / n
 
-    return _guard(row, run)
+    return guard(row, run)
 
 
 def bench_hpo_define_by_run(label: str, n: int, checkpoints: list[int], args: argparse.Namespace,
@@ -315,10 +202,10 @@ def bench_hpo_define_by_run(label: str, n: int, checkpoints: list[int], args: ar
         return (step if args.space == "uniform" else step_mixed), study
 
     def run() -> None:
-        study = _measure(row, make_step, n, warmup, checkpoints, args, _check_hpo)
+        study = measure(row, make_step, n, warmup, checkpoints, args, _check_hpo)
         row.history_per_trial = study._history().memory_bytes() / n
 
-    return _guard(row, run)
+    return guard(row, run)
 
 
 def bench_hpo_array(label: str, n: int, checkpoints: list[int], args: argparse.Namespace) -> Row:
@@ -345,13 +232,13 @@ def bench_hpo_array(label: str, n: int, checkpoints: list[int], args: argparse.N
     def run() -> None:
         one_study(max(args.warmup, bs))
         gc.collect()
-        rss0 = _rss_bytes()
+        rss0 = rss_bytes()
         t0 = time.perf_counter()
         study, ns, sizes = one_study(n)
         row.wall_s = time.perf_counter() - t0
-        rss1 = _rss_bytes()
+        rss1 = rss_bytes()
         row.ran_to = n
-        _batch_medians(ns, np.cumsum(sizes), sizes, checkpoints, args, row)
+        batch_medians(ns, np.cumsum(sizes), sizes, checkpoints, args, row)
         if rss0 is not None and rss1 is not None:
             row.rss_per_trial = (rss1 - rss0) / n
         row.history_per_trial = study._history().memory_bytes() / n
@@ -359,7 +246,7 @@ def bench_hpo_array(label: str, n: int, checkpoints: list[int], args: argparse.N
         if problem:
             row.error = f"sanity check failed: {problem}"
 
-    return _guard(row, run)
+    return guard(row, run)
 
 
 # ----------------------------------------------------------------------------- Optuna, rustuna
@@ -389,7 +276,7 @@ def bench_optuna(label: str, n: int, checkpoints: list[int], args: argparse.Name
 
         return (step if args.space == "uniform" else step_mixed), study
 
-    return _guard(row, lambda: _measure(row, make_step, n, warmup, checkpoints, args, _check_other))
+    return guard(row, lambda: measure(row, make_step, n, warmup, checkpoints, args, _check_other))
 
 
 def bench_rustuna(label: str, n: int, checkpoints: list[int], args: argparse.Namespace,
@@ -421,7 +308,7 @@ def bench_rustuna(label: str, n: int, checkpoints: list[int], args: argparse.Nam
 
         return (step if args.space == "uniform" else step_mixed), study
 
-    return _guard(row, lambda: _measure(row, make_step, n, warmup, checkpoints, args, _check_other))
+    return guard(row, lambda: measure(row, make_step, n, warmup, checkpoints, args, _check_other))
 
 
 def _have(module: str) -> bool:
@@ -439,44 +326,6 @@ def _not_installed(label: str, module: str) -> Row:
 
 
 # ----------------------------------------------------------------------------- sections
-Job = tuple[str, Callable[[], Row], list[str]]  # label, benchmark, notes
-
-
-def _rounds(jobs: list[Job], repeats: int) -> list[Row]:
-    """Run every job ``repeats`` times, round-robin, and keep the median of each cell.
-
-    Interleaving the libraries spreads a burst of load from elsewhere on the machine
-    over all of them instead of one; the median across rounds then drops it.
-    """
-    runs: list[list[Row]] = [[] for _ in jobs]
-    for k in range(repeats):
-        if repeats > 1:
-            print(f" round {k + 1}/{repeats}", file=sys.stderr, flush=True)
-        for (_, fn, _), out in zip(jobs, runs):
-            out.append(fn())
-            gc.collect()
-    return [_combine(label, notes, rs) for (label, _, notes), rs in zip(jobs, runs)]
-
-
-def _combine(label: str, notes: list[str], runs: list[Row]) -> Row:
-    """One row from repeated runs: per-checkpoint median; the first error wins."""
-    row = Row(label, ran_to=runs[0].ran_to, na=runs[0].na, notes=[*runs[0].notes, *notes])
-    row.error = next((r.error for r in runs if r.error), None)
-    for c in runs[0].medians:
-        row.medians[c] = float(np.median([r.medians[c] for r in runs if c in r.medians]))
-
-    def med(xs: list[float | None]) -> float | None:
-        vals = [x for x in xs if x is not None]
-        return float(np.median(vals)) if vals else None
-
-    # Later rounds reuse memory the allocator kept from earlier ones, so RSS growth
-    # is only meaningful in the first round.
-    row.rss_per_trial = runs[0].rss_per_trial
-    row.history_per_trial = med([r.history_per_trial for r in runs])
-    row.wall_s = med([r.wall_s for r in runs]) or 0.0
-    return row
-
-
 def _other_jobs(args: argparse.Namespace, n: int, cps: list[int], *, n_opt: int, n_rs: int,
                 opt_flag: str, rs_flag: str, storage: Callable[[str, bool], Callable[[], str]] | None,
                 warmup: int) -> list[Job]:
@@ -503,7 +352,7 @@ def _other_jobs(args: argparse.Namespace, n: int, cps: list[int], *, n_opt: int,
 
 def run_memory(args: argparse.Namespace) -> tuple[list[Row], list[int]]:
     """In memory, tight loop: every library up to its cap, checkpoints to ``--max-trials``."""
-    cps = _checkpoints(args.max_trials)
+    cps = checkpoints_up_to(args.max_trials)
     n, w = args.max_trials, args.warmup
     space_label = "hpo_core `ask(SearchSpace)`"
     array_label = f"hpo_core `ask_array`/`tell_array` (batches of {args.batch_size:,})"
@@ -516,12 +365,12 @@ def run_memory(args: argparse.Namespace) -> tuple[list[Row], list[int]]:
     jobs += _other_jobs(args, n, cps, n_opt=min(n, args.optuna_max_trials),
                         n_rs=min(n, args.rustuna_max_trials), opt_flag="--optuna-max-trials",
                         rs_flag="--rustuna-max-trials", storage=None, warmup=w)
-    return _rounds(jobs, args.repeat), cps
+    return rounds(jobs, args.repeat), cps
 
 
 def run_sqlite(args: argparse.Namespace, tmp: str) -> tuple[list[Row], list[int]]:
     """SQLite file, a fresh temporary database for every study (warm-up included)."""
-    cps = _checkpoints(args.sqlite_max_trials)
+    cps = checkpoints_up_to(args.sqlite_max_trials)
     counter = iter(range(10**9))
 
     def fresh(prefix: str, url: bool = True) -> Callable[[], str]:
@@ -541,193 +390,10 @@ def run_sqlite(args: argparse.Namespace, tmp: str) -> tuple[list[Row], list[int]
                         n_rs=min(n, args.rustuna_sqlite_max_trials),
                         opt_flag="--optuna-sqlite-max-trials", rs_flag="--rustuna-sqlite-max-trials",
                         storage=fresh, warmup=w)
-    return _rounds(jobs, args.sqlite_repeat), cps
+    return rounds(jobs, args.sqlite_repeat), cps
 
 
-def _checkpoints(max_trials: int) -> list[int]:
-    """100, 1,000, 10,000, ... up to ``max_trials`` (which is added if not a power of ten)."""
-    cps = [c for c in (10**k for k in range(2, 10)) if c <= max_trials]
-    if not cps or cps[-1] != max_trials:
-        cps.append(max_trials)
-    return cps
-
-
-# ----------------------------------------------------------------------------- tables
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if x >= 1000 else f"{x:.1f}" if x >= 10 else f"{x:.2f}"
-
-
-def _ratio(row: Row, ref: Row | None) -> str:
-    """``row / ref`` at the largest checkpoint both reached (>1: slower than hpo_core)."""
-    if ref is None or row.error or ref.error:
-        return "—"
-    if row is ref:
-        return "1 (reference)"
-    common = sorted(set(row.medians) & set(ref.medians))
-    if not common:
-        return "—"
-    c = common[-1]
-    return f"{row.medians[c] / ref.medians[c]:.2f}× @ {c:,}"
-
-
-def _cell(row: Row, c: int, scale: float) -> str:
-    if row.error:
-        return "error"
-    if c in row.medians:
-        return _fmt(row.medians[c] * scale)
-    if c in row.na:
-        return row.na[c]
-    return "not run"
-
-
-def table(rows: list[Row], cps: list[int], unit: str) -> str:
-    """Markdown table: rows = library/path, columns = checkpoints, then the ratios and notes."""
-    scale = {"µs": 1e6, "ms": 1e3}[unit]
-    ref = next((r for r in rows if r.label == DICT_REF), None)
-    dbr = next((r for r in rows if r.label == DBR_REF), None)
-    head = ["library / path"] + [f"{c:,}" for c in cps]
-    head += ["ratio vs hpo_core `ask(dict)`", "ratio vs hpo_core define-by-run"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        cells = [r.label] + [_cell(r, c, scale) for c in cps]
-        is_dbr = "define-by-run" in r.label
-        cells += [_ratio(r, ref), _ratio(r, dbr) if is_dbr else "—"]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append(f"Cells: median {unit} per trial (ask + tell) in the window before the checkpoint.")
-    for r in rows:
-        notes = [n for n in r.notes if n] + ([f"**{r.error}**"] if r.error else [])
-        if notes:
-            lines.append(f"- {r.label}: " + "; ".join(notes) + ".")
-    return "\n".join(lines)
-
-
-def memory_table(rows: list[Row]) -> str:
-    lines = ["| library / path | trials | RSS growth / trial | hpo_core history arrays / trial |",
-             "|---|---|---|---|"]
-    for r in rows:
-        if r.error:
-            continue
-        rss = "—" if r.rss_per_trial is None else f"{r.rss_per_trial:,.0f} B"
-        hist = "—" if r.history_per_trial is None else f"{r.history_per_trial:,.0f} B"
-        lines.append(f"| {r.label} | {r.ran_to:,} | {rss} | {hist} |")
-    lines.append("")
-    lines.append("RSS growth: resident memory after the run minus before it (study alive), divided by "
-                 "the trials, in the first round (later rounds reuse freed memory); allocator "
-                 "slack and the order of the runs make it rough. History arrays: "
-                 "`study._history().memory_bytes()` (array capacity, grown by doubling) / trials.")
-    return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------- machine
-def _load() -> str:
-    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def machine_info(load_at_start: str | None = None) -> str:
-    import sqlite3
-
-    load = "" if load_at_start is None else (
-        f"\n- Load average (1, 5, 15 min): {load_at_start} at the start, {_load()} at the end")
-    return (_common.machine_info(("optuna", "rustuna", "sqlalchemy"))
-            + f"\n- SQLite library: {sqlite3.sqlite_version}" + load)
-
-
-# ----------------------------------------------------------------------------- report
-def report(args: argparse.Namespace, command: str, memory: tuple[list[Row], list[int]] | None,
-           sqlite: tuple[list[Row], list[int]] | None) -> str:
-    """The whole result as markdown: method, machine, one table per section."""
-    parts = [
-        f"Command: `{command}`",
-        "",
-        machine_info(getattr(args, "load_at_start", None)),
-        "",
-        f"Random sampler (seed {args.seed}), {_space_text(args)} Each "
-        "library runs one study continuously; every ask+tell pair is timed with "
-        "`time.perf_counter_ns`, and a cell is the median over the last "
-        f"{args.window_frac:.0%} of the trials before the checkpoint (at least "
-        f"{args.min_window} trials). A throwaway warm-up study ({args.warmup:,} trials in memory, "
-        f"{args.sqlite_warmup:,} on SQLite) runs first so imports, JIT compilation and first-call "
-        "caches are not counted. The libraries run in turn, round-robin, "
-        f"{args.repeat} round(s) in memory and {args.sqlite_repeat} on SQLite, and each cell "
-        "is the median over the rounds. Ratios: row median / hpo_core median at the largest checkpoint "
-        "both reached (above 1: slower than hpo_core). \"not run\": the library was capped below "
-        "that trial count; nothing is extrapolated.",
-    ]
-    if memory is not None:
-        rows, cps = memory
-        parts += ["", "#### In memory, tight loop (µs per trial)", "", table(rows, cps, "µs"),
-                  "- hpo_core `ask_array`/`tell_array`: one timing per batch divided by its size; "
-                  "the window is widened to at least 5 batches; a checkpoint below the batch size "
-                  "has no value.",
-                  "", "#### Memory (in memory, at the end of each run)", "", memory_table(rows)]
-    if sqlite is not None:
-        rows, cps = sqlite
-        parts += ["", "#### SQLite file (ms per trial)", "",
-                  "A fresh temporary database file per study, created through each library's own "
-                  "SQLite storage (hpo_core and Optuna: `sqlite:///` URL; rustuna: "
-                  "`rustuna.storages.SQLite3Storage`).", "", table(rows, cps, "ms")]
-    if args.space == "mixed":
-        parts += ["", "#### Targets (mixed space)", "", targets(memory, sqlite)]
-    return "\n".join(parts) + "\n"
-
-
-def _space_text(args: argparse.Namespace) -> str:
-    if args.space == "uniform":
-        return "10 floats in [0, 1], objective = their sum."
-    return ("the 10-parameter mixed space of `overhead_tpe.py` (float, log float, float step 0.05, "
-            "int, log int, int step 5, categoricals of 3 and 10 strings, two more floats), "
-            "objective `overhead_tpe.objective` (a few arithmetic operations on five of them); "
-            "hpo_core `ask(dict)` reads `trial.params` for it; Optuna and rustuna are timed "
-            "define-by-run (10 `suggest_*` calls).")
-
-
-def _largest(row: Row | None, cap: int | None = None) -> tuple[int, float] | None:
-    """``(checkpoint, seconds)`` at the largest checkpoint of ``row`` (up to ``cap``)."""
-    if row is None or row.error or not row.medians:
-        return None
-    cps = [c for c in row.medians if cap is None or c <= cap]
-    return (max(cps), row.medians[max(cps)]) if cps else None
-
-
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "**missed**"
-
-
-def targets(memory: tuple[list[Row], list[int]] | None, sqlite: tuple[list[Row], list[int]] | None) -> str:
-    """The issue's targets on the mixed space, one line each, from this run's medians."""
-    lines = []
-    if sqlite is not None:
-        rows = {r.label: r for r in sqlite[0]}
-        dbr = rows.get(DBR_REF)
-        at = _largest(dbr)
-        if at is not None:
-            worst = max(dbr.medians.values())  # type: ignore[union-attr]
-            lines.append(f"- hpo_core define-by-run on SQLite: {at[1] * 1e3:.2f} ms per trial at {at[0]:,} "
-                         f"trials, at most {worst * 1e3:.2f} ms over the checkpoints (target at most "
-                         f"{TARGET_SQLITE_DBR_S * 1e3:g} ms: {_verdict(worst <= TARGET_SQLITE_DBR_S)}).")
-        opt = _largest(rows.get("Optuna define-by-run"))
-        if at is not None and opt is not None and opt[0] in dbr.medians:  # type: ignore[union-attr]
-            ratio = opt[1] / dbr.medians[opt[0]]  # type: ignore[union-attr]
-            lines.append(f"- Optuna define-by-run on SQLite / hpo_core define-by-run at {opt[0]:,} trials: "
-                         f"{ratio:.1f}x (target at least {TARGET_OPTUNA_RATIO:g}x: "
-                         f"{_verdict(ratio >= TARGET_OPTUNA_RATIO)}).")
-    if memory is not None:
-        rows = {r.label: r for r in memory[0]}
-        ref = rows.get(DICT_REF)
-        at = _largest(ref)
-        if at is not None:
-            lines.append(f"- hpo_core `ask(dict)` + `trial.params` + `tell` in memory: {at[1] * 1e6:.2f} µs per "
-                         f"trial at {at[0]:,} trials (target at most {TARGET_MEMORY_S * 1e6:g} µs: "
-                         f"{_verdict(at[1] <= TARGET_MEMORY_S)}).")
-        rs = _largest(rows.get("rustuna define-by-run"))
-        if at is not None and rs is not None and rs[0] in ref.medians:  # type: ignore[union-attr]
-            ratio = rs[1] / ref.medians[rs[0]]  # type: ignore[union-attr]
-            lines.append(f"- rustuna define-by-run / hpo_core `ask(dict)` in memory at {rs[0]:,} trials: "
-                         f"{ratio:.2f}x (target above 1: {_verdict(ratio > 1.0)}).")
-    return "\n".join(lines) if lines else "No target could be evaluated (a row is missing or failed)."
-
-
+# ----------------------------------------------------------------------------- command line
 def write_readme(path: Path, body: str, space: str = "uniform") -> None:
     """Replace the text between the markers of ``space`` in ``path`` (append the section if absent)."""
     _common.write_section(path, MARKERS[space], body)
@@ -797,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     import hpo_core
 
     hpo_core.logging.set_verbosity(logging.WARNING)
-    args.load_at_start = _load()
+    args.load_at_start = load_average()
     command = shlex.join(["python", "benchmarks/overhead.py", *(sys.argv[1:] if argv is None else argv)])
     memory = sqlite = None
     if not args.skip_memory:

@@ -39,24 +39,23 @@ Usage::
 PostgreSQL: ``--postgres-url`` (default ``postgresql://postgres@127.0.0.1:5432/test``);
 the benchmark creates studies named ``hpo_sync_bench_<pid>_<k>`` there and deletes them
 at the end. Where the server cannot be reached its rows say so and the rest runs.
+
+The studies and the holder process live in ``_sync_studies.py``, the result cells, tables
+and report in ``_sync_report.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import gc
 import logging
 import os
-import select
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,51 +64,25 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common  # noqa: E402  (machine info, README sections)
-import overhead_tpe  # noqa: E402  (the mixed space, its objective, suggest_all)
+from _sync_report import Block, Cell, StepsResult, load_average, report  # noqa: E402
+from _sync_studies import (  # noqa: E402  (the studies, the holder process)
+    Studies,
+    hold,
+    holder,
+    n_finished,
+    postgres_problem,
+    prefill,
+    tpe_trial,
+    use_tpe,
+)
 
 README = Path(__file__).with_name("README.md")
 MARKER = "sync"
 SECTIONS = ("running", "tpe", "steps")
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-TARGET_RUNNING_RATIO = 1.5
-TARGET_TPE_S = 3e-3
-TARGET_STEPS_S = 50e-6
-PREFILL_BATCH = 1000
 
 
 # ----------------------------------------------------------------------------- timing
-@dataclass
-class Cell:
-    """Per-trial times (ns) of one condition, or why there are none."""
-
-    label: str
-    times_ns: list[int] = field(default_factory=list)
-    sync_ns: list[int] = field(default_factory=list)  # see sync_probe
-    error: str | None = None
-
-    @property
-    def median_s(self) -> float:
-        return float(np.median(self.times_ns)) * 1e-9
-
-    @property
-    def p90_s(self) -> float:
-        return float(np.percentile(self.times_ns, 90)) * 1e-9
-
-    @property
-    def sync_us(self) -> str:
-        return f"{np.median(self.sync_ns) / 1e3:.0f}" if self.sync_ns else "—"
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and bool(self.times_ns)
-
-
-def tpe_trial(study: Any) -> None:
-    """One define-by-run trial: ask, the 10 ``suggest_*`` of the mixed space, tell."""
-    t = study.ask()
-    study.tell(t, overhead_tpe.objective(overhead_tpe.suggest_all(t)))
-
-
 def trial_steps(studies: list[Any]) -> list[Callable[[], None]]:
     """One ``tpe_trial`` call per study, as argument-less callables."""
     return [functools.partial(tpe_trial, study) for study in studies]
@@ -160,199 +133,7 @@ def sync_probe(cells: list[Cell], studies: list[Any], n: int) -> None:
             cell.error = f"sync probe failed: {type(e).__name__}: {e}"
 
 
-# ----------------------------------------------------------------------------- studies
-def _space() -> Any:
-    import hpo_core
-
-    return hpo_core.SearchSpace(overhead_tpe.distributions(hpo_core))
-
-
-def _values(space: Any, X: np.ndarray) -> np.ndarray:
-    """``overhead_tpe.objective`` of internal rows ``X (n, d)`` (a categorical is its index)."""
-    col = {name: X[:, j] for j, name in enumerate(space.names)}
-    return (col["f_uniform"] ** 2 + col["f_extra0"] + col["f_extra1"] + col["i_uniform"] / 100.0
-            + (col["c_small"] == 0.0))
-
-
-def prefill(study: Any, n: int, seed: int) -> None:
-    """Add ``n`` finished trials of the mixed space: random sampler, batches of 1,000."""
-    import hpo_core
-
-    sampler, space = study.sampler, _space()
-    study.sampler = hpo_core.samplers.RandomSampler(seed=seed)
-    try:
-        for k in range(0, n, PREFILL_BATCH):
-            batch = study.ask_array(space, min(PREFILL_BATCH, n - k))
-            study.tell_array(batch, _values(space, batch.params))
-    finally:
-        study.sampler = sampler
-
-
-def n_finished(study: Any) -> int:
-    import hpo_core
-
-    h = study._history()
-    return int(h.n - h.count(int(hpo_core.TrialState.RUNNING)) - h.count(int(hpo_core.TrialState.WAITING)))
-
-
-def use_tpe(study: Any, args: argparse.Namespace) -> None:
-    """Switch ``study`` to a fresh ``TPESampler`` and run the untimed warm-up trials."""
-    import hpo_core
-
-    study.sampler = hpo_core.samplers.TPESampler(seed=args.seed)
-    for _ in range(args.warmup):
-        tpe_trial(study)
-
-
-# ----------------------------------------------------------------------------- the holder process
-# One spec per study: (storage URL, study name, RUNNING trials to create).
-Spec = tuple[str, str, int]
-
-
-def hold(specs: list[Spec], n_steps: int, heartbeat: float | None) -> int:
-    """Holder process: create the RUNNING trials, say ``ready``, wait for stdin to close.
-
-    Each trial is asked through this process's own storage object, gets the 10
-    parameters of the mixed space and ``n_steps`` reports, and is never told. With
-    ``heartbeat``, every trial's heartbeat is recorded every ``heartbeat`` seconds
-    meanwhile (one write each, as ``Study.optimize`` does).
-    """
-    import hpo_core
-    from hpo_core.storages import RDBStorage
-
-    hpo_core.logging.set_verbosity(logging.WARNING)
-    t0 = time.perf_counter()
-    held: list[tuple[Any, int]] = []
-    for url, name, n in specs:
-        storage = RDBStorage(url, heartbeat_interval=None)
-        study = hpo_core.load_study(study_name=name, storage=storage,
-                                    sampler=hpo_core.samplers.RandomSampler(seed=1))
-        for _ in range(n):
-            trial = study.ask()
-            overhead_tpe.suggest_all(trial)
-            for step in range(n_steps):
-                trial.report(1.0 / (step + 1), step)
-            held.append((storage, trial._trial_id))
-    print(f"ready {len(held)} {time.perf_counter() - t0:.2f}", flush=True)
-    while True:
-        readable, _, _ = select.select([sys.stdin], [], [], heartbeat)
-        if readable and not os.read(sys.stdin.fileno(), 65536):
-            return 0  # stdin closed: the benchmark is done
-        if heartbeat is not None and not readable:
-            for storage, trial_id in held:
-                storage.record_heartbeat(trial_id)
-
-
-class Holder:
-    """A holder process (see :func:`hold`), stopped by closing its stdin."""
-
-    def __init__(self, specs: list[Spec], args: argparse.Namespace):
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--hold-steps", str(args.steps)]
-        if args.heartbeat is not None:
-            cmd += ["--heartbeat", str(args.heartbeat)]
-        for url, name, n in specs:
-            cmd += ["--hold", url, name, str(n)]
-        self.n = sum(n for _, _, n in specs)
-        self.setup_s = 0.0
-        self.proc: subprocess.Popen[bytes] | None = None
-        if self.n:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE)
-
-    def wait_ready(self, timeout: float = 600.0) -> None:
-        """Block until the trials exist; raise (with the holder's stderr) if it failed."""
-        if self.proc is None:
-            return
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        line = self.proc.stdout.readline().decode() if ready else ""
-        if not line.startswith("ready "):
-            self.stop()
-            err = self.proc.stderr.read().decode().strip() if self.proc.stderr else ""
-            raise RuntimeError(f"the holder process did not get ready: {err[-2000:] or line or 'timeout'}")
-        _, n, secs = line.split()
-        if int(n) != self.n:
-            raise RuntimeError(f"the holder created {n} RUNNING trials, expected {self.n}")
-        self.setup_s = float(secs)
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        assert self.proc.stdin is not None
-        with contextlib.suppress(OSError):
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
-@contextlib.contextmanager
-def holder(specs: list[Spec], args: argparse.Namespace) -> Iterator[Holder]:
-    h = Holder(specs, args)
-    try:
-        h.wait_ready()
-        yield h
-    finally:
-        h.stop()
-
-
-# ----------------------------------------------------------------------------- storages
-def _storage(url: str) -> Any:
-    from hpo_core.storages import RDBStorage
-
-    return RDBStorage(url, heartbeat_interval=None)
-
-
-def postgres_problem(url: str) -> str | None:
-    """Why ``url`` cannot be used (driver missing, server down), or None."""
-    try:
-        _storage(url).close()
-    except Exception as e:  # noqa: BLE001 - reported in the table instead
-        return f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
-    return None
-
-
-class Studies:
-    """Studies created by this run, deleted at the end (PostgreSQL keeps them otherwise)."""
-
-    def __init__(self) -> None:
-        self.made: list[tuple[Any, str]] = []
-        self.counter = 0
-
-    def create(self, url: str) -> Any:
-        import hpo_core
-
-        storage = _storage(url)
-        name = f"hpo_sync_bench_{os.getpid()}_{self.counter}"
-        self.counter += 1
-        study = hpo_core.create_study(storage=storage, study_name=name,
-                                      sampler=hpo_core.samplers.RandomSampler(seed=0))
-        self.made.append((storage, name))
-        return study
-
-    def delete_all(self) -> None:
-        import hpo_core
-
-        for storage, name in self.made:
-            with contextlib.suppress(Exception):
-                hpo_core.delete_study(study_name=name, storage=storage)
-            with contextlib.suppress(Exception):
-                storage.close()
-        self.made.clear()
-
-
 # ----------------------------------------------------------------------------- section: running
-@dataclass
-class Block:
-    """One table: a backend (``running``) or a history size (``tpe``)."""
-
-    title: str
-    cells: list[Cell]
-    error: str | None = None
-
-
 def run_running(args: argparse.Namespace, tmp: str, studies: Studies, log: Callable[[str], None]) -> list[Block]:
     """Section ``running``: one study per RUNNING count and backend, conditions interleaved."""
     import hpo_core
@@ -437,16 +218,6 @@ def run_tpe(args: argparse.Namespace, tmp: str, studies: Studies, log: Callable[
 
 
 # ----------------------------------------------------------------------------- section: steps
-@dataclass
-class StepsResult:
-    n_trials: int
-    n_steps: int
-    build_s: float = 0.0
-    reads_us: dict[str, float] = field(default_factory=dict)
-    kept: int = 0
-    error: str | None = None
-
-
 def build_steps_study(n_trials: int, n_steps: int, seed: int) -> tuple[Any, np.ndarray]:
     """In-memory study: each trial reports ``n_steps`` steps, then ends COMPLETE (90%),
     PRUNED (5%) or stays RUNNING (5%), one trial after the other as a study runs them."""
@@ -529,119 +300,6 @@ def run_steps(args: argparse.Namespace, log: Callable[[str], None]) -> StepsResu
         res.error = f"{type(e).__name__}: {e}"
     log("  " + (res.error or ", ".join(f"{k}: {v:.1f} us" for k, v in res.reads_us.items())))
     return res
-
-
-# ----------------------------------------------------------------------------- tables
-def _ms(x: float) -> str:
-    return f"{x * 1e3:.2f}"
-
-
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "**missed**"
-
-
-def running_table(blocks: list[Block], args: argparse.Namespace) -> str:
-    lines = []
-    for b in blocks:
-        lines += [f"##### {b.title}", ""]
-        if b.error and not any(c.ok for c in b.cells):
-            lines += [b.error, ""]
-            continue
-        ref = b.cells[0] if b.cells and b.cells[0].ok and args.running_list[0] == 0 else None
-        lines += [f"| RUNNING trials ({args.steps} reports each) | median ms per trial | p90 ms | trials timed "
-                  "| ratio vs 0 RUNNING | sync after one trial, median µs |", "|---|---|---|---|---|---|"]
-        for c in b.cells:
-            if not c.ok:
-                lines.append(f"| {c.label} | {c.error or 'error'} | | | | |")
-                continue
-            ratio = "—" if ref is None else ("1 (reference)" if c is ref else f"{c.median_s / ref.median_s:.2f}×")
-            lines.append(f"| {c.label} | {_ms(c.median_s)} | {_ms(c.p90_s)} | {len(c.times_ns)} | {ratio} "
-                         f"| {c.sync_us} |")
-        last = b.cells[-1] if b.cells else None
-        if ref is not None and last is not None and last.ok and last is not ref:
-            growth = last.median_s / ref.median_s
-            lines += ["", f"Target: at {last.label} within {TARGET_RUNNING_RATIO:g}x of 0 RUNNING: "
-                      f"{growth:.2f}x, {_verdict(growth <= TARGET_RUNNING_RATIO)}."]
-        if b.error:
-            lines += ["", f"**{b.error}**"]
-        lines.append("")
-    return "\n".join(lines).rstrip()
-
-
-def tpe_table(blocks: list[Block], args: argparse.Namespace) -> str:
-    labels = [c.label for c in blocks[0].cells] if blocks else []
-    head = (["finished trials"] + [f"{lab}: median (p90) ms" for lab in labels] + ["ratio", "target ≤ 3 ms"]
-            + [f"sync after one trial, median µs ({lab})" for lab in labels])
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for b in blocks:
-        cells = list(b.cells)
-        row = [b.title]
-        for c in cells:
-            row.append(f"{_ms(c.median_s)} ({_ms(c.p90_s)})" if c.ok else (c.error or b.error or "error"))
-        if all(c.ok for c in cells) and len(cells) == 2:
-            row.append(f"{cells[1].median_s / cells[0].median_s:.2f}×")
-            worst = max(c.median_s for c in cells)
-            row.append(_verdict(worst <= TARGET_TPE_S))
-        else:
-            row += ["—", "—"]
-        row += [c.sync_us for c in cells]
-        lines.append("| " + " | ".join(row) + " |")
-    lines += ["", "Ratio: with the other process / nothing else running. Target: both medians at most 3 ms."]
-    return "\n".join(lines)
-
-
-def steps_table(res: StepsResult) -> str:
-    if res.error and not res.reads_us:
-        return f"**{res.error}**"
-    lines = ["| read | median µs |", "|---|---|"]
-    for k, v in res.reads_us.items():
-        lines.append(f"| `{k}` | {v:.1f} |" if not k.startswith("the same") else f"| {k} | {v:.1f} |")
-    key = "study.view.history.steps.at_step(s) + keep COMPLETE (take)"
-    lines += ["", f"{res.n_trials:,} trials x {res.n_steps} steps ({res.n_trials * res.n_steps:,} reports "
-              f"through `trial.report`, built in {res.build_s:.1f} s, "
-              f"{res.build_s / max(res.n_trials * res.n_steps, 1) * 1e6:.2f} µs per report including the "
-              f"asks and tells); {res.kept:,} COMPLETE rows kept per read."]
-    if key in res.reads_us:
-        v = res.reads_us[key]
-        lines.append(f"Target: the read with keep COMPLETE at most {TARGET_STEPS_S * 1e6:g} µs: "
-                     f"{v:.1f} µs, {_verdict(v * 1e-6 <= TARGET_STEPS_S)}.")
-    if res.error:
-        lines.append(f"**{res.error}**")
-    return "\n".join(lines)
-
-
-def _load() -> str:
-    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def machine_info(load_at_start: str) -> str:
-    import sqlite3
-
-    return (_common.machine_info(("sqlalchemy", "psycopg")) + f"\n- SQLite library: {sqlite3.sqlite_version}"
-            + f"\n- Load average (1, 5, 15 min): {load_at_start} at the start, {_load()} at the end")
-
-
-def report(args: argparse.Namespace, command: str, running: list[Block] | None, tpe: list[Block] | None,
-           steps: StepsResult | None) -> str:
-    parts = [f"Command: `{command}`", "", machine_info(args.load_at_start), "",
-             f"TPE trial = `study.ask()`, the 10 `suggest_*` of the mixed space of `overhead_tpe.py`, "
-             f"`study.tell`, timed as a whole. Studies prefilled with `ask_array`/`tell_array` (random "
-             f"sampler), then `TPESampler(seed={args.seed})` and {args.warmup} untimed trials. RUNNING "
-             f"trials: created by another process through its own storage (`ask`, the 10 `suggest_*`, "
-             f"{args.steps} `trial.report`), never told"
-             + (f", heartbeat every {args.heartbeat:g} s" if args.heartbeat else ", no heartbeat")
-             + f". {args.window} trials timed per condition in {args.rounds} interleaved rounds. "
-             f"\"Sync after one trial\" (a diagnostic): {args.sync_probes} more trials per condition after "
-             "the window, each followed by `study.view.sync()` timed alone, which reads and applies that "
-             "trial's changes, as the sync at the start of every TPE ask does."]
-    if running is not None:
-        parts += ["", f"#### RUNNING trials beside a {args.trials:,}-trial study (TPE trial, ms)", "",
-                  running_table(running, args)]
-    if tpe is not None:
-        parts += ["", "#### TPE define-by-run on SQLite (ms per trial)", "", tpe_table(tpe, args)]
-    if steps is not None:
-        parts += ["", "#### Reading one step's values through a study's history (µs)", "", steps_table(steps)]
-    return "\n".join(parts) + "\n"
 
 
 # ----------------------------------------------------------------------------- command line
@@ -739,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
 
     hpo_core.logging.set_verbosity(logging.WARNING)
     _common.git_rev()  # name the code this process imported before anything runs
-    args.load_at_start = _load()
+    args.load_at_start = load_average()
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

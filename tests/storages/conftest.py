@@ -8,8 +8,13 @@ import functools
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 POSTGRES_URL = os.environ.get("HPO_CORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("HPO_CORE_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -104,6 +109,25 @@ def mysql_url() -> Iterator[str]:
         with engine.begin() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+                        pytest.param("mysql", marks=pytest.mark.mysql)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each RDB backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'study.db'}"
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+@pytest.fixture
+def engine(url: str) -> Iterator[sa.Engine]:
+    """A SQLAlchemy engine on ``url``, without a pool, for writing and inspecting tables directly."""
+    import sqlalchemy as sa
+
+    eng = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    yield eng
+    eng.dispose()
 
 
 REDIS_URL = os.environ.get("HPO_CORE_TEST_REDIS_URL", "redis://127.0.0.1:6379")

@@ -6,6 +6,8 @@ References: ``hpo_core.kernels._reference_signed_rank``, ``_reference_fanova``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from hpo_core._validation import format_error
@@ -39,6 +41,28 @@ def paired_signed_rank_rows(
     return _kernel_module("paired_signed_rank_rows").paired_signed_rank_rows(  # type: ignore[no-any-return]
         keys, vals, off, cnt, row_x, row_y, column, greater
     )
+
+
+def resolve_paired_signed_rank_rows(
+    keys: np.ndarray, vals: np.ndarray, off: np.ndarray, cnt: np.ndarray
+) -> Callable[..., tuple[int, int, float, float, int, int, float]]:
+    """:func:`paired_signed_rank_rows` for these four arrays, without this module's frames:
+    the backend's function (the default backend's, else the first that has it) and, for
+    Numba, its compiled entry point for the arrays' types (int rows and column, a bool
+    ``greater``), which skips Numba's per-call typing of the eight arguments and its
+    overload lookup. For a caller that makes one call per decision (the Wilcoxon pruner: the
+    frames and the typing cost about 1 us each in a cold decision). Call it with these four array
+    objects only and resolve again when ``StepIndex.row_arrays()`` returns another tuple:
+    the entry point reads arrays of another dtype or ndim as these, it does not reject
+    them. A later change of the default backend does not reach a resolved function."""
+    fn = _kernel_module("paired_signed_rank_rows").paired_signed_rank_rows
+    compile_for = getattr(fn, "compile", None)  # a Numba dispatcher (not under NUMBA_DISABLE_JIT)
+    if compile_for is None:
+        return fn  # type: ignore[no-any-return]
+    from numba import typeof  # loaded: the backend is Numba's
+
+    # Dispatcher.compile returns the overload's entry point (from the cache when compiled).
+    return compile_for(tuple(typeof(a) for a in (keys, vals, off, cnt, 0, 0, 0, True)))  # type: ignore[no-any-return]
 
 
 def fanova_marginal_variances(

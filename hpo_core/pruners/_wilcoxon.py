@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from hpo_core import kernels
 from hpo_core._validation import check_int, check_real
 from hpo_core.exceptions import HpoWarning
+from hpo_core.kernels._dispatch_stats import resolve_paired_signed_rank_rows
 from hpo_core.pruners._base import BasePruner
 from hpo_core.pruners._signed_rank import (
     _EXACT_MAX_N,
@@ -78,31 +79,44 @@ class WilcoxonPruner(BasePruner):
         self._n_startup_steps: int = check_int("n_startup_steps", n_startup_steps, low=0, owner=owner)  # type: ignore[assignment]
         # The best trial's reports, read once: (history, rollbacks, row) -> _BestReports.
         self._best: tuple[Any, int, int, _BestReports] | None = None
+        # (the step index's row arrays, kernels.paired_signed_rank_rows resolved for them):
+        # resolved again when the index replaces its arrays (it grows by doubling).
+        self._kernel: tuple[tuple[np.ndarray, ...], Callable[..., tuple[int, int, float, float, int, int, float]]] \
+            | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_best"] = None  # holds a history: rebuilt on use
+        state["_kernel"] = None  # holds arrays and a compiled function: resolved again on use
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({"_kernel": None, **state})  # a pruner pickled before _kernel existed
+
     def prune(self, study: Study, trial: Trial) -> bool:
-        view = study.view
-        history = view.history
-        maximize = view.signs.item(0) < 0
+        history = study.view.history
         # The cached best trial's reports while it is still the best and no trial set
-        # constraints (the usual call: no function call), else the full lookup.
-        cached, row = self._best, history.best_row
-        if (cached is not None and cached[2] == row and cached[0] is history and cached[1] == history.rollbacks
-                and history.numeric_column("constraints") is None):
+        # constraints (the usual call), else the full lookup.
+        cached = self._best
+        if (cached is not None and cached[2] == history.best_row and cached[0] is history
+                and cached[1] == history.rollbacks and history.numeric_column("constraints") is None):
             best: _BestReports | None = cached[3]
         else:
-            best = self._best_reports(history, _best_feasible_row(history, maximize))
-        if best is None or not best.finite or len(best.steps) == 0:
+            best = self._best_reports(history, study.view.signs.item(0) < 0)
+        if best is None or not best.usable:
             return _never_without_best(history, trial, best)
+        maximize = best.maximize
         # One compiled call over the step index's arrays: the trial's report count, the
         # sum of its reports (left to right, as Optuna's Python sum), the pairing with the
         # best trial's steps and the signed-rank statistic; no array is built in Python.
-        n_steps, n_pairs, total, t_plus, tie_term, n_zero, p_normal = kernels.paired_signed_rank_rows(
-            *history.steps.row_arrays(), trial.number, best.row, 0, not maximize
+        # The kernel is resolved for the index's arrays and called directly (the
+        # dispatcher's frames and Numba's typing of the arguments cost ~2 us cold).
+        arrays = history.steps.row_arrays()
+        kernel = self._kernel
+        if kernel is None or kernel[0] is not arrays:
+            kernel = self._kernel = (arrays, resolve_paired_signed_rank_rows(*arrays))
+        n_steps, n_pairs, total, t_plus, tie_term, n_zero, p_normal = kernel[1](
+            *arrays, trial.number, best.row, 0, not maximize
         )
         if n_steps == 0:
             return False
@@ -133,10 +147,11 @@ class WilcoxonPruner(BasePruner):
             p = p_normal
         return p < self._p_threshold
 
-    def _best_reports(self, history: History, row: int) -> _BestReports | None:
-        """The reports of the best trial ``row`` (None if -1), cached: a COMPLETE trial's
-        reports never change (the storages refuse a report to a finished trial), so they
-        are read once per best trial (per history, until a rollback)."""
+    def _best_reports(self, history: History, maximize: bool) -> _BestReports | None:
+        """The reports of the best (feasible) trial, None if there is none, cached: a
+        COMPLETE trial's reports never change (the storages refuse a report to a finished
+        trial), so they are read once per best trial (per history, until a rollback)."""
+        row = _best_feasible_row(history, maximize)
         if row < 0:
             return None
         cached = self._best
@@ -144,21 +159,25 @@ class WilcoxonPruner(BasePruner):
             return cached[3]
         steps, values = history.steps.of_row(row)
         values = values[:, 0]
-        best = _BestReports(row, steps, values, bool(np.isfinite(values).all()),
-                            sum(values.tolist()) / len(values) if len(values) else math.nan)
+        finite = bool(np.isfinite(values).all())
+        best = _BestReports(row, steps, values, finite, sum(values.tolist()) / len(values) if len(values) else math.nan,
+                            maximize, finite and len(values) > 0)
         self._best = (history, history.rollbacks, row, best)
         return best
 
 
 class _BestReports(NamedTuple):
-    """The best trial's row, ``steps (L,)``, ``values (L,)``, whether all are finite, and
-    their mean (Python's sum, left to right)."""
+    """The best trial's row, ``steps (L,)``, ``values (L,)``, whether all are finite, their
+    mean (Python's sum, left to right), the study's direction and whether a test against
+    them can run (finite and ``L > 0``)."""
 
     row: int
     steps: np.ndarray
     values: np.ndarray
     finite: bool
     mean: float
+    maximize: bool
+    usable: bool
 
 
 def _never_without_best(history: History, trial: Trial, best: _BestReports | None) -> bool:

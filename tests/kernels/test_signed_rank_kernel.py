@@ -16,8 +16,10 @@ from hpo_core.pruners._signed_rank import needs_permutation, pvalue_from_statist
 def _cases(seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(seed)
     out = []
-    for n, k in [(0, 0), (0, 5), (5, 0), (1, 1), (2, 2), (13, 13), (61, 100), (100, 61), (80, 200)]:
-        for kind in ("normal", "ties", "gaps", "equal"):
+    # 64 and 65 pairs: either side of the Numba kernel's switch from insertion sort to quicksort.
+    for n, k in [(0, 0), (0, 5), (5, 0), (1, 1), (2, 2), (13, 13), (61, 100), (100, 61), (64, 64), (65, 65),
+                 (80, 200), (300, 300)]:
+        for kind in ("normal", "ties", "gaps", "equal", "extremes"):
             if kind == "gaps":  # steps missing on either side: only the common ones pair
                 sx = np.sort(rng.choice(3 * max(n, 1), n, replace=False)).astype(np.int64)
                 sy = np.sort(rng.choice(3 * max(k, 1), k, replace=False)).astype(np.int64)
@@ -28,10 +30,18 @@ def _cases(seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
             elif kind == "equal":  # every difference zero
                 x = y_full = rng.normal(size=max(n, k))
                 x, y = y_full[:n].copy(), y_full[:k].copy()
+            elif kind == "extremes":  # -0.0 and +-inf differences, tiny and huge ones, ties among them
+                pool = np.array([-0.0, 0.0, np.inf, -np.inf, 5e-324, -5e-324, 1e308, -1e308, 1.0, -1.0])
+                x, y = rng.choice(pool, n), np.where(rng.random(k) < 0.5, -0.0, 0.0)
             else:
                 x, y = rng.normal(size=n), rng.normal(size=k) * 1e3
             out.append((sx, x, sy, y))
     return out
+
+
+def _same(got: tuple, want: tuple) -> bool:
+    """Equal element by element, NaN equal to NaN."""
+    return len(got) == len(want) and all(g == w or (g != g and w != w) for g, w in zip(got, want))
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -39,11 +49,12 @@ def test_paired_signed_rank_matches_reference(backend: ModuleType, seed: int) ->
     if not hasattr(backend, "paired_signed_rank"):
         pytest.skip(f"{backend.BACKEND_NAME} has no paired_signed_rank (the dispatcher falls back)")
     for sx, x, sy, y in _cases(seed):
-        got = backend.paired_signed_rank(sx, x, sy, y)
-        want = _reference.paired_signed_rank(sx, x, sy, y)
+        with np.errstate(over="ignore", invalid="ignore"):  # the sum of the extremes (NUMBA_DISABLE_JIT)
+            got = backend.paired_signed_rank(sx, x, sy, y)
+            want = _reference.paired_signed_rank(sx, x, sy, y)
         # Counts and the tie term are integers, T+ a multiple of 1/4 and the sum is added
-        # left to right in both: equal, not close.
-        assert tuple(got) == tuple(want), (sx, x, sy, y)
+        # left to right in both: equal, not close (NaN where +inf and -inf are summed).
+        assert _same(got, want), (sx, x, sy, y)
         assert isinstance(got[1], float) and isinstance(got[2], float)
 
 
@@ -117,3 +128,25 @@ def test_signed_rank_normal_pvalue_far_tails(backend: ModuleType) -> None:
             want = _reference.signed_rank_normal_pvalue(n, t_plus, 6, greater)
             np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)  # tiny tails keep their digits
             assert 0.0 <= got <= 1.0
+
+
+def test_resolved_paired_signed_rank_rows_matches_the_dispatcher() -> None:
+    """The function resolved for a step index's arrays (Numba: the compiled entry point;
+    under NUMBA_DISABLE_JIT or NumPy: the function) returns the dispatcher's results."""
+    from hpo_core import kernels
+    from hpo_core._step_index import StepIndex
+    from hpo_core.kernels._dispatch_stats import resolve_paired_signed_rank_rows
+
+    rng = np.random.default_rng(5)
+    index = StepIndex()
+    for row in range(5):
+        for step in rng.permutation(70)[: rng.integers(1, 70)].tolist():
+            index.add(row, int(step), float(rng.integers(-20, 21)) / 4)
+    arrays = index.row_arrays()
+    resolved = resolve_paired_signed_rank_rows(*arrays)
+    for row_x in range(6):
+        for row_y in range(6):
+            for greater in (True, False):
+                got = resolved(*arrays, row_x, row_y, 0, greater)
+                want = kernels.paired_signed_rank_rows(*arrays, row_x, row_y, 0, greater)
+                assert _same(got, want)

@@ -34,6 +34,23 @@ def backend(request: pytest.FixtureRequest) -> ModuleType:
 
 
 @pytest.fixture
+def pbackend(backend: ModuleType) -> ModuleType:
+    """Backends implementing the product kernels (jax has none: the dispatcher falls back,
+    tested in test_product_mixture.py)."""
+    if not hasattr(backend, "log_pdf_product_mixture"):
+        pytest.skip(f"{backend.BACKEND_NAME} has no product kernels; the dispatcher falls back")
+    return backend
+
+
+@pytest.fixture
+def bbackend(backend: ModuleType) -> ModuleType:
+    """Backends implementing TPE's estimator kernels (jax has none: the dispatcher falls back)."""
+    if not hasattr(backend, "parzen_bandwidths"):
+        pytest.skip(f"{backend.BACKEND_NAME} has no TPE estimator kernels; the dispatcher falls back")
+    return backend
+
+
+@pytest.fixture
 def reference() -> ModuleType:
     return _reference
 

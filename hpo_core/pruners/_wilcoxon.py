@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from math import isfinite
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -77,6 +78,7 @@ class WilcoxonPruner(BasePruner):
         owner = "WilcoxonPruner"
         self._p_threshold: float = check_real("p_threshold", p_threshold, low=0.0, high=1.0, owner=owner)  # type: ignore[assignment]
         self._n_startup_steps: int = check_int("n_startup_steps", n_startup_steps, low=0, owner=owner)  # type: ignore[assignment]
+        self._min_pairs = max(2, self._n_startup_steps)  # the test runs from this many pairs
         # The best trial's reports, read once: (history, rollbacks, row) -> _BestReports.
         self._best: tuple[Any, int, int, _BestReports] | None = None
         # (the step index's row arrays, kernels.paired_signed_rank_rows resolved for them):
@@ -91,7 +93,8 @@ class WilcoxonPruner(BasePruner):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update({"_kernel": None, **state})  # a pruner pickled before _kernel existed
+        # A pruner pickled before _kernel and _min_pairs existed gets them here.
+        self.__dict__.update({"_kernel": None, "_min_pairs": max(2, state["_n_startup_steps"]), **state})
 
     def prune(self, study: Study, trial: Trial) -> bool:
         history = study.view.history
@@ -118,24 +121,23 @@ class WilcoxonPruner(BasePruner):
         n_steps, n_pairs, total, t_plus, tie_term, n_zero, p_normal = kernel[1](
             *arrays, trial.number, best.row, 0, not maximize
         )
-        if n_steps == 0:
-            return False
-        # A finite sum means finite reports (NaN and infinities propagate); only an
-        # infinite or NaN sum (or an overflow) needs the element-wise check.
-        if not math.isfinite(total) and not np.isfinite(history.steps.row_view(trial.number)[1]).all():
-            _warn(f"the reports of trial {trial.number} include NaN or infinity: it is not pruned.")
-            return False
-        if n_pairs < n_steps:
-            _warn(
-                f"trial {trial.number} reported steps that the best trial ({best.row}) did not: they are ignored."
-            )
-        if n_pairs < 2 or n_pairs < self._n_startup_steps:
+        # The usual call pairs every report and sums to a finite value; otherwise Optuna's
+        # warnings, in its order. A finite sum means finite reports (NaN and infinities
+        # propagate); only an infinite or NaN sum (or an overflow) needs the element-wise check.
+        if n_pairs < n_steps or not isfinite(total):
+            if not isfinite(total) and not np.isfinite(history.steps.row_view(trial.number)[1]).all():
+                _warn(f"the reports of trial {trial.number} include NaN or infinity: it is not pruned.")
+                return False
+            if n_pairs < n_steps:
+                _warn(f"trial {trial.number} reported steps that the best trial ({best.row}) did not: they are "
+                      "ignored.")
+        if n_pairs < self._min_pairs:  # no report (n_steps == 0) included
             return False
         mean = total / n_steps
         if best.mean <= mean if maximize else best.mean >= mean:  # the average is the best's
             return False
         if n_pairs > _EXACT_MAX_N:  # SciPy's normal approximation, computed in the kernel call
-            return bool(p_normal < self._p_threshold)
+            return p_normal < self._p_threshold
         alternative = "less" if maximize else "greater"
         if needs_permutation(n_pairs, tie_term, n_zero > 0):  # n <= 13: from the differences
             steps, values = history.steps.row_view(trial.number)

@@ -123,3 +123,31 @@ def test_wilcoxon_compares_with_the_best_feasible_trial_as_optuna(direction: str
                 decisions[lib.__name__].append(trial.should_prune())
     assert decisions["hpo_core"] == decisions["optuna"]
     assert decisions["hpo_core"][:4] == [False] * 4 and any(decisions["hpo_core"])
+
+
+def test_wilcoxon_pickled_pruner_decides_as_before() -> None:
+    """A pickled pruner (its caches dropped), and one pickled before the kernel cache and
+    the minimum pair count were attributes, make the original's decisions."""
+    import pickle
+
+    rng = np.random.default_rng(0)
+    pruner = WilcoxonPruner(p_threshold=0.2, n_startup_steps=3)
+    study = hpo_core.create_study(pruner=pruner)
+    best = study.ask()
+    for i in range(60):
+        best.report(float(rng.normal()), i)
+    study.tell(best, 0.0)
+    trial = study.ask()
+    copies = [pickle.loads(pickle.dumps(pruner))]
+    old = pruner.__getstate__()
+    del old["_kernel"], old["_min_pairs"]
+    copies.append(WilcoxonPruner.__new__(WilcoxonPruner))
+    copies[-1].__setstate__(old)
+    decisions: list[list[bool]] = [[], [], []]
+    for i in range(60):
+        trial.report(float(rng.normal() + 0.4), i)
+        for k, p in enumerate([pruner, *copies]):
+            study.pruner = p
+            decisions[k].append(trial.should_prune())
+    assert decisions[1] == decisions[0] and decisions[2] == decisions[0]
+    assert decisions[0][:2] == [False, False] and any(decisions[0])

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -23,15 +22,6 @@ MIN = StudyDirection.MINIMIZE
 UNIT = FloatDistribution(0.0, 1.0)
 # Distinct names that MySQL/MariaDB's default collations take for one.
 NAMES = ("x", "X", "x ")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
-                        pytest.param("mysql", marks=pytest.mark.mysql)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database of each RDB backend."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'study.db'}"
-    return str(request.getfixturevalue(f"{request.param}_url"))
 
 
 @pytest.fixture

@@ -143,6 +143,12 @@ def run_sampler(kind: str, kwargs: dict[str, Any], problem: _problems.Problem, e
     return _run_hyperopt(kind, problem, evaluate, seed, n_trials)
 
 
+def config_key(params: dict[str, Any]) -> tuple[Any, ...]:
+    """A hashable key of one configuration, for counting distinct ones (lists, as
+    ``mlp_digits``'s ``widths``, become tuples)."""
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+
+
 def limit_threads() -> None:
     """One thread for BLAS/OpenMP/torch: runs must not compete (2-core machines, --workers).
 

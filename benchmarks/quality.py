@@ -91,7 +91,7 @@ def run_one(spec: str, problem_name: str, seed: int, n_trials: int) -> dict[str,
         configs: list[tuple[Any, ...]] = []
 
         def recorded(params: dict[str, Any]) -> float:
-            configs.append(tuple(sorted(params.items())))
+            configs.append(_runners.config_key(params))
             return evaluate(params)
 
         values, objective_s = _runners.run_sampler(kind, kwargs, problem, recorded, seed, n_trials)

@@ -247,7 +247,7 @@ def run_one(task: tuple[str, str, int, int]) -> tuple[str, dict[str, Any]]:
     configs: list[tuple[Any, ...]] = []
 
     def recorded(params: dict[str, Any]) -> float:
-        configs.append(tuple(sorted(params.items())))
+        configs.append(_runners.config_key(params))
         return float(evaluate(params))
 
     study = hpo_core.create_study(sampler=make_sampler(variant, seed))

@@ -110,6 +110,17 @@ def test_quality_sklearn_task_against_best_found(tmp_path: Path) -> None:
     assert "| enet_diabetes | 1 |" in quality.regret_table(result, "sklearn")
 
 
+def test_quality_runs_a_task_with_a_list_parameter(tmp_path: Path) -> None:
+    # mlp_digits returns its layer widths as a list: the distinct-configuration count must
+    # still hash it (a TypeError here once dropped every mlp_digits run as an error).
+    _needs("sklearn", "torch", "scipy")
+    quality = _load("quality")
+    data = quality.run_all(["hpo_random"], ["mlp_digits"], [0], 2, tmp_path / "q.json", log=_quiet)
+    (rec,) = data["runs"].values()
+    assert "error" not in rec
+    assert rec["distinct"] == {"1": 1, "2": 2}
+
+
 def test_quality_hyperopt_space_matches_objective() -> None:
     _needs("hyperopt")
     problems = _load("_problems")

@@ -14,10 +14,11 @@ For every table and seed:
   the *full budget*. Its *target* is the best final error it reaches with them.
 - **pruned TPE** (``hpo_asha``, ``hpo_bohb``, ``optuna_asha``, ``optuna_bohb``): the same
   sampler with ``SuccessiveHalvingPruner()`` (asynchronous successive halving, ASHA) or
-  ``HyperbandPruner()`` (with TPE, BOHB-style: hpo_core's TPE models only the trials of a
-  trial's bracket; Optuna 5.0's TPE reads every trial, since its bracket study filters
-  ``get_trials`` but TPE calls ``_get_trials``; ``hpo_bohb_all`` is hpo_core's with every
-  trial modelled, for comparison), Optuna's default arguments unless a spec sets them
+  ``HyperbandPruner()`` (with TPE, BOHB-style: in both libraries TPE models every trial,
+  Optuna 5.0's because its bracket study filters ``get_trials`` but TPE calls
+  ``_get_trials``; ``hpo_bohb:sampler_scope=bracket`` models each bracket apart;
+  ``hpo_bohb_all`` is kept as a name of ``hpo_bohb`` for the runs recorded under it),
+  Optuna's default arguments unless a spec sets them
   (``hpo_asha:min_resource=3:reduction_factor=3``). It runs as many trials as it likes
   until it has spent the full budget's epochs; after each trial the epochs so far and, if
   the trial completed (ran every step), its final error are recorded.
@@ -69,16 +70,13 @@ CONFIGS: dict[str, tuple[str, str | None, str]] = {
     "hpo_tpe": ("hpo_core", None, "hpo_core TPE, full budget"),
     "hpo_asha": ("hpo_core", "SuccessiveHalvingPruner", "hpo_core TPE + ASHA"),
     "hpo_bohb": ("hpo_core", "HyperbandPruner", "hpo_core TPE + Hyperband (BOHB)"),
+    # Recorded before sampler_scope="study" became the default: the same as hpo_bohb now.
     "hpo_bohb_all": ("hpo_core", "HyperbandPruner", "hpo_core TPE on every trial + Hyperband"),
     "optuna_tpe": ("optuna", None, "Optuna TPE, full budget"),
     "optuna_asha": ("optuna", "SuccessiveHalvingPruner", "Optuna TPE + ASHA"),
     "optuna_bohb": ("optuna", "HyperbandPruner", "Optuna TPE + Hyperband (BOHB)"),
 }
 REFERENCE = {"hpo_core": "hpo_tpe", "optuna": "optuna_tpe"}
-# Configurations whose sampler models every trial instead of the asking trial's bracket (for
-# comparison: Optuna 5.0's TPE does so under its HyperbandPruner, whose bracket study filters
-# `get_trials` while TPE reads `_get_trials`).
-EVERY_TRIAL = {"hpo_bohb_all"}
 
 PROTOCOL = """\
 Each study replays a recorded table (`_curves.make_objective`: every step is reported,
@@ -89,9 +87,9 @@ validation error after the last step. Per table and seed:
   `--budget` trials of every step. Those epochs are the *full budget*; the best final error
   of its trials is the seed's *target*.
 - **Pruned TPE**: the same sampler with `SuccessiveHalvingPruner()` (asynchronous successive
-  halving, ASHA) or `HyperbandPruner()` (with TPE, BOHB-style: hpo_core's TPE models only the
-  trials of the asking trial's bracket; Optuna 5.0's reads every trial, its bracket study
-  filtering `get_trials` while TPE calls `_get_trials`), at Optuna's default arguments unless
+  halving, ASHA) or `HyperbandPruner()` (with TPE, BOHB-style: in both libraries TPE models
+  every trial, Optuna 5.0's because its bracket study filters `get_trials` while TPE calls
+  `_get_trials`; pruning decisions are per bracket), at Optuna's default arguments unless
   the row names others. It runs trials until it has spent the full budget's epochs (pruned
   trials' steps included), so it may run more trials than the full-budget run.
 - **Read-out**: the epochs at which the run's best *completed* trial (one that ran every step;
@@ -179,8 +177,6 @@ def run_one(table: str, spec: str, seed: int, budget_trials: int, *, reuse: bool
     lib, pruner_name, _ = CONFIGS[name]
     mod = _library(lib)
     pruner = getattr(mod.pruners, pruner_name)(**kwargs) if pruner_name else mod.pruners.NopPruner()
-    if name in EVERY_TRIAL:
-        pruner.sampler_rows = lambda study, number: None  # the sampler then models every trial
     # The study name fixes Hyperband's brackets (a hash of name and trial number): the same
     # for both libraries.
     study = mod.create_study(sampler=mod.samplers.TPESampler(seed=seed), pruner=pruner,

@@ -78,13 +78,15 @@ NOTES = {
                                   "problems; 5 % with the rule, which won 75 of 114 paired runs at 100 trials, "
                                   "sign test p = 0.001); `skip_evaluated=False` (an extra keyword) gives "
                                   "Optuna's choice, e.g. for a noisy objective",
+    "optuna.pruners.HyperbandPruner": "the same brackets and decisions; the extra keyword `sampler_scope` "
+                                      "(default \"study\": samplers model every trial, as Optuna 5.0's TPE, GP and "
+                                      "CMA-ES do; \"bracket\": each bracket apart, as Optuna's docs describe)",
     "optuna.samplers.CmaEsSampler": "the same seed gives Optuna's trials bit for bit at the settings Optuna 5.0 "
                                     "honours (tests/samplers/cmaes/test_cmaes_optuna_parity.py); it differs where "
                                     "Optuna 5.0 does not do what the arguments ask: `restart_strategy` restarts "
                                     "(Optuna 5.0 ignores it), categorical parameters by CatCMA (Optuna samples "
                                     "them at random), a new run for a changed search space (Optuna falls back to "
-                                    "random), one run per HyperbandPruner bracket (Optuna 5.0 runs one over all "
-                                    "brackets), and a generation whose telling trial fails afterwards is told once "
+                                    "random), and a generation whose telling trial fails afterwards is told once "
                                     "(Optuna tells it again)",
     **{f"optuna.samplers.{n}": "the same seed gives Optuna's trials bit for bit "
                                "(tests/samplers/nsga/test_nsga_optuna_stream.py); `ask(fixed_distributions)` "

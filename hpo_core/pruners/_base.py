@@ -40,9 +40,9 @@ class BasePruner(abc.ABC):
         """(n,) bool mask over ``study.view.history``'s rows: the trials that the sampler
         models when it proposes for trial ``number``; None (the default): every trial.
 
-        :class:`~hpo_core.pruners.HyperbandPruner` returns the trials of ``number``'s
-        bracket, so that a model-based sampler models each bracket apart (BOHB), as
-        Optuna's samplers see a Hyperband study. Read by the samplers through
+        :class:`~hpo_core.pruners.HyperbandPruner` with ``sampler_scope="bracket"``
+        returns the trials of ``number``'s bracket, so that a model-based sampler models
+        each bracket apart. Read by the samplers through
         :func:`hpo_core.samplers.visible_rows`.
         """
         return None

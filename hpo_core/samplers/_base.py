@@ -83,8 +83,9 @@ def visible_rows(study: Study, trial: Trial | None) -> np.ndarray | None:
     models when it proposes for ``trial``; None: every trial (always, for ``trial=None``).
 
     The study's pruner decides (:meth:`~hpo_core.pruners.BasePruner.sampler_rows`): under
-    :class:`~hpo_core.pruners.HyperbandPruner` a trial's sampler sees the trials of its
-    own bracket only (BOHB), as Optuna's samplers do; other pruners leave every trial.
+    ``HyperbandPruner(sampler_scope="bracket")`` a trial's sampler sees the trials of its
+    own bracket only; other pruners, and Hyperband's default ``"study"`` (Optuna 5.0's
+    behaviour), leave every trial.
 
     Example:
         >>> import hpo_core
@@ -94,7 +95,7 @@ def visible_rows(study: Study, trial: Trial | None) -> np.ndarray | None:
         ...     trial.report(x, 0)
         ...     trial.should_prune()  # the first decision sets up the brackets
         ...     return x
-        >>> study = hpo_core.create_study(pruner=HyperbandPruner(max_resource=9))
+        >>> study = hpo_core.create_study(pruner=HyperbandPruner(max_resource=9, sampler_scope="bracket"))
         >>> study.optimize(objective, n_trials=20)
         >>> mask = visible_rows(study, study.ask())  # 21 rows: the new trial's too
         >>> mask.shape, 0 < int(mask.sum()) < 21

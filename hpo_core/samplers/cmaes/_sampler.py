@@ -82,12 +82,12 @@ class CmaEsSampler(HistoryBound, BaseSampler):
     and covariance are estimated from COMPLETE trials (PRUNED ones too with
     ``consider_pruned_trials``) of another study with the same parameters.
 
-    Under :class:`~hpo_core.pruners.HyperbandPruner` each bracket has its own run (stored
+    Under :class:`~hpo_core.pruners.HyperbandPruner` one run learns from every bracket's
+    trials, as Optuna 5.0's CmaEsSampler does (it reads the trials through
+    ``study._get_trials``, which its bracket study does not filter). With
+    ``HyperbandPruner(sampler_scope="bracket")`` each bracket has its own run (stored
     under ``"cmaes:state:bracket-<its first trial>"``), learning from and counting the
-    startup trials of that bracket only (:func:`~hpo_core.samplers.visible_rows`), as
-    Optuna's bracket study intends. (Optuna 5.0's own CmaEsSampler reads the trials
-    through ``study._get_trials``, which its bracket study does not filter, so it runs
-    one CMA-ES over every bracket.)
+    startup trials of that bracket only (:func:`~hpo_core.samplers.visible_rows`).
 
     Trials before ``n_startup_trials`` finished ones, and parameters outside the joint
     space (conditional ones, define-by-run), are sampled by ``independent_sampler``.
@@ -109,7 +109,8 @@ class CmaEsSampler(HistoryBound, BaseSampler):
     or PRUNED without ``consider_pruned_trials`` (Optuna stores the told optimizer on that
     trial, loses it and tells the generation again), several workers, whose asks
     interleave in an order no seed fixes (each draws from its own generators; the run
-    they share stays one), and HyperbandPruner (one run per bracket, above).
+    they share stays one), and ``HyperbandPruner(sampler_scope="bracket")`` (one run per
+    bracket, above).
 
     Args:
         x0: Initial mean, ``{name: external value}`` (default: the centre; missing
@@ -286,8 +287,8 @@ class CmaEsSampler(HistoryBound, BaseSampler):
     def sample_joint(self, study: Study, trial: Trial, space: SearchSpace) -> np.ndarray:
         _check_single_objective(study)
         h = study.view.history
-        # Under HyperbandPruner, the trials of the asking trial's bracket only, as
-        # Optuna's samplers see a bracket's study: one run per bracket.
+        # Under HyperbandPruner(sampler_scope="bracket"), the trials of the asking
+        # trial's bracket only: one run per bracket. None: every trial.
         mask = visible_rows(study, trial)
         if trial is None or self._n_usable(h, mask) < self._n_startup:
             return self._independent.sample_joint(study, trial, space)

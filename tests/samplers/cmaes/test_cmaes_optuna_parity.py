@@ -96,6 +96,33 @@ def test_cmaes_same_trials_as_optuna_maximize_ask_tell() -> None:
     assert proposals[0] == proposals[1]
 
 
+@pytest.mark.parametrize("consider_pruned_trials", [True, False])
+def test_cmaes_same_trials_as_optuna_under_hyperband(consider_pruned_trials: bool) -> None:
+    # HyperbandPruner's default sampler_scope="study": one run over every bracket, as Optuna
+    # 5.0's CmaEsSampler reads its bracket study's unfiltered _get_trials; the pruning
+    # decisions are Optuna's too, so the trials and their states agree.
+    def run(lib: Any) -> list[tuple[dict, str]]:
+        def objective(trial: Any) -> float:
+            x, y = trial.suggest_float("x", -3, 3), trial.suggest_float("y", -3, 3)
+            for step in range(9):
+                trial.report((x**2 + y**2) * (9 - step) + step * 0.01, step)
+                if trial.should_prune():
+                    raise lib.TrialPruned()
+            return x**2 + y**2
+
+        sampler = lib.samplers.CmaEsSampler(seed=0, popsize=4, consider_pruned_trials=consider_pruned_trials)
+        pruner = lib.pruners.HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
+        study = lib.create_study(study_name="hyperband", sampler=sampler, pruner=pruner)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            study.optimize(objective, n_trials=120)
+        return [(t.params, t.state.name) for t in study.trials]
+
+    ours, theirs = run(hpo_core), run(optuna)
+    assert sum(state == "PRUNED" for _, state in theirs) > 10
+    assert ours == theirs
+
+
 def test_sample_optuna_random_matches_optuna_random_sampler() -> None:
     kinds = [
         ("float", {"low": -3.0, "high": 5.5}), ("float", {"low": 1e-5, "high": 10.0, "log": True}),

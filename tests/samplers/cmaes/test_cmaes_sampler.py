@@ -398,8 +398,7 @@ def test_cmaes_bad_arguments_name_the_argument(kwargs: dict[str, Any], name: str
 
 
 def test_cmaes_one_run_per_hyperband_bracket() -> None:
-    # Under HyperbandPruner each bracket's trials form their own run (BOHB-style, as
-    # Optuna's samplers see only the asking trial's bracket).
+    # Under HyperbandPruner(sampler_scope="bracket") each bracket's trials form their own run.
     from hpo_core.pruners import HyperbandPruner
 
     def objective(trial: hpo_core.Trial) -> float:
@@ -411,7 +410,7 @@ def test_cmaes_one_run_per_hyperband_bracket() -> None:
                 raise TrialPruned()
         return x**2 + y**2
 
-    pruner = HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
+    pruner = HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3, sampler_scope="bracket")
     study = hpo_core.create_study(sampler=CmaEsSampler(seed=0, popsize=4, consider_pruned_trials=True), pruner=pruner)
     study.optimize(objective, n_trials=120)
     keys = [k for k in study.system_attrs if k.startswith(STATE_ATTR + ":bracket-")]

@@ -323,7 +323,7 @@ def plot(runs: dict[str, dict[str, list[dict[str, Any]]]], budget_trials: int, p
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tables", default=",".join(_curves.CURVES), help="comma-separated keys of _curves.CURVES")
-    p.add_argument("--configs", default=",".join(CONFIGS),
+    p.add_argument("--configs", default=",".join(c for c in CONFIGS if c != "hpo_bohb_all"),
                    help="comma-separated specs name[:key=value...] (pruner arguments); the full-budget TPE of "
                         "each library named is added when missing")
     p.add_argument("--seeds", type=int, default=20, help="how many seeds: FIRST_SEED .. FIRST_SEED + SEEDS - 1")

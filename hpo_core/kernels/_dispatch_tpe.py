@@ -163,14 +163,17 @@ def tpe_propose(
 def _check_skip_keys(skip_keys: np.ndarray, key_strides: np.ndarray | None, step: np.ndarray, d: int) -> None:
     """``tpe_propose``'s keys: a 1-d uint64 array, strides (d,) uint64, every step > 0.
     That the keys are sorted is the caller's promise (not checked: O(m) per call; unsorted
-    keys make the binary search miss some, never read out of bounds)."""
-    if np.ndim(skip_keys) != 1 or np.asarray(skip_keys).dtype != np.uint64:
+    keys make the binary search miss some, never read out of bounds). Attribute tests and
+    Python scalars only: TPESampler passes keys on every ask of a grid, where a few NumPy
+    calls would cost more than the rest of this dispatch."""
+    if not isinstance(skip_keys, np.ndarray) or skip_keys.ndim != 1 or skip_keys.dtype != np.uint64:
         raise ValueError(format_error("skip_keys", "a 1-d uint64 array", f"{np.asarray(skip_keys).dtype} "
                                       f"of shape {np.shape(skip_keys)}"))
-    if key_strides is None or np.shape(key_strides) != (d,) or np.asarray(key_strides).dtype != np.uint64:
+    if not isinstance(key_strides, np.ndarray) or key_strides.shape != (d,) or key_strides.dtype != np.uint64:
         got = None if key_strides is None else f"{np.asarray(key_strides).dtype} of shape {np.shape(key_strides)}"
         raise ValueError(format_error("key_strides", f"a uint64 array of shape ({d},) with skip_keys", got))
-    if not (np.asarray(step) > 0).all():
+    steps = step.tolist() if isinstance(step, np.ndarray) else np.asarray(step, dtype=np.float64).tolist()
+    if not all(map((0.0).__lt__, steps)):  # every step > 0; NaN fails too
         raise ValueError(format_error("step", "> 0 in every numeric dimension with skip_keys", step))
 
 

@@ -228,6 +228,61 @@ def test_tpe_evaluated_keys_incremental_equal_one_pass() -> None:
     assert len(kept.keys) == len(rows) < 60
 
 
+def test_tpe_evaluated_keys_survive_growth_and_copies() -> None:
+    # Past the key buffer's first 64 slots and the history's first 64 rows (both arrays
+    # are replaced as they grow, and the memoryviews the scalar path reads through are
+    # rebuilt), with trials left RUNNING across asks, the kept keys still equal one
+    # vectorised pass, the skip arguments of an ask leave out only the asking trial's own
+    # row, and a pickled or deep-copied sampler proposes what the original does.
+    import copy
+    import pickle
+
+    from hpo_core.samplers.tpe._evaluated import EvaluatedKeys
+
+    def objective(t: Trial) -> float:
+        x = t.suggest_int("x", 0, 20)
+        y = t.suggest_float("y", 0.0, 1.0, step=0.05)
+        c = t.suggest_categorical("c", ["a", "b", "c"])
+        return abs(x - 7) + abs(y - 0.3) + (c != "b")
+
+    sampler = TPESampler(seed=3, n_startup_trials=5)
+    study = hpo_core.create_study(sampler=sampler)
+    running: list[Trial] = []
+    for i in range(150):
+        t = study.ask()
+        v = objective(t)
+        if i % 9 == 4:
+            running.append(t)  # finished a few asks later
+            continue
+        study.tell(t, v)
+        if running and i % 4 == 0:
+            r = running.pop(0)
+            study.tell(r, objective(r))
+    h = study.view.history
+    (_, kept), = [v for v in sampler._evaluated._spaces.values() if v[1] is not None]
+    assert kept is not None and h.n == 150
+    fresh = EvaluatedKeys(*sampler._arrays(h.intersection_search_space(), h))
+    np.testing.assert_array_equal(kept.update(h, -1), fresh.update(h, -1))
+    evaluated = np.flatnonzero(np.isin(h.states[: h.n], (1, 2)))
+    assert len(kept.keys) == len(evaluated) > 64 and len(running) > 0
+    # The RUNNING trials count, except the asking one.
+    space, sa_cols = h.intersection_search_space(), sampler._arrays(h.intersection_search_space(), h)
+    keys, _ = sampler._evaluated.skip_args(h, running[0], space, *sa_cols)
+    rows = np.flatnonzero(np.isin(h.states[: h.n], (0, 1, 2)))
+    rows = rows[rows != running[0].number]
+    V = h.X[rows[:, None], kept.cols]
+    np.testing.assert_array_equal(keys, np.sort(kernels.tpe_grid_keys(V, kept.grid_low, kept.step, kept.strides)))
+    for r in running:
+        study.tell(r, objective(r))
+    clones = [pickle.loads(pickle.dumps(sampler)), copy.deepcopy(sampler)]
+    runs = []
+    for s in (sampler, *clones):
+        other = hpo_core.create_study(sampler=s)
+        other.optimize(objective, n_trials=30)
+        runs.append([t.params for t in other.trials])
+    assert runs[0] == runs[1] == runs[2]
+
+
 def test_tpe_skip_evaluated_hashes_grids_beyond_2_to_the_64(monkeypatch: pytest.MonkeyPatch) -> None:
     # 8 ints of 1e6 values each (1e48 grid points): the keys are a 64-bit hash (odd
     # strides), kept as for exact keys; a constant (one-valued) parameter outside the

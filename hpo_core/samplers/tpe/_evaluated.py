@@ -13,7 +13,8 @@ costs O(new rows + unfinished rows) plus one merge into the sorted keys, never a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from bisect import bisect_left
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -64,14 +65,26 @@ class EvaluatedKeys:
             self.strides = np.array([_product(sizes[:d]) for d in range(len(sizes))], dtype=np.uint64)
         else:
             self.strides = _HASH_STRIDES[np.arange(len(sizes)) % len(_HASH_STRIDES)]
-        # The same per dimension as Python scalars, for the few rows of a usual ask.
+        # The same per dimension as Python scalars, for the few rows of a usual ask:
+        # (column, grid low, step, grid points, stride) per numeric dimension, (column,
+        # stride) per categorical one.
         dn = len(self.step)
-        self._scalar = (cols, sa.low.tolist(), sa.step.tolist(), [int(v) for v in self.levels],
-                        [int(v) for v in self.strides[:dn]], [int(v) for v in self.strides[dn:]])
+        self._num = list(zip(cols[:dn].tolist(), sa.low.tolist(), sa.step.tolist(),
+                             [int(v) for v in self.levels], [int(v) for v in self.strides[:dn]]))
+        self._cat = list(zip(cols[dn:].tolist(), [int(v) for v in self.strides[dn:]]))
         self._buf = np.empty(64, dtype=np.uint64)  # finished rows' keys, sorted, in _buf[:_m]
         self._m = 0
         self.cursor = 0  # rows below it were seen
         self.pending: list[int] = []  # rows that were RUNNING or WAITING when seen
+        # Memoryviews of _buf and of the history's matrix (rebuilt when either array is
+        # replaced): their items are Python scalars, read and written without NumPy calls.
+        self._buf_view: Any = None
+        self._X_view: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_buf_view"] = state["_X_view"] = None  # memoryviews do not pickle
+        return state
 
     @property
     def keys(self) -> np.ndarray:
@@ -89,40 +102,51 @@ class EvaluatedKeys:
             self._insert(self._keys_of(h, rows[(st == _COMPLETE) | (st == _PRUNED)]))
             self.pending = rows[(st == _RUNNING) | (st == _WAITING)].tolist()
         elif self.cursor < n or self.pending:
-            rows_list = self.pending + list(range(self.cursor, n))
+            # The usual ask: the previous trial has finished and this one is new. Python
+            # scalars throughout: per ask, a NumPy call costs more than this whole step.
+            seen = [*self.pending, *range(self.cursor, n)]
             self.cursor = n
-            states = h.states
+            state_of = h.states.item
             pending = []
-            for r in rows_list:
-                s = states[r]
+            for r in seen:
+                s = state_of(r)
                 if s == _COMPLETE or s == _PRUNED:
                     key = self._key_of_row(h, r)
                     if key is not None:
-                        self._insert(np.array([key], dtype=np.uint64))
+                        self._insert_one(key)
                 elif s == _RUNNING or s == _WAITING:
                     pending.append(r)
             self.pending = pending
-        running = [key for r in self.pending if r != own_row and h.states[r] == _RUNNING
-                   and (key := self._key_of_row(h, r)) is not None]
+        running = []  # RUNNING rows of other trials (other workers): re-read on every ask
+        for r in self.pending:
+            if r != own_row and h.states.item(r) == _RUNNING:
+                key = self._key_of_row(h, r)
+                if key is not None:
+                    running.append(key)
         if running:
             return _merge(self.keys, np.array(running, dtype=np.uint64))
         return self.keys
 
     def _insert(self, new: np.ndarray) -> None:
-        """Insert keys into the sorted buffer (amortized growth; one memmove per key)."""
-        if len(new) == 0:
-            return
-        if len(new) > 1:
+        """Merge keys into the sorted buffer (O(m + len(new)))."""
+        if len(new) == 1:
+            self._insert_one(int(new[0]))
+        elif len(new):
             merged = _merge(self.keys, new)
             self._buf, self._m = np.concatenate((merged, np.empty(len(merged), np.uint64))), len(merged)
-            return
+
+    def _insert_one(self, key: int) -> None:
+        """Insert one key (amortized growth; one memmove). The position is ``bisect``'s
+        over a memoryview of the buffer: the same as ``searchsorted(side="left")``."""
         m = self._m
         if m == len(self._buf):
             self._buf = np.concatenate((self._buf, np.empty(m, np.uint64)))
-        buf = self._buf
-        pos = int(buf[:m].searchsorted(new[0]))
-        buf[pos + 1 : m + 1] = buf[pos:m]  # overlapping slices: NumPy copies as memmove
-        buf[pos] = new[0]
+        view = self._buf_view
+        if view is None or view.obj is not self._buf:
+            view = self._buf_view = _view(self._buf)
+        pos = bisect_left(view, key, 0, m)
+        view[pos + 1 : m + 1] = view[pos:m]  # overlapping: copied as by memmove
+        view[pos] = key
         self._m = m + 1
 
     def _keys_of(self, h: History, rows: np.ndarray) -> np.ndarray:
@@ -139,17 +163,21 @@ class EvaluatedKeys:
     def _key_of_row(self, h: History, row: int) -> int | None:
         """:meth:`_keys_of` of one row in Python scalars (the same key: ``round`` rounds
         half to even as ``numpy.rint``; the sum wraps modulo 2^64), or None."""
-        cols, low, step, levels, num_strides, cat_strides = self._scalar
-        x = h.X[row][cols].tolist()
+        X = h.X
+        xv = self._X_view
+        if xv is None or xv.obj is not X:
+            xv = self._X_view = _view(X)
         key = 0
-        for v, lo, st, lev, stride in zip(x, low, step, levels, num_strides):
+        for col, lo, st, levels, stride in self._num:
+            v = xv[row, col]
             if v != v:  # NaN: the row lacks the parameter
                 return None
             i = round((v - lo) / st)
-            if not 0 <= i < lev:
+            if not 0 <= i < levels:
                 return None
             key += i * stride
-        for c, stride in zip(x[len(low):], cat_strides):
+        for col, stride in self._cat:
+            c = xv[row, col]
             if c != c:
                 return None
             key += int(c) * stride
@@ -185,6 +213,12 @@ class EvaluatedSpaces:
             return None
         keys = evaluated.update(h, trial.number if trial is not None else -1)
         return (keys, evaluated.strides) if len(keys) else None
+
+
+def _view(a: np.ndarray) -> Any:
+    """A memoryview of ``a`` (typed Any: NumPy arrays are buffers, which mypy on Python
+    3.11 cannot see)."""
+    return memoryview(a)  # type: ignore[arg-type]
 
 
 def _product(sizes: list[int]) -> int:

@@ -1,9 +1,9 @@
 """The history's rows behind one TPE ask's good/bad split.
 
 What ``TPESampler._split`` reads from the history's columns besides the values: how many
-finished trials the ask models (its Hyperband bracket under BOHB), each row's total
-constraint violation, the last report of each PRUNED row, and the multi-objective good
-group. Notation as ``_observations`` (``states``: (n,) int8 TrialState codes).
+finished trials the ask models (all, or its Hyperband bracket with
+``sampler_scope="bracket"``), each row's total constraint violation, the last report of
+each PRUNED row, and the multi-objective good group. Notation as ``_observations`` (``states``: (n,) int8 TrialState codes).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ _MAX_STEP = 2**63 - 1
 
 def n_finished(study: Study, h: History, trial: Trial | None) -> int:
     """Finished (COMPLETE or PRUNED) trials that the proposal for ``trial`` models:
-    all of them, or those of its Hyperband bracket (``visible_rows``)."""
+    all of them, or those of its Hyperband bracket under
+    ``HyperbandPruner(sampler_scope="bracket")`` (``visible_rows``)."""
     mask = visible_rows(study, trial)
     if mask is None:
         return h.count(_COMPLETE) + h.count(_PRUNED)

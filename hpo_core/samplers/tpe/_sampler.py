@@ -388,8 +388,8 @@ class TPESampler(HistoryBound, BaseSampler):
         """The good/bad split of this ask: (states with the good rows and the asking
         trial's own row marked -1, good rows ascending). As Optuna's: every finished trial
         takes part and gamma counts them all; each space then keeps the rows that have
-        all its parameters. Under Hyperband only the trial's bracket takes part
-        (``visible_rows``; BOHB). Computed once per ask and history state, so
+        all its parameters. Under ``HyperbandPruner(sampler_scope="bracket")`` only the
+        trial's bracket takes part (``visible_rows``). Computed once per ask and history state, so
         per-parameter and grouped proposals share it."""
         n = h.n
         key = (trial.number if trial is not None else -1, n, tuple(h.state_counts))  # h: see _bind

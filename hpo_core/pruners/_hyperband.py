@@ -70,6 +70,15 @@ class HyperbandPruner(BasePruner):
     Before the brackets exist (``"auto"`` and no completed trial yet) every trial sees
     every trial in both scopes, as in Optuna, where all trials are in bracket 0 until then.
 
+    Choosing the arguments: the first rung should come where a trial's rank among the
+    others starts to predict its final rank. On curves recorded from real training
+    (``benchmarks/learning_curves.py``: a PyTorch MLP over 27 epochs, gradient boosting
+    over 81 iterations), where the rank after one step predicts poorly, TPE with the
+    defaults (``min_resource=1``) did not reach full-budget TPE's final best within a
+    third of its epochs on the boosting curves, while ``min_resource=9,
+    reduction_factor=3`` did on both (median 0.27 and 0.14 of the epochs over 50 fresh
+    seeds; Optuna's same pruner 0.22 and 0.17). The defaults stay Optuna's.
+
     Args:
         min_resource: steps of the first rung of bracket 0, an int ``>= 1``.
         max_resource: the most steps a trial runs, an int ``>= 1``, or ``"auto"``.

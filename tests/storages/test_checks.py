@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from hpo_core.storages._base import check_attr
 from hpo_core.storages._checks import (
     MAX_JSON_DEPTH,
     MAX_NAME_LENGTH,
@@ -279,3 +280,36 @@ def test_normalize_json_equals_decode_of_encode(seed: int) -> None:
         assert _same(decoded, normalize_json(value, "v")), (value, text)
         # Exact inverses on what comes back: decoding is the identity from then on.
         assert encode_json(decoded, "v") == text
+
+
+def test_check_attr_gives_normalize_json_with_the_key_seen_before(seed: int) -> None:
+    # The first write of a key checks it, later ones remember it: both give back what
+    # normalize_json gives, floats (NaN, -0.0, inf) and everything else alike.
+    rng = np.random.default_rng(seed)
+    values = [0.5, -0.0, math.nan, math.inf, np.float64(0.25), True, 3] + [_random_value(rng) for _ in range(200)]
+    for kind in ("user", "system"):
+        key = f"check_attr_{kind}_{seed}"
+        for value in values:
+            for _ in range(2):
+                assert _same(check_attr(kind, key, value), normalize_json(value, "v")), (kind, value)
+
+
+def test_check_attr_still_rejects_bad_keys_and_values_after_good_writes() -> None:
+    class Key(str):
+        pass
+
+    check_attr("system", "completed_rung_0", 1.0)
+    check_attr("system", Key("k_sub"), 1.0)
+    for _ in range(2):  # rejected every time, never remembered
+        with pytest.raises(TypeError, match=r"system_attrs\['completed_rung_0'\]"):
+            check_attr("system", "completed_rung_0", object())
+        with pytest.raises(ValueError, match="system_attrs key"):
+            check_attr("system", "a\x00b", 1.0)
+        with pytest.raises(ValueError, match="user_attrs key"):
+            check_attr("user", "", 1.0)
+        with pytest.raises(ValueError, match="user_attrs key"):
+            check_attr("user", "\ud800", 1.0)
+        with pytest.raises(TypeError, match="user_attrs key"):
+            check_attr("user", ["completed_rung_0"], 1.0)
+        with pytest.raises(ValueError, match="`kind` must be 'user' or 'system'"):
+            check_attr("trial", "completed_rung_0", 1.0)

@@ -96,6 +96,16 @@ class SuccessiveHalvingPruner(BasePruner):
     decision after a trial completed sets it, once, to ``max(1, s // 100)`` with ``s`` the
     highest last step of the completed trials, and nothing is pruned before that.
 
+    Choosing the arguments: the first rung should come where a trial's rank among the
+    others starts to predict its final rank. On curves recorded from real training
+    (``benchmarks/learning_curves.py``: a PyTorch MLP over 27 epochs, gradient boosting
+    over 81 iterations) ``"auto"`` gives rungs after 1, 4 and 16 steps, where the rank
+    predicts the final one poorly, and TPE with the defaults did not reach full-budget
+    TPE's final best within the whole budget in most seeds, in either library; with
+    ``min_resource=9, reduction_factor=3`` it did so within a third of the epochs on both
+    (median 0.17 and 0.12 over 50 fresh seeds; Optuna's same pruner 0.20 and 0.20). The
+    defaults stay Optuna's.
+
     Args:
         min_resource: steps of rung 0 (an int ``>= 1``), or ``"auto"``.
         reduction_factor: ``>= 2``; each rung keeps ``1 / reduction_factor`` of its trials

@@ -17,6 +17,15 @@ README = Path(__file__).with_name("README.md")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def rss_bytes() -> int | None:
+    """Current resident set size (Linux ``/proc``); None elsewhere."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def version(dist: str) -> str:
     """Installed version of the distribution ``dist``, or ``"not installed"``."""
     try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from _common import rss_bytes
 
 __all__ = ["Job", "Row", "batch_medians", "checkpoints_up_to", "guard", "measure", "rounds", "rss_bytes"]
 
@@ -74,15 +74,6 @@ def batch_medians(ns: np.ndarray, ends: np.ndarray, sizes: np.ndarray, checkpoin
 
 
 # ----------------------------------------------------------------------------- timing
-def rss_bytes() -> int | None:
-    """Current resident set size (Linux ``/proc``); None elsewhere."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def _time_loop(step: Callable[[], None], out: np.ndarray) -> None:
     """Fill ``out[i]`` with the nanoseconds one ``step()`` (an ask+tell pair) took."""
     clock = time.perf_counter_ns

@@ -258,21 +258,13 @@ class Cell:
         return float(np.percentile(self.times_ns, 90)) / 1e3
 
 
-def _rss() -> int | None:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def measure(path: str, size: int, args: argparse.Namespace, prefill: list[dict[str, Any]],
             values: np.ndarray) -> Cell:
     """Prefill a fresh study to ``size - window`` trials, then time up to ``window`` ask+tell pairs."""
     cell = Cell(path, size)
     window = min(args.window, size)
     gc.collect()
-    rss0 = _rss()
+    rss0 = _common.rss_bytes()
     study = make_study(path, args.sampler)
     t0 = time.perf_counter()
     for i in range(size - window):
@@ -292,7 +284,7 @@ def measure(path: str, size: int, args: argparse.Namespace, prefill: list[dict[s
         t = clock()
         study.step()
         cell.times_ns.append(clock() - t)
-    rss1 = _rss()
+    rss1 = _common.rss_bytes()
     if study.n_trials() != size - window + n:
         cell.error = f"study holds {study.n_trials()} trials, expected {size - window + n}"
     if rss0 is not None and rss1 is not None:

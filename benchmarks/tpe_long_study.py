@@ -33,18 +33,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _common  # noqa: E402
 import overhead_tpe  # noqa: E402  (the shared space, objective and study adapters)
-
-
-def _rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096
 
 
 def run(path: str, n: int) -> list[str]:
     """Run one real study of ``n`` trials; returns the markdown rows for it."""
     gc.collect()
-    rss0 = _rss()
+    rss0 = _common.rss_bytes() or 0
     study = overhead_tpe.make_study(path, "tpe")
     ns = np.empty(n, dtype=np.int64)
     clock = time.perf_counter_ns
@@ -61,7 +57,7 @@ def run(path: str, n: int) -> list[str]:
         cells.append(f"{np.median(w) / 1e3:,.0f} ({np.percentile(w, 90) / 1e3:,.0f})")
         c *= 10
     hist = study.history_bytes()
-    mem = f"{(_rss() - rss0) / n:,.0f} B" + ("" if hist is None else f" ({hist / n:,.0f} B history)")
+    mem = f"{((_common.rss_bytes() or 0) - rss0) / n:,.0f} B" + ("" if hist is None else f" ({hist / n:,.0f} B history)")
     return [f"| {overhead_tpe.LABELS.get(path, path)} | " + " | ".join(cells) + f" | {wall:,.1f} s | {mem} |"]
 
 

@@ -49,7 +49,7 @@ import os
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,18 @@ CONFIGS: dict[str, tuple[str, str | None, str]] = {
     "optuna_bohb": ("optuna", "HyperbandPruner", "Optuna TPE + Hyperband (BOHB)"),
 }
 REFERENCE = {"hpo_core": "hpo_tpe", "optuna": "optuna_tpe"}
+
+# Rules for an automatic min_resource, prototyped through the spec option auto_rule=NAME
+# (``hpo_asha:auto_rule=rf1``): min_resource from ``s`` and the reduction factor ``rf``. For
+# ASHA ``s`` is the highest last step of the completed trials (what Optuna's "auto" reads),
+# for Hyperband its max_resource (given, or that step + 1 with "auto"). Like "auto", the
+# rule is applied at the first decision after a trial completed; nothing is pruned before.
+AUTO_RULES: dict[str, Callable[[int, int], int]] = {
+    "s100": lambda s, rf: max(1, s // 100),  # Optuna 5.0's SuccessiveHalvingPruner "auto"
+    "rf1": lambda s, rf: max(1, s // rf),  # one rung below s: rungs at s/rf and ~s
+    "rf2": lambda s, rf: max(1, s // rf**2),  # two rungs below s: s/rf^2, s/rf, ~s
+    "s10": lambda s, rf: max(1, s // 10),  # the first decision after a tenth of the steps
+}
 
 PROTOCOL = """\
 Each study replays a recorded table (`_curves.make_objective`: every step is reported,
@@ -134,6 +146,63 @@ def label(spec: str) -> str:
     return CONFIGS[name][2] + (f" ({opts})" if opts else "")
 
 
+def _completed_last_step(study: Any, lib: str) -> int | None:
+    """The highest last step of the study's COMPLETE trials (None if none reported)."""
+    if lib == "hpo_core":
+        from hpo_core.pruners._successive_halving import last_completed_step
+
+        return last_completed_step(study.view.history)
+    import optuna
+
+    steps = [t.last_step for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+             if t.last_step is not None]
+    return max(steps, default=None)
+
+
+def make_pruner(mod: Any, lib: str, pruner_name: str, kwargs: dict[str, Any]) -> Any:
+    """``mod.pruners.<pruner_name>(**kwargs)``; with ``auto_rule=NAME`` in ``kwargs`` a
+    subclass whose min_resource is ``AUTO_RULES[NAME]`` (set where the library sets "auto")."""
+    kwargs = dict(kwargs)
+    base = getattr(mod.pruners, pruner_name)
+    if "auto_rule" not in kwargs:
+        return base(**kwargs)
+    rule = AUTO_RULES[kwargs.pop("auto_rule")]
+    if pruner_name == "SuccessiveHalvingPruner":
+        kwargs["min_resource"] = "auto"
+
+        class RuleASHA(base):  # type: ignore[valid-type,misc]
+            def prune(self, study: Any, trial: Any, *args: Any) -> bool:
+                if self._min_resource is None:
+                    s = _completed_last_step(study, lib)
+                    if s is None:
+                        return False
+                    self._min_resource = rule(s, self._reduction_factor)
+                return bool(super().prune(study, trial, *args))
+
+        return RuleASHA(**kwargs)
+
+    class RuleHyperband(base):  # type: ignore[valid-type,misc]
+        def _setup(self, study: Any) -> bool:
+            if self._max_resource in (None, "auto"):
+                s = _completed_last_step(study, lib)
+                if s is None:
+                    return False
+                self._max_resource = s + 1
+            self._min_resource = rule(self._max_resource, self._reduction_factor)
+            return True
+
+        def _try_initialization(self, study: Any) -> None:  # Optuna
+            if self._setup(study):
+                super()._try_initialization(study)
+
+        def prune(self, study: Any, trial: Any) -> bool:
+            if lib == "hpo_core" and not self._pruners and not self._setup(study):
+                return False
+            return bool(super().prune(study, trial))
+
+    return RuleHyperband(**kwargs)
+
+
 class _Ledger:
     """Epochs charged to a study, completed trials and re-runs, trial by trial.
 
@@ -176,7 +245,7 @@ def run_one(table: str, spec: str, seed: int, budget_trials: int, *, reuse: bool
     name, kwargs = parse(spec)
     lib, pruner_name, _ = CONFIGS[name]
     mod = _library(lib)
-    pruner = getattr(mod.pruners, pruner_name)(**kwargs) if pruner_name else mod.pruners.NopPruner()
+    pruner = make_pruner(mod, lib, pruner_name, kwargs) if pruner_name else mod.pruners.NopPruner()
     # The study name fixes Hyperband's brackets (a hash of name and trial number): the same
     # for both libraries.
     study = mod.create_study(sampler=mod.samplers.TPESampler(seed=seed), pruner=pruner,

@@ -22,8 +22,7 @@ import numpy as np
 
 from hpo_core._validation import check_int, format_error
 from hpo_core.pruners._base import BasePruner
-from hpo_core.pruners._successive_halving import SuccessiveHalvingPruner
-from hpo_core.trial._state import TrialState
+from hpo_core.pruners._successive_halving import SuccessiveHalvingPruner, last_completed_step
 
 if TYPE_CHECKING:
     from hpo_core.history import History
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["HyperbandPruner"]
 
-_LAST_STEP = 2**63 - 1
 _SCOPES = ("study", "bracket")
 
 
@@ -166,13 +164,10 @@ class HyperbandPruner(BasePruner):
 
     def _initialize(self, history: History) -> None:
         if self._max_resource is None:
-            rows = history.rows([int(TrialState.COMPLETE)])
-            if len(rows) == 0:
+            top = last_completed_step(history)
+            if top is None:
                 return
-            last, _ = history.steps.last_at_or_before(_LAST_STEP, rows)
-            if int(last.max()) < 0:
-                return
-            self._max_resource = int(last.max()) + 1
+            self._max_resource = top + 1
         eta = self._reduction_factor
         # Optuna's expression, rounding included (math.log(243, 3) < 5).
         n_brackets = math.floor(math.log(self._max_resource / self._min_resource, eta)) + 1

@@ -40,15 +40,21 @@ def rung_key(rung: int) -> str:
     return _RUNG_KEYS[rung] if rung < 64 else f"completed_rung_{rung}"
 
 
-def estimate_min_resource(history: History) -> int | None:
-    """``max(1, s // 100)`` for ``s`` the highest last step of the COMPLETE trials that
-    reported; None if none did. One vectorised ``last_at_or_before`` over those rows."""
+def last_completed_step(history: History) -> int | None:
+    """The highest last step of the COMPLETE trials that reported; None if none did. One
+    vectorised ``last_at_or_before`` over those rows."""
     rows = history.rows([int(TrialState.COMPLETE)])
     if len(rows) == 0:
         return None
     last, _ = history.steps.last_at_or_before(_LAST_STEP, rows)
     top = int(last.max())
-    return None if top < 0 else max(top // 100, 1)
+    return None if top < 0 else top
+
+
+def estimate_min_resource(history: History) -> int | None:
+    """``max(1, s // 100)`` for ``s`` the :func:`last_completed_step`; None if there is none."""
+    top = last_completed_step(history)
+    return None if top is None else max(top // 100, 1)
 
 
 def check_halving_args(

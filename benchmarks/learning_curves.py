@@ -88,6 +88,9 @@ AUTO_RULES: dict[str, Callable[[int, int], int]] = {
     "rf1": lambda s, rf: max(1, s // rf),  # one rung below s: rungs at s/rf and ~s
     "rf2": lambda s, rf: max(1, s // rf**2),  # two rungs below s: s/rf^2, s/rf, ~s
     "s10": lambda s, rf: max(1, s // 10),  # the first decision after a tenth of the steps
+    # one rung below R = s + 1, the steps 0..s (Optuna's max_resource="auto"): for ASHA,
+    # rf1 on R; for Hyperband, whose s is already R, the same as rf1
+    "rf1r": lambda s, rf: max(1, (s + 1) // rf),
 }
 
 PROTOCOL = """\

@@ -277,7 +277,7 @@ Out<double> tpe_propose(AnyMat X, IdxVec rows, std::int64_t n_below, IdxVec cols
                         Mat u, Vec low, Vec high, BoolVec is_log, Vec step, Vec grid_low,
                         Vec grid_high, IdxVec cat_offsets, IdxVec cat_sizes, double prior_weight,
                         bool consider_endpoints, bool magic_clip, std::optional<KeyVec> skip_keys,
-                        std::optional<KeyVec> key_strides) {
+                        std::optional<KeyVec> key_strides, std::optional<IdxVec> skip_rows) {
   const std::size_t dn = low.shape(0), dc = cat_offsets.shape(0), n_rows = rows.shape(0);
   std::size_t n_cols = 0;
   for (std::size_t t = 0; t < cat_sizes.shape(0); ++t)
@@ -310,14 +310,26 @@ Out<double> tpe_propose(AnyMat X, IdxVec rows, std::int64_t n_below, IdxVec cols
   if (skip_keys && skip_keys->shape(0) > 0) {
     if (!key_strides) throw std::invalid_argument("`key_strides` must be given with `skip_keys`.");
     check_len("key_strides", key_strides->shape(0), "low and cat_offsets together", dn + dc);
-    for (std::size_t d = 0; d < dn; ++d)
-      if (!(step.data()[d] > 0.0))
-        throw std::invalid_argument("`step` must be > 0 in every numeric dimension with `skip_keys`, but got " +
-                                    std::to_string(step.data()[d]) + ".");
     skip = skip_keys->data();
     n_skip = skip_keys->shape(0);
     strides = key_strides->data();
   }
+  const std::int64_t* skip_row_data = nullptr;
+  std::size_t n_skip_rows = 0;
+  if (skip_rows && skip_rows->shape(0) > 0) {
+    n_skip_rows = skip_rows->shape(0);
+    skip_row_data = skip_rows->data();
+    if (skip_row_data != rows.data())  // rows itself (TPESampler's usual case) is checked above
+      for (std::size_t i = 0; i < n_skip_rows; ++i)
+        if (skip_row_data[i] < 0 || static_cast<std::size_t>(skip_row_data[i]) >= X.shape(0))
+          throw std::invalid_argument("`skip_rows` must index rows of `X` (" + std::to_string(X.shape(0)) +
+                                      "), but got " + std::to_string(skip_row_data[i]) + ".");
+  }
+  if (n_skip > 0 || n_skip_rows > 0)
+    for (std::size_t d = 0; d < dn; ++d)
+      if (!(step.data()[d] > 0.0))
+        throw std::invalid_argument("`step` must be > 0 in every numeric dimension with `skip_keys` or "
+                                    "`skip_rows`, but got " + std::to_string(step.data()[d]) + ".");
   double* out = nullptr;
   Out<double> result = new_array<double>(dn + dc, &out);
   {
@@ -326,7 +338,8 @@ Out<double> tpe_propose(AnyMat X, IdxVec rows, std::int64_t n_below, IdxVec cols
                           rows.data(), static_cast<Index>(n_rows), static_cast<Index>(n_below),
                           cols.data(), weights.data(), u.data(), static_cast<Index>(u.shape(0)), sp,
                           is_log.data(), step.data(), grid_low.data(), grid_high.data(), prior_weight,
-                          consider_endpoints, magic_clip, skip, static_cast<Index>(n_skip), strides, out);
+                          consider_endpoints, magic_clip, skip, static_cast<Index>(n_skip), strides,
+                          skip_row_data, static_cast<Index>(n_skip_rows), out);
   }
   return result;
 }
@@ -417,6 +430,7 @@ NB_MODULE(_hpo_core_ext, m) {
         "grid_low"_a.noconvert(), "grid_high"_a.noconvert(), "cat_offsets"_a.noconvert(),
         "cat_sizes"_a.noconvert(), "prior_weight"_a, "consider_endpoints"_a, "magic_clip"_a,
         "skip_keys"_a.noconvert().none() = nb::none(), "key_strides"_a.noconvert().none() = nb::none(),
+        "skip_rows"_a.noconvert().none() = nb::none(),
         "TPE's whole proposal from the history's columns, in one call.");
   m.def("hypervolume", &hypervolume, "points"_a.noconvert(), "ref"_a.noconvert(),
         "Hypervolume dominated by points and bounded by the reference point, for minimisation.");

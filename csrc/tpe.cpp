@@ -214,14 +214,58 @@ struct LogMixture {
 
 namespace {
 
+// The evaluated configurations tpe_propose passes over: sorted grid keys and rows of X.
+struct Evaluated {
+  const std::uint64_t* keys;
+  Index n_keys;
+  const std::uint64_t* key_strides;
+  const double* X;
+  Index x_stride_row, x_stride_col;
+  const std::int64_t* cols;
+  const std::int64_t* rows;
+  Index n_rows;
+
+  bool empty() const { return n_keys == 0 && n_rows == 0; }
+
+  // Whether candidate s (dn numeric values on the grid, then dc category indices) is one:
+  // its key (sum_d index_d * key_strides[d] modulo 2^64) is among the keys, or a row has
+  // its grid indices (index_d = rint((v_d - grid_low_d) / step_d), every step > 0; the
+  // category indices as they are; a NaN equals nothing).
+  bool contains(const double* s, Index dn, Index dc, const double* grid_low, const double* step) const {
+    if (n_keys > 0) {
+      std::uint64_t key = 0;
+      for (Index d = 0; d < dn; ++d)
+        key += static_cast<std::uint64_t>(std::nearbyint((s[d] - grid_low[d]) / step[d])) * key_strides[d];
+      for (Index q = 0; q < dc; ++q) key += static_cast<std::uint64_t>(s[dn + q]) * key_strides[dn + q];
+      if (std::binary_search(keys, keys + n_keys, key)) return true;
+    }
+    if (n_rows > 0) {
+      const Index width = dn + dc;
+      std::vector<double> index(static_cast<std::size_t>(width));
+      for (Index d = 0; d < dn; ++d) index[d] = std::nearbyint((s[d] - grid_low[d]) / step[d]);
+      for (Index q = dn; q < width; ++q) index[q] = s[q];
+      for (Index i = 0; i < n_rows; ++i) {
+        const double* x = X + rows[i] * x_stride_row;
+        Index d = 0;
+        for (; d < width; ++d) {  // most rows differ in the first dimension
+          double v = x[cols[d] * x_stride_col];
+          if (d < dn) v = std::nearbyint((v - grid_low[d]) / step[d]);
+          if (v != index[d]) break;
+        }
+        if (d == width) return true;
+      }
+    }
+    return false;
+  }
+};
+
 // tpe_best_candidate on mixtures whose log forms are given too (good_log, bad_log:
 // log weights and log category probabilities; good's linear form draws the candidates).
 void best_candidate(const double* u_component, const double* U, const double* UC, Index n,
                     const ProductSpace& sp, const ProductMixture& good,
                     const ProductMixture& good_log, const ProductMixture& bad_log,
                     const bool* is_log, const double* step, const double* grid_low,
-                    const double* grid_high, const std::uint64_t* skip_keys, Index n_skip,
-                    const std::uint64_t* key_strides, double* out) {
+                    const double* grid_high, const Evaluated* evaluated, double* out) {
   const Index dn = sp.dn, dc = sp.dc, width = dn + dc;
   std::vector<double> S(static_cast<std::size_t>(n * width));
   sample_product_mixture(u_component, U, UC, n, sp, good, S.data());
@@ -251,24 +295,16 @@ void best_candidate(const double* u_component, const double* U, const double* UC
     }
     for (Index q = 0; q < dc; ++q) C[i * dc + q] = row[dn + q];
   }
-  // Candidates whose grid key is in skip_keys (sorted) are passed over, unless every
-  // one is: key = sum_d index_d * key_strides[d] modulo 2^64, index_d the grid index
-  // rint((v - grid_low) / step) of a numeric value (every step > 0 here) or the category.
-  std::vector<char> skip(static_cast<std::size_t>(n), 0);
-  if (n_skip > 0) {
-    Index n_skipped = 0;
-    for (Index i = 0; i < n; ++i) {
-      const double* row = S.data() + i * width;
-      std::uint64_t key = 0;
-      for (Index d = 0; d < dn; ++d)
-        key += static_cast<std::uint64_t>(std::nearbyint((row[d] - grid_low[d]) / step[d])) * key_strides[d];
-      for (Index q = 0; q < dc; ++q) key += static_cast<std::uint64_t>(row[dn + q]) * key_strides[dn + q];
-      const bool hit = std::binary_search(skip_keys, skip_keys + n_skip, key);
-      skip[static_cast<std::size_t>(i)] = hit;
-      n_skipped += hit;
-    }
-    if (n_skipped == n) std::fill(skip.begin(), skip.end(), 0);  // all evaluated: the plain argmax
-  }
+  // Candidates that are evaluated configurations are passed over, unless every one is
+  // (then the plain argmax). Checked lazily, as the search below reaches a candidate:
+  // state 0 unknown, 1 evaluated, 2 not.
+  const bool has_skip = evaluated != nullptr && !evaluated->empty();
+  std::vector<char> state(static_cast<std::size_t>(n), 0);
+  const auto is_skipped = [&](Index i) {
+    char& st = state[static_cast<std::size_t>(i)];
+    if (st == 0) st = evaluated->contains(S.data() + i * width, dn, dc, grid_low, step) ? 1 : 2;
+    return st == 1;
+  };
   std::vector<double> log_l(static_cast<std::size_t>(n));
   log_pdf_product_mixture(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, good_log, log_l.data());
   // log g exactly only where it can decide: a lower bound of log g (one term of the
@@ -288,26 +324,29 @@ void best_candidate(const double* u_component, const double* U, const double* UC
     any_nan = any_nan || std::isnan(bound[i]);
     order[i] = i;
   }
-  Index best = -1;
-  double best_acq = -kInf;
-  if (any_nan) {  // no bounds to trust: every value, in index order
-    for (Index i = 0; i < n; ++i) {
-      if (skip[static_cast<std::size_t>(i)]) continue;
-      const double acq = log_l[i] - bad_terms.log_density(i);
-      if (std::isnan(acq)) {
-        if (best < 0 || !std::isnan(best_acq)) best = i;
-        break;
-      }
-      if (best < 0 || acq > best_acq) {
-        best = i;
-        best_acq = acq;
-      }
-    }
-  } else {
+  if (!any_nan)
     std::stable_sort(order.begin(), order.end(), [&](Index p, Index q) { return bound[p] > bound[q]; });
+  const auto search = [&](bool use_skip) {
+    Index best = -1;
+    double best_acq = -kInf;
+    if (any_nan) {  // no bounds to trust: every value, in index order
+      for (Index i = 0; i < n; ++i) {
+        if (use_skip && is_skipped(i)) continue;
+        const double acq = log_l[i] - bad_terms.log_density(i);
+        if (std::isnan(acq)) {
+          if (best < 0 || !std::isnan(best_acq)) best = i;
+          break;
+        }
+        if (best < 0 || acq > best_acq) {
+          best = i;
+          best_acq = acq;
+        }
+      }
+      return best;
+    }
     for (const Index i : order) {
       if (best >= 0 && bound[i] < best_acq) break;  // every later bound is lower still
-      if (skip[static_cast<std::size_t>(i)]) continue;
+      if (use_skip && is_skipped(i)) continue;
       const double acq = log_l[i] - bad_terms.log_density(i);
       if (std::isnan(acq)) {  // NaN counts as the maximum: the first NaN in index order
         if (!std::isnan(best_acq) || i < best) {
@@ -322,7 +361,12 @@ void best_candidate(const double* u_component, const double* U, const double* UC
         best_acq = acq;
       }
     }
-  }
+    return best;
+  };
+  // With skipping, no candidate is found only when every one is evaluated (no break
+  // happens before one is kept): then the plain argmax.
+  Index best = has_skip ? search(true) : -1;
+  if (best < 0) best = search(false);
   std::copy(S.data() + best * width, S.data() + (best + 1) * width, out);
 }
 
@@ -334,7 +378,7 @@ void tpe_best_candidate(const double* u_component, const double* U, const double
                         const double* grid_low, const double* grid_high, double* out) {
   const LogMixture good_log(good, sp.n_cols), bad_log(bad, sp.n_cols);
   best_candidate(u_component, U, UC, n, sp, good, good_log.view, bad_log.view, is_log, step,
-                 grid_low, grid_high, nullptr, 0, nullptr, out);
+                 grid_low, grid_high, nullptr, out);
 }
 
 }  // namespace hpo_core
@@ -404,7 +448,7 @@ void tpe_propose(const double* X, Index x_stride_row, Index x_stride_col, const 
                  const double* step, const double* grid_low, const double* grid_high,
                  double prior_weight, bool consider_endpoints, bool magic_clip,
                  const std::uint64_t* skip_keys, Index n_skip, const std::uint64_t* key_strides,
-                 double* out) {
+                 const std::int64_t* skip_rows, Index n_skip_rows, double* out) {
   const Index dn = sp.dn, dc = sp.dc;
   // Gather: numeric values logged where is_log and clipped into the bounds (values drawn
   // under an older, wider range); category indices checked.
@@ -440,9 +484,10 @@ void tpe_propose(const double* X, Index x_stride_row, Index x_stride_col, const 
     std::copy(row + 1, row + 1 + dn, U.begin() + i * dn);
     std::copy(row + 1 + dn, row + width, UC.begin() + i * dc);
   }
+  const Evaluated evaluated{skip_keys, n_skip,      key_strides, X,        x_stride_row,
+                            x_stride_col, cols, skip_rows, n_skip_rows};
   best_candidate(u_component.data(), U.data(), UC.data(), n_candidates, sp, good.view,
-                 good.log_view, bad.log_view, is_log, step, grid_low, grid_high, skip_keys, n_skip,
-                 key_strides, out);
+                 good.log_view, bad.log_view, is_log, step, grid_low, grid_high, &evaluated, out);
 }
 
 }  // namespace hpo_core

@@ -85,7 +85,10 @@ void tpe_best_candidate(const double* u_component, const double* U, const double
 // Candidates whose grid key (sum_d index_d * key_strides[d] modulo 2^64; index_d =
 // rint((v_d - grid_low_d) / step_d) for the numeric dimensions, which must all have
 // step > 0 when n_skip > 0, then the category indices) is among the n_skip sorted
-// skip_keys are passed over unless all are; n_skip = 0: the plain argmax.
+// skip_keys, or whose grid indices are those of one of the n_skip_rows rows skip_rows of
+// X (a NaN equals nothing; skip_rows may be rows itself), are passed over unless all are;
+// neither given: the plain argmax. Evaluated candidates are found lazily, as the search
+// reaches them (usually one or two candidates are checked).
 // Throws std::invalid_argument when a categorical value is not an index below its size.
 void tpe_propose(const double* X, std::ptrdiff_t x_stride_row, std::ptrdiff_t x_stride_col,
                  const std::int64_t* rows, std::ptrdiff_t n_rows, std::ptrdiff_t n_below,
@@ -94,6 +97,7 @@ void tpe_propose(const double* X, std::ptrdiff_t x_stride_row, std::ptrdiff_t x_
                  const double* step, const double* grid_low, const double* grid_high,
                  double prior_weight, bool consider_endpoints, bool magic_clip,
                  const std::uint64_t* skip_keys, std::ptrdiff_t n_skip,
-                 const std::uint64_t* key_strides, double* out);
+                 const std::uint64_t* key_strides, const std::int64_t* skip_rows,
+                 std::ptrdiff_t n_skip_rows, double* out);
 
 }  // namespace hpo_core

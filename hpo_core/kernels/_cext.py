@@ -217,6 +217,7 @@ def tpe_propose(
     magic_clip: bool,
     skip_keys: np.ndarray | None = None,
     key_strides: np.ndarray | None = None,
+    skip_rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call.
 
@@ -225,15 +226,20 @@ def tpe_propose(
     not copied); gathering, both estimators, sampling and scoring run in one C++ call
     with the GIL released.
     """
+    rows_i64 = _i64(rows)
     args = (
-        np.asarray(X, dtype=np.float64), _i64(rows), int(n_below), _i64(cols), _f64(weights), _f64(u),
+        np.asarray(X, dtype=np.float64), rows_i64, int(n_below), _i64(cols), _f64(weights), _f64(u),
         _f64(low), _f64(high), _bool(is_log), _f64(step), _f64(grid_low), _f64(grid_high),
         _i64(cat_offsets), _i64(cat_sizes), float(prior_weight), bool(consider_endpoints), bool(magic_clip),
     )
-    if skip_keys is None or len(skip_keys) == 0 or key_strides is None:
+    has_keys = skip_keys is not None and len(skip_keys) > 0 and key_strides is not None
+    if not has_keys and skip_rows is None:
         return _get_ext().tpe_propose(*args)  # type: ignore[no-any-return]
+    keys = (np.ascontiguousarray(skip_keys, dtype=np.uint64), np.ascontiguousarray(key_strides, dtype=np.uint64)) \
+        if has_keys else (None, None)
+    # rows itself is passed on as the same array, which the binding does not check twice
     return _get_ext().tpe_propose(  # type: ignore[no-any-return]
-        *args, np.ascontiguousarray(skip_keys, dtype=np.uint64), np.ascontiguousarray(key_strides, dtype=np.uint64)
+        *args, *keys, None if skip_rows is None else rows_i64 if skip_rows is rows else _i64(skip_rows)
     )
 
 # --- hypervolume kernels --------------------------------------------------------------

@@ -129,11 +129,13 @@ def tpe_propose(
     magic_clip: bool,
     skip_keys: np.ndarray | None = None,
     key_strides: np.ndarray | None = None,
+    skip_rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call.
 
-    With ``skip_keys`` (sorted uint64 grid keys, :func:`tpe_grid_keys`): the best candidate
-    not among them (the plain argmax when all are).
+    With ``skip_keys`` (sorted uint64 grid keys, :func:`tpe_grid_keys`) and/or
+    ``skip_rows`` (rows of ``X``, e.g. ``rows`` itself): the best candidate that is none
+    of those configurations (the plain argmax when all are).
     """
     # The compiled kernels index without bounds checks: every shape is checked here (the
     # backends check rows, columns and category indices against X themselves).
@@ -148,11 +150,19 @@ def tpe_propose(
                             ("grid_high", grid_high, dn), ("cat_sizes", cat_sizes, dc)):
         if np.shape(arr) != (want,):
             raise ValueError(format_error(name, f"an array of shape ({want},)", f"shape {np.shape(arr)}"))
-    if skip_keys is not None and len(skip_keys):
-        _check_skip_keys(skip_keys, key_strides, step, dn + dc)
+    has_keys = skip_keys is not None and len(skip_keys) > 0
+    if has_keys or skip_rows is not None:
+        if skip_keys is not None and has_keys:
+            _check_skip_keys(skip_keys, key_strides, dn + dc)
+        else:
+            skip_keys = key_strides = None
+        if skip_rows is not None and skip_rows is not rows:  # rows itself: checked as rows
+            _check_skip_rows(skip_rows)
+        # That every step is > 0 (skipping compares grid indices) each backend checks: the
+        # C++ one at no cost on the default path.
         return _kernel_module("tpe_propose").tpe_propose(  # type: ignore[no-any-return]
             X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
-            cat_sizes, prior_weight, consider_endpoints, magic_clip, skip_keys, key_strides,
+            cat_sizes, prior_weight, consider_endpoints, magic_clip, skip_keys, key_strides, skip_rows,
         )
     return _kernel_module("tpe_propose").tpe_propose(  # type: ignore[no-any-return]
         X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
@@ -160,21 +170,26 @@ def tpe_propose(
     )
 
 
-def _check_skip_keys(skip_keys: np.ndarray, key_strides: np.ndarray | None, step: np.ndarray, d: int) -> None:
-    """``tpe_propose``'s keys: a 1-d uint64 array, strides (d,) uint64, every step > 0.
-    That the keys are sorted is the caller's promise (not checked: O(m) per call; unsorted
-    keys make the binary search miss some, never read out of bounds). Attribute tests and
-    Python scalars only: TPESampler passes keys on every ask of a grid, where a few NumPy
-    calls would cost more than the rest of this dispatch."""
+def _check_skip_keys(skip_keys: np.ndarray, key_strides: np.ndarray | None, d: int) -> None:
+    """``tpe_propose``'s keys: a 1-d uint64 array, strides (d,) uint64. That the keys are
+    sorted is the caller's promise (not checked: O(m) per call; unsorted keys make the
+    binary search miss some, never read out of bounds). Attribute tests and Python scalars
+    only (as in the check below): TPESampler skips on every ask of a grid, where a few
+    NumPy calls would cost more than the rest of this dispatch."""
     if not isinstance(skip_keys, np.ndarray) or skip_keys.ndim != 1 or skip_keys.dtype != np.uint64:
         raise ValueError(format_error("skip_keys", "a 1-d uint64 array", f"{np.asarray(skip_keys).dtype} "
                                       f"of shape {np.shape(skip_keys)}"))
     if not isinstance(key_strides, np.ndarray) or key_strides.shape != (d,) or key_strides.dtype != np.uint64:
         got = None if key_strides is None else f"{np.asarray(key_strides).dtype} of shape {np.shape(key_strides)}"
         raise ValueError(format_error("key_strides", f"a uint64 array of shape ({d},) with skip_keys", got))
-    steps = step.tolist() if isinstance(step, np.ndarray) else np.asarray(step, dtype=np.float64).tolist()
-    if not all(map((0.0).__lt__, steps)):  # every step > 0; NaN fails too
-        raise ValueError(format_error("step", "> 0 in every numeric dimension with skip_keys", step))
+
+
+def _check_skip_rows(skip_rows: np.ndarray) -> None:
+    """``tpe_propose``'s skip_rows: a 1-d integer array (each backend checks that they are
+    rows of ``X``, as it does ``rows``)."""
+    if not isinstance(skip_rows, np.ndarray) or skip_rows.ndim != 1 or skip_rows.dtype.kind not in "iu":
+        raise ValueError(format_error("skip_rows", "a 1-d integer array of rows of X",
+                                      f"{np.asarray(skip_rows).dtype} of shape {np.shape(skip_rows)}"))
 
 
 def tpe_grid_keys(S: np.ndarray, grid_low: np.ndarray, step: np.ndarray, key_strides: np.ndarray) -> np.ndarray:

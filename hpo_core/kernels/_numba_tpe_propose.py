@@ -35,7 +35,7 @@ __all__ = ["tpe_best_candidate", "tpe_propose"]
 @_jit
 def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_probs,  # type: ignore[no-untyped-def]
                         b_mus, b_sigmas, b_weights, b_cat_probs, low, high, is_log, step,
-                        grid_low, grid_high, cat_offsets, cat_sizes, skip_keys, key_strides):
+                        grid_low, grid_high, cat_offsets, cat_sizes, skip_keys, key_strides, X, cols, skip_rows):
     dn = low.shape[0]
     S = _sample_product(u_component, U, UC, g_mus, g_sigmas, g_weights, low, high, g_cat_probs,
                         cat_offsets, cat_sizes)
@@ -57,23 +57,12 @@ def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_pr
             if is_log[d]:
                 lo_, hi_ = math.log(lo_), math.log(hi_)
             XL[i, d], XH[i, d] = lo_, hi_
-    # Candidates whose grid key is in skip_keys (sorted) are passed over unless all are
-    # (_reference_tpe_propose.tpe_propose); keys wrap modulo 2^64 in uint64 arithmetic.
-    skip = np.zeros(n, dtype=np.bool_)
-    if skip_keys.shape[0] > 0:
-        n_skipped = 0
-        for i in range(n):
-            key = np.uint64(0)
-            for d in range(dn):
-                key += np.uint64(np.rint((S[i, d] - grid_low[d]) / step[d])) * key_strides[d]
-            for q in range(S.shape[1] - dn):
-                key += np.uint64(S[i, dn + q]) * key_strides[dn + q]
-            j = np.searchsorted(skip_keys, key)
-            if j < skip_keys.shape[0] and skip_keys[j] == key:
-                skip[i] = True
-                n_skipped += 1
-        if n_skipped == n:  # all evaluated: the plain argmax
-            skip[:] = False
+    # Candidates that are evaluated configurations (a key in skip_keys, or the grid point
+    # of a row in skip_rows) are passed over unless all are (_reference_tpe_propose.
+    # tpe_propose). Checked lazily, as the search below reaches a candidate: usually one
+    # or two are, whatever the number of keys and rows. state: 0 unknown, 1 evaluated, 2 not.
+    has_skip = skip_keys.shape[0] > 0 or skip_rows.shape[0] > 0
+    state = np.zeros(n, dtype=np.int8)
     C = np.ascontiguousarray(S[:, dn:])
     log_l = _log_pdf_product(XL, XH, discrete, C, g_mus, g_sigmas, np.log(g_weights), low, high,
                              np.log(g_cat_probs), cat_offsets)
@@ -90,27 +79,75 @@ def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_pr
         bound[i] = log_l[i] - lb
     if np.isnan(bound).any():  # no bounds to trust: every value
         acq = np.empty(n)
+        skip = np.zeros(n, dtype=np.bool_)
         for i in range(n):
             acq[i] = log_l[i] - _log_density(i, cheap, inv_s, j_best, XL, XH, discrete, b_mus)
-        keep = np.flatnonzero(~skip)
+            if has_skip:
+                skip[i] = _is_evaluated(S, i, dn, grid_low, step, skip_keys, key_strides, X, cols, skip_rows)
+        keep = np.flatnonzero(~skip) if not skip.all() else np.arange(n)  # all evaluated: the plain argmax
         return S[keep[np.argmax(acq[keep])]].copy()
     order = np.argsort(-bound, kind="mergesort")
-    best, best_acq = -1, -_INF
-    for i in order:
-        if best >= 0 and bound[i] < best_acq:
-            break  # every later bound is lower still
-        if skip[i]:
-            continue
-        acq_i = log_l[i] - _log_density(i, cheap, inv_s, j_best, XL, XH, discrete, b_mus)
-        if np.isnan(acq_i):  # NaN counts as the maximum: the first NaN in index order
-            if not np.isnan(best_acq) or i < best:
+    use_skip = has_skip
+    while True:
+        best, best_acq = -1, -_INF
+        for i in order:
+            if best >= 0 and bound[i] < best_acq:
+                break  # every later bound is lower still
+            if use_skip:
+                if state[i] == 0:
+                    evaluated = _is_evaluated(S, i, dn, grid_low, step, skip_keys, key_strides, X, cols, skip_rows)
+                    state[i] = 1 if evaluated else 2
+                if state[i] == 1:
+                    continue
+            acq_i = log_l[i] - _log_density(i, cheap, inv_s, j_best, XL, XH, discrete, b_mus)
+            if np.isnan(acq_i):  # NaN counts as the maximum: the first NaN in index order
+                if not np.isnan(best_acq) or i < best:
+                    best, best_acq = i, acq_i
+                continue
+            if best >= 0 and np.isnan(best_acq):
+                continue
+            if best < 0 or acq_i > best_acq or (acq_i == best_acq and i < best):
                 best, best_acq = i, acq_i
-            continue
-        if best >= 0 and np.isnan(best_acq):
-            continue
-        if best < 0 or acq_i > best_acq or (acq_i == best_acq and i < best):
-            best, best_acq = i, acq_i
-    return S[best].copy()
+        # No break happens before a candidate is kept, so best < 0 means every candidate
+        # was visited and is evaluated: then the plain argmax.
+        if best >= 0 or not use_skip:
+            return S[best].copy()
+        use_skip = False
+
+
+@_jit
+def _is_evaluated(S, i, dn, grid_low, step, skip_keys, key_strides, X, cols, skip_rows):  # type: ignore[no-untyped-def]
+    """Whether candidate S[i] (on the grid) is an evaluated configuration: its key is in
+    skip_keys (sorted; keys wrap modulo 2^64 in uint64 arithmetic), or a row of skip_rows
+    has its grid indices (rint((v - grid_low) / step); a NaN equals nothing)."""
+    width = S.shape[1]
+    if skip_keys.shape[0] > 0:
+        key = np.uint64(0)
+        for d in range(dn):
+            key += np.uint64(np.rint((S[i, d] - grid_low[d]) / step[d])) * key_strides[d]
+        for q in range(width - dn):
+            key += np.uint64(S[i, dn + q]) * key_strides[dn + q]
+        j = np.searchsorted(skip_keys, key)
+        if j < skip_keys.shape[0] and skip_keys[j] == key:
+            return True
+    if skip_rows.shape[0] > 0:
+        index = np.empty(width)
+        for d in range(dn):
+            index[d] = np.rint((S[i, d] - grid_low[d]) / step[d])
+        for q in range(dn, width):
+            index[q] = S[i, q]
+        for r in skip_rows:
+            same = True
+            for d in range(width):  # most rows differ in the first dimension
+                v = X[r, cols[d]]
+                if d < dn:
+                    v = np.rint((v - grid_low[d]) / step[d])
+                if v != index[d]:
+                    same = False
+                    break
+            if same:
+                return True
+    return False
 
 
 @_jit
@@ -137,7 +174,8 @@ def _tpe_estimator(T, C, w, low, high, sizes, offsets, prior_weight, consider_en
 
 @_jit
 def _tpe_propose(X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high,  # type: ignore[no-untyped-def]
-                 cat_offsets, cat_sizes, prior_weight, consider_endpoints, magic_clip, skip_keys, key_strides):
+                 cat_offsets, cat_sizes, prior_weight, consider_endpoints, magic_clip, skip_keys, key_strides,
+                 skip_rows):
     """(candidate, bad): bad is NaN, or the first categorical value that is no index."""
     n, dn, dc = rows.shape[0], low.shape[0], cat_sizes.shape[0]
     T = np.empty((n, dn))
@@ -164,13 +202,15 @@ def _tpe_propose(X, rows, n_below, cols, weights, u, low, high, is_log, step, gr
     out = _tpe_best_candidate(np.ascontiguousarray(u[:, 0]), np.ascontiguousarray(u[:, 1 : 1 + dn]),
                               np.ascontiguousarray(u[:, 1 + dn :]), g_mus, g_sigmas, g_w, g_p, b_mus, b_sigmas,
                               b_w, b_p, low, high, is_log, step, grid_low, grid_high, cat_offsets, cat_sizes,
-                              skip_keys, key_strides)
+                              skip_keys, key_strides, X, cols, skip_rows)
     return out, bad
 
 
 # --- public wrappers: convert once, then call the compiled code --------------------
 
 _NO_KEYS = np.empty(0, dtype=np.uint64)
+_NO_ROWS = np.empty(0, dtype=np.intp)
+_NO_X = np.empty((0, 0))
 
 
 def _keys(skip_keys: np.ndarray | None, key_strides: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -178,6 +218,14 @@ def _keys(skip_keys: np.ndarray | None, key_strides: np.ndarray | None) -> tuple
     if skip_keys is None or len(skip_keys) == 0 or key_strides is None:
         return _NO_KEYS, _NO_KEYS
     return np.ascontiguousarray(skip_keys, dtype=np.uint64), np.ascontiguousarray(key_strides, dtype=np.uint64)
+
+
+def _rows(name: str, rows: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``rows`` as contiguous intp, each a row of ``X``, else ValueError naming ``name``."""
+    rows = np.ascontiguousarray(rows, dtype=np.intp)
+    if len(rows) and (rows.min() < 0 or rows.max() >= X.shape[0]):
+        raise ValueError(f"`{name}` must index rows of `X` ({X.shape[0]}), but got {rows.min()}..{rows.max()}.")
+    return rows
 
 
 def tpe_best_candidate(
@@ -207,7 +255,7 @@ def tpe_best_candidate(
         _f64(low), _f64(high), np.ascontiguousarray(is_log, dtype=np.bool_), _f64(step),
         _f64(grid_low), _f64(grid_high),
         np.ascontiguousarray(cat_offsets, dtype=np.intp), np.ascontiguousarray(cat_sizes, dtype=np.intp),
-        _NO_KEYS, _NO_KEYS,
+        _NO_KEYS, _NO_KEYS, _NO_X, _NO_ROWS, _NO_ROWS,
     )
 
 
@@ -231,6 +279,7 @@ def tpe_propose(
     magic_clip: bool,
     skip_keys: np.ndarray | None = None,
     key_strides: np.ndarray | None = None,
+    skip_rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call.
 
@@ -238,10 +287,16 @@ def tpe_propose(
     ``X`` is read in place (any layout), everything else runs in one compiled call.
     """
     X = np.asarray(X, dtype=np.float64)
-    rows = np.ascontiguousarray(rows, dtype=np.intp)
+    given_rows, rows = rows, _rows("rows", rows, X)
     cols = np.ascontiguousarray(cols, dtype=np.intp)
-    if len(rows) and (rows.min() < 0 or rows.max() >= X.shape[0]):
-        raise ValueError(f"`rows` must index rows of `X` ({X.shape[0]}), but got {rows.min()}..{rows.max()}.")
+    if skip_rows is None:
+        skip_rows = _NO_ROWS
+    else:  # TPESampler's usual skip_rows: rows itself, checked once
+        skip_rows = rows if skip_rows is given_rows else _rows("skip_rows", skip_rows, X)
+    keys, strides = _keys(skip_keys, key_strides)
+    if (len(keys) or len(skip_rows)) and not all(map((0.0).__lt__, np.asarray(step, dtype=np.float64).tolist())):
+        raise ValueError(f"`step` must be > 0 in every numeric dimension with skip_keys or skip_rows, but got "
+                         f"{np.asarray(step).tolist()}.")
     if len(cols) and (cols.min() < 0 or cols.max() >= X.shape[1]):
         raise ValueError(f"`cols` must index columns of `X` ({X.shape[1]}), but got {cols.min()}..{cols.max()}.")
     out, bad = _tpe_propose(
@@ -249,7 +304,7 @@ def tpe_propose(
         np.ascontiguousarray(is_log, dtype=np.bool_), _f64(step), _f64(grid_low), _f64(grid_high),
         np.ascontiguousarray(cat_offsets, dtype=np.intp), np.ascontiguousarray(cat_sizes, dtype=np.intp),
         float(prior_weight), bool(consider_endpoints), bool(magic_clip),
-        *_keys(skip_keys, key_strides),
+        keys, strides, skip_rows,
     )
     if not np.isnan(bad) or len(out) == 0:
         raise ValueError(f"`X` must hold category indices in [0, size) in its categorical columns, but got {bad!r}.")

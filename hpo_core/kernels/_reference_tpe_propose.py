@@ -144,6 +144,33 @@ def _tpe_candidates(
     return S
 
 
+def _check_rows(name: str, rows: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``rows`` as intp, each a row of ``X``, else ValueError naming ``name``."""
+    rows = np.asarray(rows, dtype=np.intp)
+    if len(rows) and (rows.min() < 0 or rows.max() >= np.shape(X)[0]):
+        raise ValueError(f"`{name}` must index rows of `X` ({np.shape(X)[0]}), but got {rows.min()}..{rows.max()}.")
+    return rows
+
+
+def _check_skip_step(step: np.ndarray) -> None:
+    """Every step > 0 (NaN fails too), as skipping compares grid indices, else ValueError."""
+    steps = np.asarray(step, dtype=np.float64).tolist()
+    if not all(map((0.0).__lt__, steps)):
+        raise ValueError(f"`step` must be > 0 in every numeric dimension with skip_keys or skip_rows, but got "
+                         f"{steps}.")
+
+
+def _grid_indices(S: np.ndarray, grid_low: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """(n, dn + dc) grid indices of configurations: ``rint((v - grid_low) / step)`` of the
+    numeric values (every step > 0), the categorical values as they are; NaN stays NaN,
+    so a configuration with one equals none. Equal indices are what equal keys
+    (:func:`tpe_grid_keys`) stand for."""
+    S = np.array(S, dtype=np.float64)
+    dn = len(grid_low)
+    S[:, :dn] = np.rint((S[:, :dn] - _f64(grid_low)) / _f64(step))
+    return S
+
+
 def _tpe_gather(
     X: np.ndarray,
     rows: np.ndarray,
@@ -172,8 +199,7 @@ def _tpe_gather(
     """
     X, low, high = np.asarray(X, dtype=np.float64), _f64(low), _f64(high)
     rows, cols = np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp)
-    if len(rows) and (rows.min() < 0 or rows.max() >= X.shape[0]):
-        raise ValueError(f"`rows` must index rows of `X` ({X.shape[0]}), but got {rows.min()}..{rows.max()}.")
+    _check_rows("rows", rows, X)
     if len(cols) and (cols.min() < 0 or cols.max() >= X.shape[1]):
         raise ValueError(f"`cols` must index columns of `X` ({X.shape[1]}), but got {cols.min()}..{cols.max()}.")
     dn = len(low)
@@ -210,6 +236,7 @@ def tpe_propose(
     magic_clip: bool,
     skip_keys: np.ndarray | None = None,
     key_strides: np.ndarray | None = None,
+    skip_rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call.
 
@@ -236,6 +263,11 @@ def tpe_propose(
             maximum, NaN the maximum, as ``numpy.argmax`` over those), or the plain
             argmax when every candidate's key is. None or empty: the plain argmax.
         key_strides: (dn + dc,) uint64 strides of the keys; needed with ``skip_keys``.
+        skip_rows: (r,) intp rows of ``X`` whose configurations ``X[skip_rows, cols]`` are
+            passed over too, compared by grid index (:func:`_grid_indices`; a row with a
+            NaN or off the grid equals no candidate); only for all-discrete spaces. It
+            may be ``rows`` itself: TPESampler passes the observations when they are
+            every evaluated configuration, so that no keys are built for them.
 
     Returns:
         (dn + dc,) the chosen candidate: numeric parameter values, then category indices.
@@ -250,10 +282,19 @@ def tpe_propose(
                        consider_endpoints, magic_clip)
         for part in (slice(0, n_below), slice(n_below, len(T)))
     )
-    if skip_keys is not None and len(skip_keys) and key_strides is not None:
+    has_keys = skip_keys is not None and len(skip_keys) > 0 and key_strides is not None
+    has_rows = skip_rows is not None and len(skip_rows) > 0
+    if has_keys or has_rows:
+        _check_skip_step(step)
         S, acq = _tpe_scored_candidates(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], good, bad, low, high,
                                         is_log, step, grid_low, grid_high, offsets, sizes)
-        skip = np.isin(tpe_grid_keys(S, grid_low, step, key_strides), np.asarray(skip_keys, dtype=np.uint64))
+        skip = np.zeros(len(S), dtype=np.bool_)
+        if skip_keys is not None and key_strides is not None and has_keys:
+            skip |= np.isin(tpe_grid_keys(S, grid_low, step, key_strides), np.asarray(skip_keys, dtype=np.uint64))
+        if skip_rows is not None and has_rows:
+            R = np.asarray(X, dtype=np.float64)[_check_rows("skip_rows", skip_rows, X)[:, None], cols]
+            same = _grid_indices(S, grid_low, step)[:, None, :] == _grid_indices(R, grid_low, step)[None]
+            skip |= same.all(axis=2).any(axis=1)
         keep = np.flatnonzero(~skip) if not skip.all() else np.arange(len(S))
         return S[keep[int(np.argmax(acq[keep]))]].copy()
     return tpe_best_candidate(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], good, bad, low, high,

@@ -1,5 +1,6 @@
-"""tpe_propose's skip_keys (pass over evaluated grid configurations) and tpe_grid_keys:
-every backend against the NumPy reference, and the reference against its definition."""
+"""tpe_propose's skip_keys and skip_rows (pass over evaluated grid configurations, given as
+keys or as rows of X) and tpe_grid_keys: every backend against the NumPy reference, and
+the reference against its definition."""
 
 from __future__ import annotations
 
@@ -40,11 +41,14 @@ def _grid_history(rng: np.random.Generator, n: int) -> dict[str, Any]:
 
 
 def _propose(module: Any, h: dict[str, Any], n_below: int, u: np.ndarray, *skip: Any,
-             prior_weight: float = 1.0) -> np.ndarray:
-    n = h["X"].shape[0]
-    return module.tpe_propose(h["X"], np.arange(n), n_below, h["cols"], np.ones(n), u, h["low"], h["high"],
+             prior_weight: float = 1.0, rows: np.ndarray | None = None, skip_rows: Any = None) -> np.ndarray:
+    """The proposal from ``rows`` of the history (default: every row); ``skip_rows="rows"``
+    passes the rows array itself as skip_rows."""
+    rows = np.arange(h["X"].shape[0]) if rows is None else rows
+    extra = {} if skip_rows is None else {"skip_rows": rows if isinstance(skip_rows, str) else skip_rows}
+    return module.tpe_propose(h["X"], rows, n_below, h["cols"], np.ones(len(rows)), u, h["low"], h["high"],
                               h["is_log"], h["step"], h["grid_low"], h["grid_high"], h["offsets"], h["sizes"],
-                              prior_weight, False, True, *skip)
+                              prior_weight, False, True, *skip, **extra)
 
 
 def _scored(h: dict[str, Any], n_below: int, u: np.ndarray, prior_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -147,3 +151,89 @@ def test_tpe_propose_dispatcher_checks_skip_keys(change: Any, match: str) -> Non
         kernels.tpe_propose(h["X"], np.arange(10), 2, h["cols"], np.ones(10), np.full((4, 6), 0.5), h["low"],
                             h["high"], h["is_log"], args["step"], h["grid_low"], h["grid_high"], h["offsets"],
                             h["sizes"], 1.0, False, True, args["skip_keys"], args["key_strides"])
+
+
+@pytest.mark.parametrize("n_skipped", [0, 1, 2, 5, 23, 24])
+@pytest.mark.parametrize("as_rows", ["rows", "other", "with_keys"])
+def test_tpe_propose_skip_rows_match_reference_and_keys(
+        bbackend: ModuleType, reference: ModuleType, assert_same: Any, n_skipped: int, as_rows: str,
+        seed: int) -> None:
+    # The evaluated configurations given as rows of X instead of keys: the n best
+    # candidates (by the reference's values) written into the history as rows, then
+    # passed as skip_rows (the observations' own array, or other rows), alone or beside
+    # keys of further candidates. Every backend equals the reference, and the reference
+    # equals skip_keys of the same configurations.
+    rng = np.random.default_rng(seed)
+    h = _grid_history(rng, 30)
+    u = rng.random((24, 6))
+    S, acq = _scored(h, 3, u)
+    ranked = np.argsort(-acq, kind="stable")
+    chosen = S[ranked[:n_skipped] if n_skipped < 24 else np.arange(24)]
+    X = np.full((30 + len(chosen) + 2, 5), np.nan)  # two rows that equal no candidate: NaN, off the grid
+    X[:30] = h["X"]
+    X[np.ix_(np.arange(30, 30 + len(chosen)), h["cols"])] = chosen
+    X[-1] = h["X"][0]
+    X[-1, h["cols"][0]] = 1e6
+    hx = dict(h, X=np.asfortranarray(X))  # the history's layout
+    rows = np.arange(30) if as_rows == "other" else np.arange(X.shape[0])
+    rows = rows[~np.isnan(X[rows]).any(axis=1)]
+    skip_rows: Any = "rows" if as_rows != "other" else np.arange(30, X.shape[0])
+    keys: tuple[Any, ...] = ()
+    if as_rows == "with_keys":  # the next two candidates as keys
+        extra = S[ranked[n_skipped : n_skipped + 2]]
+        keys = (np.unique(reference.tpe_grid_keys(extra, h["grid_low"], h["step"], h["strides"])), h["strides"])
+    n_below = 3
+    got = _propose(bbackend, hx, n_below, u, *keys, rows=rows, skip_rows=skip_rows)
+    expected = _propose(reference, hx, n_below, u, *keys, rows=rows, skip_rows=skip_rows)
+    assert_same(got, expected)
+    # The same configurations as keys give the same proposal.
+    skip_rows_arr = rows if isinstance(skip_rows, str) else skip_rows
+    V = X[skip_rows_arr][:, h["cols"]]
+    V = V[~np.isnan(V).any(axis=1) & (V[:, 0] < 1e6)]
+    all_keys = reference.tpe_grid_keys(V, h["grid_low"], h["step"], h["strides"])
+    if keys:
+        all_keys = np.concatenate((all_keys, keys[0]))
+    assert_same(expected, _propose(reference, hx, n_below, u, np.unique(all_keys), h["strides"], rows=rows))
+    if n_skipped in (1, 2) and as_rows != "with_keys":
+        assert not np.array_equal(expected, S[ranked[0]])  # the best candidate was skipped
+
+
+def test_tpe_propose_skip_rows_compare_grid_indices(bbackend: ModuleType) -> None:
+    # A row holding 0.1 * 3 where the candidate is 0.3 (or the reverse) is the same grid
+    # point; an empty skip_rows is the plain argmax.
+    rng = np.random.default_rng(5)
+    h = _grid_history(rng, 20)
+    u = rng.random((24, 6))
+    plain = _propose(bbackend, h, 2, u)
+    np.testing.assert_array_equal(_propose(bbackend, h, 2, u, skip_rows=np.empty(0, np.intp)), plain)
+    X = np.vstack((h["X"], h["X"][:1]))
+    X[-1, h["cols"]] = plain
+    X[-1, h["cols"][1]] = round(plain[1] * 10) * 0.1 + (0.1 * 3 - 0.3)  # off by one ulp-ish, same index
+    hx = dict(h, X=X)
+    got = _propose(bbackend, hx, 2, u, rows=np.arange(20), skip_rows=np.array([20]))
+    assert not np.array_equal(got, plain)
+
+
+@pytest.mark.parametrize(("skip_rows", "step", "match"), [
+    (np.array([0.0, 1.0]), None, "skip_rows"),
+    (np.array([[0, 1]]), None, "skip_rows"),
+    (np.array([0, 10]), None, "skip_rows"),
+    (np.array([-1]), None, "skip_rows"),
+    (np.array([0]), np.array([1.0, 0.0, 1.0]), "step"),
+])
+def test_tpe_propose_checks_skip_rows(skip_rows: np.ndarray, step: np.ndarray | None, match: str) -> None:
+    # Through the dispatcher (kernels.tpe_propose: its checks, then the backend's bounds).
+    h = _grid_history(np.random.default_rng(0), 10)
+    with pytest.raises(ValueError, match=match):
+        kernels.tpe_propose(h["X"], np.arange(10), 2, h["cols"], np.ones(10), np.full((4, 6), 0.5), h["low"],
+                            h["high"], h["is_log"], h["step"] if step is None else step, h["grid_low"],
+                            h["grid_high"], h["offsets"], h["sizes"], 1.0, False, True, skip_rows=skip_rows)
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba", "cext"])
+def test_tpe_propose_backends_check_skip_rows_bounds(name: str) -> None:
+    if name not in kernels.available_backends():
+        pytest.skip(f"{name} is not available here")
+    h = _grid_history(np.random.default_rng(0), 10)
+    with pytest.raises(ValueError, match="skip_rows"):
+        _propose(kernels.get_backend(name), h, 2, np.full((4, 6), 0.5), skip_rows=np.array([3, 10]))

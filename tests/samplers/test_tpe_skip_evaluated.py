@@ -267,7 +267,7 @@ def test_tpe_evaluated_keys_survive_growth_and_copies() -> None:
     assert len(kept.keys) == len(evaluated) > 64 and len(running) > 0
     # The RUNNING trials count, except the asking one.
     space, sa_cols = h.intersection_search_space(), sampler._arrays(h.intersection_search_space(), h)
-    keys, _ = sampler._evaluated.skip_args(h, running[0], space, *sa_cols)
+    keys, _, _ = sampler._evaluated.skip_args(h, running[0], space, *sa_cols)
     rows = np.flatnonzero(np.isin(h.states[: h.n], (0, 1, 2)))
     rows = rows[rows != running[0].number]
     V = h.X[rows[:, None], kept.cols]
@@ -303,3 +303,63 @@ def test_tpe_skip_evaluated_hashes_grids_beyond_2_to_the_64(monkeypatch: pytest.
     V = h.X[rows[:, None], kept.cols]
     np.testing.assert_array_equal(kept.update(h, -1),
                                   np.sort(kernels.tpe_grid_keys(V, kept.grid_low, kept.step, kept.strides)))
+
+
+def _pinned_objective(t: Trial) -> float:
+    x = t.suggest_int("x", 0, 9)
+    y = t.suggest_float("y", 0.0, 2.0, step=0.25)
+    z = t.suggest_int("z", 1, 64, log=True)
+    c = t.suggest_categorical("c", ["a", "b", "c"])
+    return abs(x - 6) + abs(y - 0.75) + abs(z - 20) / 10 + (c != "b")
+
+
+def _pinned_run(case: str, seed: int, n_trials: int = 70) -> list[list[Any]]:
+    """Parameters of a seeded study (one list per trial) in one of the pinned cases."""
+    kwargs: dict[str, Any] = {"seed": seed, "n_startup_trials": 8}
+    kwargs.update({"liar_off": {"constant_liar": False}, "capped": {"max_bad_components": 16},
+                   "two_objectives": {"multivariate": True}, "group": {"group": True}}.get(case, {}))
+    directions = ["minimize", "maximize"] if case == "two_objectives" else ["minimize"]
+    study = hpo_core.create_study(sampler=TPESampler(**kwargs), directions=directions)
+    batch = 4 if case in ("batches", "liar_off") else 1
+    for i in range(0, n_trials, batch):
+        trials = [study.ask() for _ in range(batch)]
+        values = [_pinned_objective(t) for t in trials]  # the batch is RUNNING together
+        for j, (t, v) in enumerate(zip(trials, values)):
+            k = i + j
+            if case == "pruned_failed" and k % 7 == 3:
+                study.tell(t, state=TrialState.FAIL)
+            elif case == "pruned_failed" and k % 5 == 1:
+                t.report(v, 1)
+                study.tell(t, state=TrialState.PRUNED)
+            else:
+                study.tell(t, (v, -v) if len(directions) == 2 else v)
+    return [[t.params["x"], t.params["y"], t.params["z"], t.params["c"]] for t in study.get_trials(deepcopy=False)]
+
+
+@pytest.mark.parametrize("case", ["sequential", "batches", "liar_off", "pruned_failed", "capped", "two_objectives",
+                                  "group"])
+def test_tpe_skip_evaluated_proposals_are_pinned(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Seeded studies propose what they proposed when the evaluated configurations were
+    # always passed as keys (data/tpe_skip_evaluated_pinned.json: git dbf6b6d, Numba
+    # backend, equal to its C++ one): the observations passed as skip_rows where they are
+    # every evaluated configuration (sequential, batches with the constant liar, PRUNED
+    # and FAIL trials, two objectives, groups), the keys where they are not (RUNNING
+    # trials without the liar, the resample above max_bad_components), and both in turn.
+    import json
+    from pathlib import Path
+
+    pinned = json.loads((Path(__file__).parent / "data" / "tpe_skip_evaluated_pinned.json").read_text())
+    calls = {"rows": 0, "keys": 0}
+    propose = kernels.tpe_propose
+
+    def counted(*args: Any, **kwargs: Any) -> np.ndarray:
+        skip = args[17:]
+        if skip:
+            calls["rows" if len(skip) > 2 and skip[2] is not None else "keys"] += 1
+        return propose(*args, **kwargs)
+
+    monkeypatch.setattr(kernels, "tpe_propose", counted)
+    for seed in (0, 1):
+        assert _pinned_run(case, seed) == pinned[f"{case}/{seed}"]
+    assert calls["rows"] > 0 if case != "liar_off" else calls["rows"] == 0
+    assert calls["keys"] > 0 if case in ("liar_off", "capped") else calls["keys"] == 0

@@ -1,14 +1,20 @@
 """Evaluated configurations of an all-discrete joint space, as grid keys kept incrementally.
 
 TPE on a grid re-proposes configurations it has already evaluated (the mode of ``l`` among
-the good observations); TPESampler passes the keys kept here to ``kernels.tpe_propose``,
-which then returns the best of its candidates that is not one of them. A configuration is
+the good observations); TPESampler passes them to ``kernels.tpe_propose``, which then
+returns the best of its candidates that is not one of them. A configuration is
 evaluated when a trial that is COMPLETE, PRUNED or RUNNING (another worker evaluates it)
 has it; parameters are compared by grid index (a stepped float 0.1 * 3 is 0.3).
 
-The keys of finished rows are added once, as a cursor passes them; rows that were RUNNING
-or WAITING when the cursor passed are re-checked on each ask (usually a few), so an ask
-costs O(new rows + unfinished rows) plus one merge into the sorted keys, never a rescan.
+Where the kernel's observations are every evaluated configuration (the usual ask: no
+resample above ``max_bad_components``, no bracket split, the constant liar on or no
+other trial RUNNING), TPESampler passes them as ``tpe_propose``'s ``skip_rows`` and the
+kernel compares its candidates with those rows directly: no key is built per ask.
+Otherwise the keys kept here are passed: the keys of finished rows are added once, as a
+cursor passes them (catching up, vectorised, after asks that used the rows); rows that
+were RUNNING or WAITING when the cursor passed are re-checked on each ask (usually a
+few), so an ask costs O(new rows + unfinished rows) plus one merge into the sorted keys,
+never a rescan.
 """
 
 from __future__ import annotations
@@ -191,13 +197,17 @@ class EvaluatedSpaces:
         self._spaces: dict[SearchSpace, tuple[tuple[int, int], EvaluatedKeys | None]] = {}
 
     def skip_args(self, h: History, trial: Trial | None, space: SearchSpace, sa: SpaceArrays,
-                  cols: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """``tpe_propose``'s ``(skip_keys, key_strides)`` where the rule applies to
-        ``space`` (2+ parameters, all discrete, the whole configuration), else None.
+                  cols: np.ndarray, rows: np.ndarray | None = None,
+                  ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None] | None:
+        """``tpe_propose``'s ``(skip_keys, key_strides, skip_rows)`` where the rule applies
+        to ``space`` (2+ parameters, all discrete, the whole configuration), else None.
 
         Args:
             h: the study's history; trial: the asking trial (its own row is left out).
             space, sa, cols: the space, its arrays and its history columns (numeric first).
+            rows: the kernel's observations where they are every evaluated configuration
+                (then they are the skip rows, ``(None, None, rows)``, and the keys are
+                left as they are: caught up when next needed), else None (the keys).
         """
         # Whether the space is the whole configuration changes only with the history's
         # parameters and their distributions (both only grow).
@@ -211,8 +221,10 @@ class EvaluatedSpaces:
         evaluated = entry[1]
         if evaluated is None:
             return None
+        if rows is not None:
+            return (None, None, rows) if len(rows) else None
         keys = evaluated.update(h, trial.number if trial is not None else -1)
-        return (keys, evaluated.strides) if len(keys) else None
+        return (keys, evaluated.strides, None) if len(keys) else None
 
 
 def _view(a: np.ndarray) -> Any:

@@ -218,7 +218,7 @@ class TPESampler(HistoryBound, BaseSampler):
         # Per-row caches filled incrementally (never a rescan of the history in Python).
         self._hint = np.inf  # see good_rows_single_objective
         self._last_within: tuple[Any, Any, bool] = (None, None, False)  # see _within_intersection
-        self._ask_split: tuple[Any, np.ndarray, np.ndarray] | None = None  # see _split_for_ask
+        self._ask_split: tuple[Any, np.ndarray, np.ndarray, bool] | None = None  # see _split_for_ask
         self._evaluated = EvaluatedSpaces()  # see skip_evaluated
 
     def __getstate__(self) -> dict[str, Any]:
@@ -390,7 +390,8 @@ class TPESampler(HistoryBound, BaseSampler):
         takes part and gamma counts them all; each space then keeps the rows that have
         all its parameters. Under ``HyperbandPruner(sampler_scope="bracket")`` only the
         trial's bracket takes part (``visible_rows``). Computed once per ask and history state, so
-        per-parameter and grouped proposals share it."""
+        per-parameter and grouped proposals share it. Whether trials were left out this way is
+        ``self._ask_split[3]``."""
         n = h.n
         key = (trial.number if trial is not None else -1, n, tuple(h.state_counts))  # h: see _bind
         cached = self._ask_split
@@ -406,7 +407,7 @@ class TPESampler(HistoryBound, BaseSampler):
             states[trial.number] = -1
         rows_below = self._split(study, h, states, n_fin, use_hint=mask is None)
         states[rows_below] = -1
-        self._ask_split = (key, states, rows_below)
+        self._ask_split = (key, states, rows_below, mask is not None)
         return states, rows_below
 
     def _sample_space(self, study: Study, h: History, trial: Trial | None, space: SearchSpace,
@@ -456,12 +457,22 @@ class TPESampler(HistoryBound, BaseSampler):
         # values drawn under an older, wider range clipped into this one), both Parzen
         # estimators, the candidates drawn from l and the best by log l - log g.
         u = self._rng.random((self._n_ei_candidates, 1 + len(sa.num) + len(sa.cat)))
-        skip = self._evaluated.skip_args(h, trial, space, sa, cols) if self._skip_evaluated else None
+        rows = np.concatenate((rows_below, rows_above))
+        skip = None
+        if self._skip_evaluated:
+            # The observations are every evaluated configuration unless some trials were
+            # left out: a bracket's split, the resample above the cap, or other trials'
+            # RUNNING rows without the constant liar. Then the kernel compares its
+            # candidates with those rows, and no keys are kept (see _evaluated).
+            covered = n_above <= self._max_bad and not (self._ask_split is not None and self._ask_split[3])
+            if covered and not self._constant_liar:
+                own = trial.number if trial is not None and trial.number < n else -1
+                covered = h.count(_RUNNING) == (own >= 0 and h.states.item(own) == _RUNNING)
+            skip = self._evaluated.skip_args(h, trial, space, sa, cols, rows if covered else None)
         r = kernels.tpe_propose(
-            X, np.concatenate((rows_below, rows_above)), len(rows_below), cols,
-            np.concatenate((w_below, w_above)), u, sa.lo, sa.hi, sa.is_log, sa.step, sa.low, sa.high,
-            sa.cat_offsets, sa.cat_sizes, self._prior_weight, self._consider_endpoints, self._magic_clip,
-            *(skip or ()),
+            X, rows, len(rows_below), cols, np.concatenate((w_below, w_above)), u, sa.lo, sa.hi, sa.is_log,
+            sa.step, sa.low, sa.high, sa.cat_offsets, sa.cat_sizes, self._prior_weight, self._consider_endpoints,
+            self._magic_clip, *(skip or ()),
         )
         out = np.empty(len(space))
         out[sa.order] = r  # r lists the numeric dimensions first

@@ -248,9 +248,16 @@ struct Evaluated {
         const double* x = X + rows[i] * x_stride_row;
         Index d = 0;
         for (; d < width; ++d) {  // most rows differ in the first dimension
-          double v = x[cols[d] * x_stride_col];
-          if (d < dn) v = std::nearbyint((v - grid_low[d]) / step[d]);
-          if (v != index[d]) break;
+          const double v = x[cols[d] * x_stride_col];
+          if (d >= dn) {
+            if (v != index[d]) break;
+            continue;
+          }
+          // A value more than 1.5 steps from the candidate's has another grid index (the
+          // candidate is within half a step of its grid point, clipped into the bounds;
+          // the value within half a step of its own): no division for most rows. NaN fails.
+          if (!(std::fabs(v - s[d]) <= 1.5 * step[d])) break;
+          if (std::nearbyint((v - grid_low[d]) / step[d]) != index[d]) break;
         }
         if (d == width) return true;
       }

@@ -141,6 +141,11 @@ def _is_evaluated(S, i, dn, grid_low, step, skip_keys, key_strides, X, cols, ski
             for d in range(width):  # most rows differ in the first dimension
                 v = X[r, cols[d]]
                 if d < dn:
+                    # More than 1.5 steps from the candidate: another grid index (as
+                    # csrc/tpe.cpp; no division for most rows). NaN fails.
+                    if not abs(v - S[i, d]) <= 1.5 * step[d]:
+                        same = False
+                        break
                     v = np.rint((v - grid_low[d]) / step[d])
                 if v != index[d]:
                     same = False

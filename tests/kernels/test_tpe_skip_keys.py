@@ -237,3 +237,28 @@ def test_tpe_propose_backends_check_skip_rows_bounds(name: str) -> None:
     h = _grid_history(np.random.default_rng(0), 10)
     with pytest.raises(ValueError, match="skip_rows"):
         _propose(kernels.get_backend(name), h, 2, np.full((4, 6), 0.5), skip_rows=np.array([3, 10]))
+
+
+def test_tpe_propose_skip_rows_off_centre_values(bbackend: ModuleType, reference: ModuleType, assert_same: Any,
+                                                 seed: int) -> None:
+    # Rows whose values lie up to 0.45 steps from their grid point, and a grid whose
+    # upper bound is off the grid (candidates clipped to it): the backends' shortcut for
+    # rows far from a candidate (more than 1.5 steps) never misses one with its grid
+    # index, as the reference's and skip_keys' comparisons say.
+    rng = np.random.default_rng(seed)
+    n = 40
+    idx = np.column_stack([rng.integers(0, 4, n), rng.integers(0, 4, n), rng.integers(0, 3, n)])
+    X = np.column_stack([(idx[:, 0] + rng.uniform(-0.45, 0.45, n)) * 0.3, idx[:, 1] + rng.uniform(-0.45, 0.45, n),
+                         idx[:, 2]]).astype(np.float64)
+    step, grid_low, grid_high = np.array([0.3, 1.0]), np.array([0.0, 0.0]), np.array([1.0, 3.4])
+    low, high = grid_low - 0.5 * step, grid_high + 0.5 * step
+    strides = np.array([1, 4, 16], dtype=np.uint64)
+    h = dict(X=X, cols=np.array([0, 1, 2]), low=low, high=high, is_log=np.array([False, False]), step=step,
+             grid_low=grid_low, grid_high=grid_high, offsets=np.array([0], dtype=np.intp),
+             sizes=np.array([3], dtype=np.intp), strides=strides)
+    keys = np.unique(reference.tpe_grid_keys(X, grid_low, step, strides))
+    for _ in range(10):
+        u = rng.random((24, 4))
+        expected = _propose(reference, h, 4, u, skip_rows="rows")
+        assert_same(_propose(bbackend, h, 4, u, skip_rows="rows"), expected)
+        assert_same(_propose(reference, h, 4, u, keys, strides), expected)

@@ -230,8 +230,8 @@ class MultiObjectiveSuccessiveHalvingPruner(BasePruner):
     without the ranks) and breaks a tie on Python floats, with the same result.
 
     ``min_resource="auto"`` is ``SuccessiveHalvingPruner``'s: set once, at the first
-    decision after a trial completed, to ``max(1, s // 100)`` with ``s`` the highest last
-    step of the completed trials; nothing is pruned before.
+    decision after a trial completed, to ``max(1, (s + 1) // reduction_factor)`` with
+    ``s`` the highest last step of the completed trials; nothing is pruned before.
 
     Args:
         min_resource: steps of rung 0 (an int ``>= 1``), or ``"auto"``.
@@ -289,7 +289,7 @@ class MultiObjectiveSuccessiveHalvingPruner(BasePruner):
         has_nan = any(x != x for x in recorded)
         while True:
             if self._min_resource is None:
-                self._min_resource = estimate_min_resource(history)
+                self._min_resource = estimate_min_resource(history, self._reduction_factor)
                 if self._min_resource is None:
                     return False
             promotion_step = self._min_resource * self._reduction_factor ** (self._min_early_stopping_rate + rung)

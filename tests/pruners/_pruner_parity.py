@@ -29,7 +29,7 @@ def sequential(curves: Sequence[Curve]) -> list[Event]:
     return events
 
 
-def _run(
+def run_study(
     lib: Any, pruner: Any, events: Sequence[Event], direction: str, storage: str | None = None
 ) -> tuple[list[Any], list[Any]]:
     """Decisions ``(i, step, prune)`` and every trial's system attributes at the end."""
@@ -63,8 +63,8 @@ def decisions_of_both(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Optuna's ExperimentalWarning, NaN percentiles
-        ours, our_attrs = _run(hpo_core, make_pruner(hpo_core.pruners), events, direction)
-        theirs, their_attrs = _run(optuna, make_pruner(optuna.pruners), events, direction)
+        ours, our_attrs = run_study(hpo_core, make_pruner(hpo_core.pruners), events, direction)
+        theirs, their_attrs = run_study(optuna, make_pruner(optuna.pruners), events, direction)
     assert our_attrs == their_attrs  # the successive-halving rungs, say
     return ours, theirs
 

@@ -197,14 +197,15 @@ def test_sh_bootstrap_count() -> None:
 def test_sh_auto_min_resource_waits_for_a_complete_trial() -> None:
     study = hpo_core.create_study(directions=MIN2, pruner=MultiObjectiveSuccessiveHalvingPruner(reduction_factor=2))
     first = study.ask()
-    for step in range(300):
+    for step in range(12):
         first.report([1.0, 1.0], step)
     assert not first.should_prune()  # no COMPLETE trial yet
     study.tell(first, [1.0, 1.0])
-    # min_resource = 299 // 100 = 2: rung 0 ends at step 2, rung 1 at step 4.
-    assert _decide(study, [(1.0, 1.0)], step=3) == [False]  # alone at rung 0
-    assert _decide(study, [(5.0, 5.0)], step=1) == [False]  # before rung 0 ends
-    assert _decide(study, [(5.0, 5.0)], step=3) == [True]  # dominated at rung 0, keep 1 of 2
+    # SuccessiveHalvingPruner's rule: min_resource = (11 + 1) // 2 = 6: rung 0 ends at
+    # step 6, rung 1 at step 12 (Optuna's 11 // 100 would give 1).
+    assert _decide(study, [(1.0, 1.0)], step=7) == [False]  # alone at rung 0
+    assert _decide(study, [(5.0, 5.0)], step=5) == [False]  # before rung 0 ends
+    assert _decide(study, [(5.0, 5.0)], step=7) == [True]  # dominated at rung 0, keep 1 of 2
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pruner_parity import _run, interleaved
+from _pruner_parity import interleaved, run_study
 from test_percentile import random_curves
 
 import hpo_core
@@ -26,8 +26,8 @@ def test_pruner_on_sqlite_decides_as_in_memory(name: str, tmp_path: Path) -> Non
     events = interleaved(random_curves(1, n_trials=16), n_workers=4, seed=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        in_memory = _run(hpo_core, PRUNERS[name](), events, "minimize")
-        on_sqlite = _run(hpo_core, PRUNERS[name](), events, "minimize", f"sqlite:///{tmp_path / 'p.db'}")
+        in_memory = run_study(hpo_core, PRUNERS[name](), events, "minimize")
+        on_sqlite = run_study(hpo_core, PRUNERS[name](), events, "minimize", f"sqlite:///{tmp_path / 'p.db'}")
     assert on_sqlite == in_memory
     assert any(d for _, _, d in on_sqlite[0])
 

@@ -18,8 +18,12 @@ For every table and seed:
   Optuna 5.0's because its bracket study filters ``get_trials`` but TPE calls
   ``_get_trials``; ``hpo_bohb:sampler_scope=bracket`` models each bracket apart;
   ``hpo_bohb_all`` is kept as a name of ``hpo_bohb`` for the runs recorded under it),
-  Optuna's default arguments unless a spec sets them
-  (``hpo_asha:min_resource=3:reduction_factor=3``). It runs as many trials as it likes
+  at each library's default arguments unless a spec sets them
+  (``hpo_asha:min_resource=3:reduction_factor=3``). The defaults differ in one place:
+  hpo_core's ``min_resource="auto"`` is ``max(1, R // reduction_factor)`` for ``R`` the
+  steps a trial runs (the default of both pruners), Optuna 5.0's is ``max(1, s // 100)``
+  (ASHA) and ``min_resource=1`` (Hyperband); ``hpo_asha:auto_rule=s100`` and
+  ``hpo_bohb:min_resource=1`` give Optuna's in hpo_core. It runs as many trials as it likes
   until it has spent the full budget's epochs; after each trial the epochs so far and, if
   the trial completed (ran every step), its final error are recorded.
 
@@ -83,6 +87,7 @@ REFERENCE = {"hpo_core": "hpo_tpe", "optuna": "optuna_tpe"}
 # ASHA ``s`` is the highest last step of the completed trials (what Optuna's "auto" reads),
 # for Hyperband its max_resource (given, or that step + 1 with "auto"). Like "auto", the
 # rule is applied at the first decision after a trial completed; nothing is pruned before.
+# hpo_core's "auto" is rf1r for ASHA and rf1 for Hyperband (one rule: R // rf, R = s + 1).
 AUTO_RULES: dict[str, Callable[[int, int], int]] = {
     "s100": lambda s, rf: max(1, s // 100),  # Optuna 5.0's SuccessiveHalvingPruner "auto"
     "rf1": lambda s, rf: max(1, s // rf),  # one rung below s: rungs at s/rf and ~s
@@ -104,8 +109,12 @@ validation error after the last step. Per table and seed:
 - **Pruned TPE**: the same sampler with `SuccessiveHalvingPruner()` (asynchronous successive
   halving, ASHA) or `HyperbandPruner()` (with TPE, BOHB-style: in both libraries TPE models
   every trial, Optuna 5.0's because its bracket study filters `get_trials` while TPE calls
-  `_get_trials`; pruning decisions are per bracket), at Optuna's default arguments unless
-  the row names others. It runs trials until it has spent the full budget's epochs (pruned
+  `_get_trials`; pruning decisions are per bracket), at the library's default arguments
+  unless the row names others. The defaults differ in `min_resource`: hpo_core's `"auto"`
+  (the default of both pruners) is `max(1, R // reduction_factor)` for `R` the steps a
+  trial runs (`s + 1` for `s` the highest last step of the completed trials, or
+  Hyperband's `max_resource`); Optuna 5.0's is `max(1, s // 100)` for ASHA and 1 for
+  Hyperband. It runs trials until it has spent the full budget's epochs (pruned
   trials' steps included), so it may run more trials than the full-budget run.
 - **Read-out**: the epochs at which the run's best *completed* trial (one that ran every step;
   a pruned trial's last report is not a final score) first has a final error at or below the

@@ -42,3 +42,5 @@ def test_every_row_says_what_or_why() -> None:
     names = {(r.module, r.name): r.status for r in rows}
     assert names[("optuna.study", "MaxTrialsCallback")] == "same"
     assert names[("optuna", "copy_study")] == "same"
+    # Same arguments, different behaviour at the defaults (docs/optuna_compat.py BEHAVIOUR).
+    assert names[("optuna.pruners", "SuccessiveHalvingPruner")] == "different"

@@ -100,7 +100,7 @@ class HyperbandPruner(BasePruner):
     ``min_resource=1`` reached full-budget TPE's final best within a third of the
     epochs in 24 and 20 of 50 fresh seeds (median 0.36 and > 1; Optuna's same pruner
     29 and 18 of 50), and with ``"auto"`` (first rungs after 9 and 27 steps) in 29 and
-    45 of 50 (median 0.27 and 0.16; on the boosting curves Fisher p < 1e-6 against
+    45 of 50 (median 0.27 and 0.15; on the boosting curves Fisher p < 1e-6 against
     ``min_resource=1``).
 
     Args:

@@ -121,9 +121,9 @@ class SuccessiveHalvingPruner(BasePruner):
     after a trial completed sets it, once, to ``max(1, (s + 1) // reduction_factor)``
     (:func:`auto_min_resource` of ``s + 1``, the steps ``0..s``), with ``s`` the highest
     last step of the completed trials: rung 0 ends after about a ``1 / reduction_factor``
-    share of the steps and rung 1 near the end or past it. Nothing is pruned before that. Optuna 5.0 sets ``max(1, s // 100)``, which assumes 100
-    steps or more; passing that int gives its rungs (an int also lets rung 0 decide
-    before any trial has completed).
+    share of the steps and rung 1 near the end or past it. Nothing is pruned before that.
+    Optuna 5.0 sets ``max(1, s // 100)``, which assumes 100 steps or more; passing that
+    int gives its rungs (an int also lets rung 0 decide before any trial has completed).
 
     Why: the first rung should come where a trial's rank among the others starts to
     predict its final rank. On curves recorded from real training

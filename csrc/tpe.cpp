@@ -224,6 +224,9 @@ struct Evaluated {
   const std::int64_t* cols;
   const std::int64_t* rows;
   Index n_rows;
+  // The rows' values in the first dimension, contiguous (gathered at the first check),
+  // and the grid indices of the candidate being checked.
+  std::vector<double> first, index;
 
   bool empty() const { return n_keys == 0 && n_rows == 0; }
 
@@ -231,7 +234,7 @@ struct Evaluated {
   // its key (sum_d index_d * key_strides[d] modulo 2^64) is among the keys, or a row has
   // its grid indices (index_d = rint((v_d - grid_low_d) / step_d), every step > 0; the
   // category indices as they are; a NaN equals nothing).
-  bool contains(const double* s, Index dn, Index dc, const double* grid_low, const double* step) const {
+  bool contains(const double* s, Index dn, Index dc, const double* grid_low, const double* step) {
     if (n_keys > 0) {
       std::uint64_t key = 0;
       for (Index d = 0; d < dn; ++d)
@@ -239,28 +242,34 @@ struct Evaluated {
       for (Index q = 0; q < dc; ++q) key += static_cast<std::uint64_t>(s[dn + q]) * key_strides[dn + q];
       if (std::binary_search(keys, keys + n_keys, key)) return true;
     }
-    if (n_rows > 0) {
-      const Index width = dn + dc;
-      std::vector<double> index(static_cast<std::size_t>(width));
-      for (Index d = 0; d < dn; ++d) index[d] = std::nearbyint((s[d] - grid_low[d]) / step[d]);
-      for (Index q = dn; q < width; ++q) index[q] = s[q];
-      for (Index i = 0; i < n_rows; ++i) {
-        const double* x = X + rows[i] * x_stride_row;
-        Index d = 0;
-        for (; d < width; ++d) {  // most rows differ in the first dimension
-          const double v = x[cols[d] * x_stride_col];
-          if (d >= dn) {
-            if (v != index[d]) break;
-            continue;
-          }
-          // A value more than 1.5 steps from the candidate's has another grid index (the
-          // candidate is within half a step of its grid point, clipped into the bounds;
-          // the value within half a step of its own): no division for most rows. NaN fails.
-          if (!(std::fabs(v - s[d]) <= 1.5 * step[d])) break;
-          if (std::nearbyint((v - grid_low[d]) / step[d]) != index[d]) break;
+    const Index width = dn + dc;
+    if (n_rows == 0 || width == 0) return false;
+    if (first.empty()) {
+      first.resize(static_cast<std::size_t>(n_rows));
+      for (Index i = 0; i < n_rows; ++i) first[i] = X[rows[i] * x_stride_row + cols[0] * x_stride_col];
+      index.resize(static_cast<std::size_t>(width));
+    }
+    for (Index d = 0; d < dn; ++d) index[d] = std::nearbyint((s[d] - grid_low[d]) / step[d]);
+    for (Index q = dn; q < width; ++q) index[q] = s[q];
+    // A value more than 1.5 steps from the candidate's has another grid index (the
+    // candidate is within half a step of its grid point, clipped into the bounds; the
+    // value within half a step of its own): most rows fail this test in the first
+    // dimension, without a division. NaN fails it too.
+    const double s0 = s[0], reach0 = dn > 0 ? 1.5 * step[0] : 0.0;
+    for (Index i = 0; i < n_rows; ++i) {
+      if (!(std::fabs(first[i] - s0) <= reach0)) continue;
+      const double* x = X + rows[i] * x_stride_row;
+      Index d = 0;
+      for (; d < width; ++d) {
+        const double v = x[cols[d] * x_stride_col];
+        if (d >= dn) {
+          if (v != index[d]) break;
+          continue;
         }
-        if (d == width) return true;
+        if (!(std::fabs(v - s[d]) <= 1.5 * step[d])) break;
+        if (std::nearbyint((v - grid_low[d]) / step[d]) != index[d]) break;
       }
+      if (d == width) return true;
     }
     return false;
   }
@@ -272,7 +281,7 @@ void best_candidate(const double* u_component, const double* U, const double* UC
                     const ProductSpace& sp, const ProductMixture& good,
                     const ProductMixture& good_log, const ProductMixture& bad_log,
                     const bool* is_log, const double* step, const double* grid_low,
-                    const double* grid_high, const Evaluated* evaluated, double* out) {
+                    const double* grid_high, Evaluated* evaluated, double* out) {
   const Index dn = sp.dn, dc = sp.dc, width = dn + dc;
   std::vector<double> S(static_cast<std::size_t>(n * width));
   sample_product_mixture(u_component, U, UC, n, sp, good, S.data());
@@ -491,8 +500,9 @@ void tpe_propose(const double* X, Index x_stride_row, Index x_stride_col, const 
     std::copy(row + 1, row + 1 + dn, U.begin() + i * dn);
     std::copy(row + 1 + dn, row + width, UC.begin() + i * dc);
   }
-  const Evaluated evaluated{skip_keys, n_skip,      key_strides, X,        x_stride_row,
-                            x_stride_col, cols, skip_rows, n_skip_rows};
+  Evaluated evaluated{skip_keys,    n_skip, key_strides, X,           x_stride_row,
+                      x_stride_col, cols,   skip_rows,   n_skip_rows, {},
+                      {}};
   best_candidate(u_component.data(), U.data(), UC.data(), n_candidates, sp, good.view,
                  good.log_view, bad.log_view, is_log, step, grid_low, grid_high, &evaluated, out);
 }

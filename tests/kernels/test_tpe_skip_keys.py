@@ -262,3 +262,21 @@ def test_tpe_propose_skip_rows_off_centre_values(bbackend: ModuleType, reference
         expected = _propose(reference, h, 4, u, skip_rows="rows")
         assert_same(_propose(bbackend, h, 4, u, skip_rows="rows"), expected)
         assert_same(_propose(reference, h, 4, u, keys, strides), expected)
+
+
+def test_tpe_propose_skip_rows_all_categorical(bbackend: ModuleType, reference: ModuleType, assert_same: Any,
+                                               seed: int) -> None:
+    # No numeric dimension: the rows are compared by category index alone.
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.integers(0, 3, 8), rng.integers(0, 4, 8)]).astype(np.float64)
+    empty = np.empty(0)
+    h = dict(X=X, cols=np.array([0, 1]), low=empty, high=empty, is_log=np.empty(0, dtype=bool), step=empty,
+             grid_low=empty, grid_high=empty, offsets=np.array([0, 3], dtype=np.intp),
+             sizes=np.array([3, 4], dtype=np.intp))
+    strides = np.array([1, 3], dtype=np.uint64)
+    keys = np.unique(reference.tpe_grid_keys(X, empty, empty, strides))
+    for _ in range(10):
+        u = rng.random((24, 3))
+        expected = _propose(reference, h, 2, u, skip_rows="rows")
+        assert_same(_propose(bbackend, h, 2, u, skip_rows="rows"), expected)
+        assert_same(_propose(reference, h, 2, u, keys, strides), expected)

@@ -56,6 +56,24 @@ def test_learning_curves_pruned_runs_spend_the_full_budget() -> None:
     assert full["epochs"] == budget and full["n_trials"] == 8 and full["n_pruned"] == 0
 
 
+def test_learning_curves_auto_rule_matches_the_library() -> None:
+    # hpo_core's min_resource="auto" is the prototype rule rf1r for ASHA and rf1 for
+    # Hyperband; rf1 on ASHA differs from it on this table (27 // 4 = 6, 28 // 4 = 7).
+    table = "gbm_curves"
+    for default, rule in (("hpo_asha", "hpo_asha:auto_rule=rf1r"), ("hpo_bohb", "hpo_bohb:auto_rule=rf1")):
+        assert lc.run_one(table, default, 0, 6)["events"] == lc.run_one(table, rule, 0, 6)["events"]
+    mlp = "mlp_digits_curves"
+    assert lc.run_one(mlp, "hpo_asha", 0, 6)["events"] != lc.run_one(mlp, "hpo_asha:auto_rule=rf1", 0, 6)["events"]
+
+
+def test_learning_curves_s100_rule_is_optunas_auto() -> None:
+    pytest.importorskip("optuna", reason="optuna is not installed: the rule is checked against Optuna 5.0's")
+    plain = lc.run_one("mlp_digits_curves", "optuna_asha", 1, 6)
+    assert plain["n_pruned"] > 0
+    assert plain["events"] == lc.run_one("mlp_digits_curves", "optuna_asha:auto_rule=s100", 1, 6)["events"]
+    assert plain["events"] != lc.run_one("mlp_digits_curves", "optuna_asha:auto_rule=rf1r", 1, 6)["events"]
+
+
 def test_learning_curves_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     configs = "hpo_asha,hpo_bohb"
     if importlib.util.find_spec("optuna") is not None:

@@ -1,19 +1,22 @@
-"""The history's rows behind one TPE ask's good/bad split.
+"""One TPE ask's good/bad split over the history's rows.
 
-What ``TPESampler._split`` reads from the history's columns besides the values: how many
-finished trials the ask models (all, or its Hyperband bracket with
+:func:`good_rows` is the split (``TPESampler._split`` calls it once per ask and history
+state); the rest is what it reads from the history's columns besides the values: how
+many finished trials the ask models (all, or its Hyperband bracket with
 ``sampler_scope="bracket"``), each row's total constraint violation, the last report of
 each PRUNED row, and the multi-objective good group. Notation as ``_observations`` (``states``: (n,) int8 TrialState codes).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hpo_core.samplers._base import CONSTRAINTS_KEY, visible_rows
-from hpo_core.samplers.tpe._observations import _COMPLETE, _PRUNED
+from hpo_core.samplers.tpe._defaults import default_gamma, default_gamma_multi_objective
+from hpo_core.samplers.tpe._observations import _COMPLETE, _PRUNED, good_rows_single_objective
 from hpo_core.samplers.tpe._split import split_below_above
 from hpo_core.trial._state import StudyDirection
 
@@ -22,9 +25,59 @@ if TYPE_CHECKING:
     from hpo_core.study import Study
     from hpo_core.trial import Trial
 
-__all__ = ["good_mask_multi_objective", "last_reports", "n_finished", "violations"]
+__all__ = ["good_mask_multi_objective", "good_rows", "last_reports", "n_finished", "violations"]
 
 _MAX_STEP = 2**63 - 1
+
+
+def good_rows(study: Study, h: History, states: np.ndarray, n_fin: int, gamma: Callable[[int], int] | None,
+              hint: float | None) -> tuple[np.ndarray, float | None]:
+    """Rows of the good group, ascending, and the next call's hint.
+
+    Args:
+        study, h: the study and its history; states: (n,) TrialState codes, -1 where a
+            row takes no part (the asking trial, rows outside a Hyperband bracket).
+        n_fin: finished rows in ``states``; gamma: TPESampler's ``gamma`` (None: the
+            default for the number of objectives).
+        hint: the previous call's bound on the good group's worst score (``np.inf``:
+            none), or None where ``states`` leaves out some trials (a bracket), whose
+            good group the hint of all trials does not bound.
+
+    Returns:
+        The rows, and the hint for the next call (None: keep the current one).
+
+    Raises:
+        ValueError: ``gamma(n_fin)`` is not an int in [0, n_fin].
+    """
+    n = len(states)
+    multi = len(study.directions) > 1
+    n_below = (gamma or (default_gamma_multi_objective if multi else default_gamma))(n_fin)
+    if isinstance(n_below, bool) or not isinstance(n_below, (int, np.integer)) or not 0 <= n_below <= n_fin:
+        raise ValueError(
+            f"TPESampler: `gamma(n)` must return an int in [0, n], but got {n_below!r} for n={n_fin}."
+        )
+    # Constrained as soon as a trial has constraints: from ``constraints_func`` or
+    # ``Trial.set_constraint`` (Optuna 5.0's samplers read ``trial.constraints``).
+    violation = violations(h, states) if h.numeric_column(CONSTRAINTS_KEY) is not None else None
+    if multi:
+        return np.flatnonzero(good_mask_multi_objective(study, h, states, int(n_below), violation)), None
+    maximize = study.directions[0] == StudyDirection.MAXIMIZE
+    sign = -1.0 if maximize else 1.0
+    score = -h.values[:n, 0] if maximize else h.values[:n, 0]
+    has_pruned = h.count(_PRUNED) > 0
+    last_step, last_value = last_reports(h, states) if has_pruned else (None, None)
+    use_hint = violation is None and hint is not None
+    rows = good_rows_single_objective(
+        states, score, int(n_below), violation=violation,
+        last_step=last_step,
+        last_value=sign * last_value if last_value is not None else None,
+        hint=hint if use_hint and hint is not None else np.inf,
+    )
+    if use_hint and n_below:
+        good = score[rows[states[rows] == _COMPLETE]]
+        # The worst good score bounds the next call's good group from above.
+        return rows, float(good.max()) if len(good) == n_below else np.inf
+    return rows, None
 
 
 def n_finished(study: Study, h: History, trial: Trial | None) -> int:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from hpo_core._deprecation import warn_deprecated
+from hpo_core._validation import format_error
 
 __all__ = [
     "default_gamma",
@@ -20,6 +22,7 @@ __all__ = [
     "hyperopt_default_gamma",
     "hyperopt_parameters",
     "log_independent",
+    "weights_of",
 ]
 
 
@@ -67,6 +70,19 @@ def default_weights(n: int) -> np.ndarray:
     elif m > 1:
         start = 1.0 / n
         w[:m] = start + np.arange(m) * ((1.0 - start) / (m - 1))
+    return w
+
+
+def weights_of(weights: Callable[[int], np.ndarray], n: int) -> np.ndarray:
+    """``weights(n)`` as float64: TPESampler's ``weights``, checked to be ``n`` finite
+    non-negative values with a positive sum (:func:`default_weights`' as they are)."""
+    w = np.asarray(weights(n), dtype=np.float64)
+    if weights is default_weights:
+        return w
+    if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0) or (n and w.sum() <= 0):
+        raise ValueError(
+            format_error("weights(n)", f"{n} finite non-negative values with a positive sum", w, owner="TPESampler")
+        )
     return w
 
 

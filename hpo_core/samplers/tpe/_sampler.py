@@ -21,7 +21,6 @@ from hpo_core._deprecation import warn_deprecated
 from hpo_core._validation import check_bool, check_callable, check_int, check_real, format_error
 from hpo_core.distributions import BaseDistribution, SearchSpace, unit_to_internal
 from hpo_core.samplers._base import (
-    CONSTRAINTS_KEY,
     EMPTY_SPACE,
     BaseSampler,
     HistoryBound,
@@ -30,19 +29,18 @@ from hpo_core.samplers._base import (
     visible_rows,
 )
 from hpo_core.samplers.tpe import _parzen
-from hpo_core.samplers.tpe._ask_rows import good_mask_multi_objective, last_reports, n_finished, violations
+from hpo_core.samplers.tpe._ask_rows import good_rows, n_finished
 from hpo_core.samplers.tpe._defaults import (
     default_gamma,
-    default_gamma_multi_objective,
     default_weights,
     deprecated_argument,
     hyperopt_parameters,
     log_independent,
+    weights_of,
 )
 from hpo_core.samplers.tpe._evaluated import EvaluatedSpaces
 from hpo_core.samplers.tpe._groups import Groups
-from hpo_core.samplers.tpe._observations import good_rows_single_objective
-from hpo_core.trial._state import StudyDirection, TrialState
+from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:
     from hpo_core.history import History
@@ -479,49 +477,16 @@ class TPESampler(HistoryBound, BaseSampler):
         return out
 
     def _weights_of(self, n: int) -> np.ndarray:
-        w = np.asarray(self._weights(n), dtype=np.float64)
-        if self._weights is default_weights:
-            return w
-        if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0) or (n and w.sum() <= 0):
-            raise ValueError(
-                format_error("weights(n)", f"{n} finite non-negative values with a positive sum", w,
-                             owner="TPESampler")
-            )
-        return w
+        return weights_of(self._weights, n)
 
     # ------------------------------------------------------------------ split
     def _split(self, study: Study, h: History, states: np.ndarray, n_fin: int, use_hint: bool = True) -> np.ndarray:
-        """Rows of the good group, ascending; ``n_fin``: finished rows in ``states``;
-        ``use_hint``: False where ``states`` leaves out some trials (a Hyperband bracket),
-        whose good group the hint of all trials does not bound."""
-        n = len(states)
-        multi = len(study.directions) > 1
-        gamma = self._gamma or (default_gamma_multi_objective if multi else default_gamma)
-        n_below = gamma(n_fin)
-        if isinstance(n_below, bool) or not isinstance(n_below, (int, np.integer)) or not 0 <= n_below <= n_fin:
-            raise ValueError(
-                f"TPESampler: `gamma(n)` must return an int in [0, n], but got {n_below!r} for n={n_fin}."
-            )
-        # Constrained as soon as a trial has constraints: from ``constraints_func`` or
-        # ``Trial.set_constraint`` (Optuna 5.0's samplers read ``trial.constraints``).
-        violation = violations(h, states) if h.numeric_column(CONSTRAINTS_KEY) is not None else None
-        if multi:
-            return np.flatnonzero(good_mask_multi_objective(study, h, states, int(n_below), violation))
-        maximize = study.directions[0] == StudyDirection.MAXIMIZE
-        sign = -1.0 if maximize else 1.0
-        score = -h.values[:n, 0] if maximize else h.values[:n, 0]
-        has_pruned = h.count(_PRUNED) > 0
-        last_step, last_value = last_reports(h, states) if has_pruned else (None, None)
-        rows = good_rows_single_objective(
-            states, score, int(n_below), violation=violation,
-            last_step=last_step,
-            last_value=sign * last_value if last_value is not None else None,
-            hint=self._hint if violation is None and use_hint else np.inf,
-        )
-        if violation is None and use_hint and n_below:
-            good = score[rows[states[rows] == _COMPLETE]]
-            # The worst good score bounds the next call's good group from above.
-            self._hint = float(good.max()) if len(good) == n_below else np.inf
+        """Rows of the good group, ascending (``_ask_rows.good_rows``); ``n_fin``: finished
+        rows in ``states``; ``use_hint``: False where ``states`` leaves out some trials (a
+        Hyperband bracket)."""
+        rows, hint = good_rows(study, h, states, n_fin, self._gamma, self._hint if use_hint else None)
+        if hint is not None:
+            self._hint = hint
         return rows
 
     # ------------------------------------------------------------------ hooks

@@ -101,7 +101,8 @@ class HyperbandPruner(BasePruner):
     epochs in 24 and 20 of 50 fresh seeds (median 0.36 and > 1; Optuna's same pruner
     29 and 18 of 50), and with ``"auto"`` (first rungs after 9 and 27 steps) in 29 and
     45 of 50 (median 0.27 and 0.15; on the boosting curves Fisher p < 1e-6 against
-    ``min_resource=1``).
+    ``min_resource=1``); on 200 more seeds 119 and 160 of 200 against 93 and 75 (median
+    0.25 and 0.16).
 
     Args:
         min_resource: steps of the first rung of bracket 0, an int ``>= 1``, or

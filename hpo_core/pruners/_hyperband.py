@@ -89,7 +89,7 @@ class HyperbandPruner(BasePruner):
     (:func:`~hpo_core.pruners._successive_halving.auto_min_resource`, the rule of
     :class:`SuccessiveHalvingPruner`'s ``"auto"``), set with the brackets, so bracket 0's
     first rung ends after about a ``1 / reduction_factor`` share of the steps and there
-    are two brackets (one for ``max_resource < reduction_factor ** 2``); with an int
+    are two brackets (one for ``max_resource < reduction_factor``); with an int
     ``min_resource`` the brackets and decisions are Optuna 5.0's, and
     ``min_resource=1`` gives its default.
 

@@ -59,7 +59,7 @@ def auto_min_resource(max_resource: int, reduction_factor: int) -> int:
     trial's first decision comes after about a ``1 / reduction_factor`` share of its
     steps, and the next rung, ``reduction_factor`` times longer, ends less than
     ``reduction_factor`` steps before ``R`` or past it (``s_max = floor(log_eta(R / r))
-    = 1`` in Li et al. 2020, Algorithm 2, for ``R >= reduction_factor ** 2``). Optuna 5.0's
+    = 1`` in Li et al. 2020, Algorithm 2, for ``R >= reduction_factor``). Optuna 5.0's
     ``"auto"``, ``max(1, s // 100)``, assumes 100 steps or more; on shorter curves its
     first rungs end after 1, 4 and 16 steps. Measured on recorded learning curves in
     ``benchmarks/README.md`` ("Learning curves").

@@ -127,5 +127,7 @@ def test_tpe_pruned_variants_change_only_pruned_studies(capsys: pytest.CaptureFi
     # The script raises if a variant's unpruned (full-budget) runs differ from the plain sampler's.
     assert variants.main(argv) == 0
     out = capsys.readouterr().out
-    assert "| `gbm_curves` | ASHA | random+dedupe+common:2 | " in out
+    # The default pruned rows are Optuna 5.0's default rules, named as such.
+    assert "| `gbm_curves` | ASHA (auto_rule='s100') | random+dedupe+common:2 | " in out
+    assert "| `gbm_curves` | Hyperband (BOHB) (min_resource=1) | random+dedupe+common:2 | " in out
     assert "every variant's full-budget runs equal the plain sampler's" in out

@@ -25,6 +25,7 @@ from hpo_core.pruners._base import BasePruner
 from hpo_core.pruners._successive_halving import (
     SuccessiveHalvingPruner,
     auto_min_resource,
+    check_int_or_auto,
     last_completed_step,
 )
 
@@ -36,18 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["HyperbandPruner"]
 
 _SCOPES = ("study", "bracket")
-
-
-def _int_or_auto(name: str, value: object, owner: str) -> int | None:
-    """``value`` checked as an int ``>= 1`` or ``"auto"`` (None)."""
-    if isinstance(value, str):
-        if value != "auto":
-            raise ValueError(format_error(name, "an int >= 1 or 'auto'", value, owner=owner))
-        return None
-    try:
-        return check_int(name, value, low=1, owner=owner)  # type: ignore[return-value]
-    except TypeError as e:
-        raise TypeError(format_error(name, "an int >= 1 or 'auto'", value, owner=owner)) from e
 
 
 class HyperbandPruner(BasePruner):
@@ -149,8 +138,8 @@ class HyperbandPruner(BasePruner):
         if sampler_scope not in _SCOPES:
             raise ValueError(format_error("sampler_scope", "'study' or 'bracket'", sampler_scope, owner=owner))
         self._per_bracket = sampler_scope == "bracket"
-        self._min_resource = _int_or_auto("min_resource", min_resource, owner)
-        self._max_resource = _int_or_auto("max_resource", max_resource, owner)
+        self._min_resource = check_int_or_auto("min_resource", min_resource, owner)
+        self._max_resource = check_int_or_auto("max_resource", max_resource, owner)
         self._reduction_factor: int = check_int("reduction_factor", reduction_factor, low=2, owner=owner)  # type: ignore[assignment]
         self._bootstrap_count: int = check_int("bootstrap_count", bootstrap_count, low=0, owner=owner)  # type: ignore[assignment]
         if self._bootstrap_count > 0 and self._max_resource is None:

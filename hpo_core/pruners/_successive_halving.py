@@ -74,22 +74,27 @@ def estimate_min_resource(history: History, reduction_factor: int) -> int | None
     return None if top is None else auto_min_resource(top + 1, reduction_factor)
 
 
+def check_int_or_auto(name: str, value: object, owner: str) -> int | None:
+    """``value`` checked as an int ``>= 1`` (returned) or ``"auto"`` (None); errors name
+    ``name`` and ``owner``."""
+    allowed = "an int >= 1 or 'auto'"
+    if isinstance(value, str):
+        if value != "auto":
+            raise ValueError(format_error(name, allowed, value, owner=owner))
+        return None
+    try:
+        return check_int(name, value, low=1, owner=owner)  # type: ignore[return-value]
+    except TypeError as e:
+        raise TypeError(format_error(name, allowed, value, owner=owner)) from e
+
+
 def check_halving_args(
     owner: str, min_resource: Any, reduction_factor: Any, min_early_stopping_rate: Any, bootstrap_count: Any
 ) -> tuple[int | None, int, int, int]:
     """The successive-halving arguments, checked (errors name each one and ``owner``):
     ``(min_resource or None for 'auto', reduction_factor, min_early_stopping_rate,
     bootstrap_count)``."""
-    allowed = "an int >= 1 or 'auto'"
-    resource: int | None = None
-    if isinstance(min_resource, str):
-        if min_resource != "auto":
-            raise ValueError(format_error("min_resource", allowed, min_resource, owner=owner))
-    else:
-        try:
-            resource = check_int("min_resource", min_resource, low=1, owner=owner)
-        except TypeError as e:
-            raise TypeError(format_error("min_resource", allowed, min_resource, owner=owner)) from e
+    resource = check_int_or_auto("min_resource", min_resource, owner)
     rf: int = check_int("reduction_factor", reduction_factor, low=2, owner=owner)  # type: ignore[assignment]
     rate: int = check_int("min_early_stopping_rate", min_early_stopping_rate, low=0, owner=owner)  # type: ignore[assignment]
     boot: int = check_int("bootstrap_count", bootstrap_count, low=0, owner=owner)  # type: ignore[assignment]

@@ -4,7 +4,8 @@
 state); the rest is what it reads from the history's columns besides the values: how
 many finished trials the ask models (all, or its Hyperband bracket with
 ``sampler_scope="bracket"``), each row's total constraint violation, the last report of
-each PRUNED row, and the multi-objective good group. Notation as ``_observations`` (``states``: (n,) int8 TrialState codes).
+each PRUNED row, and the multi-objective good group. Notation as ``_observations``
+(``states``: (n,) int8 TrialState codes).
 """
 
 from __future__ import annotations

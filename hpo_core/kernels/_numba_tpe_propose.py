@@ -28,6 +28,7 @@ from hpo_core.kernels._numba_tpe import (
     _term,
 )
 from hpo_core.kernels._numba_truncnorm import _f64
+from hpo_core.kernels._reference_tpe_propose import _check_rows, _check_skip_step
 
 __all__ = ["tpe_best_candidate", "tpe_propose"]
 
@@ -226,11 +227,8 @@ def _keys(skip_keys: np.ndarray | None, key_strides: np.ndarray | None) -> tuple
 
 
 def _rows(name: str, rows: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``rows`` as contiguous intp, each a row of ``X``, else ValueError naming ``name``."""
-    rows = np.ascontiguousarray(rows, dtype=np.intp)
-    if len(rows) and (rows.min() < 0 or rows.max() >= X.shape[0]):
-        raise ValueError(f"`{name}` must index rows of `X` ({X.shape[0]}), but got {rows.min()}..{rows.max()}.")
-    return rows
+    """``rows`` as contiguous intp, each a row of ``X`` (the reference's check)."""
+    return np.ascontiguousarray(_check_rows(name, rows, X))
 
 
 def tpe_best_candidate(
@@ -299,9 +297,8 @@ def tpe_propose(
     else:  # TPESampler's usual skip_rows: rows itself, checked once
         skip_rows = rows if skip_rows is given_rows else _rows("skip_rows", skip_rows, X)
     keys, strides = _keys(skip_keys, key_strides)
-    if (len(keys) or len(skip_rows)) and not all(map((0.0).__lt__, np.asarray(step, dtype=np.float64).tolist())):
-        raise ValueError(f"`step` must be > 0 in every numeric dimension with skip_keys or skip_rows, but got "
-                         f"{np.asarray(step).tolist()}.")
+    if len(keys) or len(skip_rows):
+        _check_skip_step(step)
     if len(cols) and (cols.min() < 0 or cols.max() >= X.shape[1]):
         raise ValueError(f"`cols` must index columns of `X` ({X.shape[1]}), but got {cols.min()}..{cols.max()}.")
     out, bad = _tpe_propose(

@@ -11,7 +11,9 @@ PRUNED), or report every step and call ``should_prune()`` after each, every call
 and complete (``--probe every``: the training loop itself; each probe adds one COMPLETE
 value at every step, which changes every step's percentile); the table gives the
 median. Target: at most 50 us at 10,000 trials, flat with the study size, and at least
-100x below Optuna's same pruner in the same run.
+100x below Optuna's same pruner in the same run. Each library runs at its own defaults
+(what a user gets); successive halving and Hyperband, whose ``min_resource="auto"``
+differs, also run in both at Optuna's setting (the ``(min_resource=1)`` rows).
 
 The multi-objective pruners (no Optuna counterpart) run on 2-objective studies: the
 second objective is another curve of the same family; ``--prefill add`` grows those
@@ -61,8 +63,12 @@ PRUNERS: dict[str, Callable[[Any], Any]] = {
     "PercentilePruner(25)": lambda m: m.PercentilePruner(25.0),
     "ThresholdPruner(upper=1.5)": lambda m: m.ThresholdPruner(upper=1.5),
     "PatientPruner(Median; 3)": lambda m: m.PatientPruner(m.MedianPruner(), patience=3),
+    # Each library's own defaults (what a user gets), then both at Optuna 5.0's setting: the
+    # two differ in `min_resource` only (see `_settings`).
     "SuccessiveHalvingPruner": lambda m: m.SuccessiveHalvingPruner(),
+    "SuccessiveHalvingPruner(min_resource=1)": lambda m: m.SuccessiveHalvingPruner(min_resource=1),
     "HyperbandPruner": lambda m: m.HyperbandPruner(),
+    "HyperbandPruner(min_resource=1)": lambda m: m.HyperbandPruner(min_resource=1),
     "WilcoxonPruner": lambda m: m.WilcoxonPruner(),
     "MultiObjectiveSuccessiveHalvingPruner": lambda m: m.MultiObjectiveSuccessiveHalvingPruner(),
     "MultiObjectiveMedianPruner": lambda m: m.MultiObjectiveMedianPruner(),
@@ -213,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                f"the earlier trials were added complete (`add_trials`, {N_STEPS} steps each; the multi-objective "
                "ones by ask / report / tell), so successive halving and Hyperband find no rung attributes on "
                "them.\n\n")
-            + "\n".join(rows) + "\n\n" + "\n".join(verdicts) + "\n")
+            + _settings(names) + "\n".join(rows) + "\n\n" + "\n".join(verdicts) + "\n")
     print(body)
     if args.write_readme:
         marker = (MARKER + ("-quick" if args.quick else "") + ("-add" if args.prefill == "add" else "")
@@ -254,6 +260,21 @@ def _measure(names: list[str], sizes: list[int], optuna_sizes: list[int], args: 
                            f"{TARGET_RATIO:g}x: {'met' if theirs[max(common)] / ours[max(common)] >= TARGET_RATIO else 'NOT met'})"
                            if common else ""))
     return verdicts
+
+def _settings(names: list[str]) -> str:
+    """The sentence under the table's heading that says which settings each library ran."""
+    if not any(n.startswith(("SuccessiveHalvingPruner", "HyperbandPruner")) for n in names):
+        return ""
+    from hpo_core.pruners._successive_halving import auto_min_resource
+
+    return ("Each library builds a row's pruner with the arguments in its name and its own defaults for the "
+            "rest, what a user gets. They differ in `min_resource` only: hpo_core's, `\"auto\"` = `max(1, R // "
+            f"reduction_factor)` for R = {N_STEPS} steps, is {auto_min_resource(N_STEPS, 4)} in these studies for "
+            f"`SuccessiveHalvingPruner()` and {auto_min_resource(N_STEPS, 3)} for `HyperbandPruner()`; Optuna's is "
+            f"{max(1, (N_STEPS - 1) // 100)} for both (its successive halving's `\"auto\"`, `max(1, last_step // "
+            "100)`, and its Hyperband default). The `(min_resource=1)` rows run both libraries at Optuna's "
+            "setting.\n\n")
+
 
 def _us(seconds: float) -> str:
     """Microseconds: one decimal below 100 us (the O(1) pruners), none above."""

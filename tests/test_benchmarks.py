@@ -495,14 +495,17 @@ def test_pruners_smoke(prefill: str, capsys: pytest.CaptureFixture[str]) -> None
     _needs("optuna")
     pruners = _load("pruners")
     assert pruners.main(["--sizes", "12,24", "--optuna-sizes", "12", "--probes", "2", "--prefill", prefill,
-                         "--pruners", "MedianPruner,SuccessiveHalvingPruner,PatientPruner(Median; 3)"]) == 0
+                         "--pruners", "MedianPruner,SuccessiveHalvingPruner,SuccessiveHalvingPruner(min_resource=1),"
+                         "PatientPruner(Median; 3)"]) == 0
     out = capsys.readouterr().out
-    for name in ("MedianPruner", "SuccessiveHalvingPruner", "PatientPruner(Median; 3)"):
+    for name in ("MedianPruner", "SuccessiveHalvingPruner", "SuccessiveHalvingPruner(min_resource=1)",
+                 "PatientPruner(Median; 3)"):
         assert f"| {name} | " in out
     assert "us at 24 (target 50 us: " in out
 
 
 def test_pruners_smoke_every_step_and_multi_objective(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "is 25 in these studies for `SuccessiveHalvingPruner()` and 33 for `HyperbandPruner()`" in out
     _needs("optuna")
     pruners = _load("pruners")
     assert pruners.main(["--sizes", "12,24", "--optuna-sizes", "12", "--probes", "2", "--prefill", "add",

@@ -23,7 +23,8 @@ For every table and seed:
   hpo_core's ``min_resource="auto"`` is ``max(1, R // reduction_factor)`` for ``R`` the
   steps a trial runs (the default of both pruners), Optuna 5.0's is ``max(1, s // 100)``
   (ASHA) and ``min_resource=1`` (Hyperband); ``hpo_asha:auto_rule=s100`` and
-  ``hpo_bohb:min_resource=1`` give Optuna's in hpo_core. It runs as many trials as it likes
+  ``hpo_bohb:min_resource=1`` give Optuna's in hpo_core; ``rung=distinct`` (a prototype, both
+  libraries) counts trials whose reports up to a rung are equal once there. It runs as many trials as it likes
   until it has spent the full budget's epochs; after each trial the epochs so far and, if
   the trial completed (ran every step), its final error are recorded.
 
@@ -171,10 +172,114 @@ def _completed_last_step(study: Any, lib: str) -> int | None:
     return max(steps, default=None)
 
 
+class DistinctCurveRungs:
+    """A stand-in for hpo_core's ``RungIndex`` (prototype of the spec option
+    ``rung=distinct``): at a rung, trials whose reports up to the deciding trial's last
+    step are equal (a re-run of one configuration under a deterministic objective) count
+    once, so re-runs do not crowd the best ``1 / reduction_factor``. Scans every row at
+    each decision (signatures of finished rows cached): fine for a benchmark, O(n)."""
+
+    def __init__(self) -> None:
+        self._sigs: dict[tuple[int, int], tuple[bytes, bytes]] = {}
+
+    def _signature(self, history: Any, row: int, step: int) -> tuple[bytes, bytes]:
+        sig = self._sigs.get((row, step))
+        if sig is None:
+            steps, values = history.steps.of_row(row)
+            keep = steps <= step
+            sig = (np.ascontiguousarray(steps[keep]).tobytes(), np.ascontiguousarray(values[keep]).tobytes())
+            if history.states.item(row) not in (-1, 0, 4):  # finished (not unknown, RUNNING, WAITING): its reports never change
+                self._sigs[(row, step)] = sig
+        return sig
+
+    def decide(self, history: Any, key: str, own_row: int, value: float, reduction_factor: int,
+               maximize: bool, brackets: Any = None, bracket: int = 0, record: bool = False) -> tuple[int, bool]:
+        from hpo_core.pruners._successive_halving import is_promotable
+
+        step = int(history.steps.last_value(own_row)[0])
+        own = self._signature(history, own_row, step)
+        seen = {own}
+        competing = [value]
+        for row in range(history.n):
+            attrs = history.system_attrs[row]
+            if row == own_row or not attrs or key not in attrs:
+                continue
+            if brackets is not None and brackets[row] != bracket:
+                continue
+            sig = self._signature(history, row, step)
+            if sig not in seen:
+                seen.add(sig)
+                competing.append(float(attrs[key]))
+        arr = np.asarray(competing)
+        arr = np.where(np.isnan(arr), -np.inf if maximize else np.inf, arr)  # NaN ranks last
+        return len(arr), is_promotable(value, arr, reduction_factor, maximize)
+
+    def forget(self, key: str, own_row: int) -> None:
+        pass
+
+
+def _distinct_rungs(pruner: Any) -> Any:
+    """``pruner`` (hpo_core's successive halving or Hyperband) with :class:`DistinctCurveRungs`."""
+    if hasattr(pruner, "_rungs"):
+        pruner._rungs = DistinctCurveRungs()
+        return pruner
+    initialize = pruner._initialize
+
+    def _initialize(history: Any) -> None:
+        initialize(history)
+        for sub in pruner._pruners:
+            sub._rungs = DistinctCurveRungs()
+
+    pruner._initialize = _initialize
+    return pruner
+
+
+def _optuna_distinct_rungs(pruner: Any) -> Any:
+    """``pruner`` (Optuna 5.0's successive halving or Hyperband) with the rule of
+    :class:`DistinctCurveRungs`: during its ``prune``, Optuna's module-level
+    ``_get_competing_values`` counts equal curves once."""
+    import optuna.pruners._successive_halving as sh
+
+    prune = pruner.prune
+
+    def distinct_prune(study: Any, trial: Any) -> bool:
+        step = trial.last_step
+
+        def signature(t: Any) -> tuple[tuple[int, float], ...]:
+            return tuple((s, v) for s, v in sorted(t.intermediate_values.items()) if s <= step)
+
+        own = signature(trial)
+
+        def competing(trials: list[Any], value: float, rung_key: str) -> list[float]:
+            seen, out = {own}, []
+            for t in trials:
+                if t.number == trial.number or rung_key not in t.system_attrs:
+                    continue
+                sig = signature(t)
+                if sig not in seen:
+                    seen.add(sig)
+                    out.append(t.system_attrs[rung_key])
+            return [*out, value]
+
+        saved, sh._get_competing_values = sh._get_competing_values, competing
+        try:
+            return bool(prune(study, trial))
+        finally:
+            sh._get_competing_values = saved
+
+    pruner.prune = distinct_prune
+    return pruner
+
+
 def make_pruner(mod: Any, lib: str, pruner_name: str, kwargs: dict[str, Any]) -> Any:
     """``mod.pruners.<pruner_name>(**kwargs)``; with ``auto_rule=NAME`` in ``kwargs`` a
-    subclass whose min_resource is ``AUTO_RULES[NAME]`` (set where the library sets "auto")."""
+    subclass whose min_resource is ``AUTO_RULES[NAME]`` (set where the library sets "auto");
+    with ``rung="distinct"`` equal curves count once at a rung (:class:`DistinctCurveRungs`;
+    for Optuna :func:`_optuna_distinct_rungs`)."""
     kwargs = dict(kwargs)
+    if kwargs.pop("rung", None) == "distinct":
+        pruner = make_pruner(mod, lib, pruner_name, kwargs)
+        return _distinct_rungs(pruner) if lib == "hpo_core" else _optuna_distinct_rungs(pruner)
     base = getattr(mod.pruners, pruner_name)
     if "auto_rule" not in kwargs:
         return base(**kwargs)

@@ -30,6 +30,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 import time
@@ -49,6 +50,7 @@ from hpo_core.samplers.tpe import _ask_rows  # noqa: E402
 from hpo_core.samplers.tpe import _sampler as tpe  # noqa: E402
 
 _COMPLETE, _PRUNED, _MAX_STEP = tpe._COMPLETE, tpe._PRUNED, _ask_rows._MAX_STEP
+_DONE = hpo_core.trial.TrialState.COMPLETE
 PLAIN = hpo_core.samplers.TPESampler
 
 
@@ -132,43 +134,101 @@ def _split_common(h: Any, states: np.ndarray, n_below: int, c: float, sign: floa
 
 def diagnose(table: str, pruned: str, seeds: range, budget_trials: int) -> str:
     """Where the plain sampler's pruned runs stop the trials of the configurations that would
-    reach the seed's target: per seed, how many such trials ran and at which steps they stopped."""
+    reach the seed's target: per seed, how many such trials ran and at which steps they stopped.
+
+    Then the seeds split by whether the run reached the target within 1/3 of the budget,
+    each group read within that first third: the epochs on re-runs of completed
+    configurations, the trials of target configurations and where they stopped, and, for
+    those stopped at a rung, how many trials were ahead of them there and how many distinct
+    curves (equal curves up to the rung counted once, as ``rung=distinct`` in
+    ``learning_curves.py``); and how many a rung counting distinct curves would have kept.
+    The rung read-out assumes one successive-halving ladder that every trial competes in
+    (ASHA, not Hyperband's brackets).
+    """
     import collections
+
+    from hpo_core.pruners._successive_halving import is_promotable
 
     curves = _curves.load_curves(table)
     n_steps = _curves.CURVES[table].n_steps
-    final = curves.final()
+    budget = budget_trials * n_steps
+    flat = curves.values().reshape(-1, n_steps)
+    final = flat[:, -1]
     stops: collections.Counter[int] = collections.Counter()
     n_seeds_sampled = 0
     n_runs = 0
+    groups: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
     for seed in seeds:
-        target = lc.best_within(
-            lc.run_one(table, "hpo_tpe", seed, budget_trials)["events"], budget_trials * n_steps
-        )
+        target = lc.best_within(lc.run_one(table, "hpo_tpe", seed, budget_trials)["events"], budget)
         name, kwargs = lc.parse(pruned)
         pruner = lc.make_pruner(hpo_core, "hpo_core", str(lc.CONFIGS[name][1]), kwargs)
         study = hpo_core.create_study(sampler=PLAIN(seed=seed), pruner=pruner, study_name=f"{table}-{seed}")
         counter = _curves.EpochCounter()
+        trials: list[tuple[int, int, bool, int]] = []  # grid index, last step, completed, epochs so far
 
-        def stop(study: Any, trial: Any, counter: _curves.EpochCounter = counter) -> None:
-            if counter.epochs >= budget_trials * n_steps:
+        def record(study: Any, trial: Any, counter: _curves.EpochCounter = counter, trials: list[Any] = trials) -> None:
+            cell = int(np.ravel_multi_index(curves.index(trial.user_attrs["grid_params"]), curves.spec.shape))
+            trials.append((cell, max(trial.intermediate_values), trial.state == _DONE, counter.epochs))
+            if counter.epochs >= budget:
                 study.stop()
 
-        study.optimize(_curves.make_objective(table, counter=counter), callbacks=[stop])
-        hits = [
-            max(t.intermediate_values)
-            for t in study.trials
-            if final[curves.index(t.user_attrs["grid_params"])] <= target
-        ]
+        study.optimize(_curves.make_objective(table, counter=counter), callbacks=[record])
+        hits = [step for cell, step, _, _ in trials if final[cell] <= target]
         n_seeds_sampled += bool(hits)
         n_runs += len(hits)
         stops.update(hits)
+        reached = next((e for cell, _, done, e in trials if done and final[cell] <= target), np.inf)
+        groups[reached <= lc.TARGET_FRACTION * budget].append(
+            _first_third(trials, flat, target, budget, getattr(pruner, "_reduction_factor", 0), is_promotable))
     where = ", ".join(f"step {s}: {c}" for s, c in sorted(stops.items()))
-    return (
+    lines = [
         f"- `{table}`, {lc.label(pruned)}: trials of a configuration at or below the seed's target ran in "
         f"{n_seeds_sampled} of {len(seeds)} seeds ({n_runs} trials); they stopped at {where} "
         f"(step {n_steps}: completed)."
-    )
+    ]
+    for within, g in groups.items():
+        if not g:
+            continue
+        stopped = [a for d in g for a in d["ahead"]]
+        lines.append(
+            f"  - {len(g)} seeds {'within' if within else 'NOT within'} 1/3 (first third of the budget): target = grid "
+            f"optimum in {sum(d['optimum'] for d in g)}; epochs on re-runs of completed configurations, median "
+            f"{100 * np.median([d['rerun'] for d in g]):.0f} %; distinct configurations tried, median "
+            f"{np.median([d['distinct'] for d in g]):.0f}; a target configuration ran in "
+            f"{sum(d['n_target'] > 0 for d in g)} seeds ({sum(d['n_target'] for d in g)} trials, "
+            f"{sum(d['n_stopped'] for d in g)} pruned, at steps {sorted({s for d in g for s in d['steps']})}); "
+            f"at the rung, median {np.median([a[0] for a in stopped]) if stopped else float('nan'):.0f} trials ahead "
+            f"({np.median([a[1] for a in stopped]) if stopped else float('nan'):.0f} distinct curves); kept by a rung "
+            f"counting distinct curves: {sum(a[2] for a in stopped)} trials in "
+            f"{sum(any(a[2] for a in d['ahead']) for d in g)} seeds"
+        )
+    return "\n".join(lines)
+
+
+def _first_third(trials: list[tuple[int, int, bool, int]], flat: np.ndarray, target: float, budget: int,
+                 rf: int, is_promotable: Any) -> dict[str, Any]:
+    """One seed's read-out of :func:`diagnose` over the trials that ended within 1/3 of the budget."""
+    final = flat[:, -1]
+    early = [t for t in trials if t[3] <= lc.TARGET_FRACTION * budget]
+    completed: set[int] = set()
+    rerun = prev = 0
+    for cell, _, done, epochs in early:
+        rerun += (epochs - prev) if done and cell in completed else 0
+        completed.update([cell] if done else [])
+        prev = epochs
+    ahead = []  # (trials ahead at the rung, distinct curves ahead, kept if distinct) per target trial pruned
+    for i, (cell, step, done, _) in enumerate(early):
+        if done or final[cell] > target:
+            continue
+        rivals = [c for c, s, _, _ in early[:i] if s >= step]  # everyone who reported at this rung before
+        mine = flat[cell, step - 1]
+        distinct = {flat[c, :step].tobytes(): flat[c, step - 1] for c in rivals if c != cell}
+        distinct.pop(flat[cell, :step].tobytes(), None)
+        kept = bool(rf) and is_promotable(mine, np.array([*distinct.values(), mine]), rf, False)
+        ahead.append((sum(flat[c, step - 1] < mine for c in rivals), sum(v < mine for v in distinct.values()), kept))
+    return {"optimum": target <= final.min(), "rerun": rerun / max(prev, 1), "distinct": len({t[0] for t in early}),
+            "n_target": sum(final[t[0]] <= target for t in early), "n_stopped": len(ahead),
+            "steps": [t[1] for t in early if not t[2] and final[t[0]] <= target], "ahead": ahead}
 
 
 def _use(sampler_class: type[Any]) -> None:
@@ -188,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--first-seed", type=int, default=100)
     p.add_argument("--budget", type=int, default=100)
+    p.add_argument("--out", type=Path, help="write the per-seed fractions of every row to this JSON file")
     p.add_argument(
         "--diagnose",
         action="store_true",
@@ -203,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         "epochs on re-run configurations |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    record: list[dict[str, Any]] = []
     for table in args.tables.split(","):
         n_steps = _curves.CURVES[table].n_steps
         budget = args.budget * n_steps
@@ -221,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
                     fr = [lc.epochs_to_reach(r["events"], t, budget) / budget for r, t in zip(runs, targets)]
                     rep = np.median([r["n_repeats"] * n_steps / r["replayed"] for r in runs])
                     best = np.median([lc.best_within(r["events"], budget) for r in runs])
+                    record.append({"table": table, "pruned": pruned, "variant": variant, "targets": targets,
+                                   "fractions": fr, "n_trials": [r["n_trials"] for r in runs],
+                                   "n_repeats": [r["n_repeats"] for r in runs],
+                                   "replayed": [r["replayed"] for r in runs]})
                     lines.append(
                         f"| `{table}` | {lc.label(pruned).replace('hpo_core TPE + ', '')} | {variant} | "
                         f"{lc._fmt_fraction(float(np.median(fr)))} | "
@@ -236,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{seeds.start}-{seeds.stop - 1}; every variant's full-budget runs equal the plain sampler's.\n"
     )
     print("\n".join(lines))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"command": command.strip(), "git": rev, "seeds": [seeds.start, seeds.stop - 1],
+                                        "budget_trials": args.budget, "rows": record}) + "\n")
     if args.diagnose:
         print()
         for table in args.tables.split(","):

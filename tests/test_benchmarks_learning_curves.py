@@ -131,3 +131,58 @@ def test_tpe_pruned_variants_change_only_pruned_studies(capsys: pytest.CaptureFi
     assert "| `gbm_curves` | ASHA (auto_rule='s100') | random+dedupe+common:2 | " in out
     assert "| `gbm_curves` | Hyperband (BOHB) (min_resource=1) | random+dedupe+common:2 | " in out
     assert "every variant's full-budget runs equal the plain sampler's" in out
+
+
+def _rung_decisions(lib: str, spec: str, first_values: list[float]) -> list[bool]:
+    """``should_prune()`` after step 1 for trials reporting ``first_values[i]`` at step 1
+    (``min_resource=1``: rung 0 ends there), each told COMPLETE or PRUNED accordingly."""
+    mod = lc._library(lib)
+    name, kwargs = lc.parse(spec)
+    study = mod.create_study(pruner=lc.make_pruner(mod, lib, str(lc.CONFIGS[name][1]), kwargs))
+    out = []
+    for v in first_values:
+        trial = study.ask()
+        trial.report(v, 1)
+        out.append(bool(trial.should_prune()))
+        if out[-1]:
+            study.tell(trial, state=mod.trial.TrialState.PRUNED)
+        else:
+            study.tell(trial, v)
+    return out
+
+
+@pytest.mark.parametrize("lib", ["hpo_core", "optuna"])
+def test_learning_curves_distinct_rung_counts_equal_curves_once(lib: str) -> None:
+    if lib == "optuna":
+        pytest.importorskip("optuna", reason="optuna is not installed")
+    prefix = "hpo" if lib == "hpo_core" else "optuna"
+    spec = f"{prefix}_asha:min_resource=1:reduction_factor=2"
+    values = [0.1, 0.1, 0.1, 0.3, 0.5, 0.2]
+    # Plain ASHA: three copies of 0.1 hold the best half of six, so 0.2 is pruned. Counting
+    # the equal curves once, 0.2 is in the best half of (0.1, 0.3, 0.5, 0.2).
+    assert _rung_decisions(lib, spec, values) == [False, False, False, True, True, True]
+    assert _rung_decisions(lib, spec + ":rung=distinct", values) == [False, False, False, True, True, False]
+    distinct = [0.4, 0.1, 0.3, 0.5, 0.2, 0.25]  # no repeats: the same decisions as plain ASHA
+    assert _rung_decisions(lib, spec + ":rung=distinct", distinct) == _rung_decisions(lib, spec, distinct)
+
+
+def test_learning_curves_distinct_rung_runs_in_hyperband() -> None:
+    # Hyperband's brackets build their pruners lazily; each gets the distinct-curve index.
+    import hpo_core
+
+    pruner = lc.make_pruner(hpo_core, "hpo_core", "HyperbandPruner", {"rung": "distinct"})
+    study = hpo_core.create_study(sampler=hpo_core.samplers.TPESampler(seed=0), pruner=pruner)
+    study.optimize(lc._curves.make_objective("mlp_digits_curves"), n_trials=6)
+    assert len(pruner._pruners) > 1
+    assert all(isinstance(p._rungs, lc.DistinctCurveRungs) for p in pruner._pruners)
+
+
+def test_tpe_pruned_variants_out_and_diagnose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    variants = importlib.import_module("tpe_pruned_variants")
+    argv = ["--tables", "mlp_digits_curves", "--seeds", "2", "--budget", "8", "--variants", "plain",
+            "--pruned", "hpo_asha", "--diagnose", "--out", str(tmp_path / "v.json")]
+    assert variants.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "1/3 (first third of the budget): target = grid optimum in" in out
+    rows = json.loads((tmp_path / "v.json").read_text())["rows"]
+    assert [(r["variant"], r["pruned"], len(r["fractions"])) for r in rows] == [("plain", "hpo_asha", 2)]

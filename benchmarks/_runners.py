@@ -1,7 +1,8 @@
 """One study of one sampler on one problem: the runners behind ``quality.py``.
 
 A sampler is named by a spec, ``name[:key=value...]`` (``hpo_tpe:n_ei_candidates=64``);
-the options are passed to its constructor. Every runner drives the same define-by-run
+the options are passed to its constructor; ``key.sub=value`` sets one entry of a dict
+argument (``hpo_auto:tpe_kwargs.group=True``). Every runner drives the same define-by-run
 loop (``study.ask()``, ``problem.suggest(trial)``, ``evaluate``, ``tell``) except
 hyperopt's, which has no define-by-run API and replays its samples through
 :class:`_problems.DictTrial`. Every sampler is seeded with the run's seed.
@@ -38,7 +39,9 @@ def parse_sampler(spec: str, names: Sequence[str] = SAMPLERS) -> tuple[str, dict
     """``"hpo_tpe:n_ei_candidates=64:multivariate=True"`` -> ``("hpo_tpe", {...})``.
 
     Option values are Python literals (``64``, ``True``, ``0.1``, ``None``); anything
-    else is kept as a string. ``names``: the allowed names (``learning_curves.py`` passes
+    else is kept as a string. A dotted key sets one entry of a dict argument:
+    ``hpo_auto:tpe_kwargs.group=True`` -> ``{"tpe_kwargs": {"group": True}}`` (a dict
+    literal would hold a colon, which separates options). ``names``: the allowed names (``learning_curves.py`` passes
     its configurations).
     """
     name, *opts = spec.split(":")
@@ -50,9 +53,16 @@ def parse_sampler(spec: str, names: Sequence[str] = SAMPLERS) -> tuple[str, dict
         if not sep or not key:
             raise ValueError(f"sampler option must be key=value, but got {opt!r} in {spec!r}")
         try:
-            kwargs[key] = ast.literal_eval(raw)
+            value = ast.literal_eval(raw)
         except (ValueError, SyntaxError):
-            kwargs[key] = raw
+            value = raw
+        outer, dot, inner = key.partition(".")
+        if dot:
+            if not outer or not inner or not isinstance(kwargs.setdefault(outer, {}), dict):
+                raise ValueError(f"sampler option {opt!r} in {spec!r} must be dict_arg.key=value")
+            kwargs[outer][inner] = value
+        else:
+            kwargs[key] = value
     if name.startswith("hyperopt") and kwargs:
         raise ValueError(f"{name} takes no options, but got {spec!r}")
     return name, kwargs

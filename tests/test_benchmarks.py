@@ -147,6 +147,10 @@ def test_quality_parse_sampler_options() -> None:
         quality.parse_sampler("tpe")
     with pytest.raises(ValueError, match="key=value"):
         quality.parse_sampler("hpo_tpe:64")
+    assert quality.parse_sampler("hpo_auto:tpe_kwargs.group=True:tpe_kwargs.n_ei_candidates=8") == (
+        "hpo_auto", {"tpe_kwargs": {"group": True, "n_ei_candidates": 8}})
+    with pytest.raises(ValueError, match="dict_arg"):
+        quality.parse_sampler("hpo_auto:seed=1:seed.x=2")
 
 
 def test_quality_paired_reads_the_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -501,11 +505,11 @@ def test_pruners_smoke(prefill: str, capsys: pytest.CaptureFixture[str]) -> None
     for name in ("MedianPruner", "SuccessiveHalvingPruner", "SuccessiveHalvingPruner(min_resource=1)",
                  "PatientPruner(Median; 3)"):
         assert f"| {name} | " in out
+    assert "is 25 in these studies for `SuccessiveHalvingPruner()` and 33 for `HyperbandPruner()`" in out
     assert "us at 24 (target 50 us: " in out
 
 
 def test_pruners_smoke_every_step_and_multi_objective(capsys: pytest.CaptureFixture[str]) -> None:
-    assert "is 25 in these studies for `SuccessiveHalvingPruner()` and 33 for `HyperbandPruner()`" in out
     _needs("optuna")
     pruners = _load("pruners")
     assert pruners.main(["--sizes", "12,24", "--optuna-sizes", "12", "--probes", "2", "--prefill", "add",

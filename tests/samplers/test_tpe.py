@@ -144,9 +144,9 @@ def test_tpe_group_never_mixes_parameters_that_do_not_co_occur() -> None:
     seen_groups: list[set[str]] = []
     original = sampler._sample_space
 
-    def spy(study: Any, h: Any, trial: Any, space: SearchSpace) -> np.ndarray:
+    def spy(study: Any, h: Any, trial: Any, space: SearchSpace, **kwargs: Any) -> np.ndarray:
         seen_groups.append(set(space.names))
-        return original(study, h, trial, space)
+        return original(study, h, trial, space, **kwargs)
 
     sampler._sample_space = spy  # type: ignore[method-assign]
     study = hpo_core.create_study(sampler=sampler)
@@ -157,6 +157,22 @@ def test_tpe_group_never_mixes_parameters_that_do_not_co_occur() -> None:
     for t in study.trials:
         assert ("a1" in t.params) == (t.params["kind"] == "a")
         assert ("b1" in t.params) == (t.params["kind"] == "b")
+
+
+def test_tpe_group_on_an_unconditional_space_is_the_multivariate_sampler() -> None:
+    # One group holds every parameter: the same proposals, draw for draw, as the joint
+    # (multivariate) mode, as in Optuna, where group mode splits nothing here.
+    def objective(trial: Trial) -> float:
+        x = trial.suggest_float("x", -5, 5)
+        n = trial.suggest_int("n", 1, 64, log=True)
+        return x**2 + abs(np.log2(n) - 3) + (trial.suggest_categorical("c", ["a", "b", "c"]) != "b")
+
+    runs = []
+    for group in (False, True):
+        study = hpo_core.create_study(sampler=TPESampler(seed=3, group=group))
+        study.optimize(objective, n_trials=40)
+        runs.append([t.params for t in study.trials])
+    assert runs[0] == runs[1]
 
 
 def test_tpe_conditional_parameters_sampled_independently_without_group() -> None:

@@ -367,12 +367,14 @@ class TPESampler(HistoryBound, BaseSampler):
     def _sample_groups(self, study: Study, h: History, trial: Trial, space: SearchSpace) -> np.ndarray:
         st = h.states[: h.n]
         groups = self._groups.update(h, (st == _COMPLETE) | (st == _PRUNED))
-        out = space.from_unit(self._rng.random((1, len(space))))[0]
         pos = {h.param_index[name]: j for j, name in enumerate(space.names)}
-        for cols in groups:
-            idx = [pos[c] for c in cols.tolist() if c in pos]
-            if not idx:
-                continue
+        idxs = [idx for cols in groups if (idx := [pos[c] for c in cols.tolist() if c in pos])]
+        if len(idxs) == 1 and len(idxs[0]) == len(space):
+            # One group holds the whole space (an unconditional space): the joint proposal
+            # of multivariate mode, with the same draws, as in Optuna's group mode.
+            return self._sample_space(study, h, trial, space, complete_has_all=self._within_intersection(h, space))
+        out = space.from_unit(self._rng.random((1, len(space))))[0]  # parameters in no group
+        for idx in idxs:
             key = (space, tuple(idx))
             sub = self._group_spaces.get(key)
             if sub is None:

@@ -90,15 +90,44 @@ def test_auto_few_categoricals_and_constant_parameters_stay_with_gp() -> None:
     assert set(_choices(_auto(), objective, 8)) == {"gp"}
 
 
-def test_auto_conditional_space_uses_tpe() -> None:
-    def objective(trial: Trial) -> float:
-        kind = trial.suggest_categorical("kind", ["svm", "forest"])
-        if kind == "svm":
-            return math.log10(trial.suggest_float("C", 1e-3, 1e3, log=True)) ** 2
-        return abs(trial.suggest_int("depth", 1, 20) - 5) + trial.suggest_float("frac", 0.0, 1.0)
+def _svm_or_forest(trial: Trial) -> float:
+    if trial.suggest_categorical("kind", ["svm", "forest"]) == "svm":
+        return math.log10(trial.suggest_float("C", 1e-3, 1e3, log=True)) ** 2
+    return abs(trial.suggest_int("depth", 1, 20) - 5) + trial.suggest_float("frac", 0.0, 1.0)
 
-    choices = _choices(_auto(), objective, 10)
+
+def test_auto_conditional_space_uses_tpe() -> None:
+    choices = _choices(_auto(), _svm_or_forest, 10)
     assert choices[0] == "gp" and set(choices[4:]) == {"tpe"}
+
+
+@pytest.mark.parametrize(("tpe_kwargs", "directions", "expected"), [
+    (None, ["minimize"], {"kind", "C", "depth", "frac"}),  # group=True: each group jointly
+    ({"group": False}, ["minimize"], {"kind"}),  # the joint space; the rest univariately
+    ({"multivariate": False}, ["minimize"], set()),
+    (None, ["minimize", "minimize"], set()),  # several objectives: TPE's default
+])
+def test_auto_tpe_models_conditional_groups_jointly(tpe_kwargs: Any, directions: list[str],
+                                                    expected: set[str]) -> None:
+    sampler = _auto(tpe_kwargs=tpe_kwargs)
+    study = hpo_core.create_study(sampler=sampler, directions=directions)
+    for _ in range(10):
+        trial = study.ask()
+        value = _svm_or_forest(trial)
+        study.tell(trial, value if len(directions) == 1 else [value, -value])
+    trial = study.ask()
+    assert sampler.last_choice == "tpe"
+    assert set(sampler.infer_relative_search_space(study, trial).names) == expected
+
+
+def test_auto_tpe_on_an_unconditional_space_is_the_default_tpe() -> None:
+    # group=True changes nothing where one group holds every parameter.
+    runs = []
+    for sampler in (_auto(3, max_gp_trials=0), hpo_core.samplers.TPESampler(seed=4, n_startup_trials=5)):
+        study = hpo_core.create_study(sampler=sampler)
+        study.optimize(_sphere, n_trials=20)
+        runs.append([t.params for t in study.trials])
+    assert runs[0] == runs[1]
 
 
 def _conditional_objective(n_always: int, n_conditional: int) -> Any:

@@ -519,3 +519,10 @@ def test_pruners_smoke_every_step_and_multi_objective(capsys: pytest.CaptureFixt
     assert "Median of every `should_prune` call (2 fresh trials x 100 steps" in out
     assert "| MultiObjectiveMedianPruner | " in out and "| MedianPruner | " in out
     assert "- MultiObjectiveSuccessiveHalvingPruner: " in out and "24 / 12: " in out
+
+
+def test_tpe_group_overhead_paths_run() -> None:
+    script = _load("tpe_group_overhead")
+    paths = [p for p in script.PATHS if p != "rustuna" or importlib.util.find_spec("rustuna") is not None]
+    for path in paths:
+        assert script.median_us(path, 30, 2) > 0

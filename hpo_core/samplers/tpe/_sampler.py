@@ -84,7 +84,11 @@ class TPESampler(HistoryBound, BaseSampler):
             per-parameter for several. ``False``: each parameter on its own.
         group: Decompose conditional spaces into groups of parameters that always
             co-occur and model each group jointly (never mixing parameters that do not
-            co-occur). Needs ``multivariate`` not False.
+            co-occur). Needs ``multivariate`` not False. Every group is sampled in every
+            trial (one proposal each); on an unconditional space (one group) the
+            proposals are the joint sampler's. Better than the default on conditional
+            groups of several parameters (``benchmarks/README.md``, issue 11); the
+            default stays Optuna's (False).
         constant_liar: Count RUNNING trials (with their sampled parameters) in the bad
             group, so parallel workers and ``ask(n=...)`` batches spread out.
         constraints_func: ``f(FrozenTrial) -> sequence of floats`` (``<= 0`` feasible),

@@ -185,6 +185,9 @@ class AutoSampler(BaseSampler):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        # A pickle from before the TPE of several objectives was its own sampler (20b0b75)
+        # has one TPE at the user's arguments: it serves both, as it did then.
+        state.setdefault("_tpe_mo", state["_tpe"])
         self.__dict__.update(state)
         self._lock = threading.Lock()
         self._choices = weakref.WeakKeyDictionary()

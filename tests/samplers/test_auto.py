@@ -239,6 +239,20 @@ def test_auto_pickle_after_the_switch_continues_the_stream() -> None:
     assert [t.params for t in studies[0].trials] == [t.params for t in studies[1].trials]
 
 
+def test_auto_pickle_from_before_the_second_tpe_loads_with_one_tpe() -> None:
+    # Pickles made before AutoSampler kept a TPE of its own for several objectives carry
+    # one TPE sampler; it goes on serving every study, as it did then.
+    sampler = _auto(max_gp_trials=8)
+    state = sampler.__getstate__()
+    del state["_tpe_mo"]
+    old = AutoSampler.__new__(AutoSampler)
+    old.__setstate__(state)
+    assert old._tpe_mo is old._tpe
+    study = hpo_core.create_study(directions=["minimize", "minimize"], sampler=old)
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)), n_trials=12)
+    assert len(study.trials) == 12 and old.last_choice == "tpe"
+
+
 def test_auto_beats_random_at_the_median_over_seeds() -> None:
     auto, rnd = [], []
     for seed in range(5):

@@ -116,6 +116,9 @@ class History(ParamColumns, NumericColumns):
         # may differ from what a reader saw (otherwise reports and finished trials only
         # accumulate), so caches built on that check it.
         self.rollbacks = 0
+        # set_attr calls of kind "system": with rollbacks, whether any trial's system
+        # attributes may differ from what a reader saw (the rung index, pruners/_rungs.py).
+        self.system_attr_writes = 0
         self.best_row = -1  # single objective: row of the best COMPLETE value
         self._best_value = float("nan")
         self._sign = 1.0
@@ -155,6 +158,7 @@ class History(ParamColumns, NumericColumns):
         self.__dict__.setdefault("param_order", {})
         self.__dict__.setdefault("_order_row", -1)
         self.__dict__.setdefault("_order_max", -1)
+        self.__dict__.setdefault("system_attr_writes", 0)
         self._pending_lock = threading.Lock()
         self._make_views()
 
@@ -413,6 +417,7 @@ class History(ParamColumns, NumericColumns):
             d = store[row] = {}
         d[key] = value
         if kind == "system":
+            self.system_attr_writes += 1
             if key in NUMERIC_ATTRS:
                 self._set_numeric(row, key, value)
             elif key.startswith(CONSTRAINT_PREFIX):

@@ -15,6 +15,12 @@ value in the index at once (``record=True``), with its copy, just before the pru
 it through the storage: the next refresh then finds that row unchanged. If the write
 fails, :meth:`RungIndex.forget` takes the value out and the row is read again.
 
+No refresh at all when no system attribute was written since the last one
+(``history.system_attr_writes``, counted by the history's one writer) but the index's own
+last recorded value, now in the history (so counted once and the only write): a
+training loop's decisions between rung ends, and a rung end after other trials only
+reported, asked or finished, cost no row reads.
+
 That is exact because a finished trial's attributes never change: every storage refuses
 ``set_trial_attr`` on a finished trial, and the writer applies a synced trial's attributes
 before its finished state (so reading the state first, then the attributes, never misses
@@ -116,7 +122,7 @@ class _RowScan:
     docstring). Subclasses keep the values: ``_store(key, row, value)`` for each rung
     attribute of a row read again, ``_clear()`` on a reset. Thread-safe; not pickled."""
 
-    __slots__ = ("_copies", "_history", "_lock", "_open", "_rollbacks", "_scanned", "_version")
+    __slots__ = ("_copies", "_history", "_lock", "_open", "_own", "_rollbacks", "_scanned", "_writes")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -125,7 +131,8 @@ class _RowScan:
     def _reset(self, history: History | None) -> None:
         self._history = history
         self._rollbacks = -1 if history is None else history.rollbacks
-        self._version = -1
+        self._writes = -1  # history.system_attr_writes at the last refresh, plus own writes seen
+        self._own: tuple[int, str, Any] | None = None  # the last value recorded, until seen written
         self._scanned = 0  # rows below this were read at least once
         self._open: list[int] = []  # rows below _scanned unfinished when last read
         self._copies: dict[int, dict[str, Any]] = {}  # open row -> its attributes when last read
@@ -145,19 +152,40 @@ class _RowScan:
         self._reset(None)  # rebuilt on use
 
     def _copy_own(self, own_row: int, key: str, value: Any) -> None:
-        """The attribute copy of ``own_row`` as it will read once ``value`` is written."""
+        """The attribute copy of ``own_row`` as it will read once ``value`` is written, and
+        ``value`` the write that the next :meth:`_is_current` may find as the only one."""
         copy = self._copies.get(own_row)
         if copy is not None:
             copy[key] = value
+        self._own = (own_row, key, value)
 
     def _forget_row(self, own_row: int) -> None:
         self._copies.pop(own_row, None)  # read again at the next decision
-        self._version = -1
+        self._writes = -1
+
+    def _is_current(self, history: History) -> bool:
+        """Whether the index holds every rung value in ``history`` (no refresh needed): no
+        system attribute written since the last refresh, or only the value recorded last,
+        which the history now holds (compared by ``==``; a NaN or a changed one refreshes)."""
+        if history is not self._history or history.rollbacks != self._rollbacks:
+            return False
+        writes = history.system_attr_writes
+        if writes == self._writes:
+            return True
+        own = self._own
+        if own is None or writes != self._writes + 1:
+            return False
+        attrs = history.system_attrs[own[0]]
+        if attrs is None or attrs.get(own[1], _NONE) != own[2]:
+            return False
+        self._writes, self._own = writes, None  # that one write was the recorded value
+        return True
 
     def _refresh(self, history: History, brackets: np.ndarray | None, bracket: int) -> None:
         if history is not self._history or history.rollbacks != self._rollbacks:
             self._reset(history)
-        self._version = history.version  # read first: a later change bumps it again
+        self._writes = history.system_attr_writes  # read first: a later write bumps it again
+        self._own = None
         rows = self._open
         n, scanned = history.n, self._scanned
         if n > scanned:
@@ -227,7 +255,7 @@ class RungIndex(_RowScan):
         as ``own_row``'s under ``key``: the caller writes it through the storage next, and
         calls :meth:`forget` if that fails."""
         with self._lock:
-            if history.version != self._version or history is not self._history:
+            if not self._is_current(history):
                 self._refresh(history, brackets, bracket)
             rung = self._rungs.get(key, _EMPTY)
             others, n_nan = rung.values, rung.n_nan
@@ -282,7 +310,7 @@ class RungVectors(_RowScan):
         (in row order). With ``vector``, it is then put in the index as ``own_row``'s: the
         caller writes it through the storage next, and calls :meth:`forget` if that fails."""
         with self._lock:
-            if history.version != self._version or history is not self._history:
+            if not self._is_current(history):
                 self._refresh(history, None, 0)
             by_row = self._vectors.get(key, {})
             rows = sorted(r for r in by_row if r != own_row)
@@ -297,7 +325,7 @@ class RungVectors(_RowScan):
         the caller's fast path for a small rung. ``vector`` is then put in the index as
         ``own_row``'s, as there."""
         with self._lock:
-            if history.version != self._version or history is not self._history:
+            if not self._is_current(history):
                 self._refresh(history, None, 0)
             by_row = self._vectors.get(key)
             if by_row is None:

@@ -118,8 +118,9 @@ class SuccessiveHalvingPruner(BasePruner):
     See the module docstring for the rungs and the ``completed_rung_{r}`` attributes.
     Workers need no coordination: each decision reads the values other trials recorded
     at the rung from an index that keeps them sorted per rung and re-reads only the rows
-    that are new or were unfinished at its last read (O(log n) at a rung's end, not a
-    scan of every trial's attributes; no frozen trials are built). A NaN at a rung's end
+    that are new or were unfinished at its last read, none when no system attribute was
+    written since but its own last value (O(log n) at a rung's end, not a scan of every
+    trial's attributes; no frozen trials are built). A NaN at a rung's end
     prunes. The decisions are Optuna 5.0's for an int ``min_resource``.
 
     ``min_resource="auto"`` differs from Optuna 5.0 (measured, below): the first decision

@@ -346,7 +346,7 @@ class Trial(BaseTrial):
         """
         study = self.study
         pruner = study.pruner
-        if len(study.directions) > 1 and not getattr(pruner, "supports_multi_objective", False):
+        if study._n_objectives > 1 and not getattr(pruner, "supports_multi_objective", False):
             raise NotImplementedError(
                 f"Trial.should_prune: {type(pruner).__name__} prunes single-objective studies "
                 f"only, and this study has {len(study.directions)} objectives; use "

@@ -140,3 +140,41 @@ def test_rung_index_leaves_out_the_deciding_rows_own_earlier_value(maximize: boo
     h.set_attr(4, "system", "completed_rung_0", 0.0)
     n, promotable = index.decide(h, "completed_rung_0", 0, 1.5, reduction_factor=2, maximize=maximize)
     assert (n, promotable) == (5, is_promotable(1.5, np.array([1.0, math.nan, 2.0, 0.0, 1.5]), 2, maximize))
+
+
+def test_rung_index_refreshes_unless_its_own_write_is_the_only_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hpo_core.history import History
+    from hpo_core.pruners._rungs import RungIndex
+
+    refreshes = []
+    refresh = RungIndex._refresh
+    monkeypatch.setattr(RungIndex, "_refresh", lambda self, *a: (refreshes.append(1), refresh(self, *a))[1])
+    key = "completed_rung_0"
+    h = History(1)
+    for row in range(6):
+        h.add_row(row, row, int(hpo_core.TrialState.RUNNING), 0.0)
+    index = RungIndex()
+
+    def decide(row: int, value: float, *, write: bool = True) -> tuple[int, bool]:
+        result = index.decide(h, key, row, value, 2, False, record=True)
+        if write:
+            h.set_attr(row, "system", key, value)
+        return result
+
+    def expect(*competing: float) -> tuple[int, bool]:
+        return len(competing), is_promotable(competing[-1], np.array(competing), 2, False)
+
+    decide(0, 1.0)
+    assert len(refreshes) == 1
+    h.add_intermediate(1, 0, 0.5)  # reports and new rows alone: no refresh
+    h.add_row(6, 6, int(hpo_core.TrialState.RUNNING), 0.0)
+    assert decide(1, 0.5) == expect(1.0, 0.5) and len(refreshes) == 1
+    h.set_attr(2, "system", key, 0.2)  # another writer's value, after the own write: read
+    assert decide(3, 0.6) == expect(1.0, 0.5, 0.2, 0.6) and len(refreshes) == 2
+    decide(4, 0.1, write=False)  # recorded, its write not (yet) done, and another one done
+    h.set_attr(5, "system", key, 2.0)
+    assert index.decide(h, key, 6, 0.4, 2, False) == expect(1.0, 0.5, 0.2, 0.6, 0.1, 2.0, 0.4)
+    assert len(refreshes) == 3
+    h.set_attr(0, "system", "other", 1)  # any system attribute counts
+    index.decide(h, key, 6, 0.4, 2, False)
+    assert len(refreshes) == 4

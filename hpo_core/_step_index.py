@@ -391,6 +391,18 @@ class StepIndex:
         bucket = self._bucket_of.get(step)
         return 0 if bucket is None else int(self._by_step.cnt[bucket])
 
+    def at_step_since(self, step: int, start: int, column: int = 0) -> tuple[int, list[int], list[float]]:
+        """``(k, rows[start:], values[start:, column])`` of :meth:`at_step` as lists, for a
+        reader that keeps up with a step's reports and reads a few new ones (no views:
+        ~0.4 us where :meth:`at_step` and the slices cost ~1.4 us)."""
+        bucket = self._bucket_of.get(step)
+        if bucket is None:
+            return 0, [], []
+        keys, vals, off, cnt = self._by_step.snap
+        k = cnt.item(bucket)  # count before offset (see _Segments)
+        o = off.item(bucket)
+        return k, keys[o + start : o + k].tolist(), vals[o + start : o + k, column].tolist()
+
     def last_at_or_before(self, step: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per row, its highest reported step ``<= step`` and that report's values.
 

@@ -60,6 +60,18 @@ def test_step_index_at_step_in_report_order_with_ties() -> None:
     assert index.reached(1) == 3 and index.reached(3) == 1 and index.n_reports == 4
 
 
+def test_step_index_at_step_since_is_at_step_sliced() -> None:
+    index = StepIndex(2)
+    assert index.at_step_since(1, 0) == (0, [], [])
+    for row, step, value in [(2, 1, (0.5, 1.0)), (0, 1, (0.25, 2.0)), (1, 3, (0.5, 3.0)), (1, 1, (0.75, 4.0))]:
+        index.add(row, step, value)
+    rows, values = index.at_step(1)
+    for start in range(4):
+        for column in (0, 1):
+            expected = (3, rows[start:].tolist(), values[start:, column].tolist())
+            assert index.at_step_since(1, start, column) == expected
+
+
 def test_step_index_at_step_returns_read_only_views() -> None:
     index = StepIndex()
     index.add(0, 1, 0.5)

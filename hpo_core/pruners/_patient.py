@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from hpo_core._validation import check_int, check_real, format_error
 from hpo_core.pruners._base import BasePruner
-from hpo_core.pruners._steps import best_so_far, own_reports
+from hpo_core.pruners._percentile import PercentilePruner
+from hpo_core.pruners._steps import best_before_and_after, own_reports
 
 if TYPE_CHECKING:
     from hpo_core.study import Study
@@ -23,8 +24,9 @@ class PatientPruner(BasePruner):
     the others "before". The trial has stalled when the best recent value (NaNs ignored)
     is worse than the best value before by more than ``min_delta``; then the wrapped
     pruner decides (None: prune). With ``patience + 1`` reports or fewer, or all-NaN
-    reports on either side, it never prunes. Reads the trial's own reports only. The
-    decisions are Optuna 5.0's.
+    reports on either side, it never prunes. Reads the trial's own reports only, and hands
+    them to a wrapped :class:`MedianPruner` or :class:`PercentilePruner` (read and reduced
+    once). The decisions are Optuna 5.0's.
 
     Args:
         wrapped_pruner: the pruner asked once the trial has stalled, or None to prune then.
@@ -55,15 +57,22 @@ class PatientPruner(BasePruner):
         self._min_delta: float = check_real("min_delta", min_delta, low=0.0, owner=owner)  # type: ignore[assignment]
 
     def prune(self, study: Study, trial: Trial) -> bool:
-        _, _, values = own_reports(study, trial)
+        history, steps, values = own_reports(study, trial)
         recent = self._patience + 1
         if len(values) <= recent:
             return False
-        maximize = bool(study.view.signs[0] < 0)
-        before = best_so_far(values[:-recent], maximize)
-        after = best_so_far(values[-recent:], maximize)
+        maximize = study.view.signs.item(0) < 0
+        before, after = best_before_and_after(values, len(values) - recent, maximize)
         # NaN on either side makes both comparisons False: no pruning, as Optuna.
         stalled = before - self._min_delta > after if maximize else before + self._min_delta < after
         if not stalled:
             return False
-        return True if self._wrapped_pruner is None else self._wrapped_pruner.prune(study, trial)
+        wrapped = self._wrapped_pruner
+        if wrapped is None:
+            return True
+        if isinstance(wrapped, PercentilePruner) and type(wrapped).prune is PercentilePruner.prune:
+            # The median-style rules (prune not overridden) take the reports read here;
+            # neither side is NaN, so the best of all reports is the better of the two.
+            best = max(before, after) if maximize else min(before, after)
+            return wrapped._prune_reports(study, history, steps, values, best)
+        return wrapped.prune(study, trial)

@@ -12,6 +12,9 @@ from hpo_core.pruners._steps import best_so_far, check_schedule_args, is_first_i
 from hpo_core.trial._state import TrialState
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from hpo_core.history import History
     from hpo_core.study import Study
     from hpo_core.trial import Trial
 
@@ -80,20 +83,26 @@ class PercentilePruner(BasePruner):
         self._values = StepValues()
 
     def prune(self, study: Study, trial: Trial) -> bool:
-        history = study.view.history
+        history, steps, values = own_reports(study, trial)
+        return self._prune_reports(study, history, steps, values, None)
+
+    def _prune_reports(
+        self, study: Study, history: History, steps: np.ndarray, values: np.ndarray, best: float | None
+    ) -> bool:
+        """:meth:`prune` on the trial's reports ``steps``, ``values`` (:func:`own_reports`)
+        and ``best``, their :func:`best_so_far` where the caller knows it (None: computed),
+        so that :class:`~hpo_core.pruners.PatientPruner` reads and reduces them once."""
         n_complete = history.count(_COMPLETE)
-        if n_complete == 0 or n_complete < self._n_startup_trials:
-            return False
-        _, steps, values = own_reports(study, trial)
-        if len(steps) == 0:
+        if n_complete == 0 or n_complete < self._n_startup_trials or len(steps) == 0:
             return False
         step = int(steps[-1])
         warmup, interval = self._n_warmup_steps, self._interval_steps
         if step < warmup or not is_first_in_interval(steps, warmup, interval):
             return False
-        maximize = bool(study.view.signs[0] < 0)
-        best = best_so_far(values, maximize)
-        if math.isnan(best):
+        maximize = study.view.signs.item(0) < 0
+        if best is None:
+            best = best_so_far(values, maximize)
+        if best != best:
             return True
         q = 100.0 - self._percentile if maximize else self._percentile
         p = self._values.percentile(history, step, q, self._n_min_trials)

@@ -155,20 +155,21 @@ class StepValues:
         return entry
 
     def _update(self, history: History, step: int, entry: _Step) -> None:
-        rows, at = history.steps.at_step(step)
-        k = len(rows)
+        index = history.steps
+        k = index.reached(step)
         seen = entry.seen
         if k == seen and not entry.open_rows:
             return
         states = history.states
-        n_check = k - seen + len(entry.open_rows)
-        if n_check > _BULK:
-            self._update_bulk(states, rows, at, entry)
+        if k - seen + len(entry.open_rows) > _BULK:
+            self._update_bulk(states, *index.at_step(step), entry)
             return
+        # A few rows: lists of the new reports, not array views (~1 us of a decision).
+        k, new_rows, new_values = index.at_step_since(step, seen, self.column)
         open_rows: list[int] = []
         open_values: list[float] = []
         rechecked = zip(entry.open_rows, entry.open_values)
-        new = zip(rows[seen:].tolist(), at[seen:, self.column].tolist()) if k > seen else ()
+        new = zip(new_rows, new_values)
         for pairs in (rechecked, new):
             for row, v in pairs:
                 code = states.item(row)

@@ -11,6 +11,7 @@ pytest.importorskip("optuna", reason="optuna is not installed: these tests compa
 from _pruner_parity import decisions_of_both, sequential  # noqa: E402
 from test_percentile import random_curves  # noqa: E402
 
+import hpo_core  # noqa: E402
 from hpo_core.pruners import MedianPruner, PatientPruner, ThresholdPruner  # noqa: E402
 
 NAN, INF = math.nan, math.inf
@@ -62,6 +63,37 @@ def test_patient_pruner_wrapping_median_matches_optuna(direction: str, seed: int
         lambda p: p.PatientPruner(p.MedianPruner(n_startup_trials=2), patience=1), events, direction
     )
     assert ours == theirs
+
+
+WRAPPED = {
+    "percentile_warmup_interval": lambda p: p.PercentilePruner(25.0, n_startup_trials=1, n_warmup_steps=2,
+                                                              interval_steps=2),
+    "median_min_trials": lambda p: p.MedianPruner(n_startup_trials=1, n_min_trials=3),
+}
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("patience", [0, 2])
+@pytest.mark.parametrize("wrapped", sorted(WRAPPED))
+def test_patient_pruner_wrapping_percentile_matches_optuna(direction: str, seed: int, patience: int,
+                                                           wrapped: str) -> None:
+    # PatientPruner hands its reads to a wrapped median-style pruner (_prune_reports); a
+    # subclass that overrides prune is asked through prune: both decide as Optuna.
+    class Overridden(MedianPruner):
+        def prune(self, study: object, trial: object) -> bool:
+            return super().prune(study, trial)  # type: ignore[arg-type]
+
+    events = sequential(random_curves(seed))
+    make = WRAPPED[wrapped]
+    ours, theirs = decisions_of_both(lambda p: p.PatientPruner(make(p), patience, 0.5), events, direction)
+    assert ours == theirs
+    if wrapped == "median_min_trials":
+        generic = Overridden(n_startup_trials=1, n_min_trials=3)
+        other, _ = decisions_of_both(
+            lambda p: p.PatientPruner(generic if p is hpo_core.pruners else make(p), patience, 0.5), events, direction
+        )
+        assert other == ours
 
 
 def test_patient_pruner_hand_built_curve() -> None:

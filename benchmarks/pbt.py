@@ -8,6 +8,9 @@ one thread. Both methods spend ``population * epochs`` epochs per seed:
   is ranked at the same epoch, so an exploit never moves a member back and PBT spends
   exactly ``population * epochs`` epochs; asynchronous PBT may copy a member that is an
   interval behind and spends a few more, ``--asynchronous``), Ray's defaults otherwise;
+- **PB2** (``--pb2``): ``hpo_core.pbt.PB2`` with the same space as log-scaled bounds, the
+  same population, interval, schedule and seed as PBT: only the explore step differs (a
+  GP-UCB bandit chooses the new values instead of a random perturbation);
 - **random search**: ``population`` configurations drawn uniformly (log-uniformly for the
   rates) from the same space, each trained ``epochs`` epochs with fixed hyperparameters;
   the best one by validation loss is "the best fixed-hyperparameter run".
@@ -21,7 +24,7 @@ section of ``benchmarks/README.md`` and ``benchmarks/results/pbt.{json,png}``.
 
 Run::
 
-    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/pbt.py --seeds 5
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/pbt.py --seeds 5 [--pb2]
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import README, git_rev, machine_info, write_section  # noqa: E402
 
 import hpo_core  # noqa: E402
-from hpo_core.pbt import PBT, schedule  # noqa: E402
+from hpo_core.pbt import PB2, PBT, schedule  # noqa: E402
 
 RESULTS = Path(__file__).with_name("results")
 SPACE = {"lr": (1e-3, 1.0), "weight_decay": (1e-6, 1e-2)}
@@ -132,15 +135,22 @@ def make_objective(task: Task) -> Any:
     return objective
 
 
-def run_pbt(task: Task, population: int, epochs: int, interval: int, synch: bool, tmp: Path) -> dict[str, Any]:
+def run_pbt(task: Task, population: int, epochs: int, interval: int, synch: bool, tmp: Path,
+            method: str = "pbt") -> dict[str, Any]:
+    """One PBT run (``method="pbt"``) or one PB2 run (``"pb2"``: the same space as bounds,
+    log-scaled, the same population, interval and seed)."""
     import torch
 
     study = hpo_core.create_study(direction="minimize")
     mutations = {name: hpo_core.FloatDistribution(lo, hi, log=True) for name, (lo, hi) in SPACE.items()}
-    pbt = PBT(perturbation_interval=interval, hyperparam_mutations=mutations, synch=synch, seed=task.seed)
+    pbt: PBT
+    if method == "pb2":
+        pbt = PB2(perturbation_interval=interval, hyperparam_bounds=mutations, synch=synch, seed=task.seed)
+    else:
+        pbt = PBT(perturbation_interval=interval, hyperparam_mutations=mutations, synch=synch, seed=task.seed)
     t0 = time.perf_counter()
     best = pbt.run(study, make_objective(task), population_size=population, n_steps=epochs,
-                   checkpoint_dir=tmp / f"pbt-{task.seed}", save_fn=torch.save, load_fn=torch.load)
+                   checkpoint_dir=tmp / f"{method}-{task.seed}", save_fn=torch.save, load_fn=torch.load)
     seconds = time.perf_counter() - t0
     assert best is not None
     model = task.model()
@@ -195,7 +205,9 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, total: float) -
         "",
         f"Command: `OMP_NUM_THREADS=1 nice -n 10 python benchmarks/pbt.py --seeds {args.seeds} "
         f"--population {args.population} --epochs {args.epochs} --interval {args.interval}"
-        f"{' --asynchronous' if args.asynchronous else ''}` "
+        f"{' --asynchronous' if args.asynchronous else ''}"
+        f"{f' --first-seed {args.first_seed}' if getattr(args, 'first_seed', 0) else ''}"
+        f"{' --pb2' if getattr(args, 'pb2', False) else ''}` "
         f"({total:.0f} s in all).",
         "",
         machine_info(["torch", "scikit-learn"]),
@@ -204,7 +216,9 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, total: float) -
         "epochs per seed | seconds per seed |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for name, rs_ in (("PBT", pbt), ("random search, best fixed run", rs)):
+    pb2 = [r["pb2"] for r in rows] if all("pb2" in r for r in rows) else []
+    methods = [("PBT", pbt), ("random search, best fixed run", rs)] + ([("PB2", pb2)] if pb2 else [])
+    for name, rs_ in methods:
         lines.append(f"| {name} | {_mean_se([r['val_loss'] for r in rs_])} | "
                      f"{_mean_se([r['test_loss'] for r in rs_])} | {_mean_se([r['test_acc'] for r in rs_])} | "
                      f"{int(np.mean([r['epochs'] for r in rs_]))} | {np.mean([r['seconds'] for r in rs_]):.1f} |")
@@ -213,18 +227,40 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, total: float) -
               f"lower validation loss on {wins} of {len(rows)} seeds. Both methods draw their configurations "
               "from a generator seeded with the seed in the same order, so PBT's initial population is "
               "exactly the set of configurations random search trains: the difference is what exploiting "
-              "and exploring does to them.", "",
+              "and exploring does to them.", ""]
+    if pb2:
+        lines += [_pb2_paragraph(pbt, rs, pb2), ""]
+    lines += [
               "| seed | PBT val loss | random val loss | PBT test acc | random test acc | "
               "random's best lr | PBT lr, first -> last epoch |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    if pb2:
+        lines[-2] += " PB2 val loss | PB2 lr, first -> last epoch |"
+        lines[-1] += " --- | --- |"
     for r in rows:
         p, q = r["pbt"], r["random"]
         lines.append(f"| {r['seed']} | {p['val_loss']:.4f} | {q['val_loss']:.4f} | {p['test_acc']:.4f} | "
                      f"{q['test_acc']:.4f} | {q['lr']:.3g} | {p['lr_schedule'][0]:.3g} -> {p['lr_schedule'][-1]:.3g} |")
+        if pb2:
+            b = r["pb2"]
+            lines[-1] += f" {b['val_loss']:.4f} | {b['lr_schedule'][0]:.3g} -> {b['lr_schedule'][-1]:.3g} |"
     lines += ["", "![learning-rate schedules of the PBT winners](results/pbt.png)", "",
               "The plot shows, per seed, the learning rate and weight decay of the winning member's "
               "lineage at each epoch (`hpo_core.pbt.schedule`), beside the best fixed values random "
               "search found (dashed)."]
     return "\n".join(lines)
+
+
+def _pb2_paragraph(pbt: list[dict[str, Any]], rs: list[dict[str, Any]], pb2: list[dict[str, Any]]) -> str:
+    """PB2 against PBT and random search, paired by seed."""
+    parts = []
+    for name, other in (("PBT", pbt), ("random search", rs)):
+        diff = [b["val_loss"] - o["val_loss"] for b, o in zip(pb2, other)]
+        wins = sum(d < 0 for d in diff)
+        parts.append(f"PB2 minus {name}: {_mean_se(diff)} (median {np.median(diff):+.4f}), PB2 lower on "
+                     f"{wins} of {len(diff)} seeds")
+    return ("PB2 (`hpo_core.pbt.PB2`, `hyperparam_bounds` the same two log-scaled ranges, the same population, "
+            "interval, schedule and seed as PBT; only the explore step differs), validation loss paired by seed: "
+            + "; ".join(parts) + ".")
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> None:
@@ -256,6 +292,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=24)
     parser.add_argument("--interval", type=int, default=2)
     parser.add_argument("--asynchronous", action="store_true", help="asynchronous PBT (synch=False)")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
+    parser.add_argument("--pb2", action="store_true", help="also run PB2 (hpo_core.pbt.PB2) with the same budget")
     parser.add_argument("--no-readme", action="store_true", help="print the section instead of writing it")
     args = parser.parse_args()
     import tempfile
@@ -268,13 +306,16 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             task = Task(seed)
             rows.append({"seed": seed, "pbt": run_pbt(task, args.population, args.epochs, args.interval,
                                                          not args.asynchronous, Path(tmp)),
                          "random": run_random(task, args.population, args.epochs)})
-            print(f"seed {seed}: PBT {rows[-1]['pbt']['val_loss']:.4f}, random {rows[-1]['random']['val_loss']:.4f}",
-                  flush=True)
+            if args.pb2:
+                rows[-1]["pb2"] = run_pbt(task, args.population, args.epochs, args.interval, not args.asynchronous,
+                                          Path(tmp), method="pb2")
+            print(f"seed {seed}: PBT {rows[-1]['pbt']['val_loss']:.4f}, random {rows[-1]['random']['val_loss']:.4f}"
+                  + (f", PB2 {rows[-1]['pb2']['val_loss']:.4f}" if args.pb2 else ""), flush=True)
     total = time.perf_counter() - t0
     body = report(rows, args, total)
     if args.no_readme:

@@ -36,3 +36,15 @@ def test_pbt_benchmark_spends_the_same_epochs_and_reports(tmp_path: Path, synch:
     assert "| PBT |" in text and "paired by seed" in text
     bench.plot([{"seed": 0, "pbt": pbt, "random": rs}], tmp_path / "pbt.png")
     assert (tmp_path / "pbt.png").stat().st_size > 0
+
+
+def test_pbt_benchmark_runs_pb2_with_the_same_budget(tmp_path: Path) -> None:
+    bench = _load()
+    task = bench.Task(0)
+    row = {"seed": 0, "pbt": bench.run_pbt(task, 3, 4, 2, True, tmp_path),
+           "random": bench.run_random(task, 3, 4), "pb2": bench.run_pbt(task, 3, 4, 2, True, tmp_path, method="pb2")}
+    assert row["pb2"]["epochs"] == row["pbt"]["epochs"] == 12 and 0.0 < row["pb2"]["val_loss"] < 10.0
+    args = type("Args", (), {"seeds": 1, "population": 3, "epochs": 4, "interval": 2, "asynchronous": False,
+                             "first_seed": 0, "pb2": True})()
+    text = bench.report([row], args, 1.0)
+    assert "| PB2 |" in text and "PB2 minus PBT" in text and "--pb2" in text

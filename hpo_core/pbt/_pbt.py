@@ -11,6 +11,9 @@ checkpoint, at its step) and *explores* (perturbs or resamples the copied
 hyperparameters, :mod:`hpo_core.pbt._explore`). Asynchronously (``synch=False``) a
 member is ranked against the others' latest scores as soon as its segment ends;
 synchronously, all members reach the same step first and are ranked together.
+:class:`~hpo_core.pbt.PB2` runs this same loop with another explore step
+(``PBT._new_config``), which reads the completed segments the loop records
+(``_Loop.intervals``).
 
 All decisions are made in the driver's main thread from one ``numpy`` generator seeded
 with ``seed``; the slots' threads only run segments. Synchronous runs are therefore
@@ -85,6 +88,18 @@ def _check_factors(factors: Any) -> tuple[float, ...]:
     return tuple(out)  # type: ignore[arg-type]
 
 
+@dataclasses.dataclass(frozen=True)
+class Interval:
+    """One completed segment of a member: it trained from step ``start`` (score
+    ``before``, higher is better) to ``stop`` (score ``after``) with ``config``."""
+
+    start: int
+    stop: int
+    before: float
+    after: float
+    config: dict[str, Any]
+
+
 @dataclasses.dataclass(eq=False)
 class _Member:
     """The driver's view of one member between its segments."""
@@ -98,6 +113,7 @@ class _Member:
     last_trial: int | None = None  # number of the trial that wrote ckpt
     donor: int | None = None  # the member its checkpoint was copied from, for the next segment
     score: float | None = None  # last score, higher is better; None after a failure
+    base_score: float | None = None  # score of the checkpoint its next segment starts from
     failures: int = 0  # segments failed in a row
     held: bool = False  # synchronous: failed in this round, waits for the barrier
     running: bool = False
@@ -171,22 +187,30 @@ class PBT:
         synch: bool = False,
         seed: int | None = None,
     ):
+        owner = type(self).__name__  # "PB2" in a subclass's errors
         self.perturbation_interval: int = check_int(  # type: ignore[assignment]
-            "perturbation_interval", perturbation_interval, low=1, owner="PBT")
-        self.burn_in_period: int = check_int("burn_in_period", burn_in_period, low=0, owner="PBT")  # type: ignore[assignment]
+            "perturbation_interval", perturbation_interval, low=1, owner=owner)
+        self.burn_in_period: int = check_int("burn_in_period", burn_in_period, low=0, owner=owner)  # type: ignore[assignment]
         self.hyperparam_mutations = _check_mutations(hyperparam_mutations)
         self.quantile_fraction: float = check_real(  # type: ignore[assignment]
-            "quantile_fraction", quantile_fraction, low=0.0, high=0.5, owner="PBT")
+            "quantile_fraction", quantile_fraction, low=0.0, high=0.5, owner=owner)
         self.resample_probability: float = check_real(  # type: ignore[assignment]
-            "resample_probability", resample_probability, low=0.0, high=1.0, owner="PBT")
+            "resample_probability", resample_probability, low=0.0, high=1.0, owner=owner)
         self.perturbation_factors = _check_factors(perturbation_factors)
-        self.custom_explore_fn = check_callable("custom_explore_fn", custom_explore_fn, allow_none=True, owner="PBT")
+        self.custom_explore_fn = check_callable("custom_explore_fn", custom_explore_fn, allow_none=True, owner=owner)
         if not self.hyperparam_mutations and self.custom_explore_fn is None:
             raise ValueError(format_error(
                 "hyperparam_mutations", "a non-empty mapping when `custom_explore_fn` is None",
-                hyperparam_mutations, owner="PBT"))
-        self.synch = check_bool("synch", synch, owner="PBT")
-        self.seed = check_int("seed", seed, low=0, allow_none=True, owner="PBT")
+                hyperparam_mutations, owner=owner))
+        self.synch = check_bool("synch", synch, owner=owner)
+        self.seed = check_int("seed", seed, low=0, allow_none=True, owner=owner)
+
+    def _new_config(self, loop: _Loop, member: _Member, donor: _Member) -> dict[str, Any]:
+        """The explore step: the hyperparameters ``member`` resumes from ``donor``'s
+        checkpoint with (here a random perturbation of ``donor.config``; PB2 overrides it)."""
+        return explore(donor.config, self.hyperparam_mutations, loop.rng,
+                       resample_probability=self.resample_probability,
+                       perturbation_factors=self.perturbation_factors, custom_explore_fn=self.custom_explore_fn)
 
     def __repr__(self) -> str:
         return (f"PBT(perturbation_interval={self.perturbation_interval}, burn_in_period={self.burn_in_period}, "
@@ -308,6 +332,7 @@ class _Loop:
         self.sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
         self.rng = np.random.default_rng(pbt.seed)
         self.refs: dict[str, int] = {}  # checkpoint key -> members and running segments using it
+        self.intervals: list[Interval] = []  # every completed segment, in the order they ended
         self.members: list[_Member] = []
         for i in range(population_size):
             config = sample_config(pbt.hyperparam_mutations, self.rng)
@@ -384,9 +409,11 @@ class _Loop:
             self._hold(key)
             self._release(m.ckpt)
             m.ckpt, m.last_trial = key, frozen.number
-            m.step = frozen.system_attrs["pbt"]["stop"]
+            start, m.step = m.step, frozen.system_attrs["pbt"]["stop"]
             m.params = {**frozen.params, **m.config}
             m.score = self.sign * float(frozen.value)  # type: ignore[arg-type]
+            self._record(m, frozen, start)
+            m.base_score = m.score
             m.failures = 0
             if m.step >= self.n_steps:
                 m.done = True
@@ -410,6 +437,19 @@ class _Loop:
         else:
             self._recover(m)
 
+    def _record(self, m: _Member, frozen: FrozenTrial, start: int) -> None:
+        """Append ``m``'s completed segment to ``intervals`` (what PB2 models). A fresh
+        start has no score before: its first report (at step ``e``, after training it)
+        stands in, from ``e + 1``; without one the segment is not recorded."""
+        before = m.base_score
+        if before is None:
+            reports = sorted(frozen.intermediate_values.items())
+            if not reports or reports[0][0] + 1 >= m.step or not np.isfinite(reports[0][1]):
+                return
+            start, before = reports[0][0] + 1, self.sign * float(reports[0][1])
+        if m.score is not None and np.isfinite(m.score) and np.isfinite(before) and m.step > start:
+            self.intervals.append(Interval(start, m.step, before, m.score, dict(m.config)))
+
     def _quantiles(self) -> tuple[list[_Member], list[_Member]]:
         """The bottom and top quantiles of the live members with a score."""
         scored = [m for m in self.members if not m.done and m.score is not None]
@@ -418,14 +458,11 @@ class _Loop:
 
     def _exploit(self, m: _Member, donor: _Member) -> None:
         """``m`` resumes from ``donor``'s checkpoint with explored hyperparameters."""
-        pbt = self.pbt
-        config = explore(donor.config, pbt.hyperparam_mutations, self.rng,
-                         resample_probability=pbt.resample_probability,
-                         perturbation_factors=pbt.perturbation_factors, custom_explore_fn=pbt.custom_explore_fn)
+        config = self.pbt._new_config(self, m, donor)
         self._hold(donor.ckpt)
         self._release(m.ckpt)
         m.ckpt, m.last_trial, m.donor = donor.ckpt, donor.last_trial, donor.index
-        m.step, m.last_perturb = donor.step, donor.last_perturb
+        m.step, m.last_perturb, m.base_score = donor.step, donor.last_perturb, donor.score
         m.config, m.params = config, {**donor.params, **config}
         _logger.info("PBT: member %d resumes from member %d's checkpoint (trial %s) at step %d with %s.",
                      m.index, donor.index, donor.last_trial, donor.step, config)

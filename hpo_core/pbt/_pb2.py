@@ -37,6 +37,7 @@ from hpo_core.pbt._pbt import PBT
 from hpo_core.samplers.gp._acquisition import acquisition
 from hpo_core.samplers.gp._model import condition_on_pending, default_theta, fit_model, warp_outputs
 from hpo_core.samplers.gp._optimize import SpaceCoords, draw_candidates, maximize
+from hpo_core.samplers.gp._threads import limited_threads
 
 if TYPE_CHECKING:
     from hpo_core.pbt._pbt import _Loop, _Member
@@ -164,7 +165,13 @@ class PB2(PBT):
         return self._coords.to_model(X.reshape(len(configs), len(self.hyperparam_bounds)))
 
     def _new_config(self, loop: _Loop, member: _Member, donor: _Member) -> dict[str, Any]:
-        """GP-UCB at the donor's step and score (see the class docstring)."""
+        """GP-UCB at the donor's step and score (see the class docstring), with one BLAS
+        thread, as a GP ask runs (``samplers/gp/_threads.py``: more threads spin against
+        the training beside it)."""
+        with limited_threads(1):
+            return self._ucb_config(loop, member, donor)
+
+    def _ucb_config(self, loop: _Loop, member: _Member, donor: _Member) -> dict[str, Any]:
         data = loop.intervals[-_MAX_DATA:]
         if len(data) < 2 or donor.score is None:
             return sample_config(self.hyperparam_bounds, loop.rng)

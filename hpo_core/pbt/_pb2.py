@@ -34,11 +34,9 @@ from hpo_core._validation import format_error
 from hpo_core.distributions import FloatDistribution
 from hpo_core.pbt._explore import sample_config
 from hpo_core.pbt._pbt import PBT
-from hpo_core.samplers.gp._acquisition import acquisition
-from hpo_core.samplers.gp._model import condition_on_pending, default_theta, fit_model, warp_outputs
-from hpo_core.samplers.gp._optimize import SpaceCoords, draw_candidates, maximize
-from hpo_core.samplers.gp._threads import limited_threads
 
+# The GP (hpo_core.samplers.gp: SciPy and the kernels) is imported when a PB2 is built, not
+# with hpo_core.pbt: `import hpo_core` stays free of it (tests/samplers/test_auto.py).
 if TYPE_CHECKING:
     from hpo_core.pbt._pbt import _Loop, _Member
 
@@ -151,6 +149,8 @@ class PB2(PBT):
                          hyperparam_mutations=bounds, quantile_fraction=quantile_fraction,
                          resample_probability=0.0, synch=synch, seed=seed)
         self.hyperparam_bounds = bounds
+        from hpo_core.samplers.gp._optimize import SpaceCoords
+
         self._coords = SpaceCoords(SearchSpace(bounds))
 
     def __repr__(self) -> str:
@@ -168,10 +168,16 @@ class PB2(PBT):
         """GP-UCB at the donor's step and score (see the class docstring), with one BLAS
         thread, as a GP ask runs (``samplers/gp/_threads.py``: more threads spin against
         the training beside it)."""
+        from hpo_core.samplers.gp._threads import limited_threads
+
         with limited_threads(1):
             return self._ucb_config(loop, member, donor)
 
     def _ucb_config(self, loop: _Loop, member: _Member, donor: _Member) -> dict[str, Any]:
+        from hpo_core.samplers.gp._acquisition import acquisition
+        from hpo_core.samplers.gp._model import condition_on_pending, default_theta, fit_model, warp_outputs
+        from hpo_core.samplers.gp._optimize import draw_candidates, maximize
+
         data = loop.intervals[-_MAX_DATA:]
         if len(data) < 2 or donor.score is None:
             return sample_config(self.hyperparam_bounds, loop.rng)

@@ -46,7 +46,7 @@ __all__ = ["PB2"]
 _MAX_DATA = 1000
 #: Candidates drawn per explore step before the local search.
 _N_CANDIDATES = 256
-_BOUNDS = "a [low, high] pair of finite numbers with low < high, or a FloatDistribution"
+_BOUNDS = "a [low, high] pair of finite numbers with low < high, or a FloatDistribution without step"
 
 
 def _check_bounds(bounds: Any) -> dict[str, FloatDistribution]:

@@ -1,4 +1,4 @@
-"""AutoSampler's startup design at small budgets: prototypes run through ``quality.py`` (issue 11).
+"""AutoSampler's startup design and its discrete-space rule: prototypes run through ``quality.py`` (issue 11).
 
 The library is not edited: the prototypes are samplers built here and registered as new
 sampler names of ``quality.py``, whose arguments this script takes unchanged (suites,
@@ -13,6 +13,13 @@ Prototypes:
   :class:`QMCSampler` with the run's seed instead of the inner samplers' random
   startup; from then on it is ``hpo_auto`` itself. The QMC sampler's joint space is the
   parameters every COMPLETE trial has (the first trial is random); the others are random.
+- ``hpo_auto_mix:every=K[:start=S]``: where ``hpo_auto``'s rules pick the GP on an
+  all-discrete joint space, every K-th trial goes to TPE (the COMPLETE count is K - 1
+  mod K) from S COMPLETE trials on (default 10). ``AutoSampler(discrete_tpe_every=4)``
+  with its ``DISCRETE_TPE_FROM`` of 25 is ``hpo_auto_mix:every=4:start=25``, run for run.
+- ``hpo_auto_stag:patience=P[:start=S]``: the same space, each trial goes to TPE while
+  the best value has not improved for P COMPLETE trials; ``hpo_auto_mix:every=K:patience=P``
+  hands only every K-th trial to TPE, and only while the best has not improved for P.
 
 ``mlp_digits`` returns its layer widths as a tuple here rather than a list (the same
 values): ``quality.py`` hashes each configuration to count distinct ones, and a list
@@ -38,7 +45,7 @@ import _problems  # noqa: E402
 import _runners  # noqa: E402
 import quality  # noqa: E402
 
-PROTOTYPES = ("hpo_auto_qmc",)
+PROTOTYPES = ("hpo_auto_qmc", "hpo_auto_mix", "hpo_auto_stag")
 
 
 def make_auto_qmc(seed: int, **kwargs: Any) -> Any:
@@ -66,12 +73,53 @@ def make_auto_qmc(seed: int, **kwargs: Any) -> Any:
     return _AutoQMC()
 
 
+def _all_discrete(space: Any) -> bool:
+    from hpo_core.distributions import KIND_CATEGORICAL
+
+    return bool(len(space)) and bool(((space.kinds == KIND_CATEGORICAL) | (space.step > 0)).all())
+
+
+def make_auto_mix(seed: int, *, every: int = 0, patience: int = 0, start: int = 10, **kwargs: Any) -> Any:
+    """An AutoSampler that hands some trials of an all-discrete joint space to TPE where its
+    rules pick the GP: every ``every``-th COMPLETE trial (``every`` > 0), each trial while
+    the best value has not improved for ``patience`` COMPLETE trials (``patience`` > 0), or
+    with both, every ``every``-th trial while it has not; from ``start`` COMPLETE trials on."""
+    import numpy as np
+
+    import hpo_core
+    from hpo_core.samplers import AutoSampler
+
+    complete = int(hpo_core.trial.TrialState.COMPLETE)
+
+    class _AutoMix(AutoSampler):
+        def choose(self, study: Any) -> str:
+            choice = super().choose(study)
+            h = study.view.history
+            if choice != "gp" or h.count(complete) < start or not _all_discrete(h.intersection_search_space()):
+                return choice
+            if every and h.count(complete) % every != every - 1:
+                return choice
+            if not patience:
+                return "tpe"
+            if h.best_row < 0:
+                return choice
+            since = int(np.count_nonzero(h.states[h.best_row + 1:h.n] == complete))
+            return "tpe" if since >= patience else choice
+
+    return _AutoMix(seed=seed, **{"discrete_tpe_every": None, **kwargs})
+
+
 def _run_sampler(kind: str, kwargs: dict[str, Any], problem: _problems.Problem, evaluate: Any,
                  seed: int, n_trials: int) -> Any:
     if kind == "hpo_auto_qmc":
         import hpo_core
 
         study = hpo_core.create_study(sampler=make_auto_qmc(seed, **kwargs))
+        return _runners._ask_tell_loop(study, problem, evaluate, n_trials)
+    if kind in ("hpo_auto_mix", "hpo_auto_stag"):
+        import hpo_core
+
+        study = hpo_core.create_study(sampler=make_auto_mix(seed, **kwargs))
         return _runners._ask_tell_loop(study, problem, evaluate, n_trials)
     return _ORIGINAL_RUN(kind, kwargs, problem, evaluate, seed, n_trials)
 

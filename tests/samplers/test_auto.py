@@ -90,6 +90,69 @@ def test_auto_few_categoricals_and_constant_parameters_stay_with_gp() -> None:
     assert set(_choices(_auto(), objective, 8)) == {"gp"}
 
 
+def _grid(trial: Trial) -> float:
+    # Every parameter discrete: an int, a categorical and a stepped float.
+    a = trial.suggest_int("a", 0, 9)
+    b = trial.suggest_categorical("b", ["p", "q", "r"])
+    c = trial.suggest_float("c", 0.0, 1.0, step=0.25)
+    return (a - 3) ** 2 + (b == "q") + c
+
+
+def _flat_grid(trial: Trial) -> float:
+    _grid(trial)
+    return 1.0  # the first trial stays the best: the study never improves
+
+
+def _every_fourth_from_25(n_trials: int) -> list[str]:
+    # Sequential trials: trial i starts with i COMPLETE trials.
+    return ["tpe" if i >= 25 and i % 4 == 3 else "gp" for i in range(n_trials)]
+
+
+def test_auto_all_discrete_space_hands_every_fourth_trial_to_tpe_from_25() -> None:
+    assert _choices(_auto(), _flat_grid, 40) == _every_fourth_from_25(40)
+    assert _choices(_auto(discrete_tpe_every=1), _flat_grid, 30) == ["gp"] * 25 + ["tpe"] * 5
+    assert set(_choices(_auto(discrete_tpe_every=None), _flat_grid, 32)) == {"gp"}
+
+
+def test_auto_discrete_tpe_trials_wait_for_ten_trials_without_a_new_best() -> None:
+    def improving(trial: Trial) -> float:
+        _grid(trial)
+        return -trial.number  # a new best every trial
+
+    assert set(_choices(_auto(), improving, 36)) == {"gp"}
+    # A real objective: trial i goes to TPE exactly when i >= 25, i % 4 == 3 and at
+    # least 10 trials have completed since the best of trials 0..i-1.
+    study = hpo_core.create_study(sampler=_auto(seed=3))
+    choices, values = [], []
+    for _ in range(60):
+        trial = study.ask()
+        choices.append(study.sampler.last_choice)
+        values.append(_grid(trial))
+        study.tell(trial, values[-1])
+    expected = ["tpe" if i >= 25 and i % 4 == 3 and i - 1 - int(np.argmin(values[:i])) >= 10 else "gp"
+                for i in range(60)]
+    assert choices == expected
+    assert "tpe" in choices
+
+
+def test_auto_a_continuous_parameter_keeps_every_trial_with_the_gp() -> None:
+    def mixed(trial: Trial) -> float:
+        return _grid(trial) + trial.suggest_float("x", 0.0, 1.0)
+
+    assert set(_choices(_auto(), mixed, 32)) == {"gp"}
+    assert set(_choices(_auto(), _sphere, 32)) == {"gp"}
+
+
+def test_auto_pickle_from_before_discrete_tpe_every_keeps_the_gp() -> None:
+    state = _auto().__getstate__()
+    del state["_discrete_tpe_every"]
+    old = AutoSampler.__new__(AutoSampler)
+    old.__setstate__(state)
+    assert set(_choices(old, _flat_grid, 32)) == {"gp"}
+    new = pickle.loads(pickle.dumps(_auto()))
+    assert _choices(new, _flat_grid, 32) == _every_fourth_from_25(32)
+
+
 def _svm_or_forest(trial: Trial) -> float:
     if trial.suggest_categorical("kind", ["svm", "forest"]) == "svm":
         return math.log10(trial.suggest_float("C", 1e-3, 1e3, log=True)) ** 2
@@ -271,6 +334,8 @@ def test_auto_beats_random_at_the_median_over_seeds() -> None:
         ({"max_gp_trials": -1}, ValueError, "max_gp_trials"),
         ({"max_gp_trials": 2.5}, TypeError, "max_gp_trials"),
         ({"n_startup_trials": -1}, ValueError, "n_startup_trials"),
+        ({"discrete_tpe_every": 0}, ValueError, "discrete_tpe_every"),
+        ({"discrete_tpe_every": 2.5}, TypeError, "discrete_tpe_every"),
         ({"constraints_func": 3}, TypeError, "constraints_func"),
         ({"seed": -1}, ValueError, "seed"),
         ({"gp_kwargs": [("n_starts", 2)]}, TypeError, "gp_kwargs"),

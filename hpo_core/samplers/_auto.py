@@ -157,15 +157,15 @@ class AutoSampler(BaseSampler):
             called once when a trial finishes; passed to both samplers.
         gp_kwargs: Further :class:`GPSampler` arguments (e.g. ``{"n_candidates": 512}``),
             not ``seed``, ``n_startup_trials`` or ``constraints_func``.
-        discrete_tpe_every: On an all-discrete joint space, where the rules pick the GP,
-            every this many-th trial goes to TPE from ``DISCRETE_TPE_FROM`` COMPLETE
-            trials on, while the best value has not improved for
-            ``DISCRETE_TPE_PATIENCE`` of them (rule 5; ``None``: never).
         tpe_kwargs: Further :class:`TPESampler` arguments, with the same exceptions;
             single-objective studies get ``group=True`` unless it names ``group`` or
             sets ``multivariate=False`` (rule 4).
         seed: Seed; the GP gets ``seed`` and TPE ``seed + 1``, so equal seeds give equal
             proposals (``None``: both draw from the OS).
+        discrete_tpe_every: On an all-discrete joint space, where the rules pick the GP,
+            every this many-th trial goes to TPE from ``DISCRETE_TPE_FROM`` COMPLETE
+            trials on, while the best value has not improved for
+            ``DISCRETE_TPE_PATIENCE`` of them (rule 5; ``None``: never).
 
     Which sampler served a trial: :attr:`last_choice` right after ``ask`` (or inside the
     objective), or :meth:`choose` for what the rules pick now.

@@ -15,11 +15,13 @@ Prototypes:
   parameters every COMPLETE trial has (the first trial is random); the others are random.
 - ``hpo_auto_mix:every=K[:start=S]``: where ``hpo_auto``'s rules pick the GP on an
   all-discrete joint space, every K-th trial goes to TPE (the COMPLETE count is K - 1
-  mod K) from S COMPLETE trials on (default 10). ``AutoSampler(discrete_tpe_every=4)``
-  with its ``DISCRETE_TPE_FROM`` of 25 is ``hpo_auto_mix:every=4:start=25``, run for run.
+  mod K) from S COMPLETE trials on (default 10).
 - ``hpo_auto_stag:patience=P[:start=S]``: the same space, each trial goes to TPE while
   the best value has not improved for P COMPLETE trials; ``hpo_auto_mix:every=K:patience=P``
   hands only every K-th trial to TPE, and only while the best has not improved for P.
+  ``AutoSampler(discrete_tpe_every=4)``, with its ``DISCRETE_TPE_FROM`` of 25 and
+  ``DISCRETE_TPE_PATIENCE`` of 10, is ``hpo_auto_mix:every=4:start=25:patience=10``, run
+  for run on the discrete suite (seeds 0-99).
 
 ``mlp_digits`` returns its layer widths as a tuple here rather than a list (the same
 values): ``quality.py`` hashes each configuration to count distinct ones, and a list

@@ -321,22 +321,31 @@ void best_candidate(const double* u_component, const double* U, const double* UC
     if (st == 0) st = evaluated->contains(S.data() + i * width, dn, dc, grid_low, step) ? 1 : 2;
     return st == 1;
   };
-  std::vector<double> log_l(static_cast<std::size_t>(n));
-  log_pdf_product_mixture(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, good_log, log_l.data());
-  // log g exactly only where it can decide: a lower bound of log g (one term of the
-  // mixture, summed as log_density sums it) gives an upper bound of log l - log g, and
-  // a candidate whose bound is below the best value found so far cannot be the first
-  // maximum (rounding is monotonic, so the computed value stays below the computed
-  // bound). Candidates are visited by decreasing bound; g is usually dominated by one
-  // term near a candidate while the candidates' values spread over several nats, so
-  // typically one or two of them need the full sum. The result is numpy.argmax's over
-  // the full values: the first maximum, a NaN counting as the maximum.
+  // log l and log g exactly only where they can decide: an upper bound of log l (erfc-
+  // free, MixtureTerms::upper_bound) and a lower bound of log g (one term of the mixture,
+  // summed as log_density sums it) give an upper bound of log l - log g, and a candidate
+  // whose bound is below the best value found so far cannot be the first maximum (the
+  // bound of log l has a margin for rounding; the computed log g stays above its computed
+  // bound, rounding being monotonic). Candidates are visited by decreasing bound; g is
+  // usually dominated by one term near a candidate while the candidates' values spread
+  // over several nats, so typically one or two of them need the full sums. The result is
+  // numpy.argmax's over the full values: the first maximum, a NaN counting as the maximum.
+  MixtureTerms good_terms(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, good_log);
   MixtureTerms bad_terms(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, bad_log);
+  std::vector<double> log_l(static_cast<std::size_t>(n), std::numeric_limits<double>::quiet_NaN());
+  std::vector<char> has_log_l(static_cast<std::size_t>(n), 0);
+  const auto exact_log_l = [&](Index i) {
+    if (!has_log_l[static_cast<std::size_t>(i)]) {
+      log_l[static_cast<std::size_t>(i)] = good_terms.log_density(i);
+      has_log_l[static_cast<std::size_t>(i)] = 1;
+    }
+    return log_l[static_cast<std::size_t>(i)];
+  };
   std::vector<double> bound(static_cast<std::size_t>(n));
   std::vector<Index> order(static_cast<std::size_t>(n));
   bool any_nan = false;
   for (Index i = 0; i < n; ++i) {
-    bound[i] = log_l[i] - bad_terms.lower_bound(i);
+    bound[i] = good_terms.upper_bound(i) - bad_terms.lower_bound(i);
     any_nan = any_nan || std::isnan(bound[i]);
     order[i] = i;
   }
@@ -348,7 +357,7 @@ void best_candidate(const double* u_component, const double* U, const double* UC
     if (any_nan) {  // no bounds to trust: every value, in index order
       for (Index i = 0; i < n; ++i) {
         if (use_skip && is_skipped(i)) continue;
-        const double acq = log_l[i] - bad_terms.log_density(i);
+        const double acq = exact_log_l(i) - bad_terms.log_density(i);
         if (std::isnan(acq)) {
           if (best < 0 || !std::isnan(best_acq)) best = i;
           break;
@@ -363,7 +372,7 @@ void best_candidate(const double* u_component, const double* U, const double* UC
     for (const Index i : order) {
       if (best >= 0 && bound[i] < best_acq) break;  // every later bound is lower still
       if (use_skip && is_skipped(i)) continue;
-      const double acq = log_l[i] - bad_terms.log_density(i);
+      const double acq = exact_log_l(i) - bad_terms.log_density(i);
       if (std::isnan(acq)) {  // NaN counts as the maximum: the first NaN in index order
         if (!std::isnan(best_acq) || i < best) {
           best = i;

@@ -244,6 +244,56 @@ class MixtureTerms {
     return j < 0 ? -kInf : term(i, j, -kInf);
   }
 
+  // An upper bound of log_density(i) without erfc: the log-sum-exp over components of
+  // the cheap part of each term (exact) plus, per discrete dimension, a bound of its log
+  // bin mass. log phi is concave, so on the bin the density lies below its tangent at the
+  // bin's midpoint z_m (in units of sigma, half-width h): the mass is at most
+  // 2 h phi(z_m) sinh(u) / u <= 2 h phi(z_m) exp(u^2 / 6) with u = z_m h (the series of
+  // sinh(u) / u is below exp's term by term), and at most 1. Loose by about h^2 / 6 per
+  // dimension, so tight on fine grids. The margin covers the rounding of both sides; a
+  // NaN point gives NaN.
+  double upper_bound(Index i) {
+    const Index k = mix_.k, nd = static_cast<Index>(disc_.size());
+    if (nls_.empty() && nd > 0) {  // -log sigma of the discrete dimensions, exact
+      nls_.resize(static_cast<std::size_t>(k * nd));
+      for (Index j = 0; j < k; ++j)
+        for (Index q = 0; q < nd; ++q) nls_[j * nd + q] = -std::log(mix_.sigmas[j * dn_ + disc_[q]]);
+    }
+    const double* xl = X_low_ + i * dn_;
+    const double* xh = X_high_ + i * dn_;
+    double t_max = -kInf, acc = 0.0;
+    for (Index j = 0; j < k; ++j) {
+      double t = constant_[static_cast<std::size_t>(j)];
+      if (t == -kInf) continue;
+      const double* lp = mix_.cat_probs + j * n_cols_;
+      for (Index q = 0; q < dc_; ++q) t += lp[cols_[i * dc_ + q]];
+      const double* mu = mix_.mus + j * dn_;
+      const double* w = inv_s_.data() + j * dn_;
+      for (Index d = 0; d < dn_; ++d) {
+        if (discrete_[d]) continue;
+        const double z = (xl[d] - mu[d]) * w[d];
+        t -= 0.5 * z * z;
+      }
+      for (Index q = 0; q < nd; ++q) {
+        const Index d = disc_[q];
+        const double z = (mid_[i * nd + q] - mu[d]) * w[d], h = 0.5 * (xh[d] - xl[d]) * w[d];
+        const double b = log_width_[i * nd + q] + nls_[j * nd + q] - 0.5 * z * z + z * z * h * h / 6.0;
+        t += b > 0.0 ? 0.0 : b;  // NaN stays NaN
+      }
+      if (std::isnan(t)) return t;
+      if (t == -kInf) continue;
+      if (t > t_max) {
+        acc = t_max > -kInf ? acc * std::exp(t_max - t) + 1.0 : 1.0;
+        t_max = t;
+      } else {
+        acc += std::exp(t - t_max);
+      }
+    }
+    if (t_max == -kInf) return -kInf;
+    const double ub = t_max + std::log(acc);
+    return ub + 1e-9 * (1.0 + std::fabs(ub));
+  }
+
   // log sum_j exp(term(i, j)), skipping (exactly) the terms more than cut below the
   // largest: whole blocks by their bound, single terms by their partial sums; the bound
   // used is the term of the chosen component, taken first.
@@ -315,64 +365,51 @@ class MixtureTerms {
   // any component's exact term is a lower bound of the largest, which is all the
   // cut-off and lower_bound need; a good choice makes both tight.
   //
-  // choose_dense: every (point, component) pair, component by component, the inner
-  // loops over contiguous points (they vectorise); one block of all components.
+  // choose_dense: every (point, component) pair, point by point over one block of all
+  // components in their own order (block_estimates: contiguous loops over components,
+  // the category terms read from rows of the table, no gathers).
   void choose_dense() {
-    const Index n = n_, k = mix_.k, nd = static_cast<Index>(disc_.size());
+    const Index n = n_, k = mix_.k;
     order_.resize(static_cast<std::size_t>(k));
     std::iota(order_.begin(), order_.end(), Index{0});
     block_start_ = {0, k};
     n_blocks_ = 1;
     ub_.assign(static_cast<std::size_t>(n), kInf);  // nothing skipped by block
-    std::vector<double> XT(static_cast<std::size_t>(dn_ * n)), MT(static_cast<std::size_t>(nd * n)),
-        LT(MT.size());
+    gather_parameters();
+    std::vector<double> cheap(static_cast<std::size_t>(k)), est(cheap.size());
     for (Index i = 0; i < n; ++i) {
-      for (Index d = 0; d < dn_; ++d) XT[d * n + i] = X_low_[i * dn_ + d];
-      for (Index q = 0; q < nd; ++q) {
-        MT[q * n + i] = mid_[i * nd + q];
-        LT[q * n + i] = log_width_[i * nd + q];
+      block_estimates(i, 0, k, cheap.data(), est.data());
+      double best = -kInf;
+      Index jb = -1;
+      for (Index j = 0; j < k; ++j) {  // the first largest
+        if (cheap[j] == -kInf) continue;
+        if (jb < 0 || est[j] > best) {
+          best = est[j];
+          jb = j;
+        }
       }
+      j_best_[static_cast<std::size_t>(i)] = jb;
     }
-    std::vector<Index> CT(static_cast<std::size_t>(dc_ * n));
-    for (Index q = 0; q < dc_; ++q)
-      for (Index i = 0; i < n; ++i) CT[q * n + i] = cols_[i * dc_ + q];
-    std::vector<double> cheap(static_cast<std::size_t>(n)), est(cheap.size()), best(cheap.size(), -kInf);
-    for (Index j = 0; j < k; ++j) {
-      const double c0 = constant_[static_cast<std::size_t>(j)];
-      if (c0 == -kInf) continue;
-      std::fill(cheap.begin(), cheap.end(), c0);
-      const double* lp = mix_.cat_probs + j * n_cols_;
-      for (Index q = 0; q < dc_; ++q) {
-        const Index* cols = CT.data() + q * n;
-        for (Index i = 0; i < n; ++i) cheap[i] += lp[cols[i]];
-      }
+  }
+
+  // The component parameters in the order of order_ (P_*; arrays [d * k + r]).
+  void gather_parameters() {
+    const Index k = mix_.k;
+    const auto nd = static_cast<Index>(disc_.size());
+    P_const_.resize(static_cast<std::size_t>(k));
+    P_mu_.resize(static_cast<std::size_t>(dn_ * k));
+    P_w_.resize(P_mu_.size());
+    P_nls_.resize(static_cast<std::size_t>(nd * k));
+    P_cat_.resize(static_cast<std::size_t>(n_cols_ * k));
+    for (Index r = 0; r < k; ++r) {
+      const Index j = order_[r];
+      P_const_[r] = constant_[static_cast<std::size_t>(j)];
       for (Index d = 0; d < dn_; ++d) {
-        if (discrete_[d]) continue;
-        const double m = mix_.mus[j * dn_ + d], w = inv_s_[j * dn_ + d];
-        const double* x = XT.data() + d * n;
-        for (Index i = 0; i < n; ++i) {
-          const double z = (x[i] - m) * w;
-          cheap[i] -= 0.5 * z * z;
-        }
+        P_mu_[d * k + r] = mix_.mus[j * dn_ + d];
+        P_w_[d * k + r] = inv_s_[j * dn_ + d];
       }
-      std::copy(cheap.begin(), cheap.end(), est.begin());
-      for (Index q = 0; q < nd; ++q) {
-        const Index d = disc_[q];
-        const double m = mix_.mus[j * dn_ + d], w = inv_s_[j * dn_ + d];
-        const double nls = nls_ub_[j * nd + q] - 0.006;
-        const double *x = MT.data() + q * n, *lw = LT.data() + q * n;
-        for (Index i = 0; i < n; ++i) {
-          const double z = (x[i] - m) * w;
-          est[i] += std::min(0.0, lw[i] + nls - 0.5 * z * z);
-        }
-      }
-      for (Index i = 0; i < n; ++i) {
-        if (cheap[i] == -kInf) continue;
-        if (j_best_[i] < 0 || est[i] > best[i]) {
-          best[i] = est[i];
-          j_best_[i] = j;
-        }
-      }
+      for (Index q = 0; q < nd; ++q) P_nls_[q * k + r] = nls_ub_[j * nd + q] - 0.006;
+      for (Index c = 0; c < n_cols_; ++c) P_cat_[c * k + r] = mix_.cat_probs[j * n_cols_ + c];
     }
   }
 
@@ -470,23 +507,7 @@ class MixtureTerms {
     range_inv_.resize(static_cast<std::size_t>(dn_));
     for (Index d = 0; d < dn_; ++d) range_inv_[d] = 1.0 / (sp.high[d] - sp.low[d]);
     z_order_blocks(rest.data(), static_cast<Index>(rest.size()));
-    // The parameters in block order.
-    const auto nd = static_cast<Index>(disc_.size());
-    P_const_.resize(static_cast<std::size_t>(k));
-    P_mu_.resize(static_cast<std::size_t>(dn_ * k));
-    P_w_.resize(P_mu_.size());
-    P_nls_.resize(static_cast<std::size_t>(nd * k));
-    P_cat_.resize(static_cast<std::size_t>(n_cols_ * k));
-    for (Index r = 0; r < k; ++r) {
-      const Index j = order_[r];
-      P_const_[r] = constant_[static_cast<std::size_t>(j)];
-      for (Index d = 0; d < dn_; ++d) {
-        P_mu_[d * k + r] = mix_.mus[j * dn_ + d];
-        P_w_[d * k + r] = inv_s_[j * dn_ + d];
-      }
-      for (Index q = 0; q < nd; ++q) P_nls_[q * k + r] = nls_ub_[j * nd + q] - 0.006;
-      for (Index c = 0; c < n_cols_; ++c) P_cat_[c * k + r] = mix_.cat_probs[j * n_cols_ + c];
-    }
+    gather_parameters();
     // Each block's bounds.
     const Index nb = n_blocks_ = static_cast<Index>(block_start_.size()) - 1;
     b_const_.resize(static_cast<std::size_t>(nb));
@@ -629,7 +650,7 @@ class MixtureTerms {
   const ProductMixture& mix_;
   std::vector<double> inv_s_, constant_;
   std::vector<Index> cols_, j_best_, disc_;
-  std::vector<double> mid_, log_width_, nls_ub_;
+  std::vector<double> mid_, log_width_, nls_ub_, nls_;
   Index n_blocks_ = 0;
   std::vector<Index> order_, block_start_;
   std::vector<double> P_const_, P_mu_, P_w_, P_nls_, P_cat_;

@@ -196,6 +196,41 @@ def test_tpe_best_candidate_matches_reference(bbackend: ModuleType, reference: M
     assert np.all((got[:dn] >= grid_low) & (got[:dn] <= grid_high))
 
 
+@pytest.mark.parametrize("case", ["ties", "coarse_bins", "zero_probabilities"])
+def test_tpe_best_candidate_bounded_search_matches_reference(bbackend: ModuleType, reference: ModuleType,
+                                                             assert_same: Any, case: str, seed: int) -> None:
+    # The C++ kernel sums log l and log g exactly only for the candidates whose bound
+    # (an erfc-free upper bound of log l minus one term of log g) can still beat the best
+    # value found: the choice must stay numpy.argmax's. Cases where the bound is loose or
+    # meets equal values: repeated candidates (the first of equal maxima), bins three
+    # times wider than the narrowest sigma (the bound is loose by about h^2 / 6 per
+    # dimension), and components and categories of probability 0 (-inf terms).
+    rng = np.random.default_rng(seed)
+    g, b = _make(rng, k=9, sigma=(0.02, 0.5)), _make(rng, k=40, sigma=(0.02, 0.5))
+    is_log, step = np.array([False, False, True]), np.array([0.0, 1.0, 0.0])
+    n = 24
+    u, U, UC = rng.random(n), rng.random((n, 3)), rng.random((n, 2))
+    if case == "ties":  # six distinct candidates, each drawn four times
+        u, U, UC = np.repeat(u[:6], 4), np.repeat(U[:6], 4, axis=0), np.repeat(UC[:6], 4, axis=0)
+    elif case == "coarse_bins":
+        step = np.array([0.0, 3.0, 0.0])
+    else:
+        g["w"][[1, 4]] = 0.0
+        g["w"] /= g["w"].sum()
+        b["w"][::5] = 0.0
+        b["w"] /= b["w"].sum()
+        for c in (g, b):  # category 0 of the first parameter impossible in half the components
+            c["probs"][::2, 0] = 0.0
+            c["probs"][::2, :3] /= c["probs"][::2, :3].sum(axis=1, keepdims=True)
+    grid_low = np.where(is_log, np.exp(g["low"]), g["low"] + 0.5 * step)
+    grid_high = np.where(is_log, np.exp(g["high"]), g["high"] - 0.5 * step)
+    args = (u, U, UC, (g["mus"], g["sigmas"], g["w"], g["probs"]), (b["mus"], b["sigmas"], b["w"], b["probs"]),
+            g["low"], g["high"], is_log, step, grid_low, grid_high, g["offsets"], g["sizes"])
+    with np.errstate(divide="ignore"):
+        got, want = bbackend.tpe_best_candidate(*args), reference.tpe_best_candidate(*args)
+    assert_same(got, want)
+
+
 def test_tpe_best_candidate_single_candidate_and_zero_weight(pbackend: ModuleType, reference: ModuleType,
                                                              assert_same: Any) -> None:
     # n = 1 candidate; a bad component of weight 0 (log -inf) contributes nothing.

@@ -344,8 +344,10 @@ void best_candidate(const double* u_component, const double* U, const double* UC
   std::vector<double> bound(static_cast<std::size_t>(n));
   std::vector<Index> order(static_cast<std::size_t>(n));
   bool any_nan = false;
+  std::vector<double> lower_g(static_cast<std::size_t>(n));
   for (Index i = 0; i < n; ++i) {
-    bound[i] = good_terms.upper_bound(i) - bad_terms.lower_bound(i);
+    lower_g[i] = bad_terms.lower_bound(i);
+    bound[i] = good_terms.upper_bound(i) - lower_g[i];
     any_nan = any_nan || std::isnan(bound[i]);
     order[i] = i;
   }
@@ -372,6 +374,8 @@ void best_candidate(const double* u_component, const double* U, const double* UC
     for (const Index i : order) {
       if (best >= 0 && bound[i] < best_acq) break;  // every later bound is lower still
       if (use_skip && is_skipped(i)) continue;
+      // The tighter bound with log l exact (few components, cheap beside log g's many).
+      if (best >= 0 && exact_log_l(i) - lower_g[i] < best_acq) continue;
       const double acq = exact_log_l(i) - bad_terms.log_density(i);
       if (std::isnan(acq)) {  // NaN counts as the maximum: the first NaN in index order
         if (!std::isnan(best_acq) || i < best) {

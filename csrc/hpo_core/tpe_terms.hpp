@@ -365,51 +365,64 @@ class MixtureTerms {
   // any component's exact term is a lower bound of the largest, which is all the
   // cut-off and lower_bound need; a good choice makes both tight.
   //
-  // choose_dense: every (point, component) pair, point by point over one block of all
-  // components in their own order (block_estimates: contiguous loops over components,
-  // the category terms read from rows of the table, no gathers).
+  // choose_dense: every (point, component) pair, component by component, the inner
+  // loops over contiguous points (they vectorise); one block of all components.
   void choose_dense() {
-    const Index n = n_, k = mix_.k;
+    const Index n = n_, k = mix_.k, nd = static_cast<Index>(disc_.size());
     order_.resize(static_cast<std::size_t>(k));
     std::iota(order_.begin(), order_.end(), Index{0});
     block_start_ = {0, k};
     n_blocks_ = 1;
     ub_.assign(static_cast<std::size_t>(n), kInf);  // nothing skipped by block
-    gather_parameters();
-    std::vector<double> cheap(static_cast<std::size_t>(k)), est(cheap.size());
+    std::vector<double> XT(static_cast<std::size_t>(dn_ * n)), MT(static_cast<std::size_t>(nd * n)),
+        LT(MT.size());
     for (Index i = 0; i < n; ++i) {
-      block_estimates(i, 0, k, cheap.data(), est.data());
-      double best = -kInf;
-      Index jb = -1;
-      for (Index j = 0; j < k; ++j) {  // the first largest
-        if (cheap[j] == -kInf) continue;
-        if (jb < 0 || est[j] > best) {
-          best = est[j];
-          jb = j;
+      for (Index d = 0; d < dn_; ++d) XT[d * n + i] = X_low_[i * dn_ + d];
+      for (Index q = 0; q < nd; ++q) {
+        MT[q * n + i] = mid_[i * nd + q];
+        LT[q * n + i] = log_width_[i * nd + q];
+      }
+    }
+    std::vector<Index> CT(static_cast<std::size_t>(dc_ * n));
+    for (Index q = 0; q < dc_; ++q)
+      for (Index i = 0; i < n; ++i) CT[q * n + i] = cols_[i * dc_ + q];
+    std::vector<double> cheap(static_cast<std::size_t>(n)), est(cheap.size()), best(cheap.size(), -kInf);
+    for (Index j = 0; j < k; ++j) {
+      const double c0 = constant_[static_cast<std::size_t>(j)];
+      if (c0 == -kInf) continue;
+      std::fill(cheap.begin(), cheap.end(), c0);
+      const double* lp = mix_.cat_probs + j * n_cols_;
+      for (Index q = 0; q < dc_; ++q) {
+        const Index* cols = CT.data() + q * n;
+        for (Index i = 0; i < n; ++i) cheap[i] += lp[cols[i]];
+      }
+      for (Index d = 0; d < dn_; ++d) {
+        if (discrete_[d]) continue;
+        const double m = mix_.mus[j * dn_ + d], w = inv_s_[j * dn_ + d];
+        const double* x = XT.data() + d * n;
+        for (Index i = 0; i < n; ++i) {
+          const double z = (x[i] - m) * w;
+          cheap[i] -= 0.5 * z * z;
         }
       }
-      j_best_[static_cast<std::size_t>(i)] = jb;
-    }
-  }
-
-  // The component parameters in the order of order_ (P_*; arrays [d * k + r]).
-  void gather_parameters() {
-    const Index k = mix_.k;
-    const auto nd = static_cast<Index>(disc_.size());
-    P_const_.resize(static_cast<std::size_t>(k));
-    P_mu_.resize(static_cast<std::size_t>(dn_ * k));
-    P_w_.resize(P_mu_.size());
-    P_nls_.resize(static_cast<std::size_t>(nd * k));
-    P_cat_.resize(static_cast<std::size_t>(n_cols_ * k));
-    for (Index r = 0; r < k; ++r) {
-      const Index j = order_[r];
-      P_const_[r] = constant_[static_cast<std::size_t>(j)];
-      for (Index d = 0; d < dn_; ++d) {
-        P_mu_[d * k + r] = mix_.mus[j * dn_ + d];
-        P_w_[d * k + r] = inv_s_[j * dn_ + d];
+      std::copy(cheap.begin(), cheap.end(), est.begin());
+      for (Index q = 0; q < nd; ++q) {
+        const Index d = disc_[q];
+        const double m = mix_.mus[j * dn_ + d], w = inv_s_[j * dn_ + d];
+        const double nls = nls_ub_[j * nd + q] - 0.006;
+        const double *x = MT.data() + q * n, *lw = LT.data() + q * n;
+        for (Index i = 0; i < n; ++i) {
+          const double z = (x[i] - m) * w;
+          est[i] += std::min(0.0, lw[i] + nls - 0.5 * z * z);
+        }
       }
-      for (Index q = 0; q < nd; ++q) P_nls_[q * k + r] = nls_ub_[j * nd + q] - 0.006;
-      for (Index c = 0; c < n_cols_; ++c) P_cat_[c * k + r] = mix_.cat_probs[j * n_cols_ + c];
+      for (Index i = 0; i < n; ++i) {
+        if (cheap[i] == -kInf) continue;
+        if (j_best_[i] < 0 || est[i] > best[i]) {
+          best[i] = est[i];
+          j_best_[i] = j;
+        }
+      }
     }
   }
 
@@ -507,7 +520,23 @@ class MixtureTerms {
     range_inv_.resize(static_cast<std::size_t>(dn_));
     for (Index d = 0; d < dn_; ++d) range_inv_[d] = 1.0 / (sp.high[d] - sp.low[d]);
     z_order_blocks(rest.data(), static_cast<Index>(rest.size()));
-    gather_parameters();
+    // The parameters in block order.
+    const auto nd = static_cast<Index>(disc_.size());
+    P_const_.resize(static_cast<std::size_t>(k));
+    P_mu_.resize(static_cast<std::size_t>(dn_ * k));
+    P_w_.resize(P_mu_.size());
+    P_nls_.resize(static_cast<std::size_t>(nd * k));
+    P_cat_.resize(static_cast<std::size_t>(n_cols_ * k));
+    for (Index r = 0; r < k; ++r) {
+      const Index j = order_[r];
+      P_const_[r] = constant_[static_cast<std::size_t>(j)];
+      for (Index d = 0; d < dn_; ++d) {
+        P_mu_[d * k + r] = mix_.mus[j * dn_ + d];
+        P_w_[d * k + r] = inv_s_[j * dn_ + d];
+      }
+      for (Index q = 0; q < nd; ++q) P_nls_[q * k + r] = nls_ub_[j * nd + q] - 0.006;
+      for (Index c = 0; c < n_cols_; ++c) P_cat_[c * k + r] = mix_.cat_probs[j * n_cols_ + c];
+    }
     // Each block's bounds.
     const Index nb = n_blocks_ = static_cast<Index>(block_start_.size()) - 1;
     b_const_.resize(static_cast<std::size_t>(nb));

@@ -3,7 +3,8 @@
 //
 // The same fast paths and cut-offs as hpo_core/kernels/_numba_tpe.py; the mixtures' terms
 // (hpo_core/tpe_terms.hpp) are summed block by block where there are many points and
-// components. The tests pin both compiled backends to the reference at 1e-10.
+// components, and the proposal's search bounds log l as well as log g (best_candidate).
+// The tests pin both compiled backends to the reference at 1e-10.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>

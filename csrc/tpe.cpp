@@ -1,10 +1,10 @@
 // Product-mixture (joint TPE) kernels; see hpo_core/kernels/_reference_tpe.py for the spec
 // (tpe_propose and tpe_grid_keys: hpo_core/kernels/_reference_tpe_propose.py).
 //
-// The same fast paths and cut-offs as hpo_core/kernels/_numba_tpe.py; the mixtures' terms
+// The same fast paths and cut-offs as hpo_core/kernels/_numba_tpe.py (the proposal's
+// search bounds log l as well as log g: best_candidate); the mixtures' terms
 // (hpo_core/tpe_terms.hpp) are summed block by block where there are many points and
-// components, and the proposal's search bounds log l as well as log g (best_candidate).
-// The tests pin both compiled backends to the reference at 1e-10.
+// components. The tests pin both compiled backends to the reference at 1e-10.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>

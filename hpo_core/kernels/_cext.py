@@ -88,13 +88,12 @@ def is_pareto_front(values: np.ndarray) -> np.ndarray:
 
 
 # --- product mixtures (joint TPE) ------------------------------------------------------
-# The C++ loops are those of the Numba backend (same fast paths and cut-offs), plus two
-# exact savings: candidates in the same bin of a discrete dimension share its log bin
-# masses (computed once per component and distinct bin), and TPE's proposal sums log l
-# exactly only for the candidates its search visits (an erfc-free upper bound of log l
-# orders and prunes them; csrc/hpo_core/tpe_terms.hpp). The bindings also check
-# category indices and column ranges (ValueError), so a bad index never reads out of
-# bounds.
+# The C++ loops are those of the Numba backend (same fast paths and cut-offs, TPE's
+# proposal summing log l and log g exactly only for the candidates its bounded search
+# visits), plus one exact saving: candidates in the same bin of a discrete dimension
+# share its log bin masses (computed once per component and distinct bin). The bindings
+# also check category indices and column ranges (ValueError), so a bad index never reads
+# out of bounds.
 
 
 def log_pdf_product_mixture(

@@ -2,7 +2,7 @@
 
 Arguments, shapes and accuracy are those of ``_reference_tpe_propose`` (notation in
 ``_reference_tpe``); the tests pin both kernels to it at ``rtol=1e-10``.
-``tpe_best_candidate`` evaluates ``log g`` only where it can decide the maximum;
+``tpe_best_candidate`` evaluates ``log l`` and ``log g`` only where they can decide the maximum;
 ``tpe_propose`` gathers the observations from the history's columns, builds both Parzen
 estimators and chooses, in one compiled call. The density, sampling and estimator
 pieces are compiled in from ``_numba_tpe``: Numba's on-disk cache checks only each
@@ -21,11 +21,11 @@ from hpo_core.kernels._numba_tpe import (
     _categorical_kernel_table,
     _jit,
     _log_density,
-    _log_pdf_product,
     _parzen_bandwidths,
     _product_terms,
     _sample_product,
     _term,
+    _upper_bound,
 )
 from hpo_core.kernels._numba_truncnorm import _f64
 from hpo_core.kernels._reference_tpe_propose import _check_rows, _check_skip_step
@@ -65,24 +65,31 @@ def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_pr
     has_skip = skip_keys.shape[0] > 0 or skip_rows.shape[0] > 0
     state = np.zeros(n, dtype=np.int8)
     C = np.ascontiguousarray(S[:, dn:])
-    log_l = _log_pdf_product(XL, XH, discrete, C, g_mus, g_sigmas, np.log(g_weights), low, high,
-                             np.log(g_cat_probs), cat_offsets)
-    # log g exactly only where it can decide (as csrc/tpe.cpp): log l minus one exact term
-    # of g bounds log l - log g from above (rounding is monotonic), so a candidate whose
-    # bound is below the best value so far cannot be the first maximum. Candidates are
-    # visited by decreasing bound; the result is numpy.argmax's over the full values.
+    # log l and log g exactly only where they can decide (as csrc/tpe.cpp): an erfc-free
+    # upper bound of log l (_upper_bound) minus one exact term of g bounds log l - log g
+    # from above (log l's bound has a margin for rounding; rounding is monotonic for g's
+    # term), so a candidate whose bound is below the best value so far cannot be the first
+    # maximum. Candidates are visited by decreasing bound; a visited candidate's bound is
+    # tightened with its exact log l before log g is summed. The result is numpy.argmax's
+    # over the full values.
+    g_cheap, g_inv_s, g_best = _product_terms(XL, XH, discrete, C, g_mus, g_sigmas, np.log(g_weights), low, high,
+                                              np.log(g_cat_probs), cat_offsets)
     cheap, inv_s, j_best = _product_terms(XL, XH, discrete, C, b_mus, b_sigmas, np.log(b_weights), low, high,
                                           np.log(b_cat_probs), cat_offsets)
+    log_l = np.empty(n)
+    has_log_l = np.zeros(n, dtype=np.bool_)
+    lower_g = np.empty(n)
     bound = np.empty(n)
     for i in range(n):
         jb = j_best[i]
-        lb = -_INF if jb < 0 else _term(i, jb, -_INF, cheap, inv_s, XL, XH, discrete, b_mus)
-        bound[i] = log_l[i] - lb
+        lower_g[i] = -_INF if jb < 0 else _term(i, jb, -_INF, cheap, inv_s, XL, XH, discrete, b_mus)
+        bound[i] = _upper_bound(i, g_cheap, g_inv_s, XL, XH, discrete, g_mus, g_sigmas) - lower_g[i]
     if np.isnan(bound).any():  # no bounds to trust: every value
         acq = np.empty(n)
         skip = np.zeros(n, dtype=np.bool_)
         for i in range(n):
-            acq[i] = log_l[i] - _log_density(i, cheap, inv_s, j_best, XL, XH, discrete, b_mus)
+            log_l_i = _log_density(i, g_cheap, g_inv_s, g_best, XL, XH, discrete, g_mus)
+            acq[i] = log_l_i - _log_density(i, cheap, inv_s, j_best, XL, XH, discrete, b_mus)
             if has_skip:
                 skip[i] = _is_evaluated(S, i, dn, grid_low, step, skip_keys, key_strides, X, cols, skip_rows)
         keep = np.flatnonzero(~skip) if not skip.all() else np.arange(n)  # all evaluated: the plain argmax
@@ -100,6 +107,11 @@ def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_pr
                     state[i] = 1 if evaluated else 2
                 if state[i] == 1:
                     continue
+            if not has_log_l[i]:
+                log_l[i] = _log_density(i, g_cheap, g_inv_s, g_best, XL, XH, discrete, g_mus)
+                has_log_l[i] = True
+            if best >= 0 and log_l[i] - lower_g[i] < best_acq:
+                continue  # the bound with log l exact
             acq_i = log_l[i] - _log_density(i, cheap, inv_s, j_best, XL, XH, discrete, b_mus)
             if np.isnan(acq_i):  # NaN counts as the maximum: the first NaN in index order
                 if not np.isnan(best_acq) or i < best:

@@ -16,7 +16,8 @@ Notation (``n`` trials known, ``p`` parameter columns, ``m`` objectives):
   (the values at a step come out as arrays; vector reports hold ``m`` values).
 * ``numeric[key]``: (n, w) float64 typed per-trial columns kept from the system
   attributes named in :data:`NUMERIC_ATTRS` (constraint values, a generation, a
-  bracket), NaN where unset, so samplers and pruners never parse attribute dicts.
+  bracket, the trial a TPE proposal stands in for), NaN where unset, so samplers and
+  pruners never parse attribute dicts.
 
 Rows are indexed by trial number. Appends are amortized O(1) (capacities double), and
 no method loops in Python over all rows. The owner (a storage) serializes writers, and
@@ -53,7 +54,7 @@ from hpo_core.trial._state import TrialState
 __all__ = ["History", "NUMERIC_ATTRS"]
 
 #: System attributes that the history also keeps as typed float columns (``numeric``).
-NUMERIC_ATTRS = frozenset({CONSTRAINTS_KEY, "generation", "bracket"})
+NUMERIC_ATTRS = frozenset({CONSTRAINTS_KEY, "generation", "bracket", "tpe_repeat"})
 
 _UNKNOWN = -1
 

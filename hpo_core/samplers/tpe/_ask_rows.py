@@ -32,12 +32,14 @@ _MAX_STEP = 2**63 - 1
 
 
 def good_rows(study: Study, h: History, states: np.ndarray, n_fin: int, gamma: Callable[[int], int] | None,
-              hint: float | None) -> tuple[np.ndarray, float | None]:
+              hint: float | None, ix: np.ndarray | None = None) -> tuple[np.ndarray, float | None]:
     """Rows of the good group, ascending, and the next call's hint.
 
     Args:
         study, h: the study and its history; states: (n,) TrialState codes, -1 where a
             row takes no part (the asking trial, rows outside a Hyperband bracket).
+        ix: the row of each entry where ``states`` holds entries (``_repeats``, single
+            objective); the result is then entries.
         n_fin: finished rows in ``states``; gamma: TPESampler's ``gamma`` (None: the
             default for the number of objectives).
         hint: the previous call's bound on the good group's worst score (``np.inf``:
@@ -59,14 +61,15 @@ def good_rows(study: Study, h: History, states: np.ndarray, n_fin: int, gamma: C
         )
     # Constrained as soon as a trial has constraints: from ``constraints_func`` or
     # ``Trial.set_constraint`` (Optuna 5.0's samplers read ``trial.constraints``).
-    violation = violations(h, states) if h.numeric_column(CONSTRAINTS_KEY) is not None else None
+    violation = violations(h, states, ix) if h.numeric_column(CONSTRAINTS_KEY) is not None else None
     if multi:
         return np.flatnonzero(good_mask_multi_objective(study, h, states, int(n_below), violation)), None
     maximize = study.directions[0] == StudyDirection.MAXIMIZE
     sign = -1.0 if maximize else 1.0
-    score = -h.values[:n, 0] if maximize else h.values[:n, 0]
+    values = h.values[:n, 0] if ix is None else h.values[ix, 0]
+    score = -values if maximize else values
     has_pruned = h.count(_PRUNED) > 0
-    last_step, last_value = last_reports(h, states) if has_pruned else (None, None)
+    last_step, last_value = last_reports(h, states, ix) if has_pruned else (None, None)
     use_hint = violation is None and hint is not None
     rows = good_rows_single_objective(
         states, score, int(n_below), violation=violation,
@@ -112,24 +115,27 @@ def good_mask_multi_objective(study: Study, h: History, states: np.ndarray, n_be
     return below
 
 
-def violations(h: History, states: np.ndarray) -> np.ndarray:
+def violations(h: History, states: np.ndarray, ix: np.ndarray | None = None) -> np.ndarray:
     """(n,) total violations from the history's constraint column, Optuna 5.0's score
     (``sum(v for v in trial.constraints.values() if v > 0)``): a constraint a trial
-    does not have (or NaN) adds nothing, so a trial without constraints is feasible."""
+    does not have (or NaN) adds nothing, so a trial without constraints is feasible.
+    ``ix``: the row of each entry of ``states`` (see :func:`good_rows`)."""
     n = len(states)
     C = h.numeric_column(CONSTRAINTS_KEY)
     if C is None:
         return np.zeros(n)
-    C = C[:n]
+    C = C[:n] if ix is None else C[ix]
     return np.where(C > 0.0, C, 0.0).sum(axis=1)  # NaN > 0 is False
 
 
-def last_reports(h: History, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(n,) last reported step (-1 where none) and its value, for PRUNED rows."""
+def last_reports(h: History, states: np.ndarray, ix: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(n,) last reported step (-1 where none) and its value, for PRUNED rows (entries:
+    ``ix`` as in :func:`good_rows`)."""
     n = len(states)
     last_step, last_value = np.full(n, -1, dtype=np.int64), np.full(n, np.nan)
     rows = np.flatnonzero(states == _PRUNED)
     if len(rows):
-        steps, values = h.steps.last_at_or_before(_MAX_STEP, rows.astype(np.int64))
+        at = rows if ix is None else ix[rows]
+        steps, values = h.steps.last_at_or_before(_MAX_STEP, at.astype(np.int64))
         last_step[rows], last_value[rows] = steps, values[:, 0]
     return last_step, last_value

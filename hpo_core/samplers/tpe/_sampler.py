@@ -28,7 +28,7 @@ from hpo_core.samplers._base import (
     store_constraints,
     visible_rows,
 )
-from hpo_core.samplers.tpe import _parzen
+from hpo_core.samplers.tpe import _parzen, _repeats
 from hpo_core.samplers.tpe._ask_rows import good_rows, n_finished
 from hpo_core.samplers.tpe._defaults import (
     default_gamma,
@@ -220,7 +220,7 @@ class TPESampler(HistoryBound, BaseSampler):
         # Per-row caches filled incrementally (never a rescan of the history in Python).
         self._hint = np.inf  # see good_rows_single_objective
         self._last_within: tuple[Any, Any, bool] = (None, None, False)  # see _within_intersection
-        self._ask_split: tuple[Any, np.ndarray, np.ndarray, bool] | None = None  # see _split_for_ask
+        self._ask_split: tuple[Any, np.ndarray, np.ndarray, bool, np.ndarray | None] | None = None  # _split_for_ask
         self._evaluated = EvaluatedSpaces()  # see skip_evaluated
 
     def __getstate__(self) -> dict[str, Any]:
@@ -388,9 +388,11 @@ class TPESampler(HistoryBound, BaseSampler):
             out[idx] = self._sample_space(study, h, trial, sub)
         return out
 
-    def _split_for_ask(self, study: Study, h: History, trial: Trial | None) -> tuple[np.ndarray, np.ndarray]:
+    def _split_for_ask(self, study: Study, h: History, trial: Trial | None,
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """The good/bad split of this ask: (states with the good rows and the asking
-        trial's own row marked -1, good rows ascending). As Optuna's: every finished trial
+        trial's own row marked -1, good rows ascending, ``ix``), over entries where
+        ``ix`` (``_repeats.entries``) is not None, else over rows. As Optuna's: every finished trial
         takes part and gamma counts them all; each space then keeps the rows that have
         all its parameters. Under ``HyperbandPruner(sampler_scope="bracket")`` only the
         trial's bracket takes part (``visible_rows``). Computed once per ask and history state, so
@@ -400,7 +402,7 @@ class TPESampler(HistoryBound, BaseSampler):
         key = (trial.number if trial is not None else -1, n, tuple(h.state_counts))  # h: see _bind
         cached = self._ask_split
         if cached is not None and cached[0] == key:
-            return cached[1], cached[2]
+            return cached[1], cached[2], cached[4]
         states = h.states[:n].copy()
         mask = visible_rows(study, trial)
         if mask is not None:
@@ -409,29 +411,35 @@ class TPESampler(HistoryBound, BaseSampler):
         if trial is not None and trial.number < n:
             n_fin -= int(_COMPLETE <= states[trial.number] <= _PRUNED)
             states[trial.number] = -1
-        rows_below = self._split(study, h, states, n_fin, use_hint=mask is None)
+        ix = _repeats.entries(h, states) if len(study.directions) == 1 else None
+        if ix is not None:  # repeats counted once more (_repeats): entries, not rows
+            n_fin += len(ix) - n
+            states = states[ix]
+        rows_below = self._split(study, h, states, n_fin, ix, use_hint=mask is None)
         states[rows_below] = -1
-        self._ask_split = (key, states, rows_below, mask is not None)
-        return states, rows_below
+        self._ask_split = (key, states, rows_below, mask is not None, ix)
+        return states, rows_below, ix
 
     def _sample_space(self, study: Study, h: History, trial: Trial | None, space: SearchSpace,
                       complete_has_all: bool = False) -> np.ndarray:
         """One TPE proposal for ``space``: (d,) internal values. Caller holds the lock."""
         sa, cols = self._arrays(space, h)
-        n = h.n
         X = h.X
-        states, rows_below = self._split_for_ask(study, h, trial)
+        states, rows_below, ix = self._split_for_ask(study, h, trial)
+        n = len(states)  # entries (rows, where ix is None)
         # Only rows with every parameter of the space are observations. COMPLETE rows of
         # the intersection space have them all, so only the other rows (RUNNING, PRUNED:
         # usually few) are checked there; elsewhere (groups, single parameters) all are.
         check = np.flatnonzero(states != _COMPLETE) if complete_has_all else np.arange(n)
         if len(check):
-            out = check[np.isnan(X[check[:, None], cols]).any(axis=1)]
+            at = check if ix is None else ix[check]
+            out = check[np.isnan(X[at[:, None], cols]).any(axis=1)]
             if len(out):
                 states = states.copy()
                 states[out] = -1
         if len(rows_below):  # good rows lacking a parameter of the space
-            rows_below = rows_below[~np.isnan(X[rows_below[:, None], cols]).any(axis=1)]
+            at = rows_below if ix is None else ix[rows_below]
+            rows_below = rows_below[~np.isnan(X[at[:, None], cols]).any(axis=1)]
         # Usable bad rows: RUNNING (constant liar) = 0, COMPLETE = 1, PRUNED = 2, one range
         # of codes. As uint8 the left-out code -1 is 255, so one unsigned compare finds the
         # others (usually few: the good group, FAIL, WAITING, rows left out).
@@ -462,6 +470,11 @@ class TPESampler(HistoryBound, BaseSampler):
         # estimators, the candidates drawn from l and the best by log l - log g.
         u = self._rng.random((self._n_ei_candidates, 1 + len(sa.num) + len(sa.cat)))
         rows = np.concatenate((rows_below, rows_above))
+        if ix is not None:
+            rows = ix[rows]
+        args = (X, rows, len(rows_below), cols, np.concatenate((w_below, w_above)), u, sa.lo, sa.hi, sa.is_log,
+                sa.step, sa.low, sa.high, sa.cat_offsets, sa.cat_sizes, self._prior_weight,
+                self._consider_endpoints, self._magic_clip)
         skip = None
         if self._skip_evaluated:
             # The observations are every evaluated configuration unless some trials were
@@ -469,15 +482,22 @@ class TPESampler(HistoryBound, BaseSampler):
             # RUNNING rows without the constant liar. Then the kernel compares its
             # candidates with those rows, and no keys are kept (see _evaluated).
             covered = n_above <= self._max_bad and not (self._ask_split is not None and self._ask_split[3])
+            own = trial.number if trial is not None and trial.number < h.n else -1
             if covered and not self._constant_liar:
-                own = trial.number if trial is not None and trial.number < n else -1
                 covered = h.count(_RUNNING) == (own >= 0 and h.states.item(own) == _RUNNING)
             skip = self._evaluated.skip_args(h, trial, space, sa, cols, rows if covered else None)
-        r = kernels.tpe_propose(
-            X, rows, len(rows_below), cols, np.concatenate((w_below, w_above)), u, sa.lo, sa.hi, sa.is_log,
-            sa.step, sa.low, sa.high, sa.cat_offsets, sa.cat_sizes, self._prior_weight, self._consider_endpoints,
-            self._magic_clip, *(skip or ()),
-        )
+            if skip is not None:
+                if covered:
+                    evaluated = rows
+                else:  # RUNNING, COMPLETE and PRUNED rows but the asking trial's
+                    evaluated = np.flatnonzero(h.states[: h.n].view(np.uint8) <= _PRUNED)
+                    evaluated = evaluated[evaluated != own]
+                return self._out(space, sa, _repeats.propose(
+                    args, skip, X, evaluated, cols, sa, trial, record=len(study.directions) == 1))
+        return self._out(space, sa, kernels.tpe_propose(*args))
+
+    @staticmethod
+    def _out(space: SearchSpace, sa: _parzen.SpaceArrays, r: np.ndarray) -> np.ndarray:
         out = np.empty(len(space))
         out[sa.order] = r  # r lists the numeric dimensions first
         return out
@@ -486,11 +506,12 @@ class TPESampler(HistoryBound, BaseSampler):
         return weights_of(self._weights, n)
 
     # ------------------------------------------------------------------ split
-    def _split(self, study: Study, h: History, states: np.ndarray, n_fin: int, use_hint: bool = True) -> np.ndarray:
-        """Rows of the good group, ascending (``_ask_rows.good_rows``); ``n_fin``: finished
-        rows in ``states``; ``use_hint``: False where ``states`` leaves out some trials (a
-        Hyperband bracket)."""
-        rows, hint = good_rows(study, h, states, n_fin, self._gamma, self._hint if use_hint else None)
+    def _split(self, study: Study, h: History, states: np.ndarray, n_fin: int, ix: np.ndarray | None = None,
+               use_hint: bool = True) -> np.ndarray:
+        """Rows (entries, with ``ix``) of the good group, ascending (``_ask_rows.good_rows``);
+        ``n_fin``: finished rows in ``states``; ``use_hint``: False where ``states`` leaves
+        out some trials (a Hyperband bracket)."""
+        rows, hint = good_rows(study, h, states, n_fin, self._gamma, self._hint if use_hint else None, ix)
         if hint is not None:
             self._hint = hint
         return rows

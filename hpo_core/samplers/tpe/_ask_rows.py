@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hpo_core.samplers._base import CONSTRAINTS_KEY, visible_rows
+from hpo_core.samplers.tpe import _repeats
 from hpo_core.samplers.tpe._defaults import default_gamma, default_gamma_multi_objective
 from hpo_core.samplers.tpe._observations import _COMPLETE, _PRUNED, good_rows_single_objective
 from hpo_core.samplers.tpe._split import split_below_above
@@ -26,9 +27,40 @@ if TYPE_CHECKING:
     from hpo_core.study import Study
     from hpo_core.trial import Trial
 
-__all__ = ["good_mask_multi_objective", "good_rows", "last_reports", "n_finished", "violations"]
+__all__ = ["ask_split", "good_mask_multi_objective", "good_rows", "last_reports", "n_finished", "violations"]
 
 _MAX_STEP = 2**63 - 1
+
+
+def ask_split(study: Study, h: History, trial: Trial | None, gamma: Callable[[int], int] | None,
+              hint: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, bool, float | None]:
+    """The good/bad split of one ask, as Optuna's: every finished trial takes part and
+    gamma counts them all (each space then keeps the rows that have all its
+    parameters); under ``HyperbandPruner(sampler_scope="bracket")`` only the trial's
+    bracket (``visible_rows``). In a single-objective study the recorded repeats count
+    once more (``_repeats``): the split is then over entries, ``ix`` their rows.
+
+    Returns:
+        (states with the good rows and the asking trial's own row marked -1, the good
+        rows (entries) ascending, ``ix`` or None, whether trials were left out (a
+        bracket), the next hint (None: keep the current one; see :func:`good_rows`)).
+    """
+    n = h.n
+    states = h.states[:n].copy()
+    mask = visible_rows(study, trial)
+    if mask is not None:
+        states[~mask] = -1
+    n_fin = n_finished(study, h, trial)
+    if trial is not None and trial.number < n:
+        n_fin -= int(_COMPLETE <= states[trial.number] <= _PRUNED)
+        states[trial.number] = -1
+    ix = _repeats.entries(h, states) if len(study.directions) == 1 else None
+    if ix is not None:
+        n_fin += len(ix) - n
+        states = states[ix]
+    rows_below, new_hint = good_rows(study, h, states, n_fin, gamma, hint if mask is None else None, ix)
+    states[rows_below] = -1
+    return states, rows_below, ix, mask is not None, new_hint
 
 
 def good_rows(study: Study, h: History, states: np.ndarray, n_fin: int, gamma: Callable[[int], int] | None,

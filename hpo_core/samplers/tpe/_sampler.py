@@ -26,10 +26,9 @@ from hpo_core.samplers._base import (
     HistoryBound,
     check_constraints_func,
     store_constraints,
-    visible_rows,
 )
 from hpo_core.samplers.tpe import _parzen, _repeats
-from hpo_core.samplers.tpe._ask_rows import good_rows, n_finished
+from hpo_core.samplers.tpe._ask_rows import ask_split, n_finished
 from hpo_core.samplers.tpe._defaults import (
     default_gamma,
     default_weights,
@@ -140,6 +139,13 @@ class TPESampler(HistoryBound, BaseSampler):
     ``benchmarks/quality_discrete.py`` 19 % of the first 100 trials repeated an earlier
     configuration (wasted on a deterministic objective), 5 % with the rule, which won
     75 of 114 paired runs at 100 trials (sign test p = 0.001; ``benchmarks/README.md``).
+    Where the rule passes over Optuna's choice, an evaluated configuration of trial
+    ``r``, the asking trial records ``r`` (system attribute ``"tpe_repeat"``) and, in a
+    single-objective study, the model counts ``r``'s observation once more when both
+    are finished: the estimators are those Optuna's TPE builds after re-evaluating
+    ``r``, while the trial goes to a new configuration (``_repeats``; without it the
+    good group fills with a plateau's near-equal configurations, see
+    ``benchmarks/README.md``, "TPE counts the skipped repeat").
     Continuous and partly continuous spaces, one-parameter and conditional spaces are
     unchanged.
 
@@ -390,34 +396,17 @@ class TPESampler(HistoryBound, BaseSampler):
 
     def _split_for_ask(self, study: Study, h: History, trial: Trial | None,
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """The good/bad split of this ask: (states with the good rows and the asking
-        trial's own row marked -1, good rows ascending, ``ix``), over entries where
-        ``ix`` (``_repeats.entries``) is not None, else over rows. As Optuna's: every finished trial
-        takes part and gamma counts them all; each space then keeps the rows that have
-        all its parameters. Under ``HyperbandPruner(sampler_scope="bracket")`` only the
-        trial's bracket takes part (``visible_rows``). Computed once per ask and history state, so
-        per-parameter and grouped proposals share it. Whether trials were left out this way is
-        ``self._ask_split[3]``."""
-        n = h.n
-        key = (trial.number if trial is not None else -1, n, tuple(h.state_counts))  # h: see _bind
+        """This ask's split (``_ask_rows.ask_split``: states, good rows or entries, ``ix``),
+        computed once per ask and history state, so per-parameter and grouped proposals
+        share it. Whether trials were left out (a bracket) is ``self._ask_split[3]``."""
+        key = (trial.number if trial is not None else -1, h.n, tuple(h.state_counts))  # h: see _bind
         cached = self._ask_split
         if cached is not None and cached[0] == key:
             return cached[1], cached[2], cached[4]
-        states = h.states[:n].copy()
-        mask = visible_rows(study, trial)
-        if mask is not None:
-            states[~mask] = -1
-        n_fin = n_finished(study, h, trial)
-        if trial is not None and trial.number < n:
-            n_fin -= int(_COMPLETE <= states[trial.number] <= _PRUNED)
-            states[trial.number] = -1
-        ix = _repeats.entries(h, states) if len(study.directions) == 1 else None
-        if ix is not None:  # repeats counted once more (_repeats): entries, not rows
-            n_fin += len(ix) - n
-            states = states[ix]
-        rows_below = self._split(study, h, states, n_fin, ix, use_hint=mask is None)
-        states[rows_below] = -1
-        self._ask_split = (key, states, rows_below, mask is not None, ix)
+        states, rows_below, ix, bracket, hint = ask_split(study, h, trial, self._gamma, self._hint)
+        if hint is not None:
+            self._hint = hint
+        self._ask_split = (key, states, rows_below, bracket, ix)
         return states, rows_below, ix
 
     def _sample_space(self, study: Study, h: History, trial: Trial | None, space: SearchSpace,
@@ -504,17 +493,6 @@ class TPESampler(HistoryBound, BaseSampler):
 
     def _weights_of(self, n: int) -> np.ndarray:
         return weights_of(self._weights, n)
-
-    # ------------------------------------------------------------------ split
-    def _split(self, study: Study, h: History, states: np.ndarray, n_fin: int, ix: np.ndarray | None = None,
-               use_hint: bool = True) -> np.ndarray:
-        """Rows (entries, with ``ix``) of the good group, ascending (``_ask_rows.good_rows``);
-        ``n_fin``: finished rows in ``states``; ``use_hint``: False where ``states`` leaves
-        out some trials (a Hyperband bracket)."""
-        rows, hint = good_rows(study, h, states, n_fin, self._gamma, self._hint if use_hint else None, ix)
-        if hint is not None:
-            self._hint = hint
-        return rows
 
     # ------------------------------------------------------------------ hooks
     def after_trial(

@@ -29,6 +29,8 @@ using Mat = nb::ndarray<const double, nb::ndim<2>, nb::c_contig, nb::device::cpu
 using BoolVec = nb::ndarray<const bool, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using IdxVec = nb::ndarray<const std::int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using KeyVec = nb::ndarray<const std::uint64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+// A writable (d,) float64 array the kernel fills (tpe_propose's plain_out).
+using OutVec = nb::ndarray<double, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 template <class T>
 using Out = nb::ndarray<nb::numpy, T, nb::ndim<1>>;
 using Out2 = nb::ndarray<nb::numpy, double, nb::ndim<2>>;
@@ -277,7 +279,8 @@ Out<double> tpe_propose(AnyMat X, IdxVec rows, std::int64_t n_below, IdxVec cols
                         Mat u, Vec low, Vec high, BoolVec is_log, Vec step, Vec grid_low,
                         Vec grid_high, IdxVec cat_offsets, IdxVec cat_sizes, double prior_weight,
                         bool consider_endpoints, bool magic_clip, std::optional<KeyVec> skip_keys,
-                        std::optional<KeyVec> key_strides, std::optional<IdxVec> skip_rows) {
+                        std::optional<KeyVec> key_strides, std::optional<IdxVec> skip_rows,
+                        std::optional<OutVec> plain_out) {
   const std::size_t dn = low.shape(0), dc = cat_offsets.shape(0), n_rows = rows.shape(0);
   std::size_t n_cols = 0;
   for (std::size_t t = 0; t < cat_sizes.shape(0); ++t)
@@ -330,6 +333,11 @@ Out<double> tpe_propose(AnyMat X, IdxVec rows, std::int64_t n_below, IdxVec cols
       if (!(step.data()[d] > 0.0))
         throw std::invalid_argument("`step` must be > 0 in every numeric dimension with `skip_keys` or "
                                     "`skip_rows`, but got " + std::to_string(step.data()[d]) + ".");
+  double* plain = nullptr;
+  if (plain_out) {
+    check_len("plain_out", plain_out->shape(0), "low and cat_offsets together", dn + dc);
+    plain = plain_out->data();
+  }
   double* out = nullptr;
   Out<double> result = new_array<double>(dn + dc, &out);
   {
@@ -339,7 +347,7 @@ Out<double> tpe_propose(AnyMat X, IdxVec rows, std::int64_t n_below, IdxVec cols
                           cols.data(), weights.data(), u.data(), static_cast<Index>(u.shape(0)), sp,
                           is_log.data(), step.data(), grid_low.data(), grid_high.data(), prior_weight,
                           consider_endpoints, magic_clip, skip, static_cast<Index>(n_skip), strides,
-                          skip_row_data, static_cast<Index>(n_skip_rows), out);
+                          skip_row_data, static_cast<Index>(n_skip_rows), out, plain);
   }
   return result;
 }
@@ -430,7 +438,7 @@ NB_MODULE(_hpo_core_ext, m) {
         "grid_low"_a.noconvert(), "grid_high"_a.noconvert(), "cat_offsets"_a.noconvert(),
         "cat_sizes"_a.noconvert(), "prior_weight"_a, "consider_endpoints"_a, "magic_clip"_a,
         "skip_keys"_a.noconvert().none() = nb::none(), "key_strides"_a.noconvert().none() = nb::none(),
-        "skip_rows"_a.noconvert().none() = nb::none(),
+        "skip_rows"_a.noconvert().none() = nb::none(), "plain_out"_a.noconvert().none() = nb::none(),
         "TPE's whole proposal from the history's columns, in one call.");
   m.def("hypervolume", &hypervolume, "points"_a.noconvert(), "ref"_a.noconvert(),
         "Hypervolume dominated by points and bounded by the reference point, for minimisation.");

@@ -282,7 +282,7 @@ void best_candidate(const double* u_component, const double* U, const double* UC
                     const ProductSpace& sp, const ProductMixture& good,
                     const ProductMixture& good_log, const ProductMixture& bad_log,
                     const bool* is_log, const double* step, const double* grid_low,
-                    const double* grid_high, Evaluated* evaluated, double* out) {
+                    const double* grid_high, Evaluated* evaluated, double* out, double* out_plain) {
   const Index dn = sp.dn, dc = sp.dc, width = dn + dc;
   std::vector<double> S(static_cast<std::size_t>(n * width));
   sample_product_mixture(u_component, U, UC, n, sp, good, S.data());
@@ -342,6 +342,16 @@ void best_candidate(const double* u_component, const double* U, const double* UC
     }
     return log_l[static_cast<std::size_t>(i)];
   };
+  // log g likewise, kept for a second search (the plain argmax beside the skipping one).
+  std::vector<double> log_g(static_cast<std::size_t>(n), std::numeric_limits<double>::quiet_NaN());
+  std::vector<char> has_log_g(static_cast<std::size_t>(n), 0);
+  const auto exact_log_g = [&](Index i) {
+    if (!has_log_g[static_cast<std::size_t>(i)]) {
+      log_g[static_cast<std::size_t>(i)] = bad_terms.log_density(i);
+      has_log_g[static_cast<std::size_t>(i)] = 1;
+    }
+    return log_g[static_cast<std::size_t>(i)];
+  };
   std::vector<double> bound(static_cast<std::size_t>(n));
   std::vector<Index> order(static_cast<std::size_t>(n));
   bool any_nan = false;
@@ -360,7 +370,7 @@ void best_candidate(const double* u_component, const double* U, const double* UC
     if (any_nan) {  // no bounds to trust: every value, in index order
       for (Index i = 0; i < n; ++i) {
         if (use_skip && is_skipped(i)) continue;
-        const double acq = exact_log_l(i) - bad_terms.log_density(i);
+        const double acq = exact_log_l(i) - exact_log_g(i);
         if (std::isnan(acq)) {
           if (best < 0 || !std::isnan(best_acq)) best = i;
           break;
@@ -377,7 +387,7 @@ void best_candidate(const double* u_component, const double* U, const double* UC
       if (use_skip && is_skipped(i)) continue;
       // The tighter bound with log l exact (few components, cheap beside log g's many).
       if (best >= 0 && exact_log_l(i) - lower_g[i] < best_acq) continue;
-      const double acq = exact_log_l(i) - bad_terms.log_density(i);
+      const double acq = exact_log_l(i) - exact_log_g(i);
       if (std::isnan(acq)) {  // NaN counts as the maximum: the first NaN in index order
         if (!std::isnan(best_acq) || i < best) {
           best = i;
@@ -396,8 +406,17 @@ void best_candidate(const double* u_component, const double* U, const double* UC
   // With skipping, no candidate is found only when every one is evaluated (no break
   // happens before one is kept): then the plain argmax.
   Index best = has_skip ? search(true) : -1;
-  if (best < 0) best = search(false);
+  Index plain = -1;
+  if (best < 0) {
+    best = plain = search(false);
+  } else if (out_plain != nullptr) {
+    plain = search(false);
+  }
   std::copy(S.data() + best * width, S.data() + (best + 1) * width, out);
+  if (out_plain != nullptr) {
+    const Index p = plain >= 0 ? plain : best;
+    std::copy(S.data() + p * width, S.data() + (p + 1) * width, out_plain);
+  }
 }
 
 }  // namespace
@@ -408,7 +427,7 @@ void tpe_best_candidate(const double* u_component, const double* U, const double
                         const double* grid_low, const double* grid_high, double* out) {
   const LogMixture good_log(good, sp.n_cols), bad_log(bad, sp.n_cols);
   best_candidate(u_component, U, UC, n, sp, good, good_log.view, bad_log.view, is_log, step,
-                 grid_low, grid_high, nullptr, out);
+                 grid_low, grid_high, nullptr, out, nullptr);
 }
 
 }  // namespace hpo_core
@@ -478,7 +497,7 @@ void tpe_propose(const double* X, Index x_stride_row, Index x_stride_col, const 
                  const double* step, const double* grid_low, const double* grid_high,
                  double prior_weight, bool consider_endpoints, bool magic_clip,
                  const std::uint64_t* skip_keys, Index n_skip, const std::uint64_t* key_strides,
-                 const std::int64_t* skip_rows, Index n_skip_rows, double* out) {
+                 const std::int64_t* skip_rows, Index n_skip_rows, double* out, double* out_plain) {
   const Index dn = sp.dn, dc = sp.dc;
   // Gather: numeric values logged where is_log and clipped into the bounds (values drawn
   // under an older, wider range); category indices checked.
@@ -518,7 +537,8 @@ void tpe_propose(const double* X, Index x_stride_row, Index x_stride_col, const 
                       x_stride_col, cols,   skip_rows,   n_skip_rows, {},
                       {}};
   best_candidate(u_component.data(), U.data(), UC.data(), n_candidates, sp, good.view,
-                 good.log_view, bad.log_view, is_log, step, grid_low, grid_high, &evaluated, out);
+                 good.log_view, bad.log_view, is_log, step, grid_low, grid_high, &evaluated, out,
+                 out_plain);
 }
 
 }  // namespace hpo_core

@@ -88,7 +88,8 @@ void tpe_best_candidate(const double* u_component, const double* U, const double
 // skip_keys, or whose grid indices are those of one of the n_skip_rows rows skip_rows of
 // X (a NaN equals nothing; skip_rows may be rows itself), are passed over unless all are;
 // neither given: the plain argmax. Evaluated candidates are found lazily, as the search
-// reaches them (usually one or two candidates are checked).
+// reaches them (usually one or two candidates are checked). out_plain (may be null): the
+// plain argmax, the result without skipping (TPESampler records the repeat it passed over).
 // Throws std::invalid_argument when a categorical value is not an index below its size.
 void tpe_propose(const double* X, std::ptrdiff_t x_stride_row, std::ptrdiff_t x_stride_col,
                  const std::int64_t* rows, std::ptrdiff_t n_rows, std::ptrdiff_t n_below,
@@ -98,6 +99,6 @@ void tpe_propose(const double* X, std::ptrdiff_t x_stride_row, std::ptrdiff_t x_
                  double prior_weight, bool consider_endpoints, bool magic_clip,
                  const std::uint64_t* skip_keys, std::ptrdiff_t n_skip,
                  const std::uint64_t* key_strides, const std::int64_t* skip_rows,
-                 std::ptrdiff_t n_skip_rows, double* out);
+                 std::ptrdiff_t n_skip_rows, double* out, double* out_plain = nullptr);
 
 }  // namespace hpo_core

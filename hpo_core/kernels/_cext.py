@@ -219,6 +219,7 @@ def tpe_propose(
     skip_keys: np.ndarray | None = None,
     key_strides: np.ndarray | None = None,
     skip_rows: np.ndarray | None = None,
+    plain_out: np.ndarray | None = None,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call.
 
@@ -235,12 +236,15 @@ def tpe_propose(
     )
     has_keys = skip_keys is not None and len(skip_keys) > 0 and key_strides is not None
     if not has_keys and skip_rows is None:
-        return _get_ext().tpe_propose(*args)  # type: ignore[no-any-return]
+        out = _get_ext().tpe_propose(*args)
+        if plain_out is not None:
+            plain_out[:] = out
+        return out  # type: ignore[no-any-return]
     keys = (np.ascontiguousarray(skip_keys, dtype=np.uint64), np.ascontiguousarray(key_strides, dtype=np.uint64)) \
         if has_keys else (None, None)
     # rows itself is passed on as the same array, which the binding does not check twice
     return _get_ext().tpe_propose(  # type: ignore[no-any-return]
-        *args, *keys, None if skip_rows is None else rows_i64 if skip_rows is rows else _i64(skip_rows)
+        *args, *keys, None if skip_rows is None else rows_i64 if skip_rows is rows else _i64(skip_rows), plain_out
     )
 
 # --- hypervolume kernels --------------------------------------------------------------

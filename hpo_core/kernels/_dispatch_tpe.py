@@ -130,12 +130,14 @@ def tpe_propose(
     skip_keys: np.ndarray | None = None,
     key_strides: np.ndarray | None = None,
     skip_rows: np.ndarray | None = None,
+    plain_out: np.ndarray | None = None,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call.
 
     With ``skip_keys`` (sorted uint64 grid keys, :func:`tpe_grid_keys`) and/or
     ``skip_rows`` (rows of ``X``, e.g. ``rows`` itself): the best candidate that is none
-    of those configurations (the plain argmax when all are).
+    of those configurations (the plain argmax when all are). ``plain_out``: a writable
+    (dn + dc,) float64 array that receives the plain argmax (the result without skipping).
     """
     # The compiled kernels index without bounds checks: every shape is checked here (the
     # backends check rows, columns and category indices against X themselves).
@@ -150,6 +152,12 @@ def tpe_propose(
                             ("grid_high", grid_high, dn), ("cat_sizes", cat_sizes, dc)):
         if np.shape(arr) != (want,):
             raise ValueError(format_error(name, f"an array of shape ({want},)", f"shape {np.shape(arr)}"))
+    if plain_out is not None and not (
+        isinstance(plain_out, np.ndarray) and plain_out.shape == (dn + dc,) and plain_out.dtype == np.float64
+        and plain_out.flags.c_contiguous and plain_out.flags.writeable
+    ):
+        raise ValueError(format_error("plain_out", f"a writable contiguous float64 array of shape ({dn + dc},)",
+                                      f"{type(plain_out).__name__} {getattr(plain_out, 'shape', '')}"))
     has_keys = skip_keys is not None and len(skip_keys) > 0
     if has_keys or skip_rows is not None:
         if skip_keys is not None and has_keys:
@@ -163,10 +171,11 @@ def tpe_propose(
         return _kernel_module("tpe_propose").tpe_propose(  # type: ignore[no-any-return]
             X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
             cat_sizes, prior_weight, consider_endpoints, magic_clip, skip_keys, key_strides, skip_rows,
+            plain_out=plain_out,
         )
     return _kernel_module("tpe_propose").tpe_propose(  # type: ignore[no-any-return]
         X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
-        cat_sizes, prior_weight, consider_endpoints, magic_clip,
+        cat_sizes, prior_weight, consider_endpoints, magic_clip, plain_out=plain_out,
     )
 
 

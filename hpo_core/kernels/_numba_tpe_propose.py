@@ -36,7 +36,10 @@ __all__ = ["tpe_best_candidate", "tpe_propose"]
 @_jit
 def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_probs,  # type: ignore[no-untyped-def]
                         b_mus, b_sigmas, b_weights, b_cat_probs, low, high, is_log, step,
-                        grid_low, grid_high, cat_offsets, cat_sizes, skip_keys, key_strides, X, cols, skip_rows):
+                        grid_low, grid_high, cat_offsets, cat_sizes, skip_keys, key_strides, X, cols, skip_rows,
+                        want_plain):
+    """(2, dn + dc): the choice, then the plain argmax (the choice without skipping; the
+    choice again where nothing is skipped or ``want_plain`` is False)."""
     dn = low.shape[0]
     S = _sample_product(u_component, U, UC, g_mus, g_sigmas, g_weights, low, high, g_cat_probs,
                         cat_offsets, cat_sizes)
@@ -78,6 +81,8 @@ def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_pr
                                           np.log(b_cat_probs), cat_offsets)
     log_l = np.empty(n)
     has_log_l = np.zeros(n, dtype=np.bool_)
+    log_g = np.empty(n)  # kept for the second search (the plain argmax)
+    has_log_g = np.zeros(n, dtype=np.bool_)
     lower_g = np.empty(n)
     bound = np.empty(n)
     for i in range(n):
@@ -93,9 +98,13 @@ def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_pr
             if has_skip:
                 skip[i] = _is_evaluated(S, i, dn, grid_low, step, skip_keys, key_strides, X, cols, skip_rows)
         keep = np.flatnonzero(~skip) if not skip.all() else np.arange(n)  # all evaluated: the plain argmax
-        return S[keep[np.argmax(acq[keep])]].copy()
+        out = np.empty((2, S.shape[1]))
+        out[0] = S[keep[np.argmax(acq[keep])]]
+        out[1] = S[np.argmax(acq)]
+        return out
     order = np.argsort(-bound, kind="mergesort")
     use_skip = has_skip
+    chosen = -1
     while True:
         best, best_acq = -1, -_INF
         for i in order:
@@ -112,7 +121,10 @@ def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_pr
                 has_log_l[i] = True
             if best >= 0 and log_l[i] - lower_g[i] < best_acq:
                 continue  # the bound with log l exact
-            acq_i = log_l[i] - _log_density(i, cheap, inv_s, j_best, XL, XH, discrete, b_mus)
+            if not has_log_g[i]:
+                log_g[i] = _log_density(i, cheap, inv_s, j_best, XL, XH, discrete, b_mus)
+                has_log_g[i] = True
+            acq_i = log_l[i] - log_g[i]
             if np.isnan(acq_i):  # NaN counts as the maximum: the first NaN in index order
                 if not np.isnan(best_acq) or i < best:
                     best, best_acq = i, acq_i
@@ -123,9 +135,19 @@ def _tpe_best_candidate(u_component, U, UC, g_mus, g_sigmas, g_weights, g_cat_pr
                 best, best_acq = i, acq_i
         # No break happens before a candidate is kept, so best < 0 means every candidate
         # was visited and is evaluated: then the plain argmax.
-        if best >= 0 or not use_skip:
-            return S[best].copy()
-        use_skip = False
+        out = np.empty((2, S.shape[1]))
+        if use_skip:
+            use_skip = False
+            if best >= 0:
+                chosen = best
+                if not want_plain:
+                    out[0] = S[best]
+                    out[1] = S[best]
+                    return out
+            continue  # the plain argmax, from the values kept so far
+        out[0] = S[chosen if chosen >= 0 else best]
+        out[1] = S[best]
+        return out
 
 
 @_jit
@@ -193,8 +215,9 @@ def _tpe_estimator(T, C, w, low, high, sizes, offsets, prior_weight, consider_en
 @_jit
 def _tpe_propose(X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high,  # type: ignore[no-untyped-def]
                  cat_offsets, cat_sizes, prior_weight, consider_endpoints, magic_clip, skip_keys, key_strides,
-                 skip_rows):
-    """(candidate, bad): bad is NaN, or the first categorical value that is no index."""
+                 skip_rows, want_plain):
+    """(candidates, bad): the choice and the plain argmax (_tpe_best_candidate); bad is
+    NaN, or the first categorical value that is no index (then no candidates)."""
     n, dn, dc = rows.shape[0], low.shape[0], cat_sizes.shape[0]
     T = np.empty((n, dn))
     C = np.empty((n, dc))
@@ -209,7 +232,7 @@ def _tpe_propose(X, rows, n_below, cols, weights, u, low, high, is_log, step, gr
         for q in range(dc):
             c = X[r, cols[dn + q]]
             if not (c >= 0.0 and c < cat_sizes[q] and c == math.floor(c)):
-                return np.empty(0), c
+                return np.empty((0, 0)), c
             C[i, q] = c
     g_mus, g_sigmas, g_w, g_p = _tpe_estimator(T[:n_below], C[:n_below], weights[:n_below], low, high,
                                                cat_sizes, cat_offsets, prior_weight, consider_endpoints,
@@ -220,7 +243,7 @@ def _tpe_propose(X, rows, n_below, cols, weights, u, low, high, is_log, step, gr
     out = _tpe_best_candidate(np.ascontiguousarray(u[:, 0]), np.ascontiguousarray(u[:, 1 : 1 + dn]),
                               np.ascontiguousarray(u[:, 1 + dn :]), g_mus, g_sigmas, g_w, g_p, b_mus, b_sigmas,
                               b_w, b_p, low, high, is_log, step, grid_low, grid_high, cat_offsets, cat_sizes,
-                              skip_keys, key_strides, X, cols, skip_rows)
+                              skip_keys, key_strides, X, cols, skip_rows, want_plain)
     return out, bad
 
 
@@ -270,8 +293,8 @@ def tpe_best_candidate(
         _f64(low), _f64(high), np.ascontiguousarray(is_log, dtype=np.bool_), _f64(step),
         _f64(grid_low), _f64(grid_high),
         np.ascontiguousarray(cat_offsets, dtype=np.intp), np.ascontiguousarray(cat_sizes, dtype=np.intp),
-        _NO_KEYS, _NO_KEYS, _NO_X, _NO_ROWS, _NO_ROWS,
-    )
+        _NO_KEYS, _NO_KEYS, _NO_X, _NO_ROWS, _NO_ROWS, False,
+    )[0].copy()
 
 
 def tpe_propose(
@@ -295,6 +318,7 @@ def tpe_propose(
     skip_keys: np.ndarray | None = None,
     key_strides: np.ndarray | None = None,
     skip_rows: np.ndarray | None = None,
+    plain_out: np.ndarray | None = None,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call.
 
@@ -318,8 +342,10 @@ def tpe_propose(
         np.ascontiguousarray(is_log, dtype=np.bool_), _f64(step), _f64(grid_low), _f64(grid_high),
         np.ascontiguousarray(cat_offsets, dtype=np.intp), np.ascontiguousarray(cat_sizes, dtype=np.intp),
         float(prior_weight), bool(consider_endpoints), bool(magic_clip),
-        keys, strides, skip_rows,
+        keys, strides, skip_rows, plain_out is not None,
     )
-    if not np.isnan(bad) or len(out) == 0:
+    if not np.isnan(bad) or out.shape[0] == 0:
         raise ValueError(f"`X` must hold category indices in [0, size) in its categorical columns, but got {bad!r}.")
-    return out  # type: ignore[no-any-return]
+    if plain_out is not None:
+        plain_out[:] = out[1]
+    return out[0].copy()  # type: ignore[no-any-return]

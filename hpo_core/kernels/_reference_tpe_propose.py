@@ -237,6 +237,7 @@ def tpe_propose(
     skip_keys: np.ndarray | None = None,
     key_strides: np.ndarray | None = None,
     skip_rows: np.ndarray | None = None,
+    plain_out: np.ndarray | None = None,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call.
 
@@ -268,6 +269,9 @@ def tpe_propose(
             NaN or off the grid equals no candidate); only for all-discrete spaces. It
             may be ``rows`` itself: TPESampler passes the observations when they are
             every evaluated configuration, so that no keys are built for them.
+        plain_out: a writable (dn + dc,) float64 array, or None. Given, it receives the
+            plain argmax: the result without ``skip_keys`` and ``skip_rows`` (TPESampler
+            records the evaluated configuration it passed over, ``samplers/tpe/_repeats``).
 
     Returns:
         (dn + dc,) the chosen candidate: numeric parameter values, then category indices.
@@ -296,9 +300,14 @@ def tpe_propose(
             same = _grid_indices(S, grid_low, step)[:, None, :] == _grid_indices(R, grid_low, step)[None]
             skip |= same.all(axis=2).any(axis=1)
         keep = np.flatnonzero(~skip) if not skip.all() else np.arange(len(S))
+        if plain_out is not None:
+            plain_out[:] = S[int(np.argmax(acq))]
         return S[keep[int(np.argmax(acq[keep]))]].copy()
-    return tpe_best_candidate(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], good, bad, low, high,
-                              is_log, step, grid_low, grid_high, offsets, sizes)
+    out = tpe_best_candidate(u[:, 0], u[:, 1 : 1 + dn], u[:, 1 + dn :], good, bad, low, high,
+                             is_log, step, grid_low, grid_high, offsets, sizes)
+    if plain_out is not None:
+        plain_out[:] = out
+    return out
 
 
 def _tpe_estimator(

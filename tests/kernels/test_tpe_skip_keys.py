@@ -94,6 +94,43 @@ def test_tpe_propose_skips_the_best_candidates_as_the_reference(
         assert_same(expected, S[np.argmax(acq)])
 
 
+@pytest.mark.parametrize("n_skipped", [0, 1, 5, 24])
+def test_tpe_propose_plain_out_is_the_result_without_skipping(
+        bbackend: ModuleType, assert_same: Any, n_skipped: int, seed: int) -> None:
+    # plain_out receives the plain argmax beside the skipping choice (TPESampler records
+    # the evaluated configuration it passed over, samplers/tpe/_repeats): the result of
+    # the same call without skip arguments, whether the skipped configurations come as
+    # keys or as rows, and whether or not any candidate is skipped.
+    rng = np.random.default_rng(seed)
+    h = _grid_history(rng, 40)
+    u = rng.random((24, 6))
+    S, acq = _scored(h, 4, u)
+    keys = bbackend.tpe_grid_keys(S, h["grid_low"], h["step"], h["strides"]) if hasattr(bbackend, "tpe_grid_keys") \
+        else _reference_tpe_propose.tpe_grid_keys(S, h["grid_low"], h["step"], h["strides"])
+    skip_keys = np.unique(keys[np.argsort(-acq, kind="stable")[:n_skipped]])
+    rows = np.arange(h["X"].shape[0])
+    plain = _propose(bbackend, h, 4, u)
+    assert_same(plain, S[np.argmax(acq)])
+    args = (h["X"], rows, 4, h["cols"], np.ones(len(rows)), u, h["low"], h["high"], h["is_log"], h["step"],
+            h["grid_low"], h["grid_high"], h["offsets"], h["sizes"], 1.0, False, True)
+    for skip in ((skip_keys, h["strides"], None), (None, None, rows), (None, None, None)):
+        out = np.full(5, np.nan)
+        got = bbackend.tpe_propose(*args, *skip, plain_out=out)
+        assert_same(out, plain)
+        assert_same(got, _propose(bbackend, h, 4, u, *skip[:2], skip_rows=skip[2]))
+
+
+def test_tpe_propose_dispatcher_checks_plain_out() -> None:
+    rng = np.random.default_rng(0)
+    h = _grid_history(rng, 10)
+    rows = np.arange(10)
+    args = (h["X"], rows, 2, h["cols"], np.ones(10), rng.random((24, 6)), h["low"], h["high"], h["is_log"],
+            h["step"], h["grid_low"], h["grid_high"], h["offsets"], h["sizes"], 1.0, False, True)
+    for bad in (np.empty(4), np.empty(5, dtype=np.float32), [0.0] * 5):
+        with pytest.raises(ValueError, match="`plain_out` must be a writable contiguous float64 array of shape"):
+            kernels.tpe_propose(*args, None, None, rows, bad)  # type: ignore[arg-type]
+
+
 def test_tpe_propose_without_skip_keys_is_bit_identical(bbackend: ModuleType, seed: int) -> None:
     # The default path: None, an empty array, and keys no candidate has all give exactly
     # the plain argmax.

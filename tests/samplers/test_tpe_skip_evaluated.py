@@ -23,54 +23,30 @@ from hpo_core.trial import Trial, TrialState
 
 
 class Oracle:
-    """Wraps kernels.tpe_propose; ``wasted`` counts avoidable repeats among the proposals,
-    ``calls`` the proposals and ``skipped`` those made with skip keys.
-
-    Where the rule applies, TPESampler first calls the kernel without skip keys (Optuna's
-    choice) and, only where that choice is an evaluated configuration, again with them
-    (``_repeats.propose``): a call without keys is a proposal unless a call with keys
-    follows it (``finish`` counts the last one).
-    """
+    """Wraps kernels.tpe_propose; ``wasted`` counts avoidable repeats, ``calls`` the calls
+    and ``skipped`` those given skip keys."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, study: Any):
         self.study, self.wasted, self.calls, self.skipped = study, 0, 0, 0
-        self._pending: int | None = None  # wasted (0/1) of a call without keys, not yet counted
         propose = kernels.tpe_propose
 
         def wrapped(X: np.ndarray, rows: np.ndarray, n_below: int, cols: np.ndarray, weights: np.ndarray,
-                    u: np.ndarray, *args: Any) -> np.ndarray:
-            out = propose(X, rows, n_below, cols, weights, u, *args)
+                    u: np.ndarray, *args: Any, **skip: Any) -> np.ndarray:
+            out = propose(X, rows, n_below, cols, weights, u, *args, **skip)
             plain = args[:11]  # without skip keys
             cands = [propose(X, rows, n_below, cols, weights, u[i : i + 1], *plain) for i in range(len(u))]
-            with_keys = len(args) > 11
-            if with_keys:
-                self._pending = None  # the call before it probed Optuna's choice
-            else:
-                self.finish()
-            wasted = 0
+            self.calls += 1
+            self.skipped += len(args) > 11 or any(skip.get(k) is not None for k in ("skip_keys", "skip_rows"))
             step, low = args[3], args[4]
             if np.all(step > 0):
                 seen = self._evaluated(X, cols, step, low)
                 def grid(v: np.ndarray) -> tuple[int, ...]:
                     return _grid(v, step, low)
                 if grid(out) in seen and any(grid(c) not in seen for c in cands):
-                    wasted = 1
-            if with_keys:
-                self.calls += 1
-                self.skipped += 1
-                self.wasted += wasted
-            else:
-                self._pending = wasted
+                    self.wasted += 1
             return out
 
         monkeypatch.setattr(kernels, "tpe_propose", wrapped)
-
-    def finish(self) -> None:
-        """Count the last call without keys as a proposal."""
-        if self._pending is not None:
-            self.calls += 1
-            self.wasted += self._pending
-            self._pending = None
 
     def _evaluated(self, X: np.ndarray, cols: np.ndarray, step: np.ndarray, low: np.ndarray) -> set[tuple[int, ...]]:
         h = self.study.view.history
@@ -101,9 +77,7 @@ def test_tpe_skip_evaluated_never_repeats_while_a_candidate_is_untried(
         study = hpo_core.create_study(sampler=TPESampler(seed=seed, skip_evaluated=skip_evaluated))
         oracle = Oracle(monkeypatch, study)
         study.optimize(_grid_objective, n_trials=45)
-        oracle.finish()
-        # With the rule, the asks whose plain choice was an evaluated configuration.
-        assert oracle.calls == 35 and (oracle.skipped > 5 if skip_evaluated else oracle.skipped == 0)
+        assert oracle.calls == 35 and oracle.skipped == (35 if skip_evaluated else 0)
         wasted.append(oracle.wasted)
         if skip_evaluated:
             configs = [tuple(t.params.values()) for t in study.trials[10:]]
@@ -135,7 +109,6 @@ def test_tpe_skip_evaluated_leaves_other_spaces_unchanged(space: str, monkeypatc
         study = hpo_core.create_study(sampler=TPESampler(seed=1, skip_evaluated=skip_evaluated))
         oracle = Oracle(monkeypatch, study)
         study.optimize(objective, n_trials=40)
-        oracle.finish()
         assert oracle.calls > 0 and oracle.skipped == 0
         params.append([t.params for t in study.trials])
     assert params[0] == params[1]
@@ -154,7 +127,6 @@ def test_tpe_skip_evaluated_counts_running_trials(monkeypatch: pytest.MonkeyPatc
             for t in batch:
                 _grid_objective(t)  # sets the parameters; the trial stays RUNNING
             assert all(t.state == TrialState.RUNNING for t in study.get_trials(deepcopy=False)[-6:])
-            oracle.finish()
             assert oracle.calls == 6
             wasted += oracle.wasted
         assert (wasted > 0) == expect_wasted
@@ -177,8 +149,7 @@ def test_tpe_skip_evaluated_matches_stepped_floats_by_grid_index(monkeypatch: py
                                                                 value=abs(a - 0.3) + abs(b - 0.3)))
         oracle = Oracle(monkeypatch, study)
         t = study.ask(dists)
-        oracle.finish()
-        assert oracle.calls == 1 and oracle.wasted == 0
+        assert oracle.calls == 1 and oracle.skipped == 1 and oracle.wasted == 0
         hits += (round(t.params["a"], 10), round(t.params["b"], 10)) == missing
     assert hits >= 1
 
@@ -195,15 +166,12 @@ def test_tpe_skip_evaluated_multi_objective_and_groups(monkeypatch: pytest.Monke
                                   sampler=TPESampler(seed=0, multivariate=True))
     oracle = Oracle(monkeypatch, study)
     study.optimize(two, n_trials=30)
-    oracle.finish()
-    assert oracle.calls == 20 and oracle.skipped > 0 and oracle.wasted == 0
-    assert study.view.history.numeric_column("tpe_repeat") is None  # nothing recorded: see _repeats
+    assert oracle.calls == 20 and oracle.skipped == 20 and oracle.wasted == 0
 
     study = hpo_core.create_study(sampler=TPESampler(seed=0, group=True))
     oracle = Oracle(monkeypatch, study)
     study.optimize(_grid_objective, n_trials=30)
-    oracle.finish()
-    assert oracle.calls == 20 and oracle.skipped > 0 and oracle.wasted == 0
+    assert oracle.calls == 20 and oracle.skipped == 20 and oracle.wasted == 0
 
     def conditional(t: Trial) -> float:
         x = t.suggest_int("x", 0, 4)
@@ -214,7 +182,6 @@ def test_tpe_skip_evaluated_multi_objective_and_groups(monkeypatch: pytest.Monke
     study = hpo_core.create_study(sampler=TPESampler(seed=0, group=True))
     oracle = Oracle(monkeypatch, study)
     study.optimize(conditional, n_trials=30)
-    oracle.finish()
     assert oracle.calls > 0 and oracle.skipped == 0
 
 
@@ -328,8 +295,7 @@ def test_tpe_skip_evaluated_hashes_grids_beyond_2_to_the_64(monkeypatch: pytest.
     study = hpo_core.create_study(sampler=sampler)
     oracle = Oracle(monkeypatch, study)
     study.optimize(objective, n_trials=20)
-    oracle.finish()
-    assert oracle.calls == 15 and oracle.wasted == 0
+    assert oracle.calls == 15 and oracle.skipped == 15 and oracle.wasted == 0
     (_, kept), = [v for v in sampler._evaluated._spaces.values() if v[1] is not None]
     assert kept is not None and np.all(kept.strides % np.uint64(2) == 1) and kept.strides[0] != 1
     h = study.view.history
@@ -389,8 +355,8 @@ def test_tpe_skip_evaluated_proposals_are_pinned(case: str, monkeypatch: pytest.
     propose = kernels.tpe_propose
 
     def counted(*args: Any, **kwargs: Any) -> np.ndarray:
-        skip = args[17:]
-        if skip:
+        skip = args[17:] or tuple(kwargs.get(k) for k in ("skip_keys", "key_strides", "skip_rows"))
+        if any(v is not None for v in skip):
             calls["rows" if len(skip) > 2 and skip[2] is not None else "keys"] += 1
         return propose(*args, **kwargs)
 
@@ -398,10 +364,5 @@ def test_tpe_skip_evaluated_proposals_are_pinned(case: str, monkeypatch: pytest.
     for seed in (0, 1):
         # Group mode on this unconditional space is the joint (sequential) sampler.
         assert _pinned_run(case, seed) == pinned[f"{'sequential' if case == 'group' else case}/{seed}"]
-    # (The kernel sees skip arguments only where Optuna's choice was an evaluated
-    # configuration: _repeats.propose. Capped, those asks came above the cap.)
-    if case == "liar_off":
-        assert calls["rows"] == 0
-    elif case != "capped":
-        assert calls["rows"] > 0
+    assert calls["rows"] > 0 if case != "liar_off" else calls["rows"] == 0
     assert calls["keys"] > 0 if case in ("liar_off", "capped") else calls["keys"] == 0

@@ -103,12 +103,15 @@ def propose(args: tuple[Any, ...], skip: tuple[Any, ...], X: np.ndarray, evaluat
         evaluated: rows of the evaluated configurations (duplicates allowed).
         record: whether to record the repeat (single-objective studies).
     """
-    plain = kernels.tpe_propose(*args)
-    r = matching_row(X, evaluated, cols, sa, plain)
-    if r < 0:
-        return plain
-    out = kernels.tpe_propose(*args, *skip)
-    # All candidates evaluated: the plain choice, a real re-evaluation (nothing to record).
-    if record and trial is not None and not np.array_equal(out, plain):
-        trial.set_system_attr(REPEAT_KEY, r)
-    return out
+    if not record or trial is None:
+        return kernels.tpe_propose(*args, *skip)  # type: ignore[no-any-return]
+    plain = np.empty(len(cols))
+    # args: its 17 positional arguments, skip: the 3 skip ones; then plain_out (Optuna's choice).
+    out = kernels.tpe_propose(*args, *skip, plain)  # type: ignore[call-arg]
+    # Equal where Optuna's choice is untried, or every candidate is evaluated (the plain
+    # choice, a real re-evaluation).
+    if not np.array_equal(out, plain):
+        r = matching_row(X, evaluated, cols, sa, plain)
+        if r >= 0:
+            trial.set_system_attr(REPEAT_KEY, r)
+    return out  # type: ignore[no-any-return]

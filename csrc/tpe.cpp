@@ -276,6 +276,42 @@ struct Evaluated {
   }
 };
 
+// Per row of S (n, width), the first row bit-equal to it; every row its own where some
+// numeric dimension is continuous (equal rows are then all but impossible). Sorted by a
+// hash of the bits, so O(n log n).
+std::vector<Index> equal_rows(const double* S, Index n, Index width, Index dn, const bool* discrete) {
+  std::vector<Index> rep(static_cast<std::size_t>(n));
+  std::iota(rep.begin(), rep.end(), Index{0});
+  for (Index d = 0; d < dn; ++d)
+    if (!discrete[d]) return rep;
+  std::vector<std::pair<std::uint64_t, Index>> keyed(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (Index d = 0; d < width; ++d) {
+      std::uint64_t bits;
+      std::memcpy(&bits, S + i * width + d, sizeof bits);
+      h = (h ^ bits) * 1099511628211ULL;
+    }
+    keyed[static_cast<std::size_t>(i)] = {h, i};
+  }
+  std::sort(keyed.begin(), keyed.end());  // by hash, then index: the first of equals first
+  for (std::size_t a = 0; a < keyed.size();) {
+    std::size_t b = a + 1;
+    while (b < keyed.size() && keyed[b].first == keyed[a].first) ++b;
+    for (std::size_t c = a + 1; c < b; ++c)  // same hash: the first earlier equal row
+      for (std::size_t e = a; e < c; ++e) {
+        const Index i = keyed[c].second, j = keyed[e].second;
+        if (rep[static_cast<std::size_t>(j)] == j &&
+            std::memcmp(S + i * width, S + j * width, static_cast<std::size_t>(width) * sizeof(double)) == 0) {
+          rep[static_cast<std::size_t>(i)] = j;
+          break;
+        }
+      }
+    a = b;
+  }
+  return rep;
+}
+
 // tpe_best_candidate on mixtures whose log forms are given too (good_log, bad_log:
 // log weights and log category probabilities; good's linear form draws the candidates).
 void best_candidate(const double* u_component, const double* U, const double* UC, Index n,
@@ -333,24 +369,30 @@ void best_candidate(const double* u_component, const double* U, const double* UC
   // numpy.argmax's over the full values: the first maximum, a NaN counting as the maximum.
   MixtureTerms good_terms(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, good_log);
   MixtureTerms bad_terms(XL.data(), XH.data(), discrete.get(), C.data(), n, sp, bad_log);
+  // On a grid, candidates drawn from the same good component often land on the same
+  // point (and evaluated ones on the mode of l): equal candidates have bit-equal inputs,
+  // hence bit-equal log l and log g, computed once for the first of them (rep).
+  const std::vector<Index> rep = equal_rows(S.data(), n, width, dn, discrete.get());
   std::vector<double> log_l(static_cast<std::size_t>(n), std::numeric_limits<double>::quiet_NaN());
   std::vector<char> has_log_l(static_cast<std::size_t>(n), 0);
   const auto exact_log_l = [&](Index i) {
-    if (!has_log_l[static_cast<std::size_t>(i)]) {
-      log_l[static_cast<std::size_t>(i)] = good_terms.log_density(i);
-      has_log_l[static_cast<std::size_t>(i)] = 1;
+    const auto k = static_cast<std::size_t>(rep[static_cast<std::size_t>(i)]);
+    if (!has_log_l[k]) {
+      log_l[k] = good_terms.log_density(static_cast<Index>(k));
+      has_log_l[k] = 1;
     }
-    return log_l[static_cast<std::size_t>(i)];
+    return log_l[k];
   };
   // log g likewise, kept for a second search (the plain argmax beside the skipping one).
   std::vector<double> log_g(static_cast<std::size_t>(n), std::numeric_limits<double>::quiet_NaN());
   std::vector<char> has_log_g(static_cast<std::size_t>(n), 0);
   const auto exact_log_g = [&](Index i) {
-    if (!has_log_g[static_cast<std::size_t>(i)]) {
-      log_g[static_cast<std::size_t>(i)] = bad_terms.log_density(i);
-      has_log_g[static_cast<std::size_t>(i)] = 1;
+    const auto k = static_cast<std::size_t>(rep[static_cast<std::size_t>(i)]);
+    if (!has_log_g[k]) {
+      log_g[k] = bad_terms.log_density(static_cast<Index>(k));
+      has_log_g[k] = 1;
     }
-    return log_g[static_cast<std::size_t>(i)];
+    return log_g[k];
   };
   std::vector<double> bound(static_cast<std::size_t>(n));
   std::vector<Index> order(static_cast<std::size_t>(n));

@@ -76,7 +76,10 @@ NOTES = {
                                   "RUNNING trial has, where Optuna may re-propose an evaluated configuration "
                                   "(19 % of the first 100 trials on benchmarks/quality_discrete.py's 12 "
                                   "problems; 5 % with the rule, which won 75 of 114 paired runs at 100 trials, "
-                                  "sign test p = 0.001); `skip_evaluated=False` (an extra keyword) gives "
+                                  "sign test p = 0.001); where it passes over Optuna's choice, trial r's "
+                                  "configuration, the trial records r (system attribute `tpe_repeat`) and a "
+                                  "single-objective model counts r's observation once more, as Optuna's history "
+                                  "would after re-evaluating it; `skip_evaluated=False` (an extra keyword) gives "
                                   "Optuna's choice, e.g. for a noisy objective",
     "optuna.pruners.HyperbandPruner": "the same brackets and decisions for an int `min_resource`; its default "
                                       "\"auto\" is `max(1, max_resource // reduction_factor)` (two brackets; "

@@ -373,27 +373,21 @@ void best_candidate(const double* u_component, const double* U, const double* UC
   // point (and evaluated ones on the mode of l): equal candidates have bit-equal inputs,
   // hence bit-equal log l and log g, computed once for the first of them (rep).
   const std::vector<Index> rep = equal_rows(S.data(), n, width, dn, discrete.get());
-  std::vector<double> log_l(static_cast<std::size_t>(n), std::numeric_limits<double>::quiet_NaN());
-  std::vector<char> has_log_l(static_cast<std::size_t>(n), 0);
-  const auto exact_log_l = [&](Index i) {
+  // Exact log l and log g, each summed once per distinct candidate and kept (a second
+  // search, the plain argmax beside the skipping one, reads them again).
+  std::vector<double> log_l(static_cast<std::size_t>(n), std::numeric_limits<double>::quiet_NaN()),
+      log_g(log_l);
+  std::vector<char> has_log_l(static_cast<std::size_t>(n), 0), has_log_g(has_log_l);
+  const auto exact = [&](MixtureTerms& terms, std::vector<double>& value, std::vector<char>& has, Index i) {
     const auto k = static_cast<std::size_t>(rep[static_cast<std::size_t>(i)]);
-    if (!has_log_l[k]) {
-      log_l[k] = good_terms.log_density(static_cast<Index>(k));
-      has_log_l[k] = 1;
+    if (!has[k]) {
+      value[k] = terms.log_density(static_cast<Index>(k));
+      has[k] = 1;
     }
-    return log_l[k];
+    return value[k];
   };
-  // log g likewise, kept for a second search (the plain argmax beside the skipping one).
-  std::vector<double> log_g(static_cast<std::size_t>(n), std::numeric_limits<double>::quiet_NaN());
-  std::vector<char> has_log_g(static_cast<std::size_t>(n), 0);
-  const auto exact_log_g = [&](Index i) {
-    const auto k = static_cast<std::size_t>(rep[static_cast<std::size_t>(i)]);
-    if (!has_log_g[k]) {
-      log_g[k] = bad_terms.log_density(static_cast<Index>(k));
-      has_log_g[k] = 1;
-    }
-    return log_g[k];
-  };
+  const auto exact_log_l = [&](Index i) { return exact(good_terms, log_l, has_log_l, i); };
+  const auto exact_log_g = [&](Index i) { return exact(bad_terms, log_g, has_log_g, i); };
   std::vector<double> bound(static_cast<std::size_t>(n));
   std::vector<Index> order(static_cast<std::size_t>(n));
   bool any_nan = false;

@@ -15,6 +15,11 @@ An ask's observations are then *entries*: the history's rows in trial order, wit
 of row ``r`` after each finished row ``t`` that records a finished ``r``; ``ix`` maps
 entries to rows (None: no copies, the entries are the rows). Single-objective studies
 only: a multi-objective split ranks rows, not entries, and records nothing.
+
+The attribute holds a trial number of its own study: ``copy_study`` keeps the numbers, but
+trials added to another study one by one (``add_trial``) are renumbered, and a repeat they
+carry then names whichever trial has that number there (a value that is no finished row
+is ignored).
 """
 
 from __future__ import annotations

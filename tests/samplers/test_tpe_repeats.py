@@ -130,3 +130,18 @@ def test_tpe_repeats_survive_storage(tmp_path: Path) -> None:
     # The loaded study's next proposal is the in-memory study's, given the same sampler seed.
     mem.sampler = TPESampler(seed=4)
     assert loaded.ask().params == mem.ask().params
+
+
+def test_tpe_repeats_with_two_threads_on_a_database(tmp_path: Path) -> None:
+    # Two threads share the sampler over an SQLite file (the constant liar on): a repeat
+    # may name a trial RUNNING in the other thread. Every recorded repeat names another
+    # trial, whose configuration the recording trial did not take.
+    url = f"sqlite:///{tmp_path / 'threads.db'}"
+    study = hpo_core.create_study(storage=url, sampler=TPESampler(seed=0))
+    study.optimize(_objective, n_trials=60, n_jobs=2)
+    trials = study.get_trials(deepcopy=False)
+    assert len(trials) == 60 and all(t.state == TrialState.COMPLETE for t in trials)
+    repeats = _repeat_rows(hpo_core.load_study(study_name=study.study_name, storage=url))
+    assert repeats
+    for t, r in repeats.items():
+        assert r != t and 0 <= r < 60 and trials[t].params != trials[r].params

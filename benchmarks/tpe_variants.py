@@ -188,13 +188,14 @@ def patch_reference(variant: str) -> None:
                 acq = np.where(dup, -np.inf, acq)
         return S[int(np.argmax(acq))].copy()
 
-    def propose(X: np.ndarray, rows: np.ndarray, n_below: int, cols: np.ndarray, *args: Any) -> np.ndarray:
+    def propose(X: np.ndarray, rows: np.ndarray, n_below: int, cols: np.ndarray, *args: Any, **kwargs: Any,
+                ) -> np.ndarray:
         seen[:] = [
             np.asarray(X, dtype=np.float64)[
                 np.asarray(rows, dtype=np.intp)[:, None], np.asarray(cols, dtype=np.intp)
             ]
         ]
-        return orig[2](X, rows, n_below, cols, *args)  # type: ignore[no-any-return]
+        return orig[2](X, rows, n_below, cols, *args, **kwargs)  # type: ignore[no-any-return]
 
     def table(C: np.ndarray, sizes: np.ndarray, offsets: np.ndarray, prior_weight: float) -> np.ndarray:
         C, sizes = np.asarray(C, dtype=np.float64), np.asarray(sizes, dtype=np.intp)

@@ -171,11 +171,12 @@ def tpe_propose(
         return _kernel_module("tpe_propose").tpe_propose(  # type: ignore[no-any-return]
             X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
             cat_sizes, prior_weight, consider_endpoints, magic_clip, skip_keys, key_strides, skip_rows,
-            plain_out=plain_out,
+            **({} if plain_out is None else {"plain_out": plain_out}),
         )
     return _kernel_module("tpe_propose").tpe_propose(  # type: ignore[no-any-return]
         X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
-        cat_sizes, prior_weight, consider_endpoints, magic_clip, plain_out=plain_out,
+        cat_sizes, prior_weight, consider_endpoints, magic_clip,
+        **({} if plain_out is None else {"plain_out": plain_out}),
     )
 
 

@@ -36,9 +36,9 @@ def _repeat_rows(study: Any) -> dict[int, int]:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_tpe_repeats_propose_as_real_re_evaluations(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     # Study A counts its recorded repeats in the model. Study B counts none (entries
-    # patched away) but, after each trial that recorded a repeat of r, adds a real
-    # trial with r's configuration and value: Optuna's history, had it re-evaluated r.
-    # A's proposals are B's, trial for trial.
+    # patched away) but, after the first trial that recorded a repeat of r, adds a real
+    # trial with r's configuration and value: Optuna's history, had it re-evaluated r
+    # once. A's proposals are B's, trial for trial.
     a = hpo_core.create_study(sampler=TPESampler(seed=seed))
     a.optimize(_objective, n_trials=60)
     repeats = _repeat_rows(a)
@@ -48,27 +48,29 @@ def test_tpe_repeats_propose_as_real_re_evaluations(seed: int, monkeypatch: pyte
 
     monkeypatch.setattr(_repeats, "entries", lambda h, states: None)
     b = hpo_core.create_study(sampler=TPESampler(seed=seed))
-    proposed = []
+    proposed, copied = [], set()
     while len(proposed) < 60:
         t = b.ask()
         b.tell(t, _objective(t))
         proposed.append(b.trials[t.number].params)
         r = b.trials[t.number].system_attrs.get(_repeats.REPEAT_KEY)
-        if r is not None:
+        if r is not None and r not in copied:
+            copied.add(r)
             src = b.trials[r]
             b.add_trial(create_trial(params=src.params, distributions=src.distributions, value=src.value))
     assert proposed == [t.params for t in a.trials]
 
 
 def test_tpe_repeat_entries_count_finished_pairs_only() -> None:
-    # Rows 0-2 COMPLETE, 3 FAIL, 4 RUNNING, 5-7 COMPLETE; repeats recorded by 5 (of 1), 6
-    # (of 4: RUNNING), 7 (of 2), 3 (FAIL, of 0) and a malformed one. Counted: 5->1, 7->2.
+    # Rows 0-2 COMPLETE, 3 FAIL, 4 RUNNING, 5-9 COMPLETE; repeats recorded by 5 (of 1), 6
+    # (of 4: RUNNING), 7 (of 2), 3 (FAIL, of 0), 8 (malformed) and 9 (of 1 again: a row
+    # counts twice at most). Counted: 5->1, 7->2.
     dists = {"x": IntDistribution(0, 9), "c": CategoricalDistribution(["a", "b"])}
     study = hpo_core.create_study()
     plan: list[tuple[TrialState, Any]] = [
         (TrialState.COMPLETE, None), (TrialState.COMPLETE, None), (TrialState.COMPLETE, None),
         (TrialState.FAIL, 0), (TrialState.RUNNING, None), (TrialState.COMPLETE, 1),
-        (TrialState.COMPLETE, 4), (TrialState.COMPLETE, 2), (TrialState.COMPLETE, 2.5)]
+        (TrialState.COMPLETE, 4), (TrialState.COMPLETE, 2), (TrialState.COMPLETE, 2.5), (TrialState.COMPLETE, 1)]
     for i, (state, r) in enumerate(plan):
         study.add_trial(create_trial(
             state=state, value=float(i) if state == TrialState.COMPLETE else None,
@@ -78,17 +80,18 @@ def test_tpe_repeat_entries_count_finished_pairs_only() -> None:
     states = h.states[: h.n].copy()
     ix = _repeats.entries(h, states)
     assert ix is not None
-    np.testing.assert_array_equal(ix, [0, 1, 2, 3, 4, 5, 1, 6, 7, 2, 8])
+    np.testing.assert_array_equal(ix, [0, 1, 2, 3, 4, 5, 1, 6, 7, 2, 8, 9])
     # A row taking no part (the asking trial, a row outside a bracket: -1) drops its copies.
     states[1] = -1
-    np.testing.assert_array_equal(_repeats.entries(h, states), [0, 1, 2, 3, 4, 5, 6, 7, 2, 8])
+    np.testing.assert_array_equal(_repeats.entries(h, states), [0, 1, 2, 3, 4, 5, 6, 7, 2, 8, 9])
     states[2] = -1
     assert _repeats.entries(h, states) is None
 
 
 def test_tpe_repeats_gamma_counts_copies() -> None:
-    # 20 finished trials, 10 of them repeats of trial 0 (the best): gamma counts 30
-    # observations, so the good group holds 3 entries, trial 0 and two of its copies.
+    # 20 finished trials, 10 of which recorded a repeat of trial 0 (the best): it counts
+    # once more, so gamma counts 21 observations and the good group holds 3 entries,
+    # trial 0, its copy (after trial 10, the first to record it) and trial 1.
     dists = {"x": IntDistribution(0, 99), "c": CategoricalDistribution(["a", "b"])}
     sampler = TPESampler(seed=0, n_startup_trials=1)
     study = hpo_core.create_study(sampler=sampler)
@@ -97,8 +100,8 @@ def test_tpe_repeats_gamma_counts_copies() -> None:
                                      system_attrs={_repeats.REPEAT_KEY: 0} if i >= 10 else {}))
     trial = study.ask()
     states, good, ix = sampler._split_for_ask(study, study.view.history, trial)
-    assert ix is not None and len(ix) == 31  # 20 rows, the RUNNING asking trial, 10 copies
-    assert ix[good].tolist() == [0, 0, 0]
+    assert ix is not None and len(ix) == 22  # 20 rows, the RUNNING asking trial, 1 copy
+    assert ix[good].tolist() == [0, 1, 0] and good.tolist() == [0, 1, 11]
 
 
 def test_tpe_repeats_only_single_objective_and_skip_evaluated() -> None:

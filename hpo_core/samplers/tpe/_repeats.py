@@ -5,14 +5,16 @@ that a trial ``r`` already has, TPESampler proposes the best candidate that no t
 (``_evaluated``), and the asking trial records ``r`` in its system attribute
 :data:`REPEAT_KEY`. Once that trial and ``r`` are both finished, TPE's model counts ``r``'s
 observation once more, as Optuna's TPE counts the trial it spends re-evaluating ``r``'s
-configuration (on a deterministic objective, with ``r``'s value). The estimators are
-then those of Optuna's history, and the trial Optuna spends on the repeat goes to a new
-configuration. Without the second count, skipping fills the good group with new
+configuration (on a deterministic objective, with ``r``'s value), while the trial goes to
+a new configuration. Without the second count, skipping fills the good group with new
 configurations of a plateau of near-equal values where Optuna's concentrates on its best
-few (``benchmarks/README.md``, "TPE counts the skipped repeat").
+few. A row counts twice at most, however often it is skipped: counted each time, as
+Optuna's repeated re-evaluations count, ``l`` collapses on one configuration and a third
+of the runs of one table stayed off its optimum for 200 trials (``benchmarks/README.md``,
+"TPE counts the skipped repeat").
 
 An ask's observations are then *entries*: the history's rows in trial order, with a copy
-of row ``r`` after each finished row ``t`` that records a finished ``r``; ``ix`` maps
+of row ``r`` after the first finished row ``t`` that records a finished ``r``; ``ix`` maps
 entries to rows (None: no copies, the entries are the rows). Single-objective studies
 only: a multi-objective split ranks rows, not entries, and records nothing.
 
@@ -65,6 +67,9 @@ def entries(h: History, states: np.ndarray) -> np.ndarray | None:
     fin_t = (states[t] == _COMPLETE) | (states[t] == _PRUNED)
     fin_r = (states[r] == _COMPLETE) | (states[r] == _PRUNED)
     t, r = t[fin_t & fin_r], r[fin_t & fin_r]
+    # One copy per row at most: the first trial (t ascending) that recorded it.
+    first = np.sort(np.unique(r, return_index=True)[1])
+    t, r = t[first], r[first]
     m = len(t)
     if not m:
         return None

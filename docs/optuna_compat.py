@@ -78,7 +78,7 @@ NOTES = {
                                   "problems; 5 % with the rule, which won 75 of 114 paired runs at 100 trials, "
                                   "sign test p = 0.001); where it passes over Optuna's choice, trial r's "
                                   "configuration, the trial records r (system attribute `tpe_repeat`) and a "
-                                  "single-objective model counts r's observation once more, as Optuna's history "
+                                  "single-objective model counts r's observation once more (once per r), as Optuna's history "
                                   "would after re-evaluating it; `skip_evaluated=False` (an extra keyword) gives "
                                   "Optuna's choice, e.g. for a noisy objective",
     "optuna.pruners.HyperbandPruner": "the same brackets and decisions for an int `min_resource`; its default "

@@ -26,11 +26,13 @@ is ignored).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hpo_core import kernels
+from hpo_core.samplers.tpe._observations import _COMPLETE, _PRUNED
 
 if TYPE_CHECKING:
     from hpo_core.history import History
@@ -42,7 +44,6 @@ __all__ = ["REPEAT_KEY", "entries", "matching_row", "propose"]
 #: The system attribute of a trial proposed instead of re-evaluating trial ``r``: ``r``.
 REPEAT_KEY = "tpe_repeat"
 
-_COMPLETE, _PRUNED = 1, 2
 
 
 def entries(h: History, states: np.ndarray) -> np.ndarray | None:
@@ -104,13 +105,14 @@ def matching_row(X: np.ndarray, rows: np.ndarray, cols: np.ndarray, sa: SpaceArr
     return int(cand.min())
 
 
-def propose(args: tuple[Any, ...], skip: tuple[Any, ...], X: np.ndarray, evaluated: np.ndarray,
+def propose(args: tuple[Any, ...], skip: tuple[Any, ...], X: np.ndarray, evaluated: Callable[[], np.ndarray],
             cols: np.ndarray, sa: SpaceArrays, trial: Trial | None, record: bool) -> np.ndarray:
     """``tpe_propose(*args)`` skipping evaluated configurations (``skip``: its skip
     arguments), and the repeat recorded on ``trial`` where one was skipped.
 
     Args:
-        evaluated: rows of the evaluated configurations (duplicates allowed).
+        evaluated: returns the rows of the evaluated configurations (duplicates
+            allowed); called only where a repeat was skipped.
         record: whether to record the repeat (single-objective studies).
     """
     if not record or trial is None:
@@ -121,7 +123,7 @@ def propose(args: tuple[Any, ...], skip: tuple[Any, ...], X: np.ndarray, evaluat
     # Equal where Optuna's choice is untried, or every candidate is evaluated (the plain
     # choice, a real re-evaluation).
     if not np.array_equal(out, plain):
-        r = matching_row(X, evaluated, cols, sa, plain)
+        r = matching_row(X, evaluated(), cols, sa, plain)
         if r >= 0:
             trial.set_system_attr(REPEAT_KEY, r)
     return out  # type: ignore[no-any-return]

@@ -476,11 +476,11 @@ class TPESampler(HistoryBound, BaseSampler):
                 covered = h.count(_RUNNING) == (own >= 0 and h.states.item(own) == _RUNNING)
             skip = self._evaluated.skip_args(h, trial, space, sa, cols, rows if covered else None)
             if skip is not None:
-                if covered:
-                    evaluated = rows
-                else:  # RUNNING, COMPLETE and PRUNED rows but the asking trial's
-                    evaluated = np.flatnonzero(h.states[: h.n].view(np.uint8) <= _PRUNED)
-                    evaluated = evaluated[evaluated != own]
+                def evaluated() -> np.ndarray:  # RUNNING, COMPLETE and PRUNED rows but the asking trial's
+                    if covered:
+                        return rows
+                    ev = np.flatnonzero(h.states[: h.n].view(np.uint8) <= _PRUNED)
+                    return ev[ev != own]
                 return self._out(space, sa, _repeats.propose(
                     args, skip, X, evaluated, cols, sa, trial, record=len(study.directions) == 1))
         return self._out(space, sa, kernels.tpe_propose(*args))

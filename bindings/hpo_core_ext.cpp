@@ -399,7 +399,13 @@ nb::tuple fanova_marginal_variances(IdxVec children_left, IdxVec children_right,
 
 }  // namespace
 
-NB_MODULE(_hpo_core_ext, m) {
+// The module's name: _hpo_core_ext, or the name of another build of the same kernels
+// (CMakeLists.txt: _hpo_core_ext_x86_64_v3).
+#ifndef HPO_CORE_EXT_NAME
+#define HPO_CORE_EXT_NAME _hpo_core_ext
+#endif
+
+NB_MODULE(HPO_CORE_EXT_NAME, m) {
   m.doc() = "hpo_core's compiled kernels (C++17, nanobind); use them through hpo_core.kernels.";
   // _cext.py compares this with the value it was written for and ignores a stale build.
   m.attr("ABI_VERSION") = hpo_core::kAbiVersion;

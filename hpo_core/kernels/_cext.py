@@ -2,9 +2,12 @@
 
 The extension is a *top-level* module (installed next to the ``hpo_core`` package), so
 it is found whether hpo_core is imported from the source tree or from site-packages.
-Its import is optional: when it fails, or when the build is stale (its ``ABI_VERSION``
-differs from ``_EXPECTED_ABI``), ``AVAILABLE`` is False and ``UNAVAILABLE_REASON`` says
-why; the dispatcher then falls back to the next backend.
+On x86-64 it is built twice, for every CPU (``_hpo_core_ext``) and for x86-64-v3 CPUs
+(``_hpo_core_ext_x86_64_v3``); the faster one this CPU runs is loaded (``ISA``; the
+environment variable ``HPO_CORE_CEXT_ISA`` can pin one). Its import is optional: when it
+fails, or when the build is stale (its ``ABI_VERSION`` differs from ``_EXPECTED_ABI``),
+``AVAILABLE`` is False and ``UNAVAILABLE_REASON`` says why; the dispatcher then falls
+back to the next backend.
 
 The C++ kernels are single-threaded and release the GIL while they run, so Python
 threads calling them run in parallel without competing with BLAS thread pools.
@@ -13,9 +16,13 @@ Inputs are converted to C-contiguous float64 here; the bindings reject anything 
 
 from __future__ import annotations
 
+import importlib
+import os
 from types import ModuleType
 
 import numpy as np
+
+from hpo_core._validation import format_error
 
 __all__ = [
     "categorical_kernel_table",
@@ -34,22 +41,60 @@ BACKEND_NAME = "cext"
 _EXPECTED_ABI = 3
 
 
-def _import_extension() -> tuple[ModuleType | None, str]:
-    """The extension module, or None and the reason it cannot be used."""
+# Which build of the extension to load (CMakeLists.txt builds both on x86-64): "auto"
+# (the default) takes the x86-64-v3 module where the CPU has AVX2, FMA and BMI2 and the
+# module was built, else the baseline; "baseline" always the baseline; "x86-64-v3" only that
+# one. Both give bit-identical results; the v3 build is faster (benchmarks/README.md).
+ISA_ENV_VAR = "HPO_CORE_CEXT_ISA"
+ISA_CHOICES = ("auto", "baseline", "x86-64-v3")
+_MODULE_OF_ISA = {"baseline": "_hpo_core_ext", "x86-64-v3": "_hpo_core_ext_x86_64_v3"}
+
+
+def cpu_has_x86_64_v3() -> bool:
+    """Whether this CPU (and OS) runs x86-64-v3 code, as NumPy's runtime CPU detection sees it."""
     try:
-        import _hpo_core_ext as ext
-    except ImportError as e:
-        return None, f"the C++ extension _hpo_core_ext is not built ({e})"
-    abi = getattr(ext, "ABI_VERSION", None)
-    if abi != _EXPECTED_ABI:
-        return None, (
-            f"the C++ extension at {getattr(ext, '__file__', '?')} is stale (ABI_VERSION {abi!r}, "
-            f"expected {_EXPECTED_ABI}); rebuild it"
-        )
-    return ext, ""
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # NumPy < 2
+        try:
+            from numpy.core._multiarray_umath import __cpu_features__ as features
+        except ImportError:
+            return False
+    if "X86_V3" in features:
+        return bool(features["X86_V3"])
+    return all(features.get(k, False) for k in ("AVX", "AVX2", "FMA3", "F16C", "BMI", "BMI2", "LZCNT", "MOVBE"))
 
 
-_ext, UNAVAILABLE_REASON = _import_extension()
+def _import_extension() -> tuple[ModuleType | None, str, str]:
+    """The extension module, the ISA of its build, or None and the reason it cannot be used."""
+    choice = os.environ.get(ISA_ENV_VAR) or "auto"
+    if choice not in ISA_CHOICES:
+        return None, "", format_error(ISA_ENV_VAR, f"one of {', '.join(map(repr, ISA_CHOICES))}", choice)
+    if choice == "x86-64-v3" and not cpu_has_x86_64_v3():
+        return None, "", f"{ISA_ENV_VAR}=x86-64-v3, but this CPU lacks AVX2, FMA or BMI2"
+    if choice == "auto":
+        tried = ["x86-64-v3", "baseline"] if cpu_has_x86_64_v3() else ["baseline"]
+    else:
+        tried = [choice]
+    errors = []
+    for isa in tried:
+        name = _MODULE_OF_ISA[isa]
+        try:
+            ext = importlib.import_module(name)
+        except ImportError as e:
+            errors.append(f"the C++ extension {name} is not built ({e})")
+            continue
+        abi = getattr(ext, "ABI_VERSION", None)
+        if abi != _EXPECTED_ABI:
+            errors.append(
+                f"the C++ extension at {getattr(ext, '__file__', '?')} is stale (ABI_VERSION {abi!r}, "
+                f"expected {_EXPECTED_ABI}); rebuild it"
+            )
+            continue
+        return ext, isa, ""
+    return None, "", "; ".join(errors)
+
+
+_ext, ISA, UNAVAILABLE_REASON = _import_extension()
 AVAILABLE = _ext is not None
 
 

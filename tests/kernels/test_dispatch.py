@@ -96,17 +96,18 @@ def test_missing_jax_requested_raises_import_error(monkeypatch: pytest.MonkeyPat
 
 
 def test_missing_extension_requested_raises_import_error(monkeypatch: pytest.MonkeyPatch, fresh_loader: None) -> None:
-    _hide_module(monkeypatch, "_hpo_core_ext")
+    _hide_module(monkeypatch, "_hpo_core_ext", "_hpo_core_ext_x86_64_v3")
     monkeypatch.delitem(sys.modules, "hpo_core.kernels._cext", raising=False)
     with pytest.raises(ImportError, match="HPO_CORE_BUILD_EXT=ON"):
         kernels.get_backend("cext")
 
 
 def test_stale_extension_is_unavailable(monkeypatch: pytest.MonkeyPatch, fresh_loader: None) -> None:
-    stale = types.ModuleType("_hpo_core_ext")
-    stale.ABI_VERSION = -1  # type: ignore[attr-defined]
-    stale.__file__ = "/old/build/_hpo_core_ext.so"
-    monkeypatch.setitem(sys.modules, "_hpo_core_ext", stale)
+    for name in ("_hpo_core_ext", "_hpo_core_ext_x86_64_v3"):  # both builds, whichever loads
+        stale = types.ModuleType(name)
+        stale.ABI_VERSION = -1  # type: ignore[attr-defined]
+        stale.__file__ = f"/old/build/{name}.so"
+        monkeypatch.setitem(sys.modules, name, stale)
     monkeypatch.delitem(sys.modules, "hpo_core.kernels._cext", raising=False)
     cext = importlib.import_module("hpo_core.kernels._cext")
     assert not cext.AVAILABLE and "stale" in cext.UNAVAILABLE_REASON
@@ -126,7 +127,8 @@ class _ListHandler(logging.Handler):
 
 def test_automatic_fallback_is_silent_but_logged(monkeypatch: pytest.MonkeyPatch, fresh_loader: None) -> None:
     monkeypatch.delenv("HPO_CORE_BACKEND", raising=False)
-    _hide_module(monkeypatch, "_hpo_core_ext", "numba", "jax", "hpo_core.kernels._jax", "hpo_core.kernels._numba")
+    _hide_module(monkeypatch, "_hpo_core_ext", "_hpo_core_ext_x86_64_v3", "numba", "jax", "hpo_core.kernels._jax",
+                 "hpo_core.kernels._numba")
     monkeypatch.delitem(sys.modules, "hpo_core.kernels._cext", raising=False)
     # hpo_core's logger may not propagate to the root (caplog), so listen on it directly.
     logger = logging.getLogger("hpo_core.kernels")

@@ -20,7 +20,11 @@ Variants (``VARIANTS``):
   (normalised over ``[low, high]``, end bins halved); a categorical kernel with off-category
   mass ``prior_weight / (k c)`` instead of ``prior_weight / k``; the best of the candidates
   that is not one of the gathered observations (all-discrete spaces of 2+ parameters; the
-  plain choice when every candidate is).
+  plain choice when every candidate is);
+- ``candN`` / ``schedN_T``: ``n_ei_candidates=N`` throughout / from the trial after the
+  first ``T`` (24 before); ``lhs``: the candidates' uniforms as a Latin hypercube;
+  ``gamma15`` / ``gamma_sqrt``: good groups of ``min(ceil(0.15 n), 25)`` / hyperopt's
+  ``min(ceil(0.25 sqrt(n)), 25)`` trials. All without a change of the library.
 
 ``--tree`` runs the ``hpo_core`` (and ``benchmarks``) of another directory, e.g. a ``git
 archive`` of a commit, so that a shared working tree's uncommitted changes cannot leak in.
@@ -49,7 +53,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "tpe_variants.json"
-VARIANTS = ("base", "uniform_w", "shuffled_w", "norepeat4", "halfbins", "catsharp", "skipseen")
+VARIANTS = ("base", "uniform_w", "shuffled_w", "norepeat4", "halfbins", "catsharp", "skipseen",
+            "cand64", "cand128", "sched64_50", "sched128_50", "sched128_100", "sched64_100", "lhs",
+            "gamma15", "gamma_sqrt")
 PATCHED = ("halfbins", "catsharp", "skipseen")  # run on the patched NumPy reference
 PROBLEMS_DISCRETE = "discrete"
 
@@ -107,6 +113,46 @@ def make_sampler(variant: str, seed: int) -> Any:
                 return x
 
         return NoRepeat(seed=seed, **plain)
+    if variant == "gamma15":  # a larger good group: min(ceil(0.15 n), 25)
+        return tpe.TPESampler(seed=seed, gamma=lambda n: min(int(np.ceil(0.15 * n)), 25), **plain)
+    if variant == "gamma_sqrt":  # hyperopt's: min(ceil(0.25 sqrt(n)), 25)
+        return tpe.TPESampler(seed=seed, gamma=lambda n: min(int(np.ceil(0.25 * np.sqrt(n))), 25), **plain)
+    if variant == "lhs":
+        # The candidates' uniforms as a Latin hypercube (each column stratified into
+        # n_ei_candidates equal cells, one draw per cell, cells paired at random) instead of
+        # independent draws: the component choice becomes systematic resampling.
+        class LatinRng:
+            def __init__(self, rng: Any) -> None:
+                self._rng = rng
+
+            def random(self, size: Any = None) -> Any:
+                if not (isinstance(size, tuple) and len(size) == 2):
+                    return self._rng.random(size)
+                n, d = size
+                u = self._rng.random(size)
+                cells = np.argsort(self._rng.random(size), axis=0)
+                return (cells + u) / n
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._rng, name)
+
+        sampler = tpe.TPESampler(seed=seed, **plain)
+        sampler._rng = LatinRng(sampler._rng)
+        return sampler
+    if variant.startswith(("cand", "sched")):
+        # More candidates than Optuna's 24: throughout (candN), or from the trial after
+        # the first T (schedN_T), 24 before.
+        many, _, after = variant.removeprefix("cand").removeprefix("sched").partition("_")
+        start = int(after) if after else 0
+
+        class Candidates(tpe.TPESampler):
+            def _sample_space(
+                self, study: Any, h: Any, trial: Any, space: Any, complete_has_all: bool = False
+            ) -> Any:
+                self._n_ei_candidates = int(many) if h.n > start else 24
+                return super()._sample_space(study, h, trial, space, complete_has_all)
+
+        return Candidates(seed=seed, **plain)
     raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
 
 

@@ -52,13 +52,13 @@ _MODULE_OF_ISA = {"baseline": "_hpo_core_ext", "x86-64-v3": "_hpo_core_ext_x86_6
 
 def cpu_has_x86_64_v3() -> bool:
     """Whether this CPU (and OS) runs x86-64-v3 code, as NumPy's runtime CPU detection sees it."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__ as features
-    except ImportError:  # NumPy < 2
+    features: dict[str, bool] = {}
+    for where in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):  # NumPy 2, NumPy 1
         try:
-            from numpy.core._multiarray_umath import __cpu_features__ as features
-        except ImportError:
-            return False
+            features = importlib.import_module(where).__cpu_features__
+            break
+        except (ImportError, AttributeError):
+            continue
     if "X86_V3" in features:
         return bool(features["X86_V3"])
     return all(features.get(k, False) for k in ("AVX", "AVX2", "FMA3", "F16C", "BMI", "BMI2", "LZCNT", "MOVBE"))

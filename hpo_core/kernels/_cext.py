@@ -273,22 +273,41 @@ def tpe_propose(
     not copied); gathering, both estimators, sampling and scoring run in one C++ call
     with the GIL released.
     """
+    ext = _get_ext()
+    has_keys = skip_keys is not None and len(skip_keys) > 0 and key_strides is not None
+    scalars = (float(prior_weight), bool(consider_endpoints), bool(magic_clip))
+    # TPESampler's arrays already have the binding's dtypes and layouts: passed as they are
+    # (14 conversions would cost about 1 µs each per ask); the binding rejects any other
+    # (TypeError, before the kernel runs), and then every argument is converted.
+    try:
+        if not has_keys and skip_rows is None:
+            out = ext.tpe_propose(X, rows, int(n_below), cols, weights, u, low, high, is_log, step, grid_low,
+                                  grid_high, cat_offsets, cat_sizes, *scalars)
+            if plain_out is not None:
+                plain_out[:] = out
+            return out  # type: ignore[no-any-return]
+        return ext.tpe_propose(  # type: ignore[no-any-return]
+            X, rows, int(n_below), cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
+            cat_sizes, *scalars, skip_keys if has_keys else None, key_strides if has_keys else None,
+            skip_rows, plain_out,
+        )
+    except TypeError:
+        pass
     rows_i64 = _i64(rows)
     args = (
         np.asarray(X, dtype=np.float64), rows_i64, int(n_below), _i64(cols), _f64(weights), _f64(u),
         _f64(low), _f64(high), _bool(is_log), _f64(step), _f64(grid_low), _f64(grid_high),
-        _i64(cat_offsets), _i64(cat_sizes), float(prior_weight), bool(consider_endpoints), bool(magic_clip),
+        _i64(cat_offsets), _i64(cat_sizes), *scalars,
     )
-    has_keys = skip_keys is not None and len(skip_keys) > 0 and key_strides is not None
     if not has_keys and skip_rows is None:
-        out = _get_ext().tpe_propose(*args)
+        out = ext.tpe_propose(*args)
         if plain_out is not None:
             plain_out[:] = out
         return out  # type: ignore[no-any-return]
     keys = (np.ascontiguousarray(skip_keys, dtype=np.uint64), np.ascontiguousarray(key_strides, dtype=np.uint64)) \
         if has_keys else (None, None)
     # rows itself is passed on as the same array, which the binding does not check twice
-    return _get_ext().tpe_propose(  # type: ignore[no-any-return]
+    return ext.tpe_propose(  # type: ignore[no-any-return]
         *args, *keys, None if skip_rows is None else rows_i64 if skip_rows is rows else _i64(skip_rows), plain_out
     )
 

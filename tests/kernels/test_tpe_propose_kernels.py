@@ -136,6 +136,41 @@ def test_tpe_propose_matches_reference(bbackend: ModuleType, reference: ModuleTy
     assert got[2] == round(got[2]) and got[3] in (0, 1, 2) and got[4] in (0, 1, 2, 3)
 
 
+def test_cext_tpe_propose_converts_other_dtypes_and_layouts() -> None:
+    """The C++ wrapper passes arrays of the binding's types as they are and converts any
+    other (int32 indices, int flags, lists, Fortran-order uniforms, a float32 history):
+    the same proposal, and the same in ``plain_out``, with and without skipping rows."""
+    if "cext" not in kernels.available_backends():
+        pytest.skip("C++ extension not built (pip install . with HPO_CORE_BUILD_EXT=ON)")
+    from hpo_core.kernels import _cext
+
+    rng = np.random.default_rng(5)
+    h = _history(rng, 30)
+    h["X"][:, [1, 3]] = h["X"][:, [1, 3]].astype(np.float32)  # values a float32 copy keeps exactly
+    rows, weights, u = rng.permutation(33)[:30], rng.uniform(0.1, 1.0, 30), rng.random((24, 6))
+    want = _propose(_cext, h, rows, 5, weights, u)
+    other = dict(h, X=h["X"].astype(np.float32), cols=h["cols"].astype(np.int32), low=list(h["low"]),
+                 is_log=h["is_log"].astype(np.int8), offsets=h["offsets"].astype(np.int32))
+    assert np.array_equal(_propose(_cext, other, rows.astype(np.int32), 5, weights, np.asfortranarray(u)), want)
+    args = (h["X"], rows, 5, h["cols"], weights, u, h["low"], h["high"], h["is_log"], h["step"], h["grid_low"],
+            h["grid_high"], h["offsets"], h["sizes"], 1.0, False, True)
+    plain, plain2 = np.empty(5), np.empty(5)
+    assert np.array_equal(_cext.tpe_propose(*args, plain_out=plain), want)
+    args2 = (other["X"], rows.astype(np.int32), *args[2:])
+    assert np.array_equal(_cext.tpe_propose(*args2, plain_out=plain2), want)
+    assert np.array_equal(plain, want) and np.array_equal(plain2, want)
+    # Skipping the evaluated rows (an all-discrete space: the int column and the categoricals).
+    disc = (h["X"], rows, 5, np.array([0, 4, 5]), weights, rng.random((24, 4)), np.array([-0.5]), np.array([10.5]),
+            np.array([False]), np.array([1.0]), np.array([0.0]), np.array([10.0]), h["offsets"], h["sizes"],
+            1.0, False, True)
+    p1, p2 = np.empty(3), np.empty(3)
+    got = _cext.tpe_propose(*disc, skip_rows=rows, plain_out=p1)
+    disc2 = (other["X"], rows.astype(np.int32), 5, [0, 4, 5], *disc[4:8], np.array([0]), *disc[9:12],
+             h["offsets"].astype(np.int32), *disc[13:])
+    assert np.array_equal(_cext.tpe_propose(*disc2, skip_rows=rows.astype(np.int32), plain_out=p2), got)
+    assert np.array_equal(p1, p2)
+
+
 def _mixed_history(rng: np.random.Generator, n: int) -> dict[str, Any]:
     """A history of the 10-parameter mixed space of benchmarks/overhead_tpe.py: float in
     [-5, 5], log float [1e-5, 1], float step 0.05 in [0, 1], int 0..100, log int 1..1024,

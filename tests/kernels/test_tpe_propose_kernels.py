@@ -140,10 +140,10 @@ def test_cext_tpe_propose_converts_other_dtypes_and_layouts() -> None:
     """The C++ wrapper passes arrays of the binding's types as they are and converts any
     other (int32 indices, int flags, lists, Fortran-order uniforms, a float32 history):
     the same proposal, and the same in ``plain_out``, with and without skipping rows."""
-    if "cext" not in kernels.available_backends():
-        pytest.skip("C++ extension not built (pip install . with HPO_CORE_BUILD_EXT=ON)")
-    from hpo_core.kernels import _cext
-
+    try:
+        _cext = kernels.get_backend("cext")
+    except ImportError as e:
+        pytest.skip(f"C++ extension not available: {e}")
     rng = np.random.default_rng(5)
     h = _history(rng, 30)
     h["X"][:, [1, 3]] = h["X"][:, [1, 3]].astype(np.float32)  # values a float32 copy keeps exactly

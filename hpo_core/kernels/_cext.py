@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 from types import ModuleType
 
 import numpy as np
 
 from hpo_core._validation import format_error
+from hpo_core.exceptions import HpoWarning
 
 __all__ = [
     "categorical_kernel_table",
@@ -67,10 +69,16 @@ def cpu_has_x86_64_v3() -> bool:
 def _import_extension() -> tuple[ModuleType | None, str, str]:
     """The extension module, the ISA of its build, or None and the reason it cannot be used."""
     choice = os.environ.get(ISA_ENV_VAR) or "auto"
+    reason = ""
     if choice not in ISA_CHOICES:
-        return None, "", format_error(ISA_ENV_VAR, f"one of {', '.join(map(repr, ISA_CHOICES))}", choice)
-    if choice == "x86-64-v3" and not cpu_has_x86_64_v3():
-        return None, "", f"{ISA_ENV_VAR}=x86-64-v3, but this CPU lacks AVX2, FMA or BMI2"
+        reason = format_error(ISA_ENV_VAR, f"one of {', '.join(map(repr, ISA_CHOICES))}", choice)
+    elif choice == "x86-64-v3" and not cpu_has_x86_64_v3():
+        reason = f"{ISA_ENV_VAR}=x86-64-v3, but this CPU lacks AVX2, FMA or BMI2"
+    if reason:
+        # A setting the user made that cannot be followed: said out loud, not only in the
+        # debug log of the fallback to the next backend.
+        warnings.warn(f"{reason}; the C++ kernels are not used.", HpoWarning, stacklevel=2)
+        return None, "", reason
     if choice == "auto":
         tried = ["x86-64-v3", "baseline"] if cpu_has_x86_64_v3() else ["baseline"]
     else:
@@ -273,24 +281,15 @@ def tpe_propose(
     not copied); gathering, both estimators, sampling and scoring run in one C++ call
     with the GIL released.
     """
-    ext = _get_ext()
     has_keys = skip_keys is not None and len(skip_keys) > 0 and key_strides is not None
     scalars = (float(prior_weight), bool(consider_endpoints), bool(magic_clip))
     # TPESampler's arrays already have the binding's dtypes and layouts: passed as they are
     # (14 conversions would cost about 1 µs each per ask); the binding rejects any other
     # (TypeError, before the kernel runs), and then every argument is converted.
     try:
-        if not has_keys and skip_rows is None:
-            out = ext.tpe_propose(X, rows, int(n_below), cols, weights, u, low, high, is_log, step, grid_low,
-                                  grid_high, cat_offsets, cat_sizes, *scalars)
-            if plain_out is not None:
-                plain_out[:] = out
-            return out  # type: ignore[no-any-return]
-        return ext.tpe_propose(  # type: ignore[no-any-return]
-            X, rows, int(n_below), cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
-            cat_sizes, *scalars, skip_keys if has_keys else None, key_strides if has_keys else None,
-            skip_rows, plain_out,
-        )
+        return _propose_call((X, rows, int(n_below), cols, weights, u, low, high, is_log, step, grid_low,
+                              grid_high, cat_offsets, cat_sizes, *scalars),
+                             (skip_keys, key_strides) if has_keys else None, skip_rows, plain_out)
     except TypeError:
         pass
     rows_i64 = _i64(rows)
@@ -299,17 +298,25 @@ def tpe_propose(
         _f64(low), _f64(high), _bool(is_log), _f64(step), _f64(grid_low), _f64(grid_high),
         _i64(cat_offsets), _i64(cat_sizes), *scalars,
     )
-    if not has_keys and skip_rows is None:
+    keys = (np.ascontiguousarray(skip_keys, dtype=np.uint64), np.ascontiguousarray(key_strides, dtype=np.uint64)) \
+        if has_keys else None
+    # rows itself is passed on as the same array, which the binding does not check twice
+    return _propose_call(args, keys, None if skip_rows is None else rows_i64 if skip_rows is rows
+                         else _i64(skip_rows), plain_out)
+
+
+def _propose_call(args: tuple[object, ...], keys: tuple[object, object] | None, skip_rows: object,
+                  plain_out: np.ndarray | None) -> np.ndarray:
+    """The binding's ``tpe_propose``: the plain proposal where nothing is skipped (copied
+    into ``plain_out`` where given), else with the skip arguments."""
+    ext = _get_ext()
+    if keys is None and skip_rows is None:
         out = ext.tpe_propose(*args)
         if plain_out is not None:
             plain_out[:] = out
         return out  # type: ignore[no-any-return]
-    keys = (np.ascontiguousarray(skip_keys, dtype=np.uint64), np.ascontiguousarray(key_strides, dtype=np.uint64)) \
-        if has_keys else (None, None)
-    # rows itself is passed on as the same array, which the binding does not check twice
-    return ext.tpe_propose(  # type: ignore[no-any-return]
-        *args, *keys, None if skip_rows is None else rows_i64 if skip_rows is rows else _i64(skip_rows), plain_out
-    )
+    return ext.tpe_propose(*args, *(keys or (None, None)), skip_rows, plain_out)  # type: ignore[no-any-return]
+
 
 # --- hypervolume kernels --------------------------------------------------------------
 # C++ for m <= 4 (the algorithms of the Numba backend); m >= 5 runs the Numba backend's

@@ -128,11 +128,11 @@ def test_builds_agree_bit_for_bit_on_real_studies(both_builds: tuple[Any, Any],
     assert paired.calls["tpe_propose"] >= 400
 
 
-def _loaded(env: dict[str, str]) -> str:
+def _loaded(env: dict[str, str], stream: str = "stdout") -> str:
     code = "from hpo_core.kernels import _cext; print(_cext.ISA, _cext.AVAILABLE, _cext.UNAVAILABLE_REASON)"
     full = {k: v for k, v in os.environ.items() if k != "HPO_CORE_CEXT_ISA"} | env
-    return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    done = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, check=True)
+    return str(getattr(done, stream)).strip()
 
 
 def test_auto_loads_the_v3_build_where_the_cpu_runs_it(both_builds: tuple[Any, Any]) -> None:
@@ -144,3 +144,6 @@ def test_auto_loads_the_v3_build_where_the_cpu_runs_it(both_builds: tuple[Any, A
 def test_unknown_isa_names_the_variable_and_the_choices() -> None:
     out = _loaded({"HPO_CORE_CEXT_ISA": "avx512"})
     assert "False" in out and "HPO_CORE_CEXT_ISA" in out and "'x86-64-v3'" in out and "'avx512'" in out
+    # Said as a warning too (the backends fall back without it silently otherwise).
+    err = _loaded({"HPO_CORE_CEXT_ISA": "avx512"}, "stderr")
+    assert "HpoWarning" in err and "'avx512'" in err and "C++ kernels are not used" in err

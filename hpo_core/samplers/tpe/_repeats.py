@@ -45,7 +45,6 @@ __all__ = ["REPEAT_KEY", "entries", "matching_row", "propose"]
 REPEAT_KEY = "tpe_repeat"
 
 
-
 def entries(h: History, states: np.ndarray) -> np.ndarray | None:
     """``ix`` (n + m,) intp: the row of each entry, m copies among the n rows; None where
     no copy counts.

@@ -80,7 +80,8 @@ class ParamColumns:
     def set_param(
         self, row: int, name: str, dist: BaseDistribution, internal: float, *, check: bool = True
     ) -> None:
-        j, code = self.column(name, dist, check=check)
+        last = self._last_col.get(name)  # column()'s first step, inline: once per suggest
+        j, code = (last[1], last[2]) if last is not None and last[0] is dist else self.column(name, dist, check=check)
         if self._undo is not None:
             self._touch(row)
         if self._pending_codes:

@@ -35,6 +35,7 @@ class Intersection:
         self.any_complete = False
         self.space: SearchSpace | None = None  # cached while unchanged
         self.cols = np.empty(0, dtype=np.intp)  # its columns
+        self.space_codes = np.empty(0, dtype=np.int16)  # and their codes (self.codes[self.cols])
         self.lock = threading.Lock()  # sampler threads query concurrently
 
     def __getstate__(self) -> dict[str, object]:
@@ -44,6 +45,8 @@ class Intersection:
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
+        if "space_codes" not in state:  # pickled by an earlier version
+            self.space_codes = self.codes[self.cols]
         self.lock = threading.Lock()
 
     def grow(self, n_cols: int) -> None:
@@ -57,12 +60,15 @@ class Intersection:
         if self.new_complete:
             # Swap first: a row appended by a writer meanwhile lands in the new list.
             taken, self.new_complete = self.new_complete, []
-            rows = np.asarray(taken, dtype=np.intp)
-            cols = self.cols
-            if self.any_complete and self.space is not None and (h.codes[rows[:, None], cols] == self.codes[cols]).all():
+            if self.any_complete and self.space is not None:
                 # After the first COMPLETE trial only columns of the space can change
                 # (the others are out for good): every new row has them all, unchanged.
-                return self.space
+                # (Usually one new row: the trial told since the last ask.)
+                new_codes = h.codes[taken[0] if len(taken) == 1 else np.asarray(taken, dtype=np.intp)[:, None],
+                                    self.cols]
+                if (new_codes == self.space_codes).all():
+                    return self.space
+            rows = np.asarray(taken, dtype=np.intp)
             p = len(h.param_names)
             C = h.codes[rows, :p]
             first = C[0]
@@ -85,4 +91,5 @@ class Intersection:
                 {h.param_names[j]: h.param_dists[j][self.codes[j]] for j in cols.tolist()}
             )
             self.cols = cols
+            self.space_codes = self.codes[cols]
         return space

@@ -261,11 +261,14 @@ class InMemoryStorage(BaseStorage):
     ) -> None:
         name, internal, dist = param_name, param_value_internal, distribution
         study, number = self._locate(trial_id)
-        if name not in study.history.param_index:
+        h = study.history
+        if name not in h.param_index:
             check_name(name, "parameter name")
         with self._lock:
-            self._check_unfinished(study.history, number)
-            study.history.set_param(number, name, dist, internal)
+            state = h._mv_states[number]
+            if state != _RUNNING and state != _WAITING:
+                self._check_unfinished(h, number)
+            h.set_param(number, name, dist, internal)
 
     def set_trial_params(self, trial_id: int, space: SearchSpace, internal: np.ndarray) -> None:
         study, number = self._locate(trial_id)

@@ -370,6 +370,30 @@ def test_tpe_split_hint_gives_the_same_good_group() -> None:
         np.testing.assert_array_equal(good_rows_single_objective(states, score, 26, hint=hint, **kw), exact)
 
 
+@pytest.mark.parametrize("n", [3, 40, 64, 65, 300])
+def test_take_smallest_is_the_stable_sort_prefix(n: int) -> None:
+    from hpo_core.samplers.tpe._observations import take_smallest
+
+    rng = np.random.default_rng(n)
+    rows = np.sort(rng.choice(10 * n, size=n, replace=False))
+    keys = rng.integers(0, 6, n).astype(float)  # many ties
+    keys[rng.random(n) < 0.2] = np.nan  # NaN ranks last
+    for count in range(n + 1):
+        expected = np.sort(rows[np.argsort(keys, kind="stable")[:count]])
+        np.testing.assert_array_equal(take_smallest(rows, keys, count), expected)
+
+
+def test_default_weight_pair_is_both_groups_default_weights() -> None:
+    from hpo_core.samplers.tpe._defaults import default_weight_pair, default_weights
+
+    for n_below in (0, 1, 5, 25, 26, 27, 40):
+        for n_above in (0, 1, 25, 26, 27, 100, 1000):
+            for multi in (False, True):
+                below = np.ones(n_below) if multi else default_weights(n_below)
+                np.testing.assert_array_equal(default_weight_pair(n_below, n_above, multi),
+                                              np.concatenate((below, default_weights(n_above))))
+
+
 def test_tpe_fixed_space_with_single_values_and_new_parameters() -> None:
     study = hpo_core.create_study(sampler=TPESampler(seed=0, n_startup_trials=3))
     space_a = SearchSpace({"x": FloatDistribution(0.0, 1.0), "one": FloatDistribution(2.0, 2.0)})

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from hpo_core.study import Study
     from hpo_core.trial import Trial
 
-__all__ = ["ask_split", "good_mask_multi_objective", "good_rows", "last_reports", "n_finished", "violations"]
+__all__ = [
+    "ask_split", "good_mask_multi_objective", "good_rows", "last_reports", "n_finished", "space_rows", "violations",
+]
 
 _MAX_STEP = 2**63 - 1
 
@@ -50,9 +52,11 @@ def ask_split(study: Study, h: History, trial: Trial | None, gamma: Callable[[in
     mask = visible_rows(study, trial)
     if mask is not None:
         states[~mask] = -1
-    n_fin = n_finished(study, h, trial)
+        n_fin = n_finished(study, h, trial)
+    else:
+        n_fin = h.count(_COMPLETE) + h.count(_PRUNED)
     if trial is not None and trial.number < n:
-        n_fin -= int(_COMPLETE <= states[trial.number] <= _PRUNED)
+        n_fin -= _COMPLETE <= states.item(trial.number) <= _PRUNED
         states[trial.number] = -1
     ix = _repeats.entries(h, states) if len(study.directions) == 1 else None
     if ix is not None:
@@ -61,6 +65,43 @@ def ask_split(study: Study, h: History, trial: Trial | None, gamma: Callable[[in
     rows_below, new_hint = good_rows(study, h, states, n_fin, gamma, hint if mask is None else None, ix)
     states[rows_below] = -1
     return states, rows_below, ix, mask is not None, new_hint
+
+
+def space_rows(h: History, X: np.ndarray, cols: np.ndarray, states: np.ndarray, rows_below: np.ndarray,
+               ix: np.ndarray | None, own: int, complete_has_all: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The split of :func:`ask_split` narrowed to the rows that are observations of one
+    space: those with every parameter (history columns ``cols``; ``X``: ``h.X``).
+
+    Args:
+        states, rows_below, ix: :func:`ask_split`'s states (entries), good entries and
+            entry rows (None: entries are rows).
+        own: the asking trial's row (-1: none), already left out of ``states``.
+        complete_has_all: every COMPLETE row has every parameter (the space lies in the
+            intersection search space), so only the other rows are looked at.
+
+    Returns:
+        ``states`` (a copy where a row is newly left out: -1) and the good entries that
+        have every parameter.
+    """
+    if complete_has_all:
+        # Usually every row but the asking trial's is COMPLETE: nothing to look at.
+        if h.count(_COMPLETE) + (own >= 0 and h.states.item(own) != _COMPLETE) == h.n:
+            return states, rows_below
+        hs = h.states[: len(states)] if ix is None else h.states[ix]  # rows may have been added since
+        check = np.flatnonzero(hs != _COMPLETE)
+    else:
+        check = np.arange(len(states))
+    if not len(check):
+        return states, rows_below
+    at = check if ix is None else ix[check]
+    out = check[np.isnan(X[at[:, None], cols]).any(axis=1)]
+    if not len(out):
+        return states, rows_below
+    states = states.copy()
+    states[out] = -1
+    if len(rows_below):
+        rows_below = rows_below[~np.isin(rows_below, out)]
+    return states, rows_below
 
 
 def good_rows(study: Study, h: History, states: np.ndarray, n_fin: int, gamma: Callable[[int], int] | None,
@@ -85,9 +126,11 @@ def good_rows(study: Study, h: History, states: np.ndarray, n_fin: int, gamma: C
         ValueError: ``gamma(n_fin)`` is not an int in [0, n_fin].
     """
     n = len(states)
-    multi = len(study.directions) > 1
+    directions = study.directions
+    multi = len(directions) > 1
     n_below = (gamma or (default_gamma_multi_objective if multi else default_gamma))(n_fin)
-    if isinstance(n_below, bool) or not isinstance(n_below, (int, np.integer)) or not 0 <= n_below <= n_fin:
+    if not (type(n_below) is int or isinstance(n_below, np.integer) and not isinstance(n_below, bool)) \
+            or not 0 <= n_below <= n_fin:
         raise ValueError(
             f"TPESampler: `gamma(n)` must return an int in [0, n], but got {n_below!r} for n={n_fin}."
         )
@@ -96,7 +139,7 @@ def good_rows(study: Study, h: History, states: np.ndarray, n_fin: int, gamma: C
     violation = violations(h, states, ix) if h.numeric_column(CONSTRAINTS_KEY) is not None else None
     if multi:
         return np.flatnonzero(good_mask_multi_objective(study, h, states, int(n_below), violation)), None
-    maximize = study.directions[0] == StudyDirection.MAXIMIZE
+    maximize = directions[0] == StudyDirection.MAXIMIZE
     sign = -1.0 if maximize else 1.0
     values = h.values[:n, 0] if ix is None else h.values[ix, 0]
     score = -values if maximize else values
@@ -110,9 +153,10 @@ def good_rows(study: Study, h: History, states: np.ndarray, n_fin: int, gamma: C
         hint=hint if use_hint and hint is not None else np.inf,
     )
     if use_hint and n_below:
-        good = score[rows[states[rows] == _COMPLETE]]
+        # Without PRUNED rows (and constraints) every good row is COMPLETE.
+        good = score[rows] if not has_pruned else score[rows[states[rows] == _COMPLETE]]
         # The worst good score bounds the next call's good group from above.
-        return rows, float(good.max()) if len(good) == n_below else np.inf
+        return rows, float(max(good.tolist())) if len(good) == n_below else np.inf  # NaN-free: COMPLETE
     return rows, None
 
 

@@ -37,6 +37,8 @@ def take_smallest(rows: np.ndarray, keys: np.ndarray, count: int) -> np.ndarray:
         return rows[:0]
     if count >= len(rows):
         return rows
+    if len(rows) <= 64:  # few rows (the usual good-group search): a sort costs fewer calls
+        return rows[np.sort(np.argsort(keys, kind="stable")[:count])]
     kth = np.partition(keys, count - 1)[count - 1]  # partition sorts NaN last, like argsort
     if np.isnan(kth):
         chosen = ~np.isnan(keys)

@@ -28,9 +28,10 @@ from hpo_core.samplers._base import (
     store_constraints,
 )
 from hpo_core.samplers.tpe import _parzen, _repeats
-from hpo_core.samplers.tpe._ask_rows import ask_split, n_finished
+from hpo_core.samplers.tpe._ask_rows import ask_split, n_finished, space_rows
 from hpo_core.samplers.tpe._defaults import (
     default_gamma,
+    default_weight_pair,
     default_weights,
     deprecated_argument,
     hyperopt_parameters,
@@ -415,33 +416,21 @@ class TPESampler(HistoryBound, BaseSampler):
         sa, cols = self._arrays(space, h)
         X = h.X
         states, rows_below, ix = self._split_for_ask(study, h, trial)
-        n = len(states)  # entries (rows, where ix is None)
-        # Only rows with every parameter of the space are observations. COMPLETE rows of
-        # the intersection space have them all, so only the other rows (RUNNING, PRUNED:
-        # usually few) are checked there; elsewhere (groups, single parameters) all are.
-        check = np.flatnonzero(states != _COMPLETE) if complete_has_all else np.arange(n)
-        if len(check):
-            at = check if ix is None else ix[check]
-            out = check[np.isnan(X[at[:, None], cols]).any(axis=1)]
-            if len(out):
-                states = states.copy()
-                states[out] = -1
-        if len(rows_below):  # good rows lacking a parameter of the space
-            at = rows_below if ix is None else ix[rows_below]
-            rows_below = rows_below[~np.isnan(X[at[:, None], cols]).any(axis=1)]
+        own = trial.number if trial is not None and trial.number < h.n else -1
+        states, rows_below = space_rows(h, X, cols, states, rows_below, ix, own, complete_has_all)
         # Usable bad rows: RUNNING (constant liar) = 0, COMPLETE = 1, PRUNED = 2, one range
         # of codes. As uint8 the left-out code -1 is 255, so one unsigned compare finds the
         # others (usually few: the good group, FAIL, WAITING, rows left out).
         codes = states.view(np.uint8)
         if self._constant_liar:
-            off = codes > _PRUNED
+            usable = codes <= _PRUNED
         else:
-            off = (codes - np.uint8(_COMPLETE)) > _PRUNED - _COMPLETE  # RUNNING wraps to 255
-        rows_off = np.flatnonzero(off)
-        n_above = n - len(rows_off)
-        w_below = np.ones(len(rows_below)) if len(study.directions) > 1 else self._weights_of(len(rows_below))
+            usable = (codes - np.uint8(_COMPLETE)) <= _PRUNED - _COMPLETE  # RUNNING wraps to 255
+        n_above = int(np.count_nonzero(usable))
+        multi = len(study.directions) > 1
         if n_above > self._max_bad:
             # Approximation above the cap (documented in the class docstring).
+            rows_off = np.flatnonzero(~usable)
             u0 = float(self._rng.random())
             if self._weights is default_weights:  # the same draws without the O(n) weights
                 pick = _parzen.systematic_resample_ramp(n_above, 25, self._max_bad, u0)
@@ -450,10 +439,15 @@ class TPESampler(HistoryBound, BaseSampler):
             # The k-th usable row is k plus the rows left off before it; rows_off[j] - j
             # usable rows precede the j-th of those (never building all n usable rows).
             rows_above = pick + np.searchsorted(rows_off - np.arange(len(rows_off)), pick, side="right")
-            w_above = np.ones(self._max_bad)
+            w_below = np.ones(len(rows_below)) if multi else self._weights_of(len(rows_below))
+            weights = np.concatenate((w_below, np.ones(self._max_bad)))
+        elif self._weights is default_weights:
+            rows_above = np.flatnonzero(usable)
+            weights = default_weight_pair(len(rows_below), n_above, multi)
         else:
-            rows_above = np.flatnonzero(~off)
-            w_above = self._weights_of(n_above)
+            rows_above = np.flatnonzero(usable)
+            w_below = np.ones(len(rows_below)) if multi else self._weights_of(len(rows_below))
+            weights = np.concatenate((w_below, self._weights_of(n_above)))
         # One compiled call: gather (rows below, then above; log where the parameter is;
         # values drawn under an older, wider range clipped into this one), both Parzen
         # estimators, the candidates drawn from l and the best by log l - log g.
@@ -461,7 +455,7 @@ class TPESampler(HistoryBound, BaseSampler):
         rows = np.concatenate((rows_below, rows_above))
         if ix is not None:
             rows = ix[rows]
-        args = (X, rows, len(rows_below), cols, np.concatenate((w_below, w_above)), u, sa.lo, sa.hi, sa.is_log,
+        args = (X, rows, len(rows_below), cols, weights, u, sa.lo, sa.hi, sa.is_log,
                 sa.step, sa.low, sa.high, sa.cat_offsets, sa.cat_sizes, self._prior_weight,
                 self._consider_endpoints, self._magic_clip)
         skip = None
@@ -471,7 +465,6 @@ class TPESampler(HistoryBound, BaseSampler):
             # RUNNING rows without the constant liar. Then the kernel compares its
             # candidates with those rows, and no keys are kept (see _evaluated).
             covered = n_above <= self._max_bad and not (self._ask_split is not None and self._ask_split[3])
-            own = trial.number if trial is not None and trial.number < h.n else -1
             if covered and not self._constant_liar:
                 covered = h.count(_RUNNING) == (own >= 0 and h.states.item(own) == _RUNNING)
             skip = self._evaluated.skip_args(h, trial, space, sa, cols, rows if covered else None)

@@ -1,4 +1,5 @@
-"""Smoke tests of the benchmark scripts (quality.py, quality_paired.py, quality_mo.py, overhead_tpe.py, overhead_gp.py).
+"""Smoke tests of the benchmark scripts (quality.py, quality_paired.py, quality_mo.py, overhead_tpe.py,
+overhead_tpe_paired.py, overhead_gp.py).
 
 Tiny configurations only (one problem, one seed, a few trials). The libraries compared
 against are not in the ``test`` extra, so each test skips, saying which, where one is
@@ -223,6 +224,24 @@ def test_overhead_tpe_skips_slow_cells() -> None:
     assert len(cells[0].times_ns) == 1  # the probe only
     assert cells[1].skipped  # the larger size is not even prefilled
     assert "skipped" in overhead.tables(cells, [], args)
+
+
+def test_overhead_tpe_paired_rotates_the_arms_in_one_process() -> None:
+    paired = _load("overhead_tpe_paired")
+    root = BENCH.parent  # this checkout as the baseline tree: a second copy of the package
+    args = paired.parse_args(["--size", "14", "--window", "4", "--reps", "3", "--baseline-tree", str(root)])
+    res = paired.run(args)
+    arms = ["hpo_core", paired.BASELINE] + (["rustuna"] if importlib.util.find_spec("rustuna") else [])
+    assert list(res) == arms
+    for times in res.values():
+        assert times.shape == (3,) and (times > 0).all()
+    baseline = sys.modules[paired.BASELINE]
+    assert Path(baseline.__file__).parent.name == paired.BASELINE  # loaded from the copy
+    assert baseline.create_study is not sys.modules["hpo_core"].create_study
+    text = paired.report(res, args)
+    assert f"hpo_core / {paired.BASELINE}:" in text and "faster in" in text
+    with pytest.raises(SystemExit):
+        paired.parse_args(["--size", "3", "--window", "4"])
 
 
 def test_overhead_tpe_random_params_fit_the_space() -> None:

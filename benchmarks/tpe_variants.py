@@ -25,6 +25,13 @@ Variants (``VARIANTS``):
   first ``T`` (24 before); ``lhs``: the candidates' uniforms as a Latin hypercube;
   ``gamma15`` / ``gamma_sqrt``: good groups of ``min(ceil(0.15 n), 25)`` / hyperopt's
   ``min(ceil(0.25 sqrt(n)), 25)`` trials. All without a change of the library.
+- ``clipn`` (patched reference): the magic clip's bandwidth floor counted from every
+  observation of the ask, so the good group's kernels narrow as the bad group's do;
+  ``clipnc``: the same in continuous dimensions only (ints and steps keep the group's floor).
+
+Suites: ``discrete`` (100 trials), ``bbob5`` / ``bbob10`` (200) and ``sklearn`` (the
+model-tuning tasks of ``quality.py``, 100 trials; their optimum unknown, the "regret" is the
+loss itself).
 
 ``--tree`` runs the ``hpo_core`` (and ``benchmarks``) of another directory, e.g. a ``git
 archive`` of a commit, so that a shared working tree's uncommitted changes cannot leak in.
@@ -55,8 +62,8 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "tpe_variants.json"
 VARIANTS = ("base", "uniform_w", "shuffled_w", "norepeat4", "halfbins", "catsharp", "skipseen",
             "cand64", "cand128", "sched64_50", "sched128_50", "sched128_100", "sched64_100", "lhs",
-            "gamma15", "gamma_sqrt")
-PATCHED = ("halfbins", "catsharp", "skipseen")  # run on the patched NumPy reference
+            "gamma15", "gamma_sqrt", "clipn", "clipnc")
+PATCHED = ("halfbins", "catsharp", "skipseen", "clipn", "clipnc")  # run on the patched NumPy reference
 PROBLEMS_DISCRETE = "discrete"
 
 
@@ -200,6 +207,8 @@ def patch_reference(variant: str) -> None:
         "_screen_orig", (R.categorical_kernel_table, R.tpe_best_candidate, R.tpe_propose)
     )
     R.categorical_kernel_table, R.tpe_best_candidate, R.tpe_propose = orig
+    bandwidths = R.__dict__.setdefault("_screen_orig_bw", R.parzen_bandwidths)
+    R.parzen_bandwidths = bandwidths
     setattr(_reference, "tpe_propose", orig[2])  # noqa: B010 - a module attribute
     seen: list[np.ndarray] = R.__dict__.setdefault("_screen_seen", [])
 
@@ -254,6 +263,28 @@ def patch_reference(variant: str) -> None:
         P[n] = np.repeat(1.0 / sizes, sizes)
         return P
 
+    if variant in ("clipn", "clipnc"):
+        # The magic clip's floor from every observation of the ask (len(rows)) instead of
+        # the group's own count: the good group's kernels may narrow to range / 100 once
+        # the study has 98 trials, as the bad group's do (not range / (n_below + 2)).
+        n_total, steps = [0], [np.zeros(0)]
+
+        def propose_n(X: np.ndarray, rows: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
+            n_total[0] = len(rows)
+            steps[0] = np.asarray(args[7], dtype=np.float64)  # tpe_propose's step, after rows
+            return orig[2](X, rows, *args, **kwargs)  # type: ignore[no-any-return]
+
+        def bandwidths_n(T: np.ndarray, low: np.ndarray, high: np.ndarray, consider_endpoints: bool,
+                         magic_clip: bool) -> np.ndarray:
+            sig = bandwidths(T, low, high, consider_endpoints, False)
+            width = np.asarray(high, dtype=np.float64) - np.asarray(low, dtype=np.float64)
+            n = np.full(len(width), float(max(len(T), n_total[0])))
+            if variant == "clipnc":
+                n[steps[0] > 0] = len(T)  # grids keep the group's floor
+            return np.clip(sig, width / np.minimum(100.0, n + 2.0) if magic_clip else 1e-12, width)  # type: ignore[no-any-return]
+
+        R.parzen_bandwidths, R.tpe_propose = bandwidths_n, propose_n
+        setattr(_reference, "tpe_propose", propose_n)  # noqa: B010
     if variant in ("halfbins", "skipseen"):
         R.tpe_best_candidate, R.tpe_propose = best, propose
         setattr(_reference, "tpe_propose", propose)  # noqa: B010
@@ -266,6 +297,8 @@ def problems(suite: str) -> list[str]:
 
     if suite == PROBLEMS_DISCRETE:
         return list(_problems.DISCRETE_PROBLEMS)
+    if suite == "sklearn":
+        return list(_problems.SKLEARN_PROBLEMS)
     return [f"bbob_f{f:02d}_d{int(suite[4:])}" for f in range(1, 25)]
 
 
@@ -299,7 +332,8 @@ def run_one(task: tuple[str, str, int, int]) -> tuple[str, dict[str, Any]]:
 
     study = hpo_core.create_study(sampler=make_sampler(variant, seed))
     values, _ = _runners._ask_tell_loop(study, problem, recorded, n_trials)
-    regret = np.minimum.accumulate(np.array(values, dtype=float)) - problem.f_opt
+    f_opt = problem.f_opt if problem.f_opt is not None else 0.0  # sklearn: the loss itself
+    regret = np.minimum.accumulate(np.array(values, dtype=float)) - f_opt
     cps = checkpoints(n_trials)
     return (
         f"{variant}|{name}|{seed}|{n_trials}",
@@ -418,9 +452,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="TPE variants against the plain TPE, seed by seed (issue 11).")
     p.add_argument("action", choices=("run", "cmp"))
     p.add_argument("variants", help=f"comma-separated ({', '.join(VARIANTS)}); cmp: one")
-    p.add_argument("suite", help="discrete, bbob5 or bbob10")
+    p.add_argument("suite", help="discrete, bbob5, bbob10 or sklearn")
     p.add_argument("seeds", nargs="?", default="0-9", help="run: e.g. 0-29 (default 0-9)")
-    p.add_argument("--trials", type=int, default=None, help="default 100 (discrete), 200 (BBOB)")
+    p.add_argument("--trials", type=int, default=None, help="default 100 (discrete, sklearn), 200 (BBOB)")
     p.add_argument("--base", default="base", help="cmp: the variant compared against (default base)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--out", type=Path, default=OUT)
@@ -429,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tree:
         os.environ["TPE_VARIANTS_TREE"] = args.tree
     _use_tree()
-    n_trials = args.trials or (100 if args.suite == PROBLEMS_DISCRETE else 200)
+    n_trials = args.trials or (100 if args.suite in (PROBLEMS_DISCRETE, "sklearn") else 200)
     variants = [v for v in args.variants.split(",") if v]
     for v in variants:
         if v not in VARIANTS:

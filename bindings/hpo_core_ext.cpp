@@ -280,7 +280,9 @@ Out<double> tpe_propose(AnyMat X, IdxVec rows, std::int64_t n_below, IdxVec cols
                         Vec grid_high, IdxVec cat_offsets, IdxVec cat_sizes, double prior_weight,
                         bool consider_endpoints, bool magic_clip, std::optional<KeyVec> skip_keys,
                         std::optional<KeyVec> key_strides, std::optional<IdxVec> skip_rows,
-                        std::optional<OutVec> plain_out) {
+                        std::optional<OutVec> plain_out, std::int64_t clip_count) {
+  if (clip_count < 0)
+    throw std::invalid_argument("`clip_count` must be >= 0, but got " + std::to_string(clip_count) + ".");
   const std::size_t dn = low.shape(0), dc = cat_offsets.shape(0), n_rows = rows.shape(0);
   std::size_t n_cols = 0;
   for (std::size_t t = 0; t < cat_sizes.shape(0); ++t)
@@ -346,7 +348,8 @@ Out<double> tpe_propose(AnyMat X, IdxVec rows, std::int64_t n_below, IdxVec cols
                           rows.data(), static_cast<Index>(n_rows), static_cast<Index>(n_below),
                           cols.data(), weights.data(), u.data(), static_cast<Index>(u.shape(0)), sp,
                           is_log.data(), step.data(), grid_low.data(), grid_high.data(), prior_weight,
-                          consider_endpoints, magic_clip, skip, static_cast<Index>(n_skip), strides,
+                          consider_endpoints, magic_clip, static_cast<Index>(clip_count), skip,
+                          static_cast<Index>(n_skip), strides,
                           skip_row_data, static_cast<Index>(n_skip_rows), out, plain);
   }
   return result;
@@ -445,7 +448,7 @@ NB_MODULE(HPO_CORE_EXT_NAME, m) {
         "cat_sizes"_a.noconvert(), "prior_weight"_a, "consider_endpoints"_a, "magic_clip"_a,
         "skip_keys"_a.noconvert().none() = nb::none(), "key_strides"_a.noconvert().none() = nb::none(),
         "skip_rows"_a.noconvert().none() = nb::none(), "plain_out"_a.noconvert().none() = nb::none(),
-        "TPE's whole proposal from the history's columns, in one call.");
+        "clip_count"_a = 0, "TPE's whole proposal from the history's columns, in one call.");
   m.def("hypervolume", &hypervolume, "points"_a.noconvert(), "ref"_a.noconvert(),
         "Hypervolume dominated by points and bounded by the reference point, for minimisation.");
   m.def("fanova_marginal_variances", &fanova_marginal_variances, "children_left"_a.noconvert(),

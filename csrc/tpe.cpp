@@ -480,7 +480,8 @@ struct Estimator {
   ProductMixture view, log_view;
 
   Estimator(const double* T, const double* C, const double* w, Index m, const ProductSpace& sp,
-            double prior_weight, bool consider_endpoints, bool magic_clip, bool linear)
+            double prior_weight, bool consider_endpoints, bool magic_clip, Index clip_count,
+            const double* step, bool linear)
       : mus(static_cast<std::size_t>((m + 1) * sp.dn)),
         sigmas(mus.size()),
         weights(static_cast<std::size_t>(m + 1)),
@@ -488,7 +489,22 @@ struct Estimator {
         log_cat_probs(static_cast<std::size_t>((m + 1) * sp.n_cols)) {
     const Index dn = sp.dn, k = m + 1;
     std::copy(T, T + m * dn, mus.begin());
-    parzen_bandwidths(T, m, dn, sp.low, sp.high, consider_endpoints, magic_clip, sigmas.data());
+    if (magic_clip && m > 0 && clip_count > m) {
+      // The floor of min(100, c + 2) kernels, c = clip_count in continuous dimensions:
+      // the bandwidths without the floor, then clipped (as the reference, step by step).
+      parzen_bandwidths(T, m, dn, sp.low, sp.high, consider_endpoints, false, sigmas.data());
+      for (Index d = 0; d < dn; ++d) {
+        const double width = sp.high[d] - sp.low[d];
+        const double c = step[d] > 0.0 ? static_cast<double>(m) : static_cast<double>(clip_count);
+        const double floor = width / std::min(100.0, c + 2.0);
+        for (Index i = 0; i < m; ++i) {
+          double& s = sigmas[static_cast<std::size_t>(i * dn + d)];
+          s = std::min(std::max(s, floor), width);
+        }
+      }
+    } else {
+      parzen_bandwidths(T, m, dn, sp.low, sp.high, consider_endpoints, magic_clip, sigmas.data());
+    }
     for (Index d = 0; d < dn; ++d) {
       mus[static_cast<std::size_t>(m * dn + d)] = 0.5 * (sp.low[d] + sp.high[d]);
       sigmas[static_cast<std::size_t>(m * dn + d)] = sp.high[d] - sp.low[d];
@@ -531,7 +547,7 @@ void tpe_propose(const double* X, Index x_stride_row, Index x_stride_col, const 
                  Index n_rows, Index n_below, const std::int64_t* cols, const double* weights,
                  const double* u, Index n_candidates, const ProductSpace& sp, const bool* is_log,
                  const double* step, const double* grid_low, const double* grid_high,
-                 double prior_weight, bool consider_endpoints, bool magic_clip,
+                 double prior_weight, bool consider_endpoints, bool magic_clip, Index clip_count,
                  const std::uint64_t* skip_keys, Index n_skip, const std::uint64_t* key_strides,
                  const std::int64_t* skip_rows, Index n_skip_rows, double* out, double* out_plain) {
   const Index dn = sp.dn, dc = sp.dc;
@@ -556,9 +572,9 @@ void tpe_propose(const double* X, Index x_stride_row, Index x_stride_col, const 
   }
   const Index n_above = n_rows - n_below;
   const Estimator good(T.data(), C.data(), weights, n_below, sp, prior_weight, consider_endpoints,
-                       magic_clip, true);
+                       magic_clip, clip_count, step, true);
   const Estimator bad(T.data() + n_below * dn, C.data() + n_below * dc, weights + n_below, n_above,
-                      sp, prior_weight, consider_endpoints, magic_clip, false);
+                      sp, prior_weight, consider_endpoints, magic_clip, clip_count, step, false);
   // The uniforms' three blocks as the contiguous arrays tpe_best_candidate takes.
   const Index width = 1 + dn + dc;
   std::vector<double> u_component(static_cast<std::size_t>(n_candidates)),

@@ -90,6 +90,8 @@ void tpe_best_candidate(const double* u_component, const double* U, const double
 // neither given: the plain argmax. Evaluated candidates are found lazily, as the search
 // reaches them (usually one or two candidates are checked). out_plain (may be null): the
 // plain argmax, the result without skipping (TPESampler records the repeat it passed over).
+// clip_count: with magic_clip, each group's clip floor in the continuous dimensions (step 0)
+// counts max(its size, clip_count) observations (0: its size, Optuna's; see the reference).
 // Throws std::invalid_argument when a categorical value is not an index below its size.
 void tpe_propose(const double* X, std::ptrdiff_t x_stride_row, std::ptrdiff_t x_stride_col,
                  const std::int64_t* rows, std::ptrdiff_t n_rows, std::ptrdiff_t n_below,
@@ -97,6 +99,7 @@ void tpe_propose(const double* X, std::ptrdiff_t x_stride_row, std::ptrdiff_t x_
                  std::ptrdiff_t n_candidates, const ProductSpace& space, const bool* is_log,
                  const double* step, const double* grid_low, const double* grid_high,
                  double prior_weight, bool consider_endpoints, bool magic_clip,
+                 std::ptrdiff_t clip_count,
                  const std::uint64_t* skip_keys, std::ptrdiff_t n_skip,
                  const std::uint64_t* key_strides, const std::int64_t* skip_rows,
                  std::ptrdiff_t n_skip_rows, double* out, double* out_plain = nullptr);

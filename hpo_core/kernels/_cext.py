@@ -273,6 +273,7 @@ def tpe_propose(
     key_strides: np.ndarray | None = None,
     skip_rows: np.ndarray | None = None,
     plain_out: np.ndarray | None = None,
+    clip_count: int = 0,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call.
 
@@ -289,7 +290,7 @@ def tpe_propose(
     try:
         return _propose_call((X, rows, int(n_below), cols, weights, u, low, high, is_log, step, grid_low,
                               grid_high, cat_offsets, cat_sizes, *scalars),
-                             (skip_keys, key_strides) if has_keys else None, skip_rows, plain_out)
+                             (skip_keys, key_strides) if has_keys else None, skip_rows, plain_out, int(clip_count))
     except TypeError:
         pass
     rows_i64 = _i64(rows)
@@ -302,20 +303,20 @@ def tpe_propose(
         if has_keys else None
     # rows itself is passed on as the same array, which the binding does not check twice
     return _propose_call(args, keys, None if skip_rows is None else rows_i64 if skip_rows is rows
-                         else _i64(skip_rows), plain_out)
+                         else _i64(skip_rows), plain_out, int(clip_count))
 
 
 def _propose_call(args: tuple[object, ...], keys: tuple[object, object] | None, skip_rows: object,
-                  plain_out: np.ndarray | None) -> np.ndarray:
+                  plain_out: np.ndarray | None, clip_count: int) -> np.ndarray:
     """The binding's ``tpe_propose``: the plain proposal where nothing is skipped (copied
     into ``plain_out`` where given), else with the skip arguments."""
     ext = _get_ext()
     if keys is None and skip_rows is None:
-        out = ext.tpe_propose(*args)
+        out = ext.tpe_propose(*args, None, None, None, None, clip_count) if clip_count else ext.tpe_propose(*args)
         if plain_out is not None:
             plain_out[:] = out
         return out  # type: ignore[no-any-return]
-    return ext.tpe_propose(*args, *(keys or (None, None)), skip_rows, plain_out)  # type: ignore[no-any-return]
+    return ext.tpe_propose(*args, *(keys or (None, None)), skip_rows, plain_out, clip_count)  # type: ignore[no-any-return]
 
 
 # --- hypervolume kernels --------------------------------------------------------------

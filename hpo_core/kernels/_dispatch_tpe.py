@@ -133,9 +133,13 @@ def tpe_propose(
     key_strides: np.ndarray | None = None,
     skip_rows: np.ndarray | None = None,
     plain_out: np.ndarray | None = None,
+    clip_count: int = 0,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call.
 
+    ``clip_count``: with ``magic_clip``, the bandwidth floor of both groups in the
+    continuous dimensions counts ``max(group size, clip_count)`` observations (0: each
+    group's own, Optuna 5's; TPESampler passes the number of observations).
     With ``skip_keys`` (sorted uint64 grid keys, :func:`tpe_grid_keys`) and/or
     ``skip_rows`` (rows of ``X``, e.g. ``rows`` itself): the best candidate that is none
     of those configurations (the plain argmax when all are). ``plain_out``: a writable
@@ -163,6 +167,12 @@ def tpe_propose(
     ):
         raise ValueError(format_error("plain_out", f"a writable contiguous float64 array of shape ({dn + dc},)",
                                       f"{type(plain_out).__name__} {getattr(plain_out, 'shape', '')}"))
+    if clip_count:  # 0 (an int or False): the usual call, nothing to check
+        if isinstance(clip_count, bool) or not isinstance(clip_count, (int, np.integer)) or clip_count < 0:
+            raise ValueError(format_error("clip_count", "an int >= 0", clip_count))
+        extra: dict[str, Any] = {"clip_count": int(clip_count)}
+    else:
+        extra = {}
     has_keys = skip_keys is not None and len(skip_keys) > 0
     if has_keys or skip_rows is not None:
         if skip_keys is not None and has_keys:
@@ -176,12 +186,12 @@ def tpe_propose(
         return _kernel_module("tpe_propose").tpe_propose(  # type: ignore[no-any-return]
             X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
             cat_sizes, prior_weight, consider_endpoints, magic_clip, skip_keys, key_strides, skip_rows,
-            **({} if plain_out is None else {"plain_out": plain_out}),
+            **({} if plain_out is None else {"plain_out": plain_out}), **extra,
         )
     return _kernel_module("tpe_propose").tpe_propose(  # type: ignore[no-any-return]
         X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high, cat_offsets,
         cat_sizes, prior_weight, consider_endpoints, magic_clip,
-        **({} if plain_out is None else {"plain_out": plain_out}),
+        **({} if plain_out is None else {"plain_out": plain_out}), **extra,
     )
 
 

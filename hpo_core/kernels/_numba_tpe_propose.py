@@ -191,7 +191,8 @@ def _is_evaluated(S, i, dn, grid_low, step, skip_keys, key_strides, X, cols, ski
 
 
 @_jit
-def _tpe_estimator(T, C, w, low, high, sizes, offsets, prior_weight, consider_endpoints, magic_clip):  # type: ignore[no-untyped-def]
+def _tpe_estimator(T, C, w, low, high, sizes, offsets, prior_weight, consider_endpoints, magic_clip,  # type: ignore[no-untyped-def]
+                   clip_count, step):
     """One group's Parzen estimator (observations plus the prior component), as
     _reference_tpe_propose.tpe_propose builds it."""
     m, dn = T.shape
@@ -201,7 +202,17 @@ def _tpe_estimator(T, C, w, low, high, sizes, offsets, prior_weight, consider_en
     mus = np.empty((m + 1, dn))
     sigmas = np.empty((m + 1, dn))
     mus[:m] = T
-    sigmas[:m] = _parzen_bandwidths(T, orders, low, high, consider_endpoints, magic_clip)
+    if magic_clip and m > 0 and clip_count > m:
+        # The floor of min(100, c + 2) kernels, c = clip_count in continuous dimensions.
+        sig = _parzen_bandwidths(T, orders, low, high, consider_endpoints, False)
+        for d in range(dn):
+            width = high[d] - low[d]
+            floor = width / min(100.0, (float(m) if step[d] > 0.0 else float(clip_count)) + 2.0)
+            for i in range(m):
+                sig[i, d] = min(max(sig[i, d], floor), width)
+        sigmas[:m] = sig
+    else:
+        sigmas[:m] = _parzen_bandwidths(T, orders, low, high, consider_endpoints, magic_clip)
     for d in range(dn):
         mus[m, d] = 0.5 * (low[d] + high[d])
         sigmas[m, d] = high[d] - low[d]
@@ -215,7 +226,7 @@ def _tpe_estimator(T, C, w, low, high, sizes, offsets, prior_weight, consider_en
 @_jit
 def _tpe_propose(X, rows, n_below, cols, weights, u, low, high, is_log, step, grid_low, grid_high,  # type: ignore[no-untyped-def]
                  cat_offsets, cat_sizes, prior_weight, consider_endpoints, magic_clip, skip_keys, key_strides,
-                 skip_rows, want_plain):
+                 skip_rows, want_plain, clip_count):
     """(candidates, bad): the choice and the plain argmax (_tpe_best_candidate); bad is
     NaN, or the first categorical value that is no index (then no candidates)."""
     n, dn, dc = rows.shape[0], low.shape[0], cat_sizes.shape[0]
@@ -236,10 +247,10 @@ def _tpe_propose(X, rows, n_below, cols, weights, u, low, high, is_log, step, gr
             C[i, q] = c
     g_mus, g_sigmas, g_w, g_p = _tpe_estimator(T[:n_below], C[:n_below], weights[:n_below], low, high,
                                                cat_sizes, cat_offsets, prior_weight, consider_endpoints,
-                                               magic_clip)
+                                               magic_clip, clip_count, step)
     b_mus, b_sigmas, b_w, b_p = _tpe_estimator(T[n_below:], C[n_below:], weights[n_below:], low, high,
                                                cat_sizes, cat_offsets, prior_weight, consider_endpoints,
-                                               magic_clip)
+                                               magic_clip, clip_count, step)
     out = _tpe_best_candidate(np.ascontiguousarray(u[:, 0]), np.ascontiguousarray(u[:, 1 : 1 + dn]),
                               np.ascontiguousarray(u[:, 1 + dn :]), g_mus, g_sigmas, g_w, g_p, b_mus, b_sigmas,
                               b_w, b_p, low, high, is_log, step, grid_low, grid_high, cat_offsets, cat_sizes,
@@ -319,6 +330,7 @@ def tpe_propose(
     key_strides: np.ndarray | None = None,
     skip_rows: np.ndarray | None = None,
     plain_out: np.ndarray | None = None,
+    clip_count: int = 0,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call.
 
@@ -342,7 +354,7 @@ def tpe_propose(
         np.ascontiguousarray(is_log, dtype=np.bool_), _f64(step), _f64(grid_low), _f64(grid_high),
         np.ascontiguousarray(cat_offsets, dtype=np.intp), np.ascontiguousarray(cat_sizes, dtype=np.intp),
         float(prior_weight), bool(consider_endpoints), bool(magic_clip),
-        keys, strides, skip_rows, plain_out is not None,
+        keys, strides, skip_rows, plain_out is not None, int(clip_count),
     )
     if not np.isnan(bad) or out.shape[0] == 0:
         raise ValueError(f"`X` must hold category indices in [0, size) in its categorical columns, but got {bad!r}.")

@@ -238,6 +238,7 @@ def tpe_propose(
     key_strides: np.ndarray | None = None,
     skip_rows: np.ndarray | None = None,
     plain_out: np.ndarray | None = None,
+    clip_count: int = 0,
 ) -> np.ndarray:
     """TPE's whole proposal from the history's columns, in one call.
 
@@ -272,6 +273,13 @@ def tpe_propose(
         plain_out: a writable (dn + dc,) float64 array, or None. Given, it receives the
             plain argmax: the result without ``skip_keys`` and ``skip_rows`` (TPESampler
             records the evaluated configuration it passed over, ``samplers/tpe/_repeats``).
+        clip_count: with ``magic_clip``, the count of observations that sets the clip's
+            floor in the continuous dimensions (``step`` 0) of both groups where it exceeds
+            the group's own: there the bandwidths, computed without the floor, are clipped
+            to ``[(high - low) / min(100, c + 2), high - low]`` with ``c = max(m,
+            clip_count)`` (m: the group's size). 0 (the default): each group's own count
+            everywhere, as Optuna 5. TPESampler passes ``len(rows)``, so that the good
+            group's kernels narrow as the whole study's do.
 
     Returns:
         (dn + dc,) the chosen candidate: numeric parameter values, then category indices.
@@ -283,7 +291,7 @@ def tpe_propose(
     T, C = _tpe_gather(X, rows, cols, is_log, low, high, sizes)
     good, bad = (
         _tpe_estimator(T[part], C[part], weights[part], low, high, sizes, offsets, prior_weight,
-                       consider_endpoints, magic_clip)
+                       consider_endpoints, magic_clip, clip_count, step)
         for part in (slice(0, n_below), slice(n_below, len(T)))
     )
     has_keys = skip_keys is not None and len(skip_keys) > 0 and key_strides is not None
@@ -321,15 +329,17 @@ def _tpe_estimator(
     prior_weight: float,
     consider_endpoints: bool,
     magic_clip: bool,
+    clip_count: int = 0,
+    step: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One group's Parzen estimator, as :func:`tpe_propose` builds it (Optuna 5's
-    ``_ParzenEstimator``).
+    ``_ParzenEstimator``; with ``clip_count``, a lower floor in continuous dimensions).
 
     Args:
         T: (m, dn) transformed numeric observations inside [low, high]; C: (m, dc)
             category indices; weights: (m,) non-negative, positive sum when m > 0.
-        low, high, cat_sizes, cat_offsets, prior_weight, consider_endpoints, magic_clip:
-            as :func:`tpe_propose`.
+        low, high, cat_sizes, cat_offsets, prior_weight, consider_endpoints, magic_clip,
+            clip_count, step: as :func:`tpe_propose` (``step`` needed with ``clip_count``).
 
     Returns:
         ``(mus, sigmas, weights, cat_probs)`` of the m + 1 components (the last is the
@@ -339,6 +349,14 @@ def _tpe_estimator(
     low, high = _f64(low), _f64(high)
     m = len(T)
     mus = np.concatenate((T, (0.5 * (low + high))[None]))
-    sigmas = np.concatenate((parzen_bandwidths(T, low, high, consider_endpoints, magic_clip), (high - low)[None]))
+    if magic_clip and m and clip_count > m:
+        # The floor of min(100, c + 2) kernels, c = clip_count in continuous dimensions.
+        width = high - low
+        count = np.where(np.asarray(step, dtype=np.float64) > 0.0, float(m), float(clip_count))
+        sig = np.clip(parzen_bandwidths(T, low, high, consider_endpoints, False),
+                      width / np.minimum(100.0, count + 2.0), width)
+    else:
+        sig = parzen_bandwidths(T, low, high, consider_endpoints, magic_clip)
+    sigmas = np.concatenate((sig, (high - low)[None]))
     w = np.append(_f64(weights), prior_weight if m else 1.0)
     return mus, sigmas, w / w.sum(), categorical_kernel_table(C, cat_sizes, cat_offsets, prior_weight)

@@ -107,9 +107,10 @@ def _history(rng: np.random.Generator, n: int, order: str = "F") -> dict[str, An
 def _propose(module: ModuleType, h: dict[str, Any], rows: np.ndarray, n_below: int, weights: np.ndarray,
              u: np.ndarray, **options: Any) -> np.ndarray:
     opts = dict(prior_weight=1.0, consider_endpoints=False, magic_clip=True) | options
+    extra = {"clip_count": opts["clip_count"]} if "clip_count" in opts else {}
     return module.tpe_propose(h["X"], rows, n_below, h["cols"], weights, u, h["low"], h["high"], h["is_log"],
                               h["step"], h["grid_low"], h["grid_high"], h["offsets"], h["sizes"],
-                              opts["prior_weight"], opts["consider_endpoints"], opts["magic_clip"])
+                              opts["prior_weight"], opts["consider_endpoints"], opts["magic_clip"], **extra)
 
 
 @pytest.mark.parametrize(("n_rows", "n_below", "order", "options"), [
@@ -121,6 +122,10 @@ def _propose(module: ModuleType, h: dict[str, Any], rows: np.ndarray, n_below: i
     (25, 3, "F", {"prior_weight": 0.3, "consider_endpoints": True, "magic_clip": False}),
     (25, 3, "F", {"prior_weight": 0.0}),  # no prior: zero weights and category probabilities
     (6, 6, "F", {"prior_weight": 0.0}),  # ... but g is the prior alone
+    (30, 5, "F", {"clip_count": 30}),  # the floor counted from every observation
+    (30, 5, "C", {"clip_count": 250}),  # beyond 98: the floor at range / 100
+    (12, 0, "F", {"clip_count": 12}),
+    (25, 3, "F", {"clip_count": 25, "magic_clip": False}),  # no floor: nothing to count
 ])
 def test_tpe_propose_matches_reference(bbackend: ModuleType, reference: ModuleType, assert_same: Any,
                                        n_rows: int, n_below: int, order: str, options: dict[str, Any],
@@ -134,6 +139,37 @@ def test_tpe_propose_matches_reference(bbackend: ModuleType, reference: ModuleTy
     assert_same(got, _propose(reference, h, rows, n_below, weights, u, **options))
     assert np.all((got[:3] >= h["grid_low"]) & (got[:3] <= h["grid_high"]))
     assert got[2] == round(got[2]) and got[3] in (0, 1, 2) and got[4] in (0, 1, 2, 3)
+
+
+def test_tpe_estimator_clip_count_floors_continuous_dimensions_only(reference: ModuleType) -> None:
+    """With ``clip_count`` the clip floor of the continuous dimensions counts that many
+    observations (range / min(100, c + 2)); a stepped dimension keeps its group's floor."""
+    from hpo_core.kernels._reference_tpe_propose import _tpe_estimator
+
+    T = np.array([[0.50, 5.0], [0.501, 5.0], [0.502, 6.0]])  # close together: the floors bind
+    low, high, step = np.array([0.0, -0.5]), np.array([1.0, 10.5]), np.array([0.0, 1.0])
+    args = (T, np.empty((3, 0)), np.ones(3), low, high, np.zeros(0, np.intp), np.zeros(0, np.intp), 1.0, False, True)
+    plain = _tpe_estimator(*args)[1][:3]
+    assert np.allclose(plain[:, 0], 1.0 / 5.0)  # range / (3 + 2)
+    for count in (3, 2, 0):  # not above the group's size: Optuna's floor
+        assert np.array_equal(_tpe_estimator(*args, count, step)[1][:3], plain)
+    for count, floor in ((40, 1.0 / 42.0), (500, 1.0 / 100.0)):
+        sig = _tpe_estimator(*args, count, step)[1]
+        assert np.allclose(sig[:3, 0], floor)  # the gaps (0.001) are below it
+        assert np.array_equal(sig[:3, 1], plain[:, 1])  # the grid dimension: unchanged
+        assert np.array_equal(sig[3], high - low)  # the prior component: unchanged
+
+
+def test_tpe_propose_clip_count_zero_is_the_default_and_bad_counts_are_refused(bbackend: ModuleType) -> None:
+    rng = np.random.default_rng(3)
+    h = _history(rng, 30)
+    rows, weights, u = rng.permutation(33)[:30], rng.uniform(0.1, 1.0, 30), rng.random((24, 6))
+    assert np.array_equal(_propose(bbackend, h, rows, 5, weights, u, clip_count=0),
+                          _propose(bbackend, h, rows, 5, weights, u))
+    with pytest.raises(ValueError, match="clip_count"):
+        _propose(kernels, h, rows, 5, weights, u, clip_count=-1)
+    with pytest.raises(ValueError, match="clip_count.*an int >= 0.*1.5"):
+        _propose(kernels, h, rows, 5, weights, u, clip_count=1.5)
 
 
 def test_cext_tpe_propose_converts_other_dtypes_and_layouts() -> None:

@@ -27,7 +27,9 @@ Variants (``VARIANTS``):
   ``min(ceil(0.25 sqrt(n)), 25)`` trials. All without a change of the library.
 - ``clipn`` (patched reference): the magic clip's bandwidth floor counted from every
   observation of the ask, so the good group's kernels narrow as the bad group's do;
-  ``clipnc``: the same in continuous dimensions only (ints and steps keep the group's floor).
+  ``clipnc``: the same in continuous dimensions only (ints and steps keep the group's floor);
+  ``clipsqrt``: ``TPESampler(magic_clip_count="geometric")``, the good group's floor
+  counting ``floor(sqrt(n_below * n))`` observations in continuous dimensions.
 
 Suites: ``discrete`` (100 trials), ``bbob5`` / ``bbob10`` (200) and ``sklearn`` (the
 model-tuning tasks of ``quality.py``, 100 trials; their optimum unknown, the "regret" is the
@@ -62,7 +64,7 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "tpe_variants.json"
 VARIANTS = ("base", "uniform_w", "shuffled_w", "norepeat4", "halfbins", "catsharp", "skipseen",
             "cand64", "cand128", "sched64_50", "sched128_50", "sched128_100", "sched64_100", "lhs",
-            "gamma15", "gamma_sqrt", "clipn", "clipnc")
+            "gamma15", "gamma_sqrt", "clipn", "clipnc", "clipsqrt")
 PATCHED = ("halfbins", "catsharp", "skipseen", "clipn", "clipnc")  # run on the patched NumPy reference
 PROBLEMS_DISCRETE = "discrete"
 
@@ -160,6 +162,8 @@ def make_sampler(variant: str, seed: int) -> Any:
                 return super()._sample_space(study, h, trial, space, complete_has_all)
 
         return Candidates(seed=seed, **plain)
+    if variant == "clipsqrt":  # the good group's floor counts floor(sqrt(n_below * n)) observations
+        return tpe.TPESampler(seed=seed, magic_clip_count="geometric", **plain)
     raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
 
 

@@ -81,10 +81,10 @@ NOTES = {
                                   "single-objective model counts r's observation once more (once per r), as Optuna's history "
                                   "would after re-evaluating it; `skip_evaluated=False` (an extra keyword) gives "
                                   "Optuna's choice, e.g. for a noisy objective. The extra keyword "
-                                  "`magic_clip_scope` (default \"group\", Optuna's estimator) takes \"study\": the "
-                                  "magic clip's floor in continuous dimensions then counts every observation, "
-                                  "so the good group's kernels narrow as the study grows (ahead on BBOB 5-D at "
-                                  "100 and 200 trials, level in 10-D; benchmarks/README.md)",
+                                  "`magic_clip_count` (default \"group\", Optuna's estimator) takes \"geometric\": "
+                                  "the good group's magic-clip floor in continuous dimensions then counts "
+                                  "floor(sqrt(n_good * n)) kernels, so its kernels narrow as the study grows "
+                                  "(ahead on BBOB 5-D and 10-D at 100 and 200 trials; benchmarks/README.md)",
     "optuna.pruners.HyperbandPruner": "the same brackets and decisions for an int `min_resource`; its default "
                                       "\"auto\" is `max(1, max_resource // reduction_factor)` (two brackets; "
                                       "Optuna's default 1 gives more): on learning curves recorded from real "

@@ -394,13 +394,13 @@ def test_default_weight_pair_is_both_groups_default_weights() -> None:
                                               np.concatenate((below, default_weights(n_above))))
 
 
-def _clip_scope_study(scope: str, objective: Any, seed: int, n_trials: int) -> Any:
-    study = hpo_core.create_study(sampler=TPESampler(seed=seed, magic_clip_scope=scope))
+def _clip_count_study(count: str, objective: Any, seed: int, n_trials: int) -> Any:
+    study = hpo_core.create_study(sampler=TPESampler(seed=seed, magic_clip_count=count))
     study.optimize(objective, n_trials=n_trials)
     return study
 
 
-def test_tpe_magic_clip_scope_study_narrows_continuous_dimensions_only() -> None:
+def test_tpe_magic_clip_count_geometric_narrows_continuous_dimensions_only() -> None:
     def grid(t: Any) -> float:
         return (t.suggest_int("a", 0, 20) - 7) ** 2 + (t.suggest_float("b", 0.0, 1.0, step=0.1) - 0.3) ** 2 \
             + (t.suggest_categorical("c", ["x", "y"]) == "y")
@@ -409,24 +409,24 @@ def test_tpe_magic_clip_scope_study_narrows_continuous_dimensions_only() -> None
         return sum((t.suggest_float(f"x{i}", -5.0, 5.0) - 1.0) ** 2 for i in range(5))
 
     # A grid has no continuous dimension: the same trials.
-    a, b = (_clip_scope_study(scope, grid, 3, 40) for scope in ("group", "study"))
+    a, b = (_clip_count_study(count, grid, 3, 40) for count in ("group", "geometric"))
     assert [t.params for t in a.trials] == [t.params for t in b.trials]
     # On a continuous space the proposals differ once TPE starts (trial 10), and the good
     # group's narrower kernels refine: on a 5-D sphere the best value after 120 trials is
-    # far lower (about 17x at the median over seeds 0-5, 150 trials).
-    best = {scope: [] for scope in ("group", "study")}
+    # far lower.
+    best: dict[str, list[float]] = {count: [] for count in ("group", "geometric")}
     for seed in range(3):
-        a, b = (_clip_scope_study(scope, sphere, seed, 120) for scope in ("group", "study"))
+        a, b = (_clip_count_study(count, sphere, seed, 120) for count in ("group", "geometric"))
         assert [t.params for t in a.trials[:10]] == [t.params for t in b.trials[:10]]
         assert [t.params for t in a.trials[10:]] != [t.params for t in b.trials[10:]]
         best["group"].append(a.best_value)
-        best["study"].append(b.best_value)
-    assert np.median(best["study"]) < 0.5 * np.median(best["group"])
+        best["geometric"].append(b.best_value)
+    assert np.median(best["geometric"]) < 0.5 * np.median(best["group"])
 
 
-def test_tpe_magic_clip_scope_is_checked() -> None:
-    with pytest.raises(ValueError, match="TPESampler: `magic_clip_scope` must be 'group' or 'study', but got 'all'"):
-        TPESampler(magic_clip_scope="all")
+def test_tpe_magic_clip_count_is_checked() -> None:
+    with pytest.raises(ValueError, match="TPESampler: `magic_clip_count` must be 'group' or 'geometric', but got 'all'"):
+        TPESampler(magic_clip_count="all")
 
 
 def test_tpe_fixed_space_with_single_values_and_new_parameters() -> None:

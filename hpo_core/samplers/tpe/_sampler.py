@@ -105,12 +105,13 @@ class TPESampler(HistoryBound, BaseSampler):
         skip_evaluated: On a grid, propose the best candidate that is not an evaluated
             configuration (below); False gives Optuna's choice, which may re-evaluate
             one (e.g. for a noisy objective).
-        magic_clip_scope: The kernels the magic clip's floor counts in continuous
-            dimensions: ``"group"`` (Optuna's) each estimator's own, so ``l``'s floor stays
-            at ``range / (n_good + 2)``; ``"study"`` every observation of the proposal, so
-            ``l`` narrows as the study grows (``range / 100`` from 98 trials; ints, steps
-            and categoricals keep the group's). Ahead on BBOB 5-D at 100-200 trials, level
-            in 10-D (``benchmarks/README.md``, "The magic clip's floor").
+        magic_clip_count: The kernels the magic clip's floor counts in the good group's
+            continuous dimensions: ``"group"`` (Optuna's) its own, so ``l``'s floor stays at
+            ``range / (n_good + 2)``; ``"geometric"`` the geometric mean of its size and
+            the number of observations, ``floor(sqrt(n_good * n))``, so ``l`` narrows as
+            the study grows (ints, steps, categoricals and ``g`` unchanged). Ahead on BBOB
+            5-D and 10-D at 100-200 trials (``benchmarks/README.md``, "The magic clip's
+            floor"); the default stays Optuna's until every suite is measured.
         seed: Seed of the generator; equal seeds give equal proposals.
 
     Optuna 5.0 deprecates ``consider_prior``, ``prior_weight``, ``consider_magic_clip``,
@@ -182,7 +183,7 @@ class TPESampler(HistoryBound, BaseSampler):
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
         max_bad_components: int = 1024,
         skip_evaluated: bool = True,
-        magic_clip_scope: str = "group",
+        magic_clip_count: str = "group",
     ):
         owner = "TPESampler"
         # Optuna 5.0 deprecates these arguments (it warns when one is given) but honours
@@ -217,9 +218,9 @@ class TPESampler(HistoryBound, BaseSampler):
         self._constraints_func = check_constraints_func(constraints_func, owner)
         self._max_bad = cast(int, check_int("max_bad_components", max_bad_components, low=2, owner=owner))
         self._skip_evaluated = check_bool("skip_evaluated", skip_evaluated, owner=owner)
-        if magic_clip_scope not in ("group", "study"):
-            raise ValueError(format_error("magic_clip_scope", "'group' or 'study'", magic_clip_scope, owner=owner))
-        self._clip_study = magic_clip_scope == "study"
+        if magic_clip_count not in ("group", "geometric"):
+            raise ValueError(format_error("magic_clip_count", "'group' or 'geometric'", magic_clip_count, owner=owner))
+        self._clip_geometric = magic_clip_count == "geometric"
         check_int("seed", seed, low=0, allow_none=True, owner=owner)
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
@@ -246,7 +247,7 @@ class TPESampler(HistoryBound, BaseSampler):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.__dict__.setdefault("_clip_study", False)  # pickled before magic_clip_scope
+        self.__dict__.setdefault("_clip_geometric", False)  # pickled before magic_clip_count
         self._lock = threading.Lock()
         if self._history_ref is None:
             self._reset_history_caches()
@@ -485,9 +486,10 @@ class TPESampler(HistoryBound, BaseSampler):
                     return ev[ev != own]
                 return self._out(space, sa, _repeats.propose(
                     args, skip, X, evaluated, cols, sa, trial, record=len(study.directions) == 1))
-        # (The skip path above serves grids only, where the clip's scope changes nothing.)
-        if self._clip_study and self._magic_clip:
-            return self._out(space, sa, kernels.tpe_propose(*args, clip_count=len(rows)))
+        # (The skip path above serves grids only, where the clip's count changes nothing.)
+        if self._clip_geometric and self._magic_clip:  # g's own count is the larger: g unchanged
+            count = int(np.sqrt(len(rows) * len(rows_below)))
+            return self._out(space, sa, kernels.tpe_propose(*args, clip_count=count))
         return self._out(space, sa, kernels.tpe_propose(*args))
 
     @staticmethod

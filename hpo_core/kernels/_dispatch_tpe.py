@@ -139,7 +139,8 @@ def tpe_propose(
 
     ``clip_count``: with ``magic_clip``, the bandwidth floor of both groups in the
     continuous dimensions counts ``max(group size, clip_count)`` observations (0: each
-    group's own, Optuna 5's; TPESampler passes the number of observations).
+    group's own, Optuna 5's; ``TPESampler(magic_clip_count="geometric")`` passes
+    ``floor(sqrt(n_below * len(rows)))``).
     With ``skip_keys`` (sorted uint64 grid keys, :func:`tpe_grid_keys`) and/or
     ``skip_rows`` (rows of ``X``, e.g. ``rows`` itself): the best candidate that is none
     of those configurations (the plain argmax when all are). ``plain_out``: a writable

@@ -278,8 +278,9 @@ def tpe_propose(
             the group's own: there the bandwidths, computed without the floor, are clipped
             to ``[(high - low) / min(100, c + 2), high - low]`` with ``c = max(m,
             clip_count)`` (m: the group's size). 0 (the default): each group's own count
-            everywhere, as Optuna 5. TPESampler passes ``len(rows)``, so that the good
-            group's kernels narrow as the whole study's do.
+            everywhere, as Optuna 5. ``TPESampler(magic_clip_count="geometric")`` passes
+            ``floor(sqrt(n_below * len(rows)))``: the good group's kernels narrow as the
+            study grows (the bad group's own count is the larger).
 
     Returns:
         (dn + dc,) the chosen candidate: numeric parameter values, then category indices.

@@ -65,12 +65,7 @@ def default_weights(n: int) -> np.ndarray:
     a linear ramp from ``1/n`` up to 1 before them (``linspace(1/n, 1, n - 25)``, built
     without ``linspace``/``concatenate``: this runs on every ask)."""
     w = np.ones(n)
-    m = n - 25
-    if m == 1:
-        w[0] = 1.0 / n
-    elif m > 1:
-        start = 1.0 / n
-        w[:m] = start + np.arange(m) * ((1.0 - start) / (m - 1))
+    _ramp_into(w, n)
     return w
 
 
@@ -80,25 +75,28 @@ def default_weight_pair(n_below: int, n_above: int, multi_objective: bool) -> np
     the bad group's, in one array (this runs on every ask: the same values as two
     :func:`default_weights` calls and a ``concatenate``, in fewer NumPy calls)."""
     w = np.ones(n_below + n_above)
-    if n_above > 26:  # the bad group's ramp
-        _ramp_into(w[n_below: n_below + n_above - 25], n_above)
-    elif n_above == 26:
-        w[n_below] = 1.0 / n_above
-    if not multi_objective and n_below > 25:  # a custom gamma's large good group
-        w[:n_below] = default_weights(n_below)
+    _ramp_into(w[n_below:], n_above)
+    if not multi_objective:
+        _ramp_into(w[:n_below], n_below)
     return w
 
 
 _STEPS = np.arange(4096.0)  # 0, 1, 2, ...: np.arange(m) for m up to 4096 as a view
 
 
-def _ramp_into(out: np.ndarray, n: int) -> None:
-    """``out`` (m = n - 25 >= 2 values) = ``1/n + arange(m) * ((1 - 1/n) / (m - 1))``."""
-    m = len(out)
+def _ramp_into(w: np.ndarray, n: int) -> None:
+    """Writes :func:`default_weights`' ramp into ``w`` (``n`` ones): its first ``m = n - 25``
+    values become ``1/n + arange(m) * ((1 - 1/n) / (m - 1))`` (``1/n`` alone when m is 1)."""
+    m = n - 25
+    if m < 1:
+        return
     start = 1.0 / n
+    if m == 1:
+        w[0] = start
+        return
     steps = _STEPS[:m] if m <= len(_STEPS) else np.arange(m, dtype=np.float64)
-    np.multiply(steps, (1.0 - start) / (m - 1), out=out)
-    out += start
+    np.multiply(steps, (1.0 - start) / (m - 1), out=w[:m])
+    w[:m] += start
 
 
 def weights_of(weights: Callable[[int], np.ndarray], n: int) -> np.ndarray:

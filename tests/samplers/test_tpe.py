@@ -424,6 +424,17 @@ def test_tpe_magic_clip_count_geometric_narrows_continuous_dimensions_only() -> 
     assert np.median(best["geometric"]) < 0.5 * np.median(best["group"])
 
 
+def test_tpe_magic_clip_count_default_is_geometric() -> None:
+    def sphere(t: Any) -> float:
+        return sum((t.suggest_float(f"x{i}", -5.0, 5.0) - 1.0) ** 2 for i in range(3))
+
+    default = hpo_core.create_study(sampler=TPESampler(seed=4))
+    default.optimize(sphere, n_trials=30)
+    geometric, group = (_clip_count_study(count, sphere, 4, 30) for count in ("geometric", "group"))
+    assert [t.params for t in default.trials] == [t.params for t in geometric.trials]
+    assert [t.params for t in default.trials] != [t.params for t in group.trials]
+
+
 def test_tpe_magic_clip_count_is_checked() -> None:
     with pytest.raises(ValueError, match="TPESampler: `magic_clip_count` must be 'group' or 'geometric', but got 'all'"):
         TPESampler(magic_clip_count="all")

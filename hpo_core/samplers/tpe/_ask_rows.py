@@ -1,7 +1,7 @@
 """One TPE ask's good/bad split over the history's rows.
 
 :func:`good_rows` is the split (``TPESampler._split`` calls it once per ask and history
-state); the rest is what it reads from the history's columns besides the values: how
+state), :func:`bad_rows` one space's bad group and weights; the rest is what it reads from the history's columns besides the values: how
 many finished trials the ask models (all, or its Hyperband bracket with
 ``sampler_scope="bracket"``), each row's total constraint violation, the last report of
 each PRUNED row, and the multi-objective good group. Notation as ``_observations``
@@ -17,8 +17,15 @@ import numpy as np
 
 from hpo_core.samplers._base import CONSTRAINTS_KEY, visible_rows
 from hpo_core.samplers.tpe import _repeats
-from hpo_core.samplers.tpe._defaults import default_gamma, default_gamma_multi_objective
+from hpo_core.samplers.tpe._defaults import (
+    default_gamma,
+    default_gamma_multi_objective,
+    default_weight_pair,
+    default_weights,
+    weights_of,
+)
 from hpo_core.samplers.tpe._observations import _COMPLETE, _PRUNED, good_rows_single_objective
+from hpo_core.samplers.tpe._parzen import systematic_resample, systematic_resample_ramp
 from hpo_core.samplers.tpe._split import split_below_above
 from hpo_core.trial._state import StudyDirection
 
@@ -28,7 +35,7 @@ if TYPE_CHECKING:
     from hpo_core.trial import Trial
 
 __all__ = [
-    "ask_split", "good_mask_multi_objective", "good_rows", "last_reports", "n_finished", "space_rows", "violations",
+    "ask_split", "bad_rows", "good_mask_multi_objective", "good_rows", "last_reports", "n_finished", "space_rows", "violations",
 ]
 
 _MAX_STEP = 2**63 - 1
@@ -102,6 +109,41 @@ def space_rows(h: History, X: np.ndarray, cols: np.ndarray, states: np.ndarray, 
     if len(rows_below):
         rows_below = rows_below[~np.isin(rows_below, out)]
     return states, rows_below
+
+
+def bad_rows(states: np.ndarray, rows_below: np.ndarray, constant_liar: bool, max_bad: int,
+             weights: Callable[[int], np.ndarray], multi_objective: bool,
+             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+    """The bad group of one space's proposal: (its rows, the weights of the good rows then
+    the bad ones, the number of usable bad rows). ``states`` as :func:`space_rows` leaves
+    them (the good rows and those left out marked -1). Usable: COMPLETE and PRUNED rows,
+    and RUNNING ones with the constant liar. Above ``max_bad`` usable rows, a systematic
+    resample of ``max_bad`` by weight, each weighing 1 (``TPESampler``'s
+    ``max_bad_components``; one draw from ``rng``)."""
+    # RUNNING = 0, COMPLETE = 1, PRUNED = 2: one range of codes. As uint8 the left-out
+    # code -1 is 255, so one unsigned compare finds the others (usually few: the good
+    # group, FAIL, WAITING, rows left out).
+    codes = states.view(np.uint8)
+    if constant_liar:
+        usable = codes <= _PRUNED
+    else:
+        usable = (codes - np.uint8(_COMPLETE)) <= _PRUNED - _COMPLETE  # RUNNING wraps to 255
+    n_above = int(np.count_nonzero(usable))
+    if weights is default_weights and n_above <= max_bad:
+        return np.flatnonzero(usable), default_weight_pair(len(rows_below), n_above, multi_objective), n_above
+    w_below = np.ones(len(rows_below)) if multi_objective else weights_of(weights, len(rows_below))
+    if n_above <= max_bad:
+        return np.flatnonzero(usable), np.concatenate((w_below, weights_of(weights, n_above))), n_above
+    rows_off = np.flatnonzero(~usable)
+    u0 = float(rng.random())
+    if weights is default_weights:  # the same draws without the O(n) weights
+        pick = systematic_resample_ramp(n_above, 25, max_bad, u0)
+    else:
+        pick = systematic_resample(weights_of(weights, n_above), max_bad, u0)
+    # The k-th usable row is k plus the rows left off before it; rows_off[j] - j usable
+    # rows precede the j-th of those (never building all n usable rows).
+    rows_above = pick + np.searchsorted(rows_off - np.arange(len(rows_off)), pick, side="right")
+    return rows_above, np.concatenate((w_below, np.ones(max_bad))), n_above
 
 
 def good_rows(study: Study, h: History, states: np.ndarray, n_fin: int, gamma: Callable[[int], int] | None,

@@ -306,9 +306,9 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     calls: list[tuple[Any, ...]] = []
     propose = kernels.tpe_propose
 
-    def spy(*args: Any) -> np.ndarray:
+    def spy(*args: Any, **kwargs: Any) -> np.ndarray:
         calls.append(args)
-        return propose(*args)
+        return propose(*args, **kwargs)
 
     monkeypatch.setattr(kernels, "tpe_propose", spy)
     return calls

@@ -84,8 +84,8 @@ NOTES = {
                                   "group's magic-clip floor counts floor(sqrt(n_good * n)) kernels instead of "
                                   "n_good (extra keyword `magic_clip_count`, default \"geometric\"), so its "
                                   "kernels narrow as the study grows: seed wins against Optuna's count on the 24 "
-                                  "BBOB functions (10 seeds) at 100 / 200 trials 151/85, 153/86 in 2-D, 143/97, "
-                                  "156/84 in 5-D, 157/82, 177/63 in 10-D, level at 25 trials and on the "
+                                  "BBOB functions (10 seeds) at 100 / 200 trials 151/85, 153/86 in 2-D, 157/82, "
+                                  "177/63 in 5-D, 143/97, 156/84 in 10-D, level at 25 trials and on the "
                                   "model-tuning suite (benchmarks/README.md); `magic_clip_count=\"group\"` gives "
                                   "Optuna's estimator",
     "optuna.pruners.HyperbandPruner": "the same brackets and decisions for an int `min_resource`; its default "

@@ -152,7 +152,7 @@ class TPESampler(HistoryBound, BaseSampler):
       ``floor(sqrt(n_good * n))`` kernels instead of ``n_good``, so ``l`` narrows as the
       study grows instead of staying wide beside the optimum. Seed wins against
       ``"group"`` on the 24 BBOB functions (10 seeds) at 50 / 100 / 200 trials: 2-D
-      150/74, 151/85, 153/86; 5-D 139/99, 143/97, 156/84; 10-D 123/112, 157/82, 177/63,
+      150/74, 151/85, 153/86; 5-D 123/112, 157/82, 177/63; 10-D 139/99, 143/97, 156/84,
       no function worse after Holm; level at 25 trials and on the model-tuning suite (no
       task differs; against Optuna's TPE 116/94 at 25 trials over 60 seeds); identical
       on all-discrete spaces ("The magic clip's floor").

@@ -396,8 +396,8 @@ def test_default_weight_pair_is_both_groups_default_weights() -> None:
                                               np.concatenate((below, default_weights(n_above))))
 
 
-def _clip_count_study(count: str, objective: Any, seed: int, n_trials: int) -> Any:
-    study = hpo_core.create_study(sampler=TPESampler(seed=seed, magic_clip_count=count))
+def _clip_count_study(count: str, objective: Any, seed: int, n_trials: int, **options: Any) -> Any:
+    study = hpo_core.create_study(sampler=TPESampler(seed=seed, magic_clip_count=count, **options))
     study.optimize(objective, n_trials=n_trials)
     return study
 
@@ -405,14 +405,15 @@ def _clip_count_study(count: str, objective: Any, seed: int, n_trials: int) -> A
 def test_tpe_magic_clip_count_geometric_narrows_continuous_dimensions_only() -> None:
     def grid(t: Any) -> float:
         return (t.suggest_int("a", 0, 20) - 7) ** 2 + (t.suggest_float("b", 0.0, 1.0, step=0.1) - 0.3) ** 2 \
-            + (t.suggest_categorical("c", ["x", "y"]) == "y")
+            + (t.suggest_categorical("c", ["x", "y"]) == "y") + abs(np.log(t.suggest_int("d", 1, 64, log=True) / 5))
 
     def sphere(t: Any) -> float:
         return sum((t.suggest_float(f"x{i}", -5.0, 5.0) - 1.0) ** 2 for i in range(5))
 
-    # A grid has no continuous dimension: the same trials.
-    a, b = (_clip_count_study(count, grid, 3, 40) for count in ("group", "geometric"))
-    assert [t.params for t in a.trials] == [t.params for t in b.trials]
+    # A grid (log ints are binned too) has no continuous dimension: the same trials.
+    for skip in (True, False):  # with and without the grid rule's own kernel call
+        a, b = (_clip_count_study(count, grid, 3, 40, skip_evaluated=skip) for count in ("group", "geometric"))
+        assert [t.params for t in a.trials] == [t.params for t in b.trials]
     # On a continuous space the proposals differ once TPE starts (trial 10), and the good
     # group's narrower kernels refine: on a 5-D sphere the best value after 120 trials is
     # far lower.

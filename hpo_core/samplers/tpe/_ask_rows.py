@@ -1,10 +1,11 @@
 """One TPE ask's good/bad split over the history's rows.
 
 :func:`good_rows` is the split (``TPESampler._split`` calls it once per ask and history
-state), :func:`bad_rows` one space's bad group and weights; the rest is what it reads from the history's columns besides the values: how
-many finished trials the ask models (all, or its Hyperband bracket with
-``sampler_scope="bracket"``), each row's total constraint violation, the last report of
-each PRUNED row, and the multi-objective good group. Notation as ``_observations``
+state) and :func:`bad_rows` one space's bad group and weights; the rest is what the split
+reads from the history's columns besides the values: how many finished trials the ask
+models (all, or its Hyperband bracket with ``sampler_scope="bracket"``), each row's total
+constraint violation, the last report of each PRUNED row, and the multi-objective good
+group. Notation as ``_observations``
 (``states``: (n,) int8 TrialState codes).
 """
 
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
     from hpo_core.trial import Trial
 
 __all__ = [
-    "ask_split", "bad_rows", "good_mask_multi_objective", "good_rows", "last_reports", "n_finished", "space_rows", "violations",
+    "ask_split", "bad_rows", "good_mask_multi_objective", "good_rows", "last_reports", "n_finished", "space_rows",
+    "violations",
 ]
 
 _MAX_STEP = 2**63 - 1
